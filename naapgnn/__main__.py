@@ -1,0 +1,5 @@
+import sys
+
+from naapgnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,360 @@
+"""Benchmark records: one common form for NAAP-440 and user benchmarks.
+
+A :class:`Record` holds one architecture with whatever is known about it: the
+first epochs of its training curve, numeric training hyperparameters, its final
+accuracy (the target) and its split.
+
+User benchmarks are JSON Lines, one record per line::
+
+    {"id": "net-7", "arch": <scheme list or layer graph>,
+     "curve": {"accuracy": [...], "loss_mean": [...], "loss_median": [...]},
+     "hparams": {"lr": 0.001}, "target": 0.587, "split": "train"}
+
+``id`` and ``arch`` are required; ``curve`` (any subset of the three channels,
+all of the same length), ``hparams``, ``target`` and ``split`` (``"train"`` or
+``"test"``) are optional. Blank lines are skipped. Every invalid record is
+reported by line number in one error; none is silently dropped.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+
+CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
+SPLITS = ("train", "test")
+_CSV_METRIC = {"accuracy": "Accuracy", "loss_mean": "LossMean", "loss_median": "LossMedian"}
+_FIELDS = ("id", "arch", "curve", "hparams", "target", "split")
+_MAX_LISTED_LINES = 10
+
+
+@dataclass(eq=False)
+class Record:
+    """One architecture of a benchmark.
+
+    Attributes
+    ----------
+    id : str
+        Unique within its benchmark (ModelId for NAAP-440).
+    arch : naapgnn.arch.Architecture
+        The parsed architecture.
+    curve : dict of str to numpy.ndarray
+        Per-epoch values (epoch 1 first) for any of :data:`CURVE_CHANNELS`.
+    hparams : dict of str to float
+        Numeric training hyperparameters.
+    target : float or None
+        Final accuracy, when known.
+    split : str or None
+        ``"train"``, ``"test"`` or None (counts as train).
+    """
+
+    id: str
+    arch: Any
+    curve: dict[str, np.ndarray] = field(default_factory=dict)
+    hparams: dict[str, float] = field(default_factory=dict)
+    target: float | None = None
+    split: str | None = None
+
+    @property
+    def num_epochs(self) -> int:
+        """Length of the curve (0 when there is none)."""
+        return max((len(v) for v in self.curve.values()), default=0)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (
+            self.id == other.id
+            and self.arch == other.arch
+            and _nonempty(self.curve).keys() == _nonempty(other.curve).keys()
+            and all(np.array_equal(v, other.curve[k]) for k, v in _nonempty(self.curve).items())
+            and self.hparams == other.hparams
+            and self.target == other.target
+            and self.split == other.split
+        )
+
+    def to_dict(self) -> dict:
+        """The JSON Lines form (the scheme form for NAAP-440 schemes)."""
+        arch = self.arch.scheme if self.arch.scheme is not None else self.arch.to_dict()
+        out: dict[str, Any] = {"id": self.id, "arch": arch}
+        curve = {k: [float(x) for x in v] for k, v in _nonempty(self.curve).items()}
+        if curve:
+            out["curve"] = curve
+        if self.hparams:
+            out["hparams"] = dict(self.hparams)
+        if self.target is not None:
+            out["target"] = float(self.target)
+        if self.split is not None:
+            out["split"] = self.split
+        return out
+
+
+def _nonempty(curve: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: v for k, v in curve.items() if len(v)}
+
+
+# --- NAAP-440 --------------------------------------------------------------------
+
+
+def records_from_naap440(df) -> list[Record]:
+    """Records from :func:`naapgnn.data.load_naap440`'s frame, in row order.
+
+    ``id`` is ``str(ModelId)``, the curve holds all 90 epochs of the three
+    channels, ``target`` is MaxAccuracy and ``split`` follows IsTest.
+    """
+    from naapgnn.arch import parse_architecture
+    from naapgnn.data import NUM_EPOCHS, curve_columns
+
+    curves = {
+        channel: df[curve_columns(NUM_EPOCHS, [metric])].to_numpy(dtype=float)
+        for channel, metric in _CSV_METRIC.items()
+    }
+    records = []
+    for i, (model_id, is_test, target, scheme) in enumerate(
+        zip(df["ModelId"], df["IsTest"], df["MaxAccuracy"], df["scheme"])
+    ):
+        records.append(
+            Record(
+                id=str(int(model_id)),
+                arch=parse_architecture(scheme, source=f"NAAP-440 ModelId {model_id}"),
+                curve={channel: values[i].copy() for channel, values in curves.items()},
+                target=float(target),
+                split="test" if is_test else "train",
+            )
+        )
+    return records
+
+
+# --- JSON Lines --------------------------------------------------------------------
+
+
+def load_jsonl(path: str | os.PathLike) -> list[Record]:
+    """Read a JSON Lines benchmark.
+
+    Parameters
+    ----------
+    path : str or path-like
+        One JSON object per line (see the module docstring); blank lines are allowed.
+
+    Returns
+    -------
+    list of Record
+        In file order.
+
+    Raises
+    ------
+    NaapgnnError
+        One line naming the first invalid record's line and problem, and the
+        line numbers of the others.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    return _parse_lines(text.splitlines(), str(path))
+
+
+def _parse_lines(lines: Iterable[str], name: str) -> list[Record]:
+    records: list[Record] = []
+    problems: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = record_from_dict(_loads(line))
+            if record.id in seen:
+                raise NaapgnnError(f"id: duplicate id {record.id!r} (first on line {seen[record.id]})")
+        except NaapgnnError as exc:
+            problems.append((lineno, str(exc)))
+            continue
+        seen[record.id] = lineno
+        records.append(record)
+    if problems:
+        raise NaapgnnError(_summarise(name, problems))
+    if not records:
+        raise NaapgnnError(f"{name}: no records (the file is empty)")
+    return records
+
+
+def _summarise(name: str, problems: list[tuple[int, str]]) -> str:
+    lineno, message = problems[0]
+    out = f"{name} line {lineno}: {message}"
+    rest = [n for n, _ in problems[1:]]
+    if rest:
+        listed = ", ".join(str(n) for n in rest[:_MAX_LISTED_LINES])
+        if len(rest) > _MAX_LISTED_LINES:
+            listed += ", ..."
+        noun = "record" if len(rest) == 1 else "records"
+        out += f"; and {len(rest)} more invalid {noun} (line{'s' if len(rest) > 1 else ''} {listed})"
+    return out
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NaapgnnError(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+
+
+def record_from_dict(obj: Any) -> Record:
+    """Validate one JSON Lines record (already decoded) and build a :class:`Record`."""
+    from naapgnn.arch import parse_architecture
+
+    if not isinstance(obj, Mapping):
+        raise NaapgnnError(f"expected a JSON object, got {_kind(obj)}")
+    unknown = sorted(set(obj) - set(_FIELDS))
+    if unknown:
+        raise NaapgnnError(f"unknown field {unknown[0]!r} (expected {', '.join(_FIELDS)})")
+    for required in ("id", "arch"):
+        if required not in obj:
+            raise NaapgnnError(f"missing field {required!r}")
+    record_id = obj["id"]
+    if isinstance(record_id, bool) or not isinstance(record_id, (str, int)) or record_id == "":
+        raise NaapgnnError(f"id: expected a non-empty string or an integer, got {record_id!r}")
+    try:
+        arch = parse_architecture(obj["arch"])
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"arch: {exc}") from None
+    return Record(
+        id=str(record_id),
+        arch=arch,
+        curve=_curve(obj.get("curve")),
+        hparams=_hparams(obj.get("hparams")),
+        target=None if obj.get("target") is None else _number(obj["target"], "target"),
+        split=_split(obj.get("split")),
+    )
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _curve(curve: Any) -> dict[str, np.ndarray]:
+    if curve is None:
+        return {}
+    if not isinstance(curve, Mapping):
+        raise NaapgnnError(f"curve: expected an object of channels, got {_kind(curve)}")
+    out = {}
+    for channel, values in curve.items():
+        if channel not in CURVE_CHANNELS:
+            raise NaapgnnError(f"curve: unknown channel {channel!r} (expected {', '.join(CURVE_CHANNELS)})")
+        if not isinstance(values, list):
+            raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {_kind(values)}")
+        out[channel] = np.array(
+            [_number(v, f"curve.{channel}[{i}]") for i, v in enumerate(values)], dtype=float
+        )
+    lengths = {k: len(v) for k, v in out.items() if len(v)}
+    if len(set(lengths.values())) > 1:
+        desc = ", ".join(f"{k} {n}" for k, n in lengths.items())
+        raise NaapgnnError(f"curve: channels differ in length ({desc} epochs)")
+    return out
+
+
+def _hparams(hparams: Any) -> dict[str, float]:
+    if hparams is None:
+        return {}
+    if not isinstance(hparams, Mapping):
+        raise NaapgnnError(f"hparams: expected an object of numbers, got {_kind(hparams)}")
+    return {str(k): _number(v, f"hparams.{k}") for k, v in hparams.items()}
+
+
+def _split(split: Any) -> str | None:
+    if split is None:
+        return None
+    if split not in SPLITS:
+        raise NaapgnnError(f"split: expected \"train\" or \"test\", got {split!r}")
+    return split
+
+
+def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
+    """Write records as JSON Lines, atomically (temporary file, then rename)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as out:
+            for record in records:
+                out.write(json.dumps(record.to_dict(), allow_nan=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- dispatch and splits -----------------------------------------------------------
+
+
+def load_benchmark(source: str | os.PathLike) -> list[Record]:
+    """Read a benchmark from any supported source.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A NAAP-440 folder or one of its CSVs; a JSON Lines file (``.jsonl``,
+        ``.ndjson``); or a ``.json`` file holding either JSON Lines records or a
+        single architecture (which becomes one record whose id is the file stem).
+
+    Returns
+    -------
+    list of Record
+    """
+    path = Path(source)
+    if not path.exists():
+        raise NaapgnnError(f"{path}: no such file or directory")
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".csv":
+        from naapgnn.data import load_naap440
+
+        return records_from_naap440(load_naap440(path))
+    if suffix in (".jsonl", ".ndjson"):
+        return load_jsonl(path)
+    if suffix == ".json":
+        return _load_json(path)
+    raise NaapgnnError(
+        f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
+        f"a .jsonl benchmark or a .json architecture)"
+    )
+
+
+def _load_json(path: Path) -> list[Record]:
+    from naapgnn.arch import parse_architecture
+
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # several values: JSON Lines
+            return _parse_lines(text.splitlines(), str(path))
+        raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if isinstance(obj, Mapping) and "arch" in obj:
+        return _parse_lines([json.dumps(obj)], str(path))  # one record, maybe spread over lines
+    return [Record(id=path.stem, arch=parse_architecture(obj, source=str(path)))]
+
+
+def split_records(records: Iterable[Record], split: str) -> list[Record]:
+    """Records of one split: ``"train"`` (including records without a split), ``"test"`` or ``"all"``."""
+    if split == "all":
+        return list(records)
+    if split not in SPLITS:
+        raise NaapgnnError(f"unknown split {split!r} (expected train, test or all)")
+    return [r for r in records if (r.split or "train") == split]

@@ -1,0 +1,150 @@
+"""The model builder: a PyTorch module for any valid architecture."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from naapgnn.arch import NETWORK_INPUT, Architecture, Layer, parse_architecture
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "relu6": nn.ReLU6,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+class ArchitectureNet(nn.Module):
+    """Runs the layers of an :class:`~naapgnn.arch.Architecture` in order.
+
+    ``ops[i]`` is the module of layer ``i`` (conv blocks are
+    Conv2d -> BatchNorm2d -> activation, then the residual add); outputs that a
+    later layer still needs are kept until their last use.
+    """
+
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        self.arch = arch
+        self.ops = nn.ModuleList(_make_op(layer) for layer in arch.layers)
+        self._inputs = [layer.inputs for layer in arch.layers]
+        self._residual = [layer.op == "conv" and layer.attrs["residual"] for layer in arch.layers]
+        self._is_add = [layer.op == "add" for layer in arch.layers]
+        self._last_use = _last_use(arch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = {NETWORK_INPUT: x}
+        for i, op in enumerate(self.ops):
+            sources = self._inputs[i]
+            if self._is_add[i]:
+                y = outputs[sources[0]]
+                for j in sources[1:]:
+                    y = y + outputs[j]
+            else:
+                y = op(outputs[sources[0]])
+                if self._residual[i]:
+                    y = y + outputs[sources[0]]
+            outputs[i] = y
+            for j in sources:
+                if self._last_use[j] == i:
+                    del outputs[j]
+        return outputs[len(self.ops) - 1]
+
+
+def build_model(arch: Any, init: str = "naap") -> ArchitectureNet:
+    """Build a ``torch.nn.Module`` for an architecture.
+
+    Parameters
+    ----------
+    arch : Architecture, scheme list or layer-graph dict
+    init : {"naap", "default"}
+        ``"naap"`` applies the NAAP-440 recipe's initialisation: Kaiming-normal
+        (fan-out) conv weights, batch-norm weight 1 and bias 0, linear weights
+        N(0, 0.01) and bias 0. ``"default"`` keeps PyTorch's defaults.
+
+    Returns
+    -------
+    ArchitectureNet
+        Takes NCHW float input of ``arch.input_shape`` and returns logits of
+        shape ``[N, num_classes]``.
+    """
+    arch = parse_architecture(arch)
+    model = ArchitectureNet(arch)
+    if init == "naap":
+        naap_init_(model)
+    elif init != "default":
+        raise ValueError(f"unknown init {init!r}: expected 'naap' or 'default'")
+    return model
+
+
+def naap_init_(model: nn.Module) -> None:
+    """Initialise ``model`` in place as the NAAP-440 recipe does."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+
+
+def _make_op(layer: Layer) -> nn.Module:
+    a = layer.attrs
+    if layer.op == "conv":
+        parts = [
+            nn.Conv2d(
+                layer.in_shape[0],
+                a["out_channels"],
+                a["kernel_size"],
+                a["stride"],
+                a["padding"],
+                groups=a["groups"],
+                bias=not a["batchnorm"],
+            )
+        ]
+        if a["batchnorm"]:
+            parts.append(nn.BatchNorm2d(a["out_channels"]))
+        parts += _activation(a["activation"])
+        return nn.Sequential(*parts)
+    if layer.op == "maxpool":
+        return nn.MaxPool2d(a["kernel_size"], a["stride"], a["padding"])
+    if layer.op == "avgpool":
+        return nn.AvgPool2d(a["kernel_size"], a["stride"], a["padding"])
+    if layer.op == "dropout":
+        return nn.Dropout(a["p"])
+    if layer.op == "gap":
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+    if layer.op == "linear":
+        linear = nn.Linear(_flat(layer.in_shape), a["out_features"])
+        parts = ([nn.Flatten(1)] if len(layer.in_shape) > 1 else []) + [linear] + _activation(a["activation"])
+        return nn.Sequential(*parts) if len(parts) > 1 else linear
+    if layer.op == "add":
+        return nn.Identity()
+    raise AssertionError(layer.op)  # pragma: no cover
+
+
+def _activation(name: str) -> list[nn.Module]:
+    return [] if name == "none" else [_ACTIVATIONS[name]()]
+
+
+def _flat(shape: tuple[int, ...]) -> int:
+    size = 1
+    for s in shape:
+        size *= s
+    return size
+
+
+def _last_use(arch: Architecture) -> dict[int, int]:
+    last = {}
+    for layer in arch.layers:
+        for j in layer.inputs:
+            last[j] = layer.index
+    return last

@@ -1,0 +1,70 @@
+"""Command-line interface: ``naapgnn <command> ...`` (also ``python -m naapgnn``).
+
+Each subcommand lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a
+callable taking the parsed arguments and returning an exit status.
+Command modules import heavy dependencies inside ``func`` so that
+``--help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+
+from naapgnn.errors import NaapgnnError
+
+COMMAND_MODULES = (
+    "encode",
+    "baselines",
+    "train",
+    "predict",
+    "evaluate",
+    "search",
+    "build_csv",
+    "regenerate",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from naapgnn import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="naapgnn",
+        description="Predict final accuracy of CNN architectures from their graph "
+        "and early training curve.",
+    )
+    parser.add_argument("--version", action="version", version=f"naapgnn {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"naapgnn.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"naapgnn.cli.{name}":
+                continue  # command not shipped in this build
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # torch_geometric triggers this deprecation notice on import; it is not actionable for users.
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except NaapgnnError as exc:
+        print(f"naapgnn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"naapgnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
