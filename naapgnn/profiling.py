@@ -7,9 +7,11 @@ columns exactly:
 * conv: ``out_elements * (in_channels / groups * k * k + has_bias)``
 * batch norm (affine): ``4 * elements``
 * linear: ``in_features * out_features`` (bias not counted)
-* global average pooling: ``(H * W + 1) * C``
-* average pooling: one per output element; max pooling, activations,
-  dropout and adds: zero.
+* average pooling, global or not: one add per input in each window plus one
+  divide per output, i.e. ``(H * W + 1) * C`` for global pooling and
+  ``(k * k + 1) * out_elements`` for a ``k x k`` pool (the maintained
+  ``ultralytics-thop`` convention; NAAP-440 has only global pooling)
+* max pooling, activations, dropout and adds: zero.
 
 Parameters count weights and biases, and batch-norm scale and shift (running
 statistics are buffers, not parameters).
@@ -49,7 +51,7 @@ def layer_cost(layer: Layer) -> LayerCost:
         c, h, w = layer.in_shape
         return LayerCost(0, (h * w + 1) * c)
     if op == "avgpool":
-        return LayerCost(0, out_elements)
+        return LayerCost(0, out_elements * (a["kernel_size"] ** 2 + 1))
     return LayerCost(0, 0)
 
 

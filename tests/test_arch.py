@@ -1,0 +1,115 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from naapgnn.arch import load_architecture, parse_architecture
+from naapgnn.errors import NaapgnnError
+
+from conftest import REPO
+
+SCHEME = [
+    {"kernel_size": 3, "width": 16, "stride": 2, "residual": False},
+    {"kernel_size": 3, "width": 16, "stride": 1, "residual": True},
+    {"kernel_size": 1, "width": 32, "stride": 2, "residual": False},
+]
+
+
+def graph(*layers, **top):
+    return {"input_shape": [3, 32, 32], "num_classes": 10, "layers": list(layers), **top}
+
+
+def conv(c, k=3, **kw):
+    return {"op": "conv", "out_channels": c, "kernel_size": k, **kw}
+
+
+def test_scheme_normalises_to_conv_blocks_gap_and_classifier():
+    arch = parse_architecture(SCHEME)
+    assert [layer.op for layer in arch.layers] == ["conv", "conv", "conv", "gap", "linear"]
+    assert [layer.out_shape for layer in arch.layers] == [(16, 16, 16), (16, 16, 16), (32, 8, 8), (32,), (10,)]
+    assert arch.layers[1].attrs["residual"] is True
+    assert arch.layers[0].attrs["padding"] == 1 and arch.layers[2].attrs["padding"] == 0
+    assert arch.scheme == SCHEME
+
+
+def test_round_trip_through_layer_graph_form():
+    for obj in (SCHEME, load_architecture(REPO / "graphs/resnet_like.json").to_dict()):
+        arch = parse_architecture(obj)
+        again = parse_architecture(json.loads(json.dumps(arch.to_dict())))
+        assert again == arch
+
+
+def test_classifier_appended_only_when_missing():
+    arch = parse_architecture(graph(conv(8), {"op": "gap"}, {"op": "linear", "out_features": 10}))
+    assert [layer.op for layer in arch.layers] == ["conv", "gap", "linear"]
+    arch = parse_architecture(graph(conv(8), {"op": "maxpool", "kernel_size": 2}))
+    assert [layer.op for layer in arch.layers] == ["conv", "maxpool", "gap", "linear"]
+    assert arch.layers[-1].out_shape == (10,)
+    arch = parse_architecture(graph(conv(8), {"op": "linear", "out_features": 64}))
+    assert arch.layers[-2].in_shape == (8, 32, 32) and arch.layers[-1].in_shape == (64,)
+
+
+def test_skip_connections_and_pool_defaults():
+    arch = load_architecture(REPO / "graphs/resnet_like.json")
+    assert arch.layers[3].inputs == (0, 2)
+    assert arch.layers[6].inputs == (3,)
+    pool = parse_architecture(graph(conv(4), {"op": "maxpool", "kernel_size": 2})).layers[1]
+    assert pool.attrs["stride"] == 2 and pool.out_shape == (4, 16, 16)
+
+
+def test_json_string_input():
+    assert parse_architecture(json.dumps(SCHEME)) == parse_architecture(SCHEME)
+
+
+BAD = [
+    (graph({"op": "conv3d", "out_channels": 4, "kernel_size": 3}), "layer 0: unknown op 'conv3d'"),
+    (graph({"op": "conv", "kernel_size": 3}), "layer 0: conv: missing field 'out_channels'"),
+    (graph(conv(0)), "layer 0: out_channels must be a positive integer, got 0"),
+    (graph(conv(4, k=-3)), "layer 0: kernel_size must be a positive integer, got -3"),
+    (graph(conv(4), conv(4, inputs=[2]), conv(4)), "layer 1: input index 2 points forward"),
+    (graph(conv(4), conv(4, inputs=[1])), "layer 1: cycle"),
+    (graph(conv(4, stride=2), conv(4, stride=2), conv(4, stride=2), conv(4, stride=2), conv(4, stride=2),
+           {"op": "maxpool", "kernel_size": 2}), "layer 5: maxpool with kernel 2, stride 2, padding 0 shrinks the 1x1"),
+    (graph(conv(4), conv(8), {"op": "add", "inputs": [0, 1]}), "layer 2: add of mismatched shapes 4x32x32 and 8x32x32"),
+    (graph(conv(4), conv(8, residual=True)), "layer 1: residual needs equal input and output shapes"),
+    (graph(), "empty network"),
+    ([], "empty network"),
+    ("[{\"kernel_size\": 3,", "invalid JSON at line 1"),
+    (graph(conv(4), {"op": "add"}), "layer 1: add needs 'inputs'"),
+    (graph(conv(4), {"op": "dropout", "p": 1.5}), "layer 1: dropout p must be a number in [0, 1)"),
+    (graph(conv(4, activation="swish")), "layer 0: unknown activation 'swish'"),
+    (graph(conv(4), conv(4, inputs=[-1])), "layer 0: output is never used"),
+    (graph(conv(4, colour="red")), "layer 0: conv: unknown field 'colour'"),
+    (graph({"op": "gap"}, {"op": "maxpool", "kernel_size": 2}), "layer 1: maxpool needs a feature map"),
+    ([{"kernel_size": 3, "width": 8, "stride": 1}], "block 0: missing field 'residual'"),
+    ([{"kernel_size": 3, "width": "8", "stride": 1, "residual": False}], "block 0: width must be a positive integer"),
+    ([{"kernel_size": 3, "width": 8, "stride": 1, "residual": True}], "block 0: residual needs equal input and output shapes"),
+    (42, "expected a scheme"),
+]
+
+
+@pytest.mark.parametrize("obj,message", BAD, ids=[m[:40] for _, m in BAD])
+def test_bad_architectures_fail_with_one_line_naming_the_place(obj, message):
+    with pytest.raises(NaapgnnError) as info:
+        parse_architecture(obj)
+    text = str(info.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_source_is_prefixed(tmp_path):
+    path = tmp_path / "arch.json"
+    path.write_text(json.dumps(graph(conv(4), {"op": "pool"})))
+    with pytest.raises(NaapgnnError, match=r"arch\.json: layer 1: unknown op 'pool'"):
+        load_architecture(path)
+
+
+def test_cli_prints_one_line_without_traceback(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(graph(conv(4), conv(8), {"op": "add", "inputs": [0, 1]})))
+    proc = subprocess.run([sys.executable, "-m", "naapgnn", "encode", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "layer 2: add of mismatched shapes" in lines[0]

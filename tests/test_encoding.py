@@ -1,0 +1,125 @@
+import json
+import subprocess
+import sys
+
+import networkx as nx
+import pytest
+import torch
+
+from naapgnn.arch import load_architecture, parse_architecture
+from naapgnn.encoding import GRAPH_ATTRS, NODE_FEATURES, NODE_TYPES, encode, to_networkx
+from naapgnn.profiling import profile
+
+from conftest import REPO
+
+SCHEME = [
+    {"kernel_size": 3, "width": 16, "stride": 2, "residual": False},
+    {"kernel_size": 3, "width": 16, "stride": 1, "residual": True},
+    {"kernel_size": 1, "width": 32, "stride": 2, "residual": False},
+]
+
+
+def feature(data, name):
+    return data.x[:, NODE_FEATURES.index(name)]
+
+
+def test_scheme_nodes_edges_and_residual_edge():
+    data = encode(SCHEME)
+    kinds = [NODE_TYPES[t] for t in data.node_type]
+    assert kinds == ["input", "conv", "conv", "add", "conv", "gap", "classifier"]
+    edges = sorted(map(tuple, data.edge_index.t().tolist()))
+    assert edges == [(0, 1), (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 6)]
+    assert data.x.shape == (7, len(NODE_FEATURES))
+
+
+def test_explicit_add_encodes_like_a_scheme_residual():
+    explicit = {
+        "layers": [
+            {"op": "conv", "out_channels": 16, "kernel_size": 3, "stride": 2},
+            {"op": "conv", "out_channels": 16, "kernel_size": 3},
+            {"op": "add", "inputs": [0, 1]},
+            {"op": "conv", "out_channels": 32, "kernel_size": 1, "stride": 2},
+        ]
+    }
+    a, b = encode(SCHEME), encode(explicit)
+    assert torch.equal(a.node_type, b.node_type)
+    assert torch.equal(a.edge_index.sort(dim=1).values, b.edge_index.sort(dim=1).values)
+    residual = NODE_FEATURES.index("residual")
+    assert torch.allclose(torch.cat([a.x[:, :residual], a.x[:, residual + 1:]], 1),
+                          torch.cat([b.x[:, :residual], b.x[:, residual + 1:]], 1))
+
+
+def test_node_features_carry_sizes_costs_and_receptive_field():
+    data = encode(SCHEME)
+    assert feature(data, "log2_size_out")[1].item() == pytest.approx(torch.log2(torch.tensor(17.0)).item())
+    assert feature(data, "kernel_size")[4].item() == 1 and feature(data, "stride")[4].item() == 2
+    # Receptive field: 3 (first 3x3), +2*2 (second 3x3 after stride 2) = 7, 1x1 adds nothing.
+    rf = 2 ** feature(data, "log2_receptive_field")
+    assert rf[1].item() == pytest.approx(3) and rf[2].item() == pytest.approx(7) and rf[4].item() == pytest.approx(7)
+    params = torch.expm1(feature(data, "log_params")).round().sum().item()
+    assert params == profile(SCHEME)[0]
+    assert feature(data, "macs_share").sum().item() == pytest.approx(1.0)
+
+
+def test_graph_attributes(naap440):
+    row = naap440.iloc[123]
+    data = encode(row.scheme)
+    assert data.graph_attr.shape == (1, len(GRAPH_ATTRS))
+    log_params, log_macs, depth, stages = data.graph_attr[0].tolist()
+    assert int(data.num_params) == row.NumParams and int(data.num_macs) == row.NumMACs
+    assert log_params == pytest.approx(torch.log(torch.tensor(float(row.NumParams))).item(), rel=1e-6)
+    assert depth == row.NumLayers + 1  # conv blocks plus the classifier
+    assert stages == row.NumStages
+
+
+@pytest.mark.parametrize("name", ["vgg_like.json", "resnet_like.json", "naap440_scheme.json"])
+def test_examples_are_dags(name):
+    arch = load_architecture(REPO / "graphs" / name)
+    g = to_networkx(arch)
+    assert nx.is_directed_acyclic_graph(g)
+    data = encode(arch)
+    assert g.number_of_nodes() == data.num_nodes and g.number_of_edges() == data.edge_index.shape[1]
+    assert nx.ancestors(g, data.num_nodes - 1) == set(range(data.num_nodes - 1))
+
+
+def test_stages_count_pools():
+    vgg = encode(load_architecture(REPO / "graphs/vgg_like.json"))
+    assert vgg.graph_attr[0, 3].item() == 3
+
+
+def test_graph_dataset_caches_and_rebuilds(tmp_path, data_dir):
+    import shutil
+
+    from naapgnn.graph_dataset import NAAP440Graphs
+
+    src = tmp_path / "data"
+    shutil.copytree(data_dir, src, ignore=shutil.ignore_patterns("raw_data"))
+    ds = NAAP440Graphs(root=tmp_path / "cache", data=src)
+    assert len(ds) == 440 and int(ds.is_test.sum()) == 40
+    first = ds[0]
+    assert first.curve.shape == (1, 90, 3) and int(first.model_id) == 1
+    assert first.y.item() == pytest.approx(0.5888)
+    processed = {p.name for p in (tmp_path / "cache" / "processed").glob("naap440_*.pt")}
+    assert len(processed) == 1
+    assert len(NAAP440Graphs(root=tmp_path / "cache", data=src)) == 440  # served from cache
+    text = (src / "naap440v2.csv").read_text().replace("0.5888", "0.5889", 1)
+    (src / "naap440v2.csv").write_text(text)
+    (src / "naap440.csv").write_text((src / "naap440.csv").read_text().replace("0.5888", "0.5889", 1))
+    rebuilt = NAAP440Graphs(root=tmp_path / "cache", data=src)
+    assert rebuilt[0].y.item() == pytest.approx(0.5889)
+    assert len(list((tmp_path / "cache" / "processed").glob("naap440_*.pt"))) == 2
+
+
+def test_cli_encode_json_save_and_draw(tmp_path):
+    out, png = tmp_path / "g.pt", tmp_path / "g.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "naapgnn", "encode", str(REPO / "graphs/resnet_like.json"),
+         "-o", str(out), "--draw", str(png), "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    summary = json.loads(proc.stdout)
+    arch = load_architecture(REPO / "graphs/resnet_like.json")
+    assert summary == {"nodes": 13, "edges": 14, "params": profile(arch)[0], "macs": profile(arch)[1]}
+    data = torch.load(out, weights_only=False)
+    assert data.num_nodes == 13
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
