@@ -31,6 +31,8 @@ _LAZY = {
     "profile": "naapgnn.profiling",
     "encode": "naapgnn.encoding",
     "load_naap440": "naapgnn.data",
+    "load_benchmark": "naapgnn.benchmark",
+    "Record": "naapgnn.benchmark",
     "GNNPredictor": "naapgnn.gnn",
     "NaapgnnError": "naapgnn.errors",
 }
