@@ -1,0 +1,426 @@
+"""Training logs in the NAAP-440 text format, and the dataset CSV built from them.
+
+One log per architecture, ``scheme_<id>.txt``; every line is a 14-digit
+timestamp (``YYYYmmddHHMMSS``), a space and one message::
+
+    20220901141247 Network scheme: [{"kernel_size": 3, ...}]
+    20220901141250 Network has been init on device cuda:0
+    20220901141250 Network #params: 2566, #MACs: 231600
+    20220901141251 Training set is ready
+    20220901141251 Ready to start training
+    20220901141252 Epoch 1, LR: 0.1
+    20220901141310 Loss mean, median: 1.86513, 1.81158
+    20220901141314 Test accuracy: 0.3625
+    ...
+
+:func:`parse_log` reads the original logs and the ones :mod:`naapgnn.trainer`
+writes; :func:`build_csv` turns a folder of them into ``naap440.csv`` (version 1)
+or ``naap440v2.csv`` (version 2), IsTest split included.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from naapgnn.errors import NaapgnnError
+
+LOG_NAME = re.compile(r"^scheme_(\d+)\.txt$")
+TEST_BINS = 40
+CSV_VERSIONS = (1, 2)
+
+_LINE = re.compile(r"^(\d{14}) (.*)$")
+_NUMBER = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|-inf)"
+_MESSAGES = {
+    "scheme": re.compile(r"^Network scheme: (.+)$"),
+    "device": re.compile(r"^Network has been init on device (\S+)$"),
+    "profile": re.compile(r"^Network #params: (\d+), #MACs: (\d+)$"),
+    "trainset": re.compile(r"^Training set is ready$"),
+    "ready": re.compile(r"^Ready to start training$"),
+    "epoch": re.compile(rf"^Epoch (\d+), LR: {_NUMBER}$"),
+    "loss": re.compile(rf"^Loss mean, median: {_NUMBER}, {_NUMBER}$"),
+    "accuracy": re.compile(rf"^Test accuracy: {_NUMBER}$"),
+}
+
+
+# --- formatting: the original trainer's number formats -----------------------------
+
+
+def timestamp(now: datetime | None = None) -> str:
+    """The log's timestamp, e.g. ``20220901141247``."""
+    return (now or datetime.now()).strftime("%Y%m%d%H%M%S")
+
+
+def format_lr(lr: float) -> str:
+    """``0.1``, ``0.01``, ``0.001`` (``%g``, as the original)."""
+    return "{0:g}".format(lr)
+
+
+def format_loss(value: float) -> str:
+    """A batch-loss statistic rounded to 5 decimals, e.g. ``1.5621``."""
+    return str(round(float(value), 5))
+
+
+def format_accuracy(correct: int, total: int) -> str:
+    """Fraction of correct test images, e.g. ``0.3625``."""
+    return str(correct / float(total))
+
+
+# --- log records --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What one epoch logged. ``lr``, ``loss_*`` and ``accuracy`` are the parsed values;
+    the ``*_text`` fields keep the exact text, so a log round-trips byte for byte."""
+
+    epoch: int
+    lr: float
+    loss_mean: float
+    loss_median: float
+    accuracy: float
+    lr_text: str = ""
+    loss_mean_text: str = ""
+    loss_median_text: str = ""
+    accuracy_text: str = ""
+
+
+@dataclass
+class TrainingLog:
+    """A parsed training log.
+
+    Attributes
+    ----------
+    path : str or None
+        The file it was read from.
+    model_id : int or None
+        ``<id>`` of ``scheme_<id>.txt``.
+    scheme : list or dict or None
+        The architecture as logged (a NAAP-440 scheme list or a layer graph).
+    device : str or None
+    params, macs : int or None
+    epochs : list of EpochRecord
+        Complete epochs in order, numbered 1, 2, ...
+    """
+
+    path: str | None = None
+    model_id: int | None = None
+    scheme: Any = None
+    device: str | None = None
+    params: int | None = None
+    macs: int | None = None
+    epochs: list[EpochRecord] = field(default_factory=list)
+
+    @property
+    def max_accuracy(self) -> float:
+        return max((e.accuracy for e in self.epochs), default=0.0)
+
+
+def log_model_id(path: str | Path) -> int | None:
+    """The ``<id>`` of a ``scheme_<id>.txt`` file name, else None."""
+    match = LOG_NAME.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def parse_log(path: str | Path) -> TrainingLog:
+    """Read one training log.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    TrainingLog
+
+    Raises
+    ------
+    NaapgnnError
+        One line naming the file and line number of the first malformed line
+        (unknown message, bad number or JSON, epochs out of order, an epoch
+        missing its loss or accuracy line, a missing scheme or profile line).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    log = TrainingLog(path=str(path), model_id=log_model_id(path))
+    pending: dict[str, Any] | None = None  # the epoch being read
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        where = f"{path}: line {number}"
+        if not line.strip():
+            continue
+        match = _LINE.match(line)
+        if not match:
+            raise NaapgnnError(f"{where}: expected '<14-digit timestamp> <message>', got {_clip(line)!r}")
+        kind, values = _message(match.group(2), where)
+        if kind == "scheme":
+            if log.scheme is not None:
+                raise NaapgnnError(f"{where}: second 'Network scheme' line")
+            try:
+                log.scheme = json.loads(values[0])
+            except json.JSONDecodeError as exc:
+                raise NaapgnnError(f"{where}: invalid scheme JSON: {exc.msg} at column {exc.colno}") from None
+        elif kind == "device":
+            log.device = values[0]
+        elif kind == "profile":
+            log.params, log.macs = int(values[0]), int(values[1])
+        elif kind == "epoch":
+            if pending is not None:
+                raise NaapgnnError(f"{where}: epoch {pending['epoch']} has no {_missing(pending)} line")
+            epoch = int(values[0])
+            expected = len(log.epochs) + 1
+            if epoch != expected:
+                raise NaapgnnError(f"{where}: expected epoch {expected}, got epoch {epoch}")
+            pending = {"epoch": epoch, "lr_text": values[1]}
+        elif kind == "loss":
+            if pending is None or "loss_mean_text" in pending:
+                raise NaapgnnError(f"{where}: loss line outside an epoch")
+            pending["loss_mean_text"], pending["loss_median_text"] = values
+        elif kind == "accuracy":
+            if pending is None or "loss_mean_text" not in pending:
+                raise NaapgnnError(f"{where}: test accuracy line before the epoch's loss line")
+            pending["accuracy_text"] = values[0]
+            log.epochs.append(_record(pending))
+            pending = None
+    end = f"{path}: line {len(lines)}"
+    if pending is not None:
+        raise NaapgnnError(f"{end}: the log ends inside epoch {pending['epoch']} (no {_missing(pending)} line)")
+    if log.scheme is None:
+        raise NaapgnnError(f"{end}: no 'Network scheme' line in the log")
+    if log.params is None:
+        raise NaapgnnError(f"{end}: no 'Network #params: P, #MACs: M' line in the log")
+    return log
+
+
+def _message(message: str, where: str) -> tuple[str, tuple[str, ...]]:
+    for kind, pattern in _MESSAGES.items():
+        match = pattern.match(message)
+        if match:
+            return kind, match.groups()
+    raise NaapgnnError(f"{where}: unknown log message {_clip(message)!r}")
+
+
+def _missing(pending: dict) -> str:
+    return "'Test accuracy'" if "loss_mean_text" in pending else "'Loss mean, median'"
+
+
+def _record(pending: dict) -> EpochRecord:
+    return EpochRecord(
+        epoch=pending["epoch"],
+        lr=float(pending["lr_text"]),
+        loss_mean=float(pending["loss_mean_text"]),
+        loss_median=float(pending["loss_median_text"]),
+        accuracy=float(pending["accuracy_text"]),
+        lr_text=pending["lr_text"],
+        loss_mean_text=pending["loss_mean_text"],
+        loss_median_text=pending["loss_median_text"],
+        accuracy_text=pending["accuracy_text"],
+    )
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def header_lines(scheme: Any, device: str, params: int, macs: int, stamps: Sequence[str] | None = None) -> list[str]:
+    """The five lines a log starts with (scheme, device, profile, data, ready)."""
+    messages = [
+        f"Network scheme: {json.dumps(scheme)}",
+        f"Network has been init on device {device}",
+        f"Network #params: {int(params)}, #MACs: {int(macs)}",
+        "Training set is ready",
+        "Ready to start training",
+    ]
+    stamps = list(stamps) if stamps else [timestamp()] * len(messages)
+    return [f"{s} {m}" for s, m in zip(stamps, messages)]
+
+
+def epoch_lines(epoch: int, lr: float, loss_mean: float, loss_median: float, correct: int, total: int,
+                stamps: Sequence[str] | None = None) -> list[str]:
+    """The three lines of one epoch, formatted as the original trainer did."""
+    messages = [
+        f"Epoch {epoch}, LR: {format_lr(lr)}",
+        f"Loss mean, median: {format_loss(loss_mean)}, {format_loss(loss_median)}",
+        f"Test accuracy: {format_accuracy(correct, total)}",
+    ]
+    stamps = list(stamps) if stamps else [timestamp()] * len(messages)
+    return [f"{s} {m}" for s, m in zip(stamps, messages)]
+
+
+def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline=newline) as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+# --- the dataset CSV ------------------------------------------------------------------
+
+
+def csv_header(version: int, epochs: int) -> list[str]:
+    """Column names of the NAAP-440 CSV (``version`` 1 or 2)."""
+    scheme_columns = ["NumSkipConnections", "NumPartialRFLayers"] if version == 2 else []
+    columns = [
+        "ModelId", "IsTest", "NumParams", "NumMACs", "NumLayers", "NumStages",
+        "FirstLayerWidth", "LastLayerWidth", *scheme_columns, "MaxAccuracy",
+    ]
+    for e in range(1, epochs + 1):
+        columns += [f"e{e}LossMean", f"e{e}LossMedian", f"e{e}Accuracy"]
+    return columns
+
+
+def assign_test_split(max_accuracies: Sequence[float], bins: int = TEST_BINS) -> list[int]:
+    """IsTest flags (0/1) in input order.
+
+    Records sorted by max accuracy (stable) are cut into bins of
+    ``round(n / bins)``; the middle record of each bin goes to the test set.
+    """
+    n = len(max_accuracies)
+    order = sorted(range(n), key=lambda i: max_accuracies[i])
+    size = max(int(round(n / bins)), 1)
+    middle = size // 2
+    flags = [0] * n
+    for rank, i in enumerate(order):
+        flags[i] = int(rank - middle >= 0 and (rank - middle) % size == 0)
+    return flags
+
+
+def csv_rows(logs: Sequence[TrainingLog], version: int = 1, epochs: int | None = None) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (as text fields) of the dataset CSV for ``logs``.
+
+    ``logs`` should be in the order the test split breaks ties in (the original
+    listed the folder in name order); rows come back sorted by ModelId.
+    """
+    if version not in CSV_VERSIONS:
+        raise NaapgnnError(f"unknown CSV version {version} (expected 1 or 2)")
+    if not logs:
+        raise NaapgnnError("no training logs (scheme_<id>.txt) to build a CSV from")
+    if epochs is None:
+        epochs = min(len(log.epochs) for log in logs)
+    for log in logs:
+        if len(log.epochs) < epochs:
+            raise NaapgnnError(f"{log.path}: has {len(log.epochs)} complete epochs, the CSV needs {epochs}")
+    flags = assign_test_split([_max_accuracy(log, epochs) for log in logs])
+    rows = []
+    for log, is_test in zip(logs, flags):
+        rows.append([str(log.model_id), str(is_test), *(str(v) for v in _scheme_fields(log, version)),
+                     str(_max_accuracy(log, epochs)), *_epoch_fields(log, epochs)])
+    rows.sort(key=lambda r: int(r[0]))
+    return csv_header(version, epochs), rows
+
+
+def _max_accuracy(log: TrainingLog, epochs: int) -> float:
+    return max((e.accuracy for e in log.epochs[:epochs]), default=0.0)
+
+
+def _scheme_fields(log: TrainingLog, version: int) -> list[int]:
+    blocks = log.scheme
+    if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
+        raise NaapgnnError(f"{log.path}: the logged network is not a NAAP-440 scheme (list of blocks)")
+    try:
+        fields = [
+            log.params, log.macs, len(blocks),
+            sum(1 for b in blocks if b["stride"] > 1),
+            blocks[0]["width"], blocks[-1]["width"],
+        ]
+        if version == 2:
+            fields += [
+                sum(1 for b in blocks if b["residual"]),
+                sum(1 for b in blocks if b["stride"] > 1 and b["kernel_size"] == 1),
+            ]
+    except (KeyError, TypeError) as exc:
+        raise NaapgnnError(f"{log.path}: scheme block lacks field {exc}") from None
+    return fields
+
+
+def _epoch_fields(log: TrainingLog, epochs: int) -> list[str]:
+    fields = []
+    for e in log.epochs[:epochs]:
+        fields += [str(round(e.loss_mean, 4)), str(round(e.loss_median, 4)), str(e.accuracy)]
+    return fields
+
+
+def read_log_folder(folder: str | Path) -> list[TrainingLog]:
+    """Parse every ``scheme_<id>.txt`` of ``folder`` in file-name order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NaapgnnError(f"{folder}: not a folder")
+    names = sorted(name for name in os.listdir(folder) if LOG_NAME.match(name))
+    if not names:
+        raise NaapgnnError(f"{folder}: no training logs (scheme_<id>.txt)")
+    return [parse_log(folder / name) for name in names]
+
+
+def build_csv(raw_dir: str | Path, out_csv: str | Path, version: int = 1, epochs: int | None = None,
+              line_terminator: str = "\r\n") -> int:
+    """Build the NAAP-440 dataset CSV from a folder of training logs.
+
+    Parameters
+    ----------
+    raw_dir : str or Path
+        Folder holding ``scheme_<id>.txt`` logs.
+    out_csv : str or Path
+        Written atomically.
+    version : {1, 2}
+        2 adds NumSkipConnections and NumPartialRFLayers.
+    epochs : int, optional
+        Epoch columns to write; default: the fewest complete epochs of any log
+        (90 for NAAP-440).
+    line_terminator : str
+        ``"\\r\\n"`` as in the published CSVs.
+
+    Returns
+    -------
+    int
+        Number of rows written.
+    """
+    logs = read_log_folder(raw_dir)
+    header, rows = csv_rows(logs, version=version, epochs=epochs)
+    text = "".join(",".join(fields) + line_terminator for fields in [header, *rows])
+    out_csv = Path(out_csv)
+    if not out_csv.parent.is_dir():
+        raise NaapgnnError(f"{out_csv}: folder {out_csv.parent} does not exist")
+    try:
+        write_text_atomic(out_csv, text, newline="")
+    except OSError as exc:
+        raise NaapgnnError(f"{out_csv}: cannot write: {exc.strerror or exc}") from None
+    return len(rows)
+
+
+def epoch_values(log: TrainingLog) -> list[tuple[float, float, float, float]]:
+    """``(lr, loss_mean, loss_median, accuracy)`` per epoch, for comparisons."""
+    return [(e.lr, e.loss_mean, e.loss_median, e.accuracy) for e in log.epochs]
+

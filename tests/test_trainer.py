@@ -1,0 +1,288 @@
+"""Companion trainer on a tiny CIFAR-format data set (CPU): recipe, exactness, resume, errors."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from naapgnn.builder import build_model
+from naapgnn.cifar import FOLDER, write_synthetic_cifar10
+from naapgnn.cli import main
+from naapgnn.errors import NaapgnnError
+from naapgnn.logs import build_csv, epoch_values, format_loss, format_lr, parse_log
+from naapgnn.profiling import profile
+from naapgnn.space import naap440_search_space
+from naapgnn.trainer import (
+    Recipe,
+    TrainOptions,
+    epoch_permutation,
+    load_schemes,
+    parse_ids,
+    regenerate,
+    train_reference,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMES = naap440_search_space()
+IDS = [1, 300, 440]  # 3 blocks; 4 blocks; 4 blocks with a residual
+RECIPE = Recipe(epochs=3, batch_size=16, test_batch_size=16)  # 4 batches per epoch on 64 images
+CPU = TrainOptions(device="cpu", group_size=3)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def cifar(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cifar")
+    write_synthetic_cifar10(root, n_train=64, n_test=32, seed=3)
+    return root
+
+
+@pytest.fixture(scope="module")
+def grouped(cifar, tmp_path_factory):
+    out = tmp_path_factory.mktemp("grouped")
+    summary = regenerate(SCHEMES, cifar, out, ids=IDS, recipe=RECIPE, options=CPU, progress=False)
+    assert sorted(summary.trained) == IDS and summary.arch_epochs == 9
+    return out
+
+
+def values(out, model_id):
+    return epoch_values(parse_log(Path(out) / f"scheme_{model_id}.txt"))
+
+
+def test_logs_parse_with_recipe_lr_params_and_scheme(grouped):
+    for model_id in IDS:
+        log = parse_log(grouped / f"scheme_{model_id}.txt")
+        assert log.scheme == SCHEMES[model_id - 1] and log.device == "cpu"
+        assert (log.params, log.macs) == profile(SCHEMES[model_id - 1])
+        assert log.params == sum(p.numel() for p in build_model(SCHEMES[model_id - 1]).parameters())
+        assert [e.lr_text for e in log.epochs] == ["0.1", "0.01", "0.001"]
+        assert all(e.accuracy * 32 == round(e.accuracy * 32) for e in log.epochs)
+    assert not list((grouped / "checkpoints").iterdir())
+
+
+def test_lr_schedule_matches_the_original_logs(data_dir):
+    original = parse_log(data_dir / "raw_data" / "scheme_1.txt")
+    assert [format_lr(Recipe().lr_at(e)) for e in range(90)] == [e.lr_text for e in original.epochs]
+    assert Recipe().lr_at(1) == 0.1 * 0.1 and Recipe().lr_at(3) == 0.1
+
+
+def test_data_order_replays_the_original_dataloaders():
+    train = torch.utils.data.TensorDataset(torch.arange(50))
+    test = torch.utils.data.TensorDataset(torch.arange(20))
+    torch.manual_seed(Recipe().seed)
+    train_loader = torch.utils.data.DataLoader(train, batch_size=8, shuffle=True)
+    test_loader = torch.utils.data.DataLoader(test, batch_size=8, shuffle=False)
+    for epoch in range(3):
+        order = torch.cat([batch[0] for batch in train_loader])
+        for _ in test_loader:
+            pass
+        assert torch.equal(order, epoch_permutation(Recipe().seed, epoch, 50))
+
+
+def test_matches_the_plain_dataloader_pipeline(grouped, cifar):
+    """GPU-style data path and grouped stepping give exactly the per-image pipeline's logs."""
+    for model_id in (300, 440):
+        history = train_reference(SCHEMES[model_id - 1], cifar, RECIPE)
+        expected = [(float(format_lr(lr)), float(format_loss(m)), float(format_loss(md)), c / 32)
+                    for lr, m, md, c in history]
+        assert values(grouped, model_id) == expected
+
+
+def test_one_at_a_time_and_repeat_runs_give_identical_logs(grouped, cifar, tmp_path):
+    single = regenerate(SCHEMES, cifar, tmp_path / "a", ids=IDS, recipe=RECIPE,
+                        options=TrainOptions(device="cpu", group_size=1), progress=False)
+    again = regenerate(SCHEMES, cifar, tmp_path / "b", ids=IDS, recipe=RECIPE, options=CPU, progress=False)
+    assert single.trained and again.trained
+    for model_id in IDS:
+        assert values(tmp_path / "a", model_id) == values(grouped, model_id)
+        assert values(tmp_path / "b", model_id) == values(grouped, model_id)
+
+
+def test_rerun_skips_finished_and_build_csv_reads_the_logs(grouped, cifar, tmp_path):
+    stamps = (grouped / "scheme_1.txt").read_text()
+    summary = regenerate(SCHEMES, cifar, grouped, ids=IDS, recipe=RECIPE, options=CPU, progress=False)
+    assert summary.skipped == IDS and not summary.trained and summary.arch_epochs == 0
+    assert (grouped / "scheme_1.txt").read_text() == stamps
+    assert build_csv(grouped, tmp_path / "tiny.csv", version=2) == 3
+
+
+class Stop(Exception):
+    pass
+
+
+def _stop_after(model_id, epoch):
+    def hook(mid, e):
+        if (mid, e) == (model_id, epoch):
+            raise Stop
+    return hook
+
+
+def test_interrupted_run_resumes_without_lost_or_repeated_epochs(grouped, cifar, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        regenerate(SCHEMES, cifar, out, ids=[1, 300], recipe=RECIPE, options=CPU, progress=False,
+                   on_epoch_end=_stop_after(1, 1))
+    # Network 1 stopped right after its epoch 1 was saved; network 300 never finished epoch 1.
+    assert len(parse_log(out / "scheme_1.txt").epochs) == 1
+    assert (out / "checkpoints" / "scheme_1.pt").exists() and not (out / "scheme_300.txt").exists()
+    # A torn state: the log got ahead of the checkpoint; the resume rewrites it from the checkpoint.
+    with open(out / "scheme_1.txt", "a") as f:
+        f.write("20990101000000 Epoch 2, LR: 0.01\n")
+    summary = regenerate(SCHEMES, cifar, out, ids=[1, 300], recipe=RECIPE, options=CPU, progress=False)
+    assert summary.resumed == [1] and summary.trained == [300] and summary.arch_epochs == 5
+    for model_id in (1, 300):
+        assert values(out, model_id) == values(grouped, model_id)
+        text = (out / f"scheme_{model_id}.txt").read_text()
+        assert [text.count(f" Epoch {e},") for e in (1, 2, 3)] == [1, 1, 1]
+    assert not list((out / "checkpoints").iterdir())
+
+
+def test_killed_process_resumes(grouped, cifar, tmp_path):
+    """SIGKILL (no cleanup at all) right after epoch 2 of network 300 is on disk."""
+    out = tmp_path / "out"
+    script = (
+        "import os, signal, sys, torch\n"
+        "torch.set_num_threads(1)\n"
+        "from naapgnn.space import naap440_search_space\n"
+        "from naapgnn.trainer import Recipe, TrainOptions, regenerate\n"
+        "def hook(model_id, epoch):\n"
+        "    if (model_id, epoch) == (300, 2):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"regenerate(naap440_search_space(), sys.argv[1], sys.argv[2], ids=[300], recipe={RECIPE!r},\n"
+        "           options=TrainOptions(device='cpu'), progress=False, on_epoch_end=hook)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", script, str(cifar), str(out)], env=env, timeout=120,
+                          capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert len(parse_log(out / "scheme_300.txt").epochs) == 2
+    summary = regenerate(SCHEMES, cifar, out, ids=[300], recipe=RECIPE, options=CPU, progress=False)
+    assert summary.resumed == [300] and summary.arch_epochs == 1
+    assert values(out, 300) == values(grouped, 300)
+
+
+def _no_training_happened(out: Path):
+    assert not out.exists() or not list(out.glob("scheme_*.txt"))
+
+
+def test_errors_before_training(cifar, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(NaapgnnError, match="CIFAR-10 folder not found"):
+        regenerate(SCHEMES, tmp_path / "nowhere", out, ids=[1], recipe=RECIPE, options=CPU)
+    bad = tmp_path / "bad"
+    shutil.copytree(cifar / FOLDER, bad / FOLDER)
+    (bad / FOLDER / "test_batch").write_bytes(b"\x80\x02garbage")
+    with pytest.raises(NaapgnnError, match=r"test_batch: not a CIFAR-10 pickle"):
+        regenerate(SCHEMES, bad, out, ids=[1], recipe=RECIPE, options=CPU)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(NaapgnnError, match="output path exists and is not a folder"):
+        regenerate(SCHEMES, cifar, blocker, ids=[1], recipe=RECIPE, options=CPU)
+    with pytest.raises(NaapgnnError, match="output folder is not writable"):
+        regenerate(SCHEMES, cifar, blocker / "sub", ids=[1], recipe=RECIPE, options=CPU)
+    schemes = [SCHEMES[0], [{"kernel_size": 3, "width": 8, "stride": 2}]]
+    with pytest.raises(NaapgnnError, match=r"my.json: scheme 2: block 0: missing field 'residual'"):
+        regenerate(schemes, cifar, out, recipe=RECIPE, options=CPU, source="my.json")
+    graph = {"input_shape": [1, 28, 28], "layers": [{"op": "conv", "out_channels": 4, "kernel_size": 3}]}
+    with pytest.raises(NaapgnnError, match=r"scheme 1: CIFAR-10 needs input_shape"):
+        regenerate([graph], cifar, out, recipe=RECIPE, options=CPU)
+    if not torch.cuda.is_available():
+        with pytest.raises(NaapgnnError, match="CUDA is not available"):
+            regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=TrainOptions(device="cuda"))
+    _no_training_happened(out)
+
+
+def test_log_of_another_scheme_is_not_overwritten(grouped, cifar, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(grouped / "scheme_300.txt", out / "scheme_1.txt")
+    with pytest.raises(NaapgnnError, match=r"scheme_1.txt: logged network differs from scheme 1"):
+        regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU)
+
+
+def test_ids_and_scheme_files(tmp_path):
+    assert parse_ids("1,2,5-7", 10) == [1, 2, 5, 6, 7]
+    assert parse_ids(None, 3) == [1, 2, 3]
+    for bad in ("0", "3-11", "a", "4-2"):
+        with pytest.raises(NaapgnnError, match="--ids"):
+            parse_ids(bad, 10)
+    path = tmp_path / "schemes.json"
+    path.write_text('[{"kernel_size": 3, "width": 12, "stride": 2, "residual": false}]')
+    assert len(load_schemes(path)) == 1  # a single scheme
+    path.write_text("[[], ")
+    with pytest.raises(NaapgnnError, match=r"schemes.json: invalid JSON at line 1"):
+        load_schemes(path)
+    assert len(load_schemes("naap440")) == 440
+
+
+def test_cli_reports_one_line_errors(cifar, tmp_path, capsys):
+    code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(tmp_path), "--out",
+                 str(tmp_path / "out"), "--ids", "1", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("naapgnn regenerate: error: ") and err.count("\n") == 1
+    code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out",
+                 str(tmp_path / "out"), "--ids", "441"])
+    assert code == 2 and "--ids: 441 is outside 1-440" in capsys.readouterr().err
+
+
+def test_cli_trains(cifar, tmp_path, capsys):
+    path = tmp_path / "one.json"
+    path.write_text('[[{"kernel_size": 3, "width": 12, "stride": 2, "residual": false},'
+                    ' {"kernel_size": 1, "width": 12, "stride": 1, "residual": true}]]')
+    code = main(["regenerate", "--schemes", str(path), "--cifar-root", str(cifar), "--out", str(tmp_path / "o"),
+                 "--epochs", "1", "--device", "cpu", "--no-progress"])
+    assert code == 0 and "trained 1, resumed 0, skipped 0" in capsys.readouterr().out
+    assert len(parse_log(tmp_path / "o" / "scheme_1.txt").epochs) == 1
+
+
+@pytest.mark.slow
+def test_worker_processes(grouped, cifar, tmp_path):
+    options = TrainOptions(device="cpu", group_size=1, workers=2)
+    summary = regenerate(SCHEMES, cifar, tmp_path, ids=IDS, recipe=RECIPE, options=options, progress=False)
+    assert sorted(summary.trained) == IDS
+    for model_id in IDS:
+        assert values(tmp_path, model_id) == values(grouped, model_id)
+
+
+def test_ray_backend_on_a_local_instance(grouped, cifar, tmp_path):
+    pytest.importorskip("ray")
+    from naapgnn.distributed import regenerate_ray
+
+    out = tmp_path / "out"
+    with pytest.raises(Stop):  # leave network 1 half done for the Ray run to resume
+        regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False,
+                   on_epoch_end=_stop_after(1, 2))
+    summary = regenerate_ray(SCHEMES, cifar, out, ids=IDS, recipe=RECIPE, options=TrainOptions(device="cpu"),
+                             num_cpus=2, progress=False)
+    assert summary.resumed == [1] and sorted(summary.trained) == [300, 440]
+    for model_id in IDS:
+        assert values(out, model_id) == values(grouped, model_id)
+    again = regenerate_ray(SCHEMES, cifar, out, ids=IDS, recipe=RECIPE, options=TrainOptions(device="cpu"),
+                           num_cpus=2, progress=False)
+    assert again.skipped == IDS and not again.trained
+
+
+def test_incomplete_foreign_log_is_not_overwritten(grouped, cifar, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    lines = (grouped / "scheme_1.txt").read_text().splitlines(keepends=True)
+    (out / "scheme_1.txt").write_text("".join(lines[:8]))  # header + epoch 1, no checkpoint
+    with pytest.raises(NaapgnnError, match=r"scheme_1.txt: has 1 of 3 epochs and no checkpoint"):
+        regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU)
+    (out / "scheme_1.txt").write_text("".join(lines[:7]))  # torn inside epoch 1
+    with pytest.raises(NaapgnnError, match=r"line 7: the log ends inside epoch 1.*move the log away"):
+        regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU)
+    assert (out / "scheme_1.txt").read_text() == "".join(lines[:7])
