@@ -1,0 +1,19 @@
+"""Baseline predictors of final accuracy, for comparison with naapgnn's GNN.
+
+* :mod:`baselines.paper` - the NAAP-440 paper's 24 scikit-learn regressors,
+  with its names, hyperparameters and feature sets.
+* :mod:`baselines.per_layer` - :class:`PerLayerForest`, a random forest on
+  per-layer architecture features (optionally stacked with cycle-aligned
+  curve features), the strong non-graph baseline.
+* :mod:`baselines.runner` - runs any of them under an evaluation protocol
+  (the paper's official split with five seeds, or the sturdier repeated,
+  k-fold and extrapolation protocols) and tabulates the results.
+* :mod:`baselines.legacy` - the paper's software stack's tie orders (numpy
+  1.x sorting, scikit-learn 1.0 k-NN), needed to reproduce its table exactly.
+
+The command ``naapgnn baselines`` drives all of this.
+"""
+from baselines.paper import PAPER_MODELS, SEEDS, PowerOutputRegression
+from baselines.per_layer import PerLayerForest
+
+__all__ = ["PAPER_MODELS", "SEEDS", "PowerOutputRegression", "PerLayerForest"]

@@ -1,0 +1,108 @@
+"""The NAAP-440 paper's 24 scikit-learn regressors and its feature sets.
+
+Names and hyperparameters are the paper's (Hakim 2022, table of baselines).
+Models whose ``random_state`` is left at ``None`` draw from numpy's global
+generator, which the runner seeds (with python's ``random``) before each fit,
+as the paper's script does.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LinearRegression
+
+from naapgnn.features import feature_set_name, paper_feature_columns, paper_features  # noqa: F401 (re-exported)
+
+SEEDS = tuple(20220905 + i for i in range(5))
+PAPER_BUDGETS = (0, 3, 6, 9)
+
+
+class PowerOutputRegression(RegressorMixin, BaseEstimator):
+    """Linear regression with a power output activation ``(Xw + b + 1) ** degree``.
+
+    Fitted by ordinary least squares on the inverse-activated target
+    ``y ** (1 / degree) - 1``, as in the paper ("Linear Regression D=...").
+
+    Parameters
+    ----------
+    degree : float
+        The exponent ``D`` of the output activation.
+    """
+
+    def __init__(self, degree: float = 0.5):
+        self.degree = degree
+
+    def fit(self, X, y):
+        """Fit on the inverse-activated target. Returns self."""
+        y = np.asarray(y, dtype=float)
+        self.linear_ = LinearRegression().fit(X, y ** (1.0 / float(self.degree)) - 1.0)
+        return self
+
+    def predict(self, X):
+        """Predictions ``(linear(X) + 1) ** degree``."""
+        return (self.linear_.predict(X) + 1.0) ** self.degree
+
+
+def _knn(k: int):
+    # Brute-force k-NN; the paper's tie order among equidistant neighbours (see baselines.legacy).
+    from baselines.legacy import PaperKNeighborsRegressor
+
+    return lambda: PaperKNeighborsRegressor(n_neighbors=k)
+
+
+def _svr(kernel: str):
+    from sklearn.svm import SVR
+
+    return lambda: SVR(kernel=kernel, epsilon=0.001, C=0.1)
+
+
+def _ensemble(cls_name: str, n: int):
+    def make():
+        from sklearn import ensemble
+
+        return getattr(ensemble, cls_name)(n_estimators=n)
+
+    return make
+
+
+def _tree():
+    from sklearn.tree import DecisionTreeRegressor
+
+    return DecisionTreeRegressor()
+
+
+PAPER_MODELS: dict[str, Callable[[], BaseEstimator]] = {
+    **{f"{k}-NN": _knn(k) for k in (1, 3, 5, 7, 9)},
+    "Linear Regression": LinearRegression,
+    "Linear Regression D=0.5": lambda: PowerOutputRegression(0.5),
+    "Linear Regression D=0.25": lambda: PowerOutputRegression(0.25),
+    "Decision Tree": _tree,
+    **{f"Gradient Boosting (N={n})": _ensemble("GradientBoostingRegressor", n) for n in (25, 50, 100, 200)},
+    **{f"AdaBoost (N={n})": _ensemble("AdaBoostRegressor", n) for n in (25, 50, 100, 200)},
+    "SVR (RBF kernel)": _svr("rbf"),
+    "SVR (Polynomial kernel)": _svr("poly"),
+    "SVR (Linear kernel)": _svr("linear"),
+    **{f"Random Forest (N={n})": _ensemble("RandomForestRegressor", n) for n in (25, 50, 100, 200)},
+}
+"""The 24 regressors in the paper's table order: name -> factory of an unfitted estimator."""
+
+DETERMINISTIC = tuple(
+    name for name in PAPER_MODELS
+    if name.endswith("-NN") or name.startswith("Linear Regression") or name.startswith("SVR")
+)
+"""Paper models whose fit uses no randomness (their results must match the paper exactly)."""
+
+
+def paper_order(df):
+    """The paper's row order: ``df.sort_values("MaxAccuracy")`` as pandas on numpy 1.x sorted it.
+
+    ``df`` is in ModelId order (as :func:`naapgnn.data.load_naap440` returns
+    it). The sort is not stable: rows of equal MaxAccuracy (none in the test
+    split, some in the training split) come out in numpy 1.x's introsort
+    order, which decides k-NN ties (see :mod:`baselines.legacy`).
+    """
+    from baselines.legacy import numpy1_argsort
+
+    return df.iloc[numpy1_argsort(df["MaxAccuracy"].to_numpy(dtype=float))]

@@ -1,0 +1,136 @@
+"""``naapgnn evaluate``: zero-training against few-epoch prediction, one report with figures."""
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_OUT = "results/evaluate"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="compare the GNN, baselines, curve heuristics and zero-cost scores at each budget",
+        description="How many epochs must an architecture train before its final accuracy can be "
+        "predicted well enough, and how much does that save? Runs every predictor at every budget "
+        "(epochs of training curve read) under each protocol and writes OUT/results.csv, "
+        "OUT/runs.csv, OUT/report.md and PNG figures. Finished runs are cached in OUT/cache: an "
+        "interrupted or repeated invocation computes only what is missing.",
+    )
+    p.add_argument("--data", metavar="DIR|BENCH.jsonl", default=None,
+                   help="NAAP-440 folder or CSV, or a JSON Lines benchmark with targets "
+                   "(default: $NAAPGNN_DATA, then the user cache)")
+    p.add_argument("--budgets", default="0,1,2,3,4,5,6,7,8,9", metavar="K,K,...",
+                   help="epoch budgets, comma-separated, each 0..90 (default 0-9)")
+    p.add_argument("--seeds", type=int, default=3, metavar="N",
+                   help="seeds per predictor on the fixed-split protocols (default 3)")
+    p.add_argument("--protocol", default="official", metavar="P,P,...",
+                   help="comma-separated: official, repeated, kfold, extrapolate (default official)")
+    p.add_argument("--predictors", default="default", metavar="SPEC",
+                   help="comma-separated predictor keys or groups (default, all, learned, baselines, "
+                   "heuristics, zero_cost) or paper:<model name>; keys: gnn, gnn+zero_cost, paper_gb100, "
+                   "paper_rf200, forest, forest+cycle, forest+zero_cost, curve_last, curve_best, "
+                   "curve_power_law, curve_exponential, curve_power_law_cycle, curve_exponential_cycle, "
+                   "naswot, synflow")
+    p.add_argument("--cifar-root", metavar="DIR", default=None,
+                   help="CIFAR-10 folder (cifar-10-batches-py) for the NASWOT minibatch; without it a "
+                   "labelled Gaussian-noise batch is used")
+    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("--repeats", type=int, default=10, help="splits of the repeated protocol (default 10)")
+    p.add_argument("--folds", type=int, default=10, help="folds of the kfold protocol (default 10)")
+    p.add_argument("--gnn-params", default="{}", metavar="JSON",
+                   help='GNNPredictor settings as a JSON object, e.g. \'{"n_ensemble": 3}\' (default: its defaults)')
+    p.add_argument("--zc-batch-size", type=int, default=64, help="NASWOT minibatch size (default 64)")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="'good enough' = within this Kendall tau of the best at any budget (default 0.01)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--device", default="cpu", help="device of the zero-cost scores: cpu, cuda or auto (default cpu)")
+    p.add_argument("--fresh", action="store_true", help="ignore the cached runs in OUT/cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def parse_list(text: str, what: str) -> list[str]:
+    from naapgnn.errors import NaapgnnError
+
+    items = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    if not items:
+        raise NaapgnnError(f"{what}: nothing given")
+    return items
+
+
+def parse_budgets(text: str) -> list[int]:
+    from naapgnn.errors import NaapgnnError
+
+    budgets = []
+    for item in parse_list(text, "--budgets"):
+        if not item.isdigit() or not 0 <= int(item) <= 90:
+            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and 90")
+        budgets.append(int(item))
+    return sorted(set(budgets))
+
+
+def parse_gnn_params(text: str) -> dict:
+    import json
+
+    from naapgnn.errors import NaapgnnError
+
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NaapgnnError(f"--gnn-params: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    if not isinstance(params, dict):
+        raise NaapgnnError("--gnn-params: expected a JSON object of GNNPredictor settings")
+    for reserved in ("budget", "random_state"):
+        if reserved in params:
+            raise NaapgnnError(f"--gnn-params: {reserved!r} is set by evaluate (use --budgets / --seeds)")
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    import shutil
+    import sys
+    import time
+    import warnings
+    from pathlib import Path
+
+    from naapgnn.errors import NaapgnnError
+    from naapgnn.evaluate import (load_benchmark_for_evaluation, run_evaluation, select_predictors,
+                                  write_outputs, good_enough_budget, headline_protocol, best_per_budget)
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    start = time.perf_counter()
+    budgets = parse_budgets(args.budgets)
+    protocols = parse_list(args.protocol, "--protocol")
+    gnn_params = parse_gnn_params(args.gnn_params)
+    if args.jobs < 1:
+        raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.cifar_root is not None and not Path(args.cifar_root).exists():
+        raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
+    predictors = select_predictors(args.predictors, gnn_params)
+    bench = load_benchmark_for_evaluation(args.data)
+    out = Path(args.out)
+    if args.fresh and (out / "cache").exists():
+        shutil.rmtree(out / "cache")
+    result = run_evaluation(
+        bench, out, predictors, budgets=budgets, protocols=protocols, n_seeds=args.seeds,
+        n_repeats=args.repeats, n_folds=args.folds, cifar_root=args.cifar_root,
+        zc_batch_size=args.zc_batch_size, device=args.device, jobs=args.jobs, progress=not args.quiet,
+    )
+    paths = write_outputs(result, out, tolerance=args.tolerance)
+
+    headline = headline_protocol(protocols)
+    answer = good_enough_budget(result.results, headline, args.tolerance)
+    labels = {p.key: p.label for p in predictors}
+    print(f"best predictor per budget ({headline} protocol; mean over runs):")
+    print(f"{'epochs':>6}  {'spent':>6}  {'Kendall':>7}  {'viol.':>6}  {'MAE':>7}  {'P@5':>4}  predictor")
+    for _, r in best_per_budget(result.results, headline).iterrows():
+        print(f"{int(r['budget']):>6}  {100 * r['budget'] / 90:>5.1f}%  {r['kendall_tau']:>7.3f}  "
+              f"{r['violations']:>6.1f}  {r['mae']:>7.4f}  {r['precision_at_5']:>4.2f}  {labels.get(r['predictor'], r['predictor'])}")
+    b = answer["budget"]
+    spent = "no training" if b == 0 else f"{b} epochs ({100 * answer['fraction']:.1f}% of training, {answer['speedup']:.0f}x faster)"
+    print(f"good enough (within {args.tolerance:g} Kendall tau of the best): {spent} with "
+          f"{labels.get(answer['predictor'], answer['predictor'])}")
+    print(f"{result.computed} runs computed, {result.reused} reused; wall time {time.perf_counter() - start:.1f} s")
+    print(f"wrote {paths['results']}, {paths['report']} and {len([k for k in paths if k not in ('results', 'runs', 'report')])} figures",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,380 @@
+"""Tabular features shared by the baselines and the predictors.
+
+Three families, each returned as a :class:`pandas.DataFrame` with one row per
+architecture (in input order) and named float columns:
+
+* :func:`paper_features` - the NAAP-440 paper's feature sets for a budget of
+  ``k`` epochs (``k = 0``: log NumParams and NumStages; ``k > 0``: six scheme
+  columns plus LossMean, LossMedian and Accuracy of epochs ``1..k``).
+* :func:`per_layer_features` - a fixed-length description of each block
+  (width, kernel, stride, residual, output size, log params and MACs,
+  cumulative receptive field) padded with zeros to ``max_blocks``, plus totals.
+* :func:`cycle_features` - training-curve summaries aligned to NAAP-440's
+  cyclic learning rate (0.1, 0.01, 0.001 repeating, so epochs 3, 6, 9, ... end
+  a cycle at the lowest rate). Only epochs ``<= budget`` are ever read.
+
+Inputs may be a NAAP-440 DataFrame (:func:`naapgnn.data.load_naap440`), a list
+of :class:`naapgnn.benchmark.Record`, or (for the architecture features) a list
+of schemes, layer-graph dicts or :class:`naapgnn.arch.Architecture`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+
+MAX_BUDGET = 90
+CYCLE_LENGTH = 3
+SCHEME_LIMITED = ("NumParams", "NumStages")
+SCHEME_FULL = ("NumParams", "NumMACs", "NumLayers", "NumStages", "FirstLayerWidth", "LastLayerWidth")
+CURVE_METRICS = ("LossMean", "LossMedian", "Accuracy")
+BLOCK_FEATURES = (
+    "present", "pool", "width", "kernel", "stride", "residual", "out_size",
+    "log_params", "log_macs", "receptive_field",
+)
+TOTAL_FEATURES = (
+    "log_params", "log_macs", "num_blocks", "num_stages", "num_residual", "num_partial_rf",
+    "first_width", "last_width", "max_width", "final_size", "final_receptive_field",
+    "classifier_log_params",
+)
+_CHANNEL = {"LossMean": "loss_mean", "LossMedian": "loss_median", "Accuracy": "accuracy"}
+_SPATIAL_OPS = ("conv", "maxpool", "avgpool")
+
+__all__ = [
+    "paper_feature_columns", "paper_features", "feature_set_name",
+    "per_layer_features", "cycle_features", "cycle_feature_names", "curve_matrix", "architectures_of",
+]
+
+
+def _check_budget(budget: int) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or not 0 <= budget <= MAX_BUDGET:
+        raise NaapgnnError(f"budget must be an integer number of epochs between 0 and {MAX_BUDGET}, got {budget!r}")
+    return int(budget)
+
+
+def _is_frame(data) -> bool:
+    return hasattr(data, "columns") and hasattr(data, "iloc")
+
+
+def _frame(rows: dict[str, Any], index=None):
+    import pandas as pd
+
+    return pd.DataFrame(rows, index=index).astype(float)
+
+
+# --- the paper's features ----------------------------------------------------
+
+
+def paper_feature_columns(budget: int) -> list[str]:
+    """The dataset columns of the paper's feature set for ``budget`` epochs, in order."""
+    budget = _check_budget(budget)
+    if budget == 0:
+        return list(SCHEME_LIMITED)
+    return [*SCHEME_FULL, *(f"e{e}{m}" for e in range(1, budget + 1) for m in CURVE_METRICS)]
+
+
+def feature_set_name(budget: int) -> str:
+    """The paper's name of a feature set: ``"Scheme"`` or ``"Scheme + Quantitative k epochs"``."""
+    budget = _check_budget(budget)
+    return "Scheme" if budget == 0 else f"Scheme + Quantitative {budget} epochs"
+
+
+def paper_features(data, budget: int, log: bool = True):
+    """The paper's features for ``budget`` epochs.
+
+    Parameters
+    ----------
+    data : DataFrame or list of Record
+        A NAAP-440 table (its columns are read directly) or benchmark records
+        (scheme columns computed from the architecture, epochs from the curve).
+    budget : int
+        Epochs of training curve, 0..90.
+    log : bool
+        Take ``log`` of NumParams and NumMACs, as the paper does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :func:`paper_feature_columns`; float.
+    """
+    columns = paper_feature_columns(budget)
+    if _is_frame(data):
+        missing = [c for c in columns if c not in data.columns]
+        if missing:
+            raise NaapgnnError(f"paper features (budget {budget}): the table has no column {missing[0]!r}")
+        out = data[columns].astype(float).copy()
+    else:
+        out = _paper_from_records(list(data), budget, columns)
+    if log:
+        for c in ("NumParams", "NumMACs"):
+            if c in out:
+                out[c] = np.log(out[c])
+    return out
+
+
+def _paper_from_records(records: list, budget: int, columns: list[str]):
+    rows = []
+    for r in records:
+        row = _scheme_columns(r.arch)
+        for e in range(1, budget + 1):
+            for m in CURVE_METRICS:
+                row[f"e{e}{m}"] = _curve_value(r, _CHANNEL[m], e)
+        rows.append([row[c] for c in columns])
+    return _frame(dict(zip(columns, np.array(rows, dtype=float).reshape(len(rows), len(columns)).T)))
+
+
+def _scheme_columns(arch) -> dict[str, float]:
+    from naapgnn.profiling import layer_cost
+
+    arch = _parse(arch)
+    convs = [layer for layer in arch.layers if layer.op == "conv"]
+    costs = [layer_cost(layer) for layer in arch.layers]
+    return {
+        "NumParams": sum(c.params for c in costs),
+        "NumMACs": sum(c.macs for c in costs),
+        "NumLayers": len(convs),
+        "NumStages": sum(_downsamples(layer) for layer in arch.layers),
+        "FirstLayerWidth": convs[0].attrs["out_channels"] if convs else 0,
+        "LastLayerWidth": convs[-1].attrs["out_channels"] if convs else 0,
+    }
+
+
+def _curve_value(record, channel: str, epoch: int) -> float:
+    values = record.curve.get(channel)
+    if values is None or len(values) == 0:
+        raise NaapgnnError(f"record {record.id!r}: the curve has no {channel!r} channel")
+    if len(values) < epoch:
+        raise NaapgnnError(f"record {record.id!r}: {channel!r} has {len(values)} epochs, budget needs {epoch}")
+    return float(values[epoch - 1])
+
+
+# --- architecture features ------------------------------------------------------
+
+
+def architectures_of(data) -> list:
+    """Parsed architectures of a NAAP-440 DataFrame (its ``scheme`` column), a
+    list of records, or a list of schemes / layer graphs / Architectures."""
+    if _is_frame(data):
+        if "scheme" not in data.columns:
+            raise NaapgnnError("per-layer features: the table has no 'scheme' column (use naapgnn.data.load_naap440)")
+        items = list(data["scheme"])
+    else:
+        items = [getattr(item, "arch", item) for item in data]
+    return [_parse(item) for item in items]
+
+
+def _parse(arch):
+    from naapgnn.arch import Architecture, parse_architecture
+
+    return arch if isinstance(arch, Architecture) else parse_architecture(arch)
+
+
+def _downsamples(layer) -> bool:
+    return len(layer.out_shape) == 3 and layer.out_shape[1] < layer.in_shape[1]
+
+
+def _blocks(arch) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """One dict of :data:`BLOCK_FEATURES` per conv / pool layer, and the totals."""
+    from naapgnn.profiling import layer_cost
+
+    rf = {-1: 1.0}
+    jump = {-1: 1.0}
+    blocks, costs = [], []
+    for layer in arch.layers:
+        cost = layer_cost(layer)
+        costs.append(cost)
+        rf_in = max(rf[i] for i in layer.inputs)
+        jump_in = max(jump[i] for i in layer.inputs)
+        if layer.op in _SPATIAL_OPS:
+            k, s = layer.attrs["kernel_size"], layer.attrs["stride"]
+            rf[layer.index], jump[layer.index] = rf_in + (k - 1) * jump_in, jump_in * s
+            blocks.append({
+                "present": 1.0,
+                "pool": float(layer.op != "conv"),
+                "width": float(layer.out_shape[0]),
+                "kernel": float(k),
+                "stride": float(s),
+                "residual": float(bool(layer.attrs.get("residual", False))),
+                "out_size": float(layer.out_shape[1]),
+                "log_params": math.log1p(cost.params),
+                "log_macs": math.log1p(cost.macs),
+                "receptive_field": rf[layer.index],
+            })
+        else:
+            rf[layer.index], jump[layer.index] = rf_in, jump_in
+    widths = [b["width"] for b in blocks if not b["pool"]] or [0.0]
+    spatial = [layer for layer in arch.layers if len(layer.out_shape) == 3]
+    last_spatial = spatial[-1] if spatial else None
+    classifier = [c for layer, c in zip(arch.layers, costs) if len(layer.out_shape) != 3]
+    totals = {
+        "log_params": math.log(max(1, sum(c.params for c in costs))),
+        "log_macs": math.log(max(1, sum(c.macs for c in costs))),
+        "num_blocks": float(len(blocks)),
+        "num_stages": float(sum(_downsamples(layer) for layer in arch.layers)),
+        "num_residual": sum(b["residual"] for b in blocks),
+        "num_partial_rf": float(sum(b["stride"] > b["kernel"] for b in blocks)),
+        "first_width": widths[0],
+        "last_width": widths[-1],
+        "max_width": max(widths),
+        "final_size": float(last_spatial.out_shape[1]) if last_spatial else 0.0,
+        "final_receptive_field": rf[last_spatial.index] if last_spatial else 1.0,
+        "classifier_log_params": math.log1p(sum(c.params for c in classifier)),
+    }
+    return blocks, totals
+
+
+def per_layer_features(data, max_blocks: int | None = None):
+    """Fixed-length per-block architecture features.
+
+    Each conv or pool layer is a block. Block ``i`` contributes the columns
+    ``b{i}_{name}`` for ``name`` in :data:`BLOCK_FEATURES` (zeros when the
+    network has fewer blocks); the totals follow as ``total_{name}`` for
+    ``name`` in :data:`TOTAL_FEATURES`. Params and MACs follow the thop
+    convention of :mod:`naapgnn.profiling` (a block's batch norm included);
+    receptive fields are in input pixels.
+
+    Parameters
+    ----------
+    data : DataFrame, list of Record, or list of architectures
+        See :func:`architectures_of`.
+    max_blocks : int, optional
+        Number of block slots. Default: the most blocks of any input (4 for
+        NAAP-440). Pass the same value when featurising a training set and new
+        architectures separately.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    archs = architectures_of(data)
+    parsed = [_blocks(a) for a in archs]
+    longest = max((len(b) for b, _ in parsed), default=0)
+    if max_blocks is None:
+        max_blocks = longest
+    elif longest > max_blocks:
+        i = next(i for i, (b, _) in enumerate(parsed) if len(b) > max_blocks)
+        raise NaapgnnError(
+            f"per-layer features: architecture {i} has {len(parsed[i][0])} conv/pool blocks, "
+            f"more than max_blocks={max_blocks}"
+        )
+    names = [f"b{i}_{f}" for i in range(max_blocks) for f in BLOCK_FEATURES] + [f"total_{f}" for f in TOTAL_FEATURES]
+    values = np.zeros((len(parsed), len(names)))
+    width = len(BLOCK_FEATURES)
+    for row, (blocks, totals) in enumerate(parsed):
+        for i, block in enumerate(blocks):
+            values[row, i * width:(i + 1) * width] = [block[f] for f in BLOCK_FEATURES]
+        values[row, max_blocks * width:] = [totals[f] for f in TOTAL_FEATURES]
+    return _frame(dict(zip(names, values.T)), index=data.index if _is_frame(data) else None)
+
+
+# --- curve features ---------------------------------------------------------------
+
+
+def curve_matrix(data, budget: int, metric: str = "Accuracy") -> np.ndarray:
+    """Epochs ``1..budget`` of one curve metric as an ``(n, budget)`` array.
+
+    ``metric`` is ``"Accuracy"``, ``"LossMean"`` or ``"LossMedian"``. A record
+    whose curve is shorter than ``budget`` is an error.
+    """
+    budget = _check_budget(budget)
+    if metric not in CURVE_METRICS:
+        raise NaapgnnError(f"unknown curve metric {metric!r} (expected one of {', '.join(CURVE_METRICS)})")
+    if _is_frame(data):
+        columns = [f"e{e}{metric}" for e in range(1, budget + 1)]
+        missing = [c for c in columns if c not in data.columns]
+        if missing:
+            raise NaapgnnError(f"curve features (budget {budget}): the table has no column {missing[0]!r}")
+        return data[columns].to_numpy(dtype=float)
+    records = list(data)
+    out = np.zeros((len(records), budget))
+    for i, r in enumerate(records):
+        for e in range(1, budget + 1):
+            out[i, e - 1] = _curve_value(r, _CHANNEL[metric], e)
+    return out
+
+
+def cycle_feature_names(budget: int, cycle: int = CYCLE_LENGTH) -> list[str]:
+    """Column names of :func:`cycle_features` for ``budget`` epochs."""
+    budget = _check_budget(budget)
+    if budget == 0:
+        return []
+    n_cycles = budget // cycle
+    names = ["acc_last", "acc_best", "loss_last", "loss_best"]
+    names += [f"acc_cycle{c}" for c in range(1, n_cycles + 1)]
+    names += [f"loss_cycle{c}" for c in range(1, n_cycles + 1)]
+    names += [f"gain_cycle{c}" for c in range(2, n_cycles + 1)]
+    if n_cycles >= 1:
+        names += ["acc_extrapolated"]
+    if n_cycles >= 2:
+        names += ["acc_log_fit_final"]
+    return names
+
+
+def cycle_features(data, budget: int, cycle: int = CYCLE_LENGTH, final_epoch: int = 90):
+    """Curve summaries aligned to the cyclic learning rate, from epochs ``<= budget``.
+
+    Columns (see :func:`cycle_feature_names`): last and best accuracy and loss
+    mean so far; accuracy and loss mean at each completed cycle end (epochs
+    ``cycle, 2 * cycle, ...``, the lowest learning rate); the accuracy gain of
+    each cycle over the previous one; ``acc_extrapolated``, the last cycle-end
+    accuracy plus a geometric tail of the cycle gains (ratio of the last two
+    gains clipped to [0, 0.9], 0.5 when only one gain is known, 0 when none);
+    and ``acc_log_fit_final``, a least-squares line of cycle-end accuracy
+    against ``log(epoch)`` evaluated at ``final_epoch`` and clipped to [0, 1].
+
+    Parameters
+    ----------
+    data : DataFrame or list of Record
+    budget : int
+        Epochs available, 0..90 (0 gives an empty table).
+    cycle : int
+        Epochs per learning-rate cycle (3 for NAAP-440).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    budget = _check_budget(budget)
+    index = data.index if _is_frame(data) else None
+    names = cycle_feature_names(budget, cycle)
+    if budget == 0:
+        n = len(data)
+        return _frame({}, index=index if index is not None else range(n))
+    acc = curve_matrix(data, budget, "Accuracy")
+    loss = curve_matrix(data, budget, "LossMean")
+    ends = np.arange(cycle, budget + 1, cycle)
+    acc_end, loss_end = acc[:, ends - 1], loss[:, ends - 1]
+    gains = np.diff(acc_end, axis=1)
+    cols = [acc[:, -1], acc.max(axis=1), loss[:, -1], loss.min(axis=1)]
+    cols += list(acc_end.T) + list(loss_end.T) + list(gains.T)
+    if len(ends) >= 1:
+        cols.append(_geometric_tail(acc_end, gains))
+    if len(ends) >= 2:
+        cols.append(_log_fit(acc_end, ends, final_epoch))
+    return _frame(dict(zip(names, cols)), index=index)
+
+
+def _geometric_tail(acc_end: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    if gains.shape[1] == 0:
+        return acc_end[:, -1].copy()
+    last = gains[:, -1]
+    if gains.shape[1] == 1:
+        ratio = np.full_like(last, 0.5)
+    else:
+        prev = gains[:, -2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(prev > 0, last / prev, 0.0)
+        ratio = np.clip(ratio, 0.0, 0.9)
+    tail = np.where(last > 0, last * ratio / (1.0 - ratio), 0.0)
+    return acc_end[:, -1] + tail
+
+
+def _log_fit(acc_end: np.ndarray, ends: np.ndarray, final_epoch: int) -> np.ndarray:
+    x = np.log(ends.astype(float))
+    x = x - x.mean()
+    slope = (acc_end - acc_end.mean(axis=1, keepdims=True)) @ x / (x @ x)
+    at_final = acc_end.mean(axis=1) + slope * (math.log(final_epoch) - np.log(ends.astype(float)).mean())
+    return np.clip(at_final, 0.0, 1.0)

@@ -1,0 +1,193 @@
+"""Curve heuristics: predict final accuracy from the first epochs with no learning.
+
+Each heuristic looks only at one architecture's own accuracy curve, epochs
+``1..budget``, and never at other architectures or their final accuracies:
+
+``last``
+    The accuracy after the last observed epoch.
+``best``
+    The best accuracy seen so far.
+``power_law``
+    A least-squares fit of ``acc(t) = a - b * t ** -c`` evaluated at the final
+    epoch (90 for NAAP-440).
+``exponential``
+    The same with ``acc(t) = a - b * exp(-c * t)``.
+
+NAAP-440 trains with a cyclic learning rate (0.1, 0.01, 0.001 repeating), so
+accuracy drops at the start of every cycle and peaks at its end. With
+``cycle=3`` a heuristic reads only the cycle-end epochs (3, 6, 9, ...: the
+lowest rate, the least noisy). The ``*_cycle`` names of :data:`HEURISTICS`
+are those variants.
+
+The two fitted families are fitted exactly for their linear parameters
+``(a, b)`` and by a vectorised grid search (two refinements) for ``c``, so
+every architecture gets the global least-squares optimum over the range of
+``c`` and no optimiser can fail. Predictions are clipped to [0, 1].
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from naapgnn.errors import NaapgnnError
+
+METHODS = ("last", "best", "power_law", "exponential")
+FAMILIES = ("power_law", "exponential")
+# Ranges of the shape parameter c, fixed a priori: power-law exponents of
+# learning curves are well inside [0.05, 3]; an exponential rate below 0.01
+# (time constant above 100 epochs) would extrapolate a straight line.
+C_RANGE = {"power_law": (0.05, 3.0), "exponential": (0.01, 3.0)}
+MIN_POINTS = {"last": 1, "best": 1, "power_law": 3, "exponential": 3}
+HEURISTICS = {
+    "last": {"method": "last"},
+    "best": {"method": "best"},
+    "power_law": {"method": "power_law"},
+    "exponential": {"method": "exponential"},
+    "power_law_cycle": {"method": "power_law", "cycle": 3},
+    "exponential_cycle": {"method": "exponential", "cycle": 3},
+}
+"""Named heuristics for :mod:`naapgnn.evaluate`: name -> :class:`CurveHeuristic` parameters."""
+
+__all__ = ["METHODS", "HEURISTICS", "CurveHeuristic", "fit_curves", "extrapolate", "min_budget", "observed_epochs"]
+
+
+def _basis(family: str, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+    # Broadcasts c[..., None] against t.
+    c = np.asarray(c, dtype=float)[..., None]
+    return t ** -c if family == "power_law" else np.exp(-c * t)
+
+
+def fit_curves(curves, epochs, family: str = "power_law", grid: int = 80, refine: int = 2) -> dict[str, np.ndarray]:
+    """Least-squares fit of ``y(t) = a - b * g_c(t)`` to each row of ``curves``.
+
+    Parameters
+    ----------
+    curves : array-like of shape (n, k)
+        Accuracy of each architecture at ``epochs``.
+    epochs : array-like of shape (k,)
+        The epochs (1-based) of the columns; at least 3 distinct.
+    family : {"power_law", "exponential"}
+        ``g_c(t) = t ** -c`` or ``exp(-c t)``.
+    grid, refine : int
+        Points of the log-spaced grid over :data:`C_RANGE` and number of
+        finer grids around each row's best ``c``.
+
+    Returns
+    -------
+    dict with arrays ``a``, ``b``, ``c`` and ``sse`` of shape (n,)
+        ``a`` is the asymptote (``t -> inf``).
+    """
+    if family not in FAMILIES:
+        raise NaapgnnError(f"unknown curve family {family!r} (expected one of {', '.join(FAMILIES)})")
+    Y = np.asarray(curves, dtype=float)
+    t = np.asarray(epochs, dtype=float).reshape(-1)
+    if Y.ndim != 2 or Y.shape[1] != len(t):
+        raise NaapgnnError(f"fit_curves: curves of shape {Y.shape} do not match {len(t)} epochs")
+    if len(np.unique(t)) < 3:
+        raise NaapgnnError(f"fit_curves: a 3-parameter {family} fit needs at least 3 epochs, got {len(t)}")
+    lo, hi = C_RANGE[family]
+    yc = Y - Y.mean(axis=1, keepdims=True)
+    yy = (yc ** 2).sum(axis=1)
+
+    def solve(cs: np.ndarray):
+        # cs: (m,) shared by all rows, or (n, m) per row.
+        G = _basis(family, t, cs)  # (..., m, k)
+        xc = G - G.mean(axis=-1, keepdims=True)
+        var = np.maximum((xc ** 2).sum(axis=-1), 1e-300)
+        cov = np.einsum("nk,mk->nm", yc, xc) if G.ndim == 2 else np.einsum("nk,nmk->nm", yc, xc)
+        sse = yy[:, None] - cov ** 2 / var
+        return sse, cov / var, np.broadcast_to(G.mean(axis=-1), sse.shape)
+
+    log_grid = np.linspace(math.log(lo), math.log(hi), grid)
+    step = log_grid[1] - log_grid[0]
+    cs = np.broadcast_to(np.exp(log_grid), (len(Y), grid))
+    sse, slope, gmean = solve(np.exp(log_grid))
+    for _ in range(refine):
+        best = np.log(cs[np.arange(len(Y)), sse.argmin(axis=1)])
+        offsets = np.linspace(-step, step, 21)
+        cs = np.exp(np.clip(best[:, None] + offsets[None, :], math.log(lo), math.log(hi)))
+        sse, slope, gmean = solve(cs)
+        step = offsets[1] - offsets[0]
+    j = sse.argmin(axis=1)
+    rows = np.arange(len(Y))
+    b = -slope[rows, j]
+    a = Y.mean(axis=1) + b * gmean[rows, j]
+    return {"a": a, "b": b, "c": cs[rows, j], "sse": np.maximum(sse[rows, j], 0.0)}
+
+
+def extrapolate(curves, epochs, family: str = "power_law", final_epoch: float | None = 90) -> np.ndarray:
+    """Fitted value at ``final_epoch`` (the asymptote ``a`` when None), clipped to [0, 1]."""
+    fit = fit_curves(curves, epochs, family)
+    if final_epoch is None:
+        value = fit["a"]
+    else:
+        value = fit["a"] - fit["b"] * _basis(family, np.array([float(final_epoch)]), fit["c"])[:, 0]
+    return np.clip(value, 0.0, 1.0)
+
+
+def observed_epochs(budget: int, cycle: int | None = None) -> np.ndarray:
+    """The 1-based epochs a heuristic reads: ``1..budget``, or the cycle ends ``<= budget``."""
+    if cycle:
+        return np.arange(int(cycle), int(budget) + 1, int(cycle))
+    return np.arange(1, int(budget) + 1)
+
+
+def min_budget(method: str, cycle: int | None = None) -> int:
+    """Smallest budget at which a heuristic has enough epochs."""
+    if method not in METHODS:
+        raise NaapgnnError(f"unknown heuristic {method!r} (expected one of {', '.join(METHODS)})")
+    return MIN_POINTS[method] * (int(cycle) if cycle else 1)
+
+
+class CurveHeuristic(RegressorMixin, BaseEstimator):
+    """Final accuracy from an architecture's own first epochs; nothing is learned.
+
+    Parameters
+    ----------
+    method : {"last", "best", "power_law", "exponential"}
+        See the module docstring.
+    budget : int
+        Epochs of curve available (1..90).
+    cycle : int, optional
+        Read only the cycle-end epochs ``cycle, 2 * cycle, ...`` (3 for NAAP-440).
+    final_epoch : float or None
+        Epoch the fitted curves are evaluated at (None: their asymptote).
+
+    ``fit`` only checks its input (the interface is scikit-learn's so the
+    heuristic runs wherever a learned predictor does); ``predict`` takes a
+    NAAP-440 DataFrame or a list of :class:`naapgnn.benchmark.Record`.
+    """
+
+    def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
+                 final_epoch: float | None = 90):
+        self.method = method
+        self.budget = budget
+        self.cycle = cycle
+        self.final_epoch = final_epoch
+
+    def _check(self) -> np.ndarray:
+        need = min_budget(self.method, self.cycle)
+        b = self.budget
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not need <= b <= 90:
+            where = f" reading every {self.cycle}th epoch" if self.cycle else ""
+            raise NaapgnnError(f"heuristic {self.method!r}{where} needs a budget between {need} and 90 epochs, got {b!r}")
+        return observed_epochs(b, self.cycle)
+
+    def fit(self, X=None, y=None):
+        """Check the parameters; nothing to learn. Returns self."""
+        self.epochs_ = self._check()
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted final accuracy of each architecture of ``X``."""
+        from naapgnn.features import curve_matrix
+
+        epochs = self._check()
+        curves = curve_matrix(X, int(self.budget), "Accuracy")[:, epochs - 1]
+        if self.method == "last":
+            return curves[:, -1].copy()
+        if self.method == "best":
+            return curves.max(axis=1)
+        return extrapolate(curves, epochs, self.method, self.final_epoch)

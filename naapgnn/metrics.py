@@ -1,0 +1,191 @@
+"""Prediction quality: error, pairwise order violations, rank correlations, top-k.
+
+All functions take ``y_true`` (the measured final accuracies) and ``y_pred``
+(predictions) as 1-D array-likes of the same length.
+
+Violations are counted as in the NAAP-440 paper: the architectures are put in
+order of true accuracy (a stable sort, so ties keep the order in which they
+were given), the predictions are listed in that order, and every pair
+``i < j`` whose prediction for ``i`` is strictly greater than for ``j`` is one
+violation. Equal predictions never count. This is the number of inversions of
+the stable sort of the predictions, which is what the paper's script counts.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+
+__all__ = [
+    "mae",
+    "violations",
+    "max_violations",
+    "monotonicity_score",
+    "kendall_tau",
+    "spearman",
+    "precision_at_k",
+    "top_k_regret",
+    "all_metrics",
+    "count_inversions",
+]
+
+
+def _pair(y_true, y_pred, min_len: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=float)
+    p = np.asarray(y_pred, dtype=float)
+    if t.ndim != 1 or p.ndim != 1:
+        raise NaapgnnError(f"metrics: expected 1-D arrays, got shapes {t.shape} and {p.shape}")
+    if len(t) != len(p):
+        raise NaapgnnError(f"metrics: {len(t)} true values but {len(p)} predictions")
+    if len(t) < min_len:
+        raise NaapgnnError(f"metrics: need at least {min_len} values, got {len(t)}")
+    for name, a in (("true value", t), ("prediction", p)):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise NaapgnnError(f"metrics: {name} {int(np.flatnonzero(bad)[0])} is not finite ({a[bad][0]})")
+    return t, p
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(p - t)))
+
+
+def count_inversions(values) -> int:
+    """Number of pairs ``i < j`` with ``values[i] > values[j]`` (ties do not count).
+
+    O(n log^2 n) and vectorised: ranks are compared bit by bit from the lowest
+    bit up; a pair is counted at the highest bit where the ranks differ, among
+    elements that share all higher bits.
+    """
+    a = np.asarray(values)
+    if a.size < 2:
+        return 0
+    ranks = np.unique(a, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    total = 0
+    for b in range(int(ranks.max()).bit_length()):
+        group = ranks >> (b + 1)
+        order = np.argsort(group, kind="stable")  # positions stay in order inside a group
+        g = group[order]
+        bit = (ranks[order] >> b) & 1
+        new_group = np.r_[True, g[1:] != g[:-1]]
+        ones_before = np.cumsum(bit) - bit
+        group_start = ones_before[np.flatnonzero(new_group)][np.cumsum(new_group) - 1]
+        total += int((ones_before - group_start)[bit == 0].sum())
+    return total
+
+
+def violations(y_true, y_pred) -> int:
+    """Pairs of architectures whose predicted order contradicts the true order.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+
+    Returns
+    -------
+    int
+        Inversions of the predictions listed in stable true-accuracy order
+        (see the module docstring); between 0 and ``max_violations(n)``.
+    """
+    t, p = _pair(y_true, y_pred)
+    return count_inversions(p[np.argsort(t, kind="stable")])
+
+
+def max_violations(n: int) -> int:
+    """Number of pairs among ``n`` architectures, ``n * (n - 1) / 2``."""
+    n = int(n)
+    if n < 0:
+        raise NaapgnnError(f"max_violations: n must be >= 0, got {n}")
+    return n * (n - 1) // 2
+
+
+def monotonicity_score(y_true, y_pred) -> float:
+    """``1 - violations / max_violations`` (the paper's score; 1 is a perfect order)."""
+    t, p = _pair(y_true, y_pred, min_len=2)
+    return 1.0 - violations(t, p) / max_violations(len(t))
+
+
+def kendall_tau(y_true, y_pred) -> float:
+    """Kendall's tau-b (``scipy.stats.kendalltau``); NaN when either side is constant."""
+    from scipy.stats import kendalltau
+
+    t, p = _pair(y_true, y_pred, min_len=2)
+    if _constant(t) or _constant(p):
+        return math.nan
+    return float(kendalltau(t, p).statistic)
+
+
+def spearman(y_true, y_pred) -> float:
+    """Spearman's rank correlation (``scipy.stats.spearmanr``); NaN when either side is constant."""
+    from scipy.stats import spearmanr
+
+    t, p = _pair(y_true, y_pred, min_len=2)
+    if _constant(t) or _constant(p):
+        return math.nan
+    return float(spearmanr(t, p).statistic)
+
+
+def _constant(a: np.ndarray) -> bool:
+    return bool(np.all(a == a[0]))
+
+
+def _top(a: np.ndarray, k: int) -> np.ndarray:
+    # Highest first; ties broken by position (stable) so the result is deterministic.
+    return np.argsort(-a, kind="stable")[:k]
+
+
+def _check_k(k: int, n: int) -> int:
+    k = int(k)
+    if not 1 <= k <= n:
+        raise NaapgnnError(f"metrics: k must be between 1 and the number of architectures ({n}), got {k}")
+    return k
+
+
+def precision_at_k(y_true, y_pred, k: int) -> float:
+    """Fraction of the true top-k architectures that are in the predicted top-k.
+
+    Ties are broken by position, earlier first.
+    """
+    t, p = _pair(y_true, y_pred)
+    k = _check_k(k, len(t))
+    return len(set(_top(t, k).tolist()) & set(_top(p, k).tolist())) / k
+
+
+def top_k_regret(y_true, y_pred, k: int) -> float:
+    """Accuracy lost by training only the predicted top-k and keeping the best.
+
+    ``max(y_true) - max(y_true[predicted top-k])``; 0 when the best
+    architecture is among the predicted top-k.
+    """
+    t, p = _pair(y_true, y_pred)
+    k = _check_k(k, len(t))
+    return float(t.max() - t[_top(p, k)].max())
+
+
+def all_metrics(y_true, y_pred, ks=(5, 10)) -> dict[str, float]:
+    """Every metric of this module in one dict.
+
+    Keys: ``mae, violations, max_violations, monotonicity_score, kendall_tau,
+    spearman`` then ``precision_at_{k}`` and ``top_{k}_regret`` for each k in
+    ``ks`` (values of k larger than the number of architectures are skipped).
+    """
+    t, p = _pair(y_true, y_pred, min_len=2)
+    v = violations(t, p)
+    m = max_violations(len(t))
+    out: dict[str, float] = {
+        "mae": mae(t, p),
+        "violations": v,
+        "max_violations": m,
+        "monotonicity_score": 1.0 - v / m,
+        "kendall_tau": kendall_tau(t, p),
+        "spearman": spearman(t, p),
+    }
+    for k in ks:
+        if k <= len(t):
+            out[f"precision_at_{k}"] = precision_at_k(t, p, k)
+            out[f"top_{k}_regret"] = top_k_regret(t, p, k)
+    return out

@@ -1,0 +1,205 @@
+"""Figures of ``naapgnn evaluate`` (matplotlib, written as PNG atomically).
+
+* :func:`plot_budget_curves` - violations and Kendall tau against the epochs
+  trained, one line per predictor (zero-training scores as single markers).
+* :func:`plot_pred_vs_true` - predicted against true final accuracy.
+* :func:`plot_rank_matrix` - the NAAP-440 paper's rank agreement matrix:
+  each test architecture is a cell at (true rank, predicted rank), coloured by
+  its rank error; a perfect predictor fills the diagonal.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+FULL_TRAINING_EPOCHS = 90
+_STYLE = {  # kind -> line style, line width, marker
+    "gnn": ("-", 2.6, "o"),
+    "baseline": ("--", 1.6, "s"),
+    "heuristic": (":", 1.6, "^"),
+    "zero_cost": ("", 0, "*"),
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path) -> Path:
+    from naapgnn.io import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, bbox_inches="tight")
+    _pyplot().close(fig)
+    return path
+
+
+def _looks(keys: Sequence[str], kinds: Mapping[str, str]) -> dict:
+    """Colour and marker per predictor: strong colours for the learned predictors,
+    greys told apart by marker for the heuristics, stars for zero-cost scores."""
+    plt = _pyplot()
+    strong = [plt.get_cmap("tab10")(i) for i in (0, 1, 2, 3, 4, 5, 9, 8)]
+    stars = [plt.get_cmap("tab10")(i) for i in (6, 8, 7)]
+    grey_markers = ["^", "v", "<", ">", "D", "P", "X", "h"]
+    looks, n_strong, n_grey, n_star = {}, 0, 0, 0
+    n_heuristics = sum(kinds.get(k) == "heuristic" for k in keys)
+    for key in keys:
+        kind = kinds.get(key, "baseline")
+        if kind == "heuristic":
+            shade = 0.15 + 0.55 * n_grey / max(1, n_heuristics - 1)
+            looks[key] = ((shade, shade, shade, 1.0), grey_markers[n_grey % len(grey_markers)])
+            n_grey += 1
+        elif kind == "zero_cost":
+            looks[key] = (stars[n_star % len(stars)], "*")
+            n_star += 1
+        else:
+            looks[key] = (strong[n_strong % len(strong)], "o" if kind == "gnn" else "s")
+            n_strong += 1
+    return looks
+
+
+def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds: Mapping[str, str], path,
+                       max_violations: float | None = None, title: str | None = None) -> Path:
+    """Violations and Kendall tau versus epochs trained, for every predictor of ``protocol``.
+
+    Parameters
+    ----------
+    results : DataFrame
+        results.csv rows (columns predictor, budget, protocol, violations, kendall_tau).
+    protocol : str
+    labels, kinds : mapping predictor key -> display label / kind
+    path : path of the PNG
+    max_violations : float, optional
+        Pairs among the test architectures, shown in the axis label.
+    """
+    plt = _pyplot()
+    sub = results[results["protocol"] == protocol]
+    keys = list(dict.fromkeys(sub["predictor"]))
+    budgets = sorted(sub["budget"].unique())
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
+    for key, (color, marker) in _looks(keys, kinds).items():
+        rows = sub[sub["predictor"] == key].sort_values("budget")
+        ls, lw, _ = _STYLE.get(kinds.get(key, "baseline"), _STYLE["baseline"])
+        for ax, metric in zip(axes, ("violations", "kendall_tau")):
+            ax.plot(rows["budget"], rows[metric], linestyle=ls or "none", linewidth=lw, marker=marker,
+                    markersize=13 if marker == "*" else 7 if len(rows) == 1 else 5, color=color,
+                    label=labels.get(key, key))
+    vlabel = "Violations (mis-ordered test pairs)"
+    if max_violations:
+        vlabel += f", of {int(max_violations)}"
+    axes[0].set_ylabel(vlabel + "  (lower is better)")
+    axes[1].set_ylabel("Kendall tau with the true ranking  (higher is better)")
+    positive = sub["violations"][sub["violations"] > 0]
+    if len(positive) and positive.max() / positive.min() >= 5:  # log scale only when values span a wide range
+        from matplotlib.ticker import FuncFormatter, LogLocator
+
+        axes[0].set_yscale("log")
+        axes[0].yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axes[0].yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    for ax in axes:
+        ax.set_xlabel(f"Epochs trained per architecture (of {FULL_TRAINING_EPOCHS})")
+        ax.set_xticks(budgets)
+        ax.grid(True, alpha=0.3)
+        top = ax.secondary_xaxis("top", functions=(lambda e: 100 * e / FULL_TRAINING_EPOCHS,
+                                                   lambda p: p * FULL_TRAINING_EPOCHS / 100))
+        top.set_xlabel("Share of the full training spent (%)")
+    handles, names = axes[1].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=10, frameon=False,
+               bbox_to_anchor=(0.5, -0.02 - 0.045 * ((len(names) + 2) // 3)))
+    fig.suptitle(title or f"Prediction quality versus training spent ({protocol} protocol)", fontsize=13)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_pred_vs_true(panels: Sequence[dict], path) -> Path:
+    """Predicted against true final accuracy, one panel per entry.
+
+    Each panel is a dict with ``title``, ``y_true``, ``y_pred`` and an
+    optional ``note`` (printed in the corner, e.g. the metrics).
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 5.4), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        t, p = np.asarray(panel["y_true"]), np.asarray(panel["y_pred"])
+        lo, hi = min(t.min(), p.min()), max(t.max(), p.max())
+        pad = 0.05 * (hi - lo or 1.0)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.5", linestyle="--", linewidth=1,
+                label="perfect prediction")
+        ax.scatter(t, p, s=28, color="tab:blue", edgecolor="white", linewidth=0.5, label="test architecture")
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_aspect("equal")
+        ax.set_xlabel("True final accuracy (MaxAccuracy)")
+        ax.set_ylabel("Predicted final accuracy")
+        ax.set_title(panel["title"], fontsize=11)
+        ax.grid(True, alpha=0.3)
+        if panel.get("note"):
+            ax.text(0.03, 0.97, panel["note"], transform=ax.transAxes, va="top", fontsize=9,
+                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
+        ax.legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def rank_matrix(y_true, y_pred) -> np.ndarray:
+    """The paper's matrix: ``M[predicted rank, true rank] = (1 - |difference| / n) ** 2``, zeros elsewhere.
+
+    Ranks start at 0 for the lowest accuracy (stable order, ties by position).
+    """
+    true_rank, pred_rank = _ranks(y_true), _ranks(y_pred)
+    n = len(true_rank)
+    mat = np.zeros((n, n))
+    mat[pred_rank, true_rank] = (1.0 - np.abs(pred_rank - true_rank) / n) ** 2
+    return mat
+
+
+def _ranks(values) -> np.ndarray:
+    a = np.asarray(values, dtype=float)
+    ranks = np.empty(len(a), dtype=int)
+    ranks[np.argsort(a, kind="stable")] = np.arange(len(a))
+    return ranks
+
+
+def plot_rank_matrix(panels: Sequence[dict], path) -> Path:
+    """Rank agreement matrices in the style of the NAAP-440 paper, one panel per entry
+    (``title``, ``y_true``, ``y_pred``, optional ``note``).
+
+    Each test architecture is one cell at (true rank, predicted rank) on an
+    ``n x n`` grid, coloured by its rank error ``|predicted - true|``; a
+    perfect ranking fills the diagonal.
+    """
+    plt = _pyplot()
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.8 * len(panels) + 1.0, 5.4), squeeze=False)
+    errors = [np.abs(_ranks(p["y_pred"]) - _ranks(p["y_true"])) for p in panels]
+    vmax = max(3, max(int(e.max()) for e in errors))
+    cmap = plt.get_cmap("plasma_r")
+    image = None
+    for ax, panel, err in zip(axes[0], panels, errors):
+        true_rank, pred_rank = _ranks(panel["y_true"]), _ranks(panel["y_pred"])
+        n = len(true_rank)
+        mat = np.full((n, n), np.nan)
+        mat[pred_rank, true_rank] = err
+        image = ax.imshow(mat, cmap=cmap, origin="lower", vmin=0, vmax=vmax,
+                          extent=(0.5, n + 0.5, 0.5, n + 0.5), interpolation="nearest")
+        ax.plot([0.5, n + 0.5], [0.5, n + 0.5], color="0.6", linewidth=0.8, linestyle=":")
+        ax.set_xlabel("True rank (1 = lowest accuracy)")
+        ax.set_ylabel("Predicted rank")
+        ax.set_title(panel["title"], fontsize=11)
+        ax.set_facecolor("white")
+        ax.set_aspect("equal")
+        if panel.get("note"):
+            ax.text(0.03, 0.97, panel["note"], transform=ax.transAxes, va="top", fontsize=9,
+                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"})
+    cbar = fig.colorbar(image, ax=list(axes[0]), shrink=0.85, pad=0.02)
+    cbar.set_label("Rank error |predicted rank - true rank|")
+    return _save(fig, path)

@@ -1,0 +1,186 @@
+"""Evaluation protocols: which architectures train a predictor and which test it.
+
+Every protocol yields a list of ``(train_idx, test_idx)`` pairs of sorted
+integer index arrays into the data (row positions, not ModelIds):
+
+``official``
+    One split, the dataset's own: test = ``is_test`` (NAAP-440's IsTest 1,
+    40 architectures), train = the rest.
+``repeated``
+    ``n_repeats`` (default 20) seeded random splits with ``test_size`` test
+    architectures each (default: the size of the official test set when
+    ``is_test`` is given, else ``round(n / 11)``, i.e. 400/40 on NAAP-440).
+``kfold``
+    ``n_folds`` (default 10) seeded folds over all architectures; each is
+    the test set once.
+``extrapolate``
+    One split: train on the ``1 - top_fraction`` (default 80%) lowest by
+    target, test on the top ``top_fraction``. Can a predictor rank
+    architectures better than any it has seen?
+
+Typical use::
+
+    from naapgnn.protocols import splits, evaluate
+    from naapgnn.metrics import all_metrics
+
+    for train, test in splits("kfold", df["MaxAccuracy"], seed=0):
+        model.fit(X[train], y[train]); metrics = all_metrics(y[test], model.predict(X[test]))
+
+or, with a function ``fit_predict(train_idx, test_idx) -> predictions``::
+
+    per_split, summary = evaluate(fit_predict, y, splits("repeated", y))
+    summary["kendall_tau"], summary["kendall_tau_std"]
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+
+PROTOCOLS = ("official", "repeated", "kfold", "extrapolate")
+
+Split = tuple[np.ndarray, np.ndarray]
+
+__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "evaluate", "aggregate"]
+
+
+def splits(
+    protocol: str,
+    targets,
+    is_test=None,
+    seed: int = 0,
+    n_repeats: int = 20,
+    n_folds: int = 10,
+    test_size: int | None = None,
+    top_fraction: float = 0.2,
+) -> list[Split]:
+    """Train/test index pairs for one protocol.
+
+    Parameters
+    ----------
+    protocol : str
+        One of :data:`PROTOCOLS`.
+    targets : array-like of shape (n,)
+        Final accuracies (used by ``extrapolate``; gives ``n`` for all).
+    is_test : array-like of bool of shape (n,), optional
+        The official test flags; required by ``official``.
+    seed : int
+        Seed of the random protocols (``repeated``, ``kfold``).
+    n_repeats, n_folds, test_size, top_fraction
+        Sizes of the ``repeated``, ``kfold`` and ``extrapolate`` protocols.
+
+    Returns
+    -------
+    list of (train_idx, test_idx)
+        Sorted ``int64`` arrays, disjoint, together covering every index.
+    """
+    y = np.asarray(targets, dtype=float).reshape(-1)
+    n = len(y)
+    flags = None if is_test is None else np.asarray(is_test).astype(bool).reshape(-1)
+    if flags is not None and len(flags) != n:
+        raise NaapgnnError(f"splits: {n} targets but {len(flags)} is_test flags")
+    if n < 2:
+        raise NaapgnnError(f"splits: need at least 2 architectures, got {n}")
+    if protocol == "official":
+        if flags is None:
+            raise NaapgnnError("splits: the official protocol needs the is_test flags (IsTest column or record split)")
+        return [_pair(np.flatnonzero(flags), n)]
+    if protocol == "repeated":
+        size = test_size if test_size is not None else (int(flags.sum()) if flags is not None else round(n / 11))
+        if not 1 <= size < n:
+            raise NaapgnnError(f"splits: repeated test_size must be between 1 and {n - 1}, got {size}")
+        if n_repeats < 1:
+            raise NaapgnnError(f"splits: n_repeats must be >= 1, got {n_repeats}")
+        rng = np.random.default_rng(seed)
+        return [_pair(rng.permutation(n)[:size], n) for _ in range(n_repeats)]
+    if protocol == "kfold":
+        if not 2 <= n_folds <= n:
+            raise NaapgnnError(f"splits: n_folds must be between 2 and {n}, got {n_folds}")
+        folds = np.array_split(np.random.default_rng(seed).permutation(n), n_folds)
+        return [_pair(fold, n) for fold in folds]
+    if protocol == "extrapolate":
+        size = int(round(n * top_fraction))
+        if not 0 < top_fraction < 1 or not 1 <= size < n:
+            raise NaapgnnError(f"splits: top_fraction must leave both sides non-empty, got {top_fraction}")
+        return [_pair(np.argsort(y, kind="stable")[n - size:], n)]
+    raise NaapgnnError(f"unknown protocol {protocol!r} (expected one of {', '.join(PROTOCOLS)})")
+
+
+def _pair(test: np.ndarray, n: int) -> Split:
+    mask = np.zeros(n, dtype=bool)
+    mask[test] = True
+    return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
+
+
+def targets_and_flags(data) -> tuple[np.ndarray, np.ndarray]:
+    """``(targets, is_test)`` of a NAAP-440 DataFrame or a list of benchmark records.
+
+    DataFrame: ``MaxAccuracy`` and ``IsTest``. Records
+    (:class:`naapgnn.benchmark.Record`): ``target`` and ``split == "test"``;
+    a record without a target is an error.
+    """
+    if hasattr(data, "columns"):
+        missing = [c for c in ("MaxAccuracy", "IsTest") if c not in data.columns]
+        if missing:
+            raise NaapgnnError(f"splits: the table has no {missing[0]!r} column")
+        return data["MaxAccuracy"].to_numpy(dtype=float), data["IsTest"].to_numpy().astype(bool)
+    records = list(data)
+    for record in records:
+        if record.target is None:
+            raise NaapgnnError(f"splits: record {record.id!r} has no target")
+    return (np.array([r.target for r in records], dtype=float),
+            np.array([r.split == "test" for r in records], dtype=bool))
+
+
+def splits_for(protocol: str, data, **kwargs) -> list[Split]:
+    """:func:`splits` with the targets and test flags taken from ``data``
+    (see :func:`targets_and_flags`)."""
+    y, flags = targets_and_flags(data)
+    return splits(protocol, y, flags, **kwargs)
+
+
+def aggregate(results: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Mean and spread of each metric over splits.
+
+    Returns ``{name: mean, name + "_std": std}`` for every numeric key of the
+    first result (``std`` with ``ddof=1``; 0 for a single split). NaN values
+    propagate: a metric undefined on one split is undefined on average.
+    """
+    if not results:
+        raise NaapgnnError("aggregate: no results")
+    out: dict[str, float] = {}
+    for key, value in results[0].items():
+        if isinstance(value, (bool, str)) or not np.isscalar(value):
+            continue
+        values = np.array([r[key] for r in results], dtype=float)
+        out[key] = float(values.mean())
+        out[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return out
+
+
+def evaluate(
+    fit_predict: Callable[[np.ndarray, np.ndarray], Iterable[float]],
+    targets,
+    split_list: Sequence[Split],
+    ks=(5, 10),
+) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """Run ``fit_predict(train_idx, test_idx)`` on every split and score it.
+
+    Returns
+    -------
+    (per_split, summary)
+        ``per_split``: :func:`naapgnn.metrics.all_metrics` of each split;
+        ``summary``: :func:`aggregate` of them.
+    """
+    from naapgnn.metrics import all_metrics
+
+    y = np.asarray(targets, dtype=float)
+    per_split = []
+    for train, test in split_list:
+        pred = np.asarray(fit_predict(train, test), dtype=float).reshape(-1)
+        if len(pred) != len(test):
+            raise NaapgnnError(f"evaluate: {len(pred)} predictions for {len(test)} test architectures")
+        per_split.append(all_metrics(y[test], pred, ks=ks))
+    return per_split, aggregate(per_split)

@@ -1,0 +1,352 @@
+"""Zero-training scores: rank untrained networks without a single step of training.
+
+* :func:`naswot` - Mellor et al. 2021, "Neural Architecture Search without
+  Training": push a minibatch through the untrained network, turn every ReLU
+  output into a binary code per image (unit active or not), and score the
+  network by ``log|K|`` where ``K[i, j] = N_A - hamming(c_i, c_j)`` counts the
+  units on which images ``i`` and ``j`` agree. Networks whose activation
+  patterns tell images apart get a high score.
+* :func:`synflow` - Tanaka et al. 2020, the data-free "synaptic flow": take
+  absolute values of all parameters, feed an all-ones input, and sum
+  ``|theta * dR/dtheta|`` over the conv and linear weights, ``R`` being the sum
+  of the outputs. Computed in double precision (the products of many layers'
+  weights overflow single precision in deep networks).
+* :func:`score_architectures` scores many architectures built by
+  :func:`naapgnn.builder.build_model`, each with the same fixed seed.
+
+Images for NASWOT come from :func:`load_images`: a seeded sample of the
+CIFAR-10 test batch when a CIFAR-10 folder is given, else a clearly labelled
+fallback batch of Gaussian noise. :class:`ImageBatch` carries the label so
+reports can name what was used.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+
+SCORES = ("naswot", "synflow")
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_SEED = 0
+
+__all__ = [
+    "SCORES", "ImageBatch", "naswot", "naswot_kernel", "synflow", "score_architectures",
+    "load_images", "fallback_images", "with_scores",
+]
+
+
+@dataclass
+class ImageBatch:
+    """A minibatch of images for NASWOT and where it came from.
+
+    Attributes
+    ----------
+    images : torch.Tensor
+        Float ``[N, C, H, W]``.
+    source : str
+        Human-readable origin, e.g. ``"CIFAR-10 test batch, 64 images (seed 0)"``
+        or ``"FALLBACK: Gaussian noise N(0, 1), 64 images (seed 0); no CIFAR-10 folder given"``.
+    is_fallback : bool
+        True when no real images were available.
+    """
+
+    images: Any
+    source: str
+    is_fallback: bool
+
+
+# --- NASWOT -------------------------------------------------------------------------
+
+
+def _relu_types():
+    from torch import nn
+
+    return (nn.ReLU, nn.ReLU6)
+
+
+def naswot_kernel(model, images) -> np.ndarray:
+    """The NASWOT kernel ``K = N_A - H`` of ``model`` on ``images``.
+
+    ``K[i, j]`` is the number of ReLU units (over every ReLU module of the
+    model, every channel and position) on which images ``i`` and ``j`` are
+    both active or both inactive. The model runs as the reference
+    implementation runs it: in training mode (batch-norm uses the batch
+    statistics), without gradients, on a copy so the caller's batch-norm
+    running statistics are left untouched.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Holds at least one ``nn.ReLU`` (or ``nn.ReLU6``) module.
+    images : torch.Tensor
+        ``[N, C, H, W]`` on the model's device.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N, N)
+        float64, symmetric, with ``N_A`` (the total number of units) on the diagonal.
+    """
+    import torch
+
+    if images.ndim < 2 or images.shape[0] < 2:
+        raise NaapgnnError(f"naswot: need a batch of at least 2 images, got shape {tuple(images.shape)}")
+    net = copy.deepcopy(model).train()
+    n = images.shape[0]
+    K = torch.zeros((n, n), dtype=torch.float64, device=images.device)
+
+    def hook(module, inputs, output):
+        # Agreements = c.c' + (1-c).(1-c') = 2 c.c' - |c| - |c'| + D: one matmul per layer.
+        c = (output.detach() > 0).reshape(n, -1).to(torch.float32)
+        s = c.sum(dim=1, dtype=torch.float64)
+        K.add_(2.0 * (c @ c.T).to(torch.float64) - s[:, None] - s[None, :] + c.shape[1])
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, _relu_types())]
+    if not handles:
+        raise NaapgnnError("naswot: the model has no ReLU module to read activation codes from")
+    try:
+        with torch.no_grad():
+            net(images)
+    finally:
+        for h in handles:
+            h.remove()
+    return K.cpu().numpy()
+
+
+def naswot(model, images) -> float:
+    """NASWOT score (Mellor et al. 2021): ``log det K`` of :func:`naswot_kernel`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An untrained network (e.g. from :func:`naapgnn.builder.build_model`).
+    images : torch.Tensor
+        A minibatch ``[N, C, H, W]`` on the model's device (N >= 2).
+
+    Returns
+    -------
+    float
+        Higher is better. ``-inf`` when the kernel is singular (two images with
+        identical activation codes everywhere).
+    """
+    K = naswot_kernel(model, images)
+    sign, logdet = np.linalg.slogdet(K)
+    return float(logdet) if sign > 0 else -math.inf
+
+
+# --- synflow ---------------------------------------------------------------------------
+
+
+def synflow(model, input_shape: Sequence[int] | None = None, device=None) -> float:
+    """SynFlow score (Tanaka et al. 2020): data-free synaptic flow of the untrained network.
+
+    All parameters and buffers are replaced by their absolute values, an
+    all-ones input of ``input_shape`` goes through the network in double
+    precision, and the score is ``sum |theta * dR/dtheta|`` over the conv and
+    linear weights, ``R`` being the sum of the logits. Batch norm runs in
+    evaluation mode as in Tanaka et al.'s pruner: with fresh running
+    statistics (mean 0, variance 1) it is the identity up to
+    ``1/sqrt(1 + eps)``. Runs on a copy; the caller's model is unchanged.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    input_shape : sequence of int, optional
+        ``(C, H, W)``; default: ``model.arch.input_shape`` (models from
+        :func:`naapgnn.builder.build_model`).
+    device : torch.device or str, optional
+        Default: the device of the model's parameters.
+
+    Returns
+    -------
+    float
+        Positive; larger for wider and deeper networks.
+    """
+    import torch
+    from torch import nn
+
+    if input_shape is None:
+        arch = getattr(model, "arch", None)
+        if arch is None:
+            raise NaapgnnError("synflow: give input_shape (the model has no .arch to take it from)")
+        input_shape = arch.input_shape
+    params = list(model.parameters())
+    if device is None:
+        device = params[0].device if params else torch.device("cpu")
+    net = copy.deepcopy(model).to(device=device, dtype=torch.float64).eval()
+    with torch.no_grad():
+        for tensor in net.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.abs_()
+    weighted = [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if not weighted:
+        raise NaapgnnError("synflow: the model has no conv or linear layer")
+    net.zero_grad(set_to_none=True)
+    x = torch.ones((1, *input_shape), dtype=torch.float64, device=device)
+    net(x).sum().backward()
+    with torch.no_grad():
+        total = sum(float((w * w.grad).abs().sum()) for w in weighted)
+    if not math.isfinite(total):
+        raise NaapgnnError("synflow: the score overflows double precision for this network")
+    return total
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def fallback_images(n: int = DEFAULT_BATCH_SIZE, shape: Sequence[int] = (3, 32, 32), seed: int = DEFAULT_SEED) -> ImageBatch:
+    """A seeded batch of standard Gaussian noise, labelled as the fallback it is."""
+    import torch
+
+    gen = torch.Generator().manual_seed(int(seed))
+    images = torch.randn((int(n), *shape), generator=gen)
+    source = (f"FALLBACK: Gaussian noise N(0, 1), {n} images of {'x'.join(map(str, shape))} "
+              f"(seed {seed}); no CIFAR-10 folder given")
+    return ImageBatch(images, source, True)
+
+
+def load_images(cifar_root: str | Path | None = None, n: int = DEFAULT_BATCH_SIZE, seed: int = DEFAULT_SEED,
+                shape: Sequence[int] = (3, 32, 32)) -> ImageBatch:
+    """A NASWOT minibatch: ``n`` CIFAR-10 test images (seeded sample) or the fallback.
+
+    Parameters
+    ----------
+    cifar_root : path, optional
+        A folder holding ``cifar-10-batches-py`` (or that folder). Only its
+        ``test_batch`` is read, preprocessed as the NAAP-440 recipe does
+        (``(x / 255 - 0.5) / 0.5``). None gives :func:`fallback_images`.
+    n : int
+        Batch size.
+    seed : int
+        Which images are drawn (and the noise of the fallback).
+    shape : sequence of int
+        Image shape of the fallback batch.
+
+    Returns
+    -------
+    ImageBatch
+    """
+    import torch
+
+    if cifar_root is None:
+        return fallback_images(n, shape, seed)
+    from naapgnn import cifar
+
+    path = cifar.batches_folder(cifar_root) / cifar.TEST_FILES[0]
+    if not path.is_file():
+        raise NaapgnnError(f"{path}: CIFAR-10 test batch not found (expected {cifar.FOLDER}/test_batch)")
+    cifar._check_batch(path)
+    data = cifar._safe_unpickle(path)["data"]
+    if n > len(data):
+        raise NaapgnnError(f"{path}: asked for {n} images, the batch holds {len(data)}")
+    pick = np.sort(np.random.default_rng(int(seed)).choice(len(data), size=int(n), replace=False))
+    images = cifar.to_normalized_tensor(data[pick].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    return ImageBatch(images.to(torch.float32), f"CIFAR-10 test batch, {n} images (seed {seed}) from {path.parent}", False)
+
+
+# --- many architectures ----------------------------------------------------------------------
+
+
+def _arch_of(item):
+    from naapgnn.arch import parse_architecture
+
+    return parse_architecture(getattr(item, "arch", item))
+
+
+def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None,
+                        batch_size: int = DEFAULT_BATCH_SIZE, seed: int = DEFAULT_SEED, device: str = "cpu",
+                        return_times: bool = False, progress: bool = False):
+    """Score many untrained architectures.
+
+    Each network is built by :func:`naapgnn.builder.build_model` (NAAP-440
+    initialisation) right after ``torch.manual_seed(seed)``, so a score
+    depends only on the architecture, the seed and the images.
+
+    Parameters
+    ----------
+    archs : sequence
+        Architectures, schemes, layer graphs or :class:`naapgnn.benchmark.Record`.
+    score : {"naswot", "synflow"}
+    images : torch.Tensor or ImageBatch, optional
+        NASWOT minibatch used as is; default :func:`fallback_images`
+        (``batch_size`` images of each architecture's input shape, ``seed``).
+    batch_size : int
+        Size of the default NASWOT batch.
+    seed : int
+        Seed of the initialisation (and of the default images).
+    device : str
+        ``"cpu"``, ``"cuda"``, or ``"auto"`` (CUDA when present).
+    return_times : bool
+        Also return the seconds spent on each architecture (build + score).
+    progress : bool
+        tqdm bar on stderr.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,), or (scores, seconds)
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from naapgnn.builder import build_model
+
+    if score not in SCORES:
+        raise NaapgnnError(f"unknown zero-cost score {score!r} (expected one of {', '.join(SCORES)})")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if isinstance(images, ImageBatch):
+        images = images.images
+    batches: dict[tuple, Any] = {}
+    scores, times = np.zeros(len(archs)), np.zeros(len(archs))
+    for i, item in enumerate(tqdm(archs, desc=f"{score} scores", unit="arch", disable=not progress)):
+        start = time.perf_counter()
+        arch = _arch_of(item)
+        torch.manual_seed(int(seed))
+        model = build_model(arch).to(device)
+        if score == "synflow":
+            scores[i] = synflow(model, arch.input_shape, device=device)
+        else:
+            batch = images
+            if batch is None:
+                key = tuple(arch.input_shape)
+                if key not in batches:
+                    batches[key] = fallback_images(batch_size, key, seed).images.to(device)
+                batch = batches[key]
+            if tuple(batch.shape[1:]) != tuple(arch.input_shape):
+                raise NaapgnnError(f"architecture {i}: input shape {list(arch.input_shape)} does not match "
+                                   f"the images' {list(batch.shape[1:])}")
+            scores[i] = naswot(model, batch.to(device))
+        if device != "cpu" and torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times[i] = time.perf_counter() - start
+    return (scores, times) if return_times else scores
+
+
+def with_scores(records: Sequence[Any], scores: dict[str, Sequence[float]]) -> list:
+    """Copies of ``records`` with zero-cost scores added to their ``hparams``.
+
+    :class:`naapgnn.predictor.GNNPredictor` reads every ``hparams`` field as
+    a numeric input, so ``GNNPredictor(budget=0).fit(with_scores(records,
+    {"naswot": s}))`` learns from the graph and the score. Non-finite scores
+    (a singular NASWOT kernel) are left out of that record's ``hparams``; the
+    predictor fills a missing value with the training mean.
+    """
+    import dataclasses
+
+    out = []
+    for i, r in enumerate(records):
+        hp = dict(r.hparams)
+        for name, values in scores.items():
+            if len(values) != len(records):
+                raise NaapgnnError(f"with_scores: {len(values)} {name} scores for {len(records)} records")
+            v = float(values[i])
+            if math.isfinite(v):
+                hp[name] = v
+        out.append(dataclasses.replace(r, hparams=hp))
+    return out

@@ -1,0 +1,336 @@
+"""The GNN predictor against its targets (issue 4): one command, every number printed.
+
+    python scripts/report_gnn.py [--data DIR] [--budgets 0,3,6,9] [--protocols official,repeated,kfold]
+                                 [--jobs 2] [--out results/gnn_report] [--fresh]
+
+What it measures, with the default ``GNNPredictor`` (the one ``naapgnn train`` ships):
+
+1. CPU cost: the wall and CPU time of training one predictor (budget 3, the
+   whole ensemble and the blended forest) on the 400 NAAP-440 training
+   architectures, and prediction throughput in architectures per second,
+   end to end from parsed architectures (graph encoding, curve and forest
+   features, ensemble, forest) and for the model alone on encoded graphs.
+2. The official split (train IsTest 0, test IsTest 1) with the paper's five
+   seeds, reporting the median-violations run as the paper does, against the
+   best row of the paper's table (read from paper_baseline_results.csv) and
+   against our per-layer random forest.
+3. The repeated (20 random 400/40 splits) and kfold (10 folds) protocols:
+   mean Kendall tau of the GNN against the best of all baselines
+   (``baselines.runner``, the paper's 24 and the per-layer forests) computed
+   in the same run on the same splits.
+4. Budget 0 against budget 3.
+
+Rows are in the baselines' order (sorted by MaxAccuracy), so the random
+splits are exactly those of ``naapgnn baselines``. "GNN" is the default
+predictor (blended with the per-layer forest, ``blend_forest=0.5``); "GNN
+alone" is its graph network part (with the curve stack), read from the same
+fits. Fits are saved to OUT/.gnn_runs.jsonl as they finish, so an
+interrupted run resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
+
+PROTOCOL_SPLITS = {"official": {}, "repeated": {"seed": 0, "n_repeats": 20}, "kfold": {"seed": 0, "n_folds": 10},
+                   "extrapolate": {}}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=None, help="NAAP-440 folder (default: $NAAPGNN_DATA, then the cache)")
+    p.add_argument("--budgets", default="0,3,6,9")
+    p.add_argument("--protocols", default="official,repeated,kfold")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--out", default="results/gnn_report")
+    p.add_argument("--fresh", action="store_true", help="ignore saved fits")
+    p.add_argument("--skip-cost", action="store_true", help="do not measure training time and throughput")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--params", default="{}", help="JSON object of GNNPredictor hyperparameters to override "
+                   "(default: none, the shipped predictor)")
+    return p.parse_args(argv)
+
+
+# --- one fit ---------------------------------------------------------------------------------
+
+
+def fit_task(budget: int, seed: int, train: list, test: list, params: dict) -> dict:
+    from naapgnn.predictor import GNNPredictor
+
+    start = time.process_time()
+    model = GNNPredictor(budget=budget, random_state=seed, n_threads=1, **params).fit(train)
+    cpu = time.process_time() - start
+    parts = model.predict_parts(test)
+    return {"gnn": parts["gnn"].tolist(), "forest": parts["forest"].tolist(),
+            "blend": model.predict(test).tolist(), "blend_forest": float(model.blend_forest), "cpu_s": cpu}
+
+
+def config_key(table, params: dict) -> str:
+    from naapgnn import __version__
+    from naapgnn.predictor import GNNPredictor
+
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(table[["ModelId", "IsTest"]].to_numpy()).tobytes())
+    digest.update(np.ascontiguousarray(table["MaxAccuracy"].to_numpy(dtype=float)).tobytes())
+    digest.update(json.dumps([__version__, GNNPredictor(**params).get_params()], sort_keys=True,
+                             default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def run_gnn(records, y, flags, protocols, budgets, jobs, resume: Path, key: str, progress: bool,
+            params: dict) -> dict:
+    """All GNN fits: {(protocol, budget, split, seed): result}."""
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    from baselines.paper import SEEDS
+    from naapgnn.protocols import splits
+
+    done = {}
+    if resume.exists():
+        for line in resume.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # cut short by an interruption
+            if row.get("key") == key:
+                done[(row["protocol"], row["budget"], row["split"], row["seed"])] = row
+    tasks = []
+    for protocol in protocols:
+        split_list = splits(protocol, y, flags, **PROTOCOL_SPLITS[protocol])
+        seeds = SEEDS if protocol == "official" else SEEDS[:1]
+        for budget in budgets:
+            for s, (train, test) in enumerate(split_list):
+                for seed in seeds:
+                    if (protocol, budget, s, seed) not in done:
+                        tasks.append((protocol, budget, s, seed, train, test))
+    # Largest protocols first would not help: every fit costs about the same.
+    jobs_iter = (delayed(_tagged)(t[:4], t[1], t[3], [records[i] for i in t[4]], [records[i] for i in t[5]], params)
+                 for t in tasks)
+    with tqdm(total=len(tasks), desc="GNN fits", unit="fit", disable=not progress) as bar:
+        for tag, result in Parallel(n_jobs=jobs, return_as="generator_unordered")(jobs_iter):
+            protocol, budget, s, seed = tag
+            row = {"key": key, "protocol": protocol, "budget": budget, "split": s, "seed": seed, **result}
+            done[tag] = row
+            with resume.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            bar.update(1)
+    return done
+
+
+def _tagged(tag, budget, seed, train, test, params):
+    return tag, fit_task(budget, seed, train, test, params)
+
+
+# --- summaries ---------------------------------------------------------------------------------
+
+
+def official_rows(done, y, test, budgets):
+    from baselines.paper import SEEDS
+    from baselines.runner import median_run
+    from naapgnn.metrics import all_metrics
+
+    out = {}
+    for budget in budgets:
+        for part in ("blend", "gnn"):
+            runs = [all_metrics(y[test], done[("official", budget, 0, seed)][part]) for seed in SEEDS]
+            chosen = median_run(runs)
+            out[(part, budget)] = {**runs[chosen], "seed": SEEDS[chosen],
+                                   "seed_violations": [int(r["violations"]) for r in runs]}
+    return out
+
+
+def protocol_summary(done, y, split_list, protocol, budget, part):
+    from baselines.paper import SEEDS
+    from naapgnn.metrics import all_metrics
+    from naapgnn.protocols import aggregate
+
+    runs = [all_metrics(y[test], done[(protocol, budget, s, SEEDS[0])][part])
+            for s, (_, test) in enumerate(split_list)]
+    return aggregate(runs)
+
+
+def paper_best(paper, budget):
+    from naapgnn.features import feature_set_name
+
+    rows = paper[paper["Features"] == feature_set_name(budget)]
+    if rows.empty:
+        return None
+    v = rows.loc[rows["NumViolations"].idxmin()]
+    m = rows.loc[rows["MeanAbsoluteError"].idxmin()]
+    return {"violations": int(v["NumViolations"]), "violations_model": v["Model"],
+            "mae": float(m["MeanAbsoluteError"]), "mae_model": m["Model"]}
+
+
+def measure_cost(records, progress: bool, params: dict) -> list[str]:
+    """Training time of one predictor and prediction throughput (printed lines)."""
+    import torch
+
+    from naapgnn.arch import parse_architecture
+    from naapgnn.benchmark import Record
+    from naapgnn.predictor import GNNPredictor
+
+    lines = []
+    train = [r for r in records if r.split == "train"]
+    load_before = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
+    model = GNNPredictor(budget=3, random_state=0, progress=progress, **params).fit(train)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    load_after = os.getloadavg()[0]
+    lines.append(f"training one predictor (budget 3, {model.n_ensemble} members + forest, {len(train)} "
+                 f"architectures, {model.n_threads} torch thread): {wall:.1f} s wall, {cpu:.1f} s CPU "
+                 f"[target <= 60 s]; load average {load_before:.1f} before, {load_after:.1f} after "
+                 f"on {os.cpu_count()} cores")
+    # Fresh Architecture objects (nothing cached): 12 copies of the 440 schemes.
+    fresh = [Record(id=f"{k}-{r.id}", arch=parse_architecture(r.arch.scheme), curve=r.curve)
+             for k in range(12) for r in records]
+    model.predict(fresh[:500])  # warm-up
+    best = min(_timed(lambda: model.predict(fresh)) for _ in range(3))
+    lines.append(f"prediction, end to end from parsed architectures (encoding, curve and forest features, "
+                 f"ensemble, forest): {len(fresh) / best:,.0f} architectures/s ({len(fresh)} in {best:.2f} s) "
+                 f"[target >= 5,000/s]")
+    g, curve, hp = model._inputs(fresh)
+    with torch.no_grad():
+        torch.set_num_threads(1)
+        gnn = min(_timed(lambda: [m(g, curve, hp) for m in model.members_]) for _ in range(3))
+        forest_x = model.forest_.featurize(fresh)
+        forest = min(_timed(lambda: model.forest_.predict(forest_x)) for _ in range(3))
+    lines.append(f"prediction, model alone on encoded inputs (ensemble forward + forest on its features): "
+                 f"{len(fresh) / (gnn + forest):,.0f} architectures/s")
+    return lines
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    import pandas as pd
+
+    from baselines.paper import SEEDS, paper_order
+    from baselines.runner import PER_LAYER, run_baselines, select_baselines
+    from naapgnn.benchmark import records_from_naap440
+    from naapgnn.data import load_naap440, load_paper_baselines
+    from naapgnn.io import write_text_atomic
+    from naapgnn.protocols import splits
+
+    args = parse_args(argv)
+    params = json.loads(args.params)
+    budgets = [int(b) for b in args.budgets.split(",")]
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    df = load_naap440(args.data)
+    table = paper_order(df)
+    records = records_from_naap440(table)
+    y = table["MaxAccuracy"].to_numpy(dtype=float)
+    flags = table["IsTest"].to_numpy().astype(bool)
+    text: list[str] = []
+
+    def say(line=""):
+        print(line, flush=True)
+        text.append(line)
+
+    if not args.skip_cost:
+        say("== CPU cost ==")
+        for line in measure_cost(records, not args.quiet, params):
+            say(line)
+        say()
+
+    resume = out / ".gnn_runs.jsonl"
+    if args.fresh:
+        resume.unlink(missing_ok=True)
+    done = run_gnn(records, y, flags, protocols, budgets, args.jobs, resume, config_key(table, params),
+                   not args.quiet, params)
+    csv_rows = []
+    baseline_rows = {}
+    for protocol in protocols:
+        partial = out / f".baselines-{protocol}.jsonl"
+        if args.fresh:
+            partial.unlink(missing_ok=True)
+        baseline_rows[protocol] = run_baselines(df, select_baselines("all"), budgets,
+                                                protocol=protocol, n_jobs=args.jobs, progress=not args.quiet,
+                                                resume_file=partial, **PROTOCOL_SPLITS[protocol])
+
+    if "official" in protocols:
+        paper = load_paper_baselines(args.data)
+        (_, test), = splits("official", y, flags)
+        off = official_rows(done, y, test, budgets)
+        ours = {(r["model"], r["budget"]): r for r in baseline_rows["official"]}
+        say(f"== Official split (train IsTest 0 = 400, test IsTest 1 = 40; {len(SEEDS)} seeds, "
+            f"median-violations run; violations of 780) ==")
+        say(f"{'budget':>6}  {'GNN viol':>8} {'MAE':>7}  {'GNN alone':>9} {'MAE':>7}  {'paper best viol':>22} "
+            f"{'paper best MAE':>30}  {'per-layer RF':>12} {'MAE':>7}  verdict")
+        for budget in budgets:
+            g, a, best = off[("blend", budget)], off[("gnn", budget)], paper_best(paper, budget)
+            rf = ours.get((PER_LAYER, budget))
+            verdict = "-"
+            if best:
+                fewer = g["violations"] < best["violations"]
+                no_worse = round(g["mae"], 4) <= best["mae"]
+                verdict = ("fewer violations" if fewer else "NOT fewer violations") + ", " + \
+                          ("MAE no worse" if no_worse else "MAE WORSE")
+            pv = f"{best['violations']} ({best['violations_model']})" if best else "-"
+            pm = f"{best['mae']:.4f} ({best['mae_model']})" if best else "-"
+            say(f"{budget:>6}  {g['violations']:>8} {g['mae']:>7.4f}  {a['violations']:>9} {a['mae']:>7.4f}  "
+                f"{pv:>22} {pm:>30}  {rf['violations'] if rf else '-':>12} "
+                f"{rf['mae'] if rf else float('nan'):>7.4f}  {verdict}")
+            say(f"{'':>6}  seeds' violations: GNN {g['seed_violations']}, GNN alone {a['seed_violations']}")
+            for part, r in (("GNN", g), ("GNN alone", a)):
+                csv_rows.append({"protocol": "official", "budget": budget, "predictor": part,
+                                 **{k: r[k] for k in ("mae", "violations", "kendall_tau", "spearman")}})
+        say()
+
+    for protocol in [p for p in protocols if p != "official"]:
+        split_list = splits(protocol, y, flags, **PROTOCOL_SPLITS[protocol])
+        say(f"== {protocol} protocol ({len(split_list)} splits; mean +- std over splits) ==")
+        say(f"{'budget':>6}  {'GNN tau':>15}  {'GNN alone tau':>15}  {'best baseline':>32} {'tau':>15}  "
+            f"{'GNN viol':>8} {'MAE':>7}  verdict")
+        for budget in budgets:
+            g = protocol_summary(done, y, split_list, protocol, budget, "blend")
+            a = protocol_summary(done, y, split_list, protocol, budget, "gnn")
+            rows = [r for r in baseline_rows[protocol] if r["budget"] == budget]
+            best = max(rows, key=lambda r: r["kendall_tau"])
+            verdict = "GNN above" if g["kendall_tau"] > best["kendall_tau"] else "GNN NOT above"
+            say(f"{budget:>6}  {g['kendall_tau']:.3f} +- {g['kendall_tau_std']:.3f}  "
+                f"{a['kendall_tau']:.3f} +- {a['kendall_tau_std']:.3f}  {best['model']:>32} "
+                f"{best['kendall_tau']:.3f} +- {best['kendall_tau_std']:.3f}  {g['violations']:>8.1f} "
+                f"{g['mae']:>7.4f}  {verdict} (by {g['kendall_tau'] - best['kendall_tau']:+.3f})")
+            for part, r in (("GNN", g), ("GNN alone", a), (f"best baseline: {best['model']}", best)):
+                csv_rows.append({"protocol": protocol, "budget": budget, "predictor": part,
+                                 **{k: r[k] for k in ("mae", "violations", "kendall_tau", "spearman")}})
+        say()
+
+    if 0 in budgets and 3 in budgets:
+        say("== Budget 0 (graph only) against budget 3 (graph + 3 epochs), GNN ==")
+        for r0, r3 in zip([r for r in csv_rows if r["budget"] == 0 and r["predictor"] == "GNN"],
+                          [r for r in csv_rows if r["budget"] == 3 and r["predictor"] == "GNN"]):
+            say(f"{r0['protocol']:>11}: Kendall tau {r0['kendall_tau']:.3f} vs {r3['kendall_tau']:.3f} "
+                f"({r0['kendall_tau'] - r3['kendall_tau']:+.3f}), violations {r0['violations']:.1f} vs "
+                f"{r3['violations']:.1f}, MAE {r0['mae']:.4f} vs {r3['mae']:.4f}")
+        say()
+
+    fits = [r for r in done.values() if r["protocol"] in protocols and r["budget"] in budgets]
+    say(f"{len(fits)} GNN fits, mean {np.mean([r['cpu_s'] for r in fits]):.1f} s CPU each (1 thread); "
+        f"report wall time {time.perf_counter() - started:.0f} s ({args.jobs} jobs)")
+    write_text_atomic(out / "gnn_report.csv", pd.DataFrame(csv_rows).to_csv(index=False))
+    write_text_atomic(out / "gnn_report.txt", "\n".join(text) + "\n")
+    print(f"wrote {out / 'gnn_report.csv'} and {out / 'gnn_report.txt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

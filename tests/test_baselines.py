@@ -1,0 +1,167 @@
+"""Baselines: exact reproduction of the paper's deterministic rows, estimators, runner and CLI."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from baselines import legacy
+from baselines.paper import DETERMINISTIC, PAPER_MODELS, PowerOutputRegression, paper_order
+from baselines.per_layer import PerLayerForest
+from baselines.runner import CSV_COLUMNS, paper_comparison, run_baselines, select_baselines
+from naapgnn.cli import main
+from naapgnn.data import load_paper_baselines
+from naapgnn.errors import NaapgnnError
+
+
+@pytest.fixture(scope="module")
+def deterministic_rows(naap440):
+    return run_baselines(naap440, select_baselines("deterministic"), protocol="official", n_jobs=1, progress=False)
+
+
+def test_paper_has_24_models_in_table_order(data_dir):
+    paper = load_paper_baselines(data_dir)
+    assert list(PAPER_MODELS) == list(dict.fromkeys(paper["Model"]))
+    assert len(DETERMINISTIC) == 11
+
+
+def test_deterministic_models_reproduce_the_paper_exactly(deterministic_rows, data_dir):
+    comparison = paper_comparison(deterministic_rows, load_paper_baselines(data_dir))
+    assert len(comparison) == 11 * 4
+    mismatched = comparison[
+        (comparison.violations != comparison.paper_violations)
+        | ((comparison.mae - comparison.paper_mae).abs() > 1e-4 + 1e-12)
+    ]
+    assert mismatched.empty, mismatched.to_string()
+    # Deterministic: every seed gives the same run.
+    assert (comparison.violations_min == comparison.violations_max).all()
+
+
+def test_rows_hold_consistent_metrics(deterministic_rows):
+    for row in deterministic_rows:
+        assert row["max_violations"] == 780
+        assert row["monotonicity_score"] == pytest.approx(1 - row["violations"] / 780)
+        assert len(row["seed_violations"]) == 5 and row["seed"] in range(20220905, 20220910)
+
+
+def test_paper_order_sorts_by_accuracy(naap440):
+    ordered = paper_order(naap440)
+    assert np.all(np.diff(ordered["MaxAccuracy"].to_numpy()) >= 0)
+    assert sorted(ordered["ModelId"]) == list(naap440["ModelId"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_legacy_sorts_are_valid(seed):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 25, int(rng.integers(2, 500))).astype(float)
+    order = legacy.numpy1_argsort(values)
+    assert sorted(order) == list(range(len(values)))
+    assert np.all(np.diff(values[order]) >= 0)
+    kth = int(rng.integers(0, len(values)))
+    part = legacy.numpy1_argpartition(values, kth)
+    assert sorted(part) == list(range(len(values)))
+    assert values[part[kth]] == np.sort(values)[kth]
+    assert np.all(values[part[:kth]] <= values[part[kth]]) and np.all(values[part[kth + 1:]] >= values[part[kth]])
+
+
+def test_legacy_small_sorts_are_stable():
+    # Below 17 elements numpy 1.x used a plain insertion sort.
+    values = [2.0, 1.0, 2.0, 1.0, 0.0]
+    assert list(legacy.numpy1_argsort(values)) == [4, 1, 3, 0, 2]
+    assert list(legacy.numpy1_argpartition(values, 0)[:1]) == [4]
+
+
+def test_paper_knn_equals_sklearn_without_ties():
+    from sklearn.neighbors import KNeighborsRegressor
+
+    rng = np.random.default_rng(0)
+    X, y, Z = rng.normal(size=(50, 3)), rng.normal(size=50), rng.normal(size=(10, 3))
+    ours = legacy.PaperKNeighborsRegressor(5).fit(X, y).predict(Z)
+    theirs = KNeighborsRegressor(5, algorithm="brute").fit(X, y).predict(Z)
+    assert np.allclose(ours, theirs)
+
+
+def test_power_output_regression_recovers_its_model():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = (X @ [0.1, -0.05] + 0.2 + 1) ** 0.5
+    model = PowerOutputRegression(0.5).fit(X, y)
+    assert np.allclose(model.predict(X), y)
+    assert model.get_params() == {"degree": 0.5}
+
+
+def test_per_layer_forest_fits_tables_records_and_features(naap440):
+    from naapgnn.benchmark import records_from_naap440
+
+    train, test = naap440.iloc[:120], naap440.iloc[400:]
+    model = PerLayerForest(budget=3, curve=True, n_estimators=30, random_state=0).fit(train, train["MaxAccuracy"])
+    pred = model.predict(test)
+    assert pred.shape == (40,) and np.isfinite(pred).all()
+    assert np.allclose(model.predict(model.featurize(test)), pred)
+    assert np.allclose(model.predict(records_from_naap440(test)), pred)
+    plain = PerLayerForest(n_estimators=30, random_state=0).fit(list(train["scheme"]), train["MaxAccuracy"])
+    assert np.isfinite(plain.predict(list(test["scheme"]))).all()
+    with pytest.raises(NaapgnnError, match="more than max_blocks"):
+        plain.predict([[{"kernel_size": 3, "width": 8, "stride": 1, "residual": False}] * 5])
+
+
+def test_per_layer_forest_is_a_sklearn_estimator():
+    from sklearn.base import clone
+
+    model = clone(PerLayerForest(budget=6, curve=True, n_estimators=7))
+    assert model.get_params()["n_estimators"] == 7 and model.budget == 6
+
+
+def test_select_baselines():
+    assert len(select_baselines("paper")) == 24
+    assert [b.name for b in select_baselines("extra")] == ["Per-layer Random Forest",
+                                                          "Per-layer Random Forest + cycle"]
+    assert [b.name for b in select_baselines("1-NN, SVR (RBF kernel),1-NN")] == ["1-NN", "SVR (RBF kernel)"]
+    with pytest.raises(NaapgnnError, match="unknown baseline 'Foo'"):
+        select_baselines("Foo")
+
+
+def test_other_protocols_report_mean_and_std(naap440):
+    rows = run_baselines(naap440, select_baselines("Linear Regression"), budgets=[0, 3], protocol="repeated",
+                         n_jobs=1, progress=False, n_repeats=3)
+    assert [r["budget"] for r in rows] == [0, 3]
+    assert rows[0]["n_splits"] == 3 and rows[0]["max_violations"] == 780 and rows[0]["kendall_tau_std"] > 0
+
+
+def test_resume_skips_finished_rows(naap440, tmp_path, monkeypatch):
+    import baselines.runner as runner
+
+    resume = tmp_path / "partial.jsonl"
+    first = run_baselines(naap440, select_baselines("1-NN"), budgets=[0], n_jobs=1, progress=False,
+                          resume_file=resume)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed a finished row")
+
+    monkeypatch.setattr(runner, "run_task", fail)
+    again = run_baselines(naap440, select_baselines("1-NN"), budgets=[0], n_jobs=1, progress=False,
+                          resume_file=resume)
+    assert again == first
+
+
+def test_cli_writes_the_table(data_dir, tmp_path, capsys):
+    out = tmp_path / "res"
+    code = main(["baselines", "--data", str(data_dir), "--models", "1-NN,SVR (RBF kernel)", "--budgets", "0,9",
+                 "--out", str(out), "--quiet", "--jobs", "1", "--compare-paper"])
+    assert code == 0
+    table = pd.read_csv(out / "baselines.csv")
+    assert tuple(table.columns) == CSV_COLUMNS
+    assert table[["model", "budget", "violations"]].values.tolist() == [
+        ["1-NN", 0, 52], ["1-NN", 9, 32], ["SVR (RBF kernel)", 0, 68], ["SVR (RBF kernel)", 9, 31]]
+    assert (out / "baselines.md").read_text().startswith("| model | budget | mae |")
+    assert len(pd.read_csv(out / "paper_comparison.csv")) == 4
+    printed = capsys.readouterr().out
+    assert "wall time:" in printed and "exact matches" in printed
+    assert not list(out.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("budgets", ["0,x", "91", ","])
+def test_cli_rejects_bad_budgets(data_dir, tmp_path, capsys, budgets):
+    code = main(["baselines", "--data", str(data_dir), "--budgets", budgets, "--out", str(tmp_path)])
+    assert code == 2
+    assert "naapgnn baselines: error: --budgets" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""The comparison engine: outputs, exact columns, resume without recomputation, errors, the answer."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from naapgnn import evaluate as ev
+from naapgnn.benchmark import records_from_naap440, write_jsonl
+from naapgnn.cli import main
+from naapgnn.errors import NaapgnnError
+
+COLUMNS = ("predictor,budget,protocol,mae,violations,monotonicity_score,kendall_tau,spearman,"
+           "precision_at_5,precision_at_10,top5_regret")
+TINY_GNN = {"n_ensemble": 1, "max_epochs": 4, "hidden": 16, "blend_forest": 0.0, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def small_bench(naap440):
+    """80 training and 20 official-test architectures of NAAP-440."""
+    rows = np.r_[np.flatnonzero(naap440["IsTest"].to_numpy() == 0)[:80],
+                 np.flatnonzero(naap440["IsTest"].to_numpy() == 1)[:20]]
+    df = naap440.iloc[np.sort(rows)]
+    records = records_from_naap440(df)
+    y = df["MaxAccuracy"].to_numpy(dtype=float)
+    return ev.Benchmark(records, df, y, df["IsTest"].to_numpy().astype(bool), "NAAP-440 subset", 90)
+
+
+def _evaluate(bench, out, predictors="gnn,paper_gb100,curve_last,naswot"):
+    return ev.run_evaluation(bench, out, ev.select_predictors(predictors, TINY_GNN), budgets=[0, 3],
+                             protocols=["official"], n_seeds=2, zc_batch_size=8, jobs=1, progress=False)
+
+
+def test_evaluation_writes_results_and_resumes_without_recomputing(small_bench, tmp_path, monkeypatch):
+    result = _evaluate(small_bench, tmp_path)
+    paths = ev.write_outputs(result, tmp_path)
+    assert (tmp_path / "results.csv").read_text().splitlines()[0] == COLUMNS
+    table = pd.read_csv(tmp_path / "results.csv")
+    # gnn and paper_gb100 at both budgets, curve_last at 3 only, naswot at 0 only.
+    assert sorted(zip(table.predictor, table.budget)) == sorted(
+        [("gnn", 0), ("gnn", 3), ("paper_gb100", 0), ("paper_gb100", 3), ("curve_last", 3), ("naswot", 0)])
+    assert (table.protocol == "official").all()
+    assert table.violations.between(0, 190).all()  # 20 test architectures: 190 pairs
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    # Seeded predictors ran once per seed; the heuristic (no randomness) once.
+    counts = runs.groupby(["predictor", "budget"]).size().to_dict()
+    assert counts[("gnn", 0)] == 2 and counts[("naswot", 0)] == 2 and counts[("curve_last", 3)] == 1
+    assert result.computed == 4 + 4 + 1 + 2 and result.reused == 0
+    # The heuristic's row is exactly the metric of e3Accuracy on the test rows.
+    from naapgnn.metrics import kendall_tau
+
+    test = small_bench.is_test
+    last = table[table.predictor == "curve_last"].iloc[0]
+    assert last.kendall_tau == pytest.approx(kendall_tau(small_bench.y[test], small_bench.table["e3Accuracy"].to_numpy()[test]))
+    for name in ("report", "curves_official", "pred_vs_true", "rank_matrix"):
+        assert paths[name].is_file() and paths[name].stat().st_size > 0
+    report = paths["report"].read_text()
+    assert "FALLBACK: Gaussian noise" in report and "![Rank agreement matrix](rank_matrix.png)" in report
+
+    # Second invocation: every run and the zero-cost scores come from the cache.
+    def refuse(*args, **kwargs):
+        raise AssertionError("recomputed a cached run")
+
+    monkeypatch.setattr(ev, "_execute", refuse)
+    monkeypatch.setattr("naapgnn.zero_cost.score_architectures", refuse)
+    again = _evaluate(small_bench, tmp_path)
+    assert again.computed == 0 and again.reused == 11
+    pd.testing.assert_frame_equal(again.results, result.results)
+
+
+def test_changed_settings_or_data_recompute_only_what_changed(small_bench, tmp_path, monkeypatch):
+    _evaluate(small_bench, tmp_path, "paper_gb100,curve_last")
+    calls = []
+    original = ev._execute
+    monkeypatch.setattr(ev, "_execute", lambda job: calls.append(job["predictor"].key) or original(job))
+    result = _evaluate(small_bench, tmp_path, "paper_gb100,curve_last,curve_best")
+    assert calls == ["curve_best"] and result.reused == 5  # gb100: 2 budgets x 2 seeds; curve_last: 1
+    # A damaged cache file is recomputed, not trusted.
+    damaged = next((tmp_path / "cache" / "official" / "curve_last").rglob("*.json"))
+    damaged.write_text("{not json")
+    calls.clear()
+    _evaluate(small_bench, tmp_path, "curve_last")
+    assert calls == ["curve_last"]
+
+
+def test_cli_on_a_json_lines_benchmark(naap440, tmp_path, capsys):
+    flags = naap440["IsTest"].to_numpy() == 1
+    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
+    records = records_from_naap440(naap440.iloc[rows])
+    for r in records:
+        r.curve = {k: v[:5] for k, v in r.curve.items()}
+    bench = tmp_path / "bench.jsonl"
+    write_jsonl(records, bench)
+    out = tmp_path / "out"
+    rc = main(["evaluate", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1",
+               "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
+    assert rc == 0
+    assert (out / "results.csv").read_text().splitlines()[0] == COLUMNS
+    assert "good enough" in capsys.readouterr().out
+    rc = main(["evaluate", "--data", str(bench), "--budgets", "6", "--predictors", "curve_best", "--out", str(out)])
+    assert rc == 2
+    assert "budget 6 needs 6 epochs of curve" in capsys.readouterr().err
+
+
+def test_bad_options_are_one_line_errors(capsys):
+    assert main(["evaluate", "--predictors", "oracle", "--out", "/nonexistent"]) == 2
+    assert "unknown predictor 'oracle'" in capsys.readouterr().err
+    assert main(["evaluate", "--budgets", "0,91"]) == 2
+    assert "'91' is not an integer number of epochs" in capsys.readouterr().err
+    assert main(["evaluate", "--gnn-params", '{"budget": 3}']) == 2
+    assert "set by evaluate" in capsys.readouterr().err
+    with pytest.raises(NaapgnnError, match="not one of the paper's models"):
+        ev.select_predictors("paper:Oracle")
+
+
+def test_good_enough_budget_is_the_first_within_tolerance():
+    rows = [("a", 0, 0.900), ("b", 0, 0.930), ("a", 3, 0.935), ("a", 6, 0.945), ("b", 9, 0.950)]
+    res = pd.DataFrame([{"predictor": p, "budget": b, "protocol": "official", "kendall_tau": t, "violations": 1.0,
+                         "mae": 0.01} for p, b, t in rows])
+    answer = ev.good_enough_budget(res, "official", tolerance=0.01)
+    assert (answer["budget"], answer["predictor"], answer["best_budget"]) == (6, "a", 9)
+    assert answer["speedup"] == 15 and answer["fraction"] == pytest.approx(6 / 90)
+    assert ev.good_enough_budget(res, "official", tolerance=0.03)["budget"] == 0
+
+
+def test_predictor_keys_are_listed_in_order():
+    assert tuple(ev.make_predictors()) == ev.PREDICTORS
+    assert set(ev.GROUPS["default"]) <= set(ev.PREDICTORS)

@@ -1,0 +1,121 @@
+"""The GNN model: batching, directed message passing, readout and the curve/hparam fusion."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from naapgnn.encoding import NODE_TYPES, encode
+from naapgnn.gnn import CONV_TYPES, AccuracyModel, GraphBatch, GraphEncoder, batch_graphs
+from naapgnn.space import naap440_search_space
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return [encode(s) for s in naap440_search_space()[:12]]
+
+
+def test_batch_graphs_concatenates_and_offsets(graphs):
+    g = batch_graphs(graphs)
+    assert g.num_graphs == 12
+    assert g.x.shape[0] == sum(int(d.num_nodes) for d in graphs)
+    assert g.edge_index.shape[1] == sum(d.edge_index.shape[1] for d in graphs)
+    assert torch.equal(g.graph_attr, torch.cat([d.graph_attr for d in graphs]))
+    # Every graph's classifier index points at its classifier node, which is its last node.
+    classifier_col = NODE_TYPES.index("classifier")
+    assert torch.all(g.x[g.classifier, classifier_col] == 1)
+    assert torch.equal(g.batch[g.classifier], torch.arange(12))
+    # Edges never cross graphs.
+    assert torch.equal(g.batch[g.edge_index[0]], g.batch[g.edge_index[1]])
+
+
+def test_subset_equals_batching_the_subset(graphs):
+    full = batch_graphs(graphs)
+    pick = [7, 2, 11]
+    sub = full.subset(torch.tensor(pick))
+    direct = batch_graphs([graphs[i] for i in pick])
+    for name in ("x", "edge_index", "batch", "classifier", "graph_attr"):
+        assert torch.equal(getattr(sub, name), getattr(direct, name)), name
+
+
+@pytest.mark.parametrize("conv", CONV_TYPES)
+@pytest.mark.parametrize("direction", ["forward", "both"])
+def test_model_output_shape_and_gradients(graphs, conv, direction):
+    torch.manual_seed(0)
+    g = batch_graphs(graphs)
+    model = AccuracyModel(g.x.shape[1], g.graph_attr.shape[1], curve_dim=5, hparam_dim=2, hidden=16,
+                          layers=2, conv=conv, direction=direction)
+    out = model(g, torch.randn(12, 5), torch.randn(12, 2))
+    assert out.shape == (12,)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.graph.parameters() if p.requires_grad)
+    assert model.curve[0].weight.grad.abs().sum() > 0
+
+
+def test_model_without_curve_or_hparams(graphs):
+    g = batch_graphs(graphs)
+    model = AccuracyModel(g.x.shape[1], g.graph_attr.shape[1], hidden=16, layers=2)
+    assert model.curve is None
+    assert model(g).shape == (12,)
+
+
+def _input_node_state(encoder: GraphEncoder, g: GraphBatch) -> torch.Tensor:
+    return encoder.node_states(g)[0]  # node 0 of graph 0 is the network input
+
+
+def test_forward_messages_follow_the_data_flow(graphs):
+    torch.manual_seed(0)
+    g = batch_graphs(graphs[:1])
+    changed = GraphBatch(g.x.clone(), g.edge_index, g.batch, g.classifier, g.graph_attr)
+    changed.x[g.classifier[0]] += 3.0  # perturb the classifier, the last node
+    hops = int(g.x.shape[0]) - 1  # a chain: the classifier is this many edges from the input
+    forward = GraphEncoder(g.x.shape[1], hidden=16, layers=hops, conv="gin", direction="forward").eval()
+    both = GraphEncoder(g.x.shape[1], hidden=16, layers=hops, conv="gin", direction="both").eval()
+    with torch.no_grad():
+        # Along the data flow nothing reaches the input node from downstream...
+        assert torch.allclose(_input_node_state(forward, g), _input_node_state(forward, changed))
+        # ...while the bidirectional encoder hears it, and the readout sees it either way.
+        assert not torch.allclose(_input_node_state(both, g), _input_node_state(both, changed))
+        assert not torch.allclose(forward(g), forward(changed))
+
+
+def test_readout_is_mean_max_and_classifier(graphs):
+    g = batch_graphs(graphs[:3])
+    enc = GraphEncoder(g.x.shape[1], hidden=8, layers=1).eval()
+    with torch.no_grad():
+        h = enc.node_states(g)
+        out = enc(g)
+    assert out.shape == (3, 24)
+    assert torch.allclose(out[:, 16:], h[g.classifier])
+    first = h[g.batch == 0]
+    assert torch.allclose(out[0, :8], first.mean(0), atol=1e-6)
+    assert torch.allclose(out[0, 8:16], first.max(0).values)
+
+
+def test_unknown_conv_is_rejected():
+    with pytest.raises(ValueError, match="unknown conv type"):
+        GraphEncoder(25, conv="gcn")
+
+
+def test_gnnpredictor_is_exported():
+    import naapgnn
+    from naapgnn.gnn import GNNPredictor
+    from naapgnn.predictor import GNNPredictor as Direct
+
+    assert GNNPredictor is Direct
+    assert naapgnn.GNNPredictor is Direct
+
+
+def test_encode_batch_matches_encode():
+    import json
+    from pathlib import Path
+
+    from naapgnn.arch import parse_architecture
+    from naapgnn.gnn import encode_batch
+
+    graphs_dir = Path(__file__).resolve().parents[1] / "graphs"
+    archs = [parse_architecture(s) for s in naap440_search_space()]
+    archs += [parse_architecture(json.loads(p.read_text())) for p in sorted(graphs_dir.glob("*.json"))]
+    fast = encode_batch(archs)
+    slow = batch_graphs([encode(a) for a in archs])
+    for name in ("x", "edge_index", "batch", "classifier", "graph_attr"):
+        assert torch.equal(getattr(fast, name), getattr(slow, name)), name

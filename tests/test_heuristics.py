@@ -1,0 +1,81 @@
+"""Curve heuristics: fits recover known curves; the heuristics read only what they may."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from naapgnn.arch import parse_architecture
+from naapgnn.benchmark import Record
+from naapgnn.errors import NaapgnnError
+from naapgnn.heuristics import HEURISTICS, CurveHeuristic, extrapolate, fit_curves, min_budget, observed_epochs
+
+SCHEME = [{"kernel_size": 3, "width": 8, "stride": 2, "residual": False}]
+
+
+def test_power_law_recovers_a_known_asymptote():
+    t = np.arange(1, 10)
+    params = [(0.80, 0.50, 0.70), (0.65, 0.30, 0.25), (0.72, 0.10, 1.80)]
+    curves = np.array([a - b * t ** -c for a, b, c in params])
+    fit = fit_curves(curves, t, "power_law")
+    np.testing.assert_allclose(fit["a"], [p[0] for p in params], atol=1e-3)
+    np.testing.assert_allclose(fit["c"], [p[2] for p in params], rtol=1e-2)
+    np.testing.assert_allclose(extrapolate(curves, t, "power_law", final_epoch=None), [p[0] for p in params], atol=1e-3)
+    at_90 = [a - b * 90.0 ** -c for a, b, c in params]
+    np.testing.assert_allclose(extrapolate(curves, t, "power_law", final_epoch=90), at_90, atol=1e-4)
+
+
+def test_exponential_recovers_a_known_asymptote_from_cycle_ends():
+    t = np.array([3, 6, 9, 12, 15])
+    curve = 0.7 - 0.4 * np.exp(-0.15 * t)
+    assert extrapolate(curve[None], t, "exponential", final_epoch=None)[0] == pytest.approx(0.7, abs=1e-3)
+
+
+def test_fits_need_three_epochs():
+    with pytest.raises(NaapgnnError, match="at least 3 epochs"):
+        fit_curves(np.ones((1, 2)), [1, 2])
+
+
+def _records(curves):
+    return [Record(id=str(i), arch=parse_architecture(SCHEME), curve={"accuracy": np.asarray(c, dtype=float)},
+                   target=0.5) for i, c in enumerate(curves)]
+
+
+def test_last_and_best_read_exactly_the_budget():
+    records = _records([[0.1, 0.5, 0.3, 0.9], [0.2, 0.1, 0.4, 0.0]])
+    np.testing.assert_array_equal(CurveHeuristic("last", budget=3).fit().predict(records), [0.3, 0.4])
+    np.testing.assert_array_equal(CurveHeuristic("best", budget=3).fit().predict(records), [0.5, 0.4])
+    np.testing.assert_array_equal(CurveHeuristic("best", budget=2).fit().predict(records), [0.5, 0.2])
+
+
+def test_cycle_variants_read_only_cycle_ends():
+    t = np.arange(1, 13)
+    smooth = 0.8 - 0.5 * t ** -0.7
+    noisy = smooth.copy()
+    noisy[t % 3 != 0] = np.random.default_rng(0).uniform(0, 1, size=int((t % 3 != 0).sum()))
+    h = CurveHeuristic("power_law", budget=12, cycle=3, final_epoch=None).fit()
+    a, b = h.predict(_records([smooth, noisy]))
+    assert a == pytest.approx(b)
+    assert a == pytest.approx(0.8, abs=2e-3)
+    np.testing.assert_array_equal(observed_epochs(9, 3), [3, 6, 9])
+
+
+def test_budgets_below_the_minimum_are_refused():
+    assert min_budget("last") == 1 and min_budget("power_law") == 3 and min_budget("power_law", 3) == 9
+    with pytest.raises(NaapgnnError, match="needs a budget between 9 and 90"):
+        CurveHeuristic("exponential", budget=6, cycle=3).fit()
+    with pytest.raises(NaapgnnError, match="needs a budget between 1 and 90"):
+        CurveHeuristic("last", budget=0).fit()
+    with pytest.raises(NaapgnnError, match="unknown heuristic"):
+        CurveHeuristic("median", budget=3).fit()
+
+
+def test_heuristics_on_naap440_use_the_dataset_columns(naap440):
+    for k in (1, 3, 9):
+        pred = CurveHeuristic("last", budget=k).fit().predict(naap440)
+        np.testing.assert_array_equal(pred, naap440[f"e{k}Accuracy"].to_numpy())
+    best = CurveHeuristic("best", budget=90).fit().predict(naap440)
+    np.testing.assert_allclose(best, naap440["MaxAccuracy"].to_numpy(), atol=1e-12)
+    for name, params in HEURISTICS.items():
+        budget = max(9, min_budget(params["method"], params.get("cycle")))
+        pred = CurveHeuristic(budget=budget, **params).fit().predict(naap440)
+        assert pred.shape == (440,) and np.all((pred >= 0) & (pred <= 1)), name

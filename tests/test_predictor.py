@@ -1,0 +1,234 @@
+"""GNNPredictor: tiny real training runs, the sklearn contract, curve features, checkpoints."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from naapgnn.benchmark import Record, records_from_naap440
+from naapgnn.errors import NaapgnnError
+from naapgnn.metrics import kendall_tau
+from naapgnn.predictor import GNNPredictor, curve_feature_names, curve_features, rank_loss, rank_pairs
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = dict(hidden=16, layers=2, curve_hidden=8, max_epochs=40, patience=15, n_ensemble=2,
+            forest_trees=20, lr=1e-2, n_threads=1)
+
+
+@pytest.fixture(scope="module")
+def records(naap440):
+    return records_from_naap440(naap440)
+
+
+@pytest.fixture(scope="module")
+def train(records):
+    return [r for r in records if r.split == "train"][:120]
+
+
+@pytest.fixture(scope="module")
+def test(records):
+    return [r for r in records if r.split == "test"]
+
+
+@pytest.fixture(scope="module")
+def fitted(train):
+    return GNNPredictor(budget=3, blend_forest=0.5, **TINY).fit(train)
+
+
+def test_fit_predict_with_uncertainty(fitted, test):
+    mean, std = fitted.predict(test, return_std=True)
+    assert mean.shape == std.shape == (40,)
+    assert np.all(np.isfinite(mean)) and np.all(std >= 0) and std.max() > 0
+    assert np.array_equal(mean, fitted.predict(test))
+    y = np.array([r.target for r in test])
+    assert kendall_tau(y, mean) > 0.5  # learned something from 120 architectures
+    assert len(fitted.members_) == 2 and fitted.forest_ is not None
+
+
+def test_fit_is_reproducible(train, test):
+    a = GNNPredictor(budget=0, blend_forest=0, **{**TINY, "max_epochs": 10}).fit(train[:40])
+    b = GNNPredictor(budget=0, blend_forest=0, **{**TINY, "max_epochs": 10}).fit(train[:40])
+    assert np.array_equal(a.predict(test[:5]), b.predict(test[:5]))
+
+
+def test_blend_weight_one_is_the_forest(train, test):
+    model = GNNPredictor(budget=0, blend_forest=1.0, **{**TINY, "max_epochs": 5}).fit(train[:60])
+    assert np.allclose(model.predict(test), model.forest_.predict(test))
+    none = GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "max_epochs": 5}).fit(train[:60])
+    assert none.forest_ is None
+
+
+def test_sklearn_contract(train):
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    model = GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "max_epochs": 10})
+    assert model.get_params()["budget"] == 0
+    assert model.set_params(budget=3) is model and model.budget == 3
+    assert clone(model).get_params() == model.get_params()
+    scores = cross_val_score(model, train[:60], [r.target for r in train[:60]], cv=3,
+                             scoring="neg_mean_absolute_error")
+    assert scores.shape == (3,) and np.all(np.isfinite(scores)) and np.all(scores < 0)
+
+
+def test_accepts_architectures_dicts_and_frames(naap440, train):
+    model = GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "max_epochs": 5}).fit(naap440.iloc[:50])
+    scheme = json.loads((REPO / "graphs" / "naap440_scheme.json").read_text())
+    graph = json.loads((REPO / "graphs" / "resnet_like.json").read_text())
+    preds = model.predict([scheme, train[0].arch, {"id": "x", "arch": scheme}, graph])
+    assert preds.shape == (4,) and preds[0] == preds[2]
+
+
+def test_blended_forest_rejects_deeper_networks_clearly(train):
+    model = GNNPredictor(budget=0, blend_forest=0.5, **{**TINY, "max_epochs": 5}).fit(train[:40])
+    graph = json.loads((REPO / "graphs" / "resnet_like.json").read_text())
+    with pytest.raises(NaapgnnError, match="blend_forest=0"):
+        model.predict([graph])
+
+
+def test_budget_needs_the_curve(fitted, test):
+    bare = Record(id="bare", arch=test[0].arch)
+    with pytest.raises(NaapgnnError, match="record 'bare': budget 3 needs the first 3 epochs"):
+        fitted.predict([bare])
+    short = Record(id="short", arch=test[0].arch, curve={"accuracy": np.array([0.3, 0.4])})
+    with pytest.raises(NaapgnnError, match="'short'.*'accuracy' has 2 epochs"):
+        fitted.predict([short])
+
+
+def test_missing_channels_and_hparams(train, test):
+    def strip(r, lr):
+        return Record(r.id, r.arch, curve={"accuracy": r.curve["accuracy"]}, hparams={"lr": lr}, target=r.target)
+
+    model = GNNPredictor(budget=3, blend_forest=0.0, **{**TINY, "max_epochs": 5})
+    model.fit([strip(r, 0.1 * (i % 2 + 1)) for i, r in enumerate(train[:40])])
+    assert model.curve_channels_ == ["accuracy"] and model.hparam_names_ == ["lr"]
+    # Extra channels are ignored, a missing hyperparameter counts as the training mean.
+    mixed = [test[0], Record("n", test[1].arch, curve={"accuracy": test[1].curve["accuracy"]})]
+    assert np.all(np.isfinite(model.predict(mixed)))
+
+
+def test_curve_features_by_hand():
+    acc = np.array([0.10, 0.30, 0.40, 0.35, 0.50, 0.55, 0.5, 0.6, 0.61])
+    record = Record("r", None, curve={"accuracy": acc})
+    names = curve_feature_names(9, ["accuracy"])
+    row = dict(zip(names, curve_features([record], 9, ["accuracy"])[0]))
+    assert row["accuracy_present"] == 1 and row["accuracy_last"] == 0.61 and row["accuracy_best"] == 0.61
+    assert [row[f"accuracy_cycle{i}"] for i in (1, 2, 3)] == [0.40, 0.55, 0.61]
+    assert row["accuracy_gain2"] == pytest.approx(0.15) and row["accuracy_gain3"] == pytest.approx(0.06)
+    ratio = 0.06 / 0.15
+    assert row["accuracy_extrapolated"] == pytest.approx(0.61 + 0.06 * ratio / (1 - ratio))
+    assert "accuracy_e1" not in row  # raw epochs only before the first complete cycle
+    early = curve_feature_names(2, ["loss_mean"])
+    assert early == ["loss_mean_present", "loss_mean_last", "loss_mean_best", "loss_mean_e1", "loss_mean_e2"]
+    absent = Record("a", None, curve={"accuracy": acc})
+    both = curve_features([absent], 3, ["accuracy", "loss_mean"])
+    assert both.shape == (1, len(curve_feature_names(3, ["accuracy", "loss_mean"])))
+    assert np.all(both[0, len(curve_feature_names(3, ["accuracy"])):] == 0)
+
+
+def test_rank_loss_prefers_the_right_order():
+    import torch
+
+    y = torch.tensor([0.1, 0.2, 0.3, 0.3])
+    i, j = torch.triu_indices(4, 4, 1)
+    pairs = rank_pairs(y, i, j)
+    assert len(pairs[2]) == 5  # the tied pair is dropped
+    assert rank_loss(y * 10, *pairs) < rank_loss(-y * 10, *pairs)
+
+
+def test_bad_parameters_are_one_line_errors(train):
+    for kwargs, match in [({"budget": -1}, "budget"), ({"conv": "gcn"}, "conv"),
+                          ({"blend_forest": 2}, "blend_forest"), ({"curve_mode": "x"}, "curve_mode")]:
+        with pytest.raises(NaapgnnError, match=match):
+            GNNPredictor(**kwargs).fit(train[:20])
+    with pytest.raises(NaapgnnError, match="not fitted"):
+        GNNPredictor().predict(train[:2])
+    no_target = [Record("t", train[0].arch)] * 5
+    with pytest.raises(NaapgnnError, match="record 't' has no target"):
+        GNNPredictor().fit(no_target)
+
+
+def test_device_auto_uses_cuda_only_when_present():
+    import torch
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert GNNPredictor(device="auto")._device().type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(NaapgnnError, match="CUDA is not available"):
+            GNNPredictor(device="cuda")._device()
+
+
+def test_held_out_predictions_cover_every_training_record(fitted, train):
+    assert fitted.oof_prediction_.shape == (len(train),)
+    assert np.all(np.isfinite(fitted.oof_prediction_))  # disjoint folds: each record held out once
+    y = np.array([r.target for r in train])
+    assert kendall_tau(y, fitted.oof_prediction_) > 0.3
+
+
+# --- checkpoints -------------------------------------------------------------------------
+
+
+def test_save_load_round_trip(fitted, test, tmp_path):
+    from naapgnn import __version__
+
+    path = fitted.save(tmp_path / "ckpt")
+    config = json.loads((path / "config.json").read_text())
+    assert config["naapgnn_version"] == __version__ and config["params"]["budget"] == 3
+    loaded = GNNPredictor.load(path)
+    a, sa = fitted.predict(test, return_std=True)
+    b, sb = loaded.predict(test, return_std=True)
+    assert np.allclose(a, b, atol=1e-7) and np.allclose(sa, sb, atol=1e-7)
+    assert loaded.get_params() == {**fitted.get_params(), "progress": False}
+    fitted.save(path)  # overwriting an existing checkpoint works
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def _tamper(path: Path, **changes):
+    config = json.loads((path / "config.json").read_text())
+    for key, value in changes.items():
+        if key in config:
+            config[key] = value
+        else:
+            config["params"][key] = value
+    (path / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"format_version": 99}, "format version 99"),
+    ({"node_features": ["x"]}, "other graph features"),
+    ({"format": "other"}, "not a GNNPredictor checkpoint"),
+    ({"hidden": 24}, "weights of member 0 do not fit"),
+])
+def test_checkpoint_that_does_not_fit_fails_in_one_line(fitted, tmp_path, changes, match):
+    path = fitted.save(tmp_path / "ckpt")
+    _tamper(path, **changes)
+    with pytest.raises(NaapgnnError, match=match) as info:
+        GNNPredictor.load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_or_broken_checkpoint_files(fitted, tmp_path):
+    with pytest.raises(NaapgnnError, match="no such folder"):
+        GNNPredictor.load(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NaapgnnError, match="no config.json"):
+        GNNPredictor.load(tmp_path / "empty")
+    path = fitted.save(tmp_path / "ckpt")
+    (path / "weights.pt").write_bytes(b"garbage")
+    with pytest.raises(NaapgnnError, match="cannot read weights.pt"):
+        GNNPredictor.load(path)
+    path = fitted.save(tmp_path / "ckpt")
+    (path / "forest.joblib").unlink()
+    with pytest.raises(NaapgnnError, match="forest.joblib is missing"):
+        GNNPredictor.load(path)
+
+
+@pytest.mark.parametrize("mode", ["network", "stack", "both"])
+def test_curve_modes(train, test, mode):
+    model = GNNPredictor(budget=3, curve_mode=mode, blend_forest=0.0, **{**TINY, "max_epochs": 5}).fit(train[:40])
+    n_curve = len(model.curve_feature_names_)
+    assert (model.members_[0].curve is not None) == (mode != "stack")
+    assert len(model.stack_coef_) == (1 if mode == "network" else 1 + n_curve)
+    assert np.all(np.isfinite(model.predict(test[:5])))

@@ -1,0 +1,108 @@
+"""Evaluation protocols: exact split contents on NAAP-440, determinism, aggregation, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.protocols import aggregate, evaluate, splits, splits_for, targets_and_flags
+
+
+def _check_partition(train, test, n):
+    assert train.dtype == np.int64 and test.dtype == np.int64
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(test) > 0)
+    assert len(np.intersect1d(train, test)) == 0
+    assert len(train) + len(test) == n
+
+
+def test_official_is_the_istest_flag(naap440):
+    (train, test), = splits_for("official", naap440)
+    _check_partition(train, test, 440)
+    assert list(test) == list(np.flatnonzero(naap440["IsTest"].to_numpy() == 1))
+    assert len(test) == 40
+
+
+def test_official_needs_flags():
+    with pytest.raises(NaapgnnError, match="needs the is_test flags"):
+        splits("official", [0.1, 0.2, 0.3])
+
+
+def test_repeated_default_is_twenty_400_40_splits(naap440):
+    y, flags = targets_and_flags(naap440)
+    out = splits("repeated", y, flags, seed=0)
+    assert len(out) == 20
+    for train, test in out:
+        _check_partition(train, test, 440)
+        assert len(test) == 40
+    assert len({tuple(test) for _, test in out}) == 20
+    again = splits("repeated", y, flags, seed=0)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(out, again))
+    other = splits("repeated", y, flags, seed=1)
+    assert not np.array_equal(out[0][1], other[0][1])
+
+
+def test_repeated_without_flags_uses_one_eleventh():
+    out = splits("repeated", np.arange(440.0), n_repeats=3)
+    assert [len(test) for _, test in out] == [40, 40, 40]
+
+
+def test_kfold_tests_every_architecture_once(naap440):
+    y, _ = targets_and_flags(naap440)
+    out = splits("kfold", y, seed=3)
+    assert len(out) == 10
+    tested = np.concatenate([test for _, test in out])
+    assert sorted(tested) == list(range(440))
+    for train, test in out:
+        _check_partition(train, test, 440)
+        assert len(test) == 44
+
+
+def test_extrapolate_tests_on_the_top_fifth(naap440):
+    y, _ = targets_and_flags(naap440)
+    (train, test), = splits("extrapolate", y)
+    _check_partition(train, test, 440)
+    assert len(test) == 88
+    assert y[test].min() >= y[train].max()
+    assert set(test) == set(np.argsort(y, kind="stable")[-88:])
+
+
+def test_splits_from_records():
+    from naapgnn.benchmark import Record
+
+    records = [Record(id=str(i), arch=None, target=i / 10, split="test" if i % 2 else "train") for i in range(6)]
+    (train, test), = splits_for("official", records)
+    assert list(test) == [1, 3, 5]
+    records.append(Record(id="x", arch=None))
+    with pytest.raises(NaapgnnError, match="record 'x' has no target"):
+        splits_for("kfold", records)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"protocol": "bogus"}, "unknown protocol 'bogus'"),
+        ({"protocol": "kfold", "n_folds": 1}, "n_folds must be between 2 and"),
+        ({"protocol": "repeated", "test_size": 10}, "test_size must be between 1 and 9"),
+        ({"protocol": "extrapolate", "top_fraction": 1.5}, "top_fraction"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    protocol = kwargs.pop("protocol")
+    with pytest.raises(NaapgnnError, match=message):
+        splits(protocol, np.arange(10.0), **kwargs)
+
+
+def test_aggregate_mean_and_sample_std():
+    out = aggregate([{"mae": 1.0, "violations": 2, "name": "x"}, {"mae": 3.0, "violations": 4, "name": "x"}])
+    assert out == {"mae": 2.0, "mae_std": pytest.approx(np.sqrt(2)), "violations": 3.0,
+                   "violations_std": pytest.approx(np.sqrt(2))}
+    assert aggregate([{"mae": 1.0}])["mae_std"] == 0.0
+
+
+def test_evaluate_scores_every_split():
+    y = np.linspace(0.5, 0.7, 44)
+    per_split, summary = evaluate(lambda train, test: y[test], y, splits("kfold", y, n_folds=4))
+    assert len(per_split) == 4
+    assert summary["violations"] == 0 and summary["kendall_tau"] == 1.0 and summary["mae"] == 0.0
+    with pytest.raises(NaapgnnError, match="predictions for"):
+        evaluate(lambda train, test: y[:3], y, splits("kfold", y, n_folds=4))

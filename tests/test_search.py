@@ -1,0 +1,258 @@
+"""Search simulations on NAAP-440: strategies, early-stopping accounting, CLI outputs."""
+import numpy as np
+import pytest
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.search import (
+    FULL_EPOCHS, ForestPredictor, SearchProblem, best_so_far, compare_strategies, early_stop_run,
+    early_stop_study, mutations, neighbour_table, predictor_guided, random_search, rank_space, ranks_of,
+    regularized_evolution, scheme_key, trainings_to_rank,
+)
+from naapgnn.space import NAAP440_RULES, BlockOptions, SpaceRules, naap440_search_space
+
+
+@pytest.fixture(scope="module")
+def problem(naap440):
+    from naapgnn.benchmark import records_from_naap440
+
+    return SearchProblem(records_from_naap440(naap440))
+
+
+@pytest.fixture(scope="module")
+def space():
+    return naap440_search_space()
+
+
+class Oracle:
+    """A predictor that knows the answer: accuracy is the feature; constant uncertainty."""
+
+    def __init__(self, std=0.0):
+        self.std = std
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X, return_std=False):
+        mean = np.asarray(X, dtype=float)
+        return (mean, np.full_like(mean, self.std)) if return_std else mean
+
+
+def test_problem_matches_dataset(problem, naap440):
+    assert problem.n == len(naap440) == 440
+    assert np.array_equal(problem.accuracy, naap440["MaxAccuracy"].to_numpy())
+    assert problem.best == naap440["MaxAccuracy"].max()
+    assert problem.schemes == list(naap440["scheme"])
+    assert (problem.ranks == 1).sum() == (naap440["MaxAccuracy"] == naap440["MaxAccuracy"].max()).sum()
+
+
+def test_ranks_share_ties():
+    assert ranks_of(np.array([0.5, 0.7, 0.7, 0.1])).tolist() == [3, 1, 1, 4]
+
+
+def test_every_mutation_kept_is_in_the_space(space):
+    keys = {scheme_key(s) for s in space}
+    table = neighbour_table(space)
+    dropped = 0
+    for i, scheme in enumerate(space):
+        assert table[i], f"scheme {i} has no neighbour"
+        raw = {scheme_key(m) for ms in mutations(scheme).values() for m in ms}
+        dropped += len(raw - keys)
+        for group in table[i]:
+            for j in group:
+                assert scheme_key(space[j]) in keys and j != i
+                assert _one_change(scheme, space[j]), (scheme, space[j])
+    assert dropped > 0  # the space's rules do reject some raw mutations (e.g. a residual across a width change)
+
+
+def _one_change(a, b) -> bool:
+    if len(a) == len(b):
+        diffs = [(x, y) for x, y in zip(a, b) if x != y]
+        return len(diffs) == 1 and sum(diffs[0][0][k] != diffs[0][1][k] for k in diffs[0][0]) == 1
+    short, long_ = sorted((a, b), key=len)
+    return len(long_) == len(short) + 1 and long_[:-1] == short
+
+
+def test_evolution_children_are_mutations_within_the_space(problem, space):
+    neighbours = neighbour_table(space)
+    log = []
+    order = regularized_evolution(neighbours, problem.accuracy, 440, np.random.default_rng(3),
+                                  population_size=10, sample_size=3, log=log)
+    assert sorted(order.tolist()) == list(range(440))  # every training a new architecture
+    keys = {scheme_key(s) for s in space}
+    mutated = 0
+    for parent, child in log:
+        assert scheme_key(space[child]) in keys
+        if parent is not None:
+            assert any(child in group for group in neighbours[parent])
+            mutated += 1
+    assert mutated > 300  # most children come from mutations, not the random fallback
+
+
+def test_random_search_best_is_monotone(problem):
+    order = random_search(problem.n, 200, np.random.default_rng(0))
+    assert len(set(order.tolist())) == 200
+    curve = best_so_far(problem.accuracy, order)
+    assert np.all(np.diff(curve) >= 0)
+    assert curve[-1] == problem.accuracy[order].max()
+    assert curve[0] == problem.accuracy[order[0]]
+
+
+def test_trainings_to_rank(problem):
+    order = np.argsort(problem.accuracy)  # worst first: the best comes last
+    assert trainings_to_rank(problem.ranks, order, 1) == 440 - (problem.ranks == 1).sum() + 1
+    assert trainings_to_rank(problem.ranks, order[:10], 1) is None
+
+
+def test_predictor_guided_with_an_oracle_trains_the_best_next(problem):
+    order = predictor_guided(problem.accuracy, problem.accuracy, 20, Oracle(), np.random.default_rng(1))
+    assert sorted(order.tolist()) == list(range(440))
+    rest = order[20:]
+    assert np.all(np.diff(problem.accuracy[rest]) <= 0)
+    with pytest.raises(NaapgnnError, match="n-train"):
+        predictor_guided(problem.accuracy, problem.accuracy, 440, Oracle(), np.random.default_rng(1))
+
+
+def test_compare_is_reproducible_and_forest_beats_random(problem):
+    kw = dict(trials=4, n_train=[20], seed=5, progress=False)
+    a = compare_strategies(problem, **kw)
+    b = compare_strategies(problem, **kw)
+    assert set(a.orders) == {"random", "evolution", "predictor N=20"}
+    for name in a.orders:
+        assert np.array_equal(a.orders[name], b.orders[name])
+        assert a.orders[name].shape == (4, 440)
+        assert np.all(np.diff(a.curves(name), axis=1) >= 0)
+    # 20 labels + 10 predicted: the forest should find better than 30 random trainings on average
+    assert a.curves("predictor N=20")[:, 29].mean() > a.curves("random")[:, 29].mean()
+
+
+def test_gnn_predictor_plugs_in(problem):
+    pytest.importorskip("naapgnn.predictor")
+    result = compare_strategies(problem, trials=1, n_train=[10], predictor="gnn", strategies=["predictor"],
+                                progress=False)
+    order = result.orders["predictor N=10"][0]
+    assert sorted(order.tolist()) == list(range(440))
+
+
+def test_forest_uncertainty_and_residual_target(problem):
+    records = problem.records
+    model = ForestPredictor(budget=3, n_estimators=16, random_state=0).fit(records[:100], problem.accuracy[:100])
+    mean, std = model.predict(records[100:], return_std=True)
+    assert mean.shape == std.shape == (340,) and np.all(std >= 0)
+    # the gain target lets it predict above every training label
+    assert mean.max() > problem.accuracy[:100].max() or problem.accuracy[:100].max() == problem.best
+
+
+@pytest.mark.parametrize("rule,z", [("predictor", 0.0), ("predictor", 1.0), ("curve", 0.0)])
+def test_early_stop_accounting(problem, rule, z):
+    budget = 3
+    model = ForestPredictor(budget=budget, n_estimators=16)
+    features = model.featurize(problem.records)
+    order = np.random.default_rng(2).permutation(problem.n)
+    run = early_stop_run(problem.accuracy, order, budget, rule, z, features,
+                         lambda i: ForestPredictor(budget=budget, n_estimators=16, random_state=i),
+                         warmup=20, curve=problem.accuracy_curve(budget))
+    assert run.kept + run.stopped == problem.n
+    assert run.epochs == budget * run.stopped + FULL_EPOCHS * run.kept
+    assert run.kept >= 20 and run.stopped > 0
+    assert run.best_found == problem.accuracy[order[:20]].max() or run.best_found > problem.accuracy[order[:20]].max()
+    assert run.best_rank == problem.ranks[np.flatnonzero(problem.accuracy == run.best_found)[0]]
+
+
+def test_early_stop_never_stopping_costs_full_training(problem):
+    order = np.arange(problem.n)
+    run = early_stop_run(problem.accuracy, order, 3, "predictor", 1e9, problem.accuracy,
+                         lambda i: Oracle(std=1.0), warmup=5)
+    assert (run.kept, run.stopped, run.epochs) == (440, 0, 440 * FULL_EPOCHS)
+    assert run.best_found == problem.best and run.best_rank == 1
+    # an exact oracle keeps exactly the running records after the warm-up
+    run = early_stop_run(problem.accuracy, order, 3, "predictor", 0.0, problem.accuracy, lambda i: Oracle(), warmup=5)
+    records = np.sum(problem.accuracy[5:] >= np.maximum.accumulate(problem.accuracy)[4:-1])
+    assert run.kept == 5 + records and run.best_found == problem.best
+    with pytest.raises(NaapgnnError, match="budget"):
+        early_stop_run(problem.accuracy, order, 0, features=problem.accuracy, make_model=lambda i: Oracle())
+
+
+def test_early_stop_study_rows(problem):
+    rows = early_stop_study(problem, budgets=[3], thresholds=[0.0, 2.0], trials=1,
+                            predictor=lambda b, s: ForestPredictor(budget=b, n_estimators=8, random_state=s),
+                            progress=False)
+    assert [(r["rule"], r["z"] == r["z"] and r["z"]) for r in rows] == [("curve", False), ("predictor", 0.0),
+                                                                       ("predictor", 2.0)]
+    for r in rows:
+        assert r["epochs"] == 3 * r["stopped"] + 90 * r["kept"]
+        assert r["regret"] == pytest.approx(problem.best - r["best_found"])
+
+
+def test_rank_space_on_a_small_space(problem):
+    rules = SpaceRules(
+        blocks=NAAP440_RULES.blocks + (BlockOptions(kernel_size=(1,), width=(48,), stride=(1,)),),
+        min_blocks=4, max_stages=3,
+    )
+    model = ForestPredictor(n_estimators=8, max_blocks=5, random_state=0).fit(problem.records, problem.accuracy)
+    ranking = rank_space(model, rules, problem.schemes, problem.accuracy, top=5, processes=1, progress=False)
+    n_four = sum(len(s) == 4 for s in naap440_search_space())
+    assert ranking.n == 2 * n_four
+    assert ranking.novelty_counts["in the training schemes"] == n_four
+    assert ranking.novelty_counts["deeper"] == n_four
+    assert list(ranking.top["rank"]) == [1, 2, 3, 4, 5]
+    assert np.all(np.diff(ranking.top["predicted"].to_numpy()) <= 0)
+    assert set(ranking.seconds) == {"enumerate", "predict", "total"}
+
+
+def test_cli_writes_reports(tmp_path, data_dir):
+    from naapgnn.cli import main
+
+    out = tmp_path / "search"
+    common = ["--data", str(data_dir), "--out", str(out), "--quiet"]
+    assert main(["search", "--strategy", "compare", "--trials", "3", "--n-train", "10", "--max-trainings", "40",
+                 *common]) == 0
+    assert main(["search", "--strategy", "predictor", "--trials", "3", "--n-train", "10", "--top-k", "5",
+                 "--predictor", "forest", *common]) == 0
+    assert main(["search", "--strategy", "early-stop", "--trials", "1", "--budget", "3", "--thresholds", "0",
+                 *common]) == 0
+    for name in ("compare.md", "compare.csv", "compare.png", "predictor.md", "predictor.csv", "predictor.png",
+                 "early_stop.md", "early_stop.csv", "early_stop_summary.csv", "early_stop.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob(".*"))  # resume files removed after a finished run
+    text = (out / "compare.md").read_text()
+    assert "3 trials" in text and "random" in text and "evolution" in text and "predictor N=10" in text
+    import pandas as pd
+
+    frame = pd.read_csv(out / "compare.csv")
+    assert frame.trainings.max() == 40 and set(frame.strategy) == {"random", "evolution", "predictor N=10"}
+    per_trial = pd.read_csv(out / "predictor.csv")
+    assert len(per_trial) == 3 and (per_trial.trainings == 15).all()
+
+
+def test_cli_errors(tmp_path, data_dir, capsys):
+    from naapgnn.cli import main
+
+    common = ["--data", str(data_dir), "--out", str(tmp_path), "--quiet"]
+    assert main(["search", "--strategy", "early-stop", "--budget", "0", *common]) == 2
+    assert "early stopping decides after k >= 1 epochs" in capsys.readouterr().err
+    assert main(["search", "--strategy", "predictor", "--n-train", "435", "--top-k", "10", *common]) == 2
+    assert "exceeds the 440 architectures" in capsys.readouterr().err
+    assert main(["search", "--strategy", "enlarged", "--budget", "3", *common]) == 2
+    assert "only budget 0" in capsys.readouterr().err
+
+
+def test_enlarged_checkpoint_drops_the_blended_forest(problem, tmp_path):
+    pytest.importorskip("naapgnn.predictor")
+    from argparse import Namespace
+
+    from naapgnn.arch import parse_architecture
+    from naapgnn.benchmark import Record
+    from naapgnn.cli.search import _enlarged_model
+    from naapgnn.predictor import GNNPredictor
+
+    tiny = dict(n_ensemble=2, max_epochs=3, forest_trees=5, n_threads=1, blend_forest=0.5)
+    GNNPredictor(budget=0, **tiny).fit(problem.records[:20], problem.accuracy[:20]).save(tmp_path / "b0")
+    model, label = _enlarged_model(Namespace(checkpoint=str(tmp_path / "b0")), problem, 5)
+    assert model.forest_ is None and "GNN ensemble only" in label
+    five = [{"kernel_size": 3, "width": 16, "stride": 2, "residual": False}] * 2 + \
+        [{"kernel_size": 3, "width": 32, "stride": 1, "residual": False}] * 3
+    mean, std = model.predict([Record(id="x", arch=parse_architecture(five))], return_std=True)
+    assert np.isfinite(mean).all() and np.isfinite(std).all()
+    GNNPredictor(budget=3, **tiny).fit(problem.records[:20], problem.accuracy[:20]).save(tmp_path / "b3")
+    with pytest.raises(NaapgnnError, match="needs budget 0"):
+        _enlarged_model(Namespace(checkpoint=str(tmp_path / "b3")), problem, 5)
