@@ -16,6 +16,15 @@ Where values tie, its numbers depend on how those versions ordered them:
 
 Newer numpy versions dispatch both operations to SIMD sorting networks whose
 tie orders differ, so the library calls cannot be used for this.
+
+One result depends on rounding rather than on ties: scikit-learn's libsvm
+computes the linear kernel with BLAS ``ddot``, whose rounding depends on the
+CPU kernel OpenBLAS picks at run time (an AVX-512 kernel accumulates
+differently from the Haswell one). ``SVR (Linear kernel)`` at budget 0 has a
+near-tie of two test predictions that this rounding flips (64 or 65
+violations). :class:`PaperLinearSVR` computes the kernel with plain
+sequential multiply-then-add arithmetic, which gives the paper's numbers on
+every CPU.
 """
 from __future__ import annotations
 
@@ -192,3 +201,48 @@ class PaperKNeighborsRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Mean target of the ``k`` nearest neighbours."""
         return np.mean(self.y_[self.kneighbors(X)], axis=1)
+
+
+def sequential_linear_kernel(A, B) -> np.ndarray:
+    """``A @ B.T`` summed feature by feature, each product rounded before it is added.
+
+    The same value on every CPU (no BLAS kernel choice, no fused multiply-add).
+    """
+    A = np.asarray(A, dtype=float)
+    B = np.asarray(B, dtype=float)
+    out = np.zeros((len(A), len(B)))
+    for f in range(A.shape[1]):
+        out = out + A[:, f:f + 1] * B[None, :, f]
+    return out
+
+
+class PaperLinearSVR(RegressorMixin, BaseEstimator):
+    """``SVR(kernel="linear")`` with the kernel computed by :func:`sequential_linear_kernel`.
+
+    libsvm then sees the same kernel values whatever BLAS kernel the CPU
+    selects, so the fit (and the paper's violations count) is reproducible.
+
+    Parameters
+    ----------
+    epsilon : float
+        Width of the insensitive tube.
+    C : float
+        Regularisation parameter.
+    """
+
+    def __init__(self, epsilon: float = 0.001, C: float = 0.1):
+        self.epsilon = epsilon
+        self.C = C
+
+    def fit(self, X, y):
+        """Fit libsvm on the precomputed linear kernel. Returns self."""
+        from sklearn.svm import SVR
+
+        self.X_ = np.asarray(X, dtype=float)
+        self.svr_ = SVR(kernel="precomputed", epsilon=self.epsilon, C=self.C)
+        self.svr_.fit(sequential_linear_kernel(self.X_, self.X_), np.asarray(y, dtype=float))
+        return self
+
+    def predict(self, X):
+        """Predictions from the kernel between ``X`` and the training set."""
+        return self.svr_.predict(sequential_linear_kernel(X, self.X_))

@@ -55,6 +55,11 @@ def _knn(k: int):
 def _svr(kernel: str):
     from sklearn.svm import SVR
 
+    if kernel == "linear":
+        # The kernel's rounding must not depend on the CPU (see baselines.legacy).
+        from baselines.legacy import PaperLinearSVR
+
+        return lambda: PaperLinearSVR(epsilon=0.001, C=0.1)
     return lambda: SVR(kernel=kernel, epsilon=0.001, C=0.1)
 
 

@@ -250,8 +250,7 @@ def run_baselines(
     for b, k in todo:
         if (b.features, k) not in features:
             feats = b.features(table, k)
-            # C order: the scaler's sums (and so SVR (Linear kernel) at budget 0) depend on the layout.
-            features[(b.features, k)] = np.ascontiguousarray(feats.to_numpy(dtype=float)) if b.scale else feats
+            features[(b.features, k)] = feats.to_numpy(dtype=float) if b.scale else feats
     todo.sort(key=lambda t: -_cost(*t))
 
     rows = dict(done)

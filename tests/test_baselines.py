@@ -165,3 +165,15 @@ def test_cli_rejects_bad_budgets(data_dir, tmp_path, capsys, budgets):
     code = main(["baselines", "--data", str(data_dir), "--budgets", budgets, "--out", str(tmp_path)])
     assert code == 2
     assert "naapgnn baselines: error: --budgets" in capsys.readouterr().err
+
+
+def test_paper_linear_svr_matches_libsvm_linear_kernel():
+    from sklearn.svm import SVR
+
+    rng = np.random.default_rng(0)
+    X, Xt = rng.normal(size=(120, 5)), rng.normal(size=(30, 5))
+    y = X @ rng.normal(size=5) * 0.01 + 0.6 + rng.normal(scale=0.002, size=120)
+    ours = legacy.PaperLinearSVR(epsilon=0.001, C=0.1).fit(X, y).predict(Xt)
+    ref = SVR(kernel="linear", epsilon=0.001, C=0.1).fit(X, y).predict(Xt)
+    np.testing.assert_allclose(ours, ref, atol=2e-4)
+    np.testing.assert_allclose(legacy.sequential_linear_kernel(X, Xt), X @ Xt.T, rtol=1e-12, atol=1e-12)
