@@ -150,18 +150,6 @@ def plot_pred_vs_true(panels: Sequence[dict], path) -> Path:
     return _save(fig, path)
 
 
-def rank_matrix(y_true, y_pred) -> np.ndarray:
-    """The paper's matrix: ``M[predicted rank, true rank] = (1 - |difference| / n) ** 2``, zeros elsewhere.
-
-    Ranks start at 0 for the lowest accuracy (stable order, ties by position).
-    """
-    true_rank, pred_rank = _ranks(y_true), _ranks(y_pred)
-    n = len(true_rank)
-    mat = np.zeros((n, n))
-    mat[pred_rank, true_rank] = (1.0 - np.abs(pred_rank - true_rank) / n) ** 2
-    return mat
-
-
 def _ranks(values) -> np.ndarray:
     a = np.asarray(values, dtype=float)
     ranks = np.empty(len(a), dtype=int)

@@ -504,7 +504,7 @@ class CompareResult:
         return np.array([trainings_to_rank(self.ranks, order, rank) for order in self.orders[name]], dtype=float)
 
 
-def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Iterable[int] = (20, 50, 100),
+def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Iterable[int] = (10, 20, 50),
                        predictor: str | Callable = "forest", seed: int = 0, population_size: int = 20,
                        sample_size: int = 5, strategies: Iterable[str] = STRATEGIES,
                        rules: SpaceRules = NAAP440_RULES, cache_dir: str | Path | None = None,

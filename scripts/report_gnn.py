@@ -280,7 +280,7 @@ def main(argv=None) -> int:
             verdict = "-"
             if best:
                 fewer = g["violations"] < best["violations"]
-                no_worse = round(g["mae"], 4) <= best["mae"]
+                no_worse = g["mae"] <= best["mae"]  # the paper rounds to 4 decimals; ours is not rounded
                 verdict = ("fewer violations" if fewer else "NOT fewer violations") + ", " + \
                           ("MAE no worse" if no_worse else "MAE WORSE")
             pv = f"{best['violations']} ({best['violations_model']})" if best else "-"

@@ -75,7 +75,10 @@ def main(argv=None) -> int:
     done = {}
     if out.exists():
         for line in out.read_text().splitlines():
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by an interruption
             done[(row["key"], row["split"])] = row
     tasks = []
     for config in configs:

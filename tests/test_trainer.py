@@ -150,28 +150,53 @@ def test_interrupted_run_resumes_without_lost_or_repeated_epochs(grouped, cifar,
     assert not list((out / "checkpoints").iterdir())
 
 
-def test_killed_process_resumes(grouped, cifar, tmp_path):
-    """SIGKILL (no cleanup at all) right after epoch 2 of network 300 is on disk."""
-    out = tmp_path / "out"
+def _kill_and_resume(grouped, cifar, out: Path, model_id: int, setup: str, hook: str) -> None:
+    """Train ``model_id`` in a child process that SIGKILLs itself (no cleanup at all) where ``setup``
+    and ``hook`` say, check that exactly two epochs were kept, resume in this process, and compare the
+    logs with an uninterrupted run."""
     script = (
         "import os, signal, sys, torch\n"
         "torch.set_num_threads(1)\n"
+        f"{setup}"
         "from naapgnn.space import naap440_search_space\n"
         "from naapgnn.trainer import Recipe, TrainOptions, regenerate\n"
-        "def hook(model_id, epoch):\n"
-        "    if (model_id, epoch) == (300, 2):\n"
-        "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        f"regenerate(naap440_search_space(), sys.argv[1], sys.argv[2], ids=[300], recipe={RECIPE!r},\n"
-        "           options=TrainOptions(device='cpu'), progress=False, on_epoch_end=hook)\n"
+        f"regenerate(naap440_search_space(), sys.argv[1], sys.argv[2], ids=[{model_id}], recipe={RECIPE!r},\n"
+        f"           options=TrainOptions(device='cpu'), progress=False{hook})\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run([sys.executable, "-c", script, str(cifar), str(out)], env=env, timeout=120,
                           capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
-    assert len(parse_log(out / "scheme_300.txt").epochs) == 2
-    summary = regenerate(SCHEMES, cifar, out, ids=[300], recipe=RECIPE, options=CPU, progress=False)
-    assert summary.resumed == [300] and summary.arch_epochs == 1
-    assert values(out, 300) == values(grouped, 300)
+    assert len(parse_log(out / f"scheme_{model_id}.txt").epochs) == 2
+    summary = regenerate(SCHEMES, cifar, out, ids=[model_id], recipe=RECIPE, options=CPU, progress=False)
+    assert summary.resumed == [model_id] and summary.arch_epochs == 1
+    assert values(out, model_id) == values(grouped, model_id)
+
+
+def test_killed_process_resumes(grouped, cifar, tmp_path):
+    """SIGKILL right after epoch 2 of network 300 is on disk."""
+    setup = (
+        "def hook(model_id, epoch):\n"
+        "    if (model_id, epoch) == (300, 2):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    _kill_and_resume(grouped, cifar, tmp_path / "out", 300, setup, ", on_epoch_end=hook")
+
+
+def test_killed_mid_epoch_resumes_from_last_complete_epoch(grouped, cifar, tmp_path):
+    """SIGKILL in the middle of epoch 3 (before its second of four SGD steps): the partial epoch is
+    lost, epochs 1-2 stay, and the resumed run retrains epoch 3 to the uninterrupted run's values."""
+    setup = (
+        "steps = [0]\n"
+        "step = torch.optim.SGD.step\n"
+        "def counted(self, *a, **k):\n"
+        "    steps[0] += 1\n"
+        "    if steps[0] == 10:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return step(self, *a, **k)\n"
+        "torch.optim.SGD.step = counted\n"
+    )
+    _kill_and_resume(grouped, cifar, tmp_path / "out", 440, setup, "")
 
 
 def _no_training_happened(out: Path):

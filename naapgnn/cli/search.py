@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="compare",
                    help="what to simulate (default compare)")
     p.add_argument("--n-train", type=int, nargs="+", metavar="N", default=None,
-                   help="architectures trained to label the predictor (default 50 for predictor; "
-                   "20 50 100 for compare)")
+                   help="architectures trained to label the predictor (default 20 for predictor; "
+                   "10 20 50 for compare)")
     p.add_argument("--top-k", type=int, default=10, metavar="K",
                    help="predictor strategy: top predicted architectures trained (default 10)")
     p.add_argument("--trials", type=int, default=100, metavar="T",
