@@ -41,6 +41,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.runtime import torch_threads
 
 RESULT_COLUMNS = ("predictor", "budget", "protocol", "mae", "violations", "monotonicity_score",
                   "kendall_tau", "spearman", "precision_at_5", "precision_at_10", "top5_regret")
@@ -598,30 +599,9 @@ def run_evaluation(
     """
     started = time.perf_counter()
     out = Path(out)
-    with _torch_threads(threads):
+    with torch_threads(threads):
         return _run_evaluation(bench, out, predictors, budgets, protocols, n_seeds, n_repeats, n_folds, split_seed,
                                cifar_root, zc_batch_size, device, jobs, threads, progress, started)
-
-
-class _torch_threads:
-    """Set torch's CPU threads for the duration (zero-cost scoring slows down
-    badly when two threads fight other processes for two cores)."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def __enter__(self):
-        if self.n:
-            import torch
-
-            self.old = torch.get_num_threads()
-            torch.set_num_threads(int(self.n))
-
-    def __exit__(self, *exc):
-        if self.n:
-            import torch
-
-            torch.set_num_threads(self.old)
 
 
 def _run_evaluation(bench, out, predictors, budgets, protocols, n_seeds, n_repeats, n_folds, split_seed,

@@ -50,6 +50,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.runtime import torch_threads
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
 CHECKPOINT_VERSION = 1
@@ -448,7 +449,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         self.curve_dim_ = 0 if self.curve_mode == "stack" else int(curve.shape[1])
         self.hparam_dim_ = int(hp.shape[1])
 
-        with _threads(self.n_threads):
+        with torch_threads(self.n_threads):
             device = self._device()
             g, curve_t, hp_t = self._inputs(records)
             data = (g.to(device), curve_t.to(device), hp_t.to(device))
@@ -642,7 +643,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
 
         self._check_fitted()
         records = as_records(X)
-        with _threads(self.n_threads), torch.no_grad():
+        with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
             g, curve, hp = self._inputs(records)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
@@ -856,26 +857,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-class _threads:
-    """Temporarily set torch's CPU thread count (no-op for None)."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-
-    def __enter__(self):
-        import torch
-
-        self.old = torch.get_num_threads()
-        if self.n:
-            torch.set_num_threads(int(self.n))
-
-    def __exit__(self, *exc):
-        import torch
-
-        if self.n:
-            torch.set_num_threads(self.old)
 
 
 def _progress(enabled: bool, total: int):
