@@ -608,6 +608,23 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         if not hasattr(self, "members_"):
             raise NaapgnnError("GNNPredictor: not fitted yet (call fit or GNNPredictor.load)")
 
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Coefficient of determination R^2 of the predictions (scikit-learn's regressor score).
+
+        Parameters
+        ----------
+        X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
+        y : array-like of shape (n,), optional
+            Final accuracies; default: the records' ``target``.
+        sample_weight : array-like of shape (n,), optional
+
+        Returns
+        -------
+        float
+        """
+        records = as_records(X)
+        return super().score(records, self._targets(records, y), sample_weight=sample_weight)
+
     def predict(self, X, return_std: bool = False):
         """Predicted final accuracy.
 

@@ -232,3 +232,13 @@ def test_curve_modes(train, test, mode):
     assert (model.members_[0].curve is not None) == (mode != "stack")
     assert len(model.stack_coef_) == (1 if mode == "network" else 1 + n_curve)
     assert np.all(np.isfinite(model.predict(test[:5])))
+
+
+def test_score_reads_targets_from_records(fitted, test):
+    from sklearn.metrics import r2_score
+
+    expected = r2_score([r.target for r in test], fitted.predict(test))
+    assert fitted.score(test) == pytest.approx(expected)
+    assert fitted.score(test, [r.target for r in test]) == pytest.approx(expected)
+    with pytest.raises(NaapgnnError, match="no target"):
+        fitted.score([{"id": "x", "arch": test[0].arch.scheme}])
