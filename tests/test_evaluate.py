@@ -126,3 +126,21 @@ def test_good_enough_budget_is_the_first_within_tolerance():
 def test_predictor_keys_are_listed_in_order():
     assert tuple(ev.make_predictors()) == ev.PREDICTORS
     assert set(ev.GROUPS["default"]) <= set(ev.PREDICTORS)
+
+
+def test_every_protocol_runs_with_its_own_splits(small_bench, tmp_path):
+    """kfold scores every architecture once, extrapolate tests the top 20% by accuracy, repeated
+    draws fresh random splits; the zero-cost-augmented forest runs beside the plain one."""
+    predictors = ev.select_predictors("curve_last,forest,forest+zero_cost")
+    result = ev.run_evaluation(small_bench, tmp_path, predictors, budgets=[0, 3],
+                               protocols=["kfold", "extrapolate", "repeated"], n_seeds=1, n_repeats=3, n_folds=4,
+                               zc_batch_size=8, jobs=1, progress=False)
+    runs = result.runs
+    counts = runs.groupby(["protocol", "predictor", "budget"]).size().to_dict()
+    assert counts[("kfold", "curve_last", 3)] == 4 and counts[("repeated", "forest", 0)] == 3
+    assert counts[("extrapolate", "forest+zero_cost", 0)] == 1
+    table = result.results
+    assert set(table.protocol) == {"kfold", "extrapolate", "repeated"}
+    assert ("forest+zero_cost", 3) not in set(zip(table.predictor, table.budget))  # zero-cost inputs: budget 0 only
+    # extrapolate tests the 20 best of 100: violations are counted over their 190 pairs
+    assert table[table.protocol == "extrapolate"].violations.between(0, 190).all()

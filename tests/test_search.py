@@ -131,6 +131,8 @@ def test_gnn_predictor_plugs_in(problem):
                                 progress=False)
     order = result.orders["predictor N=10"][0]
     assert sorted(order.tolist()) == list(range(440))
+    # after its 10 random labels, the GNN's first picks are far better than the space on average
+    assert problem.accuracy[order[10:20]].mean() > problem.accuracy.mean() + 0.03
 
 
 def test_forest_uncertainty_and_residual_target(problem):
@@ -138,8 +140,9 @@ def test_forest_uncertainty_and_residual_target(problem):
     model = ForestPredictor(budget=3, n_estimators=16, random_state=0).fit(records[:100], problem.accuracy[:100])
     mean, std = model.predict(records[100:], return_std=True)
     assert mean.shape == std.shape == (340,) and np.all(std >= 0)
-    # the gain target lets it predict above every training label
-    assert mean.max() > problem.accuracy[:100].max() or problem.accuracy[:100].max() == problem.best
+    # the gain target lets it predict above every training label (the best is not among them)
+    assert problem.accuracy[:100].max() < problem.best
+    assert mean.max() > problem.accuracy[:100].max()
 
 
 @pytest.mark.parametrize("rule,z", [("predictor", 0.0), ("predictor", 1.0), ("curve", 0.0)])
@@ -154,7 +157,6 @@ def test_early_stop_accounting(problem, rule, z):
     assert run.kept + run.stopped == problem.n
     assert run.epochs == budget * run.stopped + FULL_EPOCHS * run.kept
     assert run.kept >= 20 and run.stopped > 0
-    assert run.best_found == problem.accuracy[order[:20]].max() or run.best_found > problem.accuracy[order[:20]].max()
     assert run.best_rank == problem.ranks[np.flatnonzero(problem.accuracy == run.best_found)[0]]
 
 
