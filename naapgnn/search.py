@@ -19,7 +19,7 @@ time; after ``k`` epochs a predictor with ensemble uncertainty stops those that
 cannot beat the best so far. :func:`rank_space` predicts every scheme of a
 larger space with zero training. :func:`compare_strategies` and
 :func:`early_stop_study` repeat the simulations over many seeds;
-:mod:`naapgnn.cli.search` turns them into tables and plots.
+:mod:`naapgnn.search_report` turns them into tables and plots.
 
 Predictors are any estimator with ``fit(X, y)`` and
 ``predict(X, return_std=True) -> (mean, std)`` taking lists of
