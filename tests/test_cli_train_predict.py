@@ -112,3 +112,21 @@ def test_errors_are_one_line(argv, message, bench, capsys, monkeypatch):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_train_predictor_script_matches_the_cli(bench, ckpt0, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_predictor", REPO / "scripts" / "train_predictor.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    params = json.dumps({**json.loads(FAST), "n_ensemble": 2, "blend_forest": 0.0, "n_threads": 1})
+    out = tmp_path / "script-ckpt"
+    argv = ["--budget", "0", "--data", str(bench[0]), "--out", str(out), "--params", params]
+    assert script.main(argv) == 0
+    assert "trained on 60 architectures" in capsys.readouterr().out
+    assert main(["predict", "--checkpoint", str(out), str(bench[0]), "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["predict", "--checkpoint", str(ckpt0), str(bench[0]), "--out", str(tmp_path / "b.csv")]) == 0
+    assert _rows(tmp_path / "a.csv") == _rows(tmp_path / "b.csv")  # same settings, same seed: same model
+    assert script.main(argv[:-1] + ['{"no_such_setting": 1}']) == 2
+    assert "--params: Invalid parameter" in capsys.readouterr().err
