@@ -279,18 +279,13 @@ def _config_key(table, protocol, seeds, split_kw) -> str:
 
 
 def _load_resume(path, key) -> dict:
-    if path is None or not Path(path).is_file():
-        return {}
+    from naapgnn.io import read_progress_jsonl
+
     rows = {}
-    with open(path) as fh:
-        for line in fh:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by an interruption
-            if obj.get("_key") == key:
-                obj.pop("_key")
-                rows[(obj["model"], obj["budget"])] = obj
+    for obj in read_progress_jsonl(path):
+        if obj.get("_key") == key:
+            obj.pop("_key")
+            rows[(obj["model"], obj["budget"])] = obj
     return rows
 
 

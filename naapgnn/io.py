@@ -1,11 +1,12 @@
-"""Small file helpers: atomic writes."""
+"""Small file helpers: atomic writes, and reading back append-only progress logs."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from naapgnn.errors import NaapgnnError
 
@@ -45,3 +46,19 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def read_progress_jsonl(path: str | Path | None) -> list[Any]:
+    """The records of an append-only JSON Lines progress file (``[]`` when there is none yet).
+
+    A line cut short by an interrupted run is skipped: its work is simply done again.
+    """
+    if path is None or not Path(path).is_file():
+        return []
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.io import read_progress_jsonl
 from naapgnn.space import NAAP440_RULES, SpaceRules, iter_search_space
 
 FULL_EPOCHS = 90
@@ -448,13 +449,8 @@ class TrialCache:
         digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
         self.path = None if folder is None else Path(folder) / f".{name}-{digest}.partial.jsonl"
         self.done: dict[str, Any] = {}
-        if self.path is not None and self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by an interruption
-                self.done[item["key"]] = item["value"]
+        for item in read_progress_jsonl(self.path):
+            self.done[item["key"]] = item["value"]
 
     def get(self, key: str):
         return self.done.get(key)

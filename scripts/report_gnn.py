@@ -94,17 +94,11 @@ def run_gnn(records, y, flags, protocols, budgets, jobs, resume: Path, key: str,
     from tqdm.auto import tqdm
 
     from baselines.paper import SEEDS
+    from naapgnn.io import read_progress_jsonl
     from naapgnn.protocols import splits
 
-    done = {}
-    if resume.exists():
-        for line in resume.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # cut short by an interruption
-            if row.get("key") == key:
-                done[(row["protocol"], row["budget"], row["split"], row["seed"])] = row
+    done = {(row["protocol"], row["budget"], row["split"], row["seed"]): row
+            for row in read_progress_jsonl(resume) if row.get("key") == key}
     tasks = []
     for protocol in protocols:
         split_list = splits(protocol, y, flags, **PROTOCOL_SPLITS[protocol])

@@ -60,6 +60,7 @@ def main(argv=None) -> int:
 
     from naapgnn.benchmark import records_from_naap440, split_records
     from naapgnn.data import load_naap440
+    from naapgnn.io import read_progress_jsonl
     from naapgnn.metrics import kendall_tau, mae, violations
     from naapgnn.protocols import splits
 
@@ -72,14 +73,7 @@ def main(argv=None) -> int:
     inner = splits("repeated", y, n_repeats=args.splits, test_size=40, seed=12345)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {}
-    if out.exists():
-        for line in out.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by an interruption
-            done[(row["key"], row["split"])] = row
+    done = {(row["key"], row["split"]): row for row in read_progress_jsonl(out)}
     tasks = []
     for config in configs:
         for budget in budgets:

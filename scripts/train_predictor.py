@@ -10,7 +10,6 @@ which the ensemble members stopped, and saves a checkpoint for ``naapgnn predict
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -20,6 +19,7 @@ warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", c
 
 def main(argv=None) -> int:
     from naapgnn.benchmark import load_benchmark, records_from_naap440, split_records
+    from naapgnn.cli.train import parse_params
     from naapgnn.errors import NaapgnnError
     from naapgnn.predictor import GNNPredictor
 
@@ -31,12 +31,7 @@ def main(argv=None) -> int:
     p.add_argument("--params", default="{}", help="other GNNPredictor hyperparameters as a JSON object")
     args = p.parse_args(argv)
     try:
-        try:
-            params = json.loads(args.params)
-        except json.JSONDecodeError as exc:
-            raise NaapgnnError(f"--params: not a JSON object ({exc})") from None
-        if not isinstance(params, dict):
-            raise NaapgnnError("--params: not a JSON object")
+        params = parse_params(args.params)
         if args.data is None:
             from naapgnn.data import load_naap440
 
@@ -44,11 +39,7 @@ def main(argv=None) -> int:
         else:
             records = load_benchmark(args.data)
         train = split_records(records, "train")
-        model = GNNPredictor(budget=args.budget, random_state=args.seed, progress=True)
-        try:
-            model.set_params(**params)
-        except ValueError as exc:
-            raise NaapgnnError(f"--params: {exc}") from None
+        model = GNNPredictor(budget=args.budget, random_state=args.seed, progress=True, **params)
         start = time.perf_counter()
         model.fit(train)
         print(f"trained on {len(train)} architectures in {time.perf_counter() - start:.1f} s "
