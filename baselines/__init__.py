@@ -2,7 +2,7 @@
 
 * :mod:`baselines.paper` - the NAAP-440 paper's 24 scikit-learn regressors,
   with its names, hyperparameters and feature sets.
-* :mod:`baselines.per_layer` - :class:`PerLayerForest`, a random forest on
+* :mod:`naapgnn.models.forest` - :class:`PerLayerForest`, a random forest on
   per-layer architecture features (optionally stacked with cycle-aligned
   curve features), the strong non-graph baseline.
 * :mod:`baselines.runner` - runs any of them under an evaluation protocol
@@ -14,6 +14,6 @@
 The command ``naapgnn baselines`` drives all of this.
 """
 from baselines.paper import PAPER_MODELS, SEEDS, PowerOutputRegression
-from baselines.per_layer import PerLayerForest
+from naapgnn.models.forest import PerLayerForest
 
 __all__ = ["PAPER_MODELS", "SEEDS", "PowerOutputRegression", "PerLayerForest"]

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
 
-from naapgnn.features import feature_set_name, paper_feature_columns, paper_features  # noqa: F401 (re-exported)
+from naapgnn.features.tabular import feature_set_name, paper_feature_columns, paper_features  # noqa: F401 (re-exported)
 
 SEEDS = tuple(20220905 + i for i in range(5))
 PAPER_BUDGETS = (0, 3, 6, 9)
@@ -103,7 +103,7 @@ DETERMINISTIC = tuple(
 def paper_order(df):
     """The paper's row order: ``df.sort_values("MaxAccuracy")`` as pandas on numpy 1.x sorted it.
 
-    ``df`` is in ModelId order (as :func:`naapgnn.data.load_naap440` returns
+    ``df`` is in ModelId order (as :func:`naapgnn.data.naap440.load_naap440` returns
     it). The sort is not stable: rows of equal MaxAccuracy (none in the test
     split, some in the training split) come out in numpy 1.x's introsort
     order, which decides k-NN ties (see :mod:`baselines.legacy`).

@@ -8,7 +8,7 @@ reported run is the one with the median number of violations (the paper's
 rule: sort the runs by violations, stably, and take index ``len // 2``).
 
 The other protocols (``repeated``, ``kfold``, ``extrapolate``; see
-:mod:`naapgnn.protocols`) fit once per split with the first seed and report
+:mod:`naapgnn.evaluation.protocols`) fit once per split with the first seed and report
 the mean and standard deviation of every metric over the splits.
 """
 from __future__ import annotations
@@ -66,20 +66,20 @@ def _paper_maker(factory):
 
 
 def _per_layer_features(table, budget):
-    from baselines.per_layer import PerLayerForest
+    from naapgnn.models.forest import PerLayerForest
 
     return PerLayerForest().featurize(table)
 
 
 def _per_layer_cycle_features(table, budget):
-    from baselines.per_layer import PerLayerForest
+    from naapgnn.models.forest import PerLayerForest
 
     return PerLayerForest(budget=budget, curve=True).featurize(table)
 
 
 def _per_layer_maker(curve: bool):
     def make(seed, budget):
-        from baselines.per_layer import PerLayerForest
+        from naapgnn.models.forest import PerLayerForest
 
         return PerLayerForest(budget=budget, curve=curve, random_state=seed)
 
@@ -161,8 +161,8 @@ def median_run(runs: Sequence[dict]) -> int:
 
 def run_task(baseline: Baseline, budget: int, X, y, split_list, seeds: Sequence[int], official: bool) -> dict:
     """Evaluate one baseline at one budget over all splits (and seeds)."""
-    from naapgnn.metrics import all_metrics
-    from naapgnn.protocols import aggregate
+    from naapgnn.evaluation.metrics import all_metrics
+    from naapgnn.evaluation.protocols import aggregate
 
     y = np.asarray(y, dtype=float)
     if official:
@@ -209,13 +209,13 @@ def run_baselines(
     Parameters
     ----------
     df : DataFrame
-        :func:`naapgnn.data.load_naap440`'s table (ModelId order).
+        :func:`naapgnn.data.naap440.load_naap440`'s table (ModelId order).
     baselines : list of Baseline, optional
         Default: :func:`select_baselines` ``("all")``.
     budgets : sequence of int
         Epoch budgets (0..90).
     protocol : str
-        See :mod:`naapgnn.protocols`.
+        See :mod:`naapgnn.evaluation.protocols`.
     seeds : sequence of int
         Official: one run per seed, median reported. Others: ``seeds[0]``.
     n_jobs : int
@@ -227,14 +227,14 @@ def run_baselines(
         configuration) are not recomputed, and new ones are appended.
     **split_kw
         ``seed``, ``n_repeats``, ``n_folds``, ``test_size``, ``top_fraction``
-        of :func:`naapgnn.protocols.splits`.
+        of :func:`naapgnn.evaluation.protocols.splits`.
 
     Returns
     -------
     list of dict
         One row per (baseline, budget), in baseline then budget order.
     """
-    from naapgnn.protocols import splits
+    from naapgnn.evaluation.protocols import splits
 
     baselines = list(baselines) if baselines is not None else select_baselines("all")
     table = paper_order(df)
@@ -315,7 +315,7 @@ def results_frame(rows: Sequence[dict], protocol: str = "official"):
 def paper_comparison(rows: Sequence[dict], paper):
     """Ours beside the paper's, one row per paper model and budget.
 
-    ``paper`` is :func:`naapgnn.data.load_paper_baselines`'s table. Columns:
+    ``paper`` is :func:`naapgnn.data.naap440.load_paper_baselines`'s table. Columns:
     model, budget, paper_violations, violations, violations_min,
     violations_max (over the seeds), paper_mae, mae, mae_min, mae_max, match
     (violations equal and MAE within 0.0001), in_range (the paper's
@@ -323,7 +323,7 @@ def paper_comparison(rows: Sequence[dict], paper):
     """
     import pandas as pd
 
-    from naapgnn.features import feature_set_name
+    from naapgnn.features.tabular import feature_set_name
 
     ref = paper.set_index(["Model", "Features"])
     out = []

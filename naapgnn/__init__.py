@@ -2,18 +2,18 @@
 
 Data flows one way through the modules:
 
-* :mod:`naapgnn.arch`      - the architecture format (parse and validate)
-* :mod:`naapgnn.space`     - the NAAP-440 search space, enumerated from its rules
-* :mod:`naapgnn.builder`   - the model builder (``nn.Module`` from an architecture)
-* :mod:`naapgnn.profiling` - parameter and MAC counts
-* :mod:`naapgnn.encoding`  - the graph encoding for PyTorch Geometric
-* :mod:`naapgnn.data`      - the NAAP-440 dataset (local path, cache or checksummed download)
-* :mod:`naapgnn.benchmark` - benchmark records (NAAP-440 or JSON Lines)
-* :mod:`naapgnn.features`  - tabular features shared by baselines and predictors
-* :mod:`naapgnn.metrics`   - MAE, violations, rank correlations, top-k
-* :mod:`naapgnn.gnn`       - the GNN predictor
-* :mod:`naapgnn.zero_cost` - zero-training scores (NASWOT, synflow)
-* :mod:`naapgnn.trainer`   - the companion CIFAR-10 trainer
+* :mod:`naapgnn.arch.format`      - the architecture format (parse and validate)
+* :mod:`naapgnn.arch.space`     - the NAAP-440 search space, enumerated from its rules
+* :mod:`naapgnn.arch.builder`   - the model builder (``nn.Module`` from an architecture)
+* :mod:`naapgnn.arch.profiling` - parameter and MAC counts
+* :mod:`naapgnn.graph.encoding`  - the graph encoding for PyTorch Geometric
+* :mod:`naapgnn.data.naap440`      - the NAAP-440 dataset (local path, cache or checksummed download)
+* :mod:`naapgnn.data.records` - benchmark records (NAAP-440 or JSON Lines)
+* :mod:`naapgnn.features.tabular`  - tabular features shared by baselines and predictors
+* :mod:`naapgnn.evaluation.metrics`   - MAE, violations, rank correlations, top-k
+* :mod:`naapgnn.models.network`       - the GNN predictor
+* :mod:`naapgnn.models.zero_cost` - zero-training scores (NASWOT, synflow)
+* :mod:`naapgnn.trainer.training`   - the companion CIFAR-10 trainer
 * :mod:`naapgnn.cli`       - the command-line interface
 """
 from __future__ import annotations
@@ -23,17 +23,17 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
-    "parse_architecture": "naapgnn.arch",
-    "load_architecture": "naapgnn.arch",
-    "Architecture": "naapgnn.arch",
-    "naap440_search_space": "naapgnn.space",
-    "build_model": "naapgnn.builder",
-    "profile": "naapgnn.profiling",
-    "encode": "naapgnn.encoding",
-    "load_naap440": "naapgnn.data",
-    "load_benchmark": "naapgnn.benchmark",
-    "Record": "naapgnn.benchmark",
-    "GNNPredictor": "naapgnn.gnn",
+    "parse_architecture": "naapgnn.arch.format",
+    "load_architecture": "naapgnn.arch.format",
+    "Architecture": "naapgnn.arch.format",
+    "naap440_search_space": "naapgnn.arch.space",
+    "build_model": "naapgnn.arch.builder",
+    "profile": "naapgnn.arch.profiling",
+    "encode": "naapgnn.graph.encoding",
+    "load_naap440": "naapgnn.data.naap440",
+    "load_benchmark": "naapgnn.data.records",
+    "Record": "naapgnn.data.records",
+    "GNNPredictor": "naapgnn.models.gnn",
     "NaapgnnError": "naapgnn.errors",
 }
 

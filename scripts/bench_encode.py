@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from naapgnn.encoding import encode
-from naapgnn.space import enlarged_rules, iter_search_space, naap440_search_space
+from naapgnn.graph.encoding import encode
+from naapgnn.arch.space import enlarged_rules, iter_search_space, naap440_search_space
 
 
 def rate(schemes: list, repeats: int) -> float:

@@ -49,10 +49,10 @@ def main(argv=None) -> int:
 
     import torch
 
-    from naapgnn.cifar import load_cifar10, write_synthetic_cifar10
-    from naapgnn.profiling import profile
-    from naapgnn.space import naap440_search_space
-    from naapgnn.trainer import Recipe, TrainOptions, device_data, regenerate, resolve_device, train_reference
+    from naapgnn.data.cifar import load_cifar10, write_synthetic_cifar10
+    from naapgnn.arch.profiling import profile
+    from naapgnn.arch.space import naap440_search_space
+    from naapgnn.trainer.training import Recipe, TrainOptions, device_data, regenerate, resolve_device, train_reference
 
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)

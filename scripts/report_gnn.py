@@ -65,7 +65,7 @@ def parse_args(argv=None):
 
 
 def fit_task(budget: int, seed: int, train: list, test: list, params: dict) -> dict:
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor
 
     start = time.process_time()
     model = GNNPredictor(budget=budget, random_state=seed, n_threads=1, **params).fit(train)
@@ -77,7 +77,7 @@ def fit_task(budget: int, seed: int, train: list, test: list, params: dict) -> d
 
 def config_key(table, params: dict) -> str:
     from naapgnn import __version__
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor
 
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(table[["ModelId", "IsTest"]].to_numpy()).tobytes())
@@ -95,7 +95,7 @@ def run_gnn(records, y, flags, protocols, budgets, jobs, resume: Path, key: str,
 
     from baselines.paper import SEEDS
     from naapgnn.io import read_progress_jsonl
-    from naapgnn.protocols import splits
+    from naapgnn.evaluation.protocols import splits
 
     done = {(row["protocol"], row["budget"], row["split"], row["seed"]): row
             for row in read_progress_jsonl(resume) if row.get("key") == key}
@@ -132,7 +132,7 @@ def _tagged(tag, budget, seed, train, test, params):
 def official_rows(done, y, test, budgets):
     from baselines.paper import SEEDS
     from baselines.runner import median_run
-    from naapgnn.metrics import all_metrics
+    from naapgnn.evaluation.metrics import all_metrics
 
     out = {}
     for budget in budgets:
@@ -146,8 +146,8 @@ def official_rows(done, y, test, budgets):
 
 def protocol_summary(done, y, split_list, protocol, budget, part):
     from baselines.paper import SEEDS
-    from naapgnn.metrics import all_metrics
-    from naapgnn.protocols import aggregate
+    from naapgnn.evaluation.metrics import all_metrics
+    from naapgnn.evaluation.protocols import aggregate
 
     runs = [all_metrics(y[test], done[(protocol, budget, s, SEEDS[0])][part])
             for s, (_, test) in enumerate(split_list)]
@@ -155,7 +155,7 @@ def protocol_summary(done, y, split_list, protocol, budget, part):
 
 
 def paper_best(paper, budget):
-    from naapgnn.features import feature_set_name
+    from naapgnn.features.tabular import feature_set_name
 
     rows = paper[paper["Features"] == feature_set_name(budget)]
     if rows.empty:
@@ -170,9 +170,9 @@ def measure_cost(records, progress: bool, params: dict) -> list[str]:
     """Training time of one predictor and prediction throughput (printed lines)."""
     import torch
 
-    from naapgnn.arch import parse_architecture
-    from naapgnn.benchmark import Record
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.data.records import Record
+    from naapgnn.models.gnn import GNNPredictor
 
     lines = []
     train = [r for r in records if r.split == "train"]
@@ -215,10 +215,10 @@ def main(argv=None) -> int:
 
     from baselines.paper import SEEDS, paper_order
     from baselines.runner import PER_LAYER, run_baselines, select_baselines
-    from naapgnn.benchmark import records_from_naap440
-    from naapgnn.data import load_naap440, load_paper_baselines
+    from naapgnn.data.records import records_from_naap440
+    from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.io import write_text_atomic
-    from naapgnn.protocols import splits
+    from naapgnn.evaluation.protocols import splits
 
     args = parse_args(argv)
     params = json.loads(args.params)

@@ -41,8 +41,8 @@ def parse_args(argv=None):
 def fit_split(config: dict, budget: int, split: int, train, test, records, forest_curve: bool) -> dict:
     import torch
 
-    from baselines.per_layer import PerLayerForest
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.forest import PerLayerForest
+    from naapgnn.models.gnn import GNNPredictor
 
     torch.set_num_threads(1)
     tr = [records[i] for i in train]
@@ -58,11 +58,11 @@ def fit_split(config: dict, budget: int, split: int, train, test, records, fores
 def main(argv=None) -> int:
     from joblib import Parallel, delayed
 
-    from naapgnn.benchmark import records_from_naap440, split_records
-    from naapgnn.data import load_naap440
+    from naapgnn.data.records import records_from_naap440, split_records
+    from naapgnn.data.naap440 import load_naap440
     from naapgnn.io import read_progress_jsonl
-    from naapgnn.metrics import kendall_tau, mae, violations
-    from naapgnn.protocols import splits
+    from naapgnn.evaluation.metrics import kendall_tau, mae, violations
+    from naapgnn.evaluation.protocols import splits
 
     args = parse_args(argv)
     configs = json.loads(args.configs)

@@ -18,10 +18,10 @@ warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", c
 
 
 def main(argv=None) -> int:
-    from naapgnn.benchmark import load_benchmark, records_from_naap440, split_records
+    from naapgnn.data.records import load_benchmark, records_from_naap440, split_records
     from naapgnn.cli.train import parse_params
     from naapgnn.errors import NaapgnnError
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor
 
     p = argparse.ArgumentParser(description="Train the GNN accuracy predictor and save a checkpoint.")
     p.add_argument("--budget", type=int, required=True, help="epochs of training curve read (0: graph only)")
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     try:
         params = parse_params(args.params)
         if args.data is None:
-            from naapgnn.data import load_naap440
+            from naapgnn.data.naap440 import load_naap440
 
             records = records_from_naap440(load_naap440())
         else:

@@ -47,7 +47,7 @@ def parse_args(argv=None):
 
 
 def correlations(scores: dict, y: np.ndarray, test: np.ndarray) -> list[dict]:
-    from naapgnn.metrics import kendall_tau, spearman
+    from naapgnn.evaluation.metrics import kendall_tau, spearman
 
     rows = []
     for name, s in scores.items():
@@ -67,7 +67,7 @@ def scatter(scores: dict, y: np.ndarray, path: Path, source: str) -> None:
     import matplotlib.pyplot as plt
 
     from naapgnn.io import atomic_path
-    from naapgnn.metrics import kendall_tau
+    from naapgnn.evaluation.metrics import kendall_tau
 
     fig, axes = plt.subplots(1, len(scores), figsize=(4.6 * len(scores), 4.4), sharey=True)
     for ax, (name, s) in zip(axes, scores.items()):
@@ -108,9 +108,9 @@ def verdict(mean: float, se: float) -> str:
 def main(argv=None) -> int:
     import torch
 
-    from naapgnn import evaluate as ev
+    from naapgnn.evaluation import evaluate as ev
     from naapgnn.io import write_text_atomic
-    from naapgnn.zero_cost import load_images, score_architectures
+    from naapgnn.models.zero_cost import load_images, score_architectures
 
     args = parse_args(argv)
     torch.set_num_threads(1)

@@ -19,6 +19,6 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def naap440(data_dir):
-    from naapgnn.data import load_naap440
+    from naapgnn.data.naap440 import load_naap440
 
     return load_naap440(data_dir)

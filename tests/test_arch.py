@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from naapgnn.arch import load_architecture, parse_architecture
+from naapgnn.arch.format import load_architecture, parse_architecture
 from naapgnn.errors import NaapgnnError
 
 from conftest import REPO

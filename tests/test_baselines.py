@@ -7,10 +7,10 @@ import pytest
 
 from baselines import legacy
 from baselines.paper import DETERMINISTIC, PAPER_MODELS, PowerOutputRegression, paper_order
-from baselines.per_layer import PerLayerForest
+from naapgnn.models.forest import PerLayerForest
 from baselines.runner import CSV_COLUMNS, paper_comparison, run_baselines, select_baselines
 from naapgnn.cli import main
-from naapgnn.data import load_paper_baselines
+from naapgnn.data.naap440 import load_paper_baselines
 from naapgnn.errors import NaapgnnError
 
 
@@ -91,7 +91,7 @@ def test_power_output_regression_recovers_its_model():
 
 
 def test_per_layer_forest_fits_tables_records_and_features(naap440):
-    from naapgnn.benchmark import records_from_naap440
+    from naapgnn.data.records import records_from_naap440
 
     train, test = naap440.iloc[:120], naap440.iloc[400:]
     model = PerLayerForest(budget=3, curve=True, n_estimators=30, random_state=0).fit(train, train["MaxAccuracy"])

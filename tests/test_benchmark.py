@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from naapgnn.arch import parse_architecture
-from naapgnn.benchmark import (
+from naapgnn.arch.format import parse_architecture
+from naapgnn.data.records import (
     Record,
     load_benchmark,
     load_jsonl,
@@ -17,7 +17,7 @@ from naapgnn.benchmark import (
     split_records,
     write_jsonl,
 )
-from naapgnn.data import load_naap440
+from naapgnn.data.naap440 import load_naap440
 from naapgnn.errors import NaapgnnError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from naapgnn.arch import load_architecture
-from naapgnn.builder import build_model
+from naapgnn.arch.format import load_architecture
+from naapgnn.arch.builder import build_model
 
 from conftest import REPO
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from naapgnn.cifar import (
+from naapgnn.data.cifar import (
     FOLDER,
     check_cifar10,
     load_cifar10,

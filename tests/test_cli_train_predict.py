@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from naapgnn.benchmark import records_from_naap440, write_jsonl
+from naapgnn.data.records import records_from_naap440, write_jsonl
 from naapgnn.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from naapgnn import data
-from naapgnn.data import NAAP440_FILES, curve_columns, load_naap440
+from naapgnn.data import naap440 as data
+from naapgnn.data.naap440 import NAAP440_FILES, curve_columns, load_naap440
 from naapgnn.errors import NaapgnnError
 
 REPO = Path(__file__).resolve().parents[1]

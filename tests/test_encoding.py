@@ -6,9 +6,9 @@ import networkx as nx
 import pytest
 import torch
 
-from naapgnn.arch import load_architecture, parse_architecture
-from naapgnn.encoding import GRAPH_ATTRS, NODE_FEATURES, NODE_TYPES, encode, to_networkx
-from naapgnn.profiling import profile
+from naapgnn.arch.format import load_architecture, parse_architecture
+from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES, NODE_TYPES, encode, to_networkx
+from naapgnn.arch.profiling import profile
 
 from conftest import REPO
 
@@ -90,7 +90,7 @@ def test_stages_count_pools():
 def test_graph_dataset_caches_and_rebuilds(tmp_path, data_dir):
     import shutil
 
-    from naapgnn.graph_dataset import NAAP440Graphs
+    from naapgnn.graph.dataset import NAAP440Graphs
 
     src = tmp_path / "data"
     shutil.copytree(data_dir, src, ignore=shutil.ignore_patterns("raw_data"))

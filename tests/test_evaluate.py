@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from naapgnn import evaluate as ev
-from naapgnn.benchmark import records_from_naap440, write_jsonl
+from naapgnn.evaluation import evaluate as ev
+from naapgnn.data.records import records_from_naap440, write_jsonl
 from naapgnn.cli import main
 from naapgnn.errors import NaapgnnError
 
@@ -47,7 +47,7 @@ def test_evaluation_writes_results_and_resumes_without_recomputing(small_bench, 
     assert counts[("gnn", 0)] == 2 and counts[("naswot", 0)] == 2 and counts[("curve_last", 3)] == 1
     assert result.computed == 4 + 4 + 1 + 2 and result.reused == 0
     # The heuristic's row is exactly the metric of e3Accuracy on the test rows.
-    from naapgnn.metrics import kendall_tau
+    from naapgnn.evaluation.metrics import kendall_tau
 
     test = small_bench.is_test
     last = table[table.predictor == "curve_last"].iloc[0]
@@ -62,7 +62,7 @@ def test_evaluation_writes_results_and_resumes_without_recomputing(small_bench, 
         raise AssertionError("recomputed a cached run")
 
     monkeypatch.setattr(ev, "_execute", refuse)
-    monkeypatch.setattr("naapgnn.zero_cost.score_architectures", refuse)
+    monkeypatch.setattr("naapgnn.models.zero_cost.score_architectures", refuse)
     again = _evaluate(small_bench, tmp_path)
     assert again.computed == 0 and again.reused == 11
     pd.testing.assert_frame_equal(again.results, result.results)

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from naapgnn.benchmark import records_from_naap440
+from naapgnn.data.records import records_from_naap440
 from naapgnn.errors import NaapgnnError
-from naapgnn.features import (
+from naapgnn.features.tabular import (
     BLOCK_FEATURES,
     TOTAL_FEATURES,
     cycle_feature_names,

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from naapgnn.encoding import NODE_TYPES, encode
-from naapgnn.gnn import CONV_TYPES, AccuracyModel, GraphBatch, GraphEncoder, batch_graphs
-from naapgnn.space import naap440_search_space
+from naapgnn.graph.encoding import NODE_TYPES, encode
+from naapgnn.models.network import CONV_TYPES, AccuracyModel, GraphBatch, GraphEncoder, batch_graphs
+from naapgnn.arch.space import naap440_search_space
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +98,8 @@ def test_unknown_conv_is_rejected():
 
 def test_gnnpredictor_is_exported():
     import naapgnn
-    from naapgnn.gnn import GNNPredictor
-    from naapgnn.predictor import GNNPredictor as Direct
+    from naapgnn.models.gnn import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor as Direct
 
     assert GNNPredictor is Direct
     assert naapgnn.GNNPredictor is Direct
@@ -109,8 +109,8 @@ def test_encode_batch_matches_encode():
     import json
     from pathlib import Path
 
-    from naapgnn.arch import parse_architecture
-    from naapgnn.gnn import encode_batch
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.models.network import encode_batch
 
     graphs_dir = Path(__file__).resolve().parents[1] / "graphs"
     archs = [parse_architecture(s) for s in naap440_search_space()]

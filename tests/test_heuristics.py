@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from naapgnn.arch import parse_architecture
-from naapgnn.benchmark import Record
+from naapgnn.arch.format import parse_architecture
+from naapgnn.data.records import Record
 from naapgnn.errors import NaapgnnError
-from naapgnn.heuristics import HEURISTICS, CurveHeuristic, extrapolate, fit_curves, min_budget, observed_epochs
+from naapgnn.models.heuristics import HEURISTICS, CurveHeuristic, extrapolate, fit_curves, min_budget, observed_epochs
 
 SCHEME = [{"kernel_size": 3, "width": 8, "stride": 2, "residual": False}]
 

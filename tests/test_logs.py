@@ -7,7 +7,7 @@ import pytest
 
 from naapgnn.cli import main
 from naapgnn.errors import NaapgnnError
-from naapgnn.logs import (
+from naapgnn.data.logs import (
     assign_test_split,
     build_csv,
     epoch_lines,

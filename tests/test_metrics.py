@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import kendalltau, spearmanr
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.metrics import (
+from naapgnn.evaluation.metrics import (
     all_metrics,
     count_inversions,
     kendall_tau,

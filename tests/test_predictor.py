@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from naapgnn.benchmark import Record, records_from_naap440
+from naapgnn.data.records import Record, records_from_naap440
 from naapgnn.errors import NaapgnnError
-from naapgnn.metrics import kendall_tau
-from naapgnn.predictor import GNNPredictor, curve_feature_names, curve_features, rank_loss, rank_pairs
+from naapgnn.evaluation.metrics import kendall_tau
+from naapgnn.models.gnn import GNNPredictor, curve_feature_names, curve_features, rank_loss, rank_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=16, layers=2, curve_hidden=8, max_epochs=40, patience=15, n_ensemble=2,

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from naapgnn.arch import load_architecture
-from naapgnn.builder import build_model
-from naapgnn.profiling import layer_costs, profile
+from naapgnn.arch.format import load_architecture
+from naapgnn.arch.builder import build_model
+from naapgnn.arch.profiling import layer_costs, profile
 
 from conftest import REPO
 

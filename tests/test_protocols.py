@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.protocols import aggregate, evaluate, splits, splits_for, targets_and_flags
+from naapgnn.evaluation.protocols import aggregate, evaluate, splits, splits_for, targets_and_flags
 
 
 def _check_partition(train, test, n):
@@ -67,7 +67,7 @@ def test_extrapolate_tests_on_the_top_fifth(naap440):
 
 
 def test_splits_from_records():
-    from naapgnn.benchmark import Record
+    from naapgnn.data.records import Record
 
     records = [Record(id=str(i), arch=None, target=i / 10, split="test" if i % 2 else "train") for i in range(6)]
     (train, test), = splits_for("official", records)

@@ -3,17 +3,17 @@ import numpy as np
 import pytest
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.search import (
+from naapgnn.search.simulate import (
     FULL_EPOCHS, ForestPredictor, SearchProblem, best_so_far, compare_strategies, early_stop_run,
     early_stop_study, mutations, neighbour_table, predictor_guided, random_search, rank_space, ranks_of,
     regularized_evolution, scheme_key, trainings_to_rank,
 )
-from naapgnn.space import NAAP440_RULES, BlockOptions, SpaceRules, naap440_search_space
+from naapgnn.arch.space import NAAP440_RULES, BlockOptions, SpaceRules, naap440_search_space
 
 
 @pytest.fixture(scope="module")
 def problem(naap440):
-    from naapgnn.benchmark import records_from_naap440
+    from naapgnn.data.records import records_from_naap440
 
     return SearchProblem(records_from_naap440(naap440))
 
@@ -126,7 +126,7 @@ def test_compare_is_reproducible_and_forest_beats_random(problem):
 
 
 def test_gnn_predictor_plugs_in(problem):
-    pytest.importorskip("naapgnn.predictor")
+    pytest.importorskip("naapgnn.models.gnn")
     result = compare_strategies(problem, trials=1, n_train=[10], predictor="gnn", strategies=["predictor"],
                                 progress=False)
     order = result.orders["predictor N=10"][0]
@@ -239,13 +239,13 @@ def test_cli_errors(tmp_path, data_dir, capsys):
 
 
 def test_enlarged_checkpoint_drops_the_blended_forest(problem, tmp_path):
-    pytest.importorskip("naapgnn.predictor")
+    pytest.importorskip("naapgnn.models.gnn")
     from argparse import Namespace
 
-    from naapgnn.arch import parse_architecture
-    from naapgnn.benchmark import Record
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.data.records import Record
     from naapgnn.cli.search import _enlarged_model
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor
 
     tiny = dict(n_ensemble=2, max_epochs=3, forest_trees=5, n_threads=1, blend_forest=0.5)
     GNNPredictor(budget=0, **tiny).fit(problem.records[:20], problem.accuracy[:20]).save(tmp_path / "b0")

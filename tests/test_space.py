@@ -1,7 +1,7 @@
 import json
 
-from naapgnn.arch import parse_architecture
-from naapgnn.space import BlockOptions, SpaceRules, enlarged_rules, iter_search_space, naap440_search_space
+from naapgnn.arch.format import parse_architecture
+from naapgnn.arch.space import BlockOptions, SpaceRules, enlarged_rules, iter_search_space, naap440_search_space
 
 
 def test_rules_reproduce_generated_schemes_exactly(data_dir):

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from naapgnn.builder import build_model
-from naapgnn.cifar import FOLDER, write_synthetic_cifar10
+from naapgnn.arch.builder import build_model
+from naapgnn.data.cifar import FOLDER, write_synthetic_cifar10
 from naapgnn.cli import main
 from naapgnn.errors import NaapgnnError
-from naapgnn.logs import build_csv, epoch_values, format_loss, format_lr, parse_log
-from naapgnn.profiling import profile
-from naapgnn.space import naap440_search_space
-from naapgnn.trainer import (
+from naapgnn.data.logs import build_csv, epoch_values, format_loss, format_lr, parse_log
+from naapgnn.arch.profiling import profile
+from naapgnn.arch.space import naap440_search_space
+from naapgnn.trainer.training import (
     Recipe,
     TrainOptions,
     epoch_permutation,
@@ -158,8 +158,8 @@ def _kill_and_resume(grouped, cifar, out: Path, model_id: int, setup: str, hook:
         "import os, signal, sys, torch\n"
         "torch.set_num_threads(1)\n"
         f"{setup}"
-        "from naapgnn.space import naap440_search_space\n"
-        "from naapgnn.trainer import Recipe, TrainOptions, regenerate\n"
+        "from naapgnn.arch.space import naap440_search_space\n"
+        "from naapgnn.trainer.training import Recipe, TrainOptions, regenerate\n"
         f"regenerate(naap440_search_space(), sys.argv[1], sys.argv[2], ids=[{model_id}], recipe={RECIPE!r},\n"
         f"           options=TrainOptions(device='cpu'), progress=False{hook})\n"
     )
@@ -284,7 +284,7 @@ def test_worker_processes(grouped, cifar, tmp_path):
 
 def test_ray_backend_on_a_local_instance(grouped, cifar, tmp_path):
     pytest.importorskip("ray")
-    from naapgnn.distributed import regenerate_ray
+    from naapgnn.trainer.distributed import regenerate_ray
 
     out = tmp_path / "out"
     with pytest.raises(Stop):  # leave network 1 half done for the Ray run to resume

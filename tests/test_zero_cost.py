@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from naapgnn.benchmark import Record
-from naapgnn.builder import build_model
+from naapgnn.data.records import Record
+from naapgnn.arch.builder import build_model
 from naapgnn.errors import NaapgnnError
-from naapgnn.zero_cost import (fallback_images, load_images, naswot, naswot_kernel, score_architectures, synflow,
+from naapgnn.models.zero_cost import (fallback_images, load_images, naswot, naswot_kernel, score_architectures, synflow,
                                with_scores)
 
 SMALL = [
@@ -119,7 +119,7 @@ def test_score_architectures_validates_and_times():
 
 
 def test_images_name_their_source(tmp_path):
-    from naapgnn.cifar import write_synthetic_cifar10
+    from naapgnn.data.cifar import write_synthetic_cifar10
 
     fallback = load_images(None, n=4, seed=1)
     assert fallback.is_fallback and fallback.source.startswith("FALLBACK: Gaussian noise")
@@ -137,7 +137,7 @@ def test_images_name_their_source(tmp_path):
 
 
 def test_with_scores_adds_hparams_and_skips_non_finite():
-    from naapgnn.arch import parse_architecture
+    from naapgnn.arch.format import parse_architecture
 
     records = [Record(id=str(i), arch=parse_architecture(SMALL), hparams={"lr": 0.1}) for i in range(2)]
     out = with_scores(records, {"naswot": [1.5, -math.inf]})

@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from naapgnn.logs import build_csv
+    from naapgnn.data.logs import build_csv
 
     rows = build_csv(args.raw_dir, args.out_csv, version=args.version, epochs=args.epochs)
     print(f"wrote {rows} rows to {args.out_csv}")

@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from naapgnn.arch import load_architecture
-    from naapgnn.encoding import encode
+    from naapgnn.arch.format import load_architecture
+    from naapgnn.graph.encoding import encode
     from naapgnn.io import atomic_path
 
     arch = load_architecture(args.arch)
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         with atomic_path(args.output) as tmp:
             torch.save(data, tmp)
     if args.draw:
-        from naapgnn.drawing import draw
+        from naapgnn.graph.drawing import draw
 
         with atomic_path(args.draw) as tmp:
             draw(arch, tmp, title=args.arch)

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluate import (load_benchmark_for_evaluation, run_evaluation, select_predictors,
+    from naapgnn.evaluation.evaluate import (load_benchmark_for_evaluation, run_evaluation, select_predictors,
                                   write_outputs, good_enough_budget, headline_protocol, best_per_budget)
 
     warnings.filterwarnings("ignore", category=FutureWarning)

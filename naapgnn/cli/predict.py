@@ -44,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from naapgnn.benchmark import load_benchmark, split_records
+    from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
     from naapgnn.io import write_text_atomic
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor
 
     model = GNNPredictor.load(args.checkpoint, device=args.device)
     records = split_records(load_benchmark(args.input), args.split)
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     known = [(r.target, m) for r, m in zip(records, mean) if r.target is not None]
     summary = f"predicted {len(records)} architectures (budget {model.budget})"
     if len(known) >= 2:
-        from naapgnn.metrics import kendall_tau, mae, max_violations, violations
+        from naapgnn.evaluation.metrics import kendall_tau, mae, max_violations, violations
 
         t, p = (np.array(a) for a in zip(*known))
         summary += (f"; on the {len(known)} with a target: MAE {mae(t, p):.4f}, Kendall tau "

@@ -43,7 +43,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from naapgnn.trainer import Recipe, TrainOptions, load_schemes, parse_ids, regenerate
+    from naapgnn.trainer.training import Recipe, TrainOptions, load_schemes, parse_ids, regenerate
 
     schemes = load_schemes(args.schemes)
     ids = parse_ids(args.ids, len(schemes))
@@ -52,7 +52,7 @@ def run(args) -> int:
                            streams=args.streams, channels_last=args.channels_last, tf32=args.tf32,
                            amp=args.amp, cudnn_benchmark=args.cudnn_benchmark)
     if args.backend == "ray":
-        from naapgnn.distributed import regenerate_ray
+        from naapgnn.trainer.distributed import regenerate_ray
 
         summary = regenerate_ray(schemes, args.cifar_root, args.out, ids=ids, recipe=recipe, options=options,
                                  address=args.address, gpus_per_task=args.gpus_per_task,

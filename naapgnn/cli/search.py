@@ -1,11 +1,11 @@
 """``naapgnn search``: predictor-guided search, random search, evolution, early
 stopping and a larger space, simulated on NAAP-440 (the simulations are in
-:mod:`naapgnn.search`, their tables and figures in :mod:`naapgnn.search_report`)."""
+:mod:`naapgnn.search.simulate`, their tables and figures in :mod:`naapgnn.search.report`)."""
 from __future__ import annotations
 
 import argparse
 
-from naapgnn.search_report import (
+from naapgnn.search.report import (
     compare_frame,
     compare_markdown,
     compare_stdout,
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.search import load_problem
+    from naapgnn.search.simulate import load_problem
 
     _check_args(args, NaapgnnError)
     if args.predictor == "auto":
@@ -125,7 +125,7 @@ def _check_args(args, error) -> None:
 
 def _run_compare(args, problem, out):
     from naapgnn.io import write_text_atomic
-    from naapgnn.search import compare_strategies
+    from naapgnn.search.simulate import compare_strategies
 
     strategies = {"compare": ("random", "evolution", "predictor"), "random": ("random",),
                   "evolution": ("evolution",)}[args.strategy]
@@ -151,7 +151,7 @@ def _run_predictor(args, problem, out):
 
     from naapgnn.errors import NaapgnnError
     from naapgnn.io import write_text_atomic
-    from naapgnn.search import compare_strategies
+    from naapgnn.search.simulate import compare_strategies
 
     n_train = (args.n_train or [20])[0]
     trainings = n_train + args.top_k
@@ -187,7 +187,7 @@ def _run_predictor(args, problem, out):
 
 def _run_early_stop(args, problem, out):
     from naapgnn.io import write_text_atomic
-    from naapgnn.search import early_stop_study
+    from naapgnn.search.simulate import early_stop_study
 
     budgets = args.budget or [3, 6, 9]
     rows = early_stop_study(problem, budgets=budgets, thresholds=args.thresholds, trials=args.trials,
@@ -208,8 +208,8 @@ def _run_enlarged(args, problem, out):
     import time
 
     from naapgnn.io import write_text_atomic
-    from naapgnn.search import rank_space
-    from naapgnn.space import enlarged_rules
+    from naapgnn.search.simulate import rank_space
+    from naapgnn.arch.space import enlarged_rules
 
     rules = enlarged_rules()
     start = time.perf_counter()
@@ -238,10 +238,10 @@ def _run_enlarged(args, problem, out):
 def _enlarged_model(args, problem, max_blocks: int):
     """The budget-0 model for the enlarged space, and a description of it."""
     from naapgnn.errors import NaapgnnError
-    from naapgnn.search import make_predictor
+    from naapgnn.search.simulate import make_predictor
 
     if args.checkpoint:
-        from naapgnn.predictor import GNNPredictor
+        from naapgnn.models.gnn import GNNPredictor
 
         model = GNNPredictor.load(args.checkpoint)
         if int(model.budget) != 0:
@@ -259,7 +259,7 @@ def _enlarged_model(args, problem, max_blocks: int):
         label = predictor_label("forest") + f", fitted on all {problem.n} NAAP-440 architectures"
     else:
         model = make_predictor("gnn", 0, args.seed, fast=False, blend_forest=0.0, n_threads=1)
-        label = (f"GNNPredictor (naapgnn.predictor) with its default hyperparameters except blend_forest=0 "
+        label = (f"GNNPredictor (naapgnn.models.gnn) with its default hyperparameters except blend_forest=0 "
                  f"(its per-layer forest cannot read 5-block schemes); uncertainty = spread of the "
                  f"ensemble; budget 0; fitted on all {problem.n} NAAP-440 architectures")
     return model.fit(problem.records, problem.accuracy), label

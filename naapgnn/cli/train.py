@@ -38,10 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def load_records(source):
     """Benchmark records from ``source`` (None: the default NAAP-440 location)."""
-    from naapgnn.benchmark import load_benchmark, records_from_naap440
+    from naapgnn.data.records import load_benchmark, records_from_naap440
 
     if source is None:
-        from naapgnn.data import load_naap440
+        from naapgnn.data.naap440 import load_naap440
 
         return records_from_naap440(load_naap440(None))
     return load_benchmark(source)
@@ -52,7 +52,7 @@ def parse_params(text):
     import json
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor
 
     if not text:
         return {}
@@ -73,7 +73,7 @@ def held_out_summary(model, records) -> str:
     """Quality of the members' held-out predictions on the training data (no test data involved)."""
     import numpy as np
 
-    from naapgnn.metrics import kendall_tau, mae
+    from naapgnn.evaluation.metrics import kendall_tau, mae
 
     pred = model.oof_prediction_
     y = np.array([r.target for r in records], dtype=float)
@@ -88,9 +88,9 @@ def held_out_summary(model, records) -> str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from naapgnn.benchmark import split_records
+    from naapgnn.data.records import split_records
     from naapgnn.errors import NaapgnnError
-    from naapgnn.predictor import GNNPredictor
+    from naapgnn.models.gnn import GNNPredictor
 
     if args.budget < 0:
         raise NaapgnnError(f"--budget must be >= 0, got {args.budget}")

@@ -48,7 +48,7 @@ HEURISTICS = {
     "power_law_cycle": {"method": "power_law", "cycle": 3},
     "exponential_cycle": {"method": "exponential", "cycle": 3},
 }
-"""Named heuristics for :mod:`naapgnn.evaluate`: name -> :class:`CurveHeuristic` parameters."""
+"""Named heuristics for :mod:`naapgnn.evaluation.evaluate`: name -> :class:`CurveHeuristic` parameters."""
 
 __all__ = ["METHODS", "HEURISTICS", "CurveHeuristic", "fit_curves", "extrapolate", "min_budget", "observed_epochs"]
 
@@ -157,7 +157,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
 
     ``fit`` only checks its input (the interface is scikit-learn's so the
     heuristic runs wherever a learned predictor does); ``predict`` takes a
-    NAAP-440 DataFrame or a list of :class:`naapgnn.benchmark.Record`.
+    NAAP-440 DataFrame or a list of :class:`naapgnn.data.records.Record`.
     """
 
     def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
@@ -182,7 +182,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted final accuracy of each architecture of ``X``."""
-        from naapgnn.features import curve_matrix
+        from naapgnn.features.tabular import curve_matrix
 
         epochs = self._check()
         curves = curve_matrix(X, int(self.budget), "Accuracy")[:, epochs - 1]

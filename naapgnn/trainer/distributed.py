@@ -1,7 +1,7 @@
 """Ray backend of the trainer: one task per scheme, over many GPUs and machines.
 
 Install with ``pip install naapgnn[cluster]``. Every task trains one
-architecture with :func:`naapgnn.trainer.run_groups` and writes into the same
+architecture with :func:`naapgnn.trainer.training.run_groups` and writes into the same
 output folder (which, like the CIFAR-10 folder, must be reachable at the same
 path from every node, e.g. a shared file system). The resume rules are the
 local ones: a task whose log is already complete does nothing, a task with a
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.trainer import (
+from naapgnn.trainer.training import (
     Job,
     Recipe,
     Summary,
@@ -45,7 +45,7 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
                    options: TrainOptions = TrainOptions(), address: str | None = None,
                    gpus_per_task: float | None = None, download: bool = False, progress: bool = True,
                    source: str = "schemes", num_cpus: int | None = None) -> Summary:
-    """Like :func:`naapgnn.trainer.regenerate`, one Ray task per scheme.
+    """Like :func:`naapgnn.trainer.training.regenerate`, one Ray task per scheme.
 
     Parameters
     ----------
@@ -66,7 +66,7 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
         import ray
     except ImportError:
         raise NaapgnnError("--backend ray needs Ray: pip install 'naapgnn[cluster]'") from None
-    from naapgnn.cifar import batches_folder, check_cifar10, download_cifar10
+    from naapgnn.data.cifar import batches_folder, check_cifar10, download_cifar10
 
     jobs = make_jobs(schemes, Path(out_dir).resolve(), ids, source=source)
     if download and not batches_folder(cifar_root).is_dir():

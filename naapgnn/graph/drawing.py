@@ -6,7 +6,7 @@ from typing import Any
 
 import networkx as nx
 
-from naapgnn.encoding import to_networkx
+from naapgnn.graph.encoding import to_networkx
 
 _COLORS = {
     "input": "#d9d9d9",

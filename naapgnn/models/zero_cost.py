@@ -12,7 +12,7 @@
   of the outputs. Computed in double precision (the products of many layers'
   weights overflow single precision in deep networks).
 * :func:`score_architectures` scores many architectures built by
-  :func:`naapgnn.builder.build_model`, each with the same fixed seed.
+  :func:`naapgnn.arch.builder.build_model`, each with the same fixed seed.
 
 Images for NASWOT come from :func:`load_images`: a seeded sample of the
 CIFAR-10 test batch when a CIFAR-10 folder is given, else a clearly labelled
@@ -125,7 +125,7 @@ def naswot(model, images) -> float:
     Parameters
     ----------
     model : torch.nn.Module
-        An untrained network (e.g. from :func:`naapgnn.builder.build_model`).
+        An untrained network (e.g. from :func:`naapgnn.arch.builder.build_model`).
     images : torch.Tensor
         A minibatch ``[N, C, H, W]`` on the model's device (N >= 2).
 
@@ -159,7 +159,7 @@ def synflow(model, input_shape: Sequence[int] | None = None, device=None) -> flo
     model : torch.nn.Module
     input_shape : sequence of int, optional
         ``(C, H, W)``; default: ``model.arch.input_shape`` (models from
-        :func:`naapgnn.builder.build_model`).
+        :func:`naapgnn.arch.builder.build_model`).
     device : torch.device or str, optional
         Default: the device of the model's parameters.
 
@@ -236,7 +236,7 @@ def load_images(cifar_root: str | Path | None = None, n: int = DEFAULT_BATCH_SIZ
 
     if cifar_root is None:
         return fallback_images(n, shape, seed)
-    from naapgnn import cifar
+    from naapgnn.data import cifar
 
     path = cifar.batches_folder(cifar_root) / cifar.TEST_FILES[0]
     if not path.is_file():
@@ -254,7 +254,7 @@ def load_images(cifar_root: str | Path | None = None, n: int = DEFAULT_BATCH_SIZ
 
 
 def _arch_of(item):
-    from naapgnn.arch import parse_architecture
+    from naapgnn.arch.format import parse_architecture
 
     return parse_architecture(getattr(item, "arch", item))
 
@@ -264,14 +264,14 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
                         return_times: bool = False, progress: bool = False):
     """Score many untrained architectures.
 
-    Each network is built by :func:`naapgnn.builder.build_model` (NAAP-440
+    Each network is built by :func:`naapgnn.arch.builder.build_model` (NAAP-440
     initialisation) right after ``torch.manual_seed(seed)``, so a score
     depends only on the architecture, the seed and the images.
 
     Parameters
     ----------
     archs : sequence
-        Architectures, schemes, layer graphs or :class:`naapgnn.benchmark.Record`.
+        Architectures, schemes, layer graphs or :class:`naapgnn.data.records.Record`.
     score : {"naswot", "synflow"}
     images : torch.Tensor or ImageBatch, optional
         NASWOT minibatch used as is; default :func:`fallback_images`
@@ -294,7 +294,7 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
     import torch
     from tqdm.auto import tqdm
 
-    from naapgnn.builder import build_model
+    from naapgnn.arch.builder import build_model
 
     if score not in SCORES:
         raise NaapgnnError(f"unknown zero-cost score {score!r} (expected one of {', '.join(SCORES)})")
@@ -331,7 +331,7 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
 def with_scores(records: Sequence[Any], scores: dict[str, Sequence[float]]) -> list:
     """Copies of ``records`` with zero-cost scores added to their ``hparams``.
 
-    :class:`naapgnn.predictor.GNNPredictor` reads every ``hparams`` field as
+    :class:`naapgnn.models.gnn.GNNPredictor` reads every ``hparams`` field as
     a numeric input, so ``GNNPredictor(budget=0).fit(with_scores(records,
     {"naswot": s}))`` learns from the graph and the score. Non-finite scores
     (a singular NASWOT kernel) are left out of that record's ``hparams``; the

@@ -13,9 +13,9 @@ architecture (in input order) and named float columns:
   cyclic learning rate (0.1, 0.01, 0.001 repeating, so epochs 3, 6, 9, ... end
   a cycle at the lowest rate). Only epochs ``<= budget`` are ever read.
 
-Inputs may be a NAAP-440 DataFrame (:func:`naapgnn.data.load_naap440`), a list
-of :class:`naapgnn.benchmark.Record`, or (for the architecture features) a list
-of schemes, layer-graph dicts or :class:`naapgnn.arch.Architecture`.
+Inputs may be a NAAP-440 DataFrame (:func:`naapgnn.data.naap440.load_naap440`), a list
+of :class:`naapgnn.data.records.Record`, or (for the architecture features) a list
+of schemes, layer-graph dicts or :class:`naapgnn.arch.format.Architecture`.
 """
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def _paper_from_records(records: list, budget: int, columns: list[str]):
 
 
 def _scheme_columns(arch) -> dict[str, float]:
-    from naapgnn.profiling import layer_cost
+    from naapgnn.arch.profiling import layer_cost
 
     arch = _parse(arch)
     convs = [layer for layer in arch.layers if layer.op == "conv"]
@@ -159,7 +159,7 @@ def architectures_of(data) -> list:
     list of records, or a list of schemes / layer graphs / Architectures."""
     if _is_frame(data):
         if "scheme" not in data.columns:
-            raise NaapgnnError("per-layer features: the table has no 'scheme' column (use naapgnn.data.load_naap440)")
+            raise NaapgnnError("per-layer features: the table has no 'scheme' column (use naapgnn.data.naap440.load_naap440)")
         items = list(data["scheme"])
     else:
         items = [getattr(item, "arch", item) for item in data]
@@ -167,7 +167,7 @@ def architectures_of(data) -> list:
 
 
 def _parse(arch):
-    from naapgnn.arch import Architecture, parse_architecture
+    from naapgnn.arch.format import Architecture, parse_architecture
 
     return arch if isinstance(arch, Architecture) else parse_architecture(arch)
 
@@ -178,7 +178,7 @@ def _downsamples(layer) -> bool:
 
 def _blocks(arch) -> tuple[list[dict[str, float]], dict[str, float]]:
     """One dict of :data:`BLOCK_FEATURES` per conv / pool layer, and the totals."""
-    from naapgnn.profiling import layer_cost
+    from naapgnn.arch.profiling import layer_cost
 
     rf = {-1: 1.0}
     jump = {-1: 1.0}
@@ -233,7 +233,7 @@ def per_layer_features(data, max_blocks: int | None = None):
     ``b{i}_{name}`` for ``name`` in :data:`BLOCK_FEATURES` (zeros when the
     network has fewer blocks); the totals follow as ``total_{name}`` for
     ``name`` in :data:`TOTAL_FEATURES`. Params and MACs follow the thop
-    convention of :mod:`naapgnn.profiling` (a block's batch norm included);
+    convention of :mod:`naapgnn.arch.profiling` (a block's batch norm included);
     receptive fields are in input pixels.
 
     Parameters

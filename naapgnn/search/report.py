@@ -1,6 +1,6 @@
 """Tables, Markdown and figures of the search simulations (``naapgnn search``).
 
-:mod:`naapgnn.search` replays the strategies; this module summarises their
+:mod:`naapgnn.search.simulate` replays the strategies; this module summarises their
 results: best accuracy found against trainings spent with 95% confidence
 intervals, the trainings needed to reach the top architectures, the rank of
 what predictor-guided search found, and the cost and regret of early stopping.
@@ -18,15 +18,15 @@ def predictor_label(kind: str, budget_text: str = "budget 0, architecture only",
     if kind == "forest":
         curve = " + cycle-aligned curve features, trees fit the gain over the best epoch so far" \
             if budget_text != "budget 0, architecture only" else ""
-        return (f"per-layer random forest (naapgnn.search.ForestPredictor: 64 trees on per-block features"
+        return (f"per-layer random forest (naapgnn.search.simulate.ForestPredictor: 64 trees on per-block features"
                 f"{curve}; uncertainty = spread of the trees), {budget_text}")
     if fast:
-        from naapgnn.search import GNN_FAST
+        from naapgnn.search.simulate import GNN_FAST
 
         setting = ", ".join(f"{k}={v}" for k, v in GNN_FAST.items() if k not in ("progress", "n_threads"))
-        return (f"GNNPredictor (naapgnn.predictor) in the fast simulation setting ({setting}; other "
+        return (f"GNNPredictor (naapgnn.models.gnn) in the fast simulation setting ({setting}; other "
                 f"hyperparameters at their defaults; uncertainty = spread of its ensemble), {budget_text}")
-    return f"GNNPredictor (naapgnn.predictor; uncertainty = spread of its ensemble), {budget_text}"
+    return f"GNNPredictor (naapgnn.models.gnn; uncertainty = spread of its ensemble), {budget_text}"
 
 
 # --- statistics -------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def compare_frame(result, max_trainings: int):
     import numpy as np
     import pandas as pd
 
-    from naapgnn.search import RANK_TARGETS
+    from naapgnn.search.simulate import RANK_TARGETS
 
     rows = []
     trials = next(iter(result.orders.values())).shape[0]
@@ -100,7 +100,7 @@ def efficiency_rows(result) -> list[dict]:
     """Trainings each strategy needs to reach each rank target (over trials)."""
     import numpy as np
 
-    from naapgnn.search import RANK_TARGETS
+    from naapgnn.search.simulate import RANK_TARGETS
 
     rows = []
     for name in result.orders:
@@ -357,7 +357,7 @@ def early_stop_summary(rows, problem):
     """Per rule, budget and threshold: epochs, speed-up, regret and more, over the orders."""
     import pandas as pd
 
-    from naapgnn.search import FULL_EPOCHS
+    from naapgnn.search.simulate import FULL_EPOCHS
 
     frame = pd.DataFrame(rows)
     all_epochs = FULL_EPOCHS * problem.n
@@ -381,7 +381,7 @@ def _setting(row) -> str:
 
 
 def early_stop_markdown(summary, args, problem, budgets) -> str:
-    from naapgnn.search import FULL_EPOCHS
+    from naapgnn.search.simulate import FULL_EPOCHS
 
     all_epochs = FULL_EPOCHS * problem.n
     rows = [["train all", "–", f"{all_epochs:,}", "1.00×", "0.00", "100%", "100%", "1.0", f"{problem.n}"]]
@@ -433,7 +433,7 @@ def plot_early_stop(summary, path, problem, trials, predictor: str = "forest") -
     import matplotlib.pyplot as plt
 
     from naapgnn.io import atomic_path
-    from naapgnn.search import FULL_EPOCHS
+    from naapgnn.search.simulate import FULL_EPOCHS
 
     fig, ax = plt.subplots(figsize=(9, 5.5))
     colours = ["tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown", "tab:cyan"]
@@ -471,7 +471,7 @@ def enlarged_markdown(ranking, args, problem, fit_seconds, label) -> str:
     counts = ranking.novelty_counts
     inside = counts.get("in the training schemes", 0)
     novelty_rows = [[k, f"{v:,}", f"{v / ranking.n:.1%}"] for k, v in counts.items()]
-    from naapgnn.profiling import profile
+    from naapgnn.arch.profiling import profile
 
     largest = max(profile(s)[0] for s in problem.schemes)
     above = int((ranking.mean > problem.best).sum())
@@ -485,7 +485,7 @@ def enlarged_markdown(ranking, args, problem, fit_seconds, label) -> str:
     return "\n".join([
         "# Searching beyond the 440: the enlarged space",
         "",
-        f"`naapgnn.space.enlarged_rules()`: {ranking.n:,} schemes of 3 to 5 blocks (widths 12–48, 1×1/3×3/5×5 "
+        f"`naapgnn.arch.space.enlarged_rules()`: {ranking.n:,} schemes of 3 to 5 blocks (widths 12–48, 1×1/3×3/5×5 "
         f"kernels, a stride choice in the second block, a fifth block). Every scheme was enumerated, encoded and "
         f"predicted with zero training by a predictor trained on NAAP-440 (final accuracy as target).",
         "",

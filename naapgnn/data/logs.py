@@ -13,7 +13,7 @@ timestamp (``YYYYmmddHHMMSS``), a space and one message::
     20220901141314 Test accuracy: 0.3625
     ...
 
-:func:`parse_log` reads the original logs and the ones :mod:`naapgnn.trainer`
+:func:`parse_log` reads the original logs and the ones :mod:`naapgnn.trainer.training`
 writes; :func:`build_csv` turns a folder of them into ``naap440.csv`` (version 1)
 or ``naap440v2.csv`` (version 2), IsTest split included.
 """

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from naapgnn.arch import NETWORK_INPUT, Architecture, Layer, parse_architecture
+from naapgnn.arch.format import NETWORK_INPUT, Architecture, Layer, parse_architecture
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -20,7 +20,7 @@ _ACTIVATIONS = {
 
 
 class ArchitectureNet(nn.Module):
-    """Runs the layers of an :class:`~naapgnn.arch.Architecture` in order.
+    """Runs the layers of an :class:`~naapgnn.arch.format.Architecture` in order.
 
     ``ops[i]`` is the module of layer ``i`` (conv blocks are
     Conv2d -> BatchNorm2d -> activation, then the residual add); outputs that a

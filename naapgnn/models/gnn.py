@@ -1,8 +1,8 @@
-"""``GNNPredictor``: the scikit-learn style estimator around :class:`naapgnn.gnn.AccuracyModel`.
+"""``GNNPredictor``: the scikit-learn style estimator around :class:`naapgnn.models.network.AccuracyModel`.
 
 What it does, in order:
 
-1. Inputs (``X``) become :class:`naapgnn.benchmark.Record` objects (records,
+1. Inputs (``X``) become :class:`naapgnn.data.records.Record` objects (records,
    architectures, schemes, layer graphs, JSON Lines record dicts, or a NAAP-440
    DataFrame). Graphs are encoded once and batched once.
 2. Curve features of the first ``budget`` epochs are computed per channel
@@ -25,7 +25,7 @@ What it does, in order:
    default), or both.
 6. Prediction averages the members; their spread is the uncertainty. With
    ``blend_forest = b > 0`` the prediction is ``(1 - b) * GNN + b * forest``,
-   the forest being :class:`baselines.per_layer.PerLayerForest` fitted on the
+   the forest being :class:`naapgnn.models.forest.PerLayerForest` fitted on the
    same training data, and the uncertainty is the standard deviation of that
    two-part mixture (the GNN members' spread and the GNN-forest disagreement).
 
@@ -67,19 +67,19 @@ __all__ = ["GNNPredictor", "as_records", "curve_features", "curve_feature_names"
 
 
 def as_records(X) -> list:
-    """Turn estimator input into a list of :class:`naapgnn.benchmark.Record`.
+    """Turn estimator input into a list of :class:`naapgnn.data.records.Record`.
 
     Accepts a NAAP-440 DataFrame (with its ``scheme`` column), or a sequence
-    of records, :class:`naapgnn.arch.Architecture` objects, schemes, layer
+    of records, :class:`naapgnn.arch.format.Architecture` objects, schemes, layer
     graphs or JSON Lines record dicts (with an ``"arch"`` key). Items that are
     not records get their position as id.
     """
-    from naapgnn.arch import parse_architecture
-    from naapgnn.benchmark import Record, record_from_dict, records_from_naap440
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.data.records import Record, record_from_dict, records_from_naap440
 
     if hasattr(X, "columns") and hasattr(X, "iloc"):
         if "scheme" not in X.columns:
-            raise NaapgnnError("GNNPredictor: the table has no 'scheme' column (use naapgnn.data.load_naap440)")
+            raise NaapgnnError("GNNPredictor: the table has no 'scheme' column (use naapgnn.data.naap440.load_naap440)")
         return records_from_naap440(X)
     if isinstance(X, Record):
         X = [X]
@@ -330,7 +330,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
     # --- checks and inputs ---
 
     def _check_params(self) -> None:
-        from naapgnn.gnn import CONV_TYPES, DIRECTIONS
+        from naapgnn.models.network import CONV_TYPES, DIRECTIONS
 
         b = self.budget
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 0:
@@ -377,7 +377,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         """Standardised tensors of ``records``: (GraphBatch, curve, hparams)."""
         import torch
 
-        from naapgnn.gnn import encode_batch
+        from naapgnn.models.network import encode_batch
 
         g = encode_batch([r.arch for r in records])
         g.x = (g.x - self.node_mean_) / self.node_std_
@@ -416,8 +416,8 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         """
         import torch
 
-        from naapgnn.benchmark import CURVE_CHANNELS
-        from naapgnn.gnn import encode_batch
+        from naapgnn.data.records import CURVE_CHANNELS
+        from naapgnn.models.network import encode_batch
 
         self._check_params()
         records = as_records(X)
@@ -472,7 +472,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
         self.forest_ = None
         if float(self.blend_forest) > 0:
-            from baselines.per_layer import PerLayerForest
+            from naapgnn.models.forest import PerLayerForest
 
             self.forest_ = PerLayerForest(budget=budget, curve=bool(self.forest_curve),
                                           n_estimators=int(self.forest_trees),
@@ -495,7 +495,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         return y
 
     def _new_model(self):
-        from naapgnn.gnn import AccuracyModel
+        from naapgnn.models.network import AccuracyModel
 
         return AccuracyModel(self.node_dim_, self.attr_dim_, self.curve_dim_, self.hparam_dim_,
                              hidden=int(self.hidden), layers=int(self.layers), conv=self.conv,
@@ -695,7 +695,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         import torch
 
         from naapgnn import __version__
-        from naapgnn.encoding import ENCODING_VERSION, GRAPH_ATTRS, NODE_FEATURES
+        from naapgnn.graph.encoding import ENCODING_VERSION, GRAPH_ATTRS, NODE_FEATURES
 
         self._check_fitted()
         path = Path(path)
@@ -758,7 +758,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         import torch
 
         from naapgnn import __version__
-        from naapgnn.encoding import GRAPH_ATTRS, NODE_FEATURES
+        from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES
 
         path = Path(path)
         config = _read_config(path)

@@ -44,7 +44,7 @@ class Record:
     ----------
     id : str
         Unique within its benchmark (ModelId for NAAP-440).
-    arch : naapgnn.arch.Architecture
+    arch : naapgnn.arch.format.Architecture
         The parsed architecture.
     curve : dict of str to numpy.ndarray
         Per-epoch values (epoch 1 first) for any of :data:`CURVE_CHANNELS`.
@@ -105,13 +105,13 @@ def _nonempty(curve: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def records_from_naap440(df) -> list[Record]:
-    """Records from :func:`naapgnn.data.load_naap440`'s frame, in row order.
+    """Records from :func:`naapgnn.data.naap440.load_naap440`'s frame, in row order.
 
     ``id`` is ``str(ModelId)``, the curve holds all 90 epochs of the three
     channels, ``target`` is MaxAccuracy and ``split`` follows IsTest.
     """
-    from naapgnn.arch import parse_architecture
-    from naapgnn.data import NUM_EPOCHS, curve_columns
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.data.naap440 import NUM_EPOCHS, curve_columns
 
     curves = {
         channel: df[curve_columns(NUM_EPOCHS, [metric])].to_numpy(dtype=float)
@@ -208,7 +208,7 @@ def _loads(text: str) -> Any:
 
 def record_from_dict(obj: Any) -> Record:
     """Validate one JSON Lines record (already decoded) and build a :class:`Record`."""
-    from naapgnn.arch import parse_architecture
+    from naapgnn.arch.format import parse_architecture
 
     if not isinstance(obj, Mapping):
         raise NaapgnnError(f"expected a JSON object, got {_kind(obj)}")
@@ -320,7 +320,7 @@ def load_benchmark(source: str | os.PathLike) -> list[Record]:
         raise NaapgnnError(f"{path}: no such file or directory")
     suffix = path.suffix.lower()
     if path.is_dir() or suffix == ".csv":
-        from naapgnn.data import load_naap440
+        from naapgnn.data.naap440 import load_naap440
 
         return records_from_naap440(load_naap440(path))
     if suffix in (".jsonl", ".ndjson"):
@@ -334,7 +334,7 @@ def load_benchmark(source: str | os.PathLike) -> list[Record]:
 
 
 def _load_json(path: Path) -> list[Record]:
-    from naapgnn.arch import parse_architecture
+    from naapgnn.arch.format import parse_architecture
 
     try:
         text = path.read_text()

@@ -19,11 +19,11 @@ time; after ``k`` epochs a predictor with ensemble uncertainty stops those that
 cannot beat the best so far. :func:`rank_space` predicts every scheme of a
 larger space with zero training. :func:`compare_strategies` and
 :func:`early_stop_study` repeat the simulations over many seeds;
-:mod:`naapgnn.search_report` turns them into tables and plots.
+:mod:`naapgnn.search.report` turns them into tables and plots.
 
 Predictors are any estimator with ``fit(X, y)`` and
 ``predict(X, return_std=True) -> (mean, std)`` taking lists of
-:class:`naapgnn.benchmark.Record`; one with a ``featurize`` method is fed its
+:class:`naapgnn.data.records.Record`; one with a ``featurize`` method is fed its
 features, computed once per study. :class:`ForestPredictor` is the fast one.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.io import read_progress_jsonl
-from naapgnn.space import NAAP440_RULES, SpaceRules, iter_search_space
+from naapgnn.arch.space import NAAP440_RULES, SpaceRules, iter_search_space
 
 FULL_EPOCHS = 90
 MUTATION_KINDS = ("kernel_size", "width", "stride", "residual", "add_block", "remove_block")
@@ -115,17 +115,17 @@ class SearchProblem:
 
     def accuracy_curve(self, budget: int) -> np.ndarray:
         """Accuracy of epochs ``1..budget`` as an ``(n, budget)`` array."""
-        from naapgnn.features import curve_matrix
+        from naapgnn.features.tabular import curve_matrix
 
         return curve_matrix(self.records, budget, "Accuracy")
 
 
 def load_problem(source: str | Path | None = None) -> SearchProblem:
     """The search problem of a NAAP-440 folder (default location if None) or a benchmark file."""
-    from naapgnn.benchmark import load_benchmark, records_from_naap440
+    from naapgnn.data.records import load_benchmark, records_from_naap440
 
     if source is None:
-        from naapgnn.data import load_naap440
+        from naapgnn.data.naap440 import load_naap440
 
         return SearchProblem(records_from_naap440(load_naap440()))
     return SearchProblem(load_benchmark(source))
@@ -177,7 +177,7 @@ class ForestPredictor:
         """Feature matrix of records or architectures; a float array is returned as is."""
         import pandas as pd
 
-        from naapgnn.features import cycle_features, per_layer_features
+        from naapgnn.features.tabular import cycle_features, per_layer_features
 
         if isinstance(X, np.ndarray):
             return X
@@ -199,7 +199,7 @@ class ForestPredictor:
         return self
 
     def _anchor(self, features: np.ndarray) -> np.ndarray | float:
-        from naapgnn.features import cycle_feature_names
+        from naapgnn.features.tabular import cycle_feature_names
 
         if self.budget == 0:
             return 0.0
@@ -243,7 +243,7 @@ def make_predictor(kind: str | Callable, budget: int, random_state: int, fast: b
         return ForestPredictor(budget=budget, random_state=random_state, **kwargs)
     if kind == "gnn":
         try:
-            from naapgnn.predictor import GNNPredictor
+            from naapgnn.models.gnn import GNNPredictor
         except ImportError as exc:
             raise NaapgnnError(f"the GNN predictor is not available in this build ({exc})") from None
         params = {**(GNN_FAST if fast else {}), **kwargs}
@@ -803,8 +803,8 @@ def _init_worker(model) -> None:
 
 
 def _predict_chunk(schemes: list) -> tuple[np.ndarray, np.ndarray]:
-    from naapgnn.arch import parse_architecture
-    from naapgnn.benchmark import Record
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.data.records import Record
 
     records = [Record(id=str(i), arch=parse_architecture(s)) for i, s in enumerate(schemes)]
     return _predict(_WORKER_MODEL, records)
@@ -823,7 +823,7 @@ def rank_space(model, rules: SpaceRules, training_schemes: Sequence[Sequence[dic
     ----------
     model : fitted estimator with ``predict(records, return_std=True)`` (budget 0)
     rules : SpaceRules
-        For example :func:`naapgnn.space.enlarged_rules`.
+        For example :func:`naapgnn.arch.space.enlarged_rules`.
     training_schemes : the schemes the model was trained on (to flag novelty)
     known_accuracy : their final accuracies (reported for top schemes that are among them)
     top : int
@@ -832,7 +832,7 @@ def rank_space(model, rules: SpaceRules, training_schemes: Sequence[Sequence[dic
     import pandas as pd
     from tqdm import tqdm
 
-    from naapgnn.profiling import profile
+    from naapgnn.arch.profiling import profile
 
     start = time.perf_counter()
     schemes = list(iter_search_space(rules))

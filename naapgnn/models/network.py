@@ -2,20 +2,20 @@
 
 :class:`AccuracyModel` reads three inputs for a batch of architectures:
 
-* the encoded graphs (:func:`naapgnn.encoding.encode`), batched once into
+* the encoded graphs (:func:`naapgnn.graph.encoding.encode`), batched once into
   :class:`GraphBatch` tensors. Messages flow along the data flow (producer to
   consumer); with ``direction="both"`` a second set of convolutions also
   passes them backwards, so each node hears its consumers as well, with its
   own weights. The readout sees the whole graph: mean and max pooling of the
   node states plus the state of the classifier node, then the graph
   attributes (log params, log MACs, depth, stages) are appended;
-* curve features of the first ``k`` epochs (see :mod:`naapgnn.predictor`),
+* curve features of the first ``k`` epochs (see :mod:`naapgnn.models.gnn`),
   encoded by a small MLP and also fed linearly to the output, since the
   final accuracy is nearly linear in the late-cycle accuracy;
 * optional numeric hyperparameters.
 
-The estimator users call, :class:`naapgnn.predictor.GNNPredictor`, is
-re-exported here (``from naapgnn.gnn import GNNPredictor``).
+The estimator users call, :class:`naapgnn.models.gnn.GNNPredictor`, is
+re-exported here (``from naapgnn.models.network import GNNPredictor``).
 """
 from __future__ import annotations
 
@@ -111,8 +111,8 @@ def encode_batch(archs: Sequence) -> GraphBatch:
 
     import numpy as np
 
-    from naapgnn import encoding
-    from naapgnn.profiling import weighted_depth
+    from naapgnn.graph import encoding
+    from naapgnn.arch.profiling import weighted_depth
 
     rows, edges, attrs, sizes = [], [], [], []
     offset = 0
@@ -262,11 +262,3 @@ class AccuracyModel(nn.Module):
             out = out + self.curve_linear(curve).squeeze(1)
         return out
 
-
-def __getattr__(name: str):
-    # Lazy: naapgnn.predictor imports this module, so a top-level import would be circular.
-    if name == "GNNPredictor":
-        from naapgnn.predictor import GNNPredictor
-
-        return GNNPredictor
-    raise AttributeError(f"module 'naapgnn.gnn' has no attribute {name!r}")

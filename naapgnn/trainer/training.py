@@ -5,7 +5,7 @@ The recipe is the dataset's own (:class:`Recipe`): batch 256, SGD with momentum
 epoch and reset to 0.1 every third epoch, 90 epochs, cross-entropy loss, the
 seed 20220819 set before building each network and again before the data
 order. After every epoch the log gets the mean and median of the batch losses
-and the test accuracy, in the original text format (:mod:`naapgnn.logs`).
+and the test accuracy, in the original text format (:mod:`naapgnn.data.logs`).
 
 What makes it fast without changing the arithmetic:
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from naapgnn.errors import NaapgnnError
-from naapgnn import logs as logfmt
+from naapgnn.data import logs as logfmt
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
@@ -111,7 +111,7 @@ class Job:
     """One architecture to train: ``scheme_<model_id>.txt`` in ``out_dir``."""
 
     model_id: int
-    arch: Any  # naapgnn.arch.Architecture
+    arch: Any  # naapgnn.arch.format.Architecture
     out_dir: Path
 
     @property
@@ -145,11 +145,11 @@ def load_schemes(spec: str | Path) -> list[Any]:
     """Architectures to train, ModelId ``i`` being item ``i - 1``.
 
     ``spec`` is ``"naap440"`` (the 440 schemes), ``"enlarged"`` (the larger
-    space of :func:`naapgnn.space.enlarged_rules`) or a JSON file holding a
+    space of :func:`naapgnn.arch.space.enlarged_rules`) or a JSON file holding a
     list of architectures (schemes or layer graphs) or a single architecture.
     """
-    from naapgnn import space
-    from naapgnn.arch import is_scheme
+    from naapgnn.arch import space
+    from naapgnn.arch.format import is_scheme
 
     if str(spec) == "naap440":
         return space.naap440_search_space()
@@ -190,7 +190,7 @@ def parse_ids(text: str | None, count: int) -> list[int]:
 def make_jobs(schemes: Sequence[Any], out_dir: str | Path, ids: Iterable[int] | None = None,
               source: str = "schemes") -> list[Job]:
     """Parse and check every selected architecture before anything trains."""
-    from naapgnn.arch import parse_architecture
+    from naapgnn.arch.format import parse_architecture
 
     out_dir = Path(out_dir)
     ids = list(range(1, len(schemes) + 1)) if ids is None else list(ids)
@@ -359,8 +359,8 @@ class _Run:
     def __init__(self, job: Job, recipe: Recipe, options: TrainOptions, device: str):
         import torch
 
-        from naapgnn.builder import build_model
-        from naapgnn.profiling import profile
+        from naapgnn.arch.builder import build_model
+        from naapgnn.arch.profiling import profile
 
         self.job = job
         torch.manual_seed(recipe.seed)  # the recipe seeds right before building the network
@@ -565,7 +565,7 @@ def device_data(cifar_root: str | Path, device: str, channels_last: bool = False
     """CIFAR-10 tensors on ``device``, loaded once per process."""
     import torch
 
-    from naapgnn.cifar import load_cifar10
+    from naapgnn.data.cifar import load_cifar10
 
     key = (str(Path(cifar_root).resolve()), device, channels_last)
     if key not in _DATA_CACHE:
@@ -657,7 +657,7 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     """
     import time
 
-    from naapgnn.cifar import check_cifar10, download_cifar10, batches_folder
+    from naapgnn.data.cifar import check_cifar10, download_cifar10, batches_folder
 
     jobs = make_jobs(schemes, out_dir, ids, source=source)
     if download and not batches_folder(cifar_root).is_dir():
@@ -729,8 +729,8 @@ def train_reference(arch: Any, cifar_root: str | Path, recipe: Recipe = Recipe()
     import torch
     import torchvision.transforms as T
 
-    from naapgnn.builder import build_model
-    from naapgnn.cifar import MEAN, STD, torchvision_split
+    from naapgnn.arch.builder import build_model
+    from naapgnn.data.cifar import MEAN, STD, torchvision_split
 
     torch.manual_seed(recipe.seed)
     model = build_model(arch, init="naap").to(device)

@@ -26,8 +26,8 @@ import networkx as nx
 import torch
 from torch_geometric.data import Data
 
-from naapgnn.arch import NETWORK_INPUT, Architecture, parse_architecture
-from naapgnn.profiling import layer_cost, weighted_depth
+from naapgnn.arch.format import NETWORK_INPUT, Architecture, parse_architecture
+from naapgnn.arch.profiling import layer_cost, weighted_depth
 
 NODE_TYPES = ("input", "conv", "maxpool", "avgpool", "dropout", "linear", "add", "gap", "classifier")
 NUMERIC_FEATURES = (

@@ -2,12 +2,12 @@
 
 The paper's budget-0 features (log NumParams, NumStages) cannot tell apart
 architectures of equal size; the per-block description of
-:func:`naapgnn.features.per_layer_features` (width, kernel, stride, residual,
+:func:`naapgnn.features.tabular.per_layer_features` (width, kernel, stride, residual,
 output size, params, MACs and receptive field of every block) can.
 
 With ``curve=True`` and ``budget > 0`` the forest's out-of-bag prediction is
 stacked with the cycle-aligned curve features of
-:func:`naapgnn.features.cycle_features` in a ridge regression: the forest
+:func:`naapgnn.features.tabular.cycle_features` in a ridge regression: the forest
 carries the architecture, the ridge adds what the first epochs say.
 
 Hyperparameters (300 trees, ``max_features=0.33``, ``min_samples_leaf=2``)
@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features import cycle_feature_names, cycle_features, per_layer_features
+from naapgnn.features.tabular import cycle_feature_names, cycle_features, per_layer_features
 
 
 class PerLayerForest(RegressorMixin, BaseEstimator):
@@ -44,7 +44,7 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
         Parallel trees.
 
     ``fit`` and ``predict`` take a NAAP-440 DataFrame (with its ``scheme``
-    column), a list of :class:`naapgnn.benchmark.Record`, a list of
+    column), a list of :class:`naapgnn.data.records.Record`, a list of
     architectures (``budget`` 0 or ``curve=False`` only) or the output of
     :meth:`featurize`.
     """

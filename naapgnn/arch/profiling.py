@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from naapgnn.arch import Architecture, Layer, parse_architecture
+from naapgnn.arch.format import Architecture, Layer, parse_architecture
 
 
 class LayerCost(NamedTuple):

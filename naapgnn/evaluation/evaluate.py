@@ -3,7 +3,7 @@
 It answers one question: how many epochs must an architecture train before
 its final accuracy can be predicted well enough, and how much training does
 that save? Every predictor is run at every budget (epochs of training curve
-it may read) under every protocol, scored with :mod:`naapgnn.metrics`, and
+it may read) under every protocol, scored with :mod:`naapgnn.evaluation.metrics`, and
 the results are written as a table, a report and figures.
 
 Predictors (keys of :data:`PREDICTORS`):
@@ -12,8 +12,8 @@ Predictors (keys of :data:`PREDICTORS`):
   scores as inputs), the best rows of the paper (``paper_gb100``,
   ``paper_rf200``; any of the 24 as ``paper:<name>``), the per-layer random
   forest (``forest``) and its cycle-feature variant (``forest+cycle``);
-* curve heuristics with no learning (``curve_*``, :mod:`naapgnn.heuristics`);
-* zero-training scores (``naswot``, ``synflow``, :mod:`naapgnn.zero_cost`),
+* curve heuristics with no learning (``curve_*``, :mod:`naapgnn.models.heuristics`);
+* zero-training scores (``naswot``, ``synflow``, :mod:`naapgnn.models.zero_cost`),
   budget 0 only. They only rank: their rank metrics use the raw score, and
   their MAE is that of a least-squares line (score -> accuracy) fitted on the
   training split.
@@ -118,11 +118,11 @@ def load_benchmark_for_evaluation(source=None) -> Benchmark:
     Every record needs a target; the official protocol needs some records
     marked ``"split": "test"``.
     """
-    from naapgnn.benchmark import load_benchmark, records_from_naap440
+    from naapgnn.data.records import load_benchmark, records_from_naap440
 
     path = None if source is None else Path(source)
     if path is None or path.is_dir() or path.suffix.lower() == ".csv":
-        from naapgnn.data import load_naap440
+        from naapgnn.data.naap440 import load_naap440
 
         df = load_naap440(path)
         records = records_from_naap440(df)
@@ -198,8 +198,8 @@ def _subset(records, idx):
 
 def _gnn_runner(params: dict, zero_cost: bool):
     def run(bench, budget, train, test, seed):
-        from naapgnn.predictor import GNNPredictor
-        from naapgnn.zero_cost import with_scores
+        from naapgnn.models.gnn import GNNPredictor
+        from naapgnn.models.zero_cost import with_scores
 
         records = bench.records
         if zero_cost:
@@ -230,7 +230,7 @@ def _baseline_features(baseline, bench, budget):
 def _forest_zero_cost_run(bench, budget, train, test, seed):
     import pandas as pd
 
-    from baselines.per_layer import PerLayerForest
+    from naapgnn.models.forest import PerLayerForest
 
     arch = _memo((bench.fingerprint(), "per_layer"), lambda: PerLayerForest().featurize(bench.table))
     scores = _zero_cost_inputs(bench, seed)
@@ -241,7 +241,7 @@ def _forest_zero_cost_run(bench, budget, train, test, seed):
 
 def _heuristic_runner(params: dict):
     def run(bench, budget, train, test, seed):
-        from naapgnn.heuristics import CurveHeuristic
+        from naapgnn.models.heuristics import CurveHeuristic
 
         key = (bench.fingerprint(), "heuristic", tuple(sorted(params.items())), budget)
         pred = _memo(key, lambda: CurveHeuristic(budget=budget, **params).fit().predict(bench.table))
@@ -275,7 +275,7 @@ def _zero_cost_inputs(bench, seed) -> dict[str, np.ndarray]:
 
 
 def _heuristic_predictors() -> list[Predictor]:
-    from naapgnn.heuristics import HEURISTICS, min_budget
+    from naapgnn.models.heuristics import HEURISTICS, min_budget
 
     labels = {
         "last": "Last observed accuracy", "best": "Best accuracy so far",
@@ -295,7 +295,7 @@ def _gnn_label(gnn_params: dict) -> str:
     import inspect
 
     try:
-        from naapgnn.predictor import GNNPredictor
+        from naapgnn.models.gnn import GNNPredictor
     except ImportError:  # pragma: no cover - the GNN module is part of the package
         return "GNN"
     default = inspect.signature(GNNPredictor).parameters.get("blend_forest")
@@ -426,7 +426,7 @@ def _read_cached(path: Path, key: str) -> dict | None:
 
 
 def _score(y_true, pred, mae_pred) -> dict[str, float]:
-    from naapgnn.metrics import all_metrics, mae
+    from naapgnn.evaluation.metrics import all_metrics, mae
 
     m = all_metrics(y_true, pred, ks=(5, 10))
     out = {
@@ -489,7 +489,7 @@ def compute_zero_cost(bench: Benchmark, seeds: Sequence[int], out: Path, cifar_r
     Fills ``bench.zero_cost`` and ``bench.zero_cost_source``.
     """
     from naapgnn.io import write_text_atomic
-    from naapgnn.zero_cost import load_images, score_architectures
+    from naapgnn.models.zero_cost import load_images, score_architectures
 
     for seed in seeds:
         images = load_images(cifar_root, n=batch_size, seed=int(seed)) if cifar_root else None
@@ -575,7 +575,7 @@ def run_evaluation(
     budgets : sequence of int
         Epochs of curve, each between 0 and the benchmark's curve length.
     protocols : sequence of str
-        Any of :data:`naapgnn.protocols.PROTOCOLS`.
+        Any of :data:`naapgnn.evaluation.protocols.PROTOCOLS`.
     n_seeds : int
         Fits per seeded predictor on the fixed-split protocols.
     n_repeats, n_folds, split_seed
@@ -609,7 +609,7 @@ def _run_evaluation(bench, out, predictors, budgets, protocols, n_seeds, n_repea
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from naapgnn.protocols import PROTOCOLS, splits
+    from naapgnn.evaluation.protocols import PROTOCOLS, splits
 
     predictors = list(predictors) if predictors is not None else select_predictors("default")
     budgets = [int(b) for b in budgets]
@@ -756,7 +756,7 @@ def write_outputs(result: EvaluationResult, out, tolerance: float = 0.01) -> dic
         Name -> path of everything written.
     """
     from naapgnn.io import write_text_atomic
-    from naapgnn import plots
+    from naapgnn.evaluation import plots
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -792,7 +792,7 @@ def _example_budgets(budgets: Sequence[int]) -> list[int]:
 
 
 def _example_panels(result: EvaluationResult, protocol: str, labels) -> list[dict]:
-    from naapgnn.metrics import kendall_tau, mae, violations
+    from naapgnn.evaluation.metrics import kendall_tau, mae, violations
 
     best = best_per_budget(result.results, protocol)
     ids = {r.id: i for i, r in enumerate(result.bench.records)}

@@ -20,8 +20,8 @@ integer index arrays into the data (row positions, not ModelIds):
 
 Typical use::
 
-    from naapgnn.protocols import splits, evaluate
-    from naapgnn.metrics import all_metrics
+    from naapgnn.evaluation.protocols import splits, evaluate
+    from naapgnn.evaluation.metrics import all_metrics
 
     for train, test in splits("kfold", df["MaxAccuracy"], seed=0):
         model.fit(X[train], y[train]); metrics = all_metrics(y[test], model.predict(X[test]))
@@ -118,7 +118,7 @@ def targets_and_flags(data) -> tuple[np.ndarray, np.ndarray]:
     """``(targets, is_test)`` of a NAAP-440 DataFrame or a list of benchmark records.
 
     DataFrame: ``MaxAccuracy`` and ``IsTest``. Records
-    (:class:`naapgnn.benchmark.Record`): ``target`` and ``split == "test"``;
+    (:class:`naapgnn.data.records.Record`): ``target`` and ``split == "test"``;
     a record without a target is an error.
     """
     if hasattr(data, "columns"):
@@ -171,10 +171,10 @@ def evaluate(
     Returns
     -------
     (per_split, summary)
-        ``per_split``: :func:`naapgnn.metrics.all_metrics` of each split;
+        ``per_split``: :func:`naapgnn.evaluation.metrics.all_metrics` of each split;
         ``summary``: :func:`aggregate` of them.
     """
-    from naapgnn.metrics import all_metrics
+    from naapgnn.evaluation.metrics import all_metrics
 
     y = np.asarray(targets, dtype=float)
     per_split = []

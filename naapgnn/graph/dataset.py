@@ -7,14 +7,14 @@ from pathlib import Path
 import torch
 from torch_geometric.data import InMemoryDataset
 
-from naapgnn.encoding import ENCODING_VERSION, encode
+from naapgnn.graph.encoding import ENCODING_VERSION, encode
 
 CURVE_CHANNELS = ("Accuracy", "LossMean", "LossMedian")
 
 
 def default_root() -> Path:
     """The ``graphs`` folder of naapgnn's user cache (``$NAAPGNN_CACHE`` honoured)."""
-    from naapgnn.data import cache_dir
+    from naapgnn.data.naap440 import cache_dir
 
     return cache_dir() / "graphs"
 
@@ -22,7 +22,7 @@ def default_root() -> Path:
 class NAAP440Graphs(InMemoryDataset):
     """The NAAP-440 architectures as graphs, with their curves and final accuracy.
 
-    Each item is :func:`naapgnn.encoding.encode` of one scheme plus
+    Each item is :func:`naapgnn.graph.encoding.encode` of one scheme plus
     ``y`` (MaxAccuracy, ``[1]``), ``curve`` (``[1, 90, 3]``: test accuracy, loss
     mean, loss median per epoch), ``model_id`` and ``is_test``.
 
@@ -36,11 +36,11 @@ class NAAP440Graphs(InMemoryDataset):
         Cache folder (a ``processed/`` folder is made inside). Default:
         :func:`default_root`.
     data : str or Path, optional
-        The NAAP-440 folder, resolved as :func:`naapgnn.data.load_naap440` does.
+        The NAAP-440 folder, resolved as :func:`naapgnn.data.naap440.load_naap440` does.
     """
 
     def __init__(self, root=None, data=None, transform=None, pre_transform=None):
-        from naapgnn.data import dataset_dir
+        from naapgnn.data.naap440 import dataset_dir
 
         self.data_dir = dataset_dir(data)
         self._digest = _digest(self.data_dir)
@@ -55,11 +55,11 @@ class NAAP440Graphs(InMemoryDataset):
     def processed_file_names(self) -> list[str]:
         return [f"naap440_{self._digest}.pt"]
 
-    def download(self) -> None:  # data come from naapgnn.data, not from raw/
+    def download(self) -> None:  # data come from naapgnn.data.naap440, not from raw/
         pass
 
     def process(self) -> None:
-        from naapgnn.data import load_naap440
+        from naapgnn.data.naap440 import load_naap440
 
         df = load_naap440(self.data_dir)
         curve_cols = [f"e{e}{c}" for e in range(1, 91) for c in CURVE_CHANNELS]

@@ -1,0 +1,1 @@
+"""Architectures: the format, the search space, the model builder, profiling."""

@@ -1,0 +1,1 @@
+"""Metrics, split protocols, the evaluation engine and its report."""

@@ -1,0 +1,1 @@
+"""Tabular features of architectures and training curves."""

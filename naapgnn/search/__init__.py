@@ -1,0 +1,1 @@
+"""Architecture search replayed on a benchmark: strategies, early stopping, reports."""

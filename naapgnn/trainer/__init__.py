@@ -1,0 +1,1 @@
+"""The companion trainer: regenerate NAAP-440 training logs on CIFAR-10."""
