@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes, and reading back append-only progress logs."""
+"""Small file helpers: atomic writes, and the append-only log that long jobs resume from."""
 from __future__ import annotations
 
 import contextlib
@@ -13,10 +13,11 @@ from naapgnn.errors import NaapgnnError
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
+    """Yield a temporary path beside ``path``; flush it to disk and rename it over ``path`` on success.
 
     The temporary file keeps the suffix of ``path`` (plotting libraries pick the
-    format from it). On any exception it is removed and ``path`` is untouched.
+    format from it) and gets the usual permissions (``0666 & ~umask``). On any
+    exception it is removed and ``path`` is untouched.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -27,25 +28,34 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
     try:
         yield tmp
+        _fsync(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _fsync(path: Path) -> None:
+    if path.is_file():
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it for longer than the call)."""
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
+def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:
+    """Write ``text`` to ``path`` atomically (``newline`` as in :func:`open`)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        with open(tmp, "w", newline=newline) as f:
+            f.write(text)
 
 
 def read_progress_jsonl(path: str | Path | None) -> list[Any]:
@@ -62,3 +72,62 @@ def read_progress_jsonl(path: str | Path | None) -> list[Any]:
         except json.JSONDecodeError:
             continue
     return records
+
+
+class ResumeLog:
+    """Finished units of a long job, one JSON line each, keyed by a string.
+
+    The one resume store of naapgnn: a job asks :meth:`get` before computing a
+    unit and :meth:`put` after, so a run that is killed resumes where it was.
+    Lines are appended and flushed to disk one at a time; a line cut short by a
+    kill is ignored (that unit is computed again). ``path=None`` keeps nothing.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        The JSON Lines file (created with its folder on the first :meth:`put`).
+    """
+
+    def __init__(self, path: str | Path | None):
+        self.path = None if path is None else Path(path)
+        self._done = {}
+        for entry in read_progress_jsonl(self.path):
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str) and "value" in entry:
+                self._done[entry["key"]] = entry["value"]
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._done
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value saved under ``key``, or ``default``."""
+        return self._done.get(key, default)
+
+    def put(self, key: str, value: Any) -> None:
+        """Save ``value`` (JSON-serialisable) under ``key`` and flush it to disk."""
+        self._done[key] = value
+        if self.path is None:
+            return
+        line = json.dumps({"key": key, "value": value}, sort_keys=True, default=_json_default) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise NaapgnnError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
+
+    def clear(self) -> None:
+        """Forget every saved unit (``--fresh``) and remove the file."""
+        self._done.clear()
+        if self.path is not None and self.path.exists():
+            self.path.unlink()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"cannot save {type(value).__name__} in a resume log")

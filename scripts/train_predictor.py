@@ -18,8 +18,8 @@ warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", c
 
 
 def main(argv=None) -> int:
-    from naapgnn.data.records import load_benchmark, records_from_naap440, split_records
-    from naapgnn.cli.train import parse_params
+    from naapgnn.data.records import load_benchmark, split_records
+    from naapgnn.cli.options import parse_params
     from naapgnn.errors import NaapgnnError
     from naapgnn.models.gnn import GNNPredictor
 
@@ -32,12 +32,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         params = parse_params(args.params)
-        if args.data is None:
-            from naapgnn.data.naap440 import load_naap440
-
-            records = records_from_naap440(load_naap440())
-        else:
-            records = load_benchmark(args.data)
+        records = load_benchmark(args.data)
         train = split_records(records, "train")
         model = GNNPredictor(budget=args.budget, random_state=args.seed, progress=True, **params)
         start = time.perf_counter()

@@ -69,23 +69,6 @@ def parse_budgets(text: str) -> list[int]:
     return sorted(set(budgets))
 
 
-def parse_gnn_params(text: str) -> dict:
-    import json
-
-    from naapgnn.errors import NaapgnnError
-
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"--gnn-params: invalid JSON at column {exc.colno}: {exc.msg}") from None
-    if not isinstance(params, dict):
-        raise NaapgnnError("--gnn-params: expected a JSON object of GNNPredictor settings")
-    for reserved in ("budget", "random_state"):
-        if reserved in params:
-            raise NaapgnnError(f"--gnn-params: {reserved!r} is set by evaluate (use --budgets / --seeds)")
-    return params
-
-
 def run(args: argparse.Namespace) -> int:
     import shutil
     import sys
@@ -101,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     budgets = parse_budgets(args.budgets)
     protocols = parse_list(args.protocol, "--protocol")
-    gnn_params = parse_gnn_params(args.gnn_params)
+    from naapgnn.cli.options import parse_params
+
+    gnn_params = parse_params(args.gnn_params, "--gnn-params")
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     if args.cifar_root is not None and not Path(args.cifar_root).exists():

@@ -36,39 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_records(source):
-    """Benchmark records from ``source`` (None: the default NAAP-440 location)."""
-    from naapgnn.data.records import load_benchmark, records_from_naap440
-
-    if source is None:
-        from naapgnn.data.naap440 import load_naap440
-
-        return records_from_naap440(load_naap440(None))
-    return load_benchmark(source)
-
-
-def parse_params(text):
-    """``--params``: a JSON object of GNNPredictor keyword arguments."""
-    import json
-
-    from naapgnn.errors import NaapgnnError
-    from naapgnn.models.gnn import GNNPredictor
-
-    if not text:
-        return {}
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"--params: invalid JSON at column {exc.colno}: {exc.msg}") from None
-    if not isinstance(params, dict):
-        raise NaapgnnError("--params: expected a JSON object of hyperparameters")
-    known = set(GNNPredictor().get_params()) - {"budget", "random_state", "device", "n_threads", "progress"}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise NaapgnnError(f"--params: unknown hyperparameter {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    return params
-
-
 def held_out_summary(model, records) -> str:
     """Quality of the members' held-out predictions on the training data (no test data involved)."""
     import numpy as np
@@ -88,7 +55,8 @@ def held_out_summary(model, records) -> str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from naapgnn.data.records import split_records
+    from naapgnn.cli.options import parse_params
+    from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
     from naapgnn.models.gnn import GNNPredictor
 
@@ -98,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--blend-forest must be between 0 and 1, got {args.blend_forest}")
     if args.ensemble is not None and args.ensemble < 1:
         raise NaapgnnError(f"--ensemble must be >= 1, got {args.ensemble}")
+
     extra = parse_params(args.params)
-    records = split_records(load_records(args.data), "train")
+    records = split_records(load_benchmark(args.data), "train")
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
     options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.io import write_text_atomic
 
 LOG_NAME = re.compile(r"^scheme_(\d+)\.txt$")
 TEST_BINS = 40
@@ -256,35 +256,6 @@ def epoch_lines(epoch: int, lr: float, loss_mean: float, loss_median: float, cor
     ]
     stamps = list(stamps) if stamps else [timestamp()] * len(messages)
     return [f"{s} {m}" for s, m in zip(stamps, messages)]
-
-
-def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline=newline) as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-
-
-def current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 # --- the dataset CSV ------------------------------------------------------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -28,6 +27,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.io import write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
 SPLITS = ("train", "test")
@@ -285,29 +285,20 @@ def _split(split: Any) -> str | None:
 
 def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
     """Write records as JSON Lines, atomically (temporary file, then rename)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as out:
-            for record in records:
-                out.write(json.dumps(record.to_dict(), allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, "".join(json.dumps(r.to_dict(), allow_nan=False) + "\n" for r in records))
 
 
 # --- dispatch and splits -----------------------------------------------------------
 
 
-def load_benchmark(source: str | os.PathLike) -> list[Record]:
-    """Read a benchmark from any supported source.
+def load_benchmark(source: str | os.PathLike | None = None) -> list[Record]:
+    """Read a benchmark from any supported source: the one place that does.
 
     Parameters
     ----------
-    source : str or path-like
-        A NAAP-440 folder or one of its CSVs; a JSON Lines file (``.jsonl``,
+    source : str or path-like or None
+        None: NAAP-440 from its default location (``$NAAPGNN_DATA``, the
+        user cache, or a checksummed download). A NAAP-440 folder or one of its CSVs; a JSON Lines file (``.jsonl``,
         ``.ndjson``); or a ``.json`` file holding either JSON Lines records or a
         single architecture (which becomes one record whose id is the file stem).
 
@@ -315,6 +306,10 @@ def load_benchmark(source: str | os.PathLike) -> list[Record]:
     -------
     list of Record
     """
+    if source is None:
+        from naapgnn.data.naap440 import load_naap440
+
+        return records_from_naap440(load_naap440(None))
     path = Path(source)
     if not path.exists():
         raise NaapgnnError(f"{path}: no such file or directory")

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.data import logs as logfmt
+from naapgnn.io import atomic_path, write_text_atomic
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
@@ -300,24 +301,10 @@ def read_checkpoint(path: Path) -> dict:
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    import tempfile
-
     import torch
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~logfmt.current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 # --- the data order ----------------------------------------------------------------
@@ -401,7 +388,7 @@ class _Run:
         _save_checkpoint(self.job.checkpoint_path, state)
 
     def write_log(self) -> None:
-        logfmt.write_text_atomic(self.job.log_path, "".join(line + "\n" for line in self.lines))
+        write_text_atomic(self.job.log_path, "".join(line + "\n" for line in self.lines))
 
 
 def _to_cpu(obj: Any) -> Any:

@@ -1,0 +1,134 @@
+"""The one registry of predictors: a name -> how to build it.
+
+Every caller that needs a predictor by name (``naapgnn evaluate``,
+``naapgnn baselines``, ``naapgnn search``, the report scripts) asks here.
+naapgnn registers its own predictors below; other packages (``baselines``,
+with the paper's regressors) add theirs through the ``naapgnn.predictors``
+entry-point group, loaded the first time a name is not found, so naapgnn never
+imports them.
+
+An estimator built by :func:`create` follows scikit-learn's contract:
+``fit(X, y)``, ``predict(X)`` (``predict(X, return_std=True)`` where
+``Entry.has_std``), where ``X`` is a list of :class:`naapgnn.data.records.Record`,
+or, when the entry has a ``featurize``, what that returns for those records
+(so a study featurizes a benchmark once and fits many times).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from naapgnn.errors import NaapgnnError
+
+ENTRY_POINT_GROUP = "naapgnn.predictors"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How to build one named predictor.
+
+    Attributes
+    ----------
+    key : str
+        The name (command lines, results files, cache keys).
+    label : str
+        The name in reports and figures.
+    kind : {"gnn", "baseline", "heuristic", "zero_cost"}
+    factory : callable
+        ``factory(budget=k, random_state=seed, **params)`` -> an unfitted estimator.
+    featurize : callable or None
+        ``featurize(records, budget)`` -> the estimator's ``X`` (None: records as they are).
+    min_budget, max_budget : int
+        Epochs of curve it applies to (``max_budget`` None: any).
+    seeded : bool
+        Whether the seed can change its result (unseeded ones run once per split).
+    has_std : bool
+        Whether ``predict(X, return_std=True)`` gives an uncertainty.
+    config : dict
+        Settings that identify its results (recorded in cache keys).
+    """
+
+    key: str
+    label: str
+    kind: str
+    factory: Callable[..., Any]
+    featurize: Callable[..., Any] | None = None
+    min_budget: int = 0
+    max_budget: int | None = None
+    seeded: bool = True
+    has_std: bool = False
+    config: dict = field(default_factory=dict)
+
+    def applies(self, budget: int) -> bool:
+        return budget >= self.min_budget and (self.max_budget is None or budget <= self.max_budget)
+
+
+_ENTRIES: dict[str, Entry] = {}
+_plugins_loaded = False
+
+
+def register(entry: Entry, replace: bool = False) -> Entry:
+    """Add ``entry`` under ``entry.key`` (a second entry of the same key is refused unless ``replace``)."""
+    if entry.key in _ENTRIES and not replace:
+        raise NaapgnnError(f"predictor {entry.key!r} is already registered")
+    _ENTRIES[entry.key] = entry
+    return entry
+
+
+def get(key: str) -> Entry:
+    """The entry named ``key``; an unknown name fails with one line listing the known ones."""
+    if key not in _ENTRIES:
+        _load_plugins()
+    if key not in _ENTRIES:
+        raise NaapgnnError(f"unknown predictor {key!r} (known: {', '.join(available())})")
+    return _ENTRIES[key]
+
+
+def available() -> list[str]:
+    """Every registered name, plugins included, in registration order."""
+    _load_plugins()
+    return list(_ENTRIES)
+
+
+def create(key: str, budget: int = 0, random_state: int | None = 0, **params) -> Any:
+    """An unfitted estimator of the predictor named ``key``."""
+    entry = get(key)
+    if not entry.applies(budget):
+        top = "any" if entry.max_budget is None else entry.max_budget
+        raise NaapgnnError(f"predictor {key!r} applies to budgets {entry.min_budget}..{top}, not {budget}")
+    return entry.factory(budget=budget, random_state=random_state, **params)
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        point.load()(register)
+
+
+# --- naapgnn's own predictors ---------------------------------------------------------------
+
+
+def _gnn(budget, random_state, **params):
+    from naapgnn.models.gnn import GNNPredictor
+
+    return GNNPredictor(budget=budget, random_state=random_state, **params)
+
+
+def _forest(curve: bool):
+    def make(budget, random_state, **params):
+        from naapgnn.models.forest import PerLayerForest
+
+        return PerLayerForest(budget=budget, curve=curve, random_state=random_state, **params)
+
+    return make
+
+
+register(Entry("gnn", "GNN", "gnn", _gnn, has_std=True))
+register(Entry("forest", "Per-layer random forest", "baseline", _forest(False), max_budget=0, has_std=True))
+register(Entry("forest+cycle", "Per-layer forest + cycle curve features", "baseline", _forest(True), min_budget=1,
+               has_std=True))
