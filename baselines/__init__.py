@@ -5,9 +5,12 @@
 * :mod:`naapgnn.models.forest` - :class:`PerLayerForest`, a random forest on
   per-layer architecture features (optionally stacked with cycle-aligned
   curve features), the strong non-graph baseline.
+* :mod:`baselines.registry` - puts them in naapgnn's predictor registry
+  (entry point ``naapgnn.predictors``; naapgnn never imports this package).
 * :mod:`baselines.runner` - runs any of them under an evaluation protocol
   (the paper's official split with five seeds, or the sturdier repeated,
-  k-fold and extrapolation protocols) and tabulates the results.
+  k-fold and extrapolation protocols) through naapgnn's engine and
+  tabulates the results.
 * :mod:`baselines.legacy` - the paper's software stack's tie orders (numpy
   1.x sorting, scikit-learn 1.0 k-NN), needed to reproduce its table exactly.
 

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
 
+from naapgnn.errors import NaapgnnError
 from naapgnn.features.tabular import feature_set_name, paper_feature_columns, paper_features  # noqa: F401 (re-exported)
 
 SEEDS = tuple(20220905 + i for i in range(5))
@@ -43,6 +44,46 @@ class PowerOutputRegression(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predictions ``(linear(X) + 1) ** degree``."""
         return (self.linear_.predict(X) + 1.0) ** self.degree
+
+
+class PaperRegressor(RegressorMixin, BaseEstimator):
+    """One of the paper's 24 regressors as the paper ran it.
+
+    ``fit`` seeds python's ``random`` and numpy's global generator with
+    ``random_state`` (the paper's script did; models whose own
+    ``random_state`` is None draw from it), fits a StandardScaler on the
+    training rows, then the model on the scaled rows.
+
+    Parameters
+    ----------
+    model : str
+        A key of :data:`PAPER_MODELS`.
+    random_state : int, optional
+        Seed of the global generators (None: left as they are).
+    """
+
+    def __init__(self, model: str = "Linear Regression", random_state: int | None = None):
+        self.model = model
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Seed, scale and fit. Returns self."""
+        import random
+
+        from sklearn.preprocessing import StandardScaler
+
+        if self.model not in PAPER_MODELS:
+            raise NaapgnnError(f"{self.model!r} is not one of the paper's models")
+        if self.random_state is not None:
+            random.seed(self.random_state)
+            np.random.seed(self.random_state)
+        self.scaler_ = StandardScaler().fit(X)
+        self.model_ = PAPER_MODELS[self.model]().fit(self.scaler_.transform(X), y)
+        return self
+
+    def predict(self, X):
+        """Predicted final accuracy."""
+        return np.asarray(self.model_.predict(self.scaler_.transform(X)), dtype=float)
 
 
 def _knn(k: int):

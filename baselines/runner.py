@@ -3,124 +3,47 @@
 The official protocol is the paper's: rows in the paper's order (sorted by
 MaxAccuracy), train on IsTest 0, test on IsTest 1, a StandardScaler fitted on
 the training rows (for the paper's models), and for each of the five seeds
-python's ``random`` and numpy's global generator seeded before the fit. The
-reported run is the one with the median number of violations (the paper's
-rule: sort the runs by violations, stably, and take index ``len // 2``).
+python's ``random`` and numpy's global generator seeded before the fit
+(:class:`baselines.paper.PaperRegressor`). The reported run is the one with
+the median number of violations (the paper's rule: sort the runs by
+violations, stably, and take index ``len // 2``).
 
 The other protocols (``repeated``, ``kfold``, ``extrapolate``; see
 :mod:`naapgnn.evaluation.protocols`) fit once per split with the first seed and report
 the mean and standard deviation of every metric over the splits.
+
+Every fit goes through naapgnn's engine (:func:`naapgnn.evaluation.engine.run_units`)
+with the baselines' registry entries (:mod:`baselines.registry`).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import random
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
-import numpy as np
-
-from baselines.paper import DETERMINISTIC, PAPER_BUDGETS, PAPER_MODELS, SEEDS, paper_features, paper_order
+from baselines.paper import DETERMINISTIC, PAPER_BUDGETS, PAPER_MODELS, SEEDS, paper_order
+from baselines.registry import PER_LAYER, PER_LAYER_CYCLE, paper_key
 from naapgnn.errors import NaapgnnError
 
 CSV_COLUMNS = ("model", "budget", "mae", "violations", "max_violations", "monotonicity_score",
                "kendall_tau", "spearman")
 METRIC_COLUMNS = CSV_COLUMNS[2:]
-PER_LAYER = "Per-layer Random Forest"
-PER_LAYER_CYCLE = "Per-layer Random Forest + cycle"
+RUN_FIELDS = ("predictor", "budget", "protocol", "split", "seed", "seconds", "test", "pred", "mae_pred", "parts")
+EXTRA = (PER_LAYER, PER_LAYER_CYCLE)
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """One row family of the table.
-
-    Attributes
-    ----------
-    name : str
-        Row label (the paper's names for its 24 models).
-    make : callable (seed, budget) -> estimator
-        A fresh unfitted estimator.
-    features : callable (table, budget) -> DataFrame
-        Its features, computed once per budget on the whole table.
-    scale : bool
-        Fit a StandardScaler on the training rows first.
-    randomised : bool
-        Whether the seed can change the result.
-    min_budget : int
-        Smallest budget the baseline applies to.
-    """
-
-    name: str
-    make: Callable[[int, int], Any]
-    features: Callable[[Any, int], Any]
-    scale: bool = True
-    randomised: bool = True
-    min_budget: int = 0
-
-
-def _paper_maker(factory):
-    return lambda seed, budget: factory()
-
-
-def _per_layer_features(table, budget):
-    from naapgnn.models.forest import PerLayerForest
-
-    return PerLayerForest().featurize(table)
-
-
-def _per_layer_cycle_features(table, budget):
-    from naapgnn.models.forest import PerLayerForest
-
-    return PerLayerForest(budget=budget, curve=True).featurize(table)
-
-
-def _per_layer_maker(curve: bool):
-    def make(seed, budget):
-        from naapgnn.models.forest import PerLayerForest
-
-        return PerLayerForest(budget=budget, curve=curve, random_state=seed)
-
-    return make
-
-
-def paper_baselines() -> list[Baseline]:
-    """The paper's 24 regressors on the paper's feature sets."""
-    return [
-        Baseline(name, _paper_maker(factory), paper_features, scale=True, randomised=name not in DETERMINISTIC)
-        for name, factory in PAPER_MODELS.items()
-    ]
-
-
-def extra_baselines() -> list[Baseline]:
-    """The per-layer random forest, and its variant stacked with cycle-aligned curve features."""
-    return [
-        Baseline(PER_LAYER, _per_layer_maker(False), _per_layer_features, scale=False),
-        Baseline(PER_LAYER_CYCLE, _per_layer_maker(True), _per_layer_cycle_features, scale=False, min_budget=1),
-    ]
-
-
-def select_baselines(spec: str = "all") -> list[Baseline]:
-    """Baselines by a comma-separated list of names or groups.
+def select_baselines(spec: str = "all") -> list[str]:
+    """Baseline names by a comma-separated list of names or groups.
 
     Groups: ``all``, ``paper`` (the 24), ``extra`` (per-layer forests),
     ``deterministic`` (the paper's k-NN, linear and SVR models).
     """
-    every = paper_baselines() + extra_baselines()
-    by_name = {b.name: b for b in every}
-    groups = {
-        "all": every,
-        "paper": every[:len(PAPER_MODELS)],
-        "extra": every[len(PAPER_MODELS):],
-        "deterministic": [by_name[n] for n in DETERMINISTIC],
-    }
-    chosen: list[Baseline] = []
+    groups = {"all": [*PAPER_MODELS, *EXTRA], "paper": list(PAPER_MODELS), "extra": list(EXTRA),
+              "deterministic": list(DETERMINISTIC)}
+    chosen: list[str] = []
     for item in (s.strip() for s in spec.split(",")):
         if not item:
             continue
-        found = groups.get(item) or ([by_name[item]] if item in by_name else None)
+        found = groups.get(item) or ([item] if item in groups["all"] else None)
         if found is None:
             raise NaapgnnError(
                 f"unknown baseline {item!r} (groups: {', '.join(groups)}; or a model name such as '5-NN')"
@@ -131,71 +54,9 @@ def select_baselines(spec: str = "all") -> list[Baseline]:
     return chosen
 
 
-# --- one model at one budget --------------------------------------------------------
-
-
-def _take(X, idx):
-    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-
-
-def fit_predict(baseline: Baseline, budget: int, X, y, train, test, seed: int) -> np.ndarray:
-    """Seed the global generators, fit on ``train`` and predict ``test``."""
-    random.seed(seed)
-    np.random.seed(seed)
-    X_train, X_test = _take(X, train), _take(X, test)
-    if baseline.scale:
-        from sklearn.preprocessing import StandardScaler
-
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    model = baseline.make(seed, budget)
-    model.fit(X_train, y[train])
-    return np.asarray(model.predict(X_test), dtype=float)
-
-
-def median_run(runs: Sequence[dict]) -> int:
-    """Index of the run with the median number of violations (the paper's rule)."""
-    order = sorted(range(len(runs)), key=lambda i: runs[i]["violations"])
-    return order[len(order) // 2]
-
-
-def run_task(baseline: Baseline, budget: int, X, y, split_list, seeds: Sequence[int], official: bool) -> dict:
-    """Evaluate one baseline at one budget over all splits (and seeds)."""
-    from naapgnn.evaluation.metrics import all_metrics
-    from naapgnn.evaluation.protocols import aggregate
-
-    y = np.asarray(y, dtype=float)
-    if official:
-        (train, test), = split_list
-        runs = [all_metrics(y[test], fit_predict(baseline, budget, X, y, train, test, s)) for s in seeds]
-        chosen = median_run(runs)
-        return {"model": baseline.name, "budget": budget, **runs[chosen], "seed": int(seeds[chosen]),
-                "seed_violations": [int(r["violations"]) for r in runs],
-                "seed_mae": [float(r["mae"]) for r in runs]}
-    runs = [all_metrics(y[test], fit_predict(baseline, budget, X, y, train, test, seeds[0]))
-            for train, test in split_list]
-    return {"model": baseline.name, "budget": budget, **aggregate(runs), "n_splits": len(runs)}
-
-
-# --- the table ------------------------------------------------------------------------
-
-
-def _cost(baseline: Baseline, budget: int) -> float:
-    # Rough relative fit times, to start the slow tasks first.
-    name = baseline.name
-    n = float(name.split("N=")[1].rstrip(")")) if "N=" in name else 1.0
-    if name.startswith("Per-layer"):
-        return 400.0
-    if name.startswith(("Random Forest", "AdaBoost")):
-        return 2.0 * n
-    if name.startswith("Gradient Boosting"):
-        return n
-    return 1.0 + budget / 10
-
-
 def run_baselines(
     df,
-    baselines: Sequence[Baseline] | None = None,
+    baselines: Sequence[str] | None = None,
     budgets: Sequence[int] = PAPER_BUDGETS,
     protocol: str = "official",
     seeds: Sequence[int] = SEEDS,
@@ -210,21 +71,21 @@ def run_baselines(
     ----------
     df : DataFrame
         :func:`naapgnn.data.naap440.load_naap440`'s table (ModelId order).
-    baselines : list of Baseline, optional
-        Default: :func:`select_baselines` ``("all")``.
+    baselines : list of str, optional
+        Names (:func:`select_baselines`); default all.
     budgets : sequence of int
-        Epoch budgets (0..90).
+        Epoch budgets (0 .. the curves' length).
     protocol : str
         See :mod:`naapgnn.evaluation.protocols`.
     seeds : sequence of int
         Official: one run per seed, median reported. Others: ``seeds[0]``.
     n_jobs : int
-        Worker processes (joblib).
+        Worker processes (joblib); the rows do not depend on it.
     progress : bool
         Show a tqdm bar on stderr.
     resume_file : path, optional
-        JSON Lines file of finished rows; rows already there (for the same
-        configuration) are not recomputed, and new ones are appended.
+        The engine's resume store (:class:`naapgnn.io.ResumeLog`): fits already
+        there are not recomputed, new ones are appended.
     **split_kw
         ``seed``, ``n_repeats``, ``n_folds``, ``test_size``, ``top_fraction``
         of :func:`naapgnn.evaluation.protocols.splits`.
@@ -234,67 +95,38 @@ def run_baselines(
     list of dict
         One row per (baseline, budget), in baseline then budget order.
     """
+    from naapgnn.evaluation.benchmark import benchmark_from_table
+    from naapgnn.evaluation.engine import Predictor, plan_units, run_units
     from naapgnn.evaluation.protocols import splits
+    from naapgnn.io import ResumeLog
 
-    baselines = list(baselines) if baselines is not None else select_baselines("all")
-    table = paper_order(df)
-    y = table["MaxAccuracy"].to_numpy(dtype=float)
-    split_list = splits(protocol, y, table["IsTest"].to_numpy(), **split_kw)
-    official = protocol == "official"
-    wanted = [(b, k) for b in baselines for k in budgets if k >= b.min_budget]
-    key = _config_key(table, protocol, seeds, split_kw)
-    done = _load_resume(resume_file, key)
-    todo = [(b, k) for b, k in wanted if (b.name, k) not in done]
-
-    features: dict[tuple[Callable, int], Any] = {}
-    for b, k in todo:
-        if (b.features, k) not in features:
-            feats = b.features(table, k)
-            features[(b.features, k)] = feats.to_numpy(dtype=float) if b.scale else feats
-    todo.sort(key=lambda t: -_cost(*t))
-
-    rows = dict(done)
-    if todo:
-        from joblib import Parallel, delayed
-        from tqdm.auto import tqdm
-
-        jobs = (delayed(run_task)(b, k, features[(b.features, k)], y, split_list, seeds, official) for b, k in todo)
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-        with tqdm(total=len(todo), desc=f"baselines ({protocol})", unit="fit", disable=not progress) as bar:
-            for row in results:
-                rows[(row["model"], row["budget"])] = row
-                _append_resume(resume_file, key, row)
-                bar.update(1)
-    return [rows[(b.name, k)] for b, k in wanted]
+    names = list(baselines) if baselines is not None else select_baselines("all")
+    bench = benchmark_from_table(paper_order(df))
+    split_list = splits(protocol, bench.y, bench.is_test, **split_kw)
+    predictors = {name: Predictor(paper_key(name), label=name) for name in names}
+    wanted = [(name, k) for name in names for k in budgets if predictors[name].entry.applies(k)]
+    plans = {(name, k): plan_units(predictors[name], k, protocol, len(split_list), seeds) for name, k in wanted}
+    units = [u for plan in plans.values() for u in plan]
+    rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, ResumeLog(resume_file),
+                        jobs=n_jobs, progress=progress, desc=f"baselines ({protocol})")
+    runs = dict(zip(units, rows))
+    return [_summary(name, k, [_metrics(runs[u]) for u in plans[(name, k)]], protocol, seeds) for name, k in wanted]
 
 
-def _config_key(table, protocol, seeds, split_kw) -> str:
-    from naapgnn import __version__
-
-    digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(table[["ModelId", "IsTest"]].to_numpy()).tobytes())
-    digest.update(np.ascontiguousarray(table["MaxAccuracy"].to_numpy(dtype=float)).tobytes())
-    digest.update(json.dumps([__version__, protocol, list(seeds), sorted(split_kw.items())]).encode())
-    return digest.hexdigest()[:16]
+def _metrics(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in RUN_FIELDS}
 
 
-def _load_resume(path, key) -> dict:
-    from naapgnn.io import read_progress_jsonl
+def _summary(name: str, budget: int, runs: list[dict], protocol: str, seeds: Sequence[int]) -> dict:
+    from naapgnn.evaluation.engine import median_run
+    from naapgnn.evaluation.protocols import aggregate
 
-    rows = {}
-    for obj in read_progress_jsonl(path):
-        if obj.get("_key") == key:
-            obj.pop("_key")
-            rows[(obj["model"], obj["budget"])] = obj
-    return rows
-
-
-def _append_resume(path, key, row) -> None:
-    if path is None:
-        return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fh.write(json.dumps({**row, "_key": key}) + "\n")
+    if protocol == "official":
+        chosen = median_run(runs)
+        return {"model": name, "budget": budget, **runs[chosen], "seed": int(seeds[chosen]),
+                "seed_violations": [int(r["violations"]) for r in runs],
+                "seed_mae": [float(r["mae"]) for r in runs]}
+    return {"model": name, "budget": budget, **aggregate(runs), "n_splits": len(runs)}
 
 
 # --- output ------------------------------------------------------------------------------
@@ -346,17 +178,12 @@ def paper_comparison(rows: Sequence[dict], paper):
 
 
 def markdown(frame, digits: int = 4) -> str:
-    """A GitHub Markdown table of a DataFrame (floats to ``digits`` decimals)."""
-    def cell(v):
-        if isinstance(v, (bool, np.bool_)):
-            return "yes" if v else "no"
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.{digits}f}"
-        return str(v)
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+    """A GitHub Markdown table of a DataFrame (floats to ``digits`` decimals, booleans as yes/no)."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if shown[column].dtype == bool:
+            shown[column] = shown[column].map({True: "yes", False: "no"})
+    return shown.to_markdown(index=False, floatfmt=f".{digits}f") + "\n"
 
 
 def summary_text(rows: Sequence[dict], protocol: str) -> str:

@@ -94,6 +94,7 @@ class ResumeLog:
         for entry in read_progress_jsonl(self.path):
             if isinstance(entry, dict) and isinstance(entry.get("key"), str) and "value" in entry:
                 self._done[entry["key"]] = entry["value"]
+        self._torn = _ends_inside_a_line(self.path)
 
     def __len__(self) -> int:
         return len(self._done)
@@ -107,10 +108,13 @@ class ResumeLog:
 
     def put(self, key: str, value: Any) -> None:
         """Save ``value`` (JSON-serialisable) under ``key`` and flush it to disk."""
-        self._done[key] = value
         if self.path is None:
+            self._done[key] = value
             return
         line = json.dumps({"key": key, "value": value}, sort_keys=True, default=_json_default) + "\n"
+        self._done[key] = value
+        if self._torn:  # end the line a kill cut short, or this one would be lost with it
+            line = "\n" + line
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a") as f:
@@ -119,12 +123,21 @@ class ResumeLog:
                 os.fsync(f.fileno())
         except OSError as exc:
             raise NaapgnnError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
+        self._torn = False
 
     def clear(self) -> None:
         """Forget every saved unit (``--fresh``) and remove the file."""
         self._done.clear()
         if self.path is not None and self.path.exists():
             self.path.unlink()
+
+
+def _ends_inside_a_line(path: Path | None) -> bool:
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
 
 
 def _json_default(value: Any) -> Any:

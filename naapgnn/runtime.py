@@ -23,3 +23,30 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def resolve_device(name: str | None) -> str:
+    """The torch device to run on: ``"auto"`` (or None) -> ``"cuda"`` when available
+    else ``"cpu"``; any other name is checked and returned unchanged.
+
+    Raises
+    ------
+    NaapgnnError
+        An unknown device name, a device type other than cuda or cpu, or CUDA
+        asked for on a machine without it.
+    """
+    import torch
+
+    from naapgnn.errors import NaapgnnError
+
+    if name in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise NaapgnnError(f"--device: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise NaapgnnError(f"--device {name}: CUDA is not available on this machine")
+    if device.type not in ("cuda", "cpu"):
+        raise NaapgnnError(f"--device {name}: only cuda and cpu are supported")
+    return name

@@ -22,8 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from naapgnn.data.naap440 import NUM_EPOCHS
+
 TRAIN_COST = 3.0  # forward + backward of one training image, in test-image forwards
-FULL_ARCHS, FULL_EPOCHS, FULL_TRAIN, FULL_TEST = 440, 90, 50_000, 10_000
+FULL_ARCHS, FULL_EPOCHS, FULL_TRAIN, FULL_TEST = 440, NUM_EPOCHS, 50_000, 10_000
 
 
 def main(argv=None) -> int:
@@ -52,7 +54,10 @@ def main(argv=None) -> int:
     from naapgnn.data.cifar import load_cifar10, write_synthetic_cifar10
     from naapgnn.arch.profiling import profile
     from naapgnn.arch.space import naap440_search_space
-    from naapgnn.trainer.training import Recipe, TrainOptions, device_data, regenerate, resolve_device, train_reference
+    from naapgnn.runtime import resolve_device
+    from naapgnn.trainer.group import device_data
+    from naapgnn.trainer.jobs import Recipe, TrainOptions
+    from naapgnn.trainer.training import regenerate, train_reference
 
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -95,7 +100,7 @@ def main(argv=None) -> int:
               f"{args.group_size}, options {options.numerics()}")
         print(f"fast trainer: {arch_epochs} arch-epochs in {fast_s:.2f} s = {rate:.3f} arch-epochs/s "
               f"on this data")
-        print(f"projected full job (440 x 90 epochs on CIFAR-10, x{image_scale:.1f} images, "
+        print(f"projected full job ({FULL_ARCHS} x {FULL_EPOCHS} epochs on CIFAR-10, x{image_scale:.1f} images, "
               f"x{mac_scale:.2f} MACs): {projected_s:.0f} s = {projected_s / 3600:.2f} h")
 
         run_baseline = args.baseline if args.baseline is not None else device == "cpu"

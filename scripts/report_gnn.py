@@ -30,8 +30,6 @@ interrupted run resumes.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import sys
 import time
@@ -61,69 +59,27 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-# --- one fit ---------------------------------------------------------------------------------
+# --- the fits, through the engine ----------------------------------------------------------------
 
 
-def fit_task(budget: int, seed: int, train: list, test: list, params: dict) -> dict:
-    from naapgnn.models.gnn import GNNPredictor
+def run_gnn(bench, protocols, budgets, jobs, resume: Path, progress: bool, params: dict) -> dict:
+    """All GNN fits: {(protocol, budget, split, seed): {"blend", "gnn", "seconds"}}.
 
-    start = time.process_time()
-    model = GNNPredictor(budget=budget, random_state=seed, n_threads=1, **params).fit(train)
-    cpu = time.process_time() - start
-    parts = model.predict_parts(test)
-    return {"gnn": parts["gnn"].tolist(), "forest": parts["forest"].tolist(),
-            "blend": model.predict(test).tolist(), "blend_forest": float(model.blend_forest), "cpu_s": cpu}
-
-
-def config_key(table, params: dict) -> str:
-    from naapgnn import __version__
-    from naapgnn.models.gnn import GNNPredictor
-
-    digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(table[["ModelId", "IsTest"]].to_numpy()).tobytes())
-    digest.update(np.ascontiguousarray(table["MaxAccuracy"].to_numpy(dtype=float)).tobytes())
-    digest.update(json.dumps([__version__, GNNPredictor(**params).get_params()], sort_keys=True,
-                             default=str).encode())
-    return digest.hexdigest()[:16]
-
-
-def run_gnn(records, y, flags, protocols, budgets, jobs, resume: Path, key: str, progress: bool,
-            params: dict) -> dict:
-    """All GNN fits: {(protocol, budget, split, seed): result}."""
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
-
+    Official: one fit per seed; other protocols: one per split with the first seed.
+    """
     from baselines.paper import SEEDS
-    from naapgnn.io import read_progress_jsonl
+    from naapgnn.evaluation.engine import Predictor, plan_units, run_units
     from naapgnn.evaluation.protocols import splits
+    from naapgnn.io import ResumeLog
 
-    done = {(row["protocol"], row["budget"], row["split"], row["seed"]): row
-            for row in read_progress_jsonl(resume) if row.get("key") == key}
-    tasks = []
-    for protocol in protocols:
-        split_list = splits(protocol, y, flags, **PROTOCOL_SPLITS[protocol])
-        seeds = SEEDS if protocol == "official" else SEEDS[:1]
-        for budget in budgets:
-            for s, (train, test) in enumerate(split_list):
-                for seed in seeds:
-                    if (protocol, budget, s, seed) not in done:
-                        tasks.append((protocol, budget, s, seed, train, test))
-    # Largest protocols first would not help: every fit costs about the same.
-    jobs_iter = (delayed(_tagged)(t[:4], t[1], t[3], [records[i] for i in t[4]], [records[i] for i in t[5]], params)
-                 for t in tasks)
-    with tqdm(total=len(tasks), desc="GNN fits", unit="fit", disable=not progress) as bar:
-        for tag, result in Parallel(n_jobs=jobs, return_as="generator_unordered")(jobs_iter):
-            protocol, budget, s, seed = tag
-            row = {"key": key, "protocol": protocol, "budget": budget, "split": s, "seed": seed, **result}
-            done[tag] = row
-            with resume.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
-            bar.update(1)
-    return done
-
-
-def _tagged(tag, budget, seed, train, test, params):
-    return tag, fit_task(budget, seed, train, test, params)
+    gnn = Predictor("gnn", {"n_threads": 1, **params})
+    split_lists = {p: splits(p, bench.y, bench.is_test, **PROTOCOL_SPLITS[p]) for p in protocols}
+    units = [u for p in protocols for budget in budgets
+             for u in plan_units(gnn, budget, p, len(split_lists[p]), SEEDS if p == "official" else SEEDS[:1])]
+    rows, _ = run_units(bench, [gnn], units, split_lists, ResumeLog(resume), jobs=jobs, progress=progress,
+                        desc="GNN fits")
+    return {(u.protocol, u.budget, u.split, u.seed): {"blend": r["pred"], "gnn": r["parts"]["gnn"],
+                                                      "seconds": r["seconds"]} for u, r in zip(units, rows)}
 
 
 # --- summaries ---------------------------------------------------------------------------------
@@ -131,7 +87,7 @@ def _tagged(tag, budget, seed, train, test, params):
 
 def official_rows(done, y, test, budgets):
     from baselines.paper import SEEDS
-    from baselines.runner import median_run
+    from naapgnn.evaluation.engine import median_run
     from naapgnn.evaluation.metrics import all_metrics
 
     out = {}
@@ -215,23 +171,22 @@ def main(argv=None) -> int:
 
     from baselines.paper import SEEDS, paper_order
     from baselines.runner import PER_LAYER, run_baselines, select_baselines
-    from naapgnn.data.records import records_from_naap440
+    from naapgnn.cli.options import parse_params
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
-    from naapgnn.io import write_text_atomic
+    from naapgnn.evaluation.benchmark import benchmark_from_table
     from naapgnn.evaluation.protocols import splits
+    from naapgnn.io import write_text_atomic
 
     args = parse_args(argv)
-    params = json.loads(args.params)
+    params = parse_params(args.params)
     budgets = [int(b) for b in args.budgets.split(",")]
     protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     df = load_naap440(args.data)
-    table = paper_order(df)
-    records = records_from_naap440(table)
-    y = table["MaxAccuracy"].to_numpy(dtype=float)
-    flags = table["IsTest"].to_numpy().astype(bool)
+    bench = benchmark_from_table(paper_order(df))
+    records, y, flags = bench.records, bench.y, bench.is_test
     text: list[str] = []
 
     def say(line=""):
@@ -247,8 +202,7 @@ def main(argv=None) -> int:
     resume = out / ".gnn_runs.jsonl"
     if args.fresh:
         resume.unlink(missing_ok=True)
-    done = run_gnn(records, y, flags, protocols, budgets, args.jobs, resume, config_key(table, params),
-                   not args.quiet, params)
+    done = run_gnn(bench, protocols, budgets, args.jobs, resume, not args.quiet, params)
     csv_rows = []
     baseline_rows = {}
     for protocol in protocols:
@@ -317,8 +271,8 @@ def main(argv=None) -> int:
                 f"{r3['violations']:.1f}, MAE {r0['mae']:.4f} vs {r3['mae']:.4f}")
         say()
 
-    fits = [r for r in done.values() if r["protocol"] in protocols and r["budget"] in budgets]
-    say(f"{len(fits)} GNN fits, mean {np.mean([r['cpu_s'] for r in fits]):.1f} s CPU each (1 thread); "
+    fits = list(done.values())
+    say(f"{len(fits)} GNN fits, mean {np.mean([r['seconds'] for r in fits]):.1f} s wall each (1 thread); "
         f"report wall time {time.perf_counter() - started:.0f} s ({args.jobs} jobs)")
     write_text_atomic(out / "gnn_report.csv", pd.DataFrame(csv_rows).to_csv(index=False))
     write_text_atomic(out / "gnn_report.txt", "\n".join(text) + "\n")
@@ -327,4 +281,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from naapgnn.errors import NaapgnnError
+
+    try:
+        sys.exit(main())
+    except NaapgnnError as exc:
+        sys.exit(f"{Path(__file__).name}: error: {exc}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -34,67 +33,53 @@ def parse_args(argv=None):
     p.add_argument("--blends", default="0,0.25,0.5,0.75,1")
     p.add_argument("--forest-curve", action="store_true", help="the forest also reads cycle curve features")
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--out", default="results/select_gnn.jsonl", help="resume file")
+    p.add_argument("--out", default="results/select_gnn.jsonl", help="resume file (the engine's resume store)")
     return p.parse_args(argv)
 
 
-def fit_split(config: dict, budget: int, split: int, train, test, records, forest_curve: bool) -> dict:
-    import torch
+def inner_units(predictor, budget: int, n_splits: int) -> list:
+    """One fit per inner split, seeded with the split's index."""
+    from naapgnn.evaluation.engine import Unit
 
-    from naapgnn.models.forest import PerLayerForest
-    from naapgnn.models.gnn import GNNPredictor
-
-    torch.set_num_threads(1)
-    tr = [records[i] for i in train]
-    te = [records[i] for i in test]
-    y = np.array([r.target for r in tr])
-    start = time.process_time()
-    gnn = GNNPredictor(budget=budget, blend_forest=0.0, random_state=split, **config).fit(tr, y)
-    seconds = time.process_time() - start
-    forest = PerLayerForest(budget=budget, curve=forest_curve and budget > 0, random_state=split).fit(tr, y)
-    return {"gnn": gnn.predict(te).tolist(), "forest": forest.predict(te).tolist(), "cpu_s": seconds}
+    return [Unit(predictor.key, budget, "repeated", s, s) for s in range(n_splits)]
 
 
 def main(argv=None) -> int:
-    from joblib import Parallel, delayed
 
-    from naapgnn.data.records import records_from_naap440, split_records
     from naapgnn.data.naap440 import load_naap440
-    from naapgnn.io import read_progress_jsonl
+    from naapgnn.evaluation.benchmark import benchmark_from_table
+    from naapgnn.evaluation.engine import Predictor, run_units
     from naapgnn.evaluation.metrics import kendall_tau, mae, violations
     from naapgnn.evaluation.protocols import splits
+    from naapgnn.io import ResumeLog
 
     args = parse_args(argv)
     configs = json.loads(args.configs)
     budgets = [int(b) for b in args.budgets.split(",")]
     blends = [float(b) for b in args.blends.split(",")]
-    records = split_records(records_from_naap440(load_naap440(args.data)), "train")
-    y = np.array([r.target for r in records])
-    inner = splits("repeated", y, n_repeats=args.splits, test_size=40, seed=12345)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = {(row["key"], row["split"]): row for row in read_progress_jsonl(out)}
-    tasks = []
+    df = load_naap440(args.data)
+    bench = benchmark_from_table(df[df["IsTest"] == 0].reset_index(drop=True), "NAAP-440 training split")
+    y = bench.y
+    inner = {"repeated": splits("repeated", y, n_repeats=args.splits, test_size=40, seed=12345)}
+    store = ResumeLog(args.out)
+    forest = Predictor("forest+cycle" if args.forest_curve else "per_layer_forest")
+    done = {}
     for config in configs:
+        gnn = Predictor("gnn", {**config, "blend_forest": 0.0, "n_threads": 1})
         for budget in budgets:
-            key = json.dumps({"config": config, "budget": budget, "forest_curve": args.forest_curve}, sort_keys=True)
-            for s, (train, test) in enumerate(inner):
-                if (key, s) not in done:
-                    tasks.append((key, config, budget, s, train, test))
-    jobs = (delayed(lambda t: (t, fit_split(t[1], t[2], t[3], t[4], t[5], records, args.forest_curve)))(t)
-            for t in tasks)
-    for (key, _, _, s, _, test), result in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(jobs):
-        row = {"key": key, "split": s, "test": [int(i) for i in test], **result}
-        done[(key, s)] = row
-        with out.open("a") as fh:
-            fh.write(json.dumps(row) + "\n")
-        print(f"done {key} split {s} ({result['cpu_s']:.1f} s CPU)", file=sys.stderr, flush=True)
+            forest_at = forest if budget > 0 else Predictor("per_layer_forest")
+            units = inner_units(gnn, budget, args.splits) + inner_units(forest_at, budget, args.splits)
+            rows, _ = run_units(bench, [gnn, forest_at], units, inner, store, jobs=args.jobs,
+                                desc=f"{json.dumps(config)[:30]} budget {budget}")
+            gnn_rows, forest_rows = rows[:args.splits], rows[args.splits:]
+            done[(json.dumps(config), budget)] = [
+                {"test": g["test"], "gnn": g["pred"], "forest": f["pred"], "cpu_s": g["seconds"]}
+                for g, f in zip(gnn_rows, forest_rows)]
 
     print(f"{'config':60s} {'budget':>6s} " + " ".join(f"{'b=' + str(b):>22s}" for b in blends))
     for config in configs:
         for budget in budgets:
-            key = json.dumps({"config": config, "budget": budget, "forest_curve": args.forest_curve}, sort_keys=True)
-            rows = [done[(key, s)] for s in range(len(inner))]
+            rows = done[(json.dumps(config), budget)]
             cells = []
             for b in blends:
                 taus, viols, maes = [], [], []
@@ -112,4 +97,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from naapgnn.errors import NaapgnnError
+
+    try:
+        sys.exit(main())
+    except NaapgnnError as exc:
+        sys.exit(f"{Path(__file__).name}: error: {exc}")

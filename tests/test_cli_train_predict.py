@@ -5,6 +5,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from naapgnn.data.records import records_from_naap440, write_jsonl
@@ -48,11 +49,17 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def test_train_writes_a_checkpoint_trained_on_the_train_split(ckpt3, capsys):
+def test_train_writes_a_checkpoint_trained_on_the_train_split(bench, ckpt3, capsys):
     config = json.loads((ckpt3 / "config.json").read_text())
     assert config["params"]["budget"] == 3 and config["params"]["n_ensemble"] == 2
     assert config["params"]["hidden"] == 8
     assert (ckpt3 / "weights.pt").is_file() and (ckpt3 / "forest.joblib").is_file()
+    # The target statistics are those of the 60 training records, not of all 70.
+    train = [r.target for r in bench[1] if r.split == "train"]
+    assert len(train) == 60
+    assert config["state"]["y_mean"] == pytest.approx(float(np.mean(train)), abs=1e-12)
+    assert config["state"]["y_mean"] != pytest.approx(float(np.mean([r.target for r in bench[1]])), abs=1e-9)
+    assert len(config["state"]["best_epochs"]) == 2
 
 
 def test_train_reports_what_it_did(bench, tmp_path, capsys):

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from naapgnn.data import download
 from naapgnn.data import naap440 as data
-from naapgnn.data.naap440 import NAAP440_FILES, curve_columns, load_naap440
+from naapgnn.data.download import NAAP440_FILES
+from naapgnn.data.naap440 import curve_columns, load_naap440
 from naapgnn.errors import NaapgnnError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,12 +93,12 @@ def test_pinned_checksums_match_the_public_files():
 
 def test_default_urls_are_pinned(monkeypatch):
     monkeypatch.delenv("NAAPGNN_DATA_URL", raising=False)
-    base = f"https://raw.githubusercontent.com/talcs/NAAP-440/{data.NAAP440_COMMIT}/"
-    assert len(data.NAAP440_COMMIT) == 40
-    assert data.file_url(NAAP440_FILES["naap440v2.csv"]) == base + "naap440v2.csv"
-    assert data.file_url(NAAP440_FILES["paper_baseline_results.csv"]) == base + "experiment_results/results.csv"
+    base = f"https://raw.githubusercontent.com/talcs/NAAP-440/{download.NAAP440_COMMIT}/"
+    assert len(download.NAAP440_COMMIT) == 40
+    assert download.file_url(NAAP440_FILES["naap440v2.csv"]) == base + "naap440v2.csv"
+    assert download.file_url(NAAP440_FILES["paper_baseline_results.csv"]) == base + "experiment_results/results.csv"
     monkeypatch.setenv("NAAPGNN_DATA_URL", "http://mirror.example/naap/")
-    assert data.file_url(NAAP440_FILES["paper_baseline_results.csv"]) == (
+    assert download.file_url(NAAP440_FILES["paper_baseline_results.csv"]) == (
         "http://mirror.example/naap/paper_baseline_results.csv"
     )
 
@@ -112,8 +114,8 @@ def test_paper_baselines():
 
 
 def test_location_forms(no_env, monkeypatch):
-    assert data.dataset_dir(DATA / "naap440v2.csv") == DATA
-    assert data.dataset_dir(DATA / "naap440.csv") == DATA
+    assert download.dataset_dir(DATA / "naap440v2.csv") == DATA
+    assert download.dataset_dir(DATA / "naap440.csv") == DATA
     monkeypatch.setenv("NAAPGNN_DATA", str(DATA))
     assert load_naap440().attrs["source"] == str(DATA)
     assert not no_env.exists()  # an explicit location never touches the cache
@@ -134,7 +136,7 @@ def test_location_errors(no_env, tmp_path, monkeypatch):
 
 def test_cache_without_download(no_env):
     with pytest.raises(NaapgnnError, match="not in the cache"):
-        data.dataset_dir(download=False)
+        download.dataset_dir(download=False)
 
 
 # --- download over a real HTTP server -------------------------------------------------
@@ -327,7 +329,7 @@ def test_download_timeout_leaves_nothing(no_env, monkeypatch):
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
     try:
-        monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 0.3)
+        monkeypatch.setattr(download, "DOWNLOAD_TIMEOUT_S", 0.3)
         monkeypatch.setenv("NAAPGNN_DATA_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
         with pytest.raises(NaapgnnError, match=r"cannot download naap440.csv from http://127.0\.0\.1:\d+/naap440.csv: "
                                                r"timed out after 0.3 s"):

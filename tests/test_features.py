@@ -151,3 +151,27 @@ def test_cycle_features_from_records(naap440):
     records[2].curve["accuracy"] = records[2].curve["accuracy"][:4]
     with pytest.raises(NaapgnnError, match="record '3': 'accuracy' has 4 epochs, budget needs 5"):
         cycle_features(records, 6)
+
+
+def test_geometric_tail_keeps_the_sign_of_shrinking_gains():
+    from naapgnn.features.curves import geometric_tail
+
+    two = np.array([[-0.02, -0.01], [0.02, 0.01], [0.02, -0.01], [0.01, 0.02], [0.0, 0.01]])
+    # ratio 0.5 either sign; opposite signs or a zero previous gain stop the series; growth is clipped to 0.9
+    assert np.allclose(geometric_tail(two), [-0.01, 0.01, 0.0, 0.02 * 0.9 / 0.1, 0.0])
+    assert np.allclose(geometric_tail(np.array([[0.04], [-0.04]])), [0.04, -0.04])  # one gain: ratio 0.5
+    assert np.array_equal(geometric_tail(np.zeros((3, 0))), np.zeros(3))
+
+
+def test_forest_and_gnn_curve_features_extrapolate_alike():
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.arch.space import naap440_search_space
+    from naapgnn.data.records import Record
+    from naapgnn.features.curves import curve_feature_names, curve_features
+
+    arch = parse_architecture(naap440_search_space()[0])
+    falling = np.array([0.3, 0.4, 0.50, 0.45, 0.46, 0.48, 0.46, 0.46, 0.47])  # cycle ends 0.50, 0.48, 0.47
+    record = Record("r", arch, curve={"accuracy": falling, "loss_mean": 1 - falling})
+    tabular = cycle_features([record], 9)["acc_extrapolated"].iloc[0]
+    gnn = dict(zip(curve_feature_names(9, ["accuracy"]), curve_features([record], 9, ["accuracy"])[0]))
+    assert tabular == pytest.approx(0.46) and gnn["accuracy_extrapolated"] == pytest.approx(0.46)

@@ -5,8 +5,11 @@ import pytest
 import torch
 
 from naapgnn.graph.encoding import NODE_TYPES, encode
-from naapgnn.models.network import CONV_TYPES, AccuracyModel, GraphBatch, GraphEncoder, batch_graphs
+from torch_geometric.data import Batch
+
 from naapgnn.arch.space import naap440_search_space
+from naapgnn.models.network import (CONV_TYPES, AccuracyModel, GraphEncoder, batch_architectures,
+                                    classifier_nodes)
 
 
 @pytest.fixture(scope="module")
@@ -14,16 +17,21 @@ def graphs():
     return [encode(s) for s in naap440_search_space()[:12]]
 
 
-def test_batch_graphs_concatenates_and_offsets(graphs):
-    g = batch_graphs(graphs)
+def batch_graphs(graphs):
+    return Batch.from_data_list(graphs)
+
+
+def test_batch_architectures_concatenates_and_offsets(graphs):
+    g = batch_architectures(naap440_search_space()[:12])
     assert g.num_graphs == 12
     assert g.x.shape[0] == sum(int(d.num_nodes) for d in graphs)
     assert g.edge_index.shape[1] == sum(d.edge_index.shape[1] for d in graphs)
     assert torch.equal(g.graph_attr, torch.cat([d.graph_attr for d in graphs]))
     # Every graph's classifier index points at its classifier node, which is its last node.
     classifier_col = NODE_TYPES.index("classifier")
-    assert torch.all(g.x[g.classifier, classifier_col] == 1)
-    assert torch.equal(g.batch[g.classifier], torch.arange(12))
+    assert torch.all(g.x[classifier_nodes(g), classifier_col] == 1)
+    assert torch.equal(g.batch[classifier_nodes(g)], torch.arange(12))
+    assert torch.equal(g.x, torch.cat([d.x for d in graphs]))
     # Edges never cross graphs.
     assert torch.equal(g.batch[g.edge_index[0]], g.batch[g.edge_index[1]])
 
@@ -31,10 +39,11 @@ def test_batch_graphs_concatenates_and_offsets(graphs):
 def test_subset_equals_batching_the_subset(graphs):
     full = batch_graphs(graphs)
     pick = [7, 2, 11]
-    sub = full.subset(torch.tensor(pick))
+    sub = Batch.from_data_list(full.index_select(torch.tensor(pick)))
     direct = batch_graphs([graphs[i] for i in pick])
-    for name in ("x", "edge_index", "batch", "classifier", "graph_attr"):
+    for name in ("x", "edge_index", "batch", "graph_attr"):
         assert torch.equal(getattr(sub, name), getattr(direct, name)), name
+    assert torch.equal(classifier_nodes(sub), classifier_nodes(direct))
 
 
 @pytest.mark.parametrize("conv", CONV_TYPES)
@@ -48,7 +57,7 @@ def test_model_output_shape_and_gradients(graphs, conv, direction):
     assert out.shape == (12,)
     out.sum().backward()
     assert all(p.grad is not None for p in model.graph.parameters() if p.requires_grad)
-    assert model.curve[0].weight.grad.abs().sum() > 0
+    assert model.curve.lins[0].weight.grad.abs().sum() > 0
 
 
 def test_model_without_curve_or_hparams(graphs):
@@ -58,15 +67,15 @@ def test_model_without_curve_or_hparams(graphs):
     assert model(g).shape == (12,)
 
 
-def _input_node_state(encoder: GraphEncoder, g: GraphBatch) -> torch.Tensor:
+def _input_node_state(encoder: GraphEncoder, g: Batch) -> torch.Tensor:
     return encoder.node_states(g)[0]  # node 0 of graph 0 is the network input
 
 
 def test_forward_messages_follow_the_data_flow(graphs):
     torch.manual_seed(0)
     g = batch_graphs(graphs[:1])
-    changed = GraphBatch(g.x.clone(), g.edge_index, g.batch, g.classifier, g.graph_attr)
-    changed.x[g.classifier[0]] += 3.0  # perturb the classifier, the last node
+    changed = g.clone()
+    changed.x[classifier_nodes(g)[0]] += 3.0  # perturb the classifier, the last node
     hops = int(g.x.shape[0]) - 1  # a chain: the classifier is this many edges from the input
     forward = GraphEncoder(g.x.shape[1], hidden=16, layers=hops, conv="gin", direction="forward").eval()
     both = GraphEncoder(g.x.shape[1], hidden=16, layers=hops, conv="gin", direction="both").eval()
@@ -85,7 +94,7 @@ def test_readout_is_mean_max_and_classifier(graphs):
         h = enc.node_states(g)
         out = enc(g)
     assert out.shape == (3, 24)
-    assert torch.allclose(out[:, 16:], h[g.classifier])
+    assert torch.allclose(out[:, 16:], h[classifier_nodes(g)])
     first = h[g.batch == 0]
     assert torch.allclose(out[0, :8], first.mean(0), atol=1e-6)
     assert torch.allclose(out[0, 8:16], first.max(0).values)
@@ -105,17 +114,18 @@ def test_gnnpredictor_is_exported():
     assert naapgnn.GNNPredictor is Direct
 
 
-def test_encode_batch_matches_encode():
-    import json
-    from pathlib import Path
+def test_mlp_initialises_like_linear_layers():
+    """The PyG MLP gets the weights a stack of nn.Linear would get from the same seed (seeded fits reproduce)."""
+    from naapgnn.models.network import mlp
 
-    from naapgnn.arch.format import parse_architecture
-    from naapgnn.models.network import encode_batch
-
-    graphs_dir = Path(__file__).resolve().parents[1] / "graphs"
-    archs = [parse_architecture(s) for s in naap440_search_space()]
-    archs += [parse_architecture(json.loads(p.read_text())) for p in sorted(graphs_dir.glob("*.json"))]
-    fast = encode_batch(archs)
-    slow = batch_graphs([encode(a) for a in archs])
-    for name in ("x", "edge_index", "batch", "classifier", "graph_attr"):
-        assert torch.equal(getattr(fast, name), getattr(slow, name)), name
+    torch.manual_seed(3)
+    module = mlp([10, 16, 1], dropout=0.1)
+    after = torch.rand(1)
+    torch.manual_seed(3)
+    linears = [torch.nn.Linear(10, 16), torch.nn.Linear(16, 1)]
+    assert torch.equal(after, torch.rand(1))
+    for lin, ref in zip(module.lins, linears):
+        assert torch.equal(lin.weight, ref.weight) and torch.equal(lin.bias, ref.bias)
+    x = torch.randn(4, 10)
+    module.eval()
+    assert torch.allclose(module(x), linears[1](torch.relu(linears[0](x))), atol=0, rtol=0)

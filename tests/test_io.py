@@ -1,7 +1,14 @@
-"""File helpers: atomic writes and reading back progress logs cut by an interruption."""
+"""File helpers: atomic writes, and the resume log that long jobs pick up from after a kill."""
 from __future__ import annotations
 
-from naapgnn.io import read_progress_jsonl, write_text_atomic
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.io import ResumeLog, atomic_path, current_umask, read_progress_jsonl, write_text_atomic
 
 
 def test_progress_log_skips_a_line_cut_short(tmp_path):
@@ -11,8 +18,115 @@ def test_progress_log_skips_a_line_cut_short(tmp_path):
     assert read_progress_jsonl(path) == [{"key": "a", "value": 1}, {"key": "b", "value": 2}]
 
 
-def test_atomic_write_leaves_no_temporary_file(tmp_path):
+# --- atomic writes ---------------------------------------------------------------------
+
+
+def test_atomic_write_creates_folders_and_leaves_only_the_file(tmp_path):
     path = tmp_path / "sub" / "report.md"
     write_text_atomic(path, "hello\n")
     assert path.read_text() == "hello\n"
     assert [p.name for p in path.parent.iterdir()] == ["report.md"]
+
+
+def test_a_failed_write_keeps_the_old_content_and_no_temporary_file(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("old\n")
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_path(path) as tmp:
+            assert tmp.parent == path.parent and tmp != path and tmp.suffix == ".csv"
+            tmp.write_text("half of the new")
+            raise RuntimeError("disk full")
+    assert path.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+
+
+def test_the_new_content_replaces_the_old_only_at_the_end(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("old\n")
+    with atomic_path(path) as tmp:
+        tmp.write_text("new\n")
+        assert path.read_text() == "old\n"
+    assert path.read_text() == "new\n"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_new_files_get_the_usual_permissions(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        assert current_umask() == umask
+        assert os.umask(umask) == umask  # current_umask put it back
+        write_text_atomic(tmp_path / "out.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o666 & ~umask
+
+
+def test_newline_is_passed_to_open(tmp_path):
+    write_text_atomic(tmp_path / "a.csv", "a,b\r\n1,2\r\n", newline="")
+    assert (tmp_path / "a.csv").read_bytes() == b"a,b\r\n1,2\r\n"
+    write_text_atomic(tmp_path / "b.csv", "a,b\n", newline="\r\n")
+    assert (tmp_path / "b.csv").read_bytes() == b"a,b\r\n"
+    write_text_atomic(tmp_path / "c.csv", "a,b\n")
+    assert (tmp_path / "c.csv").read_bytes() == b"a,b\n"
+
+
+def test_an_unwritable_folder_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(NaapgnnError, match="cannot write"):
+        write_text_atomic(blocker / "out.txt", "x")
+
+
+# --- the resume log ----------------------------------------------------------------------
+
+
+def test_resume_log_put_get_and_reload(tmp_path):
+    path = tmp_path / "runs" / "progress.jsonl"
+    log = ResumeLog(path)
+    assert len(log) == 0 and "a" not in log and log.get("a") is None and log.get("a", 7) == 7
+    log.put("a", {"mae": 1.5, "folds": [1, 2]})
+    log.put("b", np.float64(0.25))
+    log.put("a", {"mae": 1.25})  # a later line wins
+    assert log.get("a") == {"mae": 1.25} and log.get("b") == 0.25 and len(log) == 2
+    again = ResumeLog(path)
+    assert "a" in again and again.get("a") == {"mae": 1.25} and again.get("b") == 0.25 and len(again) == 2
+
+
+def test_resume_log_ignores_a_line_cut_short_and_recomputes_it(tmp_path):
+    path = tmp_path / "progress.jsonl"
+    log = ResumeLog(path)
+    log.put("a", 1)
+    log.put("b", 2)
+    text = path.read_text()
+    path.write_text(text[: len(text) - 5])  # killed while writing "b"
+    cut = ResumeLog(path)
+    assert cut.get("a") == 1 and "b" not in cut
+    cut.put("b", 2)  # computed again
+    cut.put("c", 3)
+    assert ResumeLog(path).get("b") == 2 and ResumeLog(path).get("c") == 3 and len(ResumeLog(path)) == 3
+
+
+def test_resume_log_clear_forgets_everything(tmp_path):
+    path = tmp_path / "progress.jsonl"
+    log = ResumeLog(path)
+    log.put("a", 1)
+    log.clear()
+    assert len(log) == 0 and not path.exists() and len(ResumeLog(path)) == 0
+    log.put("b", 2)
+    assert ResumeLog(path).get("b") == 2 and "a" not in ResumeLog(path)
+
+
+def test_resume_log_without_a_path_keeps_values_in_memory_only(tmp_path):
+    log = ResumeLog(None)
+    log.put("a", [1, 2])
+    assert log.get("a") == [1, 2] and len(log) == 1
+    log.clear()
+    assert len(log) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_log_refuses_a_value_it_cannot_save(tmp_path):
+    log = ResumeLog(tmp_path / "p.jsonl")
+    with pytest.raises(TypeError, match="cannot save object"):
+        log.put("a", object())
+    assert "a" not in log and not (tmp_path / "p.jsonl").exists()

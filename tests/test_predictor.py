@@ -6,11 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from naapgnn.data.records import Record, records_from_naap440
 from naapgnn.errors import NaapgnnError
 from naapgnn.evaluation.metrics import kendall_tau
-from naapgnn.models.gnn import GNNPredictor, curve_feature_names, curve_features, rank_loss, rank_pairs
+from naapgnn.features.curves import curve_feature_names, curve_features
+from naapgnn.models.ensemble import rank_loss, rank_pairs
+from naapgnn.models.gnn import GNNPredictor
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=16, layers=2, curve_hidden=8, max_epochs=40, patience=15, n_ensemble=2,
@@ -62,15 +65,19 @@ def test_blend_weight_one_is_the_forest(train, test):
 
 def test_sklearn_contract(train):
     from sklearn.base import clone
-    from sklearn.model_selection import cross_val_score
+    from sklearn.metrics import mean_absolute_error
+    from sklearn.model_selection import KFold, cross_val_score
 
     model = GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "max_epochs": 10})
     assert model.get_params()["budget"] == 0
     assert model.set_params(budget=3) is model and model.budget == 3
     assert clone(model).get_params() == model.get_params()
-    scores = cross_val_score(model, train[:60], [r.target for r in train[:60]], cv=3,
-                             scoring="neg_mean_absolute_error")
-    assert scores.shape == (3,) and np.all(np.isfinite(scores)) and np.all(scores < 0)
+    X, y = train[:60], np.array([r.target for r in train[:60]])
+    scores = cross_val_score(model, X, y, cv=3, scoring="neg_mean_absolute_error")
+    # cross_val_score clones, fits and predicts: the same as doing it by hand with the same settings.
+    by_hand = [-mean_absolute_error(y[te], clone(model).fit([X[i] for i in tr], y[tr]).predict([X[i] for i in te]))
+               for tr, te in KFold(3).split(X)]
+    assert np.array_equal(scores, by_hand)
 
 
 def test_accepts_architectures_dicts_and_frames(naap440, train):
@@ -105,8 +112,12 @@ def test_missing_channels_and_hparams(train, test):
     model.fit([strip(r, 0.1 * (i % 2 + 1)) for i, r in enumerate(train[:40])])
     assert model.curve_channels_ == ["accuracy"] and model.hparam_names_ == ["lr"]
     # Extra channels are ignored, a missing hyperparameter counts as the training mean.
-    mixed = [test[0], Record("n", test[1].arch, curve={"accuracy": test[1].curve["accuracy"]})]
-    assert np.all(np.isfinite(model.predict(mixed)))
+    assert model.hparam_mean_[0] == pytest.approx(0.15)
+    full = Record("f", test[1].arch, curve=test[1].curve, hparams={"lr": float(model.hparam_mean_[0])})
+    bare = Record("n", test[1].arch, curve={"accuracy": test[1].curve["accuracy"]})
+    other = Record("o", test[1].arch, curve={"accuracy": test[1].curve["accuracy"]}, hparams={"lr": 0.2})
+    pred = [model.predict([r])[0] for r in (full, bare, other)]  # one by one: same batch position
+    assert pred[0] == pred[1] and pred[1] != pred[2]
 
 
 def test_curve_features_by_hand():
@@ -143,21 +154,27 @@ def test_bad_parameters_are_one_line_errors(train):
                           ({"blend_forest": 2}, "blend_forest"), ({"curve_mode": "x"}, "curve_mode")]:
         with pytest.raises(NaapgnnError, match=match):
             GNNPredictor(**kwargs).fit(train[:20])
-    with pytest.raises(NaapgnnError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         GNNPredictor().predict(train[:2])
     no_target = [Record("t", train[0].arch)] * 5
     with pytest.raises(NaapgnnError, match="record 't' has no target"):
         GNNPredictor().fit(no_target)
 
 
-def test_device_auto_uses_cuda_only_when_present():
+@pytest.mark.parametrize("cuda", [True, False])
+def test_device_auto_uses_cuda_only_when_present(monkeypatch, cuda):
     import torch
 
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert GNNPredictor(device="auto")._device().type == expected
-    if not torch.cuda.is_available():
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert GNNPredictor(device="auto")._device() == ("cuda" if cuda else "cpu")
+    assert GNNPredictor(device="cpu")._device() == "cpu"
+    if cuda:
+        assert GNNPredictor(device="cuda:0")._device() == "cuda:0"
+    else:
         with pytest.raises(NaapgnnError, match="CUDA is not available"):
             GNNPredictor(device="cuda")._device()
+    with pytest.raises(NaapgnnError, match="only cuda and cpu"):
+        GNNPredictor(device="meta")._device()
 
 
 def test_held_out_predictions_cover_every_training_record(fitted, train):

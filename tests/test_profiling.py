@@ -32,3 +32,58 @@ def test_macs_follow_the_thop_convention(path):
     model = build_model(arch).eval()
     macs, params = thop.profile(model, inputs=(torch.randn(1, *arch.input_shape),), verbose=False)
     assert profile(arch) == (int(params), int(macs))
+
+
+def test_statistics_of_all_440_match_the_dataset_columns(data_dir):
+    from naapgnn.data.naap440 import load_naap440
+    from naapgnn.arch.profiling import SCHEME_STATISTICS, architecture_statistics
+
+    v2 = load_naap440(data_dir)  # carries the v2 columns NumSkipConnections, NumPartialRFLayers
+    mismatches = [
+        (row["ModelId"], column)
+        for row in v2.to_dict("records")
+        for column, value in architecture_statistics(row["scheme"]).items()
+        if column in SCHEME_STATISTICS and value != row[column]
+    ]
+    assert mismatches == []
+
+
+def test_statistics_of_a_layer_graph():
+    from naapgnn.arch.profiling import architecture_statistics
+
+    arch = load_architecture(REPO / "graphs" / "resnet_like.json")
+    stats = architecture_statistics(arch)
+    assert {k: stats[k] for k in ("NumLayers", "NumStages", "FirstLayerWidth", "LastLayerWidth", "MaxLayerWidth",
+                                  "NumSkipConnections", "NumPartialRFLayers", "NumBlocks", "Depth", "FinalSize")} == {
+        "NumLayers": 7, "NumStages": 4, "FirstLayerWidth": 16, "LastLayerWidth": 64, "MaxLayerWidth": 64,
+        "NumSkipConnections": 0, "NumPartialRFLayers": 1, "NumBlocks": 8, "Depth": 7, "FinalSize": 4,
+    }
+    assert stats["ClassifierParams"] == 64 * 10 + 10
+    assert (stats["NumParams"], stats["NumMACs"]) == profile(arch)
+
+
+def test_receptive_fields_grow_by_kernel_times_jump():
+    from naapgnn.arch.profiling import architecture_statistics, receptive_fields
+
+    scheme = [
+        {"kernel_size": 3, "width": 16, "stride": 2, "residual": False},   # 1 + 2*1 = 3, jump 2
+        {"kernel_size": 3, "width": 16, "stride": 1, "residual": True},    # 3 + 2*2 = 7
+        {"kernel_size": 1, "width": 24, "stride": 2, "residual": False},   # 7 + 0 = 7, jump 4
+    ]
+    # then global pooling over the 8x8 map: 7 + 7*4 = 35; the linear layer adds nothing
+    assert receptive_fields(scheme) == [3.0, 7.0, 7.0, 35.0, 35.0]
+    stats = architecture_statistics(scheme)
+    assert stats["FinalReceptiveField"] == 7.0 and stats["FinalSize"] == 8
+    assert (stats["NumSkipConnections"], stats["NumPartialRFLayers"], stats["NumStages"]) == (1, 1, 2)
+
+
+def test_receptive_field_of_a_join_takes_the_widest_input():
+    from naapgnn.arch.profiling import receptive_fields
+
+    arch = {"input_shape": [3, 16, 16], "num_classes": 10, "layers": [
+        {"op": "conv", "out_channels": 8, "kernel_size": 5},                    # 5
+        {"op": "conv", "out_channels": 8, "kernel_size": 1, "inputs": [-1]},    # 1
+        {"op": "add", "inputs": [0, 1]},                                        # 5
+        {"op": "maxpool", "kernel_size": 2},                                    # 6, jump 2
+    ]}
+    assert receptive_fields(arch)[:4] == [5.0, 1.0, 5.0, 6.0]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.evaluation.protocols import aggregate, evaluate, splits, splits_for, targets_and_flags
+from naapgnn.evaluation.protocols import aggregate, splits, splits_for, targets_and_flags
 
 
 def _check_partition(train, test, n):
@@ -98,11 +98,3 @@ def test_aggregate_mean_and_sample_std():
                    "violations_std": pytest.approx(np.sqrt(2))}
     assert aggregate([{"mae": 1.0}])["mae_std"] == 0.0
 
-
-def test_evaluate_scores_every_split():
-    y = np.linspace(0.5, 0.7, 44)
-    per_split, summary = evaluate(lambda train, test: y[test], y, splits("kfold", y, n_folds=4))
-    assert len(per_split) == 4
-    assert summary["violations"] == 0 and summary["kendall_tau"] == 1.0 and summary["mae"] == 0.0
-    with pytest.raises(NaapgnnError, match="predictions for"):
-        evaluate(lambda train, test: y[:3], y, splits("kfold", y, n_folds=4))

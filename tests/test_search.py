@@ -2,13 +2,24 @@
 import numpy as np
 import pytest
 
-from naapgnn.errors import NaapgnnError
-from naapgnn.search.simulate import (
-    FULL_EPOCHS, ForestPredictor, SearchProblem, best_so_far, compare_strategies, early_stop_run,
-    early_stop_study, mutations, neighbour_table, predictor_guided, random_search, rank_space, ranks_of,
-    regularized_evolution, scheme_key, trainings_to_rank,
-)
 from naapgnn.arch.space import NAAP440_RULES, BlockOptions, SpaceRules, naap440_search_space
+from naapgnn.data.naap440 import NUM_EPOCHS
+from naapgnn.errors import NaapgnnError
+from naapgnn.models.forest import PerLayerForest
+from naapgnn.search.compare import compare_strategies
+from naapgnn.search.early_stop import early_stop_run, early_stop_study
+from naapgnn.search.problem import SearchProblem, best_so_far, make_predictor, ranks_of, trainings_to_rank
+from naapgnn.search.space_ranking import rank_space
+from naapgnn.search.strategies import (
+    mutations, neighbour_table, predictor_guided, random_search, regularized_evolution, scheme_key,
+)
+
+FULL_EPOCHS = NUM_EPOCHS  # a full NAAP-440 training
+
+
+def search_forest(budget=0, n_estimators=64, random_state=None, **params):
+    """The search's per-layer forest (as make_predictor builds it) with a few trees."""
+    return make_predictor("forest", budget, random_state, n_estimators=n_estimators, **params)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +50,7 @@ class Oracle:
 
 def test_problem_matches_dataset(problem, naap440):
     assert problem.n == len(naap440) == 440
+    assert problem.full_epochs == FULL_EPOCHS
     assert np.array_equal(problem.accuracy, naap440["MaxAccuracy"].to_numpy())
     assert problem.best == naap440["MaxAccuracy"].max()
     assert problem.schemes == list(naap440["scheme"])
@@ -92,9 +104,7 @@ def test_random_search_best_is_monotone(problem):
     order = random_search(problem.n, 200, np.random.default_rng(0))
     assert len(set(order.tolist())) == 200
     curve = best_so_far(problem.accuracy, order)
-    assert np.all(np.diff(curve) >= 0)
-    assert curve[-1] == problem.accuracy[order].max()
-    assert curve[0] == problem.accuracy[order[0]]
+    assert curve.tolist() == [problem.accuracy[order[:t + 1]].max() for t in range(200)]
 
 
 def test_trainings_to_rank(problem):
@@ -120,13 +130,14 @@ def test_compare_is_reproducible_and_forest_beats_random(problem):
     for name in a.orders:
         assert np.array_equal(a.orders[name], b.orders[name])
         assert a.orders[name].shape == (4, 440)
-        assert np.all(np.diff(a.curves(name), axis=1) >= 0)
+        assert all(sorted(row) == list(range(440)) for row in a.orders[name].tolist())  # every training new
+        for trial, order in enumerate(a.orders[name]):
+            assert a.curves(name)[trial].tolist() == best_so_far(problem.accuracy, order).tolist()
     # 20 labels + 10 predicted: the forest should find better than 30 random trainings on average
     assert a.curves("predictor N=20")[:, 29].mean() > a.curves("random")[:, 29].mean()
 
 
 def test_gnn_predictor_plugs_in(problem):
-    pytest.importorskip("naapgnn.models.gnn")
     result = compare_strategies(problem, trials=1, n_train=[10], predictor="gnn", strategies=["predictor"],
                                 progress=False)
     order = result.orders["predictor N=10"][0]
@@ -137,7 +148,8 @@ def test_gnn_predictor_plugs_in(problem):
 
 def test_forest_uncertainty_and_residual_target(problem):
     records = problem.records
-    model = ForestPredictor(budget=3, n_estimators=16, random_state=0).fit(records[:100], problem.accuracy[:100])
+    model = search_forest(budget=3, n_estimators=16, random_state=0).fit(records[:100], problem.accuracy[:100])
+    assert isinstance(model, PerLayerForest) and model.curve == "gain"  # the one per-layer forest
     mean, std = model.predict(records[100:], return_std=True)
     assert mean.shape == std.shape == (340,) and np.all(std >= 0)
     # the gain target lets it predict above every training label (the best is not among them)
@@ -148,12 +160,12 @@ def test_forest_uncertainty_and_residual_target(problem):
 @pytest.mark.parametrize("rule,z", [("predictor", 0.0), ("predictor", 1.0), ("curve", 0.0)])
 def test_early_stop_accounting(problem, rule, z):
     budget = 3
-    model = ForestPredictor(budget=budget, n_estimators=16)
+    model = search_forest(budget=budget, n_estimators=16)
     features = model.featurize(problem.records)
     order = np.random.default_rng(2).permutation(problem.n)
     run = early_stop_run(problem.accuracy, order, budget, rule, z, features,
-                         lambda i: ForestPredictor(budget=budget, n_estimators=16, random_state=i),
-                         warmup=20, curve=problem.accuracy_curve(budget))
+                         lambda i: search_forest(budget=budget, n_estimators=16, random_state=i),
+                         warmup=20, curve=problem.accuracy_curve(budget), full_epochs=FULL_EPOCHS)
     assert run.kept + run.stopped == problem.n
     assert run.epochs == budget * run.stopped + FULL_EPOCHS * run.kept
     assert run.kept >= 20 and run.stopped > 0
@@ -163,20 +175,22 @@ def test_early_stop_accounting(problem, rule, z):
 def test_early_stop_never_stopping_costs_full_training(problem):
     order = np.arange(problem.n)
     run = early_stop_run(problem.accuracy, order, 3, "predictor", 1e9, problem.accuracy,
-                         lambda i: Oracle(std=1.0), warmup=5)
+                         lambda i: Oracle(std=1.0), warmup=5, full_epochs=FULL_EPOCHS)
     assert (run.kept, run.stopped, run.epochs) == (440, 0, 440 * FULL_EPOCHS)
     assert run.best_found == problem.best and run.best_rank == 1
     # an exact oracle keeps exactly the running records after the warm-up
-    run = early_stop_run(problem.accuracy, order, 3, "predictor", 0.0, problem.accuracy, lambda i: Oracle(), warmup=5)
+    run = early_stop_run(problem.accuracy, order, 3, "predictor", 0.0, problem.accuracy, lambda i: Oracle(), warmup=5,
+                         full_epochs=FULL_EPOCHS)
     records = np.sum(problem.accuracy[5:] >= np.maximum.accumulate(problem.accuracy)[4:-1])
     assert run.kept == 5 + records and run.best_found == problem.best
     with pytest.raises(NaapgnnError, match="budget"):
-        early_stop_run(problem.accuracy, order, 0, features=problem.accuracy, make_model=lambda i: Oracle())
+        early_stop_run(problem.accuracy, order, 0, features=problem.accuracy, make_model=lambda i: Oracle(),
+                       full_epochs=FULL_EPOCHS)
 
 
 def test_early_stop_study_rows(problem):
     rows = early_stop_study(problem, budgets=[3], thresholds=[0.0, 2.0], trials=1,
-                            predictor=lambda b, s: ForestPredictor(budget=b, n_estimators=8, random_state=s),
+                            predictor=lambda b, s: search_forest(budget=b, n_estimators=8, random_state=s),
                             progress=False)
     assert [(r["rule"], r["z"] == r["z"] and r["z"]) for r in rows] == [("curve", False), ("predictor", 0.0),
                                                                        ("predictor", 2.0)]
@@ -190,7 +204,7 @@ def test_rank_space_on_a_small_space(problem):
         blocks=NAAP440_RULES.blocks + (BlockOptions(kernel_size=(1,), width=(48,), stride=(1,)),),
         min_blocks=4, max_stages=3,
     )
-    model = ForestPredictor(n_estimators=8, max_blocks=5, random_state=0).fit(problem.records, problem.accuracy)
+    model = search_forest(n_estimators=8, max_blocks=5, random_state=0).fit(problem.records, problem.accuracy)
     ranking = rank_space(model, rules, problem.schemes, problem.accuracy, top=5, processes=1, progress=False)
     n_four = sum(len(s) == 4 for s in naap440_search_space())
     assert ranking.n == 2 * n_four
@@ -236,20 +250,19 @@ def test_cli_errors(tmp_path, data_dir, capsys):
     assert "exceeds the 440 architectures" in capsys.readouterr().err
     assert main(["search", "--strategy", "enlarged", "--budget", "3", *common]) == 2
     assert "only budget 0" in capsys.readouterr().err
+    assert main(["search", "--strategy", "early-stop", "--budget", "95", "--trials", "1", *common]) == 2
+    assert "more than a full training (90)" in capsys.readouterr().err
 
 
 def test_enlarged_checkpoint_drops_the_blended_forest(problem, tmp_path):
-    pytest.importorskip("naapgnn.models.gnn")
-    from argparse import Namespace
-
     from naapgnn.arch.format import parse_architecture
     from naapgnn.data.records import Record
-    from naapgnn.cli.search import _enlarged_model
     from naapgnn.models.gnn import GNNPredictor
+    from naapgnn.search.runs import enlarged_model
 
     tiny = dict(n_ensemble=2, max_epochs=3, forest_trees=5, n_threads=1, blend_forest=0.5)
     GNNPredictor(budget=0, **tiny).fit(problem.records[:20], problem.accuracy[:20]).save(tmp_path / "b0")
-    model, label = _enlarged_model(Namespace(checkpoint=str(tmp_path / "b0")), problem, 5)
+    model, label = enlarged_model(problem, 5, checkpoint=str(tmp_path / "b0"))
     assert model.forest_ is None and "GNN ensemble only" in label
     five = [{"kernel_size": 3, "width": 16, "stride": 2, "residual": False}] * 2 + \
         [{"kernel_size": 3, "width": 32, "stride": 1, "residual": False}] * 3
@@ -257,4 +270,37 @@ def test_enlarged_checkpoint_drops_the_blended_forest(problem, tmp_path):
     assert np.isfinite(mean).all() and np.isfinite(std).all()
     GNNPredictor(budget=3, **tiny).fit(problem.records[:20], problem.accuracy[:20]).save(tmp_path / "b3")
     with pytest.raises(NaapgnnError, match="needs budget 0"):
-        _enlarged_model(Namespace(checkpoint=str(tmp_path / "b3")), problem, 5)
+        enlarged_model(problem, 5, checkpoint=str(tmp_path / "b3"))
+
+
+def test_rank_space_in_worker_processes_ranks_as_in_one(problem):
+    rules = SpaceRules(blocks=NAAP440_RULES.blocks, min_blocks=4, max_stages=3)
+    model = search_forest(n_estimators=8, random_state=0).fit(problem.records, problem.accuracy)
+    one = rank_space(model, rules, problem.schemes, problem.accuracy, top=10, processes=1, chunk_size=50,
+                     progress=False)
+    two = rank_space(model, rules, problem.schemes, problem.accuracy, top=10, processes=2, chunk_size=50,
+                     progress=False)
+    assert two.processes == 2 and two.n == one.n > 100  # several chunks spread over the workers
+    assert np.array_equal(one.mean, two.mean) and np.array_equal(one.std, two.std)
+    assert one.top.equals(two.top)
+
+
+def test_an_interrupted_study_resumes_and_fresh_starts_over(problem, tmp_path, capsys):
+    from naapgnn.search.compare import compare_strategies as run
+    from naapgnn.search.trials import trial_keys, trial_log
+
+    kw = dict(trials=2, strategies=["random"], seed=7, cache_dir=tmp_path, progress=False)
+    full = run(problem, **kw)
+    assert not list(tmp_path.glob(".*"))  # a finished study removes its log
+    config = {"study": "compare", "trials": 2, "n_train": [], "predictor": "forest", "seed": 7, "population": 20,
+              "sample": 5, "n": problem.n, "strategies": ["random"]}
+    saved = list(range(problem.n))[::-1]
+    trial_log(tmp_path, "compare").put(trial_keys(config, 2)[0], {"random": saved})  # trial 0 done before a kill
+    resumed = run(problem, **kw)
+    assert "resuming 1 of 2 trials" in capsys.readouterr().err
+    assert resumed.orders["random"][0].tolist() == saved
+    assert np.array_equal(resumed.orders["random"][1], full.orders["random"][1])
+    trial_log(tmp_path, "compare").put(trial_keys(config, 2)[0], {"random": saved})
+    fresh = run(problem, fresh=True, **kw)
+    assert "resuming" not in capsys.readouterr().err
+    assert np.array_equal(fresh.orders["random"], full.orders["random"])

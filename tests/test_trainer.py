@@ -18,15 +18,9 @@ from naapgnn.errors import NaapgnnError
 from naapgnn.data.logs import build_csv, epoch_values, format_loss, format_lr, parse_log
 from naapgnn.arch.profiling import profile
 from naapgnn.arch.space import naap440_search_space
-from naapgnn.trainer.training import (
-    Recipe,
-    TrainOptions,
-    epoch_permutation,
-    load_schemes,
-    parse_ids,
-    regenerate,
-    train_reference,
-)
+from naapgnn.trainer.jobs import Recipe, TrainOptions, load_schemes, parse_ids
+from naapgnn.trainer.order import epoch_permutation
+from naapgnn.trainer.training import regenerate, train_reference
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMES = naap440_search_space()
@@ -159,7 +153,7 @@ def _kill_and_resume(grouped, cifar, out: Path, model_id: int, setup: str, hook:
         "torch.set_num_threads(1)\n"
         f"{setup}"
         "from naapgnn.arch.space import naap440_search_space\n"
-        "from naapgnn.trainer.training import Recipe, TrainOptions, regenerate\n"
+        "from naapgnn.trainer.jobs import Recipe, TrainOptions\nfrom naapgnn.trainer.training import regenerate\n"
         f"regenerate(naap440_search_space(), sys.argv[1], sys.argv[2], ids=[{model_id}], recipe={RECIPE!r},\n"
         f"           options=TrainOptions(device='cpu'), progress=False{hook})\n"
     )
@@ -311,3 +305,11 @@ def test_incomplete_foreign_log_is_not_overwritten(grouped, cifar, tmp_path):
     with pytest.raises(NaapgnnError, match=r"line 7: the log ends inside epoch 1.*move the log away"):
         regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU)
     assert (out / "scheme_1.txt").read_text() == "".join(lines[:7])
+
+
+def test_recipe_and_cli_default_to_the_dataset_epochs():
+    from naapgnn.cli import build_parser
+    from naapgnn.data.naap440 import NUM_EPOCHS
+
+    args = build_parser().parse_args(["regenerate", "--schemes", "naap440", "--cifar-root", "c", "--out", "o"])
+    assert Recipe().epochs == args.epochs == NUM_EPOCHS == 90

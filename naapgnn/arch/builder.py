@@ -23,7 +23,8 @@ class ArchitectureNet(nn.Module):
     """Runs the layers of an :class:`~naapgnn.arch.format.Architecture` in order.
 
     ``ops[i]`` is the module of layer ``i`` (conv blocks are
-    Conv2d -> BatchNorm2d -> activation, then the residual add); outputs that a
+    Conv2d -> BatchNorm2d -> activation, then the residual add; an add layer sums
+    its inputs, then applies its activation); outputs that a
     later layer still needs are kept until their last use.
     """
 
@@ -44,6 +45,7 @@ class ArchitectureNet(nn.Module):
                 y = outputs[sources[0]]
                 for j in sources[1:]:
                     y = y + outputs[j]
+                y = op(y)
             else:
                 y = op(outputs[sources[0]])
                 if self._residual[i]:
@@ -127,7 +129,7 @@ def _make_op(layer: Layer) -> nn.Module:
         parts = ([nn.Flatten(1)] if len(layer.in_shape) > 1 else []) + [linear] + _activation(a["activation"])
         return nn.Sequential(*parts) if len(parts) > 1 else linear
     if layer.op == "add":
-        return nn.Identity()
+        return nn.Sequential(*_activation(a["activation"])) if a["activation"] != "none" else nn.Identity()
     raise AssertionError(layer.op)  # pragma: no cover
 
 

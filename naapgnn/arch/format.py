@@ -51,7 +51,7 @@ _OP_FIELDS: dict[str, dict[str, tuple[bool, Any]]] = {
     "dropout": {"p": (True, None)},
     "gap": {},
     "linear": {"out_features": (True, None), "activation": (False, "none")},
-    "add": {},
+    "add": {"activation": (False, "none")},
 }
 _COMMON_KEYS = {"op", "inputs", "name"}
 

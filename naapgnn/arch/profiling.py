@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from naapgnn.arch.format import Architecture, Layer, parse_architecture
+from naapgnn.arch.format import NETWORK_INPUT, Layer, parse_architecture
 
 
 class LayerCost(NamedTuple):
@@ -77,20 +77,113 @@ def profile(arch: Any) -> tuple[int, int]:
     return sum(c.params for c in costs), sum(c.macs for c in costs)
 
 
-def architecture_summary(arch: Architecture) -> dict:
-    """Scheme-level statistics used as graph attributes and features."""
+SCHEME_STATISTICS = (
+    "NumParams", "NumMACs", "NumLayers", "NumStages", "FirstLayerWidth", "LastLayerWidth",
+    "NumSkipConnections", "NumPartialRFLayers",
+)
+_SPATIAL_OPS = ("conv", "maxpool", "avgpool")
+
+
+def architecture_statistics(arch: Any) -> dict[str, int | float]:
+    """Every architecture-level statistic the package uses, computed in one place.
+
+    Parameters
+    ----------
+    arch : Architecture, scheme list or layer-graph dict
+
+    Returns
+    -------
+    dict
+        The NAAP-440 scheme columns (:data:`SCHEME_STATISTICS`; for the 440
+        schemes equal to the dataset's columns):
+
+        * ``NumParams``, ``NumMACs`` - as :func:`profile`.
+        * ``NumLayers`` - conv layers (a scheme's blocks).
+        * ``NumStages`` - layers that shrink the feature map (a scheme's
+          stride-2 blocks).
+        * ``FirstLayerWidth``, ``LastLayerWidth`` - output channels of the
+          first and last conv (0 without one).
+        * ``NumSkipConnections`` - residual convs.
+        * ``NumPartialRFLayers`` - conv or pool layers whose stride exceeds
+          their kernel, so some input pixels are never seen.
+
+        and, for features and graph attributes:
+
+        * ``Depth`` - :func:`weighted_depth`.
+        * ``NumBlocks`` - conv and pool layers.
+        * ``MaxLayerWidth`` - widest conv (0 without one).
+        * ``FinalSize`` - side of the last feature map (0 if none).
+        * ``FinalReceptiveField`` - receptive field of the last feature map, in
+          input pixels (1.0 if none).
+        * ``ClassifierParams`` - parameters of the layers after the last
+          feature map.
+    """
+    arch = parse_architecture(arch)
     costs = [layer_cost(layer) for layer in arch.layers]
+    widths = [layer.attrs["out_channels"] for layer in arch.layers if layer.op == "conv"] or [0]
+    spatial = [layer for layer in arch.layers if len(layer.out_shape) == 3]
+    blocks = [layer for layer in arch.layers if layer.op in _SPATIAL_OPS]
     return {
-        "params": sum(c.params for c in costs),
-        "macs": sum(c.macs for c in costs),
-        "depth": weighted_depth(arch),
-        "stages": sum(1 for layer in arch.layers if _downsamples(layer)),
+        "NumParams": sum(c.params for c in costs),
+        "NumMACs": sum(c.macs for c in costs),
+        "NumLayers": sum(layer.op == "conv" for layer in arch.layers),
+        "NumStages": sum(_downsamples(layer) for layer in arch.layers),
+        "FirstLayerWidth": widths[0],
+        "LastLayerWidth": widths[-1],
+        "NumSkipConnections": sum(layer.op == "conv" and bool(layer.attrs["residual"]) for layer in arch.layers),
+        "NumPartialRFLayers": sum(layer.attrs["stride"] > layer.attrs["kernel_size"] for layer in blocks),
+        "Depth": weighted_depth(arch),
+        "NumBlocks": len(blocks),
+        "MaxLayerWidth": max(widths),
+        "FinalSize": spatial[-1].out_shape[1] if spatial else 0,
+        "FinalReceptiveField": receptive_fields(arch)[spatial[-1].index] if spatial else 1.0,
+        "ClassifierParams": sum(c.params for layer, c in zip(arch.layers, costs) if len(layer.out_shape) != 3),
     }
 
 
-def weighted_depth(arch: Architecture) -> int:
+def receptive_fields(arch: Any) -> list[float]:
+    """Receptive field of each layer's output, in input pixels, in layer order.
+
+    A conv or pool of kernel ``k`` adds ``(k - 1)`` times the input-pixel
+    distance between neighbouring positions of its input (the "jump", which
+    its stride multiplies); a global pool or a linear layer reading a feature
+    map is a window over the whole map; a layer with several inputs takes the
+    largest field and jump among them; the network input has field 1.
+
+    Parameters
+    ----------
+    arch : Architecture, scheme list or layer-graph dict
+
+    Returns
+    -------
+    list of float
+        ``fields[i]`` belongs to ``arch.layers[i]``.
+    """
+    arch = parse_architecture(arch)
+    field = {NETWORK_INPUT: 1.0}
+    jump = {NETWORK_INPUT: 1.0}
+    for layer in arch.layers:
+        field_in = max(field[i] for i in layer.inputs)
+        jump_in = max(jump[i] for i in layer.inputs)
+        window, stride = _window(layer)
+        field[layer.index] = field_in + (window - 1) * jump_in
+        jump[layer.index] = jump_in * stride
+    return [field[layer.index] for layer in arch.layers]
+
+
+def _window(layer: Layer) -> tuple[int, int]:
+    """Kernel side and stride of a layer, as a window over its input map."""
+    if layer.op in _SPATIAL_OPS:
+        return layer.attrs["kernel_size"], layer.attrs["stride"]
+    if layer.op in ("gap", "linear") and len(layer.in_shape) == 3:
+        return max(layer.in_shape[1:]), 1
+    return 1, 1
+
+
+def weighted_depth(arch: Any) -> int:
     """Longest path counted in conv and linear layers (the network's depth)."""
-    depth: dict[int, int] = {-1: 0}
+    arch = parse_architecture(arch)
+    depth: dict[int, int] = {NETWORK_INPUT: 0}
     for layer in arch.layers:
         here = 1 if layer.op in ("conv", "linear") else 0
         depth[layer.index] = max(depth[i] for i in layer.inputs) + here

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "search",
     "build_csv",
     "regenerate",
+    "import_benchmark",
 )
 
 

@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_budgets(text: str) -> list[int]:
+    from naapgnn.data.naap440 import NUM_EPOCHS
     from naapgnn.errors import NaapgnnError
 
     budgets = []
@@ -47,8 +48,8 @@ def parse_budgets(text: str) -> list[int]:
         item = item.strip()
         if not item:
             continue
-        if not item.isdigit() or not 0 <= int(item) <= 90:
-            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and 90")
+        if not item.isdigit() or not 0 <= int(item) <= NUM_EPOCHS:
+            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {NUM_EPOCHS}")
         if int(item) not in budgets:
             budgets.append(int(item))
     if not budgets:

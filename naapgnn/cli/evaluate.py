@@ -59,12 +59,13 @@ def parse_list(text: str, what: str) -> list[str]:
 
 
 def parse_budgets(text: str) -> list[int]:
+    from naapgnn.data.naap440 import NUM_EPOCHS
     from naapgnn.errors import NaapgnnError
 
     budgets = []
     for item in parse_list(text, "--budgets"):
-        if not item.isdigit() or not 0 <= int(item) <= 90:
-            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and 90")
+        if not item.isdigit() or not 0 <= int(item) <= NUM_EPOCHS:
+            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {NUM_EPOCHS}")
         budgets.append(int(item))
     return sorted(set(budgets))
 
@@ -77,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.evaluate import (load_benchmark_for_evaluation, run_evaluation, select_predictors,
-                                  write_outputs, good_enough_budget, headline_protocol, best_per_budget)
+    from naapgnn.data.naap440 import NUM_EPOCHS
+    from naapgnn.evaluation.analysis import best_per_budget, good_enough_budget, headline_protocol
+    from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+    from naapgnn.evaluation.evaluate import run_evaluation, select_predictors
+    from naapgnn.evaluation.report import write_outputs
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     start = time.perf_counter()
@@ -105,11 +109,11 @@ def run(args: argparse.Namespace) -> int:
 
     headline = headline_protocol(protocols)
     answer = good_enough_budget(result.results, headline, args.tolerance)
-    labels = {p.key: p.label for p in predictors}
+    labels = {p.key: p.title() for p in predictors}
     print(f"best predictor per budget ({headline} protocol; mean over runs):")
     print(f"{'epochs':>6}  {'spent':>6}  {'Kendall':>7}  {'viol.':>6}  {'MAE':>7}  {'P@5':>4}  predictor")
     for _, r in best_per_budget(result.results, headline).iterrows():
-        print(f"{int(r['budget']):>6}  {100 * r['budget'] / 90:>5.1f}%  {r['kendall_tau']:>7.3f}  "
+        print(f"{int(r['budget']):>6}  {100 * r['budget'] / NUM_EPOCHS:>5.1f}%  {r['kendall_tau']:>7.3f}  "
               f"{r['violations']:>6.1f}  {r['mae']:>7.4f}  {r['precision_at_5']:>4.2f}  {labels.get(r['predictor'], r['predictor'])}")
     b = answer["budget"]
     spent = "no training" if b == 0 else f"{b} epochs ({100 * answer['fraction']:.1f}% of training, {answer['speedup']:.0f}x faster)"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from naapgnn.data.naap440 import NUM_EPOCHS
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -20,7 +22,7 @@ def register(subparsers) -> None:
                    help="folder holding cifar-10-batches-py (as torchvision expects)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the logs and checkpoints/")
     p.add_argument("--ids", metavar="LIST", help="ModelIds to train, e.g. 1,2,5-9 (default: all)")
-    p.add_argument("--epochs", type=int, default=90, help="epochs per network (default 90)")
+    p.add_argument("--epochs", type=int, default=NUM_EPOCHS, help=f"epochs per network (default {NUM_EPOCHS})")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N or cpu (default auto)")
     p.add_argument("--group-size", type=int, default=8,
                    help="networks stepped together over each batch in one process (default 8)")
@@ -43,7 +45,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from naapgnn.trainer.training import Recipe, TrainOptions, load_schemes, parse_ids, regenerate
+    from naapgnn.trainer.jobs import Recipe, TrainOptions, load_schemes, parse_ids
+    from naapgnn.trainer.training import regenerate
 
     schemes = load_schemes(args.schemes)
     ids = parse_ids(args.ids, len(schemes))

@@ -27,6 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from naapgnn.arch.format import parse_architecture
+from naapgnn.arch.profiling import architecture_statistics
+from naapgnn.data.naap440 import SCHEME_COLUMNS_V1, SCHEME_COLUMNS_V2, curve_columns
 from naapgnn.errors import NaapgnnError
 from naapgnn.io import write_text_atomic
 
@@ -263,14 +266,8 @@ def epoch_lines(epoch: int, lr: float, loss_mean: float, loss_median: float, cor
 
 def csv_header(version: int, epochs: int) -> list[str]:
     """Column names of the NAAP-440 CSV (``version`` 1 or 2)."""
-    scheme_columns = ["NumSkipConnections", "NumPartialRFLayers"] if version == 2 else []
-    columns = [
-        "ModelId", "IsTest", "NumParams", "NumMACs", "NumLayers", "NumStages",
-        "FirstLayerWidth", "LastLayerWidth", *scheme_columns, "MaxAccuracy",
-    ]
-    for e in range(1, epochs + 1):
-        columns += [f"e{e}LossMean", f"e{e}LossMedian", f"e{e}Accuracy"]
-    return columns
+    scheme_columns = SCHEME_COLUMNS_V2 if version == 2 else SCHEME_COLUMNS_V1
+    return [*scheme_columns, "MaxAccuracy", *curve_columns(epochs)]
 
 
 def assign_test_split(max_accuracies: Sequence[float], bins: int = TEST_BINS) -> list[int]:
@@ -318,23 +315,13 @@ def _max_accuracy(log: TrainingLog, epochs: int) -> float:
 
 
 def _scheme_fields(log: TrainingLog, version: int) -> list[int]:
+    """NumParams ... LastLayerWidth (and the v2 columns): the logged profile, the rest from the scheme."""
     blocks = log.scheme
     if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
         raise NaapgnnError(f"{log.path}: the logged network is not a NAAP-440 scheme (list of blocks)")
-    try:
-        fields = [
-            log.params, log.macs, len(blocks),
-            sum(1 for b in blocks if b["stride"] > 1),
-            blocks[0]["width"], blocks[-1]["width"],
-        ]
-        if version == 2:
-            fields += [
-                sum(1 for b in blocks if b["residual"]),
-                sum(1 for b in blocks if b["stride"] > 1 and b["kernel_size"] == 1),
-            ]
-    except (KeyError, TypeError) as exc:
-        raise NaapgnnError(f"{log.path}: scheme block lacks field {exc}") from None
-    return fields
+    statistics = architecture_statistics(parse_architecture(blocks, source=f"{log.path}: logged scheme"))
+    columns = (SCHEME_COLUMNS_V2 if version == 2 else SCHEME_COLUMNS_V1)[4:]
+    return [log.params, log.macs, *(statistics[c] for c in columns)]
 
 
 def _epoch_fields(log: TrainingLog, epochs: int) -> list[str]:

@@ -14,7 +14,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-FULL_TRAINING_EPOCHS = 90
+from naapgnn.data.naap440 import NUM_EPOCHS as FULL_TRAINING_EPOCHS
+
 _STYLE = {  # kind -> line style, line width, marker
     "gnn": ("-", 2.6, "o"),
     "baseline": ("--", 1.6, "s"),

@@ -9,31 +9,23 @@ integer index arrays into the data (row positions, not ModelIds):
 ``repeated``
     ``n_repeats`` (default 20) seeded random splits with ``test_size`` test
     architectures each (default: the size of the official test set when
-    ``is_test`` is given, else ``round(n / 11)``, i.e. 400/40 on NAAP-440).
+    ``is_test`` is given, else ``round(n / 11)``, i.e. 400/40 on NAAP-440),
+    drawn by scikit-learn's ``ShuffleSplit``.
 ``kfold``
-    ``n_folds`` (default 10) seeded folds over all architectures; each is
-    the test set once.
+    ``n_folds`` (default 10) seeded folds over all architectures (scikit-learn's
+    shuffled ``KFold``); each is the test set once.
 ``extrapolate``
     One split: train on the ``1 - top_fraction`` (default 80%) lowest by
     target, test on the top ``top_fraction``. Can a predictor rank
     architectures better than any it has seen?
 
-Typical use::
-
-    from naapgnn.evaluation.protocols import splits, evaluate
-    from naapgnn.evaluation.metrics import all_metrics
-
-    for train, test in splits("kfold", df["MaxAccuracy"], seed=0):
-        model.fit(X[train], y[train]); metrics = all_metrics(y[test], model.predict(X[test]))
-
-or, with a function ``fit_predict(train_idx, test_idx) -> predictions``::
-
-    per_split, summary = evaluate(fit_predict, y, splits("repeated", y))
-    summary["kendall_tau"], summary["kendall_tau_std"]
+Studies run their fits on these splits through the engine
+(:func:`naapgnn.evaluation.engine.run_units`); :func:`aggregate` summarises
+per-split metrics.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -43,7 +35,7 @@ PROTOCOLS = ("official", "repeated", "kfold", "extrapolate")
 
 Split = tuple[np.ndarray, np.ndarray]
 
-__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "evaluate", "aggregate"]
+__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "aggregate"]
 
 
 def splits(
@@ -93,13 +85,17 @@ def splits(
             raise NaapgnnError(f"splits: repeated test_size must be between 1 and {n - 1}, got {size}")
         if n_repeats < 1:
             raise NaapgnnError(f"splits: n_repeats must be >= 1, got {n_repeats}")
-        rng = np.random.default_rng(seed)
-        return [_pair(rng.permutation(n)[:size], n) for _ in range(n_repeats)]
+        from sklearn.model_selection import ShuffleSplit
+
+        draws = ShuffleSplit(n_splits=n_repeats, test_size=size, random_state=seed).split(np.zeros(n))
+        return [_pair(test, n) for _, test in draws]
     if protocol == "kfold":
         if not 2 <= n_folds <= n:
             raise NaapgnnError(f"splits: n_folds must be between 2 and {n}, got {n_folds}")
-        folds = np.array_split(np.random.default_rng(seed).permutation(n), n_folds)
-        return [_pair(fold, n) for fold in folds]
+        from sklearn.model_selection import KFold
+
+        folds = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n))
+        return [_pair(test, n) for _, test in folds]
     if protocol == "extrapolate":
         size = int(round(n * top_fraction))
         if not 0 < top_fraction < 1 or not 1 <= size < n:
@@ -159,28 +155,3 @@ def aggregate(results: Sequence[Mapping[str, float]]) -> dict[str, float]:
         out[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
     return out
 
-
-def evaluate(
-    fit_predict: Callable[[np.ndarray, np.ndarray], Iterable[float]],
-    targets,
-    split_list: Sequence[Split],
-    ks=(5, 10),
-) -> tuple[list[dict[str, float]], dict[str, float]]:
-    """Run ``fit_predict(train_idx, test_idx)`` on every split and score it.
-
-    Returns
-    -------
-    (per_split, summary)
-        ``per_split``: :func:`naapgnn.evaluation.metrics.all_metrics` of each split;
-        ``summary``: :func:`aggregate` of them.
-    """
-    from naapgnn.evaluation.metrics import all_metrics
-
-    y = np.asarray(targets, dtype=float)
-    per_split = []
-    for train, test in split_list:
-        pred = np.asarray(fit_predict(train, test), dtype=float).reshape(-1)
-        if len(pred) != len(test):
-            raise NaapgnnError(f"evaluate: {len(pred)} predictions for {len(test)} test architectures")
-        per_split.append(all_metrics(y[test], pred, ks=ks))
-    return per_split, aggregate(per_split)

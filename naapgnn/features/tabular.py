@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.features.curves import cycle_summary
 
 MAX_BUDGET = 90
 CYCLE_LENGTH = 3
@@ -127,19 +128,10 @@ def _paper_from_records(records: list, budget: int, columns: list[str]):
 
 
 def _scheme_columns(arch) -> dict[str, float]:
-    from naapgnn.arch.profiling import layer_cost
+    from naapgnn.arch.profiling import architecture_statistics
 
-    arch = _parse(arch)
-    convs = [layer for layer in arch.layers if layer.op == "conv"]
-    costs = [layer_cost(layer) for layer in arch.layers]
-    return {
-        "NumParams": sum(c.params for c in costs),
-        "NumMACs": sum(c.macs for c in costs),
-        "NumLayers": len(convs),
-        "NumStages": sum(_downsamples(layer) for layer in arch.layers),
-        "FirstLayerWidth": convs[0].attrs["out_channels"] if convs else 0,
-        "LastLayerWidth": convs[-1].attrs["out_channels"] if convs else 0,
-    }
+    stats = architecture_statistics(_parse(arch))
+    return {name: stats[name] for name in SCHEME_FULL}
 
 
 def _curve_value(record, channel: str, epoch: int) -> float:
@@ -172,56 +164,41 @@ def _parse(arch):
     return arch if isinstance(arch, Architecture) else parse_architecture(arch)
 
 
-def _downsamples(layer) -> bool:
-    return len(layer.out_shape) == 3 and layer.out_shape[1] < layer.in_shape[1]
-
-
 def _blocks(arch) -> tuple[list[dict[str, float]], dict[str, float]]:
     """One dict of :data:`BLOCK_FEATURES` per conv / pool layer, and the totals."""
-    from naapgnn.arch.profiling import layer_cost
+    from naapgnn.arch.profiling import architecture_statistics, layer_cost, receptive_fields
 
-    rf = {-1: 1.0}
-    jump = {-1: 1.0}
-    blocks, costs = [], []
-    for layer in arch.layers:
+    blocks = []
+    for layer, field in zip(arch.layers, receptive_fields(arch)):
+        if layer.op not in _SPATIAL_OPS:
+            continue
         cost = layer_cost(layer)
-        costs.append(cost)
-        rf_in = max(rf[i] for i in layer.inputs)
-        jump_in = max(jump[i] for i in layer.inputs)
-        if layer.op in _SPATIAL_OPS:
-            k, s = layer.attrs["kernel_size"], layer.attrs["stride"]
-            rf[layer.index], jump[layer.index] = rf_in + (k - 1) * jump_in, jump_in * s
-            blocks.append({
-                "present": 1.0,
-                "pool": float(layer.op != "conv"),
-                "width": float(layer.out_shape[0]),
-                "kernel": float(k),
-                "stride": float(s),
-                "residual": float(bool(layer.attrs.get("residual", False))),
-                "out_size": float(layer.out_shape[1]),
-                "log_params": math.log1p(cost.params),
-                "log_macs": math.log1p(cost.macs),
-                "receptive_field": rf[layer.index],
-            })
-        else:
-            rf[layer.index], jump[layer.index] = rf_in, jump_in
-    widths = [b["width"] for b in blocks if not b["pool"]] or [0.0]
-    spatial = [layer for layer in arch.layers if len(layer.out_shape) == 3]
-    last_spatial = spatial[-1] if spatial else None
-    classifier = [c for layer, c in zip(arch.layers, costs) if len(layer.out_shape) != 3]
+        blocks.append({
+            "present": 1.0,
+            "pool": float(layer.op != "conv"),
+            "width": float(layer.out_shape[0]),
+            "kernel": float(layer.attrs["kernel_size"]),
+            "stride": float(layer.attrs["stride"]),
+            "residual": float(bool(layer.attrs.get("residual", False))),
+            "out_size": float(layer.out_shape[1]),
+            "log_params": math.log1p(cost.params),
+            "log_macs": math.log1p(cost.macs),
+            "receptive_field": field,
+        })
+    stats = architecture_statistics(arch)
     totals = {
-        "log_params": math.log(max(1, sum(c.params for c in costs))),
-        "log_macs": math.log(max(1, sum(c.macs for c in costs))),
-        "num_blocks": float(len(blocks)),
-        "num_stages": float(sum(_downsamples(layer) for layer in arch.layers)),
-        "num_residual": sum(b["residual"] for b in blocks),
-        "num_partial_rf": float(sum(b["stride"] > b["kernel"] for b in blocks)),
-        "first_width": widths[0],
-        "last_width": widths[-1],
-        "max_width": max(widths),
-        "final_size": float(last_spatial.out_shape[1]) if last_spatial else 0.0,
-        "final_receptive_field": rf[last_spatial.index] if last_spatial else 1.0,
-        "classifier_log_params": math.log1p(sum(c.params for c in classifier)),
+        "log_params": math.log(max(1, stats["NumParams"])),
+        "log_macs": math.log(max(1, stats["NumMACs"])),
+        "num_blocks": float(stats["NumBlocks"]),
+        "num_stages": float(stats["NumStages"]),
+        "num_residual": float(stats["NumSkipConnections"]),
+        "num_partial_rf": float(stats["NumPartialRFLayers"]),
+        "first_width": float(stats["FirstLayerWidth"]),
+        "last_width": float(stats["LastLayerWidth"]),
+        "max_width": float(stats["MaxLayerWidth"]),
+        "final_size": float(stats["FinalSize"]),
+        "final_receptive_field": float(stats["FinalReceptiveField"]),
+        "classifier_log_params": math.log1p(stats["ClassifierParams"]),
     }
     return blocks, totals
 
@@ -320,8 +297,7 @@ def cycle_features(data, budget: int, cycle: int = CYCLE_LENGTH, final_epoch: in
     mean so far; accuracy and loss mean at each completed cycle end (epochs
     ``cycle, 2 * cycle, ...``, the lowest learning rate); the accuracy gain of
     each cycle over the previous one; ``acc_extrapolated``, the last cycle-end
-    accuracy plus a geometric tail of the cycle gains (ratio of the last two
-    gains clipped to [0, 0.9], 0.5 when only one gain is known, 0 when none);
+    accuracy plus :func:`naapgnn.features.curves.geometric_tail` of the gains;
     and ``acc_log_fit_final``, a least-squares line of cycle-end accuracy
     against ``log(epoch)`` evaluated at ``final_epoch`` and clipped to [0, 1].
 
@@ -346,30 +322,14 @@ def cycle_features(data, budget: int, cycle: int = CYCLE_LENGTH, final_epoch: in
     acc = curve_matrix(data, budget, "Accuracy")
     loss = curve_matrix(data, budget, "LossMean")
     ends = np.arange(cycle, budget + 1, cycle)
-    acc_end, loss_end = acc[:, ends - 1], loss[:, ends - 1]
-    gains = np.diff(acc_end, axis=1)
+    acc_end, gains, acc_extrapolated = cycle_summary(acc, cycle)
     cols = [acc[:, -1], acc.max(axis=1), loss[:, -1], loss.min(axis=1)]
-    cols += list(acc_end.T) + list(loss_end.T) + list(gains.T)
+    cols += list(acc_end.T) + list(loss[:, ends - 1].T) + list(gains.T)
     if len(ends) >= 1:
-        cols.append(_geometric_tail(acc_end, gains))
+        cols.append(acc_extrapolated)
     if len(ends) >= 2:
         cols.append(_log_fit(acc_end, ends, final_epoch))
     return _frame(dict(zip(names, cols)), index=index)
-
-
-def _geometric_tail(acc_end: np.ndarray, gains: np.ndarray) -> np.ndarray:
-    if gains.shape[1] == 0:
-        return acc_end[:, -1].copy()
-    last = gains[:, -1]
-    if gains.shape[1] == 1:
-        ratio = np.full_like(last, 0.5)
-    else:
-        prev = gains[:, -2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(prev > 0, last / prev, 0.0)
-        ratio = np.clip(ratio, 0.0, 0.9)
-    tail = np.where(last > 0, last * ratio / (1.0 - ratio), 0.0)
-    return acc_end[:, -1] + tail
 
 
 def _log_fit(acc_end: np.ndarray, ends: np.ndarray, final_epoch: int) -> np.ndarray:

@@ -27,7 +27,7 @@ import torch
 from torch_geometric.data import Data
 
 from naapgnn.arch.format import NETWORK_INPUT, Architecture, parse_architecture
-from naapgnn.arch.profiling import layer_cost, weighted_depth
+from naapgnn.arch.profiling import layer_cost, receptive_fields, weighted_depth
 
 NODE_TYPES = ("input", "conv", "maxpool", "avgpool", "dropout", "linear", "add", "gap", "classifier")
 NUMERIC_FEATURES = (
@@ -112,40 +112,25 @@ def encode(arch: Any) -> Data:
 def _build_nodes(arch: Architecture) -> tuple[list[Node], list[tuple[int, int]]]:
     c, h, _ = arch.input_shape
     nodes = [Node("input", f"input\n{c}x{h}x{arch.input_shape[2]}", c, c, 0, 0, h, h, 0, 0, 1.0)]
-    jumps = [1.0]
     node_of = {NETWORK_INPUT: 0}  # layer index -> node producing its output
     edges: list[tuple[int, int]] = []
     last = len(arch.layers) - 1
-    for layer in arch.layers:
+    for layer, rf in zip(arch.layers, receptive_fields(arch)):
         sources = [node_of[i] for i in layer.inputs]
-        rf, jump = _receptive_field(layer, [nodes[s].receptive_field for s in sources], [jumps[s] for s in sources])
         cost = layer_cost(layer)
         node = _layer_node(layer, layer.index == last, cost, rf)
         node.depth = max(nodes[s].depth for s in sources) + (1 if layer.op in ("conv", "linear") else 0)
         here = len(nodes)
         nodes.append(node)
-        jumps.append(jump)
         edges += [(s, here) for s in sources]
         if layer.op == "conv" and layer.attrs["residual"]:
             add = Node("add", "add (residual)", node.channels_out, node.channels_out, 0, 0,
                        node.size_out, node.size_out, 0, 0, rf, residual=True, depth=node.depth)
             nodes.append(add)
-            jumps.append(jump)
             edges += [(here, here + 1), (sources[0], here + 1)]
             here += 1
         node_of[layer.index] = here
     return nodes, edges
-
-
-def _receptive_field(layer, rfs: list[float], jumps: list[float]) -> tuple[float, float]:
-    rf, jump = max(rfs), max(jumps)
-    if layer.op in ("conv", "maxpool", "avgpool"):
-        k, s = layer.attrs["kernel_size"], layer.attrs["stride"]
-        return rf + (k - 1) * jump, jump * s
-    if layer.op in ("gap", "linear") and len(layer.in_shape) == 3:
-        # A global pool (or flattening linear) is a window over the whole map.
-        return rf + (max(layer.in_shape[1:]) - 1) * jump, jump
-    return rf, jump
 
 
 def _layer_node(layer, is_last: bool, cost, rf: float) -> Node:
@@ -175,7 +160,9 @@ def _layer_node(layer, is_last: bool, cost, rf: float) -> Node:
     elif layer.op == "gap":
         node.label = f"global avg pool\n{cin}"
     elif layer.op == "add":
-        node.label = f"add\n{cout}, {size_out}x{size_out}" if size_out else f"add\n{cout}"
+        node.activation = a["activation"] != "none"
+        act = "" if a["activation"] == "none" else f"+{a['activation']}"
+        node.label = f"add{act}\n{cout}, {size_out}x{size_out}" if size_out else f"add{act}\n{cout}"
     return node
 
 

@@ -1,14 +1,22 @@
-"""The strong non-graph baseline: a random forest on per-layer architecture features.
+"""The per-layer random forest: the strong non-graph baseline and the search's fast predictor.
 
 The paper's budget-0 features (log NumParams, NumStages) cannot tell apart
 architectures of equal size; the per-block description of
 :func:`naapgnn.features.tabular.per_layer_features` (width, kernel, stride, residual,
 output size, params, MACs and receptive field of every block) can.
 
-With ``curve=True`` and ``budget > 0`` the forest's out-of-bag prediction is
-stacked with the cycle-aligned curve features of
-:func:`naapgnn.features.tabular.cycle_features` in a ridge regression: the forest
-carries the architecture, the ridge adds what the first epochs say.
+With ``budget > 0`` the cycle-aligned curve features of
+:func:`naapgnn.features.tabular.cycle_features` enter in one of two ways
+(``curve``):
+
+* ``True`` / ``"stack"``: the forest's out-of-bag prediction is stacked with the
+  curve features in a ridge regression: the forest carries the architecture,
+  the ridge adds what the first epochs say (``naapgnn baselines``).
+* ``"gain"``: the trees read the curve features too and predict the gain of
+  the final accuracy over the best accuracy of the first ``budget`` epochs,
+  which is added back: a forest cannot predict beyond its training targets,
+  and early stopping must recognise candidates better than every one trained
+  so far (``naapgnn search``).
 
 Hyperparameters (300 trees, ``max_features=0.33``, ``min_samples_leaf=2``)
 were chosen by repeated 40-architecture splits inside the official training
@@ -18,26 +26,31 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.tabular import cycle_feature_names, cycle_features, per_layer_features
 
+CURVE_MODES = (False, True, "stack", "gain")
+
 
 class PerLayerForest(RegressorMixin, BaseEstimator):
-    """Random forest on per-layer features, optionally stacked with curve features.
+    """Random forest on per-layer features, optionally with curve features.
 
     Parameters
     ----------
     budget : int
         Epochs of training curve available (0..90). Only used with ``curve``.
-    curve : bool
-        Stack the forest with a ridge regression on cycle-aligned curve
-        features (needs ``budget >= 1``).
+    curve : {False, True, "stack", "gain"}
+        How the cycle curve features enter (needs ``budget >= 1``; see the
+        module docstring): not at all, stacked in a ridge regression (``True``
+        is ``"stack"``), or as tree inputs with the trees predicting the gain
+        over the best accuracy so far.
     n_estimators, max_features, min_samples_leaf
         Passed to :class:`sklearn.ensemble.RandomForestRegressor`.
     max_blocks : int, optional
-        Block slots of the per-layer features (default: the most blocks in
-        the training data).
+        Block slots of the per-layer features; pass the largest depth that will
+        be predicted (default: the deepest architecture in the data featurised).
     random_state : int, optional
         Seed of the forest.
     n_jobs : int, optional
@@ -45,11 +58,23 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
 
     ``fit`` and ``predict`` take a NAAP-440 DataFrame (with its ``scheme``
     column), a list of :class:`naapgnn.data.records.Record`, a list of
-    architectures (``budget`` 0 or ``curve=False`` only) or the output of
-    :meth:`featurize`.
+    architectures (budget 0 or ``curve=False`` only) or the output of
+    :meth:`featurize` (so a study featurises once and fits many times).
+
+    Attributes
+    ----------
+    forest_ : sklearn.ensemble.RandomForestRegressor
+    stack_ : sklearn.pipeline.Pipeline
+        The ridge on (out-of-bag forest prediction, curve features); only with
+        ``curve="stack"``.
+    max_blocks_ : int
+        Block slots of the features seen in fit.
+    n_features_in_ : int
+    feature_names_in_ : numpy.ndarray of str
+        The feature columns seen in fit, in order.
     """
 
-    def __init__(self, budget: int = 0, curve: bool = False, n_estimators: int = 300,
+    def __init__(self, budget: int = 0, curve: bool | str = False, n_estimators: int = 300,
                  max_features: float = 0.33, min_samples_leaf: int = 2, max_blocks: int | None = None,
                  random_state: int | None = None, n_jobs: int | None = None):
         self.budget = budget
@@ -61,12 +86,22 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _uses_curve(self) -> bool:
-        return bool(self.curve) and self.budget > 0
+    def _curve_mode(self) -> str | None:
+        """``"stack"``, ``"gain"`` or None (no curve features)."""
+        if not any(self.curve is mode or self.curve == mode for mode in CURVE_MODES):
+            raise NaapgnnError(f"PerLayerForest: curve must be False, True, 'stack' or 'gain', got {self.curve!r}")
+        if not self.curve or self.budget <= 0:
+            return None
+        return "gain" if self.curve == "gain" else "stack"
 
     def featurize(self, X):
         """The feature table this model reads: per-layer features, then the
-        cycle features when ``curve`` is on. Already featurised input is returned as is."""
+        cycle features when curve features are used. Already featurised input is returned as is.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return self._featurize(X, getattr(self, "max_blocks_", self.max_blocks))
 
     def _featurize(self, X, max_blocks):
@@ -75,7 +110,7 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
         if self._is_featurized(X):
             return X
         table = per_layer_features(X, max_blocks=max_blocks)
-        if self._uses_curve():
+        if self._curve_mode():
             curve = cycle_features(X, self.budget).set_axis(table.index)
             table = pd.concat([table, curve], axis=1)
         return table
@@ -84,42 +119,86 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
     def _is_featurized(X) -> bool:
         return hasattr(X, "columns") and "total_log_params" in X.columns
 
-    def _split(self, table) -> tuple[np.ndarray, np.ndarray]:
-        curve_cols = cycle_feature_names(self.budget) if self._uses_curve() else []
-        missing = [c for c in curve_cols if c not in table.columns]
+    def _curve_columns(self) -> list[str]:
+        return cycle_feature_names(self.budget) if self._curve_mode() else []
+
+    def _tree_inputs(self, table) -> np.ndarray:
+        """What the trees read: every column with ``"gain"``, the per-layer columns otherwise."""
+        missing = [c for c in self._curve_columns() if c not in table.columns]
         if missing:
             raise NaapgnnError(f"PerLayerForest: feature table has no column {missing[0]!r}")
-        arch = table.drop(columns=curve_cols)
-        return arch.to_numpy(dtype=float), table[curve_cols].to_numpy(dtype=float)
+        if self._curve_mode() == "stack":
+            table = table.drop(columns=self._curve_columns())
+        return table.to_numpy(dtype=float)
+
+    def _anchor(self, table) -> np.ndarray | float:
+        """What the trees' prediction is added to: the best accuracy so far with ``"gain"``, else 0."""
+        if self._curve_mode() != "gain":
+            return 0.0
+        return table["acc_best"].to_numpy(dtype=float)
 
     def fit(self, X, y):
-        """Fit the forest (and the stacking ridge). Returns self."""
+        """Fit the forest (and the stacking ridge).
+
+        Parameters
+        ----------
+        X : DataFrame, list of Record or architectures, or :meth:`featurize` output
+        y : array-like of shape (n,)
+            Final accuracies.
+
+        Returns
+        -------
+        self
+        """
         from sklearn.ensemble import RandomForestRegressor
 
+        mode = self._curve_mode()
         table = self._featurize(X, self.max_blocks)
-        self.max_blocks_ = sum(c.endswith("_present") for c in table.columns)
-        self.feature_names_ = list(table.columns)
-        arch, curve = self._split(table)
         y = np.asarray(y, dtype=float)
+        self.max_blocks_ = sum(c.endswith("_present") for c in table.columns)
+        self.feature_names_in_ = np.asarray(table.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
         self.forest_ = RandomForestRegressor(
             n_estimators=self.n_estimators, max_features=self.max_features,
-            min_samples_leaf=self.min_samples_leaf, oob_score=self._uses_curve(),
+            min_samples_leaf=self.min_samples_leaf, oob_score=mode == "stack",
             random_state=self.random_state, n_jobs=self.n_jobs,
-        ).fit(arch, y)
-        if self._uses_curve():
-            self.stack_ = _ridge().fit(np.c_[self.forest_.oob_prediction_, curve], y)
+        ).fit(self._tree_inputs(table), y - self._anchor(table))
+        if mode == "stack":
+            self.stack_ = _ridge().fit(np.c_[self.forest_.oob_prediction_, table[self._curve_columns()]], y)
         return self
 
-    def predict(self, X):
-        """Predicted final accuracy."""
+    def predict(self, X, return_std: bool = False):
+        """Predicted final accuracy.
+
+        Parameters
+        ----------
+        X : DataFrame, list of Record or architectures, or :meth:`featurize` output
+        return_std : bool
+            Also return the spread (standard deviation) of the trees, carried
+            through the stacking ridge with ``curve="stack"``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,), or a tuple (mean, std) of two
+        """
+        check_is_fitted(self, "forest_")
         table = self.featurize(X)
-        if list(table.columns) != self.feature_names_:
-            raise NaapgnnError("PerLayerForest: the features differ from those seen in fit (max_blocks or budget)")
-        arch, curve = self._split(table)
-        pred = self.forest_.predict(arch)
-        if self._uses_curve():
-            pred = self.stack_.predict(np.c_[pred, curve])
-        return pred
+        if list(table.columns) != list(self.feature_names_in_):
+            raise NaapgnnError(f"PerLayerForest: {table.shape[1]} features, fitted on {self.n_features_in_} "
+                               "(pass the same max_blocks and budget)")
+        inputs = self._tree_inputs(table)
+        if return_std or self._curve_mode() == "gain":
+            per_tree = np.stack([tree.predict(inputs) for tree in self.forest_.estimators_])
+            mean, std = per_tree.mean(axis=0), per_tree.std(axis=0)
+        else:
+            mean, std = self.forest_.predict(inputs), None
+        mean = mean + self._anchor(table)
+        if self._curve_mode() == "stack":
+            mean = self.stack_.predict(np.c_[mean, table[self._curve_columns()]])
+            if std is not None:
+                scaler, ridge = self.stack_[0], self.stack_[-1]
+                std = std * abs(ridge.coef_[0] / scaler.scale_[0])
+        return (mean, std) if return_std else mean
 
 
 def _ridge():

@@ -31,6 +31,7 @@ import math
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
 
 METHODS = ("last", "best", "power_law", "exponential")
@@ -117,7 +118,7 @@ def fit_curves(curves, epochs, family: str = "power_law", grid: int = 80, refine
     return {"a": a, "b": b, "c": cs[rows, j], "sse": np.maximum(sse[rows, j], 0.0)}
 
 
-def extrapolate(curves, epochs, family: str = "power_law", final_epoch: float | None = 90) -> np.ndarray:
+def extrapolate(curves, epochs, family: str = "power_law", final_epoch: float | None = NUM_EPOCHS) -> np.ndarray:
     """Fitted value at ``final_epoch`` (the asymptote ``a`` when None), clipped to [0, 1]."""
     fit = fit_curves(curves, epochs, family)
     if final_epoch is None:
@@ -161,7 +162,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
-                 final_epoch: float | None = 90):
+                 final_epoch: float | None = NUM_EPOCHS):
         self.method = method
         self.budget = budget
         self.cycle = cycle
@@ -170,9 +171,9 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
     def _check(self) -> np.ndarray:
         need = min_budget(self.method, self.cycle)
         b = self.budget
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not need <= b <= 90:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not need <= b <= NUM_EPOCHS:
             where = f" reading every {self.cycle}th epoch" if self.cycle else ""
-            raise NaapgnnError(f"heuristic {self.method!r}{where} needs a budget between {need} and 90 epochs, got {b!r}")
+            raise NaapgnnError(f"heuristic {self.method!r}{where} needs a budget between {need} and {NUM_EPOCHS} epochs, got {b!r}")
         return observed_epochs(b, self.cycle)
 
     def fit(self, X=None, y=None):

@@ -3,150 +3,63 @@
 :class:`AccuracyModel` reads three inputs for a batch of architectures:
 
 * the encoded graphs (:func:`naapgnn.graph.encoding.encode`), batched once into
-  :class:`GraphBatch` tensors. Messages flow along the data flow (producer to
+  a ``torch_geometric.data.Batch`` (:func:`batch_architectures`). Messages flow along the data flow (producer to
   consumer); with ``direction="both"`` a second set of convolutions also
   passes them backwards, so each node hears its consumers as well, with its
   own weights. The readout sees the whole graph: mean and max pooling of the
   node states plus the state of the classifier node, then the graph
   attributes (log params, log MACs, depth, stages) are appended;
-* curve features of the first ``k`` epochs (see :mod:`naapgnn.models.gnn`),
+* curve features of the first ``k`` epochs (:mod:`naapgnn.features.curves`),
   encoded by a small MLP and also fed linearly to the output, since the
   final accuracy is nearly linear in the late-cycle accuracy;
 * optional numeric hyperparameters.
 
-The estimator users call, :class:`naapgnn.models.gnn.GNNPredictor`, is
-re-exported here (``from naapgnn.models.network import GNNPredictor``).
+The estimator users call is :class:`naapgnn.models.gnn.GNNPredictor`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import nn
+from torch_geometric.data import Batch
 
 CONV_TYPES = ("gin", "gatv2", "sage")
 DIRECTIONS = ("forward", "both")
 
-__all__ = ["CONV_TYPES", "DIRECTIONS", "GraphBatch", "batch_graphs", "encode_batch", "AccuracyModel",
-           "GNNPredictor"]
+__all__ = ["CONV_TYPES", "DIRECTIONS", "batch_architectures", "classifier_nodes", "GraphEncoder", "AccuracyModel"]
 
 
-@dataclass
-class GraphBatch:
-    """Many encoded graphs as one set of tensors (what :class:`AccuracyModel` reads).
+def batch_architectures(archs: Sequence) -> Batch:
+    """Encode architectures (:func:`naapgnn.graph.encoding.encode`) into one PyG batch.
 
-    Attributes
-    ----------
-    x : Tensor [num_nodes, num_node_features]
-    edge_index : Tensor [2, num_edges]
-        Along the data flow, node indices into ``x``.
-    batch : Tensor [num_nodes]
-        Graph of each node.
-    classifier : Tensor [num_graphs]
-        Index (into ``x``) of each graph's last node, the classifier.
-    graph_attr : Tensor [num_graphs, num_graph_attrs]
+    A subset of a batch, in any order, is ``Batch.from_data_list(batch.index_select(idx))``.
     """
+    from naapgnn.graph.encoding import encode
 
-    x: torch.Tensor
-    edge_index: torch.Tensor
-    batch: torch.Tensor
-    classifier: torch.Tensor
-    graph_attr: torch.Tensor
-
-    @property
-    def num_graphs(self) -> int:
-        return int(self.classifier.shape[0])
-
-    def to(self, device) -> "GraphBatch":
-        return GraphBatch(*(t.to(device) for t in (self.x, self.edge_index, self.batch,
-                                                    self.classifier, self.graph_attr)))
-
-    def subset(self, graphs: torch.Tensor) -> "GraphBatch":
-        """The graphs ``graphs`` (indices, in that order) as a new batch."""
-        graphs = torch.as_tensor(graphs, dtype=torch.long, device=self.x.device)
-        counts = torch.bincount(self.batch, minlength=self.num_graphs)
-        starts = torch.cumsum(counts, 0) - counts
-        sel_counts = counts[graphs]
-        new_batch = torch.repeat_interleave(torch.arange(len(graphs), device=self.x.device), sel_counts)
-        offsets = torch.cumsum(sel_counts, 0) - sel_counts
-        within = torch.arange(int(sel_counts.sum()), device=self.x.device) - offsets[new_batch]
-        old_nodes = starts[graphs][new_batch] + within
-        new_id = torch.full((self.x.shape[0],), -1, dtype=torch.long, device=self.x.device)
-        new_id[old_nodes] = torch.arange(len(old_nodes), device=self.x.device)
-        keep = new_id[self.edge_index[0]] >= 0
-        edges = new_id[self.edge_index[:, keep]]
-        edges = edges[:, torch.sort(new_batch[edges[0]], stable=True).indices]  # graphs in the new order
-        return GraphBatch(
-            x=self.x[old_nodes],
-            edge_index=edges,
-            batch=new_batch,
-            classifier=new_id[self.classifier[graphs]],
-            graph_attr=self.graph_attr[graphs],
-        )
+    return Batch.from_data_list([encode(a) for a in archs])
 
 
-def batch_graphs(graphs: Sequence) -> GraphBatch:
-    """Concatenate encoded graphs (``torch_geometric.data.Data``) into one :class:`GraphBatch`."""
-    sizes = torch.tensor([int(g.num_nodes) for g in graphs], dtype=torch.long)
-    offsets = torch.cumsum(sizes, 0) - sizes
-    edges = [g.edge_index + int(o) for g, o in zip(graphs, offsets)]
-    return GraphBatch(
-        x=torch.cat([g.x for g in graphs]).float(),
-        edge_index=torch.cat(edges, dim=1) if edges else torch.zeros(2, 0, dtype=torch.long),
-        batch=torch.repeat_interleave(torch.arange(len(graphs)), sizes),
-        classifier=offsets + sizes - 1,
-        graph_attr=torch.cat([g.graph_attr for g in graphs]).float(),
-    )
+def classifier_nodes(g: Batch) -> torch.Tensor:
+    """Index of each graph's classifier node (its last node) in ``g.x``."""
+    return g.ptr[1:] - 1
 
 
-def encode_batch(archs: Sequence) -> GraphBatch:
-    """Encode parsed architectures straight into one :class:`GraphBatch`.
+def mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Module:
+    """``torch_geometric.nn.MLP`` through ``sizes`` (ReLU and dropout between layers, a plain last layer).
 
-    The same features as ``batch_graphs([encode(a) for a in archs])`` (a test
-    checks it), about twice as fast: the per-graph ``Data`` objects and small
-    tensors are never built, which matters when ranking thousands of candidates.
+    PyG's MLP initialises its layers twice (at construction and again in
+    ``reset_parameters``); the random state is rewound in between, so the
+    weights and the random stream are those of one ``nn.Linear`` pass, as in
+    earlier versions, and seeded fits reproduce their results.
     """
-    import math
+    from torch_geometric.nn import MLP
 
-    import numpy as np
-
-    from naapgnn.graph import encoding
-    from naapgnn.arch.profiling import weighted_depth
-
-    rows, edges, attrs, sizes = [], [], [], []
-    offset = 0
-    for arch in archs:
-        nodes, arch_edges = encoding._build_nodes(arch)
-        total_macs = max(sum(n.macs for n in nodes), 1)
-        max_depth = max(max(n.depth for n in nodes), 1)
-        rows += [encoding._features(n, arch.input_shape[1], total_macs, max_depth) for n in nodes]
-        edges += [(a + offset, b + offset) for a, b in arch_edges]
-        params = sum(n.params for n in nodes)
-        stages = sum(1 for n in nodes if n.size_out < n.size_in and n.size_out > 0)
-        attrs.append([math.log(params), math.log(total_macs), float(weighted_depth(arch)), float(stages)])
-        sizes.append(len(nodes))
-        offset += len(nodes)
-    sizes_t = torch.tensor(sizes, dtype=torch.long)
-    ends = torch.cumsum(sizes_t, 0)
-    return GraphBatch(
-        x=torch.from_numpy(np.asarray(rows, dtype=np.float32)),
-        edge_index=torch.from_numpy(np.asarray(edges, dtype=np.int64).reshape(-1, 2).T.copy()),
-        batch=torch.repeat_interleave(torch.arange(len(sizes)), sizes_t),
-        classifier=ends - 1,
-        graph_attr=torch.from_numpy(np.asarray(attrs, dtype=np.float32)),
-    )
-
-
-def _mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+    state = torch.get_rng_state()
+    module = MLP(list(sizes), dropout=dropout, act="relu", norm=None)
+    torch.set_rng_state(state)
+    module.reset_parameters()
+    return module
 
 
 def make_conv(kind: str, hidden: int, heads: int = 4) -> nn.Module:
@@ -154,7 +67,7 @@ def make_conv(kind: str, hidden: int, heads: int = 4) -> nn.Module:
     from torch_geometric.nn import GATv2Conv, GINConv, SAGEConv
 
     if kind == "gin":
-        return GINConv(_mlp([hidden, hidden, hidden]), train_eps=True)
+        return GINConv(mlp([hidden, hidden, hidden]), train_eps=True)
     if kind == "gatv2":
         return GATv2Conv(hidden, hidden // heads, heads=heads, add_self_loops=True)
     if kind == "sage":
@@ -199,7 +112,7 @@ class GraphEncoder(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.out_dim = 3 * hidden
 
-    def node_states(self, g: GraphBatch) -> torch.Tensor:
+    def node_states(self, g: Batch) -> torch.Tensor:
         """Final node states ``[num_nodes, hidden]``."""
         h = torch.relu(self.embed(g.x))
         reverse = g.edge_index.flip(0)
@@ -210,7 +123,7 @@ class GraphEncoder(nn.Module):
             h = h + self.dropout(torch.relu(self.norms[i](update)))
         return h
 
-    def forward(self, g: GraphBatch) -> torch.Tensor:
+    def forward(self, g: Batch) -> torch.Tensor:
         from torch_geometric.nn import global_max_pool, global_mean_pool
 
         h = self.node_states(g)
@@ -218,7 +131,7 @@ class GraphEncoder(nn.Module):
         return torch.cat([
             global_mean_pool(h, g.batch, size),
             global_max_pool(h, g.batch, size),
-            h[g.classifier],
+            h[classifier_nodes(g)],
         ], dim=1)
 
 
@@ -245,12 +158,12 @@ class AccuracyModel(nn.Module):
                  dropout: float = 0.0, curve_hidden: int = 32):
         super().__init__()
         self.graph = GraphEncoder(node_dim, hidden, layers, conv, direction, dropout)
-        self.curve = _mlp([curve_dim, curve_hidden, curve_hidden]) if curve_dim else None
+        self.curve = mlp([curve_dim, curve_hidden, curve_hidden]) if curve_dim else None
         self.curve_linear = nn.Linear(curve_dim, 1, bias=False) if curve_dim else None
         fused = self.graph.out_dim + attr_dim + (curve_hidden if curve_dim else 0) + hparam_dim
-        self.head = _mlp([fused, hidden, hidden, 1], dropout)
+        self.head = mlp([fused, hidden, hidden, 1], dropout)
 
-    def forward(self, g: GraphBatch, curve: torch.Tensor | None = None,
+    def forward(self, g: Batch, curve: torch.Tensor | None = None,
                 hparams: torch.Tensor | None = None) -> torch.Tensor:
         parts = [self.graph(g), g.graph_attr]
         if self.curve is not None:

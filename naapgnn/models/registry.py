@@ -37,13 +37,22 @@ class Entry:
     factory : callable
         ``factory(budget=k, random_state=seed, **params)`` -> an unfitted estimator.
     featurize : callable or None
-        ``featurize(records, budget)`` -> the estimator's ``X`` (None: records as they are).
+        ``featurize(bench, budget)`` -> the estimator's ``X`` for every row of
+        ``bench`` (an object with ``records`` and ``table``, such as
+        :class:`naapgnn.evaluation.benchmark.Benchmark`); computed once per
+        benchmark and budget and shared by every entry with the same function.
+        None: ``bench.records``.
     min_budget, max_budget : int
         Epochs of curve it applies to (``max_budget`` None: any).
     seeded : bool
         Whether the seed can change its result (unseeded ones run once per split).
     has_std : bool
         Whether ``predict(X, return_std=True)`` gives an uncertainty.
+    zero_cost : bool
+        It reads zero-cost scores: ``featurize(bench, budget, scores)`` also
+        receives the run seed's finite scores (``{name: array}``).
+    score_only : bool
+        ``predict`` gives a score that only ranks; the MAE reads ``predict_accuracy``.
     config : dict
         Settings that identify its results (recorded in cache keys).
     """
@@ -57,6 +66,8 @@ class Entry:
     max_budget: int | None = None
     seeded: bool = True
     has_std: bool = False
+    zero_cost: bool = False
+    score_only: bool = False
     config: dict = field(default_factory=dict)
 
     def applies(self, budget: int) -> bool:
@@ -119,7 +130,13 @@ def _gnn(budget, random_state, **params):
     return GNNPredictor(budget=budget, random_state=random_state, **params)
 
 
-def _forest(curve: bool):
+def _records_with_scores(bench, budget, scores):
+    from naapgnn.models.zero_cost import with_scores
+
+    return with_scores(bench.records, scores)
+
+
+def forest_factory(curve: bool):
     def make(budget, random_state, **params):
         from naapgnn.models.forest import PerLayerForest
 
@@ -128,7 +145,81 @@ def _forest(curve: bool):
     return make
 
 
-register(Entry("gnn", "GNN", "gnn", _gnn, has_std=True))
-register(Entry("forest", "Per-layer random forest", "baseline", _forest(False), max_budget=0, has_std=True))
-register(Entry("forest+cycle", "Per-layer forest + cycle curve features", "baseline", _forest(True), min_budget=1,
-               has_std=True))
+def per_layer_table(bench, budget):
+    """The per-layer forest's features of every row (architecture only)."""
+    from naapgnn.models.forest import PerLayerForest
+
+    return PerLayerForest().featurize(bench.table)
+
+
+def per_layer_cycle_table(bench, budget):
+    """The per-layer features with the cycle-aligned curve features of ``budget`` epochs."""
+    from naapgnn.models.forest import PerLayerForest
+
+    return PerLayerForest(budget=budget, curve=True).featurize(bench.table)
+
+
+def _per_layer_with_scores(bench, budget, scores):
+    import pandas as pd
+
+    arch = per_layer_table(bench, 0)
+    return pd.concat([arch.reset_index(drop=True), pd.DataFrame({f"zc_{k}": v for k, v in scores.items()})], axis=1)
+
+
+def _heuristic(params: dict):
+    def make(budget, random_state, **_):
+        from naapgnn.models.heuristics import CurveHeuristic
+
+        return CurveHeuristic(budget=budget, **params)
+
+    return make
+
+
+def _table(bench, budget):
+    return bench.table
+
+
+def _score_line(budget, random_state, **_):
+    from naapgnn.models.zero_cost import ScoreLine
+
+    return ScoreLine()
+
+
+def _score_column(name: str):
+    def featurize(bench, budget, scores):
+        return scores[name].reshape(-1, 1)
+
+    return featurize
+
+
+HEURISTIC_LABELS = {
+    "last": "Last observed accuracy", "best": "Best accuracy so far",
+    "power_law": "Power-law extrapolation", "exponential": "Exponential extrapolation",
+    "power_law_cycle": "Power law on cycle ends", "exponential_cycle": "Exponential on cycle ends",
+}
+
+
+def _register_own() -> None:
+    from naapgnn.models.heuristics import HEURISTICS, min_budget
+
+    register(Entry("gnn", "GNN", "gnn", _gnn, has_std=True))
+    register(Entry("gnn+zero_cost", "GNN + NASWOT/synflow inputs", "gnn", _gnn, featurize=_records_with_scores,
+                   max_budget=0, has_std=True, zero_cost=True, config={"zero_cost": True}))
+    register(Entry("forest", "Per-layer random forest", "baseline", forest_factory(False), featurize=per_layer_table,
+                   max_budget=0, has_std=True, config={"baseline": "Per-layer Random Forest"}))
+    register(Entry("forest+cycle", "Per-layer forest + cycle curve features", "baseline", forest_factory(True),
+                   featurize=per_layer_cycle_table, min_budget=1, has_std=True,
+                   config={"baseline": "Per-layer Random Forest + cycle"}))
+    register(Entry("forest+zero_cost", "Per-layer forest + NASWOT/synflow inputs", "baseline", forest_factory(False),
+                   featurize=_per_layer_with_scores, max_budget=0, has_std=True, zero_cost=True,
+                   config={"forest": "per_layer", "zero_cost": True}))
+    for name, params in HEURISTICS.items():
+        register(Entry(f"curve_{name}", HEURISTIC_LABELS[name], "heuristic", _heuristic(params), featurize=_table,
+                       min_budget=min_budget(params["method"], params.get("cycle")), seeded=False,
+                       config={"heuristic": params}))
+    for score, label in (("naswot", "NASWOT score (zero-cost)"), ("synflow", "SynFlow score (zero-cost)")):
+        register(Entry(score, label, "zero_cost", _score_line, featurize=_score_column(score), max_budget=0,
+                       zero_cost=True, score_only=True, config={"score": score}))
+
+
+_register_own()

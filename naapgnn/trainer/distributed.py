@@ -15,19 +15,11 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.trainer.training import (
-    Job,
-    Recipe,
-    Summary,
-    TrainOptions,
-    check_options,
-    job_status,
-    make_jobs,
-    plan_groups,
-    prepare_out_dir,
-    resolve_device,
-    run_groups,
+from naapgnn.runtime import resolve_device
+from naapgnn.trainer.jobs import (
+    Job, Recipe, Summary, TrainOptions, check_options, job_status, make_jobs, prepare_out_dir,
 )
+from naapgnn.trainer.training import plan_groups, run_groups
 
 DEFAULT_GPU_SHARE = 1 / 8
 

@@ -1,0 +1,49 @@
+"""The paper's regressors in naapgnn's predictor registry (entry point ``naapgnn.predictors``).
+
+Keys: ``paper:<model name>`` for each of the 24 (label ``"<name>, paper
+features"``), ``paper_gb100`` and ``paper_rf200`` (the paper's best rows), and
+``per_layer_forest`` / ``per_layer_forest+cycle`` (the per-layer forests under
+their ``naapgnn baselines`` names, at every budget).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from baselines.paper import PAPER_MODELS, PaperRegressor, paper_features
+
+PER_LAYER = "Per-layer Random Forest"
+PER_LAYER_CYCLE = "Per-layer Random Forest + cycle"
+SHORT_KEYS = {"paper_gb100": "Gradient Boosting (N=100)", "paper_rf200": "Random Forest (N=200)"}
+
+
+def paper_key(name: str) -> str:
+    """The registry key of a row of ``naapgnn baselines`` (a paper model or a per-layer forest)."""
+    return {PER_LAYER: "per_layer_forest", PER_LAYER_CYCLE: "per_layer_forest+cycle"}.get(name, f"paper:{name}")
+
+
+def paper_table(bench, budget):
+    """The paper's features of every row, as a float array (scaled per fit by :class:`PaperRegressor`)."""
+    return np.ascontiguousarray(paper_features(bench.table, budget).to_numpy(dtype=float))
+
+
+def _paper(name: str):
+    def make(budget, random_state, **params):
+        return PaperRegressor(model=name, random_state=random_state, **params)
+
+    return make
+
+
+def register_all(register) -> None:
+    """Add every baseline to the registry (called through the entry point)."""
+    from naapgnn.models.registry import Entry, per_layer_cycle_table, per_layer_table, forest_factory
+
+    for name in PAPER_MODELS:
+        register(Entry(f"paper:{name}", f"{name}, paper features", "baseline", _paper(name), featurize=paper_table,
+                       config={"baseline": name}))
+    for key, name in SHORT_KEYS.items():
+        register(Entry(key, f"{name}, paper features", "baseline", _paper(name), featurize=paper_table,
+                       config={"baseline": name}))
+    register(Entry("per_layer_forest", PER_LAYER, "baseline", forest_factory(False), featurize=per_layer_table,
+                   has_std=True, config={"baseline": PER_LAYER}))
+    register(Entry("per_layer_forest+cycle", PER_LAYER_CYCLE, "baseline", forest_factory(True),
+                   featurize=per_layer_cycle_table, min_budget=1, has_std=True, config={"baseline": PER_LAYER_CYCLE}))

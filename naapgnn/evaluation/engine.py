@@ -1,0 +1,267 @@
+"""The one fit -> predict -> score loop, with the one resume store.
+
+Every study (``naapgnn evaluate``, ``naapgnn baselines``, the report scripts)
+describes its work as :class:`Unit` s: one predictor of the registry
+(:mod:`naapgnn.models.registry`) fitted at one budget on one split with one
+seed. :func:`run_units` computes the units that its
+:class:`naapgnn.io.ResumeLog` does not hold yet (in worker processes when
+``jobs > 1``; the results do not depend on ``jobs``), scores them with
+:func:`naapgnn.evaluation.metrics.all_metrics` and saves each as it finishes,
+so an interrupted study resumes where it stopped.
+
+A unit's key digests the benchmark's fingerprint, the predictor (key, entry
+settings and parameters), budget, protocol, split, seed, the test indices and
+the package version: a result is reused only for exactly the same question.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.evaluation.protocols import Split
+
+FIXED_SPLIT_PROTOCOLS = ("official", "extrapolate")
+KIND_ORDER = {"gnn": 0, "baseline": 1, "zero_cost": 2, "heuristic": 3}  # slow families first
+
+__all__ = ["Predictor", "Unit", "plan_units", "unit_key", "run_units", "median_run", "FIXED_SPLIT_PROTOCOLS"]
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A registry entry with the parameters of this study.
+
+    Attributes
+    ----------
+    key : str
+        Registry key (:func:`naapgnn.models.registry.get`).
+    params : dict
+        Keyword arguments of its factory (for instance the GNN's settings).
+    label : str
+        Name in reports (default: the entry's label).
+    """
+
+    key: str
+    params: dict = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def entry(self):
+        from naapgnn.models.registry import get
+
+        return get(self.key)
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def config(self) -> dict:
+        return self.entry.config
+
+    def title(self) -> str:
+        return self.label or self.entry.label
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One fit: ``predictor`` at ``budget`` on split ``split`` of ``protocol`` with ``seed``."""
+
+    predictor: str
+    budget: int
+    protocol: str
+    split: int
+    seed: int
+
+
+def plan_units(predictor: Predictor, budget: int, protocol: str, n_splits: int, seeds: Sequence[int]) -> list[Unit]:
+    """The units of one predictor at one budget.
+
+    A fixed-split protocol (official, extrapolate) fits once per seed (once in
+    all for an unseeded predictor); the others once per split with the first seed.
+    """
+    if protocol in FIXED_SPLIT_PROTOCOLS:
+        use = seeds if predictor.entry.seeded else seeds[:1]
+        return [Unit(predictor.key, budget, protocol, 0, int(s)) for s in use]
+    return [Unit(predictor.key, budget, protocol, i, int(seeds[0])) for i in range(n_splits)]
+
+
+def unit_key(fingerprint: str, predictor: Predictor, unit: Unit, test: np.ndarray, extra: str = "") -> str:
+    """The resume-store key of ``unit`` (see the module docstring)."""
+    from naapgnn import __version__
+
+    payload = json.dumps([__version__, fingerprint, predictor.key, predictor.config, predictor.params,
+                          unit.budget, unit.protocol, unit.split, unit.seed, extra], sort_keys=True, default=str)
+    digest = hashlib.sha256(payload.encode())
+    digest.update(np.ascontiguousarray(test, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:24]
+
+
+def median_run(runs: Sequence[dict]) -> int:
+    """Index of the run with the median number of violations (the paper's rule: a stable
+    sort by violations, then index ``len // 2``)."""
+    order = sorted(range(len(runs)), key=lambda i: runs[i]["violations"])
+    return order[len(order) // 2]
+
+
+# --- features, computed once per benchmark and budget -------------------------------------------
+
+_FEATURES: dict = {}
+
+
+def _features(bench, predictor: Predictor, budget: int, seed: int):
+    entry = predictor.entry
+    if entry.featurize is None:
+        return bench.records
+    key = (bench.fingerprint(), entry.featurize, budget, seed if entry.zero_cost else None)
+    if key not in _FEATURES:
+        if len(_FEATURES) > 64:
+            _FEATURES.clear()
+        if entry.zero_cost:
+            X = entry.featurize(bench, budget, bench.zero_cost_inputs(seed))
+        else:
+            X = entry.featurize(bench, budget)
+        _FEATURES[key] = X
+    return _FEATURES[key]
+
+
+def _take(X, idx):
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
+    if isinstance(X, np.ndarray):
+        return X[idx]
+    return [X[i] for i in idx]
+
+
+# --- one fit -----------------------------------------------------------------------------------
+
+
+def fit_score(predictor: Predictor, unit: Unit, X, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
+    """Fit ``predictor`` on ``train``, predict ``test`` and score it: the unit's result row.
+
+    The row holds the unit, ``seconds`` (fit and predict), every metric of
+    :func:`naapgnn.evaluation.metrics.all_metrics`, ``test`` (indices), ``pred``,
+    ``mae_pred`` (score-only predictors) and ``parts`` (the estimator's
+    ``predict_parts``, when it has one: the GNN's unblended parts).
+    """
+    from naapgnn.evaluation.metrics import all_metrics, mae
+    from naapgnn.models.registry import create
+
+    start = time.perf_counter()
+    model = create(predictor.key, budget=unit.budget, random_state=unit.seed, **predictor.params)
+    model.fit(_take(X, train), y[train])
+    X_test = _take(X, test)
+    pred = np.asarray(model.predict(X_test), dtype=float).reshape(-1)
+    mae_pred = np.asarray(model.predict_accuracy(X_test), dtype=float) if predictor.entry.score_only else None
+    seconds = time.perf_counter() - start
+    parts = model.predict_parts(X_test) if hasattr(model, "predict_parts") else {}
+    if len(pred) != len(test):
+        raise NaapgnnError(f"{predictor.key}: {len(pred)} predictions for {len(test)} test architectures")
+    if not np.all(np.isfinite(pred)):
+        raise NaapgnnError(f"{predictor.key} at budget {unit.budget}: a prediction is not finite")
+    metrics = all_metrics(y[test], pred, ks=(5, 10))
+    if mae_pred is not None:
+        metrics["mae"] = mae(y[test], mae_pred)
+    row = {"predictor": unit.predictor, "budget": unit.budget, "protocol": unit.protocol, "split": unit.split,
+           "seed": unit.seed, "seconds": seconds, **metrics, "test": test.tolist(), "pred": pred.tolist(),
+           "mae_pred": None if mae_pred is None else mae_pred.tolist(),
+           "parts": {name: np.asarray(v, dtype=float).tolist() for name, v in parts.items() if v is not None}}
+    return json.loads(json.dumps(row, default=float))  # exactly what the resume store gives back
+
+
+def _execute(job: dict) -> list[tuple[str, dict]]:
+    import warnings
+
+    # Workers do not inherit the CLI's filters; torch_geometric's notice is not actionable.
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
+    if job.get("threads"):
+        import torch
+
+        torch.set_num_threads(int(job["threads"]))
+    return [(key, fit_score(job["predictor"], unit, X, job["y"], train, test))
+            for unit, key, X, (train, test) in job["units"]]
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], split_lists: dict[str, list[Split]],
+              store, jobs: int = 1, threads: int | None = None, progress: bool = True, desc: str = "fits",
+              extra: dict[str, str] | None = None) -> tuple[list[dict], int]:
+    """Compute (or take from ``store``) every unit; rows in the order of ``units``.
+
+    Parameters
+    ----------
+    bench : Benchmark
+        Records, table, targets ``y`` and fingerprint.
+    predictors : list of Predictor
+        Those the units name (by key).
+    units : list of Unit
+    split_lists : dict
+        Protocol -> its ``(train, test)`` index pairs.
+    store : naapgnn.io.ResumeLog
+        Finished units; new ones are saved as they finish.
+    jobs : int
+        Worker processes (joblib); 1 runs everything here.
+    threads : int, optional
+        Torch CPU threads in each job.
+    progress : bool
+        A tqdm bar on stderr.
+    desc : str
+        The bar's label.
+    extra : dict, optional
+        Predictor key -> more text for its unit keys (settings outside the predictor, e.g. zero-cost images).
+
+    Returns
+    -------
+    (rows, computed)
+        One result row per unit, and how many were computed now.
+    """
+    from tqdm.auto import tqdm
+
+    by_key = {p.key: p for p in predictors}
+    fingerprint = bench.fingerprint()
+    keys, groups = [], {}
+    for unit in units:
+        predictor = by_key[unit.predictor]
+        train, test = split_lists[unit.protocol][unit.split]
+        key = unit_key(fingerprint, predictor, unit, test, (extra or {}).get(unit.predictor, ""))
+        keys.append(key)
+        if key in store:
+            continue
+        X = _features(bench, predictor, unit.budget, unit.seed)
+        groups.setdefault((unit.predictor, unit.budget, unit.protocol), []).append((unit, key, X, (train, test)))
+    todo = _jobs(groups, by_key, bench.y, threads)
+    total = sum(len(j["units"]) for j in todo)
+    with tqdm(total=total, desc=desc, unit="fit", disable=not progress or total == 0) as bar:
+        for results in _map(todo, jobs):
+            for key, row in results:
+                store.put(key, row)
+            bar.update(len(results))
+    return [store.get(key) for key in keys], total
+
+
+def _jobs(groups: dict, by_key: dict, y: np.ndarray, threads) -> list[dict]:
+    todo = []
+    for (name, _, _), group in groups.items():
+        predictor = by_key[name]
+        # Slow predictors go one unit per job (finer progress, balanced workers).
+        chunks = [[u] for u in group] if predictor.kind == "gnn" else [group]
+        todo += [{"predictor": predictor, "y": y, "units": chunk, "threads": threads} for chunk in chunks]
+    todo.sort(key=lambda j: KIND_ORDER.get(j["predictor"].kind, 9))
+    return todo
+
+
+def _map(todo: list[dict], jobs: int):
+    if jobs > 1 and len(todo) > 1:
+        from joblib import Parallel, delayed
+
+        yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_execute)(j) for j in todo)
+    else:
+        for job in todo:
+            yield _execute(job)

@@ -1,0 +1,222 @@
+"""Checkpoint folders of :class:`naapgnn.models.gnn.GNNPredictor`.
+
+A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
+statistics, versions), ``weights.pt`` (the ensemble members' state dicts) and,
+when a forest is blended, ``forest.joblib``. :func:`save` writes the folder
+beside its destination and renames it into place, so an interrupted save
+leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
+checkpoint that does not fit this code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.features.curves import curve_feature_names
+from naapgnn.io import current_umask
+
+CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
+CHECKPOINT_VERSION = 2  # 2: the MLPs are torch_geometric.nn.MLP (other weight names)
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.pt"
+FOREST_FILE = "forest.joblib"
+
+_TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
+_ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
+
+__all__ = ["save", "load", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION"]
+
+
+def save(model, path) -> Path:
+    """Write fitted ``model`` (a GNNPredictor) as a checkpoint folder at ``path``; returns ``path``."""
+    import joblib
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        (tmp / CONFIG_FILE).write_text(json.dumps(_config(model), indent=1))
+        torch.save({"members": [m.state_dict() for m in model.members_]}, tmp / WEIGHTS_FILE)
+        if model.forest_ is not None:
+            joblib.dump(model.forest_, tmp / FOREST_FILE)
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
+        _swap_into_place(tmp, path)
+    except OSError as exc:
+        raise NaapgnnError(f"{path}: cannot write checkpoint: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+    os.replace(path, old / "ckpt")
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _config(model) -> dict:
+    from naapgnn import __version__
+    from naapgnn.graph.encoding import ENCODING_VERSION, GRAPH_ATTRS, NODE_FEATURES
+
+    params = model.get_params()
+    params["progress"] = False
+    state = {
+        "curve_channels": model.curve_channels_,
+        "curve_feature_names": model.curve_feature_names_,
+        "hparam_names": model.hparam_names_,
+        **{name: getattr(model, name + "_").tolist() for name in _TENSOR_STATE + _ARRAY_STATE},
+        "y_mean": model.y_mean_, "y_std": model.y_std_,
+        "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],
+        "best_epochs": model.best_epochs_,
+        "stack_coef": model.stack_coef_.tolist(), "stack_intercept": model.stack_intercept_,
+    }
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "naapgnn_version": __version__,
+        "encoding_version": ENCODING_VERSION,
+        "node_features": list(NODE_FEATURES),
+        "graph_attrs": list(GRAPH_ATTRS),
+        "params": params,
+        "state": state,
+    }
+
+
+def load(cls, path, device: str | None = None):
+    """The ``cls`` (GNNPredictor) estimator saved at ``path``, on ``device`` if given.
+
+    Raises
+    ------
+    NaapgnnError
+        One line saying why the checkpoint does not fit this code (missing
+        files, another format, other node features, mismatched weights).
+    """
+    path = Path(path)
+    where = f"checkpoint {path}"
+    config = _read_config(path)
+    _check_versions(config, where)
+    try:
+        params = dict(config["params"])
+        if device is not None:
+            params["device"] = device
+        model = cls(**params)
+        model._check_params()
+        _set_state(model, config["state"])
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{where}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NaapgnnError(f"{where}: {CONFIG_FILE} is incomplete or malformed ({type(exc).__name__}: {exc})") from None
+    _check_curve_state(model, where)
+    model.members_ = _load_members(model, path, where)
+    model.forest_ = _load_forest(path, where) if float(model.blend_forest) > 0 else None
+    return model
+
+
+def _check_versions(config: dict, where: str) -> None:
+    from naapgnn import __version__
+    from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES
+
+    saved = config.get("naapgnn_version", "?")
+    if config.get("format") != CHECKPOINT_FORMAT:
+        raise NaapgnnError(f"{where}: not a GNNPredictor checkpoint (format {config.get('format')!r})")
+    if config.get("format_version") != CHECKPOINT_VERSION:
+        raise NaapgnnError(f"{where}: checkpoint format version {config.get('format_version')!r} "
+                           f"(written by naapgnn {saved}); this naapgnn {__version__} reads version "
+                           f"{CHECKPOINT_VERSION}; retrain with naapgnn train")
+    if config.get("node_features") != list(NODE_FEATURES) or config.get("graph_attrs") != list(GRAPH_ATTRS):
+        raise NaapgnnError(f"{where}: trained on other graph features (naapgnn {saved}, encoding "
+                           f"v{config.get('encoding_version')}) than this naapgnn {__version__} computes; "
+                           f"retrain with naapgnn train")
+
+
+def _set_state(model, state: dict) -> None:
+    import torch
+
+    model.curve_channels_ = list(state["curve_channels"])
+    model.curve_feature_names_ = list(state["curve_feature_names"])
+    model.hparam_names_ = list(state["hparam_names"])
+    for name in _TENSOR_STATE:
+        setattr(model, name + "_", torch.tensor(state[name], dtype=torch.float32))
+    for name in _ARRAY_STATE:
+        setattr(model, name + "_", np.asarray(state[name], dtype=float))
+    model.y_mean_, model.y_std_ = float(state["y_mean"]), float(state["y_std"])
+    model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_ = (int(d) for d in state["dims"])
+    model.best_epochs_ = list(state.get("best_epochs", []))
+    model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
+    model.stack_intercept_ = float(state["stack_intercept"])
+
+
+def _check_curve_state(model, where: str) -> None:
+    from naapgnn import __version__
+
+    names = model.curve_feature_names_
+    if names != curve_feature_names(int(model.budget), model.curve_channels_, int(model.cycle), bool(model.curve_raw)):
+        raise NaapgnnError(f"{where}: its curve features differ from what this naapgnn {__version__} computes; retrain")
+    if len(model.stack_coef_) not in (1, 1 + len(names)):
+        raise NaapgnnError(f"{where}: the curve stack has {len(model.stack_coef_)} coefficients for "
+                           f"{len(names)} curve features; retrain")
+
+
+def _read_config(path: Path) -> dict:
+    if not path.is_dir():
+        raise NaapgnnError(f"checkpoint {path}: no such folder")
+    config_path = path / CONFIG_FILE
+    try:
+        config = json.loads(config_path.read_text())
+    except FileNotFoundError:
+        raise NaapgnnError(f"checkpoint {path}: not a GNNPredictor checkpoint (no {CONFIG_FILE})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"checkpoint {path}: cannot read {CONFIG_FILE}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise NaapgnnError(f"checkpoint {config_path}: invalid JSON at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(config, dict):
+        raise NaapgnnError(f"checkpoint {config_path}: expected a JSON object")
+    return config
+
+
+def _load_members(model, path: Path, where: str) -> list:
+    import torch
+
+    try:
+        blob = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        states = blob["members"]
+    except FileNotFoundError:
+        raise NaapgnnError(f"{where}: missing {WEIGHTS_FILE}") from None
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise NaapgnnError(f"{where}: cannot read {WEIGHTS_FILE} ({type(exc).__name__})") from None
+    if not states:
+        raise NaapgnnError(f"{where}: {WEIGHTS_FILE} holds no ensemble member")
+    members = []
+    for i, state in enumerate(states):
+        member = model._new_model()
+        try:
+            member.load_state_dict(state)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            detail = first[1].strip() if len(first) > 1 else first[0]
+            raise NaapgnnError(f"{where}: weights of member {i} do not fit the model of config.json ({detail})") from None
+        members.append(member.eval())
+    return members
+
+
+def _load_forest(path: Path, where: str):
+    import joblib
+
+    try:
+        return joblib.load(path / FOREST_FILE)
+    except FileNotFoundError:
+        raise NaapgnnError(f"{where}: blend_forest > 0 but {FOREST_FILE} is missing") from None
+    except Exception as exc:  # unpickling errors vary
+        raise NaapgnnError(f"{where}: cannot read {FOREST_FILE} ({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,144 @@
+"""Training one member of :class:`naapgnn.models.gnn.GNNPredictor`'s ensemble: MSE plus a pairwise ranking loss,
+Adam, early stopping on the member's held-out records."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MAX_PAIRS = 200_000
+
+__all__ = ["validation_sets", "train_member", "training_pairs", "rank_pairs", "rank_loss"]
+
+
+def validation_sets(n: int, members: int, val_fraction: float | None, seed: int) -> list[np.ndarray]:
+    """Each member's held-out record indices: disjoint folds (``val_fraction=None``; 20% for a
+    single member), or an independent random ``val_fraction`` per member; none for tiny data (n < 10)."""
+    rng = np.random.default_rng(seed)
+    if n < 10:
+        return [np.zeros(0, dtype=int)] * members
+    if val_fraction is None:
+        if members == 1:
+            return [np.sort(rng.permutation(n)[:round(0.2 * n)])]
+        return [np.sort(f) for f in np.array_split(rng.permutation(n), members)]
+    n_val = int(round(float(val_fraction) * n))
+    return [np.sort(rng.permutation(n)[:n_val]) for _ in range(members)]
+
+
+def train_member(make_model, seed: int, val: np.ndarray, data, target, settings, bar):
+    """Train one ensemble member with Adam on ``MSE + rank_weight * rank_loss``; early stopping on ``val``.
+
+    Parameters
+    ----------
+    make_model : callable
+        ``make_model()`` -> a fresh AccuracyModel (built after seeding, so the seed fixes its initial weights).
+    seed : int
+        Seed of its initial batches and pairs (torch's global seed is set).
+    val : numpy.ndarray
+        Held-out record indices (empty: train every epoch of ``max_epochs``).
+    data : tuple (torch_geometric.data.Batch, curve, hparams)
+    target : Tensor
+        Standardised targets.
+    settings : GNNPredictor
+        Where ``lr``, ``weight_decay``, ``rank_weight``, ``max_epochs``,
+        ``patience``, ``batch_size`` and ``dropout`` are read.
+    bar : tqdm
+
+    Returns
+    -------
+    (model, best_epoch)
+        The model with the weights of its best held-out epoch.
+    """
+    import torch
+    from torch_geometric.data import Batch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    n = len(target)
+    n_val = len(val)
+    device = target.device
+    val_idx = torch.tensor(val, dtype=torch.long, device=device)
+    train_idx = torch.tensor(np.setdiff1d(np.arange(n), val), dtype=torch.long, device=device)
+    model = make_model().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=float(settings.lr), weight_decay=float(settings.weight_decay),
+                           foreach=True)
+    g, curve, hp = data
+    full_batch = settings.batch_size is None or int(settings.batch_size) >= len(train_idx)
+    pairs = {}
+
+    def objective(pred, idx_tensor, key):
+        t = target[idx_tensor]
+        loss = torch.mean((pred - t) ** 2)
+        if float(settings.rank_weight) > 0 and len(t) > 1:
+            if key not in pairs or not isinstance(key, str):
+                i, j = (torch.tensor(a, device=device) for a in training_pairs(len(t), rng))
+                pairs[key] = rank_pairs(t, i, j)
+            loss = loss + float(settings.rank_weight) * rank_loss(pred, *pairs[key])
+        return loss
+
+    # Validation loss is measured at the weights of the start of each epoch; without dropout
+    # the full-batch training forward already holds it, so no second forward is needed.
+    reuse = full_batch and not float(settings.dropout)
+    best, best_state, best_epoch, waited = math.inf, None, 0, 0
+    for epoch in range(int(settings.max_epochs)):
+        model.train()
+        out = model(g, curve, hp) if full_batch else None
+        if n_val:
+            with torch.no_grad():
+                if reuse:
+                    val = float(objective(out[val_idx].detach(), val_idx, "val"))
+                else:
+                    model.eval()
+                    val = float(objective(model(g, curve, hp)[val_idx], val_idx, "val"))
+                    model.train()
+            if val < best - 1e-6:
+                best, best_epoch, waited = val, epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                waited += 1
+                if waited >= int(settings.patience):
+                    bar.update(int(settings.max_epochs) - epoch)
+                    break
+        else:
+            best_epoch = epoch + 1
+        if full_batch:
+            steps = [(out[train_idx], train_idx, "train")]
+        else:
+            order = train_idx[torch.randperm(len(train_idx), device=device)]
+            steps = ((model(Batch.from_data_list(g.index_select(c)), curve[c], hp[c]), c, None)
+                     for c in torch.split(order, int(settings.batch_size)))
+        for pred, idx, key in steps:
+            loss = objective(pred, idx, key)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        bar.update(1)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return model, best_epoch
+
+
+def training_pairs(n: int, rng: np.random.Generator):
+    """Index pairs ``(i, j)`` the ranking loss compares: every pair, or ``MAX_PAIRS`` random ones."""
+    if n * (n - 1) // 2 <= MAX_PAIRS:
+        return np.triu_indices(n, k=1)
+    i = rng.integers(0, n, MAX_PAIRS)
+    j = rng.integers(0, n, MAX_PAIRS)
+    keep = i != j
+    return i[keep], j[keep]
+
+
+def rank_pairs(target, i, j):
+    """The pairs ``(i, j)`` of unequal targets and the sign of ``target[i] - target[j]``."""
+    sign = (target[i] - target[j]).sign()
+    keep = sign != 0
+    return i[keep], j[keep], sign[keep]
+
+
+def rank_loss(pred, i, j, sign):
+    """Mean pairwise logistic (RankNet) loss: ``softplus(-sign * (pred[i] - pred[j]))``."""
+    import torch.nn.functional as F
+
+    if len(sign) == 0:
+        return pred.sum() * 0.0
+    return F.softplus(-sign * (pred[i] - pred[j])).mean()

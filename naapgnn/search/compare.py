@@ -1,0 +1,140 @@
+"""The comparison study: random search, regularized evolution and predictor-guided search over many seeds."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from naapgnn.arch.space import NAAP440_RULES, SpaceRules
+from naapgnn.errors import NaapgnnError
+from naapgnn.search.problem import (
+    SearchProblem, make_predictor, predictor_inputs, predictor_name, trainings_to_rank,
+)
+from naapgnn.search.strategies import neighbour_table, predictor_guided, random_search, regularized_evolution
+from naapgnn.search.trials import announce_resume, trial_keys, trial_log
+
+RANK_TARGETS = (1, 5, 22)  # the best; top 1% of 440 (top 5); top 5% (top 22)
+STRATEGIES = ("random", "evolution", "predictor")
+
+
+@dataclass
+class CompareResult:
+    """Training orders of every strategy in every trial.
+
+    Attributes
+    ----------
+    orders : dict of str to numpy.ndarray
+        Strategy name -> ``(trials, n)`` int array (each row a full order of
+        all ``n`` architectures; a strategy's first ``t`` entries are what it
+        trains with ``t`` trainings).
+    n_train : dict of str to int
+        Predictor strategies -> their ``N`` (their first ``N`` trainings are random).
+    accuracy, ranks : numpy.ndarray
+    config : dict
+    seconds : float
+    """
+
+    orders: dict[str, np.ndarray]
+    n_train: dict[str, int]
+    accuracy: np.ndarray
+    ranks: np.ndarray
+    config: dict
+    seconds: float
+
+    def curves(self, name: str) -> np.ndarray:
+        """Best accuracy found after 1..n trainings, ``(trials, n)``."""
+        return np.maximum.accumulate(self.accuracy[self.orders[name]], axis=1)
+
+    def reached(self, name: str, rank: int) -> np.ndarray:
+        """Per trial, the trainings needed to train an architecture of rank ``<= rank``."""
+        return np.array([trainings_to_rank(self.ranks, order, rank) for order in self.orders[name]], dtype=float)
+
+
+def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Iterable[int] = (10, 20, 50),
+                       predictor: str | Callable = "forest", seed: int = 0, population_size: int = 20,
+                       sample_size: int = 5, strategies: Iterable[str] = STRATEGIES,
+                       rules: SpaceRules = NAAP440_RULES, cache_dir: str | Path | None = None,
+                       fresh: bool = False, progress: bool = True) -> CompareResult:
+    """Random search, regularized evolution and predictor-guided search (one
+    per ``n_train``), each replayed ``trials`` times.
+
+    Trial ``t`` draws from ``numpy.random.default_rng([seed, t])``, random
+    search first, then evolution, then the predictor runs. The predictor reads
+    architectures only (budget 0). Every order covers the whole space, so the
+    trainings needed to reach any rank are known.
+
+    Parameters
+    ----------
+    problem : SearchProblem
+    trials : int
+    n_train : the predictor's label counts ``N`` (one strategy each)
+    predictor : "forest", "gnn" or a callable ``(budget, random_state) -> estimator``
+    seed : int
+    population_size, sample_size : evolution's ``P`` and ``S``
+    strategies : any of "random", "evolution", "predictor"
+    rules : the space's rules (for mutations)
+    cache_dir : folder for the resume log of finished trials (None: no resume)
+    fresh : bool
+        Forget the trials an interrupted run saved there.
+    progress : bool
+
+    Returns
+    -------
+    CompareResult
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    strategies = list(strategies)
+    unknown = [name for name in strategies if name not in STRATEGIES]
+    if unknown or not strategies:
+        raise NaapgnnError(f"unknown strategy {unknown[0] if unknown else ''!r} (expected {', '.join(STRATEGIES)})")
+    n_train = [int(v) for v in n_train] if "predictor" in strategies else []
+    if trials < 1:
+        raise NaapgnnError(f"--trials must be >= 1, got {trials}")
+    for v in n_train:
+        if not 2 <= v < problem.n:
+            raise NaapgnnError(f"--n-train must be between 2 and {problem.n - 1}, got {v}")
+    neighbours = _neighbours(problem, rules) if "evolution" in strategies else None
+    features = predictor_inputs(make_predictor(predictor, 0, seed), problem.records) if n_train else None
+    config = {"study": "compare", "trials": trials, "n_train": n_train, "predictor": predictor_name(predictor),
+              "seed": seed, "population": population_size, "sample": sample_size, "n": problem.n,
+              "strategies": strategies}
+    log = trial_log(cache_dir, "compare", fresh)
+    keys = trial_keys(config, trials)
+    announce_resume(log, keys)
+    names = [s for s in ("random", "evolution") if s in strategies] + [f"predictor N={v}" for v in n_train]
+    orders: dict[str, list] = {name: [] for name in names}
+    for t in tqdm(range(trials), desc="search trials", disable=not progress, leave=False):
+        done = log.get(keys[t])
+        if done is None:
+            rng = np.random.default_rng([seed, t])
+            done = {}
+            if "random" in strategies:
+                done["random"] = random_search(problem.n, problem.n, rng)
+            if "evolution" in strategies:
+                done["evolution"] = regularized_evolution(neighbours, problem.accuracy, problem.n, rng,
+                                                          population_size, sample_size)
+            for v in n_train:
+                model = make_predictor(predictor, 0, seed * 100_003 + t)
+                done[f"predictor N={v}"] = predictor_guided(problem.accuracy, features, v, model, rng)
+            done = {k: [int(i) for i in o] for k, o in done.items()}
+            log.put(keys[t], done)
+        for name in names:
+            orders[name].append(done[name])
+    log.clear()
+    return CompareResult(
+        orders={k: np.array(v, dtype=int) for k, v in orders.items()},
+        n_train={f"predictor N={v}": v for v in n_train},
+        accuracy=problem.accuracy, ranks=problem.ranks, config=config,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _neighbours(problem: SearchProblem, rules: SpaceRules) -> list[list[list[int]]]:
+    if any(s is None for s in problem.schemes):
+        raise NaapgnnError("evolution needs NAAP-440-style schemes; this benchmark has layer-graph architectures")
+    return neighbour_table(problem.schemes, rules)

@@ -1,0 +1,194 @@
+"""Early stopping from partial curves (Baker et al. 2018), replayed on a benchmark.
+
+Candidates arrive one at a time; after ``k`` epochs a predictor with an
+ensemble uncertainty stops those that cannot beat the best so far
+(:func:`early_stop_run`); :func:`early_stop_study` repeats it over many
+candidate orders, budgets and thresholds.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.search.problem import (
+    SearchProblem, make_predictor, predict_with_std, predictor_inputs, predictor_name, ranks_of, take,
+)
+from naapgnn.search.trials import announce_resume, trial_keys, trial_log
+
+
+@dataclass(frozen=True)
+class EarlyStopRun:
+    """Outcome of one pass over the candidates.
+
+    Attributes
+    ----------
+    epochs : int
+        Total epochs spent: ``budget * stopped + full_epochs * kept``.
+    kept, stopped : int
+        Candidates trained to the end, and stopped after ``budget`` epochs.
+    best_found : float
+        Best final accuracy among the kept candidates.
+    best_rank : int
+        Its rank in the whole space.
+    """
+
+    epochs: int
+    kept: int
+    stopped: int
+    best_found: float
+    best_rank: int
+
+
+def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: str = "predictor",
+                   z: float = 0.0, features=None, make_model: Callable[[int], Any] | None = None,
+                   warmup: int = 20, refit_growth: float = 1.5, curve: np.ndarray | None = None,
+                   ranks: np.ndarray | None = None, fit_cache: dict | None = None, *,
+                   full_epochs: int) -> EarlyStopRun:
+    """Replay early stopping over candidates arriving in ``order`` (Baker et al. 2018).
+
+    The first ``warmup`` candidates are trained to the end (``full_epochs`` each)
+    and label the predictor. Every later candidate is trained for ``budget``
+    epochs; then, with ``rule="predictor"``, it is stopped when
+    ``mean + z * std < best so far`` (mean and std of the predictor's
+    ensemble), and with ``rule="curve"`` (no predictor) when its accuracy at
+    epoch ``budget`` is below that of the best kept candidate at that epoch.
+    Kept candidates are trained to the end and join the predictor's training
+    set, which is refitted each time it has grown by ``refit_growth``.
+
+    Parameters
+    ----------
+    accuracy : array of final accuracies
+    order : candidates' arrival order (indices)
+    budget : int
+        Epochs after which the decision is taken (``1..full_epochs - 1``).
+    rule : "predictor" or "curve"
+    z : float
+        Uncertainty multiplier; larger keeps more candidates.
+    features : predictor input, one row or record per architecture
+    make_model : callable ``(fit_number) -> unfitted estimator``
+    warmup : int
+    refit_growth : float
+    curve : ``(n, budget)`` accuracy curves (rule "curve")
+    ranks : ranks of ``accuracy`` (default computed)
+    fit_cache : dict, optional
+        Shares fitted predictions between runs with the same training set.
+    full_epochs : int
+        Epochs of a full training (:attr:`SearchProblem.full_epochs`).
+
+    Returns
+    -------
+    EarlyStopRun
+    """
+    if not 1 <= budget < full_epochs:
+        raise NaapgnnError(f"early stopping budget must be between 1 and {full_epochs - 1} epochs, got {budget}")
+    if rule not in ("predictor", "curve"):
+        raise NaapgnnError(f"unknown early-stopping rule {rule!r} (expected predictor or curve)")
+    ranks = ranks_of(accuracy) if ranks is None else ranks
+    kept: list[int] = []
+    best, best_index = -math.inf, -1
+    epochs = stopped = 0
+    mean = std = None
+    next_fit = warmup
+    for candidate in order:
+        stop = False
+        if len(kept) >= warmup:
+            if rule == "curve":
+                stop = curve[candidate, budget - 1] < curve[best_index, budget - 1]
+            else:
+                if mean is None or len(kept) >= next_fit:
+                    mean, std = _fitted_predictions(kept, accuracy, features, make_model, fit_cache)
+                    next_fit = max(len(kept) + 1, math.ceil(len(kept) * refit_growth))
+                stop = mean[candidate] + z * std[candidate] < best
+        if stop:
+            epochs += budget
+            stopped += 1
+        else:
+            epochs += full_epochs
+            kept.append(int(candidate))
+            if accuracy[candidate] > best:
+                best, best_index = float(accuracy[candidate]), int(candidate)
+    return EarlyStopRun(epochs=epochs, kept=len(kept), stopped=stopped, best_found=best,
+                        best_rank=int(ranks[best_index]))
+
+
+def _fitted_predictions(kept: list[int], accuracy, features, make_model, fit_cache):
+    key = tuple(sorted(kept))
+    if fit_cache is not None and key in fit_cache:
+        return fit_cache[key]
+    index = np.array(kept)
+    model = make_model(len(kept)).fit(take(features, index), accuracy[index])
+    everything = np.arange(len(accuracy))
+    result = predict_with_std(model, take(features, everything))
+    if fit_cache is not None:
+        fit_cache[key] = result
+    return result
+
+
+def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
+                     thresholds: Iterable[float] = (0.0, 1.0, 2.0), trials: int = 100,
+                     predictor: str | Callable = "forest", warmup: int = 20, refit_growth: float = 1.5,
+                     seed: int = 0, cache_dir: str | Path | None = None, fresh: bool = False,
+                     progress: bool = True) -> list[dict]:
+    """:func:`early_stop_run` for every budget and threshold (and the
+    predictor-free curve rule), over ``trials`` random candidate orders shared
+    by all settings.
+
+    Trial ``t`` orders the candidates with ``numpy.random.default_rng([seed, t])``;
+    ``cache_dir`` keeps finished trials for an interrupted run (``fresh``
+    forgets them), as in :func:`naapgnn.search.compare.compare_strategies`.
+
+    Returns
+    -------
+    list of dict
+        One per (trial, rule, budget, z): ``trial``, ``rule``, ``budget``,
+        ``z`` (NaN for the curve rule), ``epochs``, ``kept``, ``stopped``,
+        ``best_found``, ``best_rank``, ``regret`` (best overall minus best found).
+    """
+    from tqdm import tqdm
+
+    budgets = [int(b) for b in budgets]
+    thresholds = [float(z) for z in thresholds]
+    if trials < 1:
+        raise NaapgnnError(f"--trials must be >= 1, got {trials}")
+    for b in budgets:
+        problem.check_budget(b)
+    if warmup < 2 or warmup >= problem.n:
+        raise NaapgnnError(f"--warmup must be between 2 and {problem.n - 1}, got {warmup}")
+    config = {"study": "early-stop", "budgets": budgets, "thresholds": thresholds, "trials": trials,
+              "predictor": predictor_name(predictor), "warmup": warmup, "growth": refit_growth, "seed": seed,
+              "n": problem.n}
+    log = trial_log(cache_dir, "early-stop", fresh)
+    keys = trial_keys(config, trials)
+    announce_resume(log, keys)
+    inputs = {b: (predictor_inputs(make_predictor(predictor, b, seed), problem.records), problem.accuracy_curve(b))
+              for b in budgets}
+    rows = []
+    for t in tqdm(range(trials), desc="early-stop orders", disable=not progress, leave=False):
+        done = log.get(keys[t])
+        if done is None:
+            order = np.random.default_rng([seed, t]).permutation(problem.n)
+            done = []
+            for b in budgets:
+                features, curve = inputs[b]
+                fit_cache: dict = {}
+
+                def make_model(fit_number, b=b):
+                    return make_predictor(predictor, b, seed * 100_003 + t * 1_009 + fit_number)
+
+                settings = [("curve", math.nan)] + [("predictor", z) for z in thresholds]
+                for rule, z in settings:
+                    run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup,
+                                         refit_growth, curve, problem.ranks, fit_cache,
+                                         full_epochs=problem.full_epochs)
+                    done.append({"trial": t, "rule": rule, "budget": b, "z": z, "epochs": run.epochs,
+                                 "kept": run.kept, "stopped": run.stopped, "best_found": run.best_found,
+                                 "best_rank": run.best_rank, "regret": problem.best - run.best_found})
+            log.put(keys[t], done)
+        rows.extend(done)
+    log.clear()
+    return rows

@@ -1,0 +1,175 @@
+"""The search problem: architectures whose final accuracy and curve are known, and the predictors that guide a search.
+
+"Training" an architecture means reading its final accuracy and costs one
+full training: :attr:`SearchProblem.full_epochs`, the length of the
+benchmark's curves (90 for NAAP-440); reading the first ``k`` epochs costs
+``k`` epochs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from naapgnn.errors import NaapgnnError
+
+PREDICTORS = ("forest", "gnn")
+# The lighter GNN used inside repeated simulations: 3 ensemble members, 100 trees in the blended
+# forest, one torch thread (on a busy CPU, more threads made small fits ~50x slower).
+GNN_FAST = {"n_ensemble": 3, "forest_trees": 100, "n_threads": 1, "progress": False}
+# The per-layer forest of the simulations: fewer trees than the baseline's 300, and no parallel
+# trees (the simulations already run many fits).
+FOREST_FAST = {"n_estimators": 64, "n_jobs": 1}
+
+
+def ranks_of(accuracy: np.ndarray) -> np.ndarray:
+    """Rank of each accuracy: 1 + the number of strictly better ones (ties share a rank)."""
+    accuracy = np.asarray(accuracy, dtype=float)
+    ordered = np.sort(accuracy)
+    return len(accuracy) - np.searchsorted(ordered, accuracy, side="right") + 1
+
+
+@dataclass(eq=False)
+class SearchProblem:
+    """Architectures with known final accuracy and training curve.
+
+    Attributes
+    ----------
+    records : list of Record
+        One per architecture, each with a ``target`` and (for early stopping)
+        an accuracy curve.
+    accuracy : numpy.ndarray
+        Final accuracy of each record (its ``target``).
+    schemes : list
+        The NAAP-440 scheme of each record (None where the architecture is a
+        layer graph; evolution then cannot run).
+    ranks : numpy.ndarray
+        :func:`ranks_of` ``accuracy``.
+    full_epochs : int
+        Epochs of one full training: the longest curve of the records (0 when
+        they have none; early stopping then cannot run).
+    """
+
+    records: list
+    accuracy: np.ndarray = field(init=False)
+    schemes: list = field(init=False)
+    ranks: np.ndarray = field(init=False)
+    full_epochs: int = field(init=False)
+
+    def __post_init__(self):
+        self.records = list(self.records)
+        if len(self.records) < 2:
+            raise NaapgnnError(f"search needs at least 2 architectures with a target, got {len(self.records)}")
+        missing = [r.id for r in self.records if r.target is None]
+        if missing:
+            raise NaapgnnError(f"record {missing[0]!r}: no target (final accuracy); search needs every target")
+        self.accuracy = np.array([r.target for r in self.records], dtype=float)
+        self.schemes = [r.arch.scheme for r in self.records]
+        self.ranks = ranks_of(self.accuracy)
+        self.full_epochs = max(r.num_epochs for r in self.records)
+
+    @property
+    def n(self) -> int:
+        return len(self.records)
+
+    @property
+    def best(self) -> float:
+        return float(self.accuracy.max())
+
+    def accuracy_curve(self, budget: int) -> np.ndarray:
+        """Accuracy of epochs ``1..budget`` as an ``(n, budget)`` array."""
+        from naapgnn.features.tabular import curve_matrix
+
+        return curve_matrix(self.records, budget, "Accuracy")
+
+    def check_budget(self, budget: int, option: str = "--budget") -> None:
+        """Fail with one line unless ``budget`` leaves epochs to save (``1..full_epochs - 1``)."""
+        if self.full_epochs == 0:
+            raise NaapgnnError(f"{option}: early stopping needs training curves; these records have none")
+        if not 1 <= budget < self.full_epochs:
+            raise NaapgnnError(f"{option}: early stopping needs 1..{self.full_epochs - 1} epochs "
+                               f"(a full training is {self.full_epochs}), got {budget}")
+
+
+def load_problem(source: str | Path | None = None) -> SearchProblem:
+    """The search problem of a NAAP-440 folder (default location if None) or a benchmark file."""
+    from naapgnn.data.records import load_benchmark
+
+    return SearchProblem(load_benchmark(source))
+
+
+def best_so_far(accuracy: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Best accuracy found after 1, 2, ... trainings."""
+    return np.maximum.accumulate(np.asarray(accuracy)[order])
+
+
+def trainings_to_rank(ranks: np.ndarray, order: np.ndarray, rank: int) -> int | None:
+    """Trainings until an architecture of rank ``<= rank`` has been trained (None if never)."""
+    hits = np.flatnonzero(np.asarray(ranks)[order] <= rank)
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+# --- predictors -----------------------------------------------------------------------------
+
+
+def make_predictor(kind: str | Callable, budget: int, random_state: int, fast: bool = True, **params):
+    """A fresh, unfitted predictor from :mod:`naapgnn.models.registry`.
+
+    Parameters
+    ----------
+    kind : "forest", "gnn" or a callable ``(budget, random_state) -> estimator``
+        "forest": :class:`naapgnn.models.forest.PerLayerForest` (registry key
+        ``forest``; at ``budget > 0`` with ``curve="gain"``: the trees read the
+        cycle curve features and predict the gain over the best epoch so far);
+        the spread of its trees is the uncertainty. "gnn":
+        :class:`naapgnn.models.gnn.GNNPredictor`, the spread of its ensemble.
+    budget : int
+        Epochs of curve the predictor reads.
+    random_state : int
+    fast : bool
+        The lighter settings of repeated simulations (:data:`FOREST_FAST`,
+        :data:`GNN_FAST`).
+    **params
+        Extra constructor arguments (override the fast settings).
+    """
+    from naapgnn.models import registry
+
+    if callable(kind):
+        return kind(budget, random_state)
+    if kind == "forest":
+        params = {**(FOREST_FAST if fast else {}), **params}
+        forest = registry.create("forest", budget=0, random_state=random_state, **params)
+        # The registry's budget-k forest stacks a ridge on the curve; the simulations' trees read the curve
+        # themselves and predict the gain over the best epoch so far (the same model, another setting).
+        return forest.set_params(budget=budget, curve="gain") if budget else forest
+    if kind == "gnn":
+        return registry.create("gnn", budget=budget, random_state=random_state,
+                               **{**(GNN_FAST if fast else {}), **params})
+    raise NaapgnnError(f"unknown predictor {kind!r} (expected {' or '.join(PREDICTORS)})")
+
+
+def predictor_name(kind: str | Callable) -> str:
+    """How a predictor is named in a study's settings (and its resume keys)."""
+    return kind if isinstance(kind, str) else getattr(kind, "__name__", "custom")
+
+
+def predictor_inputs(predictor, records: list):
+    """What the predictor is fed: its features computed once, or the records."""
+    return predictor.featurize(records) if hasattr(predictor, "featurize") else records
+
+
+def take(X, index: np.ndarray):
+    """Rows ``index`` of an array, a table or a list."""
+    if isinstance(X, np.ndarray):
+        return X[index]
+    if hasattr(X, "iloc"):
+        return X.iloc[index]
+    return [X[i] for i in index]
+
+
+def predict_with_std(model, X) -> tuple[np.ndarray, np.ndarray]:
+    """The model's mean and standard deviation, as flat float arrays."""
+    mean, std = model.predict(X, return_std=True)
+    return np.asarray(mean, dtype=float).ravel(), np.asarray(std, dtype=float).ravel()

@@ -1,0 +1,151 @@
+"""One ``naapgnn search`` run: simulate, write ``OUT/<strategy>.md``, ``.csv`` and ``.png``, and say what to print."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.io import write_text_atomic
+from naapgnn.search import figures, summary, tables
+from naapgnn.search.compare import compare_strategies
+from naapgnn.search.early_stop import early_stop_study
+from naapgnn.search.problem import SearchProblem, make_predictor
+from naapgnn.search.settings import SearchSettings
+from naapgnn.search.space_ranking import rank_space
+
+DEFAULT_N_TRAIN = {"predictor": (20,), "compare": (10, 20, 50)}
+DEFAULT_BUDGETS = (3, 6, 9)
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What a run printed (``text``) and the files it wrote."""
+
+    text: str
+    written: list
+
+
+def run_search(settings: SearchSettings, problem: SearchProblem, out: str | Path) -> RunOutput:
+    """Run the study of ``settings.strategy`` on ``problem`` and write its reports into ``out``."""
+    settings = settings.checked()
+    too_long = [b for b in settings.budget or () if b > problem.full_epochs]
+    if too_long:
+        raise NaapgnnError(f"--budget: {too_long[0]} epochs is more than a full training ({problem.full_epochs})")
+    run = {"predictor": run_predictor, "random": run_compare, "evolution": run_compare, "compare": run_compare,
+           "early-stop": run_early_stop, "enlarged": run_enlarged}[settings.strategy]
+    return run(settings, problem, Path(out))
+
+
+def _compare(settings: SearchSettings, problem: SearchProblem, out: Path, n_train, strategies):
+    return compare_strategies(problem, trials=settings.trials, n_train=n_train, predictor=settings.predictor,
+                              seed=settings.seed, population_size=settings.population, sample_size=settings.sample,
+                              strategies=strategies, cache_dir=out, fresh=settings.fresh,
+                              progress=settings.progress)
+
+
+def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
+    """Strategies "compare", "random" and "evolution": best found against trainings, over the trials."""
+    strategies = {"compare": ("random", "evolution", "predictor"), "random": ("random",),
+                  "evolution": ("evolution",)}[settings.strategy]
+    result = _compare(settings, problem, out, settings.n_train or DEFAULT_N_TRAIN["compare"], strategies)
+    max_t = min(settings.max_trainings, problem.n)
+    frame = summary.compare_frame(result, max_t)
+    eff = summary.efficiency_rows(result)
+    paths = [out / f"{settings.strategy}.{ext}" for ext in ("md", "csv", "png")]
+    write_text_atomic(paths[0], tables.compare_markdown(result, frame, eff, settings, problem, max_t))
+    write_text_atomic(paths[1], frame.to_csv(index=False, float_format="%.6g"))
+    figures.plot_compare(frame, result, paths[2], problem, settings.predictor)
+    return RunOutput(tables.compare_stdout(frame, eff, result, settings, problem, max_t), paths)
+
+
+def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
+    """Strategy "predictor" (Wen et al.): what N labels + the top K predicted find, against random and evolution."""
+    n_train = (settings.n_train or DEFAULT_N_TRAIN["predictor"])[0]
+    if n_train + settings.top_k > problem.n:
+        raise NaapgnnError(f"--n-train + --top-k = {n_train + settings.top_k} exceeds the {problem.n} architectures")
+    result = _compare(settings, problem, out, [n_train], ("random", "evolution", "predictor"))
+    frame = summary.predictor_frame(result, problem, n_train, settings.top_k)
+    found = summary.predictor_summary(frame)
+    paths = [out / "predictor.md", out / "predictor.csv", out / "predictor.png"]
+    write_text_atomic(paths[1], frame.to_csv(index=False))
+    write_text_atomic(paths[0], tables.predictor_markdown(found, settings, problem, n_train, result))
+    figures.plot_predictor_ranks(frame, paths[2], n_train, settings.top_k, settings.predictor)
+    return RunOutput(tables.predictor_stdout(found, settings, n_train), paths)
+
+
+def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
+    """Strategy "early-stop" (Baker et al.): epochs saved and regret, per budget and threshold."""
+    import pandas as pd
+
+    rows = early_stop_study(problem, budgets=settings.budget or DEFAULT_BUDGETS, thresholds=settings.thresholds,
+                            trials=settings.trials, predictor=settings.predictor, warmup=settings.warmup,
+                            seed=settings.seed, cache_dir=out, fresh=settings.fresh, progress=settings.progress)
+    costs = summary.early_stop_summary(rows, problem)
+    paths = [out / "early_stop.md", out / "early_stop.csv", out / "early_stop_summary.csv", out / "early_stop.png"]
+    write_text_atomic(paths[1], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
+    write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
+    write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem))
+    figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
+    return RunOutput(tables.early_stop_stdout(costs, settings, problem), paths)
+
+
+def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
+    """Strategy "enlarged": predict every scheme of :func:`naapgnn.arch.space.enlarged_rules` with zero training."""
+    import time
+
+    from naapgnn.arch.space import enlarged_rules
+
+    rules = enlarged_rules()
+    start = time.perf_counter()
+    model, label = enlarged_model(problem, len(rules.blocks), predictor=settings.predictor, seed=settings.seed,
+                                  checkpoint=settings.checkpoint)
+    fit_seconds = time.perf_counter() - start
+    ranking = rank_space(model, rules, problem.schemes, problem.accuracy, top=settings.top,
+                         processes=settings.processes, progress=settings.progress)
+    paths = [out / "enlarged.md", out / "enlarged.csv"]
+    write_text_atomic(paths[1], ranking.top.to_csv(index=False, float_format="%.6g"))
+    write_text_atomic(paths[0], tables.enlarged_markdown(ranking, settings, problem, fit_seconds, label))
+    return RunOutput(tables.enlarged_stdout(ranking, settings, fit_seconds, label), paths)
+
+
+def enlarged_model(problem: SearchProblem, max_blocks: int, predictor: str = "gnn", seed: int = 0,
+                   checkpoint: str | None = None):
+    """The fitted budget-0 model for the enlarged space, and a description of it.
+
+    Parameters
+    ----------
+    problem : the architectures it is fitted on (when not loaded)
+    max_blocks : int
+        The deepest scheme it will predict.
+    predictor : "gnn" or "forest"
+    seed : int
+    checkpoint : str, optional
+        A saved budget-0 GNNPredictor to load instead.
+    """
+    if checkpoint:
+        return _loaded_gnn(checkpoint)
+    if predictor == "forest":
+        model = make_predictor("forest", 0, seed, max_blocks=max_blocks)
+        label = tables.predictor_label("forest") + f", fitted on all {problem.n} NAAP-440 architectures"
+    else:
+        model = make_predictor("gnn", 0, seed, fast=False, blend_forest=0.0, n_threads=1)
+        label = (f"GNNPredictor (naapgnn.models.gnn) with its default hyperparameters except blend_forest=0 "
+                 f"(its per-layer forest cannot read 5-block schemes); uncertainty = spread of the "
+                 f"ensemble; budget 0; fitted on all {problem.n} NAAP-440 architectures")
+    return model.fit(problem.records, problem.accuracy), label
+
+
+def _loaded_gnn(checkpoint: str):
+    from naapgnn.models.gnn import GNNPredictor
+
+    model = GNNPredictor.load(checkpoint)
+    if int(model.budget) != 0:
+        raise NaapgnnError(f"{checkpoint}: a budget-{model.budget} checkpoint; the enlarged space "
+                           "needs budget 0 (its candidates have no training curve)")
+    label = f"GNNPredictor loaded from {checkpoint}"
+    if getattr(model, "forest_", None) is not None:
+        # The blended per-layer forest has one slot per block seen in training (4) and cannot
+        # read 5-block schemes, so only the GNN ensemble predicts here.
+        model.forest_, model.blend_forest = None, 0.0
+        label += " (GNN ensemble only: its blended per-layer forest cannot read 5-block schemes)"
+    return model, label

@@ -1,0 +1,114 @@
+"""The settings of one ``naapgnn search`` run, as the library takes them (the CLI only builds them)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from naapgnn.errors import NaapgnnError
+
+STRATEGY_CHOICES = ("predictor", "random", "evolution", "compare", "early-stop", "enlarged")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """What to simulate and how (each field is the ``naapgnn search`` option of the same name).
+
+    Attributes
+    ----------
+    strategy : one of :data:`STRATEGY_CHOICES`
+    predictor : "auto", "forest" or "gnn"
+        "auto": gnn for the predictor and enlarged strategies, forest for the others.
+    n_train : tuple of int or None
+        Labels of predictor-guided search (None: 20 for predictor, 10 20 50 for compare).
+    top_k : int
+        Predictor strategy: top predicted architectures trained.
+    trials : int
+        Seeds (search) or candidate orders (early-stop).
+    budget : tuple of int or None
+        Early-stop: epochs before the decision (None: 3 6 9); enlarged: 0 only.
+    thresholds : tuple of float
+        Early-stop: stop when mean + z * std < best so far.
+    max_trainings : int
+        Trainings shown in the comparison table and plot.
+    population, sample : int
+        Evolution's population P and tournament size S.
+    warmup : int
+        Early-stop: first candidates trained fully to label the predictor.
+    top : int
+        Enlarged: architectures listed.
+    checkpoint : str or None
+        Enlarged: a saved budget-0 GNNPredictor to use instead of fitting one.
+    processes : int
+        Enlarged: worker processes.
+    seed : int
+    fresh : bool
+        Forget the trials an interrupted run saved.
+    progress : bool
+        Show progress bars.
+    """
+
+    strategy: str = "compare"
+    predictor: str = "auto"
+    n_train: tuple | None = None
+    top_k: int = 10
+    trials: int = 100
+    budget: tuple | None = None
+    thresholds: tuple = (0.0, 1.0, 2.0, 3.0, 4.0)
+    max_trainings: int = 200
+    population: int = 20
+    sample: int = 5
+    warmup: int = 20
+    top: int = 20
+    checkpoint: str | None = None
+    processes: int = 2
+    seed: int = 0
+    fresh: bool = False
+    progress: bool = True
+
+    def checked(self) -> "SearchSettings":
+        """These settings with "auto" resolved; one clear line for any that cannot work."""
+        if self.strategy not in STRATEGY_CHOICES:
+            raise NaapgnnError(f"unknown strategy {self.strategy!r} (expected {', '.join(STRATEGY_CHOICES)})")
+        if self.trials < 1:
+            raise NaapgnnError(f"--trials must be >= 1, got {self.trials}")
+        if self.top_k < 1:
+            raise NaapgnnError(f"--top-k must be >= 1, got {self.top_k}")
+        if self.max_trainings < 1:
+            raise NaapgnnError(f"--max-trainings must be >= 1, got {self.max_trainings}")
+        if self.population < 2 or not 1 <= self.sample <= self.population:
+            raise NaapgnnError(f"--population must be >= 2 and --sample between 1 and it, got {self.population} "
+                               f"and {self.sample}")
+        if self.processes < 1 or self.top < 1:
+            raise NaapgnnError("--processes and --top must be >= 1")
+        if self.budget is not None:
+            if any(b < 0 for b in self.budget):
+                raise NaapgnnError(f"--budget: {min(self.budget)} is not a number of epochs")
+            if self.strategy == "enlarged" and list(self.budget) != [0]:
+                raise NaapgnnError("--budget: the enlarged space has no training curves; only budget 0 "
+                                   "(zero training) applies")
+            if self.strategy == "early-stop" and 0 in self.budget:
+                raise NaapgnnError("--budget: early stopping decides after k >= 1 epochs")
+        if self.strategy == "predictor" and self.n_train is not None and len(self.n_train) != 1:
+            raise NaapgnnError("--n-train: the predictor strategy takes one N (use --strategy compare for several)")
+        if self.predictor not in ("auto", "forest", "gnn"):
+            raise NaapgnnError(f"unknown predictor {self.predictor!r} (expected auto, forest or gnn)")
+        if self.predictor != "auto":
+            return self
+        return replace(self, predictor="gnn" if self.strategy in ("predictor", "enlarged") else "forest")
+
+    def command(self) -> str:
+        """The ``naapgnn search`` command line that reproduces these results."""
+        parts = ["naapgnn search", f"--strategy {self.strategy}"]
+        if self.strategy in ("predictor", "compare") and self.n_train:
+            parts.append("--n-train " + " ".join(str(v) for v in self.n_train))
+        if self.strategy == "predictor":
+            parts.append(f"--top-k {self.top_k}")
+        if self.strategy != "enlarged":
+            parts.append(f"--trials {self.trials}")
+        if self.budget:
+            parts.append("--budget " + " ".join(str(b) for b in self.budget))
+        if self.strategy == "early-stop":
+            parts.append("--thresholds " + " ".join(f"{z:g}" for z in self.thresholds))
+        parts += [f"--predictor {self.predictor}", f"--seed {self.seed}"]
+        if self.strategy == "enlarged" and self.checkpoint:
+            parts.append(f"--checkpoint {self.checkpoint}")
+        return " ".join(parts)

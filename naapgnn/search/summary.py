@@ -1,0 +1,130 @@
+"""Summaries of the search studies: confidence intervals, per-training frames, efficiency and early-stopping costs.
+
+:mod:`naapgnn.search.tables` writes them as Markdown and text,
+:mod:`naapgnn.search.figures` as plots.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from naapgnn.search.compare import RANK_TARGETS
+
+Z95 = 1.959964
+
+
+def mean_ci(values) -> tuple[float, float]:
+    """Mean and half-width of its normal 95% confidence interval (NaN for one value)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()), math.nan
+    return float(values.mean()), float(Z95 * values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """Wilson 95% interval of a proportion."""
+    if n == 0:
+        return math.nan, math.nan
+    p = successes / n
+    denom = 1 + Z95 ** 2 / n
+    centre = (p + Z95 ** 2 / (2 * n)) / denom
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / denom
+    return centre - half, centre + half
+
+
+def plus_minus(mean: float, half: float, digits: int = 4) -> str:
+    """``mean ± half`` with ``digits`` decimals (the mean alone when ``half`` is NaN)."""
+    return f"{mean:.{digits}f}" if math.isnan(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+# --- comparison (random, evolution, predictor) ----------------------------------------
+
+
+def compare_frame(result, max_trainings: int):
+    """Per strategy and number of trainings: mean best accuracy (95% CI), mean
+    rank of the best found, and the share of trials that found each rank target."""
+    rows = []
+    trials = next(iter(result.orders.values())).shape[0]
+    for name in result.orders:
+        curves = result.curves(name)[:, :max_trainings]
+        order_ranks = np.minimum.accumulate(result.ranks[result.orders[name]], axis=1)[:, :max_trainings]
+        mean = curves.mean(axis=0)
+        half = Z95 * curves.std(axis=0, ddof=1) / math.sqrt(trials) if trials > 1 else np.full_like(mean, np.nan)
+        for t in range(curves.shape[1]):
+            row = {"strategy": name, "trainings": t + 1, "best_mean": mean[t], "best_ci": half[t],
+                   "best_rank_mean": order_ranks[:, t].mean()}
+            for r in RANK_TARGETS:
+                row[f"p_rank_le_{r}"] = float((order_ranks[:, t] <= r).mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def efficiency_rows(result) -> list[dict]:
+    """Trainings each strategy needs to reach each rank target (over trials)."""
+    rows = []
+    for name in result.orders:
+        for r in RANK_TARGETS:
+            needed = result.reached(name, r)
+            mean, half = mean_ci(needed)
+            rows.append({"strategy": name, "rank": r, "mean": mean, "ci": half, "median": float(np.median(needed)),
+                         "p90": float(np.percentile(needed, 90))})
+    return rows
+
+
+# --- predictor-guided (Wen et al.) -----------------------------------------------------
+
+
+def predictor_frame(result, problem, n_train: int, top_k: int):
+    """Per trial of :func:`naapgnn.search.compare.compare_strategies`: what
+    predictor-guided search (``N = n_train`` labels, then the top ``top_k``
+    predicted), random search and evolution found with the same
+    ``n_train + top_k`` trainings (best accuracy, its rank and its id)."""
+    trainings = n_train + top_k
+    rows = []
+    for t in range(next(iter(result.orders.values())).shape[0]):
+        row = {"trial": t, "n_train": n_train, "top_k": top_k, "trainings": trainings}
+        for name, key in (("predictor", f"predictor N={n_train}"), ("random", "random"), ("evolution", "evolution")):
+            chosen = result.orders[key][t, :trainings]
+            best = chosen[np.argmax(problem.accuracy[chosen])]
+            row[f"{name}_best"] = float(problem.accuracy[best])
+            row[f"{name}_rank"] = int(problem.ranks[best])
+            row[f"{name}_model"] = problem.records[best].id
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def predictor_summary(frame) -> list[dict]:
+    """Per strategy: best accuracy found (95% CI), mean and median rank, and the
+    shares of trials that found the best and a top 5 (Wilson 95% intervals)."""
+    out = []
+    for name in ("predictor", "random", "evolution"):
+        best, ci = mean_ci(frame[f"{name}_best"])
+        ranks = frame[f"{name}_rank"].to_numpy()
+        n = len(ranks)
+        out.append({"strategy": name, "best": best, "ci": ci, "rank_mean": float(ranks.mean()),
+                    "rank_median": float(np.median(ranks)), "p_best": float((ranks == 1).mean()),
+                    "p_best_ci": wilson(int((ranks == 1).sum()), n), "p_top5": float((ranks <= 5).mean()),
+                    "p_top5_ci": wilson(int((ranks <= 5).sum()), n)})
+    return out
+
+
+# --- early stopping (Baker et al.) -----------------------------------------------------
+
+
+def early_stop_summary(rows, problem):
+    """Per rule, budget and threshold: epochs, speed-up, regret and more, over the orders."""
+    frame = pd.DataFrame(rows)
+    all_epochs = problem.full_epochs * problem.n
+    out = []
+    for (rule, budget, z), part in frame.groupby(["rule", "budget", "z"], dropna=False, sort=False):
+        epochs, epochs_ci = mean_ci(part.epochs)
+        regret, regret_ci = mean_ci(part.regret)
+        n = len(part)
+        out.append({"rule": rule, "budget": int(budget), "z": z, "orders": n, "epochs": epochs,
+                    "epochs_ci": epochs_ci, "speedup": all_epochs / epochs, "regret": regret,
+                    "regret_ci": regret_ci, "p_found_best": float((part.best_rank == 1).mean()),
+                    "p_found_top5": float((part.best_rank <= 5).mean()), "rank_mean": float(part.best_rank.mean()),
+                    "kept": float(part.kept.mean()), "stopped": float(part.stopped.mean())})
+    return pd.DataFrame(out)

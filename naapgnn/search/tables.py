@@ -1,0 +1,301 @@
+"""The search studies as text: Markdown reports (``OUT/<strategy>.md``) and what ``naapgnn search`` prints."""
+from __future__ import annotations
+
+import pandas as pd
+
+from naapgnn.arch.profiling import architecture_statistics
+from naapgnn.search.problem import FOREST_FAST, GNN_FAST
+from naapgnn.search.settings import SearchSettings
+from naapgnn.search.summary import plus_minus
+
+TABLE_TRAININGS = (10, 20, 30, 50, 75, 100, 150, 200, 300)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table of already formatted cells (kept as written: no number parsing)."""
+    frame = pd.DataFrame([[str(c) for c in row] for row in rows], columns=header)
+    return frame.to_markdown(index=False, disable_numparse=True)
+
+
+def predictor_label(kind: str, budget_text: str = "budget 0, architecture only", fast: bool = True) -> str:
+    """How a report names the predictor ``kind`` and its settings."""
+    if kind == "forest":
+        curve = " + cycle-aligned curve features, trees fit the gain over the best epoch so far" \
+            if budget_text != "budget 0, architecture only" else ""
+        return (f"per-layer random forest (naapgnn.models.forest.PerLayerForest: {FOREST_FAST['n_estimators']} trees "
+                f"on per-block features"
+                f"{curve}; uncertainty = spread of the trees), {budget_text}")
+    if fast:
+        setting = ", ".join(f"{k}={v}" for k, v in GNN_FAST.items() if k not in ("progress", "n_threads"))
+        return (f"GNNPredictor (naapgnn.models.gnn) in the fast simulation setting ({setting}; other "
+                f"hyperparameters at their defaults; uncertainty = spread of its ensemble), {budget_text}")
+    return f"GNNPredictor (naapgnn.models.gnn; uncertainty = spread of its ensemble), {budget_text}"
+
+
+def _rank_label(rank: int, n: int) -> str:
+    if rank == 1:
+        return "the best"
+    return f"top {rank} ({100 * rank / n:.0f}%)"
+
+
+def _checkpoints(max_t: int) -> list[int]:
+    points = [t for t in TABLE_TRAININGS if t <= max_t]
+    return points if max_t in points else points + [max_t]
+
+
+def _cell(frame, name: str, t: int, column: str, fmt: str, result) -> str:
+    if t <= result.n_train.get(name, 0):
+        return "–"  # still the predictor's random labelling phase
+    row = frame[(frame.strategy == name) & (frame.trainings == t)].iloc[0]
+    if column == "best":
+        return plus_minus(row.best_mean, row.best_ci)
+    return fmt.format(row[column])
+
+
+def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_t: int) -> str:
+    """The comparison report (``compare.md``): best accuracy, mean rank and top-5 share after t trainings, and
+    the trainings needed to reach each rank target."""
+    trials = settings.trials
+    points = _checkpoints(max_t)
+    names = list(result.orders)
+    header = ["strategy"] + [f"{t}" for t in points]
+    best_rows = [[n] + [_cell(frame, n, t, "best", "", result) for t in points] for n in names]
+    rank_rows = [[n] + [_cell(frame, n, t, "best_rank_mean", "{:.1f}", result) for t in points] for n in names]
+    top5_rows = [[n] + [_cell(frame, n, t, "p_rank_le_5", "{:.0%}", result) for t in points] for n in names]
+    eff_rows = [[r["strategy"], _rank_label(r["rank"], problem.n), plus_minus(r["mean"], r["ci"], 1),
+                 f"{r['median']:.0f}", f"{r['p90']:.0f}"] for r in eff]
+    parts = [
+        f"# Search strategies on NAAP-440 ({settings.strategy})",
+        "",
+        f"Simulated on the {problem.n} NAAP-440 architectures: \"training\" one reads its final accuracy "
+        f"(MaxAccuracy) and costs one full training ({problem.full_epochs} epochs). {trials} trials (seeds "
+        f"`default_rng([{settings.seed}, t])`, t = 0..{trials - 1}); ± is the 95% confidence interval of the mean. "
+        f"Best architecture overall: {problem.best:.4f}.",
+        "",
+        "Strategies:",
+        "",
+    ]
+    if "random" in result.orders:
+        parts.append("- **random**: architectures in a random order.")
+    if "evolution" in result.orders:
+        parts.append(f"- **evolution**: regularized (aging) evolution, Real et al. 2019, population P = "
+                     f"{settings.population}, sample S = {settings.sample} (theirs: 100 and 25 over 20,000 models; "
+                     "scaled to this space of 440). A mutation changes one block's kernel, width, stride or "
+                     "residual, or adds or removes the last block; only schemes of the NAAP-440 space are "
+                     "kept. A child already trained is redrawn, so every training is a new architecture.")
+    if result.n_train:
+        parts.append(f"- **predictor N=...**: Wen et al. 2020: N random architectures are trained and label "
+                     f"the predictor, which ranks all the others; they are then trained from the top down. "
+                     f"Predictor: {predictor_label(settings.predictor)}; fitted once per trial. Its cells "
+                     f"for t <= N are marked – (random phase; their cost is included in t).")
+    parts += [
+        "",
+        "## Best accuracy found versus full trainings (mean ± 95% CI)",
+        "",
+        markdown_table(header, best_rows),
+        "",
+        "## Mean rank (among all) of the best architecture found",
+        "",
+        markdown_table(header, rank_rows),
+        "",
+        "## Share of trials that have trained a top-5 architecture (top 1% of 440)",
+        "",
+        markdown_table(header, top5_rows),
+        "",
+        "## Sample efficiency: full trainings needed to reach the target",
+        "",
+        "Over all trials (every strategy eventually trains the whole space, so the count always exists).",
+        "",
+        markdown_table(["strategy", "target", "mean ± 95% CI", "median", "90th pct"], eff_rows),
+        "",
+        f"Plot: `{settings.strategy}.png`; every number: `{settings.strategy}.csv`. Simulation time {result.seconds:.1f} s.",
+        "",
+        f"Command: `{settings.command()}`",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t: int) -> str:
+    """What ``naapgnn search`` prints for a comparison."""
+    lines = [f"{settings.trials} trials, predictor: {settings.predictor}; best overall {problem.best:.4f}",
+             "best accuracy found (mean ± 95% CI) after t full trainings:"]
+    points = [t for t in (20, 50, 100, 200) if t <= max_t]
+    lines.append(f"{'strategy':<18}" + "".join(f"{'t=' + str(t):>20}" for t in points))
+    for name in result.orders:
+        lines.append(f"{name:<18}" + "".join(f"{_cell(frame, name, t, 'best', '', result):>20}" for t in points))
+    lines.append("full trainings to reach a top-5 architecture (top 1%): mean ± 95% CI, median")
+    for r in eff:
+        if r["rank"] == 5:
+            lines.append(f"  {r['strategy']:<18}{plus_minus(r['mean'], r['ci'], 1):>14}   median {r['median']:.0f}")
+    return "\n".join(lines)
+
+
+def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int, result) -> str:
+    """The predictor-guided search report (``predictor.md``)."""
+    trainings = n_train + settings.top_k
+    rows = [[s["strategy"], plus_minus(s["best"], s["ci"]), f"{s['rank_mean']:.1f}", f"{s['rank_median']:.0f}",
+             f"{s['p_best']:.0%} ({s['p_best_ci'][0]:.0%}–{s['p_best_ci'][1]:.0%})",
+             f"{s['p_top5']:.0%} ({s['p_top5_ci'][0]:.0%}–{s['p_top5_ci'][1]:.0%})"] for s in summary]
+    return "\n".join([
+        "# Predictor-guided search on NAAP-440 (Wen et al. 2020)",
+        "",
+        f"Each trial trains N = {n_train} random architectures (their final accuracies label the predictor), "
+        f"predicts the other {problem.n - n_train} and trains the top K = {settings.top_k}: {trainings} full "
+        f"trainings ({problem.full_epochs} epochs each) in all. Random search and regularized evolution "
+        f"(P = {settings.population}, S = {settings.sample}) get the same {trainings} trainings in the same trials. "
+        f"{settings.trials} trials; ± and "
+        f"ranges are 95% confidence intervals (normal for means, Wilson for shares). Best architecture overall: "
+        f"{problem.best:.4f}.",
+        "",
+        f"Predictor: {predictor_label(settings.predictor)}; fitted once per trial on its N labels.",
+        "",
+        markdown_table(["strategy", "best accuracy found", "mean rank", "median rank", "found the best",
+                   "found a top 5 (top 1%)"], rows),
+        "",
+        f"Per trial: `predictor.csv`; rank distribution: `predictor.png`. Simulation time {result.seconds:.1f} s.",
+        "",
+        f"Command: `{settings.command()}`",
+        "",
+    ])
+
+
+
+def predictor_stdout(summary, settings: SearchSettings, n_train: int) -> str:
+    """What ``naapgnn search`` prints for predictor-guided search."""
+    trainings = n_train + settings.top_k
+    lines = [f"predictor-guided search (Wen et al.): train N={n_train} random, then the top K={settings.top_k} "
+             f"predicted = {trainings} full trainings; {settings.trials} trials; predictor: {settings.predictor}",
+             f"{'strategy':<12}{'best found (95% CI)':>24}{'mean rank':>11}{'median rank':>13}"
+             f"{'found best':>12}{'found top 5':>13}"]
+    for s in summary:
+        lines.append(f"{s['strategy']:<12}{plus_minus(s['best'], s['ci']):>24}{s['rank_mean']:>11.1f}"
+                     f"{s['rank_median']:>13.0f}{s['p_best']:>12.0%}{s['p_top5']:>13.0%}")
+    return "\n".join(lines)
+
+
+def _setting(row) -> str:
+    if row.rule == "curve":
+        return "curve rule (no predictor)"
+    return f"predictor, z = {row.z:g}"
+
+
+def early_stop_markdown(summary, settings: SearchSettings, problem) -> str:
+    """The early-stopping report (``early_stop.md``)."""
+    all_epochs = problem.full_epochs * problem.n
+    rows = [["train all", "–", f"{all_epochs:,}", "1.00×", "0.00", "100%", "100%", "1.0", f"{problem.n}"]]
+    for r in summary.itertuples():
+        epochs = f"{r.epochs:,.0f} ± {r.epochs_ci:,.0f}" if r.orders > 1 else f"{r.epochs:,.0f}"
+        rows.append([_setting(r), r.budget, epochs,
+                     f"{r.speedup:.2f}×", plus_minus(100 * r.regret, 100 * r.regret_ci, 2), f"{r.p_found_best:.0%}",
+                     f"{r.p_found_top5:.0%}", f"{r.rank_mean:.1f}", f"{r.kept:.1f}"])
+    budget_text = "budget k: architecture + first k epochs"
+    return "\n".join([
+        "# Early stopping from partial curves on NAAP-440 (Baker et al. 2018)",
+        "",
+        f"All {problem.n} architectures arrive one at a time in a random order ({settings.trials} orders, shared by "
+        f"every setting). The first {settings.warmup} are trained to the end and label the predictor. Each later "
+        f"candidate is trained for k epochs; the predictor (architecture + first k epochs) gives a mean and a "
+        f"standard deviation, and the candidate is stopped when mean + z × std < the best final accuracy so "
+        f"far. A stopped candidate costs k epochs, a kept one {problem.full_epochs}; kept candidates join the "
+        f"predictor's training set, refitted whenever it has grown by half. Regret = best accuracy of all "
+        f"({problem.best:.4f}) − best accuracy found, in percentage points. The curve rule needs no "
+        f"predictor: stop when the accuracy at epoch k is below that of the best kept candidate at epoch k. "
+        f"± is the 95% confidence interval of the mean over orders.",
+        "",
+        f"Predictor: {predictor_label(settings.predictor, budget_text)}.",
+        "",
+        markdown_table(["setting", "k", "total epochs", "speed-up", "regret (pp)", "found the best",
+                   "found a top 5", "mean rank found", "kept"], rows),
+        "",
+        "Plot: `early_stop.png`; per order: `early_stop.csv`; this table: `early_stop_summary.csv`.",
+        "",
+        f"Command: `{settings.command()}`",
+        "",
+    ])
+
+
+def early_stop_stdout(summary, settings: SearchSettings, problem) -> str:
+    """What ``naapgnn search`` prints for early stopping."""
+    lines = [f"early stopping, {settings.trials} random orders, predictor: {settings.predictor}, "
+             f"train-all cost {problem.full_epochs * problem.n:,} epochs",
+             f"{'setting':<28}{'k':>3}{'epochs':>10}{'speed-up':>10}{'regret pp (95% CI)':>22}{'found best':>12}"]
+    for r in summary.itertuples():
+        lines.append(f"{_setting(r):<28}{r.budget:>3}{r.epochs:>10,.0f}{r.speedup:>9.2f}×"
+                     f"{plus_minus(100 * r.regret, 100 * r.regret_ci, 2):>22}{r.p_found_best:>12.0%}")
+    return "\n".join(lines)
+
+
+def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: float, label: str) -> str:
+    """The enlarged-space report (``enlarged.md``)."""
+    seconds = ranking.seconds
+    counts = ranking.novelty_counts
+    inside = counts.get("in the training schemes", 0)
+    novelty_rows = [[k, f"{v:,}", f"{v / ranking.n:.1%}"] for k, v in counts.items()]
+    largest = max(architecture_statistics(s)["NumParams"] for s in problem.schemes)
+    above = int((ranking.mean > problem.best).sum())
+    top_params = int(ranking.top.params.max())
+    rows = [[r.rank, f"`{r.scheme}`", f"{r.predicted:.4f}", f"{r.uncertainty:.4f}", f"{r.params:,}",
+             f"{r.macs:,}", r.novelty, "" if r.known_accuracy is None or r.known_accuracy != r.known_accuracy
+             else f"{r.known_accuracy:.4f}"] for r in ranking.top.itertuples()]
+    forest_note = (" A forest cannot predict beyond the accuracies it was trained on, and a fifth block "
+                   "is seen by it only through the totals (parameters, MACs, receptive field)."
+                   if settings.predictor == "forest" and not settings.checkpoint else "")
+    return "\n".join([
+        "# Searching beyond the 440: the enlarged space",
+        "",
+        f"`naapgnn.arch.space.enlarged_rules()`: {ranking.n:,} schemes of 3 to 5 blocks (widths 12–48, 1×1/3×3/5×5 "
+        f"kernels, a stride choice in the second block, a fifth block). Every scheme was enumerated, encoded and "
+        f"predicted with zero training by a predictor trained on NAAP-440 (final accuracy as target).",
+        "",
+        f"Predictor: {label}; {'loaded' if settings.checkpoint else 'fitted'} in {fit_seconds:.1f} s "
+        "(not part of the pass).",
+        "",
+        f"Time for the whole pass (enumerate + parse/encode + predict, {ranking.processes} worker processes): "
+        f"**{seconds['total']:.1f} s** (enumerate {seconds['enumerate']:.1f} s, encode + predict "
+        f"{seconds['predict']:.1f} s), {ranking.n / seconds['total']:,.0f} architectures/s.",
+        "",
+        f"**Out of distribution.** Only {inside} of the {ranking.n:,} candidates are NAAP-440 schemes; the rest "
+        f"are deeper, wider or use kernels and strides the predictor never saw at that position (table below). "
+        f"Their predictions are extrapolations, not measurements: train the top candidates before trusting "
+        f"them.{forest_note} The uncertainty is the spread of the ensemble, which measures disagreement "
+        f"between its members, not the error of extrapolating, and is likely too small this far from the "
+        f"training data.",
+        "",
+        f"{above:,} candidates are predicted above the best measured NAAP-440 accuracy ({problem.best:.4f}). "
+        f"The largest NAAP-440 architecture has {largest:,} parameters; the predicted top {len(ranking.top)} "
+        f"have up to {top_params:,}.",
+        "",
+        markdown_table(["novelty (vs the 440 training schemes)", "candidates", "share"], novelty_rows),
+        "",
+        f"## Predicted top {len(rows)}",
+        "",
+        *([f"**Ties:** {ranking.tied:,} candidates are predicted at least as high as #{len(rows)}; the list "
+           f"shows the first of them in enumeration order.", ""] if ranking.tied > len(rows) else []),
+        "Blocks: `k<kernel>-w<width>-s<stride>[-res]`. Uncertainty = ensemble spread (one standard deviation). "
+        "Known accuracy: the measured one, for NAAP-440 schemes.",
+        "",
+        markdown_table(["#", "scheme", "predicted", "uncertainty", "params", "MACs", "novelty", "known accuracy"], rows),
+        "",
+        f"Command: `{settings.command()}`",
+        "",
+    ])
+
+
+def enlarged_stdout(ranking, settings: SearchSettings, fit_seconds: float, label: str) -> str:
+    """What ``naapgnn search`` prints for the enlarged space."""
+    seconds = ranking.seconds
+    lines = [f"enlarged space: {ranking.n:,} schemes, predicted with zero training by: {label} "
+             f"({'loaded' if settings.checkpoint else 'fit'} in {fit_seconds:.1f} s)",
+             f"whole pass (enumerate + parse/encode + predict, {ranking.processes} processes): "
+             f"{seconds['total']:.1f} s (enumerate {seconds['enumerate']:.1f} s, encode + predict "
+             f"{seconds['predict']:.1f} s; {ranking.n / seconds['total']:,.0f} architectures/s)",
+             f"OUT OF DISTRIBUTION: {ranking.n - ranking.novelty_counts.get('in the training schemes', 0):,} of "
+             f"{ranking.n:,} candidates are not NAAP-440 schemes; treat these predictions as extrapolation."]
+    if ranking.tied > len(ranking.top):
+        lines.append(f"note: {ranking.tied:,} candidates tie with or beat #{len(ranking.top)}; listed in "
+                     "enumeration order")
+    lines.append(f"{'#':>3} {'predicted':>9} {'± std':>7} {'params':>8}  scheme")
+    for r in ranking.top.itertuples():
+        lines.append(f"{r.rank:>3} {r.predicted:>9.4f} {r.uncertainty:>7.4f} {r.params:>8,}  {r.scheme}")
+    return "\n".join(lines)

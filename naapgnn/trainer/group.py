@@ -1,0 +1,240 @@
+"""Train a group of networks together, one shared batch gather per step.
+
+Every network of a group is stepped over the same batch (optionally each on its
+own CUDA stream); after each epoch each one is checkpointed and its log
+rewritten, so a killed run resumes at the last completed epoch.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from naapgnn.data import logs as logfmt
+from naapgnn.io import write_text_atomic
+from naapgnn.trainer.jobs import CHECKPOINT_FORMAT, Job, Recipe, TrainOptions, read_checkpoint, save_checkpoint
+from naapgnn.trainer.order import epoch_permutation
+
+
+class _Run:
+    """One network in training: model, optimiser, log lines so far."""
+
+    def __init__(self, job: Job, recipe: Recipe, options: TrainOptions, device: str):
+        import torch
+
+        from naapgnn.arch.builder import build_model
+        from naapgnn.arch.profiling import profile
+
+        self.job = job
+        torch.manual_seed(recipe.seed)  # the recipe seeds right before building the network
+        model = build_model(job.arch, init="naap")
+        fmt = torch.channels_last if options.channels_last else torch.preserve_format
+        self.model = model.to(device=device, memory_format=fmt)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                                         weight_decay=recipe.weight_decay)
+        self.epoch = 0
+        self.resumed = False
+        if job.checkpoint_path.exists():
+            state = read_checkpoint(job.checkpoint_path)
+            if state.get("numerics") != options.numerics():
+                print(f"naapgnn: warning: scheme {job.model_id} resumes with speed-up options "
+                      f"{options.numerics()} but started with {state.get('numerics')}", file=sys.stderr)
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.epoch = int(state["epoch"])
+            self.lines = list(state["lines"])
+            self.resumed = True
+        else:
+            params, macs = profile(job.arch)
+            self.lines = logfmt.header_lines(job.logged_network, _device_label(device), params, macs)
+        self.losses: list = []
+
+    def checkpoint(self, recipe: Recipe, options: TrainOptions) -> None:
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "model_id": self.job.model_id,
+            "network": self.job.logged_network,
+            "recipe": asdict(recipe),
+            "numerics": options.numerics(),
+            "epoch": self.epoch,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": _to_cpu(self.optimizer.state_dict()),
+            "lines": self.lines,
+        }
+        save_checkpoint(self.job.checkpoint_path, state)
+
+    def write_log(self) -> None:
+        write_text_atomic(self.job.log_path, "".join(line + "\n" for line in self.lines))
+
+
+def _to_cpu(obj: Any) -> Any:
+    if hasattr(obj, "detach"):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj
+
+
+def _device_label(device: str) -> str:
+    import torch
+
+    d = torch.device(device)
+    if d.type == "cuda":
+        return f"cuda:{d.index if d.index is not None else torch.cuda.current_device()}"
+    return d.type
+
+
+def configure_backends(options: TrainOptions, device: str) -> None:
+    """Set cuDNN and matmul precision flags (process-wide) for ``options``."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return
+    torch.backends.cudnn.deterministic = not options.cudnn_benchmark
+    torch.backends.cudnn.benchmark = options.cudnn_benchmark
+    precision = "tf32" if options.tf32 else "ieee"
+    # PyTorch's own default runs fp32 convolutions in TF32 on Ampere and later GPUs.
+    try:  # the precision API of recent PyTorch (never mix it with allow_tf32)
+        torch.backends.cudnn.fp32_precision = precision
+        torch.backends.cuda.matmul.fp32_precision = precision
+    except AttributeError:
+        torch.backends.cudnn.allow_tf32 = options.tf32
+        torch.backends.cuda.matmul.allow_tf32 = options.tf32
+
+
+def step(run: _Run, x, y, amp_dtype) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    run.optimizer.zero_grad()
+    with torch.autocast(device_type=x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        out = run.model(x)
+        # The original scaled by (physical / virtual batch size), both 256 here;
+        # kept for identical float arithmetic.
+        loss = F.cross_entropy(out, y) * len(y) / float(len(y))
+    loss.backward()
+    run.optimizer.step()
+    return loss.detach()
+
+
+def _evaluate(model, x, y, batch_size: int, amp_dtype) -> int:
+    import torch
+
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    with torch.no_grad(), torch.autocast(device_type=x.device.type, dtype=amp_dtype,
+                                         enabled=amp_dtype is not None):
+        for start in range(0, x.shape[0], batch_size):
+            out = model(x[start:start + batch_size])
+            correct += (out.argmax(dim=1) == y[start:start + batch_size]).sum()
+    model.train()
+    return int(correct)
+
+
+def loss_stats(losses) -> tuple[float, float]:
+    import numpy as np
+    import torch
+
+    values = torch.stack(losses).cpu().double().numpy()  # exact float32 values, as loss.item()
+    return float(np.mean(values)), float(np.median(values))
+
+
+def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions, device: str,
+                on_epoch_end: Callable[[int, int], None] | None = None, progress=None) -> list[_Run]:
+    """Train ``jobs`` together to ``recipe.epochs`` on ``data`` (already on ``device``).
+
+    All jobs must start at the same epoch (fresh, or checkpoints of equal
+    epoch). After each epoch every network is checkpointed, its log rewritten
+    and ``on_epoch_end(model_id, epoch)`` called (1-based epoch); an exception
+    there stops training with that state safely on disk.
+    """
+    import torch
+
+    runs = [_Run(job, recipe, options, device) for job in jobs]
+    start = {r.epoch for r in runs}
+    if len(start) != 1:
+        raise ValueError(f"a group must start at one epoch, got {sorted(start)}")
+    amp_dtype = torch.bfloat16 if options.amp == "bf16" else None
+    streams = [torch.cuda.Stream(device=device) for _ in runs] if options.streams else None
+    n = data.train_x.shape[0]
+    for epoch in range(start.pop(), recipe.epochs):
+        lr = recipe.lr_at(epoch)
+        stamp = logfmt.timestamp()
+        for r in runs:
+            for group in r.optimizer.param_groups:
+                group["lr"] = lr
+            r.losses = []
+            r.model.train()
+        # The data order has its own generator; this only seeds other users of the
+        # global RNG (dropout in layer graphs), per epoch so that a resumed run repeats them.
+        torch.manual_seed(recipe.seed + epoch)
+        order = epoch_permutation(recipe.seed, epoch, n).to(data.train_x.device)
+        for begin in range(0, n, recipe.batch_size):
+            index = order[begin:begin + recipe.batch_size]
+            x = data.train_x.index_select(0, index)
+            if options.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = data.train_y.index_select(0, index)
+            if streams is None:
+                for r in runs:
+                    r.losses.append(step(r, x, y, amp_dtype))
+            else:
+                _step_on_streams(runs, streams, x, y, amp_dtype)
+        if streams is not None:
+            for s in streams:
+                torch.cuda.current_stream(device).wait_stream(s)
+        for r in runs:
+            mean, median = loss_stats(r.losses)
+            loss_stamp = logfmt.timestamp()
+            correct = _evaluate(r.model, data.test_x, data.test_y, recipe.test_batch_size, amp_dtype)
+            stamps = [stamp, loss_stamp, logfmt.timestamp()]
+            r.lines += logfmt.epoch_lines(epoch + 1, lr, mean, median, correct, data.test_x.shape[0], stamps)
+            r.epoch = epoch + 1
+            r.checkpoint(recipe, options)
+            r.write_log()
+            if progress is not None:
+                progress.update(1)
+            if on_epoch_end is not None:
+                on_epoch_end(r.job.model_id, epoch + 1)
+    for r in runs:
+        r.write_log()
+        try:
+            os.remove(r.job.checkpoint_path)
+        except FileNotFoundError:
+            pass
+    return runs
+
+
+def _step_on_streams(runs, streams, x, y, amp_dtype) -> None:
+    import torch
+
+    main = torch.cuda.current_stream(x.device)
+    for r, s in zip(runs, streams):
+        s.wait_stream(main)
+        with torch.cuda.stream(s):
+            x.record_stream(s)
+            y.record_stream(s)
+            r.losses.append(step(r, x, y, amp_dtype))
+
+
+# --- data cache (one copy per process) ------------------------------------------------
+
+_DATA_CACHE: dict = {}
+
+
+def device_data(cifar_root: str | Path, device: str, channels_last: bool = False):
+    """CIFAR-10 tensors on ``device``, loaded once per process."""
+    import torch
+
+    from naapgnn.data.cifar import load_cifar10
+
+    key = (str(Path(cifar_root).resolve()), device, channels_last)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE.clear()
+        fmt = torch.channels_last if channels_last else None
+        _DATA_CACHE[key] = load_cifar10(cifar_root).to(device, memory_format=fmt)
+    return _DATA_CACHE[key]

@@ -1,0 +1,266 @@
+"""What the trainer trains and how: the recipe, the run options, one job per
+architecture, the inputs (scheme lists, ids, output folder) and the resume state
+of a job (its log and checkpoint).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from naapgnn.data import logs as logfmt
+from naapgnn.data.naap440 import NUM_EPOCHS
+from naapgnn.errors import NaapgnnError
+from naapgnn.io import atomic_path
+
+SEED = 20220819
+CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_FORMAT = 1
+SCHEME_SETS = ("naap440", "enlarged")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The NAAP-440 training recipe (defaults are the dataset's)."""
+
+    epochs: int = NUM_EPOCHS
+    batch_size: int = 256
+    lr: float = 0.1
+    lr_gamma: float = 0.1
+    restart_every: int = 3
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    seed: int = SEED
+    test_batch_size: int = 256
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of 0-based ``epoch``, computed by the same float
+        multiplications as the original (0.1, 0.010000000000000002, ...)."""
+        lr = self.lr
+        for e in range(1, epoch + 1):
+            lr *= self.lr_gamma
+            if self.restart_every and e % self.restart_every == 0:
+                lr = self.lr
+        return lr
+
+    def same_training(self, other: "Recipe") -> bool:
+        """True when only the number of epochs differs."""
+        return {**asdict(self), "epochs": 0} == {**asdict(other), "epochs": 0}
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to run the recipe; none of these change what is computed, only
+    ``channels_last``, ``tf32``, ``amp`` and ``cudnn_benchmark`` change float rounding.
+
+    Parameters
+    ----------
+    device : {"auto", "cuda", "cpu"} or a torch device string
+    group_size : int
+        Networks stepped together over each batch in one process.
+    workers : int
+        Local processes, each training groups (the data are loaded once per process).
+    streams : bool
+        Step each network of a group on its own CUDA stream.
+    channels_last, tf32, cudnn_benchmark : bool
+    amp : None or "bf16"
+    """
+
+    device: str = "auto"
+    group_size: int = 8
+    workers: int = 1
+    streams: bool = False
+    channels_last: bool = False
+    tf32: bool = False
+    amp: str | None = None
+    cudnn_benchmark: bool = False
+
+    def numerics(self) -> dict:
+        """The options that affect float rounding (recorded in checkpoints)."""
+        return {"channels_last": self.channels_last, "tf32": self.tf32, "amp": self.amp,
+                "cudnn_benchmark": self.cudnn_benchmark}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One architecture to train: ``scheme_<model_id>.txt`` in ``out_dir``."""
+
+    model_id: int
+    arch: Any  # naapgnn.arch.format.Architecture
+    out_dir: Path
+
+    @property
+    def log_path(self) -> Path:
+        return self.out_dir / f"scheme_{self.model_id}.txt"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / CHECKPOINT_DIR / f"scheme_{self.model_id}.pt"
+
+    @property
+    def logged_network(self) -> Any:
+        return self.arch.scheme if self.arch.scheme is not None else self.arch.to_dict()
+
+
+@dataclass
+class Summary:
+    """What :func:`regenerate` did."""
+
+    trained: list[int] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    arch_epochs: int = 0
+    seconds: float = 0.0
+
+
+# --- inputs: schemes, ids, output folder, device ----------------------------------------
+
+
+def load_schemes(spec: str | Path) -> list[Any]:
+    """Architectures to train, ModelId ``i`` being item ``i - 1``.
+
+    ``spec`` is ``"naap440"`` (the 440 schemes), ``"enlarged"`` (the larger
+    space of :func:`naapgnn.arch.space.enlarged_rules`) or a JSON file holding a
+    list of architectures (schemes or layer graphs) or a single architecture.
+    """
+    from naapgnn.arch import space
+    from naapgnn.arch.format import is_scheme
+
+    if str(spec) == "naap440":
+        return space.naap440_search_space()
+    if str(spec) == "enlarged":
+        return space.naap440_search_space(space.enlarged_rules())
+    path = Path(spec)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise NaapgnnError(f"{path}: cannot read schemes: {exc.strerror or exc}") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if isinstance(obj, dict) or (isinstance(obj, list) and obj and is_scheme(obj) and "kernel_size" in obj[0]):
+        return [obj]
+    if not isinstance(obj, list) or not obj:
+        raise NaapgnnError(f"{path}: expected a non-empty JSON list of architectures")
+    return obj
+
+
+def parse_ids(text: str | None, count: int) -> list[int]:
+    """``"1,2,5-9"`` -> ``[1, 2, 5, 6, 7, 8, 9]`` (1-based, within ``count``); None -> all."""
+    if text is None or text == "":
+        return list(range(1, count + 1))
+    ids: list[int] = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not match:
+            raise NaapgnnError(f"--ids: cannot read {part!r} (expected e.g. 1,2,5-9)")
+        lo, hi = int(match.group(1)), int(match.group(2) or match.group(1))
+        if lo < 1 or hi > count or lo > hi:
+            raise NaapgnnError(f"--ids: {part.strip()} is outside 1-{count}")
+        ids.extend(range(lo, hi + 1))
+    return sorted(set(ids))
+
+
+def make_jobs(schemes: Sequence[Any], out_dir: str | Path, ids: Iterable[int] | None = None,
+              source: str = "schemes") -> list[Job]:
+    """Parse and check every selected architecture before anything trains."""
+    from naapgnn.arch.format import parse_architecture
+
+    out_dir = Path(out_dir)
+    ids = list(range(1, len(schemes) + 1)) if ids is None else list(ids)
+    jobs = []
+    for model_id in ids:
+        if not 1 <= model_id <= len(schemes):
+            raise NaapgnnError(f"{source}: scheme id {model_id} is outside 1-{len(schemes)}")
+        where = f"{source}: scheme {model_id}"
+        arch = parse_architecture(schemes[model_id - 1], source=where)
+        if tuple(arch.input_shape) != (3, 32, 32) or arch.num_classes != 10:
+            raise NaapgnnError(f"{where}: CIFAR-10 needs input_shape [3, 32, 32] and 10 classes, got "
+                               f"{list(arch.input_shape)} and {arch.num_classes}")
+        jobs.append(Job(model_id, arch, out_dir))
+    return jobs
+
+
+def prepare_out_dir(out_dir: str | Path) -> Path:
+    """Create ``out_dir`` (and its checkpoint folder) and prove it is writable."""
+    import tempfile
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NaapgnnError(f"{out_dir}: output path exists and is not a folder")
+    try:
+        (out_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+        for folder in (out_dir, out_dir / CHECKPOINT_DIR):
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+                pass
+    except OSError as exc:
+        raise NaapgnnError(f"{out_dir}: output folder is not writable: {exc.strerror or exc}") from None
+    return out_dir
+
+
+def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
+    if recipe.epochs < 1:
+        raise NaapgnnError(f"--epochs must be at least 1, got {recipe.epochs}")
+    if options.group_size < 1 or options.workers < 1:
+        raise NaapgnnError("--group-size and --workers must be at least 1")
+    if options.amp not in (None, "bf16"):
+        raise NaapgnnError(f"--amp: only bf16 is supported, got {options.amp!r}")
+    if options.streams and not device.startswith("cuda"):
+        raise NaapgnnError("--streams needs a CUDA device")
+
+
+# --- resume state ----------------------------------------------------------------
+
+
+def job_status(job: Job, recipe: Recipe) -> str:
+    """``"done"`` (complete log, nothing to do), ``"resume"`` (checkpoint) or ``"new"``.
+
+    Raises NaapgnnError, so that nothing is overwritten, when the folder holds a
+    log or checkpoint of a different network under this id, or an incomplete
+    log without a checkpoint (this trainer never leaves one: it is someone
+    else's file).
+    """
+    if job.checkpoint_path.exists():
+        state = read_checkpoint(job.checkpoint_path)
+        if state["network"] != job.logged_network:
+            raise NaapgnnError(f"{job.checkpoint_path}: checkpoint is for a different network than scheme {job.model_id}")
+        if not Recipe(**state["recipe"]).same_training(recipe):
+            raise NaapgnnError(f"{job.checkpoint_path}: checkpoint was trained with a different recipe")
+        return "resume"
+    if not job.log_path.exists():
+        return "new"
+    try:
+        log = logfmt.parse_log(job.log_path)
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{exc}; no checkpoint to resume from: move the log away to retrain scheme "
+                           f"{job.model_id}") from None
+    if log.scheme != job.logged_network:
+        raise NaapgnnError(f"{job.log_path}: logged network differs from scheme {job.model_id} "
+                           f"(output folder of another scheme list?)")
+    if len(log.epochs) < recipe.epochs:
+        raise NaapgnnError(f"{job.log_path}: has {len(log.epochs)} of {recipe.epochs} epochs and no checkpoint "
+                           f"to continue from: move it away to retrain scheme {job.model_id}")
+    return "done"
+
+
+def read_checkpoint(path: Path) -> dict:
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a torn or foreign file
+        raise NaapgnnError(f"{path}: unreadable checkpoint ({type(exc).__name__}); delete it to restart "
+                           f"this scheme") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise NaapgnnError(f"{path}: not a naapgnn trainer checkpoint")
+    return state
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)

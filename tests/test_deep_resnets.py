@@ -1,0 +1,126 @@
+"""The deep-ResNets importer: the CSV's 684 networks as records, and its errors."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from naapgnn.arch.builder import build_model
+from naapgnn.arch.profiling import architecture_statistics
+from naapgnn.cli import main
+from naapgnn.data.deep_resnets import NUM_EPOCHS, read_deep_resnets, resnet_layers
+from naapgnn.data.records import load_benchmark
+from naapgnn.errors import NaapgnnError
+
+CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "deep_resnets" / "deep_resnets_tinyimagenet.csv"
+needs_csv = pytest.mark.skipif(not CSV.is_file(), reason="deep_resnets_tinyimagenet.csv not beside the checkout")
+
+
+def _rows():
+    with open(CSV, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("num_blocks", [1, 3])
+def test_template_depth_is_six_n_plus_two(num_blocks):
+    arch = resnet_layers(num_blocks, 8, 3)
+    convs = [l for l in arch["layers"] if l["op"] == "conv" and l["kernel_size"] == 3]
+    linears = [l for l in arch["layers"] if l["op"] == "linear"]
+    assert len(convs) + len(linears) == 6 * num_blocks + 2
+    stats = architecture_statistics(arch)
+    assert stats["FinalSize"] == 16  # 64x64 halved by stages 2 and 3
+    assert stats["NumLayers"] == 1 + 6 * num_blocks + 2  # + the two 1x1 projection shortcuts
+
+
+def test_post_add_relu_is_built_and_runs():
+    net = build_model(resnet_layers(1, 4, 3))
+    out = net(torch.randn(2, 3, 64, 64))
+    assert out.shape == (2, 200)
+    adds = [op for op, layer in zip(net.ops, net.arch.layers) if layer.op == "add"]
+    assert adds and all(isinstance(op[0], torch.nn.ReLU) for op in adds)
+
+
+@needs_csv
+def test_every_row_becomes_a_record_with_its_curve_and_hparams():
+    rows = _rows()
+    records = read_deep_resnets(CSV, seed=0)
+    assert len(records) == len(rows) == 684
+    for i in (0, 100, 683):
+        r, row = records[i], rows[i]
+        assert r.id == f"deep-resnets-{i}"
+        assert r.target == float(row["acc_140"])
+        assert len(r.curve["accuracy"]) == NUM_EPOCHS
+        assert r.curve["accuracy"][0] == float(row["acc_1"])
+        assert r.hparams == {"lr": float(row["lr"]), "ss": float(row["ss"])}
+        depth = 6 * int(row["num_blocks"]) + 2
+        assert len([l for l in r.arch.layers if l.op in ("conv", "linear")]) == depth + 2  # + two 1x1 projections
+    assert sum(r.split == "test" for r in records) == round(0.2 * 684)
+    assert sum(r.target < 0.05 for r in records) == sum(float(row["acc_140"]) < 0.05 for row in rows)
+
+
+@needs_csv
+def test_split_is_seeded():
+    a = [r.split for r in read_deep_resnets(CSV, seed=1)]
+    assert a == [r.split for r in read_deep_resnets(CSV, seed=1)]
+    assert a != [r.split for r in read_deep_resnets(CSV, seed=2)]
+
+
+@needs_csv
+def test_cli_writes_a_benchmark_that_reads_back(tmp_path, capsys):
+    out = tmp_path / "deep.jsonl"
+    assert main(["import", "deep-resnets", str(CSV), "-o", str(out), "--seed", "3"]) == 0
+    assert "wrote 684 records" in capsys.readouterr().out
+    back = load_benchmark(out)
+    assert [r.id for r in back] == [r.id for r in read_deep_resnets(CSV, seed=3)]
+    assert back[5] == read_deep_resnets(CSV, seed=3)[5]
+
+
+def _write(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+HEADER = ["num_blocks", "num_filters", "filter_size", "lr", "ss"] + [f"acc_{e}" for e in range(NUM_EPOCHS + 1)]
+
+
+def test_errors_name_file_line_and_column(tmp_path, capsys):
+    good = [1, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)
+    bad_acc = list(good)
+    bad_acc[5 + 7] = "x"
+    path = tmp_path / "d.csv"
+    _write(path, HEADER, [good, bad_acc])
+    with pytest.raises(NaapgnnError, match=r"d.csv line 3: column acc_7: expected a number, got 'x'"):
+        read_deep_resnets(path)
+    _write(path, HEADER, [[0, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)])
+    with pytest.raises(NaapgnnError, match=r"line 2: column num_blocks: expected a positive integer"):
+        read_deep_resnets(path)
+    _write(path, HEADER, [[1, 4, 3, 0.1, 35000] + [50.0] * (NUM_EPOCHS + 1)])
+    with pytest.raises(NaapgnnError, match=r"column acc_1: accuracy 50.0 is outside \[0, 1\]"):
+        read_deep_resnets(path)
+    _write(path, HEADER[:-1], [good[:-1]])
+    assert main(["import", "deep-resnets", str(path), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert "missing column 'acc_140'" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_post_add_activation_is_encoded():
+    from naapgnn.graph.encoding import NODE_FEATURES, encode
+
+    with_relu = resnet_layers(1, 4, 3)
+    without = json.loads(json.dumps(with_relu))
+    for layer in without["layers"]:
+        if layer["op"] == "add":
+            layer["activation"] = "none"
+    col = NODE_FEATURES.index("activation")
+    add = NODE_FEATURES.index("type_add") if "type_add" in NODE_FEATURES else None
+    a, b = encode(with_relu), encode(without)
+    assert a.x.shape == b.x.shape
+    assert (a.x[:, col] - b.x[:, col]).sum() == 3  # one add per block, three blocks
+    if add is not None:
+        assert set(((a.x[:, col] != b.x[:, col]).nonzero().flatten()).tolist()) <= set(
+            (a.x[:, add] == 1).nonzero().flatten().tolist())

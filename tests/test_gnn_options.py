@@ -1,0 +1,175 @@
+"""GNNPredictor options reach the network and the data split; budget-k never reads later epochs;
+the blended uncertainty; PerLayerForest's search mode."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from naapgnn.data.records import records_from_naap440
+from naapgnn.models.ensemble import validation_sets
+from naapgnn.models.forest import PerLayerForest
+from naapgnn.models.gnn import GNNPredictor
+
+TINY = dict(hidden=8, layers=2, curve_hidden=8, max_epochs=4, patience=4, n_ensemble=2,
+            forest_trees=10, lr=1e-2, n_threads=1)
+
+
+@pytest.fixture(scope="module")
+def records(naap440):
+    return records_from_naap440(naap440)
+
+
+@pytest.fixture(scope="module")
+def train(records):
+    return [r for r in records if r.split == "train"][:40]
+
+
+@pytest.fixture(scope="module")
+def test(records):
+    return [r for r in records if r.split == "test"][:8]
+
+
+def _poisoned(records, budget):
+    """The records with every epoch after ``budget`` replaced by nonsense."""
+    return [dataclasses.replace(r, curve={c: np.r_[v[:budget], np.full(len(v) - budget, 1e3)]
+                                          for c, v in r.curve.items()}) for r in records]
+
+
+@pytest.mark.parametrize("curve_mode", ["stack", "network"])
+def test_budget_k_never_reads_later_epochs(train, test, curve_mode):
+    params = dict(budget=3, curve_mode=curve_mode, blend_forest=0.5, forest_curve=True, **TINY)
+    clean = GNNPredictor(**params).fit(train)
+    poisoned = GNNPredictor(**params).fit(_poisoned(train, 3))
+    mean, std = clean.predict(test, return_std=True)
+    for model, X in [(clean, _poisoned(test, 3)), (poisoned, test), (poisoned, _poisoned(test, 3))]:
+        m, s = model.predict(X, return_std=True)
+        assert np.array_equal(m, mean) and np.array_equal(s, std)
+    # The poison would show if it were read: a budget-4 model sees epoch 4.
+    later = GNNPredictor(**{**params, "budget": 4}).fit(train)
+    assert not np.array_equal(later.predict(test), later.predict(_poisoned(test, 3)))
+
+
+@pytest.mark.parametrize("conv, layer", [("gin", "GINConv"), ("gatv2", "GATv2Conv"), ("sage", "SAGEConv")])
+def test_conv_reaches_the_network(train, test, conv, layer):
+    model = GNNPredictor(budget=0, conv=conv, blend_forest=0.0, **TINY).fit(train)
+    convs = model.members_[0].graph.forward_convs
+    assert len(convs) == 2 and all(type(c).__name__ == layer for c in convs)
+    assert np.all(np.isfinite(model.predict(test)))
+
+
+def _n_params(model) -> int:
+    return sum(p.numel() for p in model.members_[0].parameters())
+
+
+def test_direction_both_adds_backward_convolutions(train, test):
+    forward = GNNPredictor(budget=0, blend_forest=0.0, **TINY).fit(train)
+    both = GNNPredictor(budget=0, direction="both", blend_forest=0.0, **TINY).fit(train)
+    graph = both.members_[0].graph
+    assert len(graph.backward_convs) == 2 and len(forward.members_[0].graph.backward_convs) == 0
+    conv_params = sum(p.numel() for p in graph.backward_convs.parameters())
+    assert _n_params(both) == _n_params(forward) + conv_params > _n_params(forward)
+    assert not np.array_equal(both.predict(test), forward.predict(test))
+
+
+def test_batch_size_trains_on_mini_batches(train, monkeypatch):
+    from naapgnn.models.network import AccuracyModel
+
+    sizes = []
+    forward = AccuracyModel.forward
+
+    def counting(self, g, *args, **kwargs):
+        sizes.append(g.num_graphs)
+        return forward(self, g, *args, **kwargs)
+
+    monkeypatch.setattr(AccuracyModel, "forward", counting)
+    GNNPredictor(budget=0, batch_size=8, blend_forest=0.0, **{**TINY, "n_ensemble": 1}).fit(train)
+    # one member holds out 8 of 40; the 32 others are trained on in 4 batches of 8 per epoch,
+    # all 40 are predicted once per epoch for the held-out loss, and once at the end.
+    assert sizes == [40, 8, 8, 8, 8] * TINY["max_epochs"] + [40]
+    sizes.clear()
+    GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "n_ensemble": 1}).fit(train)
+    assert sizes == [40] * TINY["max_epochs"] + [40]
+
+
+def test_val_fraction_sets_each_members_held_out_size(train):
+    folds = validation_sets(40, 3, None, seed=0)
+    assert [len(f) for f in folds] == [14, 13, 13] and len(np.unique(np.concatenate(folds))) == 40
+    quarter = validation_sets(40, 3, 0.25, seed=0)
+    assert [len(f) for f in quarter] == [10, 10, 10]
+    assert validation_sets(9, 3, 0.25, seed=0)[0].size == 0  # too few to hold out
+    model = GNNPredictor(budget=0, val_fraction=0.25, blend_forest=0.0, **{**TINY, "n_ensemble": 3}).fit(train)
+    held_out = np.unique(np.concatenate(validation_sets(40, 3, 0.25, seed=0)))
+    assert np.flatnonzero(np.isfinite(model.oof_prediction_)).tolist() == held_out.tolist()
+    assert len(held_out) < 40  # independent draws overlap, unlike the default folds
+
+
+def test_blend_uncertainty_is_the_spread_of_the_mixture(train, test):
+    b = 0.3
+    model = GNNPredictor(budget=0, blend_forest=b, **{**TINY, "n_ensemble": 3}).fit(train)
+    mean, std = model.predict(test, return_std=True)
+    members = []
+    for member in model.members_:
+        single = copy.copy(model)
+        single.members_ = [member]
+        members.append(single.predict_parts(test)["gnn"])
+    forest = model.forest_.predict(test)
+    # The mixture: weight (1 - b) spread evenly over the members' predictions, weight b on the forest.
+    points = np.vstack(members + [forest])
+    weights = np.r_[np.full(len(members), (1 - b) / len(members)), b][:, None]
+    mixture_mean = (weights * points).sum(axis=0)
+    mixture_std = np.sqrt((weights * (points - mixture_mean) ** 2).sum(axis=0))
+    assert np.allclose(mean, mixture_mean, atol=1e-12) and np.allclose(std, mixture_std, atol=1e-12)
+    assert np.all(std > model.predict_parts(test)["gnn_std"] * np.sqrt(1 - b) - 1e-12)
+
+
+def test_random_state_none_draws_a_fresh_seed(train, test):
+    model = GNNPredictor(budget=0, random_state=None, blend_forest=0.5, **TINY)
+    a = model.fit(train).predict(test)
+    assert model.get_params()["random_state"] is None
+    b = model.fit(train).predict(test)
+    assert np.all(np.isfinite(a)) and not np.array_equal(a, b)
+
+
+def test_predict_before_fit_is_not_fitted_error(test):
+    with pytest.raises(NotFittedError):
+        GNNPredictor().predict(test)
+    with pytest.raises(NotFittedError):
+        PerLayerForest().predict(test)
+
+
+# --- PerLayerForest ------------------------------------------------------------------------------
+
+
+def test_forest_gain_mode_predicts_the_gain_over_the_best_accuracy(records):
+    train, test = records[:200], records[200:260]
+    y = np.array([r.target for r in train])
+    model = PerLayerForest(budget=6, curve="gain", n_estimators=16, random_state=0)
+    features = model.featurize(train)
+    assert "acc_best" in features.columns and "acc_extrapolated" in features.columns
+    model.fit(features, y)
+    per_tree = np.stack([t.predict(model.featurize(test).to_numpy(float)) for t in model.forest_.estimators_])
+    best = model.featurize(test)["acc_best"].to_numpy()
+    mean, std = model.predict(test, return_std=True)
+    assert np.allclose(mean, per_tree.mean(axis=0) + best) and np.allclose(std, per_tree.std(axis=0))
+    assert np.array_equal(model.predict(test), mean)
+    assert model.n_features_in_ == features.shape[1]
+    # the trees learned gains, so their leaves hold targets minus the best accuracy so far
+    assert model.forest_.predict(features.to_numpy(float)).mean() == pytest.approx((y - features["acc_best"]).mean(),
+                                                                                  abs=0.02)
+
+
+def test_forest_stack_std_is_the_tree_spread_through_the_ridge(records):
+    train, test = records[:200], records[200:230]
+    model = PerLayerForest(budget=6, curve=True, n_estimators=40, random_state=0)
+    model.fit(train, [r.target for r in train])
+    mean, std = model.predict(test, return_std=True)
+    assert np.array_equal(mean, model.predict(test))
+    arch = model.featurize(test).drop(columns=model._curve_columns())
+    per_tree = np.stack([t.predict(arch.to_numpy(float)) for t in model.forest_.estimators_])
+    curve = model.featurize(test)[model._curve_columns()].to_numpy()
+    through = np.stack([model.stack_.predict(np.c_[p, curve]) for p in per_tree])
+    assert np.allclose(std, through.std(axis=0))
