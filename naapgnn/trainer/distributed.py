@@ -10,7 +10,6 @@ device between tasks.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -19,7 +18,7 @@ from naapgnn.runtime import resolve_device
 from naapgnn.trainer.jobs import (
     Job, Recipe, Summary, TrainOptions, check_options, job_status, make_jobs, prepare_out_dir,
 )
-from naapgnn.trainer.training import plan_groups, run_groups
+from naapgnn.trainer.training import plan_groups, progress_bar, run_groups
 
 DEFAULT_GPU_SHARE = 1 / 8
 
@@ -92,7 +91,7 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
         task = ray.remote(num_cpus=1, num_gpus=gpus_per_task)(train_one)
         root = str(Path(cifar_root).resolve())
         pending = {task.remote(g[0], root, recipe, options): g[0] for g in groups}
-        bar = _bar(sum(max(recipe.epochs - s, 0) for s in starts.values()), progress)
+        bar = progress_bar(sum(max(recipe.epochs - s, 0) for s in starts.values()), progress, "regenerate (ray)")
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             job = pending.pop(ready[0])
@@ -114,14 +113,6 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
     summary.arch_epochs = sum(max(recipe.epochs - starts[i], 0) for i in summary.trained + summary.resumed)
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-def _bar(total: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="arch-epoch", file=sys.stderr, desc="regenerate (ray)")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -137,7 +137,7 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     groups, done, starts = plan_groups(jobs, recipe, options.group_size)
     total = sum(max(recipe.epochs - start, 0) for start in starts.values())
     t0 = time.perf_counter()
-    bar = _progress_bar(total, progress)
+    bar = progress_bar(total, progress)
     try:
         if options.workers > 1 and len(groups) > 1:
             if on_epoch_end is not None:
@@ -154,12 +154,13 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     return summary
 
 
-def _progress_bar(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool, desc: str = "regenerate"):
+    """A bar of architecture-epochs on stderr (None when disabled)."""
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="arch-epoch", file=sys.stderr, desc="regenerate")
+    return tqdm(total=total, unit="arch-epoch", file=sys.stderr, desc=desc)
 
 
 def _run_in_processes(groups, starts, cifar_root, recipe, options, device, bar) -> Summary:
