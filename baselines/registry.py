@@ -3,7 +3,9 @@
 Keys: ``paper:<model name>`` for each of the 24 (label ``"<name>, paper
 features"``), ``paper_gb100`` and ``paper_rf200`` (the paper's best rows), and
 ``per_layer_forest`` / ``per_layer_forest+cycle`` (the per-layer forests under
-their ``naapgnn baselines`` names, at every budget).
+their ``naapgnn baselines`` names, at every budget), ``baker`` and ``baker_rf``
+(:class:`baselines.baker.BakerPredictor`: Baker et al. 2018's nu-SVR and random
+forest on architecture, hyperparameters and curve values with their differences).
 """
 from __future__ import annotations
 
@@ -13,12 +15,16 @@ from baselines.paper import PAPER_MODELS, PaperRegressor, paper_features
 
 PER_LAYER = "Per-layer Random Forest"
 PER_LAYER_CYCLE = "Per-layer Random Forest + cycle"
+BAKER_SVR = "Baker et al. nu-SVR"
+BAKER_RF = "Baker et al. Random Forest"
+BAKER_KEYS = {BAKER_SVR: "baker", BAKER_RF: "baker_rf"}
 SHORT_KEYS = {"paper_gb100": "Gradient Boosting (N=100)", "paper_rf200": "Random Forest (N=200)"}
 
 
 def paper_key(name: str) -> str:
     """The registry key of a row of ``naapgnn baselines`` (a paper model or a per-layer forest)."""
-    return {PER_LAYER: "per_layer_forest", PER_LAYER_CYCLE: "per_layer_forest+cycle"}.get(name, f"paper:{name}")
+    keys = {PER_LAYER: "per_layer_forest", PER_LAYER_CYCLE: "per_layer_forest+cycle", **BAKER_KEYS}
+    return keys.get(name, f"paper:{name}")
 
 
 def paper_table(bench, budget):
@@ -29,6 +35,15 @@ def paper_table(bench, budget):
 def _paper(name: str):
     def make(budget, random_state, **params):
         return PaperRegressor(model=name, random_state=random_state, **params)
+
+    return make
+
+
+def _baker(model: str):
+    def make(budget, random_state, **params):
+        from baselines.baker import BakerPredictor
+
+        return BakerPredictor(budget=budget, model=model, random_state=random_state, **params)
 
     return make
 
@@ -47,3 +62,6 @@ def register_all(register) -> None:
                    has_std=True, config={"baseline": PER_LAYER}))
     register(Entry("per_layer_forest+cycle", PER_LAYER_CYCLE, "baseline", forest_factory(True),
                    featurize=per_layer_cycle_table, min_budget=1, has_std=True, config={"baseline": PER_LAYER_CYCLE}))
+    for name, model in ((BAKER_SVR, "svr"), (BAKER_RF, "rf")):
+        register(Entry(BAKER_KEYS[name], name, "baseline", _baker(model), has_std=True,
+                       config={"baseline": name, "version": 1}))

@@ -21,7 +21,7 @@ import os
 from typing import Sequence
 
 from baselines.paper import DETERMINISTIC, PAPER_BUDGETS, PAPER_MODELS, SEEDS, paper_order
-from baselines.registry import PER_LAYER, PER_LAYER_CYCLE, paper_key
+from baselines.registry import BAKER_RF, BAKER_SVR, PER_LAYER, PER_LAYER_CYCLE, paper_key
 from naapgnn.errors import NaapgnnError
 
 CSV_COLUMNS = ("model", "budget", "mae", "violations", "max_violations", "monotonicity_score",
@@ -29,21 +29,25 @@ CSV_COLUMNS = ("model", "budget", "mae", "violations", "max_violations", "monoto
 METRIC_COLUMNS = CSV_COLUMNS[2:]
 RUN_FIELDS = ("predictor", "budget", "protocol", "split", "seed", "seconds", "test", "pred", "mae_pred", "parts")
 EXTRA = (PER_LAYER, PER_LAYER_CYCLE)
+BAKER = (BAKER_SVR, BAKER_RF)
 
 
 def select_baselines(spec: str = "all") -> list[str]:
     """Baseline names by a comma-separated list of names or groups.
 
-    Groups: ``all``, ``paper`` (the 24), ``extra`` (per-layer forests),
+    Groups: ``all`` (the paper's table: ``paper`` and ``extra``), ``paper``
+    (the 24), ``extra`` (per-layer forests), ``baker`` (Baker et al. 2018's
+    nu-SVR and random forest, which choose their settings by cross-validation
+    and so take seconds per fit: asked for by name, e.g. ``all,baker``),
     ``deterministic`` (the paper's k-NN, linear and SVR models).
     """
     groups = {"all": [*PAPER_MODELS, *EXTRA], "paper": list(PAPER_MODELS), "extra": list(EXTRA),
-              "deterministic": list(DETERMINISTIC)}
+              "baker": list(BAKER), "deterministic": list(DETERMINISTIC)}
     chosen: list[str] = []
     for item in (s.strip() for s in spec.split(",")):
         if not item:
             continue
-        found = groups.get(item) or ([item] if item in groups["all"] else None)
+        found = groups.get(item) or ([item] if item in groups["all"] + groups["baker"] else None)
         if found is None:
             raise NaapgnnError(
                 f"unknown baseline {item!r} (groups: {', '.join(groups)}; or a model name such as '5-NN')"

@@ -79,7 +79,21 @@ BAD = [
     (graph(conv(4), {"op": "add"}), "layer 1: add needs 'inputs'"),
     (graph(conv(4), {"op": "dropout", "p": 1.5}), "layer 1: dropout p must be a number in [0, 1)"),
     (graph(conv(4, activation="swish")), "layer 0: unknown activation 'swish'"),
-    (graph(conv(4), conv(4, inputs=[-1])), "layer 0: output is never used"),
+    (graph(conv(4, order="relu-conv")), "layer 0: conv order must be one of conv-bn-act, act-conv-bn, bn-act-conv, "
+                                        "got 'relu-conv'"),
+    (graph({"op": ["conv"]}), "layer 0: unknown op ['conv']"),
+    (graph(conv(4, bias="yes")), "layer 0: bias must be true or false, got 'yes'"),
+    (graph({"op": "avgpool", "kernel_size": 3, "count_include_pad": 0}), "layer 0: count_include_pad must be true"),
+    (graph(conv(4), {"op": "concat", "inputs": [0]}), "layer 1: concat needs at least two inputs"),
+    (graph(conv(4), {"op": "concat"}), "layer 1: concat needs 'inputs'"),
+    (graph(conv(4), conv(4, stride=2), {"op": "concat", "inputs": [0, 1]}),
+     "layer 2: concat needs feature maps of one spatial size, got 4x32x32 and 4x16x16"),
+    (graph(conv(4), {"op": "zero", "shape": [4, 32, 32], "inputs": [0]}), "layer 1: zero takes no inputs"),
+    (graph({"op": "zero", "shape": [4, 0, 32]}), "layer 0: zero shape must be a positive integer, got 0"),
+    (graph({"op": "zero", "shape": [4, 32]}), "layer 0: zero shape must be [channels, height, width]"),
+    (graph({"op": "zero"}), "layer 0: zero: missing field 'shape'"),
+    (graph({"op": "gap"}, {"op": "batchnorm"}), "layer 1: batchnorm needs a feature map"),
+    (graph({"op": "batchnorm", "activation": "swish"}), "layer 0: unknown activation 'swish'"),
     (graph(conv(4, colour="red")), "layer 0: conv: unknown field 'colour'"),
     (graph({"op": "gap"}, {"op": "maxpool", "kernel_size": 2}), "layer 1: maxpool needs a feature map"),
     ([{"kernel_size": 3, "width": 8, "stride": 1}], "block 0: missing field 'residual'"),
@@ -113,3 +127,45 @@ def test_cli_prints_one_line_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "layer 2: add of mismatched shapes" in lines[0]
+
+
+# --- the ops NAS-Bench-201 and DenseNet-style nets need -------------------------------------------
+
+
+def test_new_conv_fields_default_and_round_trip_without_changing_old_dicts():
+    plain = parse_architecture(graph(conv(4)))
+    assert plain.layers[0].attrs["order"] == "conv-bn-act" and plain.layers[0].attrs["bias"] is False
+    assert plain.to_dict()["layers"][0] == {"op": "conv", "out_channels": 4, "kernel_size": 3, "stride": 1,
+                                            "padding": 1, "groups": 1, "batchnorm": True, "activation": "relu",
+                                            "residual": False}
+    pre = parse_architecture(graph(conv(4, order="act-conv-bn", batchnorm=False, bias=False),
+                                   {"op": "avgpool", "kernel_size": 3, "stride": 1, "padding": 1,
+                                    "count_include_pad": False}))
+    layer_dict = pre.to_dict()["layers"]
+    assert layer_dict[0]["order"] == "act-conv-bn" and layer_dict[0]["bias"] is False
+    assert layer_dict[1]["count_include_pad"] is False
+    assert parse_architecture(json.loads(json.dumps(pre.to_dict()))) == pre
+
+
+def test_identity_edges_dead_branches_concat_and_zero():
+    arch = parse_architecture(graph(
+        conv(4),                                            # 0
+        conv(8, inputs=[0]),                                # 1: dead branch, nothing reads it
+        {"op": "add", "inputs": [0, 0]},                    # 2: layer 0 summed twice
+        {"op": "zero", "shape": [4, 32, 32]},               # 3: cut off from the input
+        {"op": "concat", "inputs": [2, 3, -1]},             # 4: 4 + 4 + 3 channels
+        {"op": "batchnorm", "activation": "relu"},          # 5
+    ))
+    assert arch.layers[1].out_shape == (8, 32, 32)
+    assert arch.layers[2].inputs == (0, 0)
+    assert arch.layers[3].inputs == () and arch.layers[3].in_shape == (4, 32, 32)
+    assert arch.layers[4].out_shape == (11, 32, 32) and arch.layers[5].out_shape == (11, 32, 32)
+    assert [layer.op for layer in arch.layers[6:]] == ["gap", "linear"]
+    assert parse_architecture(json.loads(json.dumps(arch.to_dict()))) == arch
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "arch.json"
+    path.write_bytes(b'{"layers": [\xff]}')
+    with pytest.raises(NaapgnnError, match=r"arch\.json: not UTF-8 text \(byte 12"):
+        load_architecture(path)

@@ -135,7 +135,7 @@ def test_invalid_records_reported_by_line(tmp_path):
         {"id": "ok3", "arch": SCHEME},
         '{"id": "y", "arch": ',  # line 9
         {"id": "ok3", "arch": SCHEME},  # line 10: duplicate id
-        {"id": "z", "arch": SCHEME, "curve": {"acc": [0.1]}},  # line 11
+        {"id": "z", "arch": SCHEME, "curve": {"1acc": [0.1]}},  # line 11
     ])
     with pytest.raises(NaapgnnError) as info:
         load_jsonl(path)
@@ -157,7 +157,15 @@ def test_invalid_records_reported_by_line(tmp_path):
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": [0.1, "0.2"]}},
          "curve.accuracy[1]: expected a finite number, got '0.2'"),
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": 0.1}}, "curve.accuracy: expected a list"),
-        ({"id": "a", "arch": SCHEME, "curve": {"loss": [1.0]}}, "curve: unknown channel 'loss'"),
+        ({"id": "a", "arch": SCHEME, "curve": {"train acc": [1.0]}},
+         "curve: channel name 'train acc' is not identifier-like"),
+        ({"id": "a", "arch": SCHEME, "curve": {"": [1.0]}}, "curve: channel name '' is not identifier-like"),
+        ({"id": "a", "arch": SCHEME, "curve": {"lr": [0.1, 0.1], "loss": [2.0]}},
+         "curve: channels differ in length (lr 2, loss 1 epochs)"),
+        ({"id": "a", "arch": SCHEME, "target": 60.0},
+         "target: 60.0 is outside [0, 1]; accuracies in percent? use --target-scale percent"),
+        ({"id": "a", "arch": SCHEME, "target": -0.3}, "target: -0.3 is outside [0, 1]"),
+        ({"id": "a", "arch": SCHEME, "hparams": {"n": 10 ** 30}}, "hparams.n: integer of 31 digits is too large"),
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": [0.1, 0.2], "loss_mean": [2.0]}},
          "curve: channels differ in length (accuracy 2, loss_mean 1 epochs)"),
         ({"id": "a", "arch": SCHEME, "hparams": {"lr": "fast"}}, "hparams.lr: expected a finite number, got 'fast'"),
@@ -172,6 +180,27 @@ def test_field_errors(tmp_path, record, expected):
     with pytest.raises(NaapgnnError) as info:
         load_jsonl(path)
     assert str(info.value).startswith(f"{path} line 2: {expected}")
+
+
+def test_any_named_curve_channel_is_read(tmp_path):
+    curve = {"accuracy": [0.4, 0.5], "loss": [2.0, 1.5], "train_accuracy": [0.45, 0.6], "lr": [0.1, 0.05]}
+    path = _write(tmp_path / "b.jsonl", [{"id": "a", "arch": SCHEME, "curve": curve, "target": 0.6}])
+    (record,) = load_jsonl(path)
+    assert {k: v.tolist() for k, v in record.curve.items()} == curve and record.num_epochs == 2
+    assert record.to_dict()["curve"] == curve
+
+
+def test_target_scale_percent_divides_by_100(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [{"id": "a", "arch": SCHEME, "target": 60.0},
+                                         {"id": "b", "arch": SCHEME, "target": 100}])
+    assert [r.target for r in load_benchmark(path, target_scale="percent")] == [0.6, 1.0]
+    with pytest.raises(NaapgnnError, match=r"line 1: target: 60.0 is outside \[0, 1\]; .*--target-scale percent"):
+        load_benchmark(path)
+    over = _write(tmp_path / "c.jsonl", [{"id": "a", "arch": SCHEME, "target": 160.0}])
+    with pytest.raises(NaapgnnError, match=r"c.jsonl line 1: target: 160.0 is outside \[0, 100\]$"):
+        load_benchmark(over, target_scale="percent")
+    with pytest.raises(NaapgnnError, match="target scale must be fraction or percent, got 'permille'"):
+        load_benchmark(path, target_scale="permille")
 
 
 def test_nan_and_empty_file(tmp_path):

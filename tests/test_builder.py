@@ -50,3 +50,37 @@ def test_residual_adds_block_input_after_activation():
     assert torch.allclose(model(x), expected)
     without_skip = model.ops[3](model.ops[2](model.ops[1](h0)))
     assert not torch.allclose(model(x), without_skip)
+
+
+NEW_OPS = {
+    "input_shape": [3, 8, 8], "num_classes": 5,
+    "layers": [
+        {"op": "conv", "out_channels": 4, "kernel_size": 3, "order": "act-conv-bn"},             # 0
+        {"op": "conv", "out_channels": 4, "kernel_size": 3, "order": "bn-act-conv", "inputs": [0]},  # 1
+        {"op": "conv", "out_channels": 6, "kernel_size": 1, "inputs": [0]},                       # 2: dead branch
+        {"op": "add", "inputs": [1, 1]},                                                         # 3: 1 twice
+        {"op": "zero", "shape": [2, 8, 8]},                                                     # 4
+        {"op": "concat", "inputs": [3, 4, 0]},                                                  # 5: 4 + 2 + 4
+        {"op": "conv", "out_channels": 10, "kernel_size": 3, "groups": 10, "batchnorm": False, "bias": False},  # 6
+        {"op": "batchnorm", "activation": "relu"},                                              # 7
+        {"op": "avgpool", "kernel_size": 3, "stride": 1, "padding": 1, "count_include_pad": False},  # 8
+    ],
+}
+
+
+def test_new_ops_build_in_order_and_compute_what_they_say():
+    model = build_model(NEW_OPS).eval()
+    kinds = lambda i: [type(m).__name__ for m in model.ops[i]]  # noqa: E731
+    assert kinds(0) == ["ReLU", "Conv2d", "BatchNorm2d"]
+    assert kinds(1) == ["BatchNorm2d", "ReLU", "Conv2d"] and model.ops[1][0].num_features == 4
+    assert model.ops[6][0].bias is None and model.ops[6][0].groups == 10 and kinds(6) == ["Conv2d", "ReLU"]
+    assert model.ops[8].count_include_pad is False
+    seen = {}
+    for i in (1, 2, 3, 5):
+        model.ops[i].register_forward_hook(lambda m, inp, out, i=i: seen.__setitem__(i, (inp[0], out)))
+    out = model(torch.randn(3, 3, 8, 8))
+    assert out.shape == (3, 5)
+    assert 2 in seen  # the dead branch runs
+    assert torch.equal(seen[3][0], 2 * seen[1][1])  # the add summed its one input twice
+    concat_in = seen[5][0]
+    assert concat_in.shape == (3, 10, 8, 8) and torch.count_nonzero(concat_in[:, 4:6]) == 0

@@ -74,7 +74,7 @@ def test_predict_jsonl_test_split(ckpt3, bench, tmp_path, capsys):
     out = tmp_path / "preds.csv"
     assert main(["predict", "--checkpoint", str(ckpt3), str(path), "--split", "test", "--out", str(out)]) == 0
     rows = _rows(out)
-    assert list(rows[0]) == ["id", "prediction", "uncertainty", "target"]
+    assert list(rows[0]) == ["id", "prediction", "uncertainty", "in_domain", "reason", "target"]
     test = [r for r in subset if r.split == "test"]
     assert [r["id"] for r in rows] == [r.id for r in test]
     assert [float(r["target"]) for r in rows] == [r.target for r in test]
@@ -94,7 +94,7 @@ def test_predict_one_architecture_to_stdout(ckpt0, capsys):
     arch = REPO / "graphs" / "naap440_scheme.json"
     assert main(["predict", "--checkpoint", str(ckpt0), str(arch)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "id,prediction,uncertainty"  # no target known
+    assert lines[0] == "id,prediction,uncertainty,in_domain,reason"  # no target known
     assert len(lines) == 2 and lines[1].startswith("naap440_scheme,")
 
 
@@ -103,7 +103,97 @@ def test_predict_without_the_curve_a_budget_needs(ckpt3, capsys):
     assert main(["predict", "--checkpoint", str(ckpt3), str(arch)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("naapgnn predict: error: record 'naap440_scheme': budget 3 needs")
-    assert "\n" not in err
+    assert err.endswith("give them with --curve") and "\n" not in err
+
+
+def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys):
+    record = bench[1][0]
+    arch = tmp_path / "net.json"
+    arch.write_text(json.dumps(record.arch.scheme))
+    accuracy = ",".join(repr(float(x)) for x in record.curve["accuracy"][:3])
+    assert main(["predict", "--checkpoint", str(ckpt3), str(arch), "--curve", accuracy]) == 0
+    by_list = capsys.readouterr().out.strip().splitlines()
+    curve_json = tmp_path / "curve.json"
+    curve_json.write_text(json.dumps({k: [float(x) for x in v[:5]] for k, v in record.curve.items()}))
+    assert main(["predict", "--checkpoint", str(ckpt3), str(arch), "--curve", str(curve_json)]) == 0
+    by_file = capsys.readouterr().out.strip().splitlines()
+    assert len(by_list) == len(by_file) == 2 and by_list[1].startswith("net,") and by_file[1].startswith("net,")
+    # All three channels (file) against the accuracy channel alone (list): different inputs, different answers.
+    assert by_list[1] != by_file[1]
+    # The file's curve is the record's own: the same prediction as the benchmark row of that record.
+    out = tmp_path / "all.csv"
+    assert main(["predict", "--checkpoint", str(ckpt3), str(bench[0]), "--out", str(out)]) == 0
+    assert by_file[1].split(",")[1] == _rows(out)[0]["prediction"]
+
+
+@pytest.mark.parametrize("curve, message", [
+    ("0.41,0.52", "--curve: 2 epochs given, the checkpoint (budget 3) needs the first 3"),
+    ("0.41,x,0.5", "--curve: epoch 2: 'x' is not a finite number"),
+    ("0.41,nan,0.5", "--curve: epoch 2: 'nan' is not a finite number"),
+    ('{"accuracy": [0.4, 0.5, "a"]}', "curve.accuracy[2]: expected a finite number, got 'a'"),
+    ('{"lr": [0.1, 0.1, 0.1]}', "--curve: the checkpoint reads the channels accuracy, loss_mean, loss_median; the curve has lr"),
+    ('{"accuracy": [0.4, 0.5, 0.6], "loss_mean": [1.0]}', "curve: channels differ in length"),
+    ("[0.4, 0.5", "invalid JSON at line 1"),
+])
+def test_predict_curve_errors(curve, message, ckpt3, tmp_path, capsys):
+    if curve.startswith(("{", "[")):
+        (tmp_path / "c.json").write_text(curve)
+        curve = str(tmp_path / "c.json")
+    arch = REPO / "graphs" / "naap440_scheme.json"
+    assert main(["predict", "--checkpoint", str(ckpt3), str(arch), "--curve", curve]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("naapgnn predict: error: ") and message in err and "\n" not in err
+
+
+def test_predict_curve_needs_a_single_architecture(ckpt3, bench, capsys):
+    assert main(["predict", "--checkpoint", str(ckpt3), str(bench[0]), "--curve", "0.1,0.2,0.3"]) == 2
+    assert "--curve is for a single architecture; INPUT holds 70 records" in capsys.readouterr().err
+
+
+def test_predict_reports_the_domain_per_row_and_warns_once(ckpt0, monkeypatch, tmp_path, capsys):
+    from naapgnn.models.gnn import GNNPredictor
+
+    def domain_report(self, records):
+        far = np.array([len(r.arch.layers) > 6 for r in records])
+        return ~far, ["depth 12 > the deepest training net (5 blocks)" if f else "" for f in far]
+
+    monkeypatch.setattr(GNNPredictor, "domain_report", domain_report, raising=False)
+    graphs = tmp_path / "graphs.jsonl"
+    graphs.write_text("".join(json.dumps({"id": p.stem, "arch": json.loads(p.read_text())}) + "\n"
+                              for p in sorted((REPO / "graphs").glob("*.json"))))
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--checkpoint", str(ckpt0), str(graphs), "--out", str(out)]) == 0
+    rows = {r["id"]: r for r in _rows(out)}
+    assert rows["naap440_scheme"]["in_domain"] == "true" and rows["naap440_scheme"]["reason"] == ""
+    assert rows["resnet_like"]["in_domain"] == "false"
+    assert rows["resnet_like"]["reason"] == "depth 12 > the deepest training net (5 blocks)"
+    err = capsys.readouterr().err.strip().splitlines()
+    warnings = [line for line in err if "warning" in line]
+    outside = sum(r["in_domain"] == "false" for r in rows.values())
+    assert len(warnings) == 1 and f"{outside} of {len(rows)} architectures lie outside" in warnings[0]
+
+
+def test_predict_training_architectures_are_in_domain_without_warning(ckpt0, bench, tmp_path, capsys):
+    arch = tmp_path / "seen.json"
+    arch.write_text(json.dumps(bench[1][0].arch.scheme))  # one the checkpoint was trained on
+    assert main(["predict", "--checkpoint", str(ckpt0), str(arch)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1].endswith(",true,") and "warning" not in captured.err
+
+
+def test_target_scale_percent(bench, ckpt0, tmp_path, capsys):
+    rows = [json.loads(line) for line in bench[0].read_text().splitlines()]
+    percent = tmp_path / "percent.jsonl"
+    percent.write_text("".join(json.dumps({**r, "target": 100 * r["target"]}) + "\n" for r in rows))
+    assert main(["predict", "--checkpoint", str(ckpt0), str(percent), "--out", str(tmp_path / "a.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "percent.jsonl line 1: target: " in err and "use --target-scale percent" in err and "\n" not in err
+    assert main(["predict", "--checkpoint", str(ckpt0), str(percent), "--target-scale", "percent",
+                 "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["predict", "--checkpoint", str(ckpt0), str(bench[0]), "--out", str(tmp_path / "b.csv")]) == 0
+    a, b = _rows(tmp_path / "a.csv"), _rows(tmp_path / "b.csv")
+    assert [r["prediction"] for r in a] == [r["prediction"] for r in b]
+    assert [float(r["target"]) for r in a] == pytest.approx([float(r["target"]) for r in b], abs=1e-12)
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -111,6 +201,9 @@ def test_predict_without_the_curve_a_budget_needs(ckpt3, capsys):
     (["train", "--budget", "-1"], "--budget must be >= 0"),
     (["train", "--budget", "0", "--params", '{"hiden": 3}'], "unknown hyperparameter 'hiden'"),
     (["train", "--budget", "0", "--params", '{"hidden": "x"}'], "hidden must be a positive integer"),
+    (["train", "--budget", "0", "--threads", "0"], "--threads must be >= 1, got 0"),
+    (["predict", "--checkpoint", "no/such/ckpt", "graphs/vgg_like.json", "--out", "graphs"],
+     "--out graphs: is a folder; give a file name, e.g. graphs/preds.csv"),
 ])
 def test_errors_are_one_line(argv, message, bench, capsys, monkeypatch):
     monkeypatch.chdir(REPO)
@@ -137,3 +230,21 @@ def test_train_predictor_script_matches_the_cli(bench, ckpt0, tmp_path, capsys):
     assert _rows(tmp_path / "a.csv") == _rows(tmp_path / "b.csv")  # same settings, same seed: same model
     assert script.main(argv[:-1] + ['{"no_such_setting": 1}']) == 2
     assert "--params: unknown hyperparameter 'no_such_setting'" in capsys.readouterr().err
+
+
+def test_predict_every_shipped_graph_with_the_real_applicability_check(ckpt3, tmp_path, capsys):
+    graphs = sorted((REPO / "graphs").glob("*.json"))
+    bench = tmp_path / "graphs.jsonl"
+    curve = {"accuracy": [0.3, 0.4, 0.45], "loss_mean": [1.9, 1.6, 1.5], "loss_median": [1.9, 1.6, 1.5]}
+    bench.write_text("".join(json.dumps({"id": p.stem, "arch": json.loads(p.read_text()), "curve": curve}) + "\n"
+                             for p in graphs))
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--checkpoint", str(ckpt3), str(bench), "--out", str(out)]) == 0
+    rows = {r["id"]: r for r in _rows(out)}
+    assert set(rows) == {p.stem for p in graphs} and {"mobilenetv2", "resnet20", "vgg11"} <= set(rows)
+    assert all(0 <= float(r["prediction"]) <= 1 for r in rows.values())
+    far = rows["mobilenetv2"]  # depthwise convs, 3x224-style depth: far outside 60 NAAP-440 schemes
+    assert far["in_domain"] == "false" and far["reason"]
+    assert all((r["in_domain"] == "true") == (r["reason"] == "") for r in rows.values())
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1

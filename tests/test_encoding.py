@@ -1,4 +1,5 @@
 import json
+import math
 import subprocess
 import sys
 
@@ -123,3 +124,33 @@ def test_cli_encode_json_save_and_draw(tmp_path):
     data = torch.load(out, weights_only=False)
     assert data.num_nodes == 13
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_version_2_columns_are_zero_for_version_1_architectures():
+    from naapgnn.graph.encoding import ENCODING_VERSION
+
+    assert ENCODING_VERSION == 2
+    data = encode(load_architecture(REPO / "graphs/resnet_like.json"))
+    for name in ("is_concat", "is_batchnorm", "is_zero", "log2_groups", "act_before_conv", "bn_before_conv"):
+        assert torch.count_nonzero(data.x[:, NODE_FEATURES.index(name)]) == 0, name
+
+
+def test_new_ops_encode_as_their_own_nodes_with_labels_showing_groups_and_order():
+    from test_builder import NEW_OPS
+
+    data = encode(NEW_OPS)
+    kinds = [NODE_TYPES[t] for t in data.node_type]
+    assert kinds == ["input", "conv", "conv", "conv", "add", "zero", "concat", "conv", "batchnorm", "avgpool",
+                     "gap", "classifier"]
+    edges = data.edge_index.t().tolist()
+    assert edges.count([2, 4]) == 2  # the input the add lists twice: two parallel edges
+    assert not any(dst == 5 for _, dst in edges)  # the zero node has no in-edge
+    assert [2 for s, _ in edges if s == 3] == []  # the dead branch has no out-edge
+    assert data.x[7, NODE_FEATURES.index("log2_groups")] == pytest.approx(math.log2(10))
+    assert data.x[1, NODE_FEATURES.index("act_before_conv")] == 1
+    assert data.x[2, NODE_FEATURES.index("bn_before_conv")] == 1
+    labels = [g["label"].split("\n")[0] for _, g in to_networkx(NEW_OPS).nodes(data=True)]
+    assert labels[1:4] == ["relu+conv 3x3/1+bn", "bn+relu+conv 3x3/1", "conv 1x1/1+bn+relu"]
+    assert labels[7] == "dw 3x3/1+relu" and labels[8] == "batchnorm+relu" and labels[5].startswith("zero")
+    grouped = {"input_shape": [8, 4, 4], "layers": [{"op": "conv", "out_channels": 16, "kernel_size": 3, "groups": 4}]}
+    assert to_networkx(grouped).nodes[1]["label"].startswith("conv 3x3/1 g=4+bn+relu")

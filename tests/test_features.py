@@ -171,7 +171,8 @@ def test_forest_and_gnn_curve_features_extrapolate_alike():
 
     arch = parse_architecture(naap440_search_space()[0])
     falling = np.array([0.3, 0.4, 0.50, 0.45, 0.46, 0.48, 0.46, 0.46, 0.47])  # cycle ends 0.50, 0.48, 0.47
-    record = Record("r", arch, curve={"accuracy": falling, "loss_mean": 1 - falling})
+    lr = np.array([0.1, 0.01, 0.001] * 3)
+    record = Record("r", arch, curve={"accuracy": falling, "loss_mean": 1 - falling, "lr": lr})
     tabular = cycle_features([record], 9)["acc_extrapolated"].iloc[0]
-    gnn = dict(zip(curve_feature_names(9, ["accuracy"]), curve_features([record], 9, ["accuracy"])[0]))
-    assert tabular == pytest.approx(0.46) and gnn["accuracy_extrapolated"] == pytest.approx(0.46)
+    gnn = dict(zip(curve_feature_names(9, ["accuracy", "lr"]), curve_features([record], 9, ["accuracy", "lr"])[0]))
+    assert tabular == pytest.approx(0.46) and gnn["accuracy_cycle_extrapolated"] == pytest.approx(0.46)

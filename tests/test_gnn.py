@@ -36,6 +36,31 @@ def test_batch_architectures_concatenates_and_offsets(graphs):
     assert torch.equal(g.batch[g.edge_index[0]], g.batch[g.edge_index[1]])
 
 
+def test_batch_is_a_plain_concatenation_and_predicts_identically(graphs):
+    """The batch the GNN reads equals concatenating the graphs' tensors by hand (node offsets on the edges),
+    and the model's outputs on both are identical, so any faster batching can be checked against it."""
+    import json
+    from pathlib import Path
+
+    graph_dir = Path(__file__).resolve().parents[1] / "graphs"
+    archs = list(naap440_search_space()[:12]) + [json.loads(p.read_text()) for p in sorted(graph_dir.glob("*.json"))]
+    encoded = [encode(a) for a in archs]
+    sizes = torch.tensor([int(d.num_nodes) for d in encoded])
+    offsets = torch.cumsum(sizes, 0) - sizes
+    g = batch_architectures(archs)
+    assert torch.equal(g.x, torch.cat([d.x for d in encoded]))
+    assert torch.equal(g.edge_index, torch.cat([d.edge_index + o for d, o in zip(encoded, offsets)], dim=1))
+    assert torch.equal(g.batch, torch.repeat_interleave(torch.arange(len(archs)), sizes))
+    assert torch.equal(classifier_nodes(g), offsets + sizes - 1)
+    plain = Batch(x=torch.cat([d.x for d in encoded]), edge_index=g.edge_index.clone(), batch=g.batch.clone(),
+                  ptr=torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(sizes, 0)]),
+                  graph_attr=torch.cat([d.graph_attr for d in encoded]))
+    torch.manual_seed(0)
+    model = AccuracyModel(g.x.shape[1], g.graph_attr.shape[1], hidden=16, layers=2).eval()
+    with torch.no_grad():
+        assert torch.equal(model(g), model(plain))
+
+
 def test_subset_equals_batching_the_subset(graphs):
     full = batch_graphs(graphs)
     pick = [7, 2, 11]

@@ -88,11 +88,17 @@ def test_accepts_architectures_dicts_and_frames(naap440, train):
     assert preds.shape == (4,) and preds[0] == preds[2]
 
 
-def test_blended_forest_rejects_deeper_networks_clearly(train):
+def test_blended_forest_falls_back_to_the_gnn_for_deeper_networks(train, test):
     model = GNNPredictor(budget=0, blend_forest=0.5, **{**TINY, "max_epochs": 5}).fit(train[:40])
     graph = json.loads((REPO / "graphs" / "resnet_like.json").read_text())
-    with pytest.raises(NaapgnnError, match="blend_forest=0"):
-        model.predict([graph])
+    parts = model.predict_parts([graph, test[0]])
+    assert np.isnan(parts["forest"][0]) and np.isfinite(parts["forest"][1])
+    mean, std = model.predict([graph, test[0]], return_std=True)
+    assert mean[0] == np.clip(parts["gnn"][0], 0, 1)  # the GNN alone, for this row only
+    assert std[0] == pytest.approx(parts["gnn_std"][0] * model.std_scale_)
+    assert mean[1] == pytest.approx(np.clip(0.5 * parts["gnn"][1] + 0.5 * parts["forest"][1], 0, 1))
+    in_domain, reasons = model.domain_report([graph])
+    assert not in_domain[0] and "forest not blended (deeper than its 4 blocks)" in reasons[0]
 
 
 def test_budget_needs_the_curve(fitted, test):
@@ -122,17 +128,17 @@ def test_missing_channels_and_hparams(train, test):
 
 def test_curve_features_by_hand():
     acc = np.array([0.10, 0.30, 0.40, 0.35, 0.50, 0.55, 0.5, 0.6, 0.61])
-    record = Record("r", None, curve={"accuracy": acc})
-    names = curve_feature_names(9, ["accuracy"])
-    row = dict(zip(names, curve_features([record], 9, ["accuracy"])[0]))
+    naap_lr = np.array([0.1, 0.01, 0.001] * 3)  # the declared schedule: cycle features
+    record = Record("r", None, curve={"accuracy": acc, "lr": naap_lr})
+    names = curve_feature_names(9, ["accuracy", "lr"])
+    row = dict(zip(names, curve_features([record], 9, ["accuracy", "lr"])[0]))
     assert row["accuracy_present"] == 1 and row["accuracy_last"] == 0.61 and row["accuracy_best"] == 0.61
-    assert [row[f"accuracy_cycle{i}"] for i in (1, 2, 3)] == [0.40, 0.55, 0.61]
-    assert row["accuracy_gain2"] == pytest.approx(0.15) and row["accuracy_gain3"] == pytest.approx(0.06)
+    assert row["accuracy_cycle_end"] == 0.61 and row["accuracy_cycle_gain"] == pytest.approx(0.06)
     ratio = 0.06 / 0.15
-    assert row["accuracy_extrapolated"] == pytest.approx(0.61 + 0.06 * ratio / (1 - ratio))
-    assert "accuracy_e1" not in row  # raw epochs only before the first complete cycle
-    early = curve_feature_names(2, ["loss_mean"])
-    assert early == ["loss_mean_present", "loss_mean_last", "loss_mean_best", "loss_mean_e1", "loss_mean_e2"]
+    assert row["accuracy_cycle_extrapolated"] == pytest.approx(0.61 + 0.06 * ratio / (1 - ratio))
+    assert "accuracy_e1" not in row and "lr_cycle_end" not in row
+    # no schedule declared: no cycle columns (never assumed)
+    assert not any("cycle" in n for n in curve_feature_names(9, ["accuracy"]))
     absent = Record("a", None, curve={"accuracy": acc})
     both = curve_features([absent], 3, ["accuracy", "loss_mean"])
     assert both.shape == (1, len(curve_feature_names(3, ["accuracy", "loss_mean"])))
@@ -197,6 +203,8 @@ def test_save_load_round_trip(fitted, test, tmp_path):
     a, sa = fitted.predict(test, return_std=True)
     b, sb = loaded.predict(test, return_std=True)
     assert np.allclose(a, b, atol=1e-7) and np.allclose(sa, sb, atol=1e-7)
+    assert loaded.std_scale_ == fitted.std_scale_ and loaded.domain_ == json.loads(json.dumps(fitted.domain_))
+    assert loaded.domain_report(test)[1] == fitted.domain_report(test)[1]
     assert loaded.get_params() == {**fitted.get_params(), "progress": False}
     fitted.save(path)  # overwriting an existing checkpoint works
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
@@ -259,3 +267,13 @@ def test_score_reads_targets_from_records(fitted, test):
     assert fitted.score(test, [r.target for r in test]) == pytest.approx(expected)
     with pytest.raises(NaapgnnError, match="no target"):
         fitted.score([{"id": "x", "arch": test[0].arch.scheme}])
+
+
+def test_a_record_without_lr_is_read_with_the_training_recipe_schedule(fitted, test):
+    from dataclasses import replace
+
+    assert fitted.schedule_ == [0.1, 0.01, 0.001] * 30 or np.allclose(fitted.schedule_, [0.1, 0.01, 0.001] * 30)
+    without = [replace(r, curve={k: v for k, v in r.curve.items() if k != "lr"}) for r in test[:5]]
+    assert np.array_equal(fitted.predict(without), fitted.predict(test[:5]))
+    other = [replace(r, curve={**r.curve, "lr": np.full(90, 0.05)}) for r in test[:5]]  # its own schedule wins
+    assert not np.array_equal(fitted._curve(other), fitted._curve(test[:5]))

@@ -87,3 +87,15 @@ def test_receptive_field_of_a_join_takes_the_widest_input():
         {"op": "maxpool", "kernel_size": 2},                                    # 6, jump 2
     ]}
     assert receptive_fields(arch)[:4] == [5.0, 1.0, 5.0, 6.0]
+
+
+def test_new_ops_and_dead_branches_count_like_the_built_module():
+    from test_builder import NEW_OPS
+
+    model = build_model(NEW_OPS)
+    assert profile(NEW_OPS)[0] == sum(p.numel() for p in model.parameters())
+    costs = layer_costs(NEW_OPS)
+    assert costs[1].params == 4 * 4 * 9 + 2 * 4 and costs[1].macs == 4 * 64 * 36 + 4 * 4 * 64  # BN on the input
+    assert costs[2].params == 4 * 6 + 2 * 6  # the dead branch counts
+    assert costs[6].params == 10 * 9 and costs[7] == (20, 4 * 10 * 64)
+    assert costs[3] == costs[4] == costs[5] == (0, 0)

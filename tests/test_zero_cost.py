@@ -146,3 +146,22 @@ def test_with_scores_adds_hparams_and_skips_non_finite():
     assert records[0].hparams == {"lr": 0.1}  # originals untouched
     with pytest.raises(NaapgnnError, match="1 naswot scores for 2 records"):
         with_scores(records, {"naswot": [1.0]})
+
+
+def test_synflow_without_batchnorm_equals_the_net_built_without_it_and_ignores_dead_branches():
+    def net(batchnorm):
+        conv = {"op": "conv", "kernel_size": 3, "batchnorm": batchnorm, "bias": False}
+        return {"input_shape": [3, 8, 8], "num_classes": 4, "layers": [
+            {**conv, "out_channels": 6}, {**conv, "out_channels": 6, "order": "act-conv-bn"},
+            {**conv, "out_channels": 5, "inputs": [0]},  # a dead branch: no gradient reaches it
+            {"op": "add", "inputs": [0, 1]}, {"op": "gap", "inputs": [3]}, {"op": "linear", "out_features": 4}]}
+
+    torch.manual_seed(3)
+    with_bn = build_model(net(True), init="default")
+    torch.manual_seed(3)
+    without_bn = build_model(net(False), init="default")
+    plain = synflow(without_bn)
+    assert synflow(with_bn, batchnorm=False) == pytest.approx(plain, rel=1e-12)
+    assert synflow(with_bn) != pytest.approx(plain, rel=1e-9)  # the default keeps batch norm (eval mode)
+    scores = score_architectures([net(True)], "synflow", init="default", batchnorm=False, seed=3)
+    assert scores[0] == pytest.approx(plain, rel=1e-12)

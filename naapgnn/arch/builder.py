@@ -22,10 +22,13 @@ _ACTIVATIONS = {
 class ArchitectureNet(nn.Module):
     """Runs the layers of an :class:`~naapgnn.arch.format.Architecture` in order.
 
-    ``ops[i]`` is the module of layer ``i`` (conv blocks are
-    Conv2d -> BatchNorm2d -> activation, then the residual add; an add layer sums
-    its inputs, then applies its activation); outputs that a
-    later layer still needs are kept until their last use.
+    ``ops[i]`` is the module of layer ``i``: a conv block is Conv2d,
+    BatchNorm2d and activation in the layer's ``order``, then the residual add;
+    an add layer sums its inputs (an input listed twice counts twice), a concat
+    layer concatenates them along the channels, each then applies its
+    activation; a zero layer yields zeros of its shape. Every layer runs, dead
+    branches included; outputs that a later layer still needs are kept until
+    their last use. The last layer's output is returned.
     """
 
     def __init__(self, arch: Architecture):
@@ -33,28 +36,40 @@ class ArchitectureNet(nn.Module):
         self.arch = arch
         self.ops = nn.ModuleList(_make_op(layer) for layer in arch.layers)
         self._inputs = [layer.inputs for layer in arch.layers]
-        self._residual = [layer.op == "conv" and layer.attrs["residual"] for layer in arch.layers]
-        self._is_add = [layer.op == "add" for layer in arch.layers]
-        self._last_use = _last_use(arch)
+        self._kind = [_kind(layer) for layer in arch.layers]
+        self._zero_shape = [tuple(layer.out_shape) for layer in arch.layers]
+        last_use = _last_use(arch)
+        self._free = [sorted({j for j in layer.inputs if last_use[j] == layer.index}) +
+                      ([layer.index] if layer.index not in last_use and layer.index != len(arch.layers) - 1 else [])
+                      for layer in arch.layers]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs = {NETWORK_INPUT: x}
         for i, op in enumerate(self.ops):
-            sources = self._inputs[i]
-            if self._is_add[i]:
+            sources, kind = self._inputs[i], self._kind[i]
+            if kind == "add":
                 y = outputs[sources[0]]
                 for j in sources[1:]:
                     y = y + outputs[j]
                 y = op(y)
+            elif kind == "concat":
+                y = op(torch.cat([outputs[j] for j in sources], dim=1))
+            elif kind == "zero":
+                y = x.new_zeros((x.shape[0], *self._zero_shape[i]))
             else:
                 y = op(outputs[sources[0]])
-                if self._residual[i]:
+                if kind == "residual":
                     y = y + outputs[sources[0]]
             outputs[i] = y
-            for j in sources:
-                if self._last_use[j] == i:
-                    del outputs[j]
+            for j in self._free[i]:
+                del outputs[j]
         return outputs[len(self.ops) - 1]
+
+
+def _kind(layer: Layer) -> str:
+    if layer.op == "conv" and layer.attrs["residual"]:
+        return "residual"
+    return layer.op if layer.op in ("add", "concat", "zero") else "plain"
 
 
 def build_model(arch: Any, init: str = "naap") -> ArchitectureNet:
@@ -101,25 +116,11 @@ def naap_init_(model: nn.Module) -> None:
 def _make_op(layer: Layer) -> nn.Module:
     a = layer.attrs
     if layer.op == "conv":
-        parts = [
-            nn.Conv2d(
-                layer.in_shape[0],
-                a["out_channels"],
-                a["kernel_size"],
-                a["stride"],
-                a["padding"],
-                groups=a["groups"],
-                bias=not a["batchnorm"],
-            )
-        ]
-        if a["batchnorm"]:
-            parts.append(nn.BatchNorm2d(a["out_channels"]))
-        parts += _activation(a["activation"])
-        return nn.Sequential(*parts)
+        return _conv_block(layer)
     if layer.op == "maxpool":
         return nn.MaxPool2d(a["kernel_size"], a["stride"], a["padding"])
     if layer.op == "avgpool":
-        return nn.AvgPool2d(a["kernel_size"], a["stride"], a["padding"])
+        return nn.AvgPool2d(a["kernel_size"], a["stride"], a["padding"], count_include_pad=a["count_include_pad"])
     if layer.op == "dropout":
         return nn.Dropout(a["p"])
     if layer.op == "gap":
@@ -128,9 +129,27 @@ def _make_op(layer: Layer) -> nn.Module:
         linear = nn.Linear(_flat(layer.in_shape), a["out_features"])
         parts = ([nn.Flatten(1)] if len(layer.in_shape) > 1 else []) + [linear] + _activation(a["activation"])
         return nn.Sequential(*parts) if len(parts) > 1 else linear
+    if layer.op == "batchnorm":
+        return nn.Sequential(nn.BatchNorm2d(layer.in_shape[0]), *_activation(a["activation"]))
+    if layer.op in ("concat", "zero"):
+        return nn.Identity()
     if layer.op == "add":
         return nn.Sequential(*_activation(a["activation"])) if a["activation"] != "none" else nn.Identity()
     raise AssertionError(layer.op)  # pragma: no cover
+
+
+def _conv_block(layer: Layer) -> nn.Sequential:
+    a = layer.attrs
+    in_c = layer.in_shape[0]
+    conv = nn.Conv2d(in_c, a["out_channels"], a["kernel_size"], a["stride"], a["padding"],
+                     groups=a["groups"], bias=a["bias"])
+    act = _activation(a["activation"])
+    if a["order"] == "bn-act-conv":
+        return nn.Sequential(*([nn.BatchNorm2d(in_c)] if a["batchnorm"] else []), *act, conv)
+    bn = [nn.BatchNorm2d(a["out_channels"])] if a["batchnorm"] else []
+    if a["order"] == "act-conv-bn":
+        return nn.Sequential(*act, conv, *bn)
+    return nn.Sequential(conv, *bn, *act)
 
 
 def _activation(name: str) -> list[nn.Module]:

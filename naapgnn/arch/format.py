@@ -9,10 +9,18 @@ Two forms are accepted wherever an architecture is read:
    ``Linear(last width, 10)`` follow.
 2. A general *layer graph*:
    ``{"input_shape": [3, 32, 32], "num_classes": 10, "layers": [...]}`` with ops
-   ``conv``, ``maxpool``, ``avgpool``, ``dropout``, ``gap``, ``linear`` and
-   ``add``. A layer may name its ``inputs`` (indices of earlier layers, ``-1`` for
-   the network input; default: the previous layer). A classifier to
-   ``num_classes`` is appended when the last layer does not already produce it.
+   ``conv``, ``maxpool``, ``avgpool``, ``dropout``, ``gap``, ``linear``,
+   ``add``, ``concat``, ``batchnorm`` and ``zero`` (fields in
+   :mod:`naapgnn.arch.ops`). A layer may name its ``inputs`` (indices of earlier
+   layers, ``-1`` for the network input; default: the previous layer). A
+   classifier to ``num_classes`` is appended when the last layer does not
+   already produce it.
+
+Graphs need not be tidy: an ``add`` or ``concat`` may list one input twice (an
+identity edge counted twice), a layer whose output nothing reads is kept (a
+dead branch: built, run and counted by :func:`~naapgnn.arch.profiling.profile`),
+and a ``zero`` layer (no inputs, a given shape) stands for a node cut off from
+the network input. The last layer is the network's output.
 
 :func:`parse_architecture` turns either form into an :class:`Architecture` whose
 layers carry resolved inputs and tensor shapes. Every problem is reported as a
@@ -26,34 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from naapgnn.arch.ops import ACTIVATIONS, JOIN_OPS, OP_FIELDS, OPS, check_attrs, infer_shape, is_default, positive_int
 from naapgnn.errors import NaapgnnError
 
-NETWORK_INPUT = -1
-OPS = ("conv", "maxpool", "avgpool", "dropout", "gap", "linear", "add")
-ACTIVATIONS = ("relu", "relu6", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "none")
-SCHEME_KEYS = ("kernel_size", "width", "stride", "residual")
+__all__ = ["ACTIVATIONS", "OPS", "NETWORK_INPUT", "Layer", "Architecture", "parse_architecture",
+           "load_architecture", "is_scheme", "flat_size"]
 
-# Fields each op accepts: name -> (required, default). Defaults of None mean
-# "derived" (stride of a pool defaults to its kernel size, padding to k // 2).
-_OP_FIELDS: dict[str, dict[str, tuple[bool, Any]]] = {
-    "conv": {
-        "out_channels": (True, None),
-        "kernel_size": (True, None),
-        "stride": (False, 1),
-        "padding": (False, None),
-        "groups": (False, 1),
-        "batchnorm": (False, True),
-        "activation": (False, "relu"),
-        "residual": (False, False),
-    },
-    "maxpool": {"kernel_size": (True, None), "stride": (False, None), "padding": (False, 0)},
-    "avgpool": {"kernel_size": (True, None), "stride": (False, None), "padding": (False, 0)},
-    "dropout": {"p": (True, None)},
-    "gap": {},
-    "linear": {"out_features": (True, None), "activation": (False, "none")},
-    "add": {"activation": (False, "none")},
-}
+NETWORK_INPUT = -1
+SCHEME_KEYS = ("kernel_size", "width", "stride", "residual")
 _COMMON_KEYS = {"op", "inputs", "name"}
+_KNOWN_KEYS = {op: frozenset(spec) | _COMMON_KEYS for op, spec in OP_FIELDS.items()}
 
 
 @dataclass(frozen=True)
@@ -71,7 +61,8 @@ class Layer:
     attrs : dict
         The op's fields with defaults filled in.
     in_shape, out_shape : tuple of int
-        Shape of the (first) input and of the output, without the batch axis:
+        Shape of the (first) input (a ``zero`` layer, having none, repeats its
+        output shape) and of the output, without the batch axis:
         ``(C, H, W)`` for feature maps, ``(F,)`` for vectors.
     """
 
@@ -83,7 +74,8 @@ class Layer:
     out_shape: tuple[int, ...]
 
     def to_dict(self) -> dict:
-        out = {"op": self.op, **dict(self.attrs)}
+        out = {"op": self.op}
+        out.update((k, v) for k, v in self.attrs.items() if not is_default(self.op, k, v, self.attrs))
         if self.inputs != (self.index - 1,):
             out["inputs"] = list(self.inputs)
         return out
@@ -171,6 +163,8 @@ def load_architecture(path: str | Path) -> Architecture:
         text = path.read_text()
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise NaapgnnError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     try:
         obj = _loads(text)
     except NaapgnnError as exc:
@@ -210,7 +204,7 @@ def _from_scheme(blocks: Sequence[Any]) -> Architecture:
             raise NaapgnnError(f"block {i}: unknown field {unknown[0]!r}")
         try:
             for key in ("kernel_size", "width", "stride"):
-                _positive_int(block[key], key)
+                positive_int(block[key], key)
         except NaapgnnError as exc:
             raise NaapgnnError(f"block {i}: {exc}") from None
         if not isinstance(block["residual"], bool):
@@ -237,7 +231,7 @@ def _from_graph(graph: Mapping[str, Any], unit: str = "layer") -> Architecture:
     if unknown:
         raise NaapgnnError(f"unknown top-level field {unknown[0]!r}")
     input_shape = _shape(graph.get("input_shape", [3, 32, 32]))
-    num_classes = _positive_int(graph.get("num_classes", 10), "num_classes")
+    num_classes = positive_int(graph.get("num_classes", 10), "num_classes")
     raw_layers = graph.get("layers")
     if not isinstance(raw_layers, (list, tuple)):
         raise NaapgnnError("'layers' must be a list of layer objects")
@@ -252,35 +246,67 @@ def _from_graph(graph: Mapping[str, Any], unit: str = "layer") -> Architecture:
             raise NaapgnnError(f"{unit} {index}: {exc}") from None
 
     layers = _append_classifier(layers, num_classes)
-    _check_all_used(layers, unit)
     return Architecture(input_shape, num_classes, tuple(layers))
 
 
 def _shape(value: Any) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)) or len(value) != 3:
         raise NaapgnnError(f"input_shape must be [channels, height, width], got {value!r}")
-    return tuple(_positive_int(v, "input_shape") for v in value)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise NaapgnnError(f"{name} must be a positive integer, got {value}")
-    return value
+    return tuple(positive_int(v, "input_shape") for v in value)
 
 
 def _parse_layer(index: int, raw: Any, previous: list[Layer], input_shape) -> Layer:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise NaapgnnError(f"expected an object, got {type(raw).__name__}")
     op = raw.get("op")
     if op is None:
         raise NaapgnnError("missing field 'op'")
-    if op not in _OP_FIELDS:
+    if not isinstance(op, str) or op not in OP_FIELDS:
         raise NaapgnnError(f"unknown op {op!r} (expected one of {', '.join(OPS)})")
-    spec = _OP_FIELDS[op]
-    unknown = sorted(set(raw) - set(spec) - _COMMON_KEYS)
-    if unknown:
+    key = _attrs_key(op, raw)
+    attrs = _ATTRS_CACHE.get(key) if key is not None else None
+    if attrs is None:
+        attrs = _checked_attrs(op, raw)
+        if key is not None:
+            if len(_ATTRS_CACHE) > _CACHE_SIZE:
+                _ATTRS_CACHE.clear()
+            _ATTRS_CACHE[key] = attrs
+    inputs = _resolve_inputs(index, raw.get("inputs"), op)
+    shapes = tuple(input_shape if i == NETWORK_INPUT else previous[i].out_shape for i in inputs)
+    shape_key = (key, shapes) if key is not None else None
+    out_shape = _SHAPE_CACHE.get(shape_key) if shape_key is not None else None
+    if out_shape is None:
+        out_shape = infer_shape(op, attrs, list(shapes))
+        if shape_key is not None:
+            if len(_SHAPE_CACHE) > _CACHE_SIZE:
+                _SHAPE_CACHE.clear()
+            _SHAPE_CACHE[shape_key] = out_shape
+    return Layer(index, op, inputs, dict(attrs), shapes[0] if shapes else out_shape, out_shape)
+
+
+# Checked fields and output shapes of layers already seen: networks repeat a few layer
+# specs many times (NAS-Bench-201's 15,625 networks hold about ten distinct ones).
+_ATTRS_CACHE: dict = {}
+_SHAPE_CACHE: dict = {}
+_CACHE_SIZE = 20000
+
+
+def _attrs_key(op: str, raw: Mapping) -> tuple | None:
+    """A hashable key of a layer's fields (types included: true and 1 differ), or None."""
+    fields = dict(raw)
+    fields.pop("inputs", None)
+    try:
+        key = (op, tuple(fields.items()), tuple(map(type, fields.values())))
+        hash(key)
+    except TypeError:  # a list-valued field (zero's shape): not cached
+        return None
+    return key
+
+
+def _checked_attrs(op: str, raw: Mapping) -> dict:
+    spec = OP_FIELDS[op]
+    if not raw.keys() <= _KNOWN_KEYS[op]:
+        unknown = sorted(set(raw) - _KNOWN_KEYS[op])
         raise NaapgnnError(f"{op}: unknown field {unknown[0]!r}")
     attrs = {}
     for name, (required, default) in spec.items():
@@ -290,46 +316,21 @@ def _parse_layer(index: int, raw: Any, previous: list[Layer], input_shape) -> La
             raise NaapgnnError(f"{op}: missing field {name!r}")
         else:
             attrs[name] = default
-    _check_attrs(op, attrs)
-    inputs = _resolve_inputs(index, raw.get("inputs"), op)
-    shapes = [input_shape if i == NETWORK_INPUT else previous[i].out_shape for i in inputs]
-    out_shape = _infer_shape(op, attrs, shapes)
-    return Layer(index, op, inputs, attrs, shapes[0], out_shape)
-
-
-def _check_attrs(op: str, attrs: dict) -> None:
-    for name in ("out_channels", "kernel_size", "out_features", "groups"):
-        if name in attrs:
-            attrs[name] = _positive_int(attrs[name], name)
-    if op in ("maxpool", "avgpool") and attrs["stride"] is None:
-        attrs["stride"] = attrs["kernel_size"]
-    if op == "conv" and attrs["padding"] is None:
-        attrs["padding"] = attrs["kernel_size"] // 2
-    if "stride" in attrs:
-        attrs["stride"] = _positive_int(attrs["stride"], "stride")
-    if "padding" in attrs:
-        pad = attrs["padding"]
-        if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
-            raise NaapgnnError(f"padding must be a non-negative integer, got {pad!r}")
-    for name in ("batchnorm", "residual"):
-        if name in attrs and not isinstance(attrs[name], bool):
-            raise NaapgnnError(f"{name} must be true or false, got {attrs[name]!r}")
-    if "activation" in attrs:
-        act = attrs["activation"] if attrs["activation"] is not None else "none"
-        if act not in ACTIVATIONS:
-            raise NaapgnnError(f"unknown activation {act!r} (expected one of {', '.join(ACTIVATIONS)})")
-        attrs["activation"] = act
-    if op == "dropout":
-        p = attrs["p"]
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise NaapgnnError(f"dropout p must be a number in [0, 1), got {p!r}")
-        attrs["p"] = float(p)
+    check_attrs(op, attrs)
+    return attrs
 
 
 def _resolve_inputs(index: int, inputs: Any, op: str) -> tuple[int, ...]:
+    if type(inputs) is list and len(inputs) == 1 and type(inputs[0]) is int and NETWORK_INPUT <= inputs[0] < index \
+            and op not in JOIN_OPS and op != "zero":
+        return (inputs[0],)  # the common case, valid as it stands
+    if op == "zero":
+        if inputs not in (None, [], ()):
+            raise NaapgnnError(f"zero takes no inputs (it stands for a node cut off from the input), got {inputs!r}")
+        return ()
     if inputs is None:
-        if op == "add":
-            raise NaapgnnError("add needs 'inputs' naming at least two earlier layers")
+        if op in JOIN_OPS:
+            raise NaapgnnError(f"{op} needs 'inputs' naming at least two earlier layers")
         return (index - 1,)
     if isinstance(inputs, int) and not isinstance(inputs, bool):
         inputs = [inputs]
@@ -344,62 +345,11 @@ def _resolve_inputs(index: int, inputs: Any, op: str) -> tuple[int, ...]:
             raise NaapgnnError(f"input index {i} points forward (only earlier layers or -1 allowed)")
         if i < NETWORK_INPUT:
             raise NaapgnnError(f"input index {i} is invalid (-1 is the network input)")
-    if len(set(inputs)) != len(inputs):
-        raise NaapgnnError(f"input indices repeat: {list(inputs)}")
-    if op == "add" and len(inputs) < 2:
-        raise NaapgnnError("add needs at least two inputs")
-    if op != "add" and len(inputs) != 1:
-        raise NaapgnnError(f"{op} takes exactly one input, got {len(inputs)} (use an add layer to join)")
+    if op in JOIN_OPS and len(inputs) < 2:
+        raise NaapgnnError(f"{op} needs at least two inputs (one listed twice counts twice)")
+    if op not in JOIN_OPS and len(inputs) != 1:
+        raise NaapgnnError(f"{op} takes exactly one input, got {len(inputs)} (use an add or concat layer to join)")
     return tuple(inputs)
-
-
-def _spatial(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def _infer_shape(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
-    shape = shapes[0]
-    if op in ("conv", "maxpool", "avgpool"):
-        if len(shape) != 3:
-            raise NaapgnnError(f"{op} needs a feature map (C, H, W) input, got a vector of size {shape[0]}")
-        c, h, w = shape
-        k, s, p = attrs["kernel_size"], attrs["stride"], attrs["padding"]
-        if op != "conv" and p > k // 2:
-            raise NaapgnnError(f"{op} padding {p} exceeds half the kernel size {k}")
-        oh, ow = _spatial(h, k, s, p), _spatial(w, k, s, p)
-        if oh < 1 or ow < 1:
-            raise NaapgnnError(
-                f"{op} with kernel {k}, stride {s}, padding {p} shrinks the {h}x{w} input below 1x1"
-            )
-        if op != "conv":
-            return (c, oh, ow)
-        out_c, groups = attrs["out_channels"], attrs["groups"]
-        if c % groups or out_c % groups:
-            raise NaapgnnError(f"conv groups {groups} must divide in_channels {c} and out_channels {out_c}")
-        out = (out_c, oh, ow)
-        if attrs["residual"] and out != shape:
-            raise NaapgnnError(
-                f"residual needs equal input and output shapes, got {_fmt(shape)} -> {_fmt(out)}"
-            )
-        return out
-    if op == "dropout":
-        return shape
-    if op == "gap":
-        if len(shape) != 3:
-            raise NaapgnnError("gap needs a feature map (C, H, W) input, got a vector")
-        return (shape[0],)
-    if op == "linear":
-        return (attrs["out_features"],)
-    if op == "add":
-        for other in shapes[1:]:
-            if other != shape:
-                raise NaapgnnError(f"add of mismatched shapes {_fmt(shape)} and {_fmt(other)}")
-        return shape
-    raise AssertionError(op)  # pragma: no cover - guarded by _parse_layer
-
-
-def _fmt(shape: tuple[int, ...]) -> str:
-    return "x".join(str(s) for s in shape)
 
 
 def _append_classifier(layers: list[Layer], num_classes: int) -> list[Layer]:
@@ -412,13 +362,6 @@ def _append_classifier(layers: list[Layer], num_classes: int) -> list[Layer]:
     attrs = {"out_features": num_classes, "activation": "none"}
     layers.append(Layer(len(layers), "linear", (last.index,), attrs, last.out_shape, (num_classes,)))
     return layers
-
-
-def _check_all_used(layers: list[Layer], unit: str) -> None:
-    used = {i for layer in layers for i in layer.inputs}
-    for layer in layers[:-1]:
-        if layer.index not in used:
-            raise NaapgnnError(f"{unit} {layer.index}: output is never used (dead branch)")
 
 
 def flat_size(shape: tuple[int, ...]) -> int:

@@ -5,13 +5,17 @@ NAAP-440 dataset, so :func:`profile` reproduces its NumParams and NumMACs
 columns exactly:
 
 * conv: ``out_elements * (in_channels / groups * k * k + has_bias)``
-* batch norm (affine): ``4 * elements``
+* batch norm (affine), standalone or in a conv block: ``4 * elements`` of the
+  tensor it normalises (a ``bn-act-conv`` block normalises its input)
 * linear: ``in_features * out_features`` (bias not counted)
 * average pooling, global or not: one add per input in each window plus one
   divide per output, i.e. ``(H * W + 1) * C`` for global pooling and
   ``(k * k + 1) * out_elements`` for a ``k x k`` pool (the maintained
   ``ultralytics-thop`` convention; NAAP-440 has only global pooling)
-* max pooling, activations, dropout and adds: zero.
+* max pooling, activations, dropout, adds, concats and zero layers: zero.
+
+Dead branches (layers whose output nothing reads) count like any other layer,
+as the modules exist in the built network.
 
 Parameters count weights and biases, and batch-norm scale and shift (running
 statistics are buffers, not parameters).
@@ -36,14 +40,16 @@ def layer_cost(layer: Layer) -> LayerCost:
     if op == "conv":
         in_c = layer.in_shape[0]
         k2 = a["kernel_size"] ** 2
-        bias = 0 if a["batchnorm"] else 1
-        weights = in_c // a["groups"] * k2 * a["out_channels"]
-        params = weights + bias * a["out_channels"]
+        bias = int(a["bias"])
+        params = in_c // a["groups"] * k2 * a["out_channels"] + bias * a["out_channels"]
         macs = out_elements * (in_c // a["groups"] * k2 + bias)
         if a["batchnorm"]:
-            params += 2 * a["out_channels"]
-            macs += 4 * out_elements
+            normalised = layer.in_shape if a["order"] == "bn-act-conv" else layer.out_shape
+            params += 2 * normalised[0]
+            macs += 4 * math.prod(normalised)
         return LayerCost(params, macs)
+    if op == "batchnorm":
+        return LayerCost(2 * layer.out_shape[0], 4 * out_elements)
     if op == "linear":
         in_features = math.prod(layer.in_shape)
         return LayerCost(in_features * a["out_features"] + a["out_features"], in_features * a["out_features"])
@@ -148,7 +154,7 @@ def receptive_fields(arch: Any) -> list[float]:
     distance between neighbouring positions of its input (the "jump", which
     its stride multiplies); a global pool or a linear layer reading a feature
     map is a window over the whole map; a layer with several inputs takes the
-    largest field and jump among them; the network input has field 1.
+    largest field and jump among them; the network input and a zero layer (no input) have field 1.
 
     Parameters
     ----------
@@ -160,15 +166,20 @@ def receptive_fields(arch: Any) -> list[float]:
         ``fields[i]`` belongs to ``arch.layers[i]``.
     """
     arch = parse_architecture(arch)
-    field = {NETWORK_INPUT: 1.0}
-    jump = {NETWORK_INPUT: 1.0}
+    # index -1 (NETWORK_INPUT) reads the extra last slot, which holds the network input's values
+    field = [1.0] * (len(arch.layers) + 1)
+    jump = [1.0] * (len(arch.layers) + 1)
     for layer in arch.layers:
-        field_in = max(field[i] for i in layer.inputs)
-        jump_in = max(jump[i] for i in layer.inputs)
+        inputs = layer.inputs
+        if len(inputs) == 1:
+            field_in, jump_in = field[inputs[0]], jump[inputs[0]]
+        else:  # a join takes the largest; a zero layer (no input) starts afresh
+            field_in = max((field[i] for i in inputs), default=1.0)
+            jump_in = max((jump[i] for i in inputs), default=1.0)
         window, stride = _window(layer)
         field[layer.index] = field_in + (window - 1) * jump_in
         jump[layer.index] = jump_in * stride
-    return [field[layer.index] for layer in arch.layers]
+    return field[:-1]
 
 
 def _window(layer: Layer) -> tuple[int, int]:
@@ -186,7 +197,7 @@ def weighted_depth(arch: Any) -> int:
     depth: dict[int, int] = {NETWORK_INPUT: 0}
     for layer in arch.layers:
         here = 1 if layer.op in ("conv", "linear") else 0
-        depth[layer.index] = max(depth[i] for i in layer.inputs) + here
+        depth[layer.index] = max((depth[i] for i in layer.inputs), default=0) + here
     return depth[arch.layers[-1].index]
 
 

@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     except NaapgnnError as exc:
         print(f"naapgnn {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the checks above did not foresee: still one line, no traceback
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"naapgnn {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"naapgnn {args.command}: interrupted", file=sys.stderr)
         return 130

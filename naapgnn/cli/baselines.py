@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from baselines.runner import (markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
+    from naapgnn.cli.options import writable_folder
     from naapgnn.data.naap440 import BASELINES_CSV, dataset_dir, load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
     from naapgnn.io import write_text_atomic
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     chosen = select_baselines(args.models)
+    writable_folder(args.out)
     df = load_naap440(args.data)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
     partial = out / f".baselines-{args.protocol}.partial.jsonl"

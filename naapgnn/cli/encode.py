@@ -21,26 +21,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-
-    import torch
+    from pathlib import Path
 
     from naapgnn.arch.format import load_architecture
-    from naapgnn.graph.encoding import encode
-    from naapgnn.io import atomic_path
+    from naapgnn.errors import NaapgnnError
+    from naapgnn.graph.encoding import summary as graph_summary
 
+    if args.draw:
+        from naapgnn.graph.drawing import check_format
+
+        check_format(args.draw)
+    for option, path in (("-o", args.output), ("--draw", args.draw)):
+        if path and Path(path).is_dir():
+            raise NaapgnnError(f"{option} {path}: is a folder; give a file name")
     arch = load_architecture(args.arch)
-    data = encode(arch)
-    summary = {
-        "nodes": int(data.num_nodes),
-        "edges": int(data.edge_index.shape[1]),
-        "params": int(data.num_params.item()),
-        "macs": int(data.num_macs.item()),
-    }
+    summary = graph_summary(arch)  # torch is imported only to save the Data object (start-up time)
     if args.output:
-        with atomic_path(args.output) as tmp:
-            torch.save(data, tmp)
+        save_graph(arch, args.output)
     if args.draw:
         from naapgnn.graph.drawing import draw
+        from naapgnn.io import atomic_path
 
         with atomic_path(args.draw) as tmp:
             draw(arch, tmp, title=args.arch)
@@ -56,3 +56,14 @@ def run(args: argparse.Namespace) -> int:
         if args.draw:
             print(f"drawing saved to {args.draw}")
     return 0
+
+
+def save_graph(arch, path) -> None:
+    """``torch.save`` the encoded graph to ``path``, atomically."""
+    import torch
+
+    from naapgnn.graph.encoding import encode
+    from naapgnn.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save(encode(arch), tmp)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from naapgnn.cli.options import add_target_scale
+
 DEFAULT_OUT = "results/evaluate"
 
 
@@ -46,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="device of the zero-cost scores: cpu, cuda or auto (default cpu)")
     p.add_argument("--fresh", action="store_true", help="ignore the cached runs in OUT/cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_target_scale(p)
     p.set_defaults(func=run)
 
 
@@ -88,15 +91,16 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     budgets = parse_budgets(args.budgets)
     protocols = parse_list(args.protocol, "--protocol")
-    from naapgnn.cli.options import parse_params
+    from naapgnn.cli.options import parse_params, scale_option, writable_folder
 
     gnn_params = parse_params(args.gnn_params, "--gnn-params")
+    writable_folder(args.out)
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     if args.cifar_root is not None and not Path(args.cifar_root).exists():
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
-    bench = load_benchmark_for_evaluation(args.data)
+    bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")
@@ -105,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         n_repeats=args.repeats, n_folds=args.folds, cifar_root=args.cifar_root,
         zc_batch_size=args.zc_batch_size, device=args.device, jobs=args.jobs, progress=not args.quiet,
     )
+    if not args.quiet:
+        print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
     paths = write_outputs(result, out, tolerance=args.tolerance)
 
     headline = headline_protocol(protocols)

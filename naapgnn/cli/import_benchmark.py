@@ -25,6 +25,22 @@ def register(subparsers) -> None:
     deep.add_argument("--test-fraction", type=float, default=0.2,
                       help="share of the networks marked test (default 0.2)")
     deep.set_defaults(func=run_deep_resnets)
+    nb = benchmarks.add_parser(
+        "nb201",
+        help="the 15,625 NAS-Bench-201 cells with their 200-epoch test accuracy (Dong & Yang 2020)",
+        description="nats_bench.csv -> records: each cell's full network as a layer graph (pre-activation "
+        "convs, identity edges, dead branches and cut-off nodes as zero layers kept), id nb201-<row>, "
+        "target = 200-epoch test accuracy / 100.",
+    )
+    nb.add_argument("csv", metavar="CSV", help="nats_bench.csv")
+    nb.add_argument("--dataset", required=True, choices=("cifar10", "cifar100", "imagenet16"),
+                    help="accuracy, input shape and classes: cifar10 3x32x32/10, cifar100 3x32x32/100, "
+                    "imagenet16 (ImageNet16-120) 3x16x16/120")
+    nb.add_argument("-o", "--out", required=True, metavar="FILE.jsonl", help="benchmark to write")
+    nb.add_argument("--train", type=int, metavar="N", help="mark N random cells train and the rest test "
+                    "(default: no split)")
+    nb.add_argument("--seed", type=int, default=0, help="seed of the --train draw (default 0)")
+    nb.set_defaults(func=run_nb201)
 
 
 def run_deep_resnets(args: argparse.Namespace) -> int:
@@ -37,4 +53,16 @@ def run_deep_resnets(args: argparse.Namespace) -> int:
     diverged = sum(r.target < 0.05 for r in records)
     print(f"wrote {len(records)} records to {args.out} ({len(records) - n_test} train, {n_test} test; "
           f"{diverged} diverged, final accuracy < 0.05, kept)")
+    return 0
+
+
+def run_nb201(args: argparse.Namespace) -> int:
+    from naapgnn.data.nb201 import read_nb201
+    from naapgnn.data.records import write_jsonl
+
+    records = read_nb201(args.csv, dataset=args.dataset, train=args.train, seed=args.seed)
+    write_jsonl(records, args.out)
+    split = "no split" if args.train is None else f"{args.train} train, {len(records) - args.train} test"
+    cut_off = sum(any(layer.op == "zero" for layer in r.arch.layers) for r in records)
+    print(f"wrote {len(records)} records to {args.out} ({split}; {cut_off} with a cut-off node, kept as zero layers)")
     return 0

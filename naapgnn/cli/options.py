@@ -5,6 +5,9 @@ import json
 
 from naapgnn.errors import NaapgnnError
 
+DEFAULT_THREADS = 1
+"""Torch CPU threads of the commands: see ``scripts/bench_train_load.py`` for the measurement."""
+
 RUN_SETTINGS = ("budget", "random_state", "device", "n_threads", "progress")
 """GNNPredictor arguments that a command sets itself, never through ``--params``."""
 
@@ -33,3 +36,43 @@ def parse_params(text: str | None, option: str = "--params") -> dict:
     if unknown:
         raise NaapgnnError(f"{option}: unknown hyperparameter {unknown[0]!r} (known: {', '.join(sorted(known))})")
     return params
+
+
+def add_target_scale(parser) -> None:
+    """``--target-scale fraction|percent``: how a benchmark file gives its targets."""
+    parser.add_argument("--target-scale", choices=("fraction", "percent"), default="fraction",
+                        help="how a benchmark file gives final accuracies: fraction, 0..1 (default), or percent, "
+                        "0..100 (divided by 100); a target outside the range is refused")
+
+
+def add_threads(parser) -> None:
+    """``--threads N``: torch CPU threads of a command that fits or runs torch models."""
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
+                        help=f"torch CPU threads (default {DEFAULT_THREADS}: as fast as more on an idle small "
+                        "machine, and not slowed down several times when another process holds a core)")
+
+
+def check_threads(value: int | None) -> None:
+    if value is not None and value < 1:
+        raise NaapgnnError(f"--threads must be >= 1, got {value}")
+
+
+def writable_file(path: str | None, option: str = "--out") -> None:
+    """Refuse an output path that is an existing folder (one line instead of a traceback)."""
+    from pathlib import Path
+
+    if path is not None and Path(path).is_dir():
+        raise NaapgnnError(f"{option} {path}: is a folder; give a file name, e.g. {Path(path) / 'preds.csv'}")
+
+
+def scale_option(args) -> dict:
+    """``{"target_scale": ...}`` for a benchmark loader."""
+    return {"target_scale": args.target_scale}
+
+
+def writable_folder(path, option: str = "--out") -> None:
+    """Refuse an output folder path that is an existing file (checked before any work starts)."""
+    from pathlib import Path
+
+    if path is not None and Path(path).is_file():
+        raise NaapgnnError(f"{option} {path}: is a file; give a folder")

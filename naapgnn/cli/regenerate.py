@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from naapgnn.data.naap440 import NUM_EPOCHS
+NUM_EPOCHS = 90
+"""NAAP-440's epochs per network (:data:`naapgnn.data.naap440.NUM_EPOCHS`; not imported, for start-up time)."""
 
 
 def register(subparsers) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from naapgnn.search.settings import STRATEGY_CHOICES
+from naapgnn.cli.options import add_target_scale
+
+STRATEGY_CHOICES = ("predictor", "random", "evolution", "compare", "early-stop", "enlarged")
+""":data:`naapgnn.search.settings.STRATEGY_CHOICES` (not imported here: it pulls numpy into ``--help``)."""
+PREDICTOR_CHOICES = ("forest", "gnn", "baker", "baker_rf")
+""":data:`naapgnn.search.problem.PREDICTORS`, copied for the same reason."""
 
 DEFAULT_OUT = "results/search"
 
@@ -17,10 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Replay architecture search on NAAP-440, where every architecture's full curve is "
         "known. predictor: train the predictor on N random architectures and train its top K (Wen et al. "
         "2020); random / evolution / compare: best accuracy found versus full trainings over T trials, "
-        "with 95%% confidence intervals, and the trainings needed to reach the top architectures; "
+        "with 95% confidence intervals, and the trainings needed to reach the top architectures; "
         "early-stop: stop candidates after k epochs when the predictor says they cannot beat the best "
         "so far (Baker et al. 2018); enlarged: predict every scheme of a 94,716-scheme space with zero "
-        "training. Writes OUT/<strategy>.md, .csv and .png.",
+        "training. Writes OUT/<strategy>.md and .csv, and a .png figure for every strategy but enlarged "
+        "(early-stop also writes early_stop_summary.csv).",
     )
     p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="compare",
                    help="what to simulate (default compare)")
@@ -35,9 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="early-stop: epochs before the decision (default 3 6 9); enlarged: 0 only")
     p.add_argument("--thresholds", type=float, nargs="+", metavar="Z", default=[0.0, 1.0, 2.0, 3.0, 4.0],
                    help="early-stop: stop when mean + Z*std < best so far (default 0 1 2 3 4)")
-    p.add_argument("--predictor", choices=("auto", "gnn", "forest"), default="auto",
+    p.add_argument("--predictor", choices=("auto", *PREDICTOR_CHOICES), default="auto",
                    help="gnn: naapgnn.GNNPredictor, ensemble spread as uncertainty (a fit takes seconds: use "
                    "fewer --trials); forest: per-layer random forest, tree spread as uncertainty (fast); "
+                   "baker / baker_rf: Baker et al. 2018's nu-SVR / random forest on architecture, "
+                   "hyperparameters and the early curve (early-stop); "
                    "auto (default): gnn for predictor and enlarged, forest for the many fits of random, "
                    "evolution, compare and early-stop")
     p.add_argument("--max-trainings", type=int, default=200, metavar="M",
@@ -56,18 +64,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     p.add_argument("--fresh", action="store_true", help="forget the trials saved by an interrupted run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_target_scale(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
     import time
 
+    from naapgnn.cli.options import scale_option, writable_folder
+    from naapgnn.errors import NaapgnnError
     from naapgnn.search.problem import load_problem
     from naapgnn.search.runs import run_search
 
     start = time.perf_counter()
+    writable_folder(args.out)
+    bad = [z for z in args.thresholds if not math.isfinite(z)]
+    if bad:
+        raise NaapgnnError(f"--thresholds: {bad[0]} is not a finite number")
     settings = settings_from(args).checked()
-    output = run_search(settings, load_problem(args.data), args.out)
+    output = run_search(settings, load_problem(args.data, **scale_option(args)), args.out)
     print(output.text)
     print("\nwrote " + ", ".join(str(p) for p in output.written))
     print(f"wall time: {time.perf_counter() - start:.1f} s")

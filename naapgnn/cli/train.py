@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from naapgnn.cli.options import add_target_scale, add_threads
+
 DEFAULT_OUT = "checkpoints/gnn-budget{budget}"
 
 
@@ -31,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--params", metavar="JSON", default=None,
                    help='other GNNPredictor hyperparameters as a JSON object, e.g. \'{"hidden": 64, "max_epochs": 300}\'')
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda (default auto)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    add_threads(p)
+    add_target_scale(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -55,7 +58,7 @@ def held_out_summary(model, records) -> str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from naapgnn.cli.options import parse_params
+    from naapgnn.cli.options import check_threads, parse_params, writable_folder
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
     from naapgnn.models.gnn import GNNPredictor
@@ -67,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
     if args.ensemble is not None and args.ensemble < 1:
         raise NaapgnnError(f"--ensemble must be >= 1, got {args.ensemble}")
 
+    check_threads(args.threads)
+    out = args.out or DEFAULT_OUT.format(budget=args.budget)
+    writable_folder(out)
     extra = parse_params(args.params)
-    records = split_records(load_benchmark(args.data), "train")
+    records = split_records(load_benchmark(args.data, target_scale=args.target_scale), "train")
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
     options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}
@@ -78,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model.fit(records)
     seconds = time.perf_counter() - start
-    out = args.out or DEFAULT_OUT.format(budget=args.budget)
     model.save(out)
     print(f"trained on {len(records)} architectures at budget {args.budget} in {seconds:.1f} s "
           f"({model.n_ensemble} members, best epochs {model.best_epochs_}, blend_forest {model.blend_forest})")

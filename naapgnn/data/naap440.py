@@ -37,6 +37,12 @@ SCHEME_KEYS = ("kernel_size", "width", "stride", "residual")
 _SCHEME_CHECKED = SCHEME_COLUMNS_V2[4:]
 
 
+def learning_rates(epochs: int = NUM_EPOCHS) -> list[float]:
+    """The dataset's declared schedule, per epoch (epoch 1 first): 0.1, multiplied by 0.1 after every
+    epoch and reset to 0.1 every 3 epochs (the training logs' ``LR`` lines)."""
+    return [0.1 * 0.1 ** (e % 3) for e in range(epochs)]
+
+
 def curve_columns(epochs: int | Iterable[int] = NUM_EPOCHS, metrics: Iterable[str] = CURVE_METRICS) -> list[str]:
     """Names of the per-epoch columns, epoch-major as in the CSV.
 

@@ -10,16 +10,21 @@ User benchmarks are JSON Lines, one record per line::
      "curve": {"accuracy": [...], "loss_mean": [...], "loss_median": [...]},
      "hparams": {"lr": 0.001}, "target": 0.587, "split": "train"}
 
-``id`` and ``arch`` are required; ``curve`` (any subset of the three channels,
-all of the same length), ``hparams``, ``target`` and ``split`` (``"train"`` or
-``"test"``) are optional. Blank lines are skipped. Every invalid record is
-reported by line number in one error; none is silently dropped.
+``id`` and ``arch`` are required; ``curve`` (any named channels, e.g. the
+NAAP-440 ones of :data:`CURVE_CHANNELS` or ``loss``, ``train_accuracy``,
+``lr``, each a list of finite numbers, all of the same length), ``hparams``,
+``target`` (the final accuracy as a fraction in [0, 1]; with
+``target_scale="percent"`` a percentage in [0, 100], divided by 100) and
+``split`` (``"train"`` or ``"test"``) are optional. Blank lines are skipped.
+Every invalid record is reported by line number in one error; none is
+silently dropped.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -30,6 +35,10 @@ from naapgnn.errors import NaapgnnError
 from naapgnn.io import write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
+"""The channels of NAAP-440 (a benchmark's curve may hold any other named channel too)."""
+TARGET_SCALES = ("fraction", "percent")
+_SCALE_DIVISOR = {"fraction": 1.0, "percent": 100.0}
+_CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPLITS = ("train", "test")
 _CSV_METRIC = {"accuracy": "Accuracy", "loss_mean": "LossMean", "loss_median": "LossMedian"}
 _FIELDS = ("id", "arch", "curve", "hparams", "target", "split")
@@ -47,11 +56,12 @@ class Record:
     arch : naapgnn.arch.format.Architecture
         The parsed architecture.
     curve : dict of str to numpy.ndarray
-        Per-epoch values (epoch 1 first) for any of :data:`CURVE_CHANNELS`.
+        Per-epoch values (epoch 1 first) of named channels (:data:`CURVE_CHANNELS`
+        for NAAP-440; any identifier-like name in a user benchmark).
     hparams : dict of str to float
         Numeric training hyperparameters.
     target : float or None
-        Final accuracy, when known.
+        Final accuracy in [0, 1], when known.
     split : str or None
         ``"train"``, ``"test"`` or None (counts as train).
     """
@@ -108,24 +118,30 @@ def records_from_naap440(df) -> list[Record]:
     """Records from :func:`naapgnn.data.naap440.load_naap440`'s frame, in row order.
 
     ``id`` is ``str(ModelId)``, the curve holds all 90 epochs of the three
-    channels, ``target`` is MaxAccuracy and ``split`` follows IsTest.
+    logged channels plus the declared learning-rate schedule (``lr``), ``target``
+    is MaxAccuracy and ``split`` follows IsTest.
     """
     from naapgnn.arch.format import parse_architecture
-    from naapgnn.data.naap440 import NUM_EPOCHS, curve_columns
+    from naapgnn.data.naap440 import NUM_EPOCHS, curve_columns, learning_rates
 
     curves = {
         channel: df[curve_columns(NUM_EPOCHS, [metric])].to_numpy(dtype=float)
         for channel, metric in _CSV_METRIC.items()
     }
+    lr = np.array(learning_rates(NUM_EPOCHS))
     records = []
     for i, (model_id, is_test, target, scheme) in enumerate(
         zip(df["ModelId"], df["IsTest"], df["MaxAccuracy"], df["scheme"])
     ):
+        try:
+            check_target(target)
+        except NaapgnnError as exc:
+            raise NaapgnnError(f"NAAP-440 ModelId {model_id}: MaxAccuracy: {exc}") from None
         records.append(
             Record(
                 id=str(int(model_id)),
                 arch=parse_architecture(scheme, source=f"NAAP-440 ModelId {model_id}"),
-                curve={channel: values[i].copy() for channel, values in curves.items()},
+                curve={**{channel: values[i].copy() for channel, values in curves.items()}, "lr": lr.copy()},
                 target=float(target),
                 split="test" if is_test else "train",
             )
@@ -136,13 +152,16 @@ def records_from_naap440(df) -> list[Record]:
 # --- JSON Lines --------------------------------------------------------------------
 
 
-def load_jsonl(path: str | os.PathLike) -> list[Record]:
+def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction") -> list[Record]:
     """Read a JSON Lines benchmark.
 
     Parameters
     ----------
     path : str or path-like
         One JSON object per line (see the module docstring); blank lines are allowed.
+    target_scale : {"fraction", "percent"}
+        How the file gives ``target``: a fraction in [0, 1], or a percentage in
+        [0, 100] (divided by 100 here).
 
     Returns
     -------
@@ -160,10 +179,11 @@ def load_jsonl(path: str | os.PathLike) -> list[Record]:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    return _parse_lines(text.splitlines(), str(path))
+    return _parse_lines(text.splitlines(), str(path), target_scale)
 
 
-def _parse_lines(lines: Iterable[str], name: str) -> list[Record]:
+def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction") -> list[Record]:
+    _check_scale(target_scale)
     records: list[Record] = []
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
@@ -171,7 +191,7 @@ def _parse_lines(lines: Iterable[str], name: str) -> list[Record]:
         if not line.strip():
             continue
         try:
-            record = record_from_dict(_loads(line))
+            record = record_from_dict(_loads(line), target_scale)
             if record.id in seen:
                 raise NaapgnnError(f"id: duplicate id {record.id!r} (first on line {seen[record.id]})")
         except NaapgnnError as exc:
@@ -206,8 +226,12 @@ def _loads(text: str) -> Any:
         raise NaapgnnError(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
 
 
-def record_from_dict(obj: Any) -> Record:
-    """Validate one JSON Lines record (already decoded) and build a :class:`Record`."""
+def record_from_dict(obj: Any, target_scale: str = "fraction") -> Record:
+    """Validate one JSON Lines record (already decoded) and build a :class:`Record`.
+
+    ``target_scale`` is ``"fraction"`` (``target`` in [0, 1]) or ``"percent"``
+    (``target`` in [0, 100], divided by 100).
+    """
     from naapgnn.arch.format import parse_architecture
 
     if not isinstance(obj, Mapping):
@@ -230,7 +254,7 @@ def record_from_dict(obj: Any) -> Record:
         arch=arch,
         curve=_curve(obj.get("curve")),
         hparams=_hparams(obj.get("hparams")),
-        target=None if obj.get("target") is None else _number(obj["target"], "target"),
+        target=None if obj.get("target") is None else _target(obj["target"], target_scale),
         split=_split(obj.get("split")),
     )
 
@@ -241,9 +265,49 @@ def _kind(value: Any) -> str:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
+    if isinstance(value, int) and (abs(value) > 2 ** 53):
+        raise NaapgnnError(f"{where}: integer of {len(str(abs(value)))} digits is too large to read exactly")
+    if not math.isfinite(value):
         raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
     return float(value)
+
+
+def _check_scale(target_scale: str) -> None:
+    if target_scale not in TARGET_SCALES:
+        raise NaapgnnError(f"target scale must be fraction or percent, got {target_scale!r}")
+
+
+def check_target(value: float, target_scale: str = "fraction") -> float:
+    """``value`` as a fraction in [0, 1]; a percentage (``target_scale="percent"``) is divided by 100.
+
+    Raises :class:`NaapgnnError` for a value outside the scale's range, suggesting
+    ``--target-scale percent`` when the value looks like a percentage.
+    """
+    _check_scale(target_scale)
+    divisor = _SCALE_DIVISOR[target_scale]
+    if not 0 <= value <= divisor:
+        hint = ("; accuracies in percent? use --target-scale percent"
+                if target_scale == "fraction" and 1 < value <= 100 else "")
+        raise NaapgnnError(f"{value!r} is outside [0, {divisor:g}]{hint}")
+    return float(value) / divisor if divisor != 1 else float(value)
+
+
+def _target(value: Any, target_scale: str) -> float:
+    _number(value, "target")
+    try:
+        return check_target(value, target_scale)  # the value as written, in the message
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"target: {exc}") from None
+
+
+def parse_curve(curve: Any) -> dict[str, np.ndarray]:
+    """Validate a decoded ``curve`` object (channel name -> list of finite numbers, equal lengths).
+
+    Raises :class:`NaapgnnError` naming the channel and epoch of the first problem.
+    """
+    return _curve(curve)
 
 
 def _curve(curve: Any) -> dict[str, np.ndarray]:
@@ -253,8 +317,8 @@ def _curve(curve: Any) -> dict[str, np.ndarray]:
         raise NaapgnnError(f"curve: expected an object of channels, got {_kind(curve)}")
     out = {}
     for channel, values in curve.items():
-        if channel not in CURVE_CHANNELS:
-            raise NaapgnnError(f"curve: unknown channel {channel!r} (expected {', '.join(CURVE_CHANNELS)})")
+        if not _CHANNEL_NAME.match(channel):
+            raise NaapgnnError(f"curve: channel name {channel!r} is not identifier-like (letters, digits, _)")
         if not isinstance(values, list):
             raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {_kind(values)}")
         out[channel] = np.array(
@@ -291,7 +355,7 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
 # --- dispatch and splits -----------------------------------------------------------
 
 
-def load_benchmark(source: str | os.PathLike | None = None) -> list[Record]:
+def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction") -> list[Record]:
     """Read a benchmark from any supported source: the one place that does.
 
     Parameters
@@ -301,11 +365,15 @@ def load_benchmark(source: str | os.PathLike | None = None) -> list[Record]:
         user cache, or a checksummed download). A NAAP-440 folder or one of its CSVs; a JSON Lines file (``.jsonl``,
         ``.ndjson``); or a ``.json`` file holding either JSON Lines records or a
         single architecture (which becomes one record whose id is the file stem).
+    target_scale : {"fraction", "percent"}
+        How a benchmark file gives ``target`` (see :func:`load_jsonl`); a target
+        outside the scale's range is refused. NAAP-440 is always a fraction.
 
     Returns
     -------
     list of Record
     """
+    _check_scale(target_scale)
     if source is None:
         from naapgnn.data.naap440 import load_naap440
 
@@ -319,16 +387,16 @@ def load_benchmark(source: str | os.PathLike | None = None) -> list[Record]:
 
         return records_from_naap440(load_naap440(path))
     if suffix in (".jsonl", ".ndjson"):
-        return load_jsonl(path)
+        return load_jsonl(path, target_scale)
     if suffix == ".json":
-        return _load_json(path)
+        return _load_json(path, target_scale)
     raise NaapgnnError(
         f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
         f"a .jsonl benchmark or a .json architecture)"
     )
 
 
-def _load_json(path: Path) -> list[Record]:
+def _load_json(path: Path, target_scale: str) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
 
     try:
@@ -339,10 +407,10 @@ def _load_json(path: Path) -> list[Record]:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several values: JSON Lines
-            return _parse_lines(text.splitlines(), str(path))
+            return _parse_lines(text.splitlines(), str(path), target_scale)
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(obj, Mapping) and "arch" in obj:
-        return _parse_lines([json.dumps(obj)], str(path))  # one record, maybe spread over lines
+        return _parse_lines([json.dumps(obj)], str(path), target_scale)  # one record, maybe spread over lines
     return [Record(id=path.stem, arch=parse_architecture(obj, source=str(path)))]
 
 

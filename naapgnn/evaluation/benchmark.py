@@ -83,8 +83,9 @@ def benchmark_from_table(df, name: str | None = None) -> Benchmark:
     return _checked(records, df, name, "NAAP-440")
 
 
-def load_benchmark_for_evaluation(source=None) -> Benchmark:
-    """Read NAAP-440 (folder or CSV; None: the default location) or a JSON Lines benchmark.
+def load_benchmark_for_evaluation(source=None, target_scale: str = "fraction") -> Benchmark:
+    """Read NAAP-440 (folder or CSV; None: the default location) or a JSON Lines benchmark
+    (targets read as ``target_scale``, see :func:`naapgnn.data.records.load_benchmark`).
 
     Every record needs a target; the official protocol needs some records
     marked ``"split": "test"``.
@@ -96,7 +97,7 @@ def load_benchmark_for_evaluation(source=None) -> Benchmark:
         from naapgnn.data.naap440 import load_naap440
 
         return benchmark_from_table(load_naap440(path))
-    records = load_benchmark(path)
+    records = load_benchmark(path, target_scale=target_scale)
     return _checked(records, records, f"{path.name} ({len(records)} architectures)", source)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -238,6 +239,10 @@ def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], spl
         groups.setdefault((unit.predictor, unit.budget, unit.protocol), []).append((unit, key, X, (train, test)))
     todo = _jobs(groups, by_key, bench.y, threads)
     total = sum(len(j["units"]) for j in todo)
+    done = sum(1 for key in keys if key in store)
+    if done:
+        print(f"{desc}: resuming {done} of {len(units)} fits (saved in {store.path}; --fresh starts over)",
+              file=sys.stderr)
     with tqdm(total=total, desc=desc, unit="fit", disable=not progress or total == 0) as bar:
         for results in _map(todo, jobs):
             for key, row in results:

@@ -87,8 +87,9 @@ def make_predictors(gnn_params: dict | None = None) -> dict[str, Predictor]:
 
 
 def select_predictors(spec: str = "default", gnn_params: dict | None = None) -> list[Predictor]:
-    """Predictors from a comma-separated list of keys, groups (:data:`GROUPS`)
-    and ``paper:<model name>`` (any of the paper's 24 regressors)."""
+    """Predictors from a comma-separated list of keys, groups (:data:`GROUPS`),
+    ``paper:<model name>`` (any of the paper's 24 regressors) and any other
+    registry key (e.g. ``baker``, ``baker_rf``)."""
     from naapgnn.models.registry import available
 
     named = make_predictors(gnn_params)
@@ -105,9 +106,13 @@ def select_predictors(spec: str = "default", gnn_params: dict | None = None) -> 
             found = [named[k] for k in GROUPS[item]]
         elif item in named:
             found = [named[item]]
+        elif item in available():  # registered by a plugin, e.g. baselines' "baker"
+            found = [Predictor(item)]
         else:
             raise NaapgnnError(f"--predictors: unknown predictor {item!r} (groups: {', '.join(GROUPS)}; "
-                               f"predictors: {', '.join(PREDICTORS)}; or paper:<model name>)")
+                               f"predictors: {', '.join(PREDICTORS)}; registered: "
+                               f"{', '.join(k for k in available() if not k.startswith('paper:'))}; "
+                               f"or paper:<model name>)")
         chosen += [p for p in found if p.key not in {c.key for c in chosen}]
     if not chosen:
         raise NaapgnnError("--predictors: no predictor selected")

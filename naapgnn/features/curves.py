@@ -1,23 +1,41 @@
-"""Curve features aligned to the cyclic learning rate: the one computation of
-cycle-end values, cycle gains and their geometric extrapolation.
+"""Curve features: schedule-free ones for any channel and any length, and the cycle-aligned
+ones only for records that declare a cyclic learning rate.
 
-NAAP-440 trains with a cyclic learning rate (0.1, 0.01, 0.001 repeating), so
-epochs ``cycle, 2 * cycle, ...`` end a cycle at the lowest, least noisy rate.
-:func:`cycle_summary` turns per-epoch values into cycle-end values, gains and
-an extrapolated final value; :func:`curve_features` (the GNN's, per channel of
-a :class:`naapgnn.data.records.Record` curve) and
-:func:`naapgnn.features.tabular.cycle_features` (the per-layer forest's) both use
-it. Only epochs ``<= budget`` are ever read.
+The default features of a channel assume no schedule: presence, last and
+best value, the mean of the last three epochs, the last first and second
+differences, the slope over the last half of the epochs, and a fit of
+``a + b * log(epoch)`` (its slope ``b`` and its value at four times the
+budget). They work for accuracy, losses, train accuracy or any other named
+channel of any length.
+
+A cyclic learning rate is never assumed: the cycle features (the value at the
+last complete cycle end, the last cycle gain and their geometric
+extrapolation; :func:`cycle_summary`) are added only when the records carry a
+per-epoch ``lr`` channel, and each record's period is read from it
+(:func:`lr_period`: the smallest period with which its ``lr`` repeats; none for
+a constant, step-decay or cosine schedule, whose cycle columns then repeat the
+schedule-free ones). The ``lr`` channel itself, read up to the budget, is an
+input like any other channel: the schedule is a hyperparameter, known before
+training. NAAP-440's cyclic rate (0.1, 0.01, 0.001 repeating) ends a cycle
+every 3 epochs at the lowest, least noisy rate. Only epochs ``<= budget`` of
+the measured channels are ever read.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names"]
+__all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
+           "curve_channels", "SCHEDULE_CHANNEL"]
+
+SCHEDULE_CHANNEL = "lr"
+_FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
+_CYCLE = ("cycle_end", "cycle_gain", "cycle_extrapolated")
+_USUAL = ("accuracy", "loss_mean", "loss_median")
 
 
 def geometric_tail(gains: np.ndarray) -> np.ndarray:
@@ -68,53 +86,138 @@ def cycle_summary(values: np.ndarray, cycle: int) -> tuple[np.ndarray, np.ndarra
     return end_values, gains, extrapolated
 
 
-def curve_feature_names(budget: int, channels: Sequence[str], cycle: int = 3, raw: bool = False) -> list[str]:
-    """Names of :func:`curve_features` columns, in order."""
+def curve_channels(records: Sequence) -> list[str]:
+    """Every curve channel some record has, the usual NAAP-440 ones first, then by name."""
+    seen = {c for r in records for c, v in r.curve.items() if v is not None and len(v)}
+    return [c for c in _USUAL if c in seen] + sorted(seen - set(_USUAL))
+
+
+def shared_schedule(records: Sequence) -> list[float] | None:
+    """The ``lr`` channel when every record has the same one (a benchmark trained with one recipe), else None."""
+    first = records[0].curve.get(SCHEDULE_CHANNEL) if records else None
+    if first is None or not len(first):
+        return None
+    same = all(len(r.curve.get(SCHEDULE_CHANNEL, ())) == len(first)
+               and np.allclose(r.curve[SCHEDULE_CHANNEL], first, rtol=1e-9, atol=0.0) for r in records)
+    return [float(v) for v in first] if same else None
+
+
+def with_schedule(records: Sequence, schedule: Sequence[float] | None) -> list:
+    """``records`` where each one without an ``lr`` channel gets ``schedule`` (None: unchanged).
+
+    A predictor trained on one recipe reads a new record without a schedule as
+    trained with that recipe: its own ``lr`` channel, when given, wins.
+    """
+    if not schedule:
+        return list(records)
+    return [r if len(r.curve.get(SCHEDULE_CHANNEL, ())) else
+            replace(r, curve={**r.curve, SCHEDULE_CHANNEL: np.asarray(schedule, dtype=float)}) for r in records]
+
+
+def lr_period(lr) -> int | None:
+    """The period of a cyclic learning-rate schedule, or None when it does not repeat.
+
+    The smallest ``p >= 2`` such that ``lr[i] == lr[i + p]`` for every epoch
+    (to a relative 1e-9), the schedule changes within a period, and at least
+    two periods are seen.
+    """
+    lr = np.asarray(lr, dtype=float)
+    for p in range(2, len(lr) // 2 + 1):
+        if np.ptp(lr[:p]) > 0 and np.allclose(lr[p:], lr[:-p], rtol=1e-9, atol=0.0):
+            return p
+    return None
+
+
+def curve_feature_names(budget: int, channels: Sequence[str], cycle: int | None = None,
+                        raw: bool = False) -> list[str]:
+    """Names of :func:`curve_features` columns, in order.
+
+    ``cycle`` is accepted for callers of the former signature and not read: the
+    cycle columns appear when ``channels`` holds ``"lr"``, with each record's own period.
+    """
     if budget == 0:
         return []
-    n_ends = budget // cycle
     names = []
+    cyclic = SCHEDULE_CHANNEL in channels
     for c in channels:
-        names += [f"{c}_present", f"{c}_last", f"{c}_best"]
-        if raw or not n_ends:
+        names += [f"{c}_{f}" for f in _FREE]
+        if raw:
             names += [f"{c}_e{e}" for e in range(1, budget + 1)]
-        names += [f"{c}_cycle{i + 1}" for i in range(n_ends)]
-        names += [f"{c}_gain{i + 1}" for i in range(1, n_ends)]
-        if n_ends:
-            names.append(f"{c}_extrapolated")
+        if cyclic and c != SCHEDULE_CHANNEL:
+            names += [f"{c}_{f}" for f in _CYCLE]
     return names
 
 
-def curve_features(records: Sequence, budget: int, channels: Sequence[str], cycle: int = 3,
+def curve_features(records: Sequence, budget: int, channels: Sequence[str], cycle: int | None = None,
                    raw: bool = False) -> np.ndarray:
-    """Cycle-aligned curve features of the first ``budget`` epochs, ``(n, len(names))``.
+    """Curve features of the first ``budget`` epochs, ``(n, len(curve_feature_names(...)))``.
 
-    Per channel: a presence flag, last value, best value (max for accuracy,
-    min for losses), optionally the raw values (always while no cycle is
-    complete), and the :func:`cycle_summary` columns. A channel a record
-    lacks contributes zeros. Every record needs at least one channel with
-    ``budget`` epochs; a channel shorter than that is an error.
+    See the module docstring. Best is the minimum for a channel named
+    ``loss*``, else the maximum. A channel a record lacks contributes zeros
+    (and presence 0). Every record needs at least one channel with
+    ``budget`` epochs; a channel shorter than that is an error. ``cycle`` is
+    not read (see :func:`curve_feature_names`).
     """
     if budget == 0:
         return np.zeros((len(records), 0))
+    measured = [c for c in channels if c != SCHEDULE_CHANNEL] or list(channels)  # lr alone is no curve
+    for r in records:
+        if not any(len(r.curve.get(c, ())) for c in measured):
+            raise NaapgnnError(
+                f"record {r.id!r}: budget {budget} needs the first {budget} epochs of its curve "
+                f"({', '.join(measured)}), it has none")
+    periods = _periods(records) if SCHEDULE_CHANNEL in channels else None
     blocks = []
     for c in channels:
         values, present = _channel(records, c, budget)
-        best = values.min(axis=1) if c.startswith("loss") else values.max(axis=1)
-        cols = [present, values[:, -1], best]
-        end_values, gains, extrapolated = cycle_summary(values, cycle)
-        if raw or extrapolated is None:
-            cols += list(values.T)
-        cols += list(end_values.T) + list(gains.T)
-        if extrapolated is not None:
-            cols.append(extrapolated)
-        blocks.append(np.column_stack(cols))
-    for r in records:
-        if not any(len(r.curve.get(c, ())) for c in channels):
-            raise NaapgnnError(
-                f"record {r.id!r}: budget {budget} needs the first {budget} epochs of its curve "
-                f"({', '.join(channels)}), it has none")
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(records), 0))
+        blocks.append(_free_features(values, present, c.startswith("loss")))
+        if raw:
+            blocks.append(values * present[:, None])
+        if periods is not None and c != SCHEDULE_CHANNEL:
+            blocks.append(_cycle_features(values, periods) * present[:, None])
+    return np.concatenate(blocks, axis=1)
+
+
+def _free_features(values: np.ndarray, present: np.ndarray, lower_is_better: bool) -> np.ndarray:
+    """The schedule-free columns (:data:`_FREE`) of an ``(n, k)`` curve; zeros where absent."""
+    n, k = values.shape
+    best = values.min(axis=1) if lower_is_better else values.max(axis=1)
+    diff1 = values[:, -1] - values[:, -2] if k >= 2 else np.zeros(n)
+    diff2 = values[:, -1] - 2 * values[:, -2] + values[:, -3] if k >= 3 else np.zeros(n)
+    half = max(2, (k + 1) // 2)
+    slope = _slopes(np.arange(k - half, k, dtype=float), values[:, k - half:]) if k >= 2 else np.zeros(n)
+    log_t = np.log(np.arange(1, k + 1, dtype=float))
+    log_slope = _slopes(log_t, values) if k >= 2 else np.zeros(n)
+    at_x4 = values.mean(axis=1) + log_slope * (np.log(4.0 * k) - log_t.mean())
+    cols = [present, values[:, -1], best, values[:, -min(3, k):].mean(axis=1), diff1, diff2, slope, log_slope, at_x4]
+    return np.column_stack(cols) * np.c_[np.ones(n), np.repeat(present[:, None], len(cols) - 1, axis=1)]
+
+
+def _slopes(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares slope of each row of ``values`` against ``x``."""
+    xc = x - x.mean()
+    return (values - values.mean(axis=1, keepdims=True)) @ xc / float(xc @ xc)
+
+
+def _periods(records: Sequence) -> list[int | None]:
+    """Each record's learning-rate period, read from its whole ``lr`` channel (a schedule, known in advance)."""
+    return [lr_period(r.curve[SCHEDULE_CHANNEL]) if len(r.curve.get(SCHEDULE_CHANNEL, ())) else None
+            for r in records]
+
+
+def _cycle_features(values: np.ndarray, periods: Sequence[int | None]) -> np.ndarray:
+    """Last cycle end, last cycle gain and the extrapolated value per row (:data:`_CYCLE`).
+
+    A row without a period or without a complete cycle within the budget gets
+    its last value, no gain and its last value.
+    """
+    out = np.column_stack([values[:, -1], np.zeros(len(values)), values[:, -1]])
+    for p in sorted({q for q in periods if q is not None and q <= values.shape[1]}):
+        rows = np.array([q == p for q in periods])
+        ends, gains, extrapolated = cycle_summary(values[rows], p)
+        last_gain = gains[:, -1] if gains.shape[1] else np.zeros(int(rows.sum()))
+        out[rows] = np.column_stack([ends[:, -1], last_gain, extrapolated])
+    return out
 
 
 def _channel(records: Sequence, channel: str, budget: int) -> tuple[np.ndarray, np.ndarray]:

@@ -46,7 +46,7 @@ _SPATIAL_OPS = ("conv", "maxpool", "avgpool")
 
 __all__ = [
     "paper_feature_columns", "paper_features", "feature_set_name",
-    "per_layer_features", "cycle_features", "cycle_feature_names", "curve_matrix", "architectures_of",
+    "per_layer_features", "count_blocks", "cycle_features", "cycle_feature_names", "curve_matrix", "architectures_of",
 ]
 
 
@@ -162,6 +162,11 @@ def _parse(arch):
     from naapgnn.arch.format import Architecture, parse_architecture
 
     return arch if isinstance(arch, Architecture) else parse_architecture(arch)
+
+
+def count_blocks(arch) -> int:
+    """Conv and pool layers of a parsed architecture: the block slots :func:`per_layer_features` needs."""
+    return sum(layer.op in _SPATIAL_OPS for layer in arch.layers)
 
 
 def _blocks(arch) -> tuple[list[dict[str, float]], dict[str, float]]:

@@ -6,7 +6,11 @@ from typing import Any
 
 import networkx as nx
 
+from naapgnn.errors import NaapgnnError
 from naapgnn.graph.encoding import to_networkx
+
+FORMATS = ("png", "svg", "pdf", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
+"""Image formats :func:`draw` writes, by file suffix."""
 
 _COLORS = {
     "input": "#d9d9d9",
@@ -19,6 +23,23 @@ _COLORS = {
     "gap": "#c7e9c0",
     "classifier": "#bcbddc",
 }
+_GROUPED_CONV_COLOR = "#4292c6"  # grouped or depthwise conv: darker than a dense one
+
+
+def check_format(path: str | Path) -> str:
+    """The image format of ``path`` from its suffix; :class:`NaapgnnError` when none or unsupported."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        problem = f"cannot draw to '.{suffix}'" if suffix else "no image suffix"
+        raise NaapgnnError(f"{path}: {problem}; use one of {', '.join('.' + f for f in FORMATS)}")
+    return suffix
+
+
+def node_color(attrs: dict) -> str:
+    """Fill colour of a node: by kind, a grouped (e.g. depthwise) conv set apart from a dense one."""
+    if attrs["kind"] == "conv" and int(attrs.get("groups", 1) or 1) > 1:
+        return _GROUPED_CONV_COLOR
+    return _COLORS.get(attrs["kind"], "white")
 
 
 def draw(arch: Any, path: str | Path, title: str | None = None) -> Path:
@@ -27,13 +48,14 @@ def draw(arch: Any, path: str | Path, title: str | None = None) -> Path:
     Parameters
     ----------
     arch : Architecture, scheme list or layer-graph dict
-    path : output image path (PNG, SVG or PDF by suffix)
+    path : output image path, its format by suffix (:data:`FORMATS`)
     title : optional title above the drawing
 
     Returns
     -------
     Path of the written file.
     """
+    fmt = check_format(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,9 +69,8 @@ def draw(arch: Any, path: str | Path, title: str | None = None) -> Path:
     xy = {n: (x, -y) for n, (x, y) in pos.items()}
     boxes = {}
     for n, (x, y) in xy.items():
-        kind = graph.nodes[n]["kind"]
         boxes[n] = ax.text(x, y, graph.nodes[n]["label"], ha="center", va="center", fontsize=8.5,
-                           bbox=dict(boxstyle="round,pad=0.35", fc=_COLORS.get(kind, "white"), ec="#333333"))
+                           bbox=dict(boxstyle="round,pad=0.35", fc=node_color(graph.nodes[n]), ec="#333333"))
     for u, v in graph.edges:
         skip = pos[v][1] - pos[u][1] > 1
         ax.annotate(
@@ -67,7 +88,7 @@ def draw(arch: Any, path: str | Path, title: str | None = None) -> Path:
     if title:
         ax.set_title(title, fontsize=10)
     path = Path(path)
-    fig.savefig(path, bbox_inches="tight", dpi=110)
+    fig.savefig(path, bbox_inches="tight", dpi=110, format=fmt)
     plt.close(fig)
     return path
 

@@ -1,16 +1,22 @@
 """The graph encoding: an architecture as a PyTorch Geometric ``Data`` DAG.
 
 One node per operation: the network input, each conv block (conv + batch norm
-+ activation), pool, dropout, linear, add, global pool and the classifier. A
++ activation, in its order), pool, dropout, linear, add, concat, standalone
+batch norm, zero (a node cut off from the input: no in-edge), global pool and
+the classifier. A
 conv block with ``residual`` becomes a conv node followed by an add node whose
 second input is the block input, so both architecture forms encode alike.
-Edges follow the data flow (residual edges included).
+Edges follow the data flow (residual edges included); an input an add lists
+twice gives two parallel edges. Dead branches keep their nodes.
 
 Node features (``data.x``, :data:`NODE_FEATURES` columns): a one-hot op type,
 then channels in/out (log2), kernel, stride, spatial size in/out (log2), the
 node's own params and MACs (log), its receptive field (log2 and as a fraction of
 the input size), batch norm, activation, dropout rate, whether it closes a
-residual, its share of the network's MACs and its relative depth.
+residual, its share of the network's MACs, its relative depth, log2 groups,
+and whether the activation / batch norm come before the conv (pre-activation).
+Version 2 (:data:`ENCODING_VERSION`) added the last three types and columns;
+the columns of version 1 keep their values.
 
 Graph attributes (``data.graph_attr``, shape ``[1, 4]``): log params, log MACs,
 depth (conv and linear layers on the longest path) and number of downsampling
@@ -20,16 +26,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-import torch
-from torch_geometric.data import Data
+import numpy as np
 
-from naapgnn.arch.format import NETWORK_INPUT, Architecture, parse_architecture
-from naapgnn.arch.profiling import layer_cost, receptive_fields, weighted_depth
+from naapgnn.arch.format import Architecture, parse_architecture
+from naapgnn.arch.profiling import layer_cost, receptive_fields
 
-NODE_TYPES = ("input", "conv", "maxpool", "avgpool", "dropout", "linear", "add", "gap", "classifier")
+if TYPE_CHECKING:  # torch and PyG load only when a graph is built, so `naapgnn encode` starts fast
+    import networkx as nx
+    from torch_geometric.data import Data
+
+NODE_TYPES = ("input", "conv", "maxpool", "avgpool", "dropout", "linear", "add", "gap", "classifier",
+              "concat", "batchnorm", "zero")
 NUMERIC_FEATURES = (
     "log2_channels_in",
     "log2_channels_out",
@@ -47,13 +56,17 @@ NUMERIC_FEATURES = (
     "residual",
     "macs_share",
     "relative_depth",
+    "log2_groups",
+    "act_before_conv",
+    "bn_before_conv",
 )
 NODE_FEATURES = tuple(f"is_{t}" for t in NODE_TYPES) + NUMERIC_FEATURES
+_TYPE_INDEX = {kind: i for i, kind in enumerate(NODE_TYPES)}
 GRAPH_ATTRS = ("log_params", "log_macs", "depth", "stages")
-ENCODING_VERSION = 1
+ENCODING_VERSION = 2
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     kind: str
     label: str
@@ -71,6 +84,9 @@ class Node:
     dropout_p: float = 0.0
     residual: bool = False
     depth: int = 0
+    groups: int = 1
+    act_before_conv: bool = False
+    bn_before_conv: bool = False
 
 
 def encode(arch: Any) -> Data:
@@ -88,18 +104,20 @@ def encode(arch: Any) -> Data:
         ``graph_attr`` ``[1, 4]`` and the integer totals ``num_params`` and
         ``num_macs`` (``[1]`` each).
     """
+    import torch
+    from torch_geometric.data import Data
+
     arch = parse_architecture(arch)
     nodes, edges = _build_nodes(arch)
     total_macs = max(sum(n.macs for n in nodes), 1)
     max_depth = max(max(n.depth for n in nodes), 1)
-    rows = [_features(n, arch.input_shape[1], total_macs, max_depth) for n in nodes]
     params = sum(n.params for n in nodes)
     stages = sum(1 for n in nodes if n.size_out < n.size_in and n.size_out > 0)
-    depth = weighted_depth(arch)
+    depth = nodes[-1].depth  # the output layer's node: weighted_depth(arch)
     return Data(
-        x=torch.tensor(rows, dtype=torch.float32),
-        edge_index=torch.tensor(edges, dtype=torch.long).t().reshape(2, -1),
-        node_type=torch.tensor([NODE_TYPES.index(n.kind) for n in nodes], dtype=torch.long),
+        x=torch.from_numpy(_feature_matrix(nodes, arch.input_shape[1], total_macs, max_depth)),
+        edge_index=torch.from_numpy(np.array(edges, dtype=np.int64).reshape(-1, 2).T.copy()),
+        node_type=torch.tensor([_TYPE_INDEX[n.kind] for n in nodes], dtype=torch.long),
         graph_attr=torch.tensor(
             [[math.log(params), math.log(max(total_macs, 1)), float(depth), float(stages)]], dtype=torch.float32
         ),
@@ -109,17 +127,23 @@ def encode(arch: Any) -> Data:
     )
 
 
-def _build_nodes(arch: Architecture) -> tuple[list[Node], list[tuple[int, int]]]:
+def _build_nodes(arch: Architecture, labels: bool = False) -> tuple[list[Node], list[tuple[int, int]]]:
     c, h, _ = arch.input_shape
     nodes = [Node("input", f"input\n{c}x{h}x{arch.input_shape[2]}", c, c, 0, 0, h, h, 0, 0, 1.0)]
-    node_of = {NETWORK_INPUT: 0}  # layer index -> node producing its output
+    node_of = [0] * (len(arch.layers) + 1)  # layer index -> node producing its output; [-1]: the input
     edges: list[tuple[int, int]] = []
     last = len(arch.layers) - 1
     for layer, rf in zip(arch.layers, receptive_fields(arch)):
         sources = [node_of[i] for i in layer.inputs]
-        cost = layer_cost(layer)
-        node = _layer_node(layer, layer.index == last, cost, rf)
-        node.depth = max(nodes[s].depth for s in sources) + (1 if layer.op in ("conv", "linear") else 0)
+        node = _layer_node(layer, layer.index == last, layer_cost(layer), rf)
+        if len(sources) == 1:
+            node.depth = nodes[sources[0]].depth
+        elif sources:
+            node.depth = max(nodes[s].depth for s in sources)
+        if layer.op == "conv" or layer.op == "linear":
+            node.depth += 1
+        if labels:
+            node.label = _label(node, layer)
         here = len(nodes)
         nodes.append(node)
         edges += [(s, here) for s in sources]
@@ -135,67 +159,90 @@ def _build_nodes(arch: Architecture) -> tuple[list[Node], list[tuple[int, int]]]
 
 def _layer_node(layer, is_last: bool, cost, rf: float) -> Node:
     a = layer.attrs
-    cin = layer.in_shape[0]
-    cout = layer.out_shape[0]
-    size_in = layer.in_shape[1] if len(layer.in_shape) == 3 else 0
-    size_out = layer.out_shape[1] if len(layer.out_shape) == 3 else 0
-    kind = "classifier" if is_last and layer.op == "linear" else layer.op
-    node = Node(kind, "", cin, cout, a.get("kernel_size", 0), a.get("stride", 0),
-                size_in, size_out, cost.params, cost.macs, rf)
-    if layer.op == "conv":
+    op = layer.op
+    kind = "classifier" if is_last and op == "linear" else op
+    in_shape, out_shape = layer.in_shape, layer.out_shape
+    node = Node(kind, "", in_shape[0], out_shape[0], a.get("kernel_size", 0), a.get("stride", 0),
+                in_shape[1] if len(in_shape) == 3 else 0, out_shape[1] if len(out_shape) == 3 else 0,
+                cost.params, cost.macs, rf)
+    if op == "conv":
         node.batchnorm = a["batchnorm"]
         node.activation = a["activation"] != "none"
-        act = "" if a["activation"] == "none" else f"+{a['activation']}"
-        bn = "+bn" if a["batchnorm"] else ""
-        node.label = f"conv {node.kernel}x{node.kernel}/{node.stride}{bn}{act}\n{cin}->{cout}, {size_out}x{size_out}"
-    elif layer.op in ("maxpool", "avgpool"):
-        node.label = f"{layer.op} {node.kernel}x{node.kernel}/{node.stride}\n{cout}, {size_out}x{size_out}"
-    elif layer.op == "dropout":
+        node.groups = a["groups"]
+        node.act_before_conv = a["order"] != "conv-bn-act" and node.activation
+        node.bn_before_conv = a["order"] == "bn-act-conv" and a["batchnorm"]
+    elif op == "dropout":
         node.dropout_p = a["p"]
-        node.label = f"dropout p={a['p']:g}"
-    elif layer.op == "linear":
-        node.activation = a["activation"] != "none"
-        act = "" if a["activation"] == "none" else f"+{a['activation']}"
-        node.label = f"{'classifier' if kind == 'classifier' else 'linear'}{act}\n{math.prod(layer.in_shape)}->{cout}"
-    elif layer.op == "gap":
-        node.label = f"global avg pool\n{cin}"
-    elif layer.op == "add":
-        node.activation = a["activation"] != "none"
-        act = "" if a["activation"] == "none" else f"+{a['activation']}"
-        node.label = f"add{act}\n{cout}, {size_out}x{size_out}" if size_out else f"add{act}\n{cout}"
+    elif op in ("linear", "add", "concat", "batchnorm"):
+        node.activation = a.get("activation", "none") != "none"
+        node.batchnorm = op == "batchnorm"
     return node
 
 
-def _features(n: Node, input_size: int, total_macs: int, max_depth: int) -> list[float]:
-    onehot = [0.0] * len(NODE_TYPES)
-    onehot[NODE_TYPES.index(n.kind)] = 1.0
-    return onehot + [
-        math.log2(1 + n.channels_in),
-        math.log2(1 + n.channels_out),
-        float(n.kernel),
-        float(n.stride),
-        math.log2(1 + n.size_in),
-        math.log2(1 + n.size_out),
-        math.log1p(n.params),
-        math.log1p(n.macs),
-        math.log2(n.receptive_field),
-        min(n.receptive_field / input_size, 4.0),
-        float(n.batchnorm),
-        float(n.activation),
-        n.dropout_p,
-        float(n.residual),
-        n.macs / total_macs,
-        n.depth / max_depth,
-    ]
+def _label(node: Node, layer) -> str:
+    """The drawing label of a layer's node: a conv shows its order and groups (``dw`` for depthwise)."""
+    a, op, cout, size_out = layer.attrs, layer.op, node.channels_out, node.size_out
+    act = "" if a.get("activation", "none") == "none" else f"+{a['activation']}"
+    if op == "conv":
+        return _conv_label(node, a)
+    if op in ("maxpool", "avgpool"):
+        return f"{op} {node.kernel}x{node.kernel}/{node.stride}\n{cout}, {size_out}x{size_out}"
+    if op == "dropout":
+        return f"dropout p={a['p']:g}"
+    if op == "linear":
+        return f"{'classifier' if node.kind == 'classifier' else 'linear'}{act}\n{math.prod(layer.in_shape)}->{cout}"
+    if op == "gap":
+        return f"global avg pool\n{node.channels_in}"
+    if op == "zero":
+        return "zero (cut off)\n" + "x".join(map(str, layer.out_shape))
+    return f"{op}{act}\n{cout}, {size_out}x{size_out}" if size_out else f"{op}{act}\n{cout}"
+
+
+def _conv_label(node: Node, a: dict) -> str:
+    k = node.kernel
+    if a["groups"] > 1 and a["groups"] == node.channels_in:
+        name = f"dw {k}x{k}/{node.stride}"
+    else:
+        name = f"conv {k}x{k}/{node.stride}" + (f" g={a['groups']}" if a["groups"] > 1 else "")
+    act = [] if a["activation"] == "none" else [a["activation"]]
+    bn = ["bn"] if a["batchnorm"] else []
+    steps = {"conv-bn-act": [name, *bn, *act], "act-conv-bn": [*act, name, *bn], "bn-act-conv": [*bn, *act, name]}
+    where = f"{node.channels_in}->{node.channels_out}, {node.size_out}x{node.size_out}"
+    return "+".join(steps[a["order"]]) + "\n" + where
+
+
+def _feature_matrix(nodes: list[Node], input_size: int, total_macs: int, max_depth: int) -> np.ndarray:
+    """:data:`NODE_FEATURES` of every node, ``[num_nodes, len(NODE_FEATURES)]`` float32."""
+    raw = np.array([(n.channels_in, n.channels_out, n.kernel, n.stride, n.size_in, n.size_out, n.params, n.macs,
+                     n.receptive_field, n.batchnorm, n.activation, n.dropout_p, n.residual, n.depth, n.groups,
+                     n.act_before_conv, n.bn_before_conv) for n in nodes], dtype=np.float64)
+    onehot = np.zeros((len(nodes), len(NODE_TYPES)))
+    onehot[np.arange(len(nodes)), [_TYPE_INDEX[n.kind] for n in nodes]] = 1.0
+    numeric = np.column_stack([
+        np.log2(1 + raw[:, 0:2]),
+        raw[:, 2:4],
+        np.log2(1 + raw[:, 4:6]),
+        np.log1p(raw[:, 6:8]),
+        np.log2(raw[:, 8]),
+        np.minimum(raw[:, 8] / input_size, 4.0),
+        raw[:, 9:13],
+        raw[:, 7] / total_macs,
+        raw[:, 13] / max_depth,
+        np.log2(raw[:, 14]),
+        raw[:, 15:17],
+    ])
+    return np.concatenate([onehot, numeric], axis=1).astype(np.float32)
 
 
 def to_networkx(arch: Any) -> nx.DiGraph:
-    """The encoded DAG as a networkx graph (node attrs: ``kind``, ``label``)."""
+    """The encoded DAG as a networkx graph (node attrs: ``kind``, ``label``, ``params``, ``macs``, ``groups``)."""
+    import networkx as nx
+
     arch = parse_architecture(arch)
-    nodes, edges = _build_nodes(arch)
+    nodes, edges = _build_nodes(arch, labels=True)
     graph = nx.DiGraph()
     for i, n in enumerate(nodes):
-        graph.add_node(i, kind=n.kind, label=n.label, params=n.params, macs=n.macs)
+        graph.add_node(i, kind=n.kind, label=n.label, params=n.params, macs=n.macs, groups=n.groups)
     graph.add_edges_from(edges)
     if not nx.is_directed_acyclic_graph(graph):  # pragma: no cover - parse forbids cycles
         raise AssertionError("encoded graph has a cycle")
@@ -204,10 +251,10 @@ def to_networkx(arch: Any) -> nx.DiGraph:
 
 def summary(arch: Any) -> dict:
     """Nodes, edges, params and MACs of the encoded graph."""
-    data = encode(arch)
+    nodes, edges = _build_nodes(parse_architecture(arch))
     return {
-        "nodes": int(data.num_nodes),
-        "edges": int(data.edge_index.shape[1]),
-        "params": int(data.num_params.item()),
-        "macs": int(data.num_macs.item()),
+        "nodes": len(nodes),
+        "edges": len(edges),
+        "params": sum(n.params for n in nodes),
+        "macs": max(sum(n.macs for n in nodes), 1),
     }

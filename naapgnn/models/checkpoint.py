@@ -1,7 +1,7 @@
 """Checkpoint folders of :class:`naapgnn.models.gnn.GNNPredictor`.
 
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
-statistics, versions), ``weights.pt`` (the ensemble members' state dicts) and,
+statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state dicts) and,
 when a forest is blended, ``forest.joblib``. :func:`save` writes the folder
 beside its destination and renames it into place, so an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
@@ -22,7 +22,8 @@ from naapgnn.features.curves import curve_feature_names
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 2  # 2: the MLPs are torch_geometric.nn.MLP (other weight names)
+CHECKPOINT_VERSION = 4  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+# 4: the training recipe's learning-rate schedule
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -74,6 +75,7 @@ def _config(model) -> dict:
     params["progress"] = False
     state = {
         "curve_channels": model.curve_channels_,
+        "schedule": model.schedule_,
         "curve_feature_names": model.curve_feature_names_,
         "hparam_names": model.hparam_names_,
         **{name: getattr(model, name + "_").tolist() for name in _TENSOR_STATE + _ARRAY_STATE},
@@ -81,6 +83,7 @@ def _config(model) -> dict:
         "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],
         "best_epochs": model.best_epochs_,
         "stack_coef": model.stack_coef_.tolist(), "stack_intercept": model.stack_intercept_,
+        "domain": model.domain_, "std_scale": model.std_scale_,
     }
     return {
         "format": CHECKPOINT_FORMAT,
@@ -145,6 +148,7 @@ def _set_state(model, state: dict) -> None:
     import torch
 
     model.curve_channels_ = list(state["curve_channels"])
+    model.schedule_ = state["schedule"]
     model.curve_feature_names_ = list(state["curve_feature_names"])
     model.hparam_names_ = list(state["hparam_names"])
     for name in _TENSOR_STATE:
@@ -156,6 +160,8 @@ def _set_state(model, state: dict) -> None:
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])
+    model.domain_ = dict(state["domain"])
+    model.std_scale_ = float(state["std_scale"])
 
 
 def _check_curve_state(model, where: str) -> None:

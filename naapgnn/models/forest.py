@@ -24,6 +24,8 @@ split (IsTest 0) only.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
@@ -68,7 +70,13 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
         The ridge on (out-of-bag forest prediction, curve features); only with
         ``curve="stack"``.
     max_blocks_ : int
-        Block slots of the features seen in fit.
+        Block slots of the features seen in fit: the deepest architecture the
+        forest can read (:meth:`readable`).
+    oob_prediction_ : numpy.ndarray
+        Each training row's prediction by the trees that did not see it (then
+        the stacking ridge or the gain anchor as in :meth:`predict`).
+    feature_min_, feature_max_ : numpy.ndarray
+        The training range of every feature column (:meth:`domain_report`).
     n_features_in_ : int
     feature_names_in_ : numpy.ndarray of str
         The feature columns seen in fit, in order.
@@ -158,14 +166,74 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
         self.max_blocks_ = sum(c.endswith("_present") for c in table.columns)
         self.feature_names_in_ = np.asarray(table.columns, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        self.forest_ = RandomForestRegressor(
-            n_estimators=self.n_estimators, max_features=self.max_features,
-            min_samples_leaf=self.min_samples_leaf, oob_score=mode == "stack",
-            random_state=self.random_state, n_jobs=self.n_jobs,
-        ).fit(self._tree_inputs(table), y - self._anchor(table))
+        values = table.to_numpy(dtype=float)
+        self.feature_min_, self.feature_max_ = values.min(axis=0), values.max(axis=0)
+        with warnings.catch_warnings():  # a tiny forest leaves some rows without out-of-bag trees
+            warnings.filterwarnings("ignore", message=".*OOB.*", category=UserWarning)
+            self.forest_ = RandomForestRegressor(
+                n_estimators=self.n_estimators, max_features=self.max_features,
+                min_samples_leaf=self.min_samples_leaf, oob_score=True,
+                random_state=self.random_state, n_jobs=self.n_jobs,
+            ).fit(self._tree_inputs(table), y - self._anchor(table))
+        oob = self.forest_.oob_prediction_ + self._anchor(table)
         if mode == "stack":
             self.stack_ = _ridge().fit(np.c_[self.forest_.oob_prediction_, table[self._curve_columns()]], y)
+            oob = self.stack_.predict(np.c_[oob, table[self._curve_columns()]])
+        self.oob_prediction_ = oob
         return self
+
+    def readable(self, X) -> np.ndarray:
+        """Which rows of ``X`` the forest can read: at most :attr:`max_blocks_` conv/pool blocks.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+        """
+        check_is_fitted(self, "forest_")
+        if self._is_featurized(X):
+            return np.ones(len(X), dtype=bool)
+        return block_counts(X) <= self.max_blocks_
+
+    def predict_readable(self, X) -> np.ndarray:
+        """:meth:`predict` for the rows it can read (:meth:`readable`), NaN for the others."""
+        readable = self.readable(X)
+        out = np.full(len(readable), np.nan)
+        rows = np.flatnonzero(readable)
+        if len(rows):
+            out[rows] = self.predict(_subset(X, rows))
+        return out
+
+    def domain_report(self, X) -> tuple[np.ndarray, list[str]]:
+        """Whether each row of ``X`` lies inside what the forest was trained on, and why not.
+
+        A row is outside when it has more conv/pool blocks than any training
+        architecture (the forest cannot read it) or a feature outside its
+        training range (beyond :data:`naapgnn.models.applicability.MARGIN`
+        of the range at either end).
+
+        Returns
+        -------
+        in_domain : numpy.ndarray of bool, shape (n,)
+        reasons : list of str
+            "" for a row in domain, else short reasons joined by "; ".
+        """
+        from naapgnn.models.applicability import range_reasons
+
+        check_is_fitted(self, "forest_")
+        readable = self.readable(X)
+        blocks = None if self._is_featurized(X) else block_counts(X)
+        reasons = [[] for _ in range(len(readable))]
+        for i in np.flatnonzero(~readable):
+            reasons[i].append(f"{blocks[i]} conv/pool blocks > {self.max_blocks_}")
+        rows = np.flatnonzero(readable)
+        if len(rows):
+            table = self.featurize(_subset(X, rows))
+            found = range_reasons("feature", self.feature_names_in_, table.to_numpy(dtype=float),
+                                  self.feature_min_, self.feature_max_)
+            for i, reason in zip(rows, found):
+                reasons[i] += [reason] if reason else []
+        joined = ["; ".join(r) for r in reasons]
+        return np.array([not r for r in joined], dtype=bool), joined
 
     def predict(self, X, return_std: bool = False):
         """Predicted final accuracy.
@@ -199,6 +267,18 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
                 scaler, ridge = self.stack_[0], self.stack_[-1]
                 std = std * abs(ridge.coef_[0] / scaler.scale_[0])
         return (mean, std) if return_std else mean
+
+
+def block_counts(X) -> np.ndarray:
+    """Conv/pool blocks (the per-layer feature slots) of each architecture in ``X``."""
+    from naapgnn.features.tabular import architectures_of, count_blocks
+
+    return np.array([count_blocks(a) for a in architectures_of(X)], dtype=int)
+
+
+def _subset(X, rows: np.ndarray):
+    """Rows ``rows`` of a DataFrame or a list."""
+    return X.iloc[rows] if hasattr(X, "iloc") else [X[i] for i in rows]
 
 
 def _ridge():

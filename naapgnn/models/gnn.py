@@ -5,13 +5,12 @@ What it does, in order:
 1. Inputs (``X``) become :class:`naapgnn.data.records.Record` objects (records,
    architectures, schemes, layer graphs, JSON Lines record dicts, or a NAAP-440
    DataFrame). Graphs are encoded once and batched once.
-2. Curve features of the first ``budget`` epochs (:mod:`naapgnn.features.curves`) are computed per channel
-   (accuracy, loss_mean, loss_median; a missing channel is zeros plus a
-   "present" flag): last and best value, the value at every cycle end of the
-   cyclic learning rate (epochs ``cycle, 2 * cycle, ...``: the lowest rate,
-   least noisy), the gain of each cycle, and a geometric extrapolation of the
-   cycle-end values. Raw per-epoch values are added while no cycle is complete
-   (or always, with ``curve_raw=True``).
+2. Curve features of the first ``budget`` epochs (:mod:`naapgnn.features.curves`), per channel
+   the records have (any name; a missing channel is zeros plus a "present"
+   flag): schedule-free ones (last, best, mean of the last three, differences,
+   slopes, a log-fit extrapolation), plus cycle-aligned ones only when the
+   records carry a per-epoch ``lr`` channel with a cyclic schedule. Raw
+   per-epoch values are added with ``curve_raw=True``.
 3. Node features, graph attributes, curve features, hyperparameters and the
    target are standardised with training statistics.
 4. Each of ``n_ensemble`` members holds out its own part of the training
@@ -24,10 +23,12 @@ What it does, in order:
    held-out predictions, alpha by cross-validation (``"stack"``, the
    default), or both.
 6. Prediction averages the members; their spread is the uncertainty. With
-   ``blend_forest = b > 0`` the prediction is ``(1 - b) * GNN + b * forest``,
-   the forest being :class:`naapgnn.models.forest.PerLayerForest` fitted on the
-   same training data, and the uncertainty is the standard deviation of that
-   two-part mixture (the GNN members' spread and the GNN-forest disagreement).
+   ``blend_forest = b > 0`` the prediction is ``(1 - b) * GNN + b * forest``
+   (:class:`naapgnn.models.forest.PerLayerForest`, same training data; the GNN
+   alone for a net deeper than the forest reads), the uncertainty the std of
+   that mixture times ``std_scale_``, fitted on out-of-fold predictions so that
+   +-2 std holds 95% of them. Predictions are clipped to [0, 1];
+   :meth:`domain_report` says which inputs lie outside the training domain.
 
 The defaults (GIN along the data flow, 3 rounds, width 32, curve stacked,
 ``blend_forest=0.25``) were chosen by 8 random 360/40 splits of the NAAP-440
@@ -46,8 +47,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import curve_feature_names, curve_features
+from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_features, shared_schedule,
+                                     with_schedule)
 from naapgnn.models import checkpoint
+from naapgnn.models.applicability import ApplicabilityMixin, blend
 from naapgnn.models.ensemble import train_member, validation_sets
 from naapgnn.models.inputs import as_records, check_params
 from naapgnn.runtime import resolve_device, torch_threads
@@ -55,7 +58,7 @@ from naapgnn.runtime import resolve_device, torch_threads
 __all__ = ["GNNPredictor"]
 
 
-class GNNPredictor(RegressorMixin, BaseEstimator):
+class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
     """Predict final accuracy from an architecture's graph and its first ``budget`` epochs.
 
     Parameters
@@ -79,10 +82,10 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
     dropout : float
         Dropout on node states and in the head.
     curve_raw : bool
-        Also feed the raw per-epoch values (always fed while no learning-rate
-        cycle is complete).
+        Also feed the raw per-epoch values.
     cycle : int
-        Epochs per learning-rate cycle (3 for NAAP-440).
+        Not read any more: cycle features appear only for records with a
+        cyclic per-epoch ``lr`` channel, whose period they take from it.
     rank_weight : float
         Weight of the pairwise ranking loss beside the MSE.
     lr, weight_decay : float
@@ -129,6 +132,10 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         where none did), before the curve stack and the blend.
     forest_ : PerLayerForest or None
         The blended forest.
+    domain_ : dict
+        The training domain that :meth:`domain_report` checks.
+    std_scale_ : float
+        Uncertainty calibration (see :mod:`naapgnn.models.applicability`).
     """
 
     def __init__(self, budget: int = 0, conv: str = "gin", direction: str = "forward", hidden: int = 32,
@@ -196,7 +203,8 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         return g, torch.tensor(curve, dtype=torch.float32), torch.tensor(hp, dtype=torch.float32)
 
     def _curve(self, records) -> np.ndarray:
-        return curve_features(records, int(self.budget), self.curve_channels_, int(self.cycle), bool(self.curve_raw))
+        records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
+        return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw))
 
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
         out = np.full((len(records), len(self.hparam_names_)), np.nan)
@@ -225,7 +233,6 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         """
         import torch
 
-        from naapgnn.data.records import CURVE_CHANNELS
         from naapgnn.models.network import batch_architectures
 
         self._check_params()
@@ -235,8 +242,8 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         if len(records) < 4:
             raise NaapgnnError(f"GNNPredictor: need at least 4 training architectures, got {len(records)}")
         budget = int(self.budget)
-        self.curve_channels_ = [c for c in CURVE_CHANNELS if any(len(r.curve.get(c, ())) for r in records)] \
-            if budget else []
+        self.curve_channels_ = curve_channels(records) if budget else []
+        self.schedule_ = shared_schedule(records) if budget else None
         if budget and not self.curve_channels_:
             raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
         self.hparam_names_ = sorted({k for r in records for k in r.hparams})
@@ -287,6 +294,7 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
             self.forest_ = PerLayerForest(budget=budget, curve=bool(self.forest_curve),
                                           n_estimators=int(self.forest_trees),
                                           random_state=seed).fit(records, y)
+        self._fit_domain(records, raw, curve, hp, y)
         return self
 
     @staticmethod
@@ -312,22 +320,18 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
                              curve_hidden=int(self.curve_hidden))
 
     def _fit_stack(self, oof: np.ndarray, curve: np.ndarray, target: np.ndarray) -> None:
-        """Ridge of the target on (held-out GNN prediction, curve features), alpha by CV.
+        """Ridge of the target on (held-out GNN prediction, curve features), kept only where it
+        helps on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`; ``stack_gate_``).
 
         Only with ``curve_mode`` "stack" or "both" and a curve; otherwise the
         prediction is the ensemble mean unchanged (coefficient 1 on it).
         """
-        self.stack_coef_, self.stack_intercept_ = np.array([1.0]), 0.0
+        self.stack_coef_, self.stack_intercept_, self.stack_gate_ = np.array([1.0]), 0.0, {}
         if self.curve_mode == "network" or curve.shape[1] == 0:
             return
-        from sklearn.linear_model import RidgeCV
+        from naapgnn.models.curve_stack import fit_gated_stack
 
-        rows = np.isfinite(oof)
-        if rows.sum() < 10:
-            raise NaapgnnError(f"GNNPredictor: curve_mode {self.curve_mode!r} needs held-out predictions of "
-                               f"at least 10 records, got {int(rows.sum())} (more data or val_fraction)")
-        ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(np.c_[oof[rows], curve[rows]], target[rows])
-        self.stack_coef_, self.stack_intercept_ = ridge.coef_.astype(float), float(ridge.intercept_)
+        self.stack_coef_, self.stack_intercept_, self.stack_gate_ = fit_gated_stack(oof, curve, target)
 
     # --- predict ---
 
@@ -358,19 +362,19 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         ----------
         X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
         return_std : bool
-            Also return the uncertainty (see the module docstring).
+            Also return the uncertainty: the module docstring's spread times
+            ``std_scale_`` (calibrated so that +-2 std holds 95% of held-out targets).
 
         Returns
         -------
         numpy.ndarray of shape (n,), or a tuple (mean, std) of two
+            Accuracies clipped to [0, 1] (:meth:`domain_report` names the rows
+            clipped and those outside the training domain).
         """
         parts = self.predict_parts(X)
-        mean, var = parts["gnn"], parts["gnn_std"] ** 2
-        if parts["forest"] is not None:
-            b, forest = float(self.blend_forest), parts["forest"]
-            var = (1 - b) * var + b * (1 - b) * (mean - forest) ** 2
-            mean = (1 - b) * mean + b * forest
-        return (mean, np.sqrt(var)) if return_std else mean
+        mean, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_forest))
+        mean = np.clip(mean, 0.0, 1.0)
+        return (mean, std * self.std_scale_) if return_std else mean
 
     def predict_parts(self, X) -> dict:
         """The two parts that :meth:`predict` blends.
@@ -380,7 +384,8 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         dict
             ``gnn``: the ensemble mean (after the curve stack), ``gnn_std``:
             the members' spread, ``forest``: the per-layer forest's prediction
-            (None when ``blend_forest`` is 0).
+            (None when ``blend_forest`` is 0; NaN for an architecture deeper
+            than the forest reads, which gets the GNN alone).
         """
         import torch
 
@@ -398,15 +403,8 @@ class GNNPredictor(RegressorMixin, BaseEstimator):
         if len(self.stack_coef_) > 1:
             preds = preds + curve.cpu().numpy().astype(float) @ self.stack_coef_[1:]
         preds = preds * self.y_std_ + self.y_mean_
-        forest = self._forest_predict(records) if self.forest_ is not None else None
+        forest = self.forest_.predict_readable(records) if self.forest_ is not None else None
         return {"gnn": preds.mean(axis=0), "gnn_std": preds.std(axis=0), "forest": forest}
-
-    def _forest_predict(self, records) -> np.ndarray:
-        try:
-            return self.forest_.predict(records)
-        except NaapgnnError as exc:
-            raise NaapgnnError(f"{exc} (the blended per-layer forest cannot read this input; "
-                               f"use a predictor with blend_forest=0)") from None
 
     # --- persistence ---
 

@@ -143,7 +143,7 @@ def naswot(model, images) -> float:
 # --- synflow ---------------------------------------------------------------------------
 
 
-def synflow(model, input_shape: Sequence[int] | None = None, device=None) -> float:
+def synflow(model, input_shape: Sequence[int] | None = None, device=None, batchnorm: bool = True) -> float:
     """SynFlow score (Tanaka et al. 2020): data-free synaptic flow of the untrained network.
 
     All parameters and buffers are replaced by their absolute values, an
@@ -152,7 +152,10 @@ def synflow(model, input_shape: Sequence[int] | None = None, device=None) -> flo
     linear weights, ``R`` being the sum of the logits. Batch norm runs in
     evaluation mode as in Tanaka et al.'s pruner: with fresh running
     statistics (mean 0, variance 1) it is the identity up to
-    ``1/sqrt(1 + eps)``. Runs on a copy; the caller's model is unchanged.
+    ``1/sqrt(1 + eps)``. ``batchnorm=False`` removes batch norm instead (the
+    convention of NASLib's published NAS-Bench-201 scores). Weights that the
+    output does not depend on (dead branches) contribute 0. Runs on a copy;
+    the caller's model is unchanged.
 
     Parameters
     ----------
@@ -162,11 +165,14 @@ def synflow(model, input_shape: Sequence[int] | None = None, device=None) -> flo
         :func:`naapgnn.arch.builder.build_model`).
     device : torch.device or str, optional
         Default: the device of the model's parameters.
+    batchnorm : bool
+        False replaces every batch-norm module by the identity.
 
     Returns
     -------
     float
-        Positive; larger for wider and deeper networks.
+        Positive (0 when the output is cut off from every weight); larger for
+        wider and deeper networks.
     """
     import torch
     from torch import nn
@@ -180,6 +186,11 @@ def synflow(model, input_shape: Sequence[int] | None = None, device=None) -> flo
     if device is None:
         device = params[0].device if params else torch.device("cpu")
     net = copy.deepcopy(model).to(device=device, dtype=torch.float64).eval()
+    if not batchnorm:
+        for module in list(net.modules()):
+            for name, child in module.named_children():
+                if isinstance(child, nn.modules.batchnorm._BatchNorm):
+                    setattr(module, name, nn.Identity())
     with torch.no_grad():
         for tensor in net.state_dict().values():
             if tensor.is_floating_point():
@@ -191,7 +202,7 @@ def synflow(model, input_shape: Sequence[int] | None = None, device=None) -> flo
     x = torch.ones((1, *input_shape), dtype=torch.float64, device=device)
     net(x).sum().backward()
     with torch.no_grad():
-        total = sum(float((w * w.grad).abs().sum()) for w in weighted)
+        total = sum(float((w * w.grad).abs().sum()) for w in weighted if w.grad is not None)
     if not math.isfinite(total):
         raise NaapgnnError("synflow: the score overflows double precision for this network")
     return total
@@ -261,7 +272,8 @@ def _arch_of(item):
 
 def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None,
                         batch_size: int = DEFAULT_BATCH_SIZE, seed: int = DEFAULT_SEED, device: str = "cpu",
-                        return_times: bool = False, progress: bool = False):
+                        return_times: bool = False, progress: bool = False, init: str = "naap",
+                        batchnorm: bool = True):
     """Score many untrained architectures.
 
     Each network is built by :func:`naapgnn.arch.builder.build_model` (NAAP-440
@@ -286,6 +298,10 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
         Also return the seconds spent on each architecture (build + score).
     progress : bool
         tqdm bar on stderr.
+    init : {"naap", "default"}
+        Initialisation of :func:`~naapgnn.arch.builder.build_model`.
+    batchnorm : bool
+        Synflow only: False scores without batch norm (see :func:`synflow`).
 
     Returns
     -------
@@ -308,9 +324,9 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
         start = time.perf_counter()
         arch = _arch_of(item)
         torch.manual_seed(int(seed))
-        model = build_model(arch).to(device)
+        model = build_model(arch, init=init).to(device)
         if score == "synflow":
-            scores[i] = synflow(model, arch.input_shape, device=device)
+            scores[i] = synflow(model, arch.input_shape, device=device, batchnorm=batchnorm)
         else:
             batch = images
             if batch is None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 
-PREDICTORS = ("forest", "gnn")
+PREDICTORS = ("forest", "gnn", "baker", "baker_rf")
 # The lighter GNN used inside repeated simulations: 3 ensemble members, 100 trees in the blended
 # forest, one torch thread (on a busy CPU, more threads made small fits ~50x slower).
 GNN_FAST = {"n_ensemble": 3, "forest_trees": 100, "n_threads": 1, "progress": False}
@@ -93,11 +93,12 @@ class SearchProblem:
                                f"(a full training is {self.full_epochs}), got {budget}")
 
 
-def load_problem(source: str | Path | None = None) -> SearchProblem:
-    """The search problem of a NAAP-440 folder (default location if None) or a benchmark file."""
+def load_problem(source: str | Path | None = None, target_scale: str = "fraction") -> SearchProblem:
+    """The search problem of a NAAP-440 folder (default location if None) or a benchmark file
+    (targets read as ``target_scale``)."""
     from naapgnn.data.records import load_benchmark
 
-    return SearchProblem(load_benchmark(source))
+    return SearchProblem(load_benchmark(source, target_scale=target_scale))
 
 
 def best_so_far(accuracy: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -125,6 +126,8 @@ def make_predictor(kind: str | Callable, budget: int, random_state: int, fast: b
         cycle curve features and predict the gain over the best epoch so far);
         the spread of its trees is the uncertainty. "gnn":
         :class:`naapgnn.models.gnn.GNNPredictor`, the spread of its ensemble.
+        "baker", "baker_rf": Baker et al. 2018's nu-SVR (spread of its CV
+        folds' models) or random forest (``baselines``, through the registry).
     budget : int
         Epochs of curve the predictor reads.
     random_state : int
@@ -147,7 +150,9 @@ def make_predictor(kind: str | Callable, budget: int, random_state: int, fast: b
     if kind == "gnn":
         return registry.create("gnn", budget=budget, random_state=random_state,
                                **{**(GNN_FAST if fast else {}), **params})
-    raise NaapgnnError(f"unknown predictor {kind!r} (expected {' or '.join(PREDICTORS)})")
+    if kind in PREDICTORS:  # another registry predictor with an uncertainty, e.g. "baker" (Baker et al. 2018)
+        return registry.create(kind, budget=budget, random_state=random_state, **params)
+    raise NaapgnnError(f"unknown predictor {kind!r} (expected {', '.join(PREDICTORS)})")
 
 
 def predictor_name(kind: str | Callable) -> str:

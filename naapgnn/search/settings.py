@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.search.problem import PREDICTORS
 
 STRATEGY_CHOICES = ("predictor", "random", "evolution", "compare", "early-stop", "enlarged")
 
@@ -89,8 +90,8 @@ class SearchSettings:
                 raise NaapgnnError("--budget: early stopping decides after k >= 1 epochs")
         if self.strategy == "predictor" and self.n_train is not None and len(self.n_train) != 1:
             raise NaapgnnError("--n-train: the predictor strategy takes one N (use --strategy compare for several)")
-        if self.predictor not in ("auto", "forest", "gnn"):
-            raise NaapgnnError(f"unknown predictor {self.predictor!r} (expected auto, forest or gnn)")
+        if self.predictor not in ("auto", *PREDICTORS):
+            raise NaapgnnError(f"unknown predictor {self.predictor!r} (expected auto, {', '.join(PREDICTORS)})")
         if self.predictor != "auto":
             return self
         return replace(self, predictor="gnn" if self.strategy in ("predictor", "enlarged") else "forest")

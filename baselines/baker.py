@@ -1,0 +1,238 @@
+"""Baker et al. 2018's learning-curve predictor ("Accelerating neural architecture search
+using performance prediction", ICLR 2018 workshop).
+
+A regressor (nu-SVR, or the paper's random-forest variant) on three groups of
+features, computed per record:
+
+* architecture: log parameters, log MACs, depth, conv layers, stride-2 stages,
+  residual convs, log widest conv, and the number of layers of each op type;
+* numeric hyperparameters (every ``hparams`` key seen in training; a missing
+  value counts as the training mean);
+* the first ``budget`` values of every curve channel seen in training
+  (accuracy, losses, a per-epoch ``lr``, ...) and their first and second
+  differences, as in the paper.
+
+The hyperparameters of the regressor (nu-SVR: ``C``, ``nu``, ``gamma``; forest:
+``max_features``, ``min_samples_leaf``) are chosen by ``GridSearchCV`` over
+``cv`` shuffled folds of the training data only, with a fixed seed. The
+uncertainty (``predict(X, return_std=True)``) is the spread of the ``cv``
+models refitted with the chosen setting on each fold's training part (nu-SVR)
+or of the trees (forest).
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+
+from naapgnn.errors import NaapgnnError
+
+__all__ = ["BakerPredictor", "baker_features", "BAKER_MODELS"]
+
+BAKER_MODELS = ("svr", "rf")
+ARCH_FEATURES = ("log_params", "log_macs", "depth", "conv_layers", "stages", "residual_convs", "log_max_width")
+
+
+def _arch_row(arch) -> list[float]:
+    from naapgnn.arch.format import OPS
+    from naapgnn.arch.profiling import architecture_statistics
+
+    s = architecture_statistics(arch)
+    row = [np.log(max(s["NumParams"], 1)), np.log(max(s["NumMACs"], 1)), s["Depth"], s["NumLayers"], s["NumStages"],
+           s["NumSkipConnections"], np.log(max(s["MaxLayerWidth"], 1))]
+    return row + [sum(layer.op == op for layer in arch.layers) for op in OPS]
+
+
+def feature_names(budget: int, channels, hparams) -> list[str]:
+    """Names of :func:`baker_features` columns, in order."""
+    from naapgnn.arch.format import OPS
+
+    names = list(ARCH_FEATURES) + [f"num_{op}" for op in OPS] + [f"hp_{h}" for h in hparams]
+    for c in channels:
+        names += [f"{c}_e{e}" for e in range(1, budget + 1)]
+        names += [f"{c}_d1_{e}" for e in range(2, budget + 1)] + [f"{c}_d2_{e}" for e in range(3, budget + 1)]
+    return names
+
+
+def baker_features(records, budget: int, channels, hparams) -> np.ndarray:
+    """The feature matrix of ``records`` (NaN where a record lacks a channel or a hyperparameter).
+
+    A channel a record has must hold at least ``budget`` epochs; only the first
+    ``budget`` are read.
+    """
+    rows = []
+    for r in records:
+        row = _arch_row(r.arch) + [float(r.hparams.get(h, np.nan)) for h in hparams]
+        for c in channels:
+            values = r.curve.get(c)
+            if values is None or len(values) == 0:
+                curve = np.full(budget, np.nan)
+            elif len(values) < budget:
+                raise NaapgnnError(f"record {r.id!r}: curve channel {c!r} has {len(values)} epochs, "
+                                   f"budget {budget} needs {budget}")
+            else:
+                curve = np.asarray(values[:budget], dtype=float)
+            row += list(curve) + list(np.diff(curve)) + list(np.diff(curve, n=2))
+        rows.append(row)
+    return np.asarray(rows, dtype=float)
+
+
+class BakerPredictor(RegressorMixin, BaseEstimator):
+    """Baker et al. 2018's predictor of final accuracy from architecture, hyperparameters and a partial curve.
+
+    Parameters
+    ----------
+    budget : int
+        Epochs of curve read per record (0: architecture and hyperparameters only).
+    model : {"svr", "rf"}
+        nu-SVR with an RBF kernel (the paper's best) or a random forest.
+    cv : int
+        Folds of the hyperparameter search inside the training data.
+    n_estimators : int
+        Trees of the random forest.
+    random_state : int or None
+        Seed of the folds and of the forest.
+
+    Attributes
+    ----------
+    channels_ : list of str
+        Curve channels read (every channel a training record has).
+    hparam_names_ : list of str
+        Hyperparameters read.
+    feature_names_ : list of str
+    best_params_ : dict
+        The setting chosen by cross-validation.
+    cv_mse_ : float
+        Its cross-validated mean squared error (in target units).
+    model_ : Pipeline
+        Imputer, scaler and regressor refitted on all training data.
+    fold_models_ : list of Pipeline
+        The chosen setting refitted on each fold's training part (nu-SVR's uncertainty).
+    """
+
+    def __init__(self, budget: int = 0, model: str = "svr", cv: int = 3, n_estimators: int = 100,
+                 random_state: int | None = 0):
+        self.budget = budget
+        self.model = model
+        self.cv = cv
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        b = self.budget
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 0:
+            raise NaapgnnError(f"BakerPredictor: budget must be a non-negative integer, got {b!r}")
+        if self.model not in BAKER_MODELS:
+            raise NaapgnnError(f"BakerPredictor: model must be one of {', '.join(BAKER_MODELS)}, got {self.model!r}")
+        if isinstance(self.cv, bool) or not isinstance(self.cv, (int, np.integer)) or self.cv < 2:
+            raise NaapgnnError(f"BakerPredictor: cv must be an integer >= 2, got {self.cv!r}")
+
+    def _pipeline_and_grid(self, n_features: int):
+        from sklearn.ensemble import RandomForestRegressor
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import NuSVR
+
+        if self.model == "svr":
+            reg, grid = NuSVR(kernel="rbf"), {"reg__C": [1.0, 10.0, 100.0], "reg__nu": [0.3, 0.6, 0.9],
+                                              "reg__gamma": [g / n_features for g in (0.03, 0.1, 0.3, 1.0)]}
+        else:
+            reg = RandomForestRegressor(n_estimators=int(self.n_estimators), random_state=self.random_state, n_jobs=1)
+            grid = {"reg__max_features": [0.33, 1.0], "reg__min_samples_leaf": [1, 3]}
+        steps = [("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
+                 ("scale", StandardScaler()), ("reg", reg)]
+        return Pipeline(steps), grid
+
+    def fit(self, X, y=None):
+        """Choose the regressor's setting by cross-validation and refit it on all of ``X``.
+
+        Parameters
+        ----------
+        X : list of Record (or what :func:`naapgnn.models.inputs.as_records` accepts)
+        y : array-like of shape (n,), optional
+            Final accuracies; default: the records' ``target``.
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.model_selection import GridSearchCV, KFold
+
+        self._check_params()
+        records = _records(X)
+        y = _targets(records, y)
+        if len(records) < 2 * int(self.cv):
+            raise NaapgnnError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
+                               f"got {len(records)}")
+        budget = int(self.budget)
+        self.channels_ = _channels(records) if budget else []
+        if budget and not self.channels_:
+            raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
+        self.hparam_names_ = sorted({k for r in records for k in r.hparams})
+        self.feature_names_ = feature_names(budget, self.channels_, self.hparam_names_)
+        features = baker_features(records, budget, self.channels_, self.hparam_names_)
+        self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
+        z = (y - self.y_mean_) / self.y_std_
+        pipeline, grid = self._pipeline_and_grid(features.shape[1])
+        folds = KFold(n_splits=int(self.cv), shuffle=True, random_state=self.random_state)
+        search = GridSearchCV(pipeline, grid, cv=folds, scoring="neg_mean_squared_error", n_jobs=1).fit(features, z)
+        self.best_params_ = {k.removeprefix("reg__"): v for k, v in search.best_params_.items()}
+        self.cv_mse_ = float(-search.best_score_) * self.y_std_ ** 2
+        self.model_ = search.best_estimator_
+        self.fold_models_ = []
+        if self.model == "svr":
+            best = clone(pipeline).set_params(**search.best_params_)
+            self.fold_models_ = [clone(best).fit(features[train], z[train]) for train, _ in folds.split(features)]
+        return self
+
+    def predict(self, X, return_std: bool = False):
+        """Predicted final accuracy (and its uncertainty, see the module docstring).
+
+        Parameters
+        ----------
+        X : list of Record
+        return_std : bool
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,), or (mean, std)
+        """
+        if not hasattr(self, "model_"):
+            raise NaapgnnError("BakerPredictor: not fitted yet (call fit)")
+        features = baker_features(_records(X), int(self.budget), self.channels_, self.hparam_names_)
+        mean = self.model_.predict(features) * self.y_std_ + self.y_mean_
+        if not return_std:
+            return mean
+        if self.model == "rf":
+            transformed = self.model_[:-1].transform(features)
+            trees = np.stack([t.predict(transformed) for t in self.model_[-1].estimators_])
+            return mean, trees.std(axis=0) * self.y_std_
+        folds = np.stack([m.predict(features) for m in self.fold_models_])
+        return mean, folds.std(axis=0) * self.y_std_
+
+
+def _records(X) -> list:
+    from naapgnn.models.inputs import as_records
+
+    return as_records(X)
+
+
+def _channels(records) -> list[str]:
+    """Every curve channel some record has, in a fixed order (the usual ones first)."""
+    seen = {c for r in records for c, v in r.curve.items() if v is not None and len(v)}
+    usual = [c for c in ("accuracy", "loss_mean", "loss_median") if c in seen]
+    return usual + sorted(seen - set(usual))
+
+
+def _targets(records, y) -> np.ndarray:
+    if y is None:
+        missing = [r.id for r in records if r.target is None]
+        if missing:
+            raise NaapgnnError(f"BakerPredictor: record {missing[0]!r} has no target (pass y or a target)")
+        y = [r.target for r in records]
+    y = np.asarray(y, dtype=float).reshape(-1)
+    if len(y) != len(records):
+        raise NaapgnnError(f"BakerPredictor: {len(records)} architectures but {len(y)} targets")
+    if not np.all(np.isfinite(y)):
+        raise NaapgnnError(f"BakerPredictor: target {int(np.flatnonzero(~np.isfinite(y))[0])} is not finite")
+    return y

@@ -1,0 +1,187 @@
+"""The ops of the layer-graph format: their fields, defaults, checks and output shapes.
+
+:mod:`naapgnn.arch.format` parses a layer's JSON object and resolves its
+inputs; this module says what each op accepts (:data:`OP_FIELDS`), checks the
+field values (:func:`check_attrs`) and infers the output shape
+(:func:`infer_shape`). Every error is a one-line
+:class:`~naapgnn.errors.NaapgnnError` naming the field and the value; the
+caller prefixes the layer index.
+
+Ops beyond the plain chain:
+
+* ``conv`` with ``order``: ``"conv-bn-act"`` (default), ``"act-conv-bn"`` (a
+  pre-activation conv, e.g. NAS-Bench-201's ReLU -> conv -> BN) or
+  ``"bn-act-conv"`` (DenseNet's BN -> ReLU -> conv, the batch norm over the
+  input channels); ``bias`` defaults to ``not batchnorm``.
+* ``avgpool`` with ``count_include_pad`` (default true, PyTorch's default).
+* ``batchnorm``: a standalone BatchNorm2d, then its ``activation``.
+* ``add``: the sum of its inputs; an input listed twice is summed twice.
+* ``concat``: channel concatenation of inputs of equal spatial size.
+* ``zero``: an all-zeros tensor of the given ``shape`` with no input, standing
+  for a node cut off from the network input (a NAS-Bench-201 cell whose paths
+  are all ``none``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from naapgnn.errors import NaapgnnError
+
+OPS = ("conv", "maxpool", "avgpool", "dropout", "gap", "linear", "add", "concat", "batchnorm", "zero")
+ACTIVATIONS = ("relu", "relu6", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "none")
+CONV_ORDERS = ("conv-bn-act", "act-conv-bn", "bn-act-conv")
+JOIN_OPS = ("add", "concat")
+
+# Fields each op accepts: name -> (required, default). Defaults of None mean
+# "derived" (stride of a pool defaults to its kernel size, padding to k // 2,
+# a conv's bias to ``not batchnorm``).
+OP_FIELDS: dict[str, dict[str, tuple[bool, Any]]] = {
+    "conv": {
+        "out_channels": (True, None),
+        "kernel_size": (True, None),
+        "stride": (False, 1),
+        "padding": (False, None),
+        "groups": (False, 1),
+        "batchnorm": (False, True),
+        "activation": (False, "relu"),
+        "residual": (False, False),
+        "order": (False, "conv-bn-act"),
+        "bias": (False, None),
+    },
+    "maxpool": {"kernel_size": (True, None), "stride": (False, None), "padding": (False, 0)},
+    "avgpool": {"kernel_size": (True, None), "stride": (False, None), "padding": (False, 0),
+                "count_include_pad": (False, True)},
+    "dropout": {"p": (True, None)},
+    "gap": {},
+    "linear": {"out_features": (True, None), "activation": (False, "none")},
+    "add": {"activation": (False, "none")},
+    "concat": {},
+    "batchnorm": {"activation": (False, "none")},
+    "zero": {"shape": (True, None)},
+}
+
+
+def is_default(op: str, name: str, value: Any, attrs: dict) -> bool:
+    """True for a field added after format version 1 that holds its default value
+    (left out of :meth:`Layer.to_dict`, so older architectures serialise as before)."""
+    if op == "conv" and name == "order":
+        return value == "conv-bn-act"
+    if op == "conv" and name == "bias":
+        return value == (not attrs["batchnorm"])
+    if op == "avgpool" and name == "count_include_pad":
+        return value is True
+    return False
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise NaapgnnError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def check_attrs(op: str, attrs: dict) -> None:
+    """Check and normalise the field values of one layer in place."""
+    for name in ("out_channels", "kernel_size", "out_features", "groups"):
+        if name in attrs:
+            attrs[name] = positive_int(attrs[name], name)
+    if op in ("maxpool", "avgpool") and attrs["stride"] is None:
+        attrs["stride"] = attrs["kernel_size"]
+    if op == "conv" and attrs["padding"] is None:
+        attrs["padding"] = attrs["kernel_size"] // 2
+    if "stride" in attrs:
+        attrs["stride"] = positive_int(attrs["stride"], "stride")
+    if "padding" in attrs:
+        pad = attrs["padding"]
+        if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+            raise NaapgnnError(f"padding must be a non-negative integer, got {pad!r}")
+    for name in ("batchnorm", "residual", "count_include_pad"):
+        if name in attrs and not isinstance(attrs[name], bool):
+            raise NaapgnnError(f"{name} must be true or false, got {attrs[name]!r}")
+    if "activation" in attrs:
+        act = attrs["activation"] if attrs["activation"] is not None else "none"
+        if act not in ACTIVATIONS:
+            raise NaapgnnError(f"unknown activation {act!r} (expected one of {', '.join(ACTIVATIONS)})")
+        attrs["activation"] = act
+    if op == "conv":
+        _check_conv(attrs)
+    elif op == "dropout":
+        p = attrs["p"]
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+            raise NaapgnnError(f"dropout p must be a number in [0, 1), got {p!r}")
+        attrs["p"] = float(p)
+    elif op == "zero":
+        attrs["shape"] = _zero_shape(attrs["shape"])
+
+
+def _check_conv(attrs: dict) -> None:
+    if attrs["order"] not in CONV_ORDERS:
+        raise NaapgnnError(f"conv order must be one of {', '.join(CONV_ORDERS)}, got {attrs['order']!r}")
+    if attrs["bias"] is None:
+        attrs["bias"] = not attrs["batchnorm"]
+    elif not isinstance(attrs["bias"], bool):
+        raise NaapgnnError(f"bias must be true or false, got {attrs['bias']!r}")
+
+
+def _zero_shape(value: Any) -> list[int]:
+    if not isinstance(value, (list, tuple)) or len(value) not in (1, 3):
+        raise NaapgnnError(f"zero shape must be [channels, height, width] or [features], got {value!r}")
+    return [positive_int(v, "zero shape") for v in value]
+
+
+def spatial(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def fmt(shape: tuple[int, ...]) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def infer_shape(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """Output shape of a layer from its fields and its input shapes (``[]`` for ``zero``)."""
+    if op == "zero":
+        return tuple(attrs["shape"])
+    shape = shapes[0]
+    if op in ("conv", "maxpool", "avgpool"):
+        return _window_shape(op, attrs, shape)
+    if op == "dropout":
+        return shape
+    if op in ("gap", "batchnorm"):
+        if len(shape) != 3:
+            raise NaapgnnError(f"{op} needs a feature map (C, H, W) input, got a vector of size {shape[0]}")
+        return (shape[0],) if op == "gap" else shape
+    if op == "linear":
+        return (attrs["out_features"],)
+    if op == "add":
+        for other in shapes[1:]:
+            if other != shape:
+                raise NaapgnnError(f"add of mismatched shapes {fmt(shape)} and {fmt(other)}")
+        return shape
+    if op == "concat":
+        for other in shapes:
+            if len(other) != 3 or other[1:] != shape[1:] or len(shape) != 3:
+                raise NaapgnnError(f"concat needs feature maps of one spatial size, got {fmt(shape)} and {fmt(other)}")
+        return (sum(s[0] for s in shapes), *shape[1:])
+    raise AssertionError(op)  # pragma: no cover - guarded by the parser
+
+
+def _window_shape(op: str, attrs: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if len(shape) != 3:
+        raise NaapgnnError(f"{op} needs a feature map (C, H, W) input, got a vector of size {shape[0]}")
+    c, h, w = shape
+    k, s, p = attrs["kernel_size"], attrs["stride"], attrs["padding"]
+    if op != "conv" and p > k // 2:
+        raise NaapgnnError(f"{op} padding {p} exceeds half the kernel size {k}")
+    oh, ow = spatial(h, k, s, p), spatial(w, k, s, p)
+    if oh < 1 or ow < 1:
+        raise NaapgnnError(f"{op} with kernel {k}, stride {s}, padding {p} shrinks the {h}x{w} input below 1x1")
+    if op != "conv":
+        return (c, oh, ow)
+    out_c, groups = attrs["out_channels"], attrs["groups"]
+    if c % groups or out_c % groups:
+        raise NaapgnnError(f"conv groups {groups} must divide in_channels {c} and out_channels {out_c}")
+    out = (out_c, oh, ow)
+    if attrs["residual"] and out != shape:
+        raise NaapgnnError(f"residual needs equal input and output shapes, got {fmt(shape)} -> {fmt(out)}")
+    return out

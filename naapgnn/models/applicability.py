@@ -1,0 +1,247 @@
+"""The training domain of a predictor, recorded at fit, and the check of new inputs against it.
+
+:func:`record_domain` keeps what :class:`naapgnn.models.gnn.GNNPredictor` was
+trained on (parameter and depth range, input shapes, numbers of classes, the
+range of every graph attribute, node feature, curve feature and
+hyperparameter, and the ensemble's median disagreement); :func:`domain_reasons`
+says, per input, where it lies outside. A continuous feature is outside when it
+passes either end of its training range by more than :data:`MARGIN` of the
+range (a tolerance for the sampling noise of a finite training set); depth,
+input shape and number of classes are checked exactly. ``scripts/calibration_report.py``
+prints how many NAAP-440 official test architectures the default predictor
+finds in domain.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MARGIN = 0.05
+DISAGREEMENT_FACTOR = 3.0
+
+__all__ = ["MARGIN", "DISAGREEMENT_FACTOR", "record_domain", "domain_reasons", "range_reasons", "outside"]
+
+
+def outside(values: np.ndarray, low: np.ndarray, high: np.ndarray, margin: float = MARGIN) -> np.ndarray:
+    """Boolean ``values.shape``: beyond ``[low, high]`` widened by ``margin`` of its span at each end."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    slack = margin * (high - low) + 1e-9
+    return (values < low - slack) | (values > high + slack)
+
+
+def range_reasons(kind: str, names, values: np.ndarray, low, high) -> list[str]:
+    """Per row of ``values``: ``"{kind} a, b outside training range"`` naming the columns out of range, or ""."""
+    names = list(names)
+    flags = outside(values, low, high) if values.size else np.zeros(values.shape, dtype=bool)
+    out = []
+    for row in flags:
+        bad = [names[j] for j in np.flatnonzero(row)]
+        plural = "s" if len(bad) > 1 else ""
+        out.append(f"{kind}{plural} {', '.join(bad)} outside training range" if bad else "")
+    return out
+
+
+def _per_graph_node_range(graphs) -> tuple[np.ndarray, np.ndarray]:
+    """Each graph's minimum and maximum of every node feature, ``[num_graphs, num_features]`` each."""
+    from torch_geometric.utils import scatter
+
+    size = graphs.num_graphs
+    low = scatter(graphs.x, graphs.batch, dim=0, dim_size=size, reduce="min")
+    high = scatter(graphs.x, graphs.batch, dim=0, dim_size=size, reduce="max")
+    return low.numpy().astype(float), high.numpy().astype(float)
+
+
+def record_domain(records, graphs, curve: np.ndarray, hparams: np.ndarray, curve_names, hparam_names) -> dict:
+    """The training domain (JSON-serialisable) of a predictor fitted on ``records``.
+
+    Parameters
+    ----------
+    records : list of Record
+    graphs : torch_geometric.data.Batch
+        The records' encoded graphs, unstandardised (:func:`naapgnn.models.network.batch_architectures`).
+    curve, hparams : numpy.ndarray
+        The records' curve features and hyperparameters, unstandardised.
+    curve_names, hparam_names : list of str
+    """
+    from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES
+
+    attrs = graphs.graph_attr.numpy().astype(float)
+    node_low, node_high = _per_graph_node_range(graphs)
+    return {
+        "input_shapes": sorted({tuple(r.arch.input_shape) for r in records}),
+        "num_classes": sorted({int(r.arch.num_classes) for r in records}),
+        "graph_attrs": _range(GRAPH_ATTRS, attrs),
+        "node_features": {"names": list(NODE_FEATURES), "min": node_low.min(axis=0).tolist(),
+                          "max": node_high.max(axis=0).tolist()},
+        "curve_features": _range(curve_names, curve),
+        "hparams": _range(hparam_names, hparams),
+        "disagreement_median": None,
+    }
+
+
+def _range(names, values: np.ndarray) -> dict:
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        return {"names": list(names), "min": [], "max": []}
+    return {"names": list(names), "min": values.min(axis=0).tolist(), "max": values.max(axis=0).tolist()}
+
+
+def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np.ndarray,
+                   disagreement: np.ndarray) -> list[list[str]]:
+    """Why each record lies outside ``domain`` (an empty list where it lies inside).
+
+    ``graphs``, ``curve`` and ``hparams`` are unstandardised, as in :func:`record_domain`;
+    ``disagreement`` is the ensemble members' spread per record.
+    """
+    attrs = graphs.graph_attr.numpy().astype(float)
+    reasons = [_shape_reasons(domain, r.arch) for r in records]
+    attr = domain["graph_attrs"]
+    names = list(attr["names"])
+    for i, row in enumerate(attrs):
+        reasons[i] += _size_reasons(names, row, attr["min"], attr["max"])
+    node_low, node_high = _per_graph_node_range(graphs)
+    nodes = domain["node_features"]
+    node_flags = outside(node_low, nodes["min"], nodes["max"]) | outside(node_high, nodes["min"], nodes["max"])
+    for i, row in enumerate(node_flags):
+        bad = [nodes["names"][j] for j in np.flatnonzero(row)]
+        if bad:
+            reasons[i].append(f"node feature{'s' if len(bad) > 1 else ''} {', '.join(bad)} outside training range")
+    for kind, key, values in (("curve feature", "curve_features", curve), ("hparam", "hparams", hparams)):
+        part = domain[key]
+        if part["min"] and values.size:
+            for i, reason in enumerate(range_reasons(kind, part["names"], values, part["min"], part["max"])):
+                reasons[i] += [reason] if reason else []
+    median = domain.get("disagreement_median")
+    if median:
+        for i, spread in enumerate(disagreement):
+            if spread > DISAGREEMENT_FACTOR * median:
+                reasons[i].append(f"ensemble disagreement {spread:.3g} > {DISAGREEMENT_FACTOR:g}x training median "
+                                  f"{median:.3g}")
+    return reasons
+
+
+def _shape_reasons(domain: dict, arch) -> list[str]:
+    out = []
+    shapes = [tuple(s) for s in domain["input_shapes"]]
+    if tuple(arch.input_shape) not in shapes:
+        trained = " or ".join("x".join(map(str, s)) for s in shapes)
+        out.append(f"input {'x'.join(map(str, arch.input_shape))} not {trained}")
+    if int(arch.num_classes) not in domain["num_classes"]:
+        out.append(f"{arch.num_classes} classes (trained on {', '.join(map(str, domain['num_classes']))})")
+    return out
+
+
+def _size_reasons(names: list, row: np.ndarray, low: list, high: list) -> list[str]:
+    """Params and depth in words, the other graph attributes by name."""
+    out, others = [], []
+    flags = outside(row, low, high)
+    for j, name in enumerate(names):
+        if name == "depth":
+            if row[j] > high[j]:
+                out.append(f"depth {row[j]:g} > {high[j]:g}")
+            elif row[j] < low[j]:
+                out.append(f"depth {row[j]:g} < {low[j]:g}")
+        elif flags[j] and name == "log_params":
+            side, bound = ("above training max", high[j]) if row[j] > high[j] else ("below training min", low[j])
+            out.append(f"params {_count(math.exp(row[j]))} {side} {_count(math.exp(bound))}")
+        elif flags[j]:
+            others.append(name)
+    if others:
+        out.append(f"feature{'s' if len(others) > 1 else ''} {', '.join(others)} outside training range")
+    return out
+
+
+def _count(value: float) -> str:
+    """``322``, ``3.2e9``: a count in few characters."""
+    if value < 1e4:
+        return f"{value:.0f}"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+# --- blending, calibration and the estimator's methods -------------------------------------
+
+COVERAGE = 0.9545  # the share of a normal distribution within +-2 standard deviations
+
+
+def blend(gnn: np.ndarray, gnn_std: np.ndarray, forest: np.ndarray | None, weight: float):
+    """``(1 - w) * gnn + w * forest`` and the standard deviation of that two-part mixture.
+
+    Rows where ``forest`` is NaN (an architecture the forest cannot read) get the GNN alone.
+    """
+    mean, var = np.asarray(gnn, dtype=float), np.asarray(gnn_std, dtype=float) ** 2
+    if forest is None or weight == 0:
+        return mean, np.sqrt(var)
+    w = np.where(np.isfinite(forest), float(weight), 0.0)
+    forest = np.where(np.isfinite(forest), forest, mean)
+    var = (1 - w) * var + w * (1 - w) * (mean - forest) ** 2
+    return (1 - w) * mean + w * forest, np.sqrt(var)
+
+
+def calibration_scale(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:
+    """The factor ``s`` that puts :data:`COVERAGE` of held-out targets within ``mean +- 2 s std``.
+
+    ``mean`` and ``std`` are out-of-fold predictions and uncertainties of the
+    training targets ``y``; rows with a NaN or a zero std are left out, and
+    with fewer than 10 rows left the factor is 1.
+    """
+    rows = np.isfinite(mean) & np.isfinite(std) & (std > 0)
+    if rows.sum() < 10:
+        return 1.0
+    z = np.abs(y[rows] - mean[rows]) / std[rows]
+    return float(np.quantile(z, COVERAGE) / 2.0)
+
+
+class ApplicabilityMixin:
+    """:class:`naapgnn.models.gnn.GNNPredictor`'s training domain, calibration and :meth:`domain_report`."""
+
+    def _fit_domain(self, records, graphs, curve: np.ndarray, hparams: np.ndarray, y: np.ndarray) -> None:
+        """Record ``domain_`` and fit ``std_scale_`` on the out-of-fold predictions (end of ``fit``)."""
+        self.domain_ = record_domain(records, graphs, curve, hparams, self.curve_feature_names_, self.hparam_names_)
+        self.std_scale_ = 1.0
+        parts = self.predict_parts(records)
+        self.domain_["disagreement_median"] = float(np.median(parts["gnn_std"]))
+        oof = (self.oof_prediction_ - self.y_mean_) / self.y_std_ * self.stack_coef_[0] + self.stack_intercept_
+        if len(self.stack_coef_) > 1:
+            oof = oof + (curve - self.curve_mean_) / self.curve_std_ @ self.stack_coef_[1:]
+        forest = None if self.forest_ is None else self.forest_.oob_prediction_
+        mean, std = blend(oof * self.y_std_ + self.y_mean_, parts["gnn_std"], forest, float(self.blend_forest))
+        self.std_scale_ = calibration_scale(y, mean, std)
+
+    def domain_report(self, X) -> tuple[np.ndarray, list[str]]:
+        """Whether each architecture (and curve) lies inside what the predictor was trained on, and why not.
+
+        Outside: more parameters or depth than any training architecture (or
+        fewer), another input shape or number of classes, a graph attribute,
+        node feature, curve feature or hyperparameter outside its training
+        range (see :data:`MARGIN`), an ensemble disagreement above
+        :data:`DISAGREEMENT_FACTOR` times its training median, a prediction
+        clipped to [0, 1]. Rows deeper than the blended forest reads are
+        predicted by the GNN alone, which is also said.
+
+        Parameters
+        ----------
+        X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
+
+        Returns
+        -------
+        in_domain : numpy.ndarray of bool, shape (n,)
+        reasons : list of str
+            "" where in domain, else short reasons joined by "; ".
+        """
+        from naapgnn.models.inputs import as_records
+        from naapgnn.models.network import batch_architectures
+
+        records = as_records(X)
+        parts = self.predict_parts(records)
+        graphs = batch_architectures([r.arch for r in records])
+        reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
+                                 parts["gnn_std"])
+        mean, _ = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_forest))
+        for i, value in enumerate(mean):
+            if parts["forest"] is not None and np.isnan(parts["forest"][i]):
+                reasons[i].append(f"forest not blended (deeper than its {self.forest_.max_blocks_} blocks)")
+            if not 0.0 <= value <= 1.0:
+                reasons[i].append(f"prediction {value:.4f} clipped to [0, 1]")
+        joined = ["; ".join(r) for r in reasons]
+        return np.array([not r for r in joined], dtype=bool), joined

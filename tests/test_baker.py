@@ -1,0 +1,118 @@
+"""Baker et al. 2018's predictor, and the gate that lets the GNN ignore an unhelpful curve."""
+import numpy as np
+import pytest
+
+from baselines.baker import BakerPredictor, baker_features, feature_names
+from naapgnn.arch.format import OPS, parse_architecture
+from naapgnn.data.records import Record
+from naapgnn.errors import NaapgnnError
+from naapgnn.models.curve_stack import fit_gated_stack
+
+
+def make_records(n=60, seed=0, informative=True):
+    """Synthetic benchmark: the target is mostly the curve's level (or unrelated to the curve)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        width = int(rng.choice([8, 16, 24, 32]))
+        arch = parse_architecture([{"kernel_size": 3, "width": width, "stride": 2, "residual": False},
+                                   {"kernel_size": 3, "width": 2 * width, "stride": 2, "residual": False}])
+        level = rng.uniform(0.3, 0.7)
+        curve = level * (1 - np.exp(-np.arange(1, 11) / 3)) + rng.normal(0, 0.002, 10)
+        target = level + 0.001 * width if informative else 0.5 + 0.004 * width + rng.normal(0, 0.01)
+        records.append(Record(f"n{i}", arch, curve={"accuracy": curve, "lr": np.full(10, 0.1)},
+                              hparams={"lr": 0.1, "wd": float(rng.choice([1e-4, 5e-4]))}, target=float(target)))
+    return records
+
+
+def test_features_hold_values_and_their_differences():
+    records = make_records(3)
+    X = baker_features(records, 4, ["accuracy"], ["lr", "wd"])
+    names = feature_names(4, ["accuracy"], ["lr", "wd"])
+    assert X.shape == (3, len(names)) and len(names) == 7 + len(OPS) + 2 + 4 + 3 + 2
+    row = dict(zip(names, X[0]))
+    acc = records[0].curve["accuracy"]
+    assert row["accuracy_e4"] == acc[3] and row["accuracy_d1_4"] == pytest.approx(acc[3] - acc[2])
+    assert row["accuracy_d2_3"] == pytest.approx(acc[2] - 2 * acc[1] + acc[0])
+    assert row["num_conv"] == 2 and row["hp_wd"] == records[0].hparams["wd"]
+    assert row["log_params"] == pytest.approx(np.log(sum(p.numel() for p in _module(records[0]).parameters())))
+
+
+def _module(record):
+    from naapgnn.arch.builder import build_model
+
+    return build_model(record.arch)
+
+
+@pytest.mark.parametrize("model", ["svr", "rf"])
+def test_fit_predict_with_uncertainty_and_cv_choice(model):
+    records = make_records(60)
+    train, test = records[:45], records[45:]
+    est = BakerPredictor(budget=5, model=model, n_estimators=30, random_state=0).fit(train)
+    mean, std = est.predict(test, return_std=True)
+    y = np.array([r.target for r in test])
+    assert mean.shape == std.shape == (15,) and np.all(std >= 0) and std.mean() > 0
+    assert np.mean(np.abs(mean - y)) < 0.5 * np.mean(np.abs(y - y.mean()))  # far better than the mean
+    assert est.channels_ == ["accuracy", "lr"] and est.hparam_names_ == ["lr", "wd"]
+    assert est.cv_mse_ > 0 and set(est.best_params_) == ({"C", "nu", "gamma"} if model == "svr"
+                                                          else {"max_features", "min_samples_leaf"})
+    again = BakerPredictor(budget=5, model=model, n_estimators=30, random_state=0).fit(train).predict(test)
+    assert np.array_equal(mean, again)  # seeded
+
+
+def test_budget_zero_reads_no_curve_and_errors_are_one_line():
+    records = make_records(20)
+    est = BakerPredictor(budget=0).fit(records)
+    assert est.channels_ == [] and not any("_e" in n for n in est.feature_names_)
+    with pytest.raises(NaapgnnError, match="record 'n0': curve channel 'accuracy' has 10 epochs, budget 11"):
+        BakerPredictor(budget=11).fit(records)
+    with pytest.raises(NaapgnnError, match="model must be one of svr, rf"):
+        BakerPredictor(model="gp").fit(records)
+    with pytest.raises(NaapgnnError, match="not fitted"):
+        BakerPredictor().predict(records)
+
+
+def test_registry_keys_and_search_plug_in():
+    from naapgnn.models.registry import create, get
+    from naapgnn.search.problem import make_predictor
+    from naapgnn.search.settings import SearchSettings
+
+    assert get("baker").has_std and get("baker_rf").has_std
+    assert isinstance(create("baker", budget=3), BakerPredictor) and create("baker_rf", budget=3).model == "rf"
+    assert make_predictor("baker", 3, 0).budget == 3
+    assert SearchSettings(strategy="early-stop", predictor="baker").checked().predictor == "baker"
+    with pytest.raises(NaapgnnError, match="unknown predictor 'svm'"):
+        SearchSettings(strategy="early-stop", predictor="svm").checked()
+
+
+def test_runner_selects_baker():
+    from baselines.runner import select_baselines
+
+    assert select_baselines("baker") == ["Baker et al. nu-SVR", "Baker et al. Random Forest"]
+    assert select_baselines("all,Baker et al. nu-SVR")[-1] == "Baker et al. nu-SVR"
+    assert "Baker et al. nu-SVR" not in select_baselines("all")  # the paper's table stays fast
+
+
+def test_gate_keeps_a_useful_curve_and_drops_a_useless_one():
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=200)
+    oof = target + rng.normal(0, 0.5, 200)
+    useful = (target - oof + rng.normal(0, 0.1, 200)).reshape(-1, 1)
+    coef, _, gate = fit_gated_stack(oof, useful, target)
+    assert gate["used"] and gate["stack_mse"] < gate["graph_mse"] and coef[1] > 0.5
+    noise = rng.normal(size=(200, 5))
+    coef, intercept, gate = fit_gated_stack(oof, noise, target)
+    assert not gate["used"] and np.array_equal(coef, [1, 0, 0, 0, 0, 0]) and intercept == 0.0
+    with pytest.raises(NaapgnnError, match="at least 10 records, got 3"):
+        fit_gated_stack(np.r_[oof[:3], np.full(197, np.nan)], noise, target)
+
+
+def test_gnn_at_budget_k_falls_back_to_budget_zero_when_the_curve_does_not_help():
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = make_records(60, informative=False)
+    tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
+    zero = GNNPredictor(budget=0, **tiny).fit(records[:40])
+    three = GNNPredictor(budget=3, **tiny).fit(records[:40])
+    assert three.stack_gate_["used"] is False  # a curve unrelated to the target is dropped on CV
+    assert np.allclose(three.predict(records[40:]), zero.predict(records[40:]))

@@ -1,0 +1,133 @@
+"""Bad arguments give one line and exit 2 (never a traceback); help texts; resume lines; start-up cost."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from naapgnn.cli import main
+from naapgnn.data.records import records_from_naap440, write_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
+GRAPH = str(REPO / "graphs" / "resnet_like.json")
+
+
+@pytest.fixture()
+def places(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe garbage")
+    (tmp_path / "percent.jsonl").write_text(json.dumps(
+        {"id": 1, "arch": [{"kernel_size": 3, "width": 8, "stride": 1, "residual": False}], "target": 60}) + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["encode", GRAPH, "--draw", "g.xyz"], "g.xyz: cannot draw to '.xyz'; use one of .png, .svg, .pdf"),
+    (["encode", GRAPH, "--draw", "{folder}"], "{folder}: no image suffix; use one of .png"),
+    (["encode", GRAPH, "-o", "{folder}"], "-o {folder}: is a folder; give a file name"),
+    (["predict", "--checkpoint", "{folder}", GRAPH, "--out", "{folder}"], "--out {folder}: is a folder; give a file "
+                                                                          "name, e.g. {folder}/preds.csv"),
+    (["predict", "--checkpoint", "{folder}", GRAPH, "--threads", "0"], "--threads must be >= 1, got 0"),
+    (["train", "--budget", "0", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
+    (["train", "--budget", "0", "--data", "{percent}", "--out", "{folder}/c"],
+     "percent.jsonl line 1: target: 60 is outside [0, 1]; accuracies in percent? use --target-scale percent"),
+    (["train", "--budget", "0", "--data", "{binary}", "--out", "{folder}/c"], "binary.json: cannot read: 'utf-8'"),
+    (["evaluate", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
+    (["evaluate", "--data", "{percent}", "--out", "{folder}"], "use --target-scale percent"),
+    (["baselines", "--out", "{file}", "--models", "5-NN"], "--out {file}: is a file; give a folder"),
+    (["search", "--out", "{file}"], "--out {file}: is a file; give a folder"),
+    (["search", "--data", "{percent}", "--out", "{folder}"], "use --target-scale percent"),
+    (["search", "--strategy", "early-stop", "--thresholds", "1", "nan", "--out", "{folder}"],
+     "--thresholds: nan is not a finite number"),
+])
+def test_bad_arguments_are_one_line_errors(argv, message, places, capsys, monkeypatch):
+    monkeypatch.chdir(places)
+    names = {"folder": places / "folder", "file": places / "file", "binary": places / "binary.json",
+             "percent": places / "percent.jsonl"}
+    argv = [a.format(**names) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"naapgnn {argv[0]}: error: " + err.split(": error: ", 1)[1]
+    assert message.format(**names) in err and "\n" not in err
+
+
+def test_train_reads_percent_targets_only_with_target_scale_percent(places, capsys):
+    # The percent-scaled benchmark trains once --target-scale percent says so (tiny, fast settings).
+    path = places / "percent.jsonl"
+    lines = [json.loads(path.read_text())]
+    path.write_text("".join(json.dumps({**lines[0], "id": i, "target": 40 + i}) + "\n" for i in range(6)))
+    argv = ["train", "--budget", "0", "--data", str(path), "--out", str(places / "ckpt"), "--quiet",
+            "--ensemble", "1", "--params", '{"max_epochs": 2, "hidden": 8, "forest_trees": 5}']
+    assert main(argv) == 2
+    assert main(argv + ["--target-scale", "percent"]) == 0
+    config = json.loads((places / "ckpt" / "config.json").read_text())
+    assert config["state"]["y_mean"] == pytest.approx(np.mean([0.40, 0.41, 0.42, 0.43, 0.44, 0.45]))
+
+
+def test_search_help_has_no_doubled_percent_and_promises_only_what_is_written(capsys):
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "95% confidence" in text and "%%" not in text
+    assert "a .png figure for every strategy but enlarged" in text
+
+
+def test_every_command_that_reads_a_benchmark_takes_target_scale(capsys):
+    for command in ("train", "predict", "evaluate", "search"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--target-scale {fraction,percent}" in capsys.readouterr().out, command
+
+
+def test_threads_default_is_one(capsys):
+    from naapgnn.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "--budget", "3"]).threads == 1
+    assert parser.parse_args(["predict", "--checkpoint", "c", "x.json"]).threads == 1
+
+
+def test_evaluate_says_what_it_resumes(naap440, tmp_path, capsys):
+    flags = naap440["IsTest"].to_numpy() == 1
+    rows = np.sort(np.r_[np.flatnonzero(flags)[:8], np.flatnonzero(~flags)[::20]])
+    records = records_from_naap440(naap440.iloc[rows])
+    for r in records:
+        r.curve = {k: v[:3] for k, v in r.curve.items()}
+    bench = tmp_path / "bench.jsonl"
+    write_jsonl(records, bench)
+    argv = ["evaluate", "--data", str(bench), "--budgets", "1,2", "--seeds", "1", "--jobs", "1",
+            "--predictors", "curve_last,curve_best", "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(argv) == 0
+    assert "resuming" not in capsys.readouterr().err
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"evaluate: resuming 4 of 4 fits (saved in {tmp_path / 'out' / 'cache' / 'runs.jsonl'}; " \
+           "--fresh starts over)" in err
+
+
+def _run_python(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=REPO).stdout
+
+
+def test_help_does_not_import_torch():
+    out = _run_python("import sys, contextlib, io\nfrom naapgnn.cli import main\n"
+                      "with contextlib.redirect_stdout(io.StringIO()):\n"
+                      "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+                      "print(sorted(m for m in ('torch', 'torch_geometric', 'pandas', 'sklearn', 'numpy') if m in sys.modules))")
+    assert out.strip() == "[]"
+
+
+def test_cli_copies_of_constants_match_their_source():
+    from naapgnn.cli import regenerate, search
+    from naapgnn.data.naap440 import NUM_EPOCHS
+    from naapgnn.search.problem import PREDICTORS
+    from naapgnn.search.settings import STRATEGY_CHOICES
+
+    assert search.STRATEGY_CHOICES == STRATEGY_CHOICES and regenerate.NUM_EPOCHS == NUM_EPOCHS
+    assert search.PREDICTOR_CHOICES == PREDICTORS

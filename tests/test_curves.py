@@ -1,0 +1,77 @@
+"""Schedule-free curve features, and the cycle features only where an ``lr`` channel declares a cycle."""
+import numpy as np
+import pytest
+
+from naapgnn.arch.format import parse_architecture
+from naapgnn.data.records import Record
+from naapgnn.errors import NaapgnnError
+from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, lr_period
+
+ARCH = parse_architecture([{"kernel_size": 3, "width": 16, "stride": 2, "residual": False}])
+NAAP_LR = np.array([0.1, 0.01, 0.001] * 30)
+
+
+def record(rid="r", **curve):
+    return Record(rid, ARCH, curve={k: np.asarray(v, dtype=float) for k, v in curve.items()})
+
+
+def features(records, budget):
+    channels = curve_channels(records)
+    return [dict(zip(curve_feature_names(budget, channels), row)) for row in curve_features(records, budget, channels)]
+
+
+def test_schedule_free_features_by_hand():
+    acc = [0.1, 0.2, 0.25, 0.3, 0.9]
+    row = features([record(accuracy=acc)], 4)[0]
+    assert set(row) == {f"accuracy_{f}" for f in ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope",
+                                                  "logfit_slope", "logfit_x4")}  # no cycle without a schedule
+    assert row["accuracy_last"] == 0.3 and row["accuracy_best"] == 0.3
+    assert row["accuracy_mean_last3"] == pytest.approx(0.25)
+    assert row["accuracy_diff1"] == pytest.approx(0.05) and row["accuracy_diff2"] == pytest.approx(0.0)
+    assert row["accuracy_slope"] == pytest.approx(0.05)  # the last half: epochs 3 and 4
+    b, a = np.polyfit(np.log([1, 2, 3, 4]), acc[:4], 1)
+    assert row["accuracy_logfit_slope"] == pytest.approx(b)
+    assert row["accuracy_logfit_x4"] == pytest.approx(a + b * np.log(16))
+
+
+def test_any_channel_any_length_and_losses_take_the_minimum():
+    rows = features([record(loss=[2.0, 1.0, 1.5], train_accuracy=[0.3, 0.5, 0.6])], 3)[0]
+    assert rows["loss_best"] == 1.0 and rows["train_accuracy_best"] == 0.6
+    long = features([record(accuracy=np.linspace(0.1, 0.6, 140))], 40)[0]
+    assert len(long) == 9 and long["accuracy_last"] == pytest.approx(np.linspace(0.1, 0.6, 140)[39])
+
+
+def test_only_the_first_budget_epochs_are_read():
+    a = features([record(accuracy=[0.1, 0.2, 0.3, 0.4])], 2)[0]
+    b = features([record(accuracy=[0.1, 0.2, 0.9, 0.0])], 2)[0]
+    assert a == b
+
+
+def test_lr_period():
+    assert lr_period(NAAP_LR) == 3
+    assert lr_period([0.1] * 30 + [0.01] * 30) is None  # step decay
+    assert lr_period([0.1] * 20) is None
+    assert lr_period(0.05 * (1 + np.cos(np.linspace(0, np.pi, 50)))) is None  # cosine
+    assert lr_period([0.1, 0.1, 0.01, 0.01] * 5) == 4
+
+
+def test_cycle_features_only_with_a_cyclic_lr_channel():
+    acc = [0.1, 0.3, 0.4, 0.42, 0.5, 0.55, 0.6]
+    cyclic = record("c", accuracy=acc, lr=NAAP_LR[:7])
+    step = record("s", accuracy=acc, lr=[0.1] * 4 + [0.01] * 3)
+    rows = features([cyclic, step], 6)
+    assert "accuracy_cycle_end" in rows[0] and "lr_cycle_end" not in rows[0]
+    assert rows[0]["accuracy_cycle_end"] == 0.55 and rows[0]["accuracy_cycle_gain"] == pytest.approx(0.15)
+    # gains 0.15 after 0.4 with one gain: ratio 0.5, tail 0.15
+    assert rows[0]["accuracy_cycle_extrapolated"] == pytest.approx(0.7)
+    assert (rows[1]["accuracy_cycle_end"], rows[1]["accuracy_cycle_gain"]) == (0.55, 0.0)  # no cycle: last value
+    assert rows[0]["lr_last"] == pytest.approx(0.001)
+
+
+def test_missing_channel_is_zero_and_short_curves_fail():
+    rows = features([record("a", accuracy=[0.1, 0.2]), record("b", loss=[1.0, 0.5])], 2)
+    assert rows[0]["loss_present"] == 0 and rows[0]["loss_last"] == 0 and rows[1]["loss_last"] == 0.5
+    with pytest.raises(NaapgnnError, match="record 'a': curve channel 'accuracy' has 2 epochs, budget 3"):
+        curve_features([record("a", accuracy=[0.1, 0.2])], 3, ["accuracy"])
+    with pytest.raises(NaapgnnError, match="record 'x': budget 2 needs the first 2 epochs"):
+        curve_features([record("x")], 2, ["accuracy"])
