@@ -128,3 +128,11 @@ def test_forest_domain_report(records):
     _, reasons = forest.domain_report([big])
     assert reasons[0].startswith("features ") and "b0_width" in reasons[0]
     assert forest.oob_prediction_.shape == (80,) and np.all(np.isfinite(forest.oob_prediction_))
+
+
+def test_a_reason_names_at_most_three_columns():
+    from naapgnn.models.applicability import range_reasons
+
+    values = np.array([[5.0] * 6, [0.5] * 6])
+    reasons = range_reasons("curve feature", list("abcdef"), values, [0.0] * 6, [1.0] * 6)
+    assert reasons == ["curve features a, b, c (+3 more) outside training range", ""]

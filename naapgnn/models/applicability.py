@@ -37,9 +37,14 @@ def range_reasons(kind: str, names, values: np.ndarray, low, high) -> list[str]:
     out = []
     for row in flags:
         bad = [names[j] for j in np.flatnonzero(row)]
-        plural = "s" if len(bad) > 1 else ""
-        out.append(f"{kind}{plural} {', '.join(bad)} outside training range" if bad else "")
+        out.append(_outside(kind, bad) if bad else "")
     return out
+
+
+def _outside(kind: str, bad: list[str], shown: int = 3) -> str:
+    """``"{kind}s a, b, c (+N more) outside training range"``: a reason stays one readable line."""
+    more = f" (+{len(bad) - shown} more)" if len(bad) > shown else ""
+    return f"{kind}{'s' if len(bad) > 1 else ''} {', '.join(bad[:shown])}{more} outside training range"
 
 
 def _per_graph_node_range(graphs) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +110,7 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
     for i, row in enumerate(node_flags):
         bad = [nodes["names"][j] for j in np.flatnonzero(row)]
         if bad:
-            reasons[i].append(f"node feature{'s' if len(bad) > 1 else ''} {', '.join(bad)} outside training range")
+            reasons[i].append(_outside("node feature", bad))
     for kind, key, values in (("curve feature", "curve_features", curve), ("hparam", "hparams", hparams)):
         part = domain[key]
         if part["min"] and values.size:
