@@ -135,6 +135,7 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     device = resolve_device(options.device)
     check_options(recipe, options, device)
     groups, done, starts = plan_groups(jobs, recipe, options.group_size)
+    _say_resuming(len(jobs), len(done), sum(1 for start in starts.values() if start > 0))
     total = sum(max(recipe.epochs - start, 0) for start in starts.values())
     t0 = time.perf_counter()
     bar = progress_bar(total, progress)
@@ -152,6 +153,12 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     summary.arch_epochs = total
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _say_resuming(n_jobs: int, n_done: int, n_resumed: int) -> None:
+    if n_done or n_resumed:
+        print(f"regenerate: resuming {n_done + n_resumed} of {n_jobs} schemes ({n_done} finished and skipped, "
+              f"{n_resumed} continue from their last epoch)", file=sys.stderr)
 
 
 def progress_bar(total: int, enabled: bool, desc: str = "regenerate"):
