@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.models.inputs import as_records, targets_of
 
 __all__ = ["BakerPredictor", "baker_features", "BAKER_MODELS"]
 
@@ -159,8 +160,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         from sklearn.model_selection import GridSearchCV, KFold
 
         self._check_params()
-        records = _records(X)
-        y = _targets(records, y)
+        records = as_records(X)
+        y = targets_of(records, y, "BakerPredictor")
         if len(records) < 2 * int(self.cv):
             raise NaapgnnError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
                                f"got {len(records)}")
@@ -199,7 +200,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         """
         if not hasattr(self, "model_"):
             raise NaapgnnError("BakerPredictor: not fitted yet (call fit)")
-        features = baker_features(_records(X), int(self.budget), self.channels_, self.hparam_names_)
+        features = baker_features(as_records(X), int(self.budget), self.channels_, self.hparam_names_)
         mean = self.model_.predict(features) * self.y_std_ + self.y_mean_
         if not return_std:
             return mean
@@ -211,28 +212,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         return mean, folds.std(axis=0) * self.y_std_
 
 
-def _records(X) -> list:
-    from naapgnn.models.inputs import as_records
-
-    return as_records(X)
-
-
 def _channels(records) -> list[str]:
     """Every curve channel some record has, in a fixed order (the usual ones first)."""
     seen = {c for r in records for c, v in r.curve.items() if v is not None and len(v)}
     usual = [c for c in ("accuracy", "loss_mean", "loss_median") if c in seen]
     return usual + sorted(seen - set(usual))
-
-
-def _targets(records, y) -> np.ndarray:
-    if y is None:
-        missing = [r.id for r in records if r.target is None]
-        if missing:
-            raise NaapgnnError(f"BakerPredictor: record {missing[0]!r} has no target (pass y or a target)")
-        y = [r.target for r in records]
-    y = np.asarray(y, dtype=float).reshape(-1)
-    if len(y) != len(records):
-        raise NaapgnnError(f"BakerPredictor: {len(records)} architectures but {len(y)} targets")
-    if not np.all(np.isfinite(y)):
-        raise NaapgnnError(f"BakerPredictor: target {int(np.flatnonzero(~np.isfinite(y))[0])} is not finite")
-    return y

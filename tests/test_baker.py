@@ -6,11 +6,12 @@ from baselines.baker import BakerPredictor, baker_features, feature_names
 from naapgnn.arch.format import OPS, parse_architecture
 from naapgnn.data.records import Record
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.curve_stack import fit_gated_stack
+from naapgnn.models.curve_stack import SVR_C, apply_stack, fit_gated_stack
 
 
-def make_records(n=60, seed=0, informative=True):
-    """Synthetic benchmark: the target is mostly the curve's level (or unrelated to the curve)."""
+def make_records(n=60, seed=0, informative=True, u_shaped=False):
+    """Synthetic benchmark: the target is mostly the curve's level (or unrelated to the curve, or,
+    ``u_shaped``, a parabola of the level that no line fits)."""
     rng = np.random.default_rng(seed)
     records = []
     for i in range(n):
@@ -20,6 +21,8 @@ def make_records(n=60, seed=0, informative=True):
         level = rng.uniform(0.3, 0.7)
         curve = level * (1 - np.exp(-np.arange(1, 11) / 3)) + rng.normal(0, 0.002, 10)
         target = level + 0.001 * width if informative else 0.5 + 0.004 * width + rng.normal(0, 0.01)
+        if u_shaped:
+            target = 0.3 + 4 * (level - 0.5) ** 2
         records.append(Record(f"n{i}", arch, curve={"accuracy": curve, "lr": np.full(10, 0.1)},
                               hparams={"lr": 0.1, "wd": float(rng.choice([1e-4, 5e-4]))}, target=float(target)))
     return records
@@ -98,13 +101,56 @@ def test_gate_keeps_a_useful_curve_and_drops_a_useless_one():
     target = rng.normal(size=200)
     oof = target + rng.normal(0, 0.5, 200)
     useful = (target - oof + rng.normal(0, 0.1, 200)).reshape(-1, 1)
-    coef, _, gate = fit_gated_stack(oof, useful, target)
-    assert gate["used"] and gate["stack_mse"] < gate["graph_mse"] and coef[1] > 0.5
+    stack = fit_gated_stack(oof, useful, target)
+    assert stack.kind == "linear" and stack.gate["used"] and stack.gate["stack_mse"] < stack.gate["graph_mse"]
+    assert stack.coef[1] > 0.5 and stack.model is None
     noise = rng.normal(size=(200, 5))
-    coef, intercept, gate = fit_gated_stack(oof, noise, target)
-    assert not gate["used"] and np.array_equal(coef, [1, 0, 0, 0, 0, 0]) and intercept == 0.0
+    stack = fit_gated_stack(oof, noise, target, hparams=rng.normal(size=(200, 2)))
+    assert stack.kind == "graph" and not stack.gate["used"] and stack.model is None
+    assert np.array_equal(stack.coef, [1, 0, 0, 0, 0, 0]) and stack.intercept == 0.0
     with pytest.raises(NaapgnnError, match="at least 10 records, got 3"):
         fit_gated_stack(np.r_[oof[:3], np.full(197, np.nan)], noise, target)
+
+
+def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
+    """Diverged nets: below a curve threshold the target collapses, which no line can fit."""
+    rng = np.random.default_rng(1)
+    curve = rng.normal(size=(300, 2))
+    target = rng.normal(size=300) - 3.0 * (curve[:, 0] < -0.5)
+    oof = target + 3.0 * (curve[:, 0] < -0.5) + rng.normal(0, 0.3, 300)  # the graph cannot see divergence
+    stack = fit_gated_stack(oof, curve, target, hparams=rng.normal(size=(300, 1)))
+    gate = stack.gate
+    assert stack.kind == "nonlinear" and gate["used"] and stack.model.n_features_in_ == 4
+    assert gate["nonlinear_mse"] < gate["stack_mse"] < gate["graph_mse"] and gate["nonlinear_C"] in SVR_C
+    assert gate["nonlinear_tau"] >= gate["graph_tau"]
+    members = np.stack([oof, oof + 0.1])
+    out = apply_stack(members, curve, rng.normal(size=(300, 1)), stack.coef, stack.intercept, stack.model)
+    assert out.shape == (2, 300) and np.mean((out[0] - target) ** 2) < 0.5 * gate["graph_mse"]
+
+
+def test_linear_path_is_the_ridge_arithmetic():
+    rng = np.random.default_rng(2)
+    preds, curve = rng.normal(size=(3, 20)), rng.normal(size=(20, 2))
+    coef = np.array([0.8, 0.3, -0.1])
+    out = apply_stack(preds, curve, np.zeros((20, 0)), coef, 0.05)
+    assert np.array_equal(out, preds * 0.8 + 0.05 + curve @ coef[1:])
+
+
+def test_nonlinear_stack_survives_a_checkpoint_round_trip(tmp_path):
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = make_records(80, u_shaped=True)
+    tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
+    model = GNNPredictor(budget=3, **tiny).fit(records[:64])
+    assert model.stack_gate_["kind"] == "nonlinear" and model.stack_model_ is not None
+    model.save(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "stack.joblib").is_file()
+    loaded = GNNPredictor.load(tmp_path / "ckpt")
+    assert loaded.stack_gate_["kind"] == "nonlinear"
+    assert np.array_equal(loaded.predict(records[64:]), model.predict(records[64:]))
+    (tmp_path / "ckpt" / "stack.joblib").unlink()
+    with pytest.raises(NaapgnnError, match="the curve stack is nonlinear but stack.joblib is missing"):
+        GNNPredictor.load(tmp_path / "ckpt")
 
 
 def test_gnn_at_budget_k_falls_back_to_budget_zero_when_the_curve_does_not_help():

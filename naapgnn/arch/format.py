@@ -95,12 +95,17 @@ class Architecture:
         Topologically ordered layers; the last one produces the logits.
     scheme : list of dict or None
         The NAAP-440 scheme this architecture came from, if any.
+
+    Derived values (layer costs, receptive fields, statistics) are computed
+    once per instance and kept in ``derived``, so an architecture must not be
+    changed after parsing (build a new one instead).
     """
 
     input_shape: tuple[int, ...]
     num_classes: int
     layers: tuple[Layer, ...]
     scheme: Any = field(default=None, compare=False)
+    derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """The general layer-graph form; ``parse_architecture(a.to_dict()) == a``."""

@@ -23,9 +23,9 @@ statistics are buffers, not parameters).
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
-from naapgnn.arch.format import NETWORK_INPUT, Layer, parse_architecture
+from naapgnn.arch.format import NETWORK_INPUT, Architecture, Layer, parse_architecture
 
 
 class LayerCost(NamedTuple):
@@ -61,10 +61,20 @@ def layer_cost(layer: Layer) -> LayerCost:
     return LayerCost(0, 0)
 
 
+def _derived(arch: Architecture, name: str, compute: Callable[[Architecture], Any]) -> Any:
+    """``compute(arch)``, computed once per architecture (kept in ``arch.derived``; callers get copies)."""
+    if name not in arch.derived:
+        arch.derived[name] = compute(arch)
+    return arch.derived[name]
+
+
 def layer_costs(arch: Any) -> list[LayerCost]:
     """Per-layer ``(params, macs)`` in layer order."""
-    arch = parse_architecture(arch)
-    return [layer_cost(layer) for layer in arch.layers]
+    return list(_costs(parse_architecture(arch)))
+
+
+def _costs(arch: Architecture) -> tuple[LayerCost, ...]:
+    return _derived(arch, "layer_costs", lambda a: tuple(layer_cost(layer) for layer in a.layers))
 
 
 def profile(arch: Any) -> tuple[int, int]:
@@ -124,8 +134,11 @@ def architecture_statistics(arch: Any) -> dict[str, int | float]:
         * ``ClassifierParams`` - parameters of the layers after the last
           feature map.
     """
-    arch = parse_architecture(arch)
-    costs = [layer_cost(layer) for layer in arch.layers]
+    return dict(_derived(parse_architecture(arch), "statistics", _statistics))
+
+
+def _statistics(arch: Architecture) -> dict[str, int | float]:
+    costs = _costs(arch)
     widths = [layer.attrs["out_channels"] for layer in arch.layers if layer.op == "conv"] or [0]
     spatial = [layer for layer in arch.layers if len(layer.out_shape) == 3]
     blocks = [layer for layer in arch.layers if layer.op in _SPATIAL_OPS]
@@ -142,7 +155,7 @@ def architecture_statistics(arch: Any) -> dict[str, int | float]:
         "NumBlocks": len(blocks),
         "MaxLayerWidth": max(widths),
         "FinalSize": spatial[-1].out_shape[1] if spatial else 0,
-        "FinalReceptiveField": receptive_fields(arch)[spatial[-1].index] if spatial else 1.0,
+        "FinalReceptiveField": _fields(arch)[spatial[-1].index] if spatial else 1.0,
         "ClassifierParams": sum(c.params for layer, c in zip(arch.layers, costs) if len(layer.out_shape) != 3),
     }
 
@@ -165,7 +178,14 @@ def receptive_fields(arch: Any) -> list[float]:
     list of float
         ``fields[i]`` belongs to ``arch.layers[i]``.
     """
-    arch = parse_architecture(arch)
+    return list(_fields(parse_architecture(arch)))
+
+
+def _fields(arch: Architecture) -> tuple[float, ...]:
+    return _derived(arch, "receptive_fields", _compute_fields)
+
+
+def _compute_fields(arch: Architecture) -> tuple[float, ...]:
     # index -1 (NETWORK_INPUT) reads the extra last slot, which holds the network input's values
     field = [1.0] * (len(arch.layers) + 1)
     jump = [1.0] * (len(arch.layers) + 1)
@@ -179,7 +199,7 @@ def receptive_fields(arch: Any) -> list[float]:
         window, stride = _window(layer)
         field[layer.index] = field_in + (window - 1) * jump_in
         jump[layer.index] = jump_in * stride
-    return field[:-1]
+    return tuple(field[:-1])
 
 
 def _window(layer: Layer) -> tuple[int, int]:
@@ -193,7 +213,10 @@ def _window(layer: Layer) -> tuple[int, int]:
 
 def weighted_depth(arch: Any) -> int:
     """Longest path counted in conv and linear layers (the network's depth)."""
-    arch = parse_architecture(arch)
+    return _derived(parse_architecture(arch), "weighted_depth", _compute_depth)
+
+
+def _compute_depth(arch: Architecture) -> int:
     depth: dict[int, int] = {NETWORK_INPUT: 0}
     for layer in arch.layers:
         here = 1 if layer.op in ("conv", "linear") else 0

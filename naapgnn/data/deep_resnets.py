@@ -22,12 +22,11 @@ That is 1 + 6 x num_blocks convs on the main path plus the classifier:
 """
 from __future__ import annotations
 
-import csv
-import math
 from pathlib import Path
 
 import numpy as np
 
+from naapgnn.data.csv_rows import number, read_csv_rows
 from naapgnn.errors import NaapgnnError
 
 INPUT_SHAPE = (3, 64, 64)
@@ -84,7 +83,8 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
 
     if not 0 < test_fraction < 1:
         raise NaapgnnError(f"test fraction must be between 0 and 1, got {test_fraction}")
-    rows = _read_rows(Path(path))
+    needed = [*ARCH_COLUMNS, *HPARAM_COLUMNS, *(f"acc_{e}" for e in range(1, NUM_EPOCHS + 1))]
+    rows = read_csv_rows(Path(path), needed, "the deep-ResNets CSV")
     is_test = _split(len(rows), seed, test_fraction)
     records = []
     for i, (line, row) in enumerate(rows):
@@ -95,30 +95,11 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
             id=f"{ID_PREFIX}{i}",
             arch=parse_architecture(resnet_layers(*arch_args), source=where),
             curve={"accuracy": curve},
-            hparams={c: _number(row, c, where) for c in HPARAM_COLUMNS},
+            hparams={c: number(row, c, where) for c in HPARAM_COLUMNS},
             target=float(curve[-1]),
             split="test" if is_test[i] else "train",
         ))
     return records
-
-
-def _read_rows(path: Path) -> list[tuple[int, dict]]:
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            needed = [*ARCH_COLUMNS, *HPARAM_COLUMNS, *(f"acc_{e}" for e in range(1, NUM_EPOCHS + 1))]
-            missing = [c for c in needed if c not in header]
-            if missing:
-                raise NaapgnnError(f"{path}: missing column {missing[0]!r} (not the deep-ResNets CSV?)")
-            rows = [(reader.line_num, row) for row in reader]
-    except OSError as exc:
-        raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise NaapgnnError(f"{path}: not a readable CSV: {exc}") from None
-    if not rows:
-        raise NaapgnnError(f"{path}: no rows")
-    return rows
 
 
 def _split(n: int, seed: int, test_fraction: float) -> np.ndarray:
@@ -128,26 +109,15 @@ def _split(n: int, seed: int, test_fraction: float) -> np.ndarray:
     return is_test
 
 
-def _number(row: dict, column: str, where: str) -> float:
-    text = row.get(column)
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise NaapgnnError(f"{where}: column {column}: expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise NaapgnnError(f"{where}: column {column}: expected a finite number, got {text!r}")
-    return value
-
-
 def _integer(row: dict, column: str, where: str) -> int:
-    value = _number(row, column, where)
+    value = number(row, column, where)
     if value != int(value) or value < 1:
         raise NaapgnnError(f"{where}: column {column}: expected a positive integer, got {row[column]!r}")
     return int(value)
 
 
 def _accuracy(row: dict, column: str, where: str) -> float:
-    value = _number(row, column, where)
+    value = number(row, column, where)
     if not 0 <= value <= 1:
         raise NaapgnnError(f"{where}: column {column}: accuracy {value} is outside [0, 1]")
     return value

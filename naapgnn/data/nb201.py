@@ -27,12 +27,12 @@ Layers whose output nothing reads stay too (dead branches, counted in
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 from pathlib import Path
 
 import numpy as np
 
+from naapgnn.data.csv_rows import number, read_csv_rows
 from naapgnn.errors import NaapgnnError
 
 CELL_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -169,7 +169,7 @@ def read_nb201(path: str | Path, dataset: str = "cifar10", train: int | None = N
     if dataset not in DATASETS:
         raise NaapgnnError(f"unknown NAS-Bench-201 dataset {dataset!r} (expected one of {', '.join(DATASETS)})")
     column = DATASETS[dataset][0]
-    rows = _read_rows(Path(path), column)
+    rows = read_csv_rows(Path(path), (ARCH_COLUMN, column), "the NAS-Bench-201 nats_bench.csv")
     if train is not None and not 0 < train < len(rows):
         raise NaapgnnError(f"--train must be between 1 and {len(rows) - 1} "
                            f"(the file has {len(rows)} cells), got {train}")
@@ -213,29 +213,8 @@ def _records(path, rows: list, dataset: str, column: str, is_train: np.ndarray |
     return records
 
 
-def _read_rows(path: Path, column: str) -> list[tuple[int, dict]]:
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in (ARCH_COLUMN, column) if c not in (reader.fieldnames or [])]
-            if missing:
-                raise NaapgnnError(f"{path}: missing column {missing[0]!r} (not the NAS-Bench-201 nats_bench.csv?)")
-            rows = [(reader.line_num, row) for row in reader]
-    except OSError as exc:
-        raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise NaapgnnError(f"{path}: not a readable CSV: {exc}") from None
-    if not rows:
-        raise NaapgnnError(f"{path}: no rows")
-    return rows
-
-
 def _accuracy(row: dict, column: str, where: str) -> float:
-    text = row.get(column)
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise NaapgnnError(f"{where}: column {column}: expected a number, got {text!r}") from None
+    value = number(row, column, where)
     if not 0 <= value <= 100:
-        raise NaapgnnError(f"{where}: column {column}: accuracy {text} is outside [0, 100]")
+        raise NaapgnnError(f"{where}: column {column}: accuracy {row[column]} is outside [0, 100]")
     return value / 100

@@ -200,9 +200,20 @@ def _slopes(x: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _periods(records: Sequence) -> list[int | None]:
-    """Each record's learning-rate period, read from its whole ``lr`` channel (a schedule, known in advance)."""
-    return [lr_period(r.curve[SCHEDULE_CHANNEL]) if len(r.curve.get(SCHEDULE_CHANNEL, ())) else None
-            for r in records]
+    """Each record's learning-rate period, read from its whole ``lr`` channel (a schedule, known in advance);
+    records sharing a schedule share one computation."""
+    found: dict[bytes, int | None] = {}
+    out = []
+    for r in records:
+        lr = r.curve.get(SCHEDULE_CHANNEL, ())
+        if not len(lr):
+            out.append(None)
+            continue
+        key = np.asarray(lr, dtype=float).tobytes()
+        if key not in found:
+            found[key] = lr_period(lr)
+        out.append(found[key])
+    return out
 
 
 def _cycle_features(values: np.ndarray, periods: Sequence[int | None]) -> np.ndarray:

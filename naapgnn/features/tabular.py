@@ -169,42 +169,30 @@ def count_blocks(arch) -> int:
     return sum(layer.op in _SPATIAL_OPS for layer in arch.layers)
 
 
-def _blocks(arch) -> tuple[list[dict[str, float]], dict[str, float]]:
-    """One dict of :data:`BLOCK_FEATURES` per conv / pool layer, and the totals."""
-    from naapgnn.arch.profiling import architecture_statistics, layer_cost, receptive_fields
+def _blocks(arch) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
+    """The :data:`BLOCK_FEATURES` of each conv / pool layer and the :data:`TOTAL_FEATURES`, in column order."""
+    from naapgnn.arch.profiling import architecture_statistics, layer_costs, receptive_fields
 
-    blocks = []
-    for layer, field in zip(arch.layers, receptive_fields(arch)):
-        if layer.op not in _SPATIAL_OPS:
-            continue
-        cost = layer_cost(layer)
-        blocks.append({
-            "present": 1.0,
-            "pool": float(layer.op != "conv"),
-            "width": float(layer.out_shape[0]),
-            "kernel": float(layer.attrs["kernel_size"]),
-            "stride": float(layer.attrs["stride"]),
-            "residual": float(bool(layer.attrs.get("residual", False))),
-            "out_size": float(layer.out_shape[1]),
-            "log_params": math.log1p(cost.params),
-            "log_macs": math.log1p(cost.macs),
-            "receptive_field": field,
-        })
+    blocks = [(1.0, float(layer.op != "conv"), float(layer.out_shape[0]), float(layer.attrs["kernel_size"]),
+               float(layer.attrs["stride"]), float(bool(layer.attrs.get("residual", False))),
+               float(layer.out_shape[1]), math.log1p(cost.params), math.log1p(cost.macs), field)
+              for layer, cost, field in zip(arch.layers, layer_costs(arch), receptive_fields(arch))
+              if layer.op in _SPATIAL_OPS]
     stats = architecture_statistics(arch)
-    totals = {
-        "log_params": math.log(max(1, stats["NumParams"])),
-        "log_macs": math.log(max(1, stats["NumMACs"])),
-        "num_blocks": float(stats["NumBlocks"]),
-        "num_stages": float(stats["NumStages"]),
-        "num_residual": float(stats["NumSkipConnections"]),
-        "num_partial_rf": float(stats["NumPartialRFLayers"]),
-        "first_width": float(stats["FirstLayerWidth"]),
-        "last_width": float(stats["LastLayerWidth"]),
-        "max_width": float(stats["MaxLayerWidth"]),
-        "final_size": float(stats["FinalSize"]),
-        "final_receptive_field": float(stats["FinalReceptiveField"]),
-        "classifier_log_params": math.log1p(stats["ClassifierParams"]),
-    }
+    totals = (
+        math.log(max(1, stats["NumParams"])),
+        math.log(max(1, stats["NumMACs"])),
+        float(stats["NumBlocks"]),
+        float(stats["NumStages"]),
+        float(stats["NumSkipConnections"]),
+        float(stats["NumPartialRFLayers"]),
+        float(stats["FirstLayerWidth"]),
+        float(stats["LastLayerWidth"]),
+        float(stats["MaxLayerWidth"]),
+        float(stats["FinalSize"]),
+        float(stats["FinalReceptiveField"]),
+        math.log1p(stats["ClassifierParams"]),
+    )
     return blocks, totals
 
 
@@ -246,9 +234,9 @@ def per_layer_features(data, max_blocks: int | None = None):
     values = np.zeros((len(parsed), len(names)))
     width = len(BLOCK_FEATURES)
     for row, (blocks, totals) in enumerate(parsed):
-        for i, block in enumerate(blocks):
-            values[row, i * width:(i + 1) * width] = [block[f] for f in BLOCK_FEATURES]
-        values[row, max_blocks * width:] = [totals[f] for f in TOTAL_FEATURES]
+        if blocks:
+            values[row, :len(blocks) * width] = [v for block in blocks for v in block]
+        values[row, max_blocks * width:] = totals
     return _frame(dict(zip(names, values.T)), index=data.index if _is_frame(data) else None)
 
 

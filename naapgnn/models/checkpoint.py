@@ -1,8 +1,8 @@
 """Checkpoint folders of :class:`naapgnn.models.gnn.GNNPredictor`.
 
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
-statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state dicts) and,
-when a forest is blended, ``forest.joblib``. :func:`save` writes the folder
+statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state dicts),
+when a forest is blended ``forest.joblib``, and when the curve gate chose the nonlinear stack ``stack.joblib``. :func:`save` writes the folder
 beside its destination and renames it into place, so an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
 checkpoint that does not fit this code.
@@ -22,11 +22,12 @@ from naapgnn.features.curves import curve_feature_names
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 4  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
-# 4: the training recipe's learning-rate schedule
+CHECKPOINT_VERSION = 5  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+# 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
+STACK_FILE = "stack.joblib"
 
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
 _ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
@@ -47,6 +48,8 @@ def save(model, path) -> Path:
         torch.save({"members": [m.state_dict() for m in model.members_]}, tmp / WEIGHTS_FILE)
         if model.forest_ is not None:
             joblib.dump(model.forest_, tmp / FOREST_FILE)
+        if model.stack_model_ is not None:
+            joblib.dump(model.stack_model_, tmp / STACK_FILE)
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
         _swap_into_place(tmp, path)
     except OSError as exc:
@@ -83,6 +86,7 @@ def _config(model) -> dict:
         "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],
         "best_epochs": model.best_epochs_,
         "stack_coef": model.stack_coef_.tolist(), "stack_intercept": model.stack_intercept_,
+        "stack_kind": model.stack_gate_.get("kind", "graph"),
         "domain": model.domain_, "std_scale": model.std_scale_,
     }
     return {
@@ -124,6 +128,8 @@ def load(cls, path, device: str | None = None):
     _check_curve_state(model, where)
     model.members_ = _load_members(model, path, where)
     model.forest_ = _load_forest(path, where) if float(model.blend_forest) > 0 else None
+    model.stack_model_ = _load_stack(path, where) if model.stack_gate_["kind"] == "nonlinear" else None
+    _check_stack_model(model, where)
     return model
 
 
@@ -160,6 +166,7 @@ def _set_state(model, state: dict) -> None:
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])
+    model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] != "graph"}
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
 
@@ -173,6 +180,19 @@ def _check_curve_state(model, where: str) -> None:
     if len(model.stack_coef_) not in (1, 1 + len(names)):
         raise NaapgnnError(f"{where}: the curve stack has {len(model.stack_coef_)} coefficients for "
                            f"{len(names)} curve features; retrain")
+
+
+def _check_stack_model(model, where: str) -> None:
+    from naapgnn.models.curve_stack import STACK_KINDS
+
+    kind = model.stack_gate_["kind"]
+    if kind not in STACK_KINDS:
+        raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
+    expected = 1 + len(model.curve_feature_names_) + len(model.hparam_names_)
+    got = getattr(model.stack_model_, "n_features_in_", expected)
+    if got != expected:
+        raise NaapgnnError(f"{where}: the nonlinear curve stack reads {got} columns, the config gives "
+                           f"{expected}; retrain")
 
 
 def _read_config(path: Path) -> dict:
@@ -218,11 +238,19 @@ def _load_members(model, path: Path, where: str) -> list:
 
 
 def _load_forest(path: Path, where: str):
+    return _load_joblib(path / FOREST_FILE, where, "blend_forest > 0")
+
+
+def _load_stack(path: Path, where: str):
+    return _load_joblib(path / STACK_FILE, where, "the curve stack is nonlinear")
+
+
+def _load_joblib(file: Path, where: str, because: str):
     import joblib
 
     try:
-        return joblib.load(path / FOREST_FILE)
+        return joblib.load(file)
     except FileNotFoundError:
-        raise NaapgnnError(f"{where}: blend_forest > 0 but {FOREST_FILE} is missing") from None
+        raise NaapgnnError(f"{where}: {because} but {file.name} is missing") from None
     except Exception as exc:  # unpickling errors vary
-        raise NaapgnnError(f"{where}: cannot read {FOREST_FILE} ({type(exc).__name__}: {exc})") from None
+        raise NaapgnnError(f"{where}: cannot read {file.name} ({type(exc).__name__}: {exc})") from None

@@ -51,8 +51,9 @@ from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_
                                      with_schedule)
 from naapgnn.models import checkpoint
 from naapgnn.models.applicability import ApplicabilityMixin, blend
+from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import train_member, validation_sets
-from naapgnn.models.inputs import as_records, check_params
+from naapgnn.models.inputs import as_records, check_params, targets_of
 from naapgnn.runtime import resolve_device, torch_threads
 
 __all__ = ["GNNPredictor"]
@@ -237,7 +238,7 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
 
         self._check_params()
         records = as_records(X)
-        y = self._targets(records, y)
+        y = targets_of(records, y, "GNNPredictor")
         seed = self._seed()
         if len(records) < 4:
             raise NaapgnnError(f"GNNPredictor: need at least 4 training architectures, got {len(records)}")
@@ -285,7 +286,8 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
                     self.best_epochs_.append(epoch)
             finally:
                 bar.close()
-        self._fit_stack(oof, (curve - self.curve_mean_) / self.curve_std_, (y - self.y_mean_) / self.y_std_)
+        self._fit_stack(oof, (curve - self.curve_mean_) / self.curve_std_, (y - self.y_mean_) / self.y_std_,
+                        (hp - self.hparam_mean_) / self.hparam_std_)
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
         self.forest_ = None
         if float(self.blend_forest) > 0:
@@ -297,20 +299,6 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         self._fit_domain(records, raw, curve, hp, y)
         return self
 
-    @staticmethod
-    def _targets(records, y) -> np.ndarray:
-        if y is None:
-            missing = [r.id for r in records if r.target is None]
-            if missing:
-                raise NaapgnnError(f"GNNPredictor: record {missing[0]!r} has no target (pass y or a target)")
-            y = [r.target for r in records]
-        y = np.asarray(y, dtype=float).reshape(-1)
-        if len(y) != len(records):
-            raise NaapgnnError(f"GNNPredictor: {len(records)} architectures but {len(y)} targets")
-        if not np.all(np.isfinite(y)):
-            raise NaapgnnError(f"GNNPredictor: target {int(np.flatnonzero(~np.isfinite(y))[0])} is not finite")
-        return y
-
     def _new_model(self):
         from naapgnn.models.network import AccuracyModel
 
@@ -319,19 +307,21 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
                              direction=self.direction, dropout=float(self.dropout),
                              curve_hidden=int(self.curve_hidden))
 
-    def _fit_stack(self, oof: np.ndarray, curve: np.ndarray, target: np.ndarray) -> None:
-        """Ridge of the target on (held-out GNN prediction, curve features), kept only where it
-        helps on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`; ``stack_gate_``).
+    def _fit_stack(self, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray) -> None:
+        """Graph only, a ridge or a nonlinear stack on (held-out GNN prediction, curve, hparams), chosen
+        on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`; ``stack_gate_``).
 
         Only with ``curve_mode`` "stack" or "both" and a curve; otherwise the
         prediction is the ensemble mean unchanged (coefficient 1 on it).
         """
-        self.stack_coef_, self.stack_intercept_, self.stack_gate_ = np.array([1.0]), 0.0, {}
+        self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
         if self.curve_mode == "network" or curve.shape[1] == 0:
             return
         from naapgnn.models.curve_stack import fit_gated_stack
 
-        self.stack_coef_, self.stack_intercept_, self.stack_gate_ = fit_gated_stack(oof, curve, target)
+        stack = fit_gated_stack(oof, curve, target, hp)
+        self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
+            stack.coef, stack.intercept, stack.model, stack.gate)
 
     # --- predict ---
 
@@ -353,7 +343,7 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         float
         """
         records = as_records(X)
-        return super().score(records, self._targets(records, y), sample_weight=sample_weight)
+        return super().score(records, targets_of(records, y, "GNNPredictor"), sample_weight=sample_weight)
 
     def predict(self, X, return_std: bool = False):
         """Predicted final accuracy.
@@ -398,10 +388,8 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
             preds = np.stack([m.to(device)(g, curve, hp).cpu().numpy() for m in self.members_])
             for m in self.members_:
                 m.cpu()
-        # Stacking is linear, so it applies member by member (the mean is unchanged).
-        preds = preds.astype(float) * self.stack_coef_[0] + self.stack_intercept_
-        if len(self.stack_coef_) > 1:
-            preds = preds + curve.cpu().numpy().astype(float) @ self.stack_coef_[1:]
+        preds = apply_stack(preds.astype(float), curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
+                            self.stack_coef_, self.stack_intercept_, self.stack_model_)  # member by member
         preds = preds * self.y_std_ + self.y_mean_
         forest = self.forest_.predict_readable(records) if self.forest_ is not None else None
         return {"gnn": preds.mean(axis=0), "gnn_std": preds.std(axis=0), "forest": forest}

@@ -46,6 +46,21 @@ def as_records(X) -> list:
 # --- the estimator -------------------------------------------------------------------------
 
 
+def targets_of(records: list, y, who: str) -> np.ndarray:
+    """``y`` as a float array, or the records' own targets when ``y`` is None; one-line errors naming ``who``."""
+    if y is None:
+        missing = [r.id for r in records if r.target is None]
+        if missing:
+            raise NaapgnnError(f"{who}: record {missing[0]!r} has no target (pass y or a target)")
+        y = [r.target for r in records]
+    y = np.asarray(y, dtype=float).reshape(-1)
+    if len(y) != len(records):
+        raise NaapgnnError(f"{who}: {len(records)} architectures but {len(y)} targets")
+    if not np.all(np.isfinite(y)):
+        raise NaapgnnError(f"{who}: target {int(np.flatnonzero(~np.isfinite(y))[0])} is not finite")
+    return y
+
+
 def check_params(est) -> None:
     """Raise a one-line NaapgnnError for the first GNNPredictor hyperparameter of ``est`` out of range."""
     from naapgnn.models.network import CONV_TYPES, DIRECTIONS

@@ -33,11 +33,12 @@ __all__ = ["CONV_TYPES", "DIRECTIONS", "batch_architectures", "classifier_nodes"
 def batch_architectures(archs: Sequence) -> Batch:
     """Encode architectures (:func:`naapgnn.graph.encoding.encode`) into one PyG batch.
 
+    The batch holds what the model reads: ``x``, ``edge_index`` and ``graph_attr`` (with ``batch`` and ``ptr``).
     A subset of a batch, in any order, is ``Batch.from_data_list(batch.index_select(idx))``.
     """
-    from naapgnn.graph.encoding import encode
+    from naapgnn.graph.encoding import encode_many
 
-    return Batch.from_data_list([encode(a) for a in archs])
+    return Batch.from_data_list(encode_many(archs, totals=False))
 
 
 def classifier_nodes(g: Batch) -> torch.Tensor:

@@ -1,0 +1,44 @@
+"""Reading a public benchmark's CSV: its rows with their line numbers, and checked cells."""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Sequence
+
+from naapgnn.errors import NaapgnnError
+
+
+def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[int, dict]]:
+    """``(line number, row)`` for every row of the CSV at ``path``.
+
+    Fails with one line when the file cannot be read, is not a CSV, has no rows
+    or lacks one of the ``needed`` columns (``what`` names the expected file).
+    """
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            missing = [c for c in needed if c not in header]
+            if missing:
+                raise NaapgnnError(f"{path}: missing column {missing[0]!r} (not {what}?)")
+            rows = [(reader.line_num, row) for row in reader]
+    except OSError as exc:
+        raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise NaapgnnError(f"{path}: not a readable CSV: {exc}") from None
+    if not rows:
+        raise NaapgnnError(f"{path}: no rows")
+    return rows
+
+
+def number(row: dict, column: str, where: str) -> float:
+    """The finite number in ``row[column]``; ``where`` ("file line N") names the row in the error."""
+    text = row.get(column)
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise NaapgnnError(f"{where}: column {column}: expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise NaapgnnError(f"{where}: column {column}: expected a finite number, got {text!r}")
+    return value
