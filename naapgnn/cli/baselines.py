@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from baselines.runner import (markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
     from naapgnn.cli.options import writable_folder
-    from naapgnn.data.naap440 import BASELINES_CSV, dataset_dir, load_naap440, load_paper_baselines
+    from naapgnn.data.download import BASELINES_CSV, dataset_dir
+    from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
     from naapgnn.io import write_text_atomic
 

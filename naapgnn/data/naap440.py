@@ -14,9 +14,7 @@ from typing import Iterable
 
 from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.profiling import architecture_statistics
-from naapgnn.data.download import (  # noqa: F401  (cache_dir: callers still import it from here)
-    BASELINES_CSV, SCHEMES_JSON, V1_CSV, V2_CSV, cache_dir, dataset_dir,
-)
+from naapgnn.data.download import BASELINES_CSV, SCHEMES_JSON, V1_CSV, V2_CSV, dataset_dir
 from naapgnn.errors import NaapgnnError
 
 NUM_EPOCHS = 90

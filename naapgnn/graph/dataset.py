@@ -14,7 +14,7 @@ CURVE_CHANNELS = ("Accuracy", "LossMean", "LossMedian")
 
 def default_root() -> Path:
     """The ``graphs`` folder of naapgnn's user cache (``$NAAPGNN_CACHE`` honoured)."""
-    from naapgnn.data.naap440 import cache_dir
+    from naapgnn.data.download import cache_dir
 
     return cache_dir() / "graphs"
 
@@ -40,7 +40,7 @@ class NAAP440Graphs(InMemoryDataset):
     """
 
     def __init__(self, root=None, data=None, transform=None, pre_transform=None):
-        from naapgnn.data.naap440 import dataset_dir
+        from naapgnn.data.download import dataset_dir
 
         self.data_dir = dataset_dir(data)
         self._digest = _digest(self.data_dir)
