@@ -46,12 +46,10 @@ def _arch_row(arch) -> list[float]:
 def feature_names(budget: int, channels, hparams) -> list[str]:
     """Names of :func:`baker_features` columns, in order."""
     from naapgnn.arch.format import OPS
+    from naapgnn.features.curves import values_and_differences_names
 
     names = list(ARCH_FEATURES) + [f"num_{op}" for op in OPS] + [f"hp_{h}" for h in hparams]
-    for c in channels:
-        names += [f"{c}_e{e}" for e in range(1, budget + 1)]
-        names += [f"{c}_d1_{e}" for e in range(2, budget + 1)] + [f"{c}_d2_{e}" for e in range(3, budget + 1)]
-    return names
+    return names + values_and_differences_names(budget, channels)
 
 
 def baker_features(records, budget: int, channels, hparams) -> np.ndarray:
@@ -60,21 +58,10 @@ def baker_features(records, budget: int, channels, hparams) -> np.ndarray:
     A channel a record has must hold at least ``budget`` epochs; only the first
     ``budget`` are read.
     """
-    rows = []
-    for r in records:
-        row = _arch_row(r.arch) + [float(r.hparams.get(h, np.nan)) for h in hparams]
-        for c in channels:
-            values = r.curve.get(c)
-            if values is None or len(values) == 0:
-                curve = np.full(budget, np.nan)
-            elif len(values) < budget:
-                raise NaapgnnError(f"record {r.id!r}: curve channel {c!r} has {len(values)} epochs, "
-                                   f"budget {budget} needs {budget}")
-            else:
-                curve = np.asarray(values[:budget], dtype=float)
-            row += list(curve) + list(np.diff(curve)) + list(np.diff(curve, n=2))
-        rows.append(row)
-    return np.asarray(rows, dtype=float)
+    from naapgnn.features.curves import values_and_differences
+
+    rows = [_arch_row(r.arch) + [float(r.hparams.get(h, np.nan)) for h in hparams] for r in records]
+    return np.c_[np.asarray(rows, dtype=float), values_and_differences(records, budget, channels)]
 
 
 class BakerPredictor(RegressorMixin, BaseEstimator):

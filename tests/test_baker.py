@@ -6,7 +6,7 @@ from baselines.baker import BakerPredictor, baker_features, feature_names
 from naapgnn.arch.format import OPS, parse_architecture
 from naapgnn.data.records import Record
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.curve_stack import SVR_C, apply_stack, fit_gated_stack
+from naapgnn.models.curve_stack import SVR_GRID, apply_stack, fit_gated_stack
 
 
 def make_records(n=60, seed=0, informative=True, u_shaped=False):
@@ -107,6 +107,7 @@ def test_gate_keeps_a_useful_curve_and_drops_a_useless_one():
     noise = rng.normal(size=(200, 5))
     stack = fit_gated_stack(oof, noise, target, hparams=rng.normal(size=(200, 2)))
     assert stack.kind == "graph" and not stack.gate["used"] and stack.model is None
+    assert np.array_equal(stack.oof, oof)  # graph only: the held-out graph prediction itself
     assert np.array_equal(stack.coef, [1, 0, 0, 0, 0, 0]) and stack.intercept == 0.0
     with pytest.raises(NaapgnnError, match="at least 10 records, got 3"):
         fit_gated_stack(np.r_[oof[:3], np.full(197, np.nan)], noise, target)
@@ -118,13 +119,18 @@ def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     curve = rng.normal(size=(300, 2))
     target = rng.normal(size=300) - 3.0 * (curve[:, 0] < -0.5)
     oof = target + 3.0 * (curve[:, 0] < -0.5) + rng.normal(0, 0.3, 300)  # the graph cannot see divergence
-    stack = fit_gated_stack(oof, curve, target, hparams=rng.normal(size=(300, 1)))
+    hparams, values = rng.normal(size=(300, 1)), rng.normal(size=(300, 3))
+    values[:5, 0] = np.nan  # an absent channel: imputed
+    stack = fit_gated_stack(oof, curve, target, hparams=hparams, values=values)
     gate = stack.gate
-    assert stack.kind == "nonlinear" and gate["used"] and stack.model.n_features_in_ == 4
-    assert gate["nonlinear_mse"] < gate["stack_mse"] < gate["graph_mse"] and gate["nonlinear_C"] in SVR_C
+    assert stack.kind == "nonlinear" and gate["used"] and stack.model.n_features_in_ == 1 + 2 + 1 + 3
+    assert gate["nonlinear_mse"] < gate["stack_mse"] < gate["graph_mse"]
+    assert tuple(gate["nonlinear_setting"].values()) in SVR_GRID
     assert gate["nonlinear_tau"] >= gate["graph_tau"]
+    # the out-of-fold predictions of the kind kept (what calibration reads) score as the gate says
+    assert np.mean((stack.oof - target) ** 2) == pytest.approx(gate["nonlinear_mse"])
     members = np.stack([oof, oof + 0.1])
-    out = apply_stack(members, curve, rng.normal(size=(300, 1)), stack.coef, stack.intercept, stack.model)
+    out = apply_stack(members, curve, hparams, values, stack.coef, stack.intercept, stack.model)
     assert out.shape == (2, 300) and np.mean((out[0] - target) ** 2) < 0.5 * gate["graph_mse"]
 
 
@@ -132,7 +138,7 @@ def test_linear_path_is_the_ridge_arithmetic():
     rng = np.random.default_rng(2)
     preds, curve = rng.normal(size=(3, 20)), rng.normal(size=(20, 2))
     coef = np.array([0.8, 0.3, -0.1])
-    out = apply_stack(preds, curve, np.zeros((20, 0)), coef, 0.05)
+    out = apply_stack(preds, curve, np.zeros((20, 0)), np.zeros((20, 0)), coef, 0.05)
     assert np.array_equal(out, preds * 0.8 + 0.05 + curve @ coef[1:])
 
 

@@ -153,7 +153,7 @@ def test_predict_curve_needs_a_single_architecture(ckpt3, bench, capsys):
 def test_predict_reports_the_domain_per_row_and_warns_once(ckpt0, monkeypatch, tmp_path, capsys):
     from naapgnn.models.gnn import GNNPredictor
 
-    def domain_report(self, records):
+    def domain_report(self, records, parts=None):
         far = np.array([len(r.arch.layers) > 6 for r in records])
         return ~far, ["depth 12 > the deepest training net (5 blocks)" if f else "" for f in far]
 
@@ -248,3 +248,21 @@ def test_predict_every_shipped_graph_with_the_real_applicability_check(ckpt3, tm
     assert all((r["in_domain"] == "true") == (r["reason"] == "") for r in rows.values())
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warnings) == 1
+
+
+def test_predict_computes_the_parts_once_for_prediction_and_domain(ckpt0, monkeypatch, tmp_path):
+    """`naapgnn predict` reuses one predict_parts call for the predictions and the domain report."""
+    from naapgnn.models.gnn import GNNPredictor
+
+    calls = []
+    original = GNNPredictor.predict_parts
+
+    def counted(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(GNNPredictor, "predict_parts", counted)
+    arch = tmp_path / "a.json"
+    arch.write_text((REPO / "graphs" / "naap440_scheme.json").read_text())
+    assert main(["predict", "--checkpoint", str(ckpt0), str(arch), "--out", str(tmp_path / "p.csv")]) == 0
+    assert calls == [1]

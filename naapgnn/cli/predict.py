@@ -114,15 +114,19 @@ def attach_curve(records, curve: dict, model) -> None:
     records[0].curve = curve
 
 
-def domain_report(model, records):
-    """``model.domain_report(records)`` (in_domain array, reasons), or all in domain when it has none."""
+def predict_and_check(model, records):
+    """Mean, std, in_domain and reasons of ``records``: the GNN's parts computed once for both
+    the prediction and :meth:`domain_report`; a model without ``domain_report`` counts all in domain."""
     import numpy as np
 
-    report = getattr(model, "domain_report", None)
-    if report is None:
-        return np.ones(len(records), dtype=bool), ["not checked: this predictor has no domain_report"] * len(records)
-    in_domain, reasons = report(records)
-    return np.asarray(in_domain, dtype=bool), [str(r) for r in reasons]
+    if hasattr(model, "predict_parts"):
+        parts = model.predict_parts(records)
+        mean, std = model.predict_from_parts(parts, return_std=True)
+        in_domain, reasons = model.domain_report(records, parts=parts)
+        return mean, std, np.asarray(in_domain, dtype=bool), [str(r) for r in reasons]
+    mean, std = model.predict(records, return_std=True)
+    reasons = ["not checked: this predictor has no domain_report"] * len(records)
+    return mean, std, np.ones(len(records), dtype=bool), reasons
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,8 +154,7 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"record {records[0].id!r}: budget {model.budget} needs the first {model.budget} epochs "
                            f"of its curve, it has {records[0].num_epochs}; give them with --curve")
     model.set_params(n_threads=args.threads)
-    mean, std = model.predict(records, return_std=True)
-    in_domain, reasons = domain_report(model, records)
+    mean, std, in_domain, reasons = predict_and_check(model, records)
     text = predictions_csv(records, mean, std, in_domain, reasons)
     if args.out:
         write_text_atomic(args.out, text)

@@ -30,7 +30,7 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "SCHEDULE_CHANNEL"]
+           "curve_channels", "values_and_differences", "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
 SCHEDULE_CHANNEL = "lr"
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
@@ -128,12 +128,10 @@ def lr_period(lr) -> int | None:
     return None
 
 
-def curve_feature_names(budget: int, channels: Sequence[str], cycle: int | None = None,
-                        raw: bool = False) -> list[str]:
+def curve_feature_names(budget: int, channels: Sequence[str], raw: bool = False) -> list[str]:
     """Names of :func:`curve_features` columns, in order.
 
-    ``cycle`` is accepted for callers of the former signature and not read: the
-    cycle columns appear when ``channels`` holds ``"lr"``, with each record's own period.
+    The cycle columns appear when ``channels`` holds ``"lr"``, with each record's own period.
     """
     if budget == 0:
         return []
@@ -148,15 +146,13 @@ def curve_feature_names(budget: int, channels: Sequence[str], cycle: int | None 
     return names
 
 
-def curve_features(records: Sequence, budget: int, channels: Sequence[str], cycle: int | None = None,
-                   raw: bool = False) -> np.ndarray:
+def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw: bool = False) -> np.ndarray:
     """Curve features of the first ``budget`` epochs, ``(n, len(curve_feature_names(...)))``.
 
     See the module docstring. Best is the minimum for a channel named
     ``loss*``, else the maximum. A channel a record lacks contributes zeros
     (and presence 0). Every record needs at least one channel with
-    ``budget`` epochs; a channel shorter than that is an error. ``cycle`` is
-    not read (see :func:`curve_feature_names`).
+    ``budget`` epochs; a channel shorter than that is an error.
     """
     if budget == 0:
         return np.zeros((len(records), 0))
@@ -176,6 +172,29 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], cycl
         if periods is not None and c != SCHEDULE_CHANNEL:
             blocks.append(_cycle_features(values, periods) * present[:, None])
     return np.concatenate(blocks, axis=1)
+
+
+def values_and_differences_names(budget: int, channels: Sequence[str]) -> list[str]:
+    """Names of :func:`values_and_differences` columns, in order."""
+    names = []
+    for c in channels:
+        names += [f"{c}_e{e}" for e in range(1, budget + 1)]
+        names += [f"{c}_d1_{e}" for e in range(2, budget + 1)] + [f"{c}_d2_{e}" for e in range(3, budget + 1)]
+    return names
+
+
+def values_and_differences(records: Sequence, budget: int, channels: Sequence[str]) -> np.ndarray:
+    """Baker et al. 2018's curve columns: per channel the first ``budget`` values and their first and
+    second differences, ``(n, 3 * budget - 3)`` per channel (none at budget 0); NaN where a record
+    lacks the channel. A channel shorter than ``budget`` is an error.
+    """
+    blocks = []
+    for c in channels:
+        values, present = _channel(records, c, budget)
+        block = np.concatenate([values, np.diff(values, axis=1), np.diff(values, n=2, axis=1)], axis=1)
+        block[present == 0] = np.nan
+        blocks.append(block)
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(records), 0))
 
 
 def _free_features(values: np.ndarray, present: np.ndarray, lower_is_better: bool) -> np.ndarray:

@@ -206,14 +206,11 @@ class ApplicabilityMixin:
         self.std_scale_ = 1.0
         parts = self.predict_parts(records)
         self.domain_["disagreement_median"] = float(np.median(parts["gnn_std"]))
-        oof = (self.oof_prediction_ - self.y_mean_) / self.y_std_ * self.stack_coef_[0] + self.stack_intercept_
-        if len(self.stack_coef_) > 1:
-            oof = oof + (curve - self.curve_mean_) / self.curve_std_ @ self.stack_coef_[1:]
         forest = None if self.forest_ is None else self.forest_.oob_prediction_
-        mean, std = blend(oof * self.y_std_ + self.y_mean_, parts["gnn_std"], forest, float(self.blend_forest))
-        self.std_scale_ = calibration_scale(y, mean, std)
+        _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_forest))
+        self.std_scale_ = calibration_scale(y, self.stack_oof_, std)
 
-    def domain_report(self, X) -> tuple[np.ndarray, list[str]]:
+    def domain_report(self, X, parts: dict | None = None) -> tuple[np.ndarray, list[str]]:
         """Whether each architecture (and curve) lies inside what the predictor was trained on, and why not.
 
         Outside: more parameters or depth than any training architecture (or
@@ -227,6 +224,8 @@ class ApplicabilityMixin:
         Parameters
         ----------
         X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
+        parts : dict, optional
+            :meth:`predict_parts` of ``X`` when the caller has them already (saves predicting twice).
 
         Returns
         -------
@@ -238,12 +237,11 @@ class ApplicabilityMixin:
         from naapgnn.models.network import batch_architectures
 
         records = as_records(X)
-        parts = self.predict_parts(records)
+        parts = self.predict_parts(records) if parts is None else parts
         graphs = batch_architectures([r.arch for r in records])
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])
-        mean, _ = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_forest))
-        for i, value in enumerate(mean):
+        for i, value in enumerate(parts["mean"]):
             if parts["forest"] is not None and np.isnan(parts["forest"][i]):
                 reasons[i].append(f"forest not blended (deeper than its {self.forest_.max_blocks_} blocks)")
             if not 0.0 <= value <= 1.0:

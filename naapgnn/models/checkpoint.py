@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import curve_feature_names
+from naapgnn.features.curves import curve_feature_names, values_and_differences_names
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 5  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
-# 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack
+CHECKPOINT_VERSION = 6  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+# 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
+# 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -175,7 +176,7 @@ def _check_curve_state(model, where: str) -> None:
     from naapgnn import __version__
 
     names = model.curve_feature_names_
-    if names != curve_feature_names(int(model.budget), model.curve_channels_, int(model.cycle), bool(model.curve_raw)):
+    if names != curve_feature_names(int(model.budget), model.curve_channels_, bool(model.curve_raw)):
         raise NaapgnnError(f"{where}: its curve features differ from what this naapgnn {__version__} computes; retrain")
     if len(model.stack_coef_) not in (1, 1 + len(names)):
         raise NaapgnnError(f"{where}: the curve stack has {len(model.stack_coef_)} coefficients for "
@@ -188,7 +189,8 @@ def _check_stack_model(model, where: str) -> None:
     kind = model.stack_gate_["kind"]
     if kind not in STACK_KINDS:
         raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
-    expected = 1 + len(model.curve_feature_names_) + len(model.hparam_names_)
+    expected = (1 + len(model.curve_feature_names_) + len(model.hparam_names_)
+                + len(values_and_differences_names(int(model.budget), model.curve_channels_)))
     got = getattr(model.stack_model_, "n_features_in_", expected)
     if got != expected:
         raise NaapgnnError(f"{where}: the nonlinear curve stack reads {got} columns, the config gives "

@@ -18,17 +18,21 @@ What it does, in order:
    trained full-batch with Adam on ``MSE + rank_weight * pairwise logistic
    ranking loss``; the weights of the epoch with the lowest held-out loss are
    kept (early stopping).
-5. Curve (``curve_mode``): the curve features feed the network's curve
-   encoder (``"network"``), or a ridge regression stacked on the members'
-   held-out predictions, alpha by cross-validation (``"stack"``, the
-   default), or both.
-6. Prediction averages the members; their spread is the uncertainty. With
-   ``blend_forest = b > 0`` the prediction is ``(1 - b) * GNN + b * forest``
-   (:class:`naapgnn.models.forest.PerLayerForest`, same training data; the GNN
-   alone for a net deeper than the forest reads), the uncertainty the std of
-   that mixture times ``std_scale_``, fitted on out-of-fold predictions so that
-   +-2 std holds 95% of them. Predictions are clipped to [0, 1];
-   :meth:`domain_report` says which inputs lie outside the training domain.
+5. With ``blend_forest = b > 0`` the graph prediction is ``(1 - b) * GNN +
+   b * forest`` (:class:`naapgnn.models.forest.PerLayerForest`, same training
+   data, its out-of-bag predictions for the training records; the GNN alone
+   for a net deeper than the forest reads): the model at budget 0.
+6. Curve (``curve_mode``): the curve features feed the network's curve
+   encoder (``"network"``), or a gated stack on the held-out graph
+   predictions of step 5 (``"stack"``, the default; graph only, a ridge or
+   a nu-SVR, chosen by cross-validation on the training split:
+   :mod:`naapgnn.models.curve_stack`), or both. So at budget ``k >= 1`` the
+   model is never worse than at budget 0 on that cross-validation.
+7. Prediction averages the members, each blended and stacked; the
+   uncertainty is the std of the graph mixture times ``std_scale_``, fitted
+   on the stack's out-of-fold predictions so that +-2 std holds 95% of them.
+   Predictions are clipped to [0, 1]; :meth:`domain_report` says which
+   inputs lie outside the training domain.
 
 The defaults (GIN along the data flow, 3 rounds, width 32, curve stacked,
 ``blend_forest=0.25``) were chosen by 8 random 360/40 splits of the NAAP-440
@@ -48,7 +52,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_features, shared_schedule,
-                                     with_schedule)
+                                     values_and_differences, with_schedule)
 from naapgnn.models import checkpoint
 from naapgnn.models.applicability import ApplicabilityMixin, blend
 from naapgnn.models.curve_stack import apply_stack
@@ -77,16 +81,13 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
     curve_hidden : int
         Width of the curve encoder.
     curve_mode : {"network", "stack", "both"}
-        Where the curve features enter: the network's curve encoder; a ridge
-        regression stacked on the ensemble's held-out predictions (the graph
-        network then sees no curve); or both.
+        Where the curve features enter: the network's curve encoder; the
+        gated stack on the held-out graph predictions (the graph network then
+        sees no curve); or both.
     dropout : float
         Dropout on node states and in the head.
     curve_raw : bool
         Also feed the raw per-epoch values.
-    cycle : int
-        Not read any more: cycle features appear only for records with a
-        cyclic per-epoch ``lr`` channel, whose period they take from it.
     rank_weight : float
         Weight of the pairwise ranking loss beside the MSE.
     lr, weight_decay : float
@@ -130,7 +131,13 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         The epoch each member's kept weights come from.
     oof_prediction_ : numpy.ndarray
         Each training record's prediction by the member that held it out (NaN
-        where none did), before the curve stack and the blend.
+        where none did), before the blend and the curve stack.
+    stack_oof_ : numpy.ndarray
+        Each training record's held-out final prediction: the blend of
+        ``oof_prediction_`` and the forest's out-of-bag prediction, stacked by
+        the gate's cross-validation (what ``std_scale_`` is fitted on).
+    stack_gate_ : dict
+        The gate's cross-validated scores and choice (:mod:`naapgnn.models.curve_stack`).
     forest_ : PerLayerForest or None
         The blended forest.
     domain_ : dict
@@ -141,8 +148,7 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
 
     def __init__(self, budget: int = 0, conv: str = "gin", direction: str = "forward", hidden: int = 32,
                  layers: int = 3, curve_hidden: int = 32, curve_mode: str = "stack", dropout: float = 0.0,
-                 curve_raw: bool = False,
-                 cycle: int = 3, rank_weight: float = 0.5, lr: float = 5e-3, weight_decay: float = 1e-4,
+                 curve_raw: bool = False, rank_weight: float = 0.5, lr: float = 5e-3, weight_decay: float = 1e-4,
                  max_epochs: int = 200, patience: int = 40, val_fraction: float | None = None,
                  batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.25,
                  forest_curve: bool = False, forest_trees: int = 300, random_state: int | None = 0,
@@ -156,7 +162,6 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         self.curve_mode = curve_mode
         self.dropout = dropout
         self.curve_raw = curve_raw
-        self.cycle = cycle
         self.rank_weight = rank_weight
         self.lr = lr
         self.weight_decay = weight_decay
@@ -207,6 +212,12 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
         return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw))
 
+    def _values(self, records) -> np.ndarray:
+        """The raw curve values and differences the nonlinear stack reads (none unless it was chosen)."""
+        if self.stack_gate_.get("kind") != "nonlinear":
+            return np.zeros((len(records), 0))
+        return values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
+
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
         out = np.full((len(records), len(self.hparam_names_)), np.nan)
         for i, r in enumerate(records):
@@ -255,7 +266,7 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         self.attr_mean_, self.attr_std_ = (torch.tensor(a, dtype=torch.float32)
                                            for a in _mean_and_scale(raw.graph_attr.numpy()))
         curve = self._curve(records)
-        self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, int(self.cycle),
+        self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_,
                                                         bool(self.curve_raw))
         self.curve_mean_, self.curve_std_ = _mean_and_scale(curve)
         hp = self._hparams(records, fill=False)
@@ -286,8 +297,6 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
                     self.best_epochs_.append(epoch)
             finally:
                 bar.close()
-        self._fit_stack(oof, (curve - self.curve_mean_) / self.curve_std_, (y - self.y_mean_) / self.y_std_,
-                        (hp - self.hparam_mean_) / self.hparam_std_)
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
         self.forest_ = None
         if float(self.blend_forest) > 0:
@@ -296,8 +305,15 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
             self.forest_ = PerLayerForest(budget=budget, curve=bool(self.forest_curve),
                                           n_estimators=int(self.forest_trees),
                                           random_state=seed).fit(records, y)
+        graph_oof = self._blend(self.oof_prediction_, None if self.forest_ is None else self.forest_.oob_prediction_)
+        self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
+                        (y - self.y_mean_) / self.y_std_, (hp - self.hparam_mean_) / self.hparam_std_)
         self._fit_domain(records, raw, curve, hp, y)
         return self
+
+    def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
+        """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""
+        return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_forest))[0]
 
     def _new_model(self):
         from naapgnn.models.network import AccuracyModel
@@ -307,21 +323,25 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
                              direction=self.direction, dropout=float(self.dropout),
                              curve_hidden=int(self.curve_hidden))
 
-    def _fit_stack(self, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray) -> None:
-        """Graph only, a ridge or a nonlinear stack on (held-out GNN prediction, curve, hparams), chosen
-        on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`; ``stack_gate_``).
+    def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray) -> None:
+        """Graph only, a ridge or a nonlinear stack on (held-out graph prediction, curve, hparams, raw
+        curve values), chosen on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`).
 
         Only with ``curve_mode`` "stack" or "both" and a curve; otherwise the
-        prediction is the ensemble mean unchanged (coefficient 1 on it).
+        prediction is the graph prediction unchanged (coefficient 1 on it).
+        All arguments but ``records`` are standardised.
         """
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
+        self.stack_oof_ = oof * self.y_std_ + self.y_mean_
         if self.curve_mode == "network" or curve.shape[1] == 0:
             return
         from naapgnn.models.curve_stack import fit_gated_stack
 
-        stack = fit_gated_stack(oof, curve, target, hp)
+        values = values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
+        stack = fit_gated_stack(oof, curve, target, hp, values)
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
+        self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_
 
     # --- predict ---
 
@@ -361,21 +381,27 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
             Accuracies clipped to [0, 1] (:meth:`domain_report` names the rows
             clipped and those outside the training domain).
         """
-        parts = self.predict_parts(X)
-        mean, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_forest))
-        mean = np.clip(mean, 0.0, 1.0)
+        return self.predict_from_parts(self.predict_parts(X), return_std)
+
+    def predict_from_parts(self, parts: dict, return_std: bool = False):
+        """:meth:`predict` from :meth:`predict_parts` already computed (the CLI reuses them for
+        :meth:`domain_report` instead of predicting twice)."""
+        _, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_forest))
+        mean = np.clip(parts["mean"], 0.0, 1.0)
         return (mean, std * self.std_scale_) if return_std else mean
 
     def predict_parts(self, X) -> dict:
-        """The two parts that :meth:`predict` blends.
+        """The parts of :meth:`predict`: the graph network's, the forest's, and their stacked blend.
 
         Returns
         -------
         dict
-            ``gnn``: the ensemble mean (after the curve stack), ``gnn_std``:
-            the members' spread, ``forest``: the per-layer forest's prediction
-            (None when ``blend_forest`` is 0; NaN for an architecture deeper
-            than the forest reads, which gets the GNN alone).
+            ``gnn``: the ensemble mean (graph only, before the blend and the
+            curve stack), ``gnn_std``: the members' spread, ``forest``: the
+            per-layer forest's prediction (None when ``blend_forest`` is 0;
+            NaN for an architecture deeper than the forest reads, which gets
+            the GNN alone), ``mean``: the members' mean of their blend with
+            the forest after the curve stack (unclipped).
         """
         import torch
 
@@ -388,11 +414,14 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
             preds = np.stack([m.to(device)(g, curve, hp).cpu().numpy() for m in self.members_])
             for m in self.members_:
                 m.cpu()
-        preds = apply_stack(preds.astype(float), curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
-                            self.stack_coef_, self.stack_intercept_, self.stack_model_)  # member by member
-        preds = preds * self.y_std_ + self.y_mean_
+        members = preds.astype(float) * self.y_std_ + self.y_mean_
         forest = self.forest_.predict_readable(records) if self.forest_ is not None else None
-        return {"gnn": preds.mean(axis=0), "gnn_std": preds.std(axis=0), "forest": forest}
+        graph = (self._blend(members, forest) - self.y_mean_) / self.y_std_
+        stacked = apply_stack(graph, curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
+                              self._values(records), self.stack_coef_, self.stack_intercept_,
+                              self.stack_model_)  # member by member
+        return {"gnn": members.mean(axis=0), "gnn_std": members.std(axis=0), "forest": forest,
+                "mean": stacked.mean(axis=0) * self.y_std_ + self.y_mean_}
 
     # --- persistence ---
 

@@ -68,7 +68,7 @@ def check_params(est) -> None:
     b = est.budget
     if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 0:
         raise NaapgnnError(f"GNNPredictor: budget must be a non-negative integer number of epochs, got {b!r}")
-    for name in ("hidden", "layers", "curve_hidden", "cycle", "max_epochs", "patience", "n_ensemble",
+    for name in ("hidden", "layers", "curve_hidden", "max_epochs", "patience", "n_ensemble",
                  "forest_trees"):
         value = getattr(est, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
