@@ -6,7 +6,7 @@ from baselines.baker import BakerPredictor, baker_features, feature_names
 from naapgnn.arch.format import OPS, parse_architecture
 from naapgnn.data.records import Record
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.curve_stack import SVR_GRID, apply_stack, fit_gated_stack
+from naapgnn.models.curve_stack import KERNEL_GRID, apply_stack, fit_gated_stack
 
 
 def make_records(n=60, seed=0, informative=True, u_shaped=False):
@@ -125,7 +125,7 @@ def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     gate = stack.gate
     assert stack.kind == "nonlinear" and gate["used"] and stack.model.n_features_in_ == 1 + 2 + 1 + 3
     assert gate["nonlinear_mse"] < gate["stack_mse"] < gate["graph_mse"]
-    assert tuple(gate["nonlinear_setting"].values()) in SVR_GRID
+    assert tuple(gate["nonlinear_setting"].values()) in KERNEL_GRID
     assert gate["nonlinear_tau"] >= gate["graph_tau"]
     # the out-of-fold predictions of the kind kept (what calibration reads) score as the gate says
     assert np.mean((stack.oof - target) ** 2) == pytest.approx(gate["nonlinear_mse"])
@@ -168,3 +168,28 @@ def test_gnn_at_budget_k_falls_back_to_budget_zero_when_the_curve_does_not_help(
     three = GNNPredictor(budget=3, **tiny).fit(records[:40])
     assert three.stack_gate_["used"] is False  # a curve unrelated to the target is dropped on CV
     assert np.allclose(three.predict(records[40:]), zero.predict(records[40:]))
+
+
+def test_with_budget_gives_exactly_the_model_fitted_at_that_budget():
+    """The graph part reads no curve in the stacked mode: refitting only the curve side is the same model."""
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = make_records(70, u_shaped=True)
+    train, test = records[:56], records[56:]
+    tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.5, forest_trees=20,
+                random_state=0)
+    zero = GNNPredictor(budget=0, **tiny).fit(train)
+    for budget in (3, 7):
+        direct = GNNPredictor(budget=budget, **tiny).fit(train)
+        derived = zero.with_budget(budget, train)
+        assert derived.budget == budget and derived.get_params() == direct.get_params()
+        assert derived.stack_gate_ == direct.stack_gate_
+        assert np.array_equal(derived.predict(test), direct.predict(test))
+        assert np.array_equal(derived.predict(test, return_std=True)[1], direct.predict(test, return_std=True)[1])
+        assert derived.domain_report(test)[1] == direct.domain_report(test)[1]
+    assert zero.budget == 0 and zero.stack_gate_ == {}  # the source model is unchanged
+    with pytest.raises(NaapgnnError, match="X must be the training data of fit"):
+        zero.with_budget(3, train[:10])
+    network = GNNPredictor(budget=3, curve_mode="network", **tiny).fit(train)
+    with pytest.raises(NaapgnnError, match="the graph part reads the curve"):
+        network.with_budget(5, train)

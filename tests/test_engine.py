@@ -87,3 +87,21 @@ def test_a_changed_setting_changes_the_key(bench):
     assert key != engine.unit_key(bench.fingerprint(), Predictor("gnn", {"hidden": 32}), unit, test)
     assert key != engine.unit_key(bench.fingerprint(), p, engine.Unit("gnn", 0, "official", 0, 2), test)
     assert key != engine.unit_key(bench.fingerprint(), p, unit, test + 1)
+
+
+def test_gnn_budgets_of_one_split_share_the_graph_part_and_match_fits_from_scratch(bench, monkeypatch):
+    from naapgnn.models.gnn import GNNPredictor
+
+    tiny = {"hidden": 8, "layers": 1, "max_epochs": 4, "patience": 4, "n_ensemble": 2, "forest_trees": 10}
+    gnn = Predictor("gnn", params=tiny)
+    split_lists = {"official": splits("official", bench.y, bench.is_test)}
+    units = [u for b in (0, 3, 6) for u in plan_units(gnn, b, "official", 1, SEEDS[:1])]
+    fits = []
+    monkeypatch.setattr(GNNPredictor, "fit", lambda self, *a, _fit=GNNPredictor.fit, **k: fits.append(self.budget)
+                        or _fit(self, *a, **k))
+    shared, _ = run_units(bench, [gnn], units, split_lists, ResumeLog(None), progress=False)
+    assert fits == [0]  # one graph fit; budgets 3 and 6 refit the curve side only
+    for unit, row in zip(units, shared):
+        alone, _ = run_units(bench, [gnn], [unit], split_lists, ResumeLog(None), progress=False)
+        assert row["budget"] == unit.budget and row["pred"] == alone[0]["pred"]
+    assert fits == [0, 0, 3, 6]

@@ -142,24 +142,37 @@ def _take(X, idx):
 # --- one fit -----------------------------------------------------------------------------------
 
 
-def fit_score(predictor: Predictor, unit: Unit, X, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
+def fit_score(predictor: Predictor, unit: Unit, X, y: np.ndarray, train: np.ndarray, test: np.ndarray,
+              fitted: dict | None = None) -> dict:
     """Fit ``predictor`` on ``train``, predict ``test`` and score it: the unit's result row.
 
     The row holds the unit, ``seconds`` (fit and predict), every metric of
     :func:`naapgnn.evaluation.metrics.all_metrics`, ``test`` (indices), ``pred``,
     ``mae_pred`` (score-only predictors) and ``parts`` (the estimator's
     ``predict_parts``, when it has one: the GNN's unblended parts).
+
+    ``fitted``: a dict shared by the units of one job. A model whose graph part
+    reads no curve (``with_budget``, :mod:`naapgnn.models.curve_part`) is kept
+    there, and the same split and seed at another budget refits only its
+    curve side: the same model as a fit from scratch. Its ``seconds`` still
+    count the shared fit, as a fit from scratch would.
     """
     from naapgnn.evaluation.metrics import all_metrics, mae
     from naapgnn.models.registry import create
 
     start = time.perf_counter()
-    model = create(predictor.key, budget=unit.budget, random_state=unit.seed, **predictor.params)
-    model.fit(_take(X, train), y[train])
+    shared = (fitted or {}).get((unit.protocol, unit.split, unit.seed))
+    if shared is not None:
+        model = shared[0].with_budget(unit.budget, _take(X, train), y[train])
+    else:
+        model = create(predictor.key, budget=unit.budget, random_state=unit.seed, **predictor.params)
+        model.fit(_take(X, train), y[train])
+        if fitted is not None and hasattr(model, "with_budget") and not model.reads_curve_in_graph_part():
+            fitted[(unit.protocol, unit.split, unit.seed)] = (model, time.perf_counter() - start)
     X_test = _take(X, test)
     pred = np.asarray(model.predict(X_test), dtype=float).reshape(-1)
     mae_pred = np.asarray(model.predict_accuracy(X_test), dtype=float) if predictor.entry.score_only else None
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start + (shared[1] if shared is not None else 0.0)
     parts = model.predict_parts(X_test) if hasattr(model, "predict_parts") else {}
     if len(pred) != len(test):
         raise NaapgnnError(f"{predictor.key}: {len(pred)} predictions for {len(test)} test architectures")
@@ -184,7 +197,8 @@ def _execute(job: dict) -> list[tuple[str, dict]]:
         import torch
 
         torch.set_num_threads(int(job["threads"]))
-    return [(key, fit_score(job["predictor"], unit, X, job["y"], train, test))
+    fitted: dict = {}  # a GNN's graph part, shared by the budgets of one split and seed
+    return [(key, fit_score(job["predictor"], unit, X, job["y"], train, test, fitted))
             for unit, key, X, (train, test) in job["units"]]
 
 
@@ -252,12 +266,17 @@ def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], spl
 
 
 def _jobs(groups: dict, by_key: dict, y: np.ndarray, threads) -> list[dict]:
-    todo = []
+    todo, per_fit = [], {}
     for (name, _, _), group in groups.items():
         predictor = by_key[name]
-        # Slow predictors go one unit per job (finer progress, balanced workers).
-        chunks = [[u] for u in group] if predictor.kind == "gnn" else [group]
-        todo += [{"predictor": predictor, "y": y, "units": chunk, "threads": threads} for chunk in chunks]
+        if predictor.kind == "gnn":  # one job per split and seed, its budgets in order (they share a graph part)
+            for unit, *rest in group:
+                per_fit.setdefault((name, unit.protocol, unit.split, unit.seed), []).append((unit, *rest))
+        else:
+            todo.append({"predictor": predictor, "y": y, "units": group, "threads": threads})
+    for (name, *_), chunk in per_fit.items():
+        chunk.sort(key=lambda item: item[0].budget)
+        todo.append({"predictor": by_key[name], "y": y, "units": chunk, "threads": threads})
     todo.sort(key=lambda j: KIND_ORDER.get(j["predictor"].kind, 9))
     return todo
 

@@ -25,7 +25,7 @@ What it does, in order:
 6. Curve (``curve_mode``): the curve features feed the network's curve
    encoder (``"network"``), or a gated stack on the held-out graph
    predictions of step 5 (``"stack"``, the default; graph only, a ridge or
-   a nu-SVR, chosen by cross-validation on the training split:
+   an RBF kernel ridge, chosen by cross-validation on the training split:
    :mod:`naapgnn.models.curve_stack`), or both. So at budget ``k >= 1`` the
    model is never worse than at budget 0 on that cross-validation.
 7. Prediction averages the members, each blended and stacked; the
@@ -47,14 +47,12 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_features, shared_schedule,
-                                     values_and_differences, with_schedule)
 from naapgnn.models import checkpoint
 from naapgnn.models.applicability import ApplicabilityMixin, blend
+from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import train_member, validation_sets
 from naapgnn.models.inputs import as_records, check_params, targets_of
@@ -63,7 +61,7 @@ from naapgnn.runtime import resolve_device, torch_threads
 __all__ = ["GNNPredictor"]
 
 
-class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
+class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator):
     """Predict final accuracy from an architecture's graph and its first ``budget`` epochs.
 
     Parameters
@@ -208,16 +206,6 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         hp = (self._hparams(records) - self.hparam_mean_) / self.hparam_std_
         return g, torch.tensor(curve, dtype=torch.float32), torch.tensor(hp, dtype=torch.float32)
 
-    def _curve(self, records) -> np.ndarray:
-        records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
-        return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw))
-
-    def _values(self, records) -> np.ndarray:
-        """The raw curve values and differences the nonlinear stack reads (none unless it was chosen)."""
-        if self.stack_gate_.get("kind") != "nonlinear":
-            return np.zeros((len(records), 0))
-        return values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
-
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
         out = np.full((len(records), len(self.hparam_names_)), np.nan)
         for i, r in enumerate(records):
@@ -253,26 +241,19 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         seed = self._seed()
         if len(records) < 4:
             raise NaapgnnError(f"GNNPredictor: need at least 4 training architectures, got {len(records)}")
-        budget = int(self.budget)
-        self.curve_channels_ = curve_channels(records) if budget else []
-        self.schedule_ = shared_schedule(records) if budget else None
-        if budget and not self.curve_channels_:
-            raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
+        self._fit_curve_state(records)
         self.hparam_names_ = sorted({k for r in records for k in r.hparams})
 
         raw = batch_architectures([r.arch for r in records])
         self.node_mean_, self.node_std_ = (torch.tensor(a, dtype=torch.float32)
-                                           for a in _mean_and_scale(raw.x.numpy()))
+                                           for a in mean_and_scale(raw.x.numpy()))
         self.attr_mean_, self.attr_std_ = (torch.tensor(a, dtype=torch.float32)
-                                           for a in _mean_and_scale(raw.graph_attr.numpy()))
+                                           for a in mean_and_scale(raw.graph_attr.numpy()))
         curve = self._curve(records)
-        self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_,
-                                                        bool(self.curve_raw))
-        self.curve_mean_, self.curve_std_ = _mean_and_scale(curve)
         hp = self._hparams(records, fill=False)
         self.hparam_mean_ = np.nan_to_num(np.nanmean(hp, axis=0)) if hp.shape[1] else np.zeros(0)
         hp = np.where(np.isnan(hp), self.hparam_mean_, hp)
-        _, self.hparam_std_ = _mean_and_scale(hp)
+        _, self.hparam_std_ = mean_and_scale(hp)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         self.node_dim_, self.attr_dim_ = int(raw.x.shape[1]), int(raw.graph_attr.shape[1])
         self.curve_dim_ = 0 if self.curve_mode == "stack" else int(curve.shape[1])
@@ -302,18 +283,11 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
         if float(self.blend_forest) > 0:
             from naapgnn.models.forest import PerLayerForest
 
-            self.forest_ = PerLayerForest(budget=budget, curve=bool(self.forest_curve),
+            self.forest_ = PerLayerForest(budget=int(self.budget), curve=bool(self.forest_curve),
                                           n_estimators=int(self.forest_trees),
                                           random_state=seed).fit(records, y)
-        graph_oof = self._blend(self.oof_prediction_, None if self.forest_ is None else self.forest_.oob_prediction_)
-        self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
-                        (y - self.y_mean_) / self.y_std_, (hp - self.hparam_mean_) / self.hparam_std_)
-        self._fit_domain(records, raw, curve, hp, y)
+        self._fit_curve_stack(records, y, raw)
         return self
-
-    def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
-        """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""
-        return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_forest))[0]
 
     def _new_model(self):
         from naapgnn.models.network import AccuracyModel
@@ -322,26 +296,6 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
                              hidden=int(self.hidden), layers=int(self.layers), conv=self.conv,
                              direction=self.direction, dropout=float(self.dropout),
                              curve_hidden=int(self.curve_hidden))
-
-    def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray) -> None:
-        """Graph only, a ridge or a nonlinear stack on (held-out graph prediction, curve, hparams, raw
-        curve values), chosen on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`).
-
-        Only with ``curve_mode`` "stack" or "both" and a curve; otherwise the
-        prediction is the graph prediction unchanged (coefficient 1 on it).
-        All arguments but ``records`` are standardised.
-        """
-        self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
-        self.stack_oof_ = oof * self.y_std_ + self.y_mean_
-        if self.curve_mode == "network" or curve.shape[1] == 0:
-            return
-        from naapgnn.models.curve_stack import fit_gated_stack
-
-        values = values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
-        stack = fit_gated_stack(oof, curve, target, hp, values)
-        self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
-            stack.coef, stack.intercept, stack.model, stack.gate)
-        self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_
 
     # --- predict ---
 
@@ -444,14 +398,6 @@ class GNNPredictor(ApplicabilityMixin, RegressorMixin, BaseEstimator):
             One line saying why the checkpoint does not fit this code.
         """
         return checkpoint.load(cls, path, device)
-
-
-def _mean_and_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations of ``values`` (1 where a column is constant)."""
-    if values.shape[1] == 0:
-        return np.zeros(0), np.ones(0)
-    scaler = StandardScaler().fit(values)
-    return scaler.mean_, scaler.scale_
 
 
 def _progress(enabled: bool, total: int):

@@ -1,0 +1,140 @@
+"""The curve side of :class:`naapgnn.models.gnn.GNNPredictor`: curve state, the gated stack, and a new budget.
+
+:class:`CurveMixin` holds what a fit learns about the first ``budget`` epochs:
+the channels and the learning-rate schedule read, the curve features'
+standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
+on the held-out graph predictions. With ``curve_mode="stack"`` the graph
+network and its blended forest read no curve, so the same graph part serves
+every budget: :meth:`CurveMixin.with_budget` refits only the curve side,
+which gives exactly the model a fit at that budget gives, at a fraction of
+the cost (``naapgnn evaluate`` and the report scripts use it across budgets).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+from naapgnn.errors import NaapgnnError
+from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_features, shared_schedule,
+                                     values_and_differences, with_schedule)
+
+__all__ = ["CurveMixin", "mean_and_scale"]
+
+
+def mean_and_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of ``values`` (1 where a column is constant)."""
+    if values.shape[1] == 0:
+        return np.zeros(0), np.ones(0)
+    scaler = StandardScaler().fit(values)
+    return scaler.mean_, scaler.scale_
+
+
+class CurveMixin:
+    """Curve state, the gated stack and :meth:`with_budget` of :class:`naapgnn.models.gnn.GNNPredictor`."""
+
+    def _fit_curve_state(self, records) -> None:
+        """Channels, schedule, feature names and standardisation of the first ``budget`` epochs."""
+        budget = int(self.budget)
+        self.curve_channels_ = curve_channels(records) if budget else []
+        self.schedule_ = shared_schedule(records) if budget else None
+        if budget and not self.curve_channels_:
+            raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
+        self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, bool(self.curve_raw))
+        self.curve_mean_, self.curve_std_ = mean_and_scale(self._curve(records))
+
+    def _curve(self, records) -> np.ndarray:
+        records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
+        return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw))
+
+    def _values(self, records) -> np.ndarray:
+        """The raw curve values and differences the nonlinear stack reads (none unless it was chosen)."""
+        if self.stack_gate_.get("kind") != "nonlinear":
+            return np.zeros((len(records), 0))
+        return values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
+
+    def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
+        """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""
+        from naapgnn.models.applicability import blend
+
+        return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_forest))[0]
+
+    def _fit_curve_stack(self, records, y: np.ndarray, graphs) -> None:
+        """The gated stack on the held-out graph predictions, then the training domain and calibration.
+
+        ``graphs``: the records' unstandardised batch (for the domain).
+        """
+        curve, hp = self._curve(records), self._hparams(records)
+        forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
+        graph_oof = self._blend(self.oof_prediction_, forest_oob)
+        z = (y - self.y_mean_) / self.y_std_
+        self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
+                        z, (hp - self.hparam_mean_) / self.hparam_std_)
+        self._fit_domain(records, graphs, curve, hp, y)
+
+    def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray) -> None:
+        """Graph only, a ridge or a nonlinear stack on (held-out graph prediction, curve, hparams, raw
+        curve values), chosen on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`).
+
+        Only with ``curve_mode`` "stack" or "both" and a curve; otherwise the
+        prediction is the graph prediction unchanged (coefficient 1 on it).
+        All arguments but ``records`` are standardised.
+        """
+        self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
+        self.stack_oof_ = oof * self.y_std_ + self.y_mean_
+        if self.curve_mode == "network" or curve.shape[1] == 0:
+            return
+        from naapgnn.models.curve_stack import fit_gated_stack
+
+        values = values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
+        stack = fit_gated_stack(oof, curve, target, hp, values)
+        self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
+            stack.coef, stack.intercept, stack.model, stack.gate)
+        self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_
+
+    def reads_curve_in_graph_part(self) -> bool:
+        """Whether the graph network or its blended forest reads the curve (then the graph part
+        depends on the budget and :meth:`with_budget` cannot reuse it)."""
+        forest_reads = bool(self.forest_curve) and float(self.blend_forest) > 0
+        return self.curve_mode != "stack" or forest_reads
+
+    def with_budget(self, budget: int, X, y=None):
+        """This fitted model at another ``budget``: the graph part reused, the curve side refitted.
+
+        Equal to ``clone(self).set_params(budget=budget).fit(X, y)`` when ``X``
+        is the training data of this fit (the graph part reads no curve with
+        ``curve_mode="stack"``), at the cost of the curve side only.
+
+        Parameters
+        ----------
+        budget : int
+        X : the training data of :meth:`fit`
+        y : array-like of shape (n,), optional
+
+        Returns
+        -------
+        GNNPredictor
+            A new estimator; this one is unchanged.
+        """
+        from naapgnn.models.inputs import as_records, targets_of
+        from naapgnn.models.network import batch_architectures
+
+        self._check_fitted()
+        if self.reads_curve_in_graph_part():
+            raise NaapgnnError("GNNPredictor.with_budget: the graph part reads the curve (curve_mode "
+                               f"{self.curve_mode!r}, forest_curve {self.forest_curve!r}); fit at the new budget")
+        records = as_records(X)
+        if len(records) != len(self.oof_prediction_):
+            raise NaapgnnError(f"GNNPredictor.with_budget: X must be the training data of fit "
+                               f"({len(self.oof_prediction_)} records), got {len(records)}")
+        y = targets_of(records, y, "GNNPredictor")
+        other = copy.copy(self)
+        other.budget = budget
+        other._check_params()
+        if other.forest_ is not None:
+            other.forest_ = copy.copy(self.forest_)
+            other.forest_.budget = budget
+        other._fit_curve_state(records)
+        other._fit_curve_stack(records, y, batch_architectures([r.arch for r in records]))
+        return other
