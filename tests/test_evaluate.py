@@ -7,7 +7,6 @@ import pytest
 
 from naapgnn.evaluation import engine
 from naapgnn.evaluation import evaluate as ev
-from naapgnn.evaluation.analysis import good_enough_budget
 from naapgnn.evaluation.report import write_outputs
 from naapgnn.data.records import records_from_naap440, write_jsonl
 from naapgnn.cli import main
@@ -15,6 +14,7 @@ from naapgnn.errors import NaapgnnError
 
 COLUMNS = ("predictor,budget,protocol,mae,violations,monotonicity_score,kendall_tau,spearman,"
            "precision_at_5,precision_at_10,top5_regret")
+STD = ",".join(f"{m}_std" for m in COLUMNS.split(",")[3:]) + ",n_runs"
 TINY_GNN = {"n_ensemble": 1, "max_epochs": 4, "hidden": 16, "blend_forest": 0.0, "device": "cpu"}
 
 
@@ -31,13 +31,14 @@ def small_bench(naap440):
 
 def _evaluate(bench, out, predictors="gnn,paper_gb100,curve_last,naswot"):
     return ev.run_evaluation(bench, out, ev.select_predictors(predictors, TINY_GNN), budgets=[0, 3],
-                             protocols=["official"], n_seeds=2, zc_batch_size=8, jobs=1, progress=False)
+                             protocols=["official"], n_seeds=2, zc_batch_size=8, jobs=1, progress=False,
+                             inner_folds=0)
 
 
 def test_evaluation_writes_results_and_resumes_without_recomputing(small_bench, tmp_path, monkeypatch):
     result = _evaluate(small_bench, tmp_path)
     paths = write_outputs(result, tmp_path)
-    assert (tmp_path / "results.csv").read_text().splitlines()[0] == COLUMNS
+    assert (tmp_path / "results.csv").read_text().splitlines()[0] == COLUMNS + "," + STD
     table = pd.read_csv(tmp_path / "results.csv")
     # gnn and paper_gb100 at both budgets, curve_last at 3 only, naswot at 0 only.
     assert sorted(zip(table.predictor, table.budget)) == sorted(
@@ -50,6 +51,9 @@ def test_evaluation_writes_results_and_resumes_without_recomputing(small_bench, 
         counted = [violations(small_bench.y[r["test"]], r["pred"]) for r in runs_of]
         row = table[(table.predictor == key) & (table.budget == budget)].iloc[0]
         assert row.violations == pytest.approx(np.mean(counted))
+        assert row.n_runs == len(counted)
+        if len(counted) > 1:
+            assert row.violations_std == pytest.approx(np.std(counted, ddof=1), rel=1e-5)
         assert all(r["max_violations"] == 190 for r in runs_of)  # 20 test architectures
     runs = pd.read_csv(tmp_path / "runs.csv")
     # Seeded predictors ran once per seed; the heuristic (no randomness) once.
@@ -66,6 +70,7 @@ def test_evaluation_writes_results_and_resumes_without_recomputing(small_bench, 
         assert paths[name].is_file() and paths[name].stat().st_size > 0
     report = paths["report"].read_text()
     assert "FALLBACK: Gaussian noise" in report and "![Rank agreement matrix](rank_matrix.png)" in report
+    assert "No budget advice" in report and "advice" not in paths  # inner_folds=0
 
     # Second invocation: every run and the zero-cost scores come from the cache.
     def refuse(*args, **kwargs):
@@ -106,8 +111,16 @@ def test_cli_on_a_json_lines_benchmark(naap440, tmp_path, capsys):
     rc = main(["evaluate", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
     assert rc == 0
-    assert (out / "results.csv").read_text().splitlines()[0] == COLUMNS
-    assert "good enough" in capsys.readouterr().out
+    assert (out / "results.csv").read_text().splitlines()[0].startswith(COLUMNS + ",")
+    stdout = capsys.readouterr().out
+    assert "good enough" in stdout and "on the test architectures: Kendall tau" in stdout
+    advice = pd.read_csv(out / "advice.csv")
+    assert len(advice) == 1 and advice.protocol[0] == "official" and advice.budget[0] in (0, 3)
+    inner = pd.read_csv(out / "inner_runs.csv")
+    assert sorted(inner.split.unique()) == [0, 1, 2, 3, 4]  # the default five inner folds
+    assert set(inner.protocol) == {"inner:official"}
+    report = (out / "report.md").read_text()
+    assert "Chosen on 5 seeded folds inside the records not marked" in report and " ± " in report
     rc = main(["evaluate", "--data", str(bench), "--budgets", "6", "--predictors", "curve_best", "--out", str(out)])
     assert rc == 2
     assert "budget 6 needs 6 epochs of curve" in capsys.readouterr().err
@@ -116,22 +129,16 @@ def test_cli_on_a_json_lines_benchmark(naap440, tmp_path, capsys):
 def test_bad_options_are_one_line_errors(capsys):
     assert main(["evaluate", "--predictors", "oracle", "--out", "/nonexistent"]) == 2
     assert "unknown predictor 'oracle'" in capsys.readouterr().err
-    assert main(["evaluate", "--budgets", "0,91"]) == 2
-    assert "'91' is not an integer number of epochs" in capsys.readouterr().err
+    assert main(["evaluate", "--budgets", "0,x"]) == 2
+    assert "'x' is not an integer number of epochs" in capsys.readouterr().err
+    assert main(["evaluate", "--budgets", "0,91", "--out", "/nonexistent"]) == 2
+    assert "budget 91 needs 91 epochs of curve, record" in capsys.readouterr().err
+    assert main(["evaluate", "--inner-folds", "1", "--out", "/nonexistent"]) == 2
+    assert "--inner-folds must be 0 (no advice) or >= 2, got 1" in capsys.readouterr().err
     assert main(["evaluate", "--gnn-params", '{"budget": 3}']) == 2
     assert "'budget' is set by the command itself" in capsys.readouterr().err
     with pytest.raises(NaapgnnError, match="not one of the paper's models"):
         ev.select_predictors("paper:Oracle")
-
-
-def test_good_enough_budget_is_the_first_within_tolerance():
-    rows = [("a", 0, 0.900), ("b", 0, 0.930), ("a", 3, 0.935), ("a", 6, 0.945), ("b", 9, 0.950)]
-    res = pd.DataFrame([{"predictor": p, "budget": b, "protocol": "official", "kendall_tau": t, "violations": 1.0,
-                         "mae": 0.01} for p, b, t in rows])
-    answer = good_enough_budget(res, "official", tolerance=0.01)
-    assert (answer["budget"], answer["predictor"], answer["best_budget"]) == (6, "a", 9)
-    assert answer["speedup"] == 15 and answer["fraction"] == pytest.approx(6 / 90)
-    assert good_enough_budget(res, "official", tolerance=0.03)["budget"] == 0
 
 
 def test_predictor_keys_are_listed_in_order():
@@ -148,7 +155,7 @@ def test_every_protocol_runs_with_its_own_splits(small_bench, tmp_path):
     predictors = ev.select_predictors("curve_last,forest,forest+zero_cost")
     result = ev.run_evaluation(small_bench, tmp_path, predictors, budgets=[0, 3],
                                protocols=["kfold", "extrapolate", "repeated"], n_seeds=1, n_repeats=3, n_folds=4,
-                               zc_batch_size=8, jobs=1, progress=False)
+                               zc_batch_size=8, jobs=1, progress=False, inner_folds=0)
     runs = result.runs
     counts = runs.groupby(["protocol", "predictor", "budget"]).size().to_dict()
     assert counts[("kfold", "curve_last", 3)] == 4 and counts[("repeated", "forest", 0)] == 3

@@ -14,15 +14,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compare the GNN, baselines, curve heuristics and zero-cost scores at each budget",
         description="How many epochs must an architecture train before its final accuracy can be "
         "predicted well enough, and how much does that save? Runs every predictor at every budget "
-        "(epochs of training curve read) under each protocol and writes OUT/results.csv, "
-        "OUT/runs.csv, OUT/report.md and PNG figures. Finished runs are cached in OUT/cache: an "
-        "interrupted or repeated invocation computes only what is missing.",
+        "(epochs of training curve read) under each protocol and writes OUT/results.csv (means and "
+        "stds over runs), OUT/runs.csv, OUT/advice.csv, OUT/inner_runs.csv, OUT/report.md and PNG figures. "
+        "The budget advice is chosen on --inner-folds folds inside each training split of the headline "
+        "protocol (never on its test architectures), then scored on the test architectures. Finished "
+        "runs are cached in OUT/cache: an interrupted or repeated invocation computes only what is missing.",
     )
     p.add_argument("--data", metavar="DIR|BENCH.jsonl", default=None,
                    help="NAAP-440 folder or CSV, or a JSON Lines benchmark with targets "
                    "(default: $NAAPGNN_DATA, then the user cache)")
     p.add_argument("--budgets", default="0,1,2,3,4,5,6,7,8,9", metavar="K,K,...",
-                   help="epoch budgets, comma-separated, each 0..90 (default 0-9)")
+                   help="epoch budgets, comma-separated, each between 0 and the benchmark's curve length "
+                   "(NAAP-440: 90; deep ResNets: 140) (default 0-9)")
     p.add_argument("--seeds", type=int, default=3, metavar="N",
                    help="seeds per predictor on the fixed-split protocols (default 3)")
     p.add_argument("--protocol", default="official", metavar="P,P,...",
@@ -42,8 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gnn-params", default="{}", metavar="JSON",
                    help='GNNPredictor settings as a JSON object, e.g. \'{"n_ensemble": 3}\' (default: its defaults)')
     p.add_argument("--zc-batch-size", type=int, default=64, help="NASWOT minibatch size (default 64)")
-    p.add_argument("--tolerance", type=float, default=0.01,
-                   help="'good enough' = within this Kendall tau of the best at any budget (default 0.01)")
+    p.add_argument("--inner-folds", type=int, default=5, metavar="N",
+                   help="folds inside each training split from which the budget advice is chosen; the test "
+                   "architectures are never read for it (default 5; 0: no advice)")
+    p.add_argument("--tolerance", type=float, default=0.0,
+                   help="the advice is the smallest budget whose mean inner Kendall tau is within the spread (std "
+                   "over inner folds) of the best budget's; --tolerance is a floor on that margin (default 0: "
+                   "the spread alone)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--device", default="cpu", help="device of the zero-cost scores: cpu, cuda or auto (default cpu)")
     p.add_argument("--fresh", action="store_true", help="ignore the cached runs in OUT/cache")
@@ -62,13 +70,13 @@ def parse_list(text: str, what: str) -> list[str]:
 
 
 def parse_budgets(text: str) -> list[int]:
-    from naapgnn.data.naap440 import NUM_EPOCHS
+    """Non-negative integers; the benchmark's curve length bounds them later (one line naming the short record)."""
     from naapgnn.errors import NaapgnnError
 
     budgets = []
     for item in parse_list(text, "--budgets"):
-        if not item.isdigit() or not 0 <= int(item) <= NUM_EPOCHS:
-            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {NUM_EPOCHS}")
+        if not item.isdigit():
+            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs (0 or more)")
         budgets.append(int(item))
     return sorted(set(budgets))
 
@@ -81,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.data.naap440 import NUM_EPOCHS
-    from naapgnn.evaluation.analysis import best_per_budget, good_enough_budget, headline_protocol
+    from naapgnn.evaluation.analysis import best_per_budget
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import run_evaluation, select_predictors
     from naapgnn.evaluation.report import write_outputs
@@ -106,26 +113,59 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(out / "cache")
     result = run_evaluation(
         bench, out, predictors, budgets=budgets, protocols=protocols, n_seeds=args.seeds,
-        n_repeats=args.repeats, n_folds=args.folds, cifar_root=args.cifar_root,
+        n_repeats=args.repeats, n_folds=args.folds, inner_folds=args.inner_folds, cifar_root=args.cifar_root,
         zc_batch_size=args.zc_batch_size, device=args.device, jobs=args.jobs, progress=not args.quiet,
     )
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
     paths = write_outputs(result, out, tolerance=args.tolerance)
 
-    headline = headline_protocol(protocols)
-    answer = good_enough_budget(result.results, headline, args.tolerance)
+    headline = result.advice_protocol
     labels = {p.key: p.title() for p in predictors}
-    print(f"best predictor per budget ({headline} protocol; mean over runs):")
-    print(f"{'epochs':>6}  {'spent':>6}  {'Kendall':>7}  {'viol.':>6}  {'MAE':>7}  {'P@5':>4}  predictor")
+    full = result.full_epochs
+    print(f"best predictor per budget on the test architectures ({headline} protocol; mean +- std over runs):")
+    print(f"{'epochs':>6}  {'spent':>6}  {'Kendall tau':>13}  {'viol.':>6}  {'MAE':>15}  {'P@5':>4}  predictor")
     for _, r in best_per_budget(result.results, headline).iterrows():
-        print(f"{int(r['budget']):>6}  {100 * r['budget'] / NUM_EPOCHS:>5.1f}%  {r['kendall_tau']:>7.3f}  "
-              f"{r['violations']:>6.1f}  {r['mae']:>7.4f}  {r['precision_at_5']:>4.2f}  {labels.get(r['predictor'], r['predictor'])}")
-    b = answer["budget"]
-    spent = "no training" if b == 0 else f"{b} epochs ({100 * answer['fraction']:.1f}% of training, {answer['speedup']:.0f}x faster)"
-    print(f"good enough (within {args.tolerance:g} Kendall tau of the best): {spent} with "
-          f"{labels.get(answer['predictor'], answer['predictor'])}")
+        spent = f"{100 * r['budget'] / full:>5.1f}%" if full else "   n/a"
+        print(f"{int(r['budget']):>6}  {spent}  {r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}  "
+              f"{r['violations']:>6.1f}  {r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {r['precision_at_5']:>4.2f}  "
+              f"{labels.get(r['predictor'], r['predictor'])}")
+    advice = result.advice(args.tolerance)
+    if advice is not None:
+        print(advice_line(advice, labels))
     print(f"{result.computed} runs computed, {result.reused} reused; wall time {time.perf_counter() - start:.1f} s")
     print(f"wrote {paths['results']}, {paths['report']} and {len([k for k in paths if k not in ('results', 'runs', 'report')])} figures",
           file=sys.stderr)
     return 0
+
+
+def _std(value: float, digits: int) -> str:
+    import math
+
+    return "n/a".ljust(digits + 2) if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _pm(mean: float, std: float, digits: int) -> str:
+    """``mean +- std``, or the mean alone for a single run (no spread)."""
+    import math
+
+    return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" +- {std:.{digits}f}")
+
+
+def advice_line(advice: dict, labels: dict) -> str:
+    """The advice in two lines: chosen on the inner folds, then scored on the test architectures."""
+    b, name = advice["budget"], labels.get(advice["predictor"], advice["predictor"])
+    full = advice["full_epochs"]
+    if b == 0:
+        spent = "no training (saves 100% of training)"
+    elif full:
+        spent = f"{b} of {full} epochs (saves {100 * advice['saved']:.1f}% of training, {advice['speedup']:.0f}x faster)"
+    else:
+        spent = f"{b} epochs"
+    agree = f", chosen in {advice['agree']} of {advice['n_outer']} training splits" if advice["n_outer"] > 1 else ""
+    return (f"good enough (smallest budget within the spread of the best, chosen on {advice['n_inner']} folds inside "
+            f"the training split{agree}): {spent} with {name}: inner Kendall tau {advice['inner_kendall_tau']:.3f} +- "
+            f"{advice['inner_kendall_tau_std']:.3f}\n"
+            f"  on the test architectures: Kendall tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'], 3)}, "
+            f"MAE {_pm(advice['test_mae'], advice['test_mae_std'], 4)} (best on the test split in hindsight: "
+            f"{advice['hindsight_kendall_tau']:.3f} at budget {advice['hindsight_budget']})")

@@ -1,60 +1,170 @@
-"""The answer read off a results table: the best predictor per budget and the good-enough budget."""
+"""The answer read off the runs: the best predictor per budget and the budget advice.
+
+The advice ("how many epochs?") is read from *inner* runs only: folds inside
+the training part of each outer split (see :func:`naapgnn.evaluation.evaluate.run_evaluation`),
+so it never sees an outer test architecture. The rule (:func:`good_enough_budget`):
+per budget take the predictor with the best mean inner Kendall tau; the best
+budget is the one with the highest such mean; the advice is the smallest
+budget whose mean is within the spread (std over inner splits) of the best
+budget's mean, or within ``tolerance`` when that is larger. :func:`advise`
+applies it per outer split and then scores each choice on that split's test
+architectures.
+"""
 from __future__ import annotations
 
 import math
 from typing import Sequence
 
-from naapgnn.data.naap440 import NUM_EPOCHS
+import numpy as np
+
 from naapgnn.errors import NaapgnnError
 
 HEADLINE_ORDER = ("repeated", "kfold", "official", "extrapolate")
+INNER_PREFIX = "inner:"
+SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
-__all__ = ["best_per_budget", "good_enough_budget", "headline_protocol", "HEADLINE_ORDER"]
+__all__ = ["best_per_budget", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
+           "inner_protocol", "HEADLINE_ORDER", "INNER_PREFIX"]
 
 
-def best_per_budget(results, protocol: str):
-    """For each budget, the predictor with the highest mean Kendall tau (fewer violations break ties)."""
-    sub = results[results["protocol"] == protocol].copy()
+def inner_protocol(protocol: str) -> str:
+    """The name of the inner runs nested in ``protocol``'s training parts (e.g. ``inner:official``)."""
+    return INNER_PREFIX + protocol
+
+
+def best_per_budget(results, protocol: str | None = None):
+    """For each budget, the predictor with the highest mean Kendall tau (fewer violations break ties).
+
+    ``results`` holds means (results.csv, or :func:`summarize_runs`); with ``protocol`` only its rows are read.
+    """
+    sub = results if protocol is None else results[results["protocol"] == protocol]
     sub = sub.sort_values(["budget", "kendall_tau", "violations"], ascending=[True, False, True], na_position="last")
     return sub.groupby("budget", sort=True).head(1).reset_index(drop=True)
 
 
-def good_enough_budget(results, protocol: str, tolerance: float = 0.01, full_epochs: int = NUM_EPOCHS) -> dict:
-    """The smallest budget whose best predictor is within ``tolerance`` Kendall tau of the best at any budget.
+def summarize_runs(runs):
+    """Mean, std (ddof=1; NaN for one run) and run count of Kendall tau, violations and MAE per predictor and budget."""
+    grouped = runs.groupby(["predictor", "budget"], sort=False)[list(SUMMARY_METRICS)]
+    table = grouped.mean()
+    spread = grouped.std(ddof=1).add_suffix("_std")
+    counts = runs.groupby(["predictor", "budget"], sort=False).size().rename("n_runs")
+    return table.join(spread).join(counts).reset_index()
+
+
+def good_enough_budget(summary, tolerance: float = 0.0) -> dict:
+    """The smallest budget whose best mean Kendall tau is within the spread of the best budget's.
 
     Parameters
     ----------
-    results : DataFrame
-        results.csv's table.
-    protocol : str
-        The protocol whose rows are read.
+    summary : DataFrame
+        One row per predictor and budget: ``kendall_tau`` (mean over splits),
+        ``kendall_tau_std`` (std over splits), ``violations`` (tie-break).
     tolerance : float
-        Kendall tau below the best that is still good enough.
-    full_epochs : int
-        Epochs of a full training (NAAP-440: 90).
+        A floor on the margin: good enough = mean tau >= best mean - max(best std, tolerance).
 
     Returns
     -------
     dict
-        ``budget``, ``predictor``, ``kendall_tau`` (of that choice), ``best_budget``,
-        ``best_predictor``, ``best_kendall_tau`` (the reference), ``fraction``
-        (budget / full_epochs) and ``speedup`` (full_epochs / budget; inf at budget 0).
+        ``budget``, ``predictor``, ``kendall_tau``, ``kendall_tau_std`` of the advice;
+        ``best_budget``, ``best_predictor``, ``best_kendall_tau``, ``best_kendall_tau_std``
+        of the reference; ``margin`` (the margin applied).
     """
-    best = best_per_budget(results, protocol)
+    best = best_per_budget(summary)
     if best.empty:
-        raise NaapgnnError(f"no results for protocol {protocol!r}")
+        raise NaapgnnError("good_enough_budget: no runs to read the advice from")
     ref = best.loc[best["kendall_tau"].idxmax()]
-    ok = best[best["kendall_tau"] >= ref["kendall_tau"] - tolerance].iloc[0]
-    budget = int(ok["budget"])
-    return {
-        "budget": budget, "predictor": ok["predictor"], "kendall_tau": float(ok["kendall_tau"]),
-        "violations": float(ok["violations"]), "mae": float(ok["mae"]),
-        "best_budget": int(ref["budget"]), "best_predictor": ref["predictor"],
-        "best_kendall_tau": float(ref["kendall_tau"]),
-        "fraction": budget / full_epochs,
-        "speedup": math.inf if budget == 0 else full_epochs / budget,
-        "tolerance": tolerance,
-    }
+    spread = float(ref["kendall_tau_std"]) if "kendall_tau_std" in best and not np.isnan(ref["kendall_tau_std"]) else 0.0
+    margin = max(spread, float(tolerance))
+    ok = best[best["kendall_tau"] >= ref["kendall_tau"] - margin].iloc[0]
+    return {"budget": int(ok["budget"]), "predictor": ok["predictor"], "kendall_tau": float(ok["kendall_tau"]),
+            "kendall_tau_std": float(ok.get("kendall_tau_std", math.nan)),
+            "mae": float(ok.get("mae", math.nan)), "mae_std": float(ok.get("mae_std", math.nan)),
+            "best_budget": int(ref["budget"]), "best_predictor": ref["predictor"],
+            "best_kendall_tau": float(ref["kendall_tau"]), "best_kendall_tau_std": spread, "margin": margin}
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return math.nan, math.nan
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else math.nan
+
+
+def _test_metric(test_runs, split: int, fixed: bool, predictor: str, budget: int):
+    """Test runs of one choice on one outer split (every seed on a fixed split)."""
+    rows = test_runs[(test_runs["predictor"] == predictor) & (test_runs["budget"] == budget)]
+    return rows if fixed else rows[rows["split"] == split]
+
+
+def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, tolerance: float = 0.0,
+           fixed_split: bool = False) -> dict:
+    """The budget advice chosen on the inner runs of each outer split, and how it fares on the outer tests.
+
+    Parameters
+    ----------
+    inner_runs : DataFrame
+        runs.csv-shaped rows of the inner protocol; ``split // n_inner`` is the outer split.
+    test_runs : DataFrame
+        The outer protocol's runs (its test architectures); only read to score the choices.
+    n_inner : int
+        Inner splits per outer split.
+    full_epochs : int or None
+        Epochs of a full training (the benchmark's curve length); None when it has no curves.
+    tolerance : float
+        See :func:`good_enough_budget`.
+    fixed_split : bool
+        The outer protocol has one split fitted with several seeds (official, extrapolate).
+
+    Returns
+    -------
+    dict
+        ``choices`` (one :func:`good_enough_budget` dict per outer split, with its
+        ``outer_split`` and the test ``test_kendall_tau`` and ``test_mae`` of the
+        choice and of the inner-best ``reference_test_kendall_tau``); the advice
+        ``budget`` (chosen in most outer splits, the smaller on a tie), ``predictor``,
+        ``agree`` (outer splits that chose it), ``inner_kendall_tau`` / ``_std``
+        and ``inner_mae`` / ``_std`` over its inner runs, ``saved`` (1 - budget /
+        full_epochs), ``speedup``; ``test_kendall_tau`` / ``_std``, ``test_mae`` / ``_std``
+        over the outer test runs of the per-split choices; ``hindsight_predictor``,
+        ``hindsight_budget``, ``hindsight_kendall_tau`` / ``_std``: the best mean on the
+        test runs at any budget, for comparison only (it is chosen on the test architectures).
+    """
+    if n_inner < 2 or inner_runs.empty:
+        raise NaapgnnError("advise: no inner runs")
+    outer = inner_runs["split"] // n_inner
+    choices, test_taus, test_maes = [], [], []
+    for split, group in inner_runs.groupby(outer, sort=True):
+        choice = good_enough_budget(summarize_runs(group), tolerance)
+        choice["outer_split"] = int(split)
+        chosen = _test_metric(test_runs, split, fixed_split, choice["predictor"], choice["budget"])
+        reference = _test_metric(test_runs, split, fixed_split, choice["best_predictor"], choice["best_budget"])
+        choice["test_kendall_tau"] = float(chosen["kendall_tau"].mean()) if len(chosen) else math.nan
+        choice["test_mae"] = float(chosen["mae"].mean()) if len(chosen) else math.nan
+        choice["reference_test_kendall_tau"] = float(reference["kendall_tau"].mean()) if len(reference) else math.nan
+        test_taus += chosen["kendall_tau"].tolist()
+        test_maes += chosen["mae"].tolist()
+        choices.append(choice)
+    budgets = [c["budget"] for c in choices]
+    budget = min(set(budgets), key=lambda b: (-budgets.count(b), b))
+    agreeing = [c for c in choices if c["budget"] == budget]
+    names = [c["predictor"] for c in agreeing]
+    predictor = max(dict.fromkeys(names), key=names.count)
+    mine = inner_runs[(inner_runs["predictor"] == predictor) & (inner_runs["budget"] == budget)
+                      & outer.isin([c["outer_split"] for c in agreeing])]
+    answer = {"choices": choices, "budget": budget, "predictor": predictor, "agree": len(agreeing),
+              "n_outer": len(choices), "n_inner": n_inner, "full_epochs": full_epochs, "tolerance": tolerance,
+              "saved": 1.0 if budget == 0 else (1 - budget / full_epochs if full_epochs else math.nan),
+              "speedup": math.inf if budget == 0 else (full_epochs / budget if full_epochs else math.nan)}
+    for name, values in (("inner_kendall_tau", mine["kendall_tau"]), ("inner_mae", mine["mae"]),
+                         ("test_kendall_tau", test_taus), ("test_mae", test_maes)):
+        answer[name], answer[name + "_std"] = _mean_std(list(values))
+    if len(test_runs):
+        best = best_per_budget(summarize_runs(test_runs))
+        top = best.loc[best["kendall_tau"].idxmax()]
+        answer.update({"hindsight_budget": int(top["budget"]), "hindsight_predictor": top["predictor"],
+                       "hindsight_kendall_tau": float(top["kendall_tau"]),
+                       "hindsight_kendall_tau_std": float(top["kendall_tau_std"])})
+    return answer
 
 
 def headline_protocol(protocols: Sequence[str]) -> str:

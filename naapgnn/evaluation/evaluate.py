@@ -20,8 +20,15 @@ paper's); ``repeated`` and ``kfold`` fit once per split with the first seed
 (the splits provide the spread). Metrics are averaged over the runs. Every
 run goes through the engine (:mod:`naapgnn.evaluation.engine`), which keeps
 finished runs in ``OUT/cache/runs.jsonl``: a second invocation computes only
-what is missing. The answer is read by :mod:`naapgnn.evaluation.analysis` and
-written by :mod:`naapgnn.evaluation.report`.
+what is missing.
+
+The budget advice never sees a test architecture: inside the training part of
+each split of the headline protocol (:func:`naapgnn.evaluation.analysis.headline_protocol`;
+for ``official`` the records not marked "test") every predictor is also run on
+``inner_folds`` seeded folds (protocol ``inner:<protocol>``, same engine and
+cache), and the advice is read from those runs alone by
+:mod:`naapgnn.evaluation.analysis`; the outer test runs only score it. The
+report is written by :mod:`naapgnn.evaluation.report`.
 """
 from __future__ import annotations
 
@@ -31,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
+from naapgnn.evaluation.analysis import headline_protocol
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
 from naapgnn.evaluation.engine import Predictor
 from naapgnn.runtime import torch_threads
@@ -40,15 +47,18 @@ from naapgnn.runtime import torch_threads
 RESULT_COLUMNS = ("predictor", "budget", "protocol", "mae", "violations", "monotonicity_score",
                   "kendall_tau", "spearman", "precision_at_5", "precision_at_10", "top5_regret")
 METRICS = RESULT_COLUMNS[3:]
+STD_COLUMNS = tuple(f"{m}_std" for m in METRICS) + ("n_runs",)
+"""Added after :data:`RESULT_COLUMNS` in results.csv: the std over runs (ddof=1) of each metric, and the run count."""
 RUN_COLUMNS = ("predictor", "budget", "protocol", "split", "seed", "seconds", "mae", "violations", "max_violations",
                "monotonicity_score", "kendall_tau", "spearman", "precision_at_5", "precision_at_10", "top5_regret")
 DEFAULT_BUDGETS = tuple(range(10))
 DEFAULT_PROTOCOLS = ("official",)
+DEFAULT_INNER_FOLDS = 5
 SEED_BASE = 20220905
 
 __all__ = [
     "RESULT_COLUMNS", "PREDICTORS", "GROUPS", "Benchmark", "Predictor", "load_benchmark_for_evaluation",
-    "make_predictors", "select_predictors", "run_evaluation", "EvaluationResult",
+    "make_predictors", "select_predictors", "run_evaluation", "EvaluationResult", "inner_splits", "STD_COLUMNS",
 ]
 
 PREDICTORS = ("gnn", "gnn+zero_cost", "paper_gb100", "paper_rf200", "forest", "forest+cycle", "forest+zero_cost",
@@ -133,6 +143,13 @@ class EvaluationResult:
         ``(predictor, budget, protocol) -> list of run rows`` with test indices and predictions.
     computed, reused : int
         Runs computed now and taken from the cache.
+    inner_runs : DataFrame
+        runs.csv-shaped rows of the inner folds (protocol ``inner:<advice_protocol>``;
+        outer split = ``split // inner_folds``); empty when ``inner_folds`` is 0.
+    advice_protocol : str
+        The outer protocol the inner folds are nested in.
+    full_epochs : int or None
+        Epochs of a full training: the longest curve of the benchmark (None without curves).
     """
 
     results: Any
@@ -146,6 +163,22 @@ class EvaluationResult:
     budgets: list
     protocols: list
     seeds: list
+    inner_runs: Any = None
+    inner_folds: int = 0
+    advice_protocol: str = ""
+    full_epochs: int | None = None
+
+    def advice(self, tolerance: float = 0.0) -> dict | None:
+        """:func:`naapgnn.evaluation.analysis.advise` on the inner runs (None without them)."""
+        from naapgnn.evaluation.analysis import advise
+        from naapgnn.evaluation.engine import FIXED_SPLIT_PROTOCOLS
+
+        if self.inner_runs is None or self.inner_runs.empty:
+            return None
+        test_runs = self.runs[self.runs["protocol"] == self.advice_protocol]
+        answer = advise(self.inner_runs, test_runs, self.inner_folds, self.full_epochs, tolerance,
+                        fixed_split=self.advice_protocol in FIXED_SPLIT_PROTOCOLS)
+        return {**answer, "protocol": self.advice_protocol}
 
 
 def run_evaluation(
@@ -158,6 +191,7 @@ def run_evaluation(
     n_repeats: int = 10,
     n_folds: int = 10,
     split_seed: int = 0,
+    inner_folds: int = DEFAULT_INNER_FOLDS,
     cifar_root=None,
     zc_batch_size: int = 64,
     device: str = "cpu",
@@ -182,6 +216,9 @@ def run_evaluation(
         Fits per seeded predictor on the fixed-split protocols.
     n_repeats, n_folds, split_seed
         Sizes and seed of the ``repeated`` and ``kfold`` splits.
+    inner_folds : int
+        Folds (seeded, shuffled K-fold with ``split_seed``) inside the training part of every split
+        of the headline protocol, from which the budget advice is read; 0 runs none (no advice).
     cifar_root : path, optional
         CIFAR-10 folder for NASWOT's minibatch (else Gaussian noise, labelled).
     zc_batch_size : int
@@ -202,21 +239,27 @@ def run_evaluation(
     started = time.perf_counter()
     predictors = list(predictors) if predictors is not None else select_predictors("default")
     budgets = [int(b) for b in budgets]
-    seeds = _check(bench, budgets, protocols, n_seeds)
+    seeds = _check(bench, budgets, protocols, n_seeds, inner_folds)
+    split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds)
     with torch_threads(threads):
-        rows, computed = _run(bench, Path(out), predictors, budgets, protocols, seeds, n_repeats, n_folds,
-                              split_seed, cifar_root, zc_batch_size, device, jobs, threads, progress)
-    runs, results, predictions = _tables(rows)
+        rows, computed = _run(bench, Path(out), predictors, budgets, split_lists, seeds, cifar_root,
+                              zc_batch_size, device, jobs, threads, progress)
+    test_rows = [r for r in rows if r["protocol"] in protocols]
+    runs, results, predictions = _tables(test_rows)
+    inner_runs = _run_table([r for r in rows if r["protocol"] not in protocols])
+    full_epochs = max(r.num_epochs for r in bench.records) or None
     return EvaluationResult(results, runs, predictions, computed, len(rows) - computed,
-                            time.perf_counter() - started, bench, predictors, budgets, list(protocols), seeds)
+                            time.perf_counter() - started, bench, predictors, budgets, list(protocols), seeds,
+                            inner_runs, inner_folds, headline_protocol(protocols), full_epochs)
 
 
-def _check(bench, budgets, protocols, n_seeds) -> list[int]:
+def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
+    """Budgets against the benchmark's own curve length (90 epochs on NAAP-440, 140 for the deep ResNets)."""
     from naapgnn.evaluation.protocols import PROTOCOLS
 
     for b in budgets:
-        if not 0 <= b <= NUM_EPOCHS:
-            raise NaapgnnError(f"--budgets: {b} is not between 0 and {NUM_EPOCHS}")
+        if b < 0:
+            raise NaapgnnError(f"--budgets: {b} is not a number of epochs (>= 0)")
         if b > bench.max_epochs:
             short = min(bench.records, key=lambda r: r.num_epochs)
             raise NaapgnnError(f"--budgets: budget {b} needs {b} epochs of curve, record {short.id!r} has {short.num_epochs}")
@@ -225,13 +268,42 @@ def _check(bench, budgets, protocols, n_seeds) -> list[int]:
             raise NaapgnnError(f"--protocol: unknown protocol {p!r} (expected {', '.join(PROTOCOLS)})")
     if n_seeds < 1:
         raise NaapgnnError(f"--seeds must be >= 1, got {n_seeds}")
+    if inner_folds == 1 or inner_folds < 0:
+        raise NaapgnnError(f"--inner-folds must be 0 (no advice) or >= 2, got {inner_folds}")
     return [SEED_BASE + i for i in range(n_seeds)]
 
 
-def _run(bench, out, predictors, budgets, protocols, seeds, n_repeats, n_folds, split_seed, cifar_root,
-         zc_batch_size, device, jobs, threads, progress):
-    from naapgnn.evaluation.engine import plan_units, run_units
+def _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds) -> dict:
+    """Protocol -> (train, test) pairs, with ``inner:<headline>``: ``inner_folds`` folds inside each
+    training part of the headline protocol (outer-major order)."""
+    from naapgnn.evaluation.analysis import headline_protocol, inner_protocol
     from naapgnn.evaluation.protocols import splits
+
+    lists = {p: splits(p, bench.y, bench.is_test, seed=split_seed, n_repeats=n_repeats, n_folds=n_folds)
+             for p in protocols}
+    if inner_folds:
+        outer = headline_protocol(protocols)
+        lists[inner_protocol(outer)] = [pair for train, _ in lists[outer]
+                                        for pair in inner_splits(train, inner_folds, split_seed)]
+    return lists
+
+
+def inner_splits(train, n_folds: int, seed: int = 0) -> list:
+    """Seeded, shuffled K-fold pairs inside ``train`` (indices into the benchmark); nothing outside it is read."""
+    import numpy as np
+
+    from naapgnn.evaluation.protocols import splits
+
+    train = np.asarray(train, dtype=np.int64)
+    if not 2 <= n_folds <= len(train):
+        raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} training architectures, "
+                           f"got {len(train)}")
+    return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds)]
+
+
+def _run(bench, out, predictors, budgets, split_lists, seeds, cifar_root, zc_batch_size, device, jobs, threads,
+         progress):
+    from naapgnn.evaluation.engine import plan_units, run_units
     from naapgnn.io import ResumeLog
     from naapgnn.models.zero_cost import compute_zero_cost
 
@@ -240,23 +312,27 @@ def _run(bench, out, predictors, budgets, protocols, seeds, n_repeats, n_folds, 
         compute_zero_cost(bench, seeds, ResumeLog(out / "cache" / "zero_cost.jsonl"), cifar_root, zc_batch_size,
                           device, progress)
     extra = {key: bench.zero_cost_source + str(zc_batch_size) for key in uses_zero_cost}
-    split_lists = {p: splits(p, bench.y, bench.is_test, seed=split_seed, n_repeats=n_repeats, n_folds=n_folds)
-                   for p in protocols}
-    units = [u for protocol in protocols for p in predictors for b in budgets if p.entry.applies(b)
+    units = [u for protocol in split_lists for p in predictors for b in budgets if p.entry.applies(b)
              for u in plan_units(p, b, protocol, len(split_lists[protocol]), seeds)]
     return run_units(bench, predictors, units, split_lists, ResumeLog(out / "cache" / "runs.jsonl"), jobs=jobs,
                      threads=threads, progress=progress, desc="evaluate", extra=extra)
 
 
-def _tables(rows: list[dict]):
+def _run_table(rows: list[dict]):
     import pandas as pd
 
-    runs = pd.DataFrame([{c: _metric(r, c) for c in RUN_COLUMNS} for r in rows], columns=list(RUN_COLUMNS))
-    results = runs.groupby(["predictor", "budget", "protocol"], sort=False)[list(METRICS)].mean().reset_index()
+    return pd.DataFrame([{c: _metric(r, c) for c in RUN_COLUMNS} for r in rows], columns=list(RUN_COLUMNS))
+
+
+def _tables(rows: list[dict]):
+    runs = _run_table(rows)
+    grouped = runs.groupby(["predictor", "budget", "protocol"], sort=False)[list(METRICS)]
+    results = grouped.mean().join(grouped.std(ddof=1).add_suffix("_std"))
+    results["n_runs"] = grouped.size()
     predictions: dict = {}
     for r in rows:
         predictions.setdefault((r["predictor"], r["budget"], r["protocol"]), []).append(r)
-    return runs, results[list(RESULT_COLUMNS)], predictions
+    return runs, results.reset_index()[list(RESULT_COLUMNS + STD_COLUMNS)], predictions
 
 
 def _metric(row: dict, column: str):

@@ -14,7 +14,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.naap440 import NUM_EPOCHS as FULL_TRAINING_EPOCHS
 
 _STYLE = {  # kind -> line style, line width, marker
     "gnn": ("-", 2.6, "o"),
@@ -68,7 +67,8 @@ def _looks(keys: Sequence[str], kinds: Mapping[str, str]) -> dict:
 
 
 def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds: Mapping[str, str], path,
-                       max_violations: float | None = None, title: str | None = None) -> Path:
+                       max_violations: float | None = None, title: str | None = None,
+                       full_epochs: int | None = None) -> Path:
     """Violations and Kendall tau versus epochs trained, for every predictor of ``protocol``.
 
     Parameters
@@ -80,6 +80,10 @@ def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds:
     path : path of the PNG
     max_violations : float, optional
         Pairs among the test architectures, shown in the axis label.
+    full_epochs : int, optional
+        Epochs of a full training (the benchmark's curve length): the top axis shows the share spent.
+
+    A band of one std over runs is drawn around each mean when ``results`` has ``<metric>_std`` columns.
     """
     plt = _pyplot()
     sub = results[results["protocol"] == protocol]
@@ -93,6 +97,10 @@ def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds:
             ax.plot(rows["budget"], rows[metric], linestyle=ls or "none", linewidth=lw, marker=marker,
                     markersize=13 if marker == "*" else 7 if len(rows) == 1 else 5, color=color,
                     label=labels.get(key, key))
+            if f"{metric}_std" in rows and len(rows) > 1 and rows[f"{metric}_std"].notna().any():
+                spread = rows[f"{metric}_std"].fillna(0)
+                ax.fill_between(rows["budget"], rows[metric] - spread, rows[metric] + spread, color=color,
+                                alpha=0.08, linewidth=0)
     vlabel = "Violations (mis-ordered test pairs)"
     if max_violations:
         vlabel += f", of {int(max_violations)}"
@@ -107,12 +115,13 @@ def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds:
         axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axes[0].yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     for ax in axes:
-        ax.set_xlabel(f"Epochs trained per architecture (of {FULL_TRAINING_EPOCHS})")
+        ax.set_xlabel("Epochs trained per architecture" + (f" (of {full_epochs})" if full_epochs else ""))
         ax.set_xticks(budgets)
         ax.grid(True, alpha=0.3)
-        top = ax.secondary_xaxis("top", functions=(lambda e: 100 * e / FULL_TRAINING_EPOCHS,
-                                                   lambda p: p * FULL_TRAINING_EPOCHS / 100))
-        top.set_xlabel("Share of the full training spent (%)")
+        if full_epochs:
+            top = ax.secondary_xaxis("top", functions=(lambda e: 100 * e / full_epochs,
+                                                       lambda p: p * full_epochs / 100))
+            top.set_xlabel("Share of the full training spent (%)")
     handles, names = axes[1].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=3, fontsize=10, frameon=False,
                bbox_to_anchor=(0.5, -0.02 - 0.045 * ((len(names) + 2) // 3)))

@@ -7,8 +7,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.naap440 import NUM_EPOCHS as FULL_TRAINING_EPOCHS
-from naapgnn.evaluation.analysis import best_per_budget, good_enough_budget, headline_protocol
+from naapgnn.data.naap440 import NUM_EPOCHS as HEURISTIC_HORIZON  # the curve heuristics extrapolate to it
+from naapgnn.evaluation.analysis import best_per_budget, headline_protocol
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -21,7 +21,7 @@ def _representative(runs: list[dict]) -> tuple[list, np.ndarray, np.ndarray | No
     return run["test"], np.asarray(run["pred"]), (None if run["mae_pred"] is None else np.asarray(run["mae_pred"]))
 
 
-def write_outputs(result, out, tolerance: float = 0.01) -> dict[str, Path]:
+def write_outputs(result, out, tolerance: float = 0.0) -> dict[str, Path]:
     """Write results.csv, runs.csv, the PNG figures and report.md into ``out``.
 
     Returns
@@ -40,13 +40,20 @@ def write_outputs(result, out, tolerance: float = 0.01) -> dict[str, Path]:
     paths["runs"] = out / "runs.csv"
     write_text_atomic(paths["runs"], result.runs.to_csv(index=False, float_format="%.6g"))
 
+    advice = result.advice(tolerance)
+    if advice is not None:
+        paths["inner_runs"] = out / "inner_runs.csv"
+        write_text_atomic(paths["inner_runs"], result.inner_runs.to_csv(index=False, float_format="%.6g"))
+        paths["advice"] = out / "advice.csv"
+        write_text_atomic(paths["advice"], advice_table(advice).to_csv(index=False, float_format="%.6g"))
     labels = {p.key: p.title() for p in result.predictors}
     kinds = {p.key: p.kind for p in result.predictors}
     for protocol in result.protocols:
         sub = result.runs[result.runs["protocol"] == protocol]
         paths[f"curves_{protocol}"] = plots.plot_budget_curves(
             result.results, protocol, labels, kinds, out / f"curves_{protocol}.png",
-            max_violations=float(sub["max_violations"].max()) if len(sub) else None)
+            max_violations=float(sub["max_violations"].max()) if len(sub) else None,
+            full_epochs=result.full_epochs)
 
     figure_protocol = "official" if "official" in result.protocols else result.protocols[0]
     panels = _example_panels(result, figure_protocol, labels)
@@ -56,6 +63,23 @@ def write_outputs(result, out, tolerance: float = 0.01) -> dict[str, Path]:
     paths["report"] = out / "report.md"
     write_text_atomic(paths["report"], report_markdown(result, paths, tolerance, figure_protocol, labels))
     return paths
+
+
+ADVICE_COLUMNS = ("protocol", "outer_split", "budget", "predictor", "kendall_tau", "kendall_tau_std", "mae", "mae_std",
+                  "best_budget", "best_predictor", "best_kendall_tau", "best_kendall_tau_std", "margin",
+                  "saved", "test_kendall_tau", "test_mae", "reference_test_kendall_tau")
+"""advice.csv: one row per outer training split; kendall_tau/mae (and best_*) are inner-fold means and stds."""
+
+
+def advice_table(advice: dict):
+    """The per-split choices of :func:`naapgnn.evaluation.analysis.advise` as advice.csv's rows."""
+    import pandas as pd
+
+    full = advice["full_epochs"]
+    rows = [{**c, "protocol": advice.get("protocol", ""),
+             "saved": 1.0 if c["budget"] == 0 else (1 - c["budget"] / full if full else math.nan)}
+            for c in advice["choices"]]
+    return pd.DataFrame(rows, columns=list(ADVICE_COLUMNS))
 
 
 def _example_budgets(budgets: Sequence[int]) -> list[int]:
@@ -97,6 +121,13 @@ def _fmt(v, digits=3) -> str:
     return f"{v:.{digits}f}"
 
 
+def _pm(mean, std, digits=3) -> str:
+    """``mean ± std``; the mean alone when there is no spread (a single run)."""
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return _fmt(mean, digits)
+    return f"{_fmt(mean, digits)} ± {std:.{digits}f}"
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     import pandas as pd
 
@@ -104,73 +135,133 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         index=False, disable_numparse=True) + "\n"
 
 
-def _speedup(budget: int) -> str:
-    return "no training" if budget == 0 else f"{FULL_TRAINING_EPOCHS / budget:.0f}x"
+def _spent(budget: int, full_epochs: int | None) -> str:
+    return f"{100 * budget / full_epochs:.1f}%" if full_epochs else ("0%" if budget == 0 else "n/a")
+
+
+def _speedup(budget: int, full_epochs: int | None) -> str:
+    if budget == 0:
+        return "no training"
+    return f"{full_epochs / budget:.0f}x" if full_epochs else "n/a"
+
+
+def _epochs(budget: int) -> str:
+    return f"{budget} epoch{'s' * (budget != 1)}"
+
+
+def _over(protocol: str) -> str:
+    from naapgnn.evaluation.engine import FIXED_SPLIT_PROTOCOLS
+
+    return "seeds (one fixed split)" if protocol in FIXED_SPLIT_PROTOCOLS else "splits"
+
+
+def _advice_lines(result, advice, tolerance, lab) -> list[str]:
+    """The answer: chosen on the inner folds, then scored on the test architectures."""
+    protocol, full = result.advice_protocol, result.full_epochs
+    if advice is None:
+        return ["No budget advice: no inner folds were run (`--inner-folds 0`); the tables below are test "
+                "results, not advice.", ""]
+    b = advice["budget"]
+    if b == 0:
+        head = (f"**No training at all: 0 epochs** (saves 100% of the "
+                f"{full or 'full'}-epoch training of every candidate; the only cost is fitting the predictor once).")
+    elif full:
+        head = (f"**Train {b} epoch{'s' * (b > 1)} of {full}** (saves {100 * advice['saved']:.1f}% of the training "
+                f"of every candidate: a {advice['speedup']:.0f}x speed-up).")
+    else:
+        head = f"**Train {b} epoch{'s' * (b > 1)}.**"
+    where = ("the records not marked \"test\" (the official training split)" if protocol == "official"
+             else f"the training part of each `{protocol}` split")
+    first = advice["choices"][0]
+    rule = (f"Chosen on {advice['n_inner']} seeded folds inside {where}, never on a test architecture: per budget "
+            f"the predictor with the best mean Kendall tau over the inner folds; the advice is the smallest budget "
+            f"whose mean is within the spread (std over the inner folds) of the best budget's mean")
+    rule += f", or within --tolerance {tolerance:g} when larger." if tolerance > 0 else "."
+    lines = [head, "", rule, ""]
+    if advice["n_outer"] == 1:
+        lines += [f"- Best budget on the inner folds: {_epochs(first['best_budget'])}, {lab(first['best_predictor'])}, "
+                  f"Kendall tau {_pm(first['best_kendall_tau'], first['best_kendall_tau_std'])}; margin "
+                  f"{first['margin']:.3f}."]
+    else:
+        counts = {}
+        for c in advice["choices"]:
+            counts[c["budget"]] = counts.get(c["budget"], 0) + 1
+        lines += [f"- Each of the {advice['n_outer']} `{protocol}` training splits chose its own budget: "
+                  + ", ".join(f"{k} epochs in {n}" for k, n in sorted(counts.items()))
+                  + f"; the advice is the most frequent ({advice['agree']} of {advice['n_outer']})."]
+    lines += [f"- Advice: {_epochs(b)} with {lab(advice['predictor'])}: inner Kendall tau "
+              f"{_pm(advice['inner_kendall_tau'], advice['inner_kendall_tau_std'])}, MAE "
+              f"{_pm(advice['inner_mae'], advice['inner_mae_std'], 4)} (mean ± std over the inner folds).", "",
+              f"**How the advice fares on the test architectures** (`{protocol}` protocol, mean ± std over "
+              f"{_over(protocol)}; each split scored with the choice made inside its own training part): Kendall "
+              f"tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'])}, MAE "
+              f"{_pm(advice['test_mae'], advice['test_mae_std'], 4)}. For comparison only, the best result on the "
+              f"test architectures at any budget, picked in hindsight: {lab(advice['hindsight_predictor'])} after "
+              f"{_epochs(advice['hindsight_budget'])}, Kendall tau "
+              f"{_pm(advice['hindsight_kendall_tau'], advice['hindsight_kendall_tau_std'])}.", ""]
+    return lines
+
+
+def _inner_table(result, lab) -> list[str]:
+    from naapgnn.evaluation.analysis import best_per_budget, summarize_runs
+
+    if result.inner_runs is None or result.inner_runs.empty:
+        return []
+    best = best_per_budget(summarize_runs(result.inner_runs))
+    rows = [[int(r["budget"]), _spent(int(r["budget"]), result.full_epochs), lab(r["predictor"]),
+             _pm(r["kendall_tau"], r["kendall_tau_std"]), _pm(r["violations"], r["violations_std"], 1),
+             _pm(r["mae"], r["mae_std"], 4), int(r["n_runs"])] for _, r in best.iterrows()]
+    return [f"## Where the advice comes from: inner folds of the `{result.advice_protocol}` training split(s)", "",
+            "Best predictor per budget, mean ± std over the inner folds (no test architecture involved):", "",
+            _table(["epochs", "training spent", "best predictor", "Kendall tau", "violations", "MAE", "runs"], rows)]
 
 
 def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: str,
                     labels: Mapping[str, str]) -> str:
     """The human-readable report (see :func:`write_outputs`)."""
     res, runs = result.results, result.runs
-    headline = headline_protocol(result.protocols)
-    answer = good_enough_budget(res, headline, tolerance)
-    sub = runs[runs["protocol"] == headline]
-    n_test = int(sub["max_violations"].max())
-    pairs = n_test
-    tau_pairs = tolerance * pairs / 2
-    b = answer["budget"]
+    headline = result.advice_protocol or headline_protocol(result.protocols)
+    full = result.full_epochs
+    n_test = int(runs[runs["protocol"] == headline]["max_violations"].max())
     lab = lambda k: labels.get(k, k)  # noqa: E731
     lines = ["# How many epochs must an architecture train before its final accuracy can be predicted?", ""]
-    if answer["best_budget"] == b:
-        reference = "the best result at any evaluated budget"
-    else:
-        reference = (f"within {tolerance:g} of the best result at any evaluated budget "
-                     f"({lab(answer['best_predictor'])} after {answer['best_budget']} "
-                     f"epoch{'s' * (answer['best_budget'] != 1)}: "
-                     f"{answer['best_kendall_tau']:.3f})")
-    if b == 0:
-        saving = ("**No training at all: 0 epochs.** "
-                  f"{lab(answer['predictor'])} predicts from the architecture alone with Kendall tau "
-                  f"{answer['kendall_tau']:.3f} ({answer['violations']:.1f} of {n_test} test pairs mis-ordered), "
-                  f"{reference}. That saves the whole {FULL_TRAINING_EPOCHS}-epoch "
-                  f"training of every candidate; the only cost is fitting the predictor once.")
-    else:
-        saving = (f"**Train {b} epoch{'s' * (b > 1)} of {FULL_TRAINING_EPOCHS}.** With them "
-                  f"{lab(answer['predictor'])} reaches Kendall tau {answer['kendall_tau']:.3f} "
-                  f"({answer['violations']:.1f} of {n_test} test pairs mis-ordered), {reference}. That spends "
-                  f"{100 * answer['fraction']:.1f}% of the full training per architecture: a "
-                  f"{answer['speedup']:.0f}x speed-up.")
-    lines += [saving, ""]
-    zero = best_per_budget(res, headline)
-    zero_row = zero[zero["budget"] == min(result.budgets)].iloc[0]
-    lines += [f"\"Good enough\" means: within {tolerance:g} Kendall tau (about {tau_pairs:.0f} of the "
-              f"{pairs} pairs of test architectures) of the best predictor at any evaluated budget, on the "
-              f"`{headline}` protocol. Budgets evaluated: {', '.join(map(str, result.budgets))} epochs; "
-              f"with {min(result.budgets)} epochs the best is {lab(zero_row['predictor'])} "
-              f"(Kendall tau {zero_row['kendall_tau']:.3f}, {zero_row['violations']:.1f} violations).", ""]
-
+    lines += _advice_lines(result, result.advice(tolerance), tolerance, lab)
     lines += ["## Setup", "",
               f"- Data: {result.bench.name}.",
               f"- Protocols: {', '.join(result.protocols)}. Fixed-split protocols (official, extrapolate) fit "
               f"every seeded predictor with {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}); "
-              "repeated and kfold fit once per split. Every number is a mean over those runs.",
+              "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
+              "(no ± : a single run, a deterministic predictor on a fixed split).",
+              f"- Full training: {full} epochs (the benchmark's curve length); training spent = budget / {full}."
+              if full else "- The benchmark has no training curves: budget 0 only.",
+              f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "
+              f"({len(result.inner_runs) if result.inner_runs is not None else 0} inner runs)."
+              if result.inner_folds else "- Budget advice: not run (--inner-folds 0).",
               f"- Zero-cost images (NASWOT): {result.bench.zero_cost_source or 'not used'}.",
               f"- This invocation: {result.computed} runs computed, {result.reused} reused from the cache, "
               f"{result.wall_seconds:.0f} s wall time (compute recorded over all runs: "
               f"{runs['seconds'].sum():.0f} s).", ""]
 
-    lines += [f"## Best predictor at each budget (`{headline}` protocol)", ""]
+    lines += _inner_table(result, lab)
+    lines += [f"## Best predictor at each budget on the test architectures (`{headline}` protocol, mean ± std over "
+              f"{_over(headline)})", "",
+              "Read after the advice was fixed; choosing a budget from this table would be choosing on the test "
+              "architectures.", ""]
     rows = []
     for _, r in best_per_budget(res, headline).iterrows():
         budget = int(r["budget"])
-        rows.append([budget, f"{100 * budget / FULL_TRAINING_EPOCHS:.1f}%", _speedup(budget), lab(r["predictor"]),
-                     _fmt(r["kendall_tau"]), f"{r['violations']:.1f} / {n_test}", _fmt(r["mae"], 4),
-                     _fmt(r["precision_at_5"], 2), _fmt(r["precision_at_10"], 2), _fmt(r["top5_regret"], 4)])
+        rows.append([budget, _spent(budget, full), _speedup(budget, full), lab(r["predictor"]),
+                     _pm(r["kendall_tau"], r["kendall_tau_std"]),
+                     f"{_pm(r['violations'], r['violations_std'], 1)} / {n_test}", _pm(r["mae"], r["mae_std"], 4),
+                     _pm(r["precision_at_5"], r["precision_at_5_std"], 2),
+                     _pm(r["precision_at_10"], r["precision_at_10_std"], 2),
+                     _pm(r["top5_regret"], r["top5_regret_std"], 4)])
     lines.append(_table(["epochs", "training spent", "speed-up per architecture", "best predictor", "Kendall tau",
                          "violations", "MAE", "precision@5", "precision@10", "top-5 regret"], rows))
 
     for protocol in result.protocols:
-        lines += [f"## Kendall tau / violations by predictor (`{protocol}` protocol)", ""]
+        lines += [f"## Kendall tau (mean ± std over {_over(protocol)}) / violations by predictor "
+                  f"(`{protocol}` protocol)", ""]
         psub = res[res["protocol"] == protocol]
         header = ["predictor"] + [f"{b} ep" for b in result.budgets]
         rows = []
@@ -178,7 +269,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
             cells = [lab(key)]
             for budget in result.budgets:
                 r = psub[(psub["predictor"] == key) & (psub["budget"] == budget)]
-                cells.append("" if r.empty else f"{r.iloc[0]['kendall_tau']:.3f} / {r.iloc[0]['violations']:.0f}")
+                cells.append("" if r.empty else f"{_pm(r.iloc[0]['kendall_tau'], r.iloc[0]['kendall_tau_std'])} / "
+                             f"{r.iloc[0]['violations']:.0f}")
             rows.append(cells)
         lines.append(_table(header, rows))
         if f"curves_{protocol}" in paths:
@@ -204,8 +296,10 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
             if r.empty:
                 continue
             secs = result.bench.zero_cost_seconds.get(p.config["score"], math.nan)
-            rows.append([p.title(), _fmt(r.iloc[0]["kendall_tau"]), _fmt(r.iloc[0]["spearman"]),
-                         f"{r.iloc[0]['violations']:.1f}", _fmt(r.iloc[0]["mae"], 4), f"{1000 * secs:.0f} ms"])
+            row = r.iloc[0]
+            rows.append([p.title(), _pm(row["kendall_tau"], row["kendall_tau_std"]),
+                         _pm(row["spearman"], row["spearman_std"]), _pm(row["violations"], row["violations_std"], 1),
+                         _pm(row["mae"], row["mae_std"], 4), f"{1000 * secs:.0f} ms"])
         lines.append(_table(["score", "Kendall tau", "Spearman", "violations", "MAE (line fit)",
                              "time per architecture"], rows))
 
@@ -215,15 +309,17 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     lines.append(_table(["predictor", "seconds per run"], [[lab(k), f"{v:.2f}"] for k, v in fit.items()]))
     lines += ["## Definitions", "",
               "- **Budget**: epochs of the training curve a predictor reads (0 = the architecture alone). "
-              f"Training spent = budget / {FULL_TRAINING_EPOCHS}; speed-up per architecture = "
-              f"{FULL_TRAINING_EPOCHS} / budget.",
+              f"Training spent = budget / {full or 'the full training'}; speed-up per architecture = "
+              f"{full or 'full epochs'} / budget; saved = 1 - budget / {full or 'full epochs'}.",
               "- **Violations**: pairs of test architectures whose predicted order contradicts the true order "
               "(the paper's count); monotonicity score = 1 - violations / pairs.",
               "- **Kendall tau / Spearman**: rank correlation of predictions with the true final accuracy.",
               "- **precision@k**: share of the true top-k found in the predicted top-k. **top-5 regret**: true "
               "accuracy of the best architecture minus the best true accuracy among the predicted top 5.",
               "- **Curve heuristics** learn nothing: last observed accuracy, best so far, and power-law / "
-              f"exponential fits of the curve extrapolated to epoch {FULL_TRAINING_EPOCHS} (the *cycle ends* variants fit only "
+              f"exponential fits of the curve extrapolated to epoch {HEURISTIC_HORIZON} (the *cycle ends* variants fit only "
               "epochs 3, 6, 9, ..., the ends of the cyclic learning rate).",
-              "- results.csv holds the means; runs.csv every run (split, seed) with its fit time.", ""]
+              "- results.csv holds the means and, in `<metric>_std`, the std over runs (`n_runs`); runs.csv every "
+              "run (split, seed) with its fit time; advice.csv the advice of every training split (inner "
+              "folds) and its test score; inner_runs.csv every inner run.", ""]
     return "\n".join(lines)

@@ -1,0 +1,159 @@
+"""naapgnn evaluate's budget advice: the spread rule, chosen on inner folds that never read a test row,
+and budgets checked against the benchmark's own curve length."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from naapgnn.arch.format import parse_architecture
+from naapgnn.cli import main
+from naapgnn.data.deep_resnets import resnet_layers
+from naapgnn.data.records import Record, records_from_naap440, write_jsonl
+from naapgnn.errors import NaapgnnError
+from naapgnn.evaluation import evaluate as ev
+from naapgnn.evaluation.analysis import advise, good_enough_budget
+
+SUMMARY = [  # predictor, budget, mean inner Kendall tau, its std over inner folds
+    ("a", 0, 0.80, 0.02), ("b", 0, 0.85, 0.03), ("a", 1, 0.86, 0.01), ("b", 2, 0.88, 0.02),
+    ("a", 3, 0.90, 0.03), ("a", 4, 0.89, 0.01)]
+
+
+def _summary(rows=SUMMARY):
+    return pd.DataFrame([{"predictor": p, "budget": b, "kendall_tau": t, "kendall_tau_std": s, "violations": 1.0,
+                          "mae": 0.01} for p, b, t, s in rows])
+
+
+def test_the_advice_is_the_smallest_budget_within_the_best_budgets_spread():
+    # Best per budget: 0 b 0.85, 1 a 0.86, 2 b 0.88, 3 a 0.90 +- 0.03, 4 a 0.89 -> threshold 0.87 -> budget 2.
+    answer = good_enough_budget(_summary())
+    assert (answer["budget"], answer["predictor"], answer["kendall_tau"]) == (2, "b", 0.88)
+    assert (answer["best_budget"], answer["best_predictor"], answer["margin"]) == (3, "a", 0.03)
+    # --tolerance is a floor on the margin: 0.06 reaches budget 0 (0.85 >= 0.84), 0.01 changes nothing.
+    assert good_enough_budget(_summary(), tolerance=0.06)["budget"] == 0
+    assert good_enough_budget(_summary(), tolerance=0.01)["budget"] == 2
+    # No spread (one run) and no tolerance: only the best budget itself qualifies.
+    single = _summary([(p, b, t, math.nan) for p, b, t, _ in SUMMARY])
+    assert good_enough_budget(single)["budget"] == 3
+
+
+def _runs(protocol, rows):
+    return pd.DataFrame([{"predictor": p, "budget": b, "protocol": protocol, "split": s, "seed": 1,
+                          "kendall_tau": t, "violations": 1.0, "mae": m} for p, b, s, t, m in rows])
+
+
+def test_advise_chooses_per_outer_split_and_scores_each_choice_on_its_own_test_split():
+    # Three outer splits of two inner folds each (split // 2 = outer split).
+    inner = _runs("inner:repeated", [
+        ("a", 0, 0, 0.70, 0.02), ("a", 0, 1, 0.72, 0.02), ("a", 5, 0, 0.80, 0.01), ("a", 5, 1, 0.90, 0.01),
+        ("a", 0, 2, 0.88, 0.02), ("a", 0, 3, 0.90, 0.02), ("a", 5, 2, 0.80, 0.01), ("a", 5, 3, 0.82, 0.01),
+        ("a", 0, 4, 0.60, 0.02), ("a", 0, 5, 0.60, 0.02), ("a", 5, 4, 0.90, 0.01), ("a", 5, 5, 0.92, 0.01)])
+    test = _runs("repeated", [("a", 0, 0, 0.50, 0.03), ("a", 5, 0, 0.55, 0.02), ("a", 0, 1, 0.60, 0.03),
+                              ("a", 5, 1, 0.65, 0.02), ("a", 0, 2, 0.70, 0.03), ("a", 5, 2, 0.75, 0.02)])
+    answer = advise(inner, test, n_inner=2, full_epochs=140)
+    # Split 0: budget 5 (0.85 +- 0.071) vs 0 (0.71): 0.71 < 0.779 -> 5. Split 1: 0 is best -> 0. Split 2: 5.
+    assert [c["budget"] for c in answer["choices"]] == [5, 0, 5]
+    assert (answer["budget"], answer["predictor"], answer["agree"], answer["n_outer"]) == (5, "a", 2, 3)
+    assert answer["saved"] == pytest.approx(1 - 5 / 140) and answer["speedup"] == 28
+    # Each split's choice scored on that split's test runs only: 0.55, 0.60, 0.75.
+    assert [c["test_kendall_tau"] for c in answer["choices"]] == [0.55, 0.60, 0.75]
+    assert answer["test_kendall_tau"] == pytest.approx(np.mean([0.55, 0.60, 0.75]))
+    assert answer["test_kendall_tau_std"] == pytest.approx(np.std([0.55, 0.60, 0.75], ddof=1))
+    # The inner figure of the advice pools the inner runs of the splits that chose it (splits 0 and 2).
+    assert answer["inner_kendall_tau"] == pytest.approx(np.mean([0.80, 0.90, 0.90, 0.92]))
+    assert (answer["hindsight_budget"], answer["hindsight_kendall_tau"]) == (5, pytest.approx(0.65))
+
+
+@pytest.fixture(scope="module")
+def small(naap440):
+    """80 training and 20 official-test architectures of NAAP-440."""
+    flags = naap440["IsTest"].to_numpy() == 1
+    return naap440.iloc[np.sort(np.r_[np.flatnonzero(~flags)[:80], np.flatnonzero(flags)[:20]])].copy()
+
+
+def _bench(df):
+    return ev.Benchmark(records_from_naap440(df), df, df["MaxAccuracy"].to_numpy(dtype=float),
+                        df["IsTest"].to_numpy().astype(bool), "NAAP-440 subset", 90)
+
+
+def test_the_advice_never_reads_the_test_architectures(small, tmp_path):
+    """Scrambling the test targets changes the test scores, not a single inner run nor the advice."""
+    scrambled = small.copy()
+    test = np.flatnonzero(scrambled["IsTest"].to_numpy() == 1)
+    scrambled.iloc[test, scrambled.columns.get_loc("MaxAccuracy")] = small["MaxAccuracy"].to_numpy()[test[::-1]]
+    kw = dict(budgets=[0, 3], n_seeds=1, inner_folds=3, jobs=1, progress=False)
+    predictors = ev.select_predictors("paper_gb100,curve_last")
+    a = ev.run_evaluation(_bench(small), tmp_path / "a", predictors, **kw)
+    b = ev.run_evaluation(_bench(scrambled), tmp_path / "b", predictors, **kw)
+    assert len(a.inner_runs) == 3 * 3  # paper_gb100 at 0 and 3, curve_last at 3, three inner folds each
+    assert set(a.inner_runs["protocol"]) == {"inner:official"}
+    pd.testing.assert_frame_equal(a.inner_runs.drop(columns="seconds"), b.inner_runs.drop(columns="seconds"))
+    advice_a, advice_b = a.advice(), b.advice()
+    keys = ("budget", "predictor", "inner_kendall_tau", "inner_kendall_tau_std", "inner_mae")
+    assert [advice_a[k] for k in keys] == [advice_b[k] for k in keys]
+    assert advice_a["test_kendall_tau"] != advice_b["test_kendall_tau"]
+    # The inner folds partition the 80 training architectures; no test index appears in any inner run.
+    inner = [pair for pair in ev.inner_splits(np.flatnonzero(~_bench(small).is_test), 3)]
+    assert sorted(i for _, t in inner for i in t) == np.flatnonzero(~_bench(small).is_test).tolist()
+    assert not set(test) & {i for tr, t in inner for i in (*tr, *t)}
+
+
+def _deep_records(n=15, short=None):
+    arch = parse_architecture(resnet_layers(1, 4, 3))
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(n):
+        curve = np.clip(np.linspace(0.05, 0.3 + 0.02 * i, 140) + rng.normal(0, 0.005, 140), 0, 1)
+        if i == short:
+            curve = curve[:120]
+        records.append(Record(f"deep-resnets-{i}", arch, {"accuracy": curve}, {"lr": 0.1, "ss": 35000.0},
+                              float(0.3 + 0.02 * i), "test" if i % 5 == 0 else "train"))
+    return records
+
+
+def test_budgets_are_checked_against_the_benchmarks_own_curve_length(tmp_path, capsys):
+    """The deep ResNets have 140 epochs: budget 100 is accepted, 130 names the record that is too short,
+    and the training saved is counted against 140 epochs."""
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(_deep_records(), path)
+    out = tmp_path / "out"
+    rc = main(["evaluate", "--data", str(path), "--budgets", "1,3", "--predictors", "curve_last,curve_best",
+               "--seeds", "1", "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"])
+    assert rc == 0
+    assert sorted(pd.read_csv(out / "results.csv").budget) == [1, 1, 3, 3]
+    assert "Full training: 140 epochs" in (out / "report.md").read_text()
+    advice = pd.read_csv(out / "advice.csv").iloc[0]
+    assert advice.saved == pytest.approx(1 - advice.budget / 140)
+    assert "good enough" in capsys.readouterr().out
+    bench = ev.load_benchmark_for_evaluation(path)
+    assert ev._check(bench, [0, 100, 140], ["official"], 1, 2)  # beyond NAAP-440's 90 epochs
+    write_jsonl(_deep_records(short=7), path)
+    assert main(["evaluate", "--data", str(path), "--budgets", "0,130", "--predictors", "paper_gb100",
+                 "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "budget 130 needs 130 epochs of curve, record 'deep-resnets-7' has 120" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_advice_nests_in_the_repeated_protocol(small, tmp_path):
+    """With repeated splits the advice is chosen inside each split's training part, one choice per split."""
+    result = ev.run_evaluation(_bench(small), tmp_path, ev.select_predictors("curve_last,curve_best"), budgets=[1, 3],
+                               protocols=["official", "repeated"], n_repeats=3, inner_folds=2, jobs=1, progress=False)
+    assert result.advice_protocol == "repeated" and set(result.inner_runs.protocol) == {"inner:repeated"}
+    assert set(result.runs.protocol) == {"official", "repeated"}  # inner runs stay out of runs.csv
+    assert len(result.inner_runs) == 2 * 2 * 3 * 2  # predictors x budgets x outer splits x inner folds
+    advice = result.advice()
+    assert advice["n_outer"] == 3 and len(advice["choices"]) == 3
+    outer = ev._split_lists(_bench(small), ["repeated"], 0, 3, 10, 2)
+    for s, (train, test) in enumerate(outer["repeated"]):
+        for inner_train, inner_test in outer["inner:repeated"][2 * s: 2 * s + 2]:
+            assert set(inner_train) | set(inner_test) == set(train) and not set(inner_test) & set(test)
+
+
+def test_inner_folds_option_errors():
+    with pytest.raises(NaapgnnError, match="--inner-folds must be 0"):
+        ev._check(ev.Benchmark([], None, np.zeros(0), np.zeros(0, bool), "x", 5), [0], ["official"], 1, 1)
+    with pytest.raises(NaapgnnError, match="3 folds need at least 3 training architectures, got 2"):
+        ev.inner_splits([4, 9], 3)
