@@ -1,6 +1,6 @@
 """``naapgnn search``: predictor-guided search, random search, evolution, early
-stopping and a larger space, simulated on NAAP-440. This module only reads the
-options; :mod:`naapgnn.search` simulates and reports."""
+stopping and a larger space, simulated on NAAP-440 or any benchmark file. This
+module only reads the options; :mod:`naapgnn.search` simulates and reports."""
 from __future__ import annotations
 
 import argparse
@@ -18,13 +18,16 @@ DEFAULT_OUT = "results/search"
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "search",
-        help="simulate architecture search with the predictor on NAAP-440",
-        description="Replay architecture search on NAAP-440, where every architecture's full curve is "
-        "known. predictor: train the predictor on N random architectures and train its top K (Wen et al. "
+        help="simulate architecture search with the predictor on NAAP-440 or a benchmark file",
+        description="Replay architecture search on a benchmark whose every final accuracy is known: NAAP-440 "
+        "(default) or a JSON Lines benchmark (--data), e.g. the deep ResNets or NAS-Bench-201 "
+        "(naapgnn import). Evolution needs to know which architectures are one mutation apart (NAAP-440 "
+        "schemes, NAS-Bench-201 cells); early-stop needs accuracy curves, and a full training is their "
+        "length. predictor: train the predictor on N random architectures and train its top K (Wen et al. "
         "2020); random / evolution / compare: best accuracy found versus full trainings over T trials, "
         "with 95% confidence intervals, and the trainings needed to reach the top architectures; "
         "early-stop: stop candidates after k epochs when the predictor says they cannot beat the best "
-        "so far (Baker et al. 2018); enlarged: predict every scheme of a 94,716-scheme space with zero "
+        "so far (Baker et al. 2018); enlarged (NAAP-440 only): predict every scheme of a 94,716-scheme space with zero "
         "training. Writes OUT/<strategy>.md and .csv, and a .png figure for every strategy but enlarged "
         "(early-stop also writes early_stop_summary.csv).",
     )
@@ -102,5 +105,5 @@ def settings_from(args: argparse.Namespace):
         trials=args.trials, budget=listed(args.budget), thresholds=tuple(args.thresholds),
         max_trainings=args.max_trainings, population=args.population, sample=args.sample, warmup=args.warmup,
         top=args.top, checkpoint=args.checkpoint, processes=args.processes, seed=args.seed, fresh=args.fresh,
-        progress=not args.quiet,
+        progress=not args.quiet, data=args.data,
     )

@@ -11,13 +11,16 @@ import numpy as np
 from naapgnn.arch.space import NAAP440_RULES, SpaceRules
 from naapgnn.errors import NaapgnnError
 from naapgnn.search.problem import (
-    SearchProblem, make_predictor, predictor_inputs, predictor_name, trainings_to_rank,
+    SearchProblem, make_predictor, predictor_inputs, predictor_name, rank_targets, trainings_to_rank,
 )
+from naapgnn.search.neighbours import neighbours_of
 from naapgnn.search.strategies import neighbour_table, predictor_guided, random_search, regularized_evolution
 from naapgnn.search.trials import announce_resume, trial_keys, trial_log
 
-RANK_TARGETS = (1, 5, 22)  # the best; top 1% of 440 (top 5); top 5% (top 22)
 STRATEGIES = ("random", "evolution", "predictor")
+EVOLUTION_HORIZON = 5000
+"""Trainings evolution chooses in a larger space; the rest of its order is random (an order must cover
+the space so that the trainings to reach every rank are known; by then evolution has long converged)."""
 
 
 @dataclass
@@ -48,6 +51,11 @@ class CompareResult:
         """Best accuracy found after 1..n trainings, ``(trials, n)``."""
         return np.maximum.accumulate(self.accuracy[self.orders[name]], axis=1)
 
+    @property
+    def rank_targets(self) -> list[tuple[int, str]]:
+        """:func:`naapgnn.search.problem.rank_targets` of this space."""
+        return rank_targets(len(self.accuracy))
+
     def reached(self, name: str, rank: int) -> np.ndarray:
         """Per trial, the trainings needed to train an architecture of rank ``<= rank``."""
         return np.array([trainings_to_rank(self.ranks, order, rank) for order in self.orders[name]], dtype=float)
@@ -75,7 +83,8 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
     seed : int
     population_size, sample_size : evolution's ``P`` and ``S``
     strategies : any of "random", "evolution", "predictor"
-    rules : the space's rules (for mutations)
+    rules : the space's rules (for mutations of NAAP-440 schemes; other benchmarks use
+        :meth:`SearchProblem.neighbour_table`)
     cache_dir : folder for the resume log of finished trials (None: no resume)
     fresh : bool
         Forget the trials an interrupted run saved there.
@@ -116,8 +125,8 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
             if "random" in strategies:
                 done["random"] = random_search(problem.n, problem.n, rng)
             if "evolution" in strategies:
-                done["evolution"] = regularized_evolution(neighbours, problem.accuracy, problem.n, rng,
-                                                          population_size, sample_size)
+                done["evolution"] = _evolution_order(neighbours, problem.accuracy, rng, population_size,
+                                                     sample_size)
             for v in n_train:
                 model = make_predictor(predictor, 0, seed * 100_003 + t)
                 done[f"predictor N={v}"] = predictor_guided(problem.accuracy, features, v, model, rng)
@@ -135,6 +144,18 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
 
 
 def _neighbours(problem: SearchProblem, rules: SpaceRules) -> list[list[list[int]]]:
-    if any(s is None for s in problem.schemes):
-        raise NaapgnnError("evolution needs NAAP-440-style schemes; this benchmark has layer-graph architectures")
-    return neighbour_table(problem.schemes, rules)
+    if problem.neighbours is None and rules is not NAAP440_RULES and all(s is not None for s in problem.schemes):
+        return neighbour_table(problem.schemes, rules)
+    return neighbours_of(problem)
+
+
+def _evolution_order(neighbours, accuracy: np.ndarray, rng: np.random.Generator, population_size: int,
+                     sample_size: int) -> np.ndarray:
+    """Evolution's first :data:`EVOLUTION_HORIZON` trainings (all of a smaller space), then the rest at random."""
+    n = len(accuracy)
+    order = regularized_evolution(neighbours, accuracy, min(n, EVOLUTION_HORIZON), rng, population_size,
+                                  sample_size)
+    if len(order) == n:
+        return order
+    rest = np.setdiff1d(np.arange(n), order)
+    return np.concatenate([order, rng.permutation(rest)])

@@ -129,6 +129,31 @@ def _fitted_predictions(kept: list[int], accuracy, features, make_model, fit_cac
     return result
 
 
+def naap_cycle_curves(problem: SearchProblem) -> bool:
+    """Whether every record declares NAAP-440's recipe: a cyclic ``lr`` channel of period 3 and a
+    ``loss_mean`` channel (what the forest's cycle-aligned curve features read)."""
+    from naapgnn.features.curves import SCHEDULE_CHANNEL, lr_period
+    from naapgnn.features.tabular import CYCLE_LENGTH
+
+    return all(len(r.curve.get("loss_mean", ())) and len(r.curve.get(SCHEDULE_CHANNEL, ()))
+               and lr_period(r.curve[SCHEDULE_CHANNEL]) == CYCLE_LENGTH for r in problem.records)
+
+
+def early_stop_factory(predictor: str | Callable, problem: SearchProblem) -> str | Callable:
+    """What :func:`naapgnn.search.problem.make_predictor` builds for early stopping on ``problem``:
+    ``predictor`` itself, except "forest" on records without NAAP-440's cyclic recipe
+    (:func:`naap_cycle_curves`), which becomes :class:`naapgnn.search.curve_forest.CurveGainForest`."""
+    if predictor != "forest" or naap_cycle_curves(problem):
+        return predictor
+    from naapgnn.search.curve_forest import CurveGainForest
+    from naapgnn.search.problem import FOREST_FAST
+
+    def curve_gain_forest(budget: int, random_state: int) -> CurveGainForest:
+        return CurveGainForest(budget=budget, random_state=random_state, **FOREST_FAST)
+
+    return curve_gain_forest
+
+
 def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
                      thresholds: Iterable[float] = (0.0, 1.0, 2.0), trials: int = 100,
                      predictor: str | Callable = "forest", warmup: int = 20, refit_growth: float = 1.5,
@@ -165,7 +190,8 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     log = trial_log(cache_dir, "early-stop", fresh)
     keys = trial_keys(config, trials)
     announce_resume(log, keys)
-    inputs = {b: (predictor_inputs(make_predictor(predictor, b, seed), problem.records), problem.accuracy_curve(b))
+    kind = early_stop_factory(predictor, problem)
+    inputs = {b: (predictor_inputs(make_predictor(kind, b, seed), problem.records), problem.accuracy_curve(b))
               for b in budgets}
     rows = []
     for t in tqdm(range(trials), desc="early-stop orders", disable=not progress, leave=False):
@@ -178,7 +204,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
                 fit_cache: dict = {}
 
                 def make_model(fit_number, b=b):
-                    return make_predictor(predictor, b, seed * 100_003 + t * 1_009 + fit_number)
+                    return make_predictor(kind, b, seed * 100_003 + t * 1_009 + fit_number)
 
                 settings = [("curve", math.nan)] + [("predictor", z) for z in thresholds]
                 for rule, z in settings:

@@ -5,7 +5,12 @@ import numpy as np
 
 from naapgnn.io import atomic_path
 
-PLOT_NAMES = {"forest": "per-layer forest", "gnn": "GNN"}
+PLOT_NAMES = {"forest": "per-layer forest", "gnn": "GNN", "baker": "Baker et al. nu-SVR",
+              "baker_rf": "Baker et al. random forest"}
+
+
+def _plot_name(predictor: str) -> str:
+    return PLOT_NAMES.get(predictor, predictor)
 
 
 def _pyplot():
@@ -29,8 +34,12 @@ def _styles(names) -> dict:
 
 
 def plot_compare(frame, result, path, problem, predictor: str = "forest") -> None:
-    """Best accuracy found, and the share of trials that reached a top 5, against full trainings."""
+    """Best accuracy found, and the share of trials that reached the headline rank target, against full trainings."""
+    from naapgnn.search.problem import headline_rank
+
     plt = _pyplot()
+    top, label = headline_rank(problem.n)
+    share = label.split("(", 1)[1][:-1]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     styles = _styles(list(result.orders))
     for name in result.orders:
@@ -39,20 +48,22 @@ def plot_compare(frame, result, path, problem, predictor: str = "forest") -> Non
         x = part.trainings.to_numpy()
         left.plot(x, part.best_mean, label=name, **style)
         left.fill_between(x, part.best_mean - part.best_ci, part.best_mean + part.best_ci, alpha=0.25, **style)
-        right.plot(x, 100 * part.p_rank_le_5, label=name, **style)
+        right.plot(x, 100 * part[f"p_rank_le_{top}"], label=name, **style)
         if name in result.n_train:  # the random phase, dotted
             early = frame[(frame.strategy == name) & (frame.trainings <= result.n_train[name])]
             left.plot(early.trainings, early.best_mean, linestyle=":", linewidth=1, **style)
-            right.plot(early.trainings, 100 * early.p_rank_le_5, linestyle=":", linewidth=1, **style)
+            right.plot(early.trainings, 100 * early[f"p_rank_le_{top}"], linestyle=":", linewidth=1, **style)
     left.axhline(problem.best, color="black", linestyle="--", linewidth=1, label=f"best of all ({problem.best:.4f})")
     trials = next(iter(result.orders.values())).shape[0]
-    left.set(xlabel=f"full trainings ({problem.full_epochs} epochs each)", ylabel="best final accuracy found (mean, 95% CI band)",
+    trainings = f"full trainings ({problem.full_epochs} epochs each)" if problem.full_epochs else "full trainings"
+    left.set(xlabel=trainings, ylabel="best final accuracy found (mean, 95% CI band)",
              title=f"Best accuracy found ({trials} trials)"
-             + (f"; predictor: {PLOT_NAMES[predictor]}" if result.n_train else ""))
+             + (f"; predictor: {_plot_name(predictor)}" if result.n_train else ""))
     lo = frame[frame.trainings >= 10].best_mean.min() - 0.005
     left.set_ylim(lo, problem.best + 0.003)
-    right.set(xlabel=f"full trainings ({problem.full_epochs} epochs each)", ylabel="trials that found a top-5 architecture (%)",
-              title="Reaching the top 1% (top 5 of 440)", ylim=(0, 102))
+    right.set(xlabel=trainings,
+              ylabel=f"trials that found a top-{top} architecture (%)",
+              title=f"Reaching the top {share} (top {top} of {problem.n})", ylim=(0, 102))
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.set_xlim(0, frame.trainings.max())
@@ -67,12 +78,13 @@ def plot_compare(frame, result, path, problem, predictor: str = "forest") -> Non
     plt.close(fig)
 
 
-def plot_predictor_ranks(frame, path, n_train: int, top_k: int, predictor: str = "forest") -> None:
+def plot_predictor_ranks(frame, path, n_train: int, top_k: int, predictor: str = "forest", n: int = 440) -> None:
     """How often each strategy's best find fell in each rank range."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.8))
     worst = int(frame[[f"{s}_rank" for s in ("predictor", "random", "evolution")]].max().max())
-    edges = [e for e in (1, 2, 3, 6, 11, 23, 45, 111) if e <= worst] + [worst + 1]
+    ranges = (1, 2, 3, 6, 11, 23, 45, 111) if n <= 1000 else (1, 2, 6, 17, 51, 158, 783, 1564)
+    edges = [e for e in ranges if e <= worst] + [worst + 1]
     labels = [f"{a}" if b - a == 1 else f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])]
     x = np.arange(len(labels))
     width = 0.27
@@ -81,9 +93,9 @@ def plot_predictor_ranks(frame, path, n_train: int, top_k: int, predictor: str =
         counts, _ = np.histogram(frame[f"{name}_rank"], bins=edges)
         ax.bar(x + (i - 1) * width, 100 * counts / len(frame), width, label=name, color=colour)
     ax.set_xticks(x, labels)
-    ax.set(xlabel="rank (among all 440) of the best architecture found", ylabel="trials (%)",
+    ax.set(xlabel=f"rank (among all {n}) of the best architecture found", ylabel="trials (%)",
            title=f"Best found with {n_train + top_k} full trainings ({len(frame)} trials)\n"
-                 f"predictor ({PLOT_NAMES[predictor]}): N={n_train} random + top K={top_k} predicted")
+                 f"predictor ({_plot_name(predictor)}): N={n_train} random + top K={top_k} predicted")
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -113,7 +125,8 @@ def plot_early_stop(summary, path, problem, trials: int, predictor: str = "fores
     ax.plot([all_epochs], [0], marker="*", markersize=14, color="black", linestyle="none",
             label=f"train all ({all_epochs:,} epochs)")
     ax.set(xlabel="total epochs spent (mean over orders)", ylabel="regret: best of all − best found (pp)",
-           title=f"Early stopping on NAAP-440 ({trials} random orders, 95% CI; predictor: {PLOT_NAMES[predictor]})")
+           title=f"Early stopping on {problem.name} ({trials} random orders, 95% CI; "
+                 f"predictor: {_plot_name(predictor)})")
     ax.set_xscale("log")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper right")

@@ -7,6 +7,7 @@ benchmark's curves (90 for NAAP-440); reading the first ``k`` epochs costs
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,28 @@ GNN_FAST = {"n_ensemble": 3, "forest_trees": 100, "n_threads": 1, "progress": Fa
 # The per-layer forest of the simulations: fewer trees than the baseline's 300, and no parallel
 # trees (the simulations already run many fits).
 FOREST_FAST = {"n_estimators": 64, "n_jobs": 1}
+
+
+RANK_SHARES = (0.001, 0.01, 0.05)  # top 0.1%, 1%, 5% (with the best: the rank targets of the reports)
+ID_PREFIXES = {"nb201-": "NAS-Bench-201", "deep-resnets-": "the deep ResNets"}  # benchmark names by record id
+
+
+def rank_targets(n: int) -> list[tuple[int, str]]:
+    """The ranks a search is judged on, with their labels: the best, then the top 0.1%, 1% and 5% of
+    ``n`` (``ceil(share * n)``; a share whose rank is 1 is the best itself): ``[(1, "the best"),
+    (5, "top 5 (1%)"), (22, "top 22 (5%)")]`` for NAAP-440's 440."""
+    targets = [(1, "the best")]
+    for share in RANK_SHARES:
+        rank = math.ceil(share * n - 1e-9)
+        if rank > targets[-1][0]:
+            targets.append((rank, f"top {rank} ({100 * share:g}%)"))
+    return targets
+
+
+def headline_rank(n: int) -> tuple[int, str]:
+    """The smallest rank target above the best (top 1% of NAAP-440, top 0.1% of NAS-Bench-201)."""
+    targets = rank_targets(n)
+    return targets[1] if len(targets) > 1 else targets[0]
 
 
 def ranks_of(accuracy: np.ndarray) -> np.ndarray:
@@ -50,9 +73,17 @@ class SearchProblem:
     full_epochs : int
         Epochs of one full training: the longest curve of the records (0 when
         they have none; early stopping then cannot run).
+    neighbours : list or None
+        Evolution's neighbour table (see :mod:`naapgnn.search.neighbours`);
+        None: found by :func:`naapgnn.search.neighbours.neighbours_of` when
+        evolution first needs it.
+    name : str
+        How reports name the benchmark.
     """
 
     records: list
+    neighbours: list | None = None
+    name: str = "the benchmark"
     accuracy: np.ndarray = field(init=False)
     schemes: list = field(init=False)
     ranks: np.ndarray = field(init=False)
@@ -98,7 +129,18 @@ def load_problem(source: str | Path | None = None, target_scale: str = "fraction
     (targets read as ``target_scale``)."""
     from naapgnn.data.records import load_benchmark
 
-    return SearchProblem(load_benchmark(source, target_scale=target_scale))
+    records = load_benchmark(source, target_scale=target_scale)
+    return SearchProblem(records, name=benchmark_name(source, records))
+
+
+def benchmark_name(source: str | Path | None, records: list) -> str:
+    """NAAP-440 for its folder; a known benchmark by its record ids; else the file's name."""
+    if source is None or Path(source).is_dir():
+        return "NAAP-440"
+    for prefix, name in ID_PREFIXES.items():
+        if records and all(r.id.startswith(prefix) for r in records):
+            return name
+    return Path(source).name
 
 
 def best_so_far(accuracy: np.ndarray, order: np.ndarray) -> np.ndarray:

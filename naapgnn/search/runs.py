@@ -8,7 +8,7 @@ from naapgnn.errors import NaapgnnError
 from naapgnn.io import write_text_atomic
 from naapgnn.search import figures, summary, tables
 from naapgnn.search.compare import compare_strategies
-from naapgnn.search.early_stop import early_stop_study
+from naapgnn.search.early_stop import early_stop_study, naap_cycle_curves
 from naapgnn.search.problem import SearchProblem, make_predictor
 from naapgnn.search.settings import SearchSettings
 from naapgnn.search.space_ranking import rank_space
@@ -65,12 +65,13 @@ def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -
         raise NaapgnnError(f"--n-train + --top-k = {n_train + settings.top_k} exceeds the {problem.n} architectures")
     result = _compare(settings, problem, out, [n_train], ("random", "evolution", "predictor"))
     frame = summary.predictor_frame(result, problem, n_train, settings.top_k)
-    found = summary.predictor_summary(frame)
+    top = tables.top_text(problem.n)[0]
+    found = summary.predictor_summary(frame, top)
     paths = [out / "predictor.md", out / "predictor.csv", out / "predictor.png"]
     write_text_atomic(paths[1], frame.to_csv(index=False))
     write_text_atomic(paths[0], tables.predictor_markdown(found, settings, problem, n_train, result))
-    figures.plot_predictor_ranks(frame, paths[2], n_train, settings.top_k, settings.predictor)
-    return RunOutput(tables.predictor_stdout(found, settings, n_train), paths)
+    figures.plot_predictor_ranks(frame, paths[2], n_train, settings.top_k, settings.predictor, problem.n)
+    return RunOutput(tables.predictor_stdout(found, settings, n_train, top), paths)
 
 
 def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
@@ -84,7 +85,7 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     paths = [out / "early_stop.md", out / "early_stop.csv", out / "early_stop_summary.csv", out / "early_stop.png"]
     write_text_atomic(paths[1], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
     write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
-    write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem))
+    write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem, cyclic=naap_cycle_curves(problem)))
     figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
     return RunOutput(tables.early_stop_stdout(costs, settings, problem), paths)
 

@@ -45,6 +45,8 @@ class SearchSettings:
         Forget the trials an interrupted run saved.
     progress : bool
         Show progress bars.
+    data : str or None
+        The ``--data`` the problem was read from (only shown in :meth:`command`; None: NAAP-440's default).
     """
 
     strategy: str = "compare"
@@ -64,6 +66,7 @@ class SearchSettings:
     seed: int = 0
     fresh: bool = False
     progress: bool = True
+    data: str | None = None
 
     def checked(self) -> "SearchSettings":
         """These settings with "auto" resolved; one clear line for any that cannot work."""
@@ -98,13 +101,15 @@ class SearchSettings:
 
     def command(self) -> str:
         """The ``naapgnn search`` command line that reproduces these results."""
-        parts = ["naapgnn search", f"--strategy {self.strategy}"]
+        parts = ["naapgnn search", f"--strategy {self.strategy}"] + ([f"--data {self.data}"] if self.data else [])
         if self.strategy in ("predictor", "compare") and self.n_train:
             parts.append("--n-train " + " ".join(str(v) for v in self.n_train))
         if self.strategy == "predictor":
             parts.append(f"--top-k {self.top_k}")
         if self.strategy != "enlarged":
             parts.append(f"--trials {self.trials}")
+        if self.strategy in ("compare", "random", "evolution") and self.max_trainings != 200:
+            parts.append(f"--max-trainings {self.max_trainings}")
         if self.budget:
             parts.append("--budget " + " ".join(str(b) for b in self.budget))
         if self.strategy == "early-stop":

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from naapgnn.search.compare import RANK_TARGETS
+from naapgnn.search.problem import headline_rank
 
 Z95 = 1.959964
 
@@ -55,7 +55,7 @@ def compare_frame(result, max_trainings: int):
         for t in range(curves.shape[1]):
             row = {"strategy": name, "trainings": t + 1, "best_mean": mean[t], "best_ci": half[t],
                    "best_rank_mean": order_ranks[:, t].mean()}
-            for r in RANK_TARGETS:
+            for r, _ in result.rank_targets:
                 row[f"p_rank_le_{r}"] = float((order_ranks[:, t] <= r).mean())
             rows.append(row)
     return pd.DataFrame(rows)
@@ -65,7 +65,7 @@ def efficiency_rows(result) -> list[dict]:
     """Trainings each strategy needs to reach each rank target (over trials)."""
     rows = []
     for name in result.orders:
-        for r in RANK_TARGETS:
+        for r, _ in result.rank_targets:
             needed = result.reached(name, r)
             mean, half = mean_ci(needed)
             rows.append({"strategy": name, "rank": r, "mean": mean, "ci": half, "median": float(np.median(needed)),
@@ -95,9 +95,10 @@ def predictor_frame(result, problem, n_train: int, top_k: int):
     return pd.DataFrame(rows)
 
 
-def predictor_summary(frame) -> list[dict]:
+def predictor_summary(frame, top: int = 5) -> list[dict]:
     """Per strategy: best accuracy found (95% CI), mean and median rank, and the
-    shares of trials that found the best and a top 5 (Wilson 95% intervals)."""
+    shares of trials that found the best and a top ``top`` (Wilson 95% intervals;
+    ``p_top``, ``p_top_ci``; ``top`` is :func:`headline_rank` of the space, 5 for NAAP-440)."""
     out = []
     for name in ("predictor", "random", "evolution"):
         best, ci = mean_ci(frame[f"{name}_best"])
@@ -105,8 +106,8 @@ def predictor_summary(frame) -> list[dict]:
         n = len(ranks)
         out.append({"strategy": name, "best": best, "ci": ci, "rank_mean": float(ranks.mean()),
                     "rank_median": float(np.median(ranks)), "p_best": float((ranks == 1).mean()),
-                    "p_best_ci": wilson(int((ranks == 1).sum()), n), "p_top5": float((ranks <= 5).mean()),
-                    "p_top5_ci": wilson(int((ranks <= 5).sum()), n)})
+                    "p_best_ci": wilson(int((ranks == 1).sum()), n), "p_top": float((ranks <= top).mean()),
+                    "p_top_ci": wilson(int((ranks <= top).sum()), n)})
     return out
 
 
@@ -114,8 +115,10 @@ def predictor_summary(frame) -> list[dict]:
 
 
 def early_stop_summary(rows, problem):
-    """Per rule, budget and threshold: epochs, speed-up, regret and more, over the orders."""
+    """Per rule, budget and threshold: epochs, speed-up, regret and more, over the orders
+    (``p_found_top<r>``: the share that kept a top ``r``, ``r`` = :func:`headline_rank`, 5 for NAAP-440)."""
     frame = pd.DataFrame(rows)
+    top = headline_rank(problem.n)[0]
     all_epochs = problem.full_epochs * problem.n
     out = []
     for (rule, budget, z), part in frame.groupby(["rule", "budget", "z"], dropna=False, sort=False):
@@ -125,6 +128,7 @@ def early_stop_summary(rows, problem):
         out.append({"rule": rule, "budget": int(budget), "z": z, "orders": n, "epochs": epochs,
                     "epochs_ci": epochs_ci, "speedup": all_epochs / epochs, "regret": regret,
                     "regret_ci": regret_ci, "p_found_best": float((part.best_rank == 1).mean()),
-                    "p_found_top5": float((part.best_rank <= 5).mean()), "rank_mean": float(part.best_rank.mean()),
+                    f"p_found_top{top}": float((part.best_rank <= top).mean()),
+                    "rank_mean": float(part.best_rank.mean()),
                     "kept": float(part.kept.mean()), "stopped": float(part.stopped.mean())})
     return pd.DataFrame(out)

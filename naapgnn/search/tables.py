@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 
 from naapgnn.arch.profiling import architecture_statistics
-from naapgnn.search.problem import FOREST_FAST, GNN_FAST
+from naapgnn.search.problem import FOREST_FAST, GNN_FAST, headline_rank, rank_targets
 from naapgnn.search.settings import SearchSettings
 from naapgnn.search.summary import plus_minus
 
-TABLE_TRAININGS = (10, 20, 30, 50, 75, 100, 150, 200, 300)
+TABLE_TRAININGS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000)
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -17,12 +17,22 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return frame.to_markdown(index=False, disable_numparse=True)
 
 
-def predictor_label(kind: str, budget_text: str = "budget 0, architecture only", fast: bool = True) -> str:
-    """How a report names the predictor ``kind`` and its settings."""
+def predictor_label(kind: str, budget_text: str = "budget 0, architecture only", fast: bool = True,
+                    cyclic: bool = True) -> str:
+    """How a report names the predictor ``kind`` and its settings (``cyclic``: the forest reads NAAP-440's
+    cycle-aligned curve features, else the schedule-free ones)."""
+    if kind in ("baker", "baker_rf"):
+        model = "nu-SVR" if kind == "baker" else "random forest"
+        return (f"Baker et al. 2018's {model} (registry key {kind}, baselines.baker) on architecture features, "
+                f"hyperparameters and the curve values with their first and second differences, "
+                f"hyperparameters chosen by cross-validation inside its training set), {budget_text}")
     if kind == "forest":
-        curve = " + cycle-aligned curve features, trees fit the gain over the best epoch so far" \
+        features = ("cycle-aligned curve features" if cyclic else
+                    "schedule-free curve features of every channel (naapgnn.features.curves) and the hparams")
+        curve = f" + {features}, trees fit the gain over the best epoch so far" \
             if budget_text != "budget 0, architecture only" else ""
-        return (f"per-layer random forest (naapgnn.models.forest.PerLayerForest: {FOREST_FAST['n_estimators']} trees "
+        model = "models.forest.PerLayerForest" if cyclic or not curve else "search.curve_forest.CurveGainForest"
+        return (f"per-layer random forest (naapgnn.{model}: {FOREST_FAST['n_estimators']} trees "
                 f"on per-block features"
                 f"{curve}; uncertainty = spread of the trees), {budget_text}")
     if fast:
@@ -33,9 +43,43 @@ def predictor_label(kind: str, budget_text: str = "budget 0, architecture only",
 
 
 def _rank_label(rank: int, n: int) -> str:
-    if rank == 1:
-        return "the best"
-    return f"top {rank} ({100 * rank / n:.0f}%)"
+    return dict(rank_targets(n)).get(rank, f"top {rank}")
+
+
+def top_text(n: int) -> tuple[int, str]:
+    """The headline rank target of a space of ``n`` and its words: ``(5, "top 5 (top 1%)")`` for NAAP-440."""
+    rank, label = headline_rank(n)
+    return rank, label.replace("(", "(top ")
+
+
+def _target_words(problem) -> str:
+    return "MaxAccuracy" if problem.name == "NAAP-440" else "its record's target"
+
+
+def _epochs_words(problem, each: str) -> str:
+    """`` (90 epochs each)``; nothing for a benchmark without curves (a training's length unknown)."""
+    return f" ({problem.full_epochs} epochs{each})" if problem.full_epochs else ""
+
+
+def _mutation_words(problem) -> str:
+    if all(s is not None for s in problem.schemes):
+        return ("A mutation changes one block's kernel, width, stride or residual, or adds or removes the last "
+                "block; only schemes of the NAAP-440 space are kept.")
+    if problem.name == "NAS-Bench-201":
+        return ("A mutation changes one of the cell's 6 edges to another of its 5 ops (none, skip_connect, "
+                "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3); each record's cell is read back from its network "
+                "(naapgnn.data.nb201_cells), and a network that several cell strings build is reached through "
+                "each of them.")
+    return "Mutations: the benchmark's neighbour table (naapgnn.search.neighbours)."
+
+
+def _horizon_words(problem) -> str:
+    from naapgnn.search.compare import EVOLUTION_HORIZON
+
+    if problem.n <= EVOLUTION_HORIZON:
+        return ""
+    return (f" Evolution chooses the first {EVOLUTION_HORIZON:,} trainings; the rest of its order is random "
+            "(only the trainings-to-target counts beyond that point depend on it).")
 
 
 def _checkpoints(max_t: int) -> list[int]:
@@ -61,14 +105,16 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
     header = ["strategy"] + [f"{t}" for t in points]
     best_rows = [[n] + [_cell(frame, n, t, "best", "", result) for t in points] for n in names]
     rank_rows = [[n] + [_cell(frame, n, t, "best_rank_mean", "{:.1f}", result) for t in points] for n in names]
-    top5_rows = [[n] + [_cell(frame, n, t, "p_rank_le_5", "{:.0%}", result) for t in points] for n in names]
+    top, words = top_text(problem.n)
+    top5_rows = [[n] + [_cell(frame, n, t, f"p_rank_le_{top}", "{:.0%}", result) for t in points] for n in names]
     eff_rows = [[r["strategy"], _rank_label(r["rank"], problem.n), plus_minus(r["mean"], r["ci"], 1),
                  f"{r['median']:.0f}", f"{r['p90']:.0f}"] for r in eff]
     parts = [
-        f"# Search strategies on NAAP-440 ({settings.strategy})",
+        f"# Search strategies on {problem.name} ({settings.strategy})",
         "",
-        f"Simulated on the {problem.n} NAAP-440 architectures: \"training\" one reads its final accuracy "
-        f"(MaxAccuracy) and costs one full training ({problem.full_epochs} epochs). {trials} trials (seeds "
+        f"Simulated on the {problem.n} {problem.name} architectures: \"training\" one reads its final accuracy "
+        f"({_target_words(problem)}) and costs one full training{_epochs_words(problem, '')}. "
+        f"{trials} trials (seeds "
         f"`default_rng([{settings.seed}, t])`, t = 0..{trials - 1}); ± is the 95% confidence interval of the mean. "
         f"Best architecture overall: {problem.best:.4f}.",
         "",
@@ -80,9 +126,8 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
     if "evolution" in result.orders:
         parts.append(f"- **evolution**: regularized (aging) evolution, Real et al. 2019, population P = "
                      f"{settings.population}, sample S = {settings.sample} (theirs: 100 and 25 over 20,000 models; "
-                     "scaled to this space of 440). A mutation changes one block's kernel, width, stride or "
-                     "residual, or adds or removes the last block; only schemes of the NAAP-440 space are "
-                     "kept. A child already trained is redrawn, so every training is a new architecture.")
+                     f"scaled to this space of {problem.n}). {_mutation_words(problem)} A child already trained "
+                     "is redrawn, so every training is a new architecture." + _horizon_words(problem))
     if result.n_train:
         parts.append(f"- **predictor N=...**: Wen et al. 2020: N random architectures are trained and label "
                      f"the predictor, which ranks all the others; they are then trained from the top down. "
@@ -98,7 +143,7 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
         "",
         markdown_table(header, rank_rows),
         "",
-        "## Share of trials that have trained a top-5 architecture (top 1% of 440)",
+        f"## Share of trials that have trained a top-{top} architecture ({words.split('(', 1)[1][:-1]} of {problem.n})",
         "",
         markdown_table(header, top5_rows),
         "",
@@ -124,9 +169,11 @@ def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t:
     lines.append(f"{'strategy':<18}" + "".join(f"{'t=' + str(t):>20}" for t in points))
     for name in result.orders:
         lines.append(f"{name:<18}" + "".join(f"{_cell(frame, name, t, 'best', '', result):>20}" for t in points))
-    lines.append("full trainings to reach a top-5 architecture (top 1%): mean ± 95% CI, median")
+    top, words = top_text(problem.n)
+    lines.append(f"full trainings to reach a top-{top} architecture ({words.split('(', 1)[1][:-1]}): mean ± 95% CI, "
+                 "median")
     for r in eff:
-        if r["rank"] == 5:
+        if r["rank"] == top:
             lines.append(f"  {r['strategy']:<18}{plus_minus(r['mean'], r['ci'], 1):>14}   median {r['median']:.0f}")
     return "\n".join(lines)
 
@@ -136,13 +183,13 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
     trainings = n_train + settings.top_k
     rows = [[s["strategy"], plus_minus(s["best"], s["ci"]), f"{s['rank_mean']:.1f}", f"{s['rank_median']:.0f}",
              f"{s['p_best']:.0%} ({s['p_best_ci'][0]:.0%}–{s['p_best_ci'][1]:.0%})",
-             f"{s['p_top5']:.0%} ({s['p_top5_ci'][0]:.0%}–{s['p_top5_ci'][1]:.0%})"] for s in summary]
+             f"{s['p_top']:.0%} ({s['p_top_ci'][0]:.0%}–{s['p_top_ci'][1]:.0%})"] for s in summary]
     return "\n".join([
-        "# Predictor-guided search on NAAP-440 (Wen et al. 2020)",
+        f"# Predictor-guided search on {problem.name} (Wen et al. 2020)",
         "",
         f"Each trial trains N = {n_train} random architectures (their final accuracies label the predictor), "
         f"predicts the other {problem.n - n_train} and trains the top K = {settings.top_k}: {trainings} full "
-        f"trainings ({problem.full_epochs} epochs each) in all. Random search and regularized evolution "
+        f"trainings{_epochs_words(problem, ' each')} in all. Random search and regularized evolution "
         f"(P = {settings.population}, S = {settings.sample}) get the same {trainings} trainings in the same trials. "
         f"{settings.trials} trials; ± and "
         f"ranges are 95% confidence intervals (normal for means, Wilson for shares). Best architecture overall: "
@@ -151,7 +198,7 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
         f"Predictor: {predictor_label(settings.predictor)}; fitted once per trial on its N labels.",
         "",
         markdown_table(["strategy", "best accuracy found", "mean rank", "median rank", "found the best",
-                   "found a top 5 (top 1%)"], rows),
+                   f"found a {top_text(problem.n)[1]}"], rows),
         "",
         f"Per trial: `predictor.csv`; rank distribution: `predictor.png`. Simulation time {result.seconds:.1f} s.",
         "",
@@ -161,16 +208,16 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
 
 
 
-def predictor_stdout(summary, settings: SearchSettings, n_train: int) -> str:
-    """What ``naapgnn search`` prints for predictor-guided search."""
+def predictor_stdout(summary, settings: SearchSettings, n_train: int, top: int = 5) -> str:
+    """What ``naapgnn search`` prints for predictor-guided search (``top``: the headline rank target)."""
     trainings = n_train + settings.top_k
     lines = [f"predictor-guided search (Wen et al.): train N={n_train} random, then the top K={settings.top_k} "
              f"predicted = {trainings} full trainings; {settings.trials} trials; predictor: {settings.predictor}",
              f"{'strategy':<12}{'best found (95% CI)':>24}{'mean rank':>11}{'median rank':>13}"
-             f"{'found best':>12}{'found top 5':>13}"]
+             f"{'found best':>12}{'found top ' + str(top):>13}"]
     for s in summary:
         lines.append(f"{s['strategy']:<12}{plus_minus(s['best'], s['ci']):>24}{s['rank_mean']:>11.1f}"
-                     f"{s['rank_median']:>13.0f}{s['p_best']:>12.0%}{s['p_top5']:>13.0%}")
+                     f"{s['rank_median']:>13.0f}{s['p_best']:>12.0%}{s['p_top']:>13.0%}")
     return "\n".join(lines)
 
 
@@ -180,18 +227,19 @@ def _setting(row) -> str:
     return f"predictor, z = {row.z:g}"
 
 
-def early_stop_markdown(summary, settings: SearchSettings, problem) -> str:
-    """The early-stopping report (``early_stop.md``)."""
+def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool = True) -> str:
+    """The early-stopping report (``early_stop.md``; ``cyclic``: see :func:`predictor_label`)."""
     all_epochs = problem.full_epochs * problem.n
+    top, words = top_text(problem.n)
     rows = [["train all", "–", f"{all_epochs:,}", "1.00×", "0.00", "100%", "100%", "1.0", f"{problem.n}"]]
     for r in summary.itertuples():
         epochs = f"{r.epochs:,.0f} ± {r.epochs_ci:,.0f}" if r.orders > 1 else f"{r.epochs:,.0f}"
         rows.append([_setting(r), r.budget, epochs,
                      f"{r.speedup:.2f}×", plus_minus(100 * r.regret, 100 * r.regret_ci, 2), f"{r.p_found_best:.0%}",
-                     f"{r.p_found_top5:.0%}", f"{r.rank_mean:.1f}", f"{r.kept:.1f}"])
+                     f"{getattr(r, f'p_found_top{top}'):.0%}", f"{r.rank_mean:.1f}", f"{r.kept:.1f}"])
     budget_text = "budget k: architecture + first k epochs"
     return "\n".join([
-        "# Early stopping from partial curves on NAAP-440 (Baker et al. 2018)",
+        f"# Early stopping from partial curves on {problem.name} (Baker et al. 2018)",
         "",
         f"All {problem.n} architectures arrive one at a time in a random order ({settings.trials} orders, shared by "
         f"every setting). The first {settings.warmup} are trained to the end and label the predictor. Each later "
@@ -203,10 +251,10 @@ def early_stop_markdown(summary, settings: SearchSettings, problem) -> str:
         f"predictor: stop when the accuracy at epoch k is below that of the best kept candidate at epoch k. "
         f"± is the 95% confidence interval of the mean over orders.",
         "",
-        f"Predictor: {predictor_label(settings.predictor, budget_text)}.",
+        f"Predictor: {predictor_label(settings.predictor, budget_text, cyclic=cyclic)}.",
         "",
         markdown_table(["setting", "k", "total epochs", "speed-up", "regret (pp)", "found the best",
-                   "found a top 5", "mean rank found", "kept"], rows),
+                   f"found a top {top}", "mean rank found", "kept"], rows),
         "",
         "Plot: `early_stop.png`; per order: `early_stop.csv`; this table: `early_stop_summary.csv`.",
         "",
