@@ -165,7 +165,8 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         result = ev.run_evaluation(bench, out / "evaluate", predictors, budgets=[0],
                                    protocols=["official", "repeated"], n_seeds=args.seeds, n_repeats=args.repeats,
-                                   cifar_root=args.cifar_root, zc_batch_size=args.batch_size, jobs=args.jobs)
+                                   cifar_root=args.cifar_root, zc_batch_size=args.batch_size, jobs=args.jobs,
+                                   inner_folds=0)
         print(f"part 2: {result.computed} runs computed, {result.reused} reused, {time.perf_counter() - start:.0f} s")
         res = result.results
         lines = [f"{'protocol':<9} {'predictor':<18} {'Kendall':>7} {'violations':>10} {'MAE':>7}"]

@@ -38,7 +38,7 @@ from naapgnn.arch.ops import ACTIVATIONS, JOIN_OPS, OP_FIELDS, OPS, check_attrs,
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["ACTIVATIONS", "OPS", "NETWORK_INPUT", "Layer", "Architecture", "parse_architecture",
-           "load_architecture", "is_scheme", "flat_size"]
+           "parse_layer", "load_architecture", "is_scheme", "flat_size"]
 
 NETWORK_INPUT = -1
 SCHEME_KEYS = ("kernel_size", "width", "stride", "residual")
@@ -260,7 +260,20 @@ def _shape(value: Any) -> tuple[int, ...]:
     return tuple(positive_int(v, "input_shape") for v in value)
 
 
-def _parse_layer(index: int, raw: Any, previous: list[Layer], input_shape) -> Layer:
+def parse_layer(index: int, raw: Any, previous: Sequence[Layer], input_shape: tuple[int, ...]) -> Layer:
+    """Validate one layer object as layer ``index`` of a graph whose earlier layers are ``previous``.
+
+    For code that builds many networks from a few layer specs (NAS-Bench-201):
+    it validates each spec once here and makes the other layers of that spec
+    with the same ``attrs`` and shapes. Errors name the layer index.
+    """
+    try:
+        return _parse_layer(index, raw, previous, tuple(input_shape))
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"layer {index}: {exc}") from None
+
+
+def _parse_layer(index: int, raw: Any, previous: Sequence[Layer], input_shape) -> Layer:
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise NaapgnnError(f"expected an object, got {type(raw).__name__}")
     op = raw.get("op")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, NamedTuple
 
-from naapgnn.arch.format import NETWORK_INPUT, Architecture, Layer, parse_architecture
+from naapgnn.arch.format import Architecture, Layer, parse_architecture
 
 
 class LayerCost(NamedTuple):
@@ -217,11 +217,24 @@ def weighted_depth(arch: Any) -> int:
 
 
 def _compute_depth(arch: Architecture) -> int:
-    depth: dict[int, int] = {NETWORK_INPUT: 0}
+    return layer_depths(arch)[-1]
+
+
+def layer_depths(arch: Any) -> tuple[int, ...]:
+    """Per layer, the longest path from the input to its output counted in conv and linear layers."""
+    return _derived(parse_architecture(arch), "layer_depths", _compute_layer_depths)
+
+
+def _compute_layer_depths(arch: Architecture) -> tuple[int, ...]:
+    depth = [0] * (len(arch.layers) + 1)  # the extra last slot is index -1, the network input
     for layer in arch.layers:
-        here = 1 if layer.op in ("conv", "linear") else 0
-        depth[layer.index] = max((depth[i] for i in layer.inputs), default=0) + here
-    return depth[arch.layers[-1].index]
+        inputs = layer.inputs
+        here = 1 if layer.op == "conv" or layer.op == "linear" else 0
+        if len(inputs) == 1:
+            depth[layer.index] = depth[inputs[0]] + here
+        else:  # a join takes the deepest; a zero layer starts afresh
+            depth[layer.index] = max((depth[i] for i in inputs), default=0) + here
+    return tuple(depth[:-1])
 
 
 def _downsamples(layer: Layer) -> bool:

@@ -98,6 +98,104 @@ def nb201_network(cell: dict[tuple[int, int], str] | str, dataset: str = "cifar1
     return {"input_shape": list(input_shape), "num_classes": classes, "layers": layers}
 
 
+def nb201_architecture(cell: dict[tuple[int, int], str] | str, dataset: str = "cifar10"):
+    """``parse_architecture(nb201_network(cell, dataset))``, built without validating every layer anew.
+
+    The 15,625 networks are made of about twenty layer specs (an op, its fields and its input shape)
+    per dataset: each is validated once by the format's parser (:func:`naapgnn.arch.format.parse_layer`)
+    and its copies share the resulting fields and shapes. The cell's layers are laid out once per network
+    and repeated in its 15 cells, and a layer equal to one already made (same index and inputs too; 3,657
+    distinct among the 1.48 million) is that same immutable :class:`~naapgnn.arch.format.Layer`. A test
+    checks that both ways give equal architectures; :func:`read_nb201` uses this one.
+    """
+    from naapgnn.arch.format import Architecture, Layer
+
+    if isinstance(cell, str):
+        cell = parse_cell(cell)
+    if dataset not in DATASETS:
+        raise NaapgnnError(f"unknown NAS-Bench-201 dataset {dataset!r} (expected one of {', '.join(DATASETS)})")
+    _, input_shape, classes = DATASETS[dataset]
+    entries, output = _cell_template(cell)
+    layers: list = []
+    current = _known_layer(layers, input_shape, (dataset, "stem"),
+                           {"op": "conv", "out_channels": CHANNELS[0], "kernel_size": 3, "activation": "none"})
+    size = input_shape[1]
+    for stage, channels in enumerate(CHANNELS):
+        if stage:
+            size //= 2
+            block: list = []
+            base = len(layers)
+            _reduction(block, channels, current - base)  # indices counted from the block's start
+            for t, raw in enumerate(block):
+                raw["inputs"] = [base + i for i in raw.get("inputs", [t - 1])]
+                current = _known_layer(layers, input_shape, (dataset, stage, t), raw)
+        kinds = [_entry_id(kind, channels, size, inputs, t) for t, (kind, inputs) in enumerate(entries)]
+        for _ in range(CELLS_PER_STAGE):
+            base = len(layers)
+            for kind, (_, inputs) in zip(kinds, entries):
+                index = len(layers)
+                layer = _LAYERS.get((index, current, kind))
+                if layer is None:
+                    op, attrs, in_shape, out_shape = _cell_spec(*_ENTRIES[kind])
+                    layer = _LAYERS[index, current, kind] = Layer(
+                        index, op, tuple(current if i < 0 else base + i for i in inputs), attrs, in_shape, out_shape)
+                layers.append(layer)
+            current = current if output < 0 else base + output
+    for t, raw in enumerate(({"op": "batchnorm", "activation": "relu", "inputs": [current]}, {"op": "gap"},
+                             {"op": "linear", "out_features": classes})):
+        _known_layer(layers, input_shape, (dataset, "head", t), raw)
+    return Architecture(input_shape, classes, tuple(layers))
+
+
+_SPECS: dict = {}  # a layer's place -> (op, attrs, in_shape, out_shape), validated the first time
+_LAYERS: dict = {}  # (index, inputs or the cell's input, place) -> the shared Layer
+_ENTRIES: list = []  # a cell layer's (kind, channels, size) by id
+_ENTRY_IDS: dict = {}  # (kind, channels, size, inputs, position in the cell) -> its id
+
+
+def _entry_id(kind: str, channels: int, size: int, inputs: tuple, position: int) -> int:
+    """An id of a cell's layer that, with its index and the cell's input, says which layer it is."""
+    key = (kind, channels, size, inputs, position)
+    if key not in _ENTRY_IDS:
+        _ENTRY_IDS[key] = len(_ENTRIES)
+        _ENTRIES.append((kind, channels, size))
+    return _ENTRY_IDS[key]
+
+
+def _known_layer(layers: list, input_shape: tuple, key: tuple, raw: dict) -> int:
+    """Append the layer ``raw`` (validated the first time ``key`` is seen); return its index."""
+    from naapgnn.arch.format import Layer, parse_layer
+
+    index = len(layers)
+    inputs = tuple(raw.get("inputs", (index - 1,)))
+    layer = _LAYERS.get((index, inputs, key))
+    if layer is None:
+        spec = _SPECS.get(key)
+        if spec is None:
+            layer = parse_layer(index, raw, layers, input_shape)
+            spec = _SPECS[key] = (layer.op, layer.attrs, layer.in_shape, layer.out_shape)
+        layer = _LAYERS[index, inputs, key] = Layer(index, spec[0], inputs, *spec[1:])
+    layers.append(layer)
+    return index
+
+
+def _cell_spec(kind: str, channels: int, size: int) -> tuple:
+    """``(op, attrs, in_shape, out_shape)`` of a cell's layer (all its tensors are ``channels x size x size``)."""
+    key = ("cell", kind, channels, size)
+    if key not in _SPECS:
+        from naapgnn.arch.format import parse_layer
+
+        if kind == "add":
+            raw = {"op": "add", "inputs": [-1, -1]}
+        elif kind == "zero":
+            raw = {"op": "zero", "shape": [channels, size, size]}
+        else:
+            raw = _edge_layer(kind, channels, -1)
+        layer = parse_layer(0, raw, [], (channels, size, size))
+        _SPECS[key] = (layer.op, layer.attrs, layer.in_shape, layer.out_shape)
+    return _SPECS[key]
+
+
 def _preact_conv(channels: int, kernel: int, source: int, stride: int = 1) -> dict:
     return {"op": "conv", "out_channels": channels, "kernel_size": kernel, "stride": stride,
             "order": "act-conv-bn", "inputs": [source]}
@@ -117,7 +215,24 @@ def _reduction(layers: list, channels: int, source: int) -> int:
 
 def _cell(layers: list, cell: dict, channels: int, size: int, source: int) -> int:
     """Append one cell reading ``source``; return the index of the layer holding its output (node 3)."""
-    node = {0: source}  # cell node -> layer index holding its value
+    entries, output = _cell_template(cell)
+    base = len(layers)
+    for kind, inputs in entries:
+        inputs = [source if i < 0 else base + i for i in inputs]
+        if kind == "add":
+            layers.append({"op": "add", "inputs": inputs})
+        elif kind == "zero":
+            layers.append({"op": "zero", "shape": [channels, size, size]})
+        else:
+            layers.append(_edge_layer(kind, channels, inputs[0]))
+    return source if output < 0 else base + output
+
+
+def _cell_template(cell: dict) -> tuple[list[tuple[str, tuple[int, ...]]], int]:
+    """The layers of one cell as ``(kind, inputs)`` (kind: an op of an edge, ``add`` or ``zero``; inputs:
+    positions among the cell's layers, -1 for the cell's input) and the position of its output (node 3)."""
+    entries: list[tuple[str, tuple[int, ...]]] = []
+    node = {0: -1}  # cell node -> position of the layer holding its value
     for j in (1, 2, 3):
         terms = []
         for i in range(j):
@@ -125,17 +240,14 @@ def _cell(layers: list, cell: dict, channels: int, size: int, source: int) -> in
             if op == "skip_connect":
                 terms.append(node[i])
             elif op != "none":
-                layers.append(_edge_layer(op, channels, node[i]))
-                terms.append(len(layers) - 1)
+                entries.append((op, (node[i],)))
+                terms.append(len(entries) - 1)
         if len(terms) == 1:
             node[j] = terms[0]
             continue
-        if terms:
-            layers.append({"op": "add", "inputs": terms})
-        else:
-            layers.append({"op": "zero", "shape": [channels, size, size]})
-        node[j] = len(layers) - 1
-    return node[3]
+        entries.append(("add", tuple(terms)) if terms else ("zero", ()))
+        node[j] = len(entries) - 1
+    return entries, node[3]
 
 
 def _edge_layer(op: str, channels: int, source: int) -> dict:
@@ -194,19 +306,18 @@ def _gc_paused():
 
 
 def _records(path, rows: list, dataset: str, column: str, is_train: np.ndarray | None) -> list:
-    from naapgnn.arch.format import parse_architecture
     from naapgnn.data.records import Record
 
     records = []
     for i, (line, row) in enumerate(rows):
         where = f"{path} line {line}"
         try:
-            graph = nb201_network(parse_cell(row[ARCH_COLUMN]), dataset)
+            arch = nb201_architecture(parse_cell(row[ARCH_COLUMN]), dataset)
         except NaapgnnError as exc:
             raise NaapgnnError(f"{where}: column {ARCH_COLUMN}: {exc}") from None
         records.append(Record(
             id=f"{ID_PREFIX}{i}",
-            arch=parse_architecture(graph, source=where),
+            arch=arch,
             target=_accuracy(row, column, where),
             split=None if is_train is None else ("train" if is_train[i] else "test"),
         ))

@@ -25,13 +25,14 @@ stages.
 from __future__ import annotations
 
 import math
+from itertools import chain
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from naapgnn.arch.format import Architecture, parse_architecture
-from naapgnn.arch.profiling import layer_costs, receptive_fields
+from naapgnn.arch.profiling import layer_cost, layer_costs, layer_depths, receptive_fields
 
 if TYPE_CHECKING:  # torch and PyG load only when a graph is built, so `naapgnn encode` starts fast
     import networkx as nx
@@ -131,13 +132,13 @@ def encode_many(archs: Sequence[Any], totals: bool = True) -> list[Data]:
 
     graphs = [_graph_arrays(parse_architecture(a)) for a in archs]
     sizes = [len(g[0]) for g in graphs]
-    rows = np.array([row for g in graphs for row in g[0]], dtype=np.float64).reshape(-1, _RAW_COLUMNS)
+    rows = np.concatenate([g[0] for g in graphs]) if graphs else np.zeros((0, _RAW_COLUMNS))
     per_graph = np.array([g[2] for g in graphs], dtype=np.float64).reshape(-1, 3)
     x = torch.from_numpy(_feature_matrix(rows, np.repeat(per_graph, sizes, axis=0)))
     node_type = torch.from_numpy(rows[:, 0].astype(np.int64))
     attrs = torch.from_numpy(np.array([g[3] for g in graphs], dtype=np.float32).reshape(-1, len(GRAPH_ATTRS))).split(1)
     edges = np.array([e for g in graphs for e in g[1]], dtype=np.int64).reshape(-1, 2).T.copy()
-    edge_index = torch.split(torch.from_numpy(edges), [len(g[1]) for g in graphs], dim=1)
+    edge_index = torch.split(torch.from_numpy(edges), [len(g[1]) // 2 for g in graphs], dim=1)
     x = torch.split(x, sizes)
     if not totals:
         return [Data(x=x_i, edge_index=e, graph_attr=a) for x_i, e, a in zip(x, edge_index, attrs)]
@@ -148,21 +149,131 @@ def encode_many(archs: Sequence[Any], totals: bool = True) -> list[Data]:
 
 
 _RAW_COLUMNS = 18  # a node's type index, then its 17 raw values (see _graph_arrays)
+_RF_COLUMN, _DEPTH_COLUMN = 9, 14  # the two raw values that depend on the node's place in the graph
 
 
 def _graph_arrays(arch: Architecture) -> tuple:
-    """Raw node rows, edges, (input size, total MACs, max depth), graph attributes and (params, MACs) of ``arch``."""
-    nodes, edges = _build_nodes(arch)
-    total_macs = max(sum(n.macs for n in nodes), 1)
-    max_depth = max(max(n.depth for n in nodes), 1)
-    params = sum(n.params for n in nodes)
-    stages = sum(1 for n in nodes if n.size_out < n.size_in and n.size_out > 0)
-    depth = nodes[-1].depth  # the output layer's node: weighted_depth(arch)
-    rows = [(_TYPE_INDEX[n.kind], n.channels_in, n.channels_out, n.kernel, n.stride, n.size_in, n.size_out, n.params,
-             n.macs, n.receptive_field, n.batchnorm, n.activation, n.dropout_p, n.residual, n.depth, n.groups,
-             n.act_before_conv, n.bn_before_conv) for n in nodes]
-    graph_attr = (math.log(params), math.log(max(total_macs, 1)), float(depth), float(stages))
-    return rows, edges, (arch.input_shape[1], total_macs, max_depth), graph_attr, (params, total_macs)
+    """Raw node rows ``[nodes, 18]``, flat edge list ``[s0, d0, s1, d1, ...]``, (input size, total MACs,
+    max depth), graph attributes and (params, MACs) of ``arch``.
+
+    A node's row is that of :func:`_build_nodes` (the same values, in :func:`_node_row` order); all of it
+    but the receptive field and the depth depends on the layer alone, so it is made once per distinct
+    layer (:class:`_RowTable`) and gathered here.
+    """
+    c, h, _ = arch.input_shape
+    last = arch.layers[-1]
+    layer_rows = _ROWS.layer_rows
+    found = [layer_rows(layer, layer is last) for layer in arch.layers]
+    in_edges = [layer_edges for _, _, layer_edges in found]
+    fields, depths = receptive_fields(arch), list(layer_depths(arch))
+    if None in in_edges:  # a residual conv adds a node: node k + 1 is no longer layer k
+        ids, edges, fields, depths = _with_residual_nodes(arch, found, fields, depths)
+    else:  # node k + 1 is layer k, and a layer's edges depend on it alone
+        ids = [row for row, _, _ in found]
+        edges = list(chain.from_iterable(in_edges))
+    rows = _ROWS.gather([_ROWS.input_row(c, h), *ids])
+    rows[1:, _RF_COLUMN] = fields
+    rows[1:, _DEPTH_COLUMN] = depths
+    params = int(rows[:, 7].sum())
+    total_macs = max(int(rows[:, 8].sum()), 1)
+    stages = int(np.count_nonzero((rows[:, 6] < rows[:, 5]) & (rows[:, 6] > 0)))
+    max_depth = max(max(depths), 1)
+    graph_attr = (math.log(params), math.log(total_macs), float(depths[-1]), float(stages))
+    return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs)
+
+
+def _with_residual_nodes(arch: Architecture, found: list, fields: list, depths: list) -> tuple:
+    """Row ids, edges, fields and depths of the nodes after the input when residual convs add nodes."""
+    ids, node_fields, node_depths, edges = [], [], [], []
+    node_of = [0] * (len(arch.layers) + 1)  # layer index -> node producing its output; [-1]: the input
+    for layer, (row, residual_row, _), rf, depth in zip(arch.layers, found, fields, depths):
+        here = len(ids) + 1
+        for i in layer.inputs:
+            edges += (node_of[i], here)
+        ids.append(row)
+        node_fields.append(rf)
+        node_depths.append(depth)
+        if residual_row >= 0:  # its add node follows, reading the conv and the block input
+            ids.append(residual_row)
+            node_fields.append(rf)
+            node_depths.append(depth)
+            edges += (here, here + 1, node_of[layer.inputs[0]], here + 1)
+            here += 1
+        node_of[layer.index] = here
+    return ids, edges, node_fields, node_depths
+
+
+def _node_row(node: Node) -> tuple:
+    return (_TYPE_INDEX[node.kind], node.channels_in, node.channels_out, node.kernel, node.stride, node.size_in,
+            node.size_out, node.params, node.macs, node.receptive_field, node.batchnorm, node.activation,
+            node.dropout_p, node.residual, node.depth, node.groups, node.act_before_conv, node.bn_before_conv)
+
+
+class _RowTable:
+    """The raw rows of the distinct layers seen so far (a layer's op, fields and shapes, and whether it
+    is the classifier), in a growing float64 table; networks repeat a few layers many times."""
+
+    def __init__(self, limit: int = 50000):
+        self.limit = limit
+        self._reset()
+
+    def _reset(self) -> None:
+        self.index: dict = {}
+        self.by_layer: dict = {}  # id(layer) -> (layer, is_last, row ids); the layer is kept, so its id stays its own
+        self.table = np.zeros((64, _RAW_COLUMNS))
+        self.count = 0
+
+    def _add(self, row: tuple) -> int:
+        if self.count == len(self.table):
+            self.table = np.concatenate([self.table, np.zeros_like(self.table)])
+        self.table[self.count] = row
+        self.count += 1
+        return self.count - 1
+
+    def input_row(self, channels: int, size: int) -> int:
+        key = ("input", channels, size)
+        if key not in self.index:
+            self.index[key] = self._add((_TYPE_INDEX["input"], channels, channels, 0, 0, size, size, 0, 0, 1.0,
+                                         False, False, 0.0, False, 0, 1, False, False))
+        return self.index[key]
+
+    def layer_rows(self, layer, is_last: bool) -> tuple[int, int, tuple[int, ...]]:
+        """Row ids of the layer's node and of its residual add node (-1 if none), and the node's in-edges
+        ``(source, target, ...)`` when node ``k + 1`` is layer ``k`` (None for a residual conv)."""
+        seen = self.by_layer.get(id(layer))  # layers shared between networks (NAS-Bench-201's) are looked up once
+        if seen is not None and seen[0] is layer and seen[1] == is_last:
+            return seen[2]
+        classifier = is_last and layer.op == "linear"
+        key = (layer.op, layer.in_shape, layer.out_shape, classifier, tuple(layer.attrs.items()))
+        try:
+            found = self.index.get(key)
+        except TypeError:  # a list-valued field (zero's shape)
+            key = (*key[:4], repr(key[4]))
+            found = self.index.get(key)
+        if found is None:
+            found = self.index[key] = self._rows(layer, classifier)
+        edges = None if found[1] >= 0 else tuple(e for i in layer.inputs for e in (i + 1, layer.index + 1))
+        found = (*found, edges)
+        self.by_layer[id(layer)] = (layer, is_last, found)
+        return found
+
+    def _rows(self, layer, classifier: bool) -> tuple[int, int]:
+        node = _layer_node(layer, classifier, layer_cost(layer), 1.0)
+        residual = -1
+        if layer.op == "conv" and layer.attrs["residual"]:
+            add = Node("add", "", node.channels_out, node.channels_out, 0, 0, node.size_out, node.size_out, 0, 0,
+                       1.0, residual=True)
+            residual = self._add(_node_row(add))
+        return self._add(_node_row(node)), residual
+
+    def gather(self, ids: list[int]) -> np.ndarray:
+        rows = self.table[ids]
+        if self.count > self.limit or len(self.by_layer) > 4 * self.limit:  # the rows gathered are copies
+            self._reset()
+        return rows
+
+
+_ROWS = _RowTable()
 
 
 def _build_nodes(arch: Architecture, labels: bool = False) -> tuple[list[Node], list[tuple[int, int]]]:
@@ -255,10 +366,8 @@ def _feature_matrix(rows: np.ndarray, per_node: np.ndarray) -> np.ndarray:
     ``rows``: the type index and raw values of each node (:func:`_graph_arrays`); ``per_node``: its graph's
     input size, total MACs and maximum depth.
     """
-    onehot = np.zeros((len(rows), len(NODE_TYPES)))
-    onehot[np.arange(len(rows)), rows[:, 0].astype(np.int64)] = 1.0
     raw = rows[:, 1:]
-    numeric = np.column_stack([
+    columns = (  # float64 values, rounded to float32 as they are stored
         np.log2(1 + raw[:, 0:2]),
         raw[:, 2:4],
         np.log2(1 + raw[:, 4:6]),
@@ -270,8 +379,15 @@ def _feature_matrix(rows: np.ndarray, per_node: np.ndarray) -> np.ndarray:
         raw[:, 13] / per_node[:, 2],
         np.log2(raw[:, 14]),
         raw[:, 15:17],
-    ])
-    return np.concatenate([onehot, numeric], axis=1).astype(np.float32)
+    )
+    out = np.zeros((len(rows), len(NODE_FEATURES)), dtype=np.float32)
+    out[np.arange(len(rows)), rows[:, 0].astype(np.int64)] = 1.0
+    start = len(NODE_TYPES)
+    for values in columns:
+        width = 1 if values.ndim == 1 else values.shape[1]
+        out[:, start:start + width] = values.reshape(len(rows), width)
+        start += width
+    return out
 
 
 def to_networkx(arch: Any) -> nx.DiGraph:
