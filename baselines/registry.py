@@ -5,7 +5,9 @@ features"``), ``paper_gb100`` and ``paper_rf200`` (the paper's best rows), and
 ``per_layer_forest`` / ``per_layer_forest+cycle`` (the per-layer forests under
 their ``naapgnn baselines`` names, at every budget), ``baker`` and ``baker_rf``
 (:class:`baselines.baker.BakerPredictor`: Baker et al. 2018's nu-SVR and random
-forest on architecture, hyperparameters and curve values with their differences).
+forest on architecture, hyperparameters and curve values with their differences),
+``onehot_ops`` and ``onehot_ops_gbm`` (:class:`baselines.onehot.OneHotOpsRegressor`: a random
+forest, or gradient boosting, on the one-hot of a NAS-Bench-201 cell's 6 edge ops; budget 0).
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ PER_LAYER_CYCLE = "Per-layer Random Forest + cycle"
 BAKER_SVR = "Baker et al. nu-SVR"
 BAKER_RF = "Baker et al. Random Forest"
 BAKER_KEYS = {BAKER_SVR: "baker", BAKER_RF: "baker_rf"}
+ONEHOT_RF = "One-hot ops Random Forest"
+ONEHOT_GBM = "One-hot ops Gradient Boosting"
 SHORT_KEYS = {"paper_gb100": "Gradient Boosting (N=100)", "paper_rf200": "Random Forest (N=200)"}
 
 
@@ -48,6 +52,22 @@ def _baker(model: str):
     return make
 
 
+def _onehot(model: str):
+    def make(budget, random_state, **params):
+        from baselines.onehot import OneHotOpsRegressor
+
+        return OneHotOpsRegressor(model=model, random_state=random_state, **params)
+
+    return make
+
+
+def onehot_table(bench, budget):
+    """The one-hot of the cell ops of every row (NAS-Bench-201 networks only)."""
+    from baselines.onehot import onehot_features
+
+    return onehot_features(bench.records)
+
+
 def register_all(register) -> None:
     """Add every baseline to the registry (called through the entry point)."""
     from naapgnn.models.registry import Entry, per_layer_cycle_table, per_layer_table, forest_factory
@@ -65,3 +85,6 @@ def register_all(register) -> None:
     for name, model in ((BAKER_SVR, "svr"), (BAKER_RF, "rf")):
         register(Entry(BAKER_KEYS[name], name, "baseline", _baker(model), has_std=True,
                        config={"baseline": name, "version": 1}))
+    for key, label, model in (("onehot_ops", ONEHOT_RF, "rf"), ("onehot_ops_gbm", ONEHOT_GBM, "gbm")):
+        register(Entry(key, label, "baseline", _onehot(model), featurize=onehot_table, max_budget=0,
+                       has_std=model == "rf", config={"baseline": label, "version": 1}))

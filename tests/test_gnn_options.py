@@ -87,10 +87,10 @@ def test_batch_size_trains_on_mini_batches(train, monkeypatch):
 
     monkeypatch.setattr(AccuracyModel, "forward", counting)
     GNNPredictor(budget=0, batch_size=8, blend_forest=0.0, **{**TINY, "n_ensemble": 1}).fit(train)
-    # one member holds out 8 of 40; the 32 others are trained on in 4 batches of 8 per epoch,
-    # all 40 are predicted once per epoch for the held-out loss, once at the end for the
-    # held-out predictions, and once for the training domain (the members' spread).
-    assert sizes == [40, 8, 8, 8, 8] * TINY["max_epochs"] + [40, 40]
+    # one member holds out 8 of 40; the 8 held-out graphs are predicted once per epoch for the
+    # held-out loss, the 32 others are trained on in 4 batches of 8 per epoch; all 40 are predicted
+    # once at the end for the held-out predictions, and once for the training domain (the members' spread).
+    assert sizes == [8, 8, 8, 8, 8] * TINY["max_epochs"] + [40, 40]
     sizes.clear()
     GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "n_ensemble": 1}).fit(train)
     assert sizes == [40] * TINY["max_epochs"] + [40, 40]

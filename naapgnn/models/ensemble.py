@@ -8,7 +8,8 @@ import numpy as np
 
 MAX_PAIRS = 200_000
 
-__all__ = ["validation_sets", "train_member", "training_pairs", "rank_pairs", "rank_loss"]
+__all__ = ["validation_sets", "train_member", "select_graphs", "edge_offsets", "training_pairs", "rank_pairs",
+           "rank_loss"]
 
 
 def validation_sets(n: int, members: int, val_fraction: float | None, seed: int) -> list[np.ndarray]:
@@ -50,7 +51,6 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
         The model with the weights of its best held-out epoch.
     """
     import torch
-    from torch_geometric.data import Batch
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -79,6 +79,15 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
     # Validation loss is measured at the weights of the start of each epoch; without dropout
     # the full-batch training forward already holds it, so no second forward is needed.
     reuse = full_batch and not float(settings.dropout)
+    if full_batch:
+        def val_forward(m):
+            return m(g, curve, hp)[val_idx]
+    else:  # only the held-out graphs (each graph's prediction does not depend on the others in its batch)
+        edge_ptr = edge_offsets(g)
+        val_graphs = select_graphs(g, val_idx, edge_ptr) if n_val else None
+
+        def val_forward(m):
+            return m(val_graphs, curve[val_idx], hp[val_idx])
     best, best_state, best_epoch, waited = math.inf, None, 0, 0
     for epoch in range(int(settings.max_epochs)):
         model.train()
@@ -89,7 +98,7 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
                     val = float(objective(out[val_idx].detach(), val_idx, "val"))
                 else:
                     model.eval()
-                    val = float(objective(model(g, curve, hp)[val_idx], val_idx, "val"))
+                    val = float(objective(val_forward(model), val_idx, "val"))
                     model.train()
             if val < best - 1e-6:
                 best, best_epoch, waited = val, epoch, 0
@@ -105,7 +114,7 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
             steps = [(out[train_idx], train_idx, "train")]
         else:
             order = train_idx[torch.randperm(len(train_idx), device=device)]
-            steps = ((model(Batch.from_data_list(g.index_select(c)), curve[c], hp[c]), c, None)
+            steps = ((model(select_graphs(g, c, edge_ptr), curve[c], hp[c]), c, None)
                      for c in torch.split(order, int(settings.batch_size)))
         for pred, idx, key in steps:
             loss = objective(pred, idx, key)
@@ -116,6 +125,46 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
     if best_state is not None:
         model.load_state_dict(best_state)
     return model, best_epoch
+
+
+def edge_offsets(g):
+    """Where each graph's edges start in ``g.edge_index`` (graphs' edges are contiguous, in graph order)."""
+    import torch
+
+    counts = torch.bincount(g.batch[g.edge_index[0]], minlength=g.num_graphs)
+    out = torch.zeros(g.num_graphs + 1, dtype=torch.long, device=g.x.device)
+    out[1:] = torch.cumsum(counts, 0)
+    return out
+
+
+def select_graphs(g, idx, edge_ptr=None):
+    """The graphs ``idx`` of batch ``g``, in that order, as a new batch: the tensors of
+    ``Batch.from_data_list(g.index_select(idx))`` (``x``, ``edge_index``, ``graph_attr``, ``batch``, ``ptr``),
+    gathered with tensor operations instead of one ``Data`` object per graph
+    (``edge_ptr``: :func:`edge_offsets` of ``g``, when already computed).
+    """
+    import torch
+    from torch_geometric.data import Batch
+
+    idx = torch.as_tensor(idx, dtype=torch.long, device=g.x.device)
+    edge_ptr = edge_offsets(g) if edge_ptr is None else edge_ptr
+    ptr, graph_of_node, nodes = _gather_ranges(g.ptr, idx)
+    _, edge_owner, edges = _gather_ranges(edge_ptr, idx)
+    edge_index = g.edge_index[:, edges] - (g.ptr[idx] - ptr[:-1])[edge_owner]
+    return Batch(x=g.x[nodes], edge_index=edge_index, graph_attr=g.graph_attr[idx], batch=graph_of_node, ptr=ptr)
+
+
+def _gather_ranges(offsets, idx):
+    """Ranges ``offsets[i]:offsets[i + 1]`` for ``i`` in ``idx``, concatenated: (new offsets, owner of each
+    position, source positions)."""
+    import torch
+
+    sizes = offsets[idx + 1] - offsets[idx]
+    new = torch.zeros(len(idx) + 1, dtype=torch.long, device=idx.device)
+    new[1:] = torch.cumsum(sizes, 0)
+    owner = torch.repeat_interleave(torch.arange(len(idx), device=idx.device), sizes)
+    positions = offsets[idx][owner] + torch.arange(int(new[-1]), device=idx.device) - new[owner]
+    return new, owner, positions
 
 
 def training_pairs(n: int, rng: np.random.Generator):
