@@ -106,7 +106,8 @@ def test_evaluate_says_what_it_resumes(naap440, tmp_path, capsys):
     assert "resuming" not in capsys.readouterr().err
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert f"evaluate: resuming 4 of 4 fits (saved in {tmp_path / 'out' / 'cache' / 'runs.jsonl'}; " \
+    # 2 predictors x 2 budgets on the official split, and the same on 5 inner folds of its training part
+    assert f"evaluate: resuming 24 of 24 fits (saved in {tmp_path / 'out' / 'cache' / 'runs.jsonl'}; " \
            "--fresh starts over)" in err
 
 
