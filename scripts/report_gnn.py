@@ -23,8 +23,8 @@ What it measures, with the default ``GNNPredictor`` (the one ``naapgnn train`` s
 Rows are in the baselines' order (sorted by MaxAccuracy), so the random
 splits are exactly those of ``naapgnn baselines``. "GNN" is the default
 predictor (blended with the per-layer forest, ``blend_forest=0.25``); "GNN
-alone" is its graph network part (with the curve stack), read from the same
-fits. Fits are saved to OUT/.gnn_runs.jsonl as they finish, so an
+alone" is its graph network part alone (no forest, no curve stack), read
+from the same fits. Fits are saved to OUT/.gnn_runs.jsonl as they finish, so an
 interrupted run resumes.
 """
 from __future__ import annotations
