@@ -61,9 +61,9 @@ def test_cycle_variants_read_only_cycle_ends():
 
 def test_budgets_below_the_minimum_are_refused():
     assert min_budget("last") == 1 and min_budget("power_law") == 3 and min_budget("power_law", 3) == 9
-    with pytest.raises(NaapgnnError, match="needs a budget between 9 and 90"):
+    with pytest.raises(NaapgnnError, match="needs a budget of at least 9 epochs, got 6"):
         CurveHeuristic("exponential", budget=6, cycle=3).fit()
-    with pytest.raises(NaapgnnError, match="needs a budget between 1 and 90"):
+    with pytest.raises(NaapgnnError, match="needs a budget of at least 1 epochs, got 0"):
         CurveHeuristic("last", budget=0).fit()
     with pytest.raises(NaapgnnError, match="unknown heuristic"):
         CurveHeuristic("median", budget=3).fit()
@@ -79,3 +79,15 @@ def test_heuristics_on_naap440_use_the_dataset_columns(naap440):
         budget = max(9, min_budget(params["method"], params.get("cycle")))
         pred = CurveHeuristic(budget=budget, **params).fit().predict(naap440)
         assert pred.shape == (440,) and np.all((pred >= 0) & (pred <= 1)), name
+
+
+def test_extrapolation_targets_each_records_full_training():
+    """A 140-epoch benchmark is extrapolated to epoch 140, NAAP-440's table to 90, row by row."""
+    t = np.arange(1, 141)
+    short, long_ = 0.8 - 0.5 * t[:90] ** -0.7, 0.8 - 0.5 * t ** -0.7
+    records = _records([short, long_])
+    pred = CurveHeuristic("power_law", budget=20).fit().predict(records)
+    assert pred[0] == pytest.approx(0.8 - 0.5 * 90 ** -0.7, abs=1e-3)
+    assert pred[1] == pytest.approx(0.8 - 0.5 * 140 ** -0.7, abs=1e-3)
+    fixed = CurveHeuristic("power_law", budget=20, final_epoch=90).fit().predict(records)
+    assert fixed == pytest.approx([pred[0], pred[0]], abs=1e-9)
