@@ -1,8 +1,8 @@
 """The gated curve stack: when to trust the curve, linearly or not.
 
 :class:`naapgnn.models.gnn.GNNPredictor` (``curve_mode="stack"``) predicts
-from the graph alone with its ensemble, then may correct that with a model
-stacked on the members' held-out predictions. :func:`fit_gated_stack` weighs
+from the graph alone (its ensemble blended with the per-layer forest), then
+may correct that with a model stacked on the held-out graph predictions. :func:`fit_gated_stack` weighs
 three candidates on the training split's cross-validation (the members'
 held-out predictions, then ``cv`` folds for the stacked model):
 
@@ -18,8 +18,8 @@ held-out predictions, then ``cv`` folds for the stacked model):
   nu-SVR's (a kernel ridge fits in milliseconds, where a nu-SVR with a
   large ``C`` took seconds on 550 records). It catches what a line cannot:
   diverged nets, learning-rate interactions, an early value that says it
-  all. Far from the training data an RBF kernel's output decays to its
-  intercept, so the prediction falls back to the graph's.
+  all. Far from the training data an RBF kernel's output decays to zero,
+  so the prediction falls back to the graph's.
 
 A stack is kept only if its cross-validated mean squared error is lower than
 the graph-only one and its Kendall tau not lower; of the stacks kept, the
