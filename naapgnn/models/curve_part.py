@@ -34,15 +34,18 @@ def mean_and_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class CurveMixin:
     """Curve state, the gated stack and :meth:`with_budget` of :class:`naapgnn.models.gnn.GNNPredictor`."""
 
-    def _fit_curve_state(self, records) -> None:
-        """Channels, schedule, feature names and standardisation of the first ``budget`` epochs."""
+    def _fit_curve_state(self, records) -> np.ndarray:
+        """Channels, schedule, feature names and standardisation of the first ``budget`` epochs;
+        returns the records' curve features (unstandardised)."""
         budget = int(self.budget)
         self.curve_channels_ = curve_channels(records) if budget else []
         self.schedule_ = shared_schedule(records) if budget else None
         if budget and not self.curve_channels_:
             raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
         self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, bool(self.curve_raw))
-        self.curve_mean_, self.curve_std_ = mean_and_scale(self._curve(records))
+        curve = self._curve(records)
+        self.curve_mean_, self.curve_std_ = mean_and_scale(curve)
+        return curve
 
     def _curve(self, records) -> np.ndarray:
         records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
@@ -52,6 +55,9 @@ class CurveMixin:
         """The raw curve values and differences the nonlinear stack reads (none unless it was chosen)."""
         if self.stack_gate_.get("kind") != "nonlinear":
             return np.zeros((len(records), 0))
+        return self._raw_values(records)
+
+    def _raw_values(self, records) -> np.ndarray:
         return values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
 
     def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
@@ -60,12 +66,12 @@ class CurveMixin:
 
         return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_forest))[0]
 
-    def _fit_curve_stack(self, records, y: np.ndarray, graphs) -> None:
+    def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray) -> None:
         """The gated stack on the held-out graph predictions, then the training domain and calibration.
 
-        ``graphs``: the records' unstandardised batch (for the domain).
+        ``graphs``: the records' unstandardised batch (for the domain); ``curve`` and ``hp`` their
+        unstandardised curve features and hyperparameters (missing values filled).
         """
-        curve, hp = self._curve(records), self._hparams(records)
         forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_
@@ -87,8 +93,7 @@ class CurveMixin:
             return
         from naapgnn.models.curve_stack import fit_gated_stack
 
-        values = values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
-        stack = fit_gated_stack(oof, curve, target, hp, values)
+        stack = fit_gated_stack(oof, curve, target, hp, self._raw_values(records))
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
         self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_
@@ -135,6 +140,7 @@ class CurveMixin:
         if other.forest_ is not None:
             other.forest_ = copy.copy(self.forest_)
             other.forest_.budget = budget
-        other._fit_curve_state(records)
-        other._fit_curve_stack(records, y, batch_architectures([r.arch for r in records]))
+        curve = other._fit_curve_state(records)
+        other._fit_curve_stack(records, y, batch_architectures([r.arch for r in records]), curve,
+                               other._hparams(records))
         return other

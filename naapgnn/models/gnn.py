@@ -241,7 +241,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         seed = self._seed()
         if len(records) < 4:
             raise NaapgnnError(f"GNNPredictor: need at least 4 training architectures, got {len(records)}")
-        self._fit_curve_state(records)
+        curve = self._fit_curve_state(records)
         self.hparam_names_ = sorted({k for r in records for k in r.hparams})
 
         raw = batch_architectures([r.arch for r in records])
@@ -249,7 +249,6 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
                                            for a in mean_and_scale(raw.x.numpy()))
         self.attr_mean_, self.attr_std_ = (torch.tensor(a, dtype=torch.float32)
                                            for a in mean_and_scale(raw.graph_attr.numpy()))
-        curve = self._curve(records)
         hp = self._hparams(records, fill=False)
         self.hparam_mean_ = np.nan_to_num(np.nanmean(hp, axis=0)) if hp.shape[1] else np.zeros(0)
         hp = np.where(np.isnan(hp), self.hparam_mean_, hp)
@@ -286,7 +285,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
             self.forest_ = PerLayerForest(budget=int(self.budget), curve=bool(self.forest_curve),
                                           n_estimators=int(self.forest_trees),
                                           random_state=seed).fit(records, y)
-        self._fit_curve_stack(records, y, raw)
+        self._fit_curve_stack(records, y, raw, curve, hp)
         return self
 
     def _new_model(self):
