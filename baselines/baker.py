@@ -4,8 +4,9 @@ using performance prediction", ICLR 2018 workshop).
 A regressor (nu-SVR, or the paper's random-forest variant) on three groups of
 features, computed per record:
 
-* architecture: log parameters, log MACs, depth, conv layers, stride-2 stages,
-  residual convs, log widest conv, and the number of layers of each op type;
+* architecture (:mod:`naapgnn.features.architecture`): log parameters, log MACs,
+  depth, conv layers, stride-2 stages, residual convs, log widest conv, and the
+  number of layers of each op type;
 * numeric hyperparameters (every ``hparams`` key seen in training; a missing
   value counts as the training mean);
 * the first ``budget`` values of every curve channel seen in training
@@ -30,25 +31,14 @@ from naapgnn.models.inputs import as_records, targets_of
 __all__ = ["BakerPredictor", "baker_features", "BAKER_MODELS"]
 
 BAKER_MODELS = ("svr", "rf")
-ARCH_FEATURES = ("log_params", "log_macs", "depth", "conv_layers", "stages", "residual_convs", "log_max_width")
-
-
-def _arch_row(arch) -> list[float]:
-    from naapgnn.arch.format import OPS
-    from naapgnn.arch.profiling import architecture_statistics
-
-    s = architecture_statistics(arch)
-    row = [np.log(max(s["NumParams"], 1)), np.log(max(s["NumMACs"], 1)), s["Depth"], s["NumLayers"], s["NumStages"],
-           s["NumSkipConnections"], np.log(max(s["MaxLayerWidth"], 1))]
-    return row + [sum(layer.op == op for layer in arch.layers) for op in OPS]
 
 
 def feature_names(budget: int, channels, hparams) -> list[str]:
     """Names of :func:`baker_features` columns, in order."""
-    from naapgnn.arch.format import OPS
+    from naapgnn.features.architecture import architecture_feature_names
     from naapgnn.features.curves import values_and_differences_names
 
-    names = list(ARCH_FEATURES) + [f"num_{op}" for op in OPS] + [f"hp_{h}" for h in hparams]
+    names = architecture_feature_names() + [f"hp_{h}" for h in hparams]
     return names + values_and_differences_names(budget, channels)
 
 
@@ -58,10 +48,12 @@ def baker_features(records, budget: int, channels, hparams) -> np.ndarray:
     A channel a record has must hold at least ``budget`` epochs; only the first
     ``budget`` are read.
     """
+    from naapgnn.features.architecture import architecture_features
     from naapgnn.features.curves import values_and_differences
 
-    rows = [_arch_row(r.arch) + [float(r.hparams.get(h, np.nan)) for h in hparams] for r in records]
-    return np.c_[np.asarray(rows, dtype=float), values_and_differences(records, budget, channels)]
+    hp = np.array([[float(r.hparams.get(h, np.nan)) for h in hparams] for r in records], dtype=float)
+    return np.c_[architecture_features([r.arch for r in records]), hp.reshape(len(records), len(hparams)),
+                 values_and_differences(records, budget, channels)]
 
 
 class BakerPredictor(RegressorMixin, BaseEstimator):

@@ -6,7 +6,7 @@ from baselines.baker import BakerPredictor, baker_features, feature_names
 from naapgnn.arch.format import OPS, parse_architecture
 from naapgnn.data.records import Record
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.curve_stack import KERNEL_GRID, apply_stack, fit_gated_stack
+from naapgnn.models.curve_stack import KERNEL_GRID, CurveStack, apply_stack, fit_gated_stack
 
 
 def make_records(n=60, seed=0, informative=True, u_shaped=False):
@@ -113,6 +113,25 @@ def test_gate_keeps_a_useful_curve_and_drops_a_useless_one():
         fit_gated_stack(np.r_[oof[:3], np.full(197, np.nan)], noise, target)
 
 
+def test_budget_zero_stack_reads_the_statistics_and_the_curve_gate_stands_on_it():
+    """What the graph prediction misses and the networks' statistics tell is corrected at budget 0; a
+    curve stack at budget k must then beat that model, not the bare graph prediction."""
+    rng = np.random.default_rng(3)
+    statistics, target = rng.normal(size=(300, 3)), rng.normal(size=300)
+    oof = target - np.tanh(2 * statistics[:, 0]) + rng.normal(0, 0.2, 300)
+    zero = fit_gated_stack(oof, np.zeros((300, 0)), target, statistics=statistics)
+    assert zero.kind == zero.gate["budget0_kind"] == "architecture" and not zero.gate["used"]
+    assert zero.model.n_features_in_ == 1 + 3 and zero.gate["architecture_mse"] < 0.5 * zero.gate["graph_mse"]
+    assert "stack_mse" not in zero.gate and "nonlinear_mse" not in zero.gate  # no curve, no curve candidates
+    out = apply_stack(oof[None], np.zeros((300, 0)), np.zeros((300, 0)), np.zeros((300, 0)), statistics, zero)
+    assert np.mean((out[0] - target) ** 2) < zero.gate["graph_mse"]
+    later = fit_gated_stack(oof, rng.normal(size=(300, 4)), target, statistics=statistics)
+    gate = later.gate
+    assert gate["budget0_kind"] == "architecture" and gate["architecture_mse"] == zero.gate["architecture_mse"]
+    name = {"linear": "stack"}.get(later.kind, later.kind)
+    assert gate[f"{name}_mse"] <= gate["architecture_mse"] and gate[f"{name}_tau"] >= gate["architecture_tau"]
+
+
 def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     """Diverged nets: below a curve threshold the target collapses, which no line can fit."""
     rng = np.random.default_rng(1)
@@ -130,7 +149,7 @@ def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     # the out-of-fold predictions of the kind kept (what calibration reads) score as the gate says
     assert np.mean((stack.oof - target) ** 2) == pytest.approx(gate["nonlinear_mse"])
     members = np.stack([oof, oof + 0.1])
-    out = apply_stack(members, curve, hparams, values, stack.coef, stack.intercept, stack.model)
+    out = apply_stack(members, curve, hparams, values, np.zeros((300, 0)), stack)
     assert out.shape == (2, 300) and np.mean((out[0] - target) ** 2) < 0.5 * gate["graph_mse"]
 
 
@@ -138,7 +157,8 @@ def test_linear_path_is_the_ridge_arithmetic():
     rng = np.random.default_rng(2)
     preds, curve = rng.normal(size=(3, 20)), rng.normal(size=(20, 2))
     coef = np.array([0.8, 0.3, -0.1])
-    out = apply_stack(preds, curve, np.zeros((20, 0)), np.zeros((20, 0)), coef, 0.05)
+    stack = CurveStack("linear", coef, 0.05)
+    out = apply_stack(preds, curve, np.zeros((20, 0)), np.zeros((20, 0)), np.zeros((20, 0)), stack)
     assert np.array_equal(out, preds * 0.8 + 0.05 + curve @ coef[1:])
 
 
@@ -149,13 +169,18 @@ def test_nonlinear_stack_survives_a_checkpoint_round_trip(tmp_path):
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
     model = GNNPredictor(budget=3, **tiny).fit(records[:64])
     assert model.stack_gate_["kind"] == "nonlinear" and model.stack_model_ is not None
+    # it reads (graph prediction, curve features, hparams, values and differences, the networks' statistics)
+    from naapgnn.graph.statistics import GRAPH_STATISTICS
+
+    columns = 1 + len(model.curve_feature_names_) + 2 + 2 * (3 + 2 + 1) + len(GRAPH_STATISTICS)
+    assert model.stack_model_.n_features_in_ == columns
     model.save(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "stack.joblib").is_file()
     loaded = GNNPredictor.load(tmp_path / "ckpt")
     assert loaded.stack_gate_["kind"] == "nonlinear"
     assert np.array_equal(loaded.predict(records[64:]), model.predict(records[64:]))
     (tmp_path / "ckpt" / "stack.joblib").unlink()
-    with pytest.raises(NaapgnnError, match="the curve stack is nonlinear but stack.joblib is missing"):
+    with pytest.raises(NaapgnnError, match="the stack is nonlinear but stack.joblib is missing"):
         GNNPredictor.load(tmp_path / "ckpt")
 
 
@@ -179,6 +204,8 @@ def test_with_budget_gives_exactly_the_model_fitted_at_that_budget():
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.5, forest_trees=20,
                 random_state=0)
     zero = GNNPredictor(budget=0, **tiny).fit(train)
+    gate = dict(zero.stack_gate_)
+    assert gate["kind"] == gate["budget0_kind"] and not gate["used"]
     for budget in (3, 7):
         direct = GNNPredictor(budget=budget, **tiny).fit(train)
         derived = zero.with_budget(budget, train)
@@ -187,7 +214,7 @@ def test_with_budget_gives_exactly_the_model_fitted_at_that_budget():
         assert np.array_equal(derived.predict(test), direct.predict(test))
         assert np.array_equal(derived.predict(test, return_std=True)[1], direct.predict(test, return_std=True)[1])
         assert derived.domain_report(test)[1] == direct.domain_report(test)[1]
-    assert zero.budget == 0 and zero.stack_gate_ == {}  # the source model is unchanged
+    assert zero.budget == 0 and zero.stack_gate_ == gate  # the source model is unchanged
     with pytest.raises(NaapgnnError, match="X must be the training data of fit"):
         zero.with_budget(3, train[:10])
     network = GNNPredictor(budget=3, curve_mode="network", **tiny).fit(train)

@@ -2,7 +2,7 @@
 
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
 statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state dicts),
-when a forest is blended ``forest.joblib``, and when the curve gate chose the nonlinear stack ``stack.joblib``. :func:`save` writes the folder
+when a forest is blended ``forest.joblib``, and when the gate chose a kernel stack ("architecture" or "nonlinear") ``stack.joblib``. :func:`save` writes the folder
 beside its destination and renames it into place, so an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
 checkpoint that does not fit this code.
@@ -19,12 +19,14 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_feature_names, values_and_differences_names
+from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 6  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 7  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
-# 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter
+# 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
+# 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -129,7 +131,8 @@ def load(cls, path, device: str | None = None):
     _check_curve_state(model, where)
     model.members_ = _load_members(model, path, where)
     model.forest_ = _load_forest(path, where) if float(model.blend_forest) > 0 else None
-    model.stack_model_ = _load_stack(path, where) if model.stack_gate_["kind"] == "nonlinear" else None
+    kernel = model.stack_gate_["kind"] in ("architecture", "nonlinear")
+    model.stack_model_ = _load_stack(path, where, model.stack_gate_["kind"]) if kernel else None
     _check_stack_model(model, where)
     return model
 
@@ -167,7 +170,7 @@ def _set_state(model, state: dict) -> None:
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])
-    model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] != "graph"}
+    model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] in ("linear", "nonlinear")}
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
 
@@ -189,11 +192,13 @@ def _check_stack_model(model, where: str) -> None:
     kind = model.stack_gate_["kind"]
     if kind not in STACK_KINDS:
         raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
-    expected = (1 + len(model.curve_feature_names_) + len(model.hparam_names_)
-                + len(values_and_differences_names(int(model.budget), model.curve_channels_)))
+    expected = 1 + len(model.hparam_names_) + len(GRAPH_STATISTICS)
+    if kind == "nonlinear":
+        expected += (len(model.curve_feature_names_)
+                     + len(values_and_differences_names(int(model.budget), model.curve_channels_)))
     got = getattr(model.stack_model_, "n_features_in_", expected)
     if got != expected:
-        raise NaapgnnError(f"{where}: the nonlinear curve stack reads {got} columns, the config gives "
+        raise NaapgnnError(f"{where}: the {kind} stack reads {got} columns, the config gives "
                            f"{expected}; retrain")
 
 
@@ -243,8 +248,8 @@ def _load_forest(path: Path, where: str):
     return _load_joblib(path / FOREST_FILE, where, "blend_forest > 0")
 
 
-def _load_stack(path: Path, where: str):
-    return _load_joblib(path / STACK_FILE, where, "the curve stack is nonlinear")
+def _load_stack(path: Path, where: str, kind: str):
+    return _load_joblib(path / STACK_FILE, where, f"the stack is {kind}")
 
 
 def _load_joblib(file: Path, where: str, because: str):

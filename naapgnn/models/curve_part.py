@@ -52,13 +52,21 @@ class CurveMixin:
         return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw))
 
     def _values(self, records) -> np.ndarray:
-        """The raw curve values and differences the nonlinear stack reads (none unless it was chosen)."""
+        """The raw curve values the nonlinear stack reads (none unless it was chosen)."""
         if self.stack_gate_.get("kind") != "nonlinear":
             return np.zeros((len(records), 0))
         return self._raw_values(records)
 
     def _raw_values(self, records) -> np.ndarray:
+        """The raw curve values with their differences: the nonlinear stack imputes and scales them itself."""
         return values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
+
+    def _stack(self):
+        """The fitted stack as :func:`naapgnn.models.curve_stack.apply_stack` reads it."""
+        from naapgnn.models.curve_stack import CurveStack
+
+        return CurveStack(self.stack_gate_.get("kind", "graph"), self.stack_coef_, self.stack_intercept_,
+                          self.stack_model_)
 
     def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
         """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""
@@ -75,25 +83,33 @@ class CurveMixin:
         forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_
+        from naapgnn.graph.statistics import graph_statistics
+
         self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
-                        z, (hp - self.hparam_mean_) / self.hparam_std_)
+                        z, (hp - self.hparam_mean_) / self.hparam_std_, graph_statistics(graphs))
         self._fit_domain(records, graphs, curve, hp, y)
 
-    def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray) -> None:
-        """Graph only, a ridge or a nonlinear stack on (held-out graph prediction, curve, hparams, raw
-        curve values), chosen on cross-validation (:func:`naapgnn.models.curve_stack.fit_gated_stack`).
+    def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray,
+                   statistics: np.ndarray) -> None:
+        """Graph only, or a stack on the held-out graph prediction and the networks' statistics,
+        hyperparameters and curve, chosen on cross-validation
+        (:func:`naapgnn.models.curve_stack.fit_gated_stack`).
 
-        Only with ``curve_mode`` "stack" or "both" and a curve; otherwise the
-        prediction is the graph prediction unchanged (coefficient 1 on it).
-        All arguments but ``records`` are standardised.
+        Only with ``curve_mode`` "stack" or "both"; otherwise the prediction is
+        the graph prediction unchanged (coefficient 1 on it). Without a curve
+        and with too few held-out predictions to cross-validate a stack, graph
+        only too (with a curve that is an error). All arguments but ``records``
+        and ``statistics`` are standardised.
         """
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
         self.stack_oof_ = oof * self.y_std_ + self.y_mean_
-        if self.curve_mode == "network" or curve.shape[1] == 0:
-            return
-        from naapgnn.models.curve_stack import fit_gated_stack
+        from naapgnn.models.curve_stack import fit_gated_stack, minimum_records
 
-        stack = fit_gated_stack(oof, curve, target, hp, self._raw_values(records))
+        too_few = np.isfinite(oof).sum() < minimum_records()
+        if self.curve_mode == "network" or (curve.shape[1] == 0 and too_few):
+            return
+
+        stack = fit_gated_stack(oof, curve, target, hp, self._raw_values(records), statistics)
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
         self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_

@@ -1,30 +1,42 @@
-"""The gated curve stack: when to trust the curve, linearly or not.
+"""The gated stack: what to add to the graph prediction, from the network's statistics and its curve.
 
 :class:`naapgnn.models.gnn.GNNPredictor` (``curve_mode="stack"``) predicts
 from the graph alone (its ensemble blended with the per-layer forest), then
-may correct that with a model stacked on the held-out graph predictions. :func:`fit_gated_stack` weighs
-three candidates on the training split's cross-validation (the members'
-held-out predictions, then ``cv`` folds for the stacked model):
+may correct that with a model stacked on the held-out graph predictions.
+:func:`fit_gated_stack` weighs the candidates on the training split's
+cross-validation (the members' held-out predictions, then ``cv`` folds for
+the stacked models), in two steps.
 
-* ``"graph"``: the held-out graph-only prediction itself, which is the same
-  model's prediction at budget 0;
+At every budget (the model at budget 0):
+
+* ``"graph"``: the held-out graph prediction itself;
+* ``"architecture"``: the held-out prediction plus an RBF kernel ridge
+  regression of its residual on (held-out prediction, hyperparameters, the
+  network's statistics of :mod:`naapgnn.graph.statistics`). It catches what
+  the graph network and the forest leave in their residual: an interaction of
+  the learning rate with depth or width, say.
+
+With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
+
 * ``"linear"``: a ridge regression of the target on (held-out prediction,
   curve features), alpha by cross-validation;
-* ``"nonlinear"``: the held-out prediction plus an RBF kernel ridge
-  regression of its residual on (held-out prediction, curve features,
-  hyperparameters, and Baker et al. 2018's raw curve values with their
-  first and second differences), its ``alpha`` and ``gamma`` chosen in
-  :data:`KERNEL_GRID` on the same folds, as Baker et al. choose their
-  nu-SVR's (a kernel ridge fits in milliseconds, where a nu-SVR with a
-  large ``C`` took seconds on 550 records). It catches what a line cannot:
-  diverged nets, learning-rate interactions, an early value that says it
-  all. Far from the training data an RBF kernel's output decays to zero,
-  so the prediction falls back to the graph's.
+* ``"nonlinear"``: as ``"architecture"``, reading also the curve features and
+  Baker et al. 2018's raw curve values with their first and second
+  differences. It catches what a line cannot: diverged nets,
+  learning-rate interactions, an early value that says it all.
 
-A stack is kept only if its cross-validated mean squared error is lower than
-the graph-only one and its Kendall tau not lower; of the stacks kept, the
-lower error wins. Otherwise the curve gets weight 0, so the model at budget
-``k >= 1`` is never worse than at budget 0 on that cross-validation.
+A kernel ridge's ``alpha`` and ``gamma`` are chosen in :data:`KERNEL_GRID` on
+the same folds, as Baker et al. choose their nu-SVR's (a kernel ridge fits in
+milliseconds, where a nu-SVR with a large ``C`` took seconds on 550 records).
+Far from the training data an RBF kernel's output decays to zero, so the
+prediction falls back to the graph's.
+
+A candidate is kept only if its cross-validated mean squared error is lower
+than the one it would replace (graph only at budget 0, the budget-0 choice at
+``k``) and its Kendall tau not lower; of those kept, the lower error wins.
+The budget-0 choice is among the candidates at every ``k`` with the same
+folds, so the model at budget ``k >= 1`` is never worse than at budget 0 on
+that cross-validation.
 """
 from __future__ import annotations
 
@@ -34,20 +46,21 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "STACK_KINDS", "KERNEL_GRID"]
+__all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "STACK_KINDS", "KERNEL_GRID"]
 
-STACK_KINDS = ("graph", "linear", "nonlinear")
+STACK_KINDS = ("graph", "architecture", "linear", "nonlinear")
 # Kernel ridge settings (alpha, gamma as a multiple of 1 / number of columns; the columns are standardised)
-KERNEL_GRID = tuple((alpha, g) for alpha in (0.01, 0.03, 0.1, 0.3, 1.0) for g in (0.1, 0.3, 1.0, 3.0))
+KERNEL_GRID = tuple((alpha, g) for alpha in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0) for g in (0.1, 0.3, 1.0, 3.0))
 
 
 @dataclass
 class CurveStack:
     """A fitted gate: ``kind`` (one of :data:`STACK_KINDS`), the ridge's ``coef`` (length ``1 + d``;
-    ``[1, 0, ...]`` unless linear) and ``intercept``, the nonlinear ``model`` (or None), ``oof``: the
-    cross-validated predictions of the kind kept (what calibration reads), and ``gate``: the
-    cross-validated ``mse`` and ``tau`` of each candidate (``graph_*``, ``stack_*`` for the ridge,
-    ``nonlinear_*``), the nonlinear setting chosen, ``kind`` and ``used`` (a stack was kept)."""
+    ``[1, 0, ...]`` unless linear) and ``intercept``, the kernel ridge ``model`` (or None), ``oof``:
+    the cross-validated predictions of the kind kept (what calibration reads), and ``gate``: the
+    cross-validated ``mse`` and ``tau`` of each candidate (``graph_*``, ``architecture_*``,
+    ``stack_*`` for the ridge, ``nonlinear_*``), the kernel settings chosen, ``budget0_kind`` (the
+    choice without the curve), ``kind`` and ``used`` (a curve stack was kept)."""
 
     kind: str
     coef: np.ndarray
@@ -57,23 +70,34 @@ class CurveStack:
     gate: dict = field(default_factory=dict)
 
 
+def kernel_columns(kind: str, pred, curve, hparams, values, statistics) -> np.ndarray:
+    """The columns a kernel stack of ``kind`` reads, in order."""
+    if kind == "architecture":
+        return np.c_[pred, hparams, statistics]
+    return np.c_[pred, curve, hparams, values, statistics]
+
+
 def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hparams: np.ndarray | None = None,
-                    values: np.ndarray | None = None, cv: int = 5, random_state: int = 0) -> CurveStack:
-    """The best of graph-only, a ridge and a nonlinear stack on cross-validation (see the module docstring).
+                    values: np.ndarray | None = None, statistics: np.ndarray | None = None, cv: int = 5,
+                    random_state: int = 0) -> CurveStack:
+    """The best of the candidates on cross-validation (see the module docstring).
 
     Parameters
     ----------
     oof : numpy.ndarray of shape (n,)
         Held-out graph-only predictions, standardised (NaN where none; those rows are skipped).
     curve : numpy.ndarray of shape (n, d)
-        Standardised curve features.
+        Standardised curve features (``d = 0`` at budget 0).
     target : numpy.ndarray of shape (n,)
         Standardised targets.
     hparams : numpy.ndarray of shape (n, h), optional
-        Standardised hyperparameters (read by the nonlinear stack only).
+        Standardised hyperparameters (read by the kernel stacks).
     values : numpy.ndarray of shape (n, v), optional
         Raw curve values and differences (:func:`naapgnn.features.curves.values_and_differences`;
-        NaN where absent; read by the nonlinear stack only, which imputes and scales them).
+        NaN where absent; read by the nonlinear stack, which imputes and scales them).
+    statistics : numpy.ndarray of shape (n, s), optional
+        The networks' statistics (:func:`naapgnn.graph.statistics.graph_statistics`; read by the
+        kernel stacks, which scale them).
     cv : int
         Folds for the stacked models' own held-out predictions.
     random_state : int
@@ -83,37 +107,61 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     -------
     CurveStack
     """
+    from sklearn.model_selection import cross_val_predict
+
     rows = np.isfinite(oof)
-    if rows.sum() < max(10, 2 * cv):
-        raise NaapgnnError(f"GNNPredictor: the curve stack needs held-out predictions of at least "
-                           f"{max(10, 2 * cv)} records, got {int(rows.sum())} (more data or val_fraction)")
+    if rows.sum() < minimum_records(cv):
+        raise NaapgnnError(f"GNNPredictor: the stack needs held-out predictions of at least "
+                           f"{minimum_records(cv)} records, got {int(rows.sum())} (more data or val_fraction)")
     n = len(oof)
-    hparams = np.zeros((n, 0)) if hparams is None else hparams
-    values = np.zeros((n, 0)) if values is None else values
+    hparams, values, statistics = (np.zeros((n, 0)) if a is None else a for a in (hparams, values, statistics))
     base, y = oof[rows], target[rows]
-    linear_X, kernel_X = np.c_[base, curve[rows]], np.c_[base, curve[rows], hparams[rows], values[rows]]
-    held_out = _cross_validated(linear_X, kernel_X, base, y, cv, random_state)
-    setting = min(KERNEL_GRID, key=lambda s: _scores(held_out[s], y)[0])
-    candidates = {"graph": base, "stack": held_out["linear"], "nonlinear": held_out[setting]}
-    gate = {}
-    for name, pred in candidates.items():
-        gate[f"{name}_mse"], gate[f"{name}_tau"] = _scores(pred, y)
-    gate["nonlinear_setting"] = dict(zip(("alpha", "gamma"), setting))
-    kept = [(gate[f"{n}_mse"], n) for n in ("stack", "nonlinear")
-            if gate[f"{n}_mse"] < gate["graph_mse"] and gate[f"{n}_tau"] >= gate["graph_tau"]]
-    name = min(kept)[1] if kept else "graph"
-    kind = {"stack": "linear", "nonlinear": "nonlinear", "graph": "graph"}[name]
-    gate.update(kind=kind, used=kind != "graph")
+    inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], values[rows], statistics[rows])
+              for kind in ("architecture", "nonlinear")}
+    folds = _folds(cv, random_state)
+    held_out, gate = {"graph": base}, {}
+    gate["graph_mse"], gate["graph_tau"] = _scores(base, y)
+    kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
+    kinds += ["linear", "nonlinear"] if curve.shape[1] else []
+    settings = {}
+    for kind in kinds:
+        if kind == "linear":
+            held_out[kind] = cross_val_predict(_ridge(), np.c_[base, curve[rows]], y, cv=folds)
+        else:
+            settings[kind], held_out[kind] = _best_kernel(inputs[kind], base, y, folds)
+            gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
+        name = "stack" if kind == "linear" else kind
+        gate[f"{name}_mse"], gate[f"{name}_tau"] = _scores(held_out[kind], y)
+    budget0 = _better("graph", [k for k in kinds if k == "architecture"], gate)
+    kind = _better(budget0, [k for k in kinds if k in ("linear", "nonlinear")], gate)
+    gate.update(kind=kind, budget0_kind=budget0, used=kind in ("linear", "nonlinear"))
     stacked_oof = np.full(n, np.nan)
-    stacked_oof[rows] = candidates[name]
+    stacked_oof[rows] = held_out[kind]
     identity = np.r_[1.0, np.zeros(curve.shape[1])]
     if kind == "linear":
-        ridge = _ridge().fit(linear_X, y)
+        ridge = _ridge().fit(np.c_[base, curve[rows]], y)
         return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_), None, stacked_oof, gate)
-    if kind == "nonlinear":
-        model = _kernel_ridge(setting, kernel_X.shape[1]).fit(kernel_X, y - base)
-        return CurveStack(kind, identity, 0.0, model, stacked_oof, gate)
-    return CurveStack(kind, identity, 0.0, None, stacked_oof, gate)
+    model = None
+    if kind != "graph":
+        model = _kernel_ridge(settings[kind], inputs[kind]).fit(inputs[kind], y - base)
+    return CurveStack(kind, identity, 0.0, model, stacked_oof, gate)
+
+
+def minimum_records(cv: int = 5) -> int:
+    """Held-out predictions a stack needs to be cross-validated with ``cv`` folds."""
+    return max(10, 2 * cv)
+
+
+def _better(incumbent: str, challengers, gate: dict) -> str:
+    """The challenger of lowest mean squared error among those with a lower error than ``incumbent``
+    and a Kendall tau not lower; ``incumbent`` if none."""
+    def key(kind):
+        return "stack" if kind == "linear" else kind
+
+    bar_mse, bar_tau = gate[f"{key(incumbent)}_mse"], gate[f"{key(incumbent)}_tau"]
+    kept = [(gate[f"{key(k)}_mse"], k) for k in challengers
+            if gate[f"{key(k)}_mse"] < bar_mse and gate[f"{key(k)}_tau"] >= bar_tau]
+    return min(kept)[1] if kept else incumbent
 
 
 def _scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -129,41 +177,55 @@ def _ridge():
     return RidgeCV(alphas=np.logspace(-3, 3, 13))
 
 
-def _kernel_ridge(setting: tuple[float, float], n_columns: int):
-    """Mean imputation, scaling and an RBF kernel ridge regression with ``(alpha, gamma factor)``."""
+def _kernel_ridge(setting: tuple[float, float], X: np.ndarray):
+    """Mean imputation, constant columns dropped, scaling and an RBF kernel ridge regression with
+    ``(alpha, gamma factor)``; gamma is the factor over the number of columns that vary in ``X``
+    (a column constant in the training data would otherwise dilute it)."""
+    from sklearn.feature_selection import VarianceThreshold
     from sklearn.impute import SimpleImputer
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     alpha, factor = setting
-    return make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True), StandardScaler(),
-                         KernelRidge(alpha=alpha, kernel="rbf", gamma=factor / max(n_columns, 1)))
+    varying = int(np.sum(np.nanmax(X, axis=0) > np.nanmin(X, axis=0))) if X.size else 0
+    return make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True), VarianceThreshold(), StandardScaler(),
+                         KernelRidge(alpha=alpha, kernel="rbf", gamma=factor / max(varying, 1)))
 
 
-def _cross_validated(linear_X, kernel_X, base, y, cv: int, random_state: int) -> dict:
-    """Held-out predictions of the ridge (``"linear"``) and of each nonlinear setting (its tuple)."""
-    from sklearn.model_selection import KFold, cross_val_predict
+def _folds(cv: int, random_state: int):
+    from sklearn.model_selection import KFold
 
-    folds = KFold(cv, shuffle=True, random_state=random_state)
-    out = {"linear": cross_val_predict(_ridge(), linear_X, y, cv=folds)}
+    return KFold(cv, shuffle=True, random_state=random_state)
+
+
+def _best_kernel(X: np.ndarray, base: np.ndarray, y: np.ndarray, folds) -> tuple[tuple, np.ndarray]:
+    """The :data:`KERNEL_GRID` setting whose residual regression on ``X`` has the lowest held-out
+    error, and its held-out predictions (``base`` plus the residual)."""
+    from sklearn.model_selection import cross_val_predict
+
+    best = None
     for setting in KERNEL_GRID:
-        out[setting] = base + cross_val_predict(_kernel_ridge(setting, kernel_X.shape[1]), kernel_X, y - base, cv=folds)
-    return out
+        pred = base + cross_val_predict(_kernel_ridge(setting, X), X, y - base, cv=folds)
+        mse = float(np.mean((pred - y) ** 2))
+        if best is None or mse < best[0]:
+            best = (mse, setting, pred)
+    return best[1], best[2]
 
 
-def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, values: np.ndarray, coef: np.ndarray,
-                intercept: float, model=None) -> np.ndarray:
+def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, values: np.ndarray,
+                statistics: np.ndarray, stack: CurveStack) -> np.ndarray:
     """The stacked predictions of each member (rows of ``preds``, standardised), member by member.
 
     ``curve`` and ``hparams``: the standardised inputs of the columns, ``values``
-    the raw curve values and differences. The linear part is exactly the
-    ridge's arithmetic; a nonlinear ``model`` adds its residual, read from each
-    member's own prediction.
+    the raw curve values and differences, ``statistics`` the networks'
+    statistics. The linear part is exactly the ridge's arithmetic; a kernel
+    stack adds its residual, read from each member's own prediction.
     """
-    preds = preds * coef[0] + intercept
-    if len(coef) > 1:
-        preds = preds + curve @ coef[1:]
-    if model is not None:
-        preds = np.stack([p + model.predict(np.c_[p, curve, hparams, values]) for p in preds])
+    preds = preds * stack.coef[0] + stack.intercept
+    if len(stack.coef) > 1:
+        preds = preds + curve @ stack.coef[1:]
+    if stack.model is not None:
+        preds = np.stack([p + stack.model.predict(kernel_columns(stack.kind, p, curve, hparams, values, statistics))
+                          for p in preds])
     return preds

@@ -21,13 +21,16 @@ What it does, in order:
 5. With ``blend_forest = b > 0`` the graph prediction is ``(1 - b) * GNN +
    b * forest`` (:class:`naapgnn.models.forest.PerLayerForest`, same training
    data, its out-of-bag predictions for the training records; the GNN alone
-   for a net deeper than the forest reads): the model at budget 0.
-6. Curve (``curve_mode``): the curve features feed the network's curve
-   encoder (``"network"``), or a gated stack on the held-out graph
-   predictions of step 5 (``"stack"``, the default; graph only, a ridge or
-   an RBF kernel ridge, chosen by cross-validation on the training split:
-   :mod:`naapgnn.models.curve_stack`), or both. So at budget ``k >= 1`` the
-   model is never worse than at budget 0 on that cross-validation.
+   for a net deeper than the forest reads).
+6. A gated stack on the held-out graph predictions of step 5
+   (``curve_mode`` "stack", the default, or "both"; :mod:`naapgnn.models.curve_stack`),
+   chosen by cross-validation on the training split: at every budget, graph
+   only or an RBF kernel ridge of the residual on the networks' statistics
+   and hyperparameters (the model at budget 0); with a curve, that or a ridge
+   or a kernel ridge that also reads the curve. So at budget ``k >= 1`` the
+   model is never worse than at budget 0 on that cross-validation. With
+   ``curve_mode="network"`` (or "both") the curve features also feed the
+   network's curve encoder.
 7. Prediction averages the members, each blended and stacked; the
    uncertainty is the std of the graph mixture times ``std_scale_``, fitted
    on the stack's out-of-fold predictions so that +-2 std holds 95% of them.
@@ -360,9 +363,14 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
 
         self._check_fitted()
         records = as_records(X)
+        from naapgnn.graph.statistics import graph_statistics
+        from naapgnn.models.network import batch_architectures
+
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
-            g, curve, hp = self._inputs(records)
+            raw = batch_architectures([r.arch for r in records])
+            statistics = graph_statistics(raw) if self.stack_model_ is not None else None
+            g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = np.stack([m.to(device)(g, curve, hp).cpu().numpy() for m in self.members_])
             for m in self.members_:
@@ -371,8 +379,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         forest = self.forest_.predict_readable(records) if self.forest_ is not None else None
         graph = (self._blend(members, forest) - self.y_mean_) / self.y_std_
         stacked = apply_stack(graph, curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
-                              self._values(records), self.stack_coef_, self.stack_intercept_,
-                              self.stack_model_)  # member by member
+                              self._values(records), statistics, self._stack())  # member by member
         return {"gnn": members.mean(axis=0), "gnn_std": members.std(axis=0), "forest": forest,
                 "mean": stacked.mean(axis=0) * self.y_std_ + self.y_mean_}
 
