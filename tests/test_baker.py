@@ -220,3 +220,17 @@ def test_with_budget_gives_exactly_the_model_fitted_at_that_budget():
     network = GNNPredictor(budget=3, curve_mode="network", **tiny).fit(train)
     with pytest.raises(NaapgnnError, match="the graph part reads the curve"):
         network.with_budget(5, train)
+
+
+def test_budget_zero_with_too_few_records_for_a_stack_is_graph_only():
+    """Eight records leave too few held-out predictions to cross-validate a stack: at budget 0 the model
+    is the graph prediction itself (with a curve that is an error, as the gate cannot run)."""
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = make_records(8)
+    tiny = dict(hidden=8, layers=1, max_epochs=3, patience=3, n_ensemble=2, blend_forest=0.0, random_state=0)
+    model = GNNPredictor(budget=0, **tiny).fit(records)
+    assert model.stack_gate_ == {} and model.stack_model_ is None
+    assert np.allclose(model.predict(records), np.clip(model.predict_parts(records)["gnn"], 0, 1))
+    with pytest.raises(NaapgnnError, match="the stack needs held-out predictions of at least 10 records"):
+        GNNPredictor(budget=3, **tiny).fit(records)
