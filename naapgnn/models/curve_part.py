@@ -77,14 +77,14 @@ class CurveMixin:
     def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray) -> None:
         """The gated stack on the held-out graph predictions, then the training domain and calibration.
 
-        ``graphs``: the records' unstandardised batch (for the domain); ``curve`` and ``hp`` their
+        ``graphs``: the records' unstandardised batch (for the domain and the statistics); ``curve`` and ``hp`` their
         unstandardised curve features and hyperparameters (missing values filled).
         """
+        from naapgnn.graph.statistics import graph_statistics
+
         forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_
-        from naapgnn.graph.statistics import graph_statistics
-
         self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
                         z, (hp - self.hparam_mean_) / self.hparam_std_, graph_statistics(graphs))
         self._fit_domain(records, graphs, curve, hp, y)

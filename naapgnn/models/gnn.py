@@ -361,11 +361,11 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         """
         import torch
 
-        self._check_fitted()
-        records = as_records(X)
         from naapgnn.graph.statistics import graph_statistics
         from naapgnn.models.network import batch_architectures
 
+        self._check_fitted()
+        records = as_records(X)
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
             raw = batch_architectures([r.arch for r in records])
