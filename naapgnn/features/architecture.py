@@ -1,10 +1,11 @@
 """Baker et al. 2018's architecture statistics: a few numbers per network.
 
 Log parameters, log MACs, depth, conv layers, stride-2 stages, residual
-convs, log widest conv, and the number of layers of each op type. Baker et
-al.'s predictor reads them beside the curve; the GNN's nonlinear curve stack
-reads them too, so the residual it learns may depend on how big or deep a
-network is (a deeper net climbs more slowly in its first epochs).
+convs, log widest conv, and the number of layers of each op type, profiled
+from the architecture as Baker et al.'s predictor (``baselines/baker.py``)
+reads them. The GNN's stack reads the same kind of numbers off the graph
+encoding it has already built (:mod:`naapgnn.graph.statistics`), which costs
+no second profiling pass.
 """
 from __future__ import annotations
 

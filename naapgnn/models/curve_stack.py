@@ -130,8 +130,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         else:
             settings[kind], held_out[kind] = _best_kernel(inputs[kind], base, y, folds)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
-        name = "stack" if kind == "linear" else kind
-        gate[f"{name}_mse"], gate[f"{name}_tau"] = _scores(held_out[kind], y)
+        gate[f"{_gate_key(kind)}_mse"], gate[f"{_gate_key(kind)}_tau"] = _scores(held_out[kind], y)
     budget0 = _better("graph", [k for k in kinds if k == "architecture"], gate)
     kind = _better(budget0, [k for k in kinds if k in ("linear", "nonlinear")], gate)
     gate.update(kind=kind, budget0_kind=budget0, used=kind in ("linear", "nonlinear"))
@@ -152,15 +151,17 @@ def minimum_records(cv: int = 5) -> int:
     return max(10, 2 * cv)
 
 
+def _gate_key(kind: str) -> str:
+    """The prefix of a kind's scores in the gate dict (the ridge's are ``stack_*``)."""
+    return "stack" if kind == "linear" else kind
+
+
 def _better(incumbent: str, challengers, gate: dict) -> str:
     """The challenger of lowest mean squared error among those with a lower error than ``incumbent``
     and a Kendall tau not lower; ``incumbent`` if none."""
-    def key(kind):
-        return "stack" if kind == "linear" else kind
-
-    bar_mse, bar_tau = gate[f"{key(incumbent)}_mse"], gate[f"{key(incumbent)}_tau"]
-    kept = [(gate[f"{key(k)}_mse"], k) for k in challengers
-            if gate[f"{key(k)}_mse"] < bar_mse and gate[f"{key(k)}_tau"] >= bar_tau]
+    bar_mse, bar_tau = gate[f"{_gate_key(incumbent)}_mse"], gate[f"{_gate_key(incumbent)}_tau"]
+    kept = [(gate[f"{_gate_key(k)}_mse"], k) for k in challengers
+            if gate[f"{_gate_key(k)}_mse"] < bar_mse and gate[f"{_gate_key(k)}_tau"] >= bar_tau]
     return min(kept)[1] if kept else incumbent
 
 

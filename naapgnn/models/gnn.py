@@ -368,8 +368,9 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         records = as_records(X)
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
-            raw = batch_architectures([r.arch for r in records])
-            statistics = graph_statistics(raw) if self.stack_model_ is not None else None
+            # the unstandardised batch is kept (a copy) only when a kernel stack reads its statistics
+            raw = batch_architectures([r.arch for r in records]) if self.stack_model_ is not None else None
+            statistics = None if raw is None else graph_statistics(raw)
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = np.stack([m.to(device)(g, curve, hp).cpu().numpy() for m in self.members_])
