@@ -4,7 +4,10 @@ Fits the GNN with the reduced settings of the sample-efficiency table on 156 ran
 then times the parts of predicting the other 15,469: encoding them into one batch, standardising,
 the ensemble members' forward passes, the blended per-layer forest, and the whole ``predict``.
 
-    python scripts/nb201_predict_profile.py nb201_cifar10.jsonl
+    python scripts/nb201_predict_profile.py nb201_cifar10.jsonl [--whole-batch]
+
+``--whole-batch`` also times the members' forward passes on the whole batch at once, one member after
+the other (what predict did before it evaluated chunks of graphs).
 """
 import sys
 import time
@@ -14,7 +17,7 @@ import torch
 
 from naapgnn.data.records import load_jsonl
 from naapgnn.models.gnn import GNNPredictor
-from naapgnn.models.network import batch_architectures
+from naapgnn.models.network import batch_architectures, predict_members
 
 
 def main(path: str) -> None:
@@ -33,9 +36,14 @@ def main(path: str) -> None:
     print(f"standardise: {time.time() - t:.1f} s")
     with torch.no_grad():
         t = time.time()
-        for member in model.members_:
-            member(g, curve, hp)
-        print(f"{len(model.members_)} members' forward passes: {time.time() - t:.1f} s")
+        predict_members(model.members_, g, curve, hp)
+        print(f"{len(model.members_)} members' forward passes, in chunks of graphs (as predict runs them): "
+              f"{time.time() - t:.1f} s")
+        if "--whole-batch" in sys.argv:
+            t = time.time()
+            for member in model.members_:
+                member(g, curve, hp)
+            print(f"the same, member by member on the whole batch: {time.time() - t:.1f} s")
     t = time.time()
     model.forest_.predict_readable(test)
     print(f"per-layer forest: {time.time() - t:.1f} s")

@@ -9,7 +9,8 @@ import pytest
 
 from naapgnn.data.records import Record, records_from_naap440
 from naapgnn.models.applicability import blend, calibration_scale
-from naapgnn.models.forest import PerLayerForest
+from naapgnn.features.tabular import architectures_of, count_blocks
+from naapgnn.models.forest import PerLayerForest, block_counts
 from naapgnn.models.gnn import GNNPredictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,6 +121,7 @@ def test_forest_domain_report(records):
     assert in_domain.tolist() == [True, False] and reasons[0] == ""
     assert reasons[1] == "13 conv/pool blocks > 4"
     assert forest.readable([train[0], graph]).tolist() == [True, False]
+    assert block_counts([train[0], graph]).tolist() == [count_blocks(a) for a in architectures_of([train[0], graph])]
     # Every NAAP-440 architecture is read by the forest, so the default blend there is unchanged.
     assert forest.readable(records).all()
     preds = forest.predict_readable([train[0], graph])

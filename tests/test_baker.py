@@ -128,8 +128,7 @@ def test_budget_zero_stack_reads_the_statistics_and_the_curve_gate_stands_on_it(
     later = fit_gated_stack(oof, rng.normal(size=(300, 4)), target, statistics=statistics)
     gate = later.gate
     assert gate["budget0_kind"] == "architecture" and gate["architecture_mse"] == zero.gate["architecture_mse"]
-    name = {"linear": "stack"}.get(later.kind, later.kind)
-    assert gate[f"{name}_mse"] <= gate["architecture_mse"] and gate[f"{name}_tau"] >= gate["architecture_tau"]
+    assert gate["mse"] <= gate["architecture_mse"] and gate["tau"] >= gate["architecture_tau"]
 
 
 def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
@@ -234,3 +233,50 @@ def test_budget_zero_with_too_few_records_for_a_stack_is_graph_only():
     assert np.allclose(model.predict(records), np.clip(model.predict_parts(records)["gnn"], 0, 1))
     with pytest.raises(NaapgnnError, match="the stack needs held-out predictions of at least 10 records"):
         GNNPredictor(budget=3, **tiny).fit(records)
+
+
+def test_a_curve_stack_that_ranks_worse_alone_enters_mixed_with_the_budget_zero_model():
+    """A curve that pins down the diverged networks but ranks the others worse than the graph: alone it
+    lowers the cross-validated error and the Kendall tau, so the gate would drop it; three parts of it to
+    one of the graph prediction lower the error and keep the tau."""
+    rng = np.random.default_rng(1)
+    signal = rng.normal(size=120)
+    diverged = rng.random(120) < 0.08
+    target = np.where(diverged, -3.0, signal)
+    oof = signal + rng.normal(0, 0.15, 120)
+    curve = np.c_[np.where(diverged, -2.0, 0.0) + rng.normal(0, 0.5, 120), signal + rng.normal(0, 1.5, 120),
+                  rng.normal(size=(120, 3))]
+    stack = fit_gated_stack(oof, curve, target)
+    gate = stack.gate
+    assert gate["nonlinear_mse"] < gate["graph_mse"] and gate["nonlinear_tau"] < gate["graph_tau"]
+    assert stack.kind == "nonlinear" and stack.weight == gate["weight"] == 0.75 and gate["used"]
+    assert stack.budget0.kind == gate["budget0_kind"] == "graph"
+    assert gate["mse"] < gate["graph_mse"] and gate["tau"] >= gate["graph_tau"]
+    none = np.zeros((120, 0))
+    mixed = apply_stack(oof[None], curve, none, none, none, stack)
+    alone = apply_stack(oof[None], curve, none, none, none, CurveStack("nonlinear", stack.coef, stack.intercept,
+                                                                       stack.model))
+    assert np.allclose(mixed, 0.75 * alone + 0.25 * oof[None])
+
+
+def test_a_mixed_stack_survives_a_checkpoint_round_trip(tmp_path):
+    from naapgnn.graph.statistics import GRAPH_STATISTICS
+    from naapgnn.models.curve_stack import _kernel_ridge
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = make_records(80, u_shaped=True)
+    tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
+    model = GNNPredictor(budget=3, **tiny).fit(records[:64])
+    before = model.predict(records[64:])
+    columns = np.random.default_rng(0).normal(size=(30, 1 + 2 + len(GRAPH_STATISTICS)))
+    model.stack_budget0_model_ = _kernel_ridge((0.1, 1.0), columns).fit(columns, columns[:, 0])
+    model.stack_gate_.update(weight=0.5, budget0_kind="architecture")
+    mixed = model.predict(records[64:])
+    assert not np.allclose(mixed, before)
+    model.save(tmp_path / "ckpt")
+    loaded = GNNPredictor.load(tmp_path / "ckpt")
+    assert loaded.stack_gate_["weight"] == 0.5 and loaded.stack_gate_["budget0_kind"] == "architecture"
+    assert np.array_equal(loaded.predict(records[64:]), mixed)
+    (tmp_path / "ckpt" / "stack_budget0.joblib").unlink()
+    with pytest.raises(NaapgnnError, match="mixed with kind architecture but stack_budget0.joblib is missing"):
+        GNNPredictor.load(tmp_path / "ckpt")

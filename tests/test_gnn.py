@@ -8,8 +8,8 @@ from naapgnn.graph.encoding import NODE_TYPES, encode
 from torch_geometric.data import Batch
 
 from naapgnn.arch.space import naap440_search_space
-from naapgnn.models.network import (CONV_TYPES, AccuracyModel, GraphEncoder, batch_architectures,
-                                    classifier_nodes)
+from naapgnn.models.network import (CONV_TYPES, AccuracyModel, GraphEncoder, adjacency, batch_architectures,
+                                    classifier_nodes, graph_chunks, predict_members)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +123,47 @@ def test_readout_is_mean_max_and_classifier(graphs):
     first = h[g.batch == 0]
     assert torch.allclose(out[0, :8], first.mean(0), atol=1e-6)
     assert torch.allclose(out[0, 8:16], first.max(0).values)
+
+
+def test_adjacency_sums_the_incoming_messages(graphs):
+    g = batch_graphs(graphs)
+    h = torch.randn(g.num_nodes, 5)
+    summed = torch.zeros_like(h).index_add_(0, g.edge_index[1], h[g.edge_index[0]])
+    assert torch.allclose(torch.sparse.mm(adjacency(g.edge_index, g.num_nodes), h, "sum"), summed, atol=1e-6)
+    twice = torch.cat([g.edge_index, g.edge_index[:, :3]], dim=1)  # a repeated edge is summed twice
+    summed.index_add_(0, g.edge_index[1, :3], h[g.edge_index[0, :3]])
+    assert torch.allclose(torch.sparse.mm(adjacency(twice, g.num_nodes), h, "sum"), summed, atol=1e-6)
+
+
+def test_graph_chunks_are_the_batches_of_their_graphs(graphs):
+    g = batch_graphs(graphs)
+    largest = int((g.ptr[1:] - g.ptr[:-1]).max())
+    chunks = list(graph_chunks(g, largest + 5))
+    assert 1 < len(chunks) < len(graphs) and chunks[0][0].start == 0 and chunks[-1][0].stop == len(graphs)
+    for (rows, chunk), (following, _) in zip(chunks, chunks[1:] + [(slice(len(graphs), None), None)]):
+        assert rows.stop == following.start and chunk.num_nodes <= largest + 5
+        direct = batch_graphs(graphs[rows])
+        for name in ("x", "edge_index", "batch", "ptr", "graph_attr"):
+            assert torch.equal(getattr(chunk, name), getattr(direct, name)), name
+    assert len(list(graph_chunks(g, 1))) == len(graphs)  # a graph larger than the limit is a chunk of its own
+
+
+@pytest.mark.parametrize("conv", CONV_TYPES)
+@pytest.mark.parametrize("direction", ["forward", "both"])
+def test_predict_members_equals_each_member_on_the_whole_batch(graphs, conv, direction):
+    g = batch_graphs(graphs)
+    curve, hparams = torch.randn(12, 5), torch.randn(12, 2)
+    members = []
+    for seed in range(2):
+        torch.manual_seed(seed)
+        members.append(AccuracyModel(g.x.shape[1], g.graph_attr.shape[1], curve_dim=5, hparam_dim=2, hidden=16,
+                                     layers=2, conv=conv, direction=direction).eval())
+    with torch.no_grad():
+        whole = torch.stack([m(g, curve, hparams) for m in members])
+        for max_nodes in (1, 60, 10_000):
+            assert torch.allclose(predict_members(members, g, curve, hparams, max_nodes), whole, atol=1e-5)
+        plain = [AccuracyModel(g.x.shape[1], g.graph_attr.shape[1], hidden=16, layers=2, conv=conv).eval()]
+        assert torch.allclose(predict_members(plain, g, max_nodes=60), plain[0](g)[None], atol=1e-5)
 
 
 def test_unknown_conv_is_rejected():

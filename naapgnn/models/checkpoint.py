@@ -2,7 +2,8 @@
 
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
 statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state dicts),
-when a forest is blended ``forest.joblib``, and when the gate chose a kernel stack ("architecture" or "nonlinear") ``stack.joblib``. :func:`save` writes the folder
+when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture" or "nonlinear")
+``stack.joblib``, and when that is mixed with the budget-0 kernel stack ``stack_budget0.joblib``. :func:`save` writes the folder
 beside its destination and renames it into place, so an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
 checkpoint that does not fit this code.
@@ -23,14 +24,16 @@ from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 7  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 8  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
-# 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture")
+# 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
+# 8: a curve stack mixed with the budget-0 choice (stack_weight, stack_budget0_kind, stack_budget0.joblib)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
 STACK_FILE = "stack.joblib"
+STACK_BUDGET0_FILE = "stack_budget0.joblib"
 
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
 _ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
@@ -53,6 +56,8 @@ def save(model, path) -> Path:
             joblib.dump(model.forest_, tmp / FOREST_FILE)
         if model.stack_model_ is not None:
             joblib.dump(model.stack_model_, tmp / STACK_FILE)
+        if model.stack_budget0_model_ is not None:
+            joblib.dump(model.stack_budget0_model_, tmp / STACK_BUDGET0_FILE)
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
         _swap_into_place(tmp, path)
     except OSError as exc:
@@ -90,6 +95,8 @@ def _config(model) -> dict:
         "best_epochs": model.best_epochs_,
         "stack_coef": model.stack_coef_.tolist(), "stack_intercept": model.stack_intercept_,
         "stack_kind": model.stack_gate_.get("kind", "graph"),
+        "stack_weight": float(model.stack_gate_.get("weight", 1.0)),
+        "stack_budget0_kind": model.stack_gate_.get("budget0_kind", model.stack_gate_.get("kind", "graph")),
         "domain": model.domain_, "std_scale": model.std_scale_,
     }
     return {
@@ -133,6 +140,9 @@ def load(cls, path, device: str | None = None):
     model.forest_ = _load_forest(path, where) if float(model.blend_forest) > 0 else None
     kernel = model.stack_gate_["kind"] in ("architecture", "nonlinear")
     model.stack_model_ = _load_stack(path, where, model.stack_gate_["kind"]) if kernel else None
+    mixed_architecture = model.stack_gate_["weight"] < 1 and model.stack_gate_["budget0_kind"] == "architecture"
+    model.stack_budget0_model_ = _load_joblib(path / STACK_BUDGET0_FILE, where,
+                                              "the stack is mixed with kind architecture") if mixed_architecture else None
     _check_stack_model(model, where)
     return model
 
@@ -170,7 +180,8 @@ def _set_state(model, state: dict) -> None:
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])
-    model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] in ("linear", "nonlinear")}
+    model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] in ("linear", "nonlinear"),
+                         "weight": float(state["stack_weight"]), "budget0_kind": state["stack_budget0_kind"]}
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
 
@@ -189,17 +200,21 @@ def _check_curve_state(model, where: str) -> None:
 def _check_stack_model(model, where: str) -> None:
     from naapgnn.models.curve_stack import STACK_KINDS
 
-    kind = model.stack_gate_["kind"]
-    if kind not in STACK_KINDS:
-        raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
-    expected = 1 + len(model.hparam_names_) + len(GRAPH_STATISTICS)
-    if kind == "nonlinear":
-        expected += (len(model.curve_feature_names_)
-                     + len(values_and_differences_names(int(model.budget), model.curve_channels_)))
-    got = getattr(model.stack_model_, "n_features_in_", expected)
-    if got != expected:
-        raise NaapgnnError(f"{where}: the {kind} stack reads {got} columns, the config gives "
-                           f"{expected}; retrain")
+    gate = model.stack_gate_
+    for kind in (gate["kind"], gate["budget0_kind"]):
+        if kind not in STACK_KINDS:
+            raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
+    if not 0 < gate["weight"] <= 1:
+        raise NaapgnnError(f"{where}: the curve stack's weight {gate['weight']!r} is not in (0, 1]")
+    for kind, stack_model in ((gate["kind"], model.stack_model_), ("architecture", model.stack_budget0_model_)):
+        expected = 1 + len(model.hparam_names_) + len(GRAPH_STATISTICS)
+        if kind == "nonlinear":
+            expected += (len(model.curve_feature_names_)
+                         + len(values_and_differences_names(int(model.budget), model.curve_channels_)))
+        got = getattr(stack_model, "n_features_in_", expected)
+        if got != expected:
+            raise NaapgnnError(f"{where}: the {kind} stack reads {got} columns, the config gives "
+                               f"{expected}; retrain")
 
 
 def _read_config(path: Path) -> dict:

@@ -65,8 +65,15 @@ class CurveMixin:
         """The fitted stack as :func:`naapgnn.models.curve_stack.apply_stack` reads it."""
         from naapgnn.models.curve_stack import CurveStack
 
+        weight, budget0 = float(self.stack_gate_.get("weight", 1.0)), None
+        if weight < 1:
+            budget0 = CurveStack(self.stack_gate_["budget0_kind"], np.array([1.0]), 0.0, self.stack_budget0_model_)
         return CurveStack(self.stack_gate_.get("kind", "graph"), self.stack_coef_, self.stack_intercept_,
-                          self.stack_model_)
+                          self.stack_model_, weight=weight, budget0=budget0)
+
+    def _stack_reads_statistics(self) -> bool:
+        """Whether a kernel stack (the stack's own or its budget-0 part) reads the networks' statistics."""
+        return self.stack_model_ is not None or getattr(self, "stack_budget0_model_", None) is not None
 
     def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
         """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""
@@ -102,6 +109,7 @@ class CurveMixin:
         and ``statistics`` are standardised.
         """
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
+        self.stack_budget0_model_ = None
         self.stack_oof_ = oof * self.y_std_ + self.y_mean_
         from naapgnn.models.curve_stack import fit_gated_stack, minimum_records
 
@@ -112,6 +120,7 @@ class CurveMixin:
         stack = fit_gated_stack(oof, curve, target, hp, self._raw_values(records), statistics)
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
+        self.stack_budget0_model_ = None if stack.budget0 is None else stack.budget0.model
         self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_
 
     def reads_curve_in_graph_part(self) -> bool:

@@ -31,6 +31,13 @@ milliseconds, where a nu-SVR with a large ``C`` took seconds on 550 records).
 Far from the training data an RBF kernel's output decays to zero, so the
 prediction falls back to the graph's.
 
+The nonlinear stack enters as learned mixtures with the budget-0 choice,
+``w * nonlinear + (1 - w) * budget-0 model`` for ``w`` in
+:data:`MIXTURE_WEIGHTS`: where the curve pins down some networks (diverged
+ones) but the kernel ranks the others worse than the graph, a partial weight
+keeps both. (The ridge needs no mixture: it already weighs the graph
+prediction against the curve.)
+
 A candidate is kept only if its cross-validated mean squared error is lower
 than the one it would replace (graph only at budget 0, the budget-0 choice at
 ``k``) and its Kendall tau not lower; of those kept, the lower error wins.
@@ -46,9 +53,12 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "STACK_KINDS", "KERNEL_GRID"]
+__all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "STACK_KINDS", "KERNEL_GRID",
+           "MIXTURE_WEIGHTS"]
 
 STACK_KINDS = ("graph", "architecture", "linear", "nonlinear")
+# Weights of the nonlinear stack mixed with the budget-0 choice (1: the nonlinear stack alone)
+MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Kernel ridge settings (alpha, gamma as a multiple of 1 / number of columns; the columns are standardised)
 KERNEL_GRID = tuple((alpha, g) for alpha in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0) for g in (0.1, 0.3, 1.0, 3.0))
 
@@ -57,10 +67,12 @@ KERNEL_GRID = tuple((alpha, g) for alpha in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3,
 class CurveStack:
     """A fitted gate: ``kind`` (one of :data:`STACK_KINDS`), the ridge's ``coef`` (length ``1 + d``;
     ``[1, 0, ...]`` unless linear) and ``intercept``, the kernel ridge ``model`` (or None), ``oof``:
-    the cross-validated predictions of the kind kept (what calibration reads), and ``gate``: the
+    the cross-validated predictions of the kind kept (what calibration reads), ``gate``: the
     cross-validated ``mse`` and ``tau`` of each candidate (``graph_*``, ``architecture_*``,
     ``stack_*`` for the ridge, ``nonlinear_*``), the kernel settings chosen, ``budget0_kind`` (the
-    choice without the curve), ``kind`` and ``used`` (a curve stack was kept)."""
+    choice without the curve), ``kind``, ``weight``, ``used`` (a curve stack was kept) and the choice's own
+    ``mse`` and ``tau``; and
+    ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1)."""
 
     kind: str
     coef: np.ndarray
@@ -68,6 +80,8 @@ class CurveStack:
     model: object = None
     oof: np.ndarray | None = None
     gate: dict = field(default_factory=dict)
+    weight: float = 1.0
+    budget0: "CurveStack | None" = None
 
 
 def kernel_columns(kind: str, pred, curve, hparams, values, statistics) -> np.ndarray:
@@ -131,19 +145,33 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
             settings[kind], held_out[kind] = _best_kernel(inputs[kind], base, y, folds)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
         gate[f"{_gate_key(kind)}_mse"], gate[f"{_gate_key(kind)}_tau"] = _scores(held_out[kind], y)
-    budget0 = _better("graph", [k for k in kinds if k == "architecture"], gate)
-    kind = _better(budget0, [k for k in kinds if k in ("linear", "nonlinear")], gate)
-    gate.update(kind=kind, budget0_kind=budget0, used=kind in ("linear", "nonlinear"))
+    scores = {k: (gate[f"{_gate_key(k)}_mse"], gate[f"{_gate_key(k)}_tau"]) for k in ["graph", *kinds]}
+    budget0 = _better("graph", [k for k in kinds if k == "architecture"], scores)
+    mixtures = {("nonlinear", w): w * held_out["nonlinear"] + (1 - w) * held_out[budget0]
+                for w in MIXTURE_WEIGHTS if "nonlinear" in kinds}
+    scores.update({mix: _scores(pred, y) for mix, pred in mixtures.items()})
+    choice = _better(budget0, [k for k in kinds if k == "linear"] + list(mixtures), scores)
+    kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
+    gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in ("linear", "nonlinear"))
+    gate["mse"], gate["tau"] = scores[choice]
     stacked_oof = np.full(n, np.nan)
-    stacked_oof[rows] = held_out[kind]
-    identity = np.r_[1.0, np.zeros(curve.shape[1])]
+    stacked_oof[rows] = mixtures[choice] if isinstance(choice, tuple) else held_out[choice]
+    stack = _fit_kind(kind, base, curve[rows], y, inputs, settings)
+    stack.oof, stack.gate = stacked_oof, gate
+    if weight < 1:
+        stack.weight, stack.budget0 = weight, _fit_kind(budget0, base, curve[rows], y, inputs, settings)
+    return stack
+
+
+def _fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inputs: dict, settings: dict) -> CurveStack:
+    """The stack of ``kind`` refitted on all rows (``inputs``: the kernel stacks' columns by kind)."""
     if kind == "linear":
-        ridge = _ridge().fit(np.c_[base, curve[rows]], y)
-        return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_), None, stacked_oof, gate)
+        ridge = _ridge().fit(np.c_[base, curve], y)
+        return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_))
     model = None
     if kind != "graph":
         model = _kernel_ridge(settings[kind], inputs[kind]).fit(inputs[kind], y - base)
-    return CurveStack(kind, identity, 0.0, model, stacked_oof, gate)
+    return CurveStack(kind, np.r_[1.0, np.zeros(curve.shape[1])], 0.0, model)
 
 
 def minimum_records(cv: int = 5) -> int:
@@ -156,13 +184,13 @@ def _gate_key(kind: str) -> str:
     return "stack" if kind == "linear" else kind
 
 
-def _better(incumbent: str, challengers, gate: dict) -> str:
+def _better(incumbent, challengers, scores: dict):
     """The challenger of lowest mean squared error among those with a lower error than ``incumbent``
-    and a Kendall tau not lower; ``incumbent`` if none."""
-    bar_mse, bar_tau = gate[f"{_gate_key(incumbent)}_mse"], gate[f"{_gate_key(incumbent)}_tau"]
-    kept = [(gate[f"{_gate_key(k)}_mse"], k) for k in challengers
-            if gate[f"{_gate_key(k)}_mse"] < bar_mse and gate[f"{_gate_key(k)}_tau"] >= bar_tau]
-    return min(kept)[1] if kept else incumbent
+    and a Kendall tau not lower (``scores``: candidate -> (mse, tau)); ``incumbent`` if none."""
+    bar_mse, bar_tau = scores[incumbent]
+    kept = [(scores[k][0], i) for i, k in enumerate(challengers)
+            if scores[k][0] < bar_mse and scores[k][1] >= bar_tau]
+    return challengers[min(kept)[1]] if kept else incumbent
 
 
 def _scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -221,8 +249,13 @@ def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, value
     ``curve`` and ``hparams``: the standardised inputs of the columns, ``values``
     the raw curve values and differences, ``statistics`` the networks'
     statistics. The linear part is exactly the ridge's arithmetic; a kernel
-    stack adds its residual, read from each member's own prediction.
+    stack adds its residual, read from each member's own prediction; a
+    mixture weighs that with the budget-0 stack's output.
     """
+    if stack.budget0 is not None and stack.weight < 1:
+        alone = CurveStack(stack.kind, stack.coef, stack.intercept, stack.model)
+        return (stack.weight * apply_stack(preds, curve, hparams, values, statistics, alone)
+                + (1 - stack.weight) * apply_stack(preds, curve, hparams, values, statistics, stack.budget0))
     preds = preds * stack.coef[0] + stack.intercept
     if len(stack.coef) > 1:
         preds = preds + curve @ stack.coef[1:]

@@ -270,10 +270,15 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
 
 
 def block_counts(X) -> np.ndarray:
-    """Conv/pool blocks (the per-layer feature slots) of each architecture in ``X``."""
-    from naapgnn.features.tabular import architectures_of, count_blocks
+    """Conv/pool blocks (the per-layer feature slots) of each architecture in ``X``.
 
-    return np.array([count_blocks(a) for a in architectures_of(X)], dtype=int)
+    Read from :func:`naapgnn.arch.profiling.architecture_statistics` (its ``NumBlocks``), which the
+    per-layer features then find computed, instead of counting every layer once more.
+    """
+    from naapgnn.arch.profiling import architecture_statistics
+    from naapgnn.features.tabular import architectures_of
+
+    return np.array([architecture_statistics(a)["NumBlocks"] for a in architectures_of(X)], dtype=int)
 
 
 def _subset(X, rows: np.ndarray):

@@ -198,11 +198,14 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
 
     def _inputs(self, records, graphs=None):
         """Standardised tensors of ``records``: (PyG Batch, curve, hparams); ``graphs``: their batch if already built."""
+        import copy
+
         import torch
 
         from naapgnn.models.network import batch_architectures
 
-        g = batch_architectures([r.arch for r in records]) if graphs is None else graphs.clone()
+        # a shallow copy: standardising replaces x and graph_attr, so ``graphs`` stays as it was
+        g = batch_architectures([r.arch for r in records]) if graphs is None else copy.copy(graphs)
         g.x = (g.x - self.node_mean_) / self.node_std_
         g.graph_attr = (g.graph_attr - self.attr_mean_) / self.attr_std_
         curve = (self._curve(records) - self.curve_mean_) / self.curve_std_
@@ -362,18 +365,18 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         import torch
 
         from naapgnn.graph.statistics import graph_statistics
-        from naapgnn.models.network import batch_architectures
+        from naapgnn.models.network import batch_architectures, predict_members
 
         self._check_fitted()
         records = as_records(X)
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
             # the unstandardised batch is kept (a copy) only when a kernel stack reads its statistics
-            raw = batch_architectures([r.arch for r in records]) if self.stack_model_ is not None else None
+            raw = batch_architectures([r.arch for r in records]) if self._stack_reads_statistics() else None
             statistics = None if raw is None else graph_statistics(raw)
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
-            preds = np.stack([m.to(device)(g, curve, hp).cpu().numpy() for m in self.members_])
+            preds = predict_members([m.to(device) for m in self.members_], g, curve, hp).cpu().numpy()
             for m in self.members_:
                 m.cpu()
         members = preds.astype(float) * self.y_std_ + self.y_mean_

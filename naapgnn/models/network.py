@@ -18,8 +18,10 @@ The estimator users call is :class:`naapgnn.models.gnn.GNNPredictor`.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch_geometric.data import Batch
@@ -27,7 +29,10 @@ from torch_geometric.data import Batch
 CONV_TYPES = ("gin", "gatv2", "sage")
 DIRECTIONS = ("forward", "both")
 
-__all__ = ["CONV_TYPES", "DIRECTIONS", "batch_architectures", "classifier_nodes", "GraphEncoder", "AccuracyModel"]
+CHUNK_NODES = 16384  # nodes per chunk of :func:`predict_members` on the CPU: a chunk's node states stay in cache
+
+__all__ = ["CONV_TYPES", "DIRECTIONS", "CHUNK_NODES", "batch_architectures", "classifier_nodes", "adjacency",
+           "graph_chunks", "predict_members", "GraphEncoder", "AccuracyModel"]
 
 
 def batch_architectures(archs: Sequence) -> Batch:
@@ -44,6 +49,64 @@ def batch_architectures(archs: Sequence) -> Batch:
 def classifier_nodes(g: Batch) -> torch.Tensor:
     """Index of each graph's classifier node (its last node) in ``g.x``."""
     return g.ptr[1:] - 1
+
+
+def adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Sparse CSR matrix ``A`` with ``A[i, j] = 1`` for each edge ``j -> i`` (a repeated edge counts twice).
+
+    ``A @ h`` sums each node's incoming messages, as ``GINConv`` does along
+    ``edge_index`` (the order of the sums may differ: equal up to float rounding).
+    """
+    src, dst = edge_index
+    order = torch.argsort(dst * num_nodes + src)
+    crow = torch.zeros(num_nodes + 1, dtype=torch.long, device=edge_index.device)
+    crow[1:] = torch.cumsum(torch.bincount(dst, minlength=num_nodes), 0)
+    values = torch.ones(len(order), device=edge_index.device)
+    with warnings.catch_warnings():  # torch calls its sparse CSR support beta
+        warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta", category=UserWarning)
+        return torch.sparse_csr_tensor(crow, src[order], values, (num_nodes, num_nodes), check_invariants=False)
+
+
+def graph_chunks(g: Batch, max_nodes: int):
+    """Split a batch into consecutive batches of whole graphs with at most ``max_nodes`` nodes each (a
+    larger graph is a chunk of its own); yields ``(graphs, chunk)``, ``graphs`` the slice of ``g``'s graphs.
+
+    The chunks' tensors are views of ``g``'s where they can be (edges and graph indices are shifted).
+    A graph's edges must be contiguous and in graph order, as in :func:`batch_architectures`.
+    """
+    from naapgnn.models.ensemble import edge_offsets
+
+    starts = g.ptr.cpu().numpy()
+    edge_ptr = edge_offsets(g).tolist()
+    first = 0
+    while first < g.num_graphs:
+        end = max(int(np.searchsorted(starts, starts[first] + max_nodes, side="right")) - 1, first + 1)
+        end = min(end, g.num_graphs)
+        lo, hi = int(starts[first]), int(starts[end])
+        yield slice(first, end), Batch(
+            x=g.x[lo:hi], edge_index=g.edge_index[:, edge_ptr[first]:edge_ptr[end]] - lo,
+            graph_attr=g.graph_attr[first:end], batch=g.batch[lo:hi] - first, ptr=g.ptr[first:end + 1] - lo)
+        first = end
+
+
+def predict_members(members: Sequence[nn.Module], g: Batch, curve: torch.Tensor | None = None,
+                    hparams: torch.Tensor | None = None, max_nodes: int = CHUNK_NODES) -> torch.Tensor:
+    """Each model's output ``[len(members), num_graphs]`` for the same inputs (call under ``torch.no_grad``).
+
+    On the CPU the batch is evaluated in chunks of whole graphs (:func:`graph_chunks`), every member on a
+    chunk before the next, with the chunk's message-passing adjacency (:meth:`GraphEncoder.edges`) built
+    once for all of them: a chunk stays in cache, where a whole large batch streams every node state
+    through memory at each step. Equal to ``torch.stack([m(g, curve, hparams) for m in members])`` up to
+    float rounding; on other devices it is that.
+    """
+    if g.x.device.type != "cpu":
+        return torch.stack([m(g, curve, hparams) for m in members])
+    out = []
+    for rows, chunk in graph_chunks(g, max_nodes):
+        edges = members[0].graph.edges(chunk)
+        parts = (None if curve is None else curve[rows], None if hparams is None else hparams[rows])
+        out.append(torch.stack([m(chunk, *parts, edges=edges) for m in members]))
+    return torch.cat(out, dim=1) if out else torch.zeros(len(members), 0)
 
 
 def mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Module:
@@ -74,6 +137,14 @@ def make_conv(kind: str, hidden: int, heads: int = 4) -> nn.Module:
     if kind == "sage":
         return SAGEConv(hidden, hidden, aggr="mean", root_weight=True)
     raise ValueError(f"unknown conv type {kind!r} (expected one of {', '.join(CONV_TYPES)})")
+
+
+def _convolve(conv: nn.Module, h: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """``conv(h, edges)``; for a GIN layer and an :func:`adjacency` matrix, its update
+    ``nn(A @ h + (1 + eps) * h)`` with the sum as one sparse product (inference only: no gradient)."""
+    if edges.layout != torch.sparse_csr:
+        return conv(h, edges)
+    return conv.nn(torch.sparse.mm(edges, h, "sum") + (1 + conv.eps) * h)
 
 
 class GraphEncoder(nn.Module):
@@ -113,21 +184,36 @@ class GraphEncoder(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.out_dim = 3 * hidden
 
-    def node_states(self, g: Batch) -> torch.Tensor:
-        """Final node states ``[num_nodes, hidden]``."""
+    def edges(self, g: Batch) -> tuple:
+        """What the convolutions read for ``g``: the forward and backward edges (backward None with
+        ``direction="forward"``), as :func:`adjacency` matrices for GIN, else as ``edge_index``.
+
+        Computed once, they can be passed to :meth:`node_states` of every encoder of the same kind.
+        """
+        from torch_geometric.nn import GINConv
+
+        reverse = g.edge_index.flip(0) if self.direction == "both" else None
+        if not isinstance(self.forward_convs[0], GINConv):
+            return g.edge_index, reverse
+        n = g.num_nodes
+        return adjacency(g.edge_index, n), None if reverse is None else adjacency(reverse, n)
+
+    def node_states(self, g: Batch, edges: tuple | None = None) -> torch.Tensor:
+        """Final node states ``[num_nodes, hidden]``; ``edges``: :meth:`edges` of ``g`` if already built
+        (default: ``g.edge_index`` and its reverse)."""
+        forward, backward = (g.edge_index, g.edge_index.flip(0)) if edges is None else edges
         h = torch.relu(self.embed(g.x))
-        reverse = g.edge_index.flip(0)
         for i, conv in enumerate(self.forward_convs):
-            update = conv(h, g.edge_index)
+            update = _convolve(conv, h, forward)
             if self.direction == "both":
-                update = update + self.backward_convs[i](h, reverse)
+                update = update + _convolve(self.backward_convs[i], h, backward)
             h = h + self.dropout(torch.relu(self.norms[i](update)))
         return h
 
-    def forward(self, g: Batch) -> torch.Tensor:
+    def forward(self, g: Batch, edges: tuple | None = None) -> torch.Tensor:
         from torch_geometric.nn import global_max_pool, global_mean_pool
 
-        h = self.node_states(g)
+        h = self.node_states(g, edges)
         size = g.num_graphs
         return torch.cat([
             global_mean_pool(h, g.batch, size),
@@ -165,8 +251,9 @@ class AccuracyModel(nn.Module):
         self.head = mlp([fused, hidden, hidden, 1], dropout)
 
     def forward(self, g: Batch, curve: torch.Tensor | None = None,
-                hparams: torch.Tensor | None = None) -> torch.Tensor:
-        parts = [self.graph(g), g.graph_attr]
+                hparams: torch.Tensor | None = None, edges: tuple | None = None) -> torch.Tensor:
+        """Standardised accuracy per graph; ``edges``: :meth:`GraphEncoder.edges` of ``g`` if already built."""
+        parts = [self.graph(g, edges), g.graph_attr]
         if self.curve is not None:
             parts.append(torch.relu(self.curve(curve)))
         if hparams is not None and hparams.shape[1]:
