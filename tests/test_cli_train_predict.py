@@ -153,7 +153,7 @@ def test_predict_curve_needs_a_single_architecture(ckpt3, bench, capsys):
 def test_predict_reports_the_domain_per_row_and_warns_once(ckpt0, monkeypatch, tmp_path, capsys):
     from naapgnn.models.gnn import GNNPredictor
 
-    def domain_report(self, records, parts=None):
+    def domain_report(self, records, parts=None, graphs=None):
         far = np.array([len(r.arch.layers) > 6 for r in records])
         return ~far, ["depth 12 > the deepest training net (5 blocks)" if f else "" for f in far]
 
@@ -251,18 +251,25 @@ def test_predict_every_shipped_graph_with_the_real_applicability_check(ckpt3, tm
 
 
 def test_predict_computes_the_parts_once_for_prediction_and_domain(ckpt0, monkeypatch, tmp_path):
-    """`naapgnn predict` reuses one predict_parts call for the predictions and the domain report."""
+    """`naapgnn predict` encodes the graphs once and reuses one predict_parts call for the predictions
+    and the domain report."""
+    import naapgnn.models.network as network
     from naapgnn.models.gnn import GNNPredictor
 
-    calls = []
-    original = GNNPredictor.predict_parts
+    calls, encodings = [], []
+    original, encode = GNNPredictor.predict_parts, network.batch_architectures
 
-    def counted(self, X):
+    def counted(self, X, graphs=None):
         calls.append(len(X))
-        return original(self, X)
+        return original(self, X, graphs)
+
+    def counted_encoding(archs):
+        encodings.append(len(archs))
+        return encode(archs)
 
     monkeypatch.setattr(GNNPredictor, "predict_parts", counted)
+    monkeypatch.setattr(network, "batch_architectures", counted_encoding)
     arch = tmp_path / "a.json"
     arch.write_text((REPO / "graphs" / "naap440_scheme.json").read_text())
     assert main(["predict", "--checkpoint", str(ckpt0), str(arch), "--out", str(tmp_path / "p.csv")]) == 0
-    assert calls == [1]
+    assert calls == [1] and encodings == [1]

@@ -102,6 +102,20 @@ def test_blended_forest_falls_back_to_the_gnn_for_deeper_networks(train, test):
     assert not in_domain[0] and "forest not blended (deeper than its 4 blocks)" in reasons[0]
 
 
+
+def test_a_batch_the_caller_encoded_is_reused_and_left_unchanged(fitted, test):
+    """predict_parts and domain_report read a given batch as they would encode it themselves, and the
+    batch stays unstandardised, so one encoding serves both (as `naapgnn predict` does)."""
+    from naapgnn.models.network import batch_architectures
+
+    graphs = batch_architectures([r.arch for r in test])
+    x = graphs.x.clone()
+    given, own = fitted.predict_parts(test, graphs), fitted.predict_parts(test)
+    assert all(np.array_equal(given[k], own[k]) for k in ("gnn", "gnn_std", "mean"))
+    (inside, why), (inside_own, why_own) = fitted.domain_report(test, given, graphs), fitted.domain_report(test)
+    assert np.array_equal(inside, inside_own) and why == why_own
+    assert graphs.x.equal(x)
+
 def test_budget_needs_the_curve(fitted, test):
     bare = Record(id="bare", arch=test[0].arch)
     with pytest.raises(NaapgnnError, match="record 'bare': budget 3 needs the first 3 epochs"):

@@ -115,14 +115,18 @@ def attach_curve(records, curve: dict, model) -> None:
 
 
 def predict_and_check(model, records):
-    """Mean, std, in_domain and reasons of ``records``: the GNN's parts computed once for both
-    the prediction and :meth:`domain_report`; a model without ``domain_report`` counts all in domain."""
+    """Mean, std, in_domain and reasons of ``records``: the graphs encoded and the GNN's parts computed
+    once for both the prediction and :meth:`domain_report`; a model without ``domain_report`` counts all
+    in domain."""
     import numpy as np
 
     if hasattr(model, "predict_parts"):
-        parts = model.predict_parts(records)
+        from naapgnn.models.network import batch_architectures
+
+        graphs = batch_architectures([r.arch for r in records])
+        parts = model.predict_parts(records, graphs)
         mean, std = model.predict_from_parts(parts, return_std=True)
-        in_domain, reasons = model.domain_report(records, parts=parts)
+        in_domain, reasons = model.domain_report(records, parts=parts, graphs=graphs)
         return mean, std, np.asarray(in_domain, dtype=bool), [str(r) for r in reasons]
     mean, std = model.predict(records, return_std=True)
     reasons = ["not checked: this predictor has no domain_report"] * len(records)

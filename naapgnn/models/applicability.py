@@ -210,7 +210,7 @@ class ApplicabilityMixin:
         _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_forest))
         self.std_scale_ = calibration_scale(y, self.stack_oof_, std)
 
-    def domain_report(self, X, parts: dict | None = None) -> tuple[np.ndarray, list[str]]:
+    def domain_report(self, X, parts: dict | None = None, graphs=None) -> tuple[np.ndarray, list[str]]:
         """Whether each architecture (and curve) lies inside what the predictor was trained on, and why not.
 
         Outside: more parameters or depth than any training architecture (or
@@ -226,6 +226,8 @@ class ApplicabilityMixin:
         X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
         parts : dict, optional
             :meth:`predict_parts` of ``X`` when the caller has them already (saves predicting twice).
+        graphs : torch_geometric.data.Batch, optional
+            ``batch_architectures`` of ``X``'s architectures when the caller has it (saves encoding twice).
 
         Returns
         -------
@@ -237,8 +239,8 @@ class ApplicabilityMixin:
         from naapgnn.models.network import batch_architectures
 
         records = as_records(X)
-        parts = self.predict_parts(records) if parts is None else parts
-        graphs = batch_architectures([r.arch for r in records])
+        graphs = batch_architectures([r.arch for r in records]) if graphs is None else graphs
+        parts = self.predict_parts(records, graphs) if parts is None else parts
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])
         for i, value in enumerate(parts["mean"]):

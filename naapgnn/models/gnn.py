@@ -349,8 +349,14 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         mean = np.clip(parts["mean"], 0.0, 1.0)
         return (mean, std * self.std_scale_) if return_std else mean
 
-    def predict_parts(self, X) -> dict:
+    def predict_parts(self, X, graphs=None) -> dict:
         """The parts of :meth:`predict`: the graph network's, the forest's, and their stacked blend.
+
+        Parameters
+        ----------
+        X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
+        graphs : torch_geometric.data.Batch, optional
+            ``batch_architectures`` of ``X``'s architectures when the caller has it (left unchanged).
 
         Returns
         -------
@@ -371,9 +377,10 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         records = as_records(X)
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
-            # the unstandardised batch is kept (a copy) only when a kernel stack reads its statistics
-            raw = batch_architectures([r.arch for r in records]) if self._stack_reads_statistics() else None
-            statistics = None if raw is None else graph_statistics(raw)
+            raw = graphs
+            if raw is None and self._stack_reads_statistics():  # the stack reads the unstandardised batch
+                raw = batch_architectures([r.arch for r in records])
+            statistics = graph_statistics(raw) if self._stack_reads_statistics() else None
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = predict_members([m.to(device) for m in self.members_], g, curve, hp).cpu().numpy()
