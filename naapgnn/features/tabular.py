@@ -45,7 +45,8 @@ _SPATIAL_OPS = ("conv", "maxpool", "avgpool")
 
 __all__ = [
     "paper_feature_columns", "paper_features", "feature_set_name",
-    "per_layer_features", "count_blocks", "cycle_features", "cycle_feature_names", "curve_matrix", "architectures_of",
+    "per_layer_features", "readable_per_layer_features", "count_blocks", "cycle_features", "cycle_feature_names",
+    "curve_matrix", "architectures_of",
 ]
 
 
@@ -170,31 +171,48 @@ def count_blocks(arch) -> int:
     return sum(layer.op in _SPATIAL_OPS for layer in arch.layers)
 
 
-def _blocks(arch) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
-    """The :data:`BLOCK_FEATURES` of each conv / pool layer and the :data:`TOTAL_FEATURES`, in column order."""
-    from naapgnn.arch.profiling import architecture_statistics, layer_costs, receptive_fields
+def _block_values(layer, cost) -> tuple[float, ...]:
+    """The :data:`BLOCK_FEATURES` of a conv / pool layer but its receptive field (which depends on where it sits)."""
+    return (1.0, float(layer.op != "conv"), float(layer.out_shape[0]), float(layer.attrs["kernel_size"]),
+            float(layer.attrs["stride"]), float(bool(layer.attrs.get("residual", False))),
+            float(layer.out_shape[1]), math.log1p(cost.params), math.log1p(cost.macs))
 
-    blocks = [(1.0, float(layer.op != "conv"), float(layer.out_shape[0]), float(layer.attrs["kernel_size"]),
-               float(layer.attrs["stride"]), float(bool(layer.attrs.get("residual", False))),
-               float(layer.out_shape[1]), math.log1p(cost.params), math.log1p(cost.macs), field)
-              for layer, cost, field in zip(arch.layers, layer_costs(arch), receptive_fields(arch))
-              if layer.op in _SPATIAL_OPS]
-    stats = architecture_statistics(arch)
-    totals = (
-        math.log(max(1, stats["NumParams"])),
-        math.log(max(1, stats["NumMACs"])),
-        float(stats["NumBlocks"]),
-        float(stats["NumStages"]),
-        float(stats["NumSkipConnections"]),
-        float(stats["NumPartialRFLayers"]),
-        float(stats["FirstLayerWidth"]),
-        float(stats["LastLayerWidth"]),
-        float(stats["MaxLayerWidth"]),
-        float(stats["FinalSize"]),
-        float(stats["FinalReceptiveField"]),
-        math.log1p(stats["ClassifierParams"]),
+
+def _fill_blocks(grid, out: np.ndarray) -> None:
+    """Write the block features of every architecture of a :class:`~naapgnn.arch.profiling.LayerGrid`
+    into ``out`` (shape ``(n, max_blocks, len(BLOCK_FEATURES))``, zeros).
+
+    Each distinct layer's values are worked out once and copied to the slots of the blocks that are that layer.
+    """
+    from naapgnn.arch.profiling import cached_layer_cost
+
+    width = len(BLOCK_FEATURES) - 1
+    values = np.array([_block_values(layer, cached_layer_cost(layer)) if layer.op in _SPATIAL_OPS else (0.0,) * width
+                       for layer in grid.layers] + [(0.0,) * width]).reshape(-1, width)
+    is_block = values[grid.kinds, 0] == 1.0  # the "present" column
+    arch, position = np.nonzero(is_block)
+    slot = np.cumsum(is_block, axis=1)[arch, position] - 1
+    out[arch, slot, :width] = values[grid.kinds[arch, position]]
+    out[arch, slot, width] = grid.fields[arch, position]
+
+
+def _total_columns(stats: dict[str, np.ndarray]) -> np.ndarray:
+    """The :data:`TOTAL_FEATURES` columns from :func:`~naapgnn.arch.profiling.grid_statistics` (logs by :mod:`math`)."""
+    columns = (
+        [math.log(max(1, p)) for p in stats["NumParams"].tolist()],
+        [math.log(max(1, m)) for m in stats["NumMACs"].tolist()],
+        stats["NumBlocks"],
+        stats["NumStages"],
+        stats["NumSkipConnections"],
+        stats["NumPartialRFLayers"],
+        stats["FirstLayerWidth"],
+        stats["LastLayerWidth"],
+        stats["MaxLayerWidth"],
+        stats["FinalSize"],
+        stats["FinalReceptiveField"],
+        [math.log1p(c) for c in stats["ClassifierParams"].tolist()],
     )
-    return blocks, totals
+    return np.array(columns, dtype=float).reshape(len(columns), len(stats["NumBlocks"])).T
 
 
 def per_layer_features(data, max_blocks: int | None = None):
@@ -220,25 +238,57 @@ def per_layer_features(data, max_blocks: int | None = None):
     -------
     pandas.DataFrame
     """
-    archs = architectures_of(data)
-    parsed = [_blocks(a) for a in archs]
-    longest = max((len(b) for b, _ in parsed), default=0)
+    grid, stats = _layer_statistics(data)
+    longest = int(stats["NumBlocks"].max(initial=0))
     if max_blocks is None:
         max_blocks = longest
     elif longest > max_blocks:
-        i = next(i for i, (b, _) in enumerate(parsed) if len(b) > max_blocks)
+        i = int(np.argmax(stats["NumBlocks"] > max_blocks))
         raise NaapgnnError(
-            f"per-layer features: architecture {i} has {len(parsed[i][0])} conv/pool blocks, "
+            f"per-layer features: architecture {i} has {stats['NumBlocks'][i]} conv/pool blocks, "
             f"more than max_blocks={max_blocks}"
         )
+    return _per_layer_frame(grid, stats, max_blocks, data.index if _is_frame(data) else None)
+
+
+def readable_per_layer_features(data, max_blocks: int):
+    """:func:`per_layer_features` of the architectures that have at most ``max_blocks`` conv/pool blocks.
+
+    Returns
+    -------
+    features : pandas.DataFrame
+        One row per such architecture, in input order.
+    readable : numpy.ndarray of bool, shape (n,)
+        Which architectures those are.
+    """
+    grid, stats = _layer_statistics(data)
+    readable = stats["NumBlocks"] <= max_blocks
+    index = data.index if _is_frame(data) else None
+    if not readable.all():
+        rows = np.flatnonzero(readable)
+        grid, stats = grid.take(rows), {name: column[rows] for name, column in stats.items()}
+        index = index[rows] if index is not None else None
+    return _per_layer_frame(grid, stats, max_blocks, index), readable
+
+
+def _layer_statistics(data):
+    """The :class:`~naapgnn.arch.profiling.LayerGrid` of the architectures of ``data`` and its statistics."""
+    from naapgnn.arch.profiling import grid_statistics, layer_grid
+
+    grid = layer_grid(architectures_of(data))
+    return grid, grid_statistics(grid)
+
+
+def _per_layer_frame(grid, stats: dict[str, np.ndarray], max_blocks: int, index):
+    """The :func:`per_layer_features` table of a grid whose architectures have at most ``max_blocks`` blocks."""
+    import pandas as pd
+
     names = [f"b{i}_{f}" for i in range(max_blocks) for f in BLOCK_FEATURES] + [f"total_{f}" for f in TOTAL_FEATURES]
-    values = np.zeros((len(parsed), len(names)))
-    width = len(BLOCK_FEATURES)
-    for row, (blocks, totals) in enumerate(parsed):
-        if blocks:
-            values[row, :len(blocks) * width] = [v for block in blocks for v in block]
-        values[row, max_blocks * width:] = totals
-    return _frame(dict(zip(names, values.T)), index=data.index if _is_frame(data) else None)
+    values = np.zeros((len(grid.kinds), len(names)))
+    blocks = max_blocks * len(BLOCK_FEATURES)
+    _fill_blocks(grid, values[:, :blocks].reshape(len(values), max_blocks, len(BLOCK_FEATURES)))  # a view
+    values[:, blocks:] = _total_columns(stats)
+    return pd.DataFrame(values, columns=names, index=index)
 
 
 # --- curve features ---------------------------------------------------------------

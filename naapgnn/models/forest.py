@@ -31,7 +31,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.tabular import cycle_feature_names, cycle_features, per_layer_features
+from naapgnn.features.tabular import (
+    cycle_feature_names, cycle_features, per_layer_features, readable_per_layer_features,
+)
 
 CURVE_MODES = (False, True, "stack", "gain")
 
@@ -113,15 +115,25 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
         return self._featurize(X, getattr(self, "max_blocks_", self.max_blocks))
 
     def _featurize(self, X, max_blocks):
-        import pandas as pd
-
         if self._is_featurized(X):
             return X
-        table = per_layer_features(X, max_blocks=max_blocks)
-        if self._curve_mode():
-            curve = cycle_features(X, self.budget).set_axis(table.index)
-            table = pd.concat([table, curve], axis=1)
-        return table
+        return self._with_curve(per_layer_features(X, max_blocks=max_blocks), X)
+
+    def _featurize_readable(self, X):
+        """The feature table of the rows of ``X`` the forest can read (:meth:`readable`), and which
+        those are, from one pass over the layers."""
+        if self._is_featurized(X):
+            return X, np.ones(len(X), dtype=bool)
+        table, readable = readable_per_layer_features(X, self.max_blocks_)
+        return self._with_curve(table, _subset(X, np.flatnonzero(readable))), readable
+
+    def _with_curve(self, table, X):
+        """``table`` followed by the cycle curve features of ``X`` when curve features are used."""
+        import pandas as pd
+
+        if not self._curve_mode():
+            return table
+        return pd.concat([table, cycle_features(X, self.budget).set_axis(table.index)], axis=1)
 
     @staticmethod
     def _is_featurized(X) -> bool:
@@ -196,11 +208,11 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
 
     def predict_readable(self, X) -> np.ndarray:
         """:meth:`predict` for the rows it can read (:meth:`readable`), NaN for the others."""
-        readable = self.readable(X)
+        check_is_fitted(self, "forest_")
+        table, readable = self._featurize_readable(X)
         out = np.full(len(readable), np.nan)
-        rows = np.flatnonzero(readable)
-        if len(rows):
-            out[rows] = self.predict(_subset(X, rows))
+        if readable.any():
+            out[readable] = self.predict(table)
         return out
 
     def domain_report(self, X) -> tuple[np.ndarray, list[str]]:
@@ -272,13 +284,12 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
 def block_counts(X) -> np.ndarray:
     """Conv/pool blocks (the per-layer feature slots) of each architecture in ``X``.
 
-    Read from :func:`naapgnn.arch.profiling.architecture_statistics` (its ``NumBlocks``), which the
-    per-layer features then find computed, instead of counting every layer once more.
+    Counted from the layers' ops (:func:`naapgnn.features.tabular.count_blocks`);
+    :meth:`PerLayerForest.predict_readable` reads them from its one pass over the layers instead.
     """
-    from naapgnn.arch.profiling import architecture_statistics
-    from naapgnn.features.tabular import architectures_of
+    from naapgnn.features.tabular import architectures_of, count_blocks
 
-    return np.array([architecture_statistics(a)["NumBlocks"] for a in architectures_of(X)], dtype=int)
+    return np.array([count_blocks(a) for a in architectures_of(X)], dtype=int)
 
 
 def _subset(X, rows: np.ndarray):
