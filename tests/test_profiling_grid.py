@@ -4,9 +4,9 @@ import pytest
 
 from naapgnn.arch import profiling
 from naapgnn.arch.format import Layer, load_architecture, parse_architecture
+from naapgnn.arch.grid import grid_statistics, layer_grid
 from naapgnn.arch.profiling import (
-    architecture_statistics, cached_layer_cost, grid_statistics, layer_cost, layer_depths, layer_grid, layer_key,
-    receptive_fields,
+    architecture_statistics, cached_layer_cost, layer_cost, layer_depths, layer_key, receptive_fields,
 )
 from naapgnn.data.nb201 import nb201_architecture, nb201_network
 

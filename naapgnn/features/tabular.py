@@ -179,7 +179,7 @@ def _block_values(layer, cost) -> tuple[float, ...]:
 
 
 def _fill_blocks(grid, out: np.ndarray) -> None:
-    """Write the block features of every architecture of a :class:`~naapgnn.arch.profiling.LayerGrid`
+    """Write the block features of every architecture of a :class:`~naapgnn.arch.grid.LayerGrid`
     into ``out`` (shape ``(n, max_blocks, len(BLOCK_FEATURES))``, zeros).
 
     Each distinct layer's values are worked out once and copied to the slots of the blocks that are that layer.
@@ -197,7 +197,7 @@ def _fill_blocks(grid, out: np.ndarray) -> None:
 
 
 def _total_columns(stats: dict[str, np.ndarray]) -> np.ndarray:
-    """The :data:`TOTAL_FEATURES` columns from :func:`~naapgnn.arch.profiling.grid_statistics` (logs by :mod:`math`)."""
+    """The :data:`TOTAL_FEATURES` columns from :func:`~naapgnn.arch.grid.grid_statistics` (logs by :mod:`math`)."""
     columns = (
         [math.log(max(1, p)) for p in stats["NumParams"].tolist()],
         [math.log(max(1, m)) for m in stats["NumMACs"].tolist()],
@@ -272,8 +272,8 @@ def readable_per_layer_features(data, max_blocks: int):
 
 
 def _layer_statistics(data):
-    """The :class:`~naapgnn.arch.profiling.LayerGrid` of the architectures of ``data`` and its statistics."""
-    from naapgnn.arch.profiling import grid_statistics, layer_grid
+    """The :class:`~naapgnn.arch.grid.LayerGrid` of the architectures of ``data`` and its statistics."""
+    from naapgnn.arch.grid import grid_statistics, layer_grid
 
     grid = layer_grid(architectures_of(data))
     return grid, grid_statistics(grid)
