@@ -73,7 +73,7 @@ class CurveMixin:
 
     def _stack_reads_statistics(self) -> bool:
         """Whether a kernel stack (the stack's own or its budget-0 part) reads the networks' statistics."""
-        return self.stack_model_ is not None or getattr(self, "stack_budget0_model_", None) is not None
+        return self.stack_model_ is not None or self.stack_budget0_model_ is not None
 
     def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
         """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""

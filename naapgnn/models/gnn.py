@@ -377,9 +377,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         records = as_records(X)
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
-            raw = graphs
-            if raw is None and self._stack_reads_statistics():  # the stack reads the unstandardised batch
-                raw = batch_architectures([r.arch for r in records])
+            raw = batch_architectures([r.arch for r in records]) if graphs is None else graphs
             statistics = graph_statistics(raw) if self._stack_reads_statistics() else None
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
