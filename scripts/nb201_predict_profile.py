@@ -17,7 +17,7 @@ import torch
 
 from naapgnn.data.records import load_jsonl
 from naapgnn.models.gnn import GNNPredictor
-from naapgnn.models.network import batch_architectures, predict_members
+from naapgnn.models.network import predict_members
 
 
 def main(path: str) -> None:
@@ -29,7 +29,7 @@ def main(path: str) -> None:
     model = GNNPredictor(budget=0, batch_size=64, max_epochs=40, patience=10, n_ensemble=3, n_threads=1).fit(train)
     print(f"fit on 156 cells: {time.time() - t:.1f} s")
     t = time.time()
-    raw = batch_architectures([r.arch for r in test])
+    raw = model.encode_batch(test)
     print(f"encode {len(test)} networks into one batch: {time.time() - t:.1f} s ({raw.num_nodes} nodes)")
     t = time.time()
     g, curve, hp = model._inputs(test, raw)

@@ -263,9 +263,9 @@ def test_predict_computes_the_parts_once_for_prediction_and_domain(ckpt0, monkey
         calls.append(len(X))
         return original(self, X, graphs)
 
-    def counted_encoding(archs):
+    def counted_encoding(archs, fold=False):
         encodings.append(len(archs))
-        return encode(archs)
+        return encode(archs, fold)
 
     monkeypatch.setattr(GNNPredictor, "predict_parts", counted)
     monkeypatch.setattr(network, "batch_architectures", counted_encoding)

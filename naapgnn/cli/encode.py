@@ -16,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="graph.pt", help="save the torch_geometric Data object here")
     p.add_argument("--draw", metavar="graph.png", help="draw the DAG to this image file")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--fold", action="store_true",
+                   help="save the folded graph (runs of identical blocks as one copy with a repeat count, as the "
+                   "GNN reads it) and add its node count to the summary")
     p.set_defaults(func=run)
 
 
@@ -36,8 +39,12 @@ def run(args: argparse.Namespace) -> int:
             raise NaapgnnError(f"{option} {path}: is a folder; give a file name")
     arch = load_architecture(args.arch)
     summary = graph_summary(arch)  # torch is imported only to save the Data object (start-up time)
+    if args.fold:
+        from naapgnn.graph.encoding import encode
+
+        summary["folded_nodes"] = encode(arch, fold=True).num_nodes
     if args.output:
-        save_graph(arch, args.output)
+        save_graph(arch, args.output, fold=args.fold)
     if args.draw:
         from naapgnn.graph.drawing import draw
         from naapgnn.io import atomic_path
@@ -50,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{args.arch}: {summary['nodes']} nodes, {summary['edges']} edges, "
             f"{summary['params']:,} params, {summary['macs']:,} MACs"
+            + (f" ({summary['folded_nodes']} nodes when folded)" if args.fold else "")
         )
         if args.output:
             print(f"graph saved to {args.output}")
@@ -58,12 +66,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def save_graph(arch, path) -> None:
-    """``torch.save`` the encoded graph to ``path``, atomically."""
+def save_graph(arch, path, fold: bool = False) -> None:
+    """``torch.save`` the encoded graph (folded with ``fold``) to ``path``, atomically."""
     import torch
 
     from naapgnn.graph.encoding import encode
     from naapgnn.io import atomic_path
 
     with atomic_path(path) as tmp:
-        torch.save(encode(arch), tmp)
+        torch.save(encode(arch, fold=fold), tmp)

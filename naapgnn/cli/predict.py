@@ -121,9 +121,7 @@ def predict_and_check(model, records):
     import numpy as np
 
     if hasattr(model, "predict_parts"):
-        from naapgnn.models.network import batch_architectures
-
-        graphs = batch_architectures([r.arch for r in records])
+        graphs = model.encode_batch(records)
         parts = model.predict_parts(records, graphs)
         mean, std = model.predict_from_parts(parts, return_std=True)
         in_domain, reasons = model.domain_report(records, parts=parts, graphs=graphs)

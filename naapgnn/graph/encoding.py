@@ -14,9 +14,17 @@ then channels in/out (log2), kernel, stride, spatial size in/out (log2), the
 node's own params and MACs (log), its receptive field (log2 and as a fraction of
 the input size), batch norm, activation, dropout rate, whether it closes a
 residual, its share of the network's MACs, its relative depth, log2 groups,
-and whether the activation / batch norm come before the conv (pre-activation).
-Version 2 (:data:`ENCODING_VERSION`) added the last three types and columns;
-the columns of version 1 keep their values.
+whether the activation / batch norm come before the conv (pre-activation),
+and log2 of the node's repeat count (0 unless folded).
+Version 2 (:data:`ENCODING_VERSION`) added three types and the three columns
+before the last; version 3 the repeat count. Earlier columns keep their values.
+
+``fold=True`` folds each run of identical consecutive blocks (a stage of
+NAS-Bench-201 cells, of ResNet blocks) into its first copy, whose nodes carry
+the repeat count (:mod:`naapgnn.graph.folding`): the same network in a graph
+up to as many times smaller. Node values that depend on the place in the
+network (receptive field, depth) are the first copy's; graph attributes are
+those of the whole network.
 
 Graph attributes (``data.graph_attr``, shape ``[1, 4]``): log params, log MACs,
 depth (conv and linear layers on the longest path) and number of downsampling
@@ -33,6 +41,7 @@ import numpy as np
 
 from naapgnn.arch.format import Architecture, parse_architecture
 from naapgnn.arch.profiling import layer_cost, layer_costs, layer_depths, receptive_fields
+from naapgnn.graph.folding import fold_repeats
 
 if TYPE_CHECKING:  # torch and PyG load only when a graph is built, so `naapgnn encode` starts fast
     import networkx as nx
@@ -60,11 +69,12 @@ NUMERIC_FEATURES = (
     "log2_groups",
     "act_before_conv",
     "bn_before_conv",
+    "log2_repeats",
 )
 NODE_FEATURES = tuple(f"is_{t}" for t in NODE_TYPES) + NUMERIC_FEATURES
 _TYPE_INDEX = {kind: i for i, kind in enumerate(NODE_TYPES)}
 GRAPH_ATTRS = ("log_params", "log_macs", "depth", "stages")
-ENCODING_VERSION = 2
+ENCODING_VERSION = 3
 
 
 @dataclass(slots=True)
@@ -90,12 +100,14 @@ class Node:
     bn_before_conv: bool = False
 
 
-def encode(arch: Any) -> Data:
+def encode(arch: Any, fold: bool = False) -> Data:
     """Encode an architecture as a directed graph for PyTorch Geometric.
 
     Parameters
     ----------
     arch : Architecture, scheme list or layer-graph dict
+    fold : bool
+        Fold runs of identical blocks into one copy with a repeat count.
 
     Returns
     -------
@@ -105,10 +117,10 @@ def encode(arch: Any) -> Data:
         ``graph_attr`` ``[1, 4]`` and the integer totals ``num_params`` and
         ``num_macs`` (``[1]`` each).
     """
-    return encode_many([arch])[0]
+    return encode_many([arch], fold=fold)[0]
 
 
-def encode_many(archs: Sequence[Any], totals: bool = True) -> list[Data]:
+def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -> list[Data]:
     """:func:`encode` of each architecture; the node features of all of them are computed in one pass.
 
     Parameters
@@ -119,6 +131,8 @@ def encode_many(archs: Sequence[Any], totals: bool = True) -> list[Data]:
         only ``x``, ``edge_index`` and ``graph_attr``, and each further
         attribute costs about a sixth of the time of building and batching
         the ``Data`` objects.
+    fold : bool
+        Fold runs of identical blocks (:func:`encode`).
 
     Returns
     -------
@@ -130,11 +144,12 @@ def encode_many(archs: Sequence[Any], totals: bool = True) -> list[Data]:
     import torch
     from torch_geometric.data import Data
 
-    graphs = [_graph_arrays(parse_architecture(a)) for a in archs]
+    graphs = [_graph_arrays(parse_architecture(a), fold) for a in archs]
     sizes = [len(g[0]) for g in graphs]
     rows = np.concatenate([g[0] for g in graphs]) if graphs else np.zeros((0, _RAW_COLUMNS))
+    repeats = np.concatenate([g[5] for g in graphs]) if fold and graphs else np.ones(len(rows))
     per_graph = np.array([g[2] for g in graphs], dtype=np.float64).reshape(-1, 3)
-    x = torch.from_numpy(_feature_matrix(rows, np.repeat(per_graph, sizes, axis=0)))
+    x = torch.from_numpy(_feature_matrix(rows, np.repeat(per_graph, sizes, axis=0), repeats))
     node_type = torch.from_numpy(rows[:, 0].astype(np.int64))
     attrs = torch.from_numpy(np.array([g[3] for g in graphs], dtype=np.float32).reshape(-1, len(GRAPH_ATTRS))).split(1)
     edges = np.array([e for g in graphs for e in g[1]], dtype=np.int64).reshape(-1, 2).T.copy()
@@ -152,9 +167,10 @@ _RAW_COLUMNS = 18  # a node's type index, then its 17 raw values (see _graph_arr
 _RF_COLUMN, _DEPTH_COLUMN = 9, 14  # the two raw values that depend on the node's place in the graph
 
 
-def _graph_arrays(arch: Architecture) -> tuple:
+def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
     """Raw node rows ``[nodes, 18]``, flat edge list ``[s0, d0, s1, d1, ...]``, (input size, total MACs,
-    max depth), graph attributes and (params, MACs) of ``arch``.
+    max depth), graph attributes and (params, MACs) of ``arch``; with ``fold``, the folded graph's rows and
+    edges (:func:`naapgnn.graph.folding.fold_repeats`) and, last, each node's repeat count.
 
     A node's row is that of :func:`_build_nodes` (the same values, in :func:`_node_row` order); all of it
     but the receptive field and the depth depends on the layer alone, so it is made once per distinct
@@ -171,7 +187,8 @@ def _graph_arrays(arch: Architecture) -> tuple:
     else:  # node k + 1 is layer k, and a layer's edges depend on it alone
         ids = [row for row, _, _ in found]
         edges = list(chain.from_iterable(in_edges))
-    rows = _ROWS.gather([_ROWS.input_row(c, h), *ids])
+    ids = [_ROWS.input_row(c, h), *ids]
+    rows = _ROWS.gather(ids)
     rows[1:, _RF_COLUMN] = fields
     rows[1:, _DEPTH_COLUMN] = depths
     params = int(rows[:, 7].sum())
@@ -179,7 +196,10 @@ def _graph_arrays(arch: Architecture) -> tuple:
     stages = int(np.count_nonzero((rows[:, 6] < rows[:, 5]) & (rows[:, 6] > 0)))
     max_depth = max(max(depths), 1)
     graph_attr = (math.log(params), math.log(total_macs), float(depths[-1]), float(stages))
-    return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs)
+    if not fold:
+        return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs)
+    kept, edges, repeats = fold_repeats(ids, edges)  # a row id stands for all of a node's row but its place
+    return rows[kept], edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), np.array(repeats)
 
 
 def _with_residual_nodes(arch: Architecture, found: list, fields: list, depths: list) -> tuple:
@@ -360,11 +380,11 @@ def _conv_label(node: Node, a: dict) -> str:
     return "+".join(steps[a["order"]]) + "\n" + where
 
 
-def _feature_matrix(rows: np.ndarray, per_node: np.ndarray) -> np.ndarray:
+def _feature_matrix(rows: np.ndarray, per_node: np.ndarray, repeats: np.ndarray) -> np.ndarray:
     """:data:`NODE_FEATURES` of every node, ``[num_nodes, len(NODE_FEATURES)]`` float32.
 
     ``rows``: the type index and raw values of each node (:func:`_graph_arrays`); ``per_node``: its graph's
-    input size, total MACs and maximum depth.
+    input size, total MACs and maximum depth; ``repeats``: its repeat count.
     """
     raw = rows[:, 1:]
     columns = (  # float64 values, rounded to float32 as they are stored
@@ -379,6 +399,7 @@ def _feature_matrix(rows: np.ndarray, per_node: np.ndarray) -> np.ndarray:
         raw[:, 13] / per_node[:, 2],
         np.log2(raw[:, 14]),
         raw[:, 15:17],
+        np.log2(repeats),
     )
     out = np.zeros((len(rows), len(NODE_FEATURES)), dtype=np.float32)
     out[np.arange(len(rows)), rows[:, 0].astype(np.int64)] = 1.0

@@ -3,7 +3,9 @@
 The graph attributes (log params, log MACs, depth, stages), the number of
 nodes of each op type, the widest conv (log2 output channels; 0 without one) and the number
 of residual adds: Baker et al. 2018's architecture statistics, computed from
-the encoding already built rather than by profiling each network again.
+the encoding already built rather than by profiling each network again. A
+folded graph's node counts as many times as it repeats, so folded and
+unfolded graphs give the same statistics.
 The GNN's curve stack reads them (:mod:`naapgnn.models.curve_stack`).
 """
 from __future__ import annotations
@@ -40,9 +42,10 @@ def graph_statistics(batch: "Batch") -> np.ndarray:
 
     x, index, n = batch.x.double(), batch.batch, int(batch.num_graphs)
     types = len(NODE_TYPES)
-    counts = scatter(x[:, :types], index, dim=0, dim_size=n, reduce="sum")
+    repeats = torch.exp2(x[:, NODE_FEATURES.index("log2_repeats")]).round()
+    counts = scatter(x[:, :types] * repeats[:, None], index, dim=0, dim_size=n, reduce="sum")
     conv = x[:, NODE_FEATURES.index("is_conv")] > 0
     width = scatter(x[conv, NODE_FEATURES.index("log2_channels_out")], index[conv], dim=0, dim_size=n, reduce="max")
-    residual = scatter(x[:, NODE_FEATURES.index("residual")], index, dim=0, dim_size=n, reduce="sum")
+    residual = scatter(x[:, NODE_FEATURES.index("residual")] * repeats, index, dim=0, dim_size=n, reduce="sum")
     out = torch.cat([batch.graph_attr.double().reshape(n, len(GRAPH_ATTRS)), counts, width[:, None], residual[:, None]], 1)
     return out.numpy()

@@ -227,7 +227,7 @@ class ApplicabilityMixin:
         parts : dict, optional
             :meth:`predict_parts` of ``X`` when the caller has them already (saves predicting twice).
         graphs : torch_geometric.data.Batch, optional
-            ``batch_architectures`` of ``X``'s architectures when the caller has it (saves encoding twice).
+            ``encode_batch(X)`` when the caller has it (saves encoding twice).
 
         Returns
         -------
@@ -236,10 +236,8 @@ class ApplicabilityMixin:
             "" where in domain, else short reasons joined by "; ".
         """
         from naapgnn.models.inputs import as_records
-        from naapgnn.models.network import batch_architectures
-
         records = as_records(X)
-        graphs = batch_architectures([r.arch for r in records]) if graphs is None else graphs
+        graphs = self.encode_batch(records) if graphs is None else graphs
         parts = self.predict_parts(records, graphs) if parts is None else parts
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])

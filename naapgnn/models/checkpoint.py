@@ -24,11 +24,12 @@ from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 8  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 9  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
-# 8: a curve stack mixed with the budget-0 choice (stack_weight, stack_budget0_kind, stack_budget0.joblib)
+# 8: a curve stack mixed with the budget-0 choice (stack_weight, stack_budget0_kind, stack_budget0.joblib);
+# 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -92,6 +93,7 @@ def _config(model) -> dict:
         **{name: getattr(model, name + "_").tolist() for name in _TENSOR_STATE + _ARRAY_STATE},
         "y_mean": model.y_mean_, "y_std": model.y_std_,
         "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],
+        "folds": model.folds_,
         "best_epochs": model.best_epochs_,
         "stack_coef": model.stack_coef_.tolist(), "stack_intercept": model.stack_intercept_,
         "stack_kind": model.stack_gate_.get("kind", "graph"),
@@ -177,6 +179,7 @@ def _set_state(model, state: dict) -> None:
         setattr(model, name + "_", np.asarray(state[name], dtype=float))
     model.y_mean_, model.y_std_ = float(state["y_mean"]), float(state["y_std"])
     model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_ = (int(d) for d in state["dims"])
+    model.folds_ = bool(state["folds"])
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])

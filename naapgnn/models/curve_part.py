@@ -148,8 +148,6 @@ class CurveMixin:
             A new estimator; this one is unchanged.
         """
         from naapgnn.models.inputs import as_records, targets_of
-        from naapgnn.models.network import batch_architectures
-
         self._check_fitted()
         if self.reads_curve_in_graph_part():
             raise NaapgnnError("GNNPredictor.with_budget: the graph part reads the curve (curve_mode "
@@ -166,6 +164,6 @@ class CurveMixin:
             other.forest_ = copy.copy(self.forest_)
             other.forest_.budget = budget
         curve = other._fit_curve_state(records)
-        other._fit_curve_stack(records, y, batch_architectures([r.arch for r in records]), curve,
+        other._fit_curve_stack(records, y, other.encode_batch(records), curve,
                                other._hparams(records))
         return other

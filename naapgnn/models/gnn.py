@@ -112,6 +112,10 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         Let the blended forest also read cycle curve features (budget > 0).
     forest_trees : int
         Trees of the blended forest.
+    fold_repeats : bool
+        The network reads each run of identical consecutive blocks as one copy
+        with a repeat count (:mod:`naapgnn.graph.folding`): the same network,
+        in a smaller graph whose input-to-output path is shorter.
     random_state : int or None
         Seed of everything random (None: a fresh seed at every fit).
     device : str
@@ -128,6 +132,9 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
     ----------
     members_ : list of AccuracyModel
         The trained ensemble (on CPU).
+    folds_ : bool
+        Whether the network reads folded graphs: ``fold_repeats`` and at least
+        one training network with a repeated block.
     best_epochs_ : list of int
         The epoch each member's kept weights come from.
     oof_prediction_ : numpy.ndarray
@@ -152,7 +159,8 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
                  curve_raw: bool = False, rank_weight: float = 0.5, lr: float = 5e-3, weight_decay: float = 1e-4,
                  max_epochs: int = 200, patience: int = 40, val_fraction: float | None = None,
                  batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.25,
-                 forest_curve: bool = False, forest_trees: int = 300, random_state: int | None = 0,
+                 forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
+                 random_state: int | None = 0,
                  device: str = "auto", n_threads: int | None = 1, progress: bool = False):
         self.budget = budget
         self.conv = conv
@@ -174,6 +182,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         self.blend_forest = blend_forest
         self.forest_curve = forest_curve
         self.forest_trees = forest_trees
+        self.fold_repeats = fold_repeats
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
@@ -202,15 +211,22 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
 
         import torch
 
-        from naapgnn.models.network import batch_architectures
-
         # a shallow copy: standardising replaces x and graph_attr, so ``graphs`` stays as it was
-        g = batch_architectures([r.arch for r in records]) if graphs is None else copy.copy(graphs)
-        g.x = (g.x - self.node_mean_) / self.node_std_
+        g = self.encode_batch(records) if graphs is None else copy.copy(graphs)
+        g.x = ((g.x - self.node_mean_) / self.node_std_)[:, :self.node_dim_]
         g.graph_attr = (g.graph_attr - self.attr_mean_) / self.attr_std_
         curve = (self._curve(records) - self.curve_mean_) / self.curve_std_
         hp = (self._hparams(records) - self.hparam_mean_) / self.hparam_std_
         return g, torch.tensor(curve, dtype=torch.float32), torch.tensor(hp, dtype=torch.float32)
+
+    def encode_batch(self, X, fold: bool | None = None):
+        """The unstandardised graphs this model reads for ``X`` (records or architectures), in one PyG batch
+        (:func:`naapgnn.models.network.batch_architectures`); folded when ``fold``, by default when the
+        fitted model reads repeat counts (``folds_``: ``fold_repeats`` and a repeated block in its training data)."""
+        from naapgnn.models.network import batch_architectures
+
+        archs = [getattr(x, "arch", x) for x in X]
+        return batch_architectures(archs, fold=self.folds_ if fold is None else fold)
 
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
         out = np.full((len(records), len(self.hparam_names_)), np.nan)
@@ -239,8 +255,6 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         """
         import torch
 
-        from naapgnn.models.network import batch_architectures
-
         self._check_params()
         records = as_records(X)
         y = targets_of(records, y, "GNNPredictor")
@@ -250,7 +264,8 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         curve = self._fit_curve_state(records)
         self.hparam_names_ = sorted({k for r in records for k in r.hparams})
 
-        raw = batch_architectures([r.arch for r in records])
+        raw = self.encode_batch(records, fold=self.fold_repeats)
+        self.folds_ = self.fold_repeats and bool(raw.x[:, -1].any())
         self.node_mean_, self.node_std_ = (torch.tensor(a, dtype=torch.float32)
                                            for a in mean_and_scale(raw.x.numpy()))
         self.attr_mean_, self.attr_std_ = (torch.tensor(a, dtype=torch.float32)
@@ -260,7 +275,10 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         hp = np.where(np.isnan(hp), self.hparam_mean_, hp)
         _, self.hparam_std_ = mean_and_scale(hp)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
-        self.node_dim_, self.attr_dim_ = int(raw.x.shape[1]), int(raw.graph_attr.shape[1])
+        # without a repeated block in the training data the network does not read the (zero) repeat column, the
+        # last, so networks without repeats are read exactly as before encoding version 3
+        self.node_dim_ = int(raw.x.shape[1]) - (0 if self.folds_ else 1)
+        self.attr_dim_ = int(raw.graph_attr.shape[1])
         self.curve_dim_ = 0 if self.curve_mode == "stack" else int(curve.shape[1])
         self.hparam_dim_ = int(hp.shape[1])
 
@@ -356,7 +374,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         ----------
         X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
         graphs : torch_geometric.data.Batch, optional
-            ``batch_architectures`` of ``X``'s architectures when the caller has it (left unchanged).
+            :meth:`encode_batch` of ``X`` when the caller has it (left unchanged).
 
         Returns
         -------
@@ -371,13 +389,13 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         import torch
 
         from naapgnn.graph.statistics import graph_statistics
-        from naapgnn.models.network import batch_architectures, predict_members
+        from naapgnn.models.network import predict_members
 
         self._check_fitted()
         records = as_records(X)
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
-            raw = batch_architectures([r.arch for r in records]) if graphs is None else graphs
+            raw = self.encode_batch(records) if graphs is None else graphs
             statistics = graph_statistics(raw) if self._stack_reads_statistics() else None
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)

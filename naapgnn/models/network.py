@@ -35,15 +35,15 @@ __all__ = ["CONV_TYPES", "DIRECTIONS", "CHUNK_NODES", "batch_architectures", "cl
            "graph_chunks", "predict_members", "GraphEncoder", "AccuracyModel"]
 
 
-def batch_architectures(archs: Sequence) -> Batch:
-    """Encode architectures (:func:`naapgnn.graph.encoding.encode`) into one PyG batch.
+def batch_architectures(archs: Sequence, fold: bool = False) -> Batch:
+    """Encode architectures (:func:`naapgnn.graph.encoding.encode`, with ``fold``) into one PyG batch.
 
     The batch holds what the model reads: ``x``, ``edge_index`` and ``graph_attr`` (with ``batch`` and ``ptr``).
     A subset of a batch, in any order, is ``Batch.from_data_list(batch.index_select(idx))``.
     """
     from naapgnn.graph.encoding import encode_many
 
-    return Batch.from_data_list(encode_many(archs, totals=False))
+    return Batch.from_data_list(encode_many(archs, totals=False, fold=fold))
 
 
 def classifier_nodes(g: Batch) -> torch.Tensor:
