@@ -280,3 +280,21 @@ def test_a_mixed_stack_survives_a_checkpoint_round_trip(tmp_path):
     (tmp_path / "ckpt" / "stack_budget0.joblib").unlink()
     with pytest.raises(NaapgnnError, match="mixed with kind architecture but stack_budget0.joblib is missing"):
         GNNPredictor.load(tmp_path / "ckpt")
+
+
+def test_the_kernel_grid_search_shares_each_kernel_across_alphas_and_equals_one_fit_per_setting():
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from naapgnn.models.curve_stack import _kernel_grid_held_out, _kernel_ridge
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 6))
+    X[:, 2] = 1.0  # constant: left out of gamma's column count
+    X[rng.random(X.shape) < 0.05] = np.nan  # imputed
+    target = np.nan_to_num(X[:, 0]) ** 2 + rng.normal(0, 0.1, 40)
+    folds = KFold(5, shuffle=True, random_state=0)
+    shared = _kernel_grid_held_out(X, target, folds)
+    assert set(shared) == set(KERNEL_GRID)
+    for setting in KERNEL_GRID:
+        one = cross_val_predict(_kernel_ridge(setting, X), X, target, cv=folds)
+        np.testing.assert_allclose(shared[setting], one, rtol=0, atol=1e-9)
