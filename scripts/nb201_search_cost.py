@@ -16,7 +16,8 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from naapgnn.data.records import load_benchmark
-from naapgnn.search.problem import make_predictor, predict_with_std, predictor_inputs, take
+from naapgnn.models.inputs import take
+from naapgnn.search.problem import make_predictor, predict_with_std, predictor_inputs
 
 
 def main() -> None:

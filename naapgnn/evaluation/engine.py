@@ -131,14 +131,6 @@ def _features(bench, predictor: Predictor, budget: int, seed: int):
     return _FEATURES[key]
 
 
-def _take(X, idx):
-    if hasattr(X, "iloc"):
-        return X.iloc[idx]
-    if isinstance(X, np.ndarray):
-        return X[idx]
-    return [X[i] for i in idx]
-
-
 # --- one fit -----------------------------------------------------------------------------------
 
 
@@ -158,18 +150,19 @@ def fit_score(predictor: Predictor, unit: Unit, X, y: np.ndarray, train: np.ndar
     count the shared fit, as a fit from scratch would.
     """
     from naapgnn.evaluation.metrics import all_metrics, mae
+    from naapgnn.models.inputs import take
     from naapgnn.models.registry import create
 
     start = time.perf_counter()
     shared = (fitted or {}).get((unit.protocol, unit.split, unit.seed))
     if shared is not None:
-        model = shared[0].with_budget(unit.budget, _take(X, train), y[train])
+        model = shared[0].with_budget(unit.budget, take(X, train), y[train])
     else:
         model = create(predictor.key, budget=unit.budget, random_state=unit.seed, **predictor.params)
-        model.fit(_take(X, train), y[train])
+        model.fit(take(X, train), y[train])
         if fitted is not None and hasattr(model, "with_budget") and not model.reads_curve_in_graph_part():
             fitted[(unit.protocol, unit.split, unit.seed)] = (model, time.perf_counter() - start)
-    X_test = _take(X, test)
+    X_test = take(X, test)
     pred = np.asarray(model.predict(X_test), dtype=float).reshape(-1)
     mae_pred = np.asarray(model.predict_accuracy(X_test), dtype=float) if predictor.entry.score_only else None
     seconds = time.perf_counter() - start + (shared[1] if shared is not None else 0.0)

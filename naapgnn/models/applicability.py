@@ -237,7 +237,7 @@ class ApplicabilityMixin:
         """
         from naapgnn.models.inputs import as_records
         records = as_records(X)
-        graphs = self.encode_batch(records) if graphs is None else graphs
+        graphs = self._graphs(X, records) if graphs is None else graphs
         parts = self.predict_parts(records, graphs) if parts is None else parts
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])

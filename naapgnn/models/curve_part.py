@@ -164,6 +164,6 @@ class CurveMixin:
             other.forest_ = copy.copy(self.forest_)
             other.forest_.budget = budget
         curve = other._fit_curve_state(records)
-        other._fit_curve_stack(records, y, other.encode_batch(records), curve,
+        other._fit_curve_stack(records, y, other._graphs(X, records), curve,
                                other._hparams(records))
         return other

@@ -4,7 +4,8 @@ What it does, in order:
 
 1. Inputs (``X``) become :class:`naapgnn.data.records.Record` objects (records,
    architectures, schemes, layer graphs, JSON Lines record dicts, or a NAAP-440
-   DataFrame). Graphs are encoded once and batched once.
+   DataFrame), or :class:`naapgnn.models.inputs.EncodedRecords` (:meth:`featurize`: a study's
+   networks encoded once for all its fits). Graphs are encoded once and batched once.
 2. Curve features of the first ``budget`` epochs (:mod:`naapgnn.features.curves`), per channel
    the records have (any name; a missing channel is zeros plus a "present"
    flag): schedule-free ones (last, best, mean of the last three, differences,
@@ -58,13 +59,13 @@ from naapgnn.models.applicability import ApplicabilityMixin, blend
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import train_member, validation_sets
-from naapgnn.models.inputs import as_records, check_params, targets_of
+from naapgnn.models.inputs import EncodingMixin, as_records, check_params, targets_of
 from naapgnn.runtime import resolve_device, torch_threads
 
 __all__ = ["GNNPredictor"]
 
 
-class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator):
+class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator):
     """Predict final accuracy from an architecture's graph and its first ``budget`` epochs.
 
     Parameters
@@ -219,15 +220,6 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         hp = (self._hparams(records) - self.hparam_mean_) / self.hparam_std_
         return g, torch.tensor(curve, dtype=torch.float32), torch.tensor(hp, dtype=torch.float32)
 
-    def encode_batch(self, X, fold: bool | None = None):
-        """The unstandardised graphs this model reads for ``X`` (records or architectures), in one PyG batch
-        (:func:`naapgnn.models.network.batch_architectures`); folded when ``fold``, by default when the
-        fitted model reads repeat counts (``folds_``: ``fold_repeats`` and a repeated block in its training data)."""
-        from naapgnn.models.network import batch_architectures
-
-        archs = [getattr(x, "arch", x) for x in X]
-        return batch_architectures(archs, fold=self.folds_ if fold is None else fold)
-
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
         out = np.full((len(records), len(self.hparam_names_)), np.nan)
         for i, r in enumerate(records):
@@ -264,7 +256,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         curve = self._fit_curve_state(records)
         self.hparam_names_ = sorted({k for r in records for k in r.hparams})
 
-        raw = self.encode_batch(records, fold=self.fold_repeats)
+        raw = self._graphs(X, records, fold=self.fold_repeats)
         self.folds_ = self.fold_repeats and bool(raw.x[:, -1].any())
         self.node_mean_, self.node_std_ = (torch.tensor(a, dtype=torch.float32)
                                            for a in mean_and_scale(raw.x.numpy()))
@@ -395,7 +387,7 @@ class GNNPredictor(CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator
         records = as_records(X)
         with torch_threads(self.n_threads), torch.no_grad():
             device = self._device()
-            raw = self.encode_batch(records) if graphs is None else graphs
+            raw = self._graphs(X, records) if graphs is None else graphs
             statistics = graph_statistics(raw) if self._stack_reads_statistics() else None
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
@@ -437,3 +429,4 @@ def _progress(enabled: bool, total: int):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="training GNN ensemble", unit="epoch", disable=not enabled, leave=False)
+

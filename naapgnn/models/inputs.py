@@ -7,7 +7,63 @@ from naapgnn.errors import NaapgnnError
 
 CURVE_MODES = ("network", "stack", "both")
 
-__all__ = ["as_records", "check_params"]
+__all__ = ["as_records", "check_params", "EncodedRecords", "EncodingMixin", "take"]
+
+
+def take(X, idx):
+    """Rows ``idx`` of an estimator input: an array, a table, :class:`EncodedRecords` or a list."""
+    if isinstance(X, np.ndarray):
+        return X[idx]
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
+    if isinstance(X, EncodedRecords):
+        return X.subset(idx)
+    return [X[i] for i in idx]
+
+
+class EncodedRecords:
+    """Records with their graphs encoded once (:meth:`naapgnn.models.gnn.GNNPredictor.featurize`).
+
+    A study that fits many GNNs on parts of one benchmark (sample efficiency, a search replay) encodes
+    every network once and hands each fit and prediction its rows: ``subset(idx)`` selects records and
+    graphs together, with tensor operations. The GNN reads ``graphs`` instead of encoding its records
+    again when they were encoded as it reads them (``fold``); otherwise it encodes them itself.
+
+    Parameters
+    ----------
+    records : list of Record
+    graphs : torch_geometric.data.Batch
+        The records' unstandardised graphs, in order (:func:`naapgnn.models.network.batch_architectures`).
+    fold : bool
+        Whether ``graphs`` are folded.
+    """
+
+    def __init__(self, records: list, graphs, fold: bool):
+        if len(records) != graphs.num_graphs:
+            raise NaapgnnError(f"EncodedRecords: {len(records)} records but {graphs.num_graphs} graphs")
+        self.records = records
+        self.graphs = graphs
+        self.fold = fold
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __getitem__(self, i):
+        return self.records[i]
+
+    def subset(self, idx) -> "EncodedRecords":
+        """Rows ``idx`` (in that order), records and graphs."""
+        from naapgnn.models.ensemble import select_graphs
+
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        return EncodedRecords([self.records[i] for i in idx], select_graphs(self.graphs, idx), self.fold)
+
+    def graphs_for(self, fold: bool):
+        """The graphs, if encoded with ``fold``; else None."""
+        return self.graphs if bool(fold) == bool(self.fold) else None
 
 
 def as_records(X) -> list:
@@ -27,6 +83,8 @@ def as_records(X) -> list:
         return records_from_naap440(X)
     if isinstance(X, Record):
         X = [X]
+    if isinstance(X, EncodedRecords):
+        return list(X.records)
     out = []
     for i, item in enumerate(X):
         if isinstance(item, Record):
@@ -41,6 +99,41 @@ def as_records(X) -> list:
     if not out:
         raise NaapgnnError("GNNPredictor: no architectures given")
     return out
+
+
+class EncodingMixin:
+    """How :class:`naapgnn.models.gnn.GNNPredictor` turns its input into graphs (it sets ``folds_`` when fitted)."""
+
+    def encode_batch(self, X, fold: bool | None = None):
+        """The unstandardised graphs this model reads for ``X``, in one PyG batch
+        (:func:`naapgnn.models.network.batch_architectures`); folded when ``fold``, by default when the
+        fitted model reads repeat counts (``folds_``: ``fold_repeats`` and a repeated block in its training
+        data). :class:`~naapgnn.models.inputs.EncodedRecords` encoded that way give their graphs."""
+        from naapgnn.models.network import batch_architectures
+
+        fold = self.folds_ if fold is None else fold
+        if isinstance(X, EncodedRecords) and X.graphs_for(fold) is not None:
+            return X.graphs
+        return batch_architectures([r.arch for r in as_records(X)], fold=fold)
+
+    def featurize(self, X) -> EncodedRecords:
+        """``X`` as records with their graphs encoded once, as this estimator reads them: fits and predictions
+        on rows of it (:func:`naapgnn.models.inputs.take`) encode nothing again.
+
+        Parameters
+        ----------
+        X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
+
+        Returns
+        -------
+        EncodedRecords
+        """
+        records = as_records(X)
+        return EncodedRecords(records, self.encode_batch(records, fold=self.fold_repeats), self.fold_repeats)
+
+    def _graphs(self, X, records, fold: bool | None = None):
+        """:meth:`encode_batch` of ``X``, whose ``records`` are already parsed (its graphs when it holds them)."""
+        return self.encode_batch(X if isinstance(X, EncodedRecords) else records, fold)
 
 
 # --- the estimator -------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.models.inputs import take
 from naapgnn.search.problem import (
-    SearchProblem, make_predictor, predict_with_std, predictor_inputs, predictor_name, ranks_of, take,
+    SearchProblem, make_predictor, predict_with_std, predictor_inputs, predictor_name, ranks_of,
 )
 from naapgnn.search.trials import announce_resume, trial_keys, trial_log
 

@@ -207,15 +207,6 @@ def predictor_inputs(predictor, records: list):
     return predictor.featurize(records) if hasattr(predictor, "featurize") else records
 
 
-def take(X, index: np.ndarray):
-    """Rows ``index`` of an array, a table or a list."""
-    if isinstance(X, np.ndarray):
-        return X[index]
-    if hasattr(X, "iloc"):
-        return X.iloc[index]
-    return [X[i] for i in index]
-
-
 def predict_with_std(model, X) -> tuple[np.ndarray, np.ndarray]:
     """The model's mean and standard deviation, as flat float arrays."""
     mean, std = model.predict(X, return_std=True)

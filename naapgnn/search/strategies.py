@@ -18,7 +18,8 @@ import numpy as np
 
 from naapgnn.arch.space import NAAP440_RULES, SpaceRules
 from naapgnn.errors import NaapgnnError
-from naapgnn.search.problem import predict_with_std, take
+from naapgnn.models.inputs import take
+from naapgnn.search.problem import predict_with_std
 
 MUTATION_KINDS = ("kernel_size", "width", "stride", "residual", "add_block", "remove_block")
 
