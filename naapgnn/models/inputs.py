@@ -61,10 +61,6 @@ class EncodedRecords:
         idx = np.asarray(idx, dtype=np.int64).reshape(-1)
         return EncodedRecords([self.records[i] for i in idx], select_graphs(self.graphs, idx), self.fold)
 
-    def graphs_for(self, fold: bool):
-        """The graphs, if encoded with ``fold``; else None."""
-        return self.graphs if bool(fold) == bool(self.fold) else None
-
 
 def as_records(X) -> list:
     """Turn estimator input into a list of :class:`naapgnn.data.records.Record`.
@@ -112,7 +108,7 @@ class EncodingMixin:
         from naapgnn.models.network import batch_architectures
 
         fold = self.folds_ if fold is None else fold
-        if isinstance(X, EncodedRecords) and X.graphs_for(fold) is not None:
+        if isinstance(X, EncodedRecords) and bool(X.fold) == bool(fold):
             return X.graphs
         return batch_architectures([r.arch for r in as_records(X)], fold=fold)
 
