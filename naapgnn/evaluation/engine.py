@@ -186,10 +186,12 @@ def _execute(job: dict) -> list[tuple[str, dict]]:
 
     # Workers do not inherit the CLI's filters; torch_geometric's notice is not actionable.
     warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
-    if job.get("threads"):
+    if job.get("threads"):  # torch's threads and the BLAS/OpenMP pools, for the rest of this worker
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(int(job["threads"]))
+        threadpool_limits(limits=int(job["threads"]))
     fitted: dict = {}  # a GNN's graph part, shared by the budgets of one split and seed
     return [(key, fit_score(job["predictor"], unit, X, job["y"], train, test, fitted))
             for unit, key, X, (train, test) in job["units"]]

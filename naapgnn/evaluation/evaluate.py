@@ -42,7 +42,7 @@ from naapgnn.errors import NaapgnnError
 from naapgnn.evaluation.analysis import headline_protocol
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
 from naapgnn.evaluation.engine import Predictor
-from naapgnn.runtime import torch_threads
+from naapgnn.runtime import cpu_threads
 
 RESULT_COLUMNS = ("predictor", "budget", "protocol", "mae", "violations", "monotonicity_score",
                   "kendall_tau", "spearman", "precision_at_5", "precision_at_10", "top5_regret")
@@ -84,7 +84,10 @@ def _gnn_label(gnn_params: dict) -> str:
     from naapgnn.models.gnn import GNNPredictor
 
     default = inspect.signature(GNNPredictor).parameters["blend_forest"].default
-    blend = float(gnn_params.get("blend_forest", default))
+    blend = gnn_params.get("blend_forest", default)
+    if blend == "auto":
+        return "GNN (blended with a per-layer forest, share chosen per fit)"
+    blend = float(blend)
     return f"GNN ({100 * (1 - blend):.0f}/{100 * blend:.0f} blend with per-layer forest)" if blend > 0 else "GNN"
 
 
@@ -241,7 +244,7 @@ def run_evaluation(
     budgets = [int(b) for b in budgets]
     seeds = _check(bench, budgets, protocols, n_seeds, inner_folds)
     split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds)
-    with torch_threads(threads):
+    with cpu_threads(threads):
         rows, computed = _run(bench, Path(out), predictors, budgets, split_lists, seeds, cifar_root,
                               zc_batch_size, device, jobs, threads, progress)
     test_rows = [r for r in rows if r["protocol"] in protocols]
