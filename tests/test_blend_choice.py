@@ -80,3 +80,28 @@ def test_a_fixed_share_is_kept_and_zero_fits_no_forest(train):
 def test_bad_blend_values_are_refused_in_one_line(value, train):
     with pytest.raises(NaapgnnError, match="blend_forest must be \"auto\" or in \\[0, 1\\]"):
         GNNPredictor(blend_forest=value, **TINY).fit(train[:20])
+
+
+def test_blend_choice_script_prints_every_share(naap440, tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from naapgnn.data.records import write_jsonl
+
+    path = tmp_path / "bench.jsonl"
+    write_jsonl(records_from_naap440(naap440)[:90], path)
+    script_path = Path(__file__).resolve().parents[1] / "scripts" / "blend_choice.py"
+    spec = importlib.util.spec_from_file_location("blend_choice", script_path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    params = json.dumps({k: v for k, v in TINY.items() if k != "n_threads"})
+    assert script.main([str(path), "--draw", "60", "--seed", "3", "--gnn-params", params]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "60 training records; chosen share" in lines[0]
+    shares = [float(line.split(" | ")[0]) for line in lines[2:]]
+    assert shares == list(BLEND_WEIGHTS)
+    taus = [float(line.split(" | ")[1]) for line in lines[2:]]
+    chosen = float(lines[0].rsplit(" ", 1)[1])
+    assert taus[shares.index(chosen)] == max(taus) and all(len(line.split(" | ")) == 4 for line in lines[2:])
+    assert script.main([str(tmp_path / "missing.jsonl")]) == 2

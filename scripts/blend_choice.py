@@ -1,0 +1,95 @@
+"""What ``blend_forest="auto"`` sees and chooses: the forest's share in the GNN's prediction.
+
+Fits the default GNN (plus ``--gnn-params``) on one benchmark's training
+records and prints, for every share in ``BLEND_WEIGHTS``, the Kendall tau and
+mean squared error of the blended *held-out* predictions of the training
+records (members' out-of-fold, forest's out-of-bag): what the choice reads.
+With ``--draw N``, the training records are N random records
+(``default_rng(--seed).permutation``, as ``scripts/nb201_sample_efficiency.py``
+draws them; use a seed that is not a reported one) and the script also prints
+each share's Kendall tau on every third of the other records, so the choice
+can be checked against data it did not see. Without ``--draw``, the
+benchmark's "train" records (NAAP-440: the official 400) and nothing else.
+
+    python scripts/blend_choice.py nb201_cifar10.jsonl --draw 156 --seed 99 \
+        --gnn-params '{"batch_size": 64, "max_epochs": 150, "patience": 20, "n_ensemble": 3}'
+    NAAPGNN_DATA=../shared/data/naap440 python scripts/blend_choice.py
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+import numpy as np
+
+warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("data", nargs="?", default=None, help="benchmark (JSON Lines or NAAP-440 folder; default: NAAP-440)")
+    p.add_argument("--draw", type=int, default=None, help="train on N random records instead of the train split")
+    p.add_argument("--seed", type=int, default=99, help="seed of the draw (default 99)")
+    p.add_argument("--gnn-params", default="{}", help="JSON settings added to the GNN's defaults")
+    return p.parse_args(argv)
+
+
+def blended(gnn: np.ndarray, forest: np.ndarray, share: float) -> np.ndarray:
+    from naapgnn.models.applicability import blend
+
+    return blend(gnn, np.zeros(len(gnn)), forest, share)[0]
+
+
+def main(argv=None) -> int:
+    import torch
+    from scipy.stats import kendalltau
+
+    from naapgnn.errors import NaapgnnError
+    from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+    from naapgnn.models.applicability import BLEND_WEIGHTS
+    from naapgnn.models.gnn import GNNPredictor
+    from naapgnn.models.inputs import take
+
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        bench = load_benchmark_for_evaluation(args.data)
+        params = {**json.loads(args.gnn_params), "blend_forest": "auto"}
+        model = GNNPredictor(**params)
+        X = model.featurize(bench.records)
+        y = np.asarray(bench.y, dtype=float)
+        if args.draw:
+            perm = np.random.default_rng(args.seed).permutation(len(y))
+            train, other = np.sort(perm[:args.draw]), np.sort(perm[args.draw:])[::3]
+        else:
+            train, other = np.flatnonzero(~bench.is_test), np.zeros(0, dtype=int)
+        model.fit(take(X, train), y[train])
+    except (NaapgnnError, ValueError) as exc:
+        print(f"blend_choice: error: {exc}", file=sys.stderr)
+        return 2
+    forest = model.forest_
+    if forest is None:  # the choice kept no forest: refit it to show the other shares on unseen records
+        from naapgnn.models.forest import PerLayerForest
+
+        forest = PerLayerForest(n_estimators=int(model.forest_trees), random_state=int(model.random_state or 0))
+        forest.fit(take(X, train).records, y[train])
+    held_gnn, held_forest = model.oof_prediction_, forest.oob_prediction_
+    rows = np.isfinite(held_gnn) & np.isfinite(held_forest)
+    if len(other):
+        parts = model.predict_parts(take(X, other))
+        other_forest = forest.predict_readable(take(X, other).records)
+    print(f"{bench.name}: {len(train)} training records; chosen share {model.blend_weight_:g}")
+    print("share | held-out tau (training) | held-out MSE (training)" + (" | tau on other records" if len(other) else ""))
+    for share in BLEND_WEIGHTS:
+        pred = blended(held_gnn[rows], held_forest[rows], share)
+        line = f"{share:g} | {kendalltau(pred, y[train][rows])[0]:.4f} | {np.mean((pred - y[train][rows]) ** 2):.3e}"
+        if len(other):
+            line += f" | {kendalltau(blended(parts['gnn'], other_forest, share), y[other])[0]:.4f}"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
