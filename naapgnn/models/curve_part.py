@@ -1,7 +1,9 @@
-"""The curve side of :class:`naapgnn.models.gnn.GNNPredictor`: curve state, the gated stack, and a new budget.
+"""What :class:`naapgnn.models.gnn.GNNPredictor` puts on top of its graph network: the blended forest,
+the curve state, the gated stack, and a new budget.
 
-:class:`CurveMixin` holds what a fit learns about the first ``budget`` epochs:
-the channels and the learning-rate schedule read, the curve features'
+:class:`CurveMixin` holds what a fit learns after its members are trained:
+the blended forest and its share (chosen on the held-out predictions), the
+channels and the learning-rate schedule read, the curve features'
 standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
 on the held-out graph predictions. With ``curve_mode="stack"`` the graph
 network and its blended forest read no curve, so the same graph part serves
@@ -32,7 +34,7 @@ def mean_and_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class CurveMixin:
-    """Curve state, the gated stack and :meth:`with_budget` of :class:`naapgnn.models.gnn.GNNPredictor`."""
+    """Blended forest, curve state, the gated stack and :meth:`with_budget` of :class:`naapgnn.models.gnn.GNNPredictor`."""
 
     def _fit_curve_state(self, records) -> np.ndarray:
         """Channels, schedule, feature names and standardisation of the first ``budget`` epochs;
@@ -93,8 +95,7 @@ class CurveMixin:
         self.forest_ = PerLayerForest(budget=int(self.budget), curve=bool(self.forest_curve),
                                       n_estimators=int(self.forest_trees), random_state=seed).fit(records, y)
         if self.blend_forest == "auto":
-            self.blend_weight_, self.blend_taus_ = choose_blend_weight(y, self.oof_prediction_,
-                                                                         self.forest_.oob_prediction_)
+            self.blend_weight_, self.blend_taus_ = choose_blend_weight(y, self.oof_prediction_, self.forest_.oob_prediction_)
         else:
             self.blend_weight_ = float(self.blend_forest)
         if self.blend_weight_ == 0:
