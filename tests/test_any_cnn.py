@@ -24,7 +24,7 @@ FAR_OUTSIDE = ("resnet20", "vgg11", "mobilenetv2", "densenet_style", "resnet_lik
 def checkpoint(naap440, tmp_path_factory):
     train = [r for r in records_from_naap440(naap440) if r.split == "train"][:120]
     model = GNNPredictor(budget=0, **SHORT).fit(train)
-    assert model.blend_weight_ == 0.25 and model.forest_ is not None
+    assert model.blend_forest == 0.25 and model.forest_ is not None
     return GNNPredictor.load(model.save(tmp_path_factory.mktemp("ckpt") / "gnn0"))
 
 

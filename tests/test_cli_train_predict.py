@@ -53,13 +53,9 @@ def test_train_writes_a_checkpoint_trained_on_the_train_split(bench, ckpt3, caps
     config = json.loads((ckpt3 / "config.json").read_text())
     assert config["params"]["budget"] == 3 and config["params"]["n_ensemble"] == 2
     assert config["params"]["hidden"] == 8
-    # the forest's share was chosen on held-out predictions (the default); a share of 0 saves no forest
-    assert config["params"]["blend_forest"] == "auto"
-    assert sorted(map(float, config["state"]["blend_taus"])) == [0.0, 0.25, 0.5, 0.75]
-    taus = {float(w): t for w, t in config["state"]["blend_taus"].items()}
-    assert taus[config["state"]["blend_weight"]] == max(taus.values())
-    assert (ckpt3 / "weights.pt").is_file()
-    assert (ckpt3 / "forest.joblib").is_file() == (config["state"]["blend_weight"] > 0)
+    # the default is the GNN alone: no forest is fitted or saved
+    assert config["params"]["blend_forest"] == 0.0
+    assert (ckpt3 / "weights.pt").is_file() and not (ckpt3 / "forest.joblib").exists()
     # The target statistics are those of the 60 training records, not of all 70.
     train = [r.target for r in bench[1] if r.split == "train"]
     assert len(train) == 60
@@ -69,18 +65,12 @@ def test_train_writes_a_checkpoint_trained_on_the_train_split(bench, ckpt3, caps
 
 
 def test_train_reports_what_it_did(bench, tmp_path, capsys):
-    _train(tmp_path, bench[0], 0, "--blend-forest", "0")
+    out_dir = _train(tmp_path, bench[0], 0, "--blend-forest", "0.5")
+    assert (out_dir / "forest.joblib").is_file()  # a blended forest is saved with the members
     out = capsys.readouterr().out
+    assert "blend_forest 0.5" in out
     assert "trained on 60 architectures at budget 0" in out and "checkpoint saved to" in out
     assert "held-out check" in out and "Kendall tau" in out
-    assert "forest share 0)" in out and "chosen on held-out" not in out
-
-
-def test_train_reports_the_chosen_forest_share(bench, ckpt3, tmp_path, capsys):
-    config = json.loads((ckpt3 / "config.json").read_text())
-    _train(tmp_path, bench[0], 3)  # the same data and seed as ckpt3: the same choice
-    out = capsys.readouterr().out
-    assert f"forest share {config['state']['blend_weight']:g} chosen on held-out predictions" in out
 
 
 def test_predict_jsonl_test_split(ckpt3, bench, tmp_path, capsys):
@@ -216,8 +206,6 @@ def test_target_scale_percent(bench, ckpt0, tmp_path, capsys):
     (["train", "--budget", "0", "--params", '{"hiden": 3}'], "unknown hyperparameter 'hiden'"),
     (["train", "--budget", "0", "--params", '{"hidden": "x"}'], "hidden must be a positive integer"),
     (["train", "--budget", "0", "--threads", "0"], "--threads must be >= 1, got 0"),
-    (["train", "--budget", "0", "--blend-forest", "half"], "--blend-forest must be auto or between 0 and 1, got half"),
-    (["train", "--budget", "0", "--blend-forest", "1.5"], "--blend-forest must be auto or between 0 and 1, got 1.5"),
     (["predict", "--checkpoint", "no/such/ckpt", "graphs/vgg_like.json", "--out", "graphs"],
      "--out graphs: is a folder; give a file name, e.g. graphs/preds.csv"),
 ])

@@ -27,9 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"checkpoint folder (default {DEFAULT_OUT.format(budget='K')})")
     p.add_argument("--conv", choices=("gin", "gatv2", "sage"), default=None,
                    help="message-passing layer type (default: the predictor's default)")
-    p.add_argument("--blend-forest", default=None, metavar="B",
-                   help="weight of the per-layer forest in the prediction, 0..1, or auto: chosen on the "
-                   "training records' held-out predictions (default: the predictor's, auto)")
+    p.add_argument("--blend-forest", type=float, default=None, metavar="B",
+                   help="weight of the per-layer forest in the prediction, 0..1 (default: the predictor's)")
     p.add_argument("--ensemble", type=int, default=None, metavar="N", help="ensemble members (seeds)")
     p.add_argument("--params", metavar="JSON", default=None,
                    help='other GNNPredictor hyperparameters as a JSON object, e.g. \'{"hidden": 64, "max_epochs": 300}\'')
@@ -56,21 +55,6 @@ def held_out_summary(model, records) -> str:
             f"Kendall tau {kendall_tau(y[seen], pred[seen]):.3f}")
 
 
-def _blend_option(text: str | None):
-    """``--blend-forest``: None, "auto" or a number in [0, 1]."""
-    from naapgnn.errors import NaapgnnError
-
-    if text is None or text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value <= 1:
-        raise NaapgnnError(f"--blend-forest must be auto or between 0 and 1, got {text}")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -81,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.budget < 0:
         raise NaapgnnError(f"--budget must be >= 0, got {args.budget}")
-    blend = _blend_option(args.blend_forest)
+    if args.blend_forest is not None and not 0 <= args.blend_forest <= 1:
+        raise NaapgnnError(f"--blend-forest must be between 0 and 1, got {args.blend_forest}")
     if args.ensemble is not None and args.ensemble < 1:
         raise NaapgnnError(f"--ensemble must be >= 1, got {args.ensemble}")
 
@@ -92,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     records = split_records(load_benchmark(args.data, target_scale=args.target_scale), "train")
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
-    options = {"conv": args.conv, "blend_forest": blend, "n_ensemble": args.ensemble}
+    options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}
     model = GNNPredictor(budget=args.budget, random_state=args.seed, device=args.device,
                          n_threads=args.threads, progress=not args.quiet,
                          **{**extra, **{k: v for k, v in options.items() if v is not None}})
@@ -101,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     model.save(out)
     print(f"trained on {len(records)} architectures at budget {args.budget} in {seconds:.1f} s "
-          f"({model.n_ensemble} members, best epochs {model.best_epochs_}, forest share {model.blend_weight_:g}"
-          f"{' chosen on held-out predictions' if model.blend_forest == 'auto' else ''})")
+          f"({model.n_ensemble} members, best epochs {model.best_epochs_}, blend_forest {model.blend_forest})")
     print(held_out_summary(model, records))
     print(f"checkpoint saved to {out}")
     return 0

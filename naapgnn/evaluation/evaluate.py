@@ -84,10 +84,7 @@ def _gnn_label(gnn_params: dict) -> str:
     from naapgnn.models.gnn import GNNPredictor
 
     default = inspect.signature(GNNPredictor).parameters["blend_forest"].default
-    blend = gnn_params.get("blend_forest", default)
-    if blend == "auto":
-        return "GNN (blended with a per-layer forest, share chosen per fit)"
-    blend = float(blend)
+    blend = float(gnn_params.get("blend_forest", default))
     return f"GNN ({100 * (1 - blend):.0f}/{100 * blend:.0f} blend with per-layer forest)" if blend > 0 else "GNN"
 
 

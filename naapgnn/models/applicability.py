@@ -183,35 +183,6 @@ def blend(gnn: np.ndarray, gnn_std: np.ndarray, forest: np.ndarray | None, weigh
     return (1 - w) * mean + w * forest, np.sqrt(var)
 
 
-# the forest shares ``blend_forest="auto"`` chooses among (not 1: the GNN always has a part, and with it the
-# uncertainty, the spread of the mixture)
-BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
-FALLBACK_BLEND = 0.25  # "auto" with too few held-out predictions to choose (the fixed default of earlier versions)
-
-
-def choose_blend_weight(y: np.ndarray, gnn_oof: np.ndarray, forest_oob: np.ndarray) -> tuple[float, dict]:
-    """The forest share of :data:`BLEND_WEIGHTS` whose blend of held-out predictions ranks the training
-    records best (highest Kendall tau; a tie goes to the smaller share), and each share's tau.
-
-    ``gnn_oof``: each training record's prediction by the member that did not train on it (NaN where
-    none did); ``forest_oob``: the forest's out-of-bag predictions (NaN where it cannot read the
-    record: the GNN alone there, as in :func:`blend`). Both are predictions of records their model did
-    not see, so the choice uses the training split only. Rank, not squared error: a search needs the
-    order, and the squared error also rewards a blend for correcting the level, which the stack after
-    it does (on a NAS-Bench-201 draw of 1,563 cells the error preferred a quarter of forest, the rank
-    none, and none ranked the other cells better). With fewer than 10 records held out by both,
-    :data:`FALLBACK_BLEND`.
-    """
-    from scipy.stats import kendalltau
-
-    rows = np.isfinite(gnn_oof) & np.isfinite(forest_oob)
-    if rows.sum() < 10:
-        return FALLBACK_BLEND, {}
-    taus = {w: float(kendalltau(blend(gnn_oof[rows], np.zeros(rows.sum()), forest_oob[rows], w)[0], y[rows])[0])
-            for w in BLEND_WEIGHTS}
-    return max(BLEND_WEIGHTS, key=lambda w: (taus[w], -w)), taus
-
-
 def calibration_scale(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:
     """The factor ``s`` that puts :data:`COVERAGE` of held-out targets within ``mean +- 2 s std``.
 
@@ -236,7 +207,7 @@ class ApplicabilityMixin:
         parts = self.predict_parts(records)
         self.domain_["disagreement_median"] = float(np.median(parts["gnn_std"]))
         forest = None if self.forest_ is None else self.forest_.oob_prediction_
-        _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, self.blend_weight_)
+        _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_forest))
         self.std_scale_ = calibration_scale(y, self.stack_oof_, std)
 
     def domain_report(self, X, parts: dict | None = None, graphs=None) -> tuple[np.ndarray, list[str]]:

@@ -24,13 +24,12 @@ from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 10  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 9  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
 # 8: a curve stack mixed with the budget-0 choice (stack_weight, stack_budget0_kind, stack_budget0.joblib);
-# 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter;
-# 10: the forest's share (blend_weight), chosen per fit with blend_forest="auto"
+# 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -95,7 +94,6 @@ def _config(model) -> dict:
         "y_mean": model.y_mean_, "y_std": model.y_std_,
         "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],
         "folds": model.folds_,
-        "blend_weight": model.blend_weight_, "blend_taus": {str(w): t for w, t in model.blend_taus_.items()},
         "best_epochs": model.best_epochs_,
         "stack_coef": model.stack_coef_.tolist(), "stack_intercept": model.stack_intercept_,
         "stack_kind": model.stack_gate_.get("kind", "graph"),
@@ -141,7 +139,7 @@ def load(cls, path, device: str | None = None):
         raise NaapgnnError(f"{where}: {CONFIG_FILE} is incomplete or malformed ({type(exc).__name__}: {exc})") from None
     _check_curve_state(model, where)
     model.members_ = _load_members(model, path, where)
-    model.forest_ = _load_forest(path, where) if model.blend_weight_ > 0 else None
+    model.forest_ = _load_forest(path, where) if float(model.blend_forest) > 0 else None
     kernel = model.stack_gate_["kind"] in ("architecture", "nonlinear")
     model.stack_model_ = _load_stack(path, where, model.stack_gate_["kind"]) if kernel else None
     mixed_architecture = model.stack_gate_["weight"] < 1 and model.stack_gate_["budget0_kind"] == "architecture"
@@ -182,10 +180,6 @@ def _set_state(model, state: dict) -> None:
     model.y_mean_, model.y_std_ = float(state["y_mean"]), float(state["y_std"])
     model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_ = (int(d) for d in state["dims"])
     model.folds_ = bool(state["folds"])
-    model.blend_weight_ = float(state["blend_weight"])
-    if not 0 <= model.blend_weight_ <= 1:
-        raise NaapgnnError(f"the forest's share blend_weight {model.blend_weight_!r} is not in [0, 1]")
-    model.blend_taus_ = {float(w): float(t) for w, t in state.get("blend_taus", {}).items()}
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])
@@ -269,7 +263,7 @@ def _load_members(model, path: Path, where: str) -> list:
 
 
 def _load_forest(path: Path, where: str):
-    return _load_joblib(path / FOREST_FILE, where, "the forest's share is above 0")
+    return _load_joblib(path / FOREST_FILE, where, "blend_forest > 0")
 
 
 def _load_stack(path: Path, where: str, kind: str):

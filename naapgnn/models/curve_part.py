@@ -1,9 +1,7 @@
-"""What :class:`naapgnn.models.gnn.GNNPredictor` puts on top of its graph network: the blended forest,
-the curve state, the gated stack, and a new budget.
+"""The curve side of :class:`naapgnn.models.gnn.GNNPredictor`: curve state, the gated stack, and a new budget.
 
-:class:`CurveMixin` holds what a fit learns after its members are trained:
-the blended forest and its share (chosen on the held-out predictions), the
-channels and the learning-rate schedule read, the curve features'
+:class:`CurveMixin` holds what a fit learns about the first ``budget`` epochs:
+the channels and the learning-rate schedule read, the curve features'
 standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
 on the held-out graph predictions. With ``curve_mode="stack"`` the graph
 network and its blended forest read no curve, so the same graph part serves
@@ -34,7 +32,7 @@ def mean_and_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class CurveMixin:
-    """Blended forest, curve state, the gated stack and :meth:`with_budget` of :class:`naapgnn.models.gnn.GNNPredictor`."""
+    """Curve state, the gated stack and :meth:`with_budget` of :class:`naapgnn.models.gnn.GNNPredictor`."""
 
     def _fit_curve_state(self, records) -> np.ndarray:
         """Channels, schedule, feature names and standardisation of the first ``budget`` epochs;
@@ -81,25 +79,7 @@ class CurveMixin:
         """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""
         from naapgnn.models.applicability import blend
 
-        return blend(gnn, np.zeros(np.shape(gnn)), forest, self.blend_weight_)[0]
-
-    def _fit_forest(self, records, y: np.ndarray, seed: int) -> None:
-        """The blended forest and its share ``blend_weight_`` (with "auto", chosen on the held-out
-        predictions; a share of 0 keeps no forest)."""
-        from naapgnn.models.applicability import choose_blend_weight
-        from naapgnn.models.forest import PerLayerForest
-
-        self.forest_, self.blend_weight_, self.blend_taus_ = None, 0.0, {}
-        if self.blend_forest != "auto" and float(self.blend_forest) == 0:
-            return
-        self.forest_ = PerLayerForest(budget=int(self.budget), curve=bool(self.forest_curve),
-                                      n_estimators=int(self.forest_trees), random_state=seed).fit(records, y)
-        if self.blend_forest == "auto":
-            self.blend_weight_, self.blend_taus_ = choose_blend_weight(y, self.oof_prediction_, self.forest_.oob_prediction_)
-        else:
-            self.blend_weight_ = float(self.blend_forest)
-        if self.blend_weight_ == 0:
-            self.forest_ = None
+        return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_forest))[0]
 
     def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray) -> None:
         """The gated stack on the held-out graph predictions, then the training domain and calibration.
@@ -146,7 +126,7 @@ class CurveMixin:
     def reads_curve_in_graph_part(self) -> bool:
         """Whether the graph network or its blended forest reads the curve (then the graph part
         depends on the budget and :meth:`with_budget` cannot reuse it)."""
-        forest_reads = bool(self.forest_curve) and self.forest_ is not None
+        forest_reads = bool(self.forest_curve) and float(self.blend_forest) > 0
         return self.curve_mode != "stack" or forest_reads
 
     def with_budget(self, budget: int, X, y=None):

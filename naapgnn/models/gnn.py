@@ -19,12 +19,11 @@ What it does, in order:
    trained full-batch with Adam on ``MSE + rank_weight * pairwise logistic
    ranking loss``; the weights of the epoch with the lowest held-out loss are
    kept (early stopping).
-5. The graph prediction is ``(1 - b) * GNN + b * forest``
-   (:class:`naapgnn.models.forest.PerLayerForest`, same training data; the
-   GNN alone for a net deeper than the forest reads). With ``blend_forest="auto"``
-   (the default) ``b`` is the share of 0, 0.25, 0.5, 0.75 whose blend of the
-   members' held-out predictions and the forest's out-of-bag predictions
-   ranks the training records best; a share of 0 keeps no forest.
+5. With ``blend_forest = b > 0`` (default 0: the GNN alone) the graph
+   prediction is ``(1 - b) * GNN + b * forest``
+   (:class:`naapgnn.models.forest.PerLayerForest`, same training data, its
+   out-of-bag predictions for the training records; the GNN alone for a net
+   deeper than the forest reads).
 6. A gated stack on the held-out graph predictions of step 5
    (``curve_mode`` "stack", the default, or "both"; :mod:`naapgnn.models.curve_stack`),
    chosen by cross-validation on the training split: at every budget, graph
@@ -43,10 +42,11 @@ What it does, in order:
 The defaults (GIN along the data flow, 3 rounds, width 32, curve stacked)
 were chosen by 8 random 360/40 splits of the NAAP-440 training split only
 (``scripts/select_gnn.py``: the curve stacked beat the curve encoder at every
-budget); the test split was never used to choose anything. The forest share
-was a fixed 0.25 (best there) until NAS-Bench-201 and the deep ResNets, where
-the forest is far weaker than the GNN and any fixed share cost rank
-correlation: it is now chosen per fit on the training records.
+budget); the test split was never used to choose anything. A quarter of
+forest was the default until NAS-Bench-201, where it cost 0.014-0.02 Kendall
+tau on a development draw (``scripts/blend_choice.py``), against a gain of
+0.003, inside the noise, on NAAP-440's training split: the GNN alone is the
+default since.
 """
 from __future__ import annotations
 
@@ -110,11 +110,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
         Graphs per step; None trains full-batch.
     n_ensemble : int
         Members (seeds) averaged; their spread is the uncertainty.
-    blend_forest : float or "auto"
-        Weight in [0, 1] of a per-layer random forest blended into the
-        prediction, or "auto": the share in
-        :data:`naapgnn.models.applicability.BLEND_WEIGHTS` whose held-out
-        predictions rank the training records best (step 5 above).
+    blend_forest : float
+        Weight in [0, 1] of a per-layer random forest blended into the prediction
+        (0, the default: none is fitted).
     forest_curve : bool
         Let the blended forest also read cycle curve features (budget > 0).
     forest_trees : int
@@ -154,11 +152,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
     stack_gate_ : dict
         The gate's cross-validated scores and choice (:mod:`naapgnn.models.curve_stack`).
     forest_ : PerLayerForest or None
-        The blended forest (None when its share is 0).
-    blend_weight_ : float
-        The forest's share in the prediction.
-    blend_taus_ : dict
-        With ``blend_forest="auto"``: the held-out Kendall tau of each share.
+        The blended forest.
     domain_ : dict
         The training domain that :meth:`domain_report` checks.
     std_scale_ : float
@@ -169,7 +163,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
                  layers: int = 3, curve_hidden: int = 32, curve_mode: str = "stack", dropout: float = 0.0,
                  curve_raw: bool = False, rank_weight: float = 0.5, lr: float = 5e-3, weight_decay: float = 1e-4,
                  max_epochs: int = 200, patience: int = 40, val_fraction: float | None = None,
-                 batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float | str = "auto",
+                 batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.0,
                  forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
                  random_state: int | None = 0,
                  device: str = "auto", n_threads: int | None = 1, progress: bool = False):
@@ -307,7 +301,13 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
         finally:
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
-        self._fit_forest(records, y, seed)
+        self.forest_ = None
+        if float(self.blend_forest) > 0:
+            from naapgnn.models.forest import PerLayerForest
+
+            self.forest_ = PerLayerForest(budget=int(self.budget), curve=bool(self.forest_curve),
+                                          n_estimators=int(self.forest_trees),
+                                          random_state=seed).fit(records, y)
         self._fit_curve_stack(records, y, raw, curve, hp)
         return self
 
@@ -362,7 +362,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
     def predict_from_parts(self, parts: dict, return_std: bool = False):
         """:meth:`predict` from :meth:`predict_parts` already computed (the CLI reuses them for
         :meth:`domain_report` instead of predicting twice)."""
-        _, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], self.blend_weight_)
+        _, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_forest))
         mean = np.clip(parts["mean"], 0.0, 1.0)
         return (mean, std * self.std_scale_) if return_std else mean
 
@@ -380,7 +380,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
         dict
             ``gnn``: the ensemble mean (graph only, before the blend and the
             curve stack), ``gnn_std``: the members' spread, ``forest``: the
-            per-layer forest's prediction (None when its share is 0;
+            per-layer forest's prediction (None when ``blend_forest`` is 0;
             NaN for an architecture deeper than the forest reads, which gets
             the GNN alone), ``mean``: the members' mean of their blend with
             the forest after the curve stack (unclipped).

@@ -172,8 +172,8 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: conv must be one of {', '.join(CONV_TYPES)}, got {est.conv!r}")
     if est.direction not in DIRECTIONS:
         raise NaapgnnError(f"GNNPredictor: direction must be one of {', '.join(DIRECTIONS)}, got {est.direction!r}")
-    if est.blend_forest != "auto" and not _number_in(est.blend_forest, 0.0, 1.0):
-        raise NaapgnnError(f"GNNPredictor: blend_forest must be \"auto\" or in [0, 1], got {est.blend_forest!r}")
+    if not _number_in(est.blend_forest, 0.0, 1.0):
+        raise NaapgnnError(f"GNNPredictor: blend_forest must be in [0, 1], got {est.blend_forest!r}")
     if est.val_fraction is not None and not (_number_in(est.val_fraction, 0.0, 1.0) and est.val_fraction < 1):
         raise NaapgnnError(f"GNNPredictor: val_fraction must be None or in [0, 1), got {est.val_fraction!r}")
     if est.curve_mode not in CURVE_MODES:
