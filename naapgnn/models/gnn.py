@@ -63,7 +63,7 @@ from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import train_member, validation_sets
 from naapgnn.models.inputs import EncodingMixin, as_records, check_params, targets_of
-from naapgnn.runtime import resolve_device, cpu_threads
+from naapgnn.runtime import cpu_threads, resolve_device
 
 __all__ = ["GNNPredictor"]
 
