@@ -11,9 +11,9 @@ def cpu_threads(n: int | None) -> Iterator[None]:
     threadpoolctl) to ``n`` inside the block, and restore them after (no-op for None or 0).
 
     On a small machine a fit that uses every core fights the other worker
-    processes for them: a BLAS pool of 2 threads beside one busy core solved a
-    kernel ridge's systems 4-25x slower than 1 thread. One thread each is much
-    faster in total.
+    processes for them: the GNN's kernel-ridge stack took 2.65x as long with
+    OpenBLAS's default 2 threads as with 1 beside a busy core
+    (``scripts/bench_blas_threads.py``). One thread each is much faster in total.
     """
     if not n:
         yield

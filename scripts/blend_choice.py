@@ -52,17 +52,14 @@ def blended(gnn: np.ndarray, forest: np.ndarray, share: float) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    import torch
-    from scipy.stats import kendalltau
-
     from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+    from naapgnn.evaluation.metrics import kendall_tau
     from naapgnn.models.forest import PerLayerForest
     from naapgnn.models.gnn import GNNPredictor
     from naapgnn.models.inputs import take
 
     args = parse_args(argv)
-    torch.set_num_threads(1)
     try:
         bench = load_benchmark_for_evaluation(args.data)
         model = GNNPredictor(**{**json.loads(args.gnn_params), "blend_forest": 0.0})
@@ -73,24 +70,26 @@ def main(argv=None) -> int:
             train, other = np.sort(perm[:args.draw]), np.sort(perm[args.draw:])[::3]
         else:
             train, other = np.flatnonzero(~bench.is_test), np.zeros(0, dtype=int)
-        model.fit(take(X, train), y[train])
+        X_train = take(X, train)
+        model.fit(X_train, y[train])
         forest = PerLayerForest(n_estimators=int(model.forest_trees), random_state=int(model.random_state or 0))
-        forest.fit(take(X, train).records, y[train])
+        forest.fit(X_train.records, y[train])
     except (NaapgnnError, ValueError) as exc:
         print(f"blend_choice: error: {exc}", file=sys.stderr)
         return 2
     held_gnn, held_forest = model.oof_prediction_, forest.oob_prediction_
     rows = np.isfinite(held_gnn) & np.isfinite(held_forest)
     if len(other):
-        gnn_other = model.predict_parts(take(X, other))["gnn"]
-        forest_other = forest.predict_readable(take(X, other).records)
+        X_other = take(X, other)
+        gnn_other = model.predict_parts(X_other)["gnn"]
+        forest_other = forest.predict_readable(X_other.records)
     print(f"{bench.name}: {len(train)} training records")
     print("share | held-out tau (training) | held-out MSE (training)" + (" | tau on other records" if len(other) else ""))
     for share in SHARES:
         pred = blended(held_gnn[rows], held_forest[rows], share)
-        line = f"{share:g} | {kendalltau(pred, y[train][rows])[0]:.4f} | {np.mean((pred - y[train][rows]) ** 2):.3e}"
+        line = f"{share:g} | {kendall_tau(y[train][rows], pred):.4f} | {np.mean((pred - y[train][rows]) ** 2):.3e}"
         if len(other):
-            line += f" | {kendalltau(blended(gnn_other, forest_other, share), y[other])[0]:.4f}"
+            line += f" | {kendall_tau(y[other], blended(gnn_other, forest_other, share)):.4f}"
         print(line)
     return 0
 
