@@ -3,8 +3,8 @@
 Fits the GNN with the settings of the sample-efficiency table (mini-batches of 64, at most 150
 epochs, patience 20, 3 members; graphs folded, the default) on 156 random cells (seed 0), then times
 the parts of predicting the other 15,469: encoding them into one batch, standardising, the ensemble
-members' forward passes, the blended per-layer forest (when ``--blend-forest B`` blends one; the
-default GNN has none), the prediction from the encoded batch
+members' forward passes, the blended forest (the default statistics forest; ``--blend-forest B``
+sets its share, 0 for none), the prediction from the encoded batch
 (``predict_parts`` given the batch: what "prediction" means once the networks are encoded, as
 ``naapgnn import`` + encoding is timed on its own) and the whole ``predict``. Each part prints its
 wall and CPU seconds (CPU time is what the part costs when other jobs share the machine).
@@ -40,8 +40,8 @@ def main(path: str) -> None:
     records = load_jsonl(path)
     order = np.random.default_rng(0).permutation(len(records))
     train, test = [records[i] for i in order[:156]], [records[i] for i in order[156:]]
-    blend = float(sys.argv[sys.argv.index("--blend-forest") + 1]) if "--blend-forest" in sys.argv else 0.0
-    model = GNNPredictor(fold_repeats="--unfolded" not in sys.argv, blend_forest=blend, **SETTINGS)
+    blend = {"blend_forest": float(sys.argv[sys.argv.index("--blend-forest") + 1])} if "--blend-forest" in sys.argv else {}
+    model = GNNPredictor(fold_repeats="--unfolded" not in sys.argv, **blend, **SETTINGS)
     timed("fit on 156 cells", lambda: model.fit(train))
     raw = timed(f"encode {len(test)} networks into one batch", lambda: model.encode_batch(test))
     print(f"  ({raw.num_nodes} nodes, folded: {model.folds_})")
@@ -52,7 +52,8 @@ def main(path: str) -> None:
         if "--whole-batch" in sys.argv:
             timed("the same, member by member on the whole batch", lambda: [m(g, curve, hp) for m in model.members_])
     if model.forest_ is not None:
-        timed("per-layer forest", lambda: model.forest_.predict_readable(test))
+        timed(f"{model.forest} forest (statistics read off the batch)",
+              lambda: model._forest_prediction(test, raw, model._hparams(test)))
     timed("prediction from the encoded batch (predict_parts + predict_from_parts)",
           lambda: model.predict_from_parts(model.predict_parts(test, raw)))
     timed("predict, all of it (encoding included)", lambda: model.predict(test))

@@ -22,7 +22,7 @@ What it measures, with the default ``GNNPredictor`` (the one ``naapgnn train`` s
 
 Rows are in the baselines' order (sorted by MaxAccuracy), so the random
 splits are exactly those of ``naapgnn baselines``. "GNN" is the default
-predictor (blended with the per-layer forest, ``blend_forest=0.25``); "GNN
+predictor (GNNPredictor's defaults: blended with the statistics forest, ``blend_forest=0.25``); "GNN
 alone" is its graph network part alone (no forest, no curve stack), read
 from the same fits. Fits are saved to OUT/.gnn_runs.jsonl as they finish, so an
 interrupted run resumes.

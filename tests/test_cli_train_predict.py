@@ -53,9 +53,9 @@ def test_train_writes_a_checkpoint_trained_on_the_train_split(bench, ckpt3, caps
     config = json.loads((ckpt3 / "config.json").read_text())
     assert config["params"]["budget"] == 3 and config["params"]["n_ensemble"] == 2
     assert config["params"]["hidden"] == 8
-    # the default is the GNN alone: no forest is fitted or saved
-    assert config["params"]["blend_forest"] == 0.0
-    assert (ckpt3 / "weights.pt").is_file() and not (ckpt3 / "forest.joblib").exists()
+    # the default blends a quarter of the statistics forest, saved beside the members
+    assert config["params"]["blend_forest"] == 0.25 and config["params"]["forest"] == "statistics"
+    assert (ckpt3 / "weights.pt").is_file() and (ckpt3 / "forest.joblib").is_file()
     # The target statistics are those of the 60 training records, not of all 70.
     train = [r.target for r in bench[1] if r.split == "train"]
     assert len(train) == 60

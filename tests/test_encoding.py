@@ -129,7 +129,7 @@ def test_cli_encode_json_save_and_draw(tmp_path):
 def test_version_2_and_3_columns_are_zero_for_version_1_architectures():
     from naapgnn.graph.encoding import ENCODING_VERSION
 
-    assert ENCODING_VERSION == 3
+    assert ENCODING_VERSION == 4
     data = encode(load_architecture(REPO / "graphs/resnet_like.json"))
     for name in ("is_concat", "is_batchnorm", "is_zero", "log2_groups", "act_before_conv", "bn_before_conv",
                  "log2_repeats"):

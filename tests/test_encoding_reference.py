@@ -54,7 +54,7 @@ def test_batched_encoding_is_bit_identical(naap440, reference, repeat):
     archs = _archs(naap440)
     for _ in range(repeat):
         g = batch_architectures(archs)
-    assert sorted(g.keys()) == ["batch", "edge_index", "graph_attr", "ptr", "x"]
+    assert sorted(g.keys()) == ["batch", "edge_index", "graph_attr", "path_stats", "ptr", "x"]
     _assert_equal(g, reference, ("x", "edge_index", "ptr", "graph_attr"))
 
 

@@ -10,6 +10,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from naapgnn.data.records import records_from_naap440
+from naapgnn.errors import NaapgnnError
 from naapgnn.models.ensemble import validation_sets
 from naapgnn.models.forest import PerLayerForest
 from naapgnn.models.gnn import GNNPredictor
@@ -41,7 +42,7 @@ def _poisoned(records, budget):
 
 @pytest.mark.parametrize("curve_mode", ["stack", "network"])
 def test_budget_k_never_reads_later_epochs(train, test, curve_mode):
-    params = dict(budget=3, curve_mode=curve_mode, blend_forest=0.5, forest_curve=True, **TINY)
+    params = dict(budget=3, curve_mode=curve_mode, blend_forest=0.5, forest="per_layer", forest_curve=True, **TINY)
     clean = GNNPredictor(**params).fit(train)
     poisoned = GNNPredictor(**params).fit(_poisoned(train, 3))
     mean, std = clean.predict(test, return_std=True)
@@ -117,7 +118,7 @@ def test_blend_uncertainty_is_the_spread_of_the_mixture(train, test):
         single = copy.copy(model)
         single.members_ = [member]
         members.append(single.predict_parts(test)["gnn"])
-    forest = model.forest_.predict(test)
+    forest = model.predict_parts(test)["forest"]
     # The mixture: weight (1 - b) spread evenly over the members' predictions, weight b on the forest.
     points = np.vstack(members + [forest])
     weights = np.r_[np.full(len(members), (1 - b) / len(members)), b][:, None]
@@ -126,6 +127,27 @@ def test_blend_uncertainty_is_the_spread_of_the_mixture(train, test):
     # The mixture's spread, times the calibration factor fitted at fit.
     assert np.allclose(mean, mixture_mean, atol=1e-12)
     assert np.allclose(std, mixture_std * model.std_scale_, atol=1e-12)
+
+
+def test_the_statistics_forest_reads_statistics_and_hyperparameters(train, test):
+    from naapgnn.graph.statistics import GRAPH_STATISTICS
+
+    model = GNNPredictor(budget=0, **TINY).fit(train)
+    assert model.forest == "statistics" and model.blend_forest == 0.25
+    assert model.forest_.n_features_in_ == len(GRAPH_STATISTICS) + len(model.hparam_names_)
+    assert model.forest_.oob_prediction_.shape == (len(train),)
+    parts = model.predict_parts(test)
+    assert np.all(np.isfinite(parts["forest"]))
+    assert np.allclose(model.predict_from_parts(parts), np.clip(parts["mean"], 0, 1))
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"forest": "svm"}, "forest must be one of statistics, per_layer, got 'svm'"),
+    ({"forest_curve": True}, "forest_curve needs forest='per_layer'"),
+])
+def test_bad_forest_settings_are_one_line_errors(train, params, message):
+    with pytest.raises(NaapgnnError, match=message):
+        GNNPredictor(budget=3, **params, **TINY).fit(train)
 
 
 def test_random_state_none_draws_a_fresh_seed(train, test):

@@ -59,7 +59,7 @@ def test_fit_is_reproducible(train, test):
 def test_blend_weight_one_is_the_forest(train, test):
     # curve_mode "network" fits no stack, so the prediction is the blend itself
     model = GNNPredictor(budget=0, blend_forest=1.0, curve_mode="network", **{**TINY, "max_epochs": 5}).fit(train[:60])
-    assert np.allclose(model.predict(test), model.forest_.predict(test))
+    assert np.allclose(model.predict(test), model.predict_parts(test)["forest"])
     none = GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "max_epochs": 5}).fit(train[:60])
     assert none.forest_ is None
 
@@ -90,7 +90,7 @@ def test_accepts_architectures_dicts_and_frames(naap440, train):
 
 
 def test_blended_forest_falls_back_to_the_gnn_for_deeper_networks(train, test):
-    model = GNNPredictor(budget=0, blend_forest=0.5, **{**TINY, "max_epochs": 5}).fit(train[:40])
+    model = GNNPredictor(budget=0, blend_forest=0.5, forest="per_layer", **{**TINY, "max_epochs": 5}).fit(train[:40])
     graph = json.loads((REPO / "graphs" / "resnet_like.json").read_text())
     parts = model.predict_parts([graph, test[0]])
     assert np.isnan(parts["forest"][0]) and np.isfinite(parts["forest"][1])

@@ -260,7 +260,7 @@ def test_enlarged_checkpoint_drops_the_blended_forest(problem, tmp_path):
     from naapgnn.models.gnn import GNNPredictor
     from naapgnn.search.runs import enlarged_model
 
-    tiny = dict(n_ensemble=2, max_epochs=3, forest_trees=5, n_threads=1, blend_forest=0.5)
+    tiny = dict(n_ensemble=2, max_epochs=3, forest_trees=5, n_threads=1, blend_forest=0.5, forest="per_layer")
     GNNPredictor(budget=0, **tiny).fit(problem.records[:20], problem.accuracy[:20]).save(tmp_path / "b0")
     model, label = enlarged_model(problem, 5, checkpoint=str(tmp_path / "b0"))
     assert model.forest_ is None and "GNN ensemble only" in label

@@ -78,14 +78,15 @@ GROUPS = {
 
 
 def _gnn_label(gnn_params: dict) -> str:
-    """"GNN", naming the per-layer forest blend when the settings include one."""
+    """"GNN", naming the forest blend when the settings include one."""
     import inspect
 
     from naapgnn.models.gnn import GNNPredictor
 
-    default = inspect.signature(GNNPredictor).parameters["blend_forest"].default
-    blend = float(gnn_params.get("blend_forest", default))
-    return f"GNN ({100 * (1 - blend):.0f}/{100 * blend:.0f} blend with per-layer forest)" if blend > 0 else "GNN"
+    defaults = inspect.signature(GNNPredictor).parameters
+    blend = float(gnn_params.get("blend_forest", defaults["blend_forest"].default))
+    forest = str(gnn_params.get("forest", defaults["forest"].default)).replace("_", "-")
+    return f"GNN ({100 * (1 - blend):.0f}/{100 * blend:.0f} blend with {forest} forest)" if blend > 0 else "GNN"
 
 
 def make_predictors(gnn_params: dict | None = None) -> dict[str, Predictor]:

@@ -17,7 +17,7 @@ residual, its share of the network's MACs, its relative depth, log2 groups,
 whether the activation / batch norm come before the conv (pre-activation),
 and log2 of the node's repeat count (0 unless folded).
 Version 2 (:data:`ENCODING_VERSION`) added three types and the three columns
-before the last; version 3 the repeat count. Earlier columns keep their values.
+before the last; version 3 the repeat count; version 4 the path statistics. Earlier columns keep their values.
 
 ``fold=True`` folds each run of identical consecutive blocks (a stage of
 NAS-Bench-201 cells, of ResNet blocks) into its first copy, whose nodes carry
@@ -28,7 +28,9 @@ those of the whole network.
 
 Graph attributes (``data.graph_attr``, shape ``[1, 4]``): log params, log MACs,
 depth (conv and linear layers on the longest path) and number of downsampling
-stages.
+stages. Path statistics (``data.path_stats``, ``[1, 6]``, :data:`naapgnn.graph.paths.PATH_STATISTICS`):
+how the input-to-classifier paths are made, of the whole network (folded or not); the
+graph network does not read them, the statistics beside it do (:mod:`naapgnn.graph.statistics`).
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ import numpy as np
 from naapgnn.arch.format import Architecture, parse_architecture
 from naapgnn.arch.profiling import layer_cost, layer_costs, layer_depths, receptive_fields
 from naapgnn.graph.folding import fold_repeats
+from naapgnn.graph.paths import PATH_STATISTICS, path_statistics
 
 if TYPE_CHECKING:  # torch and PyG load only when a graph is built, so `naapgnn encode` starts fast
     import networkx as nx
@@ -74,7 +77,7 @@ NUMERIC_FEATURES = (
 NODE_FEATURES = tuple(f"is_{t}" for t in NODE_TYPES) + NUMERIC_FEATURES
 _TYPE_INDEX = {kind: i for i, kind in enumerate(NODE_TYPES)}
 GRAPH_ATTRS = ("log_params", "log_macs", "depth", "stages")
-ENCODING_VERSION = 3
+ENCODING_VERSION = 4
 
 
 @dataclass(slots=True)
@@ -114,7 +117,7 @@ def encode(arch: Any, fold: bool = False) -> Data:
     torch_geometric.data.Data
         ``x`` ``[num_nodes, len(NODE_FEATURES)]``, ``edge_index`` ``[2, num_edges]``,
         ``node_type`` ``[num_nodes]`` (index into :data:`NODE_TYPES`),
-        ``graph_attr`` ``[1, 4]`` and the integer totals ``num_params`` and
+        ``graph_attr`` ``[1, 4]``, ``path_stats`` ``[1, 6]`` and the integer totals ``num_params`` and
         ``num_macs`` (``[1]`` each).
     """
     return encode_many([arch], fold=fold)[0]
@@ -128,7 +131,7 @@ def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -
     archs : sequence of Architecture, scheme list or layer-graph dict
     totals : bool
         Also ``node_type``, ``num_params`` and ``num_macs``. The GNN reads
-        only ``x``, ``edge_index`` and ``graph_attr``, and each further
+        only ``x``, ``edge_index``, ``graph_attr`` and ``path_stats``, and each further
         attribute costs about a sixth of the time of building and batching
         the ``Data`` objects.
     fold : bool
@@ -152,15 +155,16 @@ def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -
     x = torch.from_numpy(_feature_matrix(rows, np.repeat(per_graph, sizes, axis=0), repeats))
     node_type = torch.from_numpy(rows[:, 0].astype(np.int64))
     attrs = torch.from_numpy(np.array([g[3] for g in graphs], dtype=np.float32).reshape(-1, len(GRAPH_ATTRS))).split(1)
+    paths = torch.from_numpy(np.array([g[6] for g in graphs], dtype=np.float32).reshape(-1, len(PATH_STATISTICS))).split(1)
     edges = np.array([e for g in graphs for e in g[1]], dtype=np.int64).reshape(-1, 2).T.copy()
     edge_index = torch.split(torch.from_numpy(edges), [len(g[1]) // 2 for g in graphs], dim=1)
     x = torch.split(x, sizes)
     if not totals:
-        return [Data(x=x_i, edge_index=e, graph_attr=a) for x_i, e, a in zip(x, edge_index, attrs)]
+        return [Data(x=x_i, edge_index=e, graph_attr=a, path_stats=p) for x_i, e, a, p in zip(x, edge_index, attrs, paths)]
     counts = torch.tensor([g[4] for g in graphs], dtype=torch.long).reshape(-1, 2)
-    return [Data(x=x_i, edge_index=e, node_type=t, graph_attr=a, num_params=p, num_macs=m, num_nodes=size)
-            for x_i, e, t, a, p, m, size in zip(x, edge_index, torch.split(node_type, sizes), attrs,
-                                                counts[:, 0].split(1), counts[:, 1].split(1), sizes)]
+    return [Data(x=x_i, edge_index=e, node_type=t, graph_attr=a, path_stats=ps, num_params=p, num_macs=m, num_nodes=size)
+            for x_i, e, t, a, ps, p, m, size in zip(x, edge_index, torch.split(node_type, sizes), attrs, paths,
+                                                    counts[:, 0].split(1), counts[:, 1].split(1), sizes)]
 
 
 _RAW_COLUMNS = 18  # a node's type index, then its 17 raw values (see _graph_arrays)
@@ -169,8 +173,9 @@ _RF_COLUMN, _DEPTH_COLUMN = 9, 14  # the two raw values that depend on the node'
 
 def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
     """Raw node rows ``[nodes, 18]``, flat edge list ``[s0, d0, s1, d1, ...]``, (input size, total MACs,
-    max depth), graph attributes and (params, MACs) of ``arch``; with ``fold``, the folded graph's rows and
-    edges (:func:`naapgnn.graph.folding.fold_repeats`) and, last, each node's repeat count.
+    max depth), graph attributes, (params, MACs), each node's repeat count (None unless ``fold``) and the
+    path statistics (:func:`naapgnn.graph.paths.path_statistics`, of the whole network) of ``arch``; with
+    ``fold``, the folded graph's rows and edges (:func:`naapgnn.graph.folding.fold_repeats`).
 
     A node's row is that of :func:`_build_nodes` (the same values, in :func:`_node_row` order); all of it
     but the receptive field and the depth depends on the layer alone, so it is made once per distinct
@@ -196,10 +201,13 @@ def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
     stages = int(np.count_nonzero((rows[:, 6] < rows[:, 5]) & (rows[:, 6] > 0)))
     max_depth = max(max(depths), 1)
     graph_attr = (math.log(params), math.log(total_macs), float(depths[-1]), float(stages))
+    kinds = rows[:, 0]
+    weighted = (kinds == _TYPE_INDEX["conv"]) | (kinds == _TYPE_INDEX["linear"]) | (kinds == _TYPE_INDEX["classifier"])
+    paths = path_statistics(weighted.tolist(), ((kinds == _TYPE_INDEX["conv"]) & (rows[:, 3] > 1)).tolist(), edges)
     if not fold:
-        return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs)
+        return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), None, paths
     kept, edges, repeats = fold_repeats(ids, edges)  # a row id stands for all of a node's row but its place
-    return rows[kept], edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), np.array(repeats)
+    return rows[kept], edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), np.array(repeats), paths
 
 
 def _with_residual_nodes(arch: Architecture, found: list, fields: list, depths: list) -> tuple:

@@ -2,8 +2,9 @@
 
 The graph attributes (log params, log MACs, depth, stages), the number of
 nodes of each op type, the widest conv (log2 output channels; 0 without one) and the number
-of residual adds: Baker et al. 2018's architecture statistics, computed from
-the encoding already built rather than by profiling each network again. A
+of residual adds: Baker et al. 2018's architecture statistics; then how the
+paths from the input to the classifier are made (:mod:`naapgnn.graph.paths`). All are
+computed from the encoding already built rather than by profiling each network again. A
 folded graph's node counts as many times as it repeats, so folded and
 unfolded graphs give the same statistics.
 The GNN's curve stack reads them (:mod:`naapgnn.models.curve_stack`).
@@ -14,14 +15,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from naapgnn.errors import NaapgnnError
 from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES, NODE_TYPES
+from naapgnn.graph.paths import PATH_STATISTICS
 
 if TYPE_CHECKING:
     from torch_geometric.data import Batch
 
 __all__ = ["GRAPH_STATISTICS", "graph_statistics"]
 
-GRAPH_STATISTICS = GRAPH_ATTRS + tuple(f"num_{t}" for t in NODE_TYPES) + ("max_log2_conv_width", "num_residual")
+GRAPH_STATISTICS = GRAPH_ATTRS + tuple(f"num_{t}" for t in NODE_TYPES) + ("max_log2_conv_width", "num_residual") + PATH_STATISTICS
 
 
 def graph_statistics(batch: "Batch") -> np.ndarray:
@@ -30,8 +33,8 @@ def graph_statistics(batch: "Batch") -> np.ndarray:
     Parameters
     ----------
     batch : torch_geometric.data.Batch
-        Encoded graphs (:func:`naapgnn.models.network.batch_architectures`), with ``x``, ``graph_attr``
-        and ``batch``.
+        Encoded graphs (:func:`naapgnn.models.network.batch_architectures`), with ``x``, ``graph_attr``,
+        ``path_stats`` and ``batch``.
 
     Returns
     -------
@@ -47,5 +50,10 @@ def graph_statistics(batch: "Batch") -> np.ndarray:
     conv = x[:, NODE_FEATURES.index("is_conv")] > 0
     width = scatter(x[conv, NODE_FEATURES.index("log2_channels_out")], index[conv], dim=0, dim_size=n, reduce="max")
     residual = scatter(x[:, NODE_FEATURES.index("residual")] * repeats, index, dim=0, dim_size=n, reduce="sum")
-    out = torch.cat([batch.graph_attr.double().reshape(n, len(GRAPH_ATTRS)), counts, width[:, None], residual[:, None]], 1)
+    if "path_stats" not in batch:
+        raise NaapgnnError("graph_statistics: the graphs have no path statistics (encoded before encoding version 4:"
+                           " encode them again)")
+    paths = batch.path_stats.double().reshape(n, len(PATH_STATISTICS))
+    out = torch.cat([batch.graph_attr.double().reshape(n, len(GRAPH_ATTRS)), counts, width[:, None], residual[:, None],
+                     paths], 1)
     return out.numpy()

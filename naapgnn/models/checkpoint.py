@@ -24,12 +24,13 @@ from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 9  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 10  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
 # 8: a curve stack mixed with the budget-0 choice (stack_weight, stack_budget0_kind, stack_budget0.joblib);
-# 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter
+# 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter;
+# 10: encoding version 4 (path statistics among the networks' statistics) and the `forest` parameter
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"

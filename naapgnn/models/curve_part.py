@@ -160,7 +160,7 @@ class CurveMixin:
         other = copy.copy(self)
         other.budget = budget
         other._check_params()
-        if other.forest_ is not None:
+        if other.forest_ is not None and self.forest == "per_layer":
             other.forest_ = copy.copy(self.forest_)
             other.forest_.budget = budget
         curve = other._fit_curve_state(records)

@@ -139,7 +139,8 @@ def edge_offsets(g):
 
 def select_graphs(g, idx, edge_ptr=None):
     """The graphs ``idx`` of batch ``g``, in that order, as a new batch: the tensors of
-    ``Batch.from_data_list(g.index_select(idx))`` (``x``, ``edge_index``, ``graph_attr``, ``batch``, ``ptr``),
+    ``Batch.from_data_list(g.index_select(idx))`` (``x``, ``edge_index``, ``graph_attr``, ``batch``, ``ptr``
+    and ``path_stats`` where ``g`` has them),
     gathered with tensor operations instead of one ``Data`` object per graph
     (``edge_ptr``: :func:`edge_offsets` of ``g``, when already computed).
     """
@@ -151,7 +152,10 @@ def select_graphs(g, idx, edge_ptr=None):
     ptr, graph_of_node, nodes = _gather_ranges(g.ptr, idx)
     _, edge_owner, edges = _gather_ranges(edge_ptr, idx)
     edge_index = g.edge_index[:, edges] - (g.ptr[idx] - ptr[:-1])[edge_owner]
-    return Batch(x=g.x[nodes], edge_index=edge_index, graph_attr=g.graph_attr[idx], batch=graph_of_node, ptr=ptr)
+    out = Batch(x=g.x[nodes], edge_index=edge_index, graph_attr=g.graph_attr[idx], batch=graph_of_node, ptr=ptr)
+    if "path_stats" in g:
+        out.path_stats = g.path_stats[idx]
+    return out
 
 
 def _gather_ranges(offsets, idx):

@@ -19,11 +19,10 @@ What it does, in order:
    trained full-batch with Adam on ``MSE + rank_weight * pairwise logistic
    ranking loss``; the weights of the epoch with the lowest held-out loss are
    kept (early stopping).
-5. With ``blend_forest = b > 0`` (default 0: the GNN alone) the graph
-   prediction is ``(1 - b) * GNN + b * forest``
-   (:class:`naapgnn.models.forest.PerLayerForest`, same training data, its
-   out-of-bag predictions for the training records; the GNN alone for a net
-   deeper than the forest reads).
+5. With ``blend_forest = b > 0`` (default 0.25) the graph prediction is
+   ``(1 - b) * GNN + b * forest``, the forest (:mod:`naapgnn.models.blended_forest`)
+   a random forest on the networks' statistics and hyperparameters by
+   default, with its out-of-bag predictions for the training records.
 6. A gated stack on the held-out graph predictions of step 5
    (``curve_mode`` "stack", the default, or "both"; :mod:`naapgnn.models.curve_stack`),
    chosen by cross-validation on the training split: at every budget, graph
@@ -42,11 +41,14 @@ What it does, in order:
 The defaults (GIN along the data flow, 3 rounds, width 32, curve stacked)
 were chosen by 8 random 360/40 splits of the NAAP-440 training split only
 (``scripts/select_gnn.py``: the curve stacked beat the curve encoder at every
-budget); the test split was never used to choose anything. A quarter of
-forest was the default until NAS-Bench-201, where it cost 0.014-0.02 Kendall
-tau on a development draw (``scripts/blend_choice.py``), against a gain of
-0.003, inside the noise, on NAAP-440's training split: the GNN alone is the
-default since.
+budget); the test split was never used to choose anything. A quarter of the
+per-layer forest was the default until NAS-Bench-201, where it cost
+0.014-0.02 Kendall tau on a development draw (``scripts/blend_choice.py``).
+A quarter of the statistics forest, which reads any network, is the default
+since encoding version 4 added the path statistics: on development draws
+(never a reported split) it gained 0.016 / 0.013 / 0.005 tau on
+NAS-Bench-201 at 156 / 781 / 1,563 cells and 0.0015 on NAAP-440, and cost
+0.001 on the deep ResNets (README, "The statistics forest").
 """
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ from sklearn.utils.validation import check_is_fitted
 from naapgnn.errors import NaapgnnError
 from naapgnn.models import checkpoint
 from naapgnn.models.applicability import ApplicabilityMixin, blend
+from naapgnn.models.blended_forest import ForestMixin
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import train_member, validation_sets
@@ -68,7 +71,7 @@ from naapgnn.runtime import cpu_threads, resolve_device
 __all__ = ["GNNPredictor"]
 
 
-class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin, BaseEstimator):
+class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, RegressorMixin, BaseEstimator):
     """Predict final accuracy from an architecture's graph and its first ``budget`` epochs.
 
     Parameters
@@ -111,10 +114,12 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
     n_ensemble : int
         Members (seeds) averaged; their spread is the uncertainty.
     blend_forest : float
-        Weight in [0, 1] of a per-layer random forest blended into the prediction
-        (0, the default: none is fitted).
+        Weight in [0, 1] of a random forest blended into the prediction (0: none is fitted).
+    forest : {"statistics", "per_layer"}
+        The blended forest: on the networks' statistics and hyperparameters, or
+        :class:`naapgnn.models.forest.PerLayerForest` (:mod:`naapgnn.models.blended_forest`).
     forest_curve : bool
-        Let the blended forest also read cycle curve features (budget > 0).
+        Let a per-layer blended forest also read cycle curve features (budget > 0).
     forest_trees : int
         Trees of the blended forest.
     fold_repeats : bool
@@ -151,7 +156,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
         the gate's cross-validation (what ``std_scale_`` is fitted on).
     stack_gate_ : dict
         The gate's cross-validated scores and choice (:mod:`naapgnn.models.curve_stack`).
-    forest_ : PerLayerForest or None
+    forest_ : RandomForestRegressor, PerLayerForest or None
         The blended forest.
     domain_ : dict
         The training domain that :meth:`domain_report` checks.
@@ -163,8 +168,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
                  layers: int = 3, curve_hidden: int = 32, curve_mode: str = "stack", dropout: float = 0.0,
                  curve_raw: bool = False, rank_weight: float = 0.5, lr: float = 5e-3, weight_decay: float = 1e-4,
                  max_epochs: int = 200, patience: int = 40, val_fraction: float | None = None,
-                 batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.0,
-                 forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
+                 batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.25,
+                 forest: str = "statistics", forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
                  random_state: int | None = 0,
                  device: str = "auto", n_threads: int | None = 1, progress: bool = False):
         self.budget = budget
@@ -185,6 +190,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
         self.batch_size = batch_size
         self.n_ensemble = n_ensemble
         self.blend_forest = blend_forest
+        self.forest = forest
         self.forest_curve = forest_curve
         self.forest_trees = forest_trees
         self.fold_repeats = fold_repeats
@@ -301,13 +307,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
         finally:
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
-        self.forest_ = None
-        if float(self.blend_forest) > 0:
-            from naapgnn.models.forest import PerLayerForest
-
-            self.forest_ = PerLayerForest(budget=int(self.budget), curve=bool(self.forest_curve),
-                                          n_estimators=int(self.forest_trees),
-                                          random_state=seed).fit(records, y)
+        self.forest_ = self._fit_forest(records, y, raw, hp, seed)
         self._fit_curve_stack(records, y, raw, curve, hp)
         return self
 
@@ -406,7 +406,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, RegressorMixin
             for m in self.members_:
                 m.cpu()
         members = preds.astype(float) * self.y_std_ + self.y_mean_
-        forest = self.forest_.predict_readable(records) if self.forest_ is not None else None
+        forest = self._forest_prediction(records, raw, self._hparams(records))
         graph = (self._blend(members, forest) - self.y_mean_) / self.y_std_
         stacked = apply_stack(graph, curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
                               self._values(records), statistics, self._stack())  # member by member

@@ -6,6 +6,7 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 CURVE_MODES = ("network", "stack", "both")
+FOREST_KINDS = ("statistics", "per_layer")  # the blended forest (naapgnn.models.blended_forest)
 
 __all__ = ["as_records", "check_params", "EncodedRecords", "EncodingMixin", "take"]
 
@@ -174,6 +175,10 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: direction must be one of {', '.join(DIRECTIONS)}, got {est.direction!r}")
     if not _number_in(est.blend_forest, 0.0, 1.0):
         raise NaapgnnError(f"GNNPredictor: blend_forest must be in [0, 1], got {est.blend_forest!r}")
+    if est.forest not in FOREST_KINDS:
+        raise NaapgnnError(f"GNNPredictor: forest must be one of {', '.join(FOREST_KINDS)}, got {est.forest!r}")
+    if est.forest_curve and est.forest != "per_layer":
+        raise NaapgnnError("GNNPredictor: forest_curve needs forest='per_layer' (the statistics forest reads no curve)")
     if est.val_fraction is not None and not (_number_in(est.val_fraction, 0.0, 1.0) and est.val_fraction < 1):
         raise NaapgnnError(f"GNNPredictor: val_fraction must be None or in [0, 1), got {est.val_fraction!r}")
     if est.curve_mode not in CURVE_MODES:

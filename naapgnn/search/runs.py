@@ -131,7 +131,7 @@ def enlarged_model(problem: SearchProblem, max_blocks: int, predictor: str = "gn
     else:
         model = make_predictor("gnn", 0, seed, fast=False, blend_forest=0.0, n_threads=1)
         label = (f"GNNPredictor (naapgnn.models.gnn) with its default hyperparameters except blend_forest=0 "
-                 f"(its per-layer forest cannot read 5-block schemes); uncertainty = spread of the "
+                 f"(the graph network alone); uncertainty = spread of the "
                  f"ensemble; budget 0; fitted on all {problem.n} NAAP-440 architectures")
     return model.fit(problem.records, problem.accuracy), label
 
@@ -144,7 +144,7 @@ def _loaded_gnn(checkpoint: str):
         raise NaapgnnError(f"{checkpoint}: a budget-{model.budget} checkpoint; the enlarged space "
                            "needs budget 0 (its candidates have no training curve)")
     label = f"GNNPredictor loaded from {checkpoint}"
-    if getattr(model, "forest_", None) is not None:
+    if getattr(model, "forest_", None) is not None and model.forest == "per_layer":
         # The blended per-layer forest has one slot per block seen in training (4) and cannot
         # read 5-block schemes, so only the GNN ensemble predicts here.
         model.forest_, model.blend_forest = None, 0.0
