@@ -1,26 +1,28 @@
 """The forest's share in the GNN's prediction: what each share gives on held-out training records and on
 records no model saw.
 
-Fits the GNN (defaults plus ``--gnn-params``, no forest) and the per-layer
-forest on one benchmark's training records and prints, for every share ``b``
+Fits the GNN (defaults plus ``--gnn-params``, no forest) and the forest
+(``--forest``: the statistics forest, the default, or the per-layer one;
+:mod:`naapgnn.models.blended_forest`) on one benchmark's training records and prints, for every share ``b``
 of the blend ``(1 - b) * GNN + b * forest``, the Kendall tau and mean squared
 error of the blended *held-out* predictions of the training records (each
 member's out-of-fold predictions, the forest's out-of-bag ones). With
 ``--draw N`` the training records are N random records
 (``default_rng(--seed).permutation``, as ``scripts/nb201_sample_efficiency.py``
-draws them; use a seed that is not a reported one) and the script also prints
-each share's Kendall tau on every third of the other records (the whole
-ensemble and the whole forest). Without ``--draw``, the benchmark's "train"
-records (NAAP-440: the official 400) and nothing else.
+draws them; use seeds that are not reported ones; ``--seeds`` a comma list) and the script also prints
+each share's Kendall tau on every ``--every``-th of the other records (default every third; the whole
+ensemble and the whole forest), and with several seeds their mean. Without ``--draw``, the benchmark's
+"train" records (NAAP-440: the official 400) and nothing else.
 
 The held-out blend is not a safe way to choose the share: a record's held-out
 GNN prediction comes from the one member that did not train on it, while a
 new record's averages every member, so the held-out figures undervalue the
 GNN against the forest.
 
-    python scripts/blend_choice.py nb201_cifar10.jsonl --draw 156 --seed 99 \
+    python scripts/blend_choice.py nb201_cifar10.jsonl --draw 156 --seeds 95,96,97,98,99 \
         --gnn-params '{"batch_size": 64, "max_epochs": 150, "patience": 20, "n_ensemble": 3}'
     NAAPGNN_DATA=../shared/data/naap440 python scripts/blend_choice.py
+    NAAPGNN_DATA=../shared/data/naap440 python scripts/blend_choice.py --draw 352 --seeds 1000,1001 --every 1
 """
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("data", nargs="?", default=None, help="benchmark (JSON Lines or NAAP-440 folder; default: NAAP-440)")
     p.add_argument("--draw", type=int, default=None, help="train on N random records instead of the train split")
     p.add_argument("--seed", type=int, default=99, help="seed of the draw (default 99)")
+    p.add_argument("--seeds", default=None, help="comma list of draw seeds (instead of --seed)")
+    p.add_argument("--every", type=int, default=3, help="score every K-th of the other records (default 3)")
+    p.add_argument("--forest", default="statistics", choices=("statistics", "per_layer"), help="the forest blended")
     p.add_argument("--gnn-params", default="{}", help="JSON settings added to the GNN's defaults")
     return p.parse_args(argv)
 
@@ -54,44 +59,58 @@ def blended(gnn: np.ndarray, forest: np.ndarray, share: float) -> np.ndarray:
 def main(argv=None) -> int:
     from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
-    from naapgnn.evaluation.metrics import kendall_tau
-    from naapgnn.models.forest import PerLayerForest
     from naapgnn.models.gnn import GNNPredictor
-    from naapgnn.models.inputs import take
 
     args = parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",") if s] if args.seeds else [args.seed]
     try:
         bench = load_benchmark_for_evaluation(args.data)
         model = GNNPredictor(**{**json.loads(args.gnn_params), "blend_forest": 0.0})
         X = model.featurize(bench.records)
-        y = np.asarray(bench.y, dtype=float)
-        if args.draw:
-            perm = np.random.default_rng(args.seed).permutation(len(y))
-            train, other = np.sort(perm[:args.draw]), np.sort(perm[args.draw:])[::3]
-        else:
-            train, other = np.flatnonzero(~bench.is_test), np.zeros(0, dtype=int)
-        X_train = take(X, train)
-        model.fit(X_train, y[train])
-        forest = PerLayerForest(n_estimators=int(model.forest_trees), random_state=int(model.random_state or 0))
-        forest.fit(X_train.records, y[train])
+        results = [_one_draw(model, X, np.asarray(bench.y, dtype=float), bench, args, seed) for seed in seeds]
     except (NaapgnnError, ValueError) as exc:
         print(f"blend_choice: error: {exc}", file=sys.stderr)
         return 2
+    if len(results) > 1 and results[0]:
+        print(f"mean over seeds {','.join(map(str, seeds))}: tau on other records " +
+              " | ".join(f"b = {b:g}: {np.mean([r[i] for r in results]):.4f}" for i, b in enumerate(SHARES)))
+    return 0
+
+
+def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
+    """Fit on one draw (or the train split), print the table; returns each share's tau on other records."""
+    from naapgnn.evaluation.metrics import kendall_tau
+    from naapgnn.models.inputs import take
+
+    if args.draw:
+        perm = np.random.default_rng(seed).permutation(len(y))
+        train, other = np.sort(perm[:args.draw]), np.sort(perm[args.draw:])[::args.every]
+    else:
+        train, other = np.flatnonzero(~bench.is_test), np.zeros(0, dtype=int)
+    X_train = take(X, train)
+    model.set_params(blend_forest=0.0, forest=args.forest).fit(X_train, y[train])
+    model.blend_forest = 1.0  # fitted without a forest; now fit the one to weigh against it
+    forest = model._fit_forest(X_train.records, y[train], X_train.graphs, model._hparams(X_train.records),
+                               int(model.random_state or 0))
     held_gnn, held_forest = model.oof_prediction_, forest.oob_prediction_
     rows = np.isfinite(held_gnn) & np.isfinite(held_forest)
     if len(other):
         X_other = take(X, other)
         gnn_other = model.predict_parts(X_other)["gnn"]
-        forest_other = forest.predict_readable(X_other.records)
-    print(f"{bench.name}: {len(train)} training records")
+        model.forest_ = forest
+        forest_other = model._forest_prediction(X_other.records, X_other.graphs, model._hparams(X_other.records))
+    print(f"{bench.name}: {len(train)} training records" + (f" (draw seed {seed})" if args.draw else "") +
+          f", {args.forest} forest")
     print("share | held-out tau (training) | held-out MSE (training)" + (" | tau on other records" if len(other) else ""))
+    taus = []
     for share in SHARES:
         pred = blended(held_gnn[rows], held_forest[rows], share)
         line = f"{share:g} | {kendall_tau(y[train][rows], pred):.4f} | {np.mean((pred - y[train][rows]) ** 2):.3e}"
         if len(other):
-            line += f" | {kendall_tau(y[other], blended(gnn_other, forest_other, share)):.4f}"
-        print(line)
-    return 0
+            taus.append(kendall_tau(y[other], blended(gnn_other, forest_other, share)))
+            line += f" | {taus[-1]:.4f}"
+        print(line, flush=True)
+    return taus
 
 
 if __name__ == "__main__":

@@ -19,8 +19,13 @@ def test_blend_choice_script_prints_every_share(naap440, tmp_path, capsys):
     spec.loader.exec_module(script)
     assert script.main([str(path), "--draw", "60", "--seed", "3", "--gnn-params", json.dumps(TINY)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].endswith(": 60 training records")
+    assert lines[0].endswith(": 60 training records (draw seed 3), statistics forest")
     cells = [line.split(" | ") for line in lines[2:]]
     assert [float(c[0]) for c in cells] == [0.0, 0.25, 0.5, 0.75] and all(len(c) == 4 for c in cells)
     assert all(-1 <= float(c[1]) <= 1 and float(c[2]) >= 0 and -1 <= float(c[3]) <= 1 for c in cells)
+    assert script.main([str(path), "--draw", "60", "--seeds", "3,4", "--every", "1", "--forest", "per_layer",
+                        "--gnn-params", json.dumps(TINY)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("(draw seed 3), per_layer forest") and lines[6].endswith("(draw seed 4), per_layer forest")
+    assert lines[-1].startswith("mean over seeds 3,4: tau on other records b = 0: ")
     assert script.main([str(tmp_path / "missing.jsonl")]) == 2
