@@ -89,6 +89,16 @@ def test_a_changed_setting_changes_the_key(bench):
     assert key != engine.unit_key(bench.fingerprint(), p, unit, test + 1)
 
 
+def test_a_new_model_format_changes_the_key(bench, monkeypatch):
+    """A store written by an older model (same package version) is not reused for the new one."""
+    import naapgnn.models.checkpoint as checkpoint
+
+    p, unit, test = Predictor("gnn", {"hidden": 16}), engine.Unit("gnn", 0, "official", 0, 1), np.arange(5)
+    key = engine.unit_key(bench.fingerprint(), p, unit, test)
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_VERSION", checkpoint.CHECKPOINT_VERSION + 1)
+    assert key != engine.unit_key(bench.fingerprint(), p, unit, test)
+
+
 def test_gnn_budgets_of_one_split_share_the_graph_part_and_match_fits_from_scratch(bench, monkeypatch):
     from naapgnn.models.gnn import GNNPredictor
 

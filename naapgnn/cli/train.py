@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train the GNN accuracy predictor and save a checkpoint",
         description="Train the GNN predictor (graph + first K epochs of the curve, an ensemble of "
-        "seeds, blended with the per-layer forest by default) on the training split of a benchmark: "
+        "seeds, a quarter of statistics forest blended in by default) on the training split of a benchmark: "
         "NAAP-440 records with IsTest 0, or JSON Lines records whose split is not \"test\". "
         "Saves a checkpoint folder for `naapgnn predict`.",
     )
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--conv", choices=("gin", "gatv2", "sage"), default=None,
                    help="message-passing layer type (default: the predictor's default)")
     p.add_argument("--blend-forest", type=float, default=None, metavar="B",
-                   help="weight of the per-layer forest in the prediction, 0..1 (default: the predictor's)")
+                   help="weight of the blended forest in the prediction, 0..1 (default: the predictor's)")
     p.add_argument("--ensemble", type=int, default=None, metavar="N", help="ensemble members (seeds)")
     p.add_argument("--params", metavar="JSON", default=None,
                    help='other GNNPredictor hyperparameters as a JSON object, e.g. \'{"hidden": 64, "max_epochs": 300}\'')

@@ -10,8 +10,10 @@ seed. :func:`run_units` computes the units that its
 so an interrupted study resumes where it stopped.
 
 A unit's key digests the benchmark's fingerprint, the predictor (key, entry
-settings and parameters), budget, protocol, split, seed, the test indices and
-the package version: a result is reused only for exactly the same question.
+settings and parameters), budget, protocol, split, seed, the test indices, the
+package version and the graph encoding's and GNN checkpoint's format versions
+(they change with the model between releases): a result is reused only for
+exactly the same question.
 """
 from __future__ import annotations
 
@@ -95,8 +97,10 @@ def plan_units(predictor: Predictor, budget: int, protocol: str, n_splits: int, 
 def unit_key(fingerprint: str, predictor: Predictor, unit: Unit, test: np.ndarray, extra: str = "") -> str:
     """The resume-store key of ``unit`` (see the module docstring)."""
     from naapgnn import __version__
+    from naapgnn.graph.encoding import ENCODING_VERSION
+    from naapgnn.models.checkpoint import CHECKPOINT_VERSION
 
-    payload = json.dumps([__version__, fingerprint, predictor.key, predictor.config, predictor.params,
+    payload = json.dumps([__version__, ENCODING_VERSION, CHECKPOINT_VERSION, fingerprint, predictor.key, predictor.config, predictor.params,
                           unit.budget, unit.protocol, unit.split, unit.seed, extra], sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode())
     digest.update(np.ascontiguousarray(test, dtype=np.int64).tobytes())

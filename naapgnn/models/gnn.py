@@ -380,9 +380,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         dict
             ``gnn``: the ensemble mean (graph only, before the blend and the
             curve stack), ``gnn_std``: the members' spread, ``forest``: the
-            per-layer forest's prediction (None when ``blend_forest`` is 0;
-            NaN for an architecture deeper than the forest reads, which gets
-            the GNN alone), ``mean``: the members' mean of their blend with
+            blended forest's prediction (None when ``blend_forest`` is 0; with
+            the per-layer forest NaN for an architecture deeper than it reads,
+            which gets the GNN alone), ``mean``: the members' mean of their blend with
             the forest after the curve stack (unclipped).
         """
         with cpu_threads(self.n_threads):
