@@ -47,7 +47,7 @@ per-layer forest was the default until NAS-Bench-201, where it cost
 A quarter of the statistics forest, which reads any network, is the default
 since encoding version 4 added the path statistics: on development draws
 (never a reported split) it gained 0.016 / 0.013 / 0.005 tau on
-NAS-Bench-201 at 156 / 781 / 1,563 cells and 0.0015 on NAAP-440, and cost
+NAS-Bench-201 at 156 / 781 / 1,563 cells, 0.000 on NAAP-440, and cost
 0.001 on the deep ResNets (README, "The statistics forest").
 """
 from __future__ import annotations
