@@ -43,7 +43,7 @@ import numpy as np
 
 from naapgnn.arch.format import Architecture, parse_architecture
 from naapgnn.arch.profiling import layer_cost, layer_costs, layer_depths, receptive_fields
-from naapgnn.graph.folding import fold_repeats
+from naapgnn.graph.folding import cut_nodes, fold_repeats
 from naapgnn.graph.paths import PATH_STATISTICS, path_statistics
 
 if TYPE_CHECKING:  # torch and PyG load only when a graph is built, so `naapgnn encode` starts fast
@@ -203,10 +203,11 @@ def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
     graph_attr = (math.log(params), math.log(total_macs), float(depths[-1]), float(stages))
     kinds = rows[:, 0]
     weighted = (kinds == _TYPE_INDEX["conv"]) | (kinds == _TYPE_INDEX["linear"]) | (kinds == _TYPE_INDEX["classifier"])
-    paths = path_statistics(weighted.tolist(), ((kinds == _TYPE_INDEX["conv"]) & (rows[:, 3] > 1)).tolist(), edges)
+    cuts = cut_nodes(len(rows), edges)
+    paths = path_statistics(weighted.tolist(), ((kinds == _TYPE_INDEX["conv"]) & (rows[:, 3] > 1)).tolist(), edges, cuts)
     if not fold:
         return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), None, paths
-    kept, edges, repeats = fold_repeats(ids, edges)  # a row id stands for all of a node's row but its place
+    kept, edges, repeats = fold_repeats(ids, edges, cuts=cuts)  # a row id stands for all of a node's row but its place
     return rows[kept], edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), np.array(repeats), paths
 
 

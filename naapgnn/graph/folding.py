@@ -42,8 +42,8 @@ def cut_nodes(num_nodes: int, edges: Sequence[int]) -> list[int]:
     return cuts
 
 
-def fold_repeats(node_ids: Sequence[int], edges: Sequence[int],
-                 max_period: int = MAX_PERIOD) -> tuple[list[int], list[int], list[int]]:
+def fold_repeats(node_ids: Sequence[int], edges: Sequence[int], max_period: int = MAX_PERIOD,
+                 cuts: Sequence[int] | None = None) -> tuple[list[int], list[int], list[int]]:
     """Fold each run of identical consecutive blocks of a graph into its first copy.
 
     Parameters
@@ -54,6 +54,8 @@ def fold_repeats(node_ids: Sequence[int], edges: Sequence[int],
         Flat edge list ``[s0, d0, s1, d1, ...]``, sorted by destination.
     max_period : int
         Blocks in a repeated unit, at most.
+    cuts : sequence of int, optional
+        :func:`cut_nodes` of the graph, when already computed.
 
     Returns
     -------
@@ -66,7 +68,7 @@ def fold_repeats(node_ids: Sequence[int], edges: Sequence[int],
         Per kept node, how many times its block is repeated (1 where nothing folds).
     """
     n = len(node_ids)
-    cuts = cut_nodes(n, edges)
+    cuts = cut_nodes(n, edges) if cuts is None else cuts
     units = _tandem_units(_block_ids(node_ids, edges, cuts), max_period)
     if len(units) == len(cuts) - 1:  # nothing repeats
         return list(range(n)), list(edges), [1] * n

@@ -32,7 +32,8 @@ PATH_STATISTICS = ("log_paths", "min_path_depth", "mean_path_depth", "min_spatia
 _NONE = (-math.inf, 0.0, 0.0, 0.0, 0.0, 0.0)  # a node no path from the input reaches
 
 
-def path_statistics(weighted: Sequence[bool], spatial: Sequence[bool], edges: Sequence[int]) -> tuple:
+def path_statistics(weighted: Sequence[bool], spatial: Sequence[bool], edges: Sequence[int],
+                    cuts: Sequence[int] | None = None) -> tuple:
     """:data:`PATH_STATISTICS` of the paths from node 0 to the last node.
 
     Parameters
@@ -44,6 +45,8 @@ def path_statistics(weighted: Sequence[bool], spatial: Sequence[bool], edges: Se
     edges : sequence of int
         Flat ``[s0, d0, s1, d1, ...]``, sorted by destination; nodes in topological order (every edge
         goes to a later node); an edge listed twice is two paths.
+    cuts : sequence of int, optional
+        :func:`naapgnn.graph.folding.cut_nodes` of the graph, when already computed.
 
     Returns
     -------
@@ -53,7 +56,7 @@ def path_statistics(weighted: Sequence[bool], spatial: Sequence[bool], edges: Se
     # add up (log counts, depths, means over the product of the blocks' paths); networks repeat their blocks,
     # so each distinct block is worked out once (_BLOCKS).
     kinds = [2 * bool(w) + bool(sp) for w, sp in zip(weighted, spatial)]
-    cuts = cut_nodes(len(kinds), edges)
+    cuts = cut_nodes(len(kinds), edges) if cuts is None else cuts
     total = [0.0] * 6
     first = 0  # first edge (pair index) of the current block
     pairs = len(edges) // 2
