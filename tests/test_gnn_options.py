@@ -138,6 +138,12 @@ def test_the_statistics_forest_reads_statistics_and_hyperparameters(train, test)
     assert model.forest_.oob_prediction_.shape == (len(train),)
     parts = model.predict_parts(test)
     assert np.all(np.isfinite(parts["forest"]))
+    # One tree: the records it trained on have no out-of-bag prediction (NaN, not scikit-learn's 0).
+    single = GNNPredictor(budget=0, forest_trees=1, **{k: v for k, v in TINY.items() if k != "forest_trees"}).fit(train)
+    oob = single.forest_.oob_prediction_
+    in_bag = np.isin(np.arange(len(train)), single.forest_.estimators_samples_[0])
+    assert np.all(np.isnan(oob[in_bag])) and np.all(np.isfinite(oob[~in_bag])) and in_bag.any()
+    assert np.all(np.isfinite(single.predict(test)))
     assert np.allclose(model.predict_from_parts(parts), np.clip(parts["mean"], 0, 1))
 
 

@@ -11,7 +11,8 @@ With ``blend_forest = b > 0`` the graph prediction is ``(1 - b) * GNN + b * fore
 * ``"per_layer"``: :class:`naapgnn.models.forest.PerLayerForest` on the per-block description
   (with ``forest_curve``, also the cycle curve features), NaN for a network deeper than it reads.
 
-The forest's out-of-bag predictions stand for its held-out ones in the curve stack and the calibration.
+The forest's out-of-bag predictions stand for its held-out ones in the curve stack and the calibration
+(NaN for a record every tree trained on, which then reads the GNN alone there).
 """
 from __future__ import annotations
 
@@ -36,10 +37,16 @@ class ForestMixin:
 
             return PerLayerForest(budget=int(self.budget), curve=bool(self.forest_curve),
                                   n_estimators=int(self.forest_trees), random_state=seed).fit(records, y)
+        import warnings
+
         from sklearn.ensemble import RandomForestRegressor
 
         forest = RandomForestRegressor(n_estimators=int(self.forest_trees), oob_score=True, random_state=seed, n_jobs=1)
-        return forest.fit(_forest_inputs(graphs, hparams), y)
+        with warnings.catch_warnings():  # a few trees leave some records in every bag: handled below
+            warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores", category=UserWarning)
+            forest.fit(_forest_inputs(graphs, hparams), y)
+        forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
+        return forest
 
     def _forest_prediction(self, records, graphs, hparams: np.ndarray) -> np.ndarray | None:
         """The blended forest's prediction of ``records`` (None without a forest)."""
@@ -48,6 +55,15 @@ class ForestMixin:
         if self.forest == "per_layer":
             return self.forest_.predict_readable(records)
         return self.forest_.predict(_forest_inputs(graphs, hparams))
+
+
+def _out_of_bag(forest, n: int) -> np.ndarray:
+    """Which of the ``n`` training records some tree did not train on (scikit-learn gives the others an
+    out-of-bag prediction of 0; they get NaN instead, so the blend reads the GNN alone for them)."""
+    left_out = np.zeros(n, dtype=bool)
+    for in_bag in forest.estimators_samples_:
+        left_out |= np.bincount(in_bag, minlength=n) == 0
+    return left_out
 
 
 def _forest_inputs(graphs, hparams: np.ndarray) -> np.ndarray:
