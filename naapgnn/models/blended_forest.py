@@ -48,13 +48,14 @@ class ForestMixin:
         forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
         return forest
 
-    def _forest_prediction(self, records, graphs, hparams: np.ndarray) -> np.ndarray | None:
-        """The blended forest's prediction of ``records`` (None without a forest)."""
+    def _forest_prediction(self, records, graphs, hparams: np.ndarray, statistics: np.ndarray | None = None):
+        """The blended forest's prediction of ``records`` (None without a forest); ``statistics``: the
+        graphs' :func:`~naapgnn.graph.statistics.graph_statistics`, when already computed."""
         if self.forest_ is None:
             return None
         if self.forest == "per_layer":
             return self.forest_.predict_readable(records)
-        return self.forest_.predict(_forest_inputs(graphs, hparams))
+        return self.forest_.predict(_forest_inputs(graphs, hparams, statistics))
 
 
 def _out_of_bag(forest, n: int) -> np.ndarray:
@@ -66,7 +67,8 @@ def _out_of_bag(forest, n: int) -> np.ndarray:
     return left_out
 
 
-def _forest_inputs(graphs, hparams: np.ndarray) -> np.ndarray:
+def _forest_inputs(graphs, hparams: np.ndarray, statistics: np.ndarray | None = None) -> np.ndarray:
     from naapgnn.graph.statistics import graph_statistics
 
-    return np.hstack([graph_statistics(graphs), np.asarray(hparams, dtype=float).reshape(graphs.num_graphs, -1)])
+    statistics = graph_statistics(graphs) if statistics is None else statistics
+    return np.hstack([statistics, np.asarray(hparams, dtype=float).reshape(graphs.num_graphs, -1)])

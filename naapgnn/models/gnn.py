@@ -399,14 +399,15 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         with torch.no_grad():
             device = self._device()
             raw = self._graphs(X, records) if graphs is None else graphs
-            statistics = graph_statistics(raw) if self._stack_reads_statistics() else None
+            forest_reads = self.forest_ is not None and self.forest == "statistics"
+            statistics = graph_statistics(raw) if self._stack_reads_statistics() or forest_reads else None
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = predict_members([m.to(device) for m in self.members_], g, curve, hp).cpu().numpy()
             for m in self.members_:
                 m.cpu()
         members = preds.astype(float) * self.y_std_ + self.y_mean_
-        forest = self._forest_prediction(records, raw, self._hparams(records))
+        forest = self._forest_prediction(records, raw, self._hparams(records), statistics)
         graph = (self._blend(members, forest) - self.y_mean_) / self.y_std_
         stacked = apply_stack(graph, curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
                               self._values(records), statistics, self._stack())  # member by member
