@@ -130,8 +130,8 @@ def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -
     ----------
     archs : sequence of Architecture, scheme list or layer-graph dict
     totals : bool
-        Also ``node_type``, ``num_params`` and ``num_macs``. The GNN reads
-        only ``x``, ``edge_index``, ``graph_attr`` and ``path_stats``, and each further
+        Also ``node_type``, ``num_params`` and ``num_macs``. The GNN predictor reads
+        only ``x``, ``edge_index``, ``graph_attr`` (its network) and ``path_stats`` (its statistics), and each further
         attribute costs about a sixth of the time of building and batching
         the ``Data`` objects.
     fold : bool
