@@ -19,18 +19,19 @@ from pathlib import Path
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import curve_feature_names, values_and_differences_names
+from naapgnn.features.curves import curve_feature_names, sampled_values_names
 from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 10  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 11  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
 # 8: a curve stack mixed with the budget-0 choice (stack_weight, stack_budget0_kind, stack_budget0.joblib);
 # 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter;
-# 10: encoding version 4 (path statistics among the networks' statistics) and the `forest` parameter
+# 10: encoding version 4 (path statistics among the networks' statistics) and the `forest` parameter;
+# 11: the nonlinear stack reads the curve at a few log-spaced epochs, not every epoch's value and differences
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -214,7 +215,7 @@ def _check_stack_model(model, where: str) -> None:
         expected = 1 + len(model.hparam_names_) + len(GRAPH_STATISTICS)
         if kind == "nonlinear":
             expected += (len(model.curve_feature_names_)
-                         + len(values_and_differences_names(int(model.budget), model.curve_channels_)))
+                         + len(sampled_values_names(int(model.budget), model.curve_channels_)))
         got = getattr(stack_model, "n_features_in_", expected)
         if got != expected:
             raise NaapgnnError(f"{where}: the {kind} stack reads {got} columns, the config gives "

@@ -17,8 +17,8 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_features, shared_schedule,
-                                     values_and_differences, with_schedule)
+from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_features, sampled_values,
+                                     shared_schedule, with_schedule)
 
 __all__ = ["CurveMixin", "mean_and_scale"]
 
@@ -58,8 +58,9 @@ class CurveMixin:
         return self._raw_values(records)
 
     def _raw_values(self, records) -> np.ndarray:
-        """The raw curve values with their differences: the nonlinear stack imputes and scales them itself."""
-        return values_and_differences(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
+        """Curve values at a few epochs spread in log epoch, with their one-epoch changes
+        (:func:`naapgnn.features.curves.sampled_values`): the nonlinear stack imputes and scales them itself."""
+        return sampled_values(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
 
     def _stack(self):
         """The fitted stack as :func:`naapgnn.models.curve_stack.apply_stack` reads it."""

@@ -21,8 +21,11 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
 * ``"linear"``: a ridge regression of the target on (held-out prediction,
   curve features), alpha by cross-validation;
 * ``"nonlinear"``: as ``"architecture"``, reading also the curve features and
-  Baker et al. 2018's raw curve values with their first and second
-  differences. It catches what a line cannot: diverged nets,
+  raw curve values: as Baker et al. 2018 read values and their changes, but at
+  a few epochs spread in log epoch (:func:`naapgnn.features.curves.sampled_values`),
+  so the kernel's width does not grow with the budget (on development splits
+  of the deep ResNets, every value and difference of 20 or 40 epochs ranked
+  worse than at budget 0). It catches what a line cannot: diverged nets,
   learning-rate interactions, an early value that says it all.
 
 A kernel ridge's ``alpha`` and ``gamma`` are chosen in :data:`KERNEL_GRID` on
@@ -107,7 +110,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     hparams : numpy.ndarray of shape (n, h), optional
         Standardised hyperparameters (read by the kernel stacks).
     values : numpy.ndarray of shape (n, v), optional
-        Raw curve values and differences (:func:`naapgnn.features.curves.values_and_differences`;
+        Raw curve values and changes (:func:`naapgnn.features.curves.sampled_values`;
         NaN where absent; read by the nonlinear stack, which imputes and scales them).
     statistics : numpy.ndarray of shape (n, s), optional
         The networks' statistics (:func:`naapgnn.graph.statistics.graph_statistics`; read by the
@@ -265,7 +268,7 @@ def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, value
     """The stacked predictions of each member (rows of ``preds``, standardised), member by member.
 
     ``curve`` and ``hparams``: the standardised inputs of the columns, ``values``
-    the raw curve values and differences, ``statistics`` the networks'
+    the raw curve values and changes, ``statistics`` the networks'
     statistics. The linear part is exactly the ridge's arithmetic; a kernel
     stack adds its residual, read from each member's own prediction; a
     mixture weighs that with the budget-0 stack's output.
