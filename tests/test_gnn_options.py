@@ -111,7 +111,8 @@ def test_val_fraction_sets_each_members_held_out_size(train):
 
 def test_blend_uncertainty_is_the_spread_of_the_mixture(train, test):
     b = 0.3  # curve_mode "network" fits no stack: the mean is the mixture's
-    model = GNNPredictor(budget=0, blend_forest=b, curve_mode="network", **{**TINY, "n_ensemble": 3}).fit(train)
+    model = GNNPredictor(budget=0, blend_forest=b, choose_blend=False, curve_mode="network",
+                         **{**TINY, "n_ensemble": 3}).fit(train)
     mean, std = model.predict(test, return_std=True)
     members = []
     for member in model.members_:
@@ -145,6 +146,30 @@ def test_the_statistics_forest_reads_statistics_and_hyperparameters(train, test)
     assert np.all(np.isnan(oob[in_bag])) and np.all(np.isfinite(oob[~in_bag])) and in_bag.any()
     assert np.all(np.isfinite(single.predict(test)))
     assert np.allclose(model.predict_from_parts(parts), np.clip(parts["mean"], 0, 1))
+
+
+def test_the_share_moves_only_when_the_held_out_blend_is_better_on_both_scores(train, test):
+    from scipy.stats import kendalltau
+
+    from naapgnn.models.blended_forest import BLEND_SHARES
+
+    # a GNN that learned nothing (the forest is better); no stack, so the mean is the blend
+    untrained = {**TINY, "lr": 0.0, "max_epochs": 1, "curve_mode": "network"}
+    model = GNNPredictor(budget=0, **untrained).fit(train)
+    y = np.array([r.target for r in train])
+    assert sorted(model.blend_scores_) == list(BLEND_SHARES)
+    for b, (mse, tau) in model.blend_scores_.items():
+        blended = np.where(np.isnan(model.forest_.oob_prediction_), model.oof_prediction_,
+                           (1 - b) * model.oof_prediction_ + b * model.forest_.oob_prediction_)
+        assert mse == pytest.approx(np.mean((blended - y) ** 2)) and tau == pytest.approx(kendalltau(blended, y)[0])
+    best = min(model.blend_scores_, key=lambda b: model.blend_scores_[b][0])
+    assert model.blend_share_ == best == 0.75
+    mean = model.predict_parts(test)
+    assert np.allclose(mean["mean"], 0.25 * mean["gnn"] + 0.75 * mean["forest"])
+    fixed = GNNPredictor(budget=0, choose_blend=False, **untrained).fit(train)
+    assert fixed.blend_share_ == 0.25 and fixed.blend_scores_ == {}
+    with pytest.raises(NaapgnnError, match="choose_blend must be True or False, got 'yes'"):
+        GNNPredictor(choose_blend="yes", **TINY).fit(train)
 
 
 @pytest.mark.parametrize("params, message", [

@@ -219,6 +219,7 @@ def test_save_load_round_trip(fitted, test, tmp_path):
     b, sb = loaded.predict(test, return_std=True)
     assert np.allclose(a, b, atol=1e-7) and np.allclose(sa, sb, atol=1e-7)
     assert loaded.std_scale_ == fitted.std_scale_ and loaded.domain_ == json.loads(json.dumps(fitted.domain_))
+    assert loaded.blend_share_ == config["state"]["blend_share"] == fitted.blend_share_
     assert loaded.domain_report(test)[1] == fitted.domain_report(test)[1]
     assert loaded.get_params() == {**fitted.get_params(), "progress": False}
     fitted.save(path)  # overwriting an existing checkpoint works

@@ -86,7 +86,8 @@ def _gnn_label(gnn_params: dict) -> str:
     defaults = inspect.signature(GNNPredictor).parameters
     blend = float(gnn_params.get("blend_forest", defaults["blend_forest"].default))
     forest = str(gnn_params.get("forest", defaults["forest"].default)).replace("_", "-")
-    return f"GNN ({100 * (1 - blend):.0f}/{100 * blend:.0f} blend with {forest} forest)" if blend > 0 else "GNN"
+    chosen = " or a share chosen on held-out" if gnn_params.get("choose_blend", defaults["choose_blend"].default) else ""
+    return f"GNN ({100 * (1 - blend):.0f}/{100 * blend:.0f} blend with {forest} forest{chosen})" if blend > 0 else "GNN"
 
 
 def make_predictors(gnn_params: dict | None = None) -> dict[str, Predictor]:

@@ -207,7 +207,7 @@ class ApplicabilityMixin:
         parts = self.predict_parts(records)
         self.domain_["disagreement_median"] = float(np.median(parts["gnn_std"]))
         forest = None if self.forest_ is None else self.forest_.oob_prediction_
-        _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_forest))
+        _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_share_))
         self.std_scale_ = calibration_scale(y, self.stack_oof_, std)
 
     def domain_report(self, X, parts: dict | None = None, graphs=None) -> tuple[np.ndarray, list[str]]:

@@ -13,6 +13,14 @@ With ``blend_forest = b > 0`` the graph prediction is ``(1 - b) * GNN + b * fore
 
 The forest's out-of-bag predictions stand for its held-out ones in the curve stack and the calibration
 (NaN for a record every tree trained on, which then reads the GNN alone there).
+
+The share ``b`` is ``blend_forest`` unless, with ``choose_blend``, another of :data:`BLEND_SHARES` blends the
+members' held-out predictions and the forest's out-of-bag ones with a lower squared error and a Kendall
+tau not lower on the training records (the curve gate's rule, :func:`naapgnn.models.curve_stack.better_candidate`).
+Where the forest knows as much as the graph network (a few hundred networks of NAS-Bench-201), a larger
+share pays; where the network knows more, the default stays. The held-out GNN prediction comes from one
+member where a new record's averages them all, so the choice leans to the forest: hence the default is
+the incumbent and must be beaten on both scores.
 """
 from __future__ import annotations
 
@@ -20,7 +28,9 @@ import numpy as np
 
 from naapgnn.models.inputs import FOREST_KINDS
 
-__all__ = ["FOREST_KINDS", "ForestMixin"]
+__all__ = ["FOREST_KINDS", "BLEND_SHARES", "ForestMixin"]
+
+BLEND_SHARES = (0.0, 0.25, 0.5, 0.75)  # the shares ``choose_blend`` weighs against ``blend_forest``
 
 
 class ForestMixin:
@@ -47,6 +57,21 @@ class ForestMixin:
             forest.fit(_forest_inputs(graphs, hparams), y)
         forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
         return forest
+
+    def _choose_share(self, y: np.ndarray) -> tuple[float, dict]:
+        """The share blended and the held-out ``{share: (mse, tau)}`` it was chosen on (empty when not chosen:
+        no forest, ``choose_blend`` off or too few held-out predictions)."""
+        from naapgnn.models.applicability import blend
+        from naapgnn.models.curve_stack import better_candidate, minimum_records, mse_and_tau
+
+        share = float(self.blend_forest)
+        rows = np.isfinite(self.oof_prediction_)
+        if self.forest_ is None or not self.choose_blend or rows.sum() < minimum_records():
+            return share, {}
+        gnn, forest = self.oof_prediction_[rows], self.forest_.oob_prediction_[rows]
+        scores = {b: mse_and_tau(blend(gnn, np.zeros(len(gnn)), forest, b)[0], y[rows])
+                  for b in sorted({share, *BLEND_SHARES})}
+        return float(better_candidate(share, [b for b in scores if b != share], scores)), scores
 
     def _forest_prediction(self, records, graphs, hparams: np.ndarray, statistics: np.ndarray | None = None):
         """The blended forest's prediction of ``records`` (None without a forest); ``statistics``: the

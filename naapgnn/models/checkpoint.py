@@ -31,7 +31,8 @@ CHECKPOINT_VERSION = 11  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 8: a curve stack mixed with the budget-0 choice (stack_weight, stack_budget0_kind, stack_budget0.joblib);
 # 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter;
 # 10: encoding version 4 (path statistics among the networks' statistics) and the `forest` parameter;
-# 11: the nonlinear stack reads the curve at a few log-spaced epochs, not every epoch's value and differences
+# 11: the nonlinear stack reads the curve at a few log-spaced epochs, not every epoch's value and differences;
+# the share of the forest blended (blend_share, chosen with choose_blend)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -101,7 +102,7 @@ def _config(model) -> dict:
         "stack_kind": model.stack_gate_.get("kind", "graph"),
         "stack_weight": float(model.stack_gate_.get("weight", 1.0)),
         "stack_budget0_kind": model.stack_gate_.get("budget0_kind", model.stack_gate_.get("kind", "graph")),
-        "domain": model.domain_, "std_scale": model.std_scale_,
+        "domain": model.domain_, "std_scale": model.std_scale_, "blend_share": float(model.blend_share_),
     }
     return {
         "format": CHECKPOINT_FORMAT,
@@ -189,6 +190,7 @@ def _set_state(model, state: dict) -> None:
                          "weight": float(state["stack_weight"]), "budget0_kind": state["stack_budget0_kind"]}
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
+    model.blend_share_, model.blend_scores_ = float(state["blend_share"]), {}
 
 
 def _check_curve_state(model, where: str) -> None:

@@ -77,10 +77,11 @@ class CurveMixin:
         return self.stack_model_ is not None or self.stack_budget0_model_ is not None
 
     def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
-        """``(1 - b) * gnn + b * forest`` (the GNN alone where ``forest`` is NaN); any shape broadcasting."""
+        """``(1 - b) * gnn + b * forest``, ``b`` the share blended (the GNN alone where ``forest`` is NaN); any shape
+        broadcasting."""
         from naapgnn.models.applicability import blend
 
-        return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_forest))[0]
+        return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_share_))[0]
 
     def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray) -> None:
         """The gated stack on the held-out graph predictions, then the training domain and calibration.

@@ -56,8 +56,8 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "STACK_KINDS", "KERNEL_GRID",
-           "MIXTURE_WEIGHTS"]
+__all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate", "mse_and_tau",
+           "STACK_KINDS", "KERNEL_GRID", "MIXTURE_WEIGHTS"]
 
 STACK_KINDS = ("graph", "architecture", "linear", "nonlinear")
 # Weights of the nonlinear stack mixed with the budget-0 choice (1: the nonlinear stack alone)
@@ -137,7 +137,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
               for kind in ("architecture", "nonlinear")}
     folds = _folds(cv, random_state)
     held_out, gate = {"graph": base}, {}
-    gate["graph_mse"], gate["graph_tau"] = _scores(base, y)
+    gate["graph_mse"], gate["graph_tau"] = mse_and_tau(base, y)
     kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
     kinds += ["linear", "nonlinear"] if curve.shape[1] else []
     settings = {}
@@ -147,13 +147,13 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         else:
             settings[kind], held_out[kind] = _best_kernel(inputs[kind], base, y, folds)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
-        gate[f"{_gate_key(kind)}_mse"], gate[f"{_gate_key(kind)}_tau"] = _scores(held_out[kind], y)
+        gate[f"{_gate_key(kind)}_mse"], gate[f"{_gate_key(kind)}_tau"] = mse_and_tau(held_out[kind], y)
     scores = {k: (gate[f"{_gate_key(k)}_mse"], gate[f"{_gate_key(k)}_tau"]) for k in ["graph", *kinds]}
-    budget0 = _better("graph", [k for k in kinds if k == "architecture"], scores)
+    budget0 = better_candidate("graph", [k for k in kinds if k == "architecture"], scores)
     mixtures = {("nonlinear", w): w * held_out["nonlinear"] + (1 - w) * held_out[budget0]
                 for w in MIXTURE_WEIGHTS if "nonlinear" in kinds}
-    scores.update({mix: _scores(pred, y) for mix, pred in mixtures.items()})
-    choice = _better(budget0, [k for k in kinds if k == "linear"] + list(mixtures), scores)
+    scores.update({mix: mse_and_tau(pred, y) for mix, pred in mixtures.items()})
+    choice = better_candidate(budget0, [k for k in kinds if k == "linear"] + list(mixtures), scores)
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
     gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in ("linear", "nonlinear"))
     gate["mse"], gate["tau"] = scores[choice]
@@ -187,7 +187,7 @@ def _gate_key(kind: str) -> str:
     return "stack" if kind == "linear" else kind
 
 
-def _better(incumbent, challengers, scores: dict):
+def better_candidate(incumbent, challengers, scores: dict):
     """The challenger of lowest mean squared error among those with a lower error than ``incumbent``
     and a Kendall tau not lower (``scores``: candidate -> (mse, tau)); ``incumbent`` if none."""
     bar_mse, bar_tau = scores[incumbent]
@@ -196,7 +196,7 @@ def _better(incumbent, challengers, scores: dict):
     return challengers[min(kept)[1]] if kept else incumbent
 
 
-def _scores(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def mse_and_tau(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Mean squared error and Kendall tau of ``pred`` against ``y``."""
     from scipy.stats import kendalltau
 

@@ -19,10 +19,11 @@ What it does, in order:
    trained full-batch with Adam on ``MSE + rank_weight * pairwise logistic
    ranking loss``; the weights of the epoch with the lowest held-out loss are
    kept (early stopping).
-5. With ``blend_forest = b > 0`` (default 0.25) the graph prediction is
+5. With ``blend_forest > 0`` (default 0.25) the graph prediction is
    ``(1 - b) * GNN + b * forest``, the forest (:mod:`naapgnn.models.blended_forest`)
    a random forest on the networks' statistics and hyperparameters by
-   default, with its out-of-bag predictions for the training records.
+   default, with its out-of-bag predictions for the training records; ``b`` is
+   ``blend_forest`` or, with ``choose_blend``, a share the held-out predictions prefer.
 6. A gated stack on the held-out graph predictions of step 5
    (``curve_mode`` "stack", the default, or "both"; :mod:`naapgnn.models.curve_stack`),
    chosen by cross-validation on the training split: at every budget, graph
@@ -41,14 +42,9 @@ What it does, in order:
 The defaults (GIN along the data flow, 3 rounds, width 32, curve stacked)
 were chosen by 8 random 360/40 splits of the NAAP-440 training split only
 (``scripts/select_gnn.py``: the curve stacked beat the curve encoder at every
-budget); the test split was never used to choose anything. A quarter of the
-per-layer forest was the default until NAS-Bench-201, where it cost
-0.014-0.02 Kendall tau on a development draw (``scripts/blend_choice.py``).
-A quarter of the statistics forest, which reads any network, is the default
-since encoding version 4 added the path statistics: on development draws
-(never a reported split) it gained 0.016 / 0.013 / 0.005 tau on
-NAS-Bench-201 at 156 / 781 / 1,563 cells, 0.000 on NAAP-440, and cost
-0.001 on the deep ResNets (README, "The statistics forest").
+budget); the test split was never used to choose anything. The forest's
+share was chosen on development draws only (``scripts/blend_choice.py``;
+README, "The statistics forest").
 """
 from __future__ import annotations
 
@@ -115,6 +111,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         Members (seeds) averaged; their spread is the uncertainty.
     blend_forest : float
         Weight in [0, 1] of a random forest blended into the prediction (0: none is fitted).
+    choose_blend : bool
+        Let the training records' held-out predictions choose another share (``blend_share_``).
     forest : {"statistics", "per_layer"}
         The blended forest: on the networks' statistics and hyperparameters, or
         :class:`naapgnn.models.forest.PerLayerForest` (:mod:`naapgnn.models.blended_forest`).
@@ -158,6 +156,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         The gate's cross-validated scores and choice (:mod:`naapgnn.models.curve_stack`).
     forest_ : RandomForestRegressor, PerLayerForest or None
         The blended forest.
+    blend_share_ : float
+        Its share; ``blend_scores_``: the held-out (mse, tau) of each share weighed ({} if none was).
     domain_ : dict
         The training domain that :meth:`domain_report` checks.
     std_scale_ : float
@@ -169,7 +169,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
                  curve_raw: bool = False, rank_weight: float = 0.5, lr: float = 5e-3, weight_decay: float = 1e-4,
                  max_epochs: int = 200, patience: int = 40, val_fraction: float | None = None,
                  batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.25,
-                 forest: str = "statistics", forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
+                 choose_blend: bool = True, forest: str = "statistics", forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
                  random_state: int | None = 0,
                  device: str = "auto", n_threads: int | None = 1, progress: bool = False):
         self.budget = budget
@@ -190,6 +190,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         self.batch_size = batch_size
         self.n_ensemble = n_ensemble
         self.blend_forest = blend_forest
+        self.choose_blend = choose_blend
         self.forest = forest
         self.forest_curve = forest_curve
         self.forest_trees = forest_trees
@@ -308,6 +309,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
         self.forest_ = self._fit_forest(records, y, raw, hp, seed)
+        self.blend_share_, self.blend_scores_ = self._choose_share(y)
         self._fit_curve_stack(records, y, raw, curve, hp)
         return self
 
@@ -362,7 +364,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def predict_from_parts(self, parts: dict, return_std: bool = False):
         """:meth:`predict` from :meth:`predict_parts` already computed (the CLI reuses them for
         :meth:`domain_report` instead of predicting twice)."""
-        _, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_forest))
+        _, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_share_))
         mean = np.clip(parts["mean"], 0.0, 1.0)
         return (mean, std * self.std_scale_) if return_std else mean
 

@@ -175,6 +175,8 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: direction must be one of {', '.join(DIRECTIONS)}, got {est.direction!r}")
     if not _number_in(est.blend_forest, 0.0, 1.0):
         raise NaapgnnError(f"GNNPredictor: blend_forest must be in [0, 1], got {est.blend_forest!r}")
+    if not isinstance(est.choose_blend, (bool, np.bool_)):
+        raise NaapgnnError(f"GNNPredictor: choose_blend must be True or False, got {est.choose_blend!r}")
     if est.forest not in FOREST_KINDS:
         raise NaapgnnError(f"GNNPredictor: forest must be one of {', '.join(FOREST_KINDS)}, got {est.forest!r}")
     if est.forest_curve and est.forest != "per_layer":

@@ -147,6 +147,6 @@ def _loaded_gnn(checkpoint: str):
     if getattr(model, "forest_", None) is not None and model.forest == "per_layer":
         # The blended per-layer forest has one slot per block seen in training (4) and cannot
         # read 5-block schemes, so only the GNN ensemble predicts here.
-        model.forest_, model.blend_forest = None, 0.0
+        model.forest_, model.blend_forest, model.blend_share_ = None, 0.0, 0.0
         label += " (GNN ensemble only: its blended per-layer forest cannot read 5-block schemes)"
     return model, label
