@@ -68,7 +68,7 @@ def test_train_reports_what_it_did(bench, tmp_path, capsys):
     out_dir = _train(tmp_path, bench[0], 0, "--blend-forest", "0.5")
     assert (out_dir / "forest.joblib").is_file()  # a blended forest is saved with the members
     out = capsys.readouterr().out
-    assert "blend_forest 0.5" in out
+    assert "blend_forest 0.5, share blended " in out
     assert "trained on 60 architectures at budget 0" in out and "checkpoint saved to" in out
     assert "held-out check" in out and "Kendall tau" in out
 

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--conv", choices=("gin", "gatv2", "sage"), default=None,
                    help="message-passing layer type (default: the predictor's default)")
     p.add_argument("--blend-forest", type=float, default=None, metavar="B",
-                   help="weight of the blended forest in the prediction, 0..1 (default: the predictor's)")
+                   help="weight of the blended forest in the prediction, 0..1 (default: the predictor's); "
+                        "the fit may move it to a share its held-out predictions prefer")
     p.add_argument("--ensemble", type=int, default=None, metavar="N", help="ensemble members (seeds)")
     p.add_argument("--params", metavar="JSON", default=None,
                    help='other GNNPredictor hyperparameters as a JSON object, e.g. \'{"hidden": 64, "max_epochs": 300}\'')
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     model.save(out)
     print(f"trained on {len(records)} architectures at budget {args.budget} in {seconds:.1f} s "
-          f"({model.n_ensemble} members, best epochs {model.best_epochs_}, blend_forest {model.blend_forest})")
+          f"({model.n_ensemble} members, best epochs {model.best_epochs_}, blend_forest {model.blend_forest}, "
+          f"share blended {model.blend_share_:g})")
     print(held_out_summary(model, records))
     print(f"checkpoint saved to {out}")
     return 0
