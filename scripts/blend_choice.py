@@ -14,10 +14,12 @@ each share's Kendall tau on every ``--every``-th of the other records (default e
 ensemble and the whole forest), and with several seeds their mean. Without ``--draw``, the benchmark's
 "train" records (NAAP-440: the official 400) and nothing else.
 
-The held-out blend is not a safe way to choose the share: a record's held-out
+The held-out blend alone is not a safe way to choose the share: a record's held-out
 GNN prediction comes from the one member that did not train on it, while a
 new record's averages every member, so the held-out figures undervalue the
-GNN against the forest.
+GNN against the forest. ``GNNPredictor(choose_blend=True)`` therefore keeps the
+default share unless another has a lower held-out error *and* a tau not lower;
+the script prints the share that rule keeps.
 
     python scripts/blend_choice.py nb201_cifar10.jsonl --draw 156 --seeds 95,96,97,98,99 \
         --gnn-params '{"batch_size": 64, "max_epochs": 150, "patience": 20, "n_ensemble": 3}'
@@ -27,13 +29,14 @@ GNN against the forest.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import warnings
 
 import numpy as np
 
-SHARES = (0.0, 0.25, 0.5, 0.75)
+from naapgnn.models.blended_forest import BLEND_SHARES as SHARES
 
 warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
 
@@ -78,8 +81,10 @@ def main(argv=None) -> int:
 
 
 def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
-    """Fit on one draw (or the train split), print the table; returns each share's tau on other records."""
+    """Fit on one draw (or the train split), print the table and the share ``choose_blend`` would keep;
+    returns each share's tau on other records."""
     from naapgnn.evaluation.metrics import kendall_tau
+    from naapgnn.models.curve_stack import better_candidate
     from naapgnn.models.inputs import take
 
     if args.draw:
@@ -102,14 +107,18 @@ def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
     print(f"{bench.name}: {len(train)} training records" + (f" (draw seed {seed})" if args.draw else "") +
           f", {args.forest} forest")
     print("share | held-out tau (training) | held-out MSE (training)" + (" | tau on other records" if len(other) else ""))
-    taus = []
+    taus, held_out = [], {}
     for share in SHARES:
         pred = blended(held_gnn[rows], held_forest[rows], share)
-        line = f"{share:g} | {kendall_tau(y[train][rows], pred):.4f} | {np.mean((pred - y[train][rows]) ** 2):.3e}"
+        held_out[share] = (float(np.mean((pred - y[train][rows]) ** 2)), kendall_tau(y[train][rows], pred))
+        line = f"{share:g} | {held_out[share][1]:.4f} | {held_out[share][0]:.3e}"
         if len(other):
             taus.append(kendall_tau(y[other], blended(gnn_other, forest_other, share)))
             line += f" | {taus[-1]:.4f}"
         print(line, flush=True)
+    default = float(inspect.signature(type(model)).parameters["blend_forest"].default)
+    picked = better_candidate(default, [b for b in SHARES if b != default], held_out)
+    print(f"choose_blend (default share {default:g}) would blend {picked:g}")
     return taus
 
 
