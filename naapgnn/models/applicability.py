@@ -204,7 +204,7 @@ class ApplicabilityMixin:
         """Record ``domain_`` and fit ``std_scale_`` on the out-of-fold predictions (end of ``fit``)."""
         self.domain_ = record_domain(records, graphs, curve, hparams, self.curve_feature_names_, self.hparam_names_)
         self.std_scale_ = 1.0
-        parts = self.predict_parts(records)
+        parts = self.predict_parts(records, graphs)  # the training graphs, already encoded
         self.domain_["disagreement_median"] = float(np.median(parts["gnn_std"]))
         forest = None if self.forest_ is None else self.forest_.oob_prediction_
         _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_share_))
