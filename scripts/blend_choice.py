@@ -83,8 +83,8 @@ def main(argv=None) -> int:
 def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
     """Fit on one draw (or the train split), print the table and the share ``choose_blend`` would keep;
     returns each share's tau on other records."""
+    from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.metrics import kendall_tau
-    from naapgnn.models.curve_stack import better_candidate
     from naapgnn.models.inputs import take
 
     if args.draw:
@@ -94,30 +94,28 @@ def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
         train, other = np.flatnonzero(~bench.is_test), np.zeros(0, dtype=int)
     X_train = take(X, train)
     model.set_params(blend_forest=0.0, forest=args.forest).fit(X_train, y[train])
+    default = float(inspect.signature(type(model)).parameters["blend_forest"].default)
     model.blend_forest = 1.0  # fitted without a forest; now fit the one to weigh against it
-    forest = model._fit_forest(X_train.records, y[train], X_train.graphs, model._hparams(X_train.records),
-                               int(model.random_state or 0))
-    held_gnn, held_forest = model.oof_prediction_, forest.oob_prediction_
-    rows = np.isfinite(held_gnn) & np.isfinite(held_forest)
+    model.forest_ = model._fit_forest(X_train.records, y[train], X_train.graphs, model._hparams(X_train.records),
+                                      int(model.random_state or 0))
+    # the held-out scores and the share exactly as GNNPredictor(choose_blend=True) computes them at fit
+    model.blend_forest, model.choose_blend = default, True
+    picked, held_out = model._choose_share(y[train])
+    if not held_out:
+        raise NaapgnnError(f"{bench.name}: too few held-out predictions to score the shares (more records)")
     if len(other):
-        X_other = take(X, other)
-        gnn_other = model.predict_parts(X_other)["gnn"]
-        model.forest_ = forest
-        forest_other = model._forest_prediction(X_other.records, X_other.graphs, model._hparams(X_other.records))
+        parts = model.predict_parts(take(X, other))  # the ensemble's and the forest's, unblended
+        gnn_other, forest_other = parts["gnn"], parts["forest"]
     print(f"{bench.name}: {len(train)} training records" + (f" (draw seed {seed})" if args.draw else "") +
           f", {args.forest} forest")
     print("share | held-out tau (training) | held-out MSE (training)" + (" | tau on other records" if len(other) else ""))
-    taus, held_out = [], {}
+    taus = []
     for share in SHARES:
-        pred = blended(held_gnn[rows], held_forest[rows], share)
-        held_out[share] = (float(np.mean((pred - y[train][rows]) ** 2)), kendall_tau(y[train][rows], pred))
         line = f"{share:g} | {held_out[share][1]:.4f} | {held_out[share][0]:.3e}"
         if len(other):
             taus.append(kendall_tau(y[other], blended(gnn_other, forest_other, share)))
             line += f" | {taus[-1]:.4f}"
         print(line, flush=True)
-    default = float(inspect.signature(type(model)).parameters["blend_forest"].default)
-    picked = better_candidate(default, [b for b in SHARES if b != default], held_out)
     print(f"choose_blend (default share {default:g}) would blend {picked:g}")
     return taus
 
