@@ -37,9 +37,11 @@ class ForestMixin:
     """Fit and apply the blended forest; the estimator provides ``blend_forest``, ``forest``,
     ``forest_curve``, ``forest_trees``, ``budget`` and, fitted, ``forest_``."""
 
-    def _fit_forest(self, records, y: np.ndarray, graphs, hparams: np.ndarray, seed: int):
+    def _fit_forest(self, records, y: np.ndarray, graphs, hparams: np.ndarray, seed: int,
+                    statistics: np.ndarray | None = None):
         """The fitted forest (None when ``blend_forest`` is 0); ``graphs``: the records' unstandardised batch,
-        ``hparams``: their hyperparameters (missing values filled)."""
+        ``hparams``: their hyperparameters (missing values filled), ``statistics``: the graphs'
+        :func:`~naapgnn.graph.statistics.graph_statistics`, when already computed."""
         if float(self.blend_forest) <= 0:
             return None
         if self.forest == "per_layer":
@@ -54,7 +56,7 @@ class ForestMixin:
         forest = RandomForestRegressor(n_estimators=int(self.forest_trees), oob_score=True, random_state=seed, n_jobs=1)
         with warnings.catch_warnings():  # a few trees leave some records in every bag: handled below
             warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores", category=UserWarning)
-            forest.fit(_forest_inputs(graphs, hparams), y)
+            forest.fit(_forest_inputs(graphs, hparams, statistics), y)
         forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
         return forest
 

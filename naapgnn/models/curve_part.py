@@ -83,19 +83,22 @@ class CurveMixin:
 
         return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_share_))[0]
 
-    def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray) -> None:
+    def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray,
+                         statistics: np.ndarray | None = None) -> None:
         """The gated stack on the held-out graph predictions, then the training domain and calibration.
 
         ``graphs``: the records' unstandardised batch (for the domain and the statistics); ``curve`` and ``hp`` their
-        unstandardised curve features and hyperparameters (missing values filled).
+        unstandardised curve features and hyperparameters (missing values filled); ``statistics``: the graphs'
+        :func:`~naapgnn.graph.statistics.graph_statistics`, when already computed.
         """
         from naapgnn.graph.statistics import graph_statistics
 
+        statistics = graph_statistics(graphs) if statistics is None else statistics
         forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_
         self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
-                        z, (hp - self.hparam_mean_) / self.hparam_std_, graph_statistics(graphs))
+                        z, (hp - self.hparam_mean_) / self.hparam_std_, statistics)
         self._fit_domain(records, graphs, curve, hp, y)
 
     def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray,

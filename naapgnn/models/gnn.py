@@ -262,6 +262,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _fit(self, X, y):
         import torch
 
+        from naapgnn.graph.statistics import graph_statistics
+
         self._check_params()
         records = as_records(X)
         y = targets_of(records, y, "GNNPredictor")
@@ -308,9 +310,10 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         finally:
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
-        self.forest_ = self._fit_forest(records, y, raw, hp, seed)
+        statistics = graph_statistics(raw)
+        self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics)
         self.blend_share_, self.blend_scores_ = self._choose_share(y)
-        self._fit_curve_stack(records, y, raw, curve, hp)
+        self._fit_curve_stack(records, y, raw, curve, hp, statistics)
         return self
 
     def _new_model(self):
