@@ -228,3 +228,19 @@ def test_forest_stack_std_is_the_tree_spread_through_the_ridge(records):
     curve = model.featurize(test)[model._curve_columns()].to_numpy()
     through = np.stack([model.stack_.predict(np.c_[p, curve]) for p in per_tree])
     assert np.allclose(std, through.std(axis=0))
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_members_in_worker_processes_fit_the_same_model(train, test, batch_size):
+    params = dict(budget=3, batch_size=batch_size, **{**TINY, "n_ensemble": 3})
+    alone = GNNPredictor(**params).fit(train)
+    workers = GNNPredictor(n_jobs=2, **params).fit(train)
+    assert workers.best_epochs_ == alone.best_epochs_
+    assert np.array_equal(workers.oof_prediction_, alone.oof_prediction_, equal_nan=True)
+    assert np.array_equal(workers.predict(test), alone.predict(test))
+
+
+@pytest.mark.parametrize("n_jobs", [0, -1, 1.5, True])
+def test_bad_n_jobs_is_refused(train, n_jobs):
+    with pytest.raises(NaapgnnError, match="n_jobs must be None or a positive integer"):
+        GNNPredictor(n_jobs=n_jobs, **TINY).fit(train)

@@ -8,7 +8,7 @@ import numpy as np
 
 MAX_PAIRS = 200_000
 
-__all__ = ["validation_sets", "train_member", "select_graphs", "edge_offsets", "training_pairs", "rank_pairs",
+__all__ = ["validation_sets", "train_members", "train_member", "select_graphs", "edge_offsets", "training_pairs", "rank_pairs",
            "rank_loss"]
 
 
@@ -24,6 +24,68 @@ def validation_sets(n: int, members: int, val_fraction: float | None, seed: int)
         return [np.sort(f) for f in np.array_split(rng.permutation(n), members)]
     n_val = int(round(float(val_fraction) * n))
     return [np.sort(rng.permutation(n)[:n_val]) for _ in range(members)]
+
+
+def train_members(make_model, seeds, vals, data, target, settings, bar, n_jobs: int | None = None):
+    """Train one member per ``(seed, val)`` (:func:`train_member`) and predict each one's held-out records.
+
+    With ``n_jobs`` > 1 on the CPU the members train in that many worker
+    processes (joblib's loky backend, which keeps its workers for the next
+    fit), each with ``settings.n_threads`` torch threads. Each member is
+    seeded on its own, so the result is the same as in one process.
+
+    Returns
+    -------
+    list of (model, best_epoch, held_out)
+        ``held_out``: the standardised prediction of the member's ``val`` records.
+    """
+    jobs = min(int(n_jobs or 1), len(vals))
+    if jobs <= 1 or target.device.type != "cpu":
+        return [_member(make_model, s, v, data, target, settings, bar) for s, v in zip(seeds, vals)]
+    from joblib import Parallel, delayed
+
+    calls = (delayed(_member_state)(make_model, s, v, data, target, settings) for s, v in zip(seeds, vals))
+    out = []
+    for state, epoch, held in Parallel(n_jobs=jobs, backend="loky", return_as="generator")(calls):
+        model = _without_rng(make_model)
+        model.load_state_dict(state)
+        out.append((model.eval(), epoch, held))
+        bar.update(int(settings.max_epochs))
+    return out
+
+
+def _member(make_model, seed, val, data, target, settings, bar):
+    import torch
+
+    model, epoch = train_member(make_model, seed, val, data, target, settings, bar)
+    model.eval()
+    held = np.zeros(0)
+    if len(val):
+        with torch.no_grad():
+            held = model(*data).cpu().numpy()[val]
+    return model.cpu().eval(), epoch, held
+
+
+def _member_state(make_model, seed, val, data, target, settings):
+    """:func:`_member` in a worker process: the weights travel back as a state dict."""
+    from naapgnn.runtime import cpu_threads
+
+    with cpu_threads(settings.n_threads):
+        model, epoch, held = _member(make_model, seed, val, data, target, settings, _NoBar())
+    return model.state_dict(), epoch, held
+
+
+def _without_rng(make_model):
+    """``make_model()`` leaving torch's random stream as it was (the weights are replaced anyway)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        return make_model()
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
 
 
 def train_member(make_model, seed: int, val: np.ndarray, data, target, settings, bar):

@@ -60,7 +60,7 @@ from naapgnn.models.applicability import ApplicabilityMixin, blend
 from naapgnn.models.blended_forest import ForestMixin
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
-from naapgnn.models.ensemble import train_member, validation_sets
+from naapgnn.models.ensemble import train_members, validation_sets
 from naapgnn.models.inputs import EncodingMixin, as_records, check_params, targets_of
 from naapgnn.runtime import cpu_threads, resolve_device
 
@@ -133,6 +133,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         setting). The graphs are tiny, so one thread is fastest on a busy
         machine (several threads spin-wait on each other); raise it for large
         benchmarks on idle cores.
+    n_jobs : int or None
+        Processes training the members at once on the CPU (None: one); the fit is the same.
     progress : bool
         tqdm progress bar (stderr) while fitting.
 
@@ -171,7 +173,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
                  batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.25,
                  choose_blend: bool = True, forest: str = "statistics", forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
                  random_state: int | None = 0,
-                 device: str = "auto", n_threads: int | None = 1, progress: bool = False):
+                 device: str = "auto", n_threads: int | None = 1, n_jobs: int | None = None,
+                 progress: bool = False):
         self.budget = budget
         self.conv = conv
         self.direction = direction
@@ -198,6 +201,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         self.random_state = random_state
         self.device = device
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
         self.progress = progress
 
     # --- checks and inputs ---
@@ -284,28 +288,25 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         hp = np.where(np.isnan(hp), self.hparam_mean_, hp)
         _, self.hparam_std_ = mean_and_scale(hp)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
-        # without a repeated block in the training data the network does not read the (zero) repeat column, the
-        # last, so networks without repeats are read exactly as before encoding version 3
+        # no repeated block in training: the (zero, last) repeat column is not read, as before encoding version 3
         self.node_dim_ = int(raw.x.shape[1]) - (0 if self.folds_ else 1)
-        self.attr_dim_ = int(raw.graph_attr.shape[1])
+        self.attr_dim_, self.hparam_dim_ = int(raw.graph_attr.shape[1]), int(hp.shape[1])
         self.curve_dim_ = 0 if self.curve_mode == "stack" else int(curve.shape[1])
-        self.hparam_dim_ = int(hp.shape[1])
 
         device = self._device()
         g, curve_t, hp_t = self._inputs(records, raw)
         data = (g.to(device), curve_t.to(device), hp_t.to(device))
         target = torch.tensor((y - self.y_mean_) / self.y_std_, dtype=torch.float32, device=device)
         self.members_, self.best_epochs_ = [], []
-        oof = np.full(len(records), np.nan)  # each record's prediction by a member that did not train on it
+        oof = np.full(len(records), np.nan)  # by the member that held each record out
         bar = _progress(self.progress, int(self.n_ensemble) * int(self.max_epochs))
         try:
-            for m, val in enumerate(validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed)):
-                model, epoch = train_member(self._new_model, seed * 1009 + m, val, data, target, self, bar)
-                model.eval()
-                if len(val):
-                    with torch.no_grad():
-                        oof[val] = model(*data).cpu().numpy()[val]
-                self.members_.append(model.cpu().eval())
+            vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed)
+            seeds = [seed * 1009 + m for m in range(len(vals))]
+            for val, (model, epoch, held) in zip(vals, train_members(self._new_model, seeds, vals, data, target,
+                                                                     self, bar, self.n_jobs)):
+                oof[val] = held
+                self.members_.append(model)
                 self.best_epochs_.append(epoch)
         finally:
             bar.close()
