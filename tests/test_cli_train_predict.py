@@ -73,6 +73,17 @@ def test_train_reports_what_it_did(bench, tmp_path, capsys):
     assert "held-out check" in out and "Kendall tau" in out
 
 
+def test_train_with_two_processes_saves_the_same_model(bench, ckpt3, tmp_path):
+    import torch
+
+    out_dir = _train(tmp_path, bench[0], 3, "--jobs", "2")
+    ours, theirs = (torch.load(d / "weights.pt", weights_only=True) for d in (out_dir, ckpt3))
+    assert json.loads((out_dir / "config.json").read_text())["params"]["n_jobs"] == 2
+    assert len(ours["members"]) == len(theirs["members"]) == 2
+    for a, b in zip(ours["members"], theirs["members"]):
+        assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_predict_jsonl_test_split(ckpt3, bench, tmp_path, capsys):
     path, subset = bench
     out = tmp_path / "preds.csv"
@@ -206,6 +217,8 @@ def test_target_scale_percent(bench, ckpt0, tmp_path, capsys):
     (["train", "--budget", "0", "--params", '{"hiden": 3}'], "unknown hyperparameter 'hiden'"),
     (["train", "--budget", "0", "--params", '{"hidden": "x"}'], "hidden must be a positive integer"),
     (["train", "--budget", "0", "--threads", "0"], "--threads must be >= 1, got 0"),
+    (["train", "--budget", "0", "--jobs", "0"], "--jobs must be >= 1, got 0"),
+    (["train", "--budget", "0", "--params", '{"n_jobs": 2}'], "'n_jobs' is set by the command itself"),
     (["predict", "--checkpoint", "no/such/ckpt", "graphs/vgg_like.json", "--out", "graphs"],
      "--out graphs: is a folder; give a file name, e.g. graphs/preds.csv"),
 ])

@@ -8,7 +8,7 @@ from naapgnn.errors import NaapgnnError
 DEFAULT_THREADS = 1
 """Torch CPU threads of the commands: see ``scripts/bench_train_load.py`` for the measurement."""
 
-RUN_SETTINGS = ("budget", "random_state", "device", "n_threads", "progress")
+RUN_SETTINGS = ("budget", "random_state", "device", "n_threads", "n_jobs", "progress")
 """GNNPredictor arguments that a command sets itself, never through ``--params``."""
 
 

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help='other GNNPredictor hyperparameters as a JSON object, e.g. \'{"hidden": 64, "max_epochs": 300}\'')
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda (default auto)")
     add_threads(p)
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="processes training the ensemble's members at once (default 1; the same model for any N)")
     add_target_scale(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -72,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--ensemble must be >= 1, got {args.ensemble}")
 
     check_threads(args.threads)
+    if args.jobs < 1:
+        raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     out = args.out or DEFAULT_OUT.format(budget=args.budget)
     writable_folder(out)
     extra = parse_params(args.params)
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
     options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}
     model = GNNPredictor(budget=args.budget, random_state=args.seed, device=args.device,
-                         n_threads=args.threads, progress=not args.quiet,
+                         n_threads=args.threads, n_jobs=args.jobs, progress=not args.quiet,
                          **{**extra, **{k: v for k, v in options.items() if v is not None}})
     start = time.perf_counter()
     model.fit(records)
