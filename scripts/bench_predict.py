@@ -29,9 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
 
 REPO = Path(__file__).resolve().parents[1]
 PATH_FILES = ("naapgnn/graph/encoding.py", "naapgnn/arch/profiling.py", "naapgnn/arch/format.py",
@@ -104,12 +107,14 @@ def breakdown(model, copies: int) -> dict:
 
     g, curve, hp = model._inputs(fresh())
     archs, records, forest_records = [r.arch for r in fresh()], fresh(), fresh()
+    graphs = batch_architectures([r.arch for r in forest_records], fold=model.folds_)
     with torch.no_grad():
         return {
-            "graph encoding + batching": timed(lambda: batch_architectures(archs)),
+            "graph encoding + batching": timed(lambda: batch_architectures(archs, fold=model.folds_)),
             "curve features": timed(lambda: model._curve(records)),
             "ensemble forward": timed(lambda: [m(g, curve, hp) for m in model.members_]),
-            "forest (features + trees)": timed(lambda: model.forest_.predict_readable(forest_records)),
+            "forest (statistics + trees)": timed(lambda: model._forest_prediction(
+                forest_records, graphs, model._hparams(forest_records))),
         }
 
 
