@@ -98,3 +98,23 @@ def test_aggregate_mean_and_sample_std():
                    "violations_std": pytest.approx(np.sqrt(2))}
     assert aggregate([{"mae": 1.0}])["mae_std"] == 0.0
 
+
+
+@pytest.mark.parametrize("flags, message", [
+    (np.zeros(10, bool), "none of the 10 is marked test .*: mark some, or use the repeated or kfold protocol"),
+    (np.ones(10, bool), "every one of the 10 is marked test .*: leave some unmarked"),
+])
+def test_official_protocol_needs_both_sides(flags, message):
+    with pytest.raises(NaapgnnError, match=message):
+        splits("official", np.arange(10.0), flags)
+
+
+@pytest.mark.parametrize("n, flags, size", [
+    (440, np.arange(440) < 40, 40),   # the official split's test size
+    (440, np.zeros(440, bool), 40),   # none marked: NAAP-440's share, 1 in 11
+    (10, np.zeros(10, bool), 2),      # at least 2, so that a rank metric is defined
+    (30, None, 3),
+])
+def test_repeated_test_size_without_marked_records(n, flags, size):
+    pairs = splits("repeated", np.arange(float(n)), flags, n_repeats=2)
+    assert [len(test) for _, test in pairs] == [size, size]

@@ -78,9 +78,16 @@ def splits(
     if protocol == "official":
         if flags is None:
             raise NaapgnnError("splits: the official protocol needs the is_test flags (IsTest column or record split)")
+        if not flags.any() or flags.all():
+            which, fix = ("none", "mark some") if not flags.any() else ("every one", "leave some unmarked")
+            raise NaapgnnError(f"splits: the official protocol needs training and test records; {which} of the {n} "
+                               f"is marked test (split \"test\" / IsTest 1): {fix}, or use the repeated or kfold "
+                               "protocol")
         return [_pair(np.flatnonzero(flags), n)]
     if protocol == "repeated":
-        size = test_size if test_size is not None else (int(flags.sum()) if flags is not None else round(n / 11))
+        marked = int(flags.sum()) if flags is not None else 0
+        # as many test architectures as the official split has; else NAAP-440's share (40 of 440), 2 at least
+        size = test_size if test_size is not None else (marked if 0 < marked < n else max(2, round(n / 11)))
         if not 1 <= size < n:
             raise NaapgnnError(f"splits: repeated test_size must be between 1 and {n - 1}, got {size}")
         if n_repeats < 1:
@@ -91,7 +98,7 @@ def splits(
         return [_pair(test, n) for _, test in draws]
     if protocol == "kfold":
         if not 2 <= n_folds <= n:
-            raise NaapgnnError(f"splits: n_folds must be between 2 and {n}, got {n_folds}")
+            raise NaapgnnError(f"splits: n_folds must be between 2 and {n} (the architectures split), got {n_folds}")
         from sklearn.model_selection import KFold
 
         folds = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n))
