@@ -70,18 +70,20 @@ def onehot_table(bench, budget):
 
 def register_all(register) -> None:
     """Add every baseline to the registry (called through the entry point)."""
-    from naapgnn.models.registry import Entry, per_layer_cycle_table, per_layer_table, forest_factory
+    from naapgnn.models.registry import (CYCLE_CHANNELS, PAPER_CHANNELS, Entry, forest_factory, per_layer_cycle_table,
+                                         per_layer_table)
 
     for name in PAPER_MODELS:
         register(Entry(f"paper:{name}", f"{name}, paper features", "baseline", _paper(name), featurize=paper_table,
-                       config={"baseline": name}))
+                       config={"baseline": name}, channels=PAPER_CHANNELS))
     for key, name in SHORT_KEYS.items():
         register(Entry(key, f"{name}, paper features", "baseline", _paper(name), featurize=paper_table,
-                       config={"baseline": name}))
+                       config={"baseline": name}, channels=PAPER_CHANNELS))
     register(Entry("per_layer_forest", PER_LAYER, "baseline", forest_factory(False), featurize=per_layer_table,
                    has_std=True, config={"baseline": PER_LAYER}))
     register(Entry("per_layer_forest+cycle", PER_LAYER_CYCLE, "baseline", forest_factory(True),
-                   featurize=per_layer_cycle_table, min_budget=1, has_std=True, config={"baseline": PER_LAYER_CYCLE}))
+                   featurize=per_layer_cycle_table, min_budget=1, has_std=True, config={"baseline": PER_LAYER_CYCLE},
+                   channels=CYCLE_CHANNELS))
     for name, model in ((BAKER_SVR, "svr"), (BAKER_RF, "rf")):
         register(Entry(BAKER_KEYS[name], name, "baseline", _baker(model), has_std=True,
                        config={"baseline": name, "version": 1}))

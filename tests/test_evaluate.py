@@ -171,3 +171,33 @@ def test_every_protocol_runs_with_its_own_splits(small_bench, tmp_path):
     assert tests[("extrapolate", 0)] == top.tolist()
     repeated = [tuple(t) for (p, _), t in tests.items() if p == "repeated"]
     assert len(repeated) == 3 and len(set(repeated)) == 3
+
+
+def test_a_predictor_reading_absent_channels_is_left_out_at_budgets_above_zero(naap440, tmp_path, capsys):
+    flags = naap440["IsTest"].to_numpy() == 1
+    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
+    records = records_from_naap440(naap440.iloc[rows])
+    for r in records:  # an accuracy curve only, as the deep ResNets have
+        r.curve = {"accuracy": r.curve["accuracy"][:5]}
+    bench = tmp_path / "bench.jsonl"
+    write_jsonl(records, bench)
+    out = tmp_path / "out"
+    rc = main(["evaluate", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+               "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert ("note: paper_gb100 is left out at budgets >= 1: it reads the curve channel(s) loss_mean, loss_median"
+            in err)
+    results = pd.read_csv(out / "results.csv")
+    assert sorted(zip(results.predictor, results.budget)) == [("curve_best", 3), ("paper_gb100", 0)]
+    assert "Left out at budgets >= 1: `paper_gb100`" in (out / "report.md").read_text()
+
+
+def test_channels_lacking_names_what_some_record_misses(small_bench):
+    records = [r for r in small_bench.records]
+    predictors = ev.select_predictors("paper_gb100,curve_last,gnn", TINY_GNN)
+    assert ev.channels_lacking(small_bench, predictors) == {}
+    without = ev.Benchmark([*records[:-1], type(records[-1])(id="x", arch=records[-1].arch,
+                                                             curve={"accuracy": records[-1].curve["accuracy"]})],
+                           small_bench.table, small_bench.y, small_bench.is_test, "subset", 90)
+    assert ev.channels_lacking(without, predictors) == {"paper_gb100": ["loss_mean", "loss_median"]}

@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "heuristics, zero_cost) or paper:<model name>; keys: gnn, gnn+zero_cost, paper_gb100, "
                    "paper_rf200, forest, forest+cycle, forest+zero_cost, curve_last, curve_best, "
                    "curve_power_law, curve_exponential, curve_power_law_cycle, curve_exponential_cycle, "
-                   "naswot, synflow")
+                   "naswot, synflow; registered by baselines/: baker, baker_rf, onehot_ops, onehot_ops_gbm, "
+                   "per_layer_forest, per_layer_forest+cycle")
     p.add_argument("--cifar-root", metavar="DIR", default=None,
                    help="CIFAR-10 folder (cifar-10-batches-py) for the NASWOT minibatch; without it a "
                    "labelled Gaussian-noise batch is used")
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.analysis import best_per_budget
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
-    from naapgnn.evaluation.evaluate import run_evaluation, select_predictors
+    from naapgnn.evaluation.evaluate import channels_lacking, run_evaluation, select_predictors
     from naapgnn.evaluation.report import write_outputs
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -116,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
         n_repeats=args.repeats, n_folds=args.folds, inner_folds=args.inner_folds, cifar_root=args.cifar_root,
         zc_batch_size=args.zc_batch_size, device=args.device, jobs=args.jobs, progress=not args.quiet,
     )
+    for key, missing in channels_lacking(bench, predictors).items():
+        if any(b > 0 for b in budgets):
+            print(f"note: {key} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(missing)}, "
+                  f"which not every record of {args.data or 'the data'} has", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
     paths = write_outputs(result, out, tolerance=args.tolerance)

@@ -314,10 +314,20 @@ def _run(bench, out, predictors, budgets, split_lists, seeds, cifar_root, zc_bat
         compute_zero_cost(bench, seeds, ResumeLog(out / "cache" / "zero_cost.jsonl"), cifar_root, zc_batch_size,
                           device, progress)
     extra = {key: bench.zero_cost_source + str(zc_batch_size) for key in uses_zero_cost}
-    units = [u for protocol in split_lists for p in predictors for b in budgets if p.entry.applies(b)
+    lacking = channels_lacking(bench, predictors)
+    units = [u for protocol in split_lists for p in predictors for b in budgets
+             if p.entry.applies(b) and not (b > 0 and p.key in lacking)
              for u in plan_units(p, b, protocol, len(split_lists[protocol]), seeds)]
     return run_units(bench, predictors, units, split_lists, ResumeLog(out / "cache" / "runs.jsonl"), jobs=jobs,
                      threads=threads, progress=progress, desc="evaluate", extra=extra)
+
+
+def channels_lacking(bench, predictors) -> dict[str, list[str]]:
+    """Predictor key -> the curve channels it reads (``Entry.channels``) that some record of ``bench`` lacks;
+    :func:`run_evaluation` leaves those predictors out at budgets >= 1."""
+    common = set.intersection(*(set(r.curve) for r in bench.records)) if bench.records else set()
+    lacking = {p.key: [c for c in p.entry.channels if c not in common] for p in predictors}
+    return {key: missing for key, missing in lacking.items() if missing}
 
 
 def _run_table(rows: list[dict]):

@@ -238,6 +238,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               f"({len(result.inner_runs) if result.inner_runs is not None else 0} inner runs)."
               if result.inner_folds else "- Budget advice: not run (--inner-folds 0).",
               f"- Zero-cost images (NASWOT): {result.bench.zero_cost_source or 'not used'}.",
+              *_left_out_lines(result),
               f"- This invocation: {result.computed} runs computed, {result.reused} reused from the cache, "
               f"{result.wall_seconds:.0f} s wall time (compute recorded over all runs: "
               f"{runs['seconds'].sum():.0f} s).", ""]
@@ -323,3 +324,13 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "run (split, seed) with its fit time; advice.csv the advice of every training split (inner "
               "folds) and its test score; inner_runs.csv every inner run.", ""]
     return "\n".join(lines)
+
+
+def _left_out_lines(result) -> list[str]:
+    """A line per predictor left out at budgets >= 1 for a curve channel the benchmark lacks."""
+    from naapgnn.evaluation.evaluate import channels_lacking
+
+    if not any(b > 0 for b in result.budgets):
+        return []
+    return [f"- Left out at budgets >= 1: `{key}`, which reads the curve channel(s) {', '.join(missing)} that not "
+            "every record has." for key, missing in channels_lacking(result.bench, result.predictors).items()]

@@ -55,6 +55,9 @@ class Entry:
         ``predict`` gives a score that only ranks; the MAE reads ``predict_accuracy``.
     config : dict
         Settings that identify its results (recorded in cache keys).
+    channels : tuple of str
+        Curve channels it reads at budgets >= 1 (``naapgnn evaluate`` leaves it
+        out there on a benchmark whose records do not all have them).
     """
 
     key: str
@@ -69,10 +72,16 @@ class Entry:
     zero_cost: bool = False
     score_only: bool = False
     config: dict = field(default_factory=dict)
+    channels: tuple = ()
 
     def applies(self, budget: int) -> bool:
         return budget >= self.min_budget and (self.max_budget is None or budget <= self.max_budget)
 
+
+CYCLE_CHANNELS = ("accuracy", "loss_mean")
+"""What the cycle-aligned forest reads (:func:`naapgnn.features.tabular.cycle_features`)."""
+PAPER_CHANNELS = ("accuracy", "loss_mean", "loss_median")
+"""What the paper's regressors read (:func:`naapgnn.features.tabular.paper_features`)."""
 
 _ENTRIES: dict[str, Entry] = {}
 _plugins_loaded = False
@@ -216,14 +225,14 @@ def _register_own() -> None:
                    max_budget=0, has_std=True, config={"baseline": "Per-layer Random Forest"}))
     register(Entry("forest+cycle", "Per-layer forest + cycle curve features", "baseline", forest_factory(True),
                    featurize=per_layer_cycle_table, min_budget=1, has_std=True,
-                   config={"baseline": "Per-layer Random Forest + cycle"}))
+                   config={"baseline": "Per-layer Random Forest + cycle"}, channels=CYCLE_CHANNELS))
     register(Entry("forest+zero_cost", "Per-layer forest + NASWOT/synflow inputs", "baseline", forest_factory(False),
                    featurize=_per_layer_with_scores, max_budget=0, has_std=True, zero_cost=True,
                    config={"forest": "per_layer", "zero_cost": True}))
     for name, params in HEURISTICS.items():
         register(Entry(f"curve_{name}", HEURISTIC_LABELS[name], "heuristic", _heuristic(params), featurize=_table,
                        min_budget=min_budget(params["method"], params.get("cycle")), seeded=False,
-                       config={"heuristic": params}))
+                       config={"heuristic": params}, channels=("accuracy",)))
     for score, label in (("naswot", "NASWOT score (zero-cost)"), ("synflow", "SynFlow score (zero-cost)")):
         register(Entry(score, label, "zero_cost", _score_line, featurize=_score_column(score), max_budget=0,
                        zero_cost=True, score_only=True, config={"score": score}))
