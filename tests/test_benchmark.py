@@ -85,9 +85,10 @@ def test_round_trip(tmp_path, naap_records):
     own = [
         Record("graph-a", parse_architecture(GRAPH), {"accuracy": np.array([0.3, 0.41, 0.5])},
                {"lr": 0.001, "batch_size": 128.0}, None, None),
-        Record("scheme-b", parse_architecture(SCHEME), {}, {}, 0.587, "test"),
+        Record("scheme-b", parse_architecture(SCHEME), {}, {"lr": 0.01, "batch_size": 64.0}, 0.587, "test"),
     ]
-    records = naap_records[:5] + own
+    hparams = {"lr": 0.1, "batch_size": 128.0}  # every record of a file gives the same hyperparameters
+    records = [Record(r.id, r.arch, r.curve, hparams, r.target, r.split) for r in naap_records[:5]] + own
     write_jsonl(records, tmp_path / "bench.jsonl")
     back = load_jsonl(tmp_path / "bench.jsonl")
     assert back == records
@@ -145,6 +146,19 @@ def test_invalid_records_reported_by_line(tmp_path):
     assert message.endswith("; and 3 more invalid records (lines 9, 10, 11)")
 
 
+def test_every_record_needs_the_same_hparams(tmp_path):
+    path = _write(tmp_path / "bench.jsonl", [
+        {"id": "a", "arch": SCHEME, "hparams": {"lr": 0.1, "ss": 30}},
+        {"id": "b", "arch": SCHEME, "hparams": {"lr": 0.1, "ss": 30}},
+        {"id": "c", "arch": SCHEME, "hparams": {"lr": 0.1}},  # line 3
+        {"id": "d", "arch": SCHEME, "hparams": {"lr": 0.1, "ss": 30, "wd": 1e-4}},  # line 4
+    ])
+    with pytest.raises(NaapgnnError) as info:
+        load_jsonl(path)
+    assert str(info.value) == (f"{path} line 3: hparams: lacks 'ss' against line 1 (every record needs the same "
+                               "hparams); and 1 more invalid record (line 4)")
+
+
 @pytest.mark.parametrize(
     "record, expected",
     [
@@ -169,6 +183,10 @@ def test_invalid_records_reported_by_line(tmp_path):
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": [0.1, 0.2], "loss_mean": [2.0]}},
          "curve: channels differ in length (accuracy 2, loss_mean 1 epochs)"),
         ({"id": "a", "arch": SCHEME, "hparams": {"lr": "fast"}}, "hparams.lr: expected a finite number, got 'fast'"),
+        ({"id": "a", "arch": SCHEME, "hparams": {"lr": 1e39}},
+         "hparams.lr: 1e+39 is beyond what the models read (|value| <= 1e+30)"),
+        ({"id": "a", "arch": SCHEME, "curve": {"loss": [2.0, -1e300]}},
+         "curve.loss[1]: -1e+300 is beyond what the models read"),
         ({"id": "a", "arch": SCHEME, "hparams": [0.1]}, "hparams: expected an object of numbers"),
         ({"id": "a", "arch": SCHEME, "target": "0.5"}, "target: expected a finite number, got '0.5'"),
         ({"id": "a", "arch": SCHEME, "split": "val"}, "split: expected \"train\" or \"test\", got 'val'"),

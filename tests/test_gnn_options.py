@@ -244,3 +244,19 @@ def test_members_in_worker_processes_fit_the_same_model(train, test, batch_size)
 def test_bad_n_jobs_is_refused(train, n_jobs):
     with pytest.raises(NaapgnnError, match="n_jobs must be None or a positive integer"):
         GNNPredictor(n_jobs=n_jobs, **TINY).fit(train)
+
+
+def test_constant_targets_are_refused(train):
+    with pytest.raises(NaapgnnError, match=r"all 40 training targets are 0.5: nothing to learn or rank"):
+        GNNPredictor(**TINY).fit(train, np.full(len(train), 0.5))
+
+
+def test_a_missing_or_unknown_hyperparameter_is_out_of_domain(train, test):
+    with_lr = [dataclasses.replace(r, hparams={"lr": 0.01 * (i % 3 + 1)}) for i, r in enumerate(train)]
+    model = GNNPredictor(**TINY).fit(with_lr)
+    probe = [dataclasses.replace(test[0], hparams={"lr": 0.02}), dataclasses.replace(test[1], hparams={}),
+             dataclasses.replace(test[2], hparams={"learning_rate": 0.02})]
+    inside, reasons = model.domain_report(probe)
+    assert "hparam" not in reasons[0]
+    assert not inside[1] and "hparam 'lr' missing (read as the training mean)" in reasons[1]
+    assert not inside[2] and "hparam 'learning_rate' not read (not in the training data)" in reasons[2]

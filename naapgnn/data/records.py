@@ -42,6 +42,9 @@ _CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPLITS = ("train", "test")
 _CSV_METRIC = {"accuracy": "Accuracy", "loss_mean": "LossMean", "loss_median": "LossMedian"}
 _FIELDS = ("id", "arch", "curve", "hparams", "target", "split")
+MAX_MAGNITUDE = 1e30
+"""Largest |value| of a curve or hyperparameter: the models compute in float32 (at most 3.4e38), and squares and
+kernels of larger values overflow."""
 _MAX_LISTED_LINES = 10
 
 
@@ -199,11 +202,20 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
             continue
         seen[record.id] = lineno
         records.append(record)
+        if set(record.hparams) != set(records[0].hparams):
+            problems.append((lineno, _hparam_key_problem(record.hparams, records[0].hparams, seen[records[0].id])))
     if problems:
         raise NaapgnnError(_summarise(name, problems))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     return records
+
+
+def _hparam_key_problem(keys, first_keys, first_line: int) -> str:
+    missing, extra = sorted(set(first_keys) - set(keys)), sorted(set(keys) - set(first_keys))
+    parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + (
+        [f"adds {', '.join(map(repr, extra))}"] if extra else [])
+    return f"hparams: {' and '.join(parts)} against line {first_line} (every record needs the same hparams)"
 
 
 def _summarise(name: str, problems: list[tuple[int, str]]) -> str:
@@ -271,6 +283,8 @@ def _number(value: Any, where: str) -> float:
         raise NaapgnnError(f"{where}: integer of {len(str(abs(value)))} digits is too large to read exactly")
     if not math.isfinite(value):
         raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise NaapgnnError(f"{where}: {value!r} is beyond what the models read (|value| <= {MAX_MAGNITUDE:g})")
     return float(value)
 
 

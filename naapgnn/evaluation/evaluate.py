@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from naapgnn.errors import NaapgnnError
 from naapgnn.evaluation.analysis import headline_protocol
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
@@ -265,6 +267,8 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
         if b > bench.max_epochs:
             short = min(bench.records, key=lambda r: r.num_epochs)
             raise NaapgnnError(f"--budgets: budget {b} needs {b} epochs of curve, record {short.id!r} has {short.num_epochs}")
+    if len(bench.y) and np.ptp(bench.y) == 0:
+        raise NaapgnnError(f"{bench.name}: all {len(bench.y)} targets are {bench.y[0]:g}: nothing to rank")
     for p in protocols:
         if p not in PROTOCOLS:
             raise NaapgnnError(f"--protocol: unknown protocol {p!r} (expected {', '.join(PROTOCOLS)})")

@@ -61,7 +61,7 @@ from naapgnn.models.blended_forest import ForestMixin
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import train_members, validation_sets
-from naapgnn.models.inputs import EncodingMixin, as_records, check_params, targets_of
+from naapgnn.models.inputs import EncodingMixin, as_records, check_params, check_training_targets, targets_of
 from naapgnn.runtime import cpu_threads, resolve_device
 
 __all__ = ["GNNPredictor"]
@@ -272,8 +272,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         records = as_records(X)
         y = targets_of(records, y, "GNNPredictor")
         seed = self._seed()
-        if len(records) < 4:
-            raise NaapgnnError(f"GNNPredictor: need at least 4 training architectures, got {len(records)}")
+        check_training_targets(y)
         curve = self._fit_curve_state(records)
         self.hparam_names_ = sorted({k for r in records for k in r.hparams})
 

@@ -8,7 +8,7 @@ from naapgnn.errors import NaapgnnError
 CURVE_MODES = ("network", "stack", "both")
 FOREST_KINDS = ("statistics", "per_layer")  # the blended forest (naapgnn.models.blended_forest)
 
-__all__ = ["as_records", "check_params", "EncodedRecords", "EncodingMixin", "take"]
+__all__ = ["as_records", "check_params", "check_training_targets", "EncodedRecords", "EncodingMixin", "take"]
 
 
 def take(X, idx):
@@ -190,6 +190,14 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: curve_mode must be one of {', '.join(CURVE_MODES)}, got {est.curve_mode!r}")
     if est.conv == "gatv2" and est.hidden % 4:
         raise NaapgnnError(f"GNNPredictor: hidden must be a multiple of 4 (attention heads) for gatv2, got {est.hidden}")
+
+
+def check_training_targets(y: np.ndarray) -> None:
+    """One-line NaapgnnError for training data a GNNPredictor cannot learn from: fewer than 4 targets, or all equal."""
+    if len(y) < 4:
+        raise NaapgnnError(f"GNNPredictor: need at least 4 training architectures, got {len(y)}")
+    if np.ptp(y) == 0:
+        raise NaapgnnError(f"GNNPredictor: all {len(y)} training targets are {y[0]:g}: nothing to learn or rank")
 
 
 def _number_in(value, low: float, high: float) -> bool:
