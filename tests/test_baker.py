@@ -231,7 +231,8 @@ def test_budget_zero_with_too_few_records_for_a_stack_is_graph_only():
     model = GNNPredictor(budget=0, **tiny).fit(records)
     assert model.stack_gate_ == {} and model.stack_model_ is None
     assert np.allclose(model.predict(records), np.clip(model.predict_parts(records)["gnn"], 0, 1))
-    with pytest.raises(NaapgnnError, match="the stack needs held-out predictions of at least 10 records"):
+    with pytest.raises(NaapgnnError, match=r"at budget 3 the curve stack is cross-validated on held-out "
+                       r"predictions of at least 10 training architectures; got 0 of 8"):
         GNNPredictor(budget=3, **tiny).fit(records)
 
 

@@ -121,6 +121,11 @@ class CurveMixin:
         too_few = np.isfinite(oof).sum() < minimum_records()
         if self.curve_mode == "network" or (curve.shape[1] == 0 and too_few):
             return
+        if too_few:
+            raise NaapgnnError(f"GNNPredictor: at budget {self.budget} the curve stack is cross-validated on "
+                               f"held-out predictions of at least {minimum_records()} training architectures; "
+                               f"got {int(np.isfinite(oof).sum())} of {len(oof)} (train on more, or use "
+                               "budget 0 or curve_mode='network')")
 
         stack = fit_gated_stack(oof, curve, target, hp, self._raw_values(records), statistics)
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
