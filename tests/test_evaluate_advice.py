@@ -157,3 +157,19 @@ def test_inner_folds_option_errors():
         ev._check(ev.Benchmark([], None, np.zeros(0), np.zeros(0, bool), "x", 5), [0], ["official"], 1, 1)
     with pytest.raises(NaapgnnError, match="3 folds need at least 3 training architectures, got 2"):
         ev.inner_splits([4, 9], 3)
+
+
+def test_full_epochs_counts_the_saving_against_the_real_training(tmp_path, capsys):
+    """Records that hold only the first 140 epochs of 280-epoch runs: --full-epochs 280 halves what is spent."""
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(_deep_records(), path)
+    out = tmp_path / "out"
+    argv = ["evaluate", "--data", str(path), "--budgets", "1,3", "--predictors", "curve_last", "--seeds", "1",
+            "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"]
+    assert main(argv + ["--full-epochs", "280"]) == 0
+    advice = pd.read_csv(out / "advice.csv").iloc[0]
+    assert advice.saved == pytest.approx(1 - advice.budget / 280)
+    assert "Full training: 280 epochs (given; the curves hold 140)" in (out / "report.md").read_text()
+    capsys.readouterr()
+    assert main(argv + ["--full-epochs", "100"]) == 2
+    assert "--full-epochs: 100 is shorter than the longest curve (140 epochs)" in capsys.readouterr().err

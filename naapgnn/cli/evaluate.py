@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the advice is the smallest budget whose mean inner Kendall tau is within the spread (std "
                    "over inner folds) of the best budget's; --tolerance is a floor on that margin (default 0: "
                    "the spread alone)")
+    p.add_argument("--full-epochs", type=int, default=None, metavar="N",
+                   help="epochs of a full training, what a budget saves is counted against (default: the longest "
+                   "curve; give it when the records hold only the first epochs of longer runs)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--device", default="cpu", help="device of the zero-cost scores: cpu, cuda or auto (default cpu)")
     p.add_argument("--fresh", action="store_true", help="ignore the cached runs in OUT/cache")
@@ -116,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         bench, out, predictors, budgets=budgets, protocols=protocols, n_seeds=args.seeds,
         n_repeats=args.repeats, n_folds=args.folds, inner_folds=args.inner_folds, cifar_root=args.cifar_root,
         zc_batch_size=args.zc_batch_size, device=args.device, jobs=args.jobs, progress=not args.quiet,
+        full_epochs=args.full_epochs,
     )
     for key, missing in channels_lacking(bench, predictors).items():
         if any(b > 0 for b in budgets):

@@ -202,6 +202,7 @@ def run_evaluation(
     jobs: int = 1,
     threads: int | None = 1,
     progress: bool = True,
+    full_epochs: int | None = None,
 ) -> EvaluationResult:
     """Run (or resume) every predictor at every budget under every protocol.
 
@@ -235,6 +236,9 @@ def run_evaluation(
         Torch CPU threads per worker.
     progress : bool
         tqdm bars on stderr.
+    full_epochs : int, optional
+        Epochs of a full training, what a budget saves is counted against (default: the longest curve;
+        give it when the records hold only the first epochs of longer runs).
 
     Returns
     -------
@@ -244,6 +248,10 @@ def run_evaluation(
     predictors = list(predictors) if predictors is not None else select_predictors("default")
     budgets = [int(b) for b in budgets]
     seeds = _check(bench, budgets, protocols, n_seeds, inner_folds)
+    longest = max(r.num_epochs for r in bench.records) or None
+    if full_epochs is not None and (longest is None or full_epochs < longest):
+        raise NaapgnnError(f"--full-epochs: {full_epochs} is shorter than the longest curve ({longest or 0} epochs)")
+    full_epochs = full_epochs or longest
     split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds)
     with cpu_threads(threads):
         rows, computed = _run(bench, Path(out), predictors, budgets, split_lists, seeds, cifar_root,
@@ -251,7 +259,6 @@ def run_evaluation(
     test_rows = [r for r in rows if r["protocol"] in protocols]
     runs, results, predictions = _tables(test_rows)
     inner_runs = _run_table([r for r in rows if r["protocol"] not in protocols])
-    full_epochs = max(r.num_epochs for r in bench.records) or None
     return EvaluationResult(results, runs, predictions, computed, len(rows) - computed,
                             time.perf_counter() - started, bench, predictors, budgets, list(protocols), seeds,
                             inner_runs, inner_folds, headline_protocol(protocols), full_epochs)

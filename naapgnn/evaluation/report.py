@@ -232,7 +232,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               f"every seeded predictor with {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}); "
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
               "(no ± : a single run, a deterministic predictor on a fixed split).",
-              f"- Full training: {full} epochs (the benchmark's curve length); training spent = budget / {full}."
+              f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
               f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "
               f"({len(result.inner_runs) if result.inner_runs is not None else 0} inner runs)."
@@ -334,3 +334,8 @@ def _left_out_lines(result) -> list[str]:
         return []
     return [f"- Left out at budgets >= 1: `{key}`, which reads the curve channel(s) {', '.join(missing)} that not "
             "every record has." for key, missing in channels_lacking(result.bench, result.predictors).items()]
+
+
+def _full_source(result) -> str:
+    longest = max(r.num_epochs for r in result.bench.records)
+    return "the benchmark's curve length" if result.full_epochs == longest else f"given; the curves hold {longest}"
