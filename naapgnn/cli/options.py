@@ -76,3 +76,14 @@ def writable_folder(path, option: str = "--out") -> None:
 
     if path is not None and Path(path).is_file():
         raise NaapgnnError(f"{option} {path}: is a file; give a folder")
+
+
+def check_curve_lengths(records, budget: int, source) -> None:
+    """One line when some of ``records`` (read from ``source``) hold fewer than ``budget`` epochs of curve: how
+    many, and the first few ids with their lengths."""
+    short = [r for r in records if r.num_epochs < budget]
+    if budget <= 0 or not short:
+        return
+    listed = ", ".join(f"{r.id!r} ({r.num_epochs} epochs)" for r in short[:3]) + (", ..." if len(short) > 3 else "")
+    raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs the first {budget} epochs of curve; "
+                       f"{len(short)} of the {len(records)} records have fewer: {listed}")

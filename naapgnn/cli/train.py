@@ -61,7 +61,7 @@ def held_out_summary(model, records) -> str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from naapgnn.cli.options import check_threads, parse_params, writable_folder
+    from naapgnn.cli.options import check_curve_lengths, check_threads, parse_params, writable_folder
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
     from naapgnn.models.gnn import GNNPredictor
@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     records = split_records(load_benchmark(args.data, target_scale=args.target_scale), "train")
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
+    check_curve_lengths(records, args.budget, args.data)
     options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}
     model = GNNPredictor(budget=args.budget, random_state=args.seed, device=args.device,
                          n_threads=args.threads, n_jobs=args.jobs, progress=not args.quiet,
