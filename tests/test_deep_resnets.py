@@ -124,3 +124,19 @@ def test_post_add_activation_is_encoded():
     if add is not None:
         assert set(((a.x[:, col] != b.x[:, col]).nonzero().flatten()).tolist()) <= set(
             (a.x[:, add] == 1).nonzero().flatten().tolist())
+
+
+@pytest.mark.parametrize("benchmark", ["deep-resnets", "nb201"])
+def test_import_refuses_to_overwrite_its_input_a_folder_or_a_negative_seed(benchmark, tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    _write(path, HEADER, [[1, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)])
+    before = path.read_bytes()
+    extra = ["--dataset", "cifar10"] if benchmark == "nb201" else []
+    cases = [(["-o", str(path)], f"-o {path}: is the input CSV; give another file"),
+             (["-o", str(tmp_path)], f"-o {tmp_path}: is a folder; give a file name"),
+             (["-o", str(tmp_path / "o.jsonl"), "--seed", "-1"], "--seed must be a non-negative integer, got -1")]
+    for argv, message in cases:
+        assert main(["import", benchmark, str(path), *extra, *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err
+    assert path.read_bytes() == before

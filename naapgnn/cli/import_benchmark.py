@@ -43,10 +43,26 @@ def register(subparsers) -> None:
     nb.set_defaults(func=run_nb201)
 
 
+def check_import_options(args: argparse.Namespace) -> None:
+    """One line for an output that would overwrite the input or is a folder, and for a negative seed."""
+    from pathlib import Path
+
+    from naapgnn.errors import NaapgnnError
+
+    if args.seed < 0:
+        raise NaapgnnError(f"--seed must be a non-negative integer, got {args.seed}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise NaapgnnError(f"-o {args.out}: is a folder; give a file name, e.g. {out / 'bench.jsonl'}")
+    if out.exists() and Path(args.csv).exists() and out.resolve() == Path(args.csv).resolve():
+        raise NaapgnnError(f"-o {args.out}: is the input CSV; give another file")
+
+
 def run_deep_resnets(args: argparse.Namespace) -> int:
     from naapgnn.data.deep_resnets import read_deep_resnets
     from naapgnn.data.records import write_jsonl
 
+    check_import_options(args)
     records = read_deep_resnets(args.csv, seed=args.seed, test_fraction=args.test_fraction)
     write_jsonl(records, args.out)
     n_test = sum(r.split == "test" for r in records)
@@ -60,6 +76,7 @@ def run_nb201(args: argparse.Namespace) -> int:
     from naapgnn.data.nb201 import read_nb201
     from naapgnn.data.records import write_jsonl
 
+    check_import_options(args)
     records = read_nb201(args.csv, dataset=args.dataset, train=args.train, seed=args.seed)
     write_jsonl(records, args.out)
     split = "no split" if args.train is None else f"{args.train} train, {len(records) - args.train} test"
