@@ -304,3 +304,20 @@ def test_an_interrupted_study_resumes_and_fresh_starts_over(problem, tmp_path, c
     fresh = run(problem, fresh=True, **kw)
     assert "resuming" not in capsys.readouterr().err
     assert np.array_equal(fresh.orders["random"], full.orders["random"])
+
+
+def test_enlarged_refuses_layer_graph_records(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from naapgnn.cli import main
+
+    graph = json.loads((Path(__file__).resolve().parents[1] / "graphs" / "vgg_like.json").read_text())
+    bench = tmp_path / "graphs.jsonl"
+    bench.write_text("".join(json.dumps({"id": f"g{i}", "arch": graph, "target": 0.5 + i / 100}) + "\n"
+                             for i in range(12)))
+    assert main(["search", "--strategy", "enlarged", "--data", str(bench), "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--strategy enlarged: the space it ranks is NAAP-440's" in err and "12 of the 12 records" in err
+    assert "\n" not in err

@@ -95,7 +95,12 @@ def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) ->
     import time
 
     from naapgnn.arch.space import enlarged_rules
+    from naapgnn.errors import NaapgnnError
 
+    if any(s is None for s in problem.schemes):
+        raise NaapgnnError("--strategy enlarged: the space it ranks is NAAP-440's; it trains on NAAP-440 schemes, and "
+                           f"{sum(s is None for s in problem.schemes)} of the {len(problem.schemes)} records are "
+                           "layer graphs, not schemes")
     rules = enlarged_rules()
     start = time.perf_counter()
     model, label = enlarged_model(problem, len(rules.blocks), predictor=settings.predictor, seed=settings.seed,
