@@ -78,6 +78,10 @@ def read_curve(text: str) -> dict:
         raise NaapgnnError(f"{source}: {exc}") from None
     if not any(len(v) for v in curve.values()):
         raise NaapgnnError(f"{source}: the curve is empty")
+    outside = [(i, v) for i, v in enumerate(curve.get("accuracy", ())) if not 0 <= v <= 1]
+    if outside:
+        i, v = outside[0]
+        raise NaapgnnError(f"{source}: epoch {i + 1}: accuracy {v:g} is outside [0, 1] (give fractions)")
     return curve
 
 
