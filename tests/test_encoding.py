@@ -155,3 +155,18 @@ def test_new_ops_encode_as_their_own_nodes_with_labels_showing_groups_and_order(
     assert labels[7] == "dw 3x3/1+relu" and labels[8] == "batchnorm+relu" and labels[5].startswith("zero")
     grouped = {"input_shape": [8, 4, 4], "layers": [{"op": "conv", "out_channels": 16, "kernel_size": 3, "groups": 4}]}
     assert to_networkx(grouped).nodes[1]["label"].startswith("conv 3x3/1 g=4+bn+relu")
+
+
+def test_absurd_sizes_are_refused_in_one_line():
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.errors import NaapgnnError
+    from naapgnn.graph.encoding import encode_many
+
+    huge = {"input_shape": [3, 32, 32], "num_classes": 10, "layers": [{"op": "conv", "out_channels": 10 ** 30, "kernel_size": 3}]}
+    with pytest.raises(NaapgnnError, match=r"layer 0: out_channels 1(0){30} is larger than any network naapgnn reads"):
+        parse_architecture(huge)
+    widest = {"input_shape": [3, 64, 64], "num_classes": 10,
+              "layers": [{"op": "conv", "out_channels": 2 ** 24, "kernel_size": 3}] * 2}
+    with pytest.raises(NaapgnnError, match=r"network 0: 2.53e\+15 parameters, 1.04e\+19 MACs: beyond what naapgnn "
+                                           r"counts \(2\^63\)"):
+        encode_many([parse_architecture(widest)])

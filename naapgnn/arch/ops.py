@@ -73,11 +73,17 @@ def is_default(op: str, name: str, value: Any, attrs: dict) -> bool:
     return False
 
 
+MAX_SIZE = 2 ** 24
+"""Largest channel count, kernel, stride or image side accepted (parameter and MAC totals stay far inside int64)."""
+
+
 def positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
     if value <= 0:
         raise NaapgnnError(f"{name} must be a positive integer, got {value}")
+    if value > MAX_SIZE:
+        raise NaapgnnError(f"{name} {value} is larger than any network naapgnn reads (at most {MAX_SIZE:,})")
     return value
 
 

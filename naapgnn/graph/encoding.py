@@ -35,13 +35,14 @@ graph network does not read them, the statistics beside it do (:mod:`naapgnn.gra
 from __future__ import annotations
 
 import math
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from naapgnn.arch.format import Architecture, parse_architecture
+from naapgnn.errors import NaapgnnError
 from naapgnn.arch.profiling import layer_cost, layer_costs, layer_depths, receptive_fields
 from naapgnn.graph.folding import cut_nodes, fold_repeats
 from naapgnn.graph.paths import PATH_STATISTICS, path_statistics
@@ -161,6 +162,9 @@ def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -
     x = torch.split(x, sizes)
     if not totals:
         return [Data(x=x_i, edge_index=e, graph_attr=a, path_stats=p) for x_i, e, a, p in zip(x, edge_index, attrs, paths)]
+    for i, (params, macs) in enumerate(g[4] for g in graphs):
+        if max(params, macs) >= 2 ** 63:
+            raise NaapgnnError(f"network {i}: {params:.3g} parameters, {macs:.3g} MACs: beyond what naapgnn counts (2^63)")
     counts = torch.tensor([g[4] for g in graphs], dtype=torch.long).reshape(-1, 2)
     return [Data(x=x_i, edge_index=e, node_type=t, graph_attr=a, path_stats=ps, num_params=p, num_macs=m, num_nodes=size)
             for x_i, e, t, a, ps, p, m, size in zip(x, edge_index, torch.split(node_type, sizes), attrs, paths,
