@@ -102,6 +102,9 @@ def test_errors_name_file_line_and_column(tmp_path, capsys):
     _write(path, HEADER, [[1, 4, 3, 0.1, 35000] + [50.0] * (NUM_EPOCHS + 1)])
     with pytest.raises(NaapgnnError, match=r"column acc_1: accuracy 50.0 is outside \[0, 1\]"):
         read_deep_resnets(path)
+    _write(path, HEADER, [[1, 4, 4, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)])
+    with pytest.raises(NaapgnnError, match=r"line 2: column filter_size: expected an odd kernel size, got '4'"):
+        read_deep_resnets(path)
     _write(path, HEADER[:-1], [good[:-1]])
     assert main(["import", "deep-resnets", str(path), "-o", str(tmp_path / "o.jsonl")]) == 2
     assert "missing column 'acc_140'" in capsys.readouterr().err

@@ -90,6 +90,8 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
     for i, (line, row) in enumerate(rows):
         where = f"{path} line {line}"
         arch_args = [_integer(row, c, where) for c in ARCH_COLUMNS]
+        if arch_args[2] % 2 == 0:  # "same" padding keeps the residual adds' shapes only for odd kernels
+            raise NaapgnnError(f"{where}: column filter_size: expected an odd kernel size, got {row['filter_size']!r}")
         curve = np.array([_accuracy(row, f"acc_{e}", where) for e in range(1, NUM_EPOCHS + 1)])
         records.append(Record(
             id=f"{ID_PREFIX}{i}",
