@@ -19,7 +19,7 @@ from naapgnn.errors import NaapgnnError
 
 REPO = Path(__file__).resolve().parents[1]
 GRAPHS = sorted((REPO / "graphs").glob("*.json"))
-N_ARCH = 1500
+N_ARCH = 2000  # enough draws that more than 50 are accepted and read back (sizes beyond 2**31 - 1 are refused)
 N_RECORDS = 1500
 N_TEXT = 500
 

@@ -73,8 +73,9 @@ def is_default(op: str, name: str, value: Any, attrs: dict) -> bool:
     return False
 
 
-MAX_SIZE = 2 ** 24
-"""Largest channel count, kernel, stride or image side accepted (parameter and MAC totals stay far inside int64)."""
+MAX_SIZE = 2 ** 31 - 1
+"""Largest channel count, kernel, stride or image side accepted (what torch's layers take; the encoder also
+refuses parameter or MAC totals beyond int64)."""
 
 
 def positive_int(value: Any, name: str) -> int:
