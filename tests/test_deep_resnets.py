@@ -102,6 +102,13 @@ def test_errors_name_file_line_and_column(tmp_path, capsys):
     _write(path, HEADER, [[1, 4, 3, 0.1, 35000] + [50.0] * (NUM_EPOCHS + 1)])
     with pytest.raises(NaapgnnError, match=r"column acc_1: accuracy 50.0 is outside \[0, 1\]"):
         read_deep_resnets(path)
+    _write(path, HEADER, [[1, 4, 3, 0.1, -5] + [0.5] * (NUM_EPOCHS + 1)])
+    with pytest.raises(NaapgnnError, match=r"line 2: column ss: expected a positive number, got '-5'"):
+        read_deep_resnets(path)
+    _write(path, ["base_model", "training_dataset", *HEADER], [["vgg", "tinyimagenet", *good]])
+    with pytest.raises(NaapgnnError, match=r"line 2: column base_model: expected 'resnet' \(the template read here\), "
+                                           r"got 'vgg'"):
+        read_deep_resnets(path)
     _write(path, HEADER, [[1, 4, 4, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)])
     with pytest.raises(NaapgnnError, match=r"line 2: column filter_size: expected an odd kernel size, got '4'"):
         read_deep_resnets(path)

@@ -33,6 +33,8 @@ INPUT_SHAPE = (3, 64, 64)
 NUM_CLASSES = 200
 NUM_EPOCHS = 140
 ARCH_COLUMNS = ("num_blocks", "num_filters", "filter_size")
+EXPECTED_VALUES = {"base_model": "resnet", "training_dataset": "tinyimagenet"}
+"""Columns the file may carry whose every row must hold this value: the template and images read here."""
 HPARAM_COLUMNS = ("lr", "ss")
 ID_PREFIX = "deep-resnets-"
 
@@ -89,6 +91,10 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
     records = []
     for i, (line, row) in enumerate(rows):
         where = f"{path} line {line}"
+        for column, expected in EXPECTED_VALUES.items():
+            if column in row and row[column] != expected:
+                raise NaapgnnError(f"{where}: column {column}: expected {expected!r} (the template read here), "
+                                   f"got {row[column]!r}")
         arch_args = [_integer(row, c, where) for c in ARCH_COLUMNS]
         if arch_args[2] % 2 == 0:  # "same" padding keeps the residual adds' shapes only for odd kernels
             raise NaapgnnError(f"{where}: column filter_size: expected an odd kernel size, got {row['filter_size']!r}")
@@ -97,7 +103,7 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
             id=f"{ID_PREFIX}{i}",
             arch=parse_architecture(resnet_layers(*arch_args), source=where),
             curve={"accuracy": curve},
-            hparams={c: number(row, c, where) for c in HPARAM_COLUMNS},
+            hparams={c: _positive(row, c, where) for c in HPARAM_COLUMNS},
             target=float(curve[-1]),
             split="test" if is_test[i] else "train",
         ))
@@ -116,6 +122,13 @@ def _integer(row: dict, column: str, where: str) -> int:
     if value != int(value) or value < 1:
         raise NaapgnnError(f"{where}: column {column}: expected a positive integer, got {row[column]!r}")
     return int(value)
+
+
+def _positive(row: dict, column: str, where: str) -> float:
+    value = number(row, column, where)
+    if value <= 0:
+        raise NaapgnnError(f"{where}: column {column}: expected a positive number, got {row[column]!r}")
+    return value
 
 
 def _accuracy(row: dict, column: str, where: str) -> float:
