@@ -47,13 +47,13 @@ def check_import_options(args: argparse.Namespace) -> None:
     """One line for an output that would overwrite the input or is a folder, and for a negative seed."""
     from pathlib import Path
 
+    from naapgnn.cli.options import writable_file
     from naapgnn.errors import NaapgnnError
 
     if args.seed < 0:
         raise NaapgnnError(f"--seed must be a non-negative integer, got {args.seed}")
+    writable_file(args.out, "-o", "bench.jsonl")
     out = Path(args.out)
-    if out.is_dir():
-        raise NaapgnnError(f"-o {args.out}: is a folder; give a file name, e.g. {out / 'bench.jsonl'}")
     if out.exists() and Path(args.csv).exists() and out.resolve() == Path(args.csv).resolve():
         raise NaapgnnError(f"-o {args.out}: is the input CSV; give another file")
 

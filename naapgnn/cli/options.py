@@ -57,12 +57,12 @@ def check_threads(value: int | None) -> None:
         raise NaapgnnError(f"--threads must be >= 1, got {value}")
 
 
-def writable_file(path: str | None, option: str = "--out") -> None:
-    """Refuse an output path that is an existing folder (one line instead of a traceback)."""
+def writable_file(path: str | None, option: str = "--out", example: str = "preds.csv") -> None:
+    """Refuse an output path that is an existing folder (one line instead of a traceback, suggesting ``example``)."""
     from pathlib import Path
 
     if path is not None and Path(path).is_dir():
-        raise NaapgnnError(f"{option} {path}: is a folder; give a file name, e.g. {Path(path) / 'preds.csv'}")
+        raise NaapgnnError(f"{option} {path}: is a folder; give a file name, e.g. {Path(path) / example}")
 
 
 def scale_option(args) -> dict:

@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from naapgnn.arch.format import Architecture, parse_architecture
-from naapgnn.errors import NaapgnnError
 from naapgnn.arch.profiling import layer_cost, layer_costs, layer_depths, receptive_fields
+from naapgnn.errors import NaapgnnError
 from naapgnn.graph.folding import cut_nodes, fold_repeats
 from naapgnn.graph.paths import PATH_STATISTICS, path_statistics
 

@@ -10,8 +10,8 @@ import numpy as np
 
 MAX_PAIRS = 200_000
 
-__all__ = ["validation_sets", "train_members", "train_member", "select_graphs", "edge_offsets", "training_pairs", "rank_pairs",
-           "rank_loss"]
+__all__ = ["validation_sets", "train_members", "train_member", "select_graphs", "edge_offsets", "training_pairs",
+           "rank_pairs", "rank_loss"]
 
 
 def validation_sets(n: int, members: int, val_fraction: float | None, seed: int) -> list[np.ndarray]:
@@ -80,12 +80,12 @@ def _member(make_model, seed, val, data, target, settings, bar):
     import torch
 
     model, epoch = train_member(make_model, seed, val, data, target, settings, bar)
-    model.eval()
+    model.eval()  # also what the held-out prediction needs
     held = np.zeros(0)
     if len(val):
         with torch.no_grad():
             held = model(*data).cpu().numpy()[val]
-    return model.cpu().eval(), epoch, held
+    return model.cpu(), epoch, held
 
 
 def _member_state(make_model, seed, val, data, target, settings):
