@@ -123,7 +123,7 @@ def test_budget_zero_stack_reads_the_statistics_and_the_curve_gate_stands_on_it(
     assert zero.kind == zero.gate["budget0_kind"] == "architecture" and not zero.gate["used"]
     assert zero.model.n_features_in_ == 1 + 3 and zero.gate["architecture_mse"] < 0.5 * zero.gate["graph_mse"]
     assert "stack_mse" not in zero.gate and "nonlinear_mse" not in zero.gate  # no curve, no curve candidates
-    out = apply_stack(oof[None], np.zeros((300, 0)), np.zeros((300, 0)), np.zeros((300, 0)), statistics, zero)
+    out = apply_stack(oof[None], np.zeros((300, 0)), np.zeros((300, 0)), statistics, zero)
     assert np.mean((out[0] - target) ** 2) < zero.gate["graph_mse"]
     later = fit_gated_stack(oof, rng.normal(size=(300, 4)), target, statistics=statistics)
     gate = later.gate
@@ -137,9 +137,8 @@ def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     curve = rng.normal(size=(300, 2))
     target = rng.normal(size=300) - 3.0 * (curve[:, 0] < -0.5)
     oof = target + 3.0 * (curve[:, 0] < -0.5) + rng.normal(0, 0.3, 300)  # the graph cannot see divergence
-    hparams, values = rng.normal(size=(300, 1)), rng.normal(size=(300, 3))
-    values[:5, 0] = np.nan  # an absent channel: imputed
-    stack = fit_gated_stack(oof, curve, target, hparams=hparams, values=values)
+    hparams, statistics = rng.normal(size=(300, 1)), rng.normal(size=(300, 3))
+    stack = fit_gated_stack(oof, curve, target, hparams=hparams, statistics=statistics)
     gate = stack.gate
     assert stack.kind == "nonlinear" and gate["used"] and stack.model.n_features_in_ == 1 + 2 + 1 + 3
     assert gate["nonlinear_mse"] < gate["stack_mse"] < gate["graph_mse"]
@@ -148,7 +147,7 @@ def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     # the out-of-fold predictions of the kind kept (what calibration reads) score as the gate says
     assert np.mean((stack.oof - target) ** 2) == pytest.approx(gate["nonlinear_mse"])
     members = np.stack([oof, oof + 0.1])
-    out = apply_stack(members, curve, hparams, values, np.zeros((300, 0)), stack)
+    out = apply_stack(members, curve, hparams, statistics, stack)
     assert out.shape == (2, 300) and np.mean((out[0] - target) ** 2) < 0.5 * gate["graph_mse"]
 
 
@@ -157,7 +156,7 @@ def test_linear_path_is_the_ridge_arithmetic():
     preds, curve = rng.normal(size=(3, 20)), rng.normal(size=(20, 2))
     coef = np.array([0.8, 0.3, -0.1])
     stack = CurveStack("linear", coef, 0.05)
-    out = apply_stack(preds, curve, np.zeros((20, 0)), np.zeros((20, 0)), np.zeros((20, 0)), stack)
+    out = apply_stack(preds, curve, np.zeros((20, 0)), np.zeros((20, 0)), stack)
     assert np.array_equal(out, preds * 0.8 + 0.05 + curve @ coef[1:])
 
 
@@ -168,10 +167,10 @@ def test_nonlinear_stack_survives_a_checkpoint_round_trip(tmp_path):
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
     model = GNNPredictor(budget=3, **tiny).fit(records[:64])
     assert model.stack_gate_["kind"] == "nonlinear" and model.stack_model_ is not None
-    # it reads (graph prediction, curve features, hparams, sampled values and changes, the networks' statistics)
+    # it reads (graph prediction, curve features, hparams, the networks' statistics)
     from naapgnn.graph.statistics import GRAPH_STATISTICS
 
-    columns = 1 + len(model.curve_feature_names_) + 2 + 2 * (3 + 2) + len(GRAPH_STATISTICS)  # epochs 1-3, changes 2-3
+    columns = 1 + len(model.curve_feature_names_) + 2 + len(GRAPH_STATISTICS)
     assert model.stack_model_.n_features_in_ == columns
     model.save(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "stack.joblib").is_file()
@@ -254,8 +253,8 @@ def test_a_curve_stack_that_ranks_worse_alone_enters_mixed_with_the_budget_zero_
     assert stack.budget0.kind == gate["budget0_kind"] == "graph"
     assert gate["mse"] < gate["graph_mse"] and gate["tau"] >= gate["graph_tau"]
     none = np.zeros((120, 0))
-    mixed = apply_stack(oof[None], curve, none, none, none, stack)
-    alone = apply_stack(oof[None], curve, none, none, none, CurveStack("nonlinear", stack.coef, stack.intercept,
+    mixed = apply_stack(oof[None], curve, none, none, stack)
+    alone = apply_stack(oof[None], curve, none, none, CurveStack("nonlinear", stack.coef, stack.intercept,
                                                                        stack.model))
     assert np.allclose(mixed, 0.75 * alone + 0.25 * oof[None])
 

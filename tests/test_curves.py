@@ -77,27 +77,9 @@ def test_missing_channel_is_zero_and_short_curves_fail():
         curve_features([record("x")], 2, ["accuracy"])
 
 
-def test_sampled_epochs_spread_in_log_epoch_with_the_ends():
-    from naapgnn.features.curves import sampled_epochs
-
-    assert sampled_epochs(0) == [] and sampled_epochs(1) == [1] and sampled_epochs(3) == [1, 2, 3]
-    assert sampled_epochs(20) == [1, 2, 4, 9, 20]  # 20 ** (i / 4), rounded
-    assert sampled_epochs(140) == [1, 3, 12, 41, 140]
-    assert all(len(sampled_epochs(k)) <= 5 for k in range(1, 300))
-
-
-def test_sampled_values_by_hand_and_a_missing_channel_is_nan():
-    from naapgnn.features.curves import sampled_values, sampled_values_names
+def test_a_curve_shorter_than_the_budget_is_named():
+    from naapgnn.features.curves import values_and_differences
 
     acc = np.arange(1, 21) / 100.0
-    acc[8] = 0.5  # epoch 9
-    X = sampled_values([record("a", accuracy=acc), record("b", loss=np.ones(20))], 20, ["accuracy", "loss"])
-    names = sampled_values_names(20, ["accuracy", "loss"])
-    assert X.shape == (2, 18) and len(names) == 18  # per channel 5 values and 4 changes
-    row = dict(zip(names, X[0]))
-    assert row["accuracy_e1"] == 0.01 and row["accuracy_e9"] == 0.5 and row["accuracy_e20"] == 0.2
-    assert row["accuracy_d1_9"] == pytest.approx(0.5 - 0.08) and row["accuracy_d1_2"] == pytest.approx(0.01)
-    assert np.isnan(row["loss_e1"]) and np.isnan(dict(zip(names, X[1]))["accuracy_e20"])
-    assert dict(zip(names, X[1]))["loss_d1_20"] == 0.0
     with pytest.raises(NaapgnnError, match="record 'a': curve channel 'accuracy' has 20 epochs, budget 21"):
-        sampled_values([record("a", accuracy=acc)], 21, ["accuracy"])
+        values_and_differences([record("a", accuracy=acc)], 21, ["accuracy"])

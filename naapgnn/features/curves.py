@@ -30,14 +30,12 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "values_and_differences", "values_and_differences_names", "sampled_epochs",
-           "sampled_values", "sampled_values_names", "SAMPLED_POINTS", "SCHEDULE_CHANNEL"]
+           "curve_channels", "values_and_differences", "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
 SCHEDULE_CHANNEL = "lr"
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
 _CYCLE = ("cycle_end", "cycle_gain", "cycle_extrapolated")
 _USUAL = ("accuracy", "loss_mean", "loss_median")
-SAMPLED_POINTS = 5  # epochs :func:`sampled_values` reads per channel at most, whatever the budget
 
 
 def geometric_tail(gains: np.ndarray) -> np.ndarray:
@@ -194,39 +192,6 @@ def values_and_differences(records: Sequence, budget: int, channels: Sequence[st
     for c in channels:
         values, present = _channel(records, c, budget)
         block = np.concatenate([values, np.diff(values, axis=1), np.diff(values, n=2, axis=1)], axis=1)
-        block[present == 0] = np.nan
-        blocks.append(block)
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(records), 0))
-
-
-def sampled_epochs(budget: int, points: int = SAMPLED_POINTS) -> list[int]:
-    """Up to ``points`` epochs in ``1..budget``, evenly spread in log epoch, the first and the last included."""
-    if budget < 1:
-        return []
-    return sorted({int(e) for e in np.rint(np.geomspace(1, budget, min(budget, points)))})
-
-
-def sampled_values_names(budget: int, channels: Sequence[str]) -> list[str]:
-    """Names of :func:`sampled_values` columns, in order."""
-    epochs = sampled_epochs(budget)
-    names = []
-    for c in channels:
-        names += [f"{c}_e{e}" for e in epochs] + [f"{c}_d1_{e}" for e in epochs if e >= 2]
-    return names
-
-
-def sampled_values(records: Sequence, budget: int, channels: Sequence[str]) -> np.ndarray:
-    """Per channel the values at :func:`sampled_epochs` and the change over the epoch before each
-    (from epoch 2 on); NaN where a record lacks the channel. The width does not grow with the budget:
-    a kernel on all of a long curve's values and differences (:func:`values_and_differences`, 3k - 3
-    columns per channel) spreads its distance over many near-redundant columns.
-    """
-    epochs = sampled_epochs(budget)
-    blocks = []
-    for c in channels:
-        values, present = _channel(records, c, budget)
-        changes = [values[:, e - 1] - values[:, e - 2] for e in epochs if e >= 2]
-        block = np.column_stack([values[:, e - 1] for e in epochs] + changes)
         block[present == 0] = np.nan
         blocks.append(block)
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(records), 0))

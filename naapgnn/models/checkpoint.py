@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import curve_feature_names, sampled_values_names
+from naapgnn.features.curves import curve_feature_names
 from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 11  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 12  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -32,7 +32,8 @@ CHECKPOINT_VERSION = 11  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 9: encoding version 3 (the repeat-count column) and the fold_repeats parameter;
 # 10: encoding version 4 (path statistics among the networks' statistics) and the `forest` parameter;
 # 11: the nonlinear stack reads the curve at a few log-spaced epochs, not every epoch's value and differences;
-# the share of the forest blended (blend_share, chosen with choose_blend)
+# the share of the forest blended (blend_share, chosen with choose_blend); 12: the nonlinear stack reads the curve
+# features only (no sampled values)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -216,8 +217,7 @@ def _check_stack_model(model, where: str) -> None:
     for kind, stack_model in ((gate["kind"], model.stack_model_), ("architecture", model.stack_budget0_model_)):
         expected = 1 + len(model.hparam_names_) + len(GRAPH_STATISTICS)
         if kind == "nonlinear":
-            expected += (len(model.curve_feature_names_)
-                         + len(sampled_values_names(int(model.budget), model.curve_channels_)))
+            expected += len(model.curve_feature_names_)
         got = getattr(stack_model, "n_features_in_", expected)
         if got != expected:
             raise NaapgnnError(f"{where}: the {kind} stack reads {got} columns, the config gives "

@@ -17,8 +17,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import (curve_channels, curve_feature_names, curve_features, sampled_values,
-                                     shared_schedule, with_schedule)
+from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
 __all__ = ["CurveMixin", "mean_and_scale"]
 
@@ -50,17 +49,6 @@ class CurveMixin:
     def _curve(self, records) -> np.ndarray:
         records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
         return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw))
-
-    def _values(self, records) -> np.ndarray:
-        """The raw curve values the nonlinear stack reads (none unless it was chosen)."""
-        if self.stack_gate_.get("kind") != "nonlinear":
-            return np.zeros((len(records), 0))
-        return self._raw_values(records)
-
-    def _raw_values(self, records) -> np.ndarray:
-        """Curve values at a few epochs spread in log epoch, with their one-epoch changes
-        (:func:`naapgnn.features.curves.sampled_values`): the nonlinear stack imputes and scales them itself."""
-        return sampled_values(with_schedule(records, self.schedule_), int(self.budget), self.curve_channels_)
 
     def _stack(self):
         """The fitted stack as :func:`naapgnn.models.curve_stack.apply_stack` reads it."""
@@ -127,7 +115,7 @@ class CurveMixin:
                                f"got {int(np.isfinite(oof).sum())} of {len(oof)} (train on more, or use "
                                "budget 0 or curve_mode='network')")
 
-        stack = fit_gated_stack(oof, curve, target, hp, self._raw_values(records), statistics)
+        stack = fit_gated_stack(oof, curve, target, hp, statistics)
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
         self.stack_budget0_model_ = None if stack.budget0 is None else stack.budget0.model
