@@ -112,6 +112,15 @@ def test_errors_name_file_line_and_column(tmp_path, capsys):
     _write(path, HEADER, [[1, 4, 4, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)])
     with pytest.raises(NaapgnnError, match=r"line 2: column filter_size: expected an odd kernel size, got '4'"):
         read_deep_resnets(path)
+    _write(path, HEADER, [good, good + [0.5]])
+    with pytest.raises(NaapgnnError, match=rf"d.csv line 3: {len(HEADER) + 1} cells, the header has {len(HEADER)}$"):
+        read_deep_resnets(path)
+    _write(path, HEADER, [good[:-2]])
+    with pytest.raises(NaapgnnError, match=rf"d.csv line 2: {len(HEADER) - 2} cells, the header has {len(HEADER)}$"):
+        read_deep_resnets(path)
+    _write(path, HEADER, [[201, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)])
+    with pytest.raises(NaapgnnError, match=r"line 2: column num_blocks: at most 200 blocks per stage .*got '201'"):
+        read_deep_resnets(path)
     _write(path, HEADER[:-1], [good[:-1]])
     assert main(["import", "deep-resnets", str(path), "-o", str(tmp_path / "o.jsonl")]) == 2
     assert "missing column 'acc_140'" in capsys.readouterr().err

@@ -12,8 +12,9 @@ from naapgnn.errors import NaapgnnError
 def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[int, dict]]:
     """``(line number, row)`` for every row of the CSV at ``path``.
 
-    Fails with one line when the file cannot be read, is not a CSV, has no rows
-    or lacks one of the ``needed`` columns (``what`` names the expected file).
+    Fails with one line when the file cannot be read, is not a CSV, has no rows,
+    lacks one of the ``needed`` columns (``what`` names the expected file) or has
+    a row with more or fewer cells than the header.
     """
     try:
         with open(path, newline="") as f:
@@ -22,7 +23,7 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
             missing = [c for c in needed if c not in header]
             if missing:
                 raise NaapgnnError(f"{path}: missing column {missing[0]!r} (not {what}?)")
-            rows = [(reader.line_num, row) for row in reader]
+            rows = [(reader.line_num, _whole(row, len(header), path, reader.line_num)) for row in reader]
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -30,6 +31,16 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
     if not rows:
         raise NaapgnnError(f"{path}: no rows")
     return rows
+
+
+def _whole(row: dict, width: int, path: Path, line: int) -> dict:
+    """``row`` itself when it has one cell per header column (csv.DictReader files surplus cells under
+    None and fills missing ones with None)."""
+    extra, missing = row.get(None), sum(v is None for k, v in row.items() if k is not None)
+    if extra or missing:
+        cells = width + len(extra or []) - missing
+        raise NaapgnnError(f"{path} line {line}: {cells} cells, the header has {width}")
+    return row
 
 
 def number(row: dict, column: str, where: str) -> float:

@@ -33,6 +33,7 @@ INPUT_SHAPE = (3, 64, 64)
 NUM_CLASSES = 200
 NUM_EPOCHS = 140
 ARCH_COLUMNS = ("num_blocks", "num_filters", "filter_size")
+MAX_BLOCKS = 200  # He et al. 2016's ResNet-1202: 6 x 200 + 2 layers
 EXPECTED_VALUES = {"base_model": "resnet", "training_dataset": "tinyimagenet"}
 """Columns the file may carry whose every row must hold this value: the template and images read here."""
 HPARAM_COLUMNS = ("lr", "ss")
@@ -96,6 +97,9 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
                 raise NaapgnnError(f"{where}: column {column}: expected {expected!r} (the template read here), "
                                    f"got {row[column]!r}")
         arch_args = [_integer(row, c, where) for c in ARCH_COLUMNS]
+        if arch_args[0] > MAX_BLOCKS:
+            raise NaapgnnError(f"{where}: column num_blocks: at most {MAX_BLOCKS} blocks per stage (ResNet-1202, "
+                               f"the deepest of this template), got {row['num_blocks']!r}")
         if arch_args[2] % 2 == 0:  # "same" padding keeps the residual adds' shapes only for odd kernels
             raise NaapgnnError(f"{where}: column filter_size: expected an odd kernel size, got {row['filter_size']!r}")
         curve = np.array([_accuracy(row, f"acc_{e}", where) for e in range(1, NUM_EPOCHS + 1)])
