@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.evaluation.protocols import aggregate, splits, splits_for, targets_and_flags
+from naapgnn.evaluation.protocols import aggregate, paired_difference, splits, splits_for, targets_and_flags
 
 
 def _check_partition(train, test, n):
@@ -118,3 +118,16 @@ def test_official_protocol_needs_both_sides(flags, message):
 def test_repeated_test_size_without_marked_records(n, flags, size):
     pairs = splits("repeated", np.arange(float(n)), flags, n_repeats=2)
     assert [len(test) for _, test in pairs] == [size, size]
+
+
+def test_paired_difference_mean_standard_error_and_count():
+    out = paired_difference([0.9, 0.8, 0.7], [0.8, 0.8, 0.8])
+    assert out["mean"] == pytest.approx(0.0)
+    assert out["se"] == pytest.approx(np.std([0.1, 0.0, -0.1], ddof=1) / np.sqrt(3))
+    assert (out["at_least"], out["n"]) == (2, 3)
+    assert np.isnan(paired_difference([1.0], [0.5])["se"])
+
+
+def test_paired_difference_refuses_unequal_lists():
+    with pytest.raises(NaapgnnError, match="2 and 3"):
+        paired_difference([1.0, 2.0], [1.0, 2.0, 3.0])

@@ -35,7 +35,7 @@ PROTOCOLS = ("official", "repeated", "kfold", "extrapolate")
 
 Split = tuple[np.ndarray, np.ndarray]
 
-__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "aggregate"]
+__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "aggregate", "paired_difference"]
 
 
 def splits(
@@ -162,3 +162,19 @@ def aggregate(results: Sequence[Mapping[str, float]]) -> dict[str, float]:
         out[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
     return out
 
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
+    """``a - b`` over the same splits: its mean, the standard error of that mean, and the splits where ``a >= b``.
+
+    Two predictors scored on the same splits share each split's difficulty;
+    the spread of their per-split differences, not of either one's scores,
+    says whether one is ahead. Returns ``{"mean", "se", "at_least", "n"}``
+    (``se`` with ``ddof=1``, NaN for a single split).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise NaapgnnError(f"paired_difference: needs two equal, non-empty lists of scores, got {len(a)} and {len(b)}")
+    d = a - b
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return {"mean": float(d.mean()), "se": se, "at_least": int((d >= 0).sum()), "n": len(d)}
