@@ -73,8 +73,12 @@ def run_baselines(
 
     Parameters
     ----------
-    df : DataFrame
-        :func:`naapgnn.data.naap440.load_naap440`'s table (ModelId order).
+    df : DataFrame or Benchmark
+        :func:`naapgnn.data.naap440.load_naap440`'s table (ModelId order; put
+        in the paper's row order here), or any benchmark
+        (:func:`naapgnn.evaluation.benchmark.load_benchmark_for_evaluation`
+        of a JSON Lines file). A baseline reading a curve channel that not
+        every record has (:func:`channels_missing`) is left out at budgets >= 1.
     baselines : list of str, optional
         Names (:func:`select_baselines`); default all.
     budgets : sequence of int
@@ -105,16 +109,28 @@ def run_baselines(
     from naapgnn.io import ResumeLog
 
     names = list(baselines) if baselines is not None else select_baselines("all")
-    bench = benchmark_from_table(paper_order(df))
+    bench = df if hasattr(df, "records") else benchmark_from_table(paper_order(df))
     split_list = splits(protocol, bench.y, bench.is_test, **split_kw)
     predictors = {name: Predictor(paper_key(name), label=name) for name in names}
-    wanted = [(name, k) for name in names for k in budgets if predictors[name].entry.applies(k)]
+    missing = channels_missing(bench, names)
+    wanted = [(name, k) for name in names for k in budgets
+              if predictors[name].entry.applies(k) and not (k > 0 and name in missing)]
     plans = {(name, k): plan_units(predictors[name], k, protocol, len(split_list), seeds) for name, k in wanted}
     units = [u for plan in plans.values() for u in plan]
     rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, ResumeLog(resume_file),
                         jobs=n_jobs, progress=progress, desc=f"baselines ({protocol})")
     runs = dict(zip(units, rows))
     return [_summary(name, k, [_metrics(runs[u]) for u in plans[(name, k)]], protocol, seeds) for name, k in wanted]
+
+
+def channels_missing(bench, names: Sequence[str]) -> dict[str, list[str]]:
+    """Baseline name -> the curve channels it reads that some record of ``bench`` lacks (only those with any)."""
+    from naapgnn.evaluation.engine import Predictor
+    from naapgnn.evaluation.evaluate import channels_lacking
+
+    predictors = [Predictor(paper_key(name), label=name) for name in names]
+    lacking = channels_lacking(bench, predictors)
+    return {name: lacking[p.key] for name, p in zip(names, predictors) if p.key in lacking}
 
 
 def _metrics(row: dict) -> dict:

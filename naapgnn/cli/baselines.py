@@ -1,4 +1,5 @@
-"""``naapgnn baselines``: the paper's 24 regressors and the per-layer forest, under a protocol."""
+"""``naapgnn baselines``: the paper's 24 regressors, the per-layer forests and Baker et al.'s, under a protocol,
+on NAAP-440 or any benchmark of records."""
 from __future__ import annotations
 
 import argparse
@@ -10,23 +11,27 @@ DEFAULT_OUT = "results/baselines"
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "baselines",
-        help="evaluate the paper's scikit-learn baselines and the per-layer forest",
+        help="evaluate the paper's scikit-learn baselines, the per-layer forests and Baker et al.'s",
         description="Fit the NAAP-440 paper's 24 regressors (its names, hyperparameters, feature "
         "sets and seeds) and the per-layer random forests at each budget, under an evaluation "
         "protocol; print the table and write OUT/baselines.csv and OUT/baselines.md. The official "
-        "protocol reproduces the paper: five seeds, the median-violations run reported.",
+        "protocol reproduces the paper: five seeds, the median-violations run reported. With --data FILE.jsonl, "
+        "the same on any benchmark of records (Baker et al.'s predictors and the per-layer forests by default).",
     )
-    p.add_argument("--data", metavar="DIR", default=None,
-                   help="NAAP-440 folder (default: $NAAPGNN_DATA, then the user cache)")
+    p.add_argument("--data", metavar="PATH", default=None,
+                   help="NAAP-440 folder (default: $NAAPGNN_DATA, then the user cache), or any benchmark as a "
+                   "JSON Lines file of records (then the default models are Baker et al.'s and the per-layer "
+                   "forests, and a model reading a curve channel the records lack is left out at budgets >= 1)")
     p.add_argument("--budgets", default="0,3,6,9", metavar="K,K,...",
-                   help="epoch budgets, comma-separated, each 0..90 (default 0,3,6,9)")
+                   help="epoch budgets, comma-separated, each 0 .. the curves' length (default 0,3,6,9)")
     p.add_argument("--protocol", choices=PROTOCOLS, default="official",
                    help="official: IsTest split, 5 seeds; repeated: random 400/40 splits; kfold: 10 folds "
                    "over all; extrapolate: train on the lowest 80%% by accuracy, test on the top 20%%")
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"output folder (default {DEFAULT_OUT}, or {DEFAULT_OUT}-PROTOCOL for other protocols)")
-    p.add_argument("--models", default="all", metavar="SPEC",
-                   help="comma-separated model names or groups: all, paper, extra, deterministic (default all)")
+    p.add_argument("--models", default=None, metavar="SPEC",
+                   help="comma-separated model names or groups: all, paper, extra, baker, deterministic (default "
+                   "all for NAAP-440, baker,extra for a JSON Lines benchmark)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--seed", type=int, default=0, help="split seed of the repeated and kfold protocols (default 0)")
     p.add_argument("--repeats", type=int, default=20, help="splits of the repeated protocol (default 20)")
@@ -39,17 +44,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_budgets(text: str) -> list[int]:
+def parse_budgets(text: str, max_epochs: int | None = None) -> list[int]:
+    """Distinct budgets in the order given, each ``0 .. max_epochs`` (NAAP-440's 90 by default)."""
     from naapgnn.data.naap440 import NUM_EPOCHS
     from naapgnn.errors import NaapgnnError
 
+    top = NUM_EPOCHS if max_epochs is None else max_epochs
     budgets = []
     for item in text.split(","):
         item = item.strip()
         if not item:
             continue
-        if not item.isdigit() or not 0 <= int(item) <= NUM_EPOCHS:
-            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {NUM_EPOCHS}")
+        if not item.isdigit() or not 0 <= int(item) <= top:
+            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {top}"
+                               + ("" if max_epochs is None else " (the shortest curve of the benchmark)"))
         if int(item) not in budgets:
             budgets.append(int(item))
     if not budgets:
@@ -61,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from baselines.runner import (markdown, paper_comparison, results_frame, run_baselines,
+    import sys
+
+    from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
     from naapgnn.cli.options import writable_folder
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
@@ -70,12 +80,25 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.io import write_text_atomic
 
     start = time.perf_counter()
-    budgets = parse_budgets(args.budgets)
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
-    chosen = select_baselines(args.models)
+    records_file = is_records_file(args.data)
+    if records_file and args.compare_paper:
+        raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")
     writable_folder(args.out)
-    df = load_naap440(args.data)
+    if records_file:
+        from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+
+        df = load_benchmark_for_evaluation(args.data)
+        budgets = parse_budgets(args.budgets, df.max_epochs)
+    else:
+        budgets = parse_budgets(args.budgets)
+        df = load_naap440(args.data)
+    chosen = select_baselines(args.models or ("baker,extra" if records_file else "all"))
+    if records_file and any(b > 0 for b in budgets):
+        for name, missing in channels_missing(df, chosen).items():
+            print(f"note: {name} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(missing)}, "
+                  f"which not every record of {args.data} has", file=sys.stderr)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
     partial = out / f".baselines-{args.protocol}.partial.jsonl"
     if args.fresh and partial.exists():
@@ -95,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     write_text_atomic(out / "baselines_detail.csv", detail_frame(rows).to_csv(index=False))
     print(summary_text(rows, args.protocol))
 
-    if args.protocol == "official" and (dataset_dir(args.data) / BASELINES_CSV).is_file():
+    if args.protocol == "official" and not records_file and (dataset_dir(args.data) / BASELINES_CSV).is_file():
         comparison = paper_comparison(rows, load_paper_baselines(args.data))
         if len(comparison):
             write_text_atomic(out / "paper_comparison.csv", comparison.to_csv(index=False))
@@ -107,6 +130,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nwrote {out / 'baselines.csv'} and {out / 'baselines.md'}")
     print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} jobs)")
     return 0
+
+
+def is_records_file(data) -> bool:
+    """Whether ``--data`` names a benchmark of records (a file other than a CSV) rather than NAAP-440."""
+    from pathlib import Path
+
+    return data is not None and Path(data).is_file() and Path(data).suffix.lower() != ".csv"
 
 
 def comparison_text(comparison) -> str:
