@@ -165,7 +165,7 @@ def test_early_stop_accounting(problem, rule, z):
     order = np.random.default_rng(2).permutation(problem.n)
     run = early_stop_run(problem.accuracy, order, budget, rule, z, features,
                          lambda i: search_forest(budget=budget, n_estimators=16, random_state=i),
-                         warmup=20, curve=problem.accuracy_curve(budget), full_epochs=FULL_EPOCHS)
+                         warmup=20, curve=problem.stopping_curve(budget), full_epochs=FULL_EPOCHS)
     assert run.kept + run.stopped == problem.n
     assert run.epochs == budget * run.stopped + FULL_EPOCHS * run.kept
     assert run.kept >= 20 and run.stopped > 0
@@ -321,3 +321,43 @@ def test_enlarged_refuses_layer_graph_records(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "--strategy enlarged: the space it ranks is NAAP-440's" in err and "12 of the 12 records" in err
     assert "\n" not in err
+
+
+def _renamed(records, rename: dict, negate: tuple = ()):
+    from dataclasses import replace
+
+    return [replace(r, curve={rename.get(c, c): (-v if c in negate else v) for c, v in r.curve.items()})
+            for r in records]
+
+
+def replace_curve(record, curve: dict):
+    from dataclasses import replace
+
+    return replace(record, curve=curve)
+
+
+def test_stopping_curve_stands_in_for_accuracy_when_the_records_lack_it(problem):
+    from naapgnn.features.curves import ranking_channel
+
+    accuracy = problem.stopping_curve(5)
+    assert ranking_channel(problem.records) == ("accuracy", 1.0)
+    np.testing.assert_array_equal(accuracy, [r.curve["accuracy"][:5] for r in problem.records])
+    # a benchmark naming it train_accuracy: the same values
+    renamed = SearchProblem(_renamed(problem.records, {"accuracy": "train_accuracy"}))
+    assert ranking_channel(renamed.records) == ("train_accuracy", 1.0)
+    np.testing.assert_array_equal(renamed.stopping_curve(5), accuracy)
+    # only losses: the first shared one, negated (lower is better)
+    only_loss = [replace_curve(r, {"loss_mean": r.curve["loss_mean"]}) for r in problem.records]
+    assert ranking_channel(only_loss) == ("loss_mean", -1.0)
+    np.testing.assert_array_equal(SearchProblem(only_loss).stopping_curve(3),
+                                  [-r.curve["loss_mean"][:3] for r in problem.records])
+    with pytest.raises(NaapgnnError, match="share no measured curve channel"):
+        SearchProblem([replace_curve(r, {}) for r in problem.records]).stopping_curve(3)
+
+
+def test_early_stop_study_runs_on_records_without_an_accuracy_channel(problem):
+    renamed = SearchProblem(_renamed(problem.records, {"accuracy": "train_accuracy"}))
+    rows = early_stop_study(renamed, budgets=(3,), thresholds=(1.0,), trials=1, predictor="baker", warmup=100, progress=False)
+    same = early_stop_study(problem, budgets=(3,), thresholds=(1.0,), trials=1, predictor="baker", warmup=100, progress=False)
+    assert [r["rule"] for r in rows] == ["curve", "predictor"]
+    assert rows[0] == same[0]  # the curve rule reads the same values under the other name

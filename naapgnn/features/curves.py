@@ -30,7 +30,8 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "values_and_differences", "values_and_differences_names", "SCHEDULE_CHANNEL"]
+           "curve_channels", "ranking_channel", "values_and_differences", "values_and_differences_names",
+           "SCHEDULE_CHANNEL"]
 
 SCHEDULE_CHANNEL = "lr"
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
@@ -90,6 +91,24 @@ def curve_channels(records: Sequence) -> list[str]:
     """Every curve channel some record has, the usual NAAP-440 ones first, then by name."""
     seen = {c for r in records for c, v in r.curve.items() if v is not None and len(v)}
     return [c for c in _USUAL if c in seen] + sorted(seen - set(_USUAL))
+
+
+def ranking_channel(records: Sequence) -> tuple[str, float]:
+    """The curve channel whose epoch-``k`` value best stands for progress, and its sign (+1: higher is better).
+
+    ``accuracy`` when every record has it; else the first other channel all
+    records share (:func:`curve_channels` order) that is neither ``lr`` nor a
+    loss (``train_accuracy``, ``valid_acc``, ...); else a shared loss channel,
+    negated. Early stopping's curve rule compares candidates on it.
+    """
+    shared = [c for c in curve_channels(records) if c != SCHEDULE_CHANNEL
+              and all(len(r.curve.get(c, ())) for r in records)]
+    if not shared:
+        raise NaapgnnError("the records share no measured curve channel (accuracy, a loss, ...) to compare epochs on")
+    if "accuracy" in shared:
+        return "accuracy", 1.0
+    higher = [c for c in shared if not c.startswith("loss")]
+    return (higher[0], 1.0) if higher else (shared[0], -1.0)
 
 
 def shared_schedule(records: Sequence) -> list[float] | None:

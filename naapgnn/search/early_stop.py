@@ -192,7 +192,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     keys = trial_keys(config, trials)
     announce_resume(log, keys)
     kind = early_stop_factory(predictor, problem)
-    inputs = {b: (predictor_inputs(make_predictor(kind, b, seed), problem.records), problem.accuracy_curve(b))
+    inputs = {b: (predictor_inputs(make_predictor(kind, b, seed), problem.records), problem.stopping_curve(b))
               for b in budgets}
     rows = []
     for t in tqdm(range(trials), desc="early-stop orders", disable=not progress, leave=False):

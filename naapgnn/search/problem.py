@@ -109,11 +109,17 @@ class SearchProblem:
     def best(self) -> float:
         return float(self.accuracy.max())
 
-    def accuracy_curve(self, budget: int) -> np.ndarray:
-        """Accuracy of epochs ``1..budget`` as an ``(n, budget)`` array."""
-        from naapgnn.features.tabular import curve_matrix
+    def stopping_curve(self, budget: int) -> np.ndarray:
+        """Epochs ``1..budget`` of the records' accuracy, or of the channel standing in for it
+        (:func:`naapgnn.features.curves.ranking_channel`; a loss negated), as an ``(n, budget)`` array."""
+        from naapgnn.features.curves import ranking_channel
 
-        return curve_matrix(self.records, budget, "Accuracy")
+        channel, sign = ranking_channel(self.records)
+        for r in self.records:
+            if len(r.curve[channel]) < budget:
+                raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(r.curve[channel])} epochs, "
+                                   f"budget needs {budget}")
+        return sign * np.array([r.curve[channel][:budget] for r in self.records], dtype=float)
 
     def check_budget(self, budget: int, option: str = "--budget") -> None:
         """Fail with one line unless ``budget`` leaves epochs to save (``1..full_epochs - 1``)."""
