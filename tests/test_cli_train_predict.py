@@ -310,3 +310,16 @@ def test_short_curves_are_counted_in_one_line(bench, ckpt3, tmp_path, capsys):
         assert (f"{data}: budget 3 needs the first 3 epochs of curve; {n} of the {60 if n == 9 else 70} records "
                 f"have fewer: {subset[0].id!r} (2 epochs), {subset[7].id!r} (2 epochs), {subset[14].id!r} (2 epochs), "
                 "...") in err
+
+
+def test_predict_names_the_channels_a_record_lacks(bench, ckpt3, tmp_path, capsys):
+    path, subset = bench
+    renamed = [dataclasses.replace(r, curve={f"valid_{k}": v for k, v in r.curve.items() if k != "lr"})
+               for r in subset]
+    data = tmp_path / "renamed.jsonl"
+    write_jsonl(renamed, data)
+    assert main(["predict", "--checkpoint", str(ckpt3), str(data), "--split", "all"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"naapgnn predict: error: {data}: record {subset[0].id!r} has none of the curve channels "
+                          "the checkpoint reads (accuracy, loss_mean, loss_median); it has valid_accuracy")
+    assert "\n" not in err

@@ -73,8 +73,11 @@ def test_missing_channel_is_zero_and_short_curves_fail():
     assert rows[0]["loss_present"] == 0 and rows[0]["loss_last"] == 0 and rows[1]["loss_last"] == 0.5
     with pytest.raises(NaapgnnError, match="record 'a': curve channel 'accuracy' has 2 epochs, budget 3"):
         curve_features([record("a", accuracy=[0.1, 0.2])], 3, ["accuracy"])
-    with pytest.raises(NaapgnnError, match="record 'x': budget 2 needs the first 2 epochs"):
+    with pytest.raises(NaapgnnError, match=r"record 'x': budget 2 reads the first 2 epochs of the curve "
+                       r"channel\(s\) accuracy; it has no curve"):
         curve_features([record("x")], 2, ["accuracy"])
+    with pytest.raises(NaapgnnError, match=r"channel\(s\) accuracy; it has loss only"):
+        curve_features([record("x", loss=[1.0, 0.5])], 2, ["accuracy"])
 
 
 def test_a_curve_shorter_than_the_budget_is_named():

@@ -78,9 +78,18 @@ def writable_folder(path, option: str = "--out") -> None:
         raise NaapgnnError(f"{option} {path}: is a file; give a folder")
 
 
-def check_curve_lengths(records, budget: int, source) -> None:
+def check_curve_lengths(records, budget: int, source, channels=None) -> None:
     """One line when some of ``records`` (read from ``source``) hold fewer than ``budget`` epochs of curve: how
-    many, and the first few ids with their lengths."""
+    many, and the first few ids with their lengths; or, given the measured ``channels`` a checkpoint
+    reads, when a record has none of them (naming those it has)."""
+    channels = [c for c in channels or () if c != "lr"]  # lr: a schedule, not a measurement
+    if budget > 0 and channels:
+        for r in records:
+            if not any(len(r.curve.get(c, ())) for c in channels):
+                has = [c for c, v in r.curve.items() if len(v)]
+                raise NaapgnnError(f"{source or 'the data'}: record {r.id!r} has none of the curve channels the "
+                                   f"checkpoint reads ({', '.join(channels)}); "
+                                   + (f"it has {', '.join(has)}" if has else "it has no curve"))
     short = [r for r in records if r.num_epochs < budget]
     if budget <= 0 or not short:
         return

@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     elif model.budget and len(records) == 1 and records[0].num_epochs < model.budget:
         raise NaapgnnError(f"record {records[0].id!r}: budget {model.budget} needs the first {model.budget} epochs "
                            f"of its curve, it has {records[0].num_epochs}; give them with --curve")
-    check_curve_lengths(records, model.budget, args.input)
+    check_curve_lengths(records, model.budget, args.input, getattr(model, "curve_channels_", None))
     model.set_params(n_threads=args.threads)
     mean, std, in_domain, reasons = predict_and_check(model, records)
     text = predictions_csv(records, mean, std, in_domain, reasons)
