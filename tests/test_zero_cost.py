@@ -165,3 +165,38 @@ def test_synflow_without_batchnorm_equals_the_net_built_without_it_and_ignores_d
     assert synflow(with_bn) != pytest.approx(plain, rel=1e-9)  # the default keeps batch norm (eval mode)
     scores = score_architectures([net(True)], "synflow", init="default", batchnorm=False, seed=3)
     assert scores[0] == pytest.approx(plain, rel=1e-12)
+
+
+def test_zero_cost_scores_resume_from_the_last_finished_chunk(naap440, tmp_path, monkeypatch):
+    import naapgnn.evaluation.benchmark as benchmark
+    import naapgnn.models.zero_cost as zero_cost
+    from naapgnn.data.records import records_from_naap440
+    from naapgnn.io import ResumeLog
+
+    records = records_from_naap440(naap440)[:10]
+    bench = lambda: benchmark.Benchmark(records, records, np.array([r.target for r in records]),  # noqa: E731
+                                        np.zeros(10, bool), "ten", 90)
+    monkeypatch.setattr(benchmark, "CHUNK", 4)
+    real, scored = zero_cost.score_architectures, []
+
+    def counted(archs, score, **kw):
+        if len(scored) == 4:  # naswot's 3 chunks and synflow's first done: interrupted
+            raise KeyboardInterrupt
+        scored.append((score, len(archs)))
+        return real(archs, score, **kw)
+
+    monkeypatch.setattr(zero_cost, "score_architectures", counted)
+    store = tmp_path / "zero_cost.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.compute_zero_cost(bench(), [0], ResumeLog(store), batch_size=8, progress=False)
+    assert scored == [("naswot", 4), ("naswot", 4), ("naswot", 2), ("synflow", 4)]
+    scored.clear()
+    monkeypatch.setattr(zero_cost, "score_architectures", lambda archs, score, **kw: (scored.append(
+        (score, len(archs))), real(archs, score, **kw))[1])
+    resumed = bench()
+    benchmark.compute_zero_cost(resumed, [0], ResumeLog(store), batch_size=8, progress=False)
+    assert scored == [("synflow", 4), ("synflow", 2)]  # only what was missing
+    whole = bench()
+    benchmark.compute_zero_cost(whole, [0], ResumeLog(tmp_path / "fresh.jsonl"), batch_size=8, progress=False)
+    for score in ("naswot", "synflow"):
+        np.testing.assert_array_equal(resumed.zero_cost[0][score], whole.zero_cost[0][score])

@@ -5,13 +5,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["Benchmark", "load_benchmark_for_evaluation", "benchmark_from_table"]
+__all__ = ["Benchmark", "load_benchmark_for_evaluation", "benchmark_from_table", "compute_zero_cost"]
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Benchmark:
     max_epochs : int
         Epochs of curve every record has (the largest usable budget).
     zero_cost : dict
-        Seed -> {score name: raw scores}, filled by :func:`naapgnn.models.zero_cost.compute_zero_cost`.
+        Seed -> {score name: raw scores}, filled by :func:`compute_zero_cost`.
     """
 
     records: list
@@ -108,3 +108,63 @@ def _checked(records, table, name, source) -> Benchmark:
     y = np.array([r.target for r in records], dtype=float)
     is_test = np.array([r.split == "test" for r in records], dtype=bool)
     return Benchmark(records, table, y, is_test, name, min(r.num_epochs for r in records))
+
+
+# --- zero-cost scores ----------------------------------------------------------------------
+
+CHUNK = 32  # architectures scored between two writes of the resume log
+
+
+def _scores_in_chunks(records, score: str, store, key: str, images, batch_size: int, seed: int, device: str,
+                      progress: bool) -> tuple[list, list]:
+    """:func:`score_architectures` of ``records`` in chunks of :data:`CHUNK`, each kept in ``store`` under
+    ``key:start`` as soon as it is done (a score depends only on the architecture, the seed and the
+    images, so an interrupted run resumes at the first missing chunk with the same numbers)."""
+    from tqdm.auto import tqdm
+
+    from naapgnn.models.zero_cost import score_architectures
+
+    values, times = [], []
+    with tqdm(total=len(records), desc=score, disable=not progress, leave=False) as bar:
+        for start in range(0, len(records), CHUNK):
+            part = store.get(f"{key}:{start}")
+            if part is None:
+                v, t = score_architectures(records[start:start + CHUNK], score, images=images, batch_size=batch_size,
+                                           seed=seed, device=device, return_times=True)
+                part = {"values": v.tolist(), "seconds": t.tolist()}
+                store.put(f"{key}:{start}", part)
+            values += part["values"]
+            times += part["seconds"]
+            bar.update(len(part["values"]))
+    return values, times
+
+
+def compute_zero_cost(bench, seeds: Sequence[int], store, cifar_root=None, batch_size: int = 64,
+                      device: str = "cpu", progress: bool = True) -> None:
+    """NASWOT and synflow of every architecture of ``bench`` for each seed.
+
+    ``bench`` is a :class:`naapgnn.evaluation.benchmark.Benchmark` (its
+    ``zero_cost``, ``zero_cost_seconds`` and ``zero_cost_source`` are filled);
+    ``store`` a :class:`naapgnn.io.ResumeLog` that keeps the scores between runs.
+    """
+    from naapgnn.models.zero_cost import SCORES, load_images
+
+    for seed in seeds:
+        images = load_images(cifar_root, n=batch_size, seed=int(seed)) if cifar_root else None
+        source = images.source if images else (f"FALLBACK: Gaussian noise N(0, 1), {batch_size} images per input "
+                                               f"shape (seed = the run's seed); no CIFAR-10 folder given")
+        key = "zero_cost:" + hashlib.sha256(json.dumps([bench.fingerprint(), int(seed), source,
+                                                        batch_size]).encode()).hexdigest()[:20]
+        cached = store.get(key)
+        if cached is None:
+            scores, seconds = {}, {}
+            for score in SCORES:
+                values, times = _scores_in_chunks(bench.records, score, store, f"{key}:{score}", images, batch_size,
+                                                  int(seed), device, progress)
+                scores[score], seconds[score] = values, float(np.mean(times))
+            cached = {"source": source, "scores": scores, "seconds_per_arch": seconds}
+            store.put(key, cached)
+        bench.zero_cost[int(seed)] = {k: np.asarray(v, dtype=float) for k, v in cached["scores"].items()}
+        bench.zero_cost_seconds = cached["seconds_per_arch"]
+        bench.zero_cost_source = (images.source.replace(f"(seed {seed})", "(seed = the run's seed)")
+                                  if images else source)

@@ -318,7 +318,7 @@ def _run(bench, out, predictors, budgets, split_lists, seeds, cifar_root, zc_bat
          progress):
     from naapgnn.evaluation.engine import plan_units, run_units
     from naapgnn.io import ResumeLog
-    from naapgnn.models.zero_cost import compute_zero_cost
+    from naapgnn.evaluation.benchmark import compute_zero_cost
 
     uses_zero_cost = [p.key for p in predictors if p.entry.zero_cost]
     if 0 in budgets and uses_zero_cost:

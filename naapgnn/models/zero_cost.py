@@ -38,7 +38,7 @@ DEFAULT_SEED = 0
 
 __all__ = [
     "SCORES", "ImageBatch", "naswot", "naswot_kernel", "synflow", "score_architectures",
-    "load_images", "fallback_images", "with_scores", "finite_inputs", "ScoreLine", "compute_zero_cost",
+    "load_images", "fallback_images", "with_scores", "finite_inputs", "ScoreLine",
 ]
 
 
@@ -401,36 +401,3 @@ class ScoreLine:
     def predict_accuracy(self, X) -> np.ndarray:
         """Accuracy read off the fitted line."""
         return self.slope_ * self.predict(X) + self.intercept_
-
-
-def compute_zero_cost(bench, seeds: Sequence[int], store, cifar_root=None, batch_size: int = 64,
-                      device: str = "cpu", progress: bool = True) -> None:
-    """NASWOT and synflow of every architecture of ``bench`` for each seed.
-
-    ``bench`` is a :class:`naapgnn.evaluation.benchmark.Benchmark` (its
-    ``zero_cost``, ``zero_cost_seconds`` and ``zero_cost_source`` are filled);
-    ``store`` a :class:`naapgnn.io.ResumeLog` that keeps the scores between runs.
-    """
-    import hashlib
-    import json
-
-    for seed in seeds:
-        images = load_images(cifar_root, n=batch_size, seed=int(seed)) if cifar_root else None
-        source = images.source if images else (f"FALLBACK: Gaussian noise N(0, 1), {batch_size} images per input "
-                                               f"shape (seed = the run's seed); no CIFAR-10 folder given")
-        key = "zero_cost:" + hashlib.sha256(json.dumps([bench.fingerprint(), int(seed), source,
-                                                        batch_size]).encode()).hexdigest()[:20]
-        cached = store.get(key)
-        if cached is None:
-            scores, seconds = {}, {}
-            for score in SCORES:
-                values, times = score_architectures(bench.records, score, images=images, batch_size=batch_size,
-                                                    seed=int(seed), device=device, return_times=True,
-                                                    progress=progress)
-                scores[score], seconds[score] = values.tolist(), float(times.mean())
-            cached = {"source": source, "scores": scores, "seconds_per_arch": seconds}
-            store.put(key, cached)
-        bench.zero_cost[int(seed)] = {k: np.asarray(v, dtype=float) for k, v in cached["scores"].items()}
-        bench.zero_cost_seconds = cached["seconds_per_arch"]
-        bench.zero_cost_source = (images.source.replace(f"(seed {seed})", "(seed = the run's seed)")
-                                  if images else source)
