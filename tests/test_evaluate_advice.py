@@ -133,7 +133,7 @@ def test_budgets_are_checked_against_the_benchmarks_own_curve_length(tmp_path, c
     assert main(["evaluate", "--data", str(path), "--budgets", "0,130", "--predictors", "paper_gb100",
                  "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "budget 130 needs 130 epochs of curve, record 'deep-resnets-7' has 120" in err
+    assert f"budget 130 needs 130 epochs of curve, record 'deep-resnets-7' of {path.name} has 120" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -361,3 +361,12 @@ def test_early_stop_study_runs_on_records_without_an_accuracy_channel(problem):
     same = early_stop_study(problem, budgets=(3,), thresholds=(1.0,), trials=1, predictor="baker", warmup=100, progress=False)
     assert [r["rule"] for r in rows] == ["curve", "predictor"]
     assert rows[0] == same[0]  # the curve rule reads the same values under the other name
+
+
+def test_a_budget_beyond_the_shortest_curve_is_named(problem):
+    records = list(problem.records)
+    records[5] = replace_curve(records[5], {k: v[:10] for k, v in records[5].curve.items()})
+    short = SearchProblem(records)
+    short.check_budget(10)
+    with pytest.raises(NaapgnnError, match=f"--budget: 11 epochs, but record {records[5].id!r} has only 10 epochs"):
+        short.check_budget(11)

@@ -273,7 +273,8 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
             raise NaapgnnError(f"--budgets: {b} is not a number of epochs (>= 0)")
         if b > bench.max_epochs:
             short = min(bench.records, key=lambda r: r.num_epochs)
-            raise NaapgnnError(f"--budgets: budget {b} needs {b} epochs of curve, record {short.id!r} has {short.num_epochs}")
+            raise NaapgnnError(f"--budgets: budget {b} needs {b} epochs of curve, record {short.id!r} of "
+                               f"{bench.name.split(' (')[0]} has {short.num_epochs}")
     if len(bench.y) and np.ptp(bench.y) == 0:
         raise NaapgnnError(f"{bench.name}: all {len(bench.y)} targets are {bench.y[0]:g}: nothing to rank")
     for p in protocols:

@@ -128,6 +128,10 @@ class SearchProblem:
         if not 1 <= budget < self.full_epochs:
             raise NaapgnnError(f"{option}: early stopping needs 1..{self.full_epochs - 1} epochs "
                                f"(a full training is {self.full_epochs}), got {budget}")
+        short = min(self.records, key=lambda r: r.num_epochs)
+        if budget > short.num_epochs:
+            raise NaapgnnError(f"{option}: {budget} epochs, but record {short.id!r} has only {short.num_epochs} "
+                               "epochs of curve")
 
 
 def load_problem(source: str | Path | None = None, target_scale: str = "fraction") -> SearchProblem:
