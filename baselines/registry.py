@@ -70,6 +70,7 @@ def onehot_table(bench, budget):
 
 def register_all(register) -> None:
     """Add every baseline to the registry (called through the entry point)."""
+    from naapgnn.features.tabular import CYCLE_LENGTH
     from naapgnn.models.registry import (CYCLE_CHANNELS, PAPER_CHANNELS, Entry, forest_factory, per_layer_cycle_table,
                                          per_layer_table)
 
@@ -83,7 +84,7 @@ def register_all(register) -> None:
                    has_std=True, config={"baseline": PER_LAYER}))
     register(Entry("per_layer_forest+cycle", PER_LAYER_CYCLE, "baseline", forest_factory(True),
                    featurize=per_layer_cycle_table, min_budget=1, has_std=True, config={"baseline": PER_LAYER_CYCLE},
-                   channels=CYCLE_CHANNELS))
+                   channels=CYCLE_CHANNELS, cycle=CYCLE_LENGTH))
     for name, model in ((BAKER_SVR, "svr"), (BAKER_RF, "rf")):
         register(Entry(BAKER_KEYS[name], name, "baseline", _baker(model), has_std=True,
                        config={"baseline": name, "version": 1}))

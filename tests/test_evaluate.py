@@ -201,3 +201,24 @@ def test_channels_lacking_names_what_some_record_misses(small_bench):
                                                              curve={"accuracy": records[-1].curve["accuracy"]})],
                            small_bench.table, small_bench.y, small_bench.is_test, "subset", 90)
     assert ev.channels_lacking(without, predictors) == {"paper_gb100": ["loss_mean", "loss_median"]}
+
+
+def test_cycle_readers_need_a_declared_cyclic_rate_of_their_period(small_bench):
+    import dataclasses
+
+    predictors = ev.select_predictors("curve_power_law_cycle,forest+cycle,curve_power_law", TINY_GNN)
+    assert ev.channels_lacking(small_bench, predictors) == {}  # NAAP-440 declares its period-3 rate
+
+    def bench_with(lr):
+        records = [dataclasses.replace(r, curve={**{k: v for k, v in r.curve.items() if k != "lr"},
+                                                  **({} if lr is None else {"lr": np.asarray(lr, dtype=float)})})
+                   for r in small_bench.records]
+        return ev.Benchmark(records, small_bench.table, small_bench.y, small_bench.is_test, "other", 90)
+
+    cyclic = "lr (cyclic, period 3)"
+    expected = {"curve_power_law_cycle": [cyclic], "forest+cycle": [cyclic]}
+    assert ev.channels_lacking(bench_with(None), predictors) == expected  # no schedule given
+    assert ev.channels_lacking(bench_with([0.1] * 30 + [0.01] * 60), predictors) == expected  # a step decay
+    period_four = ([0.1, 0.05, 0.01, 0.005] * 23)[:90]
+    assert ev.channels_lacking(bench_with(period_four), predictors) == expected  # cyclic, but of period 4
+    assert ev.channels_lacking(bench_with([0.1, 0.01, 0.001] * 30), predictors) == {}

@@ -58,6 +58,11 @@ class Entry:
     channels : tuple of str
         Curve channels it reads at budgets >= 1 (``naapgnn evaluate`` leaves it
         out there on a benchmark whose records do not all have them).
+    cycle : int or None
+        The period of the cyclic learning rate whose cycle ends it reads (3:
+        NAAP-440's recipe); it is left out at budgets >= 1 the same way unless
+        every record's ``lr`` channel repeats with that period: never assumed
+        of a benchmark that does not declare it.
     """
 
     key: str
@@ -73,6 +78,7 @@ class Entry:
     score_only: bool = False
     config: dict = field(default_factory=dict)
     channels: tuple = ()
+    cycle: int | None = None
 
     def applies(self, budget: int) -> bool:
         return budget >= self.min_budget and (self.max_budget is None or budget <= self.max_budget)
@@ -216,6 +222,7 @@ HEURISTIC_LABELS = {
 
 
 def _register_own() -> None:
+    from naapgnn.features.tabular import CYCLE_LENGTH
     from naapgnn.models.heuristics import HEURISTICS, min_budget
 
     register(Entry("gnn", "GNN", "gnn", _gnn, featurize=_encoded_records, has_std=True))
@@ -225,14 +232,14 @@ def _register_own() -> None:
                    max_budget=0, has_std=True, config={"baseline": "Per-layer Random Forest"}))
     register(Entry("forest+cycle", "Per-layer forest + cycle curve features", "baseline", forest_factory(True),
                    featurize=per_layer_cycle_table, min_budget=1, has_std=True,
-                   config={"baseline": "Per-layer Random Forest + cycle"}, channels=CYCLE_CHANNELS))
+                   config={"baseline": "Per-layer Random Forest + cycle"}, channels=CYCLE_CHANNELS, cycle=CYCLE_LENGTH))
     register(Entry("forest+zero_cost", "Per-layer forest + NASWOT/synflow inputs", "baseline", forest_factory(False),
                    featurize=_per_layer_with_scores, max_budget=0, has_std=True, zero_cost=True,
                    config={"forest": "per_layer", "zero_cost": True}))
     for name, params in HEURISTICS.items():
         register(Entry(f"curve_{name}", HEURISTIC_LABELS[name], "heuristic", _heuristic(params), featurize=_table,
                        min_budget=min_budget(params["method"], params.get("cycle")), seeded=False,
-                       config={"heuristic": params}, channels=("accuracy",)))
+                       config={"heuristic": params}, channels=("accuracy",), cycle=params.get("cycle")))
     for score, label in (("naswot", "NASWOT score (zero-cost)"), ("synflow", "SynFlow score (zero-cost)")):
         register(Entry(score, label, "zero_cost", _score_line, featurize=_score_column(score), max_budget=0,
                        zero_cost=True, score_only=True, config={"score": score}))
