@@ -118,7 +118,8 @@ def test_a_batch_the_caller_encoded_is_reused_and_left_unchanged(fitted, test):
 
 def test_budget_needs_the_curve(fitted, test):
     bare = Record(id="bare", arch=test[0].arch)
-    with pytest.raises(NaapgnnError, match="record 'bare': budget 3 reads the first 3 epochs of the curve channel.*; it has no curve"):
+    with pytest.raises(NaapgnnError, match=r"record 'bare': budget 3 reads the first 3 epochs of the curve "
+                       r"channel\(s\) accuracy, loss_mean, loss_median; it has no curve"):
         fitted.predict([bare])
     short = Record(id="short", arch=test[0].arch, curve={"accuracy": np.array([0.3, 0.4])})
     with pytest.raises(NaapgnnError, match="'short'.*'accuracy' has 2 epochs"):

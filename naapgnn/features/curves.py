@@ -178,7 +178,7 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw:
     measured = [c for c in channels if c != SCHEDULE_CHANNEL] or list(channels)  # lr alone is no curve
     for r in records:
         if not any(len(r.curve.get(c, ())) for c in measured):
-            has = [c for c, v in r.curve.items() if len(v)]
+            has = [c for c, v in r.curve.items() if len(v) and c != SCHEDULE_CHANNEL]
             raise NaapgnnError(
                 f"record {r.id!r}: budget {budget} reads the first {budget} epochs of the curve channel(s) "
                 f"{', '.join(measured)}; " + (f"it has {', '.join(has)} only" if has else "it has no curve"))
