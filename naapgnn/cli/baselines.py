@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"output folder (default {DEFAULT_OUT}, or {DEFAULT_OUT}-PROTOCOL for other protocols)")
     p.add_argument("--models", default=None, metavar="SPEC",
-                   help="comma-separated model names or groups: all, paper, extra, baker, deterministic (default "
+                   help="comma-separated model names or groups: all, paper, extra, baker (Baker et al.'s nu-SVR and "
+                   "random forest; one alone by its name), deterministic (default "
                    "all for NAAP-440, baker,extra for a JSON Lines benchmark)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--seed", type=int, default=0, help="split seed of the repeated and kfold protocols (default 0)")
