@@ -86,3 +86,15 @@ def test_a_curve_shorter_than_the_budget_is_named():
     acc = np.arange(1, 21) / 100.0
     with pytest.raises(NaapgnnError, match="record 'a': curve channel 'accuracy' has 20 epochs, budget 21"):
         values_and_differences([record("a", accuracy=acc)], 21, ["accuracy"])
+
+
+def test_a_loss_is_any_channel_whose_name_holds_loss():
+    from naapgnn.features.curves import is_loss_channel, ranking_channel
+
+    assert [is_loss_channel(c) for c in ("loss_mean", "val_loss", "train_Loss", "accuracy", "train_acc")] == [
+        True, True, True, False, False]
+    rows = features([record("a", val_loss=[2.0, 1.0, 1.5])], 3)
+    assert rows[0]["val_loss_best"] == 1.0 and rows[0]["val_loss_last"] == 1.5
+    # early stopping compares a shared non-loss channel first, else a loss negated
+    assert ranking_channel([record("a", val_loss=[2.0], train_acc=[0.3])]) == ("train_acc", 1.0)
+    assert ranking_channel([record("a", val_loss=[2.0], train_loss=[1.0])]) == ("train_loss", -1.0)

@@ -30,7 +30,7 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "ranking_channel", "values_and_differences", "values_and_differences_names",
+           "curve_channels", "is_loss_channel", "ranking_channel", "values_and_differences", "values_and_differences_names",
            "SCHEDULE_CHANNEL"]
 
 SCHEDULE_CHANNEL = "lr"
@@ -93,6 +93,12 @@ def curve_channels(records: Sequence) -> list[str]:
     return [c for c in _USUAL if c in seen] + sorted(seen - set(_USUAL))
 
 
+def is_loss_channel(name: str) -> bool:
+    """Whether lower is better on a curve channel: its name holds ``loss`` (``loss_mean``, ``train_loss``,
+    ``val_loss``, ...)."""
+    return "loss" in name.lower()
+
+
 def ranking_channel(records: Sequence) -> tuple[str, float]:
     """The curve channel whose epoch-``k`` value best stands for progress, and its sign (+1: higher is better).
 
@@ -107,7 +113,7 @@ def ranking_channel(records: Sequence) -> tuple[str, float]:
         raise NaapgnnError("the records share no measured curve channel (accuracy, a loss, ...) to compare epochs on")
     if "accuracy" in shared:
         return "accuracy", 1.0
-    higher = [c for c in shared if not c.startswith("loss")]
+    higher = [c for c in shared if not is_loss_channel(c)]
     return (higher[0], 1.0) if higher else (shared[0], -1.0)
 
 
@@ -168,8 +174,8 @@ def curve_feature_names(budget: int, channels: Sequence[str], raw: bool = False)
 def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw: bool = False) -> np.ndarray:
     """Curve features of the first ``budget`` epochs, ``(n, len(curve_feature_names(...)))``.
 
-    See the module docstring. Best is the minimum for a channel named
-    ``loss*``, else the maximum. A channel a record lacks contributes zeros
+    See the module docstring. Best is the minimum for a loss channel
+    (:func:`is_loss_channel`: its name holds ``loss``), else the maximum. A channel a record lacks contributes zeros
     (and presence 0). Every record needs at least one channel with
     ``budget`` epochs; a channel shorter than that is an error.
     """
@@ -186,7 +192,7 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw:
     blocks = []
     for c in channels:
         values, present = _channel(records, c, budget)
-        blocks.append(_free_features(values, present, c.startswith("loss")))
+        blocks.append(_free_features(values, present, is_loss_channel(c)))
         if raw:
             blocks.append(values * present[:, None])
         if periods is not None and c != SCHEDULE_CHANNEL:
