@@ -67,10 +67,9 @@ def parse_budgets(text: str, max_epochs: int | None = None) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
     import time
     from pathlib import Path
-
-    import sys
 
     from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)

@@ -338,16 +338,14 @@ def channels_lacking(bench, predictors) -> dict[str, list[str]]:
     """Predictor key -> the curve channels it reads (``Entry.channels``) that some record of ``bench`` lacks, and
     ``"lr (cyclic, period P)"`` when it reads the cycle ends of a rate (``Entry.cycle``) that some record does not
     declare; :func:`run_evaluation` leaves those predictors out at budgets >= 1."""
-    from naapgnn.features.curves import SCHEDULE_CHANNEL, lr_period
+    from naapgnn.features.curves import SCHEDULE_CHANNEL, declares_cycle
 
     common = set.intersection(*(set(r.curve) for r in bench.records)) if bench.records else set()
     out = {}
     for p in predictors:
         missing = [c for c in p.entry.channels if c not in common]
-        period = p.entry.cycle
-        if period and not all(len(r.curve.get(SCHEDULE_CHANNEL, ())) and lr_period(r.curve[SCHEDULE_CHANNEL]) == period
-                              for r in bench.records):
-            missing.append(f"{SCHEDULE_CHANNEL} (cyclic, period {period})")
+        if p.entry.cycle and not declares_cycle(bench.records, p.entry.cycle):
+            missing.append(f"{SCHEDULE_CHANNEL} (cyclic, period {p.entry.cycle})")
         if missing:
             out[p.key] = missing
     return out

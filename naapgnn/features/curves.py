@@ -30,7 +30,7 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "is_loss_channel", "ranking_channel", "values_and_differences", "values_and_differences_names",
+           "curve_channels", "declares_cycle", "is_loss_channel", "ranking_channel", "values_and_differences", "values_and_differences_names",
            "SCHEDULE_CHANNEL"]
 
 SCHEDULE_CHANNEL = "lr"
@@ -115,6 +115,12 @@ def ranking_channel(records: Sequence) -> tuple[str, float]:
         return "accuracy", 1.0
     higher = [c for c in shared if not is_loss_channel(c)]
     return (higher[0], 1.0) if higher else (shared[0], -1.0)
+
+
+def declares_cycle(records: Sequence, period: int) -> bool:
+    """Whether every record has an ``lr`` channel that repeats with ``period`` (:func:`lr_period`)."""
+    return all(len(r.curve.get(SCHEDULE_CHANNEL, ())) and lr_period(r.curve[SCHEDULE_CHANNEL]) == period
+               for r in records)
 
 
 def shared_schedule(records: Sequence) -> list[float] | None:

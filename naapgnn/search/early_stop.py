@@ -133,11 +133,11 @@ def _fitted_predictions(kept: list[int], accuracy, features, make_model, fit_cac
 def naap_cycle_curves(problem: SearchProblem) -> bool:
     """Whether every record declares NAAP-440's recipe: a cyclic ``lr`` channel of period 3 and a
     ``loss_mean`` channel (what the forest's cycle-aligned curve features read)."""
-    from naapgnn.features.curves import SCHEDULE_CHANNEL, lr_period
+    from naapgnn.features.curves import declares_cycle
     from naapgnn.features.tabular import CYCLE_LENGTH
 
-    return all(len(r.curve.get("loss_mean", ())) and len(r.curve.get(SCHEDULE_CHANNEL, ()))
-               and lr_period(r.curve[SCHEDULE_CHANNEL]) == CYCLE_LENGTH for r in problem.records)
+    has_loss = all(len(r.curve.get("loss_mean", ())) for r in problem.records)
+    return has_loss and declares_cycle(problem.records, CYCLE_LENGTH)
 
 
 def early_stop_factory(predictor: str | Callable, problem: SearchProblem) -> str | Callable:
