@@ -163,7 +163,6 @@ def aggregate(results: Sequence[Mapping[str, float]]) -> dict[str, float]:
     return out
 
 
-
 def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
     """``a - b`` over the same splits: its mean, the standard error of that mean, and the splits where ``a >= b``.
 

@@ -30,8 +30,8 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "declares_cycle", "is_loss_channel", "ranking_channel", "values_and_differences", "values_and_differences_names",
-           "SCHEDULE_CHANNEL"]
+           "curve_channels", "declares_cycle", "is_loss_channel", "ranking_channel", "values_and_differences",
+           "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
 SCHEDULE_CHANNEL = "lr"
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
@@ -102,17 +102,15 @@ def is_loss_channel(name: str) -> bool:
 def ranking_channel(records: Sequence) -> tuple[str, float]:
     """The curve channel whose epoch-``k`` value best stands for progress, and its sign (+1: higher is better).
 
-    ``accuracy`` when every record has it; else the first other channel all
-    records share (:func:`curve_channels` order) that is neither ``lr`` nor a
-    loss (``train_accuracy``, ``valid_acc``, ...); else a shared loss channel,
+    The first channel all records share, in :func:`curve_channels` order
+    (``accuracy`` first), that is neither ``lr`` nor a loss (``accuracy``,
+    ``train_accuracy``, ``valid_acc``, ...); else a shared loss channel,
     negated. Early stopping's curve rule compares candidates on it.
     """
     shared = [c for c in curve_channels(records) if c != SCHEDULE_CHANNEL
               and all(len(r.curve.get(c, ())) for r in records)]
     if not shared:
         raise NaapgnnError("the records share no measured curve channel (accuracy, a loss, ...) to compare epochs on")
-    if "accuracy" in shared:
-        return "accuracy", 1.0
     higher = [c for c in shared if not is_loss_channel(c)]
     return (higher[0], 1.0) if higher else (shared[0], -1.0)
 
@@ -181,8 +179,8 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw:
     """Curve features of the first ``budget`` epochs, ``(n, len(curve_feature_names(...)))``.
 
     See the module docstring. Best is the minimum for a loss channel
-    (:func:`is_loss_channel`: its name holds ``loss``), else the maximum. A channel a record lacks contributes zeros
-    (and presence 0). Every record needs at least one channel with
+    (:func:`is_loss_channel`: its name holds ``loss``), else the maximum. A
+    channel a record lacks contributes zeros (and presence 0). Every record needs at least one channel with
     ``budget`` epochs; a channel shorter than that is an error.
     """
     if budget == 0:
