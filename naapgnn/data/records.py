@@ -12,7 +12,8 @@ User benchmarks are JSON Lines, one record per line::
 
 ``id`` and ``arch`` are required; ``curve`` (any named channels, e.g. the
 NAAP-440 ones of :data:`CURVE_CHANNELS` or ``loss``, ``train_accuracy``,
-``lr``, each a list of finite numbers, all of the same length), ``hparams``,
+``lr``, each a list of finite numbers, all of the same length), ``hparams``
+(numbers, booleans, or categories such as ``"optimizer": "adam"``: see :mod:`naapgnn.data.hparams`),
 ``target`` (the final accuracy as a fraction in [0, 1]; with
 ``target_scale="percent"`` a percentage in [0, 100], divided by 100) and
 ``split`` (``"train"`` or ``"test"``) are optional. Blank lines are skipped.
@@ -31,6 +32,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from naapgnn.data.hparams import complete_categories, finite_number, given_names, hparams_to_json, parse_hparams
 from naapgnn.errors import NaapgnnError
 from naapgnn.io import write_text_atomic
 
@@ -42,9 +44,6 @@ _CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPLITS = ("train", "test")
 _CSV_METRIC = {"accuracy": "Accuracy", "loss_mean": "LossMean", "loss_median": "LossMedian"}
 _FIELDS = ("id", "arch", "curve", "hparams", "target", "split")
-MAX_MAGNITUDE = 1e30
-"""Largest |value| of a curve or hyperparameter: the models compute in float32 (at most 3.4e38), and squares and
-kernels of larger values overflow."""
 _MAX_LISTED_LINES = 10
 
 
@@ -62,7 +61,8 @@ class Record:
         Per-epoch values (epoch 1 first) of named channels (:data:`CURVE_CHANNELS`
         for NAAP-440; any identifier-like name in a user benchmark).
     hparams : dict of str to float
-        Numeric training hyperparameters.
+        Training hyperparameters as numbers (a category as indicators ``name=value``,
+        :mod:`naapgnn.data.hparams`).
     target : float or None
         Final accuracy in [0, 1], when known.
     split : str or None
@@ -102,7 +102,7 @@ class Record:
         if curve:
             out["curve"] = curve
         if self.hparams:
-            out["hparams"] = dict(self.hparams)
+            out["hparams"] = hparams_to_json(self.hparams)
         if self.target is not None:
             out["target"] = float(self.target)
         if self.split is not None:
@@ -202,12 +202,14 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
             continue
         seen[record.id] = lineno
         records.append(record)
-        if set(record.hparams) != set(records[0].hparams):
-            problems.append((lineno, _hparam_key_problem(record.hparams, records[0].hparams, seen[records[0].id])))
+        if given_names(record.hparams) != given_names(records[0].hparams):
+            problems.append((lineno, _hparam_key_problem(given_names(record.hparams), given_names(records[0].hparams),
+                                                         seen[records[0].id])))
     if problems:
         raise NaapgnnError(_summarise(name, problems))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
+    complete_categories(r.hparams for r in records)
     return records
 
 
@@ -265,7 +267,7 @@ def record_from_dict(obj: Any, target_scale: str = "fraction") -> Record:
         id=str(record_id),
         arch=arch,
         curve=_curve(obj.get("curve")),
-        hparams=_hparams(obj.get("hparams")),
+        hparams=parse_hparams(obj.get("hparams")),
         target=None if obj.get("target") is None else _target(obj["target"], target_scale),
         split=_split(obj.get("split")),
     )
@@ -274,18 +276,6 @@ def record_from_dict(obj: Any, target_scale: str = "fraction") -> Record:
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
-    if isinstance(value, int) and (abs(value) > 2 ** 53):
-        raise NaapgnnError(f"{where}: integer of {len(str(abs(value)))} digits is too large to read exactly")
-    if not math.isfinite(value):
-        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
-    if abs(value) > MAX_MAGNITUDE:
-        raise NaapgnnError(f"{where}: {value!r} is beyond what the models read (|value| <= {MAX_MAGNITUDE:g})")
-    return float(value)
 
 
 def _check_scale(target_scale: str) -> None:
@@ -309,7 +299,7 @@ def check_target(value: float, target_scale: str = "fraction") -> float:
 
 
 def _target(value: Any, target_scale: str) -> float:
-    _number(value, "target")
+    finite_number(value, "target")
     try:
         return check_target(value, target_scale)  # the value as written, in the message
     except NaapgnnError as exc:
@@ -336,21 +326,13 @@ def _curve(curve: Any) -> dict[str, np.ndarray]:
         if not isinstance(values, list):
             raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {_kind(values)}")
         out[channel] = np.array(
-            [_number(v, f"curve.{channel}[{i}]") for i, v in enumerate(values)], dtype=float
+            [finite_number(v, f"curve.{channel}[{i}]") for i, v in enumerate(values)], dtype=float
         )
     lengths = {k: len(v) for k, v in out.items() if len(v)}
     if len(set(lengths.values())) > 1:
         desc = ", ".join(f"{k} {n}" for k, n in lengths.items())
         raise NaapgnnError(f"curve: channels differ in length ({desc} epochs)")
     return out
-
-
-def _hparams(hparams: Any) -> dict[str, float]:
-    if hparams is None:
-        return {}
-    if not isinstance(hparams, Mapping):
-        raise NaapgnnError(f"hparams: expected an object of numbers, got {_kind(hparams)}")
-    return {str(k): _number(v, f"hparams.{k}") for k, v in hparams.items()}
 
 
 def _split(split: Any) -> str | None:

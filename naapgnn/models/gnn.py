@@ -236,11 +236,10 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         return g, torch.tensor(curve, dtype=torch.float32), torch.tensor(hp, dtype=torch.float32)
 
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
-        out = np.full((len(records), len(self.hparam_names_)), np.nan)
-        for i, r in enumerate(records):
-            for j, name in enumerate(self.hparam_names_):
-                if name in r.hparams:
-                    out[i, j] = r.hparams[name]
+        from naapgnn.data.hparams import hparam_value
+
+        out = np.array([[hparam_value(r.hparams, name) for name in self.hparam_names_] for r in records],
+                       dtype=float).reshape(len(records), len(self.hparam_names_))
         if fill:  # a missing value counts as the training mean
             out = np.where(np.isnan(out), self.hparam_mean_, out)
         return out

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from naapgnn.data.hparams import hparam_value
 from naapgnn.errors import NaapgnnError
 
 ANCHOR_CHANNEL = "accuracy"
@@ -120,7 +121,7 @@ def _hparams(records) -> np.ndarray:
     out = np.zeros((len(records), len(names)))
     for i, r in enumerate(records):
         for j, name in enumerate(names):
-            if name not in r.hparams:
+            out[i, j] = hparam_value(r.hparams, name)
+            if np.isnan(out[i, j]):
                 raise NaapgnnError(f"record {r.id!r}: no hparam {name!r} (other records have it)")
-            out[i, j] = float(r.hparams[name])
     return out

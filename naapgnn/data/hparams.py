@@ -1,0 +1,105 @@
+"""Training hyperparameters of a record as numbers, categorical ones included.
+
+A benchmark may give a hyperparameter as a number (``"lr": 0.1``), a boolean
+(``"nesterov": true``, read as 1 or 0) or a category (``"optimizer": "adam"``).
+A category becomes one indicator per value, named ``"optimizer=adam"``: 1 for
+the record's value, 0 for every other value of that name in the same
+benchmark (:func:`complete_categories`). A model trained on indicators reads
+an indicator a record lacks as 0 when the record gives the same name another
+value (:func:`hparam_value`): a benchmark of SGD and Adam runs predicts an
+Adam-only file correctly, and a value never seen in training is reported by
+the domain check rather than read.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+from naapgnn.errors import NaapgnnError
+
+__all__ = ["finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names", "hparam_value", "hparams_to_json"]
+
+SEPARATOR = "="
+MAX_MAGNITUDE = 1e30
+"""Largest |value| of a curve or hyperparameter: the models compute in float32 (at most 3.4e38), and squares and
+kernels of larger values overflow."""
+
+
+def parse_hparams(hparams: Any) -> dict[str, float]:
+    """The numeric form of a record's ``hparams`` object (see the module docstring).
+
+    Raises
+    ------
+    NaapgnnError
+        Naming the hyperparameter and what is wrong with its value.
+    """
+    if hparams is None:
+        return {}
+    if not isinstance(hparams, Mapping):
+        raise NaapgnnError(f"hparams: expected an object of numbers or categories, got {type(hparams).__name__}")
+    out = {}
+    for key, value in hparams.items():
+        key = str(key)
+        if SEPARATOR in key:
+            raise NaapgnnError(f"hparams: name {key!r} holds {SEPARATOR!r} (reserved for categories: name=value)")
+        if isinstance(value, str):
+            if not value:
+                raise NaapgnnError(f"hparams.{key}: expected a number or a non-empty category, got ''")
+            out[f"{key}{SEPARATOR}{value}"] = 1.0
+        elif isinstance(value, bool):
+            out[key] = float(value)
+        else:
+            out[key] = finite_number(value, f"hparams.{key}")
+    return out
+
+
+def finite_number(value: Any, where: str) -> float:
+    """``value`` as a float; :class:`NaapgnnError` naming ``where`` unless it is a finite JSON number within
+    :data:`MAX_MAGNITUDE` (a boolean is no number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
+    if isinstance(value, int) and (abs(value) > 2 ** 53):
+        raise NaapgnnError(f"{where}: integer of {len(str(abs(value)))} digits is too large to read exactly")
+    if not math.isfinite(value):
+        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise NaapgnnError(f"{where}: {value!r} is beyond what the models read (|value| <= {MAX_MAGNITUDE:g})")
+    return float(value)
+
+
+def given_names(hparams: Mapping[str, float]) -> set[str]:
+    """The names as the file gave them: ``optimizer`` for any ``optimizer=...`` indicator."""
+    return {k.split(SEPARATOR, 1)[0] for k in hparams}
+
+
+def complete_categories(hparams_list: Iterable[dict[str, float]]) -> None:
+    """Give every dict of ``hparams_list`` a 0 for each category value that only other dicts have (in place)."""
+    hparams_list = list(hparams_list)
+    indicators = {k for hp in hparams_list for k in hp if SEPARATOR in k}
+    for hp in hparams_list:
+        names = given_names(hp)
+        for k in indicators:
+            if k not in hp and k.split(SEPARATOR, 1)[0] in names:
+                hp[k] = 0.0
+
+
+def hparam_value(hparams: Mapping[str, float], name: str) -> float:
+    """The value of ``name`` in ``hparams``: 0 for a category indicator when the record gives that
+    category another value, NaN when the record does not give it at all."""
+    if name in hparams:
+        return float(hparams[name])
+    if SEPARATOR in name and name.split(SEPARATOR, 1)[0] in given_names(hparams):
+        return 0.0
+    return math.nan
+
+
+def hparams_to_json(hparams: Mapping[str, float]) -> dict[str, Any]:
+    """The JSON form of numeric hyperparameters: each category back to ``name: value``."""
+    out: dict[str, Any] = {}
+    for key, value in hparams.items():
+        if SEPARATOR not in key:
+            out[key] = value
+        elif value == 1.0:
+            name, category = key.split(SEPARATOR, 1)
+            out[name] = category
+    return out
