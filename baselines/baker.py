@@ -51,7 +51,9 @@ def baker_features(records, budget: int, channels, hparams) -> np.ndarray:
     from naapgnn.features.architecture import architecture_features
     from naapgnn.features.curves import values_and_differences
 
-    hp = np.array([[float(r.hparams.get(h, np.nan)) for h in hparams] for r in records], dtype=float)
+    from naapgnn.data.hparams import hparam_value
+
+    hp = np.array([[hparam_value(r.hparams, h) for h in hparams] for r in records], dtype=float)
     return np.c_[architecture_features([r.arch for r in records]), hp.reshape(len(records), len(hparams)),
                  values_and_differences(records, budget, channels)]
 
