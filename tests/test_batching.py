@@ -4,14 +4,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Batch
 
 from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.space import naap440_search_space
+from naapgnn.graph import encoding
 from naapgnn.graph.batching import batch_arrays
 from naapgnn.graph.encoding import NODE_FEATURES, encode_arrays, encode_many
+from naapgnn.graph.rows import RowTable
 from naapgnn.models.network import batch_architectures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,3 +64,17 @@ def test_no_graphs_give_an_empty_batch():
     assert g.num_graphs == 0 and g.x.shape == (0, len(NODE_FEATURES))
     assert g.edge_index.shape == (2, 0) and g.graph_attr.shape == (0, 4) and g.ptr.tolist() == [0]
     assert g.batch.numel() == 0
+
+
+@pytest.mark.parametrize("fold", [False, True])
+def test_encoding_in_chunks_with_the_row_table_starting_afresh_is_the_same(monkeypatch, fold):
+    archs = _archs()
+    expected = encode_arrays(archs, fold=fold)
+    monkeypatch.setattr(encoding, "_CHUNK", 3)
+    monkeypatch.setattr(encoding, "_ROWS", RowTable(limit=3))
+    got = encode_arrays(archs, fold=fold)
+    for name, value in expected._asdict().items():
+        if isinstance(value, np.ndarray):
+            assert getattr(got, name).dtype == value.dtype and np.array_equal(getattr(got, name), value), name
+        else:
+            assert getattr(got, name) == value, name

@@ -164,32 +164,50 @@ def encode_arrays(archs: Sequence[Any], fold: bool = False) -> EncodedGraphs:
     -------
     EncodedGraphs
     """
-    graphs = [_graph_arrays(parse_architecture(a), fold) for a in archs]
-    sizes = np.array([len(g[0]) for g in graphs], dtype=np.int64)
-    rows = np.concatenate([g[0] for g in graphs]) if graphs else np.zeros((0, RAW_COLUMNS))
-    repeats = np.concatenate([g[5] for g in graphs]) if fold and graphs else np.ones(len(rows))
-    per_graph = np.array([g[2] for g in graphs], dtype=np.float64).reshape(-1, 3)
-    edges = np.array([e for g in graphs for e in g[1]], dtype=np.int64).reshape(-1, 2).T.copy()
+    archs = [parse_architecture(a) for a in archs]
+    nodes, rows = _gathered_nodes(archs)
+    ids = [n[0] for n in nodes]
+    sizes = np.array([len(i) for i in ids], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    placed = np.ones(len(rows), dtype=bool)  # every node but the inputs, whose rows are all their own
+    placed[starts] = False
+    rows[placed, RF_COLUMN] = list(chain.from_iterable(n[2] for n in nodes))
+    rows[placed, DEPTH_COLUMN] = list(chain.from_iterable(n[3] for n in nodes))
+    per_graph, graph_attr, totals = _graph_values(rows, starts, [a.input_shape[1] for a in archs])
+    edges = [n[1] for n in nodes]
+    cuts = [cut_nodes(len(i), e) for i, e in zip(ids, edges)]
+    paths = _path_statistics(rows, starts, edges, cuts)
+    repeats = np.ones(len(rows))
+    if fold:
+        rows, sizes, edges, repeats = _folded(rows, starts, ids, edges, cuts)
     return EncodedGraphs(
         x=_feature_matrix(rows, np.repeat(per_graph, sizes, axis=0), repeats),
-        node_type=rows[:, 0].astype(np.int64), sizes=sizes, edge_index=edges,
-        edge_counts=np.array([len(g[1]) // 2 for g in graphs], dtype=np.int64),
-        graph_attr=np.array([g[3] for g in graphs], dtype=np.float32).reshape(-1, len(GRAPH_ATTRS)),
-        path_stats=np.array([g[6] for g in graphs], dtype=np.float32).reshape(-1, len(PATH_STATISTICS)),
-        totals=[g[4] for g in graphs])
+        node_type=rows[:, 0].astype(np.int64), sizes=sizes,
+        edge_index=np.fromiter(chain.from_iterable(edges), dtype=np.int64).reshape(-1, 2).T.copy(),
+        edge_counts=np.array([len(e) // 2 for e in edges], dtype=np.int64), graph_attr=graph_attr,
+        path_stats=np.array(paths, dtype=np.float32).reshape(-1, len(PATH_STATISTICS)), totals=totals)
 
 
+_CHUNK = 4096  # architectures whose rows are gathered at once (the row table may start afresh only in between)
 
 
-def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
-    """Raw node rows ``[nodes, 18]``, flat edge list ``[s0, d0, s1, d1, ...]``, (input size, total MACs,
-    max depth), graph attributes, (params, MACs), each node's repeat count (None unless ``fold``) and the
-    path statistics (:func:`naapgnn.graph.paths.path_statistics`, of the whole network) of ``arch``; with
-    ``fold``, the folded graph's rows and edges (:func:`naapgnn.graph.folding.fold_repeats`).
+def _gathered_nodes(archs: list[Architecture]) -> tuple[list, np.ndarray]:
+    """:func:`_graph_nodes` of each architecture, and the raw rows of all their nodes ``[nodes, 18]``."""
+    nodes, parts = [], [np.zeros((0, RAW_COLUMNS))]
+    for first in range(0, len(archs), _CHUNK):
+        chunk = [_graph_nodes(a) for a in archs[first:first + _CHUNK]]
+        parts.append(_ROWS.gather(list(chain.from_iterable(n[0] for n in chunk))))
+        nodes += chunk
+    return nodes, np.concatenate(parts)
 
-    A node's row is that of :func:`_build_nodes` (the same values, in :func:`naapgnn.graph.rows.node_row` order); all of it
-    but the receptive field and the depth depends on the layer alone, so it is made once per distinct
-    layer (:class:`naapgnn.graph.rows.RowTable`) and gathered here.
+
+def _graph_nodes(arch: Architecture) -> tuple:
+    """Row ids (:class:`naapgnn.graph.rows.RowTable`) of the nodes of ``arch``'s graph, its flat edge list
+    ``[s0, d0, s1, d1, ...]``, and the receptive field and depth of each node after the input.
+
+    A node's row is that of :func:`_build_nodes` (the same values, in :func:`naapgnn.graph.rows.node_row`
+    order); all of it but the receptive field and the depth depends on the layer alone, so it is made once
+    per distinct layer and gathered for all the graphs at once.
     """
     c, h, _ = arch.input_shape
     last = arch.layers[-1]
@@ -202,23 +220,43 @@ def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
     else:  # node k + 1 is layer k, and a layer's edges depend on it alone
         ids = [row for row, _, _ in found]
         edges = list(chain.from_iterable(in_edges))
-    ids = [_ROWS.input_row(c, h), *ids]
-    rows = _ROWS.gather(ids)
-    rows[1:, RF_COLUMN] = fields
-    rows[1:, DEPTH_COLUMN] = depths
-    params = int(rows[:, 7].sum())
-    total_macs = max(int(rows[:, 8].sum()), 1)
-    stages = int(np.count_nonzero((rows[:, 6] < rows[:, 5]) & (rows[:, 6] > 0)))
-    max_depth = max(max(depths), 1)
-    graph_attr = (math.log(params), math.log(total_macs), float(depths[-1]), float(stages))
+    return [_ROWS.input_row(c, h), *ids], edges, fields, depths
+
+
+def _graph_values(rows: np.ndarray, starts: np.ndarray, heights: list) -> tuple:
+    """Per graph (its nodes' ``rows`` from ``starts`` on; ``heights``: input sizes): (input size, total MACs,
+    maximum depth) ``[graphs, 3]``, the graph attributes ``[graphs, 4]`` float32 and (params, MACs)."""
+    if not len(starts):
+        return np.zeros((0, 3)), np.zeros((0, len(GRAPH_ATTRS)), dtype=np.float32), []
+    params = [int(v) for v in np.add.reduceat(rows[:, 7], starts).tolist()]
+    macs = [max(int(v), 1) for v in np.add.reduceat(rows[:, 8], starts).tolist()]
+    stages = np.add.reduceat(((rows[:, 6] < rows[:, 5]) & (rows[:, 6] > 0)).astype(np.int64), starts)
+    max_depth = np.maximum(np.maximum.reduceat(rows[:, DEPTH_COLUMN], starts), 1)
+    depth = rows[np.append(starts[1:], len(rows)) - 1, DEPTH_COLUMN]  # the last node's
+    graph_attr = np.array([(math.log(p), math.log(m)) for p, m in zip(params, macs)], dtype=np.float64)
+    graph_attr = np.column_stack([graph_attr, depth, stages]).astype(np.float32)
+    per_graph = np.column_stack([np.array(heights, dtype=np.float64), np.array(macs, dtype=np.float64), max_depth])
+    return per_graph, graph_attr, list(zip(params, macs))
+
+
+def _path_statistics(rows: np.ndarray, starts: np.ndarray, edges: list, cuts: list) -> list:
+    """:func:`naapgnn.graph.paths.path_statistics` of each graph (of the whole network, folded or not)."""
     kinds = rows[:, 0]
-    weighted = (kinds == TYPE_INDEX["conv"]) | (kinds == TYPE_INDEX["linear"]) | (kinds == TYPE_INDEX["classifier"])
-    cuts = cut_nodes(len(rows), edges)
-    paths = path_statistics(weighted.tolist(), ((kinds == TYPE_INDEX["conv"]) & (rows[:, 3] > 1)).tolist(), edges, cuts)
-    if not fold:
-        return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), None, paths
-    kept, edges, repeats = fold_repeats(ids, edges, cuts=cuts)  # a row id stands for all of a node's row but its place
-    return rows[kept], edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), np.array(repeats), paths
+    weighted = ((kinds == TYPE_INDEX["conv"]) | (kinds == TYPE_INDEX["linear"])
+                | (kinds == TYPE_INDEX["classifier"])).tolist()
+    spatial = ((kinds == TYPE_INDEX["conv"]) & (rows[:, 3] > 1)).tolist()
+    ends = [*starts[1:].tolist(), len(rows)]
+    return [path_statistics(weighted[a:b], spatial[a:b], e, c)
+            for a, b, e, c in zip(starts.tolist(), ends, edges, cuts)]
+
+
+def _folded(rows: np.ndarray, starts: np.ndarray, ids: list, edges: list, cuts: list) -> tuple:
+    """Rows, sizes, edges and repeat counts of the graphs folded (:func:`naapgnn.graph.folding.fold_repeats`)."""
+    folds = [fold_repeats(i, e, cuts=c) for i, e, c in zip(ids, edges, cuts)]  # a row id: a node's row but its place
+    kept = [start + node for start, (nodes, _, _) in zip(starts.tolist(), folds) for node in nodes]
+    sizes = np.array([len(k) for k, _, _ in folds], dtype=np.int64)
+    repeats = np.fromiter(chain.from_iterable(r for _, _, r in folds), dtype=np.float64, count=len(kept))
+    return rows[kept], sizes, [e for _, e, _ in folds], repeats
 
 
 def _with_residual_nodes(arch: Architecture, found: list, fields: list, depths: list) -> tuple:
