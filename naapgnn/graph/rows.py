@@ -65,7 +65,8 @@ class RowTable:
 
     def _reset(self) -> None:
         self.index: dict = {}
-        self.by_layer: dict = {}  # id(layer) -> (layer, is_last, row ids); the layer is kept, so its id stays its own
+        # id(layer) -> (layer, is_last, row ids) until the next gather; the layer is kept, so its id stays its own
+        self.by_layer: dict = {}
         self.table = np.zeros((64, RAW_COLUMNS))
         self.count = 0
 
@@ -86,7 +87,7 @@ class RowTable:
     def layer_rows(self, layer, is_last: bool) -> tuple[int, int, tuple[int, ...]]:
         """Row ids of the layer's node and of its residual add node (-1 if none), and the node's in-edges
         ``(source, target, ...)`` when node ``k + 1`` is layer ``k`` (None for a residual conv)."""
-        seen = self.by_layer.get(id(layer))  # layers shared between networks (NAS-Bench-201's) are looked up once
+        seen = self.by_layer.get(id(layer))  # layers shared between networks (NAS-Bench-201's): looked up once
         if seen is not None and seen[0] is layer and seen[1] == is_last:
             return seen[2]
         classifier = is_last and layer.op == "linear"
@@ -114,8 +115,9 @@ class RowTable:
 
     def gather(self, ids: list[int]) -> np.ndarray:
         rows = self.table[ids]
-        if self.count > self.limit or len(self.by_layer) > 4 * self.limit:  # the rows gathered are copies
+        if self.count > self.limit:  # the rows gathered are copies
             self._reset()
+        self.by_layer = {}  # kept longer, it would keep every layer encoded alive for the garbage collector to walk
         return rows
 
 
