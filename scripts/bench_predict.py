@@ -39,7 +39,8 @@ warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", c
 REPO = Path(__file__).resolve().parents[1]
 PATH_FILES = ("naapgnn/graph/encoding.py", "naapgnn/arch/profiling.py", "naapgnn/arch/format.py",
               "naapgnn/arch/ops.py", "naapgnn/features/tabular.py", "naapgnn/models/network.py",
-              "naapgnn/models/forest.py", "naapgnn/models/applicability.py")
+              "naapgnn/models/forest.py", "naapgnn/models/applicability.py", "naapgnn/graph/rows.py",
+              "naapgnn/graph/batching.py")
 
 
 def fresh_records(copies: int):

@@ -19,6 +19,7 @@ from naapgnn.data.nb201 import CELL_OPS, EDGES, nb201_architecture, nb201_networ
 from naapgnn.errors import NaapgnnError
 from naapgnn.graph import encoding
 from naapgnn.graph.encoding import encode, encode_many
+from naapgnn.graph.rows import RowTable
 
 from conftest import REPO
 
@@ -93,7 +94,7 @@ def test_encoding_is_the_same_when_the_row_table_starts_afresh(monkeypatch):
         [{"kernel_size": 3, "width": 16, "stride": 2, "residual": False},
          {"kernel_size": 3, "width": 16, "stride": 1, "residual": True}])]
     expected = Batch.from_data_list(encode_many(archs))
-    monkeypatch.setattr(encoding, "_ROWS", encoding._RowTable(limit=3))
+    monkeypatch.setattr(encoding, "_ROWS", RowTable(limit=3))
     got = Batch.from_data_list(encode_many(archs))
     for key in TENSORS:
         assert np.array_equal(getattr(got, key).numpy(), getattr(expected, key).numpy()), key

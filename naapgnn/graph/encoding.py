@@ -35,24 +35,23 @@ graph network does not read them, the statistics beside it do (:mod:`naapgnn.gra
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
 from naapgnn.arch.format import Architecture, parse_architecture
-from naapgnn.arch.profiling import layer_cost, layer_costs, layer_depths, receptive_fields
+from naapgnn.arch.profiling import layer_costs, layer_depths, receptive_fields
 from naapgnn.errors import NaapgnnError
 from naapgnn.graph.folding import cut_nodes, fold_repeats
 from naapgnn.graph.paths import PATH_STATISTICS, path_statistics
+from naapgnn.graph.rows import (DEPTH_COLUMN, NODE_TYPES, RAW_COLUMNS, RF_COLUMN, TYPE_INDEX, Node, RowTable,
+                                layer_node)
 
 if TYPE_CHECKING:  # torch and PyG load only when a graph is built, so `naapgnn encode` starts fast
     import networkx as nx
     from torch_geometric.data import Data
 
-NODE_TYPES = ("input", "conv", "maxpool", "avgpool", "dropout", "linear", "add", "gap", "classifier",
-              "concat", "batchnorm", "zero")
 NUMERIC_FEATURES = (
     "log2_channels_in",
     "log2_channels_out",
@@ -76,32 +75,8 @@ NUMERIC_FEATURES = (
     "log2_repeats",
 )
 NODE_FEATURES = tuple(f"is_{t}" for t in NODE_TYPES) + NUMERIC_FEATURES
-_TYPE_INDEX = {kind: i for i, kind in enumerate(NODE_TYPES)}
 GRAPH_ATTRS = ("log_params", "log_macs", "depth", "stages")
 ENCODING_VERSION = 4
-
-
-@dataclass(slots=True)
-class Node:
-    kind: str
-    label: str
-    channels_in: int
-    channels_out: int
-    kernel: int
-    stride: int
-    size_in: int
-    size_out: int
-    params: int
-    macs: int
-    receptive_field: float
-    batchnorm: bool = False
-    activation: bool = False
-    dropout_p: float = 0.0
-    residual: bool = False
-    depth: int = 0
-    groups: int = 1
-    act_before_conv: bool = False
-    bn_before_conv: bool = False
 
 
 def encode(arch: Any, fold: bool = False) -> Data:
@@ -132,9 +107,7 @@ def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -
     archs : sequence of Architecture, scheme list or layer-graph dict
     totals : bool
         Also ``node_type``, ``num_params`` and ``num_macs``. The GNN predictor reads
-        only ``x``, ``edge_index``, ``graph_attr`` (its network) and ``path_stats`` (its statistics), and each further
-        attribute costs about a sixth of the time of building and batching
-        the ``Data`` objects.
+        only ``x``, ``edge_index``, ``graph_attr`` (its network) and ``path_stats`` (its statistics).
     fold : bool
         Fold runs of identical blocks (:func:`encode`).
 
@@ -142,48 +115,99 @@ def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -
     -------
     list of torch_geometric.data.Data
         ``encode(a)`` for each ``a``, equal to it bit for bit (their ``x`` and
-        ``node_type`` are views of one tensor each: collate them, as
-        :func:`naapgnn.models.network.batch_architectures` does, or ``clone`` before changing one in place).
+        ``node_type`` are views of one tensor each: collate them, or ``clone`` before changing one in place).
     """
     import torch
     from torch_geometric.data import Data
 
-    graphs = [_graph_arrays(parse_architecture(a), fold) for a in archs]
-    sizes = [len(g[0]) for g in graphs]
-    rows = np.concatenate([g[0] for g in graphs]) if graphs else np.zeros((0, _RAW_COLUMNS))
-    repeats = np.concatenate([g[5] for g in graphs]) if fold and graphs else np.ones(len(rows))
-    per_graph = np.array([g[2] for g in graphs], dtype=np.float64).reshape(-1, 3)
-    x = torch.from_numpy(_feature_matrix(rows, np.repeat(per_graph, sizes, axis=0), repeats))
-    node_type = torch.from_numpy(rows[:, 0].astype(np.int64))
-    attrs = torch.from_numpy(np.array([g[3] for g in graphs], dtype=np.float32).reshape(-1, len(GRAPH_ATTRS))).split(1)
-    paths = torch.from_numpy(np.array([g[6] for g in graphs], dtype=np.float32).reshape(-1, len(PATH_STATISTICS))).split(1)
-    edges = np.array([e for g in graphs for e in g[1]], dtype=np.int64).reshape(-1, 2).T.copy()
-    edge_index = torch.split(torch.from_numpy(edges), [len(g[1]) // 2 for g in graphs], dim=1)
-    x = torch.split(x, sizes)
+    enc = encode_arrays(archs, fold)
+    sizes = enc.sizes.tolist()
+    x = torch.from_numpy(enc.x).split(sizes)
+    attrs = torch.from_numpy(enc.graph_attr).split(1)
+    paths = torch.from_numpy(enc.path_stats).split(1)
+    edge_index = torch.from_numpy(enc.edge_index).split(enc.edge_counts.tolist(), dim=1)
     if not totals:
         return [Data(x=x_i, edge_index=e, graph_attr=a, path_stats=p) for x_i, e, a, p in zip(x, edge_index, attrs, paths)]
-    for i, (params, macs) in enumerate(g[4] for g in graphs):
+    for i, (params, macs) in enumerate(enc.totals):
         if max(params, macs) >= 2 ** 63:
             raise NaapgnnError(f"network {i}: {params:.3g} parameters, {macs:.3g} MACs: beyond what naapgnn counts (2^63)")
-    counts = torch.tensor([g[4] for g in graphs], dtype=torch.long).reshape(-1, 2)
+    counts = torch.tensor(enc.totals, dtype=torch.long).reshape(-1, 2)
+    node_type = torch.from_numpy(enc.node_type).split(sizes)
     return [Data(x=x_i, edge_index=e, node_type=t, graph_attr=a, path_stats=ps, num_params=p, num_macs=m, num_nodes=size)
-            for x_i, e, t, a, ps, p, m, size in zip(x, edge_index, torch.split(node_type, sizes), attrs, paths,
+            for x_i, e, t, a, ps, p, m, size in zip(x, edge_index, node_type, attrs, paths,
                                                     counts[:, 0].split(1), counts[:, 1].split(1), sizes)]
 
 
-_RAW_COLUMNS = 18  # a node's type index, then its 17 raw values (see _graph_arrays)
-_RF_COLUMN, _DEPTH_COLUMN = 9, 14  # the two raw values that depend on the node's place in the graph
+class EncodedGraphs(NamedTuple):
+    """The encoded graphs of many architectures as flat arrays (:func:`encode_arrays`)."""
+
+    x: np.ndarray  # [nodes, len(NODE_FEATURES)] float32, the graphs' nodes one after the other
+    node_type: np.ndarray  # [nodes] int64
+    sizes: np.ndarray  # [graphs] int64, nodes per graph
+    edge_index: np.ndarray  # [2, edges] int64, each graph's edges numbered within the graph
+    edge_counts: np.ndarray  # [graphs] int64
+    graph_attr: np.ndarray  # [graphs, len(GRAPH_ATTRS)] float32
+    path_stats: np.ndarray  # [graphs, len(PATH_STATISTICS)] float32
+    totals: list  # per graph (params, MACs), Python ints
 
 
-def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
-    """Raw node rows ``[nodes, 18]``, flat edge list ``[s0, d0, s1, d1, ...]``, (input size, total MACs,
-    max depth), graph attributes, (params, MACs), each node's repeat count (None unless ``fold``) and the
-    path statistics (:func:`naapgnn.graph.paths.path_statistics`, of the whole network) of ``arch``; with
-    ``fold``, the folded graph's rows and edges (:func:`naapgnn.graph.folding.fold_repeats`).
+def encode_arrays(archs: Sequence[Any], fold: bool = False) -> EncodedGraphs:
+    """What :func:`encode_many` puts in its ``Data`` objects, as arrays over all the graphs.
 
-    A node's row is that of :func:`_build_nodes` (the same values, in :func:`_node_row` order); all of it
-    but the receptive field and the depth depends on the layer alone, so it is made once per distinct
-    layer (:class:`_RowTable`) and gathered here.
+    Parameters
+    ----------
+    archs : sequence of Architecture, scheme list or layer-graph dict
+    fold : bool
+        Fold runs of identical blocks (:func:`encode`).
+
+    Returns
+    -------
+    EncodedGraphs
+    """
+    archs = [parse_architecture(a) for a in archs]
+    nodes, rows = _gathered_nodes(archs)
+    ids = [n[0] for n in nodes]
+    sizes = np.array([len(i) for i in ids], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    placed = np.ones(len(rows), dtype=bool)  # every node but the inputs, whose rows are all their own
+    placed[starts] = False
+    rows[placed, RF_COLUMN] = list(chain.from_iterable(n[2] for n in nodes))
+    rows[placed, DEPTH_COLUMN] = list(chain.from_iterable(n[3] for n in nodes))
+    per_graph, graph_attr, totals = _graph_values(rows, starts, [a.input_shape[1] for a in archs])
+    edges = [n[1] for n in nodes]
+    cuts = [cut_nodes(len(i), e) for i, e in zip(ids, edges)]
+    paths = _path_statistics(rows, starts, edges, cuts)
+    repeats = np.ones(len(rows))
+    if fold:
+        rows, sizes, edges, repeats = _folded(rows, starts, ids, edges, cuts)
+    return EncodedGraphs(
+        x=_feature_matrix(rows, np.repeat(per_graph, sizes, axis=0), repeats),
+        node_type=rows[:, 0].astype(np.int64), sizes=sizes,
+        edge_index=np.fromiter(chain.from_iterable(edges), dtype=np.int64).reshape(-1, 2).T.copy(),
+        edge_counts=np.array([len(e) // 2 for e in edges], dtype=np.int64), graph_attr=graph_attr,
+        path_stats=np.array(paths, dtype=np.float32).reshape(-1, len(PATH_STATISTICS)), totals=totals)
+
+
+_CHUNK = 4096  # architectures whose rows are gathered at once (the row table may start afresh only in between)
+
+
+def _gathered_nodes(archs: list[Architecture]) -> tuple[list, np.ndarray]:
+    """:func:`_graph_nodes` of each architecture, and the raw rows of all their nodes ``[nodes, 18]``."""
+    nodes, parts = [], [np.zeros((0, RAW_COLUMNS))]
+    for first in range(0, len(archs), _CHUNK):
+        chunk = [_graph_nodes(a) for a in archs[first:first + _CHUNK]]
+        parts.append(_ROWS.gather(list(chain.from_iterable(n[0] for n in chunk))))
+        nodes += chunk
+    return nodes, np.concatenate(parts)
+
+
+def _graph_nodes(arch: Architecture) -> tuple:
+    """Row ids (:class:`naapgnn.graph.rows.RowTable`) of the nodes of ``arch``'s graph, its flat edge list
+    ``[s0, d0, s1, d1, ...]``, and the receptive field and depth of each node after the input.
+
+    A node's row is that of :func:`_build_nodes` (the same values, in :func:`naapgnn.graph.rows.node_row`
+    order); all of it but the receptive field and the depth depends on the layer alone, so it is made once
+    per distinct layer and gathered for all the graphs at once.
     """
     c, h, _ = arch.input_shape
     last = arch.layers[-1]
@@ -196,23 +220,43 @@ def _graph_arrays(arch: Architecture, fold: bool = False) -> tuple:
     else:  # node k + 1 is layer k, and a layer's edges depend on it alone
         ids = [row for row, _, _ in found]
         edges = list(chain.from_iterable(in_edges))
-    ids = [_ROWS.input_row(c, h), *ids]
-    rows = _ROWS.gather(ids)
-    rows[1:, _RF_COLUMN] = fields
-    rows[1:, _DEPTH_COLUMN] = depths
-    params = int(rows[:, 7].sum())
-    total_macs = max(int(rows[:, 8].sum()), 1)
-    stages = int(np.count_nonzero((rows[:, 6] < rows[:, 5]) & (rows[:, 6] > 0)))
-    max_depth = max(max(depths), 1)
-    graph_attr = (math.log(params), math.log(total_macs), float(depths[-1]), float(stages))
+    return [_ROWS.input_row(c, h), *ids], edges, fields, depths
+
+
+def _graph_values(rows: np.ndarray, starts: np.ndarray, heights: list) -> tuple:
+    """Per graph (its nodes' ``rows`` from ``starts`` on; ``heights``: input sizes): (input size, total MACs,
+    maximum depth) ``[graphs, 3]``, the graph attributes ``[graphs, 4]`` float32 and (params, MACs)."""
+    if not len(starts):
+        return np.zeros((0, 3)), np.zeros((0, len(GRAPH_ATTRS)), dtype=np.float32), []
+    params = [int(v) for v in np.add.reduceat(rows[:, 7], starts).tolist()]
+    macs = [max(int(v), 1) for v in np.add.reduceat(rows[:, 8], starts).tolist()]
+    stages = np.add.reduceat(((rows[:, 6] < rows[:, 5]) & (rows[:, 6] > 0)).astype(np.int64), starts)
+    max_depth = np.maximum(np.maximum.reduceat(rows[:, DEPTH_COLUMN], starts), 1)
+    depth = rows[np.append(starts[1:], len(rows)) - 1, DEPTH_COLUMN]  # the last node's
+    graph_attr = np.array([(math.log(p), math.log(m)) for p, m in zip(params, macs)], dtype=np.float64)
+    graph_attr = np.column_stack([graph_attr, depth, stages]).astype(np.float32)
+    per_graph = np.column_stack([np.array(heights, dtype=np.float64), np.array(macs, dtype=np.float64), max_depth])
+    return per_graph, graph_attr, list(zip(params, macs))
+
+
+def _path_statistics(rows: np.ndarray, starts: np.ndarray, edges: list, cuts: list) -> list:
+    """:func:`naapgnn.graph.paths.path_statistics` of each graph (of the whole network, folded or not)."""
     kinds = rows[:, 0]
-    weighted = (kinds == _TYPE_INDEX["conv"]) | (kinds == _TYPE_INDEX["linear"]) | (kinds == _TYPE_INDEX["classifier"])
-    cuts = cut_nodes(len(rows), edges)
-    paths = path_statistics(weighted.tolist(), ((kinds == _TYPE_INDEX["conv"]) & (rows[:, 3] > 1)).tolist(), edges, cuts)
-    if not fold:
-        return rows, edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), None, paths
-    kept, edges, repeats = fold_repeats(ids, edges, cuts=cuts)  # a row id stands for all of a node's row but its place
-    return rows[kept], edges, (h, total_macs, max_depth), graph_attr, (params, total_macs), np.array(repeats), paths
+    weighted = ((kinds == TYPE_INDEX["conv"]) | (kinds == TYPE_INDEX["linear"])
+                | (kinds == TYPE_INDEX["classifier"])).tolist()
+    spatial = ((kinds == TYPE_INDEX["conv"]) & (rows[:, 3] > 1)).tolist()
+    ends = [*starts[1:].tolist(), len(rows)]
+    return [path_statistics(weighted[a:b], spatial[a:b], e, c)
+            for a, b, e, c in zip(starts.tolist(), ends, edges, cuts)]
+
+
+def _folded(rows: np.ndarray, starts: np.ndarray, ids: list, edges: list, cuts: list) -> tuple:
+    """Rows, sizes, edges and repeat counts of the graphs folded (:func:`naapgnn.graph.folding.fold_repeats`)."""
+    folds = [fold_repeats(i, e, cuts=c) for i, e, c in zip(ids, edges, cuts)]  # a row id: a node's row but its place
+    kept = [start + node for start, (nodes, _, _) in zip(starts.tolist(), folds) for node in nodes]
+    sizes = np.array([len(k) for k, _, _ in folds], dtype=np.int64)
+    repeats = np.fromiter(chain.from_iterable(r for _, _, r in folds), dtype=np.float64, count=len(kept))
+    return rows[kept], sizes, [e for _, e, _ in folds], repeats
 
 
 def _with_residual_nodes(arch: Architecture, found: list, fields: list, depths: list) -> tuple:
@@ -236,77 +280,7 @@ def _with_residual_nodes(arch: Architecture, found: list, fields: list, depths: 
     return ids, edges, node_fields, node_depths
 
 
-def _node_row(node: Node) -> tuple:
-    return (_TYPE_INDEX[node.kind], node.channels_in, node.channels_out, node.kernel, node.stride, node.size_in,
-            node.size_out, node.params, node.macs, node.receptive_field, node.batchnorm, node.activation,
-            node.dropout_p, node.residual, node.depth, node.groups, node.act_before_conv, node.bn_before_conv)
-
-
-class _RowTable:
-    """The raw rows of the distinct layers seen so far (a layer's op, fields and shapes, and whether it
-    is the classifier), in a growing float64 table; networks repeat a few layers many times."""
-
-    def __init__(self, limit: int = 50000):
-        self.limit = limit
-        self._reset()
-
-    def _reset(self) -> None:
-        self.index: dict = {}
-        self.by_layer: dict = {}  # id(layer) -> (layer, is_last, row ids); the layer is kept, so its id stays its own
-        self.table = np.zeros((64, _RAW_COLUMNS))
-        self.count = 0
-
-    def _add(self, row: tuple) -> int:
-        if self.count == len(self.table):
-            self.table = np.concatenate([self.table, np.zeros_like(self.table)])
-        self.table[self.count] = row
-        self.count += 1
-        return self.count - 1
-
-    def input_row(self, channels: int, size: int) -> int:
-        key = ("input", channels, size)
-        if key not in self.index:
-            self.index[key] = self._add((_TYPE_INDEX["input"], channels, channels, 0, 0, size, size, 0, 0, 1.0,
-                                         False, False, 0.0, False, 0, 1, False, False))
-        return self.index[key]
-
-    def layer_rows(self, layer, is_last: bool) -> tuple[int, int, tuple[int, ...]]:
-        """Row ids of the layer's node and of its residual add node (-1 if none), and the node's in-edges
-        ``(source, target, ...)`` when node ``k + 1`` is layer ``k`` (None for a residual conv)."""
-        seen = self.by_layer.get(id(layer))  # layers shared between networks (NAS-Bench-201's) are looked up once
-        if seen is not None and seen[0] is layer and seen[1] == is_last:
-            return seen[2]
-        classifier = is_last and layer.op == "linear"
-        key = (layer.op, layer.in_shape, layer.out_shape, classifier, tuple(layer.attrs.items()))
-        try:
-            found = self.index.get(key)
-        except TypeError:  # a list-valued field (zero's shape)
-            key = (*key[:4], repr(key[4]))
-            found = self.index.get(key)
-        if found is None:
-            found = self.index[key] = self._rows(layer, classifier)
-        edges = None if found[1] >= 0 else tuple(e for i in layer.inputs for e in (i + 1, layer.index + 1))
-        found = (*found, edges)
-        self.by_layer[id(layer)] = (layer, is_last, found)
-        return found
-
-    def _rows(self, layer, classifier: bool) -> tuple[int, int]:
-        node = _layer_node(layer, classifier, layer_cost(layer), 1.0)
-        residual = -1
-        if layer.op == "conv" and layer.attrs["residual"]:
-            add = Node("add", "", node.channels_out, node.channels_out, 0, 0, node.size_out, node.size_out, 0, 0,
-                       1.0, residual=True)
-            residual = self._add(_node_row(add))
-        return self._add(_node_row(node)), residual
-
-    def gather(self, ids: list[int]) -> np.ndarray:
-        rows = self.table[ids]
-        if self.count > self.limit or len(self.by_layer) > 4 * self.limit:  # the rows gathered are copies
-            self._reset()
-        return rows
-
-
-_ROWS = _RowTable()
+_ROWS = RowTable()
 
 
 def _build_nodes(arch: Architecture, labels: bool = False) -> tuple[list[Node], list[tuple[int, int]]]:
@@ -317,7 +291,7 @@ def _build_nodes(arch: Architecture, labels: bool = False) -> tuple[list[Node], 
     last = len(arch.layers) - 1
     for layer, cost, rf in zip(arch.layers, layer_costs(arch), receptive_fields(arch)):
         sources = [node_of[i] for i in layer.inputs]
-        node = _layer_node(layer, layer.index == last, cost, rf)
+        node = layer_node(layer, layer.index == last, cost, rf)
         if len(sources) == 1:
             node.depth = nodes[sources[0]].depth
         elif sources:
@@ -337,28 +311,6 @@ def _build_nodes(arch: Architecture, labels: bool = False) -> tuple[list[Node], 
             here += 1
         node_of[layer.index] = here
     return nodes, edges
-
-
-def _layer_node(layer, is_last: bool, cost, rf: float) -> Node:
-    a = layer.attrs
-    op = layer.op
-    kind = "classifier" if is_last and op == "linear" else op
-    in_shape, out_shape = layer.in_shape, layer.out_shape
-    node = Node(kind, "", in_shape[0], out_shape[0], a.get("kernel_size", 0), a.get("stride", 0),
-                in_shape[1] if len(in_shape) == 3 else 0, out_shape[1] if len(out_shape) == 3 else 0,
-                cost.params, cost.macs, rf)
-    if op == "conv":
-        node.batchnorm = a["batchnorm"]
-        node.activation = a["activation"] != "none"
-        node.groups = a["groups"]
-        node.act_before_conv = a["order"] != "conv-bn-act" and node.activation
-        node.bn_before_conv = a["order"] == "bn-act-conv" and a["batchnorm"]
-    elif op == "dropout":
-        node.dropout_p = a["p"]
-    elif op in ("linear", "add", "concat", "batchnorm"):
-        node.activation = a.get("activation", "none") != "none"
-        node.batchnorm = op == "batchnorm"
-    return node
 
 
 def _label(node: Node, layer) -> str:

@@ -38,12 +38,15 @@ __all__ = ["CONV_TYPES", "DIRECTIONS", "CHUNK_NODES", "batch_architectures", "cl
 def batch_architectures(archs: Sequence, fold: bool = False) -> Batch:
     """Encode architectures (:func:`naapgnn.graph.encoding.encode`, with ``fold``) into one PyG batch.
 
-    The batch holds what the model reads: ``x``, ``edge_index`` and ``graph_attr`` (with ``batch`` and ``ptr``).
+    The batch holds what the model reads: ``x``, ``edge_index`` and ``graph_attr`` (with ``batch`` and ``ptr``),
+    and ``path_stats``. It equals ``Batch.from_data_list`` of :func:`~naapgnn.graph.encoding.encode_many`'s graphs,
+    built from the encoding's arrays (:func:`naapgnn.graph.batching.batch_arrays`).
     A subset of a batch, in any order, is ``Batch.from_data_list(batch.index_select(idx))``.
     """
-    from naapgnn.graph.encoding import encode_many
+    from naapgnn.graph.batching import batch_arrays
+    from naapgnn.graph.encoding import encode_arrays
 
-    return Batch.from_data_list(encode_many(archs, totals=False, fold=fold))
+    return batch_arrays(encode_arrays(archs, fold=fold))
 
 
 def classifier_nodes(g: Batch) -> torch.Tensor:
