@@ -151,6 +151,22 @@ def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     assert out.shape == (2, 300) and np.mean((out[0] - target) ** 2) < 0.5 * gate["graph_mse"]
 
 
+def test_the_stack_reads_a_seeded_subset_of_at_most_max_rows_records():
+    rng = np.random.default_rng(1)
+    curve = rng.normal(size=(300, 2))
+    target = rng.normal(size=300) - 3.0 * (curve[:, 0] < -0.5)
+    oof = target + 3.0 * (curve[:, 0] < -0.5) + rng.normal(0, 0.3, 300)
+    oof[:5] = np.nan  # no held-out prediction: never among the rows read
+    hparams, statistics = rng.normal(size=(300, 1)), rng.normal(size=(300, 3))
+    thinned = fit_gated_stack(oof, curve, target, hparams, statistics, max_rows=120)
+    again = fit_gated_stack(oof, curve, target, hparams, statistics, max_rows=120)
+    read = np.isfinite(thinned.oof)
+    assert read.sum() == 120 and not read[:5].any() and np.array_equal(read, np.isfinite(again.oof))
+    assert np.array_equal(thinned.oof[read], again.oof[read]) and thinned.model[-1].X_fit_.shape[0] == 120
+    whole = fit_gated_stack(oof, curve, target, hparams, statistics, max_rows=295)
+    assert np.isfinite(whole.oof).sum() == 295
+
+
 def test_linear_path_is_the_ridge_arithmetic():
     rng = np.random.default_rng(2)
     preds, curve = rng.normal(size=(3, 20)), rng.normal(size=(20, 2))
