@@ -1,7 +1,8 @@
 """Fuzzing the architecture parser and the JSON Lines reader with seeded random mutations of valid inputs.
 
 Every mutated input either fails with a :class:`NaapgnnError` or is read back exactly: a numeric value the
-mutation planted is found unchanged in the parsed result (never clipped, rounded or cast silently).
+mutation planted is found unchanged in the parsed result (never clipped, rounded or cast silently), but for
+a non-finite curve value, read as a diverged run's: its channel's worst finite value.
 """
 from __future__ import annotations
 
@@ -123,6 +124,9 @@ def record_holds(record, raw: dict, path, value) -> bool:
     if head == "target":
         return _same(record.target, value)
     if head == "curve" and len(path) == 3:
+        if not math.isfinite(value) and path[1] != "lr":  # a diverged run: the channel's worst finite value
+            finite = [v for v in raw["curve"][path[1]] if math.isfinite(v)]
+            value = max(finite) if "loss" in path[1] else min(finite)
         return _same(record.curve[path[1]][path[2]], value)
     if head == "hparams" and len(path) == 2:
         return _same(record.hparams[path[1]], value)

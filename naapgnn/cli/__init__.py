@@ -13,7 +13,7 @@ import importlib
 import sys
 import warnings
 
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
 COMMAND_MODULES = (
     "encode",
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    default_show, warnings.showwarning = warnings.showwarning, _one_line_warning(args.command, warnings.showwarning)
     try:
         return int(args.func(args) or 0)
     except NaapgnnError as exc:
@@ -69,6 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"naapgnn {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = default_show
+
+
+def _one_line_warning(command: str, default):
+    """A ``warnings.showwarning`` that prints a :class:`NaapgnnWarning` as one line, others as ``default`` does."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, NaapgnnWarning):
+            print(f"naapgnn {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

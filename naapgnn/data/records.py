@@ -12,7 +12,8 @@ User benchmarks are JSON Lines, one record per line::
 
 ``id`` and ``arch`` are required; ``curve`` (any named channels, e.g. the
 NAAP-440 ones of :data:`CURVE_CHANNELS` or ``loss``, ``train_accuracy``,
-``lr``, each a list of finite numbers, all of the same length), ``hparams``
+``lr``, each a list of numbers, all of the same length; NaN, Infinity or null
+read as a diverged run's, :mod:`naapgnn.data.channels`), ``hparams``
 (numbers, booleans, or categories such as ``"optimizer": "adam"``: see :mod:`naapgnn.data.hparams`),
 ``target`` (the final accuracy as a fraction in [0, 1]; with
 ``target_scale="percent"`` a percentage in [0, 100], divided by 100) and
@@ -26,14 +27,16 @@ import json
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from naapgnn.data.channels import curve_value, fill_diverged
 from naapgnn.data.hparams import complete_categories, finite_number, given_names, hparams_to_json, parse_hparams
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.io import write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
@@ -190,11 +193,12 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     records: list[Record] = []
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
+    lines_of: list[int] = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = record_from_dict(_loads(line), target_scale)
+            record = record_from_dict(_loads(line), target_scale, diverged_ok=True)
             if record.id in seen:
                 raise NaapgnnError(f"id: duplicate id {record.id!r} (first on line {seen[record.id]})")
         except NaapgnnError as exc:
@@ -202,6 +206,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
             continue
         seen[record.id] = lineno
         records.append(record)
+        lines_of.append(lineno)
         if given_names(record.hparams) != given_names(records[0].hparams):
             problems.append((lineno, _hparam_key_problem(given_names(record.hparams), given_names(records[0].hparams),
                                                          seen[records[0].id])))
@@ -210,6 +215,9 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     complete_categories(r.hparams for r in records)
+    notice = fill_diverged(records, name, lines_of)
+    if notice:
+        warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records
 
 
@@ -240,11 +248,12 @@ def _loads(text: str) -> Any:
         raise NaapgnnError(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
 
 
-def record_from_dict(obj: Any, target_scale: str = "fraction") -> Record:
+def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool = False) -> Record:
     """Validate one JSON Lines record (already decoded) and build a :class:`Record`.
 
     ``target_scale`` is ``"fraction"`` (``target`` in [0, 1]) or ``"percent"``
-    (``target`` in [0, 100], divided by 100).
+    (``target`` in [0, 100], divided by 100). With ``diverged_ok``, a non-finite curve value (but the learning
+    rate's) is kept as NaN for :func:`naapgnn.data.channels.fill_diverged`; otherwise it is an error.
     """
     from naapgnn.arch.format import parse_architecture
 
@@ -266,7 +275,7 @@ def record_from_dict(obj: Any, target_scale: str = "fraction") -> Record:
     return Record(
         id=str(record_id),
         arch=arch,
-        curve=_curve(obj.get("curve")),
+        curve=_curve(obj.get("curve"), diverged_ok),
         hparams=parse_hparams(obj.get("hparams")),
         target=None if obj.get("target") is None else _target(obj["target"], target_scale),
         split=_split(obj.get("split")),
@@ -314,7 +323,7 @@ def parse_curve(curve: Any) -> dict[str, np.ndarray]:
     return _curve(curve)
 
 
-def _curve(curve: Any) -> dict[str, np.ndarray]:
+def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
     if curve is None:
         return {}
     if not isinstance(curve, Mapping):
@@ -326,7 +335,7 @@ def _curve(curve: Any) -> dict[str, np.ndarray]:
         if not isinstance(values, list):
             raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {_kind(values)}")
         out[channel] = np.array(
-            [finite_number(v, f"curve.{channel}[{i}]") for i, v in enumerate(values)], dtype=float
+            [curve_value(v, channel, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)], dtype=float
         )
     lengths = {k: len(v) for k, v in out.items() if len(v)}
     if len(set(lengths.values())) > 1:

@@ -27,13 +27,13 @@ from typing import Sequence
 
 import numpy as np
 
+from naapgnn.data.channels import SCHEDULE_CHANNEL, is_loss_channel
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
            "curve_channels", "declares_cycle", "is_loss_channel", "ranking_channel", "values_and_differences",
            "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
-SCHEDULE_CHANNEL = "lr"
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
 _CYCLE = ("cycle_end", "cycle_gain", "cycle_extrapolated")
 _USUAL = ("accuracy", "loss_mean", "loss_median")
@@ -91,12 +91,6 @@ def curve_channels(records: Sequence) -> list[str]:
     """Every curve channel some record has, the usual NAAP-440 ones first, then by name."""
     seen = {c for r in records for c, v in r.curve.items() if v is not None and len(v)}
     return [c for c in _USUAL if c in seen] + sorted(seen - set(_USUAL))
-
-
-def is_loss_channel(name: str) -> bool:
-    """Whether lower is better on a curve channel: its name holds ``loss`` (``loss_mean``, ``train_loss``,
-    ``val_loss``, ...)."""
-    return "loss" in name.lower()
 
 
 def ranking_channel(records: Sequence) -> tuple[str, float]:

@@ -1,0 +1,86 @@
+"""Diverged runs: non-finite curve values in a benchmark file read as the channel's worst (naapgnn.data.channels)."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from naapgnn.cli import main
+from naapgnn.data.records import load_jsonl, record_from_dict
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
+
+SCHEME = [{"kernel_size": 3, "width": 8, "stride": 2, "residual": False}]
+
+
+def _write(path, curves, target=0.5):
+    """One record per curve dict; curve values may be float('nan'), float('inf') or None."""
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": c, "target": target}) + "\n"
+                            for i, c in enumerate(curves)))
+    return path
+
+
+def test_non_finite_values_read_as_the_channel_worst_with_one_warning(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [
+        {"accuracy": [0.3, 0.4, 0.5], "loss": [2.0, 1.5, 1.2]},
+        {"accuracy": [0.1, None, 0.2], "loss": [2.5, float("nan"), float("inf")]},
+        {"accuracy": [0.2, 0.3, 0.35], "loss": [2.2, 1.9, 1.7]},
+    ])
+    with pytest.warns(NaapgnnWarning) as caught:
+        records = load_jsonl(path)
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        f"{path}: 1 record(s) with non-finite curve values (first: line 2, curve.accuracy[1]) read as diverged "
+        "runs, each such value as its channel's worst finite value in the file (accuracy 0.1, loss 2.5)")
+    assert records[1].curve["accuracy"].tolist() == [0.1, 0.1, 0.2]  # the lowest accuracy
+    assert records[1].curve["loss"].tolist() == [2.5, 2.5, 2.5]  # the highest loss
+    assert records[0].curve["loss"].tolist() == [2.0, 1.5, 1.2]
+
+
+def test_a_file_of_finite_curves_gives_no_warning(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [{"accuracy": [0.3, 0.4]}, {"accuracy": [0.2, 0.25]}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_jsonl(path)
+
+
+def test_a_non_finite_learning_rate_is_an_error(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [{"accuracy": [0.3, 0.4], "lr": [0.1, 0.1]},
+                                         {"accuracy": [0.3, 0.4], "lr": [0.1, float("nan")]}])
+    with pytest.raises(NaapgnnError, match=r"b.jsonl line 2: curve.lr\[1\]: expected a finite number, got nan"):
+        load_jsonl(path)
+
+
+def test_a_channel_without_any_finite_value_is_an_error(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [{"accuracy": [0.3], "loss": [None]}, {"accuracy": [0.2], "loss": [None]}])
+    with pytest.raises(NaapgnnError, match="b.jsonl: curve channel 'loss' has no finite value in any record"):
+        load_jsonl(path)
+
+
+def test_a_single_record_outside_a_file_stays_strict():
+    with pytest.raises(NaapgnnError, match=r"curve.loss\[0\]: expected a finite number, got nan"):
+        record_from_dict({"id": "a", "arch": SCHEME, "curve": {"loss": [float("nan")]}})
+
+
+def test_the_cli_prints_the_warning_in_one_line(naap440, tmp_path, capsys):
+    from naapgnn.data.records import records_from_naap440, write_jsonl
+
+    flags = naap440["IsTest"].to_numpy() == 1
+    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
+    records = records_from_naap440(naap440.iloc[rows])
+    for r in records:
+        r.curve = {k: v[:5] for k, v in r.curve.items()}
+    bench = tmp_path / "bench.jsonl"
+    write_jsonl(records, bench)
+    lines = bench.read_text().splitlines()
+    first = json.loads(lines[3])
+    first["curve"]["loss_mean"][2] = None
+    bench.write_text("\n".join(lines[:3] + [json.dumps(first)] + lines[4:]) + "\n")
+    rc = main(["evaluate", "--data", str(bench), "--budgets", "3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+               "--predictors", "curve_best", "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    assert f"naapgnn evaluate: warning: {bench}: 1 record(s) with non-finite curve values (first: line 4, " \
+           "curve.loss_mean[2])" in err
+    assert len([e for e in err.splitlines() if "warning" in e]) == 1
