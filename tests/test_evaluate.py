@@ -222,3 +222,19 @@ def test_cycle_readers_need_a_declared_cyclic_rate_of_their_period(small_bench):
     period_four = ([0.1, 0.05, 0.01, 0.005] * 23)[:90]
     assert ev.channels_lacking(bench_with(period_four), predictors) == expected  # cyclic, but of period 4
     assert ev.channels_lacking(bench_with([0.1, 0.01, 0.001] * 30), predictors) == {}
+
+
+def test_default_budgets_stop_at_the_shortest_curve(naap440, tmp_path, capsys):
+    flags = naap440["IsTest"].to_numpy() == 1
+    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
+    records = records_from_naap440(naap440.iloc[rows])
+    for r in records:
+        r.curve = {k: v[:4] for k, v in r.curve.items()}
+    bench = tmp_path / "bench.jsonl"
+    write_jsonl(records, bench)
+    out = tmp_path / "out"
+    rc = main(["evaluate", "--data", str(bench), "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+               "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
+    assert rc == 0
+    assert "note: budgets 0-4: the shortest curve of the benchmark has 4 epochs" in capsys.readouterr().out
+    assert sorted(pd.read_csv(out / "results.csv").budget.unique()) == [0, 1, 2, 3, 4]

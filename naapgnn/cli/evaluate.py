@@ -23,9 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", metavar="DIR|BENCH.jsonl", default=None,
                    help="NAAP-440 folder or CSV, or a JSON Lines benchmark with targets "
                    "(default: $NAAPGNN_DATA, then the user cache)")
-    p.add_argument("--budgets", default="0,1,2,3,4,5,6,7,8,9", metavar="K,K,...",
+    p.add_argument("--budgets", default=None, metavar="K,K,...",
                    help="epoch budgets, comma-separated, each between 0 and the benchmark's curve length "
-                   "(NAAP-440: 90; deep ResNets: 140) (default 0-9)")
+                   "(NAAP-440: 90; deep ResNets: 140) (default 0-9, or 0 to the shortest curve's length "
+                   "when shorter)")
     p.add_argument("--seeds", type=int, default=3, metavar="N",
                    help="seeds per predictor on the fixed-split protocols (default 3)")
     p.add_argument("--protocol", default="official", metavar="P,P,...",
@@ -73,6 +74,17 @@ def parse_list(text: str, what: str) -> list[str]:
     return items
 
 
+def default_budgets(records, most: int = 9) -> list[int]:
+    """0 to ``most`` epochs, or to the shortest curve of ``records`` when shorter (a note says so)."""
+    shortest = min(r.num_epochs for r in records)
+    if shortest == 0:
+        print("note: budget 0 only: a record of the benchmark has no curve (--budgets to choose)")
+    elif shortest < most:
+        print(f"note: budgets 0-{shortest}: the shortest curve of the benchmark has {shortest} epochs "
+              "(--budgets to choose)")
+    return list(range(min(most, shortest) + 1))
+
+
 def parse_budgets(text: str) -> list[int]:
     """Non-negative integers; the benchmark's curve length bounds them later (one line naming the short record)."""
     from naapgnn.errors import NaapgnnError
@@ -100,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     start = time.perf_counter()
-    budgets = parse_budgets(args.budgets)
+    budgets = None if args.budgets is None else parse_budgets(args.budgets)
     protocols = parse_list(args.protocol, "--protocol")
     from naapgnn.cli.options import parse_params, scale_option, writable_folder
 
@@ -112,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
+    if budgets is None:
+        budgets = default_budgets(bench.records)
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")
