@@ -141,3 +141,22 @@ def test_early_stop_on_a_140_epoch_benchmark(tmp_path, capsys):
     assert "long.jsonl" in text and "schedule-free curve features" in text and f"{30 * 140:,}" in text
     assert main(["search", "--strategy", "early-stop", "--budget", "140", "--trials", "1", *common]) == 2
     assert "early stopping needs 1..139 epochs (a full training is 140)" in capsys.readouterr().err
+
+
+def test_default_budgets_fit_a_short_benchmark(tmp_path, capsys):
+    """Early stopping's 3, 6, 9 and the baselines' 0, 3, 6, 9 keep the budgets a 5-epoch benchmark holds."""
+    import pandas as pd
+
+    from naapgnn.cli import main
+
+    data = long_curve_benchmark(tmp_path / "short.jsonl", epochs=5)
+    out = tmp_path / "out"
+    assert main(["search", "--strategy", "early-stop", "--trials", "1", "--thresholds", "0", "--data", str(data),
+                 "--out", str(out), "--quiet", "--warmup", "8", "--predictor", "forest"]) == 0
+    assert "note: budgets 3: a full training is 5 epochs and the shortest curve 5" in capsys.readouterr().out
+    assert pd.read_csv(out / "early_stop_summary.csv").budget.unique().tolist() == [3]
+    code = main(["baselines", "--data", str(data), "--models", "Baker et al. nu-SVR", "--jobs", "1", "--quiet",
+                 "--protocol", "repeated", "--repeats", "2", "--out", str(tmp_path / "bl")])
+    assert code == 0, capsys.readouterr().err
+    assert "note: budgets 0, 3: the shortest curve of the benchmark has 5 epochs" in capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "bl" / "baselines.csv").budget.tolist() == [0, 3]

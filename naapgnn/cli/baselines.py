@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="NAAP-440 folder (default: $NAAPGNN_DATA, then the user cache), or any benchmark as a "
                    "JSON Lines file of records (then the default models are Baker et al.'s and the per-layer "
                    "forests, and a model reading a curve channel the records lack is left out at budgets >= 1)")
-    p.add_argument("--budgets", default="0,3,6,9", metavar="K,K,...",
-                   help="epoch budgets, comma-separated, each 0 .. the curves' length (default 0,3,6,9)")
+    p.add_argument("--budgets", default=None, metavar="K,K,...",
+                   help="epoch budgets, comma-separated, each 0 .. the curves' length (default 0,3,6,9, those "
+                   "the shortest curve holds)")
     p.add_argument("--protocol", choices=PROTOCOLS, default="official",
                    help="official: IsTest split, 5 seeds; repeated: random 400/40 splits; kfold: 10 folds "
                    "over all; extrapolate: train on the lowest 80%% by accuracy, test on the top 20%%")
@@ -43,6 +44,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fresh", action="store_true", help="ignore results saved by an interrupted run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+DEFAULT_BUDGETS = "0,3,6,9"
+
+
+def _fitting_defaults(shortest: int) -> str:
+    """The :data:`DEFAULT_BUDGETS` a curve of ``shortest`` epochs holds (a note when some are left out)."""
+    fitting = [b for b in map(int, DEFAULT_BUDGETS.split(",")) if b <= shortest]
+    if len(fitting) < len(DEFAULT_BUDGETS.split(",")):
+        print(f"note: budgets {', '.join(map(str, fitting))}: the shortest curve of the benchmark has {shortest} "
+              "epochs (--budgets to choose)")
+    return ",".join(map(str, fitting))
 
 
 def parse_budgets(text: str, max_epochs: int | None = None) -> list[int]:
@@ -90,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
 
         df = load_benchmark_for_evaluation(args.data)
-        budgets = parse_budgets(args.budgets, df.max_epochs)
+        budgets = parse_budgets(args.budgets or _fitting_defaults(df.max_epochs), df.max_epochs)
     else:
-        budgets = parse_budgets(args.budgets)
+        budgets = parse_budgets(args.budgets or DEFAULT_BUDGETS)
         df = load_naap440(args.data)
     chosen = select_baselines(args.models or ("baker,extra" if records_file else "all"))
     if records_file and any(b > 0 for b in budgets):

@@ -78,7 +78,11 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     """Strategy "early-stop" (Baker et al.): epochs saved and regret, per budget and threshold."""
     import pandas as pd
 
-    rows = early_stop_study(problem, budgets=settings.budget or DEFAULT_BUDGETS, thresholds=settings.thresholds,
+    budgets, note = settings.budget or _default_budgets(problem), ""
+    if not settings.budget and tuple(budgets) != DEFAULT_BUDGETS:
+        note = (f"note: budgets {', '.join(map(str, budgets))}: a full training is {problem.full_epochs} epochs and the "
+                f"shortest curve {min(r.num_epochs for r in problem.records)} (--budget to choose)\n")
+    rows = early_stop_study(problem, budgets=budgets, thresholds=settings.thresholds,
                             trials=settings.trials, predictor=settings.predictor, warmup=settings.warmup,
                             seed=settings.seed, cache_dir=out, fresh=settings.fresh, progress=settings.progress)
     costs = summary.early_stop_summary(rows, problem)
@@ -87,7 +91,14 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
     write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem, cyclic=naap_cycle_curves(problem)))
     figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
-    return RunOutput(tables.early_stop_stdout(costs, settings, problem), paths)
+    return RunOutput(note + tables.early_stop_stdout(costs, settings, problem), paths)
+
+
+def _default_budgets(problem: SearchProblem) -> tuple[int, ...]:
+    """:data:`DEFAULT_BUDGETS` that leave epochs to save and that every curve holds; else the longest budget that
+    does (an error follows from the study's own check when there is none)."""
+    top = min(problem.full_epochs - 1, min(r.num_epochs for r in problem.records))
+    return tuple(b for b in DEFAULT_BUDGETS if b <= top) or (max(top, 1),)
 
 
 def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
