@@ -22,3 +22,23 @@ def naap440(data_dir):
     from naapgnn.data.naap440 import load_naap440
 
     return load_naap440(data_dir)
+
+
+@pytest.fixture
+def small_benchmark(naap440, tmp_path):
+    """A function writing a JSON Lines benchmark of 12 official test and 40 training NAAP-440 networks whose
+    curves are cut to ``epochs`` (and kept to ``channels``, all by default); returns its path."""
+    def write(epochs: int, channels=None) -> Path:
+        import numpy as np
+
+        from naapgnn.data.records import records_from_naap440, write_jsonl
+
+        flags = naap440["IsTest"].to_numpy() == 1
+        rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
+        records = records_from_naap440(naap440.iloc[rows])
+        for r in records:
+            r.curve = {k: v[:epochs] for k, v in r.curve.items() if channels is None or k in channels}
+        path = tmp_path / "bench.jsonl"
+        write_jsonl(records, path)
+        return path
+    return write

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import warnings
 
-import numpy as np
 import pytest
 
 from naapgnn.cli import main
@@ -63,16 +62,8 @@ def test_a_single_record_outside_a_file_stays_strict():
         record_from_dict({"id": "a", "arch": SCHEME, "curve": {"loss": [float("nan")]}})
 
 
-def test_the_cli_prints_the_warning_in_one_line(naap440, tmp_path, capsys):
-    from naapgnn.data.records import records_from_naap440, write_jsonl
-
-    flags = naap440["IsTest"].to_numpy() == 1
-    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
-    records = records_from_naap440(naap440.iloc[rows])
-    for r in records:
-        r.curve = {k: v[:5] for k, v in r.curve.items()}
-    bench = tmp_path / "bench.jsonl"
-    write_jsonl(records, bench)
+def test_the_cli_prints_the_warning_in_one_line(small_benchmark, tmp_path, capsys):
+    bench = small_benchmark(5)
     lines = bench.read_text().splitlines()
     first = json.loads(lines[3])
     first["curve"]["loss_mean"][2] = None

@@ -8,7 +8,7 @@ import pytest
 from naapgnn.evaluation import engine
 from naapgnn.evaluation import evaluate as ev
 from naapgnn.evaluation.report import write_outputs
-from naapgnn.data.records import records_from_naap440, write_jsonl
+from naapgnn.data.records import records_from_naap440
 from naapgnn.cli import main
 from naapgnn.errors import NaapgnnError
 
@@ -99,14 +99,8 @@ def test_changed_settings_or_data_recompute_only_what_changed(small_bench, tmp_p
     assert calls == ["curve_best"]
 
 
-def test_cli_on_a_json_lines_benchmark(naap440, tmp_path, capsys):
-    flags = naap440["IsTest"].to_numpy() == 1
-    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
-    records = records_from_naap440(naap440.iloc[rows])
-    for r in records:
-        r.curve = {k: v[:5] for k, v in r.curve.items()}
-    bench = tmp_path / "bench.jsonl"
-    write_jsonl(records, bench)
+def test_cli_on_a_json_lines_benchmark(small_benchmark, tmp_path, capsys):
+    bench = small_benchmark(5)
     out = tmp_path / "out"
     rc = main(["evaluate", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
@@ -173,14 +167,8 @@ def test_every_protocol_runs_with_its_own_splits(small_bench, tmp_path):
     assert len(repeated) == 3 and len(set(repeated)) == 3
 
 
-def test_a_predictor_reading_absent_channels_is_left_out_at_budgets_above_zero(naap440, tmp_path, capsys):
-    flags = naap440["IsTest"].to_numpy() == 1
-    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
-    records = records_from_naap440(naap440.iloc[rows])
-    for r in records:  # an accuracy curve only, as the deep ResNets have
-        r.curve = {"accuracy": r.curve["accuracy"][:5]}
-    bench = tmp_path / "bench.jsonl"
-    write_jsonl(records, bench)
+def test_a_predictor_reading_absent_channels_is_left_out_at_budgets_above_zero(small_benchmark, tmp_path, capsys):
+    bench = small_benchmark(5, channels=["accuracy"])  # an accuracy curve only, as the deep ResNets have
     out = tmp_path / "out"
     rc = main(["evaluate", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
@@ -224,14 +212,8 @@ def test_cycle_readers_need_a_declared_cyclic_rate_of_their_period(small_bench):
     assert ev.channels_lacking(bench_with([0.1, 0.01, 0.001] * 30), predictors) == {}
 
 
-def test_default_budgets_stop_at_the_shortest_curve(naap440, tmp_path, capsys):
-    flags = naap440["IsTest"].to_numpy() == 1
-    rows = np.sort(np.r_[np.flatnonzero(flags)[:12], np.flatnonzero(~flags)[::10]])
-    records = records_from_naap440(naap440.iloc[rows])
-    for r in records:
-        r.curve = {k: v[:4] for k, v in r.curve.items()}
-    bench = tmp_path / "bench.jsonl"
-    write_jsonl(records, bench)
+def test_default_budgets_stop_at_the_shortest_curve(small_benchmark, tmp_path, capsys):
+    bench = small_benchmark(4)
     out = tmp_path / "out"
     rc = main(["evaluate", "--data", str(bench), "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
