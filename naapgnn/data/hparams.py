@@ -9,6 +9,9 @@ an indicator a record lacks as 0 when the record gives the same name another
 value (:func:`hparam_value`): a benchmark of SGD and Adam runs predicts an
 Adam-only file correctly, and a value never seen in training is reported by
 the domain check rather than read.
+
+:func:`finite_number` is the rule every number of a record follows (curve values and targets too), and
+:func:`json_kind` names a wrong JSON value in messages.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names", "hparam_value", "hparams_to_json"]
+__all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names", "hparam_value", "hparams_to_json"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -36,7 +39,7 @@ def parse_hparams(hparams: Any) -> dict[str, float]:
     if hparams is None:
         return {}
     if not isinstance(hparams, Mapping):
-        raise NaapgnnError(f"hparams: expected an object of numbers or categories, got {type(hparams).__name__}")
+        raise NaapgnnError(f"hparams: expected an object of numbers or categories, got {json_kind(hparams)}")
     out = {}
     for key, value in hparams.items():
         key = str(key)
@@ -51,6 +54,12 @@ def parse_hparams(hparams: Any) -> dict[str, float]:
         else:
             out[key] = finite_number(value, f"hparams.{key}")
     return out
+
+
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is, for messages ("an object", "a list", "null", ...)."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def finite_number(value: Any, where: str) -> float:

@@ -35,7 +35,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from naapgnn.data.channels import curve_value, fill_diverged
-from naapgnn.data.hparams import complete_categories, finite_number, given_names, hparams_to_json, parse_hparams
+from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
+                                  parse_hparams)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.io import write_text_atomic
 
@@ -258,7 +259,7 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
     from naapgnn.arch.format import parse_architecture
 
     if not isinstance(obj, Mapping):
-        raise NaapgnnError(f"expected a JSON object, got {_kind(obj)}")
+        raise NaapgnnError(f"expected a JSON object, got {json_kind(obj)}")
     unknown = sorted(set(obj) - set(_FIELDS))
     if unknown:
         raise NaapgnnError(f"unknown field {unknown[0]!r} (expected {', '.join(_FIELDS)})")
@@ -280,11 +281,6 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
         target=None if obj.get("target") is None else _target(obj["target"], target_scale),
         split=_split(obj.get("split")),
     )
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def _check_scale(target_scale: str) -> None:
@@ -327,13 +323,13 @@ def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
     if curve is None:
         return {}
     if not isinstance(curve, Mapping):
-        raise NaapgnnError(f"curve: expected an object of channels, got {_kind(curve)}")
+        raise NaapgnnError(f"curve: expected an object of channels, got {json_kind(curve)}")
     out = {}
     for channel, values in curve.items():
         if not _CHANNEL_NAME.match(channel):
             raise NaapgnnError(f"curve: channel name {channel!r} is not identifier-like (letters, digits, _)")
         if not isinstance(values, list):
-            raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {_kind(values)}")
+            raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {json_kind(values)}")
         out[channel] = np.array(
             [curve_value(v, channel, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)], dtype=float
         )
