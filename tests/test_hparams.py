@@ -114,3 +114,8 @@ def test_an_unseen_category_is_reported_outside_the_training_domain(optimizer_be
     in_domain, reasons = model.domain_report(unseen)
     assert list(in_domain) == [False, True]
     assert reasons[0] == "hparam 'optimizer=rmsprop' not read (not in the training data)"
+    extra = json.loads(_line(0, 8, "sgd"))
+    extra["hparams"]["wd"] = 0  # a numeric hyperparameter the model never saw, whatever its value
+    (record,) = load_jsonl(_write(tmp_path / "wd.jsonl", [json.dumps(extra)]))
+    in_domain, reasons = model.domain_report([record])
+    assert not in_domain[0] and reasons[0] == "hparam 'wd' not read (not in the training data)"

@@ -46,16 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-DEFAULT_BUDGETS = "0,3,6,9"
-
-
-def _fitting_defaults(shortest: int) -> str:
-    """The :data:`DEFAULT_BUDGETS` a curve of ``shortest`` epochs holds (a note when some are left out)."""
-    fitting = [b for b in map(int, DEFAULT_BUDGETS.split(",")) if b <= shortest]
-    if len(fitting) < len(DEFAULT_BUDGETS.split(",")):
-        print(f"note: budgets {', '.join(map(str, fitting))}: the shortest curve of the benchmark has {shortest} "
-              "epochs (--budgets to choose)")
-    return ",".join(map(str, fitting))
+DEFAULT_BUDGETS = (0, 3, 6, 9)
 
 
 def parse_budgets(text: str, max_epochs: int | None = None) -> list[int]:
@@ -86,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
-    from naapgnn.cli.options import writable_folder
+    from naapgnn.cli.options import budgets_held, writable_folder
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
@@ -103,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
 
         df = load_benchmark_for_evaluation(args.data)
-        budgets = parse_budgets(args.budgets or _fitting_defaults(df.max_epochs), df.max_epochs)
+        budgets = (parse_budgets(args.budgets, df.max_epochs) if args.budgets
+                   else budgets_held(DEFAULT_BUDGETS, df.max_epochs))
     else:
-        budgets = parse_budgets(args.budgets or DEFAULT_BUDGETS)
+        budgets = parse_budgets(args.budgets) if args.budgets else list(DEFAULT_BUDGETS)
         df = load_naap440(args.data)
     chosen = select_baselines(args.models or ("baker,extra" if records_file else "all"))
     if records_file and any(b > 0 for b in budgets):

@@ -74,17 +74,6 @@ def parse_list(text: str, what: str) -> list[str]:
     return items
 
 
-def default_budgets(records, most: int = 9) -> list[int]:
-    """0 to ``most`` epochs, or to the shortest curve of ``records`` when shorter (a note says so)."""
-    shortest = min(r.num_epochs for r in records)
-    if shortest == 0:
-        print("note: budget 0 only: a record of the benchmark has no curve (--budgets to choose)")
-    elif shortest < most:
-        print(f"note: budgets 0-{shortest}: the shortest curve of the benchmark has {shortest} epochs "
-              "(--budgets to choose)")
-    return list(range(min(most, shortest) + 1))
-
-
 def parse_budgets(text: str) -> list[int]:
     """Non-negative integers; the benchmark's curve length bounds them later (one line naming the short record)."""
     from naapgnn.errors import NaapgnnError
@@ -114,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
     protocols = parse_list(args.protocol, "--protocol")
-    from naapgnn.cli.options import parse_params, scale_option, writable_folder
+    from naapgnn.cli.options import budgets_held, parse_params, scale_option, writable_folder
 
     gnn_params = parse_params(args.gnn_params, "--gnn-params")
     writable_folder(args.out)
@@ -125,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     predictors = select_predictors(args.predictors, gnn_params)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
     if budgets is None:
-        budgets = default_budgets(bench.records)
+        budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records))
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")

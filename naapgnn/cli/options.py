@@ -98,3 +98,12 @@ def check_curve_lengths(records, budget: int, source, channels=None) -> None:
     listed = ", ".join(f"{r.id!r} ({r.num_epochs} epochs)" for r in short[:3]) + (", ..." if len(short) > 3 else "")
     raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs the first {budget} epochs of curve; "
                        f"{len(short)} of the {len(records)} records have fewer: {listed}")
+
+
+def budgets_held(defaults, shortest: int, option: str = "--budgets") -> list[int]:
+    """The ``defaults`` that a curve of ``shortest`` epochs holds, with a note when that leaves some out."""
+    held = [b for b in defaults if b <= shortest]
+    if len(held) < len(defaults):
+        print(f"note: budgets {', '.join(map(str, held))}: the shortest curve of the benchmark has {shortest} epochs "
+              f"({option} to choose)")
+    return held

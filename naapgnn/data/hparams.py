@@ -20,7 +20,8 @@ from typing import Any, Iterable, Mapping
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names", "hparam_value", "hparams_to_json"]
+__all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
+           "is_indicator", "hparam_value", "hparams_to_json"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -76,6 +77,11 @@ def finite_number(value: Any, where: str) -> float:
     return float(value)
 
 
+def is_indicator(name: str) -> bool:
+    """Whether ``name`` is a category's indicator (``optimizer=adam``)."""
+    return SEPARATOR in name
+
+
 def given_names(hparams: Mapping[str, float]) -> set[str]:
     """The names as the file gave them: ``optimizer`` for any ``optimizer=...`` indicator."""
     return {k.split(SEPARATOR, 1)[0] for k in hparams}
@@ -84,7 +90,7 @@ def given_names(hparams: Mapping[str, float]) -> set[str]:
 def complete_categories(hparams_list: Iterable[dict[str, float]]) -> None:
     """Give every dict of ``hparams_list`` a 0 for each category value that only other dicts have (in place)."""
     hparams_list = list(hparams_list)
-    indicators = {k for hp in hparams_list for k in hp if SEPARATOR in k}
+    indicators = {k for hp in hparams_list for k in hp if is_indicator(k)}
     for hp in hparams_list:
         names = given_names(hp)
         for k in indicators:
@@ -97,7 +103,7 @@ def hparam_value(hparams: Mapping[str, float], name: str) -> float:
     category another value, NaN when the record does not give it at all."""
     if name in hparams:
         return float(hparams[name])
-    if SEPARATOR in name and name.split(SEPARATOR, 1)[0] in given_names(hparams):
+    if is_indicator(name) and name.split(SEPARATOR, 1)[0] in given_names(hparams):
         return 0.0
     return math.nan
 
@@ -106,7 +112,7 @@ def hparams_to_json(hparams: Mapping[str, float]) -> dict[str, Any]:
     """The JSON form of numeric hyperparameters: each category back to ``name: value``."""
     out: dict[str, Any] = {}
     for key, value in hparams.items():
-        if SEPARATOR not in key:
+        if not is_indicator(key):
             out[key] = value
         elif value == 1.0:
             name, category = key.split(SEPARATOR, 1)

@@ -128,10 +128,10 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
 def _hparam_key_reasons(trained: list, given: dict) -> list[str]:
     """A trained-on hyperparameter the record lacks (read as the training mean), one it gives that the model
     never saw (not read)."""
-    from naapgnn.data.hparams import hparam_value
+    from naapgnn.data.hparams import hparam_value, is_indicator
 
     missing = [k for k in trained if np.isnan(hparam_value(given, k))]
-    unknown = sorted(k for k in given if k not in trained and given[k] != 0)
+    unknown = sorted(k for k in given if k not in trained and not (is_indicator(k) and given[k] == 0))
     out = [f"hparam {', '.join(map(repr, missing))} missing (read as the training mean)"] if missing else []
     return out + ([f"hparam {', '.join(map(repr, unknown))} not read (not in the training data)"] if unknown else [])
 

@@ -71,8 +71,9 @@ __all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "b
 STACK_KINDS = ("graph", "architecture", "linear", "nonlinear")
 # Weights of the nonlinear stack mixed with the budget-0 choice (1: the nonlinear stack alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
-# Kernel ridge settings (alpha, gamma as a multiple of 1 / number of columns; the columns are standardised)
+# Most records a stack reads (see the module docstring)
 MAX_STACK_ROWS = 2000
+# Kernel ridge settings (alpha, gamma as a multiple of 1 / number of columns; the columns are standardised)
 KERNEL_GRID = tuple((alpha, g) for alpha in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0) for g in (0.1, 0.3, 1.0, 3.0))
 
 
