@@ -78,10 +78,7 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     """Strategy "early-stop" (Baker et al.): epochs saved and regret, per budget and threshold."""
     import pandas as pd
 
-    budgets, note = settings.budget or _default_budgets(problem), ""
-    if not settings.budget and tuple(budgets) != DEFAULT_BUDGETS:
-        note = (f"note: budgets {', '.join(map(str, budgets))}: a full training is {problem.full_epochs} epochs and the "
-                f"shortest curve {min(r.num_epochs for r in problem.records)} (--budget to choose)\n")
+    budgets, note = (settings.budget, "") if settings.budget else _default_budgets(problem)
     rows = early_stop_study(problem, budgets=budgets, thresholds=settings.thresholds,
                             trials=settings.trials, predictor=settings.predictor, warmup=settings.warmup,
                             seed=settings.seed, cache_dir=out, fresh=settings.fresh, progress=settings.progress)
@@ -94,11 +91,16 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     return RunOutput(note + tables.early_stop_stdout(costs, settings, problem), paths)
 
 
-def _default_budgets(problem: SearchProblem) -> tuple[int, ...]:
-    """:data:`DEFAULT_BUDGETS` that leave epochs to save and that every curve holds; else the longest budget that
-    does (an error follows from the study's own check when there is none)."""
-    top = min(problem.full_epochs - 1, min(r.num_epochs for r in problem.records))
-    return tuple(b for b in DEFAULT_BUDGETS if b <= top) or (max(top, 1),)
+def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
+    """:data:`DEFAULT_BUDGETS` that leave epochs to save and that every curve holds, else the longest budget that
+    does (an error follows from the study's own check when there is none); and a note when not all three."""
+    shortest = min(r.num_epochs for r in problem.records)
+    top = min(problem.full_epochs - 1, shortest)
+    held = tuple(b for b in DEFAULT_BUDGETS if b <= top) or (max(top, 1),)
+    if held == DEFAULT_BUDGETS:
+        return held, ""
+    return held, (f"note: budgets {', '.join(map(str, held))}: a full training is {problem.full_epochs} epochs and "
+                  f"the shortest curve {shortest} (--budget to choose)\n")
 
 
 def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
