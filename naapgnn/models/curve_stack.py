@@ -53,9 +53,8 @@ that cross-validation.
 
 The stacks are fitted and gated on at most :data:`MAX_STACK_ROWS` records (a
 seeded random subset of the training split beyond that): a kernel ridge's cost
-grows with the cube of its rows (about 50 s for the gate at 2,000 records on one
-thread, 8 times that at twice as many), while the graph part it corrects has
-learned from every record.
+grows with the cube of its rows (the gate's 2 x 28 settings x 5 folds of them),
+while the graph part it corrects has learned from every record.
 """
 from __future__ import annotations
 
