@@ -82,13 +82,13 @@ def check_curve_lengths(records, budget: int, source, channels=None) -> None:
     """One line when some of ``records`` (read from ``source``) hold fewer than ``budget`` epochs of curve: how
     many, and the first few ids with their lengths; or, given the measured ``channels`` a checkpoint
     reads, when a record has none of them (naming those it has)."""
-    from naapgnn.features.curves import SCHEDULE_CHANNEL
+    from naapgnn.data.channels import SCHEDULE_CHANNEL, measured_channels
 
     channels = [c for c in channels or () if c != SCHEDULE_CHANNEL]  # lr: a schedule, not a measurement
     if budget > 0 and channels:
         for r in records:
             if not any(len(r.curve.get(c, ())) for c in channels):
-                has = [c for c, v in r.curve.items() if len(v) and c != SCHEDULE_CHANNEL]
+                has = measured_channels(r.curve)
                 raise NaapgnnError(f"{source or 'the data'}: record {r.id!r} has none of the curve channels the "
                                    f"checkpoint reads ({', '.join(channels)}); "
                                    + (f"it has {', '.join(has)}" if has else "it has no curve"))

@@ -18,7 +18,7 @@ import numpy as np
 from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["SCHEDULE_CHANNEL", "is_loss_channel", "curve_value", "fill_diverged"]
+__all__ = ["SCHEDULE_CHANNEL", "is_loss_channel", "measured_channels", "curve_value", "fill_diverged"]
 
 SCHEDULE_CHANNEL = "lr"
 
@@ -27,6 +27,11 @@ def is_loss_channel(name: str) -> bool:
     """Whether lower is better on a curve channel: its name holds ``loss`` (``loss_mean``, ``train_loss``,
     ``val_loss``, ...)."""
     return "loss" in name.lower()
+
+
+def measured_channels(curve) -> list[str]:
+    """The non-empty channels of a record's ``curve`` but the learning rate (a schedule, not a measurement)."""
+    return [c for c, v in curve.items() if len(v) and c != SCHEDULE_CHANNEL]
 
 
 def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> float:

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import SCHEDULE_CHANNEL, is_loss_channel
+from naapgnn.data.channels import SCHEDULE_CHANNEL, is_loss_channel, measured_channels
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
@@ -182,7 +182,7 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw:
     measured = [c for c in channels if c != SCHEDULE_CHANNEL] or list(channels)  # lr alone is no curve
     for r in records:
         if not any(len(r.curve.get(c, ())) for c in measured):
-            has = [c for c, v in r.curve.items() if len(v) and c != SCHEDULE_CHANNEL]
+            has = measured_channels(r.curve)
             raise NaapgnnError(
                 f"record {r.id!r}: budget {budget} reads the first {budget} epochs of the curve channel(s) "
                 f"{', '.join(measured)}; " + (f"it has {', '.join(has)} only" if has else "it has no curve"))
