@@ -20,21 +20,42 @@ def _write(path, curves, target=0.5):
     return path
 
 
-def test_non_finite_values_read_as_the_channel_worst_with_one_warning(tmp_path):
+def test_values_non_finite_to_the_end_read_as_the_channel_worst_with_one_warning(tmp_path):
     path = _write(tmp_path / "b.jsonl", [
         {"accuracy": [0.3, 0.4, 0.5], "loss": [2.0, 1.5, 1.2]},
-        {"accuracy": [0.1, None, 0.2], "loss": [2.5, float("nan"), float("inf")]},
+        {"accuracy": [0.1, 0.2, None], "loss": [2.5, float("nan"), float("inf")]},
         {"accuracy": [0.2, 0.3, 0.35], "loss": [2.2, 1.9, 1.7]},
     ])
     with pytest.warns(NaapgnnWarning) as caught:
         records = load_jsonl(path)
     assert len(caught) == 1
     assert str(caught[0].message) == (
-        f"{path}: 1 record(s) with non-finite curve values (first: line 2, curve.accuracy[1]) read as diverged "
-        "runs, each such value as its channel's worst finite value in the file (accuracy 0.1, loss 2.5)")
-    assert records[1].curve["accuracy"].tolist() == [0.1, 0.1, 0.2]  # the lowest accuracy
+        f"{path}: 1 record(s) with non-finite curve values (first: line 2, curve.accuracy[2]) stayed non-finite to "
+        "the end, read as diverged runs, each such value as its channel's worst finite value in the file "
+        "(accuracy 0.1, loss 2.5)")
+    assert records[1].curve["accuracy"].tolist() == [0.1, 0.2, 0.1]  # the lowest accuracy
     assert records[1].curve["loss"].tolist() == [2.5, 2.5, 2.5]  # the highest loss
     assert records[0].curve["loss"].tolist() == [2.0, 1.5, 1.2]
+
+
+def test_values_followed_by_finite_ones_read_as_epochs_not_logged(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [
+        {"val_acc": [0.3, 0.4, 0.5, 0.6]},
+        {"val_acc": [None, 0.2, None, 0.4]},  # validated every other epoch
+        {"val_acc": [0.2, float("nan"), float("nan"), 0.5]},
+        {"val_acc": [0.25, 0.3, 0.35, None]},  # diverged at the last epoch
+    ])
+    with pytest.warns(NaapgnnWarning) as caught:
+        records = load_jsonl(path)
+    assert str(caught[0].message) == (
+        f"{path}: 2 record(s) with non-finite curve values (first: line 2, curve.val_acc[0]) logged finite values "
+        "later, so each non-finite value before the last finite one was read as an epoch not logged (linear "
+        "interpolation); 1 record(s) with non-finite curve values (first: line 4, curve.val_acc[3]) stayed "
+        "non-finite to the end, read as diverged runs, each such value as its channel's worst finite value in the "
+        "file (val_acc 0.2)")
+    assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.2, 0.3, 0.4])  # the first logged value before it
+    assert records[2].curve["val_acc"] == pytest.approx([0.2, 0.3, 0.4, 0.5])
+    assert records[3].curve["val_acc"] == pytest.approx([0.25, 0.3, 0.35, 0.2])
 
 
 def test_a_file_of_finite_curves_gives_no_warning(tmp_path):

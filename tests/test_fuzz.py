@@ -2,7 +2,8 @@
 
 Every mutated input either fails with a :class:`NaapgnnError` or is read back exactly: a numeric value the
 mutation planted is found unchanged in the parsed result (never clipped, rounded or cast silently), but for
-a non-finite curve value, read as a diverged run's: its channel's worst finite value.
+a non-finite curve value: interpolated between its finite neighbours when a finite value follows it,
+otherwise read as a diverged run's (its channel's worst finite value).
 """
 from __future__ import annotations
 
@@ -124,15 +125,27 @@ def record_holds(record, raw: dict, path, value) -> bool:
     if head == "target":
         return _same(record.target, value)
     if head == "curve" and len(path) == 3:
-        if not math.isfinite(value) and path[1] != "lr":  # a diverged run: the channel's worst finite value
-            finite = [v for v in raw["curve"][path[1]] if math.isfinite(v)]
-            value = max(finite) if "loss" in path[1] else min(finite)
+        if not math.isfinite(value) and path[1] != "lr":
+            value = _non_finite_read_as(raw["curve"][path[1]], path[2], "loss" in path[1])
         return _same(record.curve[path[1]][path[2]], value)
     if head == "hparams" and len(path) == 2:
         return _same(record.hparams[path[1]], value)
     if head == "id":
         return record.id == str(value)
     return head == "arch" and arch_holds(record.arch, raw["arch"], path[1:], value)
+
+
+def _non_finite_read_as(values: list, epoch: int, is_loss: bool) -> float:
+    """What the reader makes of the non-finite ``values[epoch]`` of a one-record file."""
+    finite = [(e, v) for e, v in enumerate(values) if v is not None and math.isfinite(v)]
+    before = [(e, v) for e, v in finite if e < epoch]
+    after = [(e, v) for e, v in finite if e > epoch]
+    if not after:  # a diverged run: the channel's worst finite value
+        return max(v for _, v in finite) if is_loss else min(v for _, v in finite)
+    if not before:
+        return after[0][1]
+    (e0, v0), (e1, v1) = before[-1], after[0]
+    return v0 + (v1 - v0) * (epoch - e0) / (e1 - e0)
 
 
 def test_jsonl_reader_fuzz(tmp_path):

@@ -1,11 +1,16 @@
 """Curve channels: which is the learning rate, which are losses, and the values of diverged runs.
 
 A run that diverges often logs its loss as NaN or Infinity from then on (and
-some loggers write null). In a benchmark file such a value is read as the
+some loggers write null). In a benchmark file a channel that stays non-finite
+to the end of its curve is read as a diverged run: each such value becomes the
 channel's worst finite value in the file (the highest loss, the lowest
-accuracy): the run is worse than every run that kept finite values, which is
-what a ranking needs, and no NaN reaches a model. :func:`fill_diverged` does
-it and says so in one line; the learning rate (``lr``) is a schedule, never a
+accuracy), so the run ranks below every run that kept finite values, which is
+what a ranking needs, and no NaN reaches a model. A run that logs finite
+values again later did not diverge: its non-finite values are epochs not
+logged (a validation every few epochs, one overflowed epoch under mixed
+precision), read by linear interpolation between the logged neighbours (the
+first logged value before the first). :func:`fill_non_finite` does both and
+says so in one line; the learning rate (``lr``) is a schedule, never a
 measurement, so a non-finite rate is an error.
 """
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["SCHEDULE_CHANNEL", "is_loss_channel", "measured_channels", "curve_value", "fill_diverged"]
+__all__ = ["SCHEDULE_CHANNEL", "is_loss_channel", "measured_channels", "curve_value", "fill_non_finite"]
 
 SCHEDULE_CHANNEL = "lr"
 
@@ -43,8 +48,9 @@ def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> floa
     return finite_number(value, where)
 
 
-def fill_diverged(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
-    """Replace, in place, each NaN of the records' curves by its channel's worst finite value over the records.
+def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
+    """Replace, in place, each NaN of the records' curves: interpolated inside a curve, the channel's
+    worst finite value over the records from the last finite value on (see the module docstring).
 
     Parameters
     ----------
@@ -63,21 +69,49 @@ def fill_diverged(records: Sequence, name: str, lines: Sequence[int]) -> str | N
     Raises
     ------
     NaapgnnError
-        When a channel with a non-finite value has no finite value in any record.
+        When a channel that a diverged run stops logging has no finite value in any record.
     """
     hit = [(i, c) for i, r in enumerate(records) for c, v in r.curve.items() if np.isnan(v).any()]
     if not hit:
         return None
-    first, channel = hit[0]
-    epoch = int(np.flatnonzero(np.isnan(records[first].curve[channel]))[0])
+    gaps, diverged = [], []
+    for i, c in hit:
+        values = records[i].curve[c]
+        finite = np.flatnonzero(np.isfinite(values))
+        last = finite[-1] if len(finite) else -1
+        inside = np.flatnonzero(np.isnan(values[:last + 1]))
+        if len(inside):
+            gaps.append((i, c, int(inside[0])))
+            values[inside] = np.interp(inside, finite, values[finite])
+        if last + 1 < len(values):
+            diverged.append((i, c, last + 1))
+    parts = []
+    if gaps:
+        parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
+                     "before the last finite one was read as an epoch not logged (linear interpolation)")
+    if diverged:
+        worst = _worst_values(records, dict.fromkeys(c for _, c, _ in diverged), name)
+        for i, c, epoch in diverged:
+            records[i].curve[c][epoch:] = worst[c]
+        parts.append(f"{_first_and_count(diverged, lines)} stayed non-finite to the end, read as diverged runs, "
+                     f"each such value as its channel's worst finite value in the file "
+                     f"({', '.join(f'{c} {v:g}' for c, v in worst.items())})")
+    return f"{name}: " + "; ".join(parts)
+
+
+def _first_and_count(hits: list, lines: Sequence[int]) -> str:
+    """``N record(s) with non-finite curve values (first: line L, curve.C[E])`` of ``(record, channel, epoch)``."""
+    i, c, epoch = hits[0]
+    return (f"{len({h[0] for h in hits})} record(s) with non-finite curve values (first: line {lines[i]}, "
+            f"curve.{c}[{epoch}])")
+
+
+def _worst_values(records: Sequence, channels, name: str) -> dict:
+    """Each channel's worst finite value over ``records`` (highest for a loss, lowest otherwise)."""
     worst = {}
-    for c in dict.fromkeys(c for _, c in hit):
+    for c in channels:
         values = np.concatenate([r.curve[c] for r in records if c in r.curve])
         if not np.isfinite(values).any():
             raise NaapgnnError(f"{name}: curve channel {c!r} has no finite value in any record")
         worst[c] = float(np.nanmax(values) if is_loss_channel(c) else np.nanmin(values))
-    for i, c in hit:
-        records[i].curve[c] = np.where(np.isnan(records[i].curve[c]), worst[c], records[i].curve[c])
-    return (f"{name}: {len({i for i, _ in hit})} record(s) with non-finite curve values (first: line {lines[first]}, "
-            f"curve.{channel}[{epoch}]) read as diverged runs, each such value as its channel's worst finite value in "
-            f"the file ({', '.join(f'{c} {v:g}' for c, v in worst.items())})")
+    return worst

@@ -13,7 +13,8 @@ User benchmarks are JSON Lines, one record per line::
 ``id`` and ``arch`` are required; ``curve`` (any named channels, e.g. the
 NAAP-440 ones of :data:`CURVE_CHANNELS` or ``loss``, ``train_accuracy``,
 ``lr``, each a list of numbers, all of the same length; NaN, Infinity or null
-read as a diverged run's, :mod:`naapgnn.data.channels`), ``hparams``
+read as an epoch not logged when a finite value follows, as a diverged run's
+otherwise, :mod:`naapgnn.data.channels`), ``hparams``
 (numbers, booleans, or categories such as ``"optimizer": "adam"``: see :mod:`naapgnn.data.hparams`),
 ``target`` (the final accuracy as a fraction in [0, 1]; with
 ``target_scale="percent"`` a percentage in [0, 100], divided by 100) and
@@ -34,7 +35,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from naapgnn.data.channels import curve_value, fill_diverged
+from naapgnn.data.channels import curve_value, fill_non_finite
 from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
                                   parse_hparams)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
@@ -216,7 +217,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     complete_categories(r.hparams for r in records)
-    notice = fill_diverged(records, name, lines_of)
+    notice = fill_non_finite(records, name, lines_of)
     if notice:
         warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records
@@ -254,7 +255,7 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
 
     ``target_scale`` is ``"fraction"`` (``target`` in [0, 1]) or ``"percent"``
     (``target`` in [0, 100], divided by 100). With ``diverged_ok``, a non-finite curve value (but the learning
-    rate's) is kept as NaN for :func:`naapgnn.data.channels.fill_diverged`; otherwise it is an error.
+    rate's) is kept as NaN for :func:`naapgnn.data.channels.fill_non_finite`; otherwise it is an error.
     """
     from naapgnn.arch.format import parse_architecture
 
