@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pytest
 
 from naapgnn.cli import main
+from naapgnn.data.channels import accuracy_channels, target_channel
 from naapgnn.data.records import load_jsonl, record_from_dict
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
@@ -96,3 +98,29 @@ def test_the_cli_prints_the_warning_in_one_line(small_benchmark, tmp_path, capsy
     assert f"naapgnn evaluate: warning: {bench}: 1 record(s) with non-finite curve values (first: line 4, " \
            "curve.loss_mean[2])" in err
     assert len([e for e in err.splitlines() if "warning" in e]) == 1
+
+
+def _records_with(curves, targets=None):
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.data.records import Record
+
+    targets = targets or [0.5] * len(curves)
+    return [Record(id=f"n{i}", arch=parse_architecture(SCHEME), curve={k: np.asarray(v, dtype=float) for k, v in c.items()},
+                   target=t) for i, (c, t) in enumerate(zip(curves, targets))]
+
+
+def test_the_target_channel_is_accuracy_when_every_record_has_it():
+    records = _records_with([{"accuracy": [0.2, 0.3], "val_acc": [0.1, 0.9]}] * 2)
+    assert target_channel(records, [0.9, 0.9]) == ("accuracy", 1.0)
+
+
+def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
+    curves = [{"train_acc": [40.0, 80.0], "val_acc": [30.0, 61.0], "loss": [2.0, 1.0]},
+              {"train_acc": [50.0, 90.0], "val_acc": [35.0, 70.0], "loss": [2.0, 0.8]}]
+    records = _records_with(curves)
+    assert accuracy_channels(records) == ["train_acc", "val_acc"]
+    assert target_channel(records, [0.61, 0.70]) == ("val_acc", 0.01)
+    assert target_channel(records, [0.8, 0.9]) == ("train_acc", 0.01)
+    assert target_channel(records) is None  # two candidates and no targets to tell them apart
+    assert target_channel(_records_with([{"val_acc": [0.3, 0.6]}])) == ("val_acc", 1.0)
+    assert target_channel(_records_with([{"loss": [2.0, 1.0], "lr": [0.1, 0.1]}])) is None

@@ -181,6 +181,32 @@ def test_a_predictor_reading_absent_channels_is_left_out_at_budgets_above_zero(s
     assert "Left out at budgets >= 1: `paper_gb100`" in (out / "report.md").read_text()
 
 
+def test_the_curve_heuristics_read_an_accuracy_channel_of_another_name_and_scale(small_benchmark, tmp_path, capsys):
+    import json
+
+    path = small_benchmark(5, channels=["accuracy", "loss_mean"])
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows:  # validation accuracy in percent under another name
+        row["curve"]["val_acc"] = [100 * v for v in row["curve"].pop("accuracy")]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "out"
+    argv = ["evaluate", "--data", str(path), "--budgets", "3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+            "--predictors", "curve_last", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    last = pd.read_csv(out / "results.csv").iloc[0]
+    expected = np.array([row["curve"]["val_acc"][2] / 100 for row in rows if row["split"] == "test"])
+    truth = np.array([row["target"] for row in rows if row["split"] == "test"])
+    assert last.mae == pytest.approx(np.mean(np.abs(expected - truth)), abs=1e-6)  # results.csv: 6 decimals
+    for row in rows:  # losses only: nothing holds the accuracy
+        del row["curve"]["val_acc"]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    capsys.readouterr()
+    assert main([*argv[:-5], "--predictors", "curve_last,paper_gb100", "--budgets", "0,3", "--out",
+                 str(tmp_path / "out2"), "--quiet"]) == 0
+    assert ("note: curve_last is left out at budgets >= 1: it reads the curve channel(s) accuracy (under any name)"
+            in capsys.readouterr().err)
+
+
 def test_channels_lacking_names_what_some_record_misses(small_bench):
     records = [r for r in small_bench.records]
     predictors = ev.select_predictors("paper_gb100,curve_last,gnn", TINY_GNN)
@@ -220,3 +246,17 @@ def test_default_budgets_stop_at_the_shortest_curve(small_benchmark, tmp_path, c
     assert rc == 0
     assert "note: budgets 0, 1, 2, 3, 4: the shortest curve of the benchmark has 4 epochs" in capsys.readouterr().out
     assert sorted(pd.read_csv(out / "results.csv").budget.unique()) == [0, 1, 2, 3, 4]
+
+
+def test_the_fingerprint_changes_with_any_curve_channel_or_hyperparameter(small_bench):
+    import copy
+
+    def changed(edit) -> bool:
+        records = copy.deepcopy(small_bench.records)
+        edit(records[0])
+        other = ev.Benchmark(records, small_bench.table, small_bench.y, small_bench.is_test, "copy", 90)
+        return other.fingerprint() != small_bench.fingerprint()
+
+    assert not changed(lambda r: None)
+    assert changed(lambda r: r.curve["loss_mean"].__setitem__(0, 9.0))
+    assert changed(lambda r: r.hparams.__setitem__("lr", 0.5))

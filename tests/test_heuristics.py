@@ -91,3 +91,18 @@ def test_extrapolation_targets_each_records_full_training():
     assert pred[1] == pytest.approx(0.8 - 0.5 * 140 ** -0.7, abs=1e-3)
     fixed = CurveHeuristic("power_law", budget=20, final_epoch=90).fit().predict(records)
     assert fixed == pytest.approx([pred[0], pred[0]], abs=1e-9)
+
+
+def test_records_without_an_accuracy_channel_are_read_from_the_channel_the_targets_end():
+    arch = parse_architecture(SCHEME)
+    records = [Record(id=str(i), arch=arch, curve={"train_acc": np.array([50.0, 90.0, 99.0]),
+                                                  "val_acc": np.array([v, v + 10.0, v + 12.0])},
+                      target=(v + 12.0) / 100) for i, v in enumerate((30.0, 40.0))]
+    h = CurveHeuristic("last", budget=2).fit(records, [r.target for r in records])
+    assert (h.channel_, h.scale_) == ("val_acc", 0.01)
+    np.testing.assert_allclose(h.predict(records), [0.4, 0.5])
+    assert CurveHeuristic("last", budget=2, channel="train_acc").fit(records).predict(records).tolist() == [90.0, 90.0]
+    only_losses = [Record(id="a", arch=arch, curve={"loss": np.array([2.0, 1.0])}, target=0.5)]
+    with pytest.raises(NaapgnnError, match=r"heuristic 'last': no curve channel holds the accuracy \(channels every "
+                                           r"record has, losses aside: none\); pass channel="):
+        CurveHeuristic("last", budget=2).fit(only_losses, [0.5])

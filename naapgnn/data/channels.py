@@ -23,9 +23,11 @@ import numpy as np
 from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["SCHEDULE_CHANNEL", "is_loss_channel", "measured_channels", "curve_value", "fill_non_finite"]
+__all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "measured_channels", "accuracy_channels",
+           "target_channel", "curve_value", "fill_non_finite"]
 
 SCHEDULE_CHANNEL = "lr"
+ACCURACY_CHANNEL = "accuracy"
 
 
 def is_loss_channel(name: str) -> bool:
@@ -37,6 +39,33 @@ def is_loss_channel(name: str) -> bool:
 def measured_channels(curve) -> list[str]:
     """The non-empty channels of a record's ``curve`` but the learning rate (a schedule, not a measurement)."""
     return [c for c, v in curve.items() if len(v) and c != SCHEDULE_CHANNEL]
+
+
+def accuracy_channels(records: Sequence) -> list[str]:
+    """The measured channels, losses aside, that every record has (sorted): those a target could be the end of."""
+    if not records:
+        return []
+    common = set.intersection(*(set(measured_channels(r.curve)) for r in records))
+    return sorted(c for c in common if not is_loss_channel(c))
+
+
+def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
+    """The curve channel whose end the target is, and the factor from its units to the target's.
+
+    ``accuracy`` when every record has it; else, of :func:`accuracy_channels`, the one whose last
+    value (times its factor) lies closest to ``targets`` on average, or the only one when no targets
+    are given. The factor is 0.01 for a channel in percent (a value above 1), else 1 (targets are
+    fractions). None when no channel qualifies, or several do and no targets tell them apart.
+    """
+    candidates = accuracy_channels(records)
+    if ACCURACY_CHANNEL in candidates:
+        candidates = [ACCURACY_CHANNEL]
+    factors = {c: 0.01 if max(float(np.max(r.curve[c])) for r in records) > 1.0 else 1.0 for c in candidates}
+    if len(candidates) > 1 and targets is not None:
+        y = np.asarray(targets, dtype=float)
+        gap = {c: float(np.mean(np.abs([r.curve[c][-1] * factors[c] for r in records] - y))) for c in candidates}
+        candidates = [min(candidates, key=gap.get)]
+    return (candidates[0], factors[candidates[0]]) if len(candidates) == 1 else None
 
 
 def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> float:

@@ -49,20 +49,21 @@ class Benchmark:
     _fingerprint: str = field(default="", repr=False, init=False)
 
     def fingerprint(self) -> str:
-        """A digest of ids, architectures, targets, test flags and accuracy curves (cache keys depend on it)."""
+        """A digest of ids, architectures, hyperparameters, targets, test flags and curves (cache keys depend on it)."""
         if not self._fingerprint:
             self._fingerprint = self._digest()
         return self._fingerprint
 
     def _digest(self) -> str:
         digest = hashlib.sha256()
-        digest.update(json.dumps([[r.id, r.arch.to_dict()] for r in self.records], sort_keys=True).encode())
+        digest.update(json.dumps([[r.id, r.arch.to_dict(), r.hparams] for r in self.records], sort_keys=True,
+                                 default=str).encode())
         digest.update(np.ascontiguousarray(self.y, dtype=float).tobytes())
         digest.update(np.ascontiguousarray(self.is_test, dtype=bool).tobytes())
         for r in self.records:
-            acc = r.curve.get("accuracy")
-            if acc is not None:
-                digest.update(np.ascontiguousarray(acc, dtype=float).tobytes())
+            for channel in sorted(r.curve):
+                digest.update(channel.encode())
+                digest.update(np.ascontiguousarray(r.curve[channel], dtype=float).tobytes())
         return digest.hexdigest()[:16]
 
     def zero_cost_inputs(self, seed: int) -> dict[str, np.ndarray]:

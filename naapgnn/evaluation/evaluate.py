@@ -337,13 +337,18 @@ def _run(bench, out, predictors, budgets, split_lists, seeds, cifar_root, zc_bat
 def channels_lacking(bench, predictors) -> dict[str, list[str]]:
     """Predictor key -> the curve channels it reads (``Entry.channels``) that some record of ``bench`` lacks, and
     ``"lr (cyclic, period P)"`` when it reads the cycle ends of a rate (``Entry.cycle``) that some record does not
-    declare; :func:`run_evaluation` leaves those predictors out at budgets >= 1."""
+    declare, ``"accuracy (under any name)"`` when it reads the accuracy (``Entry.reads_accuracy``) and no channel
+    but losses is in every record; :func:`run_evaluation` leaves those predictors out at budgets >= 1."""
+    from naapgnn.data.channels import accuracy_channels
     from naapgnn.features.curves import SCHEDULE_CHANNEL, declares_cycle
 
     common = set.intersection(*(set(r.curve) for r in bench.records)) if bench.records else set()
+    has_accuracy = bool(accuracy_channels(bench.records))
     out = {}
     for p in predictors:
         missing = [c for c in p.entry.channels if c not in common]
+        if p.entry.reads_accuracy and not has_accuracy:
+            missing.append("accuracy (under any name)")
         if p.entry.cycle and not declares_cycle(bench.records, p.entry.cycle):
             missing.append(f"{SCHEDULE_CHANNEL} (cyclic, period {p.entry.cycle})")
         if missing:

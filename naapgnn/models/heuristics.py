@@ -1,7 +1,9 @@
 """Curve heuristics: predict final accuracy from the first epochs with no learning.
 
 Each heuristic looks only at one architecture's own accuracy curve, epochs
-``1..budget``, and never at other architectures or their final accuracies:
+``1..budget``, and never at other architectures or their final accuracies
+(which channel is the accuracy is read off the training records:
+:func:`naapgnn.data.channels.target_channel`):
 
 ``last``
     The accuracy after the last observed epoch.
@@ -160,18 +162,31 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         Epoch the fitted curves are evaluated at: ``"full"`` (default) the
         length of each record's accuracy curve, i.e. its full training (90 for
         NAAP-440's table), a number that epoch, None their asymptote.
+    channel : str or None
+        The records' curve channel read; None (default): ``accuracy``, or on
+        records without one the channel whose end the training targets are
+        (:func:`naapgnn.data.channels.target_channel`, read by ``fit``), so a
+        benchmark that logs ``val_acc`` in percent is read as fractions.
 
-    ``fit`` only checks its input (the interface is scikit-learn's so the
-    heuristic runs wherever a learned predictor does); ``predict`` takes a
-    NAAP-440 DataFrame or a list of :class:`naapgnn.data.records.Record`.
+    ``fit`` learns nothing from the targets' values but which channel holds the accuracy (the
+    interface is scikit-learn's so the heuristic runs wherever a learned predictor does);
+    ``predict`` takes a NAAP-440 DataFrame or a list of :class:`naapgnn.data.records.Record`.
+
+    Attributes
+    ----------
+    channel_ : str
+        The channel read (``accuracy`` for a NAAP-440 table).
+    scale_ : float
+        Its factor to a fraction (0.01 for a channel in percent).
     """
 
     def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
-                 final_epoch: float | str | None = "full"):
+                 final_epoch: float | str | None = "full", channel: str | None = None):
         self.method = method
         self.budget = budget
         self.cycle = cycle
         self.final_epoch = final_epoch
+        self.channel = channel
 
     def _check(self) -> np.ndarray:
         need = min_budget(self.method, self.cycle)
@@ -182,25 +197,58 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         return observed_epochs(b, self.cycle)
 
     def fit(self, X=None, y=None):
-        """Check the parameters; nothing to learn. Returns self."""
+        """Check the parameters and find the accuracy channel of ``X`` (records; optional). Returns self."""
+        from naapgnn.data.channels import ACCURACY_CHANNEL, accuracy_channels, target_channel
+
         self.epochs_ = self._check()
+        self.channel_, self.scale_ = self.channel or ACCURACY_CHANNEL, 1.0
+        if X is not None and not hasattr(X, "columns") and self.channel is None:
+            records = list(X)
+            found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
+            if found is None:
+                raise NaapgnnError(f"heuristic {self.method!r}: no curve channel holds the accuracy (channels "
+                                   f"every record has, losses aside: {accuracy_channels(records) or 'none'}); "
+                                   "pass channel=")
+            self.channel_, self.scale_ = found
         return self
 
     def predict(self, X) -> np.ndarray:
         """Predicted final accuracy of each architecture of ``X``."""
-        from naapgnn.features.tabular import curve_matrix
-
         epochs = self._check()
-        curves = curve_matrix(X, int(self.budget), "Accuracy")[:, epochs - 1]
+        curves = self._curves(X)[:, epochs - 1]
         if self.method == "last":
             return curves[:, -1].copy()
         if self.method == "best":
             return curves.max(axis=1)
         return extrapolate(curves, epochs, self.method, self._final_epochs(X))
 
+    def _curves(self, X) -> np.ndarray:
+        """Epochs ``1..budget`` of the accuracy channel, as fractions."""
+        from naapgnn.features.tabular import curve_matrix
+
+        budget = int(self.budget)
+        if hasattr(X, "columns"):  # the NAAP-440 table
+            return curve_matrix(X, budget, "Accuracy")
+        channel, scale = self._channel()
+        out = np.zeros((len(X), budget))
+        for i, r in enumerate(X):
+            values = r.curve.get(channel, ())
+            if len(values) < budget:
+                raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(values)} epochs, budget needs {budget}")
+            out[i] = values[:budget]
+        return out * scale
+
+    def _channel(self) -> tuple[str, float]:
+        """The channel read and its factor (before ``fit``: ``channel``, or ``accuracy``, as given)."""
+        from naapgnn.data.channels import ACCURACY_CHANNEL
+
+        if hasattr(self, "channel_"):
+            return self.channel_, self.scale_
+        return self.channel or ACCURACY_CHANNEL, 1.0
+
     def _final_epochs(self, X):
         if self.final_epoch != "full":
             return self.final_epoch
         if hasattr(X, "columns"):  # the NAAP-440 table
             return NUM_EPOCHS
-        return np.array([len(r.curve.get("accuracy", ())) for r in X], dtype=float)
+        return np.array([len(r.curve.get(self._channel()[0], ())) for r in X], dtype=float)

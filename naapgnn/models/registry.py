@@ -63,6 +63,10 @@ class Entry:
         NAAP-440's recipe); it is left out at budgets >= 1 the same way unless
         every record's ``lr`` channel repeats with that period: never assumed
         of a benchmark that does not declare it.
+    reads_accuracy : bool
+        It reads the channel that holds the accuracy, whatever its name
+        (:func:`naapgnn.data.channels.target_channel`); left out at budgets
+        >= 1 the same way on a benchmark without one.
     """
 
     key: str
@@ -79,6 +83,7 @@ class Entry:
     config: dict = field(default_factory=dict)
     channels: tuple = ()
     cycle: int | None = None
+    reads_accuracy: bool = False
 
     def applies(self, budget: int) -> bool:
         return budget >= self.min_budget and (self.max_budget is None or budget <= self.max_budget)
@@ -239,7 +244,7 @@ def _register_own() -> None:
     for name, params in HEURISTICS.items():
         register(Entry(f"curve_{name}", HEURISTIC_LABELS[name], "heuristic", _heuristic(params), featurize=_table,
                        min_budget=min_budget(params["method"], params.get("cycle")), seeded=False,
-                       config={"heuristic": params}, channels=("accuracy",), cycle=params.get("cycle")))
+                       config={"heuristic": params}, reads_accuracy=True, cycle=params.get("cycle")))
     for score, label in (("naswot", "NASWOT score (zero-cost)"), ("synflow", "SynFlow score (zero-cost)")):
         register(Entry(score, label, "zero_cost", _score_line, featurize=_score_column(score), max_budget=0,
                        zero_cost=True, score_only=True, config={"score": score}))
