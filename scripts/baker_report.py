@@ -5,7 +5,9 @@ NAAP-440 under the repeated protocol (random 400/40 splits) at budgets 0, 1,
 under repeated 80/20 splits at budgets 0, 1, 3, 5, 10, 20, 40: mean Kendall
 tau and MAE (+- std over the splits) of each predictor, then GNN minus Baker
 split by split (mean +- standard error, and on how many splits the GNN is at
-least Baker's). Every fit goes through
+least Baker's). With ``--variants``, the deep ResNets again with their curves
+transformed, as benchmarks of other curve lengths, channels and noise would
+give them (:data:`VARIANTS`; nothing was tuned on them). Every fit goes through
 :func:`naapgnn.evaluation.engine.run_units` with a resume log, so a killed run
 continues where it stopped. Output: the table on stdout, ``OUT/baker_report.csv``
 and ``OUT/baker_report.md``.
@@ -22,6 +24,29 @@ import numpy as np
 
 NAAP_BUDGETS = (0, 1, 3, 6, 9)
 DEEP_BUDGETS = (0, 1, 3, 5, 10, 20, 40)
+VARIANT_BUDGETS = (1, 3, 5, 10)
+VARIANTS = {
+    "every4": "the accuracy at every 4th epoch only (a 35-point curve: budget k reads epochs 4, 8, ..., 4k)",
+    "loss": "a loss channel instead of the accuracy, val_loss = -log(accuracy + 0.005)",
+    "noisy": "the accuracy plus Gaussian noise of standard deviation 0.01 per epoch (seeded)",
+}
+
+
+def variant_file(source, variant: str, out: Path) -> Path:
+    """The deep ResNets' records with their curves transformed as :data:`VARIANTS` says, written to ``out``."""
+    from naapgnn.data.records import load_benchmark, write_jsonl
+
+    records = load_benchmark(source)
+    rng = np.random.default_rng(0)
+    for r in records:
+        acc = r.curve["accuracy"]
+        r.curve = {"every4": lambda: {"accuracy": acc[3::4]},
+                   "loss": lambda: {"val_loss": -np.log(acc + 0.005)},
+                   "noisy": lambda: {"accuracy": acc + rng.normal(0.0, 0.01, len(acc))}}[variant]()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"deep_{variant}.jsonl"
+    write_jsonl(records, path)
+    return path
 
 
 def evaluate(source, budgets, test_fraction, predictors, n_splits, store, jobs, seed):
@@ -118,8 +143,15 @@ def main(argv=None) -> None:
     ap.add_argument("--gnn-params", default="{}",
                     help="JSON settings of the GNN (default: its defaults; reduced settings are recorded)")
     ap.add_argument("--naap-budgets", default=",".join(map(str, NAAP_BUDGETS)), help='"" skips NAAP-440')
-    ap.add_argument("--deep-budgets", default=",".join(map(str, DEEP_BUDGETS)))
+    ap.add_argument("--deep-budgets", default=",".join(map(str, DEEP_BUDGETS)), help='"" skips the deep ResNets '
+                    "themselves (their --variants still run)")
+    ap.add_argument("--variants", default="", help=f"also the deep ResNets with transformed curves at budgets "
+                    f"{', '.join(map(str, VARIANT_BUDGETS))}: a comma list of {', '.join(VARIANTS)}")
     args = ap.parse_args(argv)
+    variants = [v for v in args.variants.split(",") if v]
+    for variant in variants:
+        if variant not in VARIANTS or not args.deep:
+            raise SystemExit(f"--variants: {variant!r} is not one of {', '.join(VARIANTS)}, or --deep is missing")
 
     _register_baselines()
     gnn_params = json.loads(args.gnn_params)
@@ -128,8 +160,11 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     store = ResumeLog(out / "fits.jsonl")
     rows = []
-    if args.deep:  # first: the benchmark whose curve side is in question
+    if args.deep and args.deep_budgets:  # first: the benchmark whose curve side is in question
         rows += evaluate(args.deep, [int(k) for k in args.deep_budgets.split(",")], 0.2, predictors, args.splits,
+                         store, args.jobs, args.seed)
+    for variant in variants:
+        rows += evaluate(variant_file(args.deep, variant, out), VARIANT_BUDGETS, 0.2, predictors, args.splits,
                          store, args.jobs, args.seed)
     if args.naap_budgets:  # "" skips NAAP-440
         rows += evaluate(args.naap, [int(k) for k in args.naap_budgets.split(",")], None, predictors, args.splits,

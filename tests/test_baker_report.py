@@ -1,0 +1,42 @@
+"""``scripts/baker_report.py --variants``: the deep ResNets' curves transformed as the script says."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from naapgnn.data.records import load_benchmark
+
+
+def _script():
+    path = Path(__file__).resolve().parents[1] / "scripts" / "baker_report.py"
+    spec = importlib.util.spec_from_file_location("baker_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_variant_rewrites_the_accuracy_curve_and_nothing_else(small_benchmark, tmp_path):
+    script = _script()
+    source = small_benchmark(8, channels=["accuracy"])
+    original = load_benchmark(source)
+    every4, loss, noisy, again = (load_benchmark(script.variant_file(source, v, tmp_path / v))
+                                  for v in ("every4", "loss", "noisy", "noisy"))
+    for r, a, b, c, d in zip(original, every4, loss, noisy, again):
+        assert (a.id, a.target, a.split, a.arch.to_dict()) == (r.id, r.target, r.split, r.arch.to_dict())
+        assert a.curve["accuracy"].tolist() == r.curve["accuracy"][[3, 7]].tolist()
+        assert list(b.curve) == ["val_loss"]
+        np.testing.assert_allclose(b.curve["val_loss"], -np.log(r.curve["accuracy"] + 0.005))
+        assert np.abs(c.curve["accuracy"] - r.curve["accuracy"]).max() < 0.06
+        assert c.curve["accuracy"].tolist() == d.curve["accuracy"].tolist()  # seeded
+    noise = np.concatenate([c.curve["accuracy"] - r.curve["accuracy"] for r, c in zip(original, noisy)])
+    assert noise.std() == pytest.approx(0.01, rel=0.2)
+
+
+def test_an_unknown_variant_or_one_without_the_deep_file_is_refused(tmp_path):
+    script = _script()
+    with pytest.raises(SystemExit, match="--variants: 'cosine' is not one of every4, loss, noisy"):
+        script.main(["--variants", "cosine", "--deep", "x.jsonl", "--deep-budgets", "", "--naap-budgets", "",
+                     "--out", str(tmp_path)])
