@@ -124,3 +124,7 @@ def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
     assert target_channel(records) is None  # two candidates and no targets to tell them apart
     assert target_channel(_records_with([{"val_acc": [0.3, 0.6]}])) == ("val_acc", 1.0)
     assert target_channel(_records_with([{"loss": [2.0, 1.0], "lr": [0.1, 0.1]}])) is None
+    timed = _records_with([{"val_acc": [0.3, 0.6], "seconds": [40.0, 181.0]}])
+    assert target_channel(timed, [0.6]) == ("val_acc", 1.0)
+    assert target_channel(_records_with([{"seconds": [40.0, 181.0]}]), [0.6]) is None  # 1.81 as a percentage
+    assert target_channel(_records_with([{"noisy_acc": [-0.02, 1.03]}]), [0.9]) == ("noisy_acc", 1.0)

@@ -104,5 +104,5 @@ def test_records_without_an_accuracy_channel_are_read_from_the_channel_the_targe
     assert CurveHeuristic("last", budget=2, channel="train_acc").fit(records).predict(records).tolist() == [90.0, 90.0]
     only_losses = [Record(id="a", arch=arch, curve={"loss": np.array([2.0, 1.0])}, target=0.5)]
     with pytest.raises(NaapgnnError, match=r"heuristic 'last': no curve channel holds the accuracy \(channels every "
-                                           r"record has, losses aside: none\); pass channel="):
+                                           r"record has, losses aside: none; an accuracy lies in \[0, 1\] or \[0, 100\]\); pass channel="):
         CurveHeuristic("last", budget=2).fit(only_losses, [0.5])

@@ -28,6 +28,8 @@ __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "measured_
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
+# How far outside [0, 1] an accuracy channel's values may stray (noise added to a logged accuracy, say)
+ACCURACY_SLACK = 0.05
 
 
 def is_loss_channel(name: str) -> bool:
@@ -52,15 +54,24 @@ def accuracy_channels(records: Sequence) -> list[str]:
 def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
     """The curve channel whose end the target is, and the factor from its units to the target's.
 
-    ``accuracy`` when every record has it; else, of :func:`accuracy_channels`, the one whose last
-    value (times its factor) lies closest to ``targets`` on average, or the only one when no targets
-    are given. The factor is 0.01 for a channel in percent (a value above 1), else 1 (targets are
-    fractions). None when no channel qualifies, or several do and no targets tell them apart.
+    ``accuracy`` when every record has it; else, of :func:`accuracy_channels` whose values read as
+    accuracies, the one whose last value (times its factor) lies closest to ``targets`` on average, or
+    the only one when no targets are given. The factor is 0.01 for a channel in percent (a value above
+    1 + :data:`ACCURACY_SLACK`), else 1 (targets are fractions); a channel whose values, so scaled, leave
+    [0, 1] by more than that slack (a time, a norm) is no accuracy. None when no channel qualifies, or
+    several do and no targets tell them apart.
     """
     candidates = accuracy_channels(records)
     if ACCURACY_CHANNEL in candidates:
         candidates = [ACCURACY_CHANNEL]
-    factors = {c: 0.01 if max(float(np.max(r.curve[c])) for r in records) > 1.0 else 1.0 for c in candidates}
+    factors = {}
+    for c in candidates:
+        values = np.concatenate([r.curve[c] for r in records])
+        low, high = float(values.min()), float(values.max())
+        factor = 0.01 if high > 1.0 + ACCURACY_SLACK else 1.0
+        if -ACCURACY_SLACK <= low * factor and high * factor <= 1.0 + ACCURACY_SLACK:
+            factors[c] = factor
+    candidates = list(factors)
     if len(candidates) > 1 and targets is not None:
         y = np.asarray(targets, dtype=float)
         gap = {c: float(np.mean(np.abs([r.curve[c][-1] * factors[c] for r in records] - y))) for c in candidates}

@@ -207,8 +207,8 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
             if found is None:
                 raise NaapgnnError(f"heuristic {self.method!r}: no curve channel holds the accuracy (channels "
-                                   f"every record has, losses aside: {accuracy_channels(records) or 'none'}); "
-                                   "pass channel=")
+                                   f"every record has, losses aside: {accuracy_channels(records) or 'none'}; "
+                                   "an accuracy lies in [0, 1] or [0, 100]); pass channel=")
             self.channel_, self.scale_ = found
         return self
 
