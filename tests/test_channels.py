@@ -52,7 +52,7 @@ def test_values_followed_by_finite_ones_read_as_epochs_not_logged(tmp_path):
     assert str(caught[0].message) == (
         f"{path}: 2 record(s) with non-finite curve values (first: line 2, curve.val_acc[0]) logged finite values "
         "later, so each non-finite value before the last finite one was read as an epoch not logged (linear "
-        "interpolation); 1 record(s) with non-finite curve values (first: line 4, curve.val_acc[3]) stayed "
+        "interpolation; after it, as many epochs as the record's longest gap, the last value); 1 record(s) with non-finite curve values (first: line 4, curve.val_acc[3]) stayed "
         "non-finite to the end, read as diverged runs, each such value as its channel's worst finite value in the "
         "file (val_acc 0.2)")
     assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.2, 0.3, 0.4])  # the first logged value before it
@@ -128,3 +128,15 @@ def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
     assert target_channel(timed, [0.6]) == ("val_acc", 1.0)
     assert target_channel(_records_with([{"seconds": [40.0, 181.0]}]), [0.6]) is None  # 1.81 as a percentage
     assert target_channel(_records_with([{"noisy_acc": [-0.02, 1.03]}]), [0.9]) == ("noisy_acc", 1.0)
+
+
+def test_a_sparse_log_ending_on_an_unlogged_epoch_is_no_divergence(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [
+        {"val_acc": [None, 0.3, None, 0.5, None]},  # every other epoch, the last not logged
+        {"val_acc": [0.2, 0.3, None, 0.4, None, None]},  # a longer trailing gap than any inside: diverged
+        {"val_acc": [0.2, 0.3, 0.35, 0.4, 0.45, 0.5]},
+    ])
+    with pytest.warns(NaapgnnWarning):
+        records = load_jsonl(path)
+    assert records[0].curve["val_acc"] == pytest.approx([0.3, 0.3, 0.4, 0.5, 0.5])
+    assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.3, 0.35, 0.4, 0.2, 0.2])

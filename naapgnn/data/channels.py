@@ -9,9 +9,11 @@ what a ranking needs, and no NaN reaches a model. A run that logs finite
 values again later did not diverge: its non-finite values are epochs not
 logged (a validation every few epochs, one overflowed epoch under mixed
 precision), read by linear interpolation between the logged neighbours (the
-first logged value before the first). :func:`fill_non_finite` does both and
-says so in one line; the learning rate (``lr``) is a schedule, never a
-measurement, so a non-finite rate is an error.
+first logged value before the first); so are its last epochs after its last
+logged value when they are no more than its longest such gap (a log every
+other epoch that ends on an unlogged one), read as that last value.
+:func:`fill_non_finite` does both and says so in one line; the learning rate
+(``lr``) is a schedule, never a measurement, so a non-finite rate is an error.
 """
 from __future__ import annotations
 
@@ -120,15 +122,20 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
         finite = np.flatnonzero(np.isfinite(values))
         last = finite[-1] if len(finite) else -1
         inside = np.flatnonzero(np.isnan(values[:last + 1]))
+        trailing = len(values) - 1 - last
+        if 0 < trailing <= _longest_gap(inside):  # a sparse log whose last epochs were not logged
+            inside, values[last + 1:] = np.r_[inside, np.arange(last + 1, len(values))], values[last]
+            trailing = 0
         if len(inside):
             gaps.append((i, c, int(inside[0])))
             values[inside] = np.interp(inside, finite, values[finite])
-        if last + 1 < len(values):
+        if trailing:
             diverged.append((i, c, last + 1))
     parts = []
     if gaps:
         parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
-                     "before the last finite one was read as an epoch not logged (linear interpolation)")
+                     "before the last finite one was read as an epoch not logged (linear interpolation; after it, "
+                     "as many epochs as the record's longest gap, the last value)")
     if diverged:
         worst = _worst_values(records, dict.fromkeys(c for _, c, _ in diverged), name)
         for i, c, epoch in diverged:
@@ -137,6 +144,15 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
                      f"each such value as its channel's worst finite value in the file "
                      f"({', '.join(f'{c} {v:g}' for c, v in worst.items())})")
     return f"{name}: " + "; ".join(parts)
+
+
+def _longest_gap(epochs: np.ndarray) -> int:
+    """The longest run of consecutive numbers in sorted ``epochs`` (0 when empty)."""
+    if not len(epochs):
+        return 0
+    breaks = np.flatnonzero(np.diff(epochs) > 1)
+    starts, ends = np.r_[0, breaks + 1], np.r_[breaks, len(epochs) - 1]
+    return int((ends - starts + 1).max())
 
 
 def _first_and_count(hits: list, lines: Sequence[int]) -> str:
