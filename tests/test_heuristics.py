@@ -101,7 +101,10 @@ def test_records_without_an_accuracy_channel_are_read_from_the_channel_the_targe
     h = CurveHeuristic("last", budget=2).fit(records, [r.target for r in records])
     assert (h.channel_, h.scale_) == ("val_acc", 0.01)
     np.testing.assert_allclose(h.predict(records), [0.4, 0.5])
-    assert CurveHeuristic("last", budget=2, channel="train_acc").fit(records).predict(records).tolist() == [90.0, 90.0]
+    assert CurveHeuristic("last", budget=2, channel="train_acc").fit(records).predict(records).tolist() == [0.9, 0.9]
+    with pytest.raises(NaapgnnError, match="heuristic 'best': channel 'seconds' holds values outside"):
+        timed = [Record(id="a", arch=arch, curve={"seconds": np.array([40.0, 181.0])}, target=0.5)]
+        CurveHeuristic("best", budget=2, channel="seconds").fit(timed)
     only_losses = [Record(id="a", arch=arch, curve={"loss": np.array([2.0, 1.0])}, target=0.5)]
     with pytest.raises(NaapgnnError, match=r"heuristic 'last': no curve channel holds the accuracy \(channels every "
                                            r"record has, losses aside: none; an accuracy lies in \[0, 1\] or \[0, 100\]\); pass channel="):

@@ -26,7 +26,7 @@ from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "measured_channels", "accuracy_channels",
-           "target_channel", "curve_value", "fill_non_finite"]
+           "accuracy_factor", "target_channel", "curve_value", "fill_non_finite"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -66,19 +66,22 @@ def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
     candidates = accuracy_channels(records)
     if ACCURACY_CHANNEL in candidates:
         candidates = [ACCURACY_CHANNEL]
-    factors = {}
-    for c in candidates:
-        values = np.concatenate([r.curve[c] for r in records])
-        low, high = float(values.min()), float(values.max())
-        factor = 0.01 if high > 1.0 + ACCURACY_SLACK else 1.0
-        if -ACCURACY_SLACK <= low * factor and high * factor <= 1.0 + ACCURACY_SLACK:
-            factors[c] = factor
-    candidates = list(factors)
+    factors = {c: accuracy_factor(records, c) for c in candidates}
+    candidates = [c for c in candidates if factors[c] is not None]
     if len(candidates) > 1 and targets is not None:
         y = np.asarray(targets, dtype=float)
         gap = {c: float(np.mean(np.abs([r.curve[c][-1] * factors[c] for r in records] - y))) for c in candidates}
         candidates = [min(candidates, key=gap.get)]
     return (candidates[0], factors[candidates[0]]) if len(candidates) == 1 else None
+
+
+def accuracy_factor(records: Sequence, channel: str) -> float | None:
+    """The factor from ``channel``'s units to a fraction: 0.01 when a value exceeds 1 + :data:`ACCURACY_SLACK`
+    (percent), else 1; None when its values, so scaled, leave [0, 1] by more than that slack (no accuracy)."""
+    values = np.concatenate([r.curve[channel] for r in records])
+    low, high = float(values.min()), float(values.max())
+    factor = 0.01 if high > 1.0 + ACCURACY_SLACK else 1.0
+    return factor if -ACCURACY_SLACK <= low * factor and high * factor <= 1.0 + ACCURACY_SLACK else None
 
 
 def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> float:

@@ -165,8 +165,8 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
     channel : str or None
         The records' curve channel read; None (default): ``accuracy``, or on
         records without one the channel whose end the training targets are
-        (:func:`naapgnn.data.channels.target_channel`, read by ``fit``), so a
-        benchmark that logs ``val_acc`` in percent is read as fractions.
+        (:func:`naapgnn.data.channels.target_channel`, read by ``fit``). Either
+        way a channel in percent is read as fractions.
 
     ``fit`` learns nothing from the targets' values but which channel holds the accuracy (the
     interface is scikit-learn's so the heuristic runs wherever a learned predictor does);
@@ -198,18 +198,28 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
 
     def fit(self, X=None, y=None):
         """Check the parameters and find the accuracy channel of ``X`` (records; optional). Returns self."""
-        from naapgnn.data.channels import ACCURACY_CHANNEL, accuracy_channels, target_channel
+        from naapgnn.data.channels import ACCURACY_CHANNEL, accuracy_channels, accuracy_factor, target_channel
 
         self.epochs_ = self._check()
         self.channel_, self.scale_ = self.channel or ACCURACY_CHANNEL, 1.0
-        if X is not None and not hasattr(X, "columns") and self.channel is None:
-            records = list(X)
-            found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
-            if found is None:
-                raise NaapgnnError(f"heuristic {self.method!r}: no curve channel holds the accuracy (channels "
-                                   f"every record has, losses aside: {accuracy_channels(records) or 'none'}; "
-                                   "an accuracy lies in [0, 1] or [0, 100]); pass channel=")
-            self.channel_, self.scale_ = found
+        if X is None or hasattr(X, "columns"):
+            return self
+        records = list(X)
+        if self.channel is not None:
+            lacking = [r.id for r in records if self.channel not in r.curve]
+            if lacking:
+                raise NaapgnnError(f"heuristic {self.method!r}: record {lacking[0]!r} has no {self.channel!r} channel")
+            self.scale_ = accuracy_factor(records, self.channel)
+            if self.scale_ is None:
+                raise NaapgnnError(f"heuristic {self.method!r}: channel {self.channel!r} holds values outside "
+                                   "[0, 1] and [0, 100], so no accuracy")
+            return self
+        found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
+        if found is None:
+            raise NaapgnnError(f"heuristic {self.method!r}: no curve channel holds the accuracy (channels "
+                               f"every record has, losses aside: {accuracy_channels(records) or 'none'}; "
+                               "an accuracy lies in [0, 1] or [0, 100]); pass channel=")
+        self.channel_, self.scale_ = found
         return self
 
     def predict(self, X) -> np.ndarray:
