@@ -200,3 +200,30 @@ def test_zero_cost_scores_resume_from_the_last_finished_chunk(naap440, tmp_path,
     benchmark.compute_zero_cost(whole, [0], ResumeLog(tmp_path / "fresh.jsonl"), batch_size=8, progress=False)
     for score in ("naswot", "synflow"):
         np.testing.assert_array_equal(resumed.zero_cost[0][score], whole.zero_cost[0][score])
+
+
+def test_zero_cost_scores_are_kept_when_only_curves_targets_or_hparams_change(naap440, tmp_path, monkeypatch):
+    import copy
+
+    import naapgnn.evaluation.benchmark as benchmark
+    import naapgnn.models.zero_cost as zero_cost
+    from naapgnn.data.records import records_from_naap440
+    from naapgnn.io import ResumeLog
+
+    records = records_from_naap440(naap440)[:3]
+    edited = copy.deepcopy(records)
+    edited[0].curve["accuracy"][0] += 0.1
+    edited[1].hparams["lr"] = 0.5
+    store, scored = ResumeLog(tmp_path / "zc.jsonl"), []
+    real = zero_cost.score_architectures
+    monkeypatch.setattr(zero_cost, "score_architectures",
+                        lambda archs, score, **kw: (scored.append(score), real(archs, score, **kw))[1])
+    for recs, y in ((records, [0.5, 0.6, 0.7]), (edited, [0.1, 0.6, 0.7])):
+        bench = benchmark.Benchmark(recs, recs, np.array(y), np.zeros(3, bool), "three", 90)
+        benchmark.compute_zero_cost(bench, [0], store, batch_size=8, progress=False)
+    assert scored == ["naswot", "synflow"]  # scored once
+    renamed = copy.deepcopy(records)
+    renamed[2].id = "other"
+    bench = benchmark.Benchmark(renamed, renamed, np.zeros(3), np.zeros(3, bool), "three", 90)
+    benchmark.compute_zero_cost(bench, [0], store, batch_size=8, progress=False)
+    assert scored == ["naswot", "synflow"] * 2

@@ -54,6 +54,11 @@ class Benchmark:
             self._fingerprint = self._digest()
         return self._fingerprint
 
+    def architectures_fingerprint(self) -> str:
+        """A digest of ids and architectures only (what zero-cost scores depend on)."""
+        text = json.dumps([[r.id, r.arch.to_dict()] for r in self.records], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def _digest(self) -> str:
         digest = hashlib.sha256()
         digest.update(json.dumps([[r.id, r.arch.to_dict(), r.hparams] for r in self.records], sort_keys=True,
@@ -154,7 +159,7 @@ def compute_zero_cost(bench, seeds: Sequence[int], store, cifar_root=None, batch
         images = load_images(cifar_root, n=batch_size, seed=int(seed)) if cifar_root else None
         source = images.source if images else (f"FALLBACK: Gaussian noise N(0, 1), {batch_size} images per input "
                                                f"shape (seed = the run's seed); no CIFAR-10 folder given")
-        key = "zero_cost:" + hashlib.sha256(json.dumps([bench.fingerprint(), int(seed), source,
+        key = "zero_cost:" + hashlib.sha256(json.dumps([bench.architectures_fingerprint(), int(seed), source,
                                                         batch_size]).encode()).hexdigest()[:20]
         cached = store.get(key)
         if cached is None:
