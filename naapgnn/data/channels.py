@@ -127,7 +127,7 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
         inside = np.flatnonzero(np.isnan(values[:last + 1]))
         trailing = len(values) - 1 - last
         if 0 < trailing <= _longest_gap(inside):  # a sparse log whose last epochs were not logged
-            inside, values[last + 1:] = np.r_[inside, np.arange(last + 1, len(values))], values[last]
+            inside = np.r_[inside, np.arange(last + 1, len(values))]  # np.interp holds the last value after it
             trailing = 0
         if len(inside):
             gaps.append((i, c, int(inside[0])))
