@@ -260,3 +260,24 @@ def test_the_fingerprint_changes_with_any_curve_channel_or_hyperparameter(small_
     assert not changed(lambda r: None)
     assert changed(lambda r: r.curve["loss_mean"].__setitem__(0, 9.0))
     assert changed(lambda r: r.hparams.__setitem__("lr", 0.5))
+
+
+def test_a_benchmark_with_no_test_record_is_evaluated_under_the_repeated_protocol(small_benchmark, tmp_path, capsys):
+    import json
+
+    path = small_benchmark(3, channels=["accuracy"])
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({k: v for k, v in row.items() if k != "split"}) + "\n" for row in rows))
+    argv = ["--data", str(path), "--budgets", "0", "--jobs", "1", "--quiet"]
+    assert main(["evaluate", *argv, "--seeds", "1", "--repeats", "2", "--inner-folds", "0", "--predictors", "paper_gb100",
+                 "--out", str(tmp_path / "ev")]) == 0
+    note = ("no record of {} is marked test (\"split\": \"test\"), so the official protocol has no test split: "
+            "using the repeated protocol (--protocol to choose)".format(path))
+    assert note in capsys.readouterr().err
+    assert set(pd.read_csv(tmp_path / "ev" / "results.csv").protocol) == {"repeated"}
+    assert main(["baselines", *argv, "--repeats", "2", "--models", "baker", "--out", str(tmp_path / "bl")]) == 0
+    assert note in capsys.readouterr().err
+    assert (tmp_path / "bl" / "baselines.csv").is_file()
+    assert main(["evaluate", *argv, "--protocol", "official", "--predictors", "paper_gb100",
+                 "--out", str(tmp_path / "ev2")]) == 2
+    assert "none of the 52 is marked test" in capsys.readouterr().err

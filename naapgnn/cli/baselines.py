@@ -25,9 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budgets", default=None, metavar="K,K,...",
                    help="epoch budgets, comma-separated, each 0 .. the curves' length (default 0,3,6,9, those "
                    "the shortest curve holds)")
-    p.add_argument("--protocol", choices=PROTOCOLS, default="official",
-                   help="official: IsTest split, 5 seeds; repeated: random 400/40 splits; kfold: 10 folds "
-                   "over all; extrapolate: train on the lowest 80%% by accuracy, test on the top 20%%")
+    p.add_argument("--protocol", choices=PROTOCOLS, default=None,
+                   help="official (the default; repeated for a benchmark with no record marked test): IsTest "
+                   "split, 5 seeds; repeated: random 400/40 splits; kfold: 10 folds over all; extrapolate: train "
+                   "on the lowest 80%% by accuracy, test on the top 20%%")
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"output folder (default {DEFAULT_OUT}, or {DEFAULT_OUT}-PROTOCOL for other protocols)")
     p.add_argument("--models", default=None, metavar="SPEC",
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
-    from naapgnn.cli.options import budgets_held, writable_folder
+    from naapgnn.cli.options import budgets_held, protocol_or_default, writable_folder
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
@@ -96,9 +97,11 @@ def run(args: argparse.Namespace) -> int:
         df = load_benchmark_for_evaluation(args.data)
         budgets = (parse_budgets(args.budgets, df.max_epochs) if args.budgets
                    else budgets_held(DEFAULT_BUDGETS, df.max_epochs))
+        args.protocol = protocol_or_default(args.protocol, df.is_test, args.data)
     else:
         budgets = parse_budgets(args.budgets) if args.budgets else list(DEFAULT_BUDGETS)
         df = load_naap440(args.data)
+        args.protocol = args.protocol or "official"
     chosen = select_baselines(args.models or ("baker,extra" if records_file else "all"))
     if records_file and any(b > 0 for b in budgets):
         for name, missing in channels_missing(df, chosen).items():

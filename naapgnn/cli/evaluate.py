@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "when shorter)")
     p.add_argument("--seeds", type=int, default=3, metavar="N",
                    help="seeds per predictor on the fixed-split protocols (default 3)")
-    p.add_argument("--protocol", default="official", metavar="P,P,...",
-                   help="comma-separated: official, repeated, kfold, extrapolate (default official)")
+    p.add_argument("--protocol", default=None, metavar="P,P,...",
+                   help="comma-separated: official, repeated, kfold, extrapolate (default official, or repeated "
+                   "when no record is marked test)")
     p.add_argument("--predictors", default="default", metavar="SPEC",
                    help="comma-separated predictor keys or groups (default, all, learned, baselines, "
                    "heuristics, zero_cost) or paper:<model name>; keys: gnn, gnn+zero_cost, paper_gb100, "
@@ -102,8 +103,10 @@ def run(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     start = time.perf_counter()
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
-    protocols = parse_list(args.protocol, "--protocol")
-    from naapgnn.cli.options import budgets_held, parse_params, scale_option, writable_folder
+    from naapgnn.cli.options import budgets_held, parse_params, protocol_or_default, scale_option, writable_folder
+
+    if args.protocol is not None:
+        parse_list(args.protocol, "--protocol")
 
     gnn_params = parse_params(args.gnn_params, "--gnn-params")
     writable_folder(args.out)
@@ -113,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
+    protocols = parse_list(protocol_or_default(args.protocol, bench.is_test, args.data), "--protocol")
     if budgets is None:
         budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records))
     out = Path(args.out)

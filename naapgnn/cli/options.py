@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from naapgnn.errors import NaapgnnError
 
@@ -107,3 +108,14 @@ def budgets_held(defaults, shortest: int, option: str = "--budgets") -> list[int
         print(f"note: budgets {', '.join(map(str, held))}: the shortest curve of the benchmark has {shortest} epochs "
               f"({option} to choose)")
     return held
+
+
+def protocol_or_default(given: str | None, is_test, source) -> str:
+    """``given``, or (None) ``official`` when some record is marked test, else ``repeated`` with a note."""
+    if given is not None:
+        return given
+    if any(is_test):
+        return "official"
+    print(f"note: no record of {source or 'the data'} is marked test (\"split\": \"test\"), so the official protocol "
+          "has no test split: using the repeated protocol (--protocol to choose)", file=sys.stderr)
+    return "repeated"
