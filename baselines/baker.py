@@ -138,7 +138,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from sklearn.model_selection import GridSearchCV, KFold
+        from sklearn.model_selection import KFold
 
         self._check_params()
         records = as_records(X)
@@ -157,13 +157,13 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         z = (y - self.y_mean_) / self.y_std_
         pipeline, grid = self._pipeline_and_grid(features.shape[1])
         folds = KFold(n_splits=int(self.cv), shuffle=True, random_state=self.random_state)
-        search = GridSearchCV(pipeline, grid, cv=folds, scoring="neg_mean_squared_error", n_jobs=1).fit(features, z)
-        self.best_params_ = {k.removeprefix("reg__"): v for k, v in search.best_params_.items()}
-        self.cv_mse_ = float(-search.best_score_) * self.y_std_ ** 2
-        self.model_ = search.best_estimator_
+        best_params, best_mse = grid_search(pipeline, grid, folds, features, z)
+        self.best_params_ = {k.removeprefix("reg__"): v for k, v in best_params.items()}
+        self.cv_mse_ = best_mse * self.y_std_ ** 2
+        best = clone(pipeline).set_params(**best_params)
+        self.model_ = clone(best).fit(features, z)
         self.fold_models_ = []
         if self.model == "svr":
-            best = clone(pipeline).set_params(**search.best_params_)
             self.fold_models_ = [clone(best).fit(features[train], z[train]) for train, _ in folds.split(features)]
         return self
 
@@ -191,6 +191,29 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
             return mean, trees.std(axis=0) * self.y_std_
         folds = np.stack([m.predict(features) for m in self.fold_models_])
         return mean, folds.std(axis=0) * self.y_std_
+
+
+def grid_search(pipeline, grid: dict, folds, X: np.ndarray, y: np.ndarray) -> tuple[dict, float]:
+    """The setting of ``grid`` with the lowest mean squared error over ``folds``, and that error.
+
+    The same choice as ``GridSearchCV(pipeline, grid, cv=folds, scoring="neg_mean_squared_error")`` (the
+    first of equal means in grid order), at a fraction of its cost: the pipeline's preprocessing steps,
+    which no setting changes, are fitted once per fold instead of once per fold and setting.
+    """
+    from sklearn.metrics import mean_squared_error
+    from sklearn.model_selection import ParameterGrid
+
+    settings = list(ParameterGrid(grid))
+    errors = np.empty((len(settings), folds.get_n_splits()))
+    for j, (train, test) in enumerate(folds.split(X)):
+        prepare = clone(pipeline[:-1]).fit(X[train], y[train])
+        X_train, X_test = prepare.transform(X[train]), prepare.transform(X[test])
+        for i, setting in enumerate(settings):
+            reg = clone(pipeline[-1]).set_params(**{k.split("__", 1)[1]: v for k, v in setting.items()})
+            errors[i, j] = mean_squared_error(y[test], reg.fit(X_train, y[train]).predict(X_test))
+    means = np.average(-errors, axis=1)
+    best = int(np.argmax(means))
+    return settings[best], float(-means[best])
 
 
 def _channels(records) -> list[str]:

@@ -63,6 +63,23 @@ def test_fit_predict_with_uncertainty_and_cv_choice(model):
     assert np.array_equal(mean, again)  # seeded
 
 
+@pytest.mark.parametrize("model", ["svr", "rf"])
+@pytest.mark.parametrize("budget", [0, 5])
+def test_the_grid_search_chooses_and_scores_exactly_as_grid_search_cv(model, budget):
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from baselines.baker import grid_search
+
+    records = make_records(60, seed=budget)
+    est = BakerPredictor(budget=budget, model=model, n_estimators=20, random_state=0)
+    X = baker_features(records, budget, ["accuracy", "lr"] if budget else [], ["lr", "wd"])
+    y = np.array([r.target for r in records])
+    pipeline, grid = est._pipeline_and_grid(X.shape[1])
+    folds = KFold(3, shuffle=True, random_state=0)
+    reference = GridSearchCV(pipeline, grid, cv=folds, scoring="neg_mean_squared_error").fit(X, y)
+    assert grid_search(pipeline, grid, folds, X, y) == (reference.best_params_, -reference.best_score_)
+
+
 def test_budget_zero_reads_no_curve_and_errors_are_one_line():
     records = make_records(20)
     est = BakerPredictor(budget=0).fit(records)
