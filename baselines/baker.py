@@ -14,8 +14,9 @@ features, computed per record:
   differences, as in the paper.
 
 The hyperparameters of the regressor (nu-SVR: ``C``, ``nu``, ``gamma``; forest:
-``max_features``, ``min_samples_leaf``) are chosen by ``GridSearchCV`` over
-``cv`` shuffled folds of the training data only, with a fixed seed. The
+``max_features``, ``min_samples_leaf``) are chosen by a grid search over ``cv``
+shuffled folds of the training data only, with a fixed seed (:func:`grid_search`:
+``GridSearchCV``'s choice, with the preprocessing fitted once per fold). The
 uncertainty (``predict(X, return_std=True)``) is the spread of the ``cv``
 models refitted with the chosen setting on each fold's training part (nu-SVR)
 or of the trees (forest).
