@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from naapgnn.errors import NaapgnnError
 from naapgnn.models.inputs import as_records, targets_of
 
-__all__ = ["BakerPredictor", "baker_features", "BAKER_MODELS"]
+__all__ = ["BakerPredictor", "baker_features", "grid_search", "BAKER_MODELS"]
 
 BAKER_MODELS = ("svr", "rf")
 
