@@ -105,6 +105,9 @@ def test_records_without_an_accuracy_channel_are_read_from_the_channel_the_targe
     with pytest.raises(NaapgnnError, match="heuristic 'best': channel 'seconds' holds values outside"):
         timed = [Record(id="a", arch=arch, curve={"seconds": np.array([40.0, 181.0])}, target=0.5)]
         CurveHeuristic("best", budget=2, channel="seconds").fit(timed)
+    with pytest.raises(NaapgnnError, match=r"several curve channels could hold the accuracy \(train_acc, val_acc\); "
+                                           "pass the targets y or channel="):
+        CurveHeuristic("last", budget=2).fit(records)
     only_losses = [Record(id="a", arch=arch, curve={"loss": np.array([2.0, 1.0])}, target=0.5)]
     with pytest.raises(NaapgnnError, match=r"heuristic 'last': no curve channel holds the accuracy \(channels every "
                                            r"record has, losses aside: none; an accuracy lies in \[0, 1\] or \[0, 100\]\); pass channel="):

@@ -26,7 +26,7 @@ from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "measured_channels", "accuracy_channels",
-           "accuracy_factor", "target_channel", "curve_value", "fill_non_finite"]
+           "accuracy_candidates", "accuracy_factor", "target_channel", "curve_value", "fill_non_finite"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -63,16 +63,23 @@ def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
     [0, 1] by more than that slack (a time, a norm) is no accuracy. None when no channel qualifies, or
     several do and no targets tell them apart.
     """
-    candidates = accuracy_channels(records)
-    if ACCURACY_CHANNEL in candidates:
-        candidates = [ACCURACY_CHANNEL]
-    factors = {c: accuracy_factor(records, c) for c in candidates}
-    candidates = [c for c in candidates if factors[c] is not None]
+    factors = accuracy_candidates(records)
+    candidates = list(factors)
     if len(candidates) > 1 and targets is not None:
         y = np.asarray(targets, dtype=float)
         gap = {c: float(np.mean(np.abs([r.curve[c][-1] * factors[c] for r in records] - y))) for c in candidates}
         candidates = [min(candidates, key=gap.get)]
     return (candidates[0], factors[candidates[0]]) if len(candidates) == 1 else None
+
+
+def accuracy_candidates(records: Sequence) -> dict[str, float]:
+    """The channels :func:`target_channel` chooses among, each with its :func:`accuracy_factor`: ``accuracy``
+    alone when every record has it, else every one of :func:`accuracy_channels` whose values read as accuracies."""
+    channels = accuracy_channels(records)
+    if ACCURACY_CHANNEL in channels:
+        channels = [ACCURACY_CHANNEL]
+    factors = {c: accuracy_factor(records, c) for c in channels}
+    return {c: f for c, f in factors.items() if f is not None}
 
 
 def accuracy_factor(records: Sequence, channel: str) -> float | None:

@@ -338,13 +338,13 @@ def channels_lacking(bench, predictors) -> dict[str, list[str]]:
     """Predictor key -> the curve channels it reads (``Entry.channels``) that some record of ``bench`` lacks, and
     ``"lr (cyclic, period P)"`` when it reads the cycle ends of a rate (``Entry.cycle``) that some record does not
     declare, ``"accuracy (under any name)"`` when it reads the accuracy (``Entry.reads_accuracy``) and no channel
-    of every record holds one (:func:`naapgnn.data.channels.target_channel`); :func:`run_evaluation` leaves those
+    of every record holds one (:func:`naapgnn.data.channels.accuracy_candidates`); :func:`run_evaluation` leaves those
     predictors out at budgets >= 1."""
-    from naapgnn.data.channels import target_channel
+    from naapgnn.data.channels import accuracy_candidates
     from naapgnn.features.curves import SCHEDULE_CHANNEL, declares_cycle
 
     common = set.intersection(*(set(r.curve) for r in bench.records)) if bench.records else set()
-    has_accuracy = target_channel(bench.records, bench.y) is not None
+    has_accuracy = bool(accuracy_candidates(bench.records))
     out = {}
     for p in predictors:
         missing = [c for c in p.entry.channels if c not in common]

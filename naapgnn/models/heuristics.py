@@ -198,7 +198,8 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
 
     def fit(self, X=None, y=None):
         """Check the parameters and find the accuracy channel of ``X`` (records; optional). Returns self."""
-        from naapgnn.data.channels import ACCURACY_CHANNEL, accuracy_channels, accuracy_factor, target_channel
+        from naapgnn.data.channels import (ACCURACY_CHANNEL, accuracy_candidates, accuracy_channels, accuracy_factor,
+                                           target_channel)
 
         self.epochs_ = self._check()
         self.channel_, self.scale_ = self.channel or ACCURACY_CHANNEL, 1.0
@@ -215,6 +216,9 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
                                    "[0, 1] and [0, 100], so no accuracy")
             return self
         found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
+        if found is None and len(accuracy_candidates(records)) > 1:
+            raise NaapgnnError(f"heuristic {self.method!r}: several curve channels could hold the accuracy "
+                               f"({', '.join(accuracy_candidates(records))}); pass the targets y or channel=")
         if found is None:
             raise NaapgnnError(f"heuristic {self.method!r}: no curve channel holds the accuracy (channels "
                                f"every record has, losses aside: {accuracy_channels(records) or 'none'}; "
