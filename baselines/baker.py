@@ -212,9 +212,9 @@ def grid_search(pipeline, grid: dict, folds, X: np.ndarray, y: np.ndarray) -> tu
         for i, setting in enumerate(settings):
             reg = clone(pipeline[-1]).set_params(**{k.split("__", 1)[1]: v for k, v in setting.items()})
             errors[i, j] = mean_squared_error(y[test], reg.fit(X_train, y[train]).predict(X_test))
-    means = np.average(-errors, axis=1)
-    best = int(np.argmax(means))
-    return settings[best], float(-means[best])
+    means = errors.mean(axis=1)
+    best = int(np.argmin(means))
+    return settings[best], float(means[best])
 
 
 def _channels(records) -> list[str]:

@@ -105,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
     from naapgnn.cli.options import budgets_held, parse_params, protocol_or_default, scale_option, writable_folder
 
-    if args.protocol is not None:
-        parse_list(args.protocol, "--protocol")
+    protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
 
     gnn_params = parse_params(args.gnn_params, "--gnn-params")
     writable_folder(args.out)
@@ -116,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
-    protocols = parse_list(protocol_or_default(args.protocol, bench.is_test, args.data), "--protocol")
+    protocols = protocols or [protocol_or_default(None, bench.is_test, args.data)]
     if budgets is None:
         budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records))
     out = Path(args.out)
