@@ -7,8 +7,11 @@ features, computed per record:
 * architecture (:mod:`naapgnn.features.architecture`): log parameters, log MACs,
   depth, conv layers, stride-2 stages, residual convs, log widest conv, and the
   number of layers of each op type;
-* numeric hyperparameters (every ``hparams`` key seen in training; a missing
-  value counts as the training mean);
+* numeric hyperparameters (every ``hparams`` key seen in training, and the
+  peak of a per-epoch ``lr`` schedule when ``hparams`` give no rate; those
+  spread over two decades in log10: :mod:`naapgnn.features.hparams`, the
+  same reading as naapgnn's own predictor; a missing value counts as the
+  training mean);
 * the first ``budget`` values of every curve channel seen in training
   (accuracy, losses, a per-epoch ``lr``, ...) and their first and second
   differences, as in the paper.
@@ -43,19 +46,17 @@ def feature_names(budget: int, channels, hparams) -> list[str]:
     return names + values_and_differences_names(budget, channels)
 
 
-def baker_features(records, budget: int, channels, hparams) -> np.ndarray:
+def baker_features(records, budget: int, channels, hparams, log=None) -> np.ndarray:
     """The feature matrix of ``records`` (NaN where a record lacks a channel or a hyperparameter).
 
     A channel a record has must hold at least ``budget`` epochs; only the first
-    ``budget`` are read.
+    ``budget`` are read. ``log``: which of ``hparams`` to read in log10.
     """
     from naapgnn.features.architecture import architecture_features
     from naapgnn.features.curves import values_and_differences
+    from naapgnn.features.hparams import hparam_inputs
 
-    from naapgnn.data.hparams import hparam_value
-
-    hp = np.array([[hparam_value(r.hparams, h) for h in hparams] for r in records], dtype=float)
-    return np.c_[architecture_features([r.arch for r in records]), hp.reshape(len(records), len(hparams)),
+    return np.c_[architecture_features([r.arch for r in records]), hparam_inputs(records, hparams, log),
                  values_and_differences(records, budget, channels)]
 
 
@@ -80,7 +81,9 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
     channels_ : list of str
         Curve channels read (every channel a training record has).
     hparam_names_ : list of str
-        Hyperparameters read.
+        Hyperparameters read (:func:`naapgnn.features.hparams.hparam_input_names`).
+    hparam_log_ : list of bool
+        Which of them are read in log10.
     feature_names_ : list of str
     best_params_ : dict
         The setting chosen by cross-validation.
@@ -141,6 +144,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         """
         from sklearn.model_selection import KFold
 
+        from naapgnn.features.hparams import hparam_input_names, hparam_inputs, log_columns
+
         self._check_params()
         records = as_records(X)
         y = targets_of(records, y, "BakerPredictor")
@@ -151,9 +156,10 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
             raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
-        self.hparam_names_ = sorted({k for r in records for k in r.hparams})
+        self.hparam_names_ = hparam_input_names(records)
+        self.hparam_log_ = log_columns(hparam_inputs(records, self.hparam_names_))
         self.feature_names_ = feature_names(budget, self.channels_, self.hparam_names_)
-        features = baker_features(records, budget, self.channels_, self.hparam_names_)
+        features = baker_features(records, budget, self.channels_, self.hparam_names_, self.hparam_log_)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         z = (y - self.y_mean_) / self.y_std_
         pipeline, grid = self._pipeline_and_grid(features.shape[1])
@@ -182,7 +188,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         """
         if not hasattr(self, "model_"):
             raise NaapgnnError("BakerPredictor: not fitted yet (call fit)")
-        features = baker_features(as_records(X), int(self.budget), self.channels_, self.hparam_names_)
+        features = baker_features(as_records(X), int(self.budget), self.channels_, self.hparam_names_,
+                                  self.hparam_log_)
         mean = self.model_.predict(features) * self.y_std_ + self.y_mean_
         if not return_std:
             return mean

@@ -2,7 +2,25 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Iterator
+
+# torch_geometric's import warns of torch.jit.script in each new worker, before any code of ours runs there
+WORKER_WARNINGS = "ignore:`torch.jit.script` is deprecated:FutureWarning"
+
+
+@contextlib.contextmanager
+def quiet_workers(spec: str = WORKER_WARNINGS) -> Iterator[None]:
+    """Add ``spec`` to ``PYTHONWARNINGS`` for the worker processes started inside the block."""
+    old = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = f"{old},{spec}" if old else spec
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = old
 
 
 @contextlib.contextmanager

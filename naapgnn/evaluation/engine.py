@@ -284,7 +284,10 @@ def _map(todo: list[dict], jobs: int):
     if jobs > 1 and len(todo) > 1:
         from joblib import Parallel, delayed
 
-        yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_execute)(j) for j in todo)
+        from naapgnn.runtime import quiet_workers
+
+        with quiet_workers():
+            yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_execute)(j) for j in todo)
     else:
         for job in todo:
             yield _execute(job)

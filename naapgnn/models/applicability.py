@@ -125,12 +125,14 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
     return reasons
 
 
-def _hparam_key_reasons(trained: list, given: dict) -> list[str]:
+def _hparam_key_reasons(trained: list, record) -> list[str]:
     """A trained-on hyperparameter the record lacks (read as the training mean), one it gives that the model
     never saw (not read)."""
-    from naapgnn.data.hparams import hparam_value, is_indicator
+    from naapgnn.data.hparams import is_indicator
+    from naapgnn.features.hparams import record_hparam
 
-    missing = [k for k in trained if np.isnan(hparam_value(given, k))]
+    given = record.hparams
+    missing = [k for k in trained if np.isnan(record_hparam(record, k))]
     unknown = sorted(k for k in given if k not in trained and not (is_indicator(k) and given[k] == 0))
     out = [f"hparam {', '.join(map(repr, missing))} missing (read as the training mean)"] if missing else []
     return out + ([f"hparam {', '.join(map(repr, unknown))} not read (not in the training data)"] if unknown else [])
@@ -253,7 +255,7 @@ class ApplicabilityMixin:
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])
         for i, value in enumerate(parts["mean"]):
-            reasons[i] += _hparam_key_reasons(self.hparam_names_, records[i].hparams)
+            reasons[i] += _hparam_key_reasons(self.hparam_names_, records[i])
             if parts["forest"] is not None and np.isnan(parts["forest"][i]):
                 reasons[i].append(f"forest not blended (deeper than its {self.forest_.max_blocks_} blocks)")
             if not 0.0 <= value <= 1.0:

@@ -95,6 +95,7 @@ def _config(model) -> dict:
         "schedule": model.schedule_,
         "curve_feature_names": model.curve_feature_names_,
         "hparam_names": model.hparam_names_,
+        "hparam_log": list(getattr(model, "hparam_log_", [False] * len(model.hparam_names_))),
         **{name: getattr(model, name + "_").tolist() for name in _TENSOR_STATE + _ARRAY_STATE},
         "y_mean": model.y_mean_, "y_std": model.y_std_,
         "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],
@@ -178,6 +179,8 @@ def _set_state(model, state: dict) -> None:
     model.schedule_ = state["schedule"]
     model.curve_feature_names_ = list(state["curve_feature_names"])
     model.hparam_names_ = list(state["hparam_names"])
+    # absent before the log-scaled hyperparameters: every column read as it is
+    model.hparam_log_ = [bool(f) for f in state.get("hparam_log", [False] * len(model.hparam_names_))]
     for name in _TENSOR_STATE:
         setattr(model, name + "_", torch.tensor(state[name], dtype=torch.float32))
     for name in _ARRAY_STATE:

@@ -2,9 +2,7 @@
 Adam, early stopping on the member's held-out records."""
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 
 import numpy as np
 
@@ -47,33 +45,17 @@ def train_members(make_model, seeds, vals, data, target, settings, bar, n_jobs: 
         return [_member(make_model, s, v, data, target, settings, bar) for s, v in zip(seeds, vals)]
     from joblib import Parallel, delayed
 
+    from naapgnn.runtime import quiet_workers
+
     calls = [delayed(_member_state)(make_model, s, v, data, target, settings) for s, v in zip(seeds, vals)]
     out = []
-    with _worker_warnings(WORKER_WARNINGS):
+    with quiet_workers():
         for state, epoch, held in Parallel(n_jobs=jobs, backend="loky", return_as="generator")(calls):
             model = _without_rng(make_model)
             model.load_state_dict(state)
             out.append((model.eval(), epoch, held))
             bar.update(int(settings.max_epochs))
     return out
-
-
-# torch_geometric's import warns of torch.jit.script in each new worker, before any code of ours runs there
-WORKER_WARNINGS = "ignore:`torch.jit.script` is deprecated:FutureWarning"
-
-
-@contextlib.contextmanager
-def _worker_warnings(spec: str):
-    """Add ``spec`` to ``PYTHONWARNINGS`` for the worker processes started inside the block."""
-    old = os.environ.get("PYTHONWARNINGS")
-    os.environ["PYTHONWARNINGS"] = f"{old},{spec}" if old else spec
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("PYTHONWARNINGS", None)
-        else:
-            os.environ["PYTHONWARNINGS"] = old
 
 
 def _member(make_model, seed, val, data, target, settings, bar):

@@ -12,8 +12,8 @@ What it does, in order:
    slopes, a log-fit extrapolation), plus cycle-aligned ones only when the
    records carry a per-epoch ``lr`` channel with a cyclic schedule. Raw
    per-epoch values are added with ``curve_raw=True``.
-3. Node features, graph attributes, curve features, hyperparameters and the
-   target are standardised with training statistics.
+3. Node features, graph attributes, curve features, hyperparameters (as
+   :mod:`naapgnn.features.hparams` reads them) and the target are standardised.
 4. Each of ``n_ensemble`` members holds out its own part of the training
    data (by default the members' held-out parts are disjoint folds) and is
    trained full-batch with Adam on ``MSE + rank_weight * pairwise logistic
@@ -140,6 +140,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
 
     Attributes
     ----------
+    hparam_names_, hparam_log_ : list of str, list of bool (the hyperparameters read, which in log10)
     members_ : list of AccuracyModel
         The trained ensemble (on CPU).
     folds_ : bool
@@ -236,10 +237,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         return g, torch.tensor(curve, dtype=torch.float32), torch.tensor(hp, dtype=torch.float32)
 
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
-        from naapgnn.data.hparams import hparam_value
+        from naapgnn.features.hparams import hparam_inputs
 
-        out = np.array([[hparam_value(r.hparams, name) for name in self.hparam_names_] for r in records],
-                       dtype=float).reshape(len(records), len(self.hparam_names_))
+        out = hparam_inputs(records, self.hparam_names_, getattr(self, "hparam_log_", None))
         if fill:  # a missing value counts as the training mean
             out = np.where(np.isnan(out), self.hparam_mean_, out)
         return out
@@ -265,6 +265,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _fit(self, X, y):
         import torch
 
+        from naapgnn.features.hparams import hparam_input_names, hparam_inputs, log_columns
         from naapgnn.graph.statistics import graph_statistics
 
         self._check_params()
@@ -273,7 +274,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         seed = self._seed()
         check_training_targets(y)
         curve = self._fit_curve_state(records)
-        self.hparam_names_ = sorted({k for r in records for k in r.hparams})
+        self.hparam_names_ = hparam_input_names(records)
+        self.hparam_log_ = log_columns(hparam_inputs(records, self.hparam_names_))
 
         raw = self._graphs(X, records, fold=self.fold_repeats)
         self.folds_ = self.fold_repeats and bool(raw.x[:, -1].any())

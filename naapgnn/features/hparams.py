@@ -1,0 +1,81 @@
+"""Hyperparameters as model inputs: the record's own, the learning-rate schedule's peak, and log scales.
+
+A benchmark may give the learning rate only as a per-epoch ``lr`` channel (a
+schedule logged with the curve), not in ``hparams``. The curve features read
+that channel up to the budget, so at budget 0 the rate would be lost, though a
+schedule is set before training. :func:`hparam_input_names` then adds
+:data:`SCHEDULE_PEAK`, the highest rate of the record's whole schedule, when
+it varies between the training records and ``hparams`` has no ``lr``. The
+peak is what a schedule is built from (a warmup's target, a step or cosine
+decay's start, a cyclic rate's top); a scheduler that lowers the rate on a
+plateau only lowers it, so the peak holds nothing measured.
+
+A positive hyperparameter spread over at least :data:`LOG_RATIO` (two
+decades) in training, as learning rates and weight decays are drawn, is read
+in log10 (:func:`log_columns`): on a linear scale the rates 1e-4 and 1e-3 are
+both "about 0" next to 0.1, and a kernel or a network would not tell them apart.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from naapgnn.data.channels import SCHEDULE_CHANNEL
+from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value
+
+__all__ = ["SCHEDULE_PEAK", "LOG_RATIO", "hparam_input_names", "record_hparam", "hparam_inputs", "log_columns",
+           "to_log"]
+
+SCHEDULE_PEAK = "lr_schedule_peak"
+LOG_RATIO = 100.0
+
+
+def record_hparam(record, name: str) -> float:
+    """The value of hyperparameter ``name`` for ``record`` (NaN when the record does not give it);
+    :data:`SCHEDULE_PEAK` is read from the record's ``lr`` channel, unless its ``hparams`` give that name."""
+    if name == SCHEDULE_PEAK and name not in record.hparams:
+        rates = record.curve.get(SCHEDULE_CHANNEL)
+        return float(np.max(rates)) if rates is not None and len(rates) else math.nan
+    return hparam_value(record.hparams, name)
+
+
+def hparam_input_names(records: Sequence) -> list[str]:
+    """The hyperparameters a model trained on ``records`` reads: every name of their ``hparams`` (sorted),
+    then :data:`SCHEDULE_PEAK` when it varies between them and no record gives an ``lr``."""
+    names = sorted({k for r in records for k in r.hparams})
+    if SCHEDULE_CHANNEL in names or SCHEDULE_PEAK in names:
+        return names
+    peaks = np.array([record_hparam(r, SCHEDULE_PEAK) for r in records])
+    peaks = peaks[np.isfinite(peaks)]
+    return names + [SCHEDULE_PEAK] if len(peaks) and peaks.max() > peaks.min() else names
+
+
+def hparam_inputs(records: Sequence, names: Sequence[str], log: Sequence[bool] | None = None) -> np.ndarray:
+    """The ``(n, len(names))`` values of ``names`` for ``records`` (NaN where missing), columns flagged in
+    ``log`` in log10 (:func:`to_log`)."""
+    out = np.array([[record_hparam(r, name) for name in names] for r in records],
+                   dtype=float).reshape(len(records), len(names))
+    return to_log(out, log) if log is not None and any(log) else out
+
+
+def log_columns(values: np.ndarray) -> list[bool]:
+    """Per column of ``values`` (NaN = missing): whether every value given is positive and the largest is at
+    least :data:`LOG_RATIO` times the smallest."""
+    flags = []
+    for column in np.asarray(values, dtype=float).reshape(len(values), -1).T:
+        given = column[np.isfinite(column)]
+        flags.append(bool(len(given) and given.min() > 0 and given.max() >= LOG_RATIO * given.min()))
+    return flags
+
+
+def to_log(values: np.ndarray, log: Sequence[bool]) -> np.ndarray:
+    """``values`` with the flagged columns in log10; a value <= 0 there (never seen in training) reads as
+    log10 of ``1 / MAX_MAGNITUDE``, far below any training value, so the domain check reports it."""
+    out = np.array(values, dtype=float, copy=True)
+    flags = np.asarray(log, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        out[:, flags] = np.log10(np.where(out[:, flags] > 0, out[:, flags], 1.0 / MAX_MAGNITUDE))
+    out[:, flags] = np.where(np.isnan(values[:, flags]), np.nan, out[:, flags])
+    return out

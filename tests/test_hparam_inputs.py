@@ -1,0 +1,115 @@
+"""Hyperparameters as model inputs (naapgnn.features.hparams): a per-epoch lr schedule's peak, log scales."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from baselines.baker import BakerPredictor
+from naapgnn.data.records import load_jsonl
+from naapgnn.features.hparams import (SCHEDULE_PEAK, hparam_input_names, hparam_inputs, log_columns,
+                                      record_hparam)
+from naapgnn.models.gnn import GNNPredictor
+
+TINY = dict(hidden=16, layers=2, max_epochs=60, patience=15, n_ensemble=2, forest_trees=30)
+SCHEME = [{"kernel_size": 3, "width": 16, "stride": 2, "residual": False},
+          {"kernel_size": 3, "width": 32, "stride": 2, "residual": False}]
+
+
+def _cosine(peak, epochs=6):
+    return [peak * 0.5 * (1 + math.cos(math.pi * e / epochs)) for e in range(epochs)]
+
+
+def _record(i, peak, wd, target=None, hparams=True, schedule=True):
+    out = {"id": f"n{i}", "arch": SCHEME, "curve": {"accuracy": [0.3, 0.4, 0.45, 0.5, 0.52, 0.53]}}
+    if schedule:
+        out["curve"]["lr"] = _cosine(peak)
+    if hparams:
+        out["hparams"] = {"weight_decay": wd}
+    if target is not None:
+        out["target"] = target
+    return out
+
+
+def _load(tmp_path, rows, name="b.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return load_jsonl(path)
+
+
+def test_the_schedule_peak_is_read_from_the_lr_channel_when_it_varies(tmp_path):
+    records = _load(tmp_path, [_record(0, 0.1, 1e-4), _record(1, 0.01, 1e-3)])
+    assert hparam_input_names(records) == ["weight_decay", SCHEDULE_PEAK]
+    assert record_hparam(records[0], SCHEDULE_PEAK) == pytest.approx(0.1)
+    assert record_hparam(records[1], SCHEDULE_PEAK) == pytest.approx(0.01)
+    (bare,) = _load(tmp_path, [_record(2, 0.1, 1e-4, schedule=False)], "bare.jsonl")
+    assert math.isnan(record_hparam(bare, SCHEDULE_PEAK))
+
+
+def test_no_schedule_peak_when_it_is_constant_or_the_hparams_give_a_rate(tmp_path):
+    same = _load(tmp_path, [_record(0, 0.1, 1e-4), _record(1, 0.1, 1e-3)])
+    assert hparam_input_names(same) == ["weight_decay"]  # NAAP-440: one cyclic schedule for all
+    given = [_record(0, 0.1, 1e-4), _record(1, 0.01, 1e-3)]
+    for row in given:
+        row["hparams"]["lr"] = row["curve"]["lr"][0]
+    assert hparam_input_names(_load(tmp_path, given, "given.jsonl")) == ["lr", "weight_decay"]
+
+
+def test_a_positive_column_over_two_decades_is_read_in_log10():
+    values = np.array([[1e-5, 0.1, 2.0, 16.0, np.nan],
+                       [1e-3, 0.5, -1.0, 1024.0, 3.0],
+                       [np.nan, 1.0, 5.0, 64.0, 600.0]])
+    assert log_columns(values) == [True, False, False, False, True]
+    assert log_columns(np.zeros((3, 0))) == []
+
+
+def test_log_inputs_keep_missing_values_and_push_non_positive_ones_far_below(tmp_path):
+    records = _load(tmp_path, [_record(0, 0.1, 1e-6), _record(1, 0.01, 1e-2)])
+    names = hparam_input_names(records)
+    log = log_columns(hparam_inputs(records, names))
+    assert log == [True, False]  # weight decay over 4 decades; the peaks over one
+    assert hparam_inputs(records, names, log)[:, 0] == pytest.approx([-6.0, -2.0])
+    odd = _load(tmp_path, [_record(2, 0.1, 0.0)], "zero.jsonl") + _load(
+        tmp_path, [_record(3, 0.1, 1e-3, hparams=False)], "none.jsonl")
+    out = hparam_inputs(odd, names, log)
+    assert out[0, 0] == pytest.approx(-30.0) and np.isnan(out[1, 0])
+
+
+@pytest.fixture(scope="module")
+def schedule_benchmark(tmp_path_factory):
+    """One architecture; the target peaks at a learning rate of 0.01 (given only as the lr channel) and falls
+    with log weight decay: at budget 0 only the hyperparameters tell the nets apart."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(120):
+        peak, wd = 10 ** rng.uniform(-4, 0), 10 ** rng.uniform(-6, -2)
+        target = 0.8 - 0.05 * (math.log10(peak) + 2) ** 2 - 0.02 * (math.log10(wd) + 6)
+        rows.append(_record(i, peak, wd, target=round(target, 5)))
+    records = _load(tmp_path_factory.mktemp("sched"), rows)
+    return records[:90], records[90:]
+
+
+@pytest.mark.parametrize("make", [lambda: GNNPredictor(budget=0, random_state=0, **TINY),
+                                  lambda: BakerPredictor(budget=0)])
+def test_predictors_rank_by_the_schedule_and_log_hparams_at_budget_0(schedule_benchmark, make):
+    train, test = schedule_benchmark
+    model = make().fit(train, np.array([r.target for r in train]))
+    assert model.hparam_names_ == ["weight_decay", SCHEDULE_PEAK] and model.hparam_log_ == [True, True]
+    tau = kendalltau(model.predict(test), [r.target for r in test])[0]
+    assert tau > 0.7, tau  # one architecture: without the schedule and log scales the order is lost
+
+
+def test_the_log_flags_survive_a_checkpoint_and_the_domain_check_reads_the_channel(schedule_benchmark, tmp_path):
+    train, test = schedule_benchmark
+    model = GNNPredictor(budget=0, random_state=0, **TINY).fit(train, np.array([r.target for r in train]))
+    model.save(tmp_path / "ck")
+    loaded = GNNPredictor.load(tmp_path / "ck")
+    assert loaded.hparam_log_ == [True, True]
+    np.testing.assert_allclose(loaded.predict(test), model.predict(test), rtol=1e-6)
+    assert model.domain_report(test[:1])[1] == [""]
+    (bare,) = _load(tmp_path, [_record(0, 0.1, 1e-4, schedule=False)], "bare.jsonl")
+    reasons = model.domain_report([bare])[1][0]
+    assert f"hparam '{SCHEDULE_PEAK}' missing (read as the training mean)" in reasons
