@@ -80,6 +80,28 @@ def test_the_grid_search_chooses_and_scores_exactly_as_grid_search_cv(model, bud
     assert grid_search(pipeline, grid, folds, X, y) == (reference.best_params_, -reference.best_score_)
 
 
+def test_the_grid_search_reads_a_seeded_subset_and_the_choice_is_refitted_on_every_record():
+    from sklearn.model_selection import KFold
+
+    from baselines.baker import grid_search
+
+    records = make_records(60, seed=3)
+    y = np.array([r.target for r in records])
+    est = BakerPredictor(budget=3, max_search_rows=24, random_state=1).fit(records, y)
+    rows = np.sort(np.random.default_rng(1).choice(60, 24, replace=False))
+    X = baker_features(records, 3, est.channels_, est.hparam_names_)
+    pipeline, grid = est._pipeline_and_grid(X.shape[1])
+    z = (y - y.mean()) / y.std()
+    params, mse = grid_search(pipeline, grid, KFold(3, shuffle=True, random_state=1), X[rows], z[rows])
+    assert est.best_params_ == {k.removeprefix("reg__"): v for k, v in params.items()}
+    assert est.cv_mse_ == pytest.approx(mse * est.y_std_ ** 2)
+    assert est.model_[-1].shape_fit_[0] == 60
+    whole = BakerPredictor(budget=3, max_search_rows=None, random_state=1).fit(records, y)
+    assert BakerPredictor(budget=3, random_state=1).fit(records, y).best_params_ == whole.best_params_  # 60 < 1000
+    with pytest.raises(NaapgnnError, match="max_search_rows must be None or an integer >= 2 \\* cv, got 4"):
+        BakerPredictor(max_search_rows=4).fit(records, y)
+
+
 def test_budget_zero_reads_no_curve_and_errors_are_one_line():
     records = make_records(20)
     est = BakerPredictor(budget=0).fit(records)
