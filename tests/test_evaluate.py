@@ -281,3 +281,23 @@ def test_a_benchmark_with_no_test_record_is_evaluated_under_the_repeated_protoco
     assert main(["evaluate", *argv, "--protocol", "official", "--predictors", "paper_gb100",
                  "--out", str(tmp_path / "ev2")]) == 2
     assert "none of the 52 is marked test" in capsys.readouterr().err
+
+
+def test_zero_cost_scores_a_group_brings_in_are_left_out_beyond_the_time_limit(small_benchmark, tmp_path, capsys):
+    import json
+
+    bench = small_benchmark(3)
+    common = ["evaluate", "--data", str(bench), "--budgets", "0", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+              "--zc-batch-size", "8", "--zc-max-minutes", "0", "--quiet"]
+    tiny = json.dumps({k: v for k, v in TINY_GNN.items() if k != "device"})
+    assert main(common + ["--gnn-params", tiny, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "note: naswot, synflow left out: their scores of 52 architectures x 1 seeds would take about" in err
+    assert "name them in --predictors to run them" in err
+    results = pd.read_csv(tmp_path / "a" / "results.csv")
+    assert "gnn" in set(results.predictor) and not {"naswot", "synflow"} & set(results.predictor)
+    assert main(common + ["--predictors", "paper_gb100,naswot", "--out", str(tmp_path / "b")]) == 0
+    assert "left out" not in capsys.readouterr().err
+    assert set(pd.read_csv(tmp_path / "b" / "results.csv").predictor) == {"paper_gb100", "naswot"}
+    assert main(common[:-3] + ["--zc-max-minutes", "-1", "--out", str(tmp_path / "c")]) == 2
+    assert "--zc-max-minutes must be >= 0, got -1" in capsys.readouterr().err

@@ -227,3 +227,37 @@ def test_zero_cost_scores_are_kept_when_only_curves_targets_or_hparams_change(na
     bench = benchmark.Benchmark(renamed, renamed, np.zeros(3), np.zeros(3, bool), "three", 90)
     benchmark.compute_zero_cost(bench, [0], store, batch_size=8, progress=False)
     assert scored == ["naswot", "synflow"] * 2
+
+
+def test_a_limit_scores_only_the_first_chunk_and_returns_the_projection(naap440, tmp_path, monkeypatch):
+    import naapgnn.evaluation.benchmark as benchmark
+    import naapgnn.models.zero_cost as zero_cost
+    from naapgnn.data.records import records_from_naap440
+    from naapgnn.io import ResumeLog
+
+    records = records_from_naap440(naap440)[:10]
+    bench = lambda: benchmark.Benchmark(records, records, np.array([r.target for r in records]),  # noqa: E731
+                                        np.zeros(10, bool), "ten", 90)
+    monkeypatch.setattr(benchmark, "CHUNK", 4)
+    real, scored = zero_cost.score_architectures, []
+
+    def timed(archs, score, **kw):  # every architecture "takes" 2 s of naswot and 1 s of synflow
+        scored.append((score, len(archs)))
+        values, _ = real(archs, score, **kw)
+        return values, np.full(len(archs), 2.0 if score == "naswot" else 1.0)
+
+    monkeypatch.setattr(zero_cost, "score_architectures", timed)
+    store = ResumeLog(tmp_path / "zero_cost.jsonl")
+    limited = bench()
+    projected = benchmark.compute_zero_cost(limited, [0, 1], store, batch_size=8, progress=False, max_seconds=30)
+    # 2 seeds x 10 architectures, the first 4 of seed 0 done: 16 left of each score, 16 x 2 s + 16 x 1 s
+    assert projected == pytest.approx(48.0)
+    assert scored == [("naswot", 4), ("synflow", 4)] and limited.zero_cost == {}
+    scored.clear()
+    assert benchmark.compute_zero_cost(limited, [0, 1], store, batch_size=8, progress=False, max_seconds=48) is None
+    assert scored == [("naswot", 4), ("naswot", 2), ("synflow", 4), ("synflow", 2)] + [
+        ("naswot", 4), ("naswot", 4), ("naswot", 2), ("synflow", 4), ("synflow", 4), ("synflow", 2)]
+    assert sorted(limited.zero_cost) == [0, 1]
+    scored.clear()  # all in the store: nothing projected, nothing scored
+    assert benchmark.compute_zero_cost(bench(), [0, 1], store, batch_size=8, progress=False, max_seconds=0) is None
+    assert scored == []

@@ -48,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gnn-params", default="{}", metavar="JSON",
                    help='GNNPredictor settings as a JSON object, e.g. \'{"n_ensemble": 3}\' (default: its defaults)')
     p.add_argument("--zc-batch-size", type=int, default=64, help="NASWOT minibatch size (default 64)")
+    p.add_argument("--zc-max-minutes", type=float, default=10.0, metavar="M",
+                   help="zero-cost predictors that a group (the default one, say) brings in are left out, with a "
+                   "note, when the first architectures' times project their scores beyond M minutes; named in "
+                   "--predictors they always run (default 10)")
     p.add_argument("--inner-folds", type=int, default=5, metavar="N",
                    help="folds inside each training split from which the budget advice is chosen; the test "
                    "architectures are never read for it (default 5; 0: no advice)")
@@ -125,8 +129,13 @@ def run(args: argparse.Namespace) -> int:
         bench, out, predictors, budgets=budgets, protocols=protocols, n_seeds=args.seeds,
         n_repeats=args.repeats, n_folds=args.folds, inner_folds=args.inner_folds, cifar_root=args.cifar_root,
         zc_batch_size=args.zc_batch_size, device=args.device, jobs=args.jobs, progress=not args.quiet,
-        full_epochs=args.full_epochs,
+        full_epochs=args.full_epochs, zero_cost_limit=zero_cost_limit(args, predictors),
     )
+    if result.zero_cost_skipped:
+        minutes = max(result.zero_cost_skipped.values()) / 60
+        print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} architectures "
+              f"x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first ones, "
+              f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
     for key, missing in channels_lacking(bench, predictors).items():
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(missing)}, "
@@ -152,6 +161,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {paths['results']}, {paths['report']} and {len([k for k in paths if k not in ('results', 'runs', 'report')])} figures",
           file=sys.stderr)
     return 0
+
+
+def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:
+    """Seconds the zero-cost scores may take: None when ``--predictors`` names a zero-cost predictor (or the
+    ``zero_cost`` group) itself, else ``--zc-max-minutes``."""
+    from naapgnn.errors import NaapgnnError
+
+    if args.zc_max_minutes < 0:
+        raise NaapgnnError(f"--zc-max-minutes must be >= 0, got {args.zc_max_minutes:g}")
+    named = set(parse_list(args.predictors, "--predictors"))
+    explicit = named & ({p.key for p in predictors if p.entry.zero_cost} | {"zero_cost"})
+    return None if explicit else 60.0 * args.zc_max_minutes
 
 
 def _std(value: float, digits: int) -> str:

@@ -146,31 +146,72 @@ def _scores_in_chunks(records, score: str, store, key: str, images, batch_size: 
 
 
 def compute_zero_cost(bench, seeds: Sequence[int], store, cifar_root=None, batch_size: int = 64,
-                      device: str = "cpu", progress: bool = True) -> None:
+                      device: str = "cpu", progress: bool = True, max_seconds: float | None = None) -> float | None:
     """NASWOT and synflow of every architecture of ``bench`` for each seed.
 
     ``bench`` is a :class:`naapgnn.evaluation.benchmark.Benchmark` (its
     ``zero_cost``, ``zero_cost_seconds`` and ``zero_cost_source`` are filled);
     ``store`` a :class:`naapgnn.io.ResumeLog` that keeps the scores between runs.
-    """
-    from naapgnn.models.zero_cost import SCORES, load_images
 
-    for seed in seeds:
-        images = load_images(cifar_root, n=batch_size, seed=int(seed)) if cifar_root else None
-        source = images.source if images else (f"FALLBACK: Gaussian noise N(0, 1), {batch_size} images per input "
-                                               f"shape (seed = the run's seed); no CIFAR-10 folder given")
-        key = "zero_cost:" + hashlib.sha256(json.dumps([bench.architectures_fingerprint(), int(seed), source,
-                                                        batch_size]).encode()).hexdigest()[:20]
+    With ``max_seconds``, the first :data:`CHUNK` architectures are scored
+    first (for the first seed, kept in ``store`` like any chunk) and the time
+    the scores still missing would take is projected from theirs; above
+    ``max_seconds`` nothing more is scored and that projection is returned
+    (None when every score was computed or found in ``store``).
+    """
+    from naapgnn.models.zero_cost import SCORES
+
+    plan = [_zero_cost_plan(bench, int(seed), cifar_root, batch_size) for seed in seeds]
+    if max_seconds is not None:
+        projected = _projected_seconds(bench, plan, store, batch_size, device, progress)
+        if projected > max_seconds:
+            return projected
+    for seed, images, source, key in plan:
         cached = store.get(key)
         if cached is None:
             scores, seconds = {}, {}
             for score in SCORES:
                 values, times = _scores_in_chunks(bench.records, score, store, f"{key}:{score}", images, batch_size,
-                                                  int(seed), device, progress)
+                                                  seed, device, progress)
                 scores[score], seconds[score] = values, float(np.mean(times))
             cached = {"source": source, "scores": scores, "seconds_per_arch": seconds}
             store.put(key, cached)
-        bench.zero_cost[int(seed)] = {k: np.asarray(v, dtype=float) for k, v in cached["scores"].items()}
+        bench.zero_cost[seed] = {k: np.asarray(v, dtype=float) for k, v in cached["scores"].items()}
         bench.zero_cost_seconds = cached["seconds_per_arch"]
         bench.zero_cost_source = (images.source.replace(f"(seed {seed})", "(seed = the run's seed)")
                                   if images else source)
+    return None
+
+
+def _zero_cost_plan(bench, seed: int, cifar_root, batch_size: int) -> tuple:
+    """``(seed, images, source, key)``: NASWOT's images (None: the fallback noise), their description and the
+    resume key of one seed's scores (the architectures, the seed, the images and the batch size)."""
+    from naapgnn.models.zero_cost import load_images
+
+    images = load_images(cifar_root, n=batch_size, seed=seed) if cifar_root else None
+    source = images.source if images else (f"FALLBACK: Gaussian noise N(0, 1), {batch_size} images per input "
+                                           f"shape (seed = the run's seed); no CIFAR-10 folder given")
+    key = "zero_cost:" + hashlib.sha256(json.dumps([bench.architectures_fingerprint(), seed, source,
+                                                    batch_size]).encode()).hexdigest()[:20]
+    return seed, images, source, key
+
+
+def _projected_seconds(bench, plan, store, batch_size: int, device: str, progress: bool) -> float:
+    """Seconds the zero-cost scores missing from ``store`` would take, from the first chunk's times (scored
+    now for the first seed if missing)."""
+    from naapgnn.models.zero_cost import SCORES
+
+    seed, images, _, key = plan[0]
+    n = len(bench.records)
+
+    def missing(score: str) -> int:
+        return sum(min(CHUNK, n - start) for *_, k in plan if store.get(k) is None
+                   for start in range(0, n, CHUNK) if store.get(f"{k}:{score}:{start}") is None)
+
+    total = 0.0
+    for score in SCORES:
+        if missing(score):
+            _, times = _scores_in_chunks(bench.records[:CHUNK], score, store, f"{key}:{score}", images, batch_size,
+                                         seed, device, progress)
+            total += float(np.mean(times)) * missing(score)
+    return total

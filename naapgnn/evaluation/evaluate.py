@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -154,6 +154,8 @@ class EvaluationResult:
         The outer protocol the inner folds are nested in.
     full_epochs : int or None
         Epochs of a full training: the longest curve of the benchmark (None without curves).
+    zero_cost_skipped : dict
+        Zero-cost predictors left out by ``zero_cost_limit`` -> the seconds their scores were projected to take.
     """
 
     results: Any
@@ -171,6 +173,7 @@ class EvaluationResult:
     inner_folds: int = 0
     advice_protocol: str = ""
     full_epochs: int | None = None
+    zero_cost_skipped: dict = field(default_factory=dict)
 
     def advice(self, tolerance: float = 0.0) -> dict | None:
         """:func:`naapgnn.evaluation.analysis.advise` on the inner runs (None without them)."""
@@ -203,6 +206,7 @@ def run_evaluation(
     threads: int | None = 1,
     progress: bool = True,
     full_epochs: int | None = None,
+    zero_cost_limit: float | None = None,
 ) -> EvaluationResult:
     """Run (or resume) every predictor at every budget under every protocol.
 
@@ -239,6 +243,9 @@ def run_evaluation(
     full_epochs : int, optional
         Epochs of a full training, what a budget saves is counted against (default: the longest curve;
         give it when the records hold only the first epochs of longer runs).
+    zero_cost_limit : float, optional
+        Seconds the zero-cost scores may take: when the first architectures' times project more, the
+        predictors reading them are left out (``zero_cost_skipped``) and nothing more is scored. None: no limit.
 
     Returns
     -------
@@ -254,14 +261,17 @@ def run_evaluation(
     full_epochs = full_epochs or longest
     split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds)
     with cpu_threads(threads):
-        rows, computed = _run(bench, Path(out), predictors, budgets, split_lists, seeds, cifar_root,
-                              zc_batch_size, device, jobs, threads, progress)
+        skipped = _zero_cost(bench, Path(out), predictors, budgets, seeds, cifar_root, zc_batch_size, device, progress,
+                             zero_cost_limit)
+        predictors = [p for p in predictors if p.key not in skipped]
+        rows, computed = _run(bench, Path(out), predictors, budgets, split_lists, seeds, zc_batch_size, jobs, threads,
+                              progress)
     test_rows = [r for r in rows if r["protocol"] in protocols]
     runs, results, predictions = _tables(test_rows)
     inner_runs = _run_table([r for r in rows if r["protocol"] not in protocols])
     return EvaluationResult(results, runs, predictions, computed, len(rows) - computed,
                             time.perf_counter() - started, bench, predictors, budgets, list(protocols), seeds,
-                            inner_runs, inner_folds, headline_protocol(protocols), full_epochs)
+                            inner_runs, inner_folds, headline_protocol(protocols), full_epochs, skipped)
 
 
 def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
@@ -315,16 +325,26 @@ def inner_splits(train, n_folds: int, seed: int = 0) -> list:
     return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds)]
 
 
-def _run(bench, out, predictors, budgets, split_lists, seeds, cifar_root, zc_batch_size, device, jobs, threads,
-         progress):
-    from naapgnn.evaluation.engine import plan_units, run_units
-    from naapgnn.io import ResumeLog
+def _zero_cost(bench, out, predictors, budgets, seeds, cifar_root, zc_batch_size, device, progress,
+               limit) -> dict[str, float]:
+    """Compute the zero-cost scores the predictors read (at budget 0); the keys of those left out by ``limit``,
+    each with the projected seconds."""
     from naapgnn.evaluation.benchmark import compute_zero_cost
+    from naapgnn.io import ResumeLog
 
     uses_zero_cost = [p.key for p in predictors if p.entry.zero_cost]
-    if 0 in budgets and uses_zero_cost:
-        compute_zero_cost(bench, seeds, ResumeLog(out / "cache" / "zero_cost.jsonl"), cifar_root, zc_batch_size,
-                          device, progress)
+    if not (0 in budgets and uses_zero_cost):
+        return {}
+    projected = compute_zero_cost(bench, seeds, ResumeLog(out / "cache" / "zero_cost.jsonl"), cifar_root,
+                                  zc_batch_size, device, progress, max_seconds=limit)
+    return {} if projected is None else {key: projected for key in uses_zero_cost}
+
+
+def _run(bench, out, predictors, budgets, split_lists, seeds, zc_batch_size, jobs, threads, progress):
+    from naapgnn.evaluation.engine import plan_units, run_units
+    from naapgnn.io import ResumeLog
+
+    uses_zero_cost = [p.key for p in predictors if p.entry.zero_cost]
     extra = {key: bench.zero_cost_source + str(zc_batch_size) for key in uses_zero_cost}
     lacking = channels_lacking(bench, predictors)
     units = [u for protocol in split_lists for p in predictors for b in budgets
