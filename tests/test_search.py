@@ -370,3 +370,16 @@ def test_a_budget_beyond_the_shortest_curve_is_named(problem):
     short.check_budget(10)
     with pytest.raises(NaapgnnError, match=f"--budget: 11 epochs, but record {records[5].id!r} has only 10 epochs"):
         short.check_budget(11)
+
+
+def test_the_curve_gain_forest_anchors_on_an_accuracy_of_any_name_and_scale(problem):
+    from naapgnn.search.curve_forest import CurveGainForest
+
+    records = problem.records[:30]
+    anchor = CurveGainForest(budget=4).featurize(records)[:, 0]
+    np.testing.assert_allclose(anchor, [r.curve["accuracy"][:4].max() for r in records])
+    percent = [replace_curve(r, {"val_acc": 100 * r.curve["accuracy"], "loss_mean": r.curve["loss_mean"]})
+               for r in records]
+    np.testing.assert_allclose(CurveGainForest(budget=4).featurize(percent)[:, 0], anchor)
+    only_loss = [replace_curve(r, {"loss_mean": r.curve["loss_mean"]}) for r in records]
+    assert not CurveGainForest(budget=4).featurize(only_loss)[:, 0].any()  # no accuracy: no anchor

@@ -19,8 +19,6 @@ from sklearn.utils.validation import check_is_fitted
 from naapgnn.data.hparams import hparam_value
 from naapgnn.errors import NaapgnnError
 
-ANCHOR_CHANNEL = "accuracy"
-
 
 class CurveGainForest(RegressorMixin, BaseEstimator):
     """Random forest on per-layer, hyperparameter and schedule-free curve features that predicts the
@@ -52,8 +50,10 @@ class CurveGainForest(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def featurize(self, records) -> np.ndarray:
-        """``(n, 1 + features)``: column 0 the anchor (best ``accuracy`` of epochs ``1..budget``, 0 without
-        that channel), then per-layer architecture features, hyperparameters and curve features.
+        """``(n, 1 + features)``: column 0 the anchor (best accuracy of epochs ``1..budget``: the ``accuracy``
+        channel, else the one channel that reads as an accuracy, in fractions
+        (:func:`naapgnn.data.channels.target_channel`); 0 without one), then per-layer architecture features,
+        hyperparameters and curve features.
 
         Featurise every architecture the model will see in one call: the per-layer block slots are
         those of the deepest one.
@@ -108,11 +108,15 @@ class CurveGainForest(RegressorMixin, BaseEstimator):
 
 
 def _anchor(records, budget: int) -> np.ndarray:
+    from naapgnn.data.channels import target_channel
+
     out = np.zeros(len(records))
+    found = target_channel(records)
+    if found is None:
+        return out
+    channel, factor = found
     for i, r in enumerate(records):
-        values = r.curve.get(ANCHOR_CHANNEL)
-        if values is not None and len(values):
-            out[i] = float(np.max(values[:budget]))
+        out[i] = float(np.max(r.curve[channel][:budget])) * factor
     return out
 
 
