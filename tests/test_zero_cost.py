@@ -167,16 +167,23 @@ def test_synflow_without_batchnorm_equals_the_net_built_without_it_and_ignores_d
     assert scores[0] == pytest.approx(plain, rel=1e-12)
 
 
+def _ten_networks(naap440, monkeypatch):
+    """A maker of fresh benchmarks of the first 10 NAAP-440 networks, zero-cost scores kept in chunks of 4."""
+    import naapgnn.evaluation.benchmark as benchmark
+    from naapgnn.data.records import records_from_naap440
+
+    records = records_from_naap440(naap440)[:10]
+    monkeypatch.setattr(benchmark, "CHUNK", 4)
+    return lambda: benchmark.Benchmark(records, records, np.array([r.target for r in records]), np.zeros(10, bool),
+                                       "ten", 90)
+
+
 def test_zero_cost_scores_resume_from_the_last_finished_chunk(naap440, tmp_path, monkeypatch):
     import naapgnn.evaluation.benchmark as benchmark
     import naapgnn.models.zero_cost as zero_cost
-    from naapgnn.data.records import records_from_naap440
     from naapgnn.io import ResumeLog
 
-    records = records_from_naap440(naap440)[:10]
-    bench = lambda: benchmark.Benchmark(records, records, np.array([r.target for r in records]),  # noqa: E731
-                                        np.zeros(10, bool), "ten", 90)
-    monkeypatch.setattr(benchmark, "CHUNK", 4)
+    bench = _ten_networks(naap440, monkeypatch)
     real, scored = zero_cost.score_architectures, []
 
     def counted(archs, score, **kw):
@@ -232,13 +239,9 @@ def test_zero_cost_scores_are_kept_when_only_curves_targets_or_hparams_change(na
 def test_a_limit_scores_only_the_first_chunk_and_returns_the_projection(naap440, tmp_path, monkeypatch):
     import naapgnn.evaluation.benchmark as benchmark
     import naapgnn.models.zero_cost as zero_cost
-    from naapgnn.data.records import records_from_naap440
     from naapgnn.io import ResumeLog
 
-    records = records_from_naap440(naap440)[:10]
-    bench = lambda: benchmark.Benchmark(records, records, np.array([r.target for r in records]),  # noqa: E731
-                                        np.zeros(10, bool), "ten", 90)
-    monkeypatch.setattr(benchmark, "CHUNK", 4)
+    bench = _ten_networks(naap440, monkeypatch)
     real, scored = zero_cost.score_architectures, []
 
     def timed(archs, score, **kw):  # every architecture "takes" 2 s of naswot and 1 s of synflow
