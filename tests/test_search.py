@@ -383,3 +383,13 @@ def test_the_curve_gain_forest_anchors_on_an_accuracy_of_any_name_and_scale(prob
     np.testing.assert_allclose(CurveGainForest(budget=4).featurize(percent)[:, 0], anchor)
     only_loss = [replace_curve(r, {"loss_mean": r.curve["loss_mean"]}) for r in records]
     assert not CurveGainForest(budget=4).featurize(only_loss)[:, 0].any()  # no accuracy: no anchor
+
+
+def test_early_stop_orders_in_worker_processes_give_the_same_rows(problem, tmp_path):
+    import pandas as pd
+
+    kw = dict(budgets=[3], thresholds=[1.0], trials=3, predictor="forest", warmup=100, progress=False)
+    serial = pd.DataFrame(early_stop_study(problem, **kw))
+    parallel = pd.DataFrame(early_stop_study(problem, processes=2, cache_dir=tmp_path, **kw))
+    pd.testing.assert_frame_equal(parallel, serial)
+    assert list(serial.trial) == [0, 0, 1, 1, 2, 2]

@@ -61,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=20, help="enlarged: architectures listed (default 20)")
     p.add_argument("--checkpoint", metavar="CKPT", default=None,
                    help="enlarged: use this saved GNNPredictor (budget 0) instead of fitting one on all of NAAP-440")
-    p.add_argument("--processes", type=int, default=2, help="enlarged: worker processes (default 2)")
+    p.add_argument("--processes", type=int, default=2,
+                   help="enlarged and early-stop: worker processes (default 2; early-stop's orders give the same "
+                   "rows with any number)")
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--data", metavar="DIR", default=None,
                    help="NAAP-440 folder or benchmark file (default: $NAAPGNN_DATA, then the user cache)")

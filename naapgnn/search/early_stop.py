@@ -159,7 +159,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
                      thresholds: Iterable[float] = (0.0, 1.0, 2.0), trials: int = 100,
                      predictor: str | Callable = "forest", warmup: int = 20, refit_growth: float = 1.5,
                      seed: int = 0, cache_dir: str | Path | None = None, fresh: bool = False,
-                     progress: bool = True) -> list[dict]:
+                     progress: bool = True, processes: int = 1) -> list[dict]:
     """:func:`early_stop_run` for every budget and threshold (and the
     predictor-free curve rule), over ``trials`` random candidate orders shared
     by all settings.
@@ -167,6 +167,8 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     Trial ``t`` orders the candidates with ``numpy.random.default_rng([seed, t])``;
     ``cache_dir`` keeps finished trials for an interrupted run (``fresh``
     forgets them), as in :func:`naapgnn.search.compare.compare_strategies`.
+    ``processes`` > 1 runs the trials in that many worker processes (one CPU
+    thread each); every trial is seeded on its own, so the rows are the same.
 
     Returns
     -------
@@ -194,28 +196,54 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     kind = early_stop_factory(predictor, problem)
     inputs = {b: (predictor_inputs(make_predictor(kind, b, seed), problem.records), problem.stopping_curve(b))
               for b in budgets}
-    rows = []
-    for t in tqdm(range(trials), desc="early-stop orders", disable=not progress, leave=False):
-        done = log.get(keys[t])
-        if done is None:
-            order = np.random.default_rng([seed, t]).permutation(problem.n)
-            done = []
-            for b in budgets:
-                features, curve = inputs[b]
-                fit_cache: dict = {}
-
-                def make_model(fit_number, b=b):
-                    return make_predictor(kind, b, seed * 100_003 + t * 1_009 + fit_number)
-
-                settings = [("curve", math.nan)] + [("predictor", z) for z in thresholds]
-                for rule, z in settings:
-                    run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup,
-                                         refit_growth, curve, problem.ranks, fit_cache,
-                                         full_epochs=problem.full_epochs)
-                    done.append({"trial": t, "rule": rule, "budget": b, "z": z, "epochs": run.epochs,
-                                 "kept": run.kept, "stopped": run.stopped, "best_found": run.best_found,
-                                 "best_rank": run.best_rank, "regret": problem.best - run.best_found})
+    pending = [t for t in range(trials) if log.get(keys[t]) is None]
+    args = (problem, inputs, kind, budgets, thresholds, warmup, refit_growth, seed)
+    with tqdm(total=trials, initial=trials - len(pending), desc="early-stop orders", disable=not progress,
+              leave=False) as bar:
+        for t, done in _trials(pending, args, processes):
             log.put(keys[t], done)
-        rows.extend(done)
+            bar.update()
+    rows = [row for t in range(trials) for row in log.get(keys[t])]
     log.clear()
     return rows
+
+
+def _trials(pending: list[int], args: tuple, processes: int):
+    """``(t, rows)`` of each pending trial, here or in ``processes`` workers (in the order they finish)."""
+    if processes <= 1 or len(pending) <= 1:
+        yield from ((t, _trial_rows(t, *args)) for t in pending)
+        return
+    from joblib import Parallel, delayed
+
+    from naapgnn.runtime import quiet_workers
+
+    with quiet_workers():
+        calls = (delayed(_worker_trial_rows)(t, *args) for t in pending)
+        yield from Parallel(n_jobs=int(processes), return_as="generator_unordered")(calls)
+
+
+def _worker_trial_rows(t: int, *args) -> tuple[int, list[dict]]:
+    from naapgnn.runtime import cpu_threads
+
+    with cpu_threads(1):  # one thread per worker: the workers share the cores
+        return t, _trial_rows(t, *args)
+
+
+def _trial_rows(t: int, problem, inputs, kind, budgets, thresholds, warmup, refit_growth, seed) -> list[dict]:
+    """The rows of trial ``t``: every budget, the curve rule and each threshold over one candidate order."""
+    order = np.random.default_rng([seed, t]).permutation(problem.n)
+    done = []
+    for b in budgets:
+        features, curve = inputs[b]
+        fit_cache: dict = {}
+
+        def make_model(fit_number, b=b):
+            return make_predictor(kind, b, seed * 100_003 + t * 1_009 + fit_number)
+
+        for rule, z in [("curve", math.nan)] + [("predictor", z) for z in thresholds]:
+            run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
+                                 curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs)
+            done.append({"trial": t, "rule": rule, "budget": b, "z": z, "epochs": run.epochs, "kept": run.kept,
+                         "stopped": run.stopped, "best_found": run.best_found, "best_rank": run.best_rank,
+                         "regret": problem.best - run.best_found})
+    return done

@@ -81,7 +81,8 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     budgets, note = (settings.budget, "") if settings.budget else _default_budgets(problem)
     rows = early_stop_study(problem, budgets=budgets, thresholds=settings.thresholds,
                             trials=settings.trials, predictor=settings.predictor, warmup=settings.warmup,
-                            seed=settings.seed, cache_dir=out, fresh=settings.fresh, progress=settings.progress)
+                            seed=settings.seed, cache_dir=out, fresh=settings.fresh, progress=settings.progress,
+                            processes=settings.processes)
     costs = summary.early_stop_summary(rows, problem)
     paths = [out / "early_stop.md", out / "early_stop.csv", out / "early_stop_summary.csv", out / "early_stop.png"]
     write_text_atomic(paths[1], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
