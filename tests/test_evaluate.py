@@ -296,6 +296,8 @@ def test_zero_cost_scores_a_group_brings_in_are_left_out_beyond_the_time_limit(s
     assert "name them in --predictors to run them" in err
     results = pd.read_csv(tmp_path / "a" / "results.csv")
     assert "gnn" in set(results.predictor) and not {"naswot", "synflow"} & set(results.predictor)
+    assert "- Left out: `naswot`, whose zero-cost scores were projected to take" in (
+        tmp_path / "a" / "report.md").read_text()
     assert main(common + ["--predictors", "paper_gb100,naswot", "--out", str(tmp_path / "b")]) == 0
     assert "left out" not in capsys.readouterr().err
     assert set(pd.read_csv(tmp_path / "b" / "results.csv").predictor) == {"paper_gb100", "naswot"}

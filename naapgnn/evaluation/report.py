@@ -327,13 +327,17 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
 
 
 def _left_out_lines(result) -> list[str]:
-    """A line per predictor left out at budgets >= 1 for a curve channel the benchmark lacks."""
+    """A line per zero-cost predictor left out for its time, and per predictor left out at budgets >= 1 for a
+    curve channel the benchmark lacks."""
     from naapgnn.evaluation.evaluate import channels_lacking
 
+    lines = [f"- Left out: `{key}`, whose zero-cost scores were projected to take {seconds / 60:.0f} min here "
+             "(`--zc-max-minutes`; name it in `--predictors` to run it)."
+             for key, seconds in result.zero_cost_skipped.items()]
     if not any(b > 0 for b in result.budgets):
-        return []
-    return [f"- Left out at budgets >= 1: `{key}`, which reads the curve channel(s) {', '.join(missing)} that not "
-            "every record has." for key, missing in channels_lacking(result.bench, result.predictors).items()]
+        return lines
+    return lines + [f"- Left out at budgets >= 1: `{key}`, which reads the curve channel(s) {', '.join(missing)} that "
+                    "not every record has." for key, missing in channels_lacking(result.bench, result.predictors).items()]
 
 
 def _full_source(result) -> str:
