@@ -173,3 +173,14 @@ def test_full_epochs_counts_the_saving_against_the_real_training(tmp_path, capsy
     capsys.readouterr()
     assert main(argv + ["--full-epochs", "100"]) == 2
     assert "--full-epochs: 100 is shorter than the longest curve (140 epochs)" in capsys.readouterr().err
+
+
+def test_a_note_says_when_the_inner_folds_rank_best_at_the_largest_budget_tried():
+    from naapgnn.evaluation.analysis import budget_edge_note
+
+    advice = {"choices": [{"best_budget": 9}, {"best_budget": 3}]}
+    assert budget_edge_note(advice, [0, 3, 9], 140) == (
+        "In 1 of 2 training splits the inner folds rank best at the largest budget tried, 9 epochs, and the curves "
+        "hold 140: a longer budget may rank better still (give longer ones in --budgets to see).")
+    assert budget_edge_note(advice, [0, 3, 9], 9) is None  # nothing longer to try
+    assert budget_edge_note({"choices": [{"best_budget": 3}]}, [0, 3, 9], 140) is None

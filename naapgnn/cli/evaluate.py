@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import best_per_budget
+    from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, run_evaluation, select_predictors
     from naapgnn.evaluation.report import write_outputs
@@ -157,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
     advice = result.advice(args.tolerance)
     if advice is not None:
         print(advice_line(advice, labels))
+        edge = budget_edge_note(advice, budgets, min(r.num_epochs for r in bench.records))
+        if edge:
+            print(f"note: {edge[0].lower()}{edge[1:]}")
     print(f"{result.computed} runs computed, {result.reused} reused; wall time {time.perf_counter() - start:.1f} s")
     print(f"wrote {paths['results']}, {paths['report']} and {len([k for k in paths if k not in ('results', 'runs', 'report')])} figures",
           file=sys.stderr)

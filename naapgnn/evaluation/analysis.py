@@ -24,7 +24,7 @@ INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
 __all__ = ["best_per_budget", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
-           "inner_protocol", "HEADLINE_ORDER", "INNER_PREFIX"]
+           "budget_edge_note", "inner_protocol", "HEADLINE_ORDER", "INNER_PREFIX"]
 
 
 def inner_protocol(protocol: str) -> str:
@@ -170,3 +170,15 @@ def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, toleran
 def headline_protocol(protocols: Sequence[str]) -> str:
     """The protocol the report's answer is read from: the sturdiest one that was run."""
     return next(p for p in HEADLINE_ORDER if p in protocols)
+
+
+def budget_edge_note(advice: dict, budgets, shortest: int) -> str | None:
+    """A sentence when the inner folds of some training split rank best at the largest budget tried while the
+    curves hold more epochs (a longer budget may rank better still, and the advice cannot see it); else None."""
+    top = max(budgets)
+    at_edge = sum(c["best_budget"] == top for c in advice["choices"])
+    if not at_edge or top >= shortest:
+        return None
+    return (f"In {at_edge} of {len(advice['choices'])} training splits the inner folds rank best at the largest "
+            f"budget tried, {top} epochs, and the curves hold {shortest}: a longer budget may rank better still "
+            "(give longer ones in --budgets to see).")

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from naapgnn.data.naap440 import NUM_EPOCHS as HEURISTIC_HORIZON  # the curve heuristics extrapolate to it
-from naapgnn.evaluation.analysis import best_per_budget, headline_protocol
+from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, headline_protocol
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -189,6 +189,8 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
         lines += [f"- Each of the {advice['n_outer']} `{protocol}` training splits chose its own budget: "
                   + ", ".join(f"{k} epochs in {n}" for k, n in sorted(counts.items()))
                   + f"; the advice is the most frequent ({advice['agree']} of {advice['n_outer']})."]
+    edge = budget_edge_note(advice, result.budgets, min(r.num_epochs for r in result.bench.records))
+    lines += [f"- {edge}"] if edge else []
     lines += [f"- Advice: {_epochs(b)} with {lab(advice['predictor'])}: inner Kendall tau "
               f"{_pm(advice['inner_kendall_tau'], advice['inner_kendall_tau_std'])}, MAE "
               f"{_pm(advice['inner_mae'], advice['inner_mae_std'], 4)} (mean ± std over the inner folds).", "",
