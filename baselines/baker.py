@@ -155,7 +155,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         """
         from sklearn.model_selection import KFold
 
-        from naapgnn.features.hparams import hparam_input_names, hparam_inputs, log_columns
+        from naapgnn.features.hparams import hparam_reading
 
         self._check_params()
         records = as_records(X)
@@ -167,8 +167,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
             raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
-        self.hparam_names_ = hparam_input_names(records)
-        self.hparam_log_ = log_columns(hparam_inputs(records, self.hparam_names_))
+        self.hparam_names_, self.hparam_log_ = hparam_reading(records)
         self.feature_names_ = feature_names(budget, self.channels_, self.hparam_names_)
         features = baker_features(records, budget, self.channels_, self.hparam_names_, self.hparam_log_)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     advice = result.advice(args.tolerance)
     if advice is not None:
         print(advice_line(advice, labels))
-        edge = budget_edge_note(advice, budgets, min(r.num_epochs for r in bench.records))
+        edge = budget_edge_note(advice, budgets, bench.max_epochs)
         if edge:
             print(f"note: {edge[0].lower()}{edge[1:]}")
     print(f"{result.computed} runs computed, {result.reused} reused; wall time {time.perf_counter() - start:.1f} s")

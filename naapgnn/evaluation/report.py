@@ -189,7 +189,7 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
         lines += [f"- Each of the {advice['n_outer']} `{protocol}` training splits chose its own budget: "
                   + ", ".join(f"{k} epochs in {n}" for k, n in sorted(counts.items()))
                   + f"; the advice is the most frequent ({advice['agree']} of {advice['n_outer']})."]
-    edge = budget_edge_note(advice, result.budgets, min(r.num_epochs for r in result.bench.records))
+    edge = budget_edge_note(advice, result.budgets, result.bench.max_epochs)
     lines += [f"- {edge}"] if edge else []
     lines += [f"- Advice: {_epochs(b)} with {lab(advice['predictor'])}: inner Kendall tau "
               f"{_pm(advice['inner_kendall_tau'], advice['inner_kendall_tau_std'])}, MAE "

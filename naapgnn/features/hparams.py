@@ -26,7 +26,7 @@ from naapgnn.data.channels import SCHEDULE_CHANNEL
 from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value
 
 __all__ = ["SCHEDULE_PEAK", "LOG_RATIO", "hparam_input_names", "record_hparam", "hparam_inputs", "log_columns",
-           "to_log"]
+           "to_log", "hparam_reading"]
 
 SCHEDULE_PEAK = "lr_schedule_peak"
 LOG_RATIO = 100.0
@@ -50,6 +50,13 @@ def hparam_input_names(records: Sequence) -> list[str]:
     peaks = np.array([record_hparam(r, SCHEDULE_PEAK) for r in records])
     peaks = peaks[np.isfinite(peaks)]
     return names + [SCHEDULE_PEAK] if len(peaks) and peaks.max() > peaks.min() else names
+
+
+def hparam_reading(records: Sequence) -> tuple[list[str], list[bool]]:
+    """How a model trained on ``records`` reads hyperparameters: :func:`hparam_input_names` and which of them
+    in log10 (:func:`log_columns` of their training values)."""
+    names = hparam_input_names(records)
+    return names, log_columns(hparam_inputs(records, names))
 
 
 def hparam_inputs(records: Sequence, names: Sequence[str], log: Sequence[bool] | None = None) -> np.ndarray:

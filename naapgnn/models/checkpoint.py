@@ -95,7 +95,7 @@ def _config(model) -> dict:
         "schedule": model.schedule_,
         "curve_feature_names": model.curve_feature_names_,
         "hparam_names": model.hparam_names_,
-        "hparam_log": list(getattr(model, "hparam_log_", [False] * len(model.hparam_names_))),
+        "hparam_log": list(model.hparam_log_),
         **{name: getattr(model, name + "_").tolist() for name in _TENSOR_STATE + _ARRAY_STATE},
         "y_mean": model.y_mean_, "y_std": model.y_std_,
         "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],

@@ -239,7 +239,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _hparams(self, records, fill: bool = True) -> np.ndarray:
         from naapgnn.features.hparams import hparam_inputs
 
-        out = hparam_inputs(records, self.hparam_names_, getattr(self, "hparam_log_", None))
+        out = hparam_inputs(records, self.hparam_names_, self.hparam_log_)
         if fill:  # a missing value counts as the training mean
             out = np.where(np.isnan(out), self.hparam_mean_, out)
         return out
@@ -265,7 +265,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _fit(self, X, y):
         import torch
 
-        from naapgnn.features.hparams import hparam_input_names, hparam_inputs, log_columns
+        from naapgnn.features.hparams import hparam_reading
         from naapgnn.graph.statistics import graph_statistics
 
         self._check_params()
@@ -274,8 +274,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         seed = self._seed()
         check_training_targets(y)
         curve = self._fit_curve_state(records)
-        self.hparam_names_ = hparam_input_names(records)
-        self.hparam_log_ = log_columns(hparam_inputs(records, self.hparam_names_))
+        self.hparam_names_, self.hparam_log_ = hparam_reading(records)
 
         raw = self._graphs(X, records, fold=self.fold_repeats)
         self.folds_ = self.fold_repeats and bool(raw.x[:, -1].any())

@@ -16,7 +16,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from naapgnn.data.hparams import hparam_value
 from naapgnn.errors import NaapgnnError
 
 
@@ -121,11 +120,11 @@ def _anchor(records, budget: int) -> np.ndarray:
 
 
 def _hparams(records) -> np.ndarray:
+    from naapgnn.features.hparams import hparam_inputs
+
     names = sorted({k for r in records for k in r.hparams})
-    out = np.zeros((len(records), len(names)))
-    for i, r in enumerate(records):
-        for j, name in enumerate(names):
-            out[i, j] = hparam_value(r.hparams, name)
-            if np.isnan(out[i, j]):
-                raise NaapgnnError(f"record {r.id!r}: no hparam {name!r} (other records have it)")
+    out = hparam_inputs(records, names)
+    rows, columns = np.nonzero(np.isnan(out))
+    if len(rows):  # the first missing value, row by row
+        raise NaapgnnError(f"record {records[rows[0]].id!r}: no hparam {names[columns[0]]!r} (other records have it)")
     return out
