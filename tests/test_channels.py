@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from naapgnn.cli import main
-from naapgnn.data.channels import accuracy_channels, target_channel
+from naapgnn.data.channels import accuracy_channels, as_accuracy, target_channel
 from naapgnn.data.records import load_jsonl, record_from_dict
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
@@ -128,6 +128,25 @@ def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
     assert target_channel(timed, [0.6]) == ("val_acc", 1.0)
     assert target_channel(_records_with([{"seconds": [40.0, 181.0]}]), [0.6]) is None  # 1.81 as a percentage
     assert target_channel(_records_with([{"noisy_acc": [-0.02, 1.03]}]), [0.9]) == ("noisy_acc", 1.0)
+
+
+def test_an_error_rate_holds_the_accuracy_only_when_no_accuracy_channel_does():
+    only_error = _records_with([{"top1_err": [70.0, 40.0], "loss": [2.0, 1.0]}])
+    assert accuracy_channels(only_error) == ["top1_err"]
+    assert target_channel(only_error) == ("top1_err", -0.01)
+    np.testing.assert_allclose(as_accuracy([70.0, 40.0], -0.01), [0.3, 0.6])
+    both = _records_with([{"val_acc": [0.3, 0.6], "valid_error": [0.7, 0.4]}])
+    assert accuracy_channels(both) == ["val_acc"]  # an accuracy logged beside its error rate is the one read
+    assert target_channel(both) == ("val_acc", 1.0)
+    # a cross-entropy is lower-is-better but no error rate: one minus it is no accuracy
+    assert target_channel(_records_with([{"val_cross_entropy": [0.9, 0.5]}])) is None
+
+
+def test_a_diverged_error_rate_reads_as_its_highest_value(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [{"valid_error": [0.8, 0.5, 0.4]}, {"valid_error": [0.9, None, None]}])
+    with pytest.warns(NaapgnnWarning, match=r"\(valid_error 0.9\)"):
+        records = load_jsonl(path)
+    assert records[1].curve["valid_error"].tolist() == [0.9, 0.9, 0.9]
 
 
 def test_a_sparse_log_ending_on_an_unlogged_epoch_is_no_divergence(tmp_path):

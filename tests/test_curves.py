@@ -98,3 +98,17 @@ def test_a_loss_is_any_channel_whose_name_holds_loss():
     # early stopping compares a shared non-loss channel first, else a loss negated
     assert ranking_channel([record("a", val_loss=[2.0], train_acc=[0.3])]) == ("train_acc", 1.0)
     assert ranking_channel([record("a", val_loss=[2.0], train_loss=[1.0])]) == ("train_loss", -1.0)
+
+
+def test_an_error_rate_a_cross_entropy_or_a_perplexity_is_lower_is_better_too():
+    from naapgnn.features.curves import is_loss_channel, ranking_channel
+
+    lower = ("valid_error", "top1_err", "valErr", "val_cross_entropy", "Train/val_cross_entropy", "val_nll",
+             "test_mse", "valid_ce", "ppl", "val_perplexity", "simple_regret", "valid/error_rate")
+    higher = ("accuracy", "val_acc", "Train/val_balanced_accuracy", "f1", "precision", "interval", "train_acc")
+    assert [c for c in lower if not is_loss_channel(c)] == []
+    assert [c for c in higher if is_loss_channel(c)] == []
+    rows = features([record("a", valid_error=[0.6, 0.4, 0.45])], 3)
+    assert rows[0]["valid_error_best"] == 0.4 and rows[0]["valid_error_last"] == 0.45
+    assert ranking_channel([record("a", valid_error=[0.5], val_cross_entropy=[1.0])]) == ("val_cross_entropy", -1.0)
+    assert ranking_channel([record("a", valid_error=[0.5], val_acc=[0.5])]) == ("val_acc", 1.0)

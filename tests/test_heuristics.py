@@ -108,6 +108,11 @@ def test_records_without_an_accuracy_channel_are_read_from_the_channel_the_targe
     with pytest.raises(NaapgnnError, match=r"several curve channels could hold the accuracy \(train_acc, val_acc\); "
                                            "pass the targets y or channel="):
         CurveHeuristic("last", budget=2).fit(records)
+    errors = [Record(id=r.id, arch=arch, curve={"val_error": 100 - r.curve["val_acc"]}, target=r.target)
+              for r in records]
+    h = CurveHeuristic("best", budget=2).fit(errors)
+    assert (h.channel_, h.scale_) == ("val_error", -0.01)
+    np.testing.assert_allclose(h.predict(errors), [0.4, 0.5])  # one minus the lowest error rate
     only_losses = [Record(id="a", arch=arch, curve={"loss": np.array([2.0, 1.0])}, target=0.5)]
     with pytest.raises(NaapgnnError, match=r"heuristic 'last': no curve channel holds the accuracy \(channels every "
                                            r"record has, losses aside: none; an accuracy lies in \[0, 1\] or \[0, 100\]\); pass channel="):

@@ -383,6 +383,19 @@ def test_the_curve_gain_forest_anchors_on_an_accuracy_of_any_name_and_scale(prob
     np.testing.assert_allclose(CurveGainForest(budget=4).featurize(percent)[:, 0], anchor)
     only_loss = [replace_curve(r, {"loss_mean": r.curve["loss_mean"]}) for r in records]
     assert not CurveGainForest(budget=4).featurize(only_loss)[:, 0].any()  # no accuracy: no anchor
+    # an error rate in percent, the only channel that could hold the accuracy: one minus it
+    error = [replace_curve(r, {"top1_err": 100 * (1 - r.curve["accuracy"]), "loss_mean": r.curve["loss_mean"]})
+             for r in records]
+    np.testing.assert_allclose(CurveGainForest(budget=4).featurize(error)[:, 0], anchor)
+
+
+def test_an_error_rate_is_compared_lower_is_better_by_the_curve_rule(problem):
+    from naapgnn.features.curves import ranking_channel
+
+    error = [replace_curve(r, {"valid_error": 1 - r.curve["accuracy"]}) for r in problem.records]
+    assert ranking_channel(error) == ("valid_error", -1.0)
+    np.testing.assert_allclose(SearchProblem(error).stopping_curve(3),
+                               [r.curve["accuracy"][:3] - 1 for r in problem.records])
 
 
 def test_early_stop_orders_in_worker_processes_give_the_same_rows(problem, tmp_path):

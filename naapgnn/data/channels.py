@@ -1,9 +1,10 @@
-"""Curve channels: which is the learning rate, which are losses, and the values of diverged runs.
+"""Curve channels: which is the learning rate, which are lower-is-better (losses, error rates), which holds the
+accuracy, and the values of diverged runs.
 
 A run that diverges often logs its loss as NaN or Infinity from then on (and
 some loggers write null). In a benchmark file a channel that stays non-finite
 to the end of its curve is read as a diverged run: each such value becomes the
-channel's worst finite value in the file (the highest loss, the lowest
+channel's worst finite value in the file (the highest loss or error, the lowest
 accuracy), so the run ranks below every run that kept finite values, which is
 what a ranking needs, and no NaN reaches a model. A run that logs finite
 values again later did not diverge: its non-finite values are epochs not
@@ -18,6 +19,7 @@ other epoch that ends on an unlogged one), read as that last value.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -25,8 +27,9 @@ import numpy as np
 from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "measured_channels", "accuracy_channels",
-           "accuracy_candidates", "accuracy_factor", "target_channel", "curve_value", "fill_non_finite"]
+__all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "measured_channels",
+           "accuracy_channels", "accuracy_candidates", "accuracy_factor", "as_accuracy", "target_channel", "curve_value",
+           "fill_non_finite"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -34,10 +37,30 @@ ACCURACY_CHANNEL = "accuracy"
 ACCURACY_SLACK = 0.05
 
 
+# Name parts that mark a channel where lower is better: anywhere in the name ...
+LOWER_IS_BETTER_PARTS = ("loss", "error", "entropy", "perplexity", "regret")
+# ... or as a whole word of it (split at non-letters and camelCase), where a bare substring would be ambiguous
+LOWER_IS_BETTER_WORDS = frozenset({"err", "nll", "mse", "mae", "rmse", "ppl", "ce", "wer", "cer"})
+
+
 def is_loss_channel(name: str) -> bool:
-    """Whether lower is better on a curve channel: its name holds ``loss`` (``loss_mean``, ``train_loss``,
-    ``val_loss``, ...)."""
-    return "loss" in name.lower()
+    """Whether lower is better on a curve channel (a loss, in the wide sense).
+
+    Its name holds ``loss``, ``error``, ``entropy``, ``perplexity`` or
+    ``regret`` (``loss_mean``, ``val_loss``, ``valid_error``,
+    ``val_cross_entropy``), or one of its words is ``err``, ``nll``, ``mse``,
+    ``mae``, ``rmse``, ``ppl``, ``ce``, ``wer`` or ``cer``, or ends in
+    ``err`` (``top1_err``, ``valErr``). Everything else (``accuracy``,
+    ``val_acc``, ``f1``, ...) is higher-is-better.
+    """
+    if any(part in name.lower() for part in LOWER_IS_BETTER_PARTS):
+        return True
+    return any(w in LOWER_IS_BETTER_WORDS or w.endswith("err") for w in _words(name))
+
+
+def _words(name: str) -> list[str]:
+    """The lower-case words of a channel name, split at non-letters and camelCase (``valErr``: val, err)."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+", name)]
 
 
 def measured_channels(curve) -> list[str]:
@@ -45,29 +68,38 @@ def measured_channels(curve) -> list[str]:
     return [c for c, v in curve.items() if len(v) and c != SCHEDULE_CHANNEL]
 
 
+def is_error_channel(name: str) -> bool:
+    """Whether a channel is an error rate, one minus an accuracy: its name holds ``error`` or one of its words
+    ends in ``err`` (``valid_error``, ``top1_err``)."""
+    return "error" in name.lower() or any(w.endswith("err") for w in _words(name))
+
+
 def accuracy_channels(records: Sequence) -> list[str]:
-    """The measured channels, losses aside, that every record has (sorted): those a target could be the end of."""
+    """The measured channels every record has that a target could be the end of (sorted): those where higher is
+    better, or, when there are none, the error rates (:func:`is_error_channel`, read as one minus an accuracy)."""
     if not records:
         return []
     common = set.intersection(*(set(measured_channels(r.curve)) for r in records))
-    return sorted(c for c in common if not is_loss_channel(c))
+    higher = sorted(c for c in common if not is_loss_channel(c))
+    return higher or sorted(c for c in common if is_error_channel(c))
 
 
 def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
     """The curve channel whose end the target is, and the factor from its units to the target's.
 
     ``accuracy`` when every record has it; else, of :func:`accuracy_channels` whose values read as
-    accuracies, the one whose last value (times its factor) lies closest to ``targets`` on average, or
-    the only one when no targets are given. The factor is 0.01 for a channel in percent (a value above
-    1 + :data:`ACCURACY_SLACK`), else 1 (targets are fractions); a channel whose values, so scaled, leave
-    [0, 1] by more than that slack (a time, a norm) is no accuracy. None when no channel qualifies, or
-    several do and no targets tell them apart.
+    accuracies, the one whose last value (read by :func:`as_accuracy`) lies closest to ``targets`` on average,
+    or the only one when no targets are given. The factor (:func:`accuracy_factor`) is 0.01 for a channel in
+    percent, else 1, negated for an error rate; a channel whose values, so scaled, leave [0, 1] by more than
+    :data:`ACCURACY_SLACK` (a time, a norm) is no accuracy. None when no channel qualifies, or several do and no
+    targets tell them apart.
     """
     factors = accuracy_candidates(records)
     candidates = list(factors)
     if len(candidates) > 1 and targets is not None:
         y = np.asarray(targets, dtype=float)
-        gap = {c: float(np.mean(np.abs([r.curve[c][-1] * factors[c] for r in records] - y))) for c in candidates}
+        gap = {c: float(np.mean(np.abs(as_accuracy([r.curve[c][-1] for r in records], factors[c]) - y)))
+               for c in candidates}
         candidates = [min(candidates, key=gap.get)]
     return (candidates[0], factors[candidates[0]]) if len(candidates) == 1 else None
 
@@ -83,12 +115,22 @@ def accuracy_candidates(records: Sequence) -> dict[str, float]:
 
 
 def accuracy_factor(records: Sequence, channel: str) -> float | None:
-    """The factor from ``channel``'s units to a fraction: 0.01 when a value exceeds 1 + :data:`ACCURACY_SLACK`
-    (percent), else 1; None when its values, so scaled, leave [0, 1] by more than that slack (no accuracy)."""
+    """The factor :func:`as_accuracy` reads ``channel`` with: 0.01 when a value exceeds 1 + :data:`ACCURACY_SLACK`
+    (percent), else 1, negated for an error rate (:func:`is_error_channel`); None when its values, so scaled,
+    leave [0, 1] by more than that slack (no accuracy)."""
     values = np.concatenate([r.curve[channel] for r in records])
     low, high = float(values.min()), float(values.max())
     factor = 0.01 if high > 1.0 + ACCURACY_SLACK else 1.0
-    return factor if -ACCURACY_SLACK <= low * factor and high * factor <= 1.0 + ACCURACY_SLACK else None
+    if not (-ACCURACY_SLACK <= low * factor and high * factor <= 1.0 + ACCURACY_SLACK):
+        return None
+    return -factor if is_error_channel(channel) else factor
+
+
+def as_accuracy(values, factor: float) -> np.ndarray:
+    """Curve values as accuracy fractions: ``values * factor``, or for an error rate (a negative factor)
+    ``1 + values * factor``."""
+    scaled = np.asarray(values, dtype=float) * factor
+    return scaled if factor > 0 else 1.0 + scaled
 
 
 def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> float:

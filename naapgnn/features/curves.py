@@ -97,8 +97,9 @@ def ranking_channel(records: Sequence) -> tuple[str, float]:
     """The curve channel whose epoch-``k`` value best stands for progress, and its sign (+1: higher is better).
 
     The first channel all records share, in :func:`curve_channels` order
-    (``accuracy`` first), that is neither ``lr`` nor a loss (``accuracy``,
-    ``train_accuracy``, ``valid_acc``, ...); else a shared loss channel,
+    (``accuracy`` first), that is neither ``lr`` nor a loss or error (``accuracy``,
+    ``train_accuracy``, ``valid_acc``, ...); else a shared lower-is-better channel
+    (:func:`is_loss_channel`: a loss, an error rate, a cross-entropy),
     negated. Early stopping's curve rule compares candidates on it.
     """
     shared = [c for c in curve_channels(records) if c != SCHEDULE_CHANNEL
@@ -172,8 +173,8 @@ def curve_feature_names(budget: int, channels: Sequence[str], raw: bool = False)
 def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw: bool = False) -> np.ndarray:
     """Curve features of the first ``budget`` epochs, ``(n, len(curve_feature_names(...)))``.
 
-    See the module docstring. Best is the minimum for a loss channel
-    (:func:`is_loss_channel`: its name holds ``loss``), else the maximum. A
+    See the module docstring. Best is the minimum for a lower-is-better channel
+    (:func:`is_loss_channel`: a loss, an error rate, a cross-entropy, ...), else the maximum. A
     channel a record lacks contributes zeros (and presence 0). Every record needs at least one channel with
     ``budget`` epochs; a channel shorter than that is an error.
     """

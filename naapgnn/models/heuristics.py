@@ -177,7 +177,8 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
     channel_ : str
         The channel read (``accuracy`` for a NAAP-440 table).
     scale_ : float
-        Its factor to a fraction (0.01 for a channel in percent).
+        Its factor to a fraction (0.01 for a channel in percent), negated for an error rate, read as one
+        minus the accuracy (:func:`naapgnn.data.channels.as_accuracy`).
     """
 
     def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
@@ -213,7 +214,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             self.scale_ = accuracy_factor(records, self.channel)
             if self.scale_ is None:
                 raise NaapgnnError(f"heuristic {self.method!r}: channel {self.channel!r} holds values outside "
-                                   "[0, 1] and [0, 100], so no accuracy")
+                                   "[0, 1] and [0, 100], so no accuracy (nor an error rate)")
             return self
         found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
         if found is None and len(accuracy_candidates(records)) > 1:
@@ -238,6 +239,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
 
     def _curves(self, X) -> np.ndarray:
         """Epochs ``1..budget`` of the accuracy channel, as fractions."""
+        from naapgnn.data.channels import as_accuracy
         from naapgnn.features.tabular import curve_matrix
 
         budget = int(self.budget)
@@ -250,7 +252,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             if len(values) < budget:
                 raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(values)} epochs, budget needs {budget}")
             out[i] = values[:budget]
-        return out * scale
+        return as_accuracy(out, scale)
 
     def _channel(self) -> tuple[str, float]:
         """The channel read and its factor (before ``fit``: ``channel``, or ``accuracy``, as given)."""

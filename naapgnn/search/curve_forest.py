@@ -50,7 +50,7 @@ class CurveGainForest(RegressorMixin, BaseEstimator):
 
     def featurize(self, records) -> np.ndarray:
         """``(n, 1 + features)``: column 0 the anchor (best accuracy of epochs ``1..budget``: the ``accuracy``
-        channel, else the one channel that reads as an accuracy, in fractions
+        channel, else the one channel that reads as an accuracy or an error rate, in accuracy fractions
         (:func:`naapgnn.data.channels.target_channel`); 0 without one), then per-layer architecture features,
         hyperparameters and curve features.
 
@@ -107,7 +107,7 @@ class CurveGainForest(RegressorMixin, BaseEstimator):
 
 
 def _anchor(records, budget: int) -> np.ndarray:
-    from naapgnn.data.channels import target_channel
+    from naapgnn.data.channels import as_accuracy, target_channel
 
     out = np.zeros(len(records))
     found = target_channel(records)
@@ -115,7 +115,7 @@ def _anchor(records, budget: int) -> np.ndarray:
         return out
     channel, factor = found
     for i, r in enumerate(records):
-        out[i] = float(np.max(r.curve[channel][:budget])) * factor
+        out[i] = float(np.max(as_accuracy(r.curve[channel][:budget], factor)))
     return out
 
 
