@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -51,12 +52,18 @@ def test_values_followed_by_finite_ones_read_as_epochs_not_logged(tmp_path):
         records = load_jsonl(path)
     assert str(caught[0].message) == (
         f"{path}: 2 record(s) with non-finite curve values (first: line 2, curve.val_acc[0]) logged finite values "
-        "later, so each non-finite value before the last finite one was read as an epoch not logged (linear "
-        "interpolation; after it, as many epochs as the record's longest gap, the last value); 1 record(s) with non-finite curve values (first: line 4, curve.val_acc[3]) stayed "
+        "later, so each non-finite value before the last finite one was read as an epoch not logged (the last "
+        "logged value; after it, as many epochs as the record's longest gap, the last value; no budget reads a "
+        "channel before its first logged epoch); 1 record(s) with non-finite curve values (first: line 4, curve.val_acc[3]) stayed "
         "non-finite to the end, read as diverged runs, each such value as its channel's worst finite value in the "
         "file (val_acc 0.2)")
-    assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.2, 0.3, 0.4])  # the first logged value before it
-    assert records[2].curve["val_acc"] == pytest.approx([0.2, 0.3, 0.4, 0.5])
+    # the last logged value, what the run had logged by then (the first logged one before it)
+    assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.2, 0.2, 0.4])
+    assert records[2].curve["val_acc"] == pytest.approx([0.2, 0.2, 0.2, 0.5])
+    assert records[1].logged_from == {"val_acc": 2} and records[2].logged_from == {}
+    assert records[1].unlogged(1) == ("val_acc", 2) and records[1].unlogged(2) is None
+    # written back, the epochs before the first logged one are null again: the same record on reading
+    assert records[1].to_dict()["curve"]["val_acc"] == [None, 0.2, 0.2, 0.4]
     assert records[3].curve["val_acc"] == pytest.approx([0.25, 0.3, 0.35, 0.2])
 
 
@@ -157,5 +164,30 @@ def test_a_sparse_log_ending_on_an_unlogged_epoch_is_no_divergence(tmp_path):
     ])
     with pytest.warns(NaapgnnWarning):
         records = load_jsonl(path)
-    assert records[0].curve["val_acc"] == pytest.approx([0.3, 0.3, 0.4, 0.5, 0.5])
-    assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.3, 0.35, 0.4, 0.2, 0.2])
+    assert records[0].curve["val_acc"] == pytest.approx([0.3, 0.3, 0.3, 0.5, 0.5])
+    assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.3, 0.3, 0.4, 0.2, 0.2])
+
+
+def test_no_budget_reads_a_value_logged_after_it(tmp_path, capsys):
+    """A log that starts at epoch 3 (a validation every third epoch): budgets 1 and 2 would read epoch 3."""
+    from naapgnn.features.curves import curve_features, values_and_differences
+    from naapgnn.models.heuristics import CurveHeuristic
+
+    curves = [{"val_acc": [None, None, 0.1 * i + 0.2, None, None, 0.1 * i + 0.3]} for i in range(6)]
+    path = tmp_path / "b.jsonl"
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": c, "target": 0.1 * i + 0.35,
+                                        "split": "test" if i >= 4 else "train"}) + "\n" for i, c in enumerate(curves)))
+    with pytest.warns(NaapgnnWarning):
+        records = load_jsonl(path)
+    message = "record 'n0': curve channel 'val_acc' logs its first value at epoch 3; budget 2 would read epochs 1..2"
+    for read in (lambda: curve_features(records, 2, ["val_acc"]), lambda: values_and_differences(records, 2, ["val_acc"]),
+                 lambda: CurveHeuristic("last", budget=2).fit(records).predict(records)):
+        with pytest.raises(NaapgnnError, match=re.escape(message)):
+            read()
+    assert curve_features(records, 3, ["val_acc"]).shape[0] == 6
+    assert main(["train", "--data", str(path), "--budget", "2", "--out", str(tmp_path / "m")]) == 2
+    assert ("budget 2 needs a logged value by epoch 2; 4 of the 4 records log a channel first later: "
+            "'n0' (val_acc from epoch 3)") in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(path), "--budgets", "0,1", "--predictors", "curve_last",
+                 "--out", str(tmp_path / "e")]) == 2
+    assert "--budgets: budget 1 reads epochs 1..1, but record 'n0'" in capsys.readouterr().err

@@ -142,10 +142,7 @@ def _non_finite_read_as(values: list, epoch: int, is_loss: bool) -> float:
     after = [(e, v) for e, v in finite if e > epoch]
     if not after:  # a diverged run: the channel's worst finite value
         return max(v for _, v in finite) if is_loss else min(v for _, v in finite)
-    if not before:
-        return after[0][1]
-    (e0, v0), (e1, v1) = before[-1], after[0]
-    return v0 + (v1 - v0) * (epoch - e0) / (e1 - e0)
+    return before[-1][1] if before else after[0][1]  # the last logged value, else the first one
 
 
 def test_jsonl_reader_fuzz(tmp_path):

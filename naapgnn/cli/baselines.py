@@ -92,11 +92,12 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")
     writable_folder(args.out)
     if records_file:
+        from naapgnn.data.records import first_logged_epoch
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
 
         df = load_benchmark_for_evaluation(args.data)
         budgets = (parse_budgets(args.budgets, df.max_epochs) if args.budgets
-                   else budgets_held(DEFAULT_BUDGETS, df.max_epochs))
+                   else budgets_held(DEFAULT_BUDGETS, df.max_epochs, first_logged=first_logged_epoch(df.records)))
         args.protocol = protocol_or_default(args.protocol, df.is_test, args.data)
     else:
         budgets = parse_budgets(args.budgets) if args.budgets else list(DEFAULT_BUDGETS)

@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
     from naapgnn.cli.options import budgets_held, parse_params, protocol_or_default, scale_option, writable_folder
+    from naapgnn.data.records import first_logged_epoch
 
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
 
@@ -121,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
     protocols = protocols or [protocol_or_default(None, bench.is_test, args.data)]
     if budgets is None:
-        budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records))
+        budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records),
+                               first_logged=first_logged_epoch(bench.records))
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")

@@ -94,19 +94,27 @@ def check_curve_lengths(records, budget: int, source, channels=None) -> None:
                                    f"checkpoint reads ({', '.join(channels)}); "
                                    + (f"it has {', '.join(has)}" if has else "it has no curve"))
     short = [r for r in records if r.num_epochs < budget]
-    if budget <= 0 or not short:
+    late = [r for r in records if r.unlogged(budget)]
+    if budget <= 0 or not (short or late):
         return
-    listed = ", ".join(f"{r.id!r} ({r.num_epochs} epochs)" for r in short[:3]) + (", ..." if len(short) > 3 else "")
-    raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs the first {budget} epochs of curve; "
-                       f"{len(short)} of the {len(records)} records have fewer: {listed}")
+    if short:
+        listed = ", ".join(f"{r.id!r} ({r.num_epochs} epochs)" for r in short[:3]) + (", ..." if len(short) > 3 else "")
+        raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs the first {budget} epochs of curve; "
+                           f"{len(short)} of the {len(records)} records have fewer: {listed}")
+    listed = ", ".join(f"{r.id!r} ({r.unlogged(budget)[0]} from epoch {r.unlogged(budget)[1]})" for r in late[:3])
+    raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs a logged value by epoch {budget}; "
+                       f"{len(late)} of the {len(records)} records log a channel first later: {listed}"
+                       + (", ..." if len(late) > 3 else ""))
 
 
-def budgets_held(defaults, shortest: int, option: str = "--budgets") -> list[int]:
-    """The ``defaults`` that a curve of ``shortest`` epochs holds, with a note when that leaves some out."""
-    held = [b for b in defaults if b <= shortest]
+def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logged: int = 1) -> list[int]:
+    """The ``defaults`` that a curve of ``shortest`` epochs holds and that read no value logged after them (none
+    of 1..``first_logged - 1``), with a note when that leaves some out."""
+    held = [b for b in defaults if b <= shortest and (b == 0 or b >= first_logged)]
     if len(held) < len(defaults):
-        print(f"note: budgets {', '.join(map(str, held))}: the shortest curve of the benchmark has {shortest} epochs "
-              f"({option} to choose)")
+        why = [f"the shortest curve of the benchmark has {shortest} epochs"] if max(defaults) > shortest else []
+        why += [f"some record logs its first value at epoch {first_logged}"] if first_logged > 1 else []
+        print(f"note: budgets {', '.join(map(str, held))}: {' and '.join(why)} ({option} to choose)")
     return held
 
 

@@ -9,10 +9,14 @@ accuracy), so the run ranks below every run that kept finite values, which is
 what a ranking needs, and no NaN reaches a model. A run that logs finite
 values again later did not diverge: its non-finite values are epochs not
 logged (a validation every few epochs, one overflowed epoch under mixed
-precision), read by linear interpolation between the logged neighbours (the
-first logged value before the first); so are its last epochs after its last
-logged value when they are no more than its longest such gap (a log every
-other epoch that ends on an unlogged one), read as that last value.
+precision), read as the last logged value before them, what the run had
+logged by then (an interpolation would read the next logged value, an epoch
+a budget has not reached); so are its last epochs after its last logged value
+when they are no more than its longest such gap (a log every other epoch that
+ends on an unlogged one). Epochs before a channel's first logged value hold
+that value, and the record notes the epoch (``Record.logged_from``): no
+budget below it reads the channel (:func:`naapgnn.features.curves.curve_features`
+and the other readers refuse it).
 :func:`fill_non_finite` does both and says so in one line; the learning rate
 (``lr``) is a schedule, never a measurement, so a non-finite rate is an error.
 """
@@ -143,7 +147,7 @@ def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> floa
 
 
 def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
-    """Replace, in place, each NaN of the records' curves: interpolated inside a curve, the channel's
+    """Replace, in place, each NaN of the records' curves: the last logged value inside a curve, the channel's
     worst finite value over the records from the last finite value on (see the module docstring).
 
     Parameters
@@ -176,18 +180,22 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
         inside = np.flatnonzero(np.isnan(values[:last + 1]))
         trailing = len(values) - 1 - last
         if 0 < trailing <= _longest_gap(inside):  # a sparse log whose last epochs were not logged
-            inside = np.r_[inside, np.arange(last + 1, len(values))]  # np.interp holds the last value after it
+            inside = np.r_[inside, np.arange(last + 1, len(values))]
             trailing = 0
         if len(inside):
             gaps.append((i, c, int(inside[0])))
-            values[inside] = np.interp(inside, finite, values[finite])
+            # the last logged value (the first one before it): what a run logs by that epoch, never a later value
+            values[inside] = values[finite[np.maximum(np.searchsorted(finite, inside) - 1, 0)]]
+            if finite[0] > 0:
+                records[i].logged_from[c] = int(finite[0]) + 1
         if trailing:
             diverged.append((i, c, last + 1))
     parts = []
     if gaps:
         parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
-                     "before the last finite one was read as an epoch not logged (linear interpolation; after it, "
-                     "as many epochs as the record's longest gap, the last value)")
+                     "before the last finite one was read as an epoch not logged (the last logged value; after it, "
+                     "as many epochs as the record's longest gap, the last value; no budget reads a channel "
+                     "before its first logged epoch)")
     if diverged:
         worst = _worst_values(records, dict.fromkeys(c for _, c, _ in diverged), name)
         for i, c, epoch in diverged:

@@ -31,7 +31,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -72,6 +72,10 @@ class Record:
         Final accuracy in [0, 1], when known.
     split : str or None
         ``"train"``, ``"test"`` or None (counts as train).
+    logged_from : dict of str to int
+        Per channel whose log starts later than epoch 1, its first logged epoch
+        (:func:`naapgnn.data.channels.fill_non_finite`); the epochs before it
+        hold that first value, so no budget below it reads the channel.
     """
 
     id: str
@@ -80,11 +84,18 @@ class Record:
     hparams: dict[str, float] = field(default_factory=dict)
     target: float | None = None
     split: str | None = None
+    logged_from: dict[str, int] = field(default_factory=dict)
 
     @property
     def num_epochs(self) -> int:
         """Length of the curve (0 when there is none)."""
         return max((len(v) for v in self.curve.values()), default=0)
+
+    def unlogged(self, budget: int, channels=None) -> tuple[str, int] | None:
+        """The first of ``channels`` (default: all) whose log starts after epoch ``budget >= 1``, with that
+        epoch; None when every one has a logged value by then."""
+        late = [(c, e) for c, e in self.logged_from.items() if e > budget >= 1 and (channels is None or c in channels)]
+        return min(late, key=lambda ce: ce[1]) if late else None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Record):
@@ -103,7 +114,8 @@ class Record:
         """The JSON Lines form (the scheme form for NAAP-440 schemes)."""
         arch = self.arch.scheme if self.arch.scheme is not None else self.arch.to_dict()
         out: dict[str, Any] = {"id": self.id, "arch": arch}
-        curve = {k: [float(x) for x in v] for k, v in _nonempty(self.curve).items()}
+        curve = {k: [None if e < self.logged_from.get(k, 1) else float(x) for e, x in enumerate(v, 1)]
+                 for k, v in _nonempty(self.curve).items()}
         if curve:
             out["curve"] = curve
         if self.hparams:
@@ -113,6 +125,12 @@ class Record:
         if self.split is not None:
             out["split"] = self.split
         return out
+
+
+def first_logged_epoch(records: Sequence[Record]) -> int:
+    """The first epoch by which every record has logged every one of its channels (1 unless some log starts
+    later, :attr:`Record.logged_from`): the smallest budget >= 1 that reads no value logged after it."""
+    return max((e for r in records for e in r.logged_from.values()), default=1)
 
 
 def _nonempty(curve: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -31,7 +31,7 @@ from naapgnn.data.channels import SCHEDULE_CHANNEL, is_loss_channel, measured_ch
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "declares_cycle", "is_loss_channel", "ranking_channel", "values_and_differences",
+           "curve_channels", "check_logged", "declares_cycle", "is_loss_channel", "ranking_channel", "values_and_differences",
            "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
@@ -286,6 +286,16 @@ def _channel(records: Sequence, channel: str, budget: int) -> tuple[np.ndarray, 
         if len(v) < budget:
             raise NaapgnnError(
                 f"record {r.id!r}: curve channel {channel!r} has {len(v)} epochs, budget {budget} needs {budget}")
+        check_logged(r, budget, channel)
         values[i] = v[:budget]
         present[i] = 1.0
     return values, present
+
+
+def check_logged(record, budget: int, channel: str | None = None) -> None:
+    """Fail with one line when ``record`` logs ``channel`` (default: any channel) first after epoch ``budget``:
+    its epochs up to ``budget`` hold a later value (:attr:`naapgnn.data.records.Record.logged_from`)."""
+    late = record.unlogged(budget, None if channel is None else (channel,))
+    if late is not None:
+        raise NaapgnnError(f"record {record.id!r}: curve channel {late[0]!r} logs its first value at epoch "
+                           f"{late[1]}; budget {budget} would read epochs 1..{budget}, before it")

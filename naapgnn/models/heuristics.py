@@ -240,6 +240,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
     def _curves(self, X) -> np.ndarray:
         """Epochs ``1..budget`` of the accuracy channel, as fractions."""
         from naapgnn.data.channels import as_accuracy
+        from naapgnn.features.curves import check_logged
         from naapgnn.features.tabular import curve_matrix
 
         budget = int(self.budget)
@@ -251,6 +252,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             values = r.curve.get(channel, ())
             if len(values) < budget:
                 raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(values)} epochs, budget needs {budget}")
+            check_logged(r, budget, channel)
             out[i] = values[:budget]
         return as_accuracy(out, scale)
 

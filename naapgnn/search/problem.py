@@ -112,13 +112,14 @@ class SearchProblem:
     def stopping_curve(self, budget: int) -> np.ndarray:
         """Epochs ``1..budget`` of the records' accuracy, or of the channel standing in for it
         (:func:`naapgnn.features.curves.ranking_channel`; a loss negated), as an ``(n, budget)`` array."""
-        from naapgnn.features.curves import ranking_channel
+        from naapgnn.features.curves import check_logged, ranking_channel
 
         channel, sign = ranking_channel(self.records)
         for r in self.records:
             if len(r.curve[channel]) < budget:
                 raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(r.curve[channel])} epochs, "
                                    f"budget needs {budget}")
+            check_logged(r, budget, channel)
         return sign * np.array([r.curve[channel][:budget] for r in self.records], dtype=float)
 
     def check_budget(self, budget: int, option: str = "--budget") -> None:
@@ -132,6 +133,11 @@ class SearchProblem:
         if budget > short.num_epochs:
             raise NaapgnnError(f"{option}: {budget} epochs, but record {short.id!r} has only {short.num_epochs} "
                                "epochs of curve")
+        late = next((r for r in self.records if r.unlogged(budget)), None)
+        if late is not None:
+            channel, epoch = late.unlogged(budget)
+            raise NaapgnnError(f"{option}: {budget} epochs, but record {late.id!r} logs {channel!r} first at "
+                               f"epoch {epoch}")
 
 
 def load_problem(source: str | Path | None = None, target_scale: str = "fraction") -> SearchProblem:

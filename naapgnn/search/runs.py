@@ -95,13 +95,16 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
 def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     """:data:`DEFAULT_BUDGETS` that leave epochs to save and that every curve holds, else the longest budget that
     does (an error follows from the study's own check when there is none); and a note when not all three."""
+    from naapgnn.data.records import first_logged_epoch
+
     shortest = min(r.num_epochs for r in problem.records)
-    top = min(problem.full_epochs - 1, shortest)
-    held = tuple(b for b in DEFAULT_BUDGETS if b <= top) or (max(top, 1),)
+    top, first = min(problem.full_epochs - 1, shortest), first_logged_epoch(problem.records)
+    held = tuple(b for b in DEFAULT_BUDGETS if first <= b <= top) or (min(max(top, 1), max(first, 1)),)
     if held == DEFAULT_BUDGETS:
         return held, ""
+    late = f"; some record logs its first value at epoch {first}" if first > 1 else ""
     return held, (f"note: budgets {', '.join(map(str, held))}: a full training is {problem.full_epochs} epochs and "
-                  f"the shortest curve {shortest} (--budget to choose)\n")
+                  f"the shortest curve {shortest}{late} (--budget to choose)\n")
 
 
 def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
