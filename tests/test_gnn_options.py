@@ -94,7 +94,25 @@ def test_batch_size_trains_on_mini_batches(train, monkeypatch):
     assert sizes == [8, 8, 8, 8, 8] * TINY["max_epochs"] + [40, 40]
     sizes.clear()
     GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "n_ensemble": 1}).fit(train)
-    assert sizes == [40] * TINY["max_epochs"] + [40, 40]
+    assert sizes == [40] * TINY["max_epochs"] + [40, 40]  # "auto", 40 records: full-batch
+    # "auto" above its record count: mini-batches of its size
+    from naapgnn.models import ensemble
+
+    monkeypatch.setattr(ensemble, "AUTO_FULL_BATCH_RECORDS", 39)
+    monkeypatch.setattr(ensemble, "AUTO_BATCH_SIZE", 8)
+    sizes.clear()
+    GNNPredictor(budget=0, blend_forest=0.0, **{**TINY, "n_ensemble": 1}).fit(train)
+    assert sizes == [8, 8, 8, 8, 8] * TINY["max_epochs"] + [40, 40]
+
+
+def test_auto_batch_size_is_full_batch_up_to_600_records_then_64():
+    from naapgnn.models.ensemble import step_size
+
+    assert [step_size("auto", n) for n in (10, 600, 601, 15625)] == [None, None, 64, 64]
+    assert step_size(None, 5000) is None and step_size(16, 10) == 16
+    for bad in (0, "big", True, 2.5):
+        with pytest.raises(NaapgnnError, match='batch_size must be None, "auto" or a positive integer'):
+            GNNPredictor(batch_size=bad).fit([])
 
 
 def test_val_fraction_sets_each_members_held_out_size(train):

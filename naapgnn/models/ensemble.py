@@ -7,9 +7,14 @@ import math
 import numpy as np
 
 MAX_PAIRS = 200_000
+# batch_size="auto": full-batch steps up to this many training records, above it mini-batches of AUTO_BATCH_SIZE
+# (NAS-Bench-201 development draws: level at N = 390, one full-batch step an epoch ranked worse at 781 and 1563;
+# README, "Speed")
+AUTO_FULL_BATCH_RECORDS = 600
+AUTO_BATCH_SIZE = 64
 
-__all__ = ["validation_sets", "train_members", "train_member", "select_graphs", "edge_offsets", "training_pairs",
-           "rank_pairs", "rank_loss"]
+__all__ = ["validation_sets", "train_members", "train_member", "step_size", "select_graphs", "edge_offsets",
+           "training_pairs", "rank_pairs", "rank_loss", "AUTO_FULL_BATCH_RECORDS", "AUTO_BATCH_SIZE"]
 
 
 def validation_sets(n: int, members: int, val_fraction: float | None, seed: int) -> list[np.ndarray]:
@@ -129,7 +134,8 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
     opt = torch.optim.Adam(model.parameters(), lr=float(settings.lr), weight_decay=float(settings.weight_decay),
                            foreach=True)
     g, curve, hp = data
-    full_batch = settings.batch_size is None or int(settings.batch_size) >= len(train_idx)
+    batch = step_size(settings.batch_size, n)
+    full_batch = batch is None or batch >= len(train_idx)
     pairs = {}
 
     def objective(pred, idx_tensor, key):
@@ -181,7 +187,7 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
         else:
             order = train_idx[torch.randperm(len(train_idx), device=device)]
             steps = ((model(select_graphs(g, c, edge_ptr), curve[c], hp[c]), c, None)
-                     for c in torch.split(order, int(settings.batch_size)))
+                     for c in torch.split(order, batch))
         for pred, idx, key in steps:
             loss = objective(pred, idx, key)
             opt.zero_grad()
@@ -191,6 +197,14 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
     if best_state is not None:
         model.load_state_dict(best_state)
     return model, best_epoch
+
+
+def step_size(batch_size, n_records: int) -> int | None:
+    """Graphs per optimiser step for ``batch_size`` (None: full-batch; ``"auto"``: full-batch up to
+    :data:`AUTO_FULL_BATCH_RECORDS` training records, else :data:`AUTO_BATCH_SIZE`)."""
+    if batch_size == "auto":
+        return None if n_records <= AUTO_FULL_BATCH_RECORDS else AUTO_BATCH_SIZE
+    return None if batch_size is None else int(batch_size)
 
 
 def edge_offsets(g):

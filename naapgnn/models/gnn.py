@@ -16,9 +16,9 @@ What it does, in order:
    :mod:`naapgnn.features.hparams` reads them) and the target are standardised.
 4. Each of ``n_ensemble`` members holds out its own part of the training
    data (by default the members' held-out parts are disjoint folds) and is
-   trained full-batch with Adam on ``MSE + rank_weight * pairwise logistic
-   ranking loss``; the weights of the epoch with the lowest held-out loss are
-   kept (early stopping).
+   trained with Adam (full-batch up to 600 records, else mini-batches) on
+   ``MSE + rank_weight * pairwise logistic ranking loss``; the weights of the
+   epoch with the lowest held-out loss are kept (early stopping).
 5. With ``blend_forest > 0`` (default 0.25) the graph prediction is
    ``(1 - b) * GNN + b * forest``, the forest (:mod:`naapgnn.models.blended_forest`)
    a random forest on the networks' statistics and hyperparameters by
@@ -105,8 +105,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         None: the members' held-out sets are disjoint folds (``1 / n_ensemble``
         each; 20% for a single member), so every record gets a held-out
         prediction, which ``curve_mode="stack"`` needs.
-    batch_size : int or None
-        Graphs per step; None trains full-batch.
+    batch_size : int, None or "auto"
+        Graphs per step; None trains full-batch; "auto" (default) full-batch up to 600 training
+        records, else 64 (:func:`naapgnn.models.ensemble.step_size`).
     n_ensemble : int
         Members (seeds) averaged; their spread is the uncertainty.
     blend_forest : float
@@ -171,7 +172,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
                  layers: int = 3, curve_hidden: int = 32, curve_mode: str = "stack", dropout: float = 0.0,
                  curve_raw: bool = False, rank_weight: float = 0.5, lr: float = 5e-3, weight_decay: float = 1e-4,
                  max_epochs: int = 200, patience: int = 40, val_fraction: float | None = None,
-                 batch_size: int | None = None, n_ensemble: int = 5, blend_forest: float = 0.25,
+                 batch_size: int | str | None = "auto", n_ensemble: int = 5, blend_forest: float = 0.25,
                  choose_blend: bool = True, forest: str = "statistics", forest_curve: bool = False, forest_trees: int = 300, fold_repeats: bool = True,
                  random_state: int | None = 0,
                  device: str = "auto", n_threads: int | None = 1, n_jobs: int | None = None,

@@ -167,8 +167,11 @@ def check_params(est) -> None:
         value = getattr(est, name)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not value >= 0:
             raise NaapgnnError(f"GNNPredictor: {name} must be a non-negative number, got {value!r}")
-    if est.batch_size is not None and (not isinstance(est.batch_size, (int, np.integer)) or est.batch_size < 1):
-        raise NaapgnnError(f"GNNPredictor: batch_size must be None or a positive integer, got {est.batch_size!r}")
+    if est.batch_size not in (None, "auto") and (isinstance(est.batch_size, bool)
+                                                 or not isinstance(est.batch_size, (int, np.integer))
+                                                 or est.batch_size < 1):
+        raise NaapgnnError(f"GNNPredictor: batch_size must be None, \"auto\" or a positive integer, "
+                           f"got {est.batch_size!r}")
     if est.n_jobs is not None and (isinstance(est.n_jobs, bool) or not isinstance(est.n_jobs, (int, np.integer))
                                    or est.n_jobs < 1):
         raise NaapgnnError(f"GNNPredictor: n_jobs must be None or a positive integer, got {est.n_jobs!r}")
