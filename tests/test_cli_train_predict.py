@@ -71,6 +71,7 @@ def test_train_reports_what_it_did(bench, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "blend_forest 0.5, share blended " in out
     assert "trained on 60 architectures at budget 0" in out and "checkpoint saved to" in out
+    assert " members, full-batch, best epochs " in out
     assert "held-out check" in out and "Kendall tau" in out
 
 

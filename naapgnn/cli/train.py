@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.cli.options import check_curve_lengths, check_threads, parse_params, writable_folder
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
+    from naapgnn.models.ensemble import step_size
     from naapgnn.models.gnn import GNNPredictor
 
     if args.budget < 0:
@@ -91,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
     model.fit(records)
     seconds = time.perf_counter() - start
     model.save(out)
+    batch = step_size(model.batch_size, len(records))
     print(f"trained on {len(records)} architectures at budget {args.budget} in {seconds:.1f} s "
-          f"({model.n_ensemble} members, best epochs {model.best_epochs_}, blend_forest {model.blend_forest}, "
+          f"({model.n_ensemble} members, {'full-batch' if batch is None else f'mini-batches of {batch}'}, "
+          f"best epochs {model.best_epochs_}, blend_forest {model.blend_forest}, "
           f"share blended {model.blend_share_:g})")
     print(held_out_summary(model, records))
     print(f"checkpoint saved to {out}")
