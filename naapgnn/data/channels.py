@@ -44,7 +44,7 @@ ACCURACY_SLACK = 0.05
 # Name parts that mark a channel where lower is better: anywhere in the name ...
 LOWER_IS_BETTER_PARTS = ("loss", "error", "entropy", "perplexity", "regret")
 # ... or as a whole word of it (split at non-letters and camelCase), where a bare substring would be ambiguous
-LOWER_IS_BETTER_WORDS = frozenset({"err", "nll", "mse", "mae", "rmse", "ppl", "ce", "wer", "cer"})
+LOWER_IS_BETTER_WORDS = frozenset({"nll", "mse", "mae", "rmse", "ppl", "ce", "wer", "cer"})
 
 
 def is_loss_channel(name: str) -> bool:
@@ -52,7 +52,7 @@ def is_loss_channel(name: str) -> bool:
 
     Its name holds ``loss``, ``error``, ``entropy``, ``perplexity`` or
     ``regret`` (``loss_mean``, ``val_loss``, ``valid_error``,
-    ``val_cross_entropy``), or one of its words is ``err``, ``nll``, ``mse``,
+    ``val_cross_entropy``), or one of its words is ``nll``, ``mse``,
     ``mae``, ``rmse``, ``ppl``, ``ce``, ``wer`` or ``cer``, or ends in
     ``err`` (``top1_err``, ``valErr``). Everything else (``accuracy``,
     ``val_acc``, ``f1``, ...) is higher-is-better.
