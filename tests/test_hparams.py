@@ -10,7 +10,7 @@ import pytest
 from baselines.baker import BakerPredictor
 from naapgnn.data.hparams import complete_categories, hparam_value, hparams_to_json, parse_hparams
 from naapgnn.data.records import load_jsonl, write_jsonl
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.models.gnn import GNNPredictor
 
 TINY = dict(hidden=16, layers=2, max_epochs=30, patience=10, n_ensemble=2, forest_trees=30)
@@ -63,6 +63,19 @@ def test_records_round_trip_with_their_categories(tmp_path):
     assert records[1].to_dict()["hparams"] == {"lr": 0.1, "nesterov": 1.0, "optimizer": "adam"}
     write_jsonl(records, tmp_path / "again.jsonl")
     assert [r.hparams for r in load_jsonl(tmp_path / "again.jsonl")] == [r.hparams for r in records]
+
+
+def test_numbers_written_as_strings_read_as_numbers_with_a_warning(tmp_path):
+    arch = json.loads(_line(0, 8, "sgd"))["arch"]
+    lines = [json.dumps({"id": f"n{i}", "arch": arch, "hparams": hp}) for i, hp in enumerate([
+        {"lr": "0.01", "wd": "1e-4", "batch": 64, "optimizer": "sgd", "warmup": "auto"},
+        {"lr": "0.1", "wd": 5e-4, "batch": "128", "optimizer": "adam", "warmup": "5"}])]
+    with pytest.warns(NaapgnnWarning, match=r"b.jsonl: hparams batch, lr, wd: every value is a number written as "
+                                            r"a string \("):
+        records = load_jsonl(_write(tmp_path / "b.jsonl", lines))
+    assert records[0].hparams == {"lr": 0.01, "wd": 1e-4, "batch": 64.0, "optimizer=sgd": 1.0, "optimizer=adam": 0.0,
+                                  "warmup=auto": 1.0, "warmup=5": 0.0}  # "auto" is no number: warmup stays a category
+    assert records[1].hparams["lr"] == 0.1 and records[1].hparams["batch"] == 128.0 and records[1].hparams["wd"] == 5e-4
 
 
 def test_a_record_without_a_name_the_others_give_is_refused_by_line(tmp_path):

@@ -8,7 +8,8 @@ benchmark (:func:`complete_categories`). A model trained on indicators reads
 an indicator a record lacks as 0 when the record gives the same name another
 value (:func:`hparam_value`): a benchmark of SGD and Adam runs predicts an
 Adam-only file correctly, and a value never seen in training is reported by
-the domain check rather than read.
+the domain check rather than read. A name whose every string value is a number (``"lr": "0.01"``) is read
+as numbers (:func:`numbers_in_strings`), with a warning.
 
 :func:`finite_number` is the rule every number of a record follows (curve values and targets too), and
 :func:`json_kind` names a wrong JSON value in messages.
@@ -21,7 +22,7 @@ from typing import Any, Iterable, Mapping
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
-           "is_indicator", "hparam_value", "hparams_to_json"]
+           "is_indicator", "numbers_in_strings", "hparam_value", "hparams_to_json"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -96,6 +97,38 @@ def complete_categories(hparams_list: Iterable[dict[str, float]]) -> None:
         for k in indicators:
             if k not in hp and k.split(SEPARATOR, 1)[0] in names:
                 hp[k] = 0.0
+
+
+def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> list[str]:
+    """Read as numbers, in place, the categories whose every value is a number written as a string
+    (``"lr": "0.01"``, as a table exported with text columns writes it); returns their names (sorted).
+
+    Read as categories they would lose their order (and the log reading of a rate spread over decades);
+    a name that also takes a value that is no number (``"auto"``) stays a category.
+    """
+    hparams_list = list(hparams_list)
+    values: dict[str, list[str]] = {}
+    for hp in hparams_list:
+        for key in hp:
+            if is_indicator(key):
+                name, value = key.split(SEPARATOR, 1)
+                values.setdefault(name, []).append(value)
+    numeric = sorted(name for name, vs in values.items() if all(_number_or_none(v) is not None for v in vs))
+    for hp in hparams_list:
+        for key in [k for k in hp if is_indicator(k) and k.split(SEPARATOR, 1)[0] in numeric]:
+            name, value = key.split(SEPARATOR, 1)
+            del hp[key]
+            hp[name] = _number_or_none(value)
+    return numeric
+
+
+def _number_or_none(text: str) -> float | None:
+    """``text`` as a finite number within :data:`MAX_MAGNITUDE`, or None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and abs(value) <= MAX_MAGNITUDE else None
 
 
 def hparam_value(hparams: Mapping[str, float], name: str) -> float:

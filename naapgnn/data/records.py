@@ -37,7 +37,7 @@ import numpy as np
 
 from naapgnn.data.channels import curve_value, fill_non_finite
 from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
-                                  parse_hparams)
+                                  numbers_in_strings, parse_hparams)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.io import write_text_atomic
 
@@ -234,6 +234,10 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         raise NaapgnnError(_summarise(name, problems))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
+    numeric = numbers_in_strings(r.hparams for r in records)
+    if numeric:
+        warnings.warn(f"{name}: hparams {', '.join(numeric)}: every value is a number written as a string "
+                      "(\"0.01\"), read as numbers", NaapgnnWarning, stacklevel=2)
     complete_categories(r.hparams for r in records)
     notice = fill_non_finite(records, name, lines_of)
     if notice:
