@@ -84,3 +84,51 @@ def test_new_ops_build_in_order_and_compute_what_they_say():
     assert torch.equal(seen[3][0], 2 * seen[1][1])  # the add summed its one input twice
     concat_in = seen[5][0]
     assert concat_in.shape == (3, 10, 8, 8) and torch.count_nonzero(concat_in[:, 4:6]) == 0
+
+
+DILATED = {"input_shape": [3, 32, 32], "num_classes": 10, "layers": [
+    {"op": "conv", "out_channels": 16, "kernel_size": 3},
+    {"op": "conv", "out_channels": 16, "kernel_size": 3, "dilation": 2, "groups": 16, "activation": "hardswish"},
+    {"op": "conv", "out_channels": 32, "kernel_size": 5, "dilation": 2, "stride": 2, "activation": "mish"},
+    {"op": "conv", "out_channels": 32, "kernel_size": 3, "dilation": 3, "padding": 0, "activation": "hardsigmoid"},
+]}
+
+
+def test_a_dilated_conv_reads_a_wider_window_with_the_same_weights():
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.arch.profiling import layer_costs, receptive_fields
+
+    arch = parse_architecture(DILATED)
+    model = build_model(arch)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.dilation for c in convs] == [(1, 1), (2, 2), (2, 2), (3, 3)]
+    assert [c.padding for c in convs] == [(1, 1), (2, 2), (4, 4), (0, 0)]  # the default keeps the size at stride 1
+    shapes = []
+    hooks = [c.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:]))) for c in convs]
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    for h in hooks:
+        h.remove()
+    assert shapes == [layer.out_shape for layer in arch.layers[:4]] == [(16, 32, 32), (16, 32, 32), (32, 16, 16),
+                                                                        (32, 10, 10)]
+    assert sum(c.params for c in layer_costs(arch)) == sum(p.numel() for p in model.parameters())
+    plain = parse_architecture({**DILATED, "layers": [{k: v for k, v in layer.items() if k != "dilation"}
+                                                      for layer in DILATED["layers"]]})
+    assert receptive_fields(arch)[1] == 7 and receptive_fields(plain)[1] == 5  # 3 + (5 - 1) against 3 + 2
+    assert arch.to_dict()["layers"][1]["dilation"] == 2 and "dilation" not in arch.to_dict()["layers"][0]
+    assert parse_architecture(arch.to_dict()) == arch
+
+
+@pytest.mark.parametrize("layer, message", [
+    ({"op": "conv", "out_channels": 8, "kernel_size": 3, "dilation": 0}, "layer 0: dilation must be a positive integer, got 0"),
+    ({"op": "conv", "out_channels": 8, "kernel_size": 3, "dilation": 20, "padding": 0},
+     "layer 0: conv with kernel 3 (dilation 20: a 41x41 window), stride 1, padding 0 shrinks the 32x32 input below 1x1"),
+    ({"op": "conv", "out_channels": 8, "kernel_size": 3, "activation": "swish"},
+     "layer 0: unknown activation 'swish' (expected one of relu, relu6, leaky_relu, gelu, silu, tanh, sigmoid, "
+     "hardswish, hardsigmoid, mish, none)"),
+])
+def test_bad_dilations_and_activations_are_named(layer, message):
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.errors import NaapgnnError
+
+    with pytest.raises(NaapgnnError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_architecture({"layers": [layer]})

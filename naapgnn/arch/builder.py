@@ -16,6 +16,9 @@ _ACTIVATIONS = {
     "silu": nn.SiLU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
+    "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid,
+    "mish": nn.Mish,
 }
 
 
@@ -142,7 +145,7 @@ def _conv_block(layer: Layer) -> nn.Sequential:
     a = layer.attrs
     in_c = layer.in_shape[0]
     conv = nn.Conv2d(in_c, a["out_channels"], a["kernel_size"], a["stride"], a["padding"],
-                     groups=a["groups"], bias=a["bias"])
+                     dilation=a["dilation"], groups=a["groups"], bias=a["bias"])
     act = _activation(a["activation"])
     if a["order"] == "bn-act-conv":
         return nn.Sequential(*([nn.BatchNorm2d(in_c)] if a["batchnorm"] else []), *act, conv)

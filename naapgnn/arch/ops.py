@@ -12,7 +12,9 @@ Ops beyond the plain chain:
 * ``conv`` with ``order``: ``"conv-bn-act"`` (default), ``"act-conv-bn"`` (a
   pre-activation conv, e.g. NAS-Bench-201's ReLU -> conv -> BN) or
   ``"bn-act-conv"`` (DenseNet's BN -> ReLU -> conv, the batch norm over the
-  input channels); ``bias`` defaults to ``not batchnorm``.
+  input channels); ``bias`` defaults to ``not batchnorm``; ``dilation`` (default 1) spaces the kernel's
+  taps, so a k x k conv reads a ``dilation * (k - 1) + 1`` window (DARTS' and NAS-Bench-301's ``dil_conv``;
+  its padding defaults to half that window, keeping the size at stride 1).
 * ``avgpool`` with ``count_include_pad`` (default true, PyTorch's default).
 * ``batchnorm``: a standalone BatchNorm2d, then its ``activation``.
 * ``add``: the sum of its inputs; an input listed twice is summed twice.
@@ -28,13 +30,14 @@ from typing import Any
 from naapgnn.errors import NaapgnnError
 
 OPS = ("conv", "maxpool", "avgpool", "dropout", "gap", "linear", "add", "concat", "batchnorm", "zero")
-ACTIVATIONS = ("relu", "relu6", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "none")
+ACTIVATIONS = ("relu", "relu6", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "hardswish", "hardsigmoid", "mish",
+               "none")
 CONV_ORDERS = ("conv-bn-act", "act-conv-bn", "bn-act-conv")
 JOIN_OPS = ("add", "concat")
 
 # Fields each op accepts: name -> (required, default). Defaults of None mean
 # "derived" (stride of a pool defaults to its kernel size, padding to k // 2,
-# a conv's bias to ``not batchnorm``).
+# or dilation * (k - 1) // 2 for a dilated conv, a conv's bias to ``not batchnorm``).
 OP_FIELDS: dict[str, dict[str, tuple[bool, Any]]] = {
     "conv": {
         "out_channels": (True, None),
@@ -42,6 +45,7 @@ OP_FIELDS: dict[str, dict[str, tuple[bool, Any]]] = {
         "stride": (False, 1),
         "padding": (False, None),
         "groups": (False, 1),
+        "dilation": (False, 1),
         "batchnorm": (False, True),
         "activation": (False, "relu"),
         "residual": (False, False),
@@ -70,6 +74,8 @@ def is_default(op: str, name: str, value: Any, attrs: dict) -> bool:
         return value == (not attrs["batchnorm"])
     if op == "avgpool" and name == "count_include_pad":
         return value is True
+    if op == "conv" and name == "dilation":
+        return value == 1
     return False
 
 
@@ -90,13 +96,13 @@ def positive_int(value: Any, name: str) -> int:
 
 def check_attrs(op: str, attrs: dict) -> None:
     """Check and normalise the field values of one layer in place."""
-    for name in ("out_channels", "kernel_size", "out_features", "groups"):
+    for name in ("out_channels", "kernel_size", "out_features", "groups", "dilation"):
         if name in attrs:
             attrs[name] = positive_int(attrs[name], name)
     if op in ("maxpool", "avgpool") and attrs["stride"] is None:
         attrs["stride"] = attrs["kernel_size"]
     if op == "conv" and attrs["padding"] is None:
-        attrs["padding"] = attrs["kernel_size"] // 2
+        attrs["padding"] = attrs["dilation"] * (attrs["kernel_size"] - 1) // 2
     if "stride" in attrs:
         attrs["stride"] = positive_int(attrs["stride"], "stride")
     if "padding" in attrs:
@@ -173,6 +179,12 @@ def infer_shape(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[in
     raise AssertionError(op)  # pragma: no cover - guarded by the parser
 
 
+def window_span(op: str, attrs: dict) -> int:
+    """The side of the input window one output reads: the kernel size, ``dilation * (k - 1) + 1`` for a
+    dilated conv."""
+    return attrs.get("dilation", 1) * (attrs["kernel_size"] - 1) + 1 if op == "conv" else attrs["kernel_size"]
+
+
 def _window_shape(op: str, attrs: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
     if len(shape) != 3:
         raise NaapgnnError(f"{op} needs a feature map (C, H, W) input, got a vector of size {shape[0]}")
@@ -180,9 +192,12 @@ def _window_shape(op: str, attrs: dict, shape: tuple[int, ...]) -> tuple[int, ..
     k, s, p = attrs["kernel_size"], attrs["stride"], attrs["padding"]
     if op != "conv" and p > k // 2:
         raise NaapgnnError(f"{op} padding {p} exceeds half the kernel size {k}")
-    oh, ow = spatial(h, k, s, p), spatial(w, k, s, p)
+    span = window_span(op, attrs)
+    oh, ow = spatial(h, span, s, p), spatial(w, span, s, p)
     if oh < 1 or ow < 1:
-        raise NaapgnnError(f"{op} with kernel {k}, stride {s}, padding {p} shrinks the {h}x{w} input below 1x1")
+        dilated = f" (dilation {attrs['dilation']}: a {span}x{span} window)" if span != k else ""
+        raise NaapgnnError(f"{op} with kernel {k}{dilated}, stride {s}, padding {p} shrinks the {h}x{w} input "
+                           "below 1x1")
     if op != "conv":
         return (c, oh, ow)
     out_c, groups = attrs["out_channels"], attrs["groups"]

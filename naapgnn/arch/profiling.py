@@ -26,6 +26,7 @@ import math
 from typing import Any, Callable, NamedTuple, Sequence
 
 from naapgnn.arch.format import Architecture, Layer, parse_architecture
+from naapgnn.arch.ops import window_span
 
 
 class LayerCost(NamedTuple):
@@ -244,7 +245,7 @@ def _compute_fields(arch: Architecture) -> tuple[float, ...]:
 def _window(layer: Layer) -> tuple[int, int]:
     """Kernel side and stride of a layer, as a window over its input map."""
     if layer.op in _SPATIAL_OPS:
-        return layer.attrs["kernel_size"], layer.attrs["stride"]
+        return window_span(layer.op, layer.attrs), layer.attrs["stride"]
     if layer.op in ("gap", "linear") and len(layer.in_shape) == 3:
         return max(layer.in_shape[1:]), 1
     return 1, 1

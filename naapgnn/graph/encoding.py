@@ -338,6 +338,8 @@ def _conv_label(node: Node, a: dict) -> str:
         name = f"dw {k}x{k}/{node.stride}"
     else:
         name = f"conv {k}x{k}/{node.stride}" + (f" g={a['groups']}" if a["groups"] > 1 else "")
+    if a["dilation"] > 1:
+        name += f" d={a['dilation']}"
     act = [] if a["activation"] == "none" else [a["activation"]]
     bn = ["bn"] if a["batchnorm"] else []
     steps = {"conv-bn-act": [name, *bn, *act], "act-conv-bn": [*act, name, *bn], "bn-act-conv": [*bn, *act, name]}
