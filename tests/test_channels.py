@@ -191,3 +191,12 @@ def test_no_budget_reads_a_value_logged_after_it(tmp_path, capsys):
     assert main(["evaluate", "--data", str(path), "--budgets", "0,1", "--predictors", "curve_last",
                  "--out", str(tmp_path / "e")]) == 2
     assert "--budgets: budget 1 reads epochs 1..1, but record 'n0'" in capsys.readouterr().err
+
+
+def test_a_cost_never_holds_the_accuracy():
+    from naapgnn.data.channels import is_cost_channel
+
+    assert all(is_cost_channel(c) for c in ("epoch_time", "train_seconds", "grad_norm", "step", "runtime", "memoryMB"))
+    assert not any(is_cost_channel(c) for c in ("accuracy", "val_acc", "epoch_acc", "batchnorm_acc", "top1", "f1"))
+    timed = _records_with([{"epoch_time": [40.0, 41.0], "val_acc": [30.0, 61.0]}])
+    assert accuracy_channels(timed) == ["val_acc"] and target_channel(timed) == ("val_acc", 0.01)

@@ -110,5 +110,21 @@ def test_an_error_rate_a_cross_entropy_or_a_perplexity_is_lower_is_better_too():
     assert [c for c in higher if is_loss_channel(c)] == []
     rows = features([record("a", valid_error=[0.6, 0.4, 0.45])], 3)
     assert rows[0]["valid_error_best"] == 0.4 and rows[0]["valid_error_last"] == 0.45
-    assert ranking_channel([record("a", valid_error=[0.5], val_cross_entropy=[1.0])]) == ("val_cross_entropy", -1.0)
+    # an error rate holds the accuracy (one minus it): it ranks before a cross-entropy
+    assert ranking_channel([record("a", valid_error=[0.5], val_cross_entropy=[1.0])]) == ("valid_error", -1.0)
     assert ranking_channel([record("a", valid_error=[0.5], val_acc=[0.5])]) == ("val_acc", 1.0)
+
+
+def test_the_ranking_channel_is_the_one_the_targets_end_not_a_time_or_the_first_name():
+    from dataclasses import replace
+
+    from naapgnn.features.curves import ranking_channel
+
+    timed = [record("a", epoch_time=[40.0, 41.0], val_acc=[0.3, 0.5]), record("b", epoch_time=[30.0, 31.0],
+                                                                               val_acc=[0.2, 0.4])]
+    # not epoch_time, first by name (its seconds could be percentages): a name holding acc first
+    assert ranking_channel(timed) == ("val_acc", 1.0)
+    both = [replace(record(r, train_acc=[0.5, 0.9], val_acc=[0.3, v]), target=v) for r, v in (("a", 0.5), ("b", 0.4))]
+    assert ranking_channel(both) == ("val_acc", 1.0)  # the targets end val_acc, not train_acc (first by name)
+    assert ranking_channel([replace(r, target=None) for r in both]) == ("train_acc", 1.0)  # no targets: first by name
+    assert ranking_channel([record("a", epoch_time=[40.0], val_loss=[2.0])]) == ("val_loss", -1.0)

@@ -31,9 +31,9 @@ import numpy as np
 from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "measured_channels",
-           "accuracy_channels", "accuracy_candidates", "accuracy_factor", "as_accuracy", "target_channel", "curve_value",
-           "fill_non_finite"]
+__all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
+           "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "as_accuracy",
+           "target_channel", "curve_value", "fill_non_finite"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -72,6 +72,18 @@ def measured_channels(curve) -> list[str]:
     return [c for c, v in curve.items() if len(v) and c != SCHEDULE_CHANNEL]
 
 
+# Words of a channel name that mark a cost or a count, never an accuracy (though its values may lie in [0, 100])
+COST_WORDS = frozenset({"time", "times", "seconds", "secs", "sec", "duration", "runtime", "flops", "macs", "params",
+                        "memory", "mem", "epoch", "epochs", "step", "steps", "norm"})
+
+
+def is_cost_channel(name: str) -> bool:
+    """Whether a channel logs a cost or a count (``epoch_time``, ``train_seconds``, ``grad_norm``, ``step``):
+    never an accuracy, even when its values lie in [0, 100]; a name with a word starting ``acc`` is none."""
+    words = _words(name)
+    return any(w in COST_WORDS for w in words) and not any(w.startswith("acc") for w in words)
+
+
 def is_error_channel(name: str) -> bool:
     """Whether a channel is an error rate, one minus an accuracy: its name holds ``error`` or one of its words
     ends in ``err`` (``valid_error``, ``top1_err``)."""
@@ -80,10 +92,12 @@ def is_error_channel(name: str) -> bool:
 
 def accuracy_channels(records: Sequence) -> list[str]:
     """The measured channels every record has that a target could be the end of (sorted): those where higher is
-    better, or, when there are none, the error rates (:func:`is_error_channel`, read as one minus an accuracy)."""
+    better, or, when there are none, the error rates (:func:`is_error_channel`, read as one minus an accuracy);
+    never a cost (:func:`is_cost_channel`)."""
     if not records:
         return []
-    common = set.intersection(*(set(measured_channels(r.curve)) for r in records))
+    common = {c for c in set.intersection(*(set(measured_channels(r.curve)) for r in records))
+              if not is_cost_channel(c)}
     higher = sorted(c for c in common if not is_loss_channel(c))
     return higher or sorted(c for c in common if is_error_channel(c))
 

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import SCHEDULE_CHANNEL, is_loss_channel, measured_channels
+from naapgnn.data.channels import SCHEDULE_CHANNEL, is_cost_channel, is_loss_channel, measured_channels
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
@@ -96,18 +96,30 @@ def curve_channels(records: Sequence) -> list[str]:
 def ranking_channel(records: Sequence) -> tuple[str, float]:
     """The curve channel whose epoch-``k`` value best stands for progress, and its sign (+1: higher is better).
 
-    The first channel all records share, in :func:`curve_channels` order
-    (``accuracy`` first), that is neither ``lr`` nor a loss or error (``accuracy``,
-    ``train_accuracy``, ``valid_acc``, ...); else a shared lower-is-better channel
-    (:func:`is_loss_channel`: a loss, an error rate, a cross-entropy),
-    negated. Early stopping's curve rule compares candidates on it.
+    The channel that holds the accuracy (:func:`naapgnn.data.channels.target_channel`, told apart by the
+    records' targets when several could: ``val_acc`` rather than ``train_acc`` when the targets are
+    validation accuracies; an error rate negated); else the first accuracy-like one shared, in
+    :func:`curve_channels` order, a name holding ``acc`` first; else a shared lower-is-better channel (:func:`is_loss_channel`: a loss, a
+    cross-entropy), negated; else the first shared channel. A channel that is none of these (an epoch's
+    time, a norm) comes last. Early stopping's curve rule compares candidates on it.
     """
+    from naapgnn.data.channels import accuracy_candidates, target_channel
+
     shared = [c for c in curve_channels(records) if c != SCHEDULE_CHANNEL
               and all(len(r.curve.get(c, ())) for r in records)]
     if not shared:
         raise NaapgnnError("the records share no measured curve channel (accuracy, a loss, ...) to compare epochs on")
-    higher = [c for c in shared if not is_loss_channel(c)]
-    return (higher[0], 1.0) if higher else (shared[0], -1.0)
+    targets = [r.target for r in records]
+    found = target_channel(records, None if None in targets else targets)
+    if found is None:
+        factors = accuracy_candidates(records)
+        named = sorted((c for c in shared if c in factors), key=lambda c: "acc" not in c.lower())  # stable
+        found = (named[0], factors[named[0]]) if named else None
+    if found is not None:
+        return found[0], 1.0 if found[1] > 0 else -1.0
+    lower = [c for c in shared if is_loss_channel(c)]
+    others = sorted(shared, key=is_cost_channel)  # stable: a cost last
+    return (lower[0], -1.0) if lower else (others[0], 1.0)
 
 
 def declares_cycle(records: Sequence, period: int) -> bool:
