@@ -27,12 +27,13 @@ from typing import Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import SCHEDULE_CHANNEL, is_cost_channel, is_loss_channel, measured_channels
+from naapgnn.data.channels import (SCHEDULE_CHANNEL, accuracy_candidates, is_cost_channel, is_loss_channel,
+                                   measured_channels, target_channel)
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
-           "curve_channels", "check_logged", "declares_cycle", "is_loss_channel", "ranking_channel", "values_and_differences",
-           "values_and_differences_names", "SCHEDULE_CHANNEL"]
+           "curve_channels", "check_logged", "declares_cycle", "is_loss_channel", "ranking_channel",
+           "values_and_differences", "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
 _CYCLE = ("cycle_end", "cycle_gain", "cycle_extrapolated")
@@ -99,12 +100,10 @@ def ranking_channel(records: Sequence) -> tuple[str, float]:
     The channel that holds the accuracy (:func:`naapgnn.data.channels.target_channel`, told apart by the
     records' targets when several could: ``val_acc`` rather than ``train_acc`` when the targets are
     validation accuracies; an error rate negated); else the first accuracy-like one shared, in
-    :func:`curve_channels` order, a name holding ``acc`` first; else a shared lower-is-better channel (:func:`is_loss_channel`: a loss, a
-    cross-entropy), negated; else the first shared channel. A channel that is none of these (an epoch's
-    time, a norm) comes last. Early stopping's curve rule compares candidates on it.
+    :func:`curve_channels` order, a name holding ``acc`` first; else a shared lower-is-better channel
+    (:func:`is_loss_channel`: a loss, a cross-entropy), negated; else the first shared channel that logs
+    no cost (an epoch's time, a norm), else the first. Early stopping's curve rule compares candidates on it.
     """
-    from naapgnn.data.channels import accuracy_candidates, target_channel
-
     shared = [c for c in curve_channels(records) if c != SCHEDULE_CHANNEL
               and all(len(r.curve.get(c, ())) for r in records)]
     if not shared:
