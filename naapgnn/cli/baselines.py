@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")
     writable_folder(args.out)
     if records_file:
-        from naapgnn.data.records import first_logged_epoch
+        from naapgnn.data.channels import first_logged_epoch
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
 
         df = load_benchmark_for_evaluation(args.data)

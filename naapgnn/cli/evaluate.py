@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
     from naapgnn.cli.options import budgets_held, parse_params, protocol_or_default, scale_option, writable_folder
-    from naapgnn.data.records import first_logged_epoch
+    from naapgnn.data.channels import first_logged_epoch
 
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
 

@@ -93,15 +93,17 @@ def check_curve_lengths(records, budget: int, source, channels=None) -> None:
                 raise NaapgnnError(f"{source or 'the data'}: record {r.id!r} has none of the curve channels the "
                                    f"checkpoint reads ({', '.join(channels)}); "
                                    + (f"it has {', '.join(has)}" if has else "it has no curve"))
+    from naapgnn.data.channels import late_logs
+
     short = [r for r in records if r.num_epochs < budget]
-    late = [r for r in records if r.unlogged(budget)]
+    late = late_logs(records, budget)
     if budget <= 0 or not (short or late):
         return
     if short:
         listed = ", ".join(f"{r.id!r} ({r.num_epochs} epochs)" for r in short[:3]) + (", ..." if len(short) > 3 else "")
         raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs the first {budget} epochs of curve; "
                            f"{len(short)} of the {len(records)} records have fewer: {listed}")
-    listed = ", ".join(f"{r.id!r} ({r.unlogged(budget)[0]} from epoch {r.unlogged(budget)[1]})" for r in late[:3])
+    listed = ", ".join(f"{r.id!r} ({channel} from epoch {epoch})" for r, channel, epoch in late[:3])
     raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs a logged value by epoch {budget}; "
                        f"{len(late)} of the {len(records)} records log a channel first later: {listed}"
                        + (", ..." if len(late) > 3 else ""))

@@ -33,7 +33,7 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "as_accuracy",
-           "target_channel", "curve_value", "fill_non_finite"]
+           "target_channel", "late_logs", "first_logged_epoch", "curve_value", "fill_non_finite"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -41,8 +41,9 @@ ACCURACY_CHANNEL = "accuracy"
 ACCURACY_SLACK = 0.05
 
 
-# Name parts that mark a channel where lower is better: anywhere in the name ...
-LOWER_IS_BETTER_PARTS = ("loss", "error", "entropy", "perplexity", "regret")
+# Name parts that mark a channel where lower is better (an error rate aside, :func:`is_error_channel`): anywhere
+# in the name ...
+LOWER_IS_BETTER_PARTS = ("loss", "entropy", "perplexity", "regret")
 # ... or as a whole word of it (split at non-letters and camelCase), where a bare substring would be ambiguous
 LOWER_IS_BETTER_WORDS = frozenset({"nll", "mse", "mae", "rmse", "ppl", "ce", "wer", "cer"})
 
@@ -57,9 +58,9 @@ def is_loss_channel(name: str) -> bool:
     ``err`` (``top1_err``, ``valErr``). Everything else (``accuracy``,
     ``val_acc``, ``f1``, ...) is higher-is-better.
     """
-    if any(part in name.lower() for part in LOWER_IS_BETTER_PARTS):
+    if is_error_channel(name) or any(part in name.lower() for part in LOWER_IS_BETTER_PARTS):
         return True
-    return any(w in LOWER_IS_BETTER_WORDS or w.endswith("err") for w in _words(name))
+    return any(w in LOWER_IS_BETTER_WORDS for w in _words(name))
 
 
 def _words(name: str) -> list[str]:
@@ -149,6 +150,19 @@ def as_accuracy(values, factor: float) -> np.ndarray:
     ``1 + values * factor``."""
     scaled = np.asarray(values, dtype=float) * factor
     return scaled if factor > 0 else 1.0 + scaled
+
+
+def late_logs(records: Sequence, budget: int) -> list[tuple]:
+    """``(record, channel, first logged epoch)`` for each of ``records`` that logs a channel first after epoch
+    ``budget >= 1`` (:meth:`naapgnn.data.records.Record.unlogged`), in order."""
+    return [(r, *late) for r in records if (late := r.unlogged(budget)) is not None]
+
+
+def first_logged_epoch(records: Sequence) -> int:
+    """The first epoch by which every record has logged every one of its channels (1 unless some log starts
+    later, :attr:`naapgnn.data.records.Record.logged_from`): the smallest budget >= 1 that reads no value logged
+    after it."""
+    return max((e for r in records for e in r.logged_from.values()), default=1)
 
 
 def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> float:

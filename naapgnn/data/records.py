@@ -31,7 +31,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -125,12 +125,6 @@ class Record:
         if self.split is not None:
             out["split"] = self.split
         return out
-
-
-def first_logged_epoch(records: Sequence[Record]) -> int:
-    """The first epoch by which every record has logged every one of its channels (1 unless some log starts
-    later, :attr:`Record.logged_from`): the smallest budget >= 1 that reads no value logged after it."""
-    return max((e for r in records for e in r.logged_from.values()), default=1)
 
 
 def _nonempty(curve: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

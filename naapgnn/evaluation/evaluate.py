@@ -276,6 +276,7 @@ def run_evaluation(
 
 def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
     """Budgets against the benchmark's own curve length (90 epochs on NAAP-440, 140 for the deep ResNets)."""
+    from naapgnn.data.channels import late_logs
     from naapgnn.evaluation.protocols import PROTOCOLS
 
     for b in budgets:
@@ -285,11 +286,11 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
             short = min(bench.records, key=lambda r: r.num_epochs)
             raise NaapgnnError(f"--budgets: budget {b} needs {b} epochs of curve, record {short.id!r} of "
                                f"{bench.name.split(' (')[0]} has {short.num_epochs}")
-        late = next((r for r in bench.records if r.unlogged(b)), None)
-        if late is not None:
-            raise NaapgnnError(f"--budgets: budget {b} reads epochs 1..{b}, but record {late.id!r} of "
-                               f"{bench.name.split(' (')[0]} logs {late.unlogged(b)[0]!r} first at epoch "
-                               f"{late.unlogged(b)[1]}")
+        late = late_logs(bench.records, b)
+        if late:
+            record, channel, epoch = late[0]
+            raise NaapgnnError(f"--budgets: budget {b} reads epochs 1..{b}, but record {record.id!r} of "
+                               f"{bench.name.split(' (')[0]} logs {channel!r} first at epoch {epoch}")
     if len(bench.y) and np.ptp(bench.y) == 0:
         raise NaapgnnError(f"{bench.name}: all {len(bench.y)} targets are {bench.y[0]:g}: nothing to rank")
     for p in protocols:

@@ -124,6 +124,8 @@ class SearchProblem:
 
     def check_budget(self, budget: int, option: str = "--budget") -> None:
         """Fail with one line unless ``budget`` leaves epochs to save (``1..full_epochs - 1``)."""
+        from naapgnn.data.channels import late_logs
+
         if self.full_epochs == 0:
             raise NaapgnnError(f"{option}: early stopping needs training curves; these records have none")
         if not 1 <= budget < self.full_epochs:
@@ -133,10 +135,10 @@ class SearchProblem:
         if budget > short.num_epochs:
             raise NaapgnnError(f"{option}: {budget} epochs, but record {short.id!r} has only {short.num_epochs} "
                                "epochs of curve")
-        late = next((r for r in self.records if r.unlogged(budget)), None)
-        if late is not None:
-            channel, epoch = late.unlogged(budget)
-            raise NaapgnnError(f"{option}: {budget} epochs, but record {late.id!r} logs {channel!r} first at "
+        late = late_logs(self.records, budget)
+        if late:
+            record, channel, epoch = late[0]
+            raise NaapgnnError(f"{option}: {budget} epochs, but record {record.id!r} logs {channel!r} first at "
                                f"epoch {epoch}")
 
 

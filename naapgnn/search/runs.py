@@ -95,7 +95,7 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
 def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     """:data:`DEFAULT_BUDGETS` that leave epochs to save and that every curve holds, else the longest budget that
     does (an error follows from the study's own check when there is none); and a note when not all three."""
-    from naapgnn.data.records import first_logged_epoch
+    from naapgnn.data.channels import first_logged_epoch
 
     shortest = min(r.num_epochs for r in problem.records)
     top, first = min(problem.full_epochs - 1, shortest), first_logged_epoch(problem.records)
