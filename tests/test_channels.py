@@ -164,7 +164,8 @@ def test_a_sparse_log_ending_on_an_unlogged_epoch_is_no_divergence(tmp_path):
     ])
     with pytest.warns(NaapgnnWarning):
         records = load_jsonl(path)
-    assert records[0].curve["val_acc"] == pytest.approx([0.3, 0.3, 0.3, 0.5, 0.5])
+    assert records[0].curve["val_acc"] == pytest.approx([0.3, 0.3, 0.3, 0.5, 0.5, 0.5])  # 5 logged, then stopped
+    assert records[0].stopped_at == 5
     assert records[1].curve["val_acc"] == pytest.approx([0.2, 0.3, 0.3, 0.4, 0.2, 0.2])
 
 
@@ -200,3 +201,32 @@ def test_a_cost_never_holds_the_accuracy():
     assert not any(is_cost_channel(c) for c in ("accuracy", "val_acc", "epoch_acc", "batchnorm_acc", "top1", "f1"))
     timed = _records_with([{"epoch_time": [40.0, 41.0], "val_acc": [30.0, 61.0]}])
     assert accuracy_channels(timed) == ["val_acc"] and target_channel(timed) == ("val_acc", 0.01)
+
+
+def test_a_finished_run_whose_curve_ends_early_stands_still_to_the_longest(tmp_path, capsys):
+    """Early stopping or a divergence its trainer caught: a record with a target and a shorter curve."""
+    lines = [{"id": "long", "arch": SCHEME, "curve": {"val_acc": [0.2, 0.3, 0.4, 0.5], "lr": [0.1] * 4}, "target": 0.6},
+             {"id": "stopped", "arch": SCHEME, "curve": {"val_acc": [0.1, 0.15], "lr": [0.1, 0.1]}, "target": 0.15},
+             {"id": "running", "arch": SCHEME, "curve": {"val_acc": [0.3], "lr": [0.1]}}]
+    path = tmp_path / "b.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    with pytest.warns(NaapgnnWarning) as caught:
+        records = load_jsonl(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: 1 record(s) with a target end their curve before epoch 4, the longest (shortest: line 2, "
+        "2 epochs): read as runs stopped early, each channel's last value carried to the end"]
+    assert records[1].curve["val_acc"].tolist() == [0.1, 0.15, 0.15, 0.15]
+    assert records[1].curve["lr"].tolist() == [0.1] * 4
+    assert records[1].stopped_at == 2 and records[0].stopped_at is None
+    assert records[2].curve["val_acc"].tolist() == [0.3]  # no target: it may still be training
+    assert [r.to_dict() for r in records] == lines  # written back as logged
+    finished = tmp_path / "finished.jsonl"
+    more = [dict(lines[0], id=f"long{i}", arch=[dict(SCHEME[0], width=8 + 2 * i)], target=0.5 + 0.03 * i)
+            for i in range(12)]
+    finished.write_text("".join(json.dumps(d) + "\n" for d in lines[:2] + more))
+    assert main(["train", "--data", str(finished), "--budget", "3", "--out", str(tmp_path / "m"),
+                 "--params", '{"max_epochs": 2}', "--quiet"]) == 0
+    assert "read as runs stopped early" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(tmp_path / "m"), str(path), "--split", "all"]) == 2
+    assert "budget 3 needs the first 3 epochs of curve; 1 of the 3 records have fewer: 'running' (1 epochs)" in (
+        capsys.readouterr().err)

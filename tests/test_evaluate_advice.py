@@ -12,7 +12,7 @@ from naapgnn.arch.format import parse_architecture
 from naapgnn.cli import main
 from naapgnn.data.deep_resnets import resnet_layers
 from naapgnn.data.records import Record, records_from_naap440, write_jsonl
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.evaluation import evaluate as ev
 from naapgnn.evaluation.analysis import advise, good_enough_budget
 
@@ -114,7 +114,7 @@ def _deep_records(n=15, short=None):
 
 
 def test_budgets_are_checked_against_the_benchmarks_own_curve_length(tmp_path, capsys):
-    """The deep ResNets have 140 epochs: budget 100 is accepted, 130 names the record that is too short,
+    """The deep ResNets have 140 epochs: budget 100 is accepted, 150 names a record that is too short,
     and the training saved is counted against 140 epochs."""
     path = tmp_path / "deep.jsonl"
     write_jsonl(_deep_records(), path)
@@ -129,12 +129,15 @@ def test_budgets_are_checked_against_the_benchmarks_own_curve_length(tmp_path, c
     assert "good enough" in capsys.readouterr().out
     bench = ev.load_benchmark_for_evaluation(path)
     assert ev._check(bench, [0, 100, 140], ["official"], 1, 2)  # beyond NAAP-440's 90 epochs
-    write_jsonl(_deep_records(short=7), path)
-    assert main(["evaluate", "--data", str(path), "--budgets", "0,130", "--predictors", "paper_gb100",
+    assert main(["evaluate", "--data", str(path), "--budgets", "0,150", "--predictors", "paper_gb100",
                  "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert f"budget 130 needs 130 epochs of curve, record 'deep-resnets-7' of {path.name} has 120" in err
+    assert f"budget 150 needs 150 epochs of curve, record 'deep-resnets-0' of {path.name} has 140" in err
     assert len(err.strip().splitlines()) == 1
+    write_jsonl(_deep_records(short=7), path)  # a run stopped at epoch 120 stands still to 140
+    with pytest.warns(NaapgnnWarning, match="1 record.* end their curve before epoch 140"):
+        bench = ev.load_benchmark_for_evaluation(path)
+    assert ev._check(bench, [0, 130], ["official"], 1, 2)
 
 
 def test_the_advice_nests_in_the_repeated_protocol(small, tmp_path):

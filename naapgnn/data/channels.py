@@ -19,6 +19,14 @@ budget below it reads the channel (:func:`naapgnn.features.curves.curve_features
 and the other readers refuse it).
 :func:`fill_non_finite` does both and says so in one line; the learning rate
 (``lr``) is a schedule, never a measurement, so a non-finite rate is an error.
+
+A record with a target finished its training; when its curve ends before the
+longest such curve of the file, the run stopped early (an early-stopping rule,
+a divergence its trainer caught) and stood still from then on:
+:func:`carry_stopped_runs` carries each channel's last value to the longest
+length, so a budget past its last epoch reads what the run ended with. A
+record without a target may still be training, and a budget past its curve
+stays an error.
 """
 from __future__ import annotations
 
@@ -33,7 +41,8 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "as_accuracy",
-           "target_channel", "late_logs", "first_logged_epoch", "curve_value", "fill_non_finite"]
+           "target_channel", "late_logs", "first_logged_epoch", "curve_value", "fill_non_finite",
+           "carry_stopped_runs"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -232,6 +241,30 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
                      f"each such value as its channel's worst finite value in the file "
                      f"({', '.join(f'{c} {v:g}' for c, v in worst.items())})")
     return f"{name}: " + "; ".join(parts)
+
+
+def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
+    """Extend, in place, the curves of the records with a target that end before the longest such curve, each
+    channel by its last value, noting the logged length in ``Record.stopped_at``.
+
+    Returns
+    -------
+    str or None
+        A one-line notice of what was extended (None when nothing was).
+    """
+    finished = [i for i, r in enumerate(records) if r.target is not None and r.num_epochs]
+    longest = max((records[i].num_epochs for i in finished), default=0)
+    stopped = [i for i in finished if records[i].num_epochs < longest]
+    for i in stopped:
+        record = records[i]
+        record.stopped_at = record.num_epochs
+        record.curve = {c: np.r_[v, np.full(longest - len(v), v[-1])] if len(v) else v for c, v in record.curve.items()}
+    if not stopped:
+        return None
+    first = min(stopped, key=lambda i: records[i].stopped_at)
+    return (f"{name}: {len(stopped)} record(s) with a target end their curve before epoch {longest}, the longest "
+            f"(shortest: line {lines[first]}, {records[first].stopped_at} epochs): read as runs stopped early, "
+            "each channel's last value carried to the end")
 
 
 def _longest_gap(epochs: np.ndarray) -> int:

@@ -14,7 +14,8 @@ User benchmarks are JSON Lines, one record per line::
 NAAP-440 ones of :data:`CURVE_CHANNELS` or ``loss``, ``train_accuracy``,
 ``lr``, each a list of numbers, all of the same length; NaN, Infinity or null
 read as an epoch not logged when a finite value follows, as a diverged run's
-otherwise, :mod:`naapgnn.data.channels`), ``hparams``
+otherwise; a record with a target whose curve ends before others' as a run
+stopped early, :mod:`naapgnn.data.channels`), ``hparams``
 (numbers, booleans, or categories such as ``"optimizer": "adam"``: see :mod:`naapgnn.data.hparams`),
 ``target`` (the final accuracy as a fraction in [0, 1]; with
 ``target_scale="percent"`` a percentage in [0, 100], divided by 100) and
@@ -35,7 +36,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from naapgnn.data.channels import curve_value, fill_non_finite
+from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite
 from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
                                   numbers_in_strings, parse_hparams)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
@@ -76,6 +77,9 @@ class Record:
         Per channel whose log starts later than epoch 1, its first logged epoch
         (:func:`naapgnn.data.channels.fill_non_finite`); the epochs before it
         hold that first value, so no budget below it reads the channel.
+    stopped_at : int or None
+        The logged length of a finished run's curve that ended early, its last values carried to the
+        file's longest curve (:func:`naapgnn.data.channels.carry_stopped_runs`).
     """
 
     id: str
@@ -85,6 +89,7 @@ class Record:
     target: float | None = None
     split: str | None = None
     logged_from: dict[str, int] = field(default_factory=dict)
+    stopped_at: int | None = None
 
     @property
     def num_epochs(self) -> int:
@@ -114,7 +119,7 @@ class Record:
         """The JSON Lines form (the scheme form for NAAP-440 schemes)."""
         arch = self.arch.scheme if self.arch.scheme is not None else self.arch.to_dict()
         out: dict[str, Any] = {"id": self.id, "arch": arch}
-        curve = {k: [None if e < self.logged_from.get(k, 1) else float(x) for e, x in enumerate(v, 1)]
+        curve = {k: [None if e < self.logged_from.get(k, 1) else float(x) for e, x in enumerate(v[:self.stopped_at], 1)]
                  for k, v in _nonempty(self.curve).items()}
         if curve:
             out["curve"] = curve
@@ -233,9 +238,9 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         warnings.warn(f"{name}: hparams {', '.join(numeric)}: every value is a number written as a string "
                       "(\"0.01\"), read as numbers", NaapgnnWarning, stacklevel=2)
     complete_categories(r.hparams for r in records)
-    notice = fill_non_finite(records, name, lines_of)
-    if notice:
-        warnings.warn(notice, NaapgnnWarning, stacklevel=2)
+    for notice in (fill_non_finite(records, name, lines_of), carry_stopped_runs(records, name, lines_of)):
+        if notice:
+            warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records
 
 
