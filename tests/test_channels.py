@@ -205,8 +205,9 @@ def test_a_cost_never_holds_the_accuracy():
 
 def test_a_finished_run_whose_curve_ends_early_stands_still_to_the_longest(tmp_path, capsys):
     """Early stopping or a divergence its trainer caught: a record with a target and a shorter curve."""
-    lines = [{"id": "long", "arch": SCHEME, "curve": {"val_acc": [0.2, 0.3, 0.4, 0.5], "lr": [0.1] * 4}, "target": 0.6},
-             {"id": "stopped", "arch": SCHEME, "curve": {"val_acc": [0.1, 0.15], "lr": [0.1, 0.1]}, "target": 0.15},
+    cyclic = [0.1, 0.01, 0.1, 0.01]
+    lines = [{"id": "long", "arch": SCHEME, "curve": {"val_acc": [0.2, 0.3, 0.4, 0.5], "lr": cyclic}, "target": 0.6},
+             {"id": "stopped", "arch": SCHEME, "curve": {"val_acc": [0.1, 0.15], "lr": cyclic[:2]}, "target": 0.15},
              {"id": "running", "arch": SCHEME, "curve": {"val_acc": [0.3], "lr": [0.1]}}]
     path = tmp_path / "b.jsonl"
     path.write_text("".join(json.dumps(d) + "\n" for d in lines))
@@ -214,9 +215,10 @@ def test_a_finished_run_whose_curve_ends_early_stands_still_to_the_longest(tmp_p
         records = load_jsonl(path)
     assert [str(w.message) for w in caught] == [
         f"{path}: 1 record(s) with a target end their curve before epoch 4, the longest (shortest: line 2, "
-        "2 epochs): read as runs stopped early, each channel's last value carried to the end"]
+        "2 epochs): read as runs stopped early, each channel's last value carried to the end (an lr schedule as a "
+        "full run's it follows)"]
     assert records[1].curve["val_acc"].tolist() == [0.1, 0.15, 0.15, 0.15]
-    assert records[1].curve["lr"].tolist() == [0.1] * 4
+    assert records[1].curve["lr"].tolist() == cyclic  # the schedule it followed goes on
     assert records[1].stopped_at == 2 and records[0].stopped_at is None
     assert records[2].curve["val_acc"].tolist() == [0.3]  # no target: it may still be training
     assert [r.to_dict() for r in records] == lines  # written back as logged

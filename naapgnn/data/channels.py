@@ -245,7 +245,8 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
 
 def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
     """Extend, in place, the curves of the records with a target that end before the longest such curve, each
-    channel by its last value, noting the logged length in ``Record.stopped_at``.
+    channel by its last value (the ``lr`` schedule as that of a full-length run it follows up to its stop, when one
+    does), noting the logged length in ``Record.stopped_at``.
 
     Returns
     -------
@@ -255,16 +256,24 @@ def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> st
     finished = [i for i, r in enumerate(records) if r.target is not None and r.num_epochs]
     longest = max((records[i].num_epochs for i in finished), default=0)
     stopped = [i for i in finished if records[i].num_epochs < longest]
+    schedules = {tuple(records[i].curve[SCHEDULE_CHANNEL]) for i in finished
+                 if len(records[i].curve.get(SCHEDULE_CHANNEL, ())) == longest}
     for i in stopped:
         record = records[i]
         record.stopped_at = record.num_epochs
         record.curve = {c: np.r_[v, np.full(longest - len(v), v[-1])] if len(v) else v for c, v in record.curve.items()}
+        rates = record.curve.get(SCHEDULE_CHANNEL, ())
+        if len(rates):  # a schedule goes on as a full run's that it follows up to its stop (a cyclic rate stays cyclic)
+            full = next((s for s in sorted(schedules) if np.allclose(s[:record.stopped_at], rates[:record.stopped_at],
+                                                                     rtol=1e-9, atol=0.0)), None)
+            if full is not None:
+                record.curve[SCHEDULE_CHANNEL] = np.array(full, dtype=float)
     if not stopped:
         return None
     first = min(stopped, key=lambda i: records[i].stopped_at)
     return (f"{name}: {len(stopped)} record(s) with a target end their curve before epoch {longest}, the longest "
             f"(shortest: line {lines[first]}, {records[first].stopped_at} epochs): read as runs stopped early, "
-            "each channel's last value carried to the end")
+            "each channel's last value carried to the end (an lr schedule as a full run's it follows)")
 
 
 def _longest_gap(epochs: np.ndarray) -> int:
