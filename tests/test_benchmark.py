@@ -182,7 +182,7 @@ def test_every_record_needs_the_same_hparams(tmp_path):
         ({"id": "a", "arch": SCHEME, "hparams": {"n": 10 ** 30}}, "hparams.n: integer of 31 digits is too large"),
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": [0.1, 0.2], "loss_mean": [2.0]}},
          "curve: channels differ in length (accuracy 2, loss_mean 1 epochs)"),
-        ({"id": "a", "arch": SCHEME, "hparams": {"lr": None}}, "hparams.lr: expected a finite number, got None"),
+        ({"id": "a", "arch": SCHEME, "hparams": {"lr": {"peak": 0.1}}}, "hparams.lr: expected a finite number, got {'peak': 0.1}"),
         ({"id": "a", "arch": SCHEME, "hparams": {"lr=x": 1}}, "hparams: name 'lr=x' holds '='"),
         ({"id": "a", "arch": SCHEME, "hparams": {"lr": 1e39}},
          "hparams.lr: 1e+39 is beyond what the models read (|value| <= 1e+30)"),

@@ -39,7 +39,6 @@ def test_numbers_booleans_and_categories_parse():
 @pytest.mark.parametrize("hparams, message", [
     ({"a=b": 1}, "hparams: name 'a=b' holds '='"),
     ({"optimizer": ""}, "hparams.optimizer: expected a number or a non-empty category"),
-    ({"lr": None}, "hparams.lr: expected a finite number, got None"),
     ({"lr": [0.1]}, "hparams.lr: expected a finite number, got [0.1]"),
     ({"lr": float("nan")}, "hparams.lr: expected a finite number, got nan"),
     ([0.1], "hparams: expected an object"),
@@ -132,3 +131,46 @@ def test_an_unseen_category_is_reported_outside_the_training_domain(optimizer_be
     (record,) = load_jsonl(_write(tmp_path / "wd.jsonl", [json.dumps(extra)]))
     in_domain, reasons = model.domain_report([record])
     assert not in_domain[0] and reasons[0] == "hparam 'wd' not read (not in the training data)"
+
+
+def _conditional(i, width, optimizer, target=None):
+    """SGD runs give a momentum and a schedule, Adam runs give both as null (they do not apply)."""
+    line = json.loads(_line(i, width, optimizer, target=target))
+    sgd = optimizer == "sgd"
+    line["hparams"].update(momentum=0.9 if sgd else None, schedule=("cosine" if i % 2 else "step") if sgd else None)
+    return json.dumps(line)
+
+
+def test_a_null_hyperparameter_does_not_apply_and_round_trips(tmp_path):
+    assert math.isnan(parse_hparams({"momentum": None})["momentum"])
+    path = _write(tmp_path / "b.jsonl", [_conditional(0, 8, "sgd"), _conditional(1, 8, "sgd"), _conditional(2, 8, "adam")])
+    records = load_jsonl(path)
+    adam = records[2].hparams
+    assert math.isnan(adam["momentum"]) and adam["schedule=cosine"] == adam["schedule=step"] == 0.0
+    assert "schedule" not in adam  # a category given as null: every indicator 0
+    assert records[2].to_dict()["hparams"] == {"lr": 0.1, "optimizer": "adam", "nesterov": 1.0, "momentum": None,
+                                               "schedule": None}
+    assert records[1].to_dict()["hparams"]["schedule"] == "cosine"
+    write_jsonl(records, tmp_path / "again.jsonl")
+    assert load_jsonl(tmp_path / "again.jsonl") == records
+
+
+@pytest.mark.parametrize("make", [lambda: GNNPredictor(budget=0, **TINY), lambda: BakerPredictor(budget=0)])
+def test_predictors_read_a_null_hyperparameter_beside_the_runs_it_applies_to(tmp_path, make):
+    rng = np.random.default_rng(1)
+    lines = []
+    for i in range(60):
+        width, optimizer = int(rng.choice([8, 16, 24, 32])), str(rng.choice(["sgd", "adam"]))
+        lines.append(_conditional(i, width, optimizer, target=0.4 + 0.004 * width + 0.1 * (optimizer == "adam")))
+    train = load_jsonl(_write(tmp_path / "train.jsonl", lines))
+    model = make().fit(train)
+    adam = load_jsonl(_write(tmp_path / "adam.jsonl", [_conditional(i, w, "adam") for i, w in enumerate((8, 32))]))
+    sgd = load_jsonl(_write(tmp_path / "sgd.jsonl", [_conditional(i, w, "sgd") for i, w in enumerate((8, 32))]))
+    gain = model.predict(adam) - model.predict(sgd)
+    assert np.all(gain > 0.05), gain
+    if isinstance(model, GNNPredictor):
+        assert model.domain_report(adam)[0].all(), model.domain_report(adam)[1]  # training had nulls there
+        sgd_trained = make().fit([r for r in train if "momentum" in r.hparams and r.hparams["momentum"] == 0.9])
+        in_domain, reasons = sgd_trained.domain_report(adam[:1])
+        assert not in_domain[0] and "hparam 'momentum', 'schedule=cosine', 'schedule=step' null, never in training " \
+            "(read as the training mean)" in reasons[0]

@@ -389,6 +389,23 @@ def test_the_curve_gain_forest_anchors_on_an_accuracy_of_any_name_and_scale(prob
     np.testing.assert_allclose(CurveGainForest(budget=4).featurize(error)[:, 0], anchor)
 
 
+def test_the_curve_gain_forest_reads_a_null_hyperparameter_as_the_mean_of_those_given(problem):
+    import dataclasses
+    import math
+
+    from naapgnn.search.curve_forest import CurveGainForest
+
+    records = [dataclasses.replace(r, hparams={"momentum": 0.9 if i % 2 else math.nan})
+               for i, r in enumerate(problem.records[:30])]
+    from naapgnn.search.curve_forest import _hparams
+
+    np.testing.assert_allclose(_hparams(records)[:, 0], 0.9)  # the only value given
+    assert np.isfinite(CurveGainForest(budget=4).featurize(records)).all()
+    records[0] = dataclasses.replace(records[0], hparams={})  # absent, not null: an error
+    with pytest.raises(NaapgnnError, match=f"record {records[0].id!r}: no hparam 'momentum'"):
+        CurveGainForest(budget=4).featurize(records)
+
+
 def test_an_error_rate_is_compared_lower_is_better_by_the_curve_rule(problem):
     from naapgnn.features.curves import ranking_channel
 

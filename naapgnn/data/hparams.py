@@ -11,6 +11,12 @@ Adam-only file correctly, and a value never seen in training is reported by
 the domain check rather than read. A name whose every string value is a number (``"lr": "0.01"``) is read
 as numbers (:func:`numbers_in_strings`), with a warning.
 
+``null`` is a hyperparameter that does not apply to the record (a conditional
+one: ``"momentum": null`` for an Adam run beside SGD runs that give it). It
+is kept as NaN, which the models read as the training mean (the record's
+other hyperparameters, its optimizer say, tell the runs apart); a category
+given as ``null`` has every indicator 0.
+
 :func:`finite_number` is the rule every number of a record follows (curve values and targets too), and
 :func:`json_kind` names a wrong JSON value in messages.
 """
@@ -22,7 +28,7 @@ from typing import Any, Iterable, Mapping
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
-           "is_indicator", "numbers_in_strings", "hparam_value", "hparams_to_json"]
+           "is_indicator", "numbers_in_strings", "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -53,6 +59,8 @@ def parse_hparams(hparams: Any) -> dict[str, float]:
             out[f"{key}{SEPARATOR}{value}"] = 1.0
         elif isinstance(value, bool):
             out[key] = float(value)
+        elif value is None:  # does not apply to this record
+            out[key] = math.nan
         else:
             out[key] = finite_number(value, f"hparams.{key}")
     return out
@@ -97,6 +105,8 @@ def complete_categories(hparams_list: Iterable[dict[str, float]]) -> None:
         for k in indicators:
             if k not in hp and k.split(SEPARATOR, 1)[0] in names:
                 hp[k] = 0.0
+        for k in [k for k in hp if any(i.startswith(k + SEPARATOR) for i in indicators)]:
+            del hp[k]  # a category given as null: every indicator 0
 
 
 def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> list[str]:
@@ -146,8 +156,25 @@ def hparams_to_json(hparams: Mapping[str, float]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in hparams.items():
         if not is_indicator(key):
-            out[key] = value
-        elif value == 1.0:
+            out[key] = None if math.isnan(value) else value
+        else:
             name, category = key.split(SEPARATOR, 1)
-            out[name] = category
+            if value == 1.0:
+                out[name] = category
+            else:
+                out.setdefault(name, None)  # null unless an indicator of it is 1
     return out
+
+
+def same_hparams(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    """Whether two records' hyperparameters are equal, a null (NaN) equal to a null."""
+    return a.keys() == b.keys() and all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+
+
+def not_applicable(hparams: Mapping[str, float], name: str) -> bool:
+    """Whether the record gives ``name`` as null (a category: the name given, with no indicator 1)."""
+    if not is_indicator(name):
+        return name in hparams and math.isnan(hparams[name])
+    base = name.split(SEPARATOR, 1)[0]
+    return base in given_names(hparams) and not any(v == 1.0 for k, v in hparams.items()
+                                                     if k.startswith(base + SEPARATOR))

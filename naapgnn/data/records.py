@@ -38,7 +38,7 @@ import numpy as np
 
 from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite
 from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
-                                  numbers_in_strings, parse_hparams)
+                                  numbers_in_strings, parse_hparams, same_hparams)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.io import write_text_atomic
 
@@ -110,7 +110,7 @@ class Record:
             and self.arch == other.arch
             and _nonempty(self.curve).keys() == _nonempty(other.curve).keys()
             and all(np.array_equal(v, other.curve[k]) for k, v in _nonempty(self.curve).items())
-            and self.hparams == other.hparams
+            and same_hparams(self.hparams, other.hparams)
             and self.target == other.target
             and self.split == other.split
         )

@@ -81,8 +81,16 @@ def record_domain(records, graphs, curve: np.ndarray, hparams: np.ndarray, curve
                           "max": node_high.max(axis=0).tolist()},
         "curve_features": _range(curve_names, curve),
         "hparams": _range(hparam_names, hparams),
+        "hparams_null": _null_hparams(records, hparam_names),
         "disagreement_median": None,
     }
+
+
+def _null_hparams(records, names) -> list[str]:
+    """The hyperparameters that some training record gives as null (one that does not apply to it)."""
+    from naapgnn.data.hparams import not_applicable
+
+    return [k for k in names if any(not_applicable(r.hparams, k) for r in records)]
 
 
 def _range(names, values: np.ndarray) -> dict:
@@ -125,16 +133,20 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
     return reasons
 
 
-def _hparam_key_reasons(trained: list, record) -> list[str]:
-    """A trained-on hyperparameter the record lacks (read as the training mean), one it gives that the model
-    never saw (not read)."""
-    from naapgnn.data.hparams import is_indicator
+def _hparam_key_reasons(trained: list, record, nullable=()) -> list[str]:
+    """A trained-on hyperparameter the record lacks (read as the training mean), one it gives as null where no
+    training record did (``nullable``: those some did), one it gives that the model never saw (not read)."""
+    from naapgnn.data.hparams import is_indicator, not_applicable
     from naapgnn.features.hparams import record_hparam
 
     given = record.hparams
-    missing = [k for k in trained if np.isnan(record_hparam(record, k))]
-    unknown = sorted(k for k in given if k not in trained and not (is_indicator(k) and given[k] == 0))
+    null = [k for k in trained if not_applicable(given, k)]
+    missing = [k for k in trained if np.isnan(record_hparam(record, k)) and k not in null]
+    null = [k for k in null if k not in nullable]
+    unknown = sorted(k for k in given if k not in trained and given[k] == given[k]  # a null (NaN) gives nothing
+                     and not (is_indicator(k) and given[k] == 0))
     out = [f"hparam {', '.join(map(repr, missing))} missing (read as the training mean)"] if missing else []
+    out += [f"hparam {', '.join(map(repr, null))} null, never in training (read as the training mean)"] if null else []
     return out + ([f"hparam {', '.join(map(repr, unknown))} not read (not in the training data)"] if unknown else [])
 
 
@@ -255,7 +267,7 @@ class ApplicabilityMixin:
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])
         for i, value in enumerate(parts["mean"]):
-            reasons[i] += _hparam_key_reasons(self.hparam_names_, records[i])
+            reasons[i] += _hparam_key_reasons(self.hparam_names_, records[i], self.domain_.get("hparams_null", ()))
             if parts["forest"] is not None and np.isnan(parts["forest"][i]):
                 reasons[i].append(f"forest not blended (deeper than its {self.forest_.max_blocks_} blocks)")
             if not 0.0 <= value <= 1.0:

@@ -12,6 +12,8 @@ have, and their numeric hyperparameters.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
@@ -120,11 +122,16 @@ def _anchor(records, budget: int) -> np.ndarray:
 
 
 def _hparams(records) -> np.ndarray:
+    from naapgnn.data.hparams import not_applicable
     from naapgnn.features.hparams import hparam_inputs
 
     names = sorted({k for r in records for k in r.hparams})
     out = hparam_inputs(records, names)
-    rows, columns = np.nonzero(np.isnan(out))
+    null = np.array([[not_applicable(r.hparams, k) for k in names] for r in records], dtype=bool).reshape(out.shape)
+    rows, columns = np.nonzero(np.isnan(out) & ~null)
     if len(rows):  # the first missing value, row by row
         raise NaapgnnError(f"record {records[rows[0]].id!r}: no hparam {names[columns[0]]!r} (other records have it)")
-    return out
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column null in every record: its mean is NaN, read as 0
+        means = np.nan_to_num(np.nanmean(out, axis=0))
+    return np.where(null, means, out)  # a hyperparameter that does not apply: the mean of those it applies to
