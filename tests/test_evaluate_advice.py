@@ -140,6 +140,34 @@ def test_budgets_are_checked_against_the_benchmarks_own_curve_length(tmp_path, c
     assert ev._check(bench, [0, 130], ["official"], 1, 2)
 
 
+def test_a_train_size_draws_the_repeated_splits_and_the_report_says_so(tmp_path, capsys):
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(_deep_records(n=30), path)
+    out = tmp_path / "out"
+    assert main(["evaluate", "--data", str(path), "--train-size", "8", "--repeats", "2", "--budgets", "1",
+                 "--predictors", "curve_last", "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    runs = pd.read_csv(out / "runs.csv")
+    assert set(runs.protocol) == {"repeated"} and set(runs.max_violations) == {22 * 21 // 2}  # 22 tested each
+    assert "- Architectures per split, training / test: repeated 8 / 22." in (out / "report.md").read_text()
+    assert main(["evaluate", "--data", str(path), "--train-size", "8", "--protocol", "official", "--budgets", "1",
+                 "--predictors", "curve_last", "--out", str(out), "--quiet"]) == 2
+    assert "--train-size: sizes the repeated protocol's splits; add --protocol repeated" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(path), "--train-size", "30", "--budgets", "1",
+                 "--predictors", "curve_last", "--out", str(out), "--quiet"]) == 2
+    assert "--train-size: must be between 1 and 29 (the benchmark has 30 architectures), got 30" in (
+        capsys.readouterr().err)
+
+
+def test_a_rank_matrix_of_thousands_is_drawn_as_dots(tmp_path):
+    from naapgnn.evaluation.plots import MATRIX_CELLS, plot_rank_matrix
+
+    rng = np.random.default_rng(0)
+    y = rng.random(3 * MATRIX_CELLS)
+    path = plot_rank_matrix([{"title": "big", "y_true": y, "y_pred": y + rng.normal(0, 0.1, len(y))}],
+                            tmp_path / "m.png")
+    assert path.stat().st_size > 0
+
+
 def test_the_advice_nests_in_the_repeated_protocol(small, tmp_path):
     """With repeated splits the advice is chosen inside each split's training part, one choice per split."""
     result = ev.run_evaluation(_bench(small), tmp_path, ev.select_predictors("curve_last,curve_best"), budgets=[1, 3],

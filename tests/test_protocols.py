@@ -46,6 +46,16 @@ def test_repeated_without_flags_uses_one_eleventh():
     assert [len(test) for _, test in out] == [40, 40, 40]
 
 
+def test_repeated_with_a_train_size_tests_every_other_architecture():
+    out = splits("repeated", np.arange(1000.0), n_repeats=3, train_size=100)
+    assert [(len(train), len(test)) for train, test in out] == [(100, 900)] * 3
+    assert len({tuple(train) for train, _ in out}) == 3
+    with pytest.raises(NaapgnnError, match="a train_size or a test_size, not both"):
+        splits("repeated", np.arange(1000.0), train_size=100, test_size=50)
+    with pytest.raises(NaapgnnError, match="train_size must be between 1 and 999, got 1000"):
+        splits("repeated", np.arange(1000.0), train_size=1000)
+
+
 def test_kfold_tests_every_architecture_once(naap440):
     y, _ = targets_and_flags(naap440)
     out = splits("kfold", y, seed=3)

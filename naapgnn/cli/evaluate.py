@@ -44,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "labelled Gaussian-noise batch is used")
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--repeats", type=int, default=10, help="splits of the repeated protocol (default 10)")
+    p.add_argument("--train-size", type=int, default=None, metavar="N",
+                   help="repeated protocol: N training architectures per split, drawn at random, and every other one "
+                   "tested (train N, predict many; default: test as many as the records mark test, else an 11th, "
+                   "and train on the rest)")
     p.add_argument("--folds", type=int, default=10, help="folds of the kfold protocol (default 10)")
     p.add_argument("--gnn-params", default="{}", metavar="JSON",
                    help='GNNPredictor settings as a JSON object, e.g. \'{"n_ensemble": 3}\' (default: its defaults)')
@@ -120,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
-    protocols = protocols or [protocol_or_default(None, bench.is_test, args.data)]
+    protocols = protocols or ["repeated" if args.train_size is not None else
+                              protocol_or_default(None, bench.is_test, args.data)]
     if budgets is None:
         budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records),
                                first_logged=first_logged_epoch(bench.records))
@@ -131,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         bench, out, predictors, budgets=budgets, protocols=protocols, n_seeds=args.seeds,
         n_repeats=args.repeats, n_folds=args.folds, inner_folds=args.inner_folds, cifar_root=args.cifar_root,
         zc_batch_size=args.zc_batch_size, device=args.device, jobs=args.jobs, progress=not args.quiet,
-        full_epochs=args.full_epochs, zero_cost_limit=zero_cost_limit(args, predictors),
+        full_epochs=args.full_epochs, zero_cost_limit=zero_cost_limit(args, predictors), train_size=args.train_size,
     )
     if result.zero_cost_skipped:
         minutes = max(result.zero_cost_skipped.values()) / 60

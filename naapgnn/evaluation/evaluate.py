@@ -207,6 +207,7 @@ def run_evaluation(
     progress: bool = True,
     full_epochs: int | None = None,
     zero_cost_limit: float | None = None,
+    train_size: int | None = None,
 ) -> EvaluationResult:
     """Run (or resume) every predictor at every budget under every protocol.
 
@@ -246,6 +247,8 @@ def run_evaluation(
     zero_cost_limit : float, optional
         Seconds the zero-cost scores may take: when the first architectures' times project more, the
         predictors reading them are left out (``zero_cost_skipped``) and nothing more is scored. None: no limit.
+    train_size : int, optional
+        ``repeated`` protocol: training architectures per split, every other one tested (train N, predict many).
 
     Returns
     -------
@@ -259,7 +262,7 @@ def run_evaluation(
     if full_epochs is not None and (longest is None or full_epochs < longest):
         raise NaapgnnError(f"--full-epochs: {full_epochs} is shorter than the longest curve ({longest or 0} epochs)")
     full_epochs = full_epochs or longest
-    split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds)
+    split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds, train_size)
     with cpu_threads(threads):
         skipped = _zero_cost(bench, Path(out), predictors, budgets, seeds, cifar_root, zc_batch_size, device, progress,
                              zero_cost_limit)
@@ -303,14 +306,19 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
     return [SEED_BASE + i for i in range(n_seeds)]
 
 
-def _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds) -> dict:
+def _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds, train_size=None) -> dict:
     """Protocol -> (train, test) pairs, with ``inner:<headline>``: ``inner_folds`` folds inside each
     training part of the headline protocol (outer-major order)."""
     from naapgnn.evaluation.analysis import headline_protocol, inner_protocol
     from naapgnn.evaluation.protocols import splits
 
-    lists = {p: splits(p, bench.y, bench.is_test, seed=split_seed, n_repeats=n_repeats, n_folds=n_folds)
-             for p in protocols}
+    if train_size is not None and "repeated" not in protocols:
+        raise NaapgnnError("--train-size: sizes the repeated protocol's splits; add --protocol repeated")
+    if train_size is not None and not 1 <= train_size < len(bench.y):
+        raise NaapgnnError(f"--train-size: must be between 1 and {len(bench.y) - 1} (the benchmark has "
+                           f"{len(bench.y)} architectures), got {train_size}")
+    lists = {p: splits(p, bench.y, bench.is_test, seed=split_seed, n_repeats=n_repeats, n_folds=n_folds,
+                       train_size=train_size if p == "repeated" else None) for p in protocols}
     if inner_folds:
         outer = headline_protocol(protocols)
         lists[inner_protocol(outer)] = [pair for train, _ in lists[outer]

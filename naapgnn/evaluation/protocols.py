@@ -10,7 +10,8 @@ integer index arrays into the data (row positions, not ModelIds):
     ``n_repeats`` (default 20) seeded random splits with ``test_size`` test
     architectures each (default: the size of the official test set when
     ``is_test`` is given, else ``round(n / 11)``, i.e. 400/40 on NAAP-440),
-    drawn by scikit-learn's ``ShuffleSplit``.
+    drawn by scikit-learn's ``ShuffleSplit``; or with ``train_size`` training
+    architectures each and every other one tested (train N, predict many).
 ``kfold``
     ``n_folds`` (default 10) seeded folds over all architectures (scikit-learn's
     shuffled ``KFold``); each is the test set once.
@@ -47,6 +48,7 @@ def splits(
     n_folds: int = 10,
     test_size: int | None = None,
     top_fraction: float = 0.2,
+    train_size: int | None = None,
 ) -> list[Split]:
     """Train/test index pairs for one protocol.
 
@@ -62,6 +64,8 @@ def splits(
         Seed of the random protocols (``repeated``, ``kfold``).
     n_repeats, n_folds, test_size, top_fraction
         Sizes of the ``repeated``, ``kfold`` and ``extrapolate`` protocols.
+    train_size : int, optional
+        ``repeated``: training architectures per split, every other one tested (instead of ``test_size``).
 
     Returns
     -------
@@ -86,6 +90,12 @@ def splits(
         return [_pair(np.flatnonzero(flags), n)]
     if protocol == "repeated":
         marked = int(flags.sum()) if flags is not None else 0
+        if train_size is not None:
+            if test_size is not None:
+                raise NaapgnnError("splits: give the repeated protocol a train_size or a test_size, not both")
+            if not 1 <= train_size < n:
+                raise NaapgnnError(f"splits: repeated train_size must be between 1 and {n - 1}, got {train_size}")
+            test_size = n - train_size
         # as many test architectures as the official split has; else NAAP-440's share (40 of 440), 2 at least
         size = test_size if test_size is not None else (marked if 0 < marked < n else max(2, round(n / 11)))
         if not 1 <= size < n:

@@ -204,6 +204,17 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
     return lines
 
 
+def _split_sizes(result) -> str:
+    """``official 400 / 40; repeated 400 / 40`` from the runs' largest test split per protocol."""
+    runs, n = result.runs, len(result.bench.records)
+    out = []
+    for protocol in result.protocols:
+        pairs = int(runs[runs["protocol"] == protocol]["max_violations"].max())
+        test = int(round((1 + (1 + 8 * pairs) ** 0.5) / 2))  # pairs = test (test - 1) / 2
+        out.append(f"{protocol} {n - test:,} / {test:,}")
+    return "; ".join(out)
+
+
 def _inner_table(result, lab) -> list[str]:
     from naapgnn.evaluation.analysis import best_per_budget, summarize_runs
 
@@ -234,6 +245,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               f"every seeded predictor with {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}); "
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
               "(no ± : a single run, a deterministic predictor on a fixed split).",
+              f"- Architectures per split, training / test: {_split_sizes(result)}.",
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
               f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "
