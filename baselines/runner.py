@@ -110,7 +110,7 @@ def run_baselines(
 
     names = list(baselines) if baselines is not None else select_baselines("all")
     bench = df if hasattr(df, "records") else benchmark_from_table(paper_order(df))
-    split_list = splits(protocol, bench.y, bench.is_test, **split_kw)
+    split_list = splits(protocol, bench.y, bench.is_test, groups=bench.groups, **split_kw)
     predictors = {name: Predictor(paper_key(name), label=name) for name in names}
     missing = channels_missing(bench, names)
     wanted = [(name, k) for name in names for k in budgets

@@ -57,7 +57,8 @@ def evaluate(source, budgets, test_fraction, predictors, n_splits, store, jobs, 
 
     bench = load_benchmark_for_evaluation(source)
     size = round(test_fraction * len(bench.y)) if test_fraction else None
-    split_list = splits("repeated", bench.y, bench.is_test, seed=seed, n_repeats=n_splits, test_size=size)
+    split_list = splits("repeated", bench.y, bench.is_test, seed=seed, n_repeats=n_splits, test_size=size,
+                        groups=bench.groups)
     budgets = [k for k in budgets if k <= bench.max_epochs]
     units = {(p.key, k): plan_units(p, k, "repeated", n_splits, [seed]) for p in predictors for k in budgets}
     flat = [u for plan in units.values() for u in plan]

@@ -108,7 +108,7 @@ def _deep_records(n=15, short=None):
         curve = np.clip(np.linspace(0.05, 0.3 + 0.02 * i, 140) + rng.normal(0, 0.005, 140), 0, 1)
         if i == short:
             curve = curve[:120]
-        records.append(Record(f"deep-resnets-{i}", arch, {"accuracy": curve}, {"lr": 0.1, "ss": 35000.0},
+        records.append(Record(f"deep-resnets-{i}", arch, {"accuracy": curve}, {"lr": 0.1 + 0.01 * i, "ss": 35000.0},
                               float(0.3 + 0.02 * i), "test" if i % 5 == 0 else "train"))
     return records
 
@@ -156,6 +156,34 @@ def test_a_train_size_draws_the_repeated_splits_and_the_report_says_so(tmp_path,
                  "--predictors", "curve_last", "--out", str(out), "--quiet"]) == 2
     assert "--train-size: must be between 1 and 29 (the benchmark has 30 architectures), got 30" in (
         capsys.readouterr().err)
+
+
+def test_repeated_runs_of_a_configuration_stay_on_one_side_of_every_split(tmp_path, capsys):
+    """Two records with the same architecture and hyperparameters are one configuration run twice: a predictor
+    must not be scored on one after training on the other."""
+    records = _deep_records(n=24)
+    records[1].split = "test"  # records share one architecture: their lr tells the configurations apart
+    for i, r in enumerate(records):
+        r.hparams = {"lr": 0.1 * (1 + i // 2), "ss": 35000.0}  # configurations 0-1, 2-3, ...: each run twice
+    path = tmp_path / "twice.jsonl"
+    write_jsonl(records, path)
+    bench = ev.load_benchmark_for_evaluation(path)
+    assert bench.groups.tolist() == [i // 2 for i in range(24)]
+    assert bench.repeated_configurations().startswith(
+        "12 configurations (architecture and hyperparameters) appear in more than one record, 24 records in all "
+        "(first: 'deep-resnets-0' and 'deep-resnets-1'): the repeated and kfold splits keep each one's records on "
+        "one side; ")
+    assert "records marked test share theirs with a training record" in bench.repeated_configurations()
+    out = tmp_path / "out"
+    assert main(["evaluate", "--data", str(path), "--protocol", "repeated", "--repeats", "3", "--budgets", "1",
+                 "--predictors", "curve_last", "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    assert "note: 12 configurations" in capsys.readouterr().err
+    splits = ev._split_lists(bench, ["repeated", "kfold"], 0, 3, 4, 2)  # the outer splits and the inner folds
+    assert set(splits) == {"repeated", "kfold", "inner:repeated"}
+    for name, pairs in splits.items():
+        for train, test in pairs:
+            assert not set(bench.groups[train]) & set(bench.groups[test]), name
+    assert "- Repeated runs: 12 configurations" in (out / "report.md").read_text()
 
 
 def test_a_rank_matrix_of_thousands_is_drawn_as_dots(tmp_path):

@@ -56,6 +56,24 @@ def test_repeated_with_a_train_size_tests_every_other_architecture():
         splits("repeated", np.arange(1000.0), train_size=1000)
 
 
+def test_grouped_splits_keep_a_configuration_on_one_side():
+    groups = np.repeat(np.arange(50), [3 if i % 5 == 0 else 1 for i in range(50)])  # 10 configurations run 3 times
+    n = len(groups)
+    y = np.arange(float(n))
+    draws = {"repeated": splits("repeated", y, n_repeats=4, test_size=10, groups=groups, seed=2),
+             "train_size": splits("repeated", y, n_repeats=2, train_size=30, groups=groups),
+             "kfold": splits("kfold", y, n_folds=5, groups=groups)}
+    for name, out in draws.items():
+        for train, test in out:
+            _check_partition(train, test, n)
+            assert not set(groups[train]) & set(groups[test]), name
+    assert all(10 <= len(test) <= 12 for _, test in draws["repeated"])  # met to within one group
+    assert all(30 <= len(train) <= 32 for train, _ in draws["train_size"])
+    assert sorted(np.concatenate([test for _, test in draws["kfold"]])) == list(range(n))
+    assert [t.tolist() for _, t in draws["repeated"]] == [
+        t.tolist() for _, t in splits("repeated", y, n_repeats=4, test_size=10, groups=groups, seed=2)]
+
+
 def test_kfold_tests_every_architecture_once(naap440):
     y, _ = targets_and_flags(naap440)
     out = splits("kfold", y, seed=3)

@@ -47,6 +47,38 @@ class Benchmark:
     zero_cost_source: str = ""
     zero_cost_seconds: dict = field(default_factory=dict)  # score -> seconds per architecture
     _fingerprint: str = field(default="", repr=False, init=False)
+    _groups: Any = field(default=False, repr=False, init=False)
+
+    @property
+    def groups(self) -> np.ndarray | None:
+        """Per record, the index of its configuration (architecture and hyperparameters), when some configuration
+        has more than one record (repeated runs of it); None when every record is its own."""
+        if self._groups is False:
+            from naapgnn.data.hparams import hparams_to_json
+
+            keys = [json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams)], sort_keys=True) for r in self.records]
+            _, first, index = np.unique(keys, return_index=True, return_inverse=True)
+            self._groups = index.astype(np.int64) if len(first) < len(keys) else None
+        return self._groups
+
+    def repeated_configurations(self) -> str | None:
+        """One line on the configurations run more than once and on the official split's test records that share
+        one with a training record (None when every record is its own configuration)."""
+        groups = self.groups
+        if groups is None:
+            return None
+        _, counts = np.unique(groups, return_counts=True)
+        repeated = counts > 1
+        twin = next(i for i in range(len(groups)) if counts[groups[i]] > 1)
+        other = next(j for j in range(twin + 1, len(groups)) if groups[j] == groups[twin])
+        text = (f"{int(repeated.sum())} configurations (architecture and hyperparameters) appear in more than one "
+                f"record, {int(counts[repeated].sum())} records in all (first: {self.records[twin].id!r} and "
+                f"{self.records[other].id!r}): the repeated and kfold splits keep each one's records on one side")
+        straddle = np.isin(groups[self.is_test], groups[~self.is_test]).sum() if self.is_test.any() else 0
+        if straddle:
+            text += (f"; {int(straddle)} records marked test share theirs with a training record, which the "
+                     "official split scores as new")
+        return text
 
     def fingerprint(self) -> str:
         """A digest of ids, architectures, hyperparameters, targets, test flags and curves (cache keys depend on it)."""

@@ -318,16 +318,17 @@ def _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds, 
         raise NaapgnnError(f"--train-size: must be between 1 and {len(bench.y) - 1} (the benchmark has "
                            f"{len(bench.y)} architectures), got {train_size}")
     lists = {p: splits(p, bench.y, bench.is_test, seed=split_seed, n_repeats=n_repeats, n_folds=n_folds,
-                       train_size=train_size if p == "repeated" else None) for p in protocols}
+                       train_size=train_size if p == "repeated" else None, groups=bench.groups) for p in protocols}
     if inner_folds:
         outer = headline_protocol(protocols)
         lists[inner_protocol(outer)] = [pair for train, _ in lists[outer]
-                                        for pair in inner_splits(train, inner_folds, split_seed)]
+                                        for pair in inner_splits(train, inner_folds, split_seed, bench.groups)]
     return lists
 
 
-def inner_splits(train, n_folds: int, seed: int = 0) -> list:
-    """Seeded, shuffled K-fold pairs inside ``train`` (indices into the benchmark); nothing outside it is read."""
+def inner_splits(train, n_folds: int, seed: int = 0, groups=None) -> list:
+    """Seeded, shuffled K-fold pairs inside ``train`` (indices into the benchmark; ``groups`` of the whole
+    benchmark, :func:`naapgnn.evaluation.protocols.splits`); nothing outside it is read."""
     import numpy as np
 
     from naapgnn.evaluation.protocols import splits
@@ -336,6 +337,12 @@ def inner_splits(train, n_folds: int, seed: int = 0) -> list:
     if not 2 <= n_folds <= len(train):
         raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} training architectures, "
                            f"got {len(train)}")
+    if groups is not None and len(np.unique(groups[train])) < len(train):
+        if n_folds > len(np.unique(groups[train])):
+            raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} configurations in a training "
+                               f"split, got {len(np.unique(groups[train]))} (the runs of one configuration share a fold)")
+        return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds,
+                                                        groups=groups[train])]
     return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds)]
 
 

@@ -20,6 +20,11 @@ integer index arrays into the data (row positions, not ModelIds):
     target, test on the top ``top_fraction``. Can a predictor rank
     architectures better than any it has seen?
 
+With ``groups`` (the index of each record's configuration, when some
+configuration was run more than once: :attr:`naapgnn.evaluation.benchmark.Benchmark.groups`),
+``repeated`` and ``kfold`` keep every configuration's records on one side of
+each split: a predictor is not scored on a run whose twin it trained on.
+
 Studies run their fits on these splits through the engine
 (:func:`naapgnn.evaluation.engine.run_units`); :func:`aggregate` summarises
 per-split metrics.
@@ -49,6 +54,7 @@ def splits(
     test_size: int | None = None,
     top_fraction: float = 0.2,
     train_size: int | None = None,
+    groups=None,
 ) -> list[Split]:
     """Train/test index pairs for one protocol.
 
@@ -66,6 +72,9 @@ def splits(
         Sizes of the ``repeated``, ``kfold`` and ``extrapolate`` protocols.
     train_size : int, optional
         ``repeated``: training architectures per split, every other one tested (instead of ``test_size``).
+    groups : array-like of int of shape (n,), optional
+        ``repeated`` and ``kfold``: records of one group stay on one side of every split; test and
+        training sizes are then met to within one group's size.
 
     Returns
     -------
@@ -102,6 +111,9 @@ def splits(
             raise NaapgnnError(f"splits: repeated test_size must be between 1 and {n - 1}, got {size}")
         if n_repeats < 1:
             raise NaapgnnError(f"splits: n_repeats must be >= 1, got {n_repeats}")
+        if groups is not None:
+            return _group_draws(np.asarray(groups), n - train_size if train_size is not None else size, n_repeats,
+                                seed, fill_train=train_size is not None)
         from sklearn.model_selection import ShuffleSplit
 
         draws = ShuffleSplit(n_splits=n_repeats, test_size=size, random_state=seed).split(np.zeros(n))
@@ -109,6 +121,14 @@ def splits(
     if protocol == "kfold":
         if not 2 <= n_folds <= n:
             raise NaapgnnError(f"splits: n_folds must be between 2 and {n} (the architectures split), got {n_folds}")
+        if groups is not None:
+            from sklearn.model_selection import GroupKFold
+
+            if n_folds > len(np.unique(groups)):
+                raise NaapgnnError(f"splits: n_folds must be at most the {len(np.unique(groups))} configurations, "
+                                   f"got {n_folds}")
+            folds = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n), groups=groups)
+            return [_pair(test, n) for _, test in folds]
         from sklearn.model_selection import KFold
 
         folds = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n))
@@ -119,6 +139,26 @@ def splits(
             raise NaapgnnError(f"splits: top_fraction must leave both sides non-empty, got {top_fraction}")
         return [_pair(np.argsort(y, kind="stable")[n - size:], n)]
     raise NaapgnnError(f"unknown protocol {protocol!r} (expected one of {', '.join(PROTOCOLS)})")
+
+
+def _group_draws(groups: np.ndarray, size: int, n_repeats: int, seed: int, fill_train: bool) -> list[Split]:
+    """``n_repeats`` seeded draws of whole groups: test groups in a random order until ``size`` records are
+    tested (``fill_train``: training groups until ``n - size`` are trained on, the rest tested)."""
+    n = len(groups)
+    labels, counts = np.unique(groups, return_counts=True)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_repeats):
+        order = rng.permutation(len(labels))
+        filled = np.cumsum(counts[order])
+        target = n - size if fill_train else size
+        taken = order[:int(np.searchsorted(filled, target)) + 1]
+        chosen = np.isin(groups, labels[taken])
+        test = np.flatnonzero(~chosen if fill_train else chosen)
+        if not 0 < len(test) < n:
+            raise NaapgnnError(f"splits: the groups leave no {'test' if len(test) == 0 else 'training'} records")
+        out.append(_pair(test, n))
+    return out
 
 
 def _pair(test: np.ndarray, n: int) -> Split:

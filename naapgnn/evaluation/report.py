@@ -246,6 +246,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
               "(no ± : a single run, a deterministic predictor on a fixed split).",
               f"- Architectures per split, training / test: {_split_sizes(result)}.",
+              *([f"- Repeated runs: {result.bench.repeated_configurations()}."]
+                if result.bench.repeated_configurations() else []),
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
               f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "
