@@ -54,11 +54,9 @@ class Benchmark:
         """Per record, the index of its configuration (architecture and hyperparameters), when some configuration
         has more than one record (repeated runs of it); None when every record is its own."""
         if self._groups is False:
-            from naapgnn.data.hparams import hparams_to_json
+            from naapgnn.data.configurations import configuration_groups
 
-            keys = [json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams)], sort_keys=True) for r in self.records]
-            _, first, index = np.unique(keys, return_index=True, return_inverse=True)
-            self._groups = index.astype(np.int64) if len(first) < len(keys) else None
+            self._groups = configuration_groups(self.records)
         return self._groups
 
     def repeated_configurations(self) -> str | None:
