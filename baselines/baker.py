@@ -153,7 +153,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from naapgnn.data.configurations import configuration_groups, group_folds
+        from sklearn.model_selection import KFold
+
         from naapgnn.features.hparams import hparam_reading
 
         self._check_params()
@@ -172,9 +173,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         z = (y - self.y_mean_) / self.y_std_
         pipeline, grid = self._pipeline_and_grid(features.shape[1])
-        groups = configuration_groups(records)  # a configuration's runs share a fold
+        folds = KFold(n_splits=int(self.cv), shuffle=True, random_state=self.random_state)
         search = _search_rows(len(z), self.max_search_rows, self.random_state)
-        folds = group_folds(len(search), int(self.cv), self.random_state, None if groups is None else groups[search])
         best_params, best_mse = grid_search(pipeline, grid, folds, features[search], z[search])
         self.best_params_ = {k.removeprefix("reg__"): v for k, v in best_params.items()}
         self.cv_mse_ = best_mse * self.y_std_ ** 2
@@ -182,8 +182,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         self.model_ = clone(best).fit(features, z)
         self.fold_models_ = []
         if self.model == "svr":
-            self.fold_models_ = [clone(best).fit(features[train], z[train])
-                                 for train, _ in group_folds(len(z), int(self.cv), self.random_state, groups)]
+            self.fold_models_ = [clone(best).fit(features[train], z[train]) for train, _ in folds.split(features)]
         return self
 
     def predict(self, X, return_std: bool = False):
@@ -221,8 +220,7 @@ def _search_rows(n: int, limit: int | None, random_state) -> np.ndarray:
 
 
 def grid_search(pipeline, grid: dict, folds, X: np.ndarray, y: np.ndarray) -> tuple[dict, float]:
-    """The setting of ``grid`` with the lowest mean squared error over ``folds`` (``(train, test)`` index pairs
-    into ``X``), and that error.
+    """The setting of ``grid`` with the lowest mean squared error over ``folds``, and that error.
 
     The same choice as ``GridSearchCV(pipeline, grid, cv=folds, scoring="neg_mean_squared_error")`` (the
     first of equal means in grid order), at a fraction of its cost: the pipeline's preprocessing steps,
@@ -232,8 +230,8 @@ def grid_search(pipeline, grid: dict, folds, X: np.ndarray, y: np.ndarray) -> tu
     from sklearn.model_selection import ParameterGrid
 
     settings = list(ParameterGrid(grid))
-    errors = np.empty((len(settings), len(folds)))
-    for j, (train, test) in enumerate(folds):
+    errors = np.empty((len(settings), folds.get_n_splits()))
+    for j, (train, test) in enumerate(folds.split(X)):
         prepare = clone(pipeline[:-1]).fit(X[train], y[train])
         X_train, X_test = prepare.transform(X[train]), prepare.transform(X[test])
         for i, setting in enumerate(settings):

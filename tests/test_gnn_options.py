@@ -127,28 +127,6 @@ def test_val_fraction_sets_each_members_held_out_size(train):
     assert len(held_out) < 40  # independent draws overlap, unlike the default folds
 
 
-def test_a_configurations_runs_are_held_out_together(train):
-    """Runs of one configuration (architecture and hyperparameters) share a member's held-out part and a
-    fold of the curve stack, so no held-out prediction is read off a twin."""
-    import dataclasses
-
-    from naapgnn.data.configurations import configuration_groups, group_folds
-
-    groups = np.repeat(np.arange(20), 2)  # 20 configurations run twice
-    for folds in (validation_sets(40, 3, None, seed=0, groups=groups), validation_sets(40, 3, 0.25, seed=0, groups=groups),
-                  validation_sets(40, 1, None, seed=0, groups=groups), [t for _, t in group_folds(40, 5, 0, groups)]):
-        for held in folds:
-            assert len(held) and set(groups[held]).isdisjoint(set(np.delete(groups, held))), folds
-    disjoint = validation_sets(40, 3, None, seed=0, groups=groups)
-    assert sorted(np.concatenate(disjoint)) == list(range(40))
-    assert configuration_groups(train) is None  # NAAP-440 repeats no configuration: nothing changes there
-    twice = [dataclasses.replace(r, id=f"{r.id}-{copy}") for r in train[:20] for copy in (0, 1)]
-    model = GNNPredictor(budget=3, **TINY).fit(twice)
-    oof = model.oof_prediction_.reshape(20, 2)
-    assert np.isfinite(oof).all()
-    np.testing.assert_array_equal(oof[:, 0], oof[:, 1])  # each pair held out by one member (two would differ)
-
-
 def test_blend_uncertainty_is_the_spread_of_the_mixture(train, test):
     b = 0.3  # curve_mode "network" fits no stack: the mean is the mixture's
     model = GNNPredictor(budget=0, blend_forest=b, choose_blend=False, curve_mode="network",

@@ -104,7 +104,6 @@ class CurveMixin:
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
         self.stack_budget0_model_ = None
         self.stack_oof_ = oof * self.y_std_ + self.y_mean_
-        from naapgnn.data.configurations import configuration_groups
         from naapgnn.models.curve_stack import fit_gated_stack, minimum_records
 
         too_few = np.isfinite(oof).sum() < minimum_records()
@@ -116,7 +115,7 @@ class CurveMixin:
                                f"got {int(np.isfinite(oof).sum())} of {len(oof)} (train on more, or use "
                                "budget 0 or curve_mode='network')")
 
-        stack = fit_gated_stack(oof, curve, target, hp, statistics, groups=configuration_groups(records))
+        stack = fit_gated_stack(oof, curve, target, hp, statistics)
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
         self.stack_budget0_model_ = None if stack.budget0 is None else stack.budget0.model

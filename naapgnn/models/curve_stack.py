@@ -62,7 +62,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from naapgnn.data.configurations import group_folds
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate", "mse_and_tau",
@@ -107,7 +106,7 @@ def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
 
 def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hparams: np.ndarray | None = None,
                     statistics: np.ndarray | None = None, cv: int = 5, random_state: int = 0,
-                    max_rows: int = MAX_STACK_ROWS, groups: np.ndarray | None = None) -> CurveStack:
+                    max_rows: int = MAX_STACK_ROWS) -> CurveStack:
     """The best of the candidates on cross-validation (see the module docstring).
 
     Parameters
@@ -130,9 +129,6 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     max_rows : int
         Most records the stacks read; beyond that a seeded random subset (the
         others get no held-out prediction: NaN in ``oof``).
-    groups : numpy.ndarray of shape (n,), optional
-        Each record's configuration (:func:`naapgnn.data.configurations.configuration_groups`): the runs of
-        one configuration share a fold.
 
     Returns
     -------
@@ -150,7 +146,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     base, y = oof[rows], target[rows]
     inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows])
               for kind in ("architecture", "nonlinear")}
-    folds = group_folds(int(rows.sum()), cv, random_state, None if groups is None else groups[rows])
+    folds = _folds(cv, random_state)
     held_out, gate = {"graph": base}, {}
     gate["graph_mse"], gate["graph_tau"] = mse_and_tau(base, y)
     kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
@@ -250,6 +246,12 @@ def _kernel_ridge(setting: tuple[float, float], X: np.ndarray):
                          KernelRidge(alpha=alpha, kernel="rbf", gamma=factor / max(varying, 1)))
 
 
+def _folds(cv: int, random_state: int):
+    from sklearn.model_selection import KFold
+
+    return KFold(cv, shuffle=True, random_state=random_state)
+
+
 def _best_kernel(X: np.ndarray, base: np.ndarray, y: np.ndarray, folds) -> tuple[tuple, np.ndarray]:
     """The :data:`KERNEL_GRID` setting whose residual regression on ``X`` has the lowest held-out
     error, and its held-out predictions (``base`` plus the residual)."""
@@ -274,7 +276,7 @@ def _kernel_grid_held_out(X: np.ndarray, target: np.ndarray, folds) -> dict:
     factors = tuple(dict.fromkeys(g for _, g in KERNEL_GRID))
     out = {setting: np.empty(len(target)) for setting in KERNEL_GRID}
     columns = np.repeat(target[:, None], len(alphas), axis=1)
-    for train, test in folds:
+    for train, test in folds.split(X):
         for factor in factors:
             model = _kernel_ridge((np.asarray(alphas), factor), X).fit(X[train], columns[train])
             for alpha, pred in zip(alphas, model.predict(X[test]).T):

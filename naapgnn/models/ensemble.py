@@ -17,36 +17,18 @@ __all__ = ["validation_sets", "train_members", "train_member", "step_size", "sel
            "training_pairs", "rank_pairs", "rank_loss", "AUTO_FULL_BATCH_RECORDS", "AUTO_BATCH_SIZE"]
 
 
-def validation_sets(n: int, members: int, val_fraction: float | None, seed: int,
-                    groups: np.ndarray | None = None) -> list[np.ndarray]:
+def validation_sets(n: int, members: int, val_fraction: float | None, seed: int) -> list[np.ndarray]:
     """Each member's held-out record indices: disjoint folds (``val_fraction=None``; 20% for a
-    single member), or an independent random ``val_fraction`` per member; none for tiny data (n < 10).
-    With ``groups`` (:func:`naapgnn.data.configurations.configuration_groups`) a configuration's runs are held
-    out together, the sizes met to within one configuration."""
+    single member), or an independent random ``val_fraction`` per member; none for tiny data (n < 10)."""
     rng = np.random.default_rng(seed)
     if n < 10:
         return [np.zeros(0, dtype=int)] * members
-    if groups is not None:
-        return _group_validation_sets(groups, members, val_fraction, rng)
     if val_fraction is None:
         if members == 1:
             return [np.sort(rng.permutation(n)[:round(0.2 * n)])]
         return [np.sort(f) for f in np.array_split(rng.permutation(n), members)]
     n_val = int(round(float(val_fraction) * n))
     return [np.sort(rng.permutation(n)[:n_val]) for _ in range(members)]
-
-
-def _group_validation_sets(groups: np.ndarray, members: int, val_fraction: float | None, rng) -> list[np.ndarray]:
-    labels = np.unique(groups)
-    if val_fraction is None and members > 1:
-        return [np.flatnonzero(np.isin(groups, part)) for part in np.array_split(rng.permutation(labels), members)]
-    share = 0.2 if val_fraction is None else float(val_fraction)
-    out = []
-    for _ in range(members if val_fraction is not None else 1):
-        order = rng.permutation(labels)
-        sizes = np.cumsum([np.sum(groups == g) for g in order])
-        out.append(np.flatnonzero(np.isin(groups, order[:int(np.searchsorted(sizes, round(share * len(groups))))])))
-    return out
 
 
 def train_members(make_model, seeds, vals, data, target, settings, bar, n_jobs: int | None = None):

@@ -14,8 +14,9 @@ What it does, in order:
    per-epoch values are added with ``curve_raw=True``.
 3. Node features, graph attributes, curve features, hyperparameters (as
    :mod:`naapgnn.features.hparams` reads them) and the target are standardised.
-4. Each of ``n_ensemble`` members holds out its own part of the training data (disjoint folds by default;
-   a configuration's runs together, :mod:`naapgnn.data.configurations`) and is trained with Adam (full-batch up to 600 records, else mini-batches) on
+4. Each of ``n_ensemble`` members holds out its own part of the training
+   data (by default the members' held-out parts are disjoint folds) and is
+   trained with Adam (full-batch up to 600 records, else mini-batches) on
    ``MSE + rank_weight * pairwise logistic ranking loss``; the weights of the
    epoch with the lowest held-out loss are kept (early stopping).
 5. With ``blend_forest > 0`` (default 0.25) the graph prediction is
@@ -53,7 +54,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from naapgnn.data.configurations import configuration_groups
 from naapgnn.errors import NaapgnnError
 from naapgnn.models import checkpoint
 from naapgnn.models.applicability import ApplicabilityMixin, blend
@@ -301,7 +301,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         oof = np.full(len(records), np.nan)  # by the member that held each record out
         bar = _progress(self.progress, int(self.n_ensemble) * int(self.max_epochs))
         try:
-            vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed, configuration_groups(records))
+            vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed)
             seeds = [seed * 1009 + m for m in range(len(vals))]
             for val, (model, epoch, held) in zip(vals, train_members(self._new_model, seeds, vals, data, target,
                                                                      self, bar, self.n_jobs)):
