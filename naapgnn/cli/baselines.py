@@ -96,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
 
         df = load_benchmark_for_evaluation(args.data)
-        if df.repeated_configurations():
-            print(f"note: {df.repeated_configurations()}", file=sys.stderr)
+        repeated = df.repeated_configurations()
+        if repeated:
+            print(f"note: {repeated}", file=sys.stderr)
         budgets = (parse_budgets(args.budgets, df.max_epochs) if args.budgets
                    else budgets_held(DEFAULT_BUDGETS, df.max_epochs, first_logged=first_logged_epoch(df.records)))
         args.protocol = protocol_or_default(args.protocol, df.is_test, args.data)

@@ -124,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
-    if bench.repeated_configurations():
-        print(f"note: {bench.repeated_configurations()}", file=sys.stderr)
+    repeated = bench.repeated_configurations()
+    if repeated:
+        print(f"note: {repeated}", file=sys.stderr)
     protocols = protocols or ["repeated" if args.train_size is not None else
                               protocol_or_default(None, bench.is_test, args.data)]
     if budgets is None:

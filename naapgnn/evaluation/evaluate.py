@@ -337,13 +337,12 @@ def inner_splits(train, n_folds: int, seed: int = 0, groups=None) -> list:
     if not 2 <= n_folds <= len(train):
         raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} training architectures, "
                            f"got {len(train)}")
-    if groups is not None and len(np.unique(groups[train])) < len(train):
-        if n_folds > len(np.unique(groups[train])):
-            raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} configurations in a training "
-                               f"split, got {len(np.unique(groups[train]))} (the runs of one configuration share a fold)")
-        return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds,
-                                                        groups=groups[train])]
-    return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds)]
+    inner = None if groups is None or len(np.unique(groups[train])) == len(train) else groups[train]
+    if inner is not None and n_folds > len(np.unique(inner)):
+        raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} configurations in a training "
+                           f"split, got {len(np.unique(inner))} (the runs of one configuration share a fold)")
+    return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds,
+                                                    groups=inner)]
 
 
 def _zero_cost(bench, out, predictors, budgets, seeds, cifar_root, zc_batch_size, device, progress,

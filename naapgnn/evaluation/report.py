@@ -206,11 +206,10 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
 
 def _split_sizes(result) -> str:
     """``official 400 / 40; repeated 400 / 40`` from the runs' largest test split per protocol."""
-    runs, n = result.runs, len(result.bench.records)
+    n = len(result.bench.records)
     out = []
     for protocol in result.protocols:
-        pairs = int(runs[runs["protocol"] == protocol]["max_violations"].max())
-        test = int(round((1 + (1 + 8 * pairs) ** 0.5) / 2))  # pairs = test (test - 1) / 2
+        test = max(len(run["test"]) for (_, _, p), runs in result.predictions.items() if p == protocol for run in runs)
         out.append(f"{protocol} {n - test:,} / {test:,}")
     return "; ".join(out)
 
@@ -246,8 +245,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
               "(no ± : a single run, a deterministic predictor on a fixed split).",
               f"- Architectures per split, training / test: {_split_sizes(result)}.",
-              *([f"- Repeated runs: {result.bench.repeated_configurations()}."]
-                if result.bench.repeated_configurations() else []),
+              *[f"- Repeated runs: {text}." for text in [result.bench.repeated_configurations()] if text],
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
               f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "

@@ -131,7 +131,7 @@ def _hparams(records) -> np.ndarray:
     rows, columns = np.nonzero(np.isnan(out) & ~null)
     if len(rows):  # the first missing value, row by row
         raise NaapgnnError(f"record {records[rows[0]].id!r}: no hparam {names[columns[0]]!r} (other records have it)")
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column null in every record: its mean is NaN, read as 0
         means = np.nan_to_num(np.nanmean(out, axis=0))
     return np.where(null, means, out)  # a hyperparameter that does not apply: the mean of those it applies to
