@@ -256,20 +256,20 @@ def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> st
     finished = [i for i, r in enumerate(records) if r.target is not None and r.num_epochs]
     longest = max((records[i].num_epochs for i in finished), default=0)
     stopped = [i for i in finished if records[i].num_epochs < longest]
-    schedules = {tuple(records[i].curve[SCHEDULE_CHANNEL]) for i in finished
-                 if len(records[i].curve.get(SCHEDULE_CHANNEL, ())) == longest}
+    if not stopped:
+        return None
+    schedules = sorted({tuple(records[i].curve[SCHEDULE_CHANNEL]) for i in finished
+                        if len(records[i].curve.get(SCHEDULE_CHANNEL, ())) == longest})
     for i in stopped:
         record = records[i]
         record.stopped_at = record.num_epochs
         record.curve = {c: np.r_[v, np.full(longest - len(v), v[-1])] if len(v) else v for c, v in record.curve.items()}
         rates = record.curve.get(SCHEDULE_CHANNEL, ())
         if len(rates):  # a schedule goes on as a full run's that it follows up to its stop (a cyclic rate stays cyclic)
-            full = next((s for s in sorted(schedules) if np.allclose(s[:record.stopped_at], rates[:record.stopped_at],
+            full = next((s for s in schedules if np.allclose(s[:record.stopped_at], rates[:record.stopped_at],
                                                                      rtol=1e-9, atol=0.0)), None)
             if full is not None:
                 record.curve[SCHEDULE_CHANNEL] = np.array(full, dtype=float)
-    if not stopped:
-        return None
     first = min(stopped, key=lambda i: records[i].stopped_at)
     return (f"{name}: {len(stopped)} record(s) with a target end their curve before epoch {longest}, the longest "
             f"(shortest: line {lines[first]}, {records[first].stopped_at} epochs): read as runs stopped early, "
