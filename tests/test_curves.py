@@ -24,7 +24,7 @@ def test_schedule_free_features_by_hand():
     acc = [0.1, 0.2, 0.25, 0.3, 0.9]
     row = features([record(accuracy=acc)], 4)[0]
     assert set(row) == {f"accuracy_{f}" for f in ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope",
-                                                  "logfit_slope", "logfit_x4")}  # no cycle without a schedule
+                                                  "logfit_slope", "logfit_x4", "flat")}  # no cycle without a schedule
     assert row["accuracy_last"] == 0.3 and row["accuracy_best"] == 0.3
     assert row["accuracy_mean_last3"] == pytest.approx(0.25)
     assert row["accuracy_diff1"] == pytest.approx(0.05) and row["accuracy_diff2"] == pytest.approx(0.0)
@@ -32,13 +32,25 @@ def test_schedule_free_features_by_hand():
     b, a = np.polyfit(np.log([1, 2, 3, 4]), acc[:4], 1)
     assert row["accuracy_logfit_slope"] == pytest.approx(b)
     assert row["accuracy_logfit_x4"] == pytest.approx(a + b * np.log(16))
+    assert row["accuracy_flat"] == 0.0
 
 
 def test_any_channel_any_length_and_losses_take_the_minimum():
     rows = features([record(loss=[2.0, 1.0, 1.5], train_accuracy=[0.3, 0.5, 0.6])], 3)[0]
     assert rows["loss_best"] == 1.0 and rows["train_accuracy_best"] == 0.6
     long = features([record(accuracy=np.linspace(0.1, 0.6, 140))], 40)[0]
-    assert len(long) == 9 and long["accuracy_last"] == pytest.approx(np.linspace(0.1, 0.6, 140)[39])
+    assert len(long) == 10 and long["accuracy_last"] == pytest.approx(np.linspace(0.1, 0.6, 140)[39])
+
+
+def test_flat_marks_a_channel_that_never_changed_over_two_or_more_epochs():
+    dead = record("dead", accuracy=[0.0] * 5, loss=[2.3, 2.3, 2.3, 2.3, 1.0])
+    slow = record("slow", accuracy=[0.005, 0.005, 0.006, 0.05, 0.1], loss=[2.3, 2.2, 2.1, 2.0, 1.9])
+    rows = features([dead, slow], 4)
+    assert [r["accuracy_flat"] for r in rows] == [1.0, 0.0] and [r["loss_flat"] for r in rows] == [1.0, 0.0]
+    assert features([dead, slow], 5)[0]["loss_flat"] == 0.0  # it moved at epoch 5
+    assert [r["accuracy_flat"] for r in features([dead, slow], 1)] == [0.0, 0.0]  # one epoch says nothing
+    no_loss = features([record("a", accuracy=[0.1, 0.2]), record("b", accuracy=[0.0, 0.0], loss=[1.0, 1.0])], 2)
+    assert no_loss[0]["loss_flat"] == 0.0 and no_loss[1]["loss_flat"] == 1.0  # absent: zero, as every column
 
 
 def test_only_the_first_budget_epochs_are_read():

@@ -5,7 +5,8 @@ The default features of a channel assume no schedule: presence, last and
 best value, the mean of the last three epochs, the last first and second
 differences, the slope over the last half of the epochs, and a fit of
 ``a + b * log(epoch)`` (its slope ``b`` and its value at four times the
-budget). They work for accuracy, losses, train accuracy or any other named
+budget), and whether it never changed over two or more epochs (``flat``: a
+diverged or stuck run). They work for accuracy, losses, train accuracy or any other named
 channel of any length.
 
 A cyclic learning rate is never assumed: the cycle features (the value at the
@@ -35,7 +36,7 @@ __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_n
            "curve_channels", "check_logged", "declares_cycle", "is_loss_channel", "ranking_channel",
            "values_and_differences", "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
-_FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4")
+_FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4", "flat")
 _CYCLE = ("cycle_end", "cycle_gain", "cycle_extrapolated")
 _USUAL = ("accuracy", "loss_mean", "loss_median")
 
@@ -244,7 +245,11 @@ def _free_features(values: np.ndarray, present: np.ndarray, lower_is_better: boo
     log_t = np.log(np.arange(1, k + 1, dtype=float))
     log_slope = _slopes(log_t, values) if k >= 2 else np.zeros(n)
     at_x4 = values.mean(axis=1) + log_slope * (np.log(4.0 * k) - log_t.mean())
-    cols = [present, values[:, -1], best, values[:, -min(3, k):].mean(axis=1), diff1, diff2, slope, log_slope, at_x4]
+    # a channel that never changed is a dead run (diverged, stuck at chance); a smooth kernel on the values alone
+    # cannot tell it from a run that starts slowly
+    flat = (np.ptp(values, axis=1) == 0).astype(float) if k >= 2 else np.zeros(n)
+    cols = [present, values[:, -1], best, values[:, -min(3, k):].mean(axis=1), diff1, diff2, slope, log_slope, at_x4,
+            flat]
     return np.column_stack(cols) * np.c_[np.ones(n), np.repeat(present[:, None], len(cols) - 1, axis=1)]
 
 
