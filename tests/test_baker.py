@@ -353,3 +353,38 @@ def test_the_kernel_grid_search_shares_each_kernel_across_alphas_and_equals_one_
     for setting in KERNEL_GRID:
         one = cross_val_predict(_kernel_ridge(setting, X), X, target, cv=folds)
         np.testing.assert_allclose(shared[setting], one, rtol=0, atol=1e-9)
+
+
+def dead_and_slow_records(n=90, seed=0):
+    """A quarter of the runs never move from zero accuracy and end at zero (diverged); another quarter sit at
+    chance (0.005) for 3 epochs, then learn as well as the rest."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        width = int(rng.choice([8, 16, 24, 32]))
+        arch = parse_architecture([{"kernel_size": 3, "width": width, "stride": 2, "residual": False}])
+        kind, level = ("dead", "slow", "normal", "normal")[i % 4], rng.uniform(0.3, 0.6)
+        if kind == "dead":
+            curve, level = np.zeros(6), 0.0
+        elif kind == "slow":
+            curve = np.r_[rng.uniform(0.004, 0.006, 3), level * np.array([0.5, 0.7, 0.8])]
+        else:
+            curve = level * (1 - np.exp(-np.arange(1, 7) / 2))
+        records.append(Record(f"{kind}{i}", arch, curve={"accuracy": curve}, target=float(level)))
+    return records
+
+
+def test_at_budget_3_a_dead_run_is_told_from_a_slow_start():
+    """Three epochs near zero: the dead runs' never changed (the `flat` curve feature), the slow starters' did."""
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = dead_and_slow_records()
+    tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
+    model = GNNPredictor(budget=3, **tiny).fit(records[:70])
+    test = records[70:]
+    pred, y = model.predict(test), np.array([r.target for r in test])
+    dead = np.array([r.id.startswith("dead") for r in test])
+    slow = np.array([r.id.startswith("slow") for r in test])
+    assert dead.sum() == slow.sum() == 5 and model.stack_gate_["used"]
+    assert np.all(pred[dead] < 0.015)  # 0.03 each without the flat feature
+    assert np.mean(np.abs(pred - y)[slow]) < 0.1  # 0.19 without it
