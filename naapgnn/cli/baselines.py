@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
     from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
-    from naapgnn.cli.options import budgets_held, protocol_or_default, writable_folder
+    from naapgnn.cli.options import (budgets_held, note_repeated_configurations, protocol_or_default,
+                                     writable_folder)
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
@@ -96,9 +97,7 @@ def run(args: argparse.Namespace) -> int:
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
 
         df = load_benchmark_for_evaluation(args.data)
-        repeated = df.repeated_configurations()
-        if repeated:
-            print(f"note: {repeated}", file=sys.stderr)
+        note_repeated_configurations(df)
         budgets = (parse_budgets(args.budgets, df.max_epochs) if args.budgets
                    else budgets_held(DEFAULT_BUDGETS, df.max_epochs, first_logged=first_logged_epoch(df.records)))
         args.protocol = protocol_or_default(args.protocol, df.is_test, args.data)

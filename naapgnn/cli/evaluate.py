@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     start = time.perf_counter()
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
-    from naapgnn.cli.options import budgets_held, parse_params, protocol_or_default, scale_option, writable_folder
+    from naapgnn.cli.options import (budgets_held, note_repeated_configurations, parse_params, protocol_or_default,
+                                     scale_option, writable_folder)
     from naapgnn.data.channels import first_logged_epoch
 
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
@@ -124,9 +125,7 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
-    repeated = bench.repeated_configurations()
-    if repeated:
-        print(f"note: {repeated}", file=sys.stderr)
+    note_repeated_configurations(bench)
     protocols = protocols or ["repeated" if args.train_size is not None else
                               protocol_or_default(None, bench.is_test, args.data)]
     if budgets is None:

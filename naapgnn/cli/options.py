@@ -129,3 +129,10 @@ def protocol_or_default(given: str | None, is_test, source) -> str:
     print(f"note: no record of {source or 'the data'} is marked test (\"split\": \"test\"), so the official protocol "
           "has no test split: using the repeated protocol (--protocol to choose)", file=sys.stderr)
     return "repeated"
+
+
+def note_repeated_configurations(bench) -> None:
+    """Say on stderr which configurations ``bench`` runs more than once (the splits keep their records together)."""
+    repeated = bench.repeated_configurations()
+    if repeated:
+        print(f"note: {repeated}", file=sys.stderr)

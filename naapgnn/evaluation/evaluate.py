@@ -337,10 +337,13 @@ def inner_splits(train, n_folds: int, seed: int = 0, groups=None) -> list:
     if not 2 <= n_folds <= len(train):
         raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} training architectures, "
                            f"got {len(train)}")
-    inner = None if groups is None or len(np.unique(groups[train])) == len(train) else groups[train]
-    if inner is not None and n_folds > len(np.unique(inner)):
+    inner = None if groups is None else groups[train]
+    configurations = len(train) if inner is None else len(np.unique(inner))
+    if configurations == len(train):
+        inner = None  # every run its own configuration: plain folds
+    elif n_folds > configurations:
         raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} configurations in a training "
-                           f"split, got {len(np.unique(inner))} (the runs of one configuration share a fold)")
+                           f"split, got {configurations} (the runs of one configuration share a fold)")
     return [(train[a], train[b]) for a, b in splits("kfold", np.zeros(len(train)), seed=seed, n_folds=n_folds,
                                                     groups=inner)]
 

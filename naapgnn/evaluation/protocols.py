@@ -112,8 +112,7 @@ def splits(
         if n_repeats < 1:
             raise NaapgnnError(f"splits: n_repeats must be >= 1, got {n_repeats}")
         if groups is not None:
-            return _group_draws(np.asarray(groups), n - train_size if train_size is not None else size, n_repeats,
-                                seed, fill_train=train_size is not None)
+            return _group_draws(np.asarray(groups), size, n_repeats, seed, fill_train=train_size is not None)
         from sklearn.model_selection import ShuffleSplit
 
         draws = ShuffleSplit(n_splits=n_repeats, test_size=size, random_state=seed).split(np.zeros(n))
