@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from naapgnn.cli import main
-from naapgnn.data.channels import accuracy_channels, as_accuracy, target_channel
+from naapgnn.data.channels import accuracy_channels, as_accuracy, is_training_channel, target_channel
 from naapgnn.data.records import load_jsonl, record_from_dict
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
+from naapgnn.features.curves import ranking_channel
 
 SCHEME = [{"kernel_size": 3, "width": 8, "stride": 2, "residual": False}]
 
@@ -116,9 +117,26 @@ def _records_with(curves, targets=None):
                    target=t) for i, (c, t) in enumerate(zip(curves, targets))]
 
 
-def test_the_target_channel_is_accuracy_when_every_record_has_it():
+def test_the_target_channel_is_accuracy_only_when_neither_targets_nor_names_tell():
     records = _records_with([{"accuracy": [0.2, 0.3], "val_acc": [0.1, 0.9]}] * 2)
-    assert target_channel(records, [0.9, 0.9]) == ("accuracy", 1.0)
+    assert target_channel(records) == ("accuracy", 1.0)
+    assert target_channel(records, [0.9, 0.9]) == ("val_acc", 1.0)  # the targets are val_acc's end
+    assert target_channel(records, [0.4, 0.4]) == ("accuracy", 1.0)  # closer to its end (0.1 against 0.5)
+
+
+def test_a_held_out_channel_is_read_before_a_training_one_on_curves_cut_short():
+    # Keras logs the training accuracy as ``accuracy`` beside ``val_accuracy``; after 2 of many epochs the
+    # training accuracy lies closer to the final validation accuracy, but it is not what the target ends
+    keras = _records_with([{"accuracy": [0.5, 0.7], "val_accuracy": [0.3, 0.5]},
+                           {"accuracy": [0.6, 0.8], "val_accuracy": [0.35, 0.55]}])
+    assert is_training_channel("accuracy", ["accuracy", "val_accuracy"])
+    assert not is_training_channel("accuracy", ["accuracy", "loss"])
+    assert is_training_channel("train_acc") and is_training_channel("trainingAccuracy")
+    assert target_channel(keras) == ("val_accuracy", 1.0)
+    assert target_channel(keras, [0.72, 0.8]) == ("val_accuracy", 1.0)
+    assert ranking_channel(keras) == ("val_accuracy", 1.0)
+    # full curves whose training accuracy is the target: the channel that ends on the targets wins
+    assert target_channel(keras, [0.7, 0.8]) == ("accuracy", 1.0)
 
 
 def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
@@ -128,7 +146,9 @@ def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
     assert accuracy_channels(records) == ["train_acc", "val_acc"]
     assert target_channel(records, [0.61, 0.70]) == ("val_acc", 0.01)
     assert target_channel(records, [0.8, 0.9]) == ("train_acc", 0.01)
-    assert target_channel(records) is None  # two candidates and no targets to tell them apart
+    assert target_channel(records) == ("val_acc", 0.01)  # no targets: the held-out channel, not the training one
+    two_held_out = _records_with([{"val_acc": [0.3, 0.6], "test_acc": [0.3, 0.5]}])
+    assert target_channel(two_held_out) is None  # two candidates and neither targets nor names tell them apart
     assert target_channel(_records_with([{"val_acc": [0.3, 0.6]}])) == ("val_acc", 1.0)
     assert target_channel(_records_with([{"loss": [2.0, 1.0], "lr": [0.1, 0.1]}])) is None
     timed = _records_with([{"val_acc": [0.3, 0.6], "seconds": [40.0, 181.0]}])

@@ -138,5 +138,5 @@ def test_the_ranking_channel_is_the_one_the_targets_end_not_a_time_or_the_first_
     assert ranking_channel(timed) == ("val_acc", 1.0)
     both = [replace(record(r, train_acc=[0.5, 0.9], val_acc=[0.3, v]), target=v) for r, v in (("a", 0.5), ("b", 0.4))]
     assert ranking_channel(both) == ("val_acc", 1.0)  # the targets end val_acc, not train_acc (first by name)
-    assert ranking_channel([replace(r, target=None) for r in both]) == ("train_acc", 1.0)  # no targets: first by name
+    assert ranking_channel([replace(r, target=None) for r in both]) == ("val_acc", 1.0)  # no targets: held out first
     assert ranking_channel([record("a", epoch_time=[40.0], val_loss=[2.0])]) == ("val_loss", -1.0)

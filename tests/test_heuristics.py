@@ -105,9 +105,12 @@ def test_records_without_an_accuracy_channel_are_read_from_the_channel_the_targe
     with pytest.raises(NaapgnnError, match="heuristic 'best': channel 'seconds' holds values outside"):
         timed = [Record(id="a", arch=arch, curve={"seconds": np.array([40.0, 181.0])}, target=0.5)]
         CurveHeuristic("best", budget=2, channel="seconds").fit(timed)
-    with pytest.raises(NaapgnnError, match=r"several curve channels could hold the accuracy \(train_acc, val_acc\); "
+    assert CurveHeuristic("last", budget=2).fit(records).channel_ == "val_acc"  # no targets: held out first
+    held_out = [Record(id=r.id, arch=arch, curve={"test_acc": r.curve["train_acc"], "val_acc": r.curve["val_acc"]},
+                       target=r.target) for r in records]
+    with pytest.raises(NaapgnnError, match=r"several curve channels could hold the accuracy \(test_acc, val_acc\); "
                                            "pass the targets y or channel="):
-        CurveHeuristic("last", budget=2).fit(records)
+        CurveHeuristic("last", budget=2).fit(held_out)
     errors = [Record(id=r.id, arch=arch, curve={"val_error": 100 - r.curve["val_acc"]}, target=r.target)
               for r in records]
     h = CurveHeuristic("best", budget=2).fit(errors)

@@ -41,13 +41,15 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "as_accuracy",
-           "target_channel", "late_logs", "first_logged_epoch", "curve_value", "fill_non_finite",
+           "target_channel", "is_training_channel", "late_logs", "first_logged_epoch", "curve_value", "fill_non_finite",
            "carry_stopped_runs"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
 # How far outside [0, 1] an accuracy channel's values may stray (noise added to a logged accuracy, say)
 ACCURACY_SLACK = 0.05
+# Mean gap between a channel's last values and the targets within which the targets are that channel's end
+TARGET_END_GAP = 1e-3
 
 
 # Name parts that mark a channel where lower is better (an error rate aside, :func:`is_error_channel`): anywhere
@@ -115,30 +117,47 @@ def accuracy_channels(records: Sequence) -> list[str]:
 def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
     """The curve channel whose end the target is, and the factor from its units to the target's.
 
-    ``accuracy`` when every record has it; else, of :func:`accuracy_channels` whose values read as
-    accuracies, the one whose last value (read by :func:`as_accuracy`) lies closest to ``targets`` on average,
-    or the only one when no targets are given. The factor (:func:`accuracy_factor`) is 0.01 for a channel in
+    Of :func:`accuracy_channels` whose values read as accuracies: one whose last value (read by
+    :func:`as_accuracy`) is the target (within :data:`TARGET_END_GAP` on average: full curves); else those that
+    log no training data (:func:`is_training_channel`: not ``train_acc``, nor Keras's ``accuracy`` beside
+    ``val_accuracy``; all when every one does; on curves cut short a training accuracy may lie closer to the
+    final one); of several, the one whose last value lies closest to ``targets`` on average, or without
+    targets ``accuracy``. The factor (:func:`accuracy_factor`) is 0.01 for a channel in
     percent, else 1, negated for an error rate; a channel whose values, so scaled, leave [0, 1] by more than
-    :data:`ACCURACY_SLACK` (a time, a norm) is no accuracy. None when no channel qualifies, or several do and no
-    targets tell them apart.
+    :data:`ACCURACY_SLACK` (a time, a norm) is no accuracy. None when no channel qualifies, or several do and
+    neither targets nor names tell them apart.
     """
     factors = accuracy_candidates(records)
-    candidates = list(factors)
-    if len(candidates) > 1 and targets is not None:
+    gap = {}
+    if len(factors) > 1 and targets is not None:
         y = np.asarray(targets, dtype=float)
-        gap = {c: float(np.mean(np.abs(as_accuracy([r.curve[c][-1] for r in records], factors[c]) - y)))
-               for c in candidates}
+        gap = {c: float(np.mean(np.abs(as_accuracy([r.curve[c][-1] for r in records], f) - y)))
+               for c, f in factors.items()}
+    candidates = [c for c in factors if gap.get(c, 1.0) <= TARGET_END_GAP]  # a channel that ends on the targets
+    candidates = candidates or [c for c in factors if not is_training_channel(c, list(factors))] or list(factors)
+    if len(candidates) > 1 and gap:
         candidates = [min(candidates, key=gap.get)]
+    if len(candidates) > 1 and ACCURACY_CHANNEL in candidates:
+        candidates = [ACCURACY_CHANNEL]
     return (candidates[0], factors[candidates[0]]) if len(candidates) == 1 else None
 
 
+# Prefixes that mark a held-out channel (Keras logs ``accuracy`` for training beside ``val_accuracy``)
+HELD_OUT_PREFIXES = ("val_", "valid_", "validation_", "test_", "eval_")
+
+
+def is_training_channel(name: str, channels: Sequence[str] = ()) -> bool:
+    """Whether ``name`` logs the training data: a word ``train`` or ``training`` (``train_acc``), or another of
+    ``channels`` is the same name with a held-out prefix (``accuracy`` beside ``val_accuracy``)."""
+    if any(w in ("train", "training") for w in _words(name)):
+        return True
+    return any(f"{prefix}{name}" in channels for prefix in HELD_OUT_PREFIXES)
+
+
 def accuracy_candidates(records: Sequence) -> dict[str, float]:
-    """The channels :func:`target_channel` chooses among, each with its :func:`accuracy_factor`: ``accuracy``
-    alone when every record has it, else every one of :func:`accuracy_channels` whose values read as accuracies."""
-    channels = accuracy_channels(records)
-    if ACCURACY_CHANNEL in channels:
-        channels = [ACCURACY_CHANNEL]
-    factors = {c: accuracy_factor(records, c) for c in channels}
+    """The channels :func:`target_channel` chooses among, each with its :func:`accuracy_factor`: every one of
+    :func:`accuracy_channels` whose values read as accuracies."""
+    factors = {c: accuracy_factor(records, c) for c in accuracy_channels(records)}
     return {c: f for c, f in factors.items() if f is not None}
 
 

@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from naapgnn.data.channels import (SCHEDULE_CHANNEL, accuracy_candidates, is_cost_channel, is_loss_channel,
-                                   measured_channels, target_channel)
+                                   is_training_channel, measured_channels, target_channel)
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
@@ -113,7 +113,8 @@ def ranking_channel(records: Sequence) -> tuple[str, float]:
     found = target_channel(records, None if None in targets else targets)
     if found is None:
         factors = accuracy_candidates(records)
-        named = sorted((c for c in shared if c in factors), key=lambda c: "acc" not in c.lower())  # stable
+        named = sorted((c for c in shared if c in factors),  # stable
+                       key=lambda c: (is_training_channel(c, list(factors)), "acc" not in c.lower()))
         found = (named[0], factors[named[0]]) if named else None
     if found is not None:
         return found[0], 1.0 if found[1] > 0 else -1.0
