@@ -140,3 +140,21 @@ def test_the_ranking_channel_is_the_one_the_targets_end_not_a_time_or_the_first_
     assert ranking_channel(both) == ("val_acc", 1.0)  # the targets end val_acc, not train_acc (first by name)
     assert ranking_channel([replace(r, target=None) for r in both]) == ("val_acc", 1.0)  # no targets: held out first
     assert ranking_channel([record("a", epoch_time=[40.0], val_loss=[2.0])]) == ("val_loss", -1.0)
+
+
+def test_accuracies_and_error_rates_in_percent_are_read_as_fractions_and_losses_as_logged():
+    from naapgnn.features.curves import values_and_differences
+
+    fractions = [record("a", val_acc=[0.30, 0.41, 0.52], top1_err=[0.7, 0.59, 0.48], loss=[2.5, 1.9, 1.6]),
+                 record("b", val_acc=[0.004, 0.008, 0.35], top1_err=[0.996, 0.992, 0.65], loss=[5.2, 5.1, 2.4])]
+    percent = [record(r.id, val_acc=100 * r.curve["val_acc"], top1_err=100 * r.curve["top1_err"], loss=r.curve["loss"])
+               for r in fractions]
+    channels = curve_channels(fractions)
+    np.testing.assert_allclose(curve_features(percent, 3, channels), curve_features(fractions, 3, channels),
+                               atol=1e-12)
+    np.testing.assert_allclose(values_and_differences(percent, 2, channels),
+                               values_and_differences(fractions, 2, channels), atol=1e-12)
+    # the unit is the file's: a run whose first epochs stay under 1.05 % is still read in percent
+    assert features(percent, 2)[1]["val_acc_last"] == pytest.approx(0.008)  # 0.8 %, not 80 %
+    # a loss above 1.05 is no percentage: read as logged
+    assert features(percent, 1)[0]["loss_last"] == 2.5

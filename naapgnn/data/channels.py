@@ -40,7 +40,8 @@ from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
-           "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "as_accuracy",
+           "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
+           "as_accuracy",
            "target_channel", "is_training_channel", "late_logs", "first_logged_epoch", "curve_value", "fill_non_finite",
            "carry_stopped_runs"]
 
@@ -171,6 +172,19 @@ def accuracy_factor(records: Sequence, channel: str) -> float | None:
     if not (-ACCURACY_SLACK <= low * factor and high * factor <= 1.0 + ACCURACY_SLACK):
         return None
     return -factor if is_error_channel(channel) else factor
+
+
+def fraction_scale(records: Sequence, channel: str) -> float:
+    """What turns ``channel`` into fractions: 0.01 for an accuracy or an error rate logged in percent (its
+    :func:`accuracy_factor` over the records that have it), else 1 (a loss, a cost, the learning rate, a
+    channel in fractions). Curve features read accuracies in one unit whatever a file logs, so a model
+    trained on a file in percent reads a file in fractions as it should."""
+    if channel == SCHEDULE_CHANNEL or is_cost_channel(channel) or (is_loss_channel(channel)
+                                                                    and not is_error_channel(channel)):
+        return 1.0
+    having = [r for r in records if len(r.curve.get(channel, ()))]
+    factor = accuracy_factor(having, channel) if having else None
+    return 0.01 if factor is not None and abs(factor) == 0.01 else 1.0
 
 
 def as_accuracy(values, factor: float) -> np.ndarray:

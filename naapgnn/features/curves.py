@@ -19,7 +19,9 @@ schedule-free ones). The ``lr`` channel itself, read up to the budget, is an
 input like any other channel: the schedule is a hyperparameter, known before
 training. NAAP-440's cyclic rate (0.1, 0.01, 0.001 repeating) ends a cycle
 every 3 epochs at the lowest, least noisy rate. Only epochs ``<= budget`` of
-the measured channels are ever read.
+the measured channels are ever read, as fractions: an accuracy or error rate
+logged in percent is divided by 100 (its unit is read from every value the
+records hold: a unit is the file's, not an epoch's).
 """
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import (SCHEDULE_CHANNEL, accuracy_candidates, is_cost_channel, is_loss_channel,
-                                   is_training_channel, measured_channels, target_channel)
+from naapgnn.data.channels import (SCHEDULE_CHANNEL, accuracy_candidates, fraction_scale, is_cost_channel,
+                                   is_loss_channel, is_training_channel, measured_channels, target_channel)
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
@@ -293,7 +295,9 @@ def _cycle_features(values: np.ndarray, periods: Sequence[int | None]) -> np.nda
 
 
 def _channel(records: Sequence, channel: str, budget: int) -> tuple[np.ndarray, np.ndarray]:
-    """Epochs ``1..budget`` of one channel (zeros where absent) and a presence flag."""
+    """Epochs ``1..budget`` of one channel (zeros where absent), an accuracy or error rate in fractions
+    (:func:`naapgnn.data.channels.fraction_scale`), and a presence flag."""
+    scale = fraction_scale(records, channel)
     values = np.zeros((len(records), budget))
     present = np.zeros(len(records))
     for i, r in enumerate(records):
@@ -304,7 +308,7 @@ def _channel(records: Sequence, channel: str, budget: int) -> tuple[np.ndarray, 
             raise NaapgnnError(
                 f"record {r.id!r}: curve channel {channel!r} has {len(v)} epochs, budget {budget} needs {budget}")
         check_logged(r, budget, channel)
-        values[i] = v[:budget]
+        values[i] = np.asarray(v[:budget], dtype=float) * scale
         present[i] = 1.0
     return values, present
 

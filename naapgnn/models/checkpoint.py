@@ -24,7 +24,7 @@ from naapgnn.graph.statistics import GRAPH_STATISTICS
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 15  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 16  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -35,7 +35,8 @@ CHECKPOINT_VERSION = 15  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # the share of the forest blended (blend_share, chosen with choose_blend); 12: the nonlinear stack reads the curve
 # features only (no sampled values); 13: a channel whose name holds "loss" anywhere (train_loss, val_loss) is
 # a loss in the curve features (its best is the minimum), not only one named loss*; 14: so is an error rate,
-# a cross-entropy, a perplexity, ... (data.channels.is_loss_channel); 15: each channel's `flat` curve feature
+# a cross-entropy, a perplexity, ... (data.channels.is_loss_channel); 15: each channel's `flat` curve feature;
+# 16: curve features read an accuracy or error rate logged in percent as fractions (data.channels.fraction_scale)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
