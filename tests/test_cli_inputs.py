@@ -78,7 +78,7 @@ def test_search_help_has_no_doubled_percent_and_promises_only_what_is_written(ca
 
 
 def test_every_command_that_reads_a_benchmark_takes_target_scale(capsys):
-    for command in ("train", "predict", "evaluate", "search"):
+    for command in ("train", "predict", "evaluate", "search", "baselines"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "--target-scale {fraction,percent}" in capsys.readouterr().out, command

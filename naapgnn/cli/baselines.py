@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from naapgnn.cli.options import add_target_scale
+
 PROTOCOLS = ("official", "repeated", "kfold", "extrapolate")
 DEFAULT_OUT = "results/baselines"
 
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "OUT/paper_comparison.csv and .md)")
     p.add_argument("--fresh", action="store_true", help="ignore results saved by an interrupted run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_target_scale(p)
     p.set_defaults(func=run)
 
 
@@ -79,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
     from naapgnn.cli.options import (budgets_held, note_repeated_configurations, protocol_or_default,
-                                     writable_folder)
+                                     scale_option, writable_folder)
+    from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
@@ -96,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         from naapgnn.data.channels import first_logged_epoch
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
 
-        df = load_benchmark_for_evaluation(args.data)
+        df = load_benchmark_for_evaluation(args.data, **scale_option(args))
+        check_targets_vary(df.y, df.name)
         note_repeated_configurations(df)
         budgets = (parse_budgets(args.budgets, df.max_epochs) if args.budgets
                    else budgets_held(DEFAULT_BUDGETS, df.max_epochs, first_logged=first_logged_epoch(df.records)))

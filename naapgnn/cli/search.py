@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Replay architecture search on a benchmark whose every final accuracy is known: NAAP-440 "
         "(default) or a JSON Lines benchmark (--data), e.g. the deep ResNets or NAS-Bench-201 "
         "(naapgnn import). Evolution needs to know which architectures are one mutation apart (NAAP-440 "
-        "schemes, NAS-Bench-201 cells); early-stop needs training curves (its curve rule compares the "
-        "channel the targets are the end of, an accuracy under any name or an error rate, else a loss, lower "
+        "schemes, NAS-Bench-201 cells; elsewhere predictor and compare leave it out, with a note); early-stop "
+        "needs training curves (its curve rule compares the channel the targets are the end of, an accuracy under any name or an error rate, else a loss, lower "
         "being better), and a full training is their length. predictor: train the predictor on N random architectures and train its top K (Wen et al. "
         "2020); random / evolution / compare: best accuracy found versus full trainings over T trials, "
         "with 95% confidence intervals, and the trainings needed to reach the top architectures; "
@@ -78,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
     import math
     import time
 
+    from pathlib import Path
+
     from naapgnn.cli.options import scale_option, writable_folder
+    from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.errors import NaapgnnError
     from naapgnn.search.problem import load_problem
     from naapgnn.search.runs import run_search
@@ -89,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise NaapgnnError(f"--thresholds: {bad[0]} is not a finite number")
     settings = settings_from(args).checked()
-    output = run_search(settings, load_problem(args.data, **scale_option(args)), args.out)
+    problem = load_problem(args.data, **scale_option(args))
+    named = Path(args.data).name if args.data and Path(args.data).is_file() else problem.name
+    check_targets_vary(problem.accuracy, f"{named} ({problem.n} architectures)")
+    output = run_search(settings, problem, args.out)
     print(output.text)
     print("\nwrote " + ", ".join(str(p) for p in output.written))
     print(f"wall time: {time.perf_counter() - start:.1f} s")

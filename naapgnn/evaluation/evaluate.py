@@ -61,6 +61,7 @@ SEED_BASE = 20220905
 __all__ = [
     "RESULT_COLUMNS", "PREDICTORS", "GROUPS", "Benchmark", "Predictor", "load_benchmark_for_evaluation",
     "make_predictors", "select_predictors", "run_evaluation", "EvaluationResult", "inner_splits", "STD_COLUMNS",
+    "check_targets_vary",
 ]
 
 PREDICTORS = ("gnn", "gnn+zero_cost", "paper_gb100", "paper_rf200", "forest", "forest+cycle", "forest+zero_cost",
@@ -277,6 +278,13 @@ def run_evaluation(
                             inner_runs, inner_folds, headline_protocol(protocols), full_epochs, skipped)
 
 
+def check_targets_vary(y, name: str) -> None:
+    """Refuse targets that are all equal, naming ``name``: there is nothing to rank."""
+    y = np.asarray(y, dtype=float)
+    if len(y) and np.ptp(y) == 0:
+        raise NaapgnnError(f"{name}: all {len(y)} targets are {y[0]:g}: nothing to rank")
+
+
 def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
     """Budgets against the benchmark's own curve length (90 epochs on NAAP-440, 140 for the deep ResNets)."""
     from naapgnn.data.channels import late_logs
@@ -294,8 +302,7 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
             record, channel, epoch = late[0]
             raise NaapgnnError(f"--budgets: budget {b} reads epochs 1..{b}, but record {record.id!r} of "
                                f"{bench.name.split(' (')[0]} logs {channel!r} first at epoch {epoch}")
-    if len(bench.y) and np.ptp(bench.y) == 0:
-        raise NaapgnnError(f"{bench.name}: all {len(bench.y)} targets are {bench.y[0]:g}: nothing to rank")
+    check_targets_vary(bench.y, bench.name)
     for p in protocols:
         if p not in PROTOCOLS:
             raise NaapgnnError(f"--protocol: unknown protocol {p!r} (expected {', '.join(PROTOCOLS)})")

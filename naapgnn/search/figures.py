@@ -82,16 +82,17 @@ def plot_predictor_ranks(frame, path, n_train: int, top_k: int, predictor: str =
     """How often each strategy's best find fell in each rank range."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    worst = int(frame[[f"{s}_rank" for s in ("predictor", "random", "evolution")]].max().max())
+    bars = [(name, colour) for name, colour in (("predictor", "tab:blue"), ("evolution", "tab:orange"),
+                                                 ("random", "tab:gray")) if f"{name}_rank" in frame]
+    worst = int(frame[[f"{name}_rank" for name, _ in bars]].max().max())
     ranges = (1, 2, 3, 6, 11, 23, 45, 111) if n <= 1000 else (1, 2, 6, 17, 51, 158, 783, 1564)
     edges = [e for e in ranges if e <= worst] + [worst + 1]
     labels = [f"{a}" if b - a == 1 else f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])]
     x = np.arange(len(labels))
     width = 0.27
-    bars = (("predictor", "tab:blue"), ("evolution", "tab:orange"), ("random", "tab:gray"))
     for i, (name, colour) in enumerate(bars):
         counts, _ = np.histogram(frame[f"{name}_rank"], bins=edges)
-        ax.bar(x + (i - 1) * width, 100 * counts / len(frame), width, label=name, color=colour)
+        ax.bar(x + (i - (len(bars) - 1) / 2) * width, 100 * counts / len(frame), width, label=name, color=colour)
     ax.set_xticks(x, labels)
     ax.set(xlabel=f"rank (among all {n}) of the best architecture found", ylabel="trials (%)",
            title=f"Best found with {n_train + top_k} full trainings ({len(frame)} trials)\n"

@@ -61,6 +61,18 @@ def neighbours_of(problem) -> list[list[list[int]]]:
     return problem.neighbours
 
 
+NO_NEIGHBOURS = "neither NAAP-440 schemes nor NAS-Bench-201 networks"
+"""Why no finder knows a benchmark's records (the refusal and the note that leaves evolution out say it)."""
+
+
+def has_neighbours(problem) -> bool:
+    """Whether evolution can run on ``problem``: it has a neighbour table, or a finder knows its records (the
+    table found is kept in ``problem.neighbours``)."""
+    if problem.neighbours is None:
+        problem.neighbours = _first_table(problem.records)
+    return problem.neighbours is not None
+
+
 def find_neighbours(records: Sequence) -> list[list[list[int]]]:
     """The neighbour table of the first finder that knows ``records``.
 
@@ -69,6 +81,16 @@ def find_neighbours(records: Sequence) -> list[list[list[int]]]:
     NaapgnnError
         When none does (evolution cannot run on such a benchmark).
     """
+    table = _first_table(records)
+    if table is None:
+        raise NaapgnnError(f"evolution needs to know which architectures are one mutation apart: these records are "
+                           f"{NO_NEIGHBOURS} (register a neighbour finder with "
+                           "naapgnn.search.neighbours.register_neighbours, or pass SearchProblem(neighbours=...))")
+    return table
+
+
+def _first_table(records: Sequence) -> list[list[list[int]]] | None:
+    """The table of the first finder that knows ``records``, None when none does."""
     for finder in NEIGHBOUR_FINDERS:
         table = finder(records)
         if table is not None:
@@ -76,6 +98,4 @@ def find_neighbours(records: Sequence) -> list[list[list[int]]]:
                 raise NaapgnnError(f"neighbour finder {getattr(finder, '__name__', finder)!r} returned "
                                    f"{len(table)} rows for {len(records)} records")
             return table
-    raise NaapgnnError("evolution needs to know which architectures are one mutation apart: these records are "
-                       "neither NAAP-440 schemes nor NAS-Bench-201 networks (register a neighbour finder with "
-                       "naapgnn.search.neighbours.register_neighbours, or pass SearchProblem(neighbours=...))")
+    return None

@@ -9,6 +9,7 @@ from naapgnn.io import write_text_atomic
 from naapgnn.search import figures, summary, tables
 from naapgnn.search.compare import compare_strategies
 from naapgnn.search.early_stop import early_stop_study, naap_cycle_curves
+from naapgnn.search.neighbours import NO_NEIGHBOURS, has_neighbours
 from naapgnn.search.problem import SearchProblem, make_predictor
 from naapgnn.search.settings import SearchSettings
 from naapgnn.search.space_ranking import rank_space
@@ -45,8 +46,8 @@ def _compare(settings: SearchSettings, problem: SearchProblem, out: Path, n_trai
 
 def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
     """Strategies "compare", "random" and "evolution": best found against trainings, over the trials."""
-    strategies = {"compare": ("random", "evolution", "predictor"), "random": ("random",),
-                  "evolution": ("evolution",)}[settings.strategy]
+    strategies, note = _runnable(problem, {"compare": ("random", "evolution", "predictor"), "random": ("random",),
+                                           "evolution": ("evolution",)}[settings.strategy], settings.strategy)
     result = _compare(settings, problem, out, settings.n_train or DEFAULT_N_TRAIN["compare"], strategies)
     max_t = min(settings.max_trainings, problem.n)
     frame = summary.compare_frame(result, max_t)
@@ -55,7 +56,17 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     write_text_atomic(paths[0], tables.compare_markdown(result, frame, eff, settings, problem, max_t))
     write_text_atomic(paths[1], frame.to_csv(index=False, float_format="%.6g"))
     figures.plot_compare(frame, result, paths[2], problem, settings.predictor)
-    return RunOutput(tables.compare_stdout(frame, eff, result, settings, problem, max_t), paths)
+    return RunOutput(note + tables.compare_stdout(frame, eff, result, settings, problem, max_t), paths)
+
+
+def _runnable(problem: SearchProblem, strategies: tuple, asked: str) -> tuple[tuple, str]:
+    """``strategies`` less evolution when no finder knows which of ``problem``'s architectures are one mutation
+    apart (unless evolution alone was ``asked`` for: it then refuses), and a note when it is left out."""
+    if "evolution" not in strategies or asked == "evolution" or has_neighbours(problem):
+        return strategies, ""
+    return (tuple(s for s in strategies if s != "evolution"),
+            f"note: evolution is left out: it needs to know which architectures are one mutation apart, and these "
+            f"records are {NO_NEIGHBOURS}\n")
 
 
 def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
@@ -63,7 +74,8 @@ def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -
     n_train = (settings.n_train or DEFAULT_N_TRAIN["predictor"])[0]
     if n_train + settings.top_k > problem.n:
         raise NaapgnnError(f"--n-train + --top-k = {n_train + settings.top_k} exceeds the {problem.n} architectures")
-    result = _compare(settings, problem, out, [n_train], ("random", "evolution", "predictor"))
+    strategies, note = _runnable(problem, ("random", "evolution", "predictor"), settings.strategy)
+    result = _compare(settings, problem, out, [n_train], strategies)
     frame = summary.predictor_frame(result, problem, n_train, settings.top_k)
     top = tables.top_text(problem.n)[0]
     found = summary.predictor_summary(frame, top)
@@ -71,7 +83,7 @@ def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -
     write_text_atomic(paths[1], frame.to_csv(index=False))
     write_text_atomic(paths[0], tables.predictor_markdown(found, settings, problem, n_train, result))
     figures.plot_predictor_ranks(frame, paths[2], n_train, settings.top_k, settings.predictor, problem.n)
-    return RunOutput(tables.predictor_stdout(found, settings, n_train, top), paths)
+    return RunOutput(note + tables.predictor_stdout(found, settings, n_train, top), paths)
 
 
 def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:

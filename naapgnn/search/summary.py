@@ -79,13 +79,15 @@ def efficiency_rows(result) -> list[dict]:
 def predictor_frame(result, problem, n_train: int, top_k: int):
     """Per trial of :func:`naapgnn.search.compare.compare_strategies`: what
     predictor-guided search (``N = n_train`` labels, then the top ``top_k``
-    predicted), random search and evolution found with the same
+    predicted), random search and evolution (where it ran) found with the same
     ``n_train + top_k`` trainings (best accuracy, its rank and its id)."""
     trainings = n_train + top_k
     rows = []
     for t in range(next(iter(result.orders.values())).shape[0]):
         row = {"trial": t, "n_train": n_train, "top_k": top_k, "trainings": trainings}
         for name, key in (("predictor", f"predictor N={n_train}"), ("random", "random"), ("evolution", "evolution")):
+            if key not in result.orders:  # evolution, left out where no mutation neighbourhood is known
+                continue
             chosen = result.orders[key][t, :trainings]
             best = chosen[np.argmax(problem.accuracy[chosen])]
             row[f"{name}_best"] = float(problem.accuracy[best])
@@ -100,7 +102,7 @@ def predictor_summary(frame, top: int = 5) -> list[dict]:
     shares of trials that found the best and a top ``top`` (Wilson 95% intervals;
     ``p_top``, ``p_top_ci``; ``top`` is :func:`headline_rank` of the space, 5 for NAAP-440)."""
     out = []
-    for name in ("predictor", "random", "evolution"):
+    for name in [s for s in ("predictor", "random", "evolution") if f"{s}_best" in frame]:
         best, ci = mean_ci(frame[f"{name}_best"])
         ranks = frame[f"{name}_rank"].to_numpy()
         n = len(ranks)

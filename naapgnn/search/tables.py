@@ -189,8 +189,7 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
         "",
         f"Each trial trains N = {n_train} random architectures (their final accuracies label the predictor), "
         f"predicts the other {problem.n - n_train} and trains the top K = {settings.top_k}: {trainings} full "
-        f"trainings{_epochs_words(problem, ' each')} in all. Random search and regularized evolution "
-        f"(P = {settings.population}, S = {settings.sample}) get the same {trainings} trainings in the same trials. "
+        f"trainings{_epochs_words(problem, ' each')} in all. " + _rivals_words(result, settings, trainings) + " "
         f"{settings.trials} trials; ± and "
         f"ranges are 95% confidence intervals (normal for means, Wilson for shares). Best architecture overall: "
         f"{problem.best:.4f}.",
@@ -206,6 +205,17 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
         "",
     ])
 
+
+
+def _rivals_words(result, settings: SearchSettings, trainings: int) -> str:
+    """Who the predictor is compared with: random search, and regularized evolution unless it was left out."""
+    from naapgnn.search.neighbours import NO_NEIGHBOURS
+
+    if "evolution" not in result.orders:
+        return (f"Random search gets the same {trainings} trainings in the same trials (regularized evolution is "
+                f"left out: these records are {NO_NEIGHBOURS}, so which are one mutation apart is unknown).")
+    return (f"Random search and regularized evolution (P = {settings.population}, S = {settings.sample}) get the "
+            f"same {trainings} trainings in the same trials.")
 
 
 def predictor_stdout(summary, settings: SearchSettings, n_train: int, top: int = 5) -> str:

@@ -1,0 +1,135 @@
+"""Audit fixes: search without a mutation neighbourhood leaves evolution out (predictor, compare) instead of
+refusing; ``baselines --target-scale``; baselines and search refuse a benchmark whose targets are all equal."""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from naapgnn.cli import main
+from naapgnn.data.deep_resnets import resnet_layers
+
+NOTE = ("note: evolution is left out: it needs to know which architectures are one mutation apart, and these "
+        "records are neither NAAP-440 schemes nor NAS-Bench-201 networks")
+
+
+def _write_graphs(path: Path, percent: bool = False, constant: float | None = None) -> Path:
+    """24 deep-ResNet layer graphs (no NAAP-440 scheme, no NAS-Bench-201 cell: no mutation neighbourhood) with
+    6 epochs of accuracy, hyperparameters and every fourth marked test. Targets are percentages with two
+    decimals, written as given (``percent``) or divided by 100 as ``--target-scale percent`` divides them, so
+    both files hold the same fractions bit for bit; or all ``constant``."""
+    lines = []
+    for i, (blocks, width, kernel, lr) in enumerate(itertools.product((1, 2), (4, 8, 16), (3, 5), (0.1, 0.01))):
+        value = round(20 + 2 * blocks + width + kernel + 30 * lr + (i * 7919 % 300) / 100, 2)
+        target = constant if constant is not None else value if percent else value / 100
+        curve = [round(value / 100 * (e + 1) / 7, 4) for e in range(6)]
+        lines.append(json.dumps({"id": f"g{i}", "arch": resnet_layers(blocks, width, kernel),
+                                 "hparams": {"lr": lr, "ss": 1000.0}, "target": target,
+                                 "curve": {"accuracy": curve}, "split": "test" if i % 4 == 0 else "train"}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture()
+def graphs(tmp_path) -> Path:
+    return _write_graphs(tmp_path / "graphs.jsonl")
+
+
+# --- 1. evolution left out where no finder knows the records -------------------------------------------------
+
+
+def test_predictor_strategy_runs_without_a_mutation_neighbourhood(graphs, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["search", "--strategy", "predictor", "--predictor", "forest", "--data", str(graphs), "--trials", "1",
+                 "--n-train", "5", "--top-k", "3", "--processes", "1", "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.splitlines()[0] == NOTE
+    table = pd.read_csv(out / "predictor.csv")
+    assert {"predictor_rank", "random_rank"} <= set(table.columns)
+    assert not any(c.startswith("evolution") for c in table.columns)
+    report = (out / "predictor.md").read_text()
+    assert "regularized evolution is left out" in report and "P = 20" not in report
+    assert (out / "predictor.png").stat().st_size > 0
+
+
+def test_compare_strategy_runs_random_and_predictor_only(graphs, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["search", "--strategy", "compare", "--data", str(graphs), "--trials", "2", "--n-train", "5",
+                 "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.splitlines()[0] == NOTE
+    assert set(pd.read_csv(out / "compare.csv").strategy) == {"random", "predictor N=5"}
+
+
+def test_evolution_alone_still_refuses_in_one_line(graphs, tmp_path, capsys):
+    assert main(["search", "--strategy", "evolution", "--data", str(graphs), "--trials", "1",
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "evolution needs to know which architectures are one mutation apart" in err and "\n" not in err
+
+
+def test_run_search_keeps_evolution_where_the_problem_has_neighbours(graphs, tmp_path):
+    # a neighbour table given with the problem: evolution runs, no note
+    from naapgnn.data.records import load_benchmark
+    from naapgnn.search.neighbours import has_neighbours
+    from naapgnn.search.problem import SearchProblem
+    from naapgnn.search.runs import run_search
+    from naapgnn.search.settings import SearchSettings
+
+    records = load_benchmark(graphs)
+    assert not has_neighbours(SearchProblem(records))
+    ring = [[[(i - 1) % len(records), (i + 1) % len(records)]] for i in range(len(records))]
+    problem = SearchProblem(records, neighbours=ring)
+    assert has_neighbours(problem)
+    settings = SearchSettings(strategy="compare", n_train=(5,), trials=1, population=4, sample=2, progress=False)
+    output = run_search(settings, problem, tmp_path / "out")
+    assert "left out" not in output.text
+    assert set(pd.read_csv(tmp_path / "out" / "compare.csv").strategy) == {"random", "evolution", "predictor N=5"}
+
+
+# --- 2. baselines --target-scale ------------------------------------------------------------------------------
+
+
+def test_baselines_takes_target_scale_and_percent_gives_the_fraction_figures(tmp_path, capsys):
+    fraction = _write_graphs(tmp_path / "fraction.jsonl")
+    percent = _write_graphs(tmp_path / "percent.jsonl", percent=True)
+    argv = ["baselines", "--models", "Baker et al. nu-SVR", "--budgets", "3", "--protocol", "repeated",
+            "--repeats", "2", "--jobs", "1", "--quiet"]
+    assert main(argv + ["--data", str(percent), "--out", str(tmp_path / "refused")]) == 2
+    assert "use --target-scale percent" in capsys.readouterr().err
+    assert main(argv + ["--data", str(fraction), "--out", str(tmp_path / "f")]) == 0
+    assert main(argv + ["--data", str(percent), "--out", str(tmp_path / "p"), "--target-scale", "percent"]) == 0
+    capsys.readouterr()
+    for name in ("baselines.csv", "baselines_detail.csv"):
+        assert (tmp_path / "f" / name).read_text() == (tmp_path / "p" / name).read_text()
+
+
+def test_baselines_help_lists_target_scale(capsys):
+    with pytest.raises(SystemExit):
+        main(["baselines", "--help"])
+    assert "--target-scale {fraction,percent}" in capsys.readouterr().out
+
+
+# --- 3. constant targets: nothing to rank ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["baselines", "--models", "baker", "--budgets", "3", "--jobs", "1"],
+    ["search", "--strategy", "early-stop", "--trials", "2", "--processes", "1"],
+    ["search", "--strategy", "predictor", "--trials", "1", "--n-train", "5"],
+])
+def test_baselines_and_search_refuse_constant_targets_as_evaluate_does(argv, tmp_path, capsys):
+    data = _write_graphs(tmp_path / "equal.jsonl", constant=0.5)
+    out = tmp_path / "out"
+    assert main(argv + ["--data", str(data), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"naapgnn {argv[0]}: error: equal.jsonl (24 architectures): all 24 targets are 0.5: nothing to rank"
+    assert not (out / "baselines.csv").exists() and not (out / "early_stop.csv").exists()
+    # evaluate's own line, the check reused
+    assert main(["evaluate", "--data", str(data), "--out", str(tmp_path / "ev"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip().endswith(err.split(": error: ", 1)[1])
