@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_OUT.format(budget=args.budget)
     writable_folder(out)
     extra = parse_params(args.params)
-    records = split_records(load_benchmark(args.data, target_scale=args.target_scale), "train")
+    records = split_records(load_benchmark(args.data, target_scale=args.target_scale, need_target=True), "train")
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
     check_curve_lengths(records, args.budget, args.data)

@@ -9,7 +9,10 @@ an indicator a record lacks as 0 when the record gives the same name another
 value (:func:`hparam_value`): a benchmark of SGD and Adam runs predicts an
 Adam-only file correctly, and a value never seen in training is reported by
 the domain check rather than read. A name whose every string value is a number (``"lr": "0.01"``) is read
-as numbers (:func:`numbers_in_strings`), with a warning.
+as numbers (:func:`numbers_in_strings`), with a warning. That rule is the file's: a file whose every ``bs``
+is ``"64"`` reads it as a number where one that also has ``"auto"`` reads categories, so a model reads a
+record's hyperparameters its own way (:func:`read_as`): a number as the indicator of its value, or an
+indicator whose value is a number as that number.
 
 ``null`` is a hyperparameter that does not apply to the record (a conditional
 one: ``"momentum": null`` for an Adam run beside SGD runs that give it). It
@@ -28,7 +31,8 @@ from typing import Any, Iterable, Mapping
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
-           "is_indicator", "numbers_in_strings", "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
+           "name_problem", "is_indicator", "numbers_in_strings", "read_as", "hparam_value", "hparams_to_json",
+           "same_hparams", "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -91,6 +95,14 @@ def is_indicator(name: str) -> bool:
     return SEPARATOR in name
 
 
+def name_problem(keys, first_keys, first_line: int) -> str:
+    """What a record's hyperparameter names (``keys``) lack or add against the first record's, on ``first_line``."""
+    missing, extra = sorted(set(first_keys) - set(keys)), sorted(set(keys) - set(first_keys))
+    parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + (
+        [f"adds {', '.join(map(repr, extra))}"] if extra else [])
+    return f"hparams: {' and '.join(parts)} against line {first_line} (every record needs the same hparams)"
+
+
 def given_names(hparams: Mapping[str, float]) -> set[str]:
     """The names as the file gave them: ``optimizer`` for any ``optimizer=...`` indicator."""
     return {k.split(SEPARATOR, 1)[0] for k in hparams}
@@ -109,9 +121,10 @@ def complete_categories(hparams_list: Iterable[dict[str, float]]) -> None:
             del hp[k]  # a category given as null: every indicator 0
 
 
-def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> list[str]:
+def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, str]:
     """Read as numbers, in place, the categories whose every value is a number written as a string
-    (``"lr": "0.01"``, as a table exported with text columns writes it); returns their names (sorted).
+    (``"lr": "0.01"``, as a table exported with text columns writes it); returns their names (sorted), each with
+    the first value the list gives it as written (for a warning that shows the file's own values).
 
     Read as categories they would lose their order (and the log reading of a rate spread over decades);
     a name that also takes a value that is no number (``"auto"``) stays a category.
@@ -123,13 +136,45 @@ def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> list[str]:
             if is_indicator(key):
                 name, value = key.split(SEPARATOR, 1)
                 values.setdefault(name, []).append(value)
-    numeric = sorted(name for name, vs in values.items() if all(_number_or_none(v) is not None for v in vs))
+    numeric = {name: values[name][0] for name in sorted(values)
+               if all(_number_or_none(v) is not None for v in values[name])}
     for hp in hparams_list:
         for key in [k for k in hp if is_indicator(k) and k.split(SEPARATOR, 1)[0] in numeric]:
             name, value = key.split(SEPARATOR, 1)
             del hp[key]
             hp[name] = _number_or_none(value)
     return numeric
+
+
+def read_as(hparams: Mapping[str, float], names: Iterable[str]) -> dict[str, float]:
+    """``hparams`` as a model that reads ``names`` reads them, whichever way the record's file read a
+    name whose values are numbers written as strings (:func:`numbers_in_strings`).
+
+    A number (``"bs": 64``) where ``names`` hold the name as categories becomes the indicator of the category
+    whose value is that number (``bs=64``; ``bs=32`` when none is, a category the model never saw); a category
+    whose value is a number (``bs=64``) where ``names`` hold the name as a number becomes that number, and one
+    given as null (no indicator 1) becomes a null. A record the model reads as it is comes back unchanged.
+    """
+    names = set(names)
+    categories: dict[str, list[str]] = {}
+    for key in names:
+        if is_indicator(key):
+            name, value = key.split(SEPARATOR, 1)
+            categories.setdefault(name, []).append(value)
+    out = dict(hparams)
+    for key, value in hparams.items():
+        if not is_indicator(key) and key in categories and key not in names and not math.isnan(value):
+            del out[key]
+            match = sorted(v for v in categories[key] if _number_or_none(v) == value)
+            out[f"{key}{SEPARATOR}{match[0] if match else f'{value:g}'}"] = 1.0
+    for name in given_names(hparams) & names - set(hparams) - set(categories):
+        given = [k.split(SEPARATOR, 1)[1] for k, v in hparams.items() if k.startswith(name + SEPARATOR) and v == 1.0]
+        number = _number_or_none(given[0]) if given else math.nan
+        if number is not None:  # a category that is no number ("auto") stays one: the model misses the name
+            for k in [k for k in out if k.startswith(name + SEPARATOR)]:
+                del out[k]
+            out[name] = number
+    return out
 
 
 def _number_or_none(text: str) -> float | None:

@@ -38,7 +38,7 @@ import numpy as np
 
 from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite
 from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
-                                  numbers_in_strings, parse_hparams, same_hparams)
+                                  name_problem, numbers_in_strings, parse_hparams, same_hparams)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.io import write_text_atomic
 
@@ -177,7 +177,7 @@ def records_from_naap440(df) -> list[Record]:
 # --- JSON Lines --------------------------------------------------------------------
 
 
-def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction") -> list[Record]:
+def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_target: bool = False) -> list[Record]:
     """Read a JSON Lines benchmark.
 
     Parameters
@@ -187,6 +187,8 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction") -> list[
     target_scale : {"fraction", "percent"}
         How the file gives ``target``: a fraction in [0, 1], or a percentage in
         [0, 100] (divided by 100 here).
+    need_target : bool
+        Refuse, by line, a record that training reads (split not ``"test"``) without a target.
 
     Returns
     -------
@@ -204,10 +206,11 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction") -> list[
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    return _parse_lines(text.splitlines(), str(path), target_scale)
+    return _parse_lines(text.splitlines(), str(path), target_scale, need_target)
 
 
-def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction") -> list[Record]:
+def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction",
+                 need_target: bool = False) -> list[Record]:
     _check_scale(target_scale)
     records: list[Record] = []
     problems: list[tuple[int, str]] = []
@@ -227,28 +230,24 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         records.append(record)
         lines_of.append(lineno)
         if given_names(record.hparams) != given_names(records[0].hparams):
-            problems.append((lineno, _hparam_key_problem(given_names(record.hparams), given_names(records[0].hparams),
-                                                         seen[records[0].id])))
+            problems.append((lineno, name_problem(given_names(record.hparams), given_names(records[0].hparams),
+                                                  seen[records[0].id])))
+        if need_target and record.split != "test" and record.target is None:
+            problems.append((lineno, "target: missing (training reads every record whose split is not \"test\")"))
     if problems:
         raise NaapgnnError(_summarise(name, problems))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     numeric = numbers_in_strings(r.hparams for r in records)
-    if numeric:
+    if numeric:  # with a value of each as the file writes it
+        examples = ", ".join(map(json.dumps, numeric.values()))
         warnings.warn(f"{name}: hparams {', '.join(numeric)}: every value is a number written as a string "
-                      "(\"0.01\"), read as numbers", NaapgnnWarning, stacklevel=2)
+                      f"({examples}), read as numbers", NaapgnnWarning, stacklevel=2)
     complete_categories(r.hparams for r in records)
     for notice in (fill_non_finite(records, name, lines_of), carry_stopped_runs(records, name, lines_of)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records
-
-
-def _hparam_key_problem(keys, first_keys, first_line: int) -> str:
-    missing, extra = sorted(set(first_keys) - set(keys)), sorted(set(keys) - set(first_keys))
-    parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + (
-        [f"adds {', '.join(map(repr, extra))}"] if extra else [])
-    return f"hparams: {' and '.join(parts)} against line {first_line} (every record needs the same hparams)"
 
 
 def _summarise(name: str, problems: list[tuple[int, str]]) -> str:
@@ -378,7 +377,8 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
 # --- dispatch and splits -----------------------------------------------------------
 
 
-def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction") -> list[Record]:
+def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction",
+                   need_target: bool = False) -> list[Record]:
     """Read a benchmark from any supported source: the one place that does.
 
     Parameters
@@ -391,6 +391,8 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
     target_scale : {"fraction", "percent"}
         How a benchmark file gives ``target`` (see :func:`load_jsonl`); a target
         outside the scale's range is refused. NAAP-440 is always a fraction.
+    need_target : bool
+        Refuse a file's records without a target that training reads (see :func:`load_jsonl`).
 
     Returns
     -------
@@ -410,16 +412,16 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
 
         return records_from_naap440(load_naap440(path))
     if suffix in (".jsonl", ".ndjson"):
-        return load_jsonl(path, target_scale)
+        return load_jsonl(path, target_scale, need_target)
     if suffix == ".json":
-        return _load_json(path, target_scale)
+        return _load_json(path, target_scale, need_target)
     raise NaapgnnError(
         f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
         f"a .jsonl benchmark or a .json architecture)"
     )
 
 
-def _load_json(path: Path, target_scale: str) -> list[Record]:
+def _load_json(path: Path, target_scale: str, need_target: bool = False) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
 
     try:
@@ -430,10 +432,12 @@ def _load_json(path: Path, target_scale: str) -> list[Record]:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several values: JSON Lines
-            return _parse_lines(text.splitlines(), str(path), target_scale)
+            return _parse_lines(text.splitlines(), str(path), target_scale, need_target)
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(obj, Mapping) and "arch" in obj:
-        return _parse_lines([json.dumps(obj)], str(path), target_scale)  # one record, maybe spread over lines
+        return _parse_lines([json.dumps(obj)], str(path), target_scale, need_target)  # maybe over lines
+    if need_target:
+        raise NaapgnnError(f"{path}: a single architecture, without a target to train on")
     return [Record(id=path.stem, arch=parse_architecture(obj, source=str(path)))]
 
 

@@ -18,33 +18,50 @@ both "about 0" next to 0.1, and a kernel or a network would not tell them apart.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Sequence
 
 import numpy as np
 
 from naapgnn.data.channels import SCHEDULE_CHANNEL
-from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value
+from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value, read_as
+from naapgnn.errors import NaapgnnWarning
 
-__all__ = ["SCHEDULE_PEAK", "LOG_RATIO", "hparam_input_names", "record_hparam", "hparam_inputs", "log_columns",
-           "to_log", "hparam_reading"]
+__all__ = ["SCHEDULE_PEAK", "LOG_RATIO", "hparam_input_names", "record_hparam", "model_hparams", "hparam_inputs",
+           "log_columns", "to_log", "hparam_reading", "training_mean"]
 
 SCHEDULE_PEAK = "lr_schedule_peak"
 LOG_RATIO = 100.0
 
 
-def record_hparam(record, name: str) -> float:
+def record_hparam(record, name: str, hparams=None) -> float:
     """The value of hyperparameter ``name`` for ``record`` (NaN when the record does not give it);
-    :data:`SCHEDULE_PEAK` is read from the record's ``lr`` channel, unless its ``hparams`` give that name."""
-    if name == SCHEDULE_PEAK and name not in record.hparams:
+    :data:`SCHEDULE_PEAK` is read from the record's ``lr`` channel, unless its ``hparams`` give that name.
+    ``hparams``: the record's as a model reads them (:func:`model_hparams`), default its own."""
+    hparams = record.hparams if hparams is None else hparams
+    if name == SCHEDULE_PEAK and name not in hparams:
         rates = record.curve.get(SCHEDULE_CHANNEL)
         return float(np.max(rates)) if rates is not None and len(rates) else math.nan
-    return hparam_value(record.hparams, name)
+    return hparam_value(hparams, name)
+
+
+def model_hparams(record, names: Sequence[str]) -> dict[str, float]:
+    """``record.hparams`` as a model that reads ``names`` reads them (:func:`naapgnn.data.hparams.read_as`): a
+    file alone may read a name's number-like strings as numbers that the model's training file held as
+    categories, or the other way round."""
+    return read_as(record.hparams, names)
 
 
 def hparam_input_names(records: Sequence) -> list[str]:
-    """The hyperparameters a model trained on ``records`` reads: every name of their ``hparams`` (sorted),
-    then :data:`SCHEDULE_PEAK` when it varies between them and no record gives an ``lr``."""
+    """The hyperparameters a model trained on ``records`` reads: every name of their ``hparams`` (sorted) that
+    some record gives (one null in every record has no value to learn from or fill in with: left out, with a
+    warning), then :data:`SCHEDULE_PEAK` when it varies between them and no record gives an ``lr``."""
     names = sorted({k for r in records for k in r.hparams})
+    never = [k for k in names if all(math.isnan(r.hparams.get(k, math.nan)) for r in records)]
+    if never:
+        warnings.warn(f"hparams {', '.join(never)}: null in every training record, not read (a prediction "
+                      "that gives a value is flagged out of domain)", NaapgnnWarning, stacklevel=3)
+        names = [k for k in names if k not in never]
     if SCHEDULE_CHANNEL in names or SCHEDULE_PEAK in names:
         return names
     peaks = np.array([record_hparam(r, SCHEDULE_PEAK) for r in records])
@@ -62,8 +79,8 @@ def hparam_reading(records: Sequence) -> tuple[list[str], list[bool]]:
 def hparam_inputs(records: Sequence, names: Sequence[str], log: Sequence[bool] | None = None) -> np.ndarray:
     """The ``(n, len(names))`` values of ``names`` for ``records`` (NaN where missing), columns flagged in
     ``log`` in log10 (:func:`to_log`)."""
-    out = np.array([[record_hparam(r, name) for name in names] for r in records],
-                   dtype=float).reshape(len(records), len(names))
+    out = np.array([[record_hparam(r, name, hp) for name in names] for r, hp in
+                    ((r, model_hparams(r, names)) for r in records)], dtype=float).reshape(len(records), len(names))
     return to_log(out, log) if log is not None and any(log) else out
 
 
@@ -86,3 +103,12 @@ def to_log(values: np.ndarray, log: Sequence[bool]) -> np.ndarray:
         out[:, flags] = np.log10(np.where(out[:, flags] > 0, out[:, flags], 1.0 / MAX_MAGNITUDE))
     out[:, flags] = np.where(np.isnan(values[:, flags]), np.nan, out[:, flags])
     return out
+
+
+def training_mean(values: np.ndarray) -> np.ndarray:
+    """Per column of ``values`` (NaN = not given), the mean of the values given; 0 for a column that gives none
+    (a model reads a missing hyperparameter as this mean)."""
+    values = np.asarray(values, dtype=float)
+    given = np.isfinite(values)
+    total = np.where(given, values, 0.0).sum(axis=0)
+    return np.divide(total, given.sum(axis=0), out=np.zeros(values.shape[1]), where=given.any(axis=0))

@@ -137,11 +137,11 @@ def _hparam_key_reasons(trained: list, record, nullable=()) -> list[str]:
     """A trained-on hyperparameter the record lacks (read as the training mean), one it gives as null where no
     training record did (``nullable``: those some did), one it gives that the model never saw (not read)."""
     from naapgnn.data.hparams import is_indicator, not_applicable
-    from naapgnn.features.hparams import record_hparam
+    from naapgnn.features.hparams import model_hparams, record_hparam
 
-    given = record.hparams
+    given = model_hparams(record, trained)  # its file may read number-like strings another way
     null = [k for k in trained if not_applicable(given, k)]
-    missing = [k for k in trained if np.isnan(record_hparam(record, k)) and k not in null]
+    missing = [k for k in trained if np.isnan(record_hparam(record, k, given)) and k not in null]
     null = [k for k in null if k not in nullable]
     unknown = sorted(k for k in given if k not in trained and given[k] == given[k]  # a null (NaN) gives nothing
                      and not (is_indicator(k) and given[k] == 0))

@@ -266,7 +266,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _fit(self, X, y):
         import torch
 
-        from naapgnn.features.hparams import hparam_reading
+        from naapgnn.features.hparams import hparam_reading, training_mean
         from naapgnn.graph.statistics import graph_statistics
 
         self._check_params()
@@ -284,7 +284,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         self.attr_mean_, self.attr_std_ = (torch.tensor(a, dtype=torch.float32)
                                            for a in mean_and_scale(raw.graph_attr.numpy()))
         hp = self._hparams(records, fill=False)
-        self.hparam_mean_ = np.nan_to_num(np.nanmean(hp, axis=0)) if hp.shape[1] else np.zeros(0)
+        self.hparam_mean_ = training_mean(hp)  # 0 for a column no record gives
         hp = np.where(np.isnan(hp), self.hparam_mean_, hp)
         _, self.hparam_std_ = mean_and_scale(hp)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
