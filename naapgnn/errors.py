@@ -12,3 +12,16 @@ class NaapgnnError(ValueError):
 class NaapgnnWarning(UserWarning):
     """Input read in a way the user should know of (a diverged run's non-finite curve values, say), in one
     line; the command-line interface prints it as ``naapgnn COMMAND: warning: ...``."""
+
+
+def invalid_lines(name: str, problems: list, listed: int = 10) -> str:
+    """One line for a file's invalid records: the first ``(line, message)`` of ``problems`` in full, then how many
+    more and their lines (at most ``listed`` of them)."""
+    lineno, message = problems[0]
+    out = f"{name} line {lineno}: {message}"
+    rest = [n for n, _ in problems[1:]]
+    if rest:
+        shown = ", ".join(str(n) for n in rest[:listed]) + (", ..." if len(rest) > listed else "")
+        noun = "record" if len(rest) == 1 else "records"
+        out += f"; and {len(rest)} more invalid {noun} (line{'s' if len(rest) > 1 else ''} {shown})"
+    return out

@@ -42,6 +42,20 @@ def test_values_non_finite_to_the_end_read_as_the_channel_worst_with_one_warning
     assert records[0].curve["loss"].tolist() == [2.0, 1.5, 1.2]
 
 
+def test_a_diverged_run_reads_the_values_given_for_its_channels_else_the_files_worst(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [
+        {"accuracy": [0.3, 0.4, 0.5], "loss": [2.0, 1.5, 1.2]},
+        {"accuracy": [0.1, 0.2, None], "loss": [2.5, float("nan"), float("inf")]},
+    ])
+    with pytest.warns(NaapgnnWarning) as caught:
+        records = load_jsonl(path, diverged_values={"loss": 9.0})
+    assert records[1].curve["loss"].tolist() == [2.5, 9.0, 9.0]  # the value given, not the file's 2.5
+    assert records[1].curve["accuracy"].tolist() == [0.1, 0.2, 0.1]  # none given: the file's lowest
+    assert str(caught[0].message).endswith(
+        "each such value as its channel's worst finite value in the file (accuracy 0.1) or the checkpoint's "
+        "training worst (loss 9)")
+
+
 def test_values_followed_by_finite_ones_read_as_epochs_not_logged(tmp_path):
     path = _write(tmp_path / "b.jsonl", [
         {"val_acc": [0.3, 0.4, 0.5, 0.6]},

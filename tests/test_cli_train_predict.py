@@ -323,3 +323,32 @@ def test_predict_names_the_channels_a_record_lacks(bench, ckpt3, tmp_path, capsy
     assert err.startswith(f"naapgnn predict: error: {data}: record {subset[0].id!r} has none of the curve channels "
                           "the checkpoint reads (accuracy, loss_mean, loss_median); it has valid_accuracy")
     assert "\n" not in err
+
+
+def test_a_diverged_run_reads_the_checkpoints_worst_whatever_else_the_file_holds(ckpt3, bench, tmp_path):
+    from naapgnn.models.gnn import GNNPredictor
+
+    path, subset = bench
+    model = GNNPredictor.load(ckpt3)
+    training = [r for r in subset if r.split == "train"]
+    assert model.diverged_values_ == {
+        "accuracy": min(float(r.curve["accuracy"].min()) for r in training),
+        "loss_mean": max(float(r.curve["loss_mean"].max()) for r in training),
+        "loss_median": max(float(r.curve["loss_median"].max()) for r in training)}
+    diverged = dataclasses.replace(subset[-1], id="diverged", curve={k: v.copy() for k, v in subset[-1].curve.items()})
+    row = diverged.to_dict()
+    for channel in ("loss_mean", "loss_median"):
+        row["curve"][channel] = row["curve"][channel][:1] + [None] * (len(row["curve"][channel]) - 1)
+    others = [r.to_dict() for r in subset[60:69]]
+    for r in others:  # a file whose losses run far higher than any training record's
+        r["curve"]["loss_mean"] = [10 * v for v in r["curve"]["loss_mean"]]
+    predictions = []
+    for name, rows in (("alone", [row]), ("with", others + [row])):
+        bench_file, out = tmp_path / f"{name}.jsonl", tmp_path / f"{name}.csv"
+        bench_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        assert main(["predict", "--checkpoint", str(ckpt3), str(bench_file), "--out", str(out)]) == 0
+        predictions.append(next(r["prediction"] for r in _rows(out) if r["id"] == "diverged"))
+    assert predictions[0] == predictions[1]
+    for channel in ("loss_mean", "loss_median"):
+        diverged.curve[channel][1:] = model.diverged_values_[channel]
+    assert float(predictions[0]) == pytest.approx(float(model.predict([diverged])[0]), abs=1e-6)

@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     writable_file(args.out)
     curve = read_curve(args.curve) if args.curve is not None else None
     model = GNNPredictor.load(args.checkpoint, device=args.device)
-    records = split_records(load_benchmark(args.input, target_scale=args.target_scale), args.split)
+    records = split_records(load_benchmark(args.input, target_scale=args.target_scale,
+                                           diverged_values=model.diverged_values_), args.split)
     if not records:
         raise NaapgnnError(f"{args.input}: no records in split {args.split!r}")
     if curve is not None:

@@ -41,9 +41,8 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
-           "as_accuracy",
-           "target_channel", "is_training_channel", "late_logs", "first_logged_epoch", "curve_value", "fill_non_finite",
-           "carry_stopped_runs"]
+           "as_accuracy", "target_channel", "is_training_channel", "worst_values", "late_logs", "first_logged_epoch",
+           "curve_value", "fill_non_finite", "carry_stopped_runs"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -216,9 +215,10 @@ def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> floa
     return finite_number(value, where)
 
 
-def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
+def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None) -> str | None:
     """Replace, in place, each NaN of the records' curves: the last logged value inside a curve, the channel's
-    worst finite value over the records from the last finite value on (see the module docstring).
+    worst finite value over the records from the last finite value on (see the module docstring), or the value
+    ``worst`` gives the channel.
 
     Parameters
     ----------
@@ -228,6 +228,10 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
         The file, for messages.
     lines : sequence of int
         Each record's line in the file.
+    worst : dict of str to float, optional
+        A diverged run's value per channel, in place of the file's worst (a checkpoint's
+        ``diverged_values_``: its training records' worst, so that a prediction does not depend on the other
+        records of the file it is read from).
 
     Returns
     -------
@@ -267,12 +271,16 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int]) -> str |
                      "as many epochs as the record's longest gap, the last value; no budget reads a channel "
                      "before its first logged epoch)")
     if diverged:
-        worst = _worst_values(records, dict.fromkeys(c for _, c, _ in diverged), name)
+        channels = dict.fromkeys(c for _, c, _ in diverged)
+        given = {c: float(worst[c]) for c in channels if worst and c in worst}
+        values = {**_worst_values(records, [c for c in channels if c not in given], name), **given}
         for i, c, epoch in diverged:
-            records[i].curve[c][epoch:] = worst[c]
+            records[i].curve[c][epoch:] = values[c]
+        said = [f"{c} {values[c]:g}" for c in channels if c not in given]
+        said = ([f"its channel's worst finite value in the file ({', '.join(said)})"] if said else []) + (
+            [f"the checkpoint's training worst ({', '.join(f'{c} {v:g}' for c, v in given.items())})"] if given else [])
         parts.append(f"{_first_and_count(diverged, lines)} stayed non-finite to the end, read as diverged runs, "
-                     f"each such value as its channel's worst finite value in the file "
-                     f"({', '.join(f'{c} {v:g}' for c, v in worst.items())})")
+                     f"each such value as {' or '.join(said)}")
     return f"{name}: " + "; ".join(parts)
 
 
@@ -323,6 +331,18 @@ def _first_and_count(hits: list, lines: Sequence[int]) -> str:
     i, c, epoch = hits[0]
     return (f"{len({h[0] for h in hits})} record(s) with non-finite curve values (first: line {lines[i]}, "
             f"curve.{c}[{epoch}])")
+
+
+def worst_values(records: Sequence, channels) -> dict:
+    """Each of ``channels``' worst value over the records that have it (highest for a loss, lowest otherwise;
+    the learning rate and a channel no record has left out): what a diverged run reads
+    (:func:`fill_non_finite`'s ``worst``)."""
+    out = {}
+    for c in channels:
+        values = [r.curve[c] for r in records if len(r.curve.get(c, ()))]
+        if c != SCHEDULE_CHANNEL and values:
+            out[c] = float(np.max(np.concatenate(values)) if is_loss_channel(c) else np.min(np.concatenate(values)))
+    return out
 
 
 def _worst_values(records: Sequence, channels, name: str) -> dict:

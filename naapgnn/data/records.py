@@ -39,7 +39,7 @@ import numpy as np
 from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite
 from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
                                   name_problem, numbers_in_strings, parse_hparams, same_hparams)
-from naapgnn.errors import NaapgnnError, NaapgnnWarning
+from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
 from naapgnn.io import write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
@@ -177,7 +177,8 @@ def records_from_naap440(df) -> list[Record]:
 # --- JSON Lines --------------------------------------------------------------------
 
 
-def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_target: bool = False) -> list[Record]:
+def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_target: bool = False,
+               diverged_values: Mapping[str, float] | None = None) -> list[Record]:
     """Read a JSON Lines benchmark.
 
     Parameters
@@ -189,6 +190,9 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
         [0, 100] (divided by 100 here).
     need_target : bool
         Refuse, by line, a record that training reads (split not ``"test"``) without a target.
+    diverged_values : dict of str to float, optional
+        What a diverged run reads per channel (a checkpoint's ``diverged_values_``), not the file's worst value
+        (:func:`naapgnn.data.channels.fill_non_finite`): a prediction then does not depend on the other records.
 
     Returns
     -------
@@ -206,11 +210,11 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    return _parse_lines(text.splitlines(), str(path), target_scale, need_target)
+    return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values)
 
 
-def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction",
-                 need_target: bool = False) -> list[Record]:
+def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction", need_target: bool = False,
+                 diverged_values: Mapping[str, float] | None = None) -> list[Record]:
     _check_scale(target_scale)
     records: list[Record] = []
     problems: list[tuple[int, str]] = []
@@ -235,7 +239,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         if need_target and record.split != "test" and record.target is None:
             problems.append((lineno, "target: missing (training reads every record whose split is not \"test\")"))
     if problems:
-        raise NaapgnnError(_summarise(name, problems))
+        raise NaapgnnError(invalid_lines(name, problems, _MAX_LISTED_LINES))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     numeric = numbers_in_strings(r.hparams for r in records)
@@ -244,23 +248,11 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         warnings.warn(f"{name}: hparams {', '.join(numeric)}: every value is a number written as a string "
                       f"({examples}), read as numbers", NaapgnnWarning, stacklevel=2)
     complete_categories(r.hparams for r in records)
-    for notice in (fill_non_finite(records, name, lines_of), carry_stopped_runs(records, name, lines_of)):
+    for notice in (fill_non_finite(records, name, lines_of, diverged_values),
+                   carry_stopped_runs(records, name, lines_of)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records
-
-
-def _summarise(name: str, problems: list[tuple[int, str]]) -> str:
-    lineno, message = problems[0]
-    out = f"{name} line {lineno}: {message}"
-    rest = [n for n, _ in problems[1:]]
-    if rest:
-        listed = ", ".join(str(n) for n in rest[:_MAX_LISTED_LINES])
-        if len(rest) > _MAX_LISTED_LINES:
-            listed += ", ..."
-        noun = "record" if len(rest) == 1 else "records"
-        out += f"; and {len(rest)} more invalid {noun} (line{'s' if len(rest) > 1 else ''} {listed})"
-    return out
 
 
 def _loads(text: str) -> Any:
@@ -378,7 +370,7 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
 
 
 def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction",
-                   need_target: bool = False) -> list[Record]:
+                   need_target: bool = False, diverged_values: Mapping[str, float] | None = None) -> list[Record]:
     """Read a benchmark from any supported source: the one place that does.
 
     Parameters
@@ -393,6 +385,8 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
         outside the scale's range is refused. NAAP-440 is always a fraction.
     need_target : bool
         Refuse a file's records without a target that training reads (see :func:`load_jsonl`).
+    diverged_values : dict of str to float, optional
+        What a file's diverged run reads per channel (see :func:`load_jsonl`).
 
     Returns
     -------
@@ -412,16 +406,16 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
 
         return records_from_naap440(load_naap440(path))
     if suffix in (".jsonl", ".ndjson"):
-        return load_jsonl(path, target_scale, need_target)
+        return load_jsonl(path, target_scale, need_target, diverged_values)
     if suffix == ".json":
-        return _load_json(path, target_scale, need_target)
+        return _load_json(path, target_scale, need_target, diverged_values)
     raise NaapgnnError(
         f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
         f"a .jsonl benchmark or a .json architecture)"
     )
 
 
-def _load_json(path: Path, target_scale: str, need_target: bool = False) -> list[Record]:
+def _load_json(path: Path, target_scale: str, need_target: bool = False, diverged_values=None) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
 
     try:
@@ -432,10 +426,10 @@ def _load_json(path: Path, target_scale: str, need_target: bool = False) -> list
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several values: JSON Lines
-            return _parse_lines(text.splitlines(), str(path), target_scale, need_target)
+            return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values)
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(obj, Mapping) and "arch" in obj:
-        return _parse_lines([json.dumps(obj)], str(path), target_scale, need_target)  # maybe over lines
+        return _parse_lines([json.dumps(obj)], str(path), target_scale, need_target, diverged_values)
     if need_target:
         raise NaapgnnError(f"{path}: a single architecture, without a target to train on")
     return [Record(id=path.stem, arch=parse_architecture(obj, source=str(path)))]

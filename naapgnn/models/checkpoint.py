@@ -36,7 +36,8 @@ CHECKPOINT_VERSION = 16  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # features only (no sampled values); 13: a channel whose name holds "loss" anywhere (train_loss, val_loss) is
 # a loss in the curve features (its best is the minimum), not only one named loss*; 14: so is an error rate,
 # a cross-entropy, a perplexity, ... (data.channels.is_loss_channel); 15: each channel's `flat` curve feature;
-# 16: curve features read an accuracy or error rate logged in percent as fractions (data.channels.fraction_scale)
+# 16: curve features read an accuracy or error rate logged in percent as fractions (data.channels.fraction_scale);
+# the training records' worst value per channel (diverged_values), what a diverged run reads at prediction
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -95,6 +96,7 @@ def _config(model) -> dict:
     state = {
         "curve_channels": model.curve_channels_,
         "schedule": model.schedule_,
+        "diverged_values": getattr(model, "diverged_values_", {}),
         "curve_feature_names": model.curve_feature_names_,
         "hparam_names": model.hparam_names_,
         "hparam_log": list(model.hparam_log_),
@@ -179,6 +181,7 @@ def _set_state(model, state: dict) -> None:
 
     model.curve_channels_ = list(state["curve_channels"])
     model.schedule_ = state["schedule"]
+    model.diverged_values_ = {c: float(v) for c, v in state["diverged_values"].items()}
     model.curve_feature_names_ = list(state["curve_feature_names"])
     model.hparam_names_ = list(state["hparam_names"])
     # absent before the log-scaled hyperparameters: every column read as it is

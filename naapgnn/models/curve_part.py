@@ -1,8 +1,10 @@
 """The curve side of :class:`naapgnn.models.gnn.GNNPredictor`: curve state, the gated stack, and a new budget.
 
 :class:`CurveMixin` holds what a fit learns about the first ``budget`` epochs:
-the channels and the learning-rate schedule read, the curve features'
-standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
+the channels and the learning-rate schedule read, each channel's worst
+training value (``diverged_values_``: what a run that diverged reads when a
+file is loaded for this model, :func:`naapgnn.data.records.load_benchmark`),
+the curve features' standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
 on the held-out graph predictions. With ``curve_mode="stack"`` the graph
 network and its blended forest read no curve, so the same graph part serves
 every budget: :meth:`CurveMixin.with_budget` refits only the curve side,
@@ -16,6 +18,7 @@ import copy
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+from naapgnn.data.channels import worst_values
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
@@ -39,6 +42,7 @@ class CurveMixin:
         budget = int(self.budget)
         self.curve_channels_ = curve_channels(records) if budget else []
         self.schedule_ = shared_schedule(records) if budget else None
+        self.diverged_values_ = worst_values(records, self.curve_channels_)
         if budget and not self.curve_channels_:
             raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
         self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, bool(self.curve_raw))
