@@ -170,7 +170,7 @@ def test_budget_zero_stack_reads_the_statistics_and_the_curve_gate_stands_on_it(
     assert gate["mse"] <= gate["architecture_mse"] and gate["tau"] >= gate["architecture_tau"]
 
 
-def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds():
+def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds(monkeypatch):
     rng = np.random.default_rng(3)
     curve = rng.normal(size=(150, 3))
     target = rng.normal(size=150) + 0.3 * curve[:, 0]
@@ -180,6 +180,11 @@ def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds():
     for key in ("graph_mse", "stack_mse", "stack_tau"):  # the ridge has no setting chosen: each draw scores alone
         assert gate[key] == pytest.approx(np.mean([d[key] for d in draws]), rel=1e-12)
     assert len({d["stack_mse"] for d in draws}) == 3  # the draws do differ
+    assert fit_gated_stack(oof, curve, target, random_state=5).gate == gate  # three draws by default
+    import naapgnn.models.curve_stack as curve_stack
+
+    monkeypatch.setattr(curve_stack, "REPEATED_ROWS", 149)  # above it, one draw
+    assert fit_gated_stack(oof, curve, target, random_state=5).gate == draws[0]
 
 
 def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():

@@ -58,11 +58,14 @@ that gained by luck gets kept: on development splits of NAAP-440, the deep
 ResNets and the deep ResNets with noisy curves, three draws gave a model at
 every budget ``k >= 1`` that ranked the test records at least as well as at
 budget 0 where one draw did not (NAAP-440 at 9 epochs, the noisy curves at 1
-and 3), at three times the gate's cost.
+and 3), at three times the gate's cost. Above :data:`REPEATED_ROWS` records the
+gate reads one draw: there a cross-validated score is less noisy, while a kernel
+ridge's cost grows with the cube of its rows (1.3 s against 3.9 s of CPU for the
+gate on 547 records, 29 s against 90 s on 2,000: ``scripts/bench_gate_repeats.py``).
 
 The stacks are fitted and gated on at most :data:`MAX_STACK_ROWS` records (a
 seeded random subset of the training split beyond that): a kernel ridge's cost
-grows with the cube of its rows (the gate's 2 x 28 settings x 5 folds x 3 draws of them),
+grows with the cube of its rows (the gate's 2 x 28 settings x 5 folds of them, in each draw),
 while the graph part it corrects has learned from every record.
 """
 from __future__ import annotations
@@ -74,15 +77,17 @@ import numpy as np
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate", "mse_and_tau",
-           "STACK_KINDS", "KERNEL_GRID", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS", "GATE_REPEATS"]
+           "STACK_KINDS", "KERNEL_GRID", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS", "GATE_REPEATS",
+           "REPEATED_ROWS"]
 
 STACK_KINDS = ("graph", "architecture", "linear", "nonlinear")
 # Weights of the nonlinear stack mixed with the budget-0 choice (1: the nonlinear stack alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Most records a stack reads (see the module docstring)
 MAX_STACK_ROWS = 2000
-# Draws of folds the gate's scores are averaged over (see the module docstring)
+# Draws of folds the gate's scores are averaged over, on at most REPEATED_ROWS records (see the module docstring)
 GATE_REPEATS = 3
+REPEATED_ROWS = 1000
 # Kernel ridge settings (alpha, gamma as a multiple of 1 / number of columns; the columns are standardised)
 KERNEL_GRID = tuple((alpha, g) for alpha in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0) for g in (0.1, 0.3, 1.0, 3.0))
 
@@ -117,7 +122,7 @@ def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
 
 def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hparams: np.ndarray | None = None,
                     statistics: np.ndarray | None = None, cv: int = 5, random_state: int = 0,
-                    max_rows: int = MAX_STACK_ROWS, repeats: int = GATE_REPEATS) -> CurveStack:
+                    max_rows: int = MAX_STACK_ROWS, repeats: int | None = None) -> CurveStack:
     """The best of the candidates on cross-validation (see the module docstring).
 
     Parameters
@@ -137,8 +142,9 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         Folds for the stacked models' own held-out predictions.
     random_state : int
         Seed of the folds (and of the subset of ``max_rows`` records).
-    repeats : int
-        Draws of ``cv`` folds (seeds ``random_state``, ``random_state + 1``, ...) the scores are averaged over.
+    repeats : int, optional
+        Draws of ``cv`` folds (seeds ``random_state``, ``random_state + 1``, ...) the scores are averaged over;
+        by default :data:`GATE_REPEATS` up to :data:`REPEATED_ROWS` records, one above.
     max_rows : int
         Most records the stacks read; beyond that a seeded random subset (the
         others get no held-out prediction: NaN in ``oof``).
@@ -159,6 +165,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     base, y = oof[rows], target[rows]
     inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows])
               for kind in ("architecture", "nonlinear")}
+    if repeats is None:
+        repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
     draws = [_folds(cv, random_state + r) for r in range(repeats)]
     held_out, gate = {"graph": [base] * repeats}, {}  # per candidate, its held-out predictions in each draw
     kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
