@@ -29,7 +29,9 @@ class EarlyStopRun:
     Attributes
     ----------
     epochs : int
-        Total epochs spent: ``budget * stopped + full_epochs * kept``.
+        Total epochs spent: each kept candidate's run length, and
+        ``min(budget, run length)`` for each stopped one (``budget * stopped +
+        full_epochs * kept`` when every run goes the full length).
     kept, stopped : int
         Candidates trained to the end, and stopped after ``budget`` epochs.
     best_found : float
@@ -49,17 +51,19 @@ def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: s
                    z: float = 0.0, features=None, make_model: Callable[[int], Any] | None = None,
                    warmup: int = 20, refit_growth: float = 1.5, curve: np.ndarray | None = None,
                    ranks: np.ndarray | None = None, fit_cache: dict | None = None, *,
-                   full_epochs: int) -> EarlyStopRun:
+                   full_epochs: int, run_epochs: np.ndarray | None = None) -> EarlyStopRun:
     """Replay early stopping over candidates arriving in ``order`` (Baker et al. 2018).
 
-    The first ``warmup`` candidates are trained to the end (``full_epochs`` each)
-    and label the predictor. Every later candidate is trained for ``budget``
+    The first ``warmup`` candidates are trained to the end (each costs its run's
+    length, ``run_epochs``; ``full_epochs`` each by default) and label the predictor. Every later candidate is trained for ``budget``
     epochs; then, with ``rule="predictor"``, it is stopped when
     ``mean + z * std < best so far`` (mean and std of the predictor's
     ensemble), and with ``rule="curve"`` (no predictor) when its accuracy at
     epoch ``budget`` is below that of the best kept candidate at that epoch.
     Kept candidates are trained to the end and join the predictor's training
-    set, which is refitted each time it has grown by ``refit_growth``.
+    set, which is refitted each time it has grown by ``refit_growth``. A
+    stopped candidate costs ``budget`` epochs, or its run's length when that
+    is shorter (a run that stopped early on its own costs no more than it ran).
 
     Parameters
     ----------
@@ -79,7 +83,12 @@ def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: s
     fit_cache : dict, optional
         Shares fitted predictions between runs with the same training set.
     full_epochs : int
-        Epochs of a full training (:attr:`SearchProblem.full_epochs`).
+        Epochs of the longest full training (:attr:`SearchProblem.full_epochs`):
+        what ``budget`` is checked against.
+    run_epochs : array of int, optional
+        Epochs of each candidate's own full training
+        (:attr:`SearchProblem.run_epochs`; shorter than ``full_epochs`` for a
+        run that stopped early). None: ``full_epochs`` for every candidate.
 
     Returns
     -------
@@ -90,6 +99,8 @@ def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: s
     if rule not in ("predictor", "curve"):
         raise NaapgnnError(f"unknown early-stopping rule {rule!r} (expected predictor or curve)")
     ranks = ranks_of(accuracy) if ranks is None else ranks
+    if run_epochs is not None and len(run_epochs) != len(accuracy):
+        raise NaapgnnError(f"run_epochs has {len(run_epochs)} lengths for {len(accuracy)} candidates")
     kept: list[int] = []
     best, best_index = -math.inf, -1
     epochs = stopped = 0
@@ -105,11 +116,12 @@ def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: s
                     mean, std = _fitted_predictions(kept, accuracy, features, make_model, fit_cache)
                     next_fit = max(len(kept) + 1, math.ceil(len(kept) * refit_growth))
                 stop = mean[candidate] + z * std[candidate] < best
+        length = full_epochs if run_epochs is None else int(run_epochs[candidate])
         if stop:
-            epochs += budget
+            epochs += min(budget, length)
             stopped += 1
         else:
-            epochs += full_epochs
+            epochs += length
             kept.append(int(candidate))
             if accuracy[candidate] > best:
                 best, best_index = float(accuracy[candidate]), int(candidate)
@@ -190,6 +202,8 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     config = {"study": "early-stop", "budgets": budgets, "thresholds": thresholds, "trials": trials,
               "predictor": predictor_name(predictor), "warmup": warmup, "growth": refit_growth, "seed": seed,
               "n": problem.n}
+    if not problem.equal_runs:  # runs that stopped early cost their own length (a key of their own for resuming)
+        config["run_epochs"] = problem.run_epochs.tolist()
     log = trial_log(cache_dir, "early-stop", fresh)
     keys = trial_keys(config, trials)
     announce_resume(log, keys)
@@ -242,7 +256,8 @@ def _trial_rows(t: int, problem, inputs, kind, budgets, thresholds, warmup, refi
 
         for rule, z in [("curve", math.nan)] + [("predictor", z) for z in thresholds]:
             run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
-                                 curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs)
+                                 curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs,
+                                 run_epochs=problem.run_epochs)
             done.append({"trial": t, "rule": rule, "budget": b, "z": z, "epochs": run.epochs, "kept": run.kept,
                          "stopped": run.stopped, "best_found": run.best_found, "best_rank": run.best_rank,
                          "regret": problem.best - run.best_found})

@@ -55,7 +55,8 @@ def plot_compare(frame, result, path, problem, predictor: str = "forest") -> Non
             right.plot(early.trainings, 100 * early[f"p_rank_le_{top}"], linestyle=":", linewidth=1, **style)
     left.axhline(problem.best, color="black", linestyle="--", linewidth=1, label=f"best of all ({problem.best:.4f})")
     trials = next(iter(result.orders.values())).shape[0]
-    trainings = f"full trainings ({problem.full_epochs} epochs each)" if problem.full_epochs else "full trainings"
+    up_to = "" if problem.equal_runs else "up to "  # runs that stopped early are shorter
+    trainings = f"full trainings ({up_to}{problem.full_epochs} epochs each)" if problem.full_epochs else "full trainings"
     left.set(xlabel=trainings, ylabel="best final accuracy found (mean, 95% CI band)",
              title=f"Best accuracy found ({trials} trials)"
              + (f"; predictor: {_plot_name(predictor)}" if result.n_train else ""))
@@ -106,7 +107,8 @@ def plot_predictor_ranks(frame, path, n_train: int, top_k: int, predictor: str =
 
 
 def plot_early_stop(summary, path, problem, trials: int, predictor: str = "forest") -> None:
-    """Regret against total epochs, per budget and threshold, with the curve rule and training everything."""
+    """Regret against total epochs, per budget and threshold, with the curve rule and training everything (the sum
+    of the runs' own lengths, :attr:`SearchProblem.all_epochs`)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5.5))
     colours = ["tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown", "tab:cyan"]
@@ -122,7 +124,7 @@ def plot_early_stop(summary, path, problem, trials: int, predictor: str = "fores
         curve = summary[(summary.budget == budget) & (summary.rule == "curve")]
         ax.errorbar(curve.epochs, 100 * curve.regret, yerr=100 * curve.regret_ci, color=colour, marker="s",
                     markerfacecolor="white", linestyle="none", capsize=3, label=f"curve rule, k = {budget}")
-    all_epochs = problem.full_epochs * problem.n
+    all_epochs = problem.all_epochs
     ax.plot([all_epochs], [0], marker="*", markersize=14, color="black", linestyle="none",
             label=f"train all ({all_epochs:,} epochs)")
     ax.set(xlabel="total epochs spent (mean over orders)", ylabel="regret: best of all − best found (pp)",

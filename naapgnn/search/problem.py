@@ -1,9 +1,10 @@
 """The search problem: architectures whose final accuracy and curve are known, and the predictors that guide a search.
 
 "Training" an architecture means reading its final accuracy and costs one
-full training: :attr:`SearchProblem.full_epochs`, the length of the
-benchmark's curves (90 for NAAP-440); reading the first ``k`` epochs costs
-``k`` epochs.
+full training: its run's length, :attr:`SearchProblem.run_epochs` (90 for
+every NAAP-440 record; shorter for a run that stopped early, whose curve the
+loader carried to the longest, :attr:`SearchProblem.full_epochs`); reading
+the first ``k`` epochs costs ``k`` epochs (at most the run's length).
 """
 from __future__ import annotations
 
@@ -71,8 +72,15 @@ class SearchProblem:
     ranks : numpy.ndarray
         :func:`ranks_of` ``accuracy``.
     full_epochs : int
-        Epochs of one full training: the longest curve of the records (0 when
-        they have none; early stopping then cannot run).
+        Epochs of the longest full training: the longest curve of the records
+        (0 when they have none; early stopping then cannot run). Budgets are
+        checked against it.
+    run_epochs : numpy.ndarray
+        Epochs of each record's own full training (ints): its
+        ``Record.stopped_at`` when its run stopped early (its curve carried to
+        the longest by :func:`naapgnn.data.channels.carry_stopped_runs`), else
+        the length of its curve. Training everything costs their sum,
+        :attr:`all_epochs`.
     neighbours : list or None
         Evolution's neighbour table (see :mod:`naapgnn.search.neighbours`);
         None: found by :func:`naapgnn.search.neighbours.neighbours_of` when
@@ -88,6 +96,7 @@ class SearchProblem:
     schemes: list = field(init=False)
     ranks: np.ndarray = field(init=False)
     full_epochs: int = field(init=False)
+    run_epochs: np.ndarray = field(init=False)
 
     def __post_init__(self):
         self.records = list(self.records)
@@ -100,6 +109,8 @@ class SearchProblem:
         self.schemes = [r.arch.scheme for r in self.records]
         self.ranks = ranks_of(self.accuracy)
         self.full_epochs = max(r.num_epochs for r in self.records)
+        self.run_epochs = np.array([r.num_epochs if r.stopped_at is None else r.stopped_at for r in self.records],
+                                   dtype=int)
 
     @property
     def n(self) -> int:
@@ -108,6 +119,17 @@ class SearchProblem:
     @property
     def best(self) -> float:
         return float(self.accuracy.max())
+
+    @property
+    def all_epochs(self) -> int:
+        """Epochs of training every record to its end: the sum of :attr:`run_epochs` (``full_epochs * n`` when
+        every run went the full length)."""
+        return int(self.run_epochs.sum())
+
+    @property
+    def equal_runs(self) -> bool:
+        """Whether every record's run went the full length (:attr:`full_epochs` epochs each)."""
+        return bool((self.run_epochs == self.full_epochs).all())
 
     def stopping_curve(self, budget: int) -> np.ndarray:
         """Epochs ``1..budget`` of the records' accuracy, or of the channel standing in for it
@@ -129,8 +151,9 @@ class SearchProblem:
         if self.full_epochs == 0:
             raise NaapgnnError(f"{option}: early stopping needs training curves; these records have none")
         if not 1 <= budget < self.full_epochs:
+            full = "a full training is" if self.equal_runs else "the longest training is"
             raise NaapgnnError(f"{option}: early stopping needs 1..{self.full_epochs - 1} epochs "
-                               f"(a full training is {self.full_epochs}), got {budget}")
+                               f"({full} {self.full_epochs}), got {budget}")
         short = min(self.records, key=lambda r: r.num_epochs)
         if budget > short.num_epochs:
             raise NaapgnnError(f"{option}: {budget} epochs, but record {short.id!r} has only {short.num_epochs} "

@@ -31,7 +31,8 @@ def run_search(settings: SearchSettings, problem: SearchProblem, out: str | Path
     settings = settings.checked()
     too_long = [b for b in settings.budget or () if b > problem.full_epochs]
     if too_long:
-        raise NaapgnnError(f"--budget: {too_long[0]} epochs is more than a full training ({problem.full_epochs})")
+        full = "a full training" if problem.equal_runs else "the longest training"
+        raise NaapgnnError(f"--budget: {too_long[0]} epochs is more than {full} ({problem.full_epochs})")
     run = {"predictor": run_predictor, "random": run_compare, "evolution": run_compare, "compare": run_compare,
            "early-stop": run_early_stop, "enlarged": run_enlarged}[settings.strategy]
     return run(settings, problem, Path(out))
@@ -115,7 +116,8 @@ def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     if held == DEFAULT_BUDGETS:
         return held, ""
     late = f"; some record logs its first value at epoch {first}" if first > 1 else ""
-    return held, (f"note: budgets {', '.join(map(str, held))}: a full training is {problem.full_epochs} epochs and "
+    full = "a full training" if problem.equal_runs else "the longest training"
+    return held, (f"note: budgets {', '.join(map(str, held))}: {full} is {problem.full_epochs} epochs and "
                   f"the shortest curve {shortest}{late} (--budget to choose)\n")
 
 

@@ -118,10 +118,13 @@ def predictor_summary(frame, top: int = 5) -> list[dict]:
 
 def early_stop_summary(rows, problem):
     """Per rule, budget and threshold: epochs, speed-up, regret and more, over the orders
-    (``p_found_top<r>``: the share that kept a top ``r``, ``r`` = :func:`headline_rank`, 5 for NAAP-440)."""
+    (``p_found_top<r>``: the share that kept a top ``r``, ``r`` = :func:`headline_rank`, 5 for NAAP-440).
+
+    The speed-up is over training every record to its end, :attr:`SearchProblem.all_epochs` (the sum of the
+    runs' own lengths: a run that stopped early counts what it ran)."""
     frame = pd.DataFrame(rows)
     top = headline_rank(problem.n)[0]
-    all_epochs = problem.full_epochs * problem.n
+    all_epochs = problem.all_epochs
     out = []
     for (rule, budget, z), part in frame.groupby(["rule", "budget", "z"], dropna=False, sort=False):
         epochs, epochs_ci = mean_ci(part.epochs)

@@ -57,8 +57,22 @@ def _target_words(problem) -> str:
 
 
 def _epochs_words(problem, each: str) -> str:
-    """`` (90 epochs each)``; nothing for a benchmark without curves (a training's length unknown)."""
-    return f" ({problem.full_epochs} epochs{each})" if problem.full_epochs else ""
+    """`` (90 epochs each)`` (`` (up to 20 epochs each)`` where some runs stopped early); nothing for a benchmark
+    without curves (a training's length unknown)."""
+    up_to = "" if problem.equal_runs else "up to "
+    return f" ({up_to}{problem.full_epochs} epochs{each})" if problem.full_epochs else ""
+
+
+def _kept_cost_words(problem) -> str:
+    """What a stopped and a kept candidate cost: ``k`` and ``full_epochs`` epochs when every run went the full
+    length; else ``k`` (at most its run's length) and its run's length, with the spread of the lengths."""
+    if problem.equal_runs:
+        return f"A stopped candidate costs k epochs, a kept one {problem.full_epochs}"
+    short = int((problem.run_epochs < problem.full_epochs).sum())
+    return (f"A stopped candidate costs k epochs (its run's length if that is shorter), a kept one its run's "
+            f"length: {short} of the {problem.n} runs stopped early on their own, so a run lasts "
+            f"{problem.run_epochs.min()} to {problem.full_epochs} epochs and training all costs "
+            f"{problem.all_epochs:,}")
 
 
 def _mutation_words(problem) -> str:
@@ -239,7 +253,7 @@ def _setting(row) -> str:
 
 def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool = True) -> str:
     """The early-stopping report (``early_stop.md``; ``cyclic``: see :func:`predictor_label`)."""
-    all_epochs = problem.full_epochs * problem.n
+    all_epochs = problem.all_epochs
     top, words = top_text(problem.n)
     rows = [["train all", "–", f"{all_epochs:,}", "1.00×", "0.00", "100%", "100%", "1.0", f"{problem.n}"]]
     for r in summary.itertuples():
@@ -255,7 +269,7 @@ def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool
         f"every setting). The first {settings.warmup} are trained to the end and label the predictor. Each later "
         f"candidate is trained for k epochs; the predictor (architecture + first k epochs) gives a mean and a "
         f"standard deviation, and the candidate is stopped when mean + z × std < the best final accuracy so "
-        f"far. A stopped candidate costs k epochs, a kept one {problem.full_epochs}; kept candidates join the "
+        f"far. {_kept_cost_words(problem)}; kept candidates join the "
         f"predictor's training set, refitted whenever it has grown by half. Regret = best accuracy of all "
         f"({problem.best:.4f}) − best accuracy found, in percentage points. The curve rule needs no "
         f"predictor: stop when the accuracy at epoch k is below that of the best kept candidate at epoch k. "
@@ -276,7 +290,8 @@ def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool
 def early_stop_stdout(summary, settings: SearchSettings, problem) -> str:
     """What ``naapgnn search`` prints for early stopping."""
     lines = [f"early stopping, {settings.trials} random orders, predictor: {settings.predictor}, "
-             f"train-all cost {problem.full_epochs * problem.n:,} epochs",
+             f"train-all cost {problem.all_epochs:,} epochs"
+             + ("" if problem.equal_runs else f" (runs of {problem.run_epochs.min()} to {problem.full_epochs} epochs)"),
              f"{'setting':<28}{'k':>3}{'epochs':>10}{'speed-up':>10}{'regret pp (95% CI)':>22}{'found best':>12}"]
     for r in summary.itertuples():
         lines.append(f"{_setting(r):<28}{r.budget:>3}{r.epochs:>10,.0f}{r.speedup:>9.2f}×"

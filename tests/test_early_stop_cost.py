@@ -1,0 +1,148 @@
+"""What early stopping costs when some runs of the benchmark stopped early on their own.
+
+A record whose curve ends before the file's longest is a finished run that stopped early: the loader carries its
+last value to the longest length and notes its logged length in ``Record.stopped_at``. Training it to the end costs
+that length, stopping it at budget ``k`` costs ``min(k, length)``, and training everything costs the sum of the
+lengths; a file whose runs all went the full length costs what it always did (``full_epochs`` each).
+"""
+import json
+
+import numpy as np
+import pytest
+
+from naapgnn.search.early_stop import early_stop_run, early_stop_study
+from naapgnn.search.problem import load_problem
+from naapgnn.search.summary import early_stop_summary
+from naapgnn.search.tables import _epochs_words
+
+FULL = 20
+BUDGET = 6
+# (run length, accuracy at epoch BUDGET (the last one for a shorter run), final accuracy = target)
+# the loader's notice that it read the short curves as runs stopped early
+pytestmark = pytest.mark.filterwarnings("ignore:.*read as runs stopped early")
+RUNS = [(20, 0.40, 0.50), (15, 0.30, 0.45), (8, 0.45, 0.60), (5, 0.35, 0.35), (20, 0.20, 0.55)]
+
+
+def _curve(length: int, at_budget: float, final: float, pad_to: int | None) -> list[float]:
+    """A ramp to ``at_budget`` at epoch BUDGET (or at the run's end when it is shorter), then to ``final``; with
+    ``pad_to``, the last value repeated to that length (a run that went the full length, flat at the end)."""
+    head = np.linspace(0.1, at_budget, min(length, BUDGET))
+    tail = np.linspace(at_budget, final, length - BUDGET + 1)[1:] if length > BUDGET else np.array([])
+    curve = np.r_[head, tail]
+    if pad_to:
+        curve = np.r_[curve, np.full(pad_to - length, curve[-1])]
+    return [round(float(x), 6) for x in curve]
+
+
+def _benchmark(path, equal: bool):
+    """The five RUNS as a JSON Lines benchmark: curves of their own lengths, or (``equal``) all carried to FULL."""
+    lines = []
+    for i, (length, at_budget, final) in enumerate(RUNS):
+        arch = {"input_shape": [3, 16, 16], "num_classes": 10, "layers": [
+            {"op": "conv", "out_channels": 8 + 4 * i, "kernel_size": 3},
+            {"op": "conv", "out_channels": 16, "kernel_size": 3, "stride": 2}]}
+        curve = _curve(length, at_budget, final, FULL if equal else None)
+        lines.append(json.dumps({"id": f"net-{i}", "arch": arch, "curve": {"accuracy": curve}, "target": curve[-1]}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    return load_problem(_benchmark(tmp_path / "mixed.jsonl", equal=False))
+
+
+@pytest.fixture
+def equal(tmp_path):
+    return load_problem(_benchmark(tmp_path / "equal.jsonl", equal=True))
+
+
+def _curve_rule(problem, order=(0, 1, 2, 3, 4), **lengths):
+    return early_stop_run(problem.accuracy, np.array(order), BUDGET, "curve", warmup=1,
+                          curve=problem.stopping_curve(BUDGET), ranks=problem.ranks,
+                          full_epochs=problem.full_epochs, **lengths)
+
+
+def test_the_problem_knows_each_run_length(mixed, equal):
+    assert [r.stopped_at for r in mixed.records] == [None, 15, 8, 5, None]
+    assert mixed.full_epochs == FULL and mixed.run_epochs.tolist() == [20, 15, 8, 5, 20]
+    assert mixed.all_epochs == 68 and not mixed.equal_runs
+    assert equal.full_epochs == FULL and equal.run_epochs.tolist() == [FULL] * 5
+    assert equal.all_epochs == FULL * 5 and equal.equal_runs
+    assert isinstance(mixed.all_epochs, int)
+
+
+def test_the_replay_counts_each_run_by_hand(mixed):
+    # warm-up: net-0 kept (20 epochs); net-1: 0.30 < 0.40 at epoch 6, stopped (6); net-2: 0.45 > 0.40, kept to its
+    # end at epoch 8 (8); net-3 ran 5 epochs, its carried 0.35 < 0.45, stopped at min(6, 5) = 5; net-4 stopped (6)
+    run = _curve_rule(mixed, run_epochs=mixed.run_epochs)
+    assert (run.kept, run.stopped, run.epochs) == (2, 3, 20 + 6 + 8 + 5 + 6)
+    assert run.best_found == pytest.approx(0.60) and run.best_rank == 1
+    # before: every kept candidate cost the longest run, every stopped one the budget
+    assert _curve_rule(mixed).epochs == 2 * FULL + 3 * BUDGET
+    # keeping everyone costs the sum of the run lengths
+    never = early_stop_run(mixed.accuracy, np.arange(5), BUDGET, "predictor", 1e9, mixed.records,
+                           lambda i: TargetOracle(), warmup=2, full_epochs=FULL, run_epochs=mixed.run_epochs)
+    assert (never.kept, never.epochs) == (5, mixed.all_epochs)
+
+
+def test_equal_runs_cost_what_they_did(equal):
+    run = _curve_rule(equal, run_epochs=equal.run_epochs)
+    assert run == _curve_rule(equal)
+    assert (run.kept, run.stopped, run.epochs) == (2, 3, 2 * FULL + 3 * BUDGET)
+    for seed in range(5):
+        order = np.random.default_rng(seed).permutation(5)
+        assert _curve_rule(equal, order, run_epochs=equal.run_epochs) == _curve_rule(equal, order)
+
+
+class TargetOracle:
+    """A predictor on records that knows their targets, with a constant spread."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X, return_std=False):
+        mean = np.array([r.target for r in X], dtype=float)
+        return (mean, np.full_like(mean, 0.01)) if return_std else mean
+
+
+def _study(problem):
+    rows = early_stop_study(problem, budgets=[BUDGET], thresholds=[0.0, 1e9], trials=3, warmup=2,
+                            predictor=lambda b, s: TargetOracle(), progress=False)
+    return rows, early_stop_summary(rows, problem)
+
+
+def test_the_train_all_cost_and_speed_ups_are_over_the_run_lengths(mixed, equal):
+    rows, summary = _study(mixed)
+    never = summary[summary.z == 1e9].iloc[0]  # an enormous z keeps everyone: the cost of training all
+    assert never.epochs == 68 and never.speedup == 1.0
+    for row in summary.itertuples():
+        assert row.speedup == pytest.approx(68 / row.epochs)
+    assert all(isinstance(r["epochs"], int) for r in rows)
+    rows, summary = _study(equal)
+    never = summary[summary.z == 1e9].iloc[0]
+    assert never.epochs == FULL * 5 and never.speedup == 1.0
+    for r in rows:
+        assert r["epochs"] == BUDGET * r["stopped"] + FULL * r["kept"]
+
+
+def test_the_reports_state_the_costs(tmp_path, capsys):
+    from naapgnn.cli import main
+
+    for name, equal, words in [("mixed", False, "up to 20 epochs"), ("equal", True, "20 epochs")]:
+        problem = load_problem(_benchmark(tmp_path / f"{name}.jsonl", equal=equal))
+        assert _epochs_words(problem, " each") == f" ({words} each)"
+        assert _epochs_words(problem, "") == f" ({words})"
+    common = ["--strategy", "early-stop", "--budget", str(BUDGET), "--trials", "1", "--thresholds", "0",
+              "--warmup", "2", "--predictor", "forest", "--quiet"]
+    assert main(["search", *common, "--data", str(tmp_path / "mixed.jsonl"), "--out", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "train-all cost 68 epochs (runs of 5 to 20 epochs)\n" in out
+    text = (tmp_path / "m" / "early_stop.md").read_text()
+    assert "| train all" in text and "| 68 " in text and "a kept one its run's length" in text
+    assert "3 of the 5 runs stopped early on their own, so a run lasts 5 to 20 epochs and training all costs 68" in text
+    assert main(["search", *common, "--data", str(tmp_path / "equal.jsonl"), "--out", str(tmp_path / "e")]) == 0
+    out = capsys.readouterr().out
+    assert "train-all cost 100 epochs\n" in out
+    text = (tmp_path / "e" / "early_stop.md").read_text()
+    assert "A stopped candidate costs k epochs, a kept one 20; kept candidates" in text and "| 100 " in text
