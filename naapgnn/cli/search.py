@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(naapgnn import). Evolution needs to know which architectures are one mutation apart (NAAP-440 "
         "schemes, NAS-Bench-201 cells; elsewhere predictor and compare leave it out, with a note); early-stop "
         "needs training curves (its curve rule compares the channel the targets are the end of, an accuracy under any name or an error rate, else a loss, lower "
-        "being better), and a full training is their length. predictor: train the predictor on N random architectures and train its top K (Wen et al. "
+        "being better), and a full training is a run's own length (a run that stopped early costs what it logged). predictor: train the predictor on N random architectures and train its top K (Wen et al. "
         "2020); random / evolution / compare: best accuracy found versus full trainings over T trials, "
         "with 95% confidence intervals, and the trainings needed to reach the top architectures; "
         "early-stop: stop candidates after k epochs when the predictor says they cannot beat the best "
