@@ -87,7 +87,10 @@ def test_disagreement_above_three_times_the_training_median_is_flagged(model, re
 def test_curves_outside_the_training_range_are_flagged(records):
     train = [r for r in records if r.split == "train"][:60]
     model = GNNPredictor(budget=3, blend_forest=0.0, **TINY).fit(train)
-    odd = Record(id="odd", arch=train[0].arch, curve={c: [5.0, 5.0, 5.0] for c in train[0].curve})
+    # a perfect accuracy from epoch 1 and losses of 5: outside the training range, in the training units (an
+    # accuracy above 1.05 would mark the batch's accuracies as percentages, naapgnn.data.channels.fraction_scale)
+    odd = Record(id="odd", arch=train[0].arch,
+                 curve={c: [1.0 if c == "accuracy" else 5.0] * 3 for c in train[0].curve})
     in_domain, reasons = model.domain_report([train[0], odd])
     assert "curve feature" not in reasons[0] and not in_domain[1]
     assert "outside training range" in reasons[1] and "curve features" in reasons[1]
