@@ -266,3 +266,16 @@ def test_a_finished_run_whose_curve_ends_early_stands_still_to_the_longest(tmp_p
     assert main(["predict", "--checkpoint", str(tmp_path / "m"), str(path), "--split", "all"]) == 2
     assert "budget 3 needs the first 3 epochs of curve; 1 of the 3 records have fewer: 'running' (1 epochs)" in (
         capsys.readouterr().err)
+
+
+def test_a_file_mixing_percent_and_fraction_curves_is_warned_of(tmp_path):
+    fractions = [{"val_acc": [0.3, 0.5]}, {"val_acc": [0.2, 0.6]}, {"val_acc": [0.25, 0.4]}]
+    percent = [{"val_acc": [30.0, 50.0]}, {"val_acc": [0.4, 0.5]}, {"val_acc": [20.0, 60.0]}, {"val_acc": [25.0, 40.0]},
+               {"val_acc": [22.0, 45.0]}]  # one run dead at 0.5 % of a 200-class task: no warning
+    with pytest.warns(NaapgnnWarning, match=r"curve.val_acc: 3 of 4 records never exceed 1.05 while others reach "
+                                            r"60: read as percentages"):
+        load_jsonl(_write(tmp_path / "mixed.jsonl", fractions + [{"val_acc": [20.0, 60.0]}]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_jsonl(_write(tmp_path / "percent.jsonl", percent))
+        load_jsonl(_write(tmp_path / "fractions.jsonl", fractions))

@@ -42,7 +42,7 @@ from naapgnn.errors import NaapgnnError
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "late_logs", "first_logged_epoch",
-           "curve_value", "fill_non_finite", "carry_stopped_runs"]
+           "curve_value", "fill_non_finite", "carry_stopped_runs", "mixed_units_notice"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -184,6 +184,22 @@ def fraction_scale(records: Sequence, channel: str) -> float:
     having = [r for r in records if len(r.curve.get(channel, ()))]
     factor = accuracy_factor(having, channel) if having else None
     return 0.01 if factor is not None and abs(factor) == 0.01 else 1.0
+
+
+def mixed_units_notice(records: Sequence, name: str) -> str | None:
+    """A one-line warning when an accuracy or error-rate channel read in percent (:func:`fraction_scale`) has a
+    quarter or more of its records never above 1.05, as in a file mixing percentages and fractions (a run
+    dead at 0.5 % of a 200-class task stays that low too, but rarely a quarter of them); None otherwise."""
+    for channel in sorted({c for r in records for c in measured_channels(r.curve)}):
+        if fraction_scale(records, channel) != 0.01:
+            continue
+        highs = [float(np.max(r.curve[channel])) for r in records if len(r.curve.get(channel, ()))]
+        low = sum(h <= 1.0 + ACCURACY_SLACK for h in highs)
+        if len(highs) >= 2 and low >= len(highs) / 4:
+            return (f"{name}: curve.{channel}: {low} of {len(highs)} records never exceed 1.05 while others reach "
+                    f"{max(highs):g}: read as percentages, all of them; fractions mixed in would read 100 times "
+                    "too small")
+    return None
 
 
 def as_accuracy(values, factor: float) -> np.ndarray:

@@ -36,7 +36,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite
+from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite, mixed_units_notice
 from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
                                   name_problem, numbers_in_strings, parse_hparams, same_hparams)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
@@ -249,7 +249,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
                       f"({examples}), read as numbers", NaapgnnWarning, stacklevel=2)
     complete_categories(r.hparams for r in records)
     for notice in (fill_non_finite(records, name, lines_of, diverged_values),
-                   carry_stopped_runs(records, name, lines_of)):
+                   carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records
