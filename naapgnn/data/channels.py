@@ -289,7 +289,11 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
     if diverged:
         channels = dict.fromkeys(c for _, c, _ in diverged)
         given = {c: float(worst[c]) for c in channels if worst and c in worst}
-        values = {**_worst_values(records, [c for c in channels if c not in given], name), **given}
+        found = worst_values(records, [c for c in channels if c not in given])
+        lacking = [c for c in channels if c not in given and c not in found]
+        if lacking:
+            raise NaapgnnError(f"{name}: curve channel {lacking[0]!r} has no finite value in any record")
+        values = {**found, **given}
         for i, c, epoch in diverged:
             records[i].curve[c][epoch:] = values[c]
         said = [f"{c} {values[c]:g}" for c in channels if c not in given]
@@ -350,23 +354,14 @@ def _first_and_count(hits: list, lines: Sequence[int]) -> str:
 
 
 def worst_values(records: Sequence, channels) -> dict:
-    """Each of ``channels``' worst value over the records that have it (highest for a loss, lowest otherwise;
-    the learning rate and a channel no record has left out): what a diverged run reads
-    (:func:`fill_non_finite`'s ``worst``)."""
+    """Each of ``channels``' worst finite value over the records (highest for a loss, lowest otherwise; the
+    learning rate and a channel without a finite value left out): what a diverged run reads, in the file
+    (:func:`fill_non_finite`) or for a checkpoint (its ``worst``)."""
     out = {}
     for c in channels:
-        values = [r.curve[c] for r in records if len(r.curve.get(c, ()))]
-        if c != SCHEDULE_CHANNEL and values:
-            out[c] = float(np.max(np.concatenate(values)) if is_loss_channel(c) else np.min(np.concatenate(values)))
+        values = np.concatenate([np.asarray(r.curve[c], dtype=float) for r in records if len(r.curve.get(c, ()))]
+                                or [np.zeros(0)])
+        values = values[np.isfinite(values)]
+        if c != SCHEDULE_CHANNEL and len(values):
+            out[c] = float(values.max() if is_loss_channel(c) else values.min())
     return out
-
-
-def _worst_values(records: Sequence, channels, name: str) -> dict:
-    """Each channel's worst finite value over ``records`` (highest for a loss, lowest otherwise)."""
-    worst = {}
-    for c in channels:
-        values = np.concatenate([r.curve[c] for r in records if c in r.curve])
-        if not np.isfinite(values).any():
-            raise NaapgnnError(f"{name}: curve channel {c!r} has no finite value in any record")
-        worst[c] = float(np.nanmax(values) if is_loss_channel(c) else np.nanmin(values))
-    return worst

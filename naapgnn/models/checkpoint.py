@@ -96,7 +96,7 @@ def _config(model) -> dict:
     state = {
         "curve_channels": model.curve_channels_,
         "schedule": model.schedule_,
-        "diverged_values": getattr(model, "diverged_values_", {}),
+        "diverged_values": model.diverged_values_,
         "curve_feature_names": model.curve_feature_names_,
         "hparam_names": model.hparam_names_,
         "hparam_log": list(model.hparam_log_),

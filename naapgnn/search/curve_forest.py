@@ -12,8 +12,6 @@ have, and their numeric hyperparameters.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
@@ -123,7 +121,7 @@ def _anchor(records, budget: int) -> np.ndarray:
 
 def _hparams(records) -> np.ndarray:
     from naapgnn.data.hparams import not_applicable
-    from naapgnn.features.hparams import hparam_inputs
+    from naapgnn.features.hparams import hparam_inputs, training_mean
 
     names = sorted({k for r in records for k in r.hparams})
     out = hparam_inputs(records, names)
@@ -131,7 +129,5 @@ def _hparams(records) -> np.ndarray:
     rows, columns = np.nonzero(np.isnan(out) & ~null)
     if len(rows):  # the first missing value, row by row
         raise NaapgnnError(f"record {records[rows[0]].id!r}: no hparam {names[columns[0]]!r} (other records have it)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a column null in every record: its mean is NaN, read as 0
-        means = np.nan_to_num(np.nanmean(out, axis=0))
+    means = training_mean(out)  # a column null in every record: 0
     return np.where(null, means, out)  # a hyperparameter that does not apply: the mean of those it applies to
