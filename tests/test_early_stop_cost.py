@@ -74,9 +74,9 @@ def test_the_problem_knows_each_run_length(mixed, equal):
 
 def test_the_replay_counts_each_run_by_hand(mixed):
     # warm-up: net-0 kept (20 epochs); net-1: 0.30 < 0.40 at epoch 6, stopped (6); net-2: 0.45 > 0.40, kept to its
-    # end at epoch 8 (8); net-3 ran 5 epochs, its carried 0.35 < 0.45, stopped at min(6, 5) = 5; net-4 stopped (6)
+    # end at epoch 8 (8); net-3's run was over at epoch 5, before the decision: kept (5); net-4 stopped (6)
     run = _curve_rule(mixed, run_epochs=mixed.run_epochs)
-    assert (run.kept, run.stopped, run.epochs) == (2, 3, 20 + 6 + 8 + 5 + 6)
+    assert (run.kept, run.stopped, run.epochs) == (3, 2, 20 + 6 + 8 + 5 + 6)
     assert run.best_found == pytest.approx(0.60) and run.best_rank == 1
     # before: every kept candidate cost the longest run, every stopped one the budget
     assert _curve_rule(mixed).epochs == 2 * FULL + 3 * BUDGET
@@ -93,6 +93,27 @@ def test_equal_runs_cost_what_they_did(equal):
     for seed in range(5):
         order = np.random.default_rng(seed).permutation(5)
         assert _curve_rule(equal, order, run_epochs=equal.run_epochs) == _curve_rule(equal, order)
+
+
+def test_a_run_over_before_the_budget_is_kept_whatever_the_predictor_says():
+    # candidate 2's run stopped on its own at epoch 4, with the best accuracy: at the decision (epoch 6) it is a
+    # finished run, so a predictor that expects nothing of it cannot stop it
+    accuracy = np.array([0.5, 0.4, 0.9])
+    run = early_stop_run(accuracy, np.arange(3), BUDGET, "predictor", 0.0, [None] * 3, lambda i: Pessimist(),
+                         warmup=1, full_epochs=FULL, run_epochs=np.array([FULL, FULL, 4]))
+    assert (run.kept, run.stopped, run.epochs) == (2, 1, FULL + BUDGET + 4)
+    assert run.best_found == pytest.approx(0.9) and run.best_rank == 1
+
+
+class Pessimist:
+    """A predictor that expects every candidate to be useless."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X, return_std=False):
+        mean = np.zeros(len(X))
+        return (mean, np.zeros(len(X))) if return_std else mean
 
 
 class TargetOracle:
@@ -139,7 +160,7 @@ def test_the_reports_state_the_costs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "train-all cost 68 epochs (runs of 5 to 20 epochs)\n" in out
     text = (tmp_path / "m" / "early_stop.md").read_text()
-    assert "| train all" in text and "| 68 " in text and "a kept one its run's length" in text
+    assert "| train all" in text and "| 68 " in text and "a kept one its run's length (a run over by epoch k" in text
     assert "3 of the 5 runs stopped early on their own, so a run lasts 5 to 20 epochs and training all costs 68" in text
     assert main(["search", *common, "--data", str(tmp_path / "equal.jsonl"), "--out", str(tmp_path / "e")]) == 0
     out = capsys.readouterr().out

@@ -29,11 +29,12 @@ class EarlyStopRun:
     Attributes
     ----------
     epochs : int
-        Total epochs spent: each kept candidate's run length, and
-        ``min(budget, run length)`` for each stopped one (``budget * stopped +
-        full_epochs * kept`` when every run goes the full length).
+        Total epochs spent: each kept candidate's run length, and ``budget``
+        for each stopped one (``budget * stopped + full_epochs * kept`` when
+        every run goes the full length).
     kept, stopped : int
-        Candidates trained to the end, and stopped after ``budget`` epochs.
+        Candidates trained to the end (a run over by epoch ``budget``
+        included), and stopped after ``budget`` epochs.
     best_found : float
         Best final accuracy among the kept candidates.
     best_rank : int
@@ -62,8 +63,9 @@ def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: s
     epoch ``budget`` is below that of the best kept candidate at that epoch.
     Kept candidates are trained to the end and join the predictor's training
     set, which is refitted each time it has grown by ``refit_growth``. A
-    stopped candidate costs ``budget`` epochs, or its run's length when that
-    is shorter (a run that stopped early on its own costs no more than it ran).
+    stopped candidate costs ``budget`` epochs. A run that stopped early on its
+    own by epoch ``budget`` is over before the decision: it is kept, at its
+    own length, as a finished run.
 
     Parameters
     ----------
@@ -107,8 +109,9 @@ def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: s
     mean = std = None
     next_fit = warmup
     for candidate in order:
+        length = full_epochs if run_epochs is None else int(run_epochs[candidate])
         stop = False
-        if len(kept) >= warmup:
+        if len(kept) >= warmup and length > budget:  # a run over by epoch `budget` has nothing left to stop
             if rule == "curve":
                 stop = curve[candidate, budget - 1] < curve[best_index, budget - 1]
             else:
@@ -116,9 +119,8 @@ def early_stop_run(accuracy: np.ndarray, order: np.ndarray, budget: int, rule: s
                     mean, std = _fitted_predictions(kept, accuracy, features, make_model, fit_cache)
                     next_fit = max(len(kept) + 1, math.ceil(len(kept) * refit_growth))
                 stop = mean[candidate] + z * std[candidate] < best
-        length = full_epochs if run_epochs is None else int(run_epochs[candidate])
         if stop:
-            epochs += min(budget, length)
+            epochs += budget
             stopped += 1
         else:
             epochs += length

@@ -65,12 +65,12 @@ def _epochs_words(problem, each: str) -> str:
 
 def _kept_cost_words(problem) -> str:
     """What a stopped and a kept candidate cost: ``k`` and ``full_epochs`` epochs when every run went the full
-    length; else ``k`` (at most its run's length) and its run's length, with the spread of the lengths."""
+    length; else ``k`` and its run's length (a run over by epoch ``k`` is kept), with the spread of the lengths."""
     if problem.equal_runs:
         return f"A stopped candidate costs k epochs, a kept one {problem.full_epochs}"
     short = int((problem.run_epochs < problem.full_epochs).sum())
-    return (f"A stopped candidate costs k epochs (its run's length if that is shorter), a kept one its run's "
-            f"length: {short} of the {problem.n} runs stopped early on their own, so a run lasts "
+    return (f"A stopped candidate costs k epochs, a kept one its run's length (a run over by epoch k is "
+            f"kept): {short} of the {problem.n} runs stopped early on their own, so a run lasts "
             f"{problem.run_epochs.min()} to {problem.full_epochs} epochs and training all costs "
             f"{problem.all_epochs:,}")
 
