@@ -17,13 +17,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "benchmark. Writes CSV rows id,prediction,uncertainty,in_domain,reason (+ target when known): "
         "in_domain is false, with the reason, for an architecture or curve outside what the checkpoint "
         "was trained on. A checkpoint trained with budget K needs the first K epochs of each record's "
-        "curve; for one architecture give them with --curve.",
+        "curve; for one architecture give them with --curve, and its training hyperparameters, when the "
+        "checkpoint was trained on some, with --hparams.",
     )
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="checkpoint folder")
     p.add_argument("input", metavar="INPUT", help="NAAP-440 folder/CSV, architecture .json or benchmark .jsonl")
     p.add_argument("--curve", metavar="A,A,...|CURVE.json", default=None,
                    help="the training curve of a single architecture: per-epoch accuracies (fractions), "
                    "comma-separated, or a JSON file {\"accuracy\": [...], \"loss_mean\": [...], ...}")
+    p.add_argument("--hparams", metavar="K=V,K=V,...|HPARAMS.json", default=None,
+                   help="the training hyperparameters of a single architecture, as a benchmark record's \"hparams\": "
+                   "comma-separated KEY=VALUE pairs (a VALUE that is a number, true, false or null is read as "
+                   "that, any other as a category: lr=0.1,optimizer=sgd,nesterov=true), or a JSON object file "
+                   "{\"lr\": 0.1, \"optimizer\": \"sgd\"}")
     p.add_argument("--split", choices=("train", "test", "all"), default="all",
                    help="records to predict (default all)")
     p.add_argument("--out", metavar="preds.csv", default=None, help="write here (default: standard output)")
@@ -54,22 +60,13 @@ def predictions_csv(records, mean, std, in_domain=None, reasons=None) -> str:
 
 def read_curve(text: str) -> dict:
     """``--curve``: comma-separated accuracies, or the path of a JSON object of channels."""
-    import json
     from pathlib import Path
 
     from naapgnn.data.records import parse_curve
     from naapgnn.errors import NaapgnnError
 
     if text.strip().lower().endswith(".json") or Path(text).is_file():
-        path = Path(text)
-        try:
-            obj = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NaapgnnError(f"--curve {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise NaapgnnError(f"--curve {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") \
-                from None
-        source = str(path)
+        obj, source = _json_file(Path(text), "--curve"), str(Path(text))
     else:
         obj, source = {"accuracy": [_float(item, i) for i, item in enumerate(text.split(","))]}, "--curve"
     try:
@@ -83,6 +80,93 @@ def read_curve(text: str) -> dict:
         i, v = outside[0]
         raise NaapgnnError(f"{source}: epoch {i + 1}: accuracy {v:g} is outside [0, 1] (give fractions)")
     return curve
+
+
+def _json_file(path, flag: str):
+    """The decoded JSON of the file ``path`` given to ``flag``; :class:`NaapgnnError` naming both otherwise."""
+    import json
+
+    from naapgnn.errors import NaapgnnError
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"{flag} {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise NaapgnnError(f"{flag} {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def read_hparams(text: str) -> dict[str, float]:
+    """``--hparams``: one architecture's training hyperparameters, read as a JSON Lines record's ``hparams``.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``KEY=VALUE`` pairs, each VALUE read as JSON when it parses (``0.1``, ``true``,
+        ``null``), as a number when it reads as one (``.1``), and as a category otherwise (``sgd``); or the path
+        of a JSON object file.
+
+    Returns
+    -------
+    dict of str to float
+        The numeric form (:func:`naapgnn.data.hparams.parse_hparams`).
+
+    Raises
+    ------
+    NaapgnnError
+        One line naming ``--hparams``, the hyperparameter and what is wrong with it.
+    """
+    from pathlib import Path
+
+    from naapgnn.data.hparams import json_kind, parse_hparams
+    from naapgnn.errors import NaapgnnError
+
+    if Path(text).is_file() or ("=" not in text and text.strip().lower().endswith(".json")):
+        source, obj = f"--hparams {Path(text)}", _json_file(Path(text), "--hparams")
+    else:
+        source, obj = "--hparams", _key_values(text)
+    if not isinstance(obj, dict):
+        raise NaapgnnError(f"{source}: expected a JSON object of hyperparameters, got {json_kind(obj)}")
+    try:
+        hparams = parse_hparams(obj)
+    except NaapgnnError as exc:  # "hparams.lr: ..." -> "--hparams: lr: ..."
+        message = str(exc)
+        message = message[len("hparams."):] if message.startswith("hparams.") else message.removeprefix("hparams: ")
+        raise NaapgnnError(f"{source}: {message}") from None
+    if not hparams:
+        raise NaapgnnError(f"{source}: no hyperparameters given")
+    return hparams
+
+
+def _key_values(text: str) -> dict:
+    """``KEY=VALUE,KEY=VALUE`` as a dict of :func:`_value`."""
+    from naapgnn.errors import NaapgnnError
+
+    out: dict = {}
+    for item in text.split(","):
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or not key:
+            raise NaapgnnError(f"--hparams: {item.strip()!r} is not KEY=VALUE (give KEY=VALUE,KEY=VALUE,... "
+                               "or a JSON object file)")
+        if key in out:
+            raise NaapgnnError(f"--hparams: {key!r} given twice")
+        out[key] = _value(value)
+    return out
+
+
+def _value(text: str):
+    """A ``--hparams`` VALUE: its JSON value when it parses, a number when Python reads one (``.1``; ``nan``,
+    refused later), else a category."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _float(item: str, index: int) -> float:
@@ -103,9 +187,7 @@ def attach_curve(records, curve: dict, model) -> None:
     """Give the single record of ``records`` the ``--curve``, checked against the checkpoint."""
     from naapgnn.errors import NaapgnnError
 
-    if len(records) != 1:
-        raise NaapgnnError(f"--curve is for a single architecture; INPUT holds {len(records)} records "
-                           "(give their curves in a JSON Lines benchmark instead)")
+    _single_record(records, "--curve", "curves")
     budget = int(model.budget)
     channels = [c for c in getattr(model, "curve_channels_", []) or [] if c != "lr"]  # lr: a schedule, not a measurement
     if budget and channels and not any(c in curve for c in channels):
@@ -116,6 +198,26 @@ def attach_curve(records, curve: dict, model) -> None:
         raise NaapgnnError(f"--curve: {epochs} epoch{'s' if epochs != 1 else ''} given, the checkpoint "
                            f"(budget {budget}) needs the first {budget}")
     records[0].curve = curve
+
+
+def attach_hparams(records, hparams: dict, model) -> None:
+    """Give the single record of ``records`` the ``--hparams`` (the checkpoint reads them its own way,
+    :func:`naapgnn.features.hparams.model_hparams`); a note when the checkpoint reads none."""
+    import sys
+
+    _single_record(records, "--hparams", "hyperparameters")
+    records[0].hparams = dict(hparams)
+    if not getattr(model, "hparam_names_", None):
+        print("naapgnn predict: note: the checkpoint reads no hyperparameters; --hparams changes nothing but the "
+              "domain check", file=sys.stderr)
+
+
+def _single_record(records, flag: str, what: str) -> None:
+    from naapgnn.errors import NaapgnnError
+
+    if len(records) != 1:
+        raise NaapgnnError(f"{flag} is for a single architecture; INPUT holds {len(records)} records "
+                           f"(give their {what} in a JSON Lines benchmark instead)")
 
 
 def predict_and_check(model, records):
@@ -147,11 +249,15 @@ def run(args: argparse.Namespace) -> int:
     check_threads(args.threads)
     writable_file(args.out)
     curve = read_curve(args.curve) if args.curve is not None else None
+    hparams = read_hparams(args.hparams) if args.hparams is not None else None
     model = GNNPredictor.load(args.checkpoint, device=args.device)
     records = split_records(load_benchmark(args.input, target_scale=args.target_scale,
-                                           diverged_values=model.diverged_values_), args.split)
+                                           diverged_values=model.diverged_values_,
+                                           hparam_names=getattr(model, "hparam_names_", None)), args.split)
     if not records:
         raise NaapgnnError(f"{args.input}: no records in split {args.split!r}")
+    if hparams is not None:
+        attach_hparams(records, hparams, model)
     if curve is not None:
         attach_curve(records, curve, model)
         if not model.budget:

@@ -9,7 +9,8 @@ an indicator a record lacks as 0 when the record gives the same name another
 value (:func:`hparam_value`): a benchmark of SGD and Adam runs predicts an
 Adam-only file correctly, and a value never seen in training is reported by
 the domain check rather than read. A name whose every string value is a number (``"lr": "0.01"``) is read
-as numbers (:func:`numbers_in_strings`), with a warning. That rule is the file's: a file whose every ``bs``
+as numbers (:func:`numbers_in_strings`), with a warning (:func:`number_strings_notice`; none for a name that
+the checkpoint reading the file reads as categories). That rule is the file's: a file whose every ``bs``
 is ``"64"`` reads it as a number where one that also has ``"auto"`` reads categories, so a model reads a
 record's hyperparameters its own way (:func:`read_as`): a number as the indicator of its value, or an
 indicator whose value is a number as that number.
@@ -25,14 +26,15 @@ given as ``null`` has every indicator 0.
 """
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Iterable, Mapping
 
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
-           "name_problem", "is_indicator", "numbers_in_strings", "read_as", "hparam_value", "hparams_to_json",
-           "same_hparams", "not_applicable"]
+           "name_problem", "is_indicator", "numbers_in_strings", "number_strings_notice", "read_as", "hparam_value",
+           "hparams_to_json", "same_hparams", "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -144,6 +146,37 @@ def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, st
             del hp[key]
             hp[name] = _number_or_none(value)
     return numeric
+
+
+def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,
+                          model_names: Iterable[str] | None = None) -> str:
+    """Read as numbers, in place, the names whose every value is a number written as a string
+    (:func:`numbers_in_strings`), and say so.
+
+    Parameters
+    ----------
+    hparams_list : iterable of dict of str to float
+        The records' hyperparameters (:func:`parse_hparams`), changed in place.
+    source : str
+        The file, for the message.
+    model_names : iterable of str, optional
+        The hyperparameters a checkpoint reads (its ``hparam_names_``): a name it reads as categories
+        (``bs=64``) is not warned of, as the checkpoint reads ``"64"`` as that category (:func:`read_as`).
+
+    Returns
+    -------
+    str
+        A one-line warning naming the names read as numbers, each with its first value as the file writes it;
+        empty when there is none to warn of.
+    """
+    numeric = numbers_in_strings(hparams_list)
+    categories = {k.split(SEPARATOR, 1)[0] for k in model_names or () if is_indicator(k)}
+    numeric = {name: value for name, value in numeric.items() if name not in categories}
+    if not numeric:
+        return ""
+    examples = ", ".join(map(json.dumps, numeric.values()))
+    return (f"{source}: hparams {', '.join(numeric)}: every value is a number written as a string ({examples}), "
+            "read as numbers")
 
 
 def read_as(hparams: Mapping[str, float], names: Iterable[str]) -> dict[str, float]:

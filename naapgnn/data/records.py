@@ -32,20 +32,19 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite, mixed_units_notice
-from naapgnn.data.hparams import (complete_categories, finite_number, given_names, hparams_to_json, json_kind,
-                                  name_problem, numbers_in_strings, parse_hparams, same_hparams)
+from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, name_problem,
+                                  number_strings_notice, parse_hparams, same_hparams)
+from naapgnn.data.targets import TARGET_SCALES, check_scale, check_target, read_target  # noqa: F401 (re-exported)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
 from naapgnn.io import write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
 """The channels of NAAP-440 (a benchmark's curve may hold any other named channel too)."""
-TARGET_SCALES = ("fraction", "percent")
-_SCALE_DIVISOR = {"fraction": 1.0, "percent": 100.0}
 _CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPLITS = ("train", "test")
 _CSV_METRIC = {"accuracy": "Accuracy", "loss_mean": "LossMean", "loss_median": "LossMedian"}
@@ -178,7 +177,8 @@ def records_from_naap440(df) -> list[Record]:
 
 
 def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_target: bool = False,
-               diverged_values: Mapping[str, float] | None = None) -> list[Record]:
+               diverged_values: Mapping[str, float] | None = None,
+               hparam_names: Sequence[str] | None = None) -> list[Record]:
     """Read a JSON Lines benchmark.
 
     Parameters
@@ -193,6 +193,9 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
     diverged_values : dict of str to float, optional
         What a diverged run reads per channel (a checkpoint's ``diverged_values_``), not the file's worst value
         (:func:`naapgnn.data.channels.fill_non_finite`): a prediction then does not depend on the other records.
+    hparam_names : sequence of str, optional
+        The hyperparameters a checkpoint reads (its ``hparam_names_``): no number-string warning for a name it
+        reads as categories (:func:`naapgnn.data.hparams.number_strings_notice`).
 
     Returns
     -------
@@ -210,12 +213,12 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values)
+    return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values, hparam_names)
 
 
 def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction", need_target: bool = False,
-                 diverged_values: Mapping[str, float] | None = None) -> list[Record]:
-    _check_scale(target_scale)
+                 diverged_values: Mapping[str, float] | None = None, hparam_names=None) -> list[Record]:
+    check_scale(target_scale)
     records: list[Record] = []
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
@@ -242,13 +245,9 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         raise NaapgnnError(invalid_lines(name, problems, _MAX_LISTED_LINES))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
-    numeric = numbers_in_strings(r.hparams for r in records)
-    if numeric:  # with a value of each as the file writes it
-        examples = ", ".join(map(json.dumps, numeric.values()))
-        warnings.warn(f"{name}: hparams {', '.join(numeric)}: every value is a number written as a string "
-                      f"({examples}), read as numbers", NaapgnnWarning, stacklevel=2)
+    notices = [number_strings_notice([r.hparams for r in records], name, hparam_names)]
     complete_categories(r.hparams for r in records)
-    for notice in (fill_non_finite(records, name, lines_of, diverged_values),
+    for notice in (*notices, fill_non_finite(records, name, lines_of, diverged_values),
                    carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
@@ -291,37 +290,9 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
         arch=arch,
         curve=_curve(obj.get("curve"), diverged_ok),
         hparams=parse_hparams(obj.get("hparams")),
-        target=None if obj.get("target") is None else _target(obj["target"], target_scale),
+        target=None if obj.get("target") is None else read_target(obj["target"], target_scale),
         split=_split(obj.get("split")),
     )
-
-
-def _check_scale(target_scale: str) -> None:
-    if target_scale not in TARGET_SCALES:
-        raise NaapgnnError(f"target scale must be fraction or percent, got {target_scale!r}")
-
-
-def check_target(value: float, target_scale: str = "fraction") -> float:
-    """``value`` as a fraction in [0, 1]; a percentage (``target_scale="percent"``) is divided by 100.
-
-    Raises :class:`NaapgnnError` for a value outside the scale's range, suggesting
-    ``--target-scale percent`` when the value looks like a percentage.
-    """
-    _check_scale(target_scale)
-    divisor = _SCALE_DIVISOR[target_scale]
-    if not 0 <= value <= divisor:
-        hint = ("; accuracies in percent? use --target-scale percent"
-                if target_scale == "fraction" and 1 < value <= 100 else "")
-        raise NaapgnnError(f"{value!r} is outside [0, {divisor:g}]{hint}")
-    return float(value) / divisor if divisor != 1 else float(value)
-
-
-def _target(value: Any, target_scale: str) -> float:
-    finite_number(value, "target")
-    try:
-        return check_target(value, target_scale)  # the value as written, in the message
-    except NaapgnnError as exc:
-        raise NaapgnnError(f"target: {exc}") from None
 
 
 def parse_curve(curve: Any) -> dict[str, np.ndarray]:
@@ -369,8 +340,9 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
 # --- dispatch and splits -----------------------------------------------------------
 
 
-def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction",
-                   need_target: bool = False, diverged_values: Mapping[str, float] | None = None) -> list[Record]:
+def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction", need_target: bool = False,
+                   diverged_values: Mapping[str, float] | None = None,
+                   hparam_names: Sequence[str] | None = None) -> list[Record]:
     """Read a benchmark from any supported source: the one place that does.
 
     Parameters
@@ -387,12 +359,15 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
         Refuse a file's records without a target that training reads (see :func:`load_jsonl`).
     diverged_values : dict of str to float, optional
         What a file's diverged run reads per channel (see :func:`load_jsonl`).
+    hparam_names : sequence of str, optional
+        The hyperparameters a checkpoint reads: those it reads as categories get no number-string warning
+        (see :func:`load_jsonl`).
 
     Returns
     -------
     list of Record
     """
-    _check_scale(target_scale)
+    check_scale(target_scale)
     if source is None:
         from naapgnn.data.naap440 import load_naap440
 
@@ -406,16 +381,17 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
 
         return records_from_naap440(load_naap440(path))
     if suffix in (".jsonl", ".ndjson"):
-        return load_jsonl(path, target_scale, need_target, diverged_values)
+        return load_jsonl(path, target_scale, need_target, diverged_values, hparam_names)
     if suffix == ".json":
-        return _load_json(path, target_scale, need_target, diverged_values)
+        return _load_json(path, target_scale, need_target, diverged_values, hparam_names)
     raise NaapgnnError(
         f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
         f"a .jsonl benchmark or a .json architecture)"
     )
 
 
-def _load_json(path: Path, target_scale: str, need_target: bool = False, diverged_values=None) -> list[Record]:
+def _load_json(path: Path, target_scale: str, need_target: bool = False, diverged_values=None,
+               hparam_names=None) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
 
     try:
@@ -426,10 +402,11 @@ def _load_json(path: Path, target_scale: str, need_target: bool = False, diverge
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several values: JSON Lines
-            return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values)
+            return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values,
+                                hparam_names)
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(obj, Mapping) and "arch" in obj:
-        return _parse_lines([json.dumps(obj)], str(path), target_scale, need_target, diverged_values)
+        return _parse_lines([json.dumps(obj)], str(path), target_scale, need_target, diverged_values, hparam_names)
     if need_target:
         raise NaapgnnError(f"{path}: a single architecture, without a target to train on")
     return [Record(id=path.stem, arch=parse_architecture(obj, source=str(path)))]

@@ -1,0 +1,43 @@
+"""A record's target: its final accuracy, as a fraction in [0, 1] whichever scale its file gives it in."""
+from __future__ import annotations
+
+from typing import Any
+
+from naapgnn.data.hparams import finite_number
+from naapgnn.errors import NaapgnnError
+
+__all__ = ["TARGET_SCALES", "check_scale", "check_target", "read_target"]
+
+TARGET_SCALES = ("fraction", "percent")
+_SCALE_DIVISOR = {"fraction": 1.0, "percent": 100.0}
+
+
+def check_scale(target_scale: str) -> None:
+    """Raise :class:`NaapgnnError` unless ``target_scale`` is one of :data:`TARGET_SCALES`."""
+    if target_scale not in TARGET_SCALES:
+        raise NaapgnnError(f"target scale must be fraction or percent, got {target_scale!r}")
+
+
+def check_target(value: float, target_scale: str = "fraction") -> float:
+    """``value`` as a fraction in [0, 1]; a percentage (``target_scale="percent"``) is divided by 100.
+
+    Raises :class:`NaapgnnError` for a value outside the scale's range, suggesting
+    ``--target-scale percent`` when the value looks like a percentage.
+    """
+    check_scale(target_scale)
+    divisor = _SCALE_DIVISOR[target_scale]
+    if not 0 <= value <= divisor:
+        hint = ("; accuracies in percent? use --target-scale percent"
+                if target_scale == "fraction" and 1 < value <= 100 else "")
+        raise NaapgnnError(f"{value!r} is outside [0, {divisor:g}]{hint}")
+    return float(value) / divisor if divisor != 1 else float(value)
+
+
+def read_target(value: Any, target_scale: str) -> float:
+    """A record's decoded ``target`` as a fraction (:func:`check_target`); :class:`NaapgnnError` starting
+    ``target:`` unless it is a finite number in the scale's range."""
+    finite_number(value, "target")
+    try:
+        return check_target(value, target_scale)  # the value as written, in the message
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"target: {exc}") from None
