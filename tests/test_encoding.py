@@ -126,12 +126,12 @@ def test_cli_encode_json_save_and_draw(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_version_2_and_3_columns_are_zero_for_version_1_architectures():
+def test_version_2_3_and_5_columns_are_zero_for_version_1_architectures():
     from naapgnn.graph.encoding import ENCODING_VERSION
 
-    assert ENCODING_VERSION == 4
+    assert ENCODING_VERSION == 5
     data = encode(load_architecture(REPO / "graphs/resnet_like.json"))
-    for name in ("is_concat", "is_batchnorm", "is_zero", "log2_groups", "act_before_conv", "bn_before_conv",
+    for name in ("is_concat", "is_batchnorm", "is_zero", "is_mul", "log2_groups", "act_before_conv", "bn_before_conv",
                  "log2_repeats"):
         assert torch.count_nonzero(data.x[:, NODE_FEATURES.index(name)]) == 0, name
 

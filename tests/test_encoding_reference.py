@@ -5,7 +5,7 @@ graphs ResNet-20, MobileNetV2, DenseNet-style and ResNet-like, the batched
 graph encoding, the per-layer forest features, the architecture statistics
 and the receptive fields as the code computed them before the per-architecture
 caches and the vectorised encoding (before the repeat-count column of encoding
-version 3 too: that column is zero unfolded); the GNN and the forest read nothing else
+version 3 and the is_mul column of version 5 too: both are zero here); the GNN and the forest read nothing else
 of an architecture, so equal inputs mean equal predictions.
 """
 import json
@@ -17,7 +17,7 @@ import pytest
 from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.profiling import architecture_statistics, receptive_fields
 from naapgnn.features.tabular import per_layer_features
-from naapgnn.graph.encoding import encode, encode_many
+from naapgnn.graph.encoding import NODE_FEATURES, encode, encode_many
 from naapgnn.models.network import batch_architectures
 from torch_geometric.data import Batch
 
@@ -39,12 +39,19 @@ def _archs(naap440):
                                              for n in GRAPHS]
 
 
+def reference_columns(x: np.ndarray) -> np.ndarray:
+    """The columns of node features ``x`` that the references hold: encoding version 3 appended the repeat
+    count (zero unless folded), version 5 the mul type (zero without a mul layer); both are checked zero and dropped."""
+    later = [NODE_FEATURES.index("is_mul"), NODE_FEATURES.index("log2_repeats")]
+    np.testing.assert_array_equal(x[:, later], 0)
+    return np.delete(x, later, axis=1)
+
+
 def _assert_equal(g, reference, keys):
     for key in keys:
         got = getattr(g, key).numpy()
-        if key == "x":  # encoding version 3 appended the repeat count, zero unless folded
-            np.testing.assert_array_equal(got[:, -1], 0)
-            got = got[:, :-1]
+        if key == "x":
+            got = reference_columns(got)
         assert got.dtype == reference[key].dtype, key
         np.testing.assert_array_equal(got, reference[key], err_msg=key)
 

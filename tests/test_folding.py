@@ -133,7 +133,7 @@ def test_the_gnn_reads_folded_networks_and_its_checkpoint_keeps_reading_them(tmp
 
     records = _resnet_records()
     model = GNNPredictor(**TINY_GNN).fit(records)
-    assert model.folds_ and model.node_dim_ == len(NODE_FEATURES)
+    assert model.folds_ and model.node_dim_ == len(NODE_FEATURES) - 1  # no mul node: is_mul not read
     assert model.encode_batch(records).num_nodes < GNNPredictor(fold_repeats=False, **TINY_GNN).fit(
         records).encode_batch(records).num_nodes
     loaded = GNNPredictor.load(model.save(tmp_path / "gnn"))
@@ -148,5 +148,5 @@ def test_without_a_repeated_block_folding_changes_nothing(naap440):
     records = [r for r in records_from_naap440(naap440) if r.split == "train"][:60]
     folded = GNNPredictor(**TINY_GNN).fit(records)
     plain = GNNPredictor(fold_repeats=False, **TINY_GNN).fit(records)
-    assert not folded.folds_ and folded.node_dim_ == len(NODE_FEATURES) - 1
+    assert not folded.folds_ and folded.node_dim_ == len(NODE_FEATURES) - 2  # nor log2_repeats
     np.testing.assert_array_equal(folded.predict(records), plain.predict(records))

@@ -12,6 +12,7 @@ from naapgnn.data.records import Record, records_from_naap440
 from naapgnn.errors import NaapgnnError
 from naapgnn.evaluation.metrics import kendall_tau
 from naapgnn.features.curves import curve_feature_names, curve_features
+from naapgnn.graph.encoding import NODE_FEATURES
 from naapgnn.models.ensemble import rank_loss, rank_pairs
 from naapgnn.models.gnn import GNNPredictor
 
@@ -241,6 +242,10 @@ def _tamper(path: Path, **changes):
 @pytest.mark.parametrize("changes, match", [
     ({"format_version": 99}, "format version 99"),
     ({"node_features": ["x"]}, "other graph features"),
+    # a checkpoint of encoding version 4, before the mul node type (no is_mul column)
+    ({"encoding_version": 4, "node_features": [f for f in NODE_FEATURES if f != "is_mul"]},
+     r"trained on other graph features \(naapgnn .*, encoding v4\) than this naapgnn .* computes \(encoding v5\); "
+     "retrain with naapgnn train"),
     ({"format": "other"}, "not a GNNPredictor checkpoint"),
     ({"hidden": 24}, "weights of member 0 do not fit"),
 ])

@@ -28,10 +28,12 @@ class ArchitectureNet(nn.Module):
     ``ops[i]`` is the module of layer ``i``: a conv block is Conv2d,
     BatchNorm2d and activation in the layer's ``order``, then the residual add;
     an add layer sums its inputs (an input listed twice counts twice), a concat
-    layer concatenates them along the channels, each then applies its
-    activation; a zero layer yields zeros of its shape. Every layer runs, dead
-    branches included; outputs that a later layer still needs are kept until
-    their last use. The last layer's output is returned.
+    layer concatenates them along the channels, a mul layer multiplies them
+    elementwise (per-channel gates of shape ``[N, C]`` broadcast over the
+    feature map's height and width), each then applies its activation; a zero
+    layer yields zeros of its shape. Every layer runs, dead branches included;
+    outputs that a later layer still needs are kept until their last use. The
+    last layer's output is returned.
     """
 
     def __init__(self, arch: Architecture):
@@ -41,6 +43,7 @@ class ArchitectureNet(nn.Module):
         self._inputs = [layer.inputs for layer in arch.layers]
         self._kind = [_kind(layer) for layer in arch.layers]
         self._zero_shape = [tuple(layer.out_shape) for layer in arch.layers]
+        self._gate_inputs = [_gate_inputs(arch, layer) for layer in arch.layers]
         last_use = _last_use(arch)
         self._free = [sorted({j for j in layer.inputs if last_use[j] == layer.index}) +
                       ([layer.index] if layer.index not in last_use and layer.index != len(arch.layers) - 1 else [])
@@ -57,6 +60,8 @@ class ArchitectureNet(nn.Module):
                 y = op(y)
             elif kind == "concat":
                 y = op(torch.cat([outputs[j] for j in sources], dim=1))
+            elif kind == "mul":
+                y = op(_product([outputs[j] for j in sources], self._gate_inputs[i]))
             elif kind == "zero":
                 y = x.new_zeros((x.shape[0], *self._zero_shape[i]))
             else:
@@ -72,7 +77,24 @@ class ArchitectureNet(nn.Module):
 def _kind(layer: Layer) -> str:
     if layer.op == "conv" and layer.attrs["residual"]:
         return "residual"
-    return layer.op if layer.op in ("add", "concat", "zero") else "plain"
+    return layer.op if layer.op in ("add", "concat", "mul", "zero") else "plain"
+
+
+def _gate_inputs(arch: Architecture, layer: Layer) -> tuple[bool, ...]:
+    """For a mul layer with a feature-map output, which inputs are ``[C]`` gates (viewed as ``[N, C, 1, 1]``)."""
+    if layer.op != "mul" or len(layer.out_shape) != 3:
+        return ()
+    return tuple(len(arch.shape_of(j)) == 1 for j in layer.inputs)
+
+
+def _product(tensors: list[torch.Tensor], gates: tuple[bool, ...]) -> torch.Tensor:
+    """The elementwise product of ``tensors``, those flagged in ``gates`` viewed as ``[N, C, 1, 1]``."""
+    y = None
+    for k, t in enumerate(tensors):
+        if gates and gates[k]:
+            t = t.reshape(*t.shape, 1, 1)
+        y = t if y is None else y * t
+    return y
 
 
 def build_model(arch: Any, init: str = "naap") -> ArchitectureNet:
@@ -136,7 +158,7 @@ def _make_op(layer: Layer) -> nn.Module:
         return nn.Sequential(nn.BatchNorm2d(layer.in_shape[0]), *_activation(a["activation"]))
     if layer.op in ("concat", "zero"):
         return nn.Identity()
-    if layer.op == "add":
+    if layer.op in ("add", "mul"):
         return nn.Sequential(*_activation(a["activation"])) if a["activation"] != "none" else nn.Identity()
     raise AssertionError(layer.op)  # pragma: no cover
 

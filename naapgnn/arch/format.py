@@ -10,13 +10,18 @@ Two forms are accepted wherever an architecture is read:
 2. A general *layer graph*:
    ``{"input_shape": [3, 32, 32], "num_classes": 10, "layers": [...]}`` with ops
    ``conv``, ``maxpool``, ``avgpool``, ``dropout``, ``gap``, ``linear``,
-   ``add``, ``concat``, ``batchnorm`` and ``zero`` (fields in
+   ``add``, ``concat``, ``mul``, ``batchnorm`` and ``zero`` (fields in
    :mod:`naapgnn.arch.ops`). A layer may name its ``inputs`` (indices of earlier
    layers, ``-1`` for the network input; default: the previous layer). A
    classifier to ``num_classes`` is appended when the last layer does not
    already produce it.
 
-Graphs need not be tidy: an ``add`` or ``concat`` may list one input twice (an
+A ``mul`` multiplies its inputs elementwise, a feature map by per-channel gates
+of shape ``[C]`` or ``[C, 1, 1]`` too (a squeeze-and-excitation block: ``gap``,
+two ``linear`` layers, then ``mul`` of the block input and the gates); the
+network goes on from the ``mul``'s feature map.
+
+Graphs need not be tidy: an ``add``, ``concat`` or ``mul`` may list one input twice (an
 identity edge counted twice), a layer whose output nothing reads is kept (a
 dead branch: built, run and counted by :func:`~naapgnn.arch.profiling.profile`),
 and a ``zero`` layer (no inputs, a given shape) stands for a node cut off from
@@ -61,7 +66,8 @@ class Layer:
     attrs : dict
         The op's fields with defaults filled in.
     in_shape, out_shape : tuple of int
-        Shape of the (first) input (a ``zero`` layer, having none, repeats its
+        Shape of the (first) input (a ``zero`` layer, having none, and a
+        ``mul``, whose inputs may be a map and its gates, repeat their
         output shape) and of the output, without the batch axis:
         ``(C, H, W)`` for feature maps, ``(F,)`` for vectors.
     """
@@ -299,7 +305,8 @@ def _parse_layer(index: int, raw: Any, previous: Sequence[Layer], input_shape) -
             if len(_SHAPE_CACHE) > _CACHE_SIZE:
                 _SHAPE_CACHE.clear()
             _SHAPE_CACHE[shape_key] = out_shape
-    return Layer(index, op, inputs, dict(attrs), shapes[0] if shapes else out_shape, out_shape)
+    in_shape = shapes[0] if shapes and op != "mul" else out_shape
+    return Layer(index, op, inputs, dict(attrs), in_shape, out_shape)
 
 
 # Checked fields and output shapes of layers already seen: networks repeat a few layer
@@ -366,7 +373,7 @@ def _resolve_inputs(index: int, inputs: Any, op: str) -> tuple[int, ...]:
     if op in JOIN_OPS and len(inputs) < 2:
         raise NaapgnnError(f"{op} needs at least two inputs (one listed twice counts twice)")
     if op not in JOIN_OPS and len(inputs) != 1:
-        raise NaapgnnError(f"{op} takes exactly one input, got {len(inputs)} (use an add or concat layer to join)")
+        raise NaapgnnError(f"{op} takes exactly one input, got {len(inputs)} (use an add, concat or mul layer to join)")
     return tuple(inputs)
 
 

@@ -155,7 +155,7 @@ def grid_statistics(grid: LayerGrid) -> dict[str, np.ndarray]:
         "MaxLayerWidth": cell["width"].max(axis=1, initial=0),
         "FinalSize": np.where(final >= 0, cell["size"][rows, final], 0),
         "FinalReceptiveField": np.where(final >= 0, grid.fields[rows, final], 1.0),
-        "ClassifierParams": (cell["params"] * ~cell["spatial"]).sum(axis=1),
+        "ClassifierParams": (cell["params"] * (np.arange(grid.kinds.shape[1]) > final[:, None])).sum(axis=1),
     }
 
 

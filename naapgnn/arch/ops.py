@@ -19,6 +19,10 @@ Ops beyond the plain chain:
 * ``batchnorm``: a standalone BatchNorm2d, then its ``activation``.
 * ``add``: the sum of its inputs; an input listed twice is summed twice.
 * ``concat``: channel concatenation of inputs of equal spatial size.
+* ``mul``: the elementwise product of its inputs, then its ``activation``:
+  inputs of one shape, or a feature map ``[C, H, W]`` times per-channel gates
+  ``[C]`` (a ``gap`` or ``linear`` output) or ``[C, 1, 1]``, broadcast over
+  ``H`` and ``W`` (a squeeze-and-excitation block); the output is the map's shape.
 * ``zero``: an all-zeros tensor of the given ``shape`` with no input, standing
   for a node cut off from the network input (a NAS-Bench-201 cell whose paths
   are all ``none``).
@@ -29,11 +33,12 @@ from typing import Any
 
 from naapgnn.errors import NaapgnnError
 
-OPS = ("conv", "maxpool", "avgpool", "dropout", "gap", "linear", "add", "concat", "batchnorm", "zero")
+OPS = ("conv", "maxpool", "avgpool", "dropout", "gap", "linear", "add", "concat", "batchnorm", "zero",
+       "mul")
 ACTIVATIONS = ("relu", "relu6", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "hardswish", "hardsigmoid", "mish",
                "none")
 CONV_ORDERS = ("conv-bn-act", "act-conv-bn", "bn-act-conv")
-JOIN_OPS = ("add", "concat")
+JOIN_OPS = ("add", "concat", "mul")
 
 # Fields each op accepts: name -> (required, default). Defaults of None mean
 # "derived" (stride of a pool defaults to its kernel size, padding to k // 2,
@@ -62,6 +67,7 @@ OP_FIELDS: dict[str, dict[str, tuple[bool, Any]]] = {
     "concat": {},
     "batchnorm": {"activation": (False, "none")},
     "zero": {"shape": (True, None)},
+    "mul": {"activation": (False, "none")},
 }
 
 
@@ -176,7 +182,22 @@ def infer_shape(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[in
             if len(other) != 3 or other[1:] != shape[1:] or len(shape) != 3:
                 raise NaapgnnError(f"concat needs feature maps of one spatial size, got {fmt(shape)} and {fmt(other)}")
         return (sum(s[0] for s in shapes), *shape[1:])
+    if op == "mul":
+        return _product_shape(shapes)
     raise AssertionError(op)  # pragma: no cover - guarded by the parser
+
+
+def _product_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """Output shape of a ``mul``: the shape all inputs share, or the feature map that per-channel gates
+    (``[C]`` or ``[C, 1, 1]``) scale."""
+    maps = [s for s in shapes if len(s) == 3]
+    out = max(maps, key=lambda s: s[1] * s[2]) if maps else shapes[0]
+    gates = ((out[0],), (out[0], 1, 1)) if len(out) == 3 else ()
+    for other in shapes:
+        if other != out and other not in gates:
+            expected = f" or per-channel gates {out[0]} or {out[0]}x1x1" if gates else ""
+            raise NaapgnnError(f"mul of mismatched shapes {fmt(out)} and {fmt(other)} (expected equal shapes{expected})")
+    return out
 
 
 def window_span(op: str, attrs: dict) -> int:

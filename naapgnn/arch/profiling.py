@@ -12,6 +12,10 @@ columns exactly:
   divide per output, i.e. ``(H * W + 1) * C`` for global pooling and
   ``(k * k + 1) * out_elements`` for a ``k x k`` pool (the maintained
   ``ultralytics-thop`` convention; NAAP-440 has only global pooling)
+* mul (elementwise product, e.g. squeeze-and-excitation gating): one
+  multiply per output element, ``out_elements`` (whatever the number of
+  inputs; like an add's, its cost depends on its shapes alone; thop, which
+  counts modules, does not see this product)
 * max pooling, activations, dropout, adds, concats and zero layers: zero.
 
 Dead branches (layers whose output nothing reads) count like any other layer,
@@ -59,6 +63,8 @@ def layer_cost(layer: Layer) -> LayerCost:
         return LayerCost(0, (h * w + 1) * c)
     if op == "avgpool":
         return LayerCost(0, out_elements * (a["kernel_size"] ** 2 + 1))
+    if op == "mul":
+        return LayerCost(0, out_elements)
     return LayerCost(0, 0)
 
 
@@ -172,7 +178,8 @@ def architecture_statistics(arch: Any) -> dict[str, int | float]:
         * ``FinalReceptiveField`` - receptive field of the last feature map, in
           input pixels (1.0 if none).
         * ``ClassifierParams`` - parameters of the layers after the last
-          feature map.
+          feature map (not of a squeeze-and-excitation gate's linear layers
+          before it).
     """
     return dict(_derived(parse_architecture(arch), "statistics", _statistics))
 
@@ -196,7 +203,7 @@ def _statistics(arch: Architecture) -> dict[str, int | float]:
         "MaxLayerWidth": max(widths),
         "FinalSize": spatial[-1].out_shape[1] if spatial else 0,
         "FinalReceptiveField": _fields(arch)[spatial[-1].index] if spatial else 1.0,
-        "ClassifierParams": sum(c.params for layer, c in zip(arch.layers, costs) if len(layer.out_shape) != 3),
+        "ClassifierParams": sum(c.params for c in costs[spatial[-1].index + 1 if spatial else 0:]),
     }
 
 

@@ -20,6 +20,7 @@ _COLORS = {
     "dropout": "#fdd0a2",
     "linear": "#dadaeb",
     "add": "#fcbba1",
+    "mul": "#fc9272",
     "gap": "#c7e9c0",
     "classifier": "#bcbddc",
 }

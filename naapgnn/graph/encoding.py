@@ -1,7 +1,7 @@
 """The graph encoding: an architecture as a PyTorch Geometric ``Data`` DAG.
 
 One node per operation: the network input, each conv block (conv + batch norm
-+ activation, in its order), pool, dropout, linear, add, concat, standalone
++ activation, in its order), pool, dropout, linear, add, concat, mul, standalone
 batch norm, zero (a node cut off from the input: no in-edge), global pool and
 the classifier. A
 conv block with ``residual`` becomes a conv node followed by an add node whose
@@ -17,7 +17,8 @@ residual, its share of the network's MACs, its relative depth, log2 groups,
 whether the activation / batch norm come before the conv (pre-activation),
 and log2 of the node's repeat count (0 unless folded).
 Version 2 (:data:`ENCODING_VERSION`) added three types and the three columns
-before the last; version 3 the repeat count; version 4 the path statistics. Earlier columns keep their values.
+before the last; version 3 the repeat count; version 4 the path statistics; version 5 the ``mul`` type (``is_mul``, after
+``is_zero``: the numeric columns move one place right). Other columns keep their values.
 
 ``fold=True`` folds each run of identical consecutive blocks (a stage of
 NAS-Bench-201 cells, of ResNet blocks) into its first copy, whose nodes carry
@@ -76,7 +77,10 @@ NUMERIC_FEATURES = (
 )
 NODE_FEATURES = tuple(f"is_{t}" for t in NODE_TYPES) + NUMERIC_FEATURES
 GRAPH_ATTRS = ("log_params", "log_macs", "depth", "stages")
-ENCODING_VERSION = 4
+ENCODING_VERSION = 5
+# Node types added after encoding version 4: a model reads their columns only when a training graph has the type
+# (:func:`naapgnn.models.inputs.node_columns`), so a model of networks without them is the one it was before.
+EXTENSION_TYPES = ("mul",)
 
 
 def encode(arch: Any, fold: bool = False) -> Data:

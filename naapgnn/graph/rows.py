@@ -19,7 +19,7 @@ __all__ = ["NODE_TYPES", "TYPE_INDEX", "RAW_COLUMNS", "RF_COLUMN", "DEPTH_COLUMN
            "layer_node"]
 
 NODE_TYPES = ("input", "conv", "maxpool", "avgpool", "dropout", "linear", "add", "gap", "classifier",
-              "concat", "batchnorm", "zero")
+              "concat", "batchnorm", "zero", "mul")
 TYPE_INDEX = {kind: i for i, kind in enumerate(NODE_TYPES)}
 RAW_COLUMNS = 18  # a node's type index, then its 17 raw values (see node_row)
 RF_COLUMN, DEPTH_COLUMN = 9, 14  # the two raw values that depend on the node's place in the graph
@@ -137,7 +137,7 @@ def layer_node(layer, is_last: bool, cost, rf: float) -> Node:
         node.bn_before_conv = a["order"] == "bn-act-conv" and a["batchnorm"]
     elif op == "dropout":
         node.dropout_p = a["p"]
-    elif op in ("linear", "add", "concat", "batchnorm"):
+    elif op in ("linear", "add", "concat", "batchnorm", "mul"):
         node.activation = a.get("activation", "none") != "none"
         node.batchnorm = op == "batchnorm"
     return node

@@ -56,9 +56,13 @@ class ForestMixin:
         forest = RandomForestRegressor(n_estimators=int(self.forest_trees), oob_score=True, random_state=seed, n_jobs=1)
         with warnings.catch_warnings():  # a few trees leave some records in every bag: handled below
             warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores", category=UserWarning)
-            forest.fit(_forest_inputs(graphs, hparams, statistics), y)
+            forest.fit(self._forest_inputs(graphs, hparams, statistics), y)
         forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
         return forest
+
+    def _forest_inputs(self, graphs, hparams: np.ndarray, statistics: np.ndarray | None = None) -> np.ndarray:
+        statistics = self._statistics(graphs) if statistics is None else statistics
+        return np.hstack([statistics, np.asarray(hparams, dtype=float).reshape(graphs.num_graphs, -1)])
 
     def _choose_share(self, y: np.ndarray) -> tuple[float, dict]:
         """The share blended and the held-out ``{share: (mse, tau)}`` it was chosen on (empty when not chosen:
@@ -82,7 +86,7 @@ class ForestMixin:
             return None
         if self.forest == "per_layer":
             return self.forest_.predict_readable(records)
-        return self.forest_.predict(_forest_inputs(graphs, hparams, statistics))
+        return self.forest_.predict(self._forest_inputs(graphs, hparams, statistics))
 
 
 def _out_of_bag(forest, n: int) -> np.ndarray:
@@ -92,10 +96,3 @@ def _out_of_bag(forest, n: int) -> np.ndarray:
     for in_bag in forest.estimators_samples_:
         left_out |= np.bincount(in_bag, minlength=n) == 0
     return left_out
-
-
-def _forest_inputs(graphs, hparams: np.ndarray, statistics: np.ndarray | None = None) -> np.ndarray:
-    from naapgnn.graph.statistics import graph_statistics
-
-    statistics = graph_statistics(graphs) if statistics is None else statistics
-    return np.hstack([statistics, np.asarray(hparams, dtype=float).reshape(graphs.num_graphs, -1)])

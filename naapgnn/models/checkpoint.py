@@ -20,11 +20,11 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_feature_names
-from naapgnn.graph.statistics import GRAPH_STATISTICS
+from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 16  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 17  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -37,7 +37,8 @@ CHECKPOINT_VERSION = 16  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # a loss in the curve features (its best is the minimum), not only one named loss*; 14: so is an error rate,
 # a cross-entropy, a perplexity, ... (data.channels.is_loss_channel); 15: each channel's `flat` curve feature;
 # 16: curve features read an accuracy or error rate logged in percent as fractions (data.channels.fraction_scale);
-# the training records' worst value per channel (diverged_values), what a diverged run reads at prediction
+# the training records' worst value per channel (diverged_values), what a diverged run reads at prediction;
+# 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -104,6 +105,7 @@ def _config(model) -> dict:
         "y_mean": model.y_mean_, "y_std": model.y_std_,
         "dims": [model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_],
         "folds": model.folds_,
+        "extension_types": list(model.extension_types_),
         "best_epochs": model.best_epochs_,
         "stack_coef": model.stack_coef_.tolist(), "stack_intercept": model.stack_intercept_,
         "stack_kind": model.stack_gate_.get("kind", "graph"),
@@ -161,7 +163,7 @@ def load(cls, path, device: str | None = None):
 
 def _check_versions(config: dict, where: str) -> None:
     from naapgnn import __version__
-    from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES
+    from naapgnn.graph.encoding import ENCODING_VERSION, GRAPH_ATTRS, NODE_FEATURES
 
     saved = config.get("naapgnn_version", "?")
     if config.get("format") != CHECKPOINT_FORMAT:
@@ -170,10 +172,13 @@ def _check_versions(config: dict, where: str) -> None:
         raise NaapgnnError(f"{where}: checkpoint format version {config.get('format_version')!r} "
                            f"(written by naapgnn {saved}); this naapgnn {__version__} reads version "
                            f"{CHECKPOINT_VERSION}; retrain with naapgnn train")
-    if config.get("node_features") != list(NODE_FEATURES) or config.get("graph_attrs") != list(GRAPH_ATTRS):
+    # encoding version 5 added the mul node type (an is_mul column): a checkpoint of an earlier encoding is refused
+    # here, its networks having read one node feature fewer
+    if config.get("node_features") != list(NODE_FEATURES) or config.get("graph_attrs") != list(GRAPH_ATTRS) \
+            or config.get("encoding_version") != ENCODING_VERSION:
         raise NaapgnnError(f"{where}: trained on other graph features (naapgnn {saved}, encoding "
-                           f"v{config.get('encoding_version')}) than this naapgnn {__version__} computes; "
-                           f"retrain with naapgnn train")
+                           f"v{config.get('encoding_version')}) than this naapgnn {__version__} computes "
+                           f"(encoding v{ENCODING_VERSION}); retrain with naapgnn train")
 
 
 def _set_state(model, state: dict) -> None:
@@ -193,6 +198,7 @@ def _set_state(model, state: dict) -> None:
     model.y_mean_, model.y_std_ = float(state["y_mean"]), float(state["y_std"])
     model.node_dim_, model.attr_dim_, model.curve_dim_, model.hparam_dim_ = (int(d) for d in state["dims"])
     model.folds_ = bool(state["folds"])
+    model.extension_types_ = tuple(state["extension_types"])
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])
@@ -224,7 +230,7 @@ def _check_stack_model(model, where: str) -> None:
     if not 0 < gate["weight"] <= 1:
         raise NaapgnnError(f"{where}: the curve stack's weight {gate['weight']!r} is not in (0, 1]")
     for kind, stack_model in ((gate["kind"], model.stack_model_), ("architecture", model.stack_budget0_model_)):
-        expected = 1 + len(model.hparam_names_) + len(GRAPH_STATISTICS)
+        expected = 1 + len(model.hparam_names_) + len(statistic_columns(model.extension_types_))
         if kind == "nonlinear":
             expected += len(model.curve_feature_names_)
         got = getattr(stack_model, "n_features_in_", expected)

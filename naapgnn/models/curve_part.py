@@ -83,9 +83,7 @@ class CurveMixin:
         unstandardised curve features and hyperparameters (missing values filled); ``statistics``: the graphs'
         :func:`~naapgnn.graph.statistics.graph_statistics`, when already computed.
         """
-        from naapgnn.graph.statistics import graph_statistics
-
-        statistics = graph_statistics(graphs) if statistics is None else statistics
+        statistics = self._statistics(graphs) if statistics is None else statistics
         forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_

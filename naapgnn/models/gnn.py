@@ -61,7 +61,8 @@ from naapgnn.models.blended_forest import ForestMixin
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import train_members, validation_sets
-from naapgnn.models.inputs import EncodingMixin, as_records, check_params, check_training_targets, targets_of
+from naapgnn.models.inputs import (EncodingMixin, as_records, check_params, check_training_targets, extension_types_in,
+                                   node_columns, targets_of)
 from naapgnn.runtime import cpu_threads, resolve_device
 
 __all__ = ["GNNPredictor"]
@@ -231,7 +232,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
 
         # a shallow copy: standardising replaces x and graph_attr, so ``graphs`` stays as it was
         g = self.encode_batch(records) if graphs is None else copy.copy(graphs)
-        g.x = ((g.x - self.node_mean_) / self.node_std_)[:, :self.node_dim_]
+        g.x = ((g.x - self.node_mean_) / self.node_std_)[:, node_columns(self.folds_, self.extension_types_)]
         g.graph_attr = (g.graph_attr - self.attr_mean_) / self.attr_std_
         curve = (self._curve(records) - self.curve_mean_) / self.curve_std_
         hp = (self._hparams(records) - self.hparam_mean_) / self.hparam_std_
@@ -267,7 +268,6 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         import torch
 
         from naapgnn.features.hparams import hparam_reading, training_mean
-        from naapgnn.graph.statistics import graph_statistics
 
         self._check_params()
         records = as_records(X)
@@ -279,6 +279,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
 
         raw = self._graphs(X, records, fold=self.fold_repeats)
         self.folds_ = self.fold_repeats and bool(raw.x[:, -1].any())
+        self.extension_types_ = extension_types_in(raw.x)
         self.node_mean_, self.node_std_ = (torch.tensor(a, dtype=torch.float32)
                                            for a in mean_and_scale(raw.x.numpy()))
         self.attr_mean_, self.attr_std_ = (torch.tensor(a, dtype=torch.float32)
@@ -288,8 +289,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         hp = np.where(np.isnan(hp), self.hparam_mean_, hp)
         _, self.hparam_std_ = mean_and_scale(hp)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
-        # no repeated block in training: the (zero, last) repeat column is not read, as before encoding version 3
-        self.node_dim_ = int(raw.x.shape[1]) - (0 if self.folds_ else 1)
+        # columns zero throughout training (no repeated block, no node of a type added since v4) are not read
+        self.node_dim_ = len(node_columns(self.folds_, self.extension_types_))
         self.attr_dim_, self.hparam_dim_ = int(raw.graph_attr.shape[1]), int(hp.shape[1])
         self.curve_dim_ = 0 if self.curve_mode == "stack" else int(curve.shape[1])
 
@@ -311,7 +312,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         finally:
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
-        statistics = graph_statistics(raw)
+        statistics = self._statistics(raw)
         self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics)
         self.blend_share_, self.blend_scores_ = self._choose_share(y)
         self._fit_curve_stack(records, y, raw, curve, hp, statistics)
@@ -397,7 +398,6 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _predict_parts(self, X, graphs):
         import torch
 
-        from naapgnn.graph.statistics import graph_statistics
         from naapgnn.models.network import predict_members
 
         self._check_fitted()
@@ -406,7 +406,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             device = self._device()
             raw = self._graphs(X, records) if graphs is None else graphs
             forest_reads = self.forest_ is not None and self.forest == "statistics"
-            statistics = graph_statistics(raw) if self._stack_reads_statistics() or forest_reads else None
+            statistics = self._statistics(raw) if self._stack_reads_statistics() or forest_reads else None
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = predict_members([m.to(device) for m in self.members_], g, curve, hp).cpu().numpy()

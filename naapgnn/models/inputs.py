@@ -8,7 +8,8 @@ from naapgnn.errors import NaapgnnError
 CURVE_MODES = ("network", "stack", "both")
 FOREST_KINDS = ("statistics", "per_layer")  # the blended forest (naapgnn.models.blended_forest)
 
-__all__ = ["as_records", "check_params", "check_training_targets", "EncodedRecords", "EncodingMixin", "take"]
+__all__ = ["as_records", "check_params", "check_training_targets", "EncodedRecords", "EncodingMixin", "take",
+           "extension_types_in", "node_columns", "statistic_columns"]
 
 
 def take(X, idx):
@@ -98,6 +99,32 @@ def as_records(X) -> list:
     return out
 
 
+def extension_types_in(x) -> tuple[str, ...]:
+    """The :data:`~naapgnn.graph.encoding.EXTENSION_TYPES` that some node of the node features ``x`` has."""
+    from naapgnn.graph.encoding import EXTENSION_TYPES, NODE_FEATURES
+
+    return tuple(t for t in EXTENSION_TYPES if bool(x[:, NODE_FEATURES.index(f"is_{t}")].any()))
+
+
+def node_columns(folds: bool, types) -> list[int]:
+    """The node-feature columns a model reads: all but the repeat count unless it ``folds``, and but the
+    extension types' columns other than ``types`` (those its training graphs have)."""
+    from naapgnn.graph.encoding import EXTENSION_TYPES, NODE_FEATURES
+
+    left_out = {f"is_{t}" for t in EXTENSION_TYPES if t not in types} | (set() if folds else {"log2_repeats"})
+    return [i for i, name in enumerate(NODE_FEATURES) if name not in left_out]
+
+
+def statistic_columns(types) -> list[int]:
+    """The :data:`~naapgnn.graph.statistics.GRAPH_STATISTICS` a model reads: all but the counts of the
+    extension types other than ``types``."""
+    from naapgnn.graph.encoding import EXTENSION_TYPES
+    from naapgnn.graph.statistics import GRAPH_STATISTICS
+
+    left_out = {f"num_{t}" for t in EXTENSION_TYPES if t not in types}
+    return [i for i, name in enumerate(GRAPH_STATISTICS) if name not in left_out]
+
+
 class EncodingMixin:
     """How :class:`naapgnn.models.gnn.GNNPredictor` turns its input into graphs (it sets ``folds_`` when fitted)."""
 
@@ -112,6 +139,12 @@ class EncodingMixin:
         if isinstance(X, EncodedRecords) and bool(X.fold) == bool(fold):
             return X.graphs
         return batch_architectures([r.arch for r in as_records(X)], fold=fold)
+
+    def _statistics(self, graphs) -> np.ndarray:
+        """The statistics of the unstandardised ``graphs`` this fitted model reads (:func:`statistic_columns`)."""
+        from naapgnn.graph.statistics import graph_statistics
+
+        return graph_statistics(graphs)[:, statistic_columns(self.extension_types_)]
 
     def featurize(self, X) -> EncodedRecords:
         """``X`` as records with their graphs encoded once, as this estimator reads them: fits and predictions
