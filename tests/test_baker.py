@@ -241,10 +241,10 @@ def test_nonlinear_stack_survives_a_checkpoint_round_trip(tmp_path):
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
     model = GNNPredictor(budget=3, **tiny).fit(records[:64])
     assert model.stack_gate_["kind"] == "nonlinear" and model.stack_model_ is not None
-    # it reads (graph prediction, curve features, hparams, the networks' statistics)
+    # it reads (graph prediction, curve features, hparams, the networks' statistics but the count of mul nodes)
     from naapgnn.graph.statistics import GRAPH_STATISTICS
 
-    columns = 1 + len(model.curve_feature_names_) + 2 + len(GRAPH_STATISTICS)
+    columns = 1 + len(model.curve_feature_names_) + 2 + len(GRAPH_STATISTICS) - 1
     assert model.stack_model_.n_features_in_ == columns
     model.save(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "stack.joblib").is_file()
