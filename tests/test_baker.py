@@ -342,7 +342,7 @@ def test_a_mixed_stack_survives_a_checkpoint_round_trip(tmp_path):
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
     model = GNNPredictor(budget=3, **tiny).fit(records[:64])
     before = model.predict(records[64:])
-    columns = np.random.default_rng(0).normal(size=(30, 1 + 2 + len(GRAPH_STATISTICS)))
+    columns = np.random.default_rng(0).normal(size=(30, 1 + 2 + len(GRAPH_STATISTICS) - 1))  # no num_mul
     model.stack_budget0_model_ = _kernel_ridge((0.1, 1.0), columns).fit(columns, columns[:, 0])
     model.stack_gate_.update(weight=0.5, budget0_kind="architecture")
     mixed = model.predict(records[64:])
