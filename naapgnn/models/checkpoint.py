@@ -38,8 +38,7 @@ CHECKPOINT_VERSION = 17  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # a cross-entropy, a perplexity, ... (data.channels.is_loss_channel); 15: each channel's `flat` curve feature;
 # 16: curve features read an accuracy or error rate logged in percent as fractions (data.channels.fraction_scale);
 # the training records' worst value per channel (diverged_values), what a diverged run reads at prediction;
-# 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types); a kernel stack
-# reads each distinct column once (curve_stack.DistinctColumns)
+# 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
