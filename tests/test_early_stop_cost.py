@@ -13,7 +13,7 @@ import pytest
 from naapgnn.search.early_stop import early_stop_run, early_stop_study
 from naapgnn.search.problem import load_problem
 from naapgnn.search.summary import early_stop_summary
-from naapgnn.search.tables import _epochs_words
+from naapgnn.search.tables import epochs_words
 
 FULL = 20
 BUDGET = 6
@@ -152,8 +152,8 @@ def test_the_reports_state_the_costs(tmp_path, capsys):
 
     for name, equal, words in [("mixed", False, "up to 20 epochs"), ("equal", True, "20 epochs")]:
         problem = load_problem(_benchmark(tmp_path / f"{name}.jsonl", equal=equal))
-        assert _epochs_words(problem, " each") == f" ({words} each)"
-        assert _epochs_words(problem, "") == f" ({words})"
+        assert epochs_words(problem, " each") == f" ({words} each)"
+        assert epochs_words(problem, "") == f" ({words})"
     common = ["--strategy", "early-stop", "--budget", str(BUDGET), "--trials", "1", "--thresholds", "0",
               "--warmup", "2", "--predictor", "forest", "--quiet"]
     assert main(["search", *common, "--data", str(tmp_path / "mixed.jsonl"), "--out", str(tmp_path / "m")]) == 0

@@ -245,9 +245,9 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         raise NaapgnnError(invalid_lines(name, problems, _MAX_LISTED_LINES))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
-    notices = [number_strings_notice([r.hparams for r in records], name, hparam_names)]
+    numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
     complete_categories(r.hparams for r in records)
-    for notice in (*notices, fill_non_finite(records, name, lines_of, diverged_values),
+    for notice in (numbers, fill_non_finite(records, name, lines_of, diverged_values),
                    carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)

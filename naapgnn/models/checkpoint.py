@@ -172,8 +172,8 @@ def _check_versions(config: dict, where: str) -> None:
         raise NaapgnnError(f"{where}: checkpoint format version {config.get('format_version')!r} "
                            f"(written by naapgnn {saved}); this naapgnn {__version__} reads version "
                            f"{CHECKPOINT_VERSION}; retrain with naapgnn train")
-    # encoding version 5 added the mul node type (an is_mul column): a checkpoint of an earlier encoding is refused
-    # here, its networks having read one node feature fewer
+    # a checkpoint of another encoding is refused: before version 5 (the mul type) its config lists other node
+    # features and its state has no extension_types
     if config.get("node_features") != list(NODE_FEATURES) or config.get("graph_attrs") != list(GRAPH_ATTRS) \
             or config.get("encoding_version") != ENCODING_VERSION:
         raise NaapgnnError(f"{where}: trained on other graph features (naapgnn {saved}, encoding "

@@ -36,6 +36,7 @@ def _styles(names) -> dict:
 def plot_compare(frame, result, path, problem, predictor: str = "forest") -> None:
     """Best accuracy found, and the share of trials that reached the headline rank target, against full trainings."""
     from naapgnn.search.problem import headline_rank
+    from naapgnn.search.tables import epochs_words
 
     plt = _pyplot()
     top, label = headline_rank(problem.n)
@@ -55,8 +56,7 @@ def plot_compare(frame, result, path, problem, predictor: str = "forest") -> Non
             right.plot(early.trainings, 100 * early[f"p_rank_le_{top}"], linestyle=":", linewidth=1, **style)
     left.axhline(problem.best, color="black", linestyle="--", linewidth=1, label=f"best of all ({problem.best:.4f})")
     trials = next(iter(result.orders.values())).shape[0]
-    up_to = "" if problem.equal_runs else "up to "  # runs that stopped early are shorter
-    trainings = f"full trainings ({up_to}{problem.full_epochs} epochs each)" if problem.full_epochs else "full trainings"
+    trainings = f"full trainings{epochs_words(problem, ' each')}"
     left.set(xlabel=trainings, ylabel="best final accuracy found (mean, 95% CI band)",
              title=f"Best accuracy found ({trials} trials)"
              + (f"; predictor: {_plot_name(predictor)}" if result.n_train else ""))

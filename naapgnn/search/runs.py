@@ -31,8 +31,8 @@ def run_search(settings: SearchSettings, problem: SearchProblem, out: str | Path
     settings = settings.checked()
     too_long = [b for b in settings.budget or () if b > problem.full_epochs]
     if too_long:
-        full = "a full training" if problem.equal_runs else "the longest training"
-        raise NaapgnnError(f"--budget: {too_long[0]} epochs is more than {full} ({problem.full_epochs})")
+        raise NaapgnnError(f"--budget: {too_long[0]} epochs is more than {_full_training(problem)} "
+                           f"({problem.full_epochs})")
     run = {"predictor": run_predictor, "random": run_compare, "evolution": run_compare, "compare": run_compare,
            "early-stop": run_early_stop, "enlarged": run_enlarged}[settings.strategy]
     return run(settings, problem, Path(out))
@@ -116,9 +116,8 @@ def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     if held == DEFAULT_BUDGETS:
         return held, ""
     late = f"; some record logs its first value at epoch {first}" if first > 1 else ""
-    full = "a full training" if problem.equal_runs else "the longest training"
-    return held, (f"note: budgets {', '.join(map(str, held))}: {full} is {problem.full_epochs} epochs and "
-                  f"the shortest curve {shortest}{late} (--budget to choose)\n")
+    return held, (f"note: budgets {', '.join(map(str, held))}: {_full_training(problem)} is {problem.full_epochs} "
+                  f"epochs and the shortest curve {shortest}{late} (--budget to choose)\n")
 
 
 def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
@@ -186,3 +185,8 @@ def _loaded_gnn(checkpoint: str):
         model.forest_, model.blend_forest, model.blend_share_ = None, 0.0, 0.0
         label += " (GNN ensemble only: its blended per-layer forest cannot read 5-block schemes)"
     return model, label
+
+
+def _full_training(problem: SearchProblem) -> str:
+    """What ``full_epochs`` is: a full training, or the longest where some runs stopped early."""
+    return "a full training" if problem.equal_runs else "the longest training"

@@ -56,7 +56,7 @@ def _target_words(problem) -> str:
     return "MaxAccuracy" if problem.name == "NAAP-440" else "its record's target"
 
 
-def _epochs_words(problem, each: str) -> str:
+def epochs_words(problem, each: str) -> str:
     """`` (90 epochs each)`` (`` (up to 20 epochs each)`` where some runs stopped early); nothing for a benchmark
     without curves (a training's length unknown)."""
     up_to = "" if problem.equal_runs else "up to "
@@ -127,7 +127,7 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
         f"# Search strategies on {problem.name} ({settings.strategy})",
         "",
         f"Simulated on the {problem.n} {problem.name} architectures: \"training\" one reads its final accuracy "
-        f"({_target_words(problem)}) and costs one full training{_epochs_words(problem, '')}. "
+        f"({_target_words(problem)}) and costs one full training{epochs_words(problem, '')}. "
         f"{trials} trials (seeds "
         f"`default_rng([{settings.seed}, t])`, t = 0..{trials - 1}); ± is the 95% confidence interval of the mean. "
         f"Best architecture overall: {problem.best:.4f}.",
@@ -203,7 +203,7 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
         "",
         f"Each trial trains N = {n_train} random architectures (their final accuracies label the predictor), "
         f"predicts the other {problem.n - n_train} and trains the top K = {settings.top_k}: {trainings} full "
-        f"trainings{_epochs_words(problem, ' each')} in all. " + _rivals_words(result, settings, trainings) + " "
+        f"trainings{epochs_words(problem, ' each')} in all. " + _rivals_words(result, settings, trainings) + " "
         f"{settings.trials} trials; ± and "
         f"ranges are 95% confidence intervals (normal for means, Wilson for shares). Best architecture overall: "
         f"{problem.best:.4f}.",
