@@ -148,6 +148,8 @@ def main(argv=None) -> None:
                     "themselves (their --variants still run)")
     ap.add_argument("--variants", default="", help=f"also the deep ResNets with transformed curves at budgets "
                     f"{', '.join(map(str, VARIANT_BUDGETS))}: a comma list of {', '.join(VARIANTS)}")
+    ap.add_argument("--variant-budgets", default=",".join(map(str, VARIANT_BUDGETS)),
+                    help="budgets of the --variants (a comma list)")
     args = ap.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
     for variant in variants:
@@ -165,7 +167,8 @@ def main(argv=None) -> None:
         rows += evaluate(args.deep, [int(k) for k in args.deep_budgets.split(",")], 0.2, predictors, args.splits,
                          store, args.jobs, args.seed)
     for variant in variants:
-        rows += evaluate(variant_file(args.deep, variant, out), VARIANT_BUDGETS, 0.2, predictors, args.splits,
+        rows += evaluate(variant_file(args.deep, variant, out), [int(k) for k in args.variant_budgets.split(",")],
+                         0.2, predictors, args.splits,
                          store, args.jobs, args.seed)
     if args.naap_budgets:  # "" skips NAAP-440
         rows += evaluate(args.naap, [int(k) for k in args.naap_budgets.split(",")], None, predictors, args.splits,

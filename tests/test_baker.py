@@ -407,3 +407,20 @@ def test_at_budget_3_a_dead_run_is_told_from_a_slow_start():
     assert dead.sum() == slow.sum() == 5 and model.stack_gate_["used"]
     assert np.all(pred[dead] < 0.015)  # 0.03 each without the flat feature
     assert np.mean(np.abs(pred - y)[slow]) < 0.1  # 0.19 without it
+
+
+def test_at_budget_1_a_dead_run_is_told_from_a_slow_start_by_the_worst_training_value():
+    """One epoch: the dead runs read accuracy 0, the training records' worst value; the slow starters read chance."""
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = dead_and_slow_records()
+    tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
+    model = GNNPredictor(budget=1, **tiny).fit(records[:70])
+    assert model.curve_worst_ == {"accuracy": 0.0}
+    test = records[70:]
+    pred, y = model.predict(test), np.array([r.target for r in test])
+    dead = np.array([r.id.startswith("dead") for r in test])
+    slow = np.array([r.id.startswith("slow") for r in test])
+    assert model.stack_gate_["used"]
+    assert np.all(pred[dead] < 0.02)  # 0.085-0.089 without the worst value
+    assert np.mean(np.abs(pred - y)[slow]) < 0.06  # 0.074 without it

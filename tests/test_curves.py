@@ -53,6 +53,24 @@ def test_flat_marks_a_channel_that_never_changed_over_two_or_more_epochs():
     assert no_loss[0]["loss_flat"] == 0.0 and no_loss[1]["loss_flat"] == 1.0  # absent: zero, as every column
 
 
+def test_at_one_epoch_flat_marks_a_run_at_the_training_records_worst_value():
+    dead = record("dead", accuracy=[0.0, 0.0], loss=[5.3, 5.3])
+    slow = record("slow", accuracy=[0.005, 0.02], loss=[5.29, 5.0])
+    worse = record("worse", accuracy=[-0.001, 0.0], loss=[7.0, 6.0])  # beyond the worst: as dead
+    channels = ["accuracy", "loss"]
+    names = curve_feature_names(1, channels)
+    rows = [dict(zip(names, row)) for row in curve_features([dead, slow, worse], 1, channels,
+                                                             worst={"accuracy": 0.0, "loss": 5.3})]
+    assert [r["accuracy_flat"] for r in rows] == [1.0, 0.0, 1.0] and [r["loss_flat"] for r in rows] == [1.0, 0.0, 1.0]
+    assert [r["accuracy_flat"] for r in features([dead, slow], 1)] == [0.0, 0.0]  # no worst given: nothing marked
+    at_two = curve_features([dead, slow], 2, channels, worst={"accuracy": 0.005, "loss": 5.29})
+    assert np.array_equal(at_two, curve_features([dead, slow], 2, channels))  # from two epochs on: never changed
+    percent = record("p", accuracy=[0.5, 1.0])  # logged in percent (0.5 %): the worst is given in fractions
+    chance = record("q", accuracy=[20.0, 30.0])
+    row = curve_features([percent, chance], 1, ["accuracy"], worst={"accuracy": 0.005})
+    assert list(row[:, curve_feature_names(1, ["accuracy"]).index("accuracy_flat")]) == [1.0, 0.0]
+
+
 def test_only_the_first_budget_epochs_are_read():
     a = features([record(accuracy=[0.1, 0.2, 0.3, 0.4])], 2)[0]
     b = features([record(accuracy=[0.1, 0.2, 0.9, 0.0])], 2)[0]

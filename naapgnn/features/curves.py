@@ -6,8 +6,9 @@ best value, the mean of the last three epochs, the last first and second
 differences, the slope over the last half of the epochs, and a fit of
 ``a + b * log(epoch)`` (its slope ``b`` and its value at four times the
 budget), and whether it never changed over two or more epochs (``flat``: a
-diverged or stuck run). They work for accuracy, losses, train accuracy or any other named
-channel of any length.
+diverged or stuck run; after one epoch, whether it reads the training records'
+worst value of the channel, when a model gives it). They work for accuracy,
+losses, train accuracy or any other named channel of any length.
 
 A cyclic learning rate is never assumed: the cycle features (the value at the
 last complete cycle end, the last cycle gain and their geometric
@@ -26,7 +27,7 @@ records hold: a unit is the file's, not an epoch's).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -185,13 +186,16 @@ def curve_feature_names(budget: int, channels: Sequence[str], raw: bool = False)
     return names
 
 
-def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw: bool = False) -> np.ndarray:
+def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw: bool = False,
+                   worst: Mapping[str, float] | None = None) -> np.ndarray:
     """Curve features of the first ``budget`` epochs, ``(n, len(curve_feature_names(...)))``.
 
     See the module docstring. Best is the minimum for a lower-is-better channel
     (:func:`is_loss_channel`: a loss, an error rate, a cross-entropy, ...), else the maximum. A
     channel a record lacks contributes zeros (and presence 0). Every record needs at least one channel with
-    ``budget`` epochs; a channel shorter than that is an error.
+    ``budget`` epochs; a channel shorter than that is an error. ``worst``: each channel's worst value
+    in the training records (:func:`naapgnn.data.channels.worst_values`); at one epoch, where no run
+    can be seen not to change, ``flat`` says whether the value is that worst one.
     """
     if budget == 0:
         return np.zeros((len(records), 0))
@@ -206,7 +210,7 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw:
     blocks = []
     for c in channels:
         values, present = _channel(records, c, budget)
-        blocks.append(_free_features(values, present, is_loss_channel(c)))
+        blocks.append(_free_features(values, present, is_loss_channel(c), (worst or {}).get(c)))
         if raw:
             blocks.append(values * present[:, None])
         if periods is not None and c != SCHEDULE_CHANNEL:
@@ -237,7 +241,8 @@ def values_and_differences(records: Sequence, budget: int, channels: Sequence[st
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(records), 0))
 
 
-def _free_features(values: np.ndarray, present: np.ndarray, lower_is_better: bool) -> np.ndarray:
+def _free_features(values: np.ndarray, present: np.ndarray, lower_is_better: bool,
+                   worst: float | None = None) -> np.ndarray:
     """The schedule-free columns (:data:`_FREE`) of an ``(n, k)`` curve; zeros where absent."""
     n, k = values.shape
     best = values.min(axis=1) if lower_is_better else values.max(axis=1)
@@ -249,11 +254,21 @@ def _free_features(values: np.ndarray, present: np.ndarray, lower_is_better: boo
     log_slope = _slopes(log_t, values) if k >= 2 else np.zeros(n)
     at_x4 = values.mean(axis=1) + log_slope * (np.log(4.0 * k) - log_t.mean())
     # a channel that never changed is a dead run (diverged, stuck at chance); a smooth kernel on the values alone
-    # cannot tell it from a run that starts slowly
-    flat = (np.ptp(values, axis=1) == 0).astype(float) if k >= 2 else np.zeros(n)
+    # cannot tell it from a run that starts slowly. After one epoch, a run reading the training records' worst
+    # value is dead: the diverged runs' accuracy 0 or carried NaN, against chance for a slow start
+    if k >= 2:
+        flat = (np.ptp(values, axis=1) == 0).astype(float)
+    else:
+        flat = np.zeros(n) if worst is None else _at_worst(values[:, 0], worst, lower_is_better)
     cols = [present, values[:, -1], best, values[:, -min(3, k):].mean(axis=1), diff1, diff2, slope, log_slope, at_x4,
             flat]
     return np.column_stack(cols) * np.c_[np.ones(n), np.repeat(present[:, None], len(cols) - 1, axis=1)]
+
+
+def _at_worst(values: np.ndarray, worst: float, lower_is_better: bool) -> np.ndarray:
+    """1 where ``values`` are at ``worst`` or beyond it (up to float rounding), else 0."""
+    tolerance = 1e-9 * max(1.0, abs(worst))
+    return (values >= worst - tolerance if lower_is_better else values <= worst + tolerance).astype(float)
 
 
 def _slopes(x: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 17  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 18  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -38,7 +38,8 @@ CHECKPOINT_VERSION = 17  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # a cross-entropy, a perplexity, ... (data.channels.is_loss_channel); 15: each channel's `flat` curve feature;
 # 16: curve features read an accuracy or error rate logged in percent as fractions (data.channels.fraction_scale);
 # the training records' worst value per channel (diverged_values), what a diverged run reads at prediction;
-# 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types)
+# 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types);
+# 18: that worst value in fractions (curve_worst): at one epoch, `flat` marks a run reading it
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -98,6 +99,7 @@ def _config(model) -> dict:
         "curve_channels": model.curve_channels_,
         "schedule": model.schedule_,
         "diverged_values": model.diverged_values_,
+        "curve_worst": model.curve_worst_,
         "curve_feature_names": model.curve_feature_names_,
         "hparam_names": model.hparam_names_,
         "hparam_log": list(model.hparam_log_),
@@ -187,6 +189,7 @@ def _set_state(model, state: dict) -> None:
     model.curve_channels_ = list(state["curve_channels"])
     model.schedule_ = state["schedule"]
     model.diverged_values_ = {c: float(v) for c, v in state["diverged_values"].items()}
+    model.curve_worst_ = {c: float(v) for c, v in state["curve_worst"].items()}
     model.curve_feature_names_ = list(state["curve_feature_names"])
     model.hparam_names_ = list(state["hparam_names"])
     # absent before the log-scaled hyperparameters: every column read as it is

@@ -18,7 +18,7 @@ import copy
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from naapgnn.data.channels import worst_values
+from naapgnn.data.channels import fraction_scale, worst_values
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
@@ -43,6 +43,7 @@ class CurveMixin:
         self.curve_channels_ = curve_channels(records) if budget else []
         self.schedule_ = shared_schedule(records) if budget else None
         self.diverged_values_ = worst_values(records, self.curve_channels_)
+        self.curve_worst_ = {c: v * fraction_scale(records, c) for c, v in self.diverged_values_.items()}
         if budget and not self.curve_channels_:
             raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
         self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, bool(self.curve_raw))
@@ -52,7 +53,8 @@ class CurveMixin:
 
     def _curve(self, records) -> np.ndarray:
         records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
-        return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw))
+        return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw),
+                              worst=self.curve_worst_)
 
     def _stack(self):
         """The fitted stack as :func:`naapgnn.models.curve_stack.apply_stack` reads it."""

@@ -22,7 +22,7 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
   curve features), alpha by cross-validation;
 * ``"nonlinear"``: as ``"architecture"``, reading also the curve features
   (:func:`naapgnn.features.curves.curve_features`: last and best value, recent
-  mean, changes, slopes, a log-epoch extrapolation, whether it never changed),
+  mean, changes, slopes, a log-epoch extrapolation, whether it never changed or reads the worst value),
   a fixed width whatever the budget. Not the raw values Baker et al. 2018 read: on development splits of
   the deep ResNets, a kernel reading every value and difference ranked worse
   with every epoch added, and one reading also the values at five log-spaced
