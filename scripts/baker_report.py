@@ -168,8 +168,7 @@ def main(argv=None) -> None:
                          store, args.jobs, args.seed)
     for variant in variants:
         rows += evaluate(variant_file(args.deep, variant, out), [int(k) for k in args.variant_budgets.split(",")],
-                         0.2, predictors, args.splits,
-                         store, args.jobs, args.seed)
+                         0.2, predictors, args.splits, store, args.jobs, args.seed)
     if args.naap_budgets:  # "" skips NAAP-440
         rows += evaluate(args.naap, [int(k) for k in args.naap_budgets.split(",")], None, predictors, args.splits,
                          store, args.jobs, args.seed)
