@@ -3,7 +3,8 @@
 :class:`CurveMixin` holds what a fit learns about the first ``budget`` epochs:
 the channels and the learning-rate schedule read, each channel's worst
 training value (``diverged_values_``: what a run that diverged reads when a
-file is loaded for this model, :func:`naapgnn.data.records.load_benchmark`),
+file is loaded for this model, :func:`naapgnn.data.records.load_benchmark`;
+``curve_worst_``: the same in fractions, what ``flat`` reads at one epoch),
 the curve features' standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
 on the held-out graph predictions. With ``curve_mode="stack"`` the graph
 network and its blended forest read no curve, so the same graph part serves
