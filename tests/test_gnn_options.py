@@ -280,3 +280,13 @@ def test_a_missing_or_unknown_hyperparameter_is_out_of_domain(train, test):
     assert "hparam" not in reasons[0]
     assert not inside[1] and "hparam 'lr' missing (read as the training mean)" in reasons[1]
     assert not inside[2] and "hparam 'learning_rate' not read (not in the training data)" in reasons[2]
+
+
+def test_uncertainty_never_exceeds_the_largest_std_of_an_accuracy(train, test):
+    """A calibration factor fitted on tiny training spreads would scale a far-off network's spread past any
+    accuracy's (3.98 was seen): the std is capped at 0.5, and below it is the spread times the factor."""
+    model = GNNPredictor(budget=0, **{**TINY, "n_ensemble": 3}).fit(train)
+    _, std = model.predict(test, return_std=True)
+    model.std_scale_ *= 1e6
+    _, huge = model.predict(test, return_std=True)
+    assert np.all(std < 0.5) and np.all(huge[std > 0] == 0.5)

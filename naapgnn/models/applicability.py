@@ -20,7 +20,7 @@ import numpy as np
 MARGIN = 0.05
 DISAGREEMENT_FACTOR = 3.0
 
-__all__ = ["MARGIN", "DISAGREEMENT_FACTOR", "record_domain", "domain_reasons", "range_reasons", "outside"]
+__all__ = ["MARGIN", "DISAGREEMENT_FACTOR", "MAX_STD", "record_domain", "domain_reasons", "range_reasons", "outside"]
 
 
 def outside(values: np.ndarray, low: np.ndarray, high: np.ndarray, margin: float = MARGIN) -> np.ndarray:
@@ -192,6 +192,9 @@ def _count(value: float) -> str:
 # --- blending, calibration and the estimator's methods -------------------------------------
 
 COVERAGE = 0.9545  # the share of a normal distribution within +-2 standard deviations
+# The largest standard deviation a quantity in [0, 1] can have (half its mass at 0, half at 1): the
+# uncertainty's ceiling, where a calibration factor fitted on tiny training spreads would scale far past it
+MAX_STD = 0.5
 
 
 def blend(gnn: np.ndarray, gnn_std: np.ndarray, forest: np.ndarray | None, weight: float):

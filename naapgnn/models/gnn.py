@@ -56,7 +56,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.models import checkpoint
-from naapgnn.models.applicability import ApplicabilityMixin, blend
+from naapgnn.models.applicability import MAX_STD, ApplicabilityMixin, blend
 from naapgnn.models.blended_forest import ForestMixin
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
@@ -356,7 +356,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
         return_std : bool
             Also return the uncertainty: the module docstring's spread times
-            ``std_scale_`` (calibrated so that +-2 std holds 95% of held-out targets).
+            ``std_scale_`` (+-2 std holds 95% of held-out targets), at most 0.5 (an accuracy's largest).
 
         Returns
         -------
@@ -371,7 +371,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         :meth:`domain_report` instead of predicting twice)."""
         _, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_share_))
         mean = np.clip(parts["mean"], 0.0, 1.0)
-        return (mean, std * self.std_scale_) if return_std else mean
+        return (mean, np.minimum(std * self.std_scale_, MAX_STD)) if return_std else mean
 
     def predict_parts(self, X, graphs=None) -> dict:
         """The parts of :meth:`predict`: the graph network's, the forest's, and their stacked blend.
