@@ -72,7 +72,7 @@ def batch_benchmark(tmp_path_factory):
         warnings.simplefilter("error", NaapgnnWarning)  # "auto" keeps bs a category: no warning
         train = load_jsonl(_write(folder / "train.jsonl", full))
     only64 = [line for line in full if '"bs": "64"' in line][:6]
-    with pytest.warns(NaapgnnWarning, match=r'hparams bs: every value is a number written as a string \("64"\)'):
+    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("64"\)'):
         subset = load_jsonl(_write(folder / "only64.jsonl", only64))
     assert subset[0].hparams["bs"] == 64.0  # the file's own rule reads a number
     same = [r for r in train if r.id in {s.id for s in subset}]
@@ -92,7 +92,7 @@ def test_a_subset_whose_categories_look_like_numbers_predicts_as_within_its_trai
 
 
 def test_a_model_trained_on_numbers_reads_a_category_file_as_numbers(tmp_path):
-    with pytest.warns(NaapgnnWarning, match=r'hparams bs: every value is a number written as a string \("64"\)'):
+    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("64"\)'):
         train = load_jsonl(_write(tmp_path / "train.jsonl", _batch_lines(("64", "128"))))
     model = GNNPredictor(budget=0, **TINY).fit(train)
     assert "bs" in model.hparam_names_
@@ -107,8 +107,8 @@ def test_a_model_trained_on_numbers_reads_a_category_file_as_numbers(tmp_path):
 
 def test_the_number_string_warning_shows_each_names_first_value(tmp_path):
     lines = [_line(i, 8, hp) for i, hp in enumerate([{"lr": "0.03", "bs": "128"}, {"lr": "1e-4", "bs": "64"}])]
-    with pytest.warns(NaapgnnWarning, match=r'b.jsonl: hparams bs, lr: every value is a number written as a '
-                                            r'string \("128", "0.03"\), read as numbers'):
+    with pytest.warns(NaapgnnWarning, match=r'b.jsonl: hparams bs, lr: numbers written as strings '
+                                            r'\("128", "0.03"\), read as numbers'):
         load_jsonl(_write(tmp_path / "b.jsonl", lines))
 
 
@@ -167,3 +167,49 @@ def test_train_names_the_file_and_line_of_a_record_without_a_target(tmp_path, ca
     assert "bench.jsonl line 7: target: missing" in err and "GNNPredictor" not in err
     with pytest.raises(NaapgnnError, match=r"GNNPredictor: record 'n6' has no target \(pass y or a target\)"):
         GNNPredictor(budget=0, **TINY).fit(load_jsonl(path))  # the Python API keeps its message
+
+
+# --- numbers beside strings that are no number -----------------------------------------------------
+
+
+@pytest.mark.parametrize("values, message", [
+    ((64, 256, "auto"), r'b.jsonl line 3: hparams.bs: "auto" is a string where other records give numbers '
+                        r'\(line 1: 64\); give every value as a number, or every one as a string to read them as '
+                        r'categories$'),
+    (("auto", True, False), r'b.jsonl line 1: hparams.bs: "auto" is a string where other records give booleans '
+                            r'\(line 2: true\); give every value as a boolean, or'),
+    (("64", "auto", 128), r'b.jsonl line 2: hparams.bs: "auto" is a string where other records give numbers '
+                          r'\(line 3: 128\)'),
+])
+def test_a_file_mixing_numbers_and_categories_is_refused_by_line(values, message, tmp_path):
+    path = _write(tmp_path / "b.jsonl", [_line(i, 8, {"lr": 0.1, "bs": v}) for i, v in enumerate(values)])
+    with pytest.raises(NaapgnnError, match=message):
+        load_jsonl(path)
+
+
+def test_numbers_beside_number_strings_or_nulls_are_no_mix(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [_line(i, 8, {"bs": v, "opt": o})
+                                         for i, (v, o) in enumerate([(64, "sgd"), ("128", None), (None, "adam")])])
+    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("128"\), read as numbers$'):
+        records = load_jsonl(path)
+    assert [r.hparams["bs"] for r in records][:2] == [64.0, 128.0]
+    assert records[1].hparams == {"bs": 128.0, "opt=sgd": 0.0, "opt=adam": 0.0}  # a null category: indicators 0
+
+
+def test_with_a_checkpoints_names_one_records_string_leaves_the_others_numbers_alone(tmp_path):
+    lines = [_line(i, 8, {"lr": 0.1, "nesterov": v}) for i, v in enumerate([True, "yes", False])]
+    records = load_benchmark(_write(tmp_path / "b.jsonl", lines), hparam_names=["lr", "nesterov"])
+    assert [r.hparams for r in records] == [{"lr": 0.1, "nesterov": 1.0}, {"lr": 0.1, "nesterov=yes": 1.0},
+                                            {"lr": 0.1, "nesterov": 0.0}]
+    assert records[1].to_dict()["hparams"] == {"lr": 0.1, "nesterov": "yes"}
+
+
+def test_a_checkpoint_flags_only_the_record_whose_value_it_never_saw(tmp_path):
+    train = [_line(i, 8 * (1 + i % 4), {"lr": 0.1, "nesterov": i % 2 == 0}, target=0.3 + 0.01 * (i % 4))
+             for i in range(24)]
+    model = GNNPredictor(budget=0, **TINY).fit(load_jsonl(_write(tmp_path / "train.jsonl", train)))
+    lines = [_line(i, 8, {"lr": 0.1, "nesterov": v}) for i, v in enumerate([True, "yes", False])]
+    records = load_benchmark(_write(tmp_path / "b.jsonl", lines), hparam_names=model.hparam_names_)
+    in_domain, reasons = model.domain_report(records)  # a category never seen: flagged, as before
+    assert "nesterov" not in reasons[0] + reasons[2] and "hparam 'nesterov=yes' not read" in reasons[1]
+    assert not in_domain[1]

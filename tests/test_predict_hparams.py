@@ -15,7 +15,7 @@ from naapgnn.errors import NaapgnnWarning
 
 TINY = dict(hidden=8, layers=2, max_epochs=20, patience=10, n_ensemble=2, forest_trees=20, n_threads=1)
 GAIN = {"64": 0.0, "128": 0.05, "auto": 0.1}  # the batch size matters: "auto" the best
-NUMBER_STRINGS = "every value is a number written as a string"
+NUMBER_STRINGS = "numbers written as strings"
 
 
 def _scheme(width):

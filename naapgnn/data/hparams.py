@@ -33,8 +33,8 @@ from typing import Any, Iterable, Mapping
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
-           "name_problem", "is_indicator", "numbers_in_strings", "number_strings_notice", "read_as", "hparam_value",
-           "hparams_to_json", "same_hparams", "not_applicable"]
+           "name_problem", "mixed_kinds", "is_indicator", "numbers_in_strings", "number_strings_notice", "read_as",
+           "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -111,20 +111,50 @@ def given_names(hparams: Mapping[str, float]) -> set[str]:
 
 
 def complete_categories(hparams_list: Iterable[dict[str, float]]) -> None:
-    """Give every dict of ``hparams_list`` a 0 for each category value that only other dicts have (in place)."""
+    """Give every dict of ``hparams_list`` a 0 for each category value that only other dicts have (in place).
+
+    A dict that gives the name as a number keeps it, without indicators: a checkpoint reads each record by
+    itself (:func:`read_as`), so one record's category never changes how the others' numbers read (a training
+    file that mixes the two is refused first, :func:`mixed_kinds`).
+    """
     hparams_list = list(hparams_list)
     indicators = {k for hp in hparams_list for k in hp if is_indicator(k)}
     for hp in hparams_list:
-        names = given_names(hp)
+        names = given_names(hp) - {k for k, v in hp.items() if not is_indicator(k) and not math.isnan(v)}
         for k in indicators:
             if k not in hp and k.split(SEPARATOR, 1)[0] in names:
                 hp[k] = 0.0
-        for k in [k for k in hp if any(i.startswith(k + SEPARATOR) for i in indicators)]:
+        for k in [k for k in hp if math.isnan(hp[k]) and any(i.startswith(k + SEPARATOR) for i in indicators)]:
             del hp[k]  # a category given as null: every indicator 0
 
 
+def mixed_kinds(raw: Iterable[tuple[int, Any]]) -> list[tuple[int, str]]:
+    """``(line, message)`` for each name that some records give as a number or boolean and others as a string
+    that is no number (``"bs": "auto"`` beside ``"bs": 64``), at the first such string; ``raw`` holds each
+    record's line and its ``hparams`` as the file gives them.
+
+    Read as categories, the numbers would be lost; read as numbers, the string would.
+    """
+    numbers: dict[str, tuple[int, Any]] = {}
+    strings: dict[str, tuple[int, str]] = {}
+    for line, hparams in raw:
+        for name, value in (hparams or {}).items():
+            if isinstance(value, str) and _number_or_none(value) is None:
+                strings.setdefault(name, (line, value))
+            elif value is not None and not isinstance(value, str):
+                numbers.setdefault(name, (line, value))
+    problems = []
+    for name in [n for n in strings if n in numbers]:
+        (line, text), (number_line, number) = strings[name], numbers[name]
+        kind = "boolean" if isinstance(number, bool) else "number"
+        problems.append((line, f"hparams.{name}: {json.dumps(text)} is a string where other records give {kind}s "
+                               f"(line {number_line}: {json.dumps(number)}); give every value as a {kind}, or "
+                               "every one as a string to read them as categories"))
+    return sorted(problems)
+
+
 def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, str]:
-    """Read as numbers, in place, the categories whose every value is a number written as a string
+    """Read as numbers, in place, the categories whose every string value is a number
     (``"lr": "0.01"``, as a table exported with text columns writes it); returns their names (sorted), each with
     the first value the list gives it as written (for a warning that shows the file's own values).
 
@@ -150,8 +180,8 @@ def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, st
 
 def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,
                           model_names: Iterable[str] | None = None) -> str:
-    """Read as numbers, in place, the names whose every value is a number written as a string
-    (:func:`numbers_in_strings`), and say so.
+    """Read as numbers, in place, the names whose every string value is a number (:func:`numbers_in_strings`),
+    and say so.
 
     Parameters
     ----------
@@ -175,8 +205,7 @@ def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,
     if not numeric:
         return ""
     examples = ", ".join(map(json.dumps, numeric.values()))
-    return (f"{source}: hparams {', '.join(numeric)}: every value is a number written as a string ({examples}), "
-            "read as numbers")
+    return f"{source}: hparams {', '.join(numeric)}: numbers written as strings ({examples}), read as numbers"
 
 
 def read_as(hparams: Mapping[str, float], names: Iterable[str]) -> dict[str, float]:

@@ -37,8 +37,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite, mixed_units_notice
-from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, name_problem,
-                                  number_strings_notice, parse_hparams, same_hparams)
+from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
+                                  name_problem, number_strings_notice, parse_hparams, same_hparams)
 from naapgnn.data.targets import TARGET_SCALES, check_scale, check_target, read_target  # noqa: F401 (re-exported)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
 from naapgnn.io import write_text_atomic
@@ -223,11 +223,13 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     lines_of: list[int] = []
+    raw_hparams: list[tuple[int, Any]] = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = record_from_dict(_loads(line), target_scale, diverged_ok=True)
+            obj = _loads(line)
+            record = record_from_dict(obj, target_scale, diverged_ok=True)
             if record.id in seen:
                 raise NaapgnnError(f"id: duplicate id {record.id!r} (first on line {seen[record.id]})")
         except NaapgnnError as exc:
@@ -236,11 +238,14 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         seen[record.id] = lineno
         records.append(record)
         lines_of.append(lineno)
+        raw_hparams.append((lineno, obj.get("hparams")))
         if given_names(record.hparams) != given_names(records[0].hparams):
             problems.append((lineno, name_problem(given_names(record.hparams), given_names(records[0].hparams),
                                                   seen[records[0].id])))
         if need_target and record.split != "test" and record.target is None:
             problems.append((lineno, "target: missing (training reads every record whose split is not \"test\")"))
+    if not problems and hparam_names is None:  # a checkpoint reads each record by itself (read_as)
+        problems = mixed_kinds(raw_hparams)
     if problems:
         raise NaapgnnError(invalid_lines(name, problems, _MAX_LISTED_LINES))
     if not records:
