@@ -272,10 +272,21 @@ def test_a_file_mixing_percent_and_fraction_curves_is_warned_of(tmp_path):
     fractions = [{"val_acc": [0.3, 0.5]}, {"val_acc": [0.2, 0.6]}, {"val_acc": [0.25, 0.4]}]
     percent = [{"val_acc": [30.0, 50.0]}, {"val_acc": [0.4, 0.5]}, {"val_acc": [20.0, 60.0]}, {"val_acc": [25.0, 40.0]},
                {"val_acc": [22.0, 45.0]}]  # one run dead at 0.5 % of a 200-class task: no warning
-    with pytest.warns(NaapgnnWarning, match=r"curve.val_acc: 3 of 4 records never exceed 1.05 while others reach "
-                                            r"60: read as percentages"):
-        load_jsonl(_write(tmp_path / "mixed.jsonl", fractions + [{"val_acc": [20.0, 60.0]}]))
+    with pytest.warns(NaapgnnWarning, match=r"curve.val_acc: 2 of 4 records never exceed 1.05 while others reach "
+                                            r"60: read as percentages"):  # no majority either way
+        load_jsonl(_write(tmp_path / "mixed.jsonl", fractions[:2] + [{"val_acc": [20.0, 60.0]}] * 2))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_jsonl(_write(tmp_path / "percent.jsonl", percent))
         load_jsonl(_write(tmp_path / "fractions.jsonl", fractions))
+
+
+@pytest.mark.parametrize("odd, message", [
+    ([3], r"line 4 exceeds 1.05 \(up to 60, percentages\?\) while 3 of 4 records never do \(fractions\); give "
+          r"every record in the same unit$"),
+    ([0, 2, 3, 5, 6], r"lines 1, 3, 4 and 2 more exceed 1.05 \(up to 60, percentages\?\) while 6 of 11 records "),
+])
+def test_mostly_fractions_with_some_runs_in_percent_is_refused_by_line(odd, message, tmp_path):
+    curves = [{"val_acc": [20.0, 60.0] if i in odd else [0.3, 0.5]} for i in range(4 if len(odd) == 1 else 11)]
+    with pytest.raises(NaapgnnError, match=r"mixed.jsonl: curve.val_acc: mixed units: " + message):
+        load_jsonl(_write(tmp_path / "mixed.jsonl", curves))

@@ -186,20 +186,42 @@ def fraction_scale(records: Sequence, channel: str) -> float:
     return 0.01 if factor is not None and abs(factor) == 0.01 else 1.0
 
 
-def mixed_units_notice(records: Sequence, name: str) -> str | None:
+def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
     """A one-line warning when an accuracy or error-rate channel read in percent (:func:`fraction_scale`) has a
-    quarter or more of its records never above 1.05, as in a file mixing percentages and fractions (a run
-    dead at 0.5 % of a 200-class task stays that low too, but rarely a quarter of them); None otherwise."""
+    quarter to a half of its records never above 1.05, as in a file mixing percentages and fractions (a run
+    dead at 0.5 % of a 200-class task stays that low too, but rarely a quarter of them); None otherwise.
+
+    Raises
+    ------
+    NaapgnnError
+        When more than half never exceed 1.05: the records above it, named by ``lines``, are the odd ones out,
+        and reading the file in percent would read the others 100 times too small.
+    """
     for channel in sorted({c for r in records for c in measured_channels(r.curve)}):
         if fraction_scale(records, channel) != 0.01:
             continue
-        highs = [float(np.max(r.curve[channel])) for r in records if len(r.curve.get(channel, ()))]
+        having = [(float(np.max(r.curve[channel])), line) for r, line in zip(records, lines)
+                  if len(r.curve.get(channel, ()))]
+        highs = [h for h, _ in having]
         low = sum(h <= 1.0 + ACCURACY_SLACK for h in highs)
+        if len(highs) >= 2 and low > len(highs) / 2:
+            raise NaapgnnError(_mixed_units(name, channel, having, low))
         if len(highs) >= 2 and low >= len(highs) / 4:
             return (f"{name}: curve.{channel}: {low} of {len(highs)} records never exceed 1.05 while others reach "
                     f"{max(highs):g}: read as percentages, all of them; fractions mixed in would read 100 times "
                     "too small")
     return None
+
+
+def _mixed_units(name: str, channel: str, having: list, low: int, listed: int = 3) -> str:
+    """The error for a channel whose records are mostly fractions, ``having`` holding each one's highest value and
+    line."""
+    above = [line for h, line in having if h > 1.0 + ACCURACY_SLACK]
+    shown = ", ".join(map(str, above[:listed])) + (f" and {len(above) - listed} more" if len(above) > listed else "")
+    lines_exceed = "lines {} exceed" if len(above) > 1 else "line {} exceeds"
+    return (f"{name}: curve.{channel}: mixed units: {lines_exceed.format(shown)} 1.05 "
+            f"(up to {max(h for h, _ in having):g}, percentages?) while {low} of {len(having)} records never do "
+            "(fractions); give every record in the same unit")
 
 
 def as_accuracy(values, factor: float) -> np.ndarray:

@@ -253,7 +253,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
     complete_categories(r.hparams for r in records)
     for notice in (numbers, fill_non_finite(records, name, lines_of, diverged_values),
-                   carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name)):
+                   carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name, lines_of)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records
