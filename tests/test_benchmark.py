@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from naapgnn.data.records import (
     write_jsonl,
 )
 from naapgnn.data.naap440 import load_naap440
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("NAAPGNN_DATA", "../shared/data/naap440"))
@@ -220,6 +221,22 @@ def test_target_scale_percent_divides_by_100(tmp_path):
         load_benchmark(over, target_scale="percent")
     with pytest.raises(NaapgnnError, match="target scale must be fraction or percent, got 'permille'"):
         load_benchmark(path, target_scale="permille")
+
+
+def test_target_scale_percent_on_fractions_is_warned_of(tmp_path, capsys):
+    path = _write(tmp_path / "b.jsonl", [{"id": "a", "arch": SCHEME, "target": 0.6},
+                                         {"id": "b", "arch": SCHEME, "target": 0.55}])
+    with pytest.warns(NaapgnnWarning, match=r"b.jsonl: every target is below 0.01 once --target-scale percent "
+                                            r"divides it by 100 \(the highest 0.6 as written\): fractions already\? "
+                                            r"then drop --target-scale percent$"):
+        assert [r.target for r in load_benchmark(path, target_scale="percent")] == pytest.approx([0.006, 0.0055])
+    near_chance = _write(tmp_path / "c.jsonl", [{"id": "a", "arch": SCHEME, "target": 0.6},
+                                                {"id": "b", "arch": SCHEME, "target": 1.5}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_benchmark(near_chance, target_scale="percent")  # one target at 1.5 %: percentages
+        load_benchmark(path)
+        load_benchmark(_write(tmp_path / "d.jsonl", [{"id": "a", "arch": SCHEME}]), target_scale="percent")
 
 
 def test_nan_and_empty_file(tmp_path):

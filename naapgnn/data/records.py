@@ -39,7 +39,8 @@ import numpy as np
 from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite, mixed_units_notice
 from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
                                   name_problem, number_strings_notice, parse_hparams, same_hparams)
-from naapgnn.data.targets import TARGET_SCALES, check_scale, check_target, read_target  # noqa: F401 (re-exported)
+from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, percent_notice,  # noqa: F401 (re-exported)
+                                  read_target)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
 from naapgnn.io import write_text_atomic
 
@@ -253,7 +254,8 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
     complete_categories(r.hparams for r in records)
     for notice in (numbers, fill_non_finite(records, name, lines_of, diverged_values),
-                   carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name, lines_of)):
+                   carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name, lines_of),
+                   percent_notice([r.target for r in records], target_scale, name)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records

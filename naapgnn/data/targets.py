@@ -1,12 +1,12 @@
 """A record's target: its final accuracy, as a fraction in [0, 1] whichever scale its file gives it in."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["TARGET_SCALES", "check_scale", "check_target", "read_target"]
+__all__ = ["TARGET_SCALES", "check_scale", "check_target", "read_target", "percent_notice"]
 
 TARGET_SCALES = ("fraction", "percent")
 _SCALE_DIVISOR = {"fraction": 1.0, "percent": 100.0}
@@ -41,3 +41,14 @@ def read_target(value: Any, target_scale: str) -> float:
         return check_target(value, target_scale)  # the value as written, in the message
     except NaapgnnError as exc:
         raise NaapgnnError(f"target: {exc}") from None
+
+
+def percent_notice(targets: Sequence[float | None], target_scale: str, name: str) -> str | None:
+    """A one-line warning when ``target_scale`` is ``"percent"`` and every target, so divided, is below 0.01:
+    fractions already, most likely. Not an error: a benchmark of runs near chance on thousands of classes
+    is below 1 % throughout."""
+    given = [t for t in targets if t is not None]
+    if target_scale != "percent" or not given or max(given) >= 0.01:
+        return None
+    return (f"{name}: every target is below 0.01 once --target-scale percent divides it by 100 (the highest "
+            f"{100 * max(given):g} as written): fractions already? then drop --target-scale percent")
