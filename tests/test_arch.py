@@ -76,6 +76,8 @@ BAD = [
     (graph(), "empty network"),
     ([], "empty network"),
     ("[{\"kernel_size\": 3,", "invalid JSON at line 1"),
+    ("resnet", "expected a scheme list or a layer-graph object, got a string"),
+    ("", "expected a scheme list or a layer-graph object, got a string"),
     (graph(conv(4), {"op": "add"}), "layer 1: add needs 'inputs'"),
     (graph(conv(4), {"op": "dropout", "p": 1.5}), "layer 1: dropout p must be a number in [0, 1)"),
     (graph(conv(4, activation="swish")), "layer 0: unknown activation 'swish'"),

@@ -223,6 +223,14 @@ def test_target_scale_percent_divides_by_100(tmp_path):
         load_benchmark(path, target_scale="permille")
 
 
+def test_an_arch_given_as_a_word_is_named_as_a_string_and_json_text_still_reads(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [{"id": "a", "arch": json.dumps(SCHEME)}, {"id": "b", "arch": "resnet"}])
+    with pytest.raises(NaapgnnError, match=r"b.jsonl line 2: arch: expected a scheme list or a layer-graph object, "
+                                           r"got a string$"):
+        load_jsonl(path)
+    assert load_jsonl(_write(path, [{"id": "a", "arch": json.dumps(SCHEME)}]))[0].arch == parse_architecture(SCHEME)
+
+
 def test_target_scale_percent_on_fractions_is_warned_of(tmp_path, capsys):
     path = _write(tmp_path / "b.jsonl", [{"id": "a", "arch": SCHEME, "target": 0.6},
                                          {"id": "b", "arch": SCHEME, "target": 0.55}])

@@ -150,7 +150,7 @@ def parse_architecture(obj: Any, source: str | None = None) -> Architecture:
         return obj
     try:
         if isinstance(obj, str):
-            obj = _loads(obj)
+            obj = _from_text(obj)
         if isinstance(obj, Mapping) and "layers" not in obj and "scheme" in obj:
             obj = obj["scheme"]
         if isinstance(obj, (list, tuple)):
@@ -188,6 +188,17 @@ def is_scheme(obj: Any) -> bool:
     return isinstance(obj, (list, tuple)) and all(
         isinstance(b, Mapping) and "op" not in b for b in obj
     )
+
+
+def _from_text(text: str) -> Any:
+    """The architecture a JSON string holds (a table's scheme column, say); a plain word (``"resnet"``) is no
+    JSON text, and said so."""
+    try:
+        return _loads(text)
+    except NaapgnnError:
+        if text.lstrip()[:1] in ("[", "{"):
+            raise
+        raise NaapgnnError("expected a scheme list or a layer-graph object, got a string") from None
 
 
 def _loads(text: str) -> Any:
