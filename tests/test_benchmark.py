@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from naapgnn.arch.format import parse_architecture
+from naapgnn.arch.format import load_architecture, parse_architecture
 from naapgnn.data.records import (
     Record,
     load_benchmark,
@@ -229,6 +229,17 @@ def test_an_arch_given_as_a_word_is_named_as_a_string_and_json_text_still_reads(
                                            r"got a string$"):
         load_jsonl(path)
     assert load_jsonl(_write(path, [{"id": "a", "arch": json.dumps(SCHEME)}]))[0].arch == parse_architecture(SCHEME)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_a_utf8_byte_order_mark_is_read_past(suffix, tmp_path):
+    path = tmp_path / f"b{suffix}"
+    lines = [{"id": "a", "arch": SCHEME, "target": 0.5}, {"id": "b", "arch": SCHEME, "target": 0.6}]
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(x) + "\n" for x in lines).encode())
+    assert [r.to_dict() for r in load_benchmark(path)] == lines
+    arch = tmp_path / "arch.json"
+    arch.write_bytes(b"\xef\xbb\xbf" + json.dumps(SCHEME).encode())
+    assert load_architecture(arch) == parse_architecture(SCHEME)
 
 
 def test_target_scale_percent_on_fractions_is_warned_of(tmp_path, capsys):

@@ -171,7 +171,7 @@ def load_architecture(path: str | Path) -> Architecture:
     """Read and parse one architecture from a JSON file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -211,7 +211,7 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values, hparam_names)
@@ -402,7 +402,7 @@ def _load_json(path: Path, target_scale: str, need_target: bool = False, diverge
     from naapgnn.arch.format import parse_architecture
 
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     try:
