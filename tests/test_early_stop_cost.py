@@ -167,3 +167,55 @@ def test_the_reports_state_the_costs(tmp_path, capsys):
     assert "train-all cost 100 epochs\n" in out
     text = (tmp_path / "e" / "early_stop.md").read_text()
     assert "A stopped candidate costs k epochs, a kept one 20; kept candidates" in text and "| 100 " in text
+
+
+def _cut_short(path):
+    """The five RUNS' first BUDGET + 2 epochs, each target its 20-epoch final accuracy (above its curve's best)."""
+    lines = []
+    for i, (length, at_budget, final) in enumerate(RUNS):
+        arch = {"input_shape": [3, 16, 16], "num_classes": 10, "layers": [
+            {"op": "conv", "out_channels": 8 + 4 * i, "kernel_size": 3}]}
+        curve = list(np.linspace(0.1, at_budget, BUDGET + 2).round(6))
+        lines.append(json.dumps({"id": f"net-{i}", "arch": arch, "curve": {"accuracy": curve}, "target": final + 0.2}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_full_epochs_charges_a_full_training_to_runs_cut_short(tmp_path):
+    problem = load_problem(_cut_short(tmp_path / "cut.jsonl"), full_epochs=140)
+    assert problem.full_epochs == 140 and problem.run_epochs.tolist() == [140] * 5 and problem.equal_runs
+    assert problem.all_epochs == 700
+    rows, summary = _study(problem)
+    never = summary[summary.z == 1e9].iloc[0]
+    assert never.epochs == 700 and never.speedup == 1.0
+    for r in rows:
+        assert r["epochs"] == BUDGET * r["stopped"] + 140 * r["kept"]
+
+
+def test_search_full_epochs_option_and_the_cut_short_note(tmp_path, capsys):
+    from naapgnn.cli import main
+
+    data = str(_cut_short(tmp_path / "cut.jsonl"))
+    common = ["search", "--strategy", "early-stop", "--data", data, "--budget", "3", "--trials", "1",
+              "--thresholds", "0", "--warmup", "2", "--predictor", "forest", "--quiet"]
+    assert main(common + ["--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert ("note: the costs assume the curves are full trainings (8 epochs), but most targets lie above their "
+            "curve's best value, as when the curves hold only the first epochs of longer runs; give --full-epochs N, "
+            "the epochs of a full training\n") in out
+    assert "train-all cost 40 epochs" in out
+    assert main(common + ["--out", str(tmp_path / "b"), "--full-epochs", "140"]) == 0
+    out = capsys.readouterr().out
+    assert "note: the costs assume" not in out and "train-all cost 700 epochs" in out
+    assert "--full-epochs 140" in (tmp_path / "b" / "early_stop.md").read_text()
+    assert main(common + ["--out", str(tmp_path / "c"), "--full-epochs", "5"]) == 2
+    assert "--full-epochs: 5 is shorter than the longest curve (8 epochs)" in capsys.readouterr().err
+
+
+def test_no_cut_short_note_when_the_targets_end_the_curves(tmp_path, capsys):
+    from naapgnn.cli import main
+
+    _benchmark(tmp_path / "equal.jsonl", equal=True)
+    assert main(["search", "--strategy", "early-stop", "--data", str(tmp_path / "equal.jsonl"), "--budget", "6",
+                 "--trials", "1", "--thresholds", "0", "--warmup", "2", "--quiet", "--out", str(tmp_path / "e")]) == 0
+    assert "note: the costs assume" not in capsys.readouterr().out

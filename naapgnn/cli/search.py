@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(naapgnn import). Evolution needs to know which architectures are one mutation apart (NAAP-440 "
         "schemes, NAS-Bench-201 cells; elsewhere predictor and compare leave it out, with a note); early-stop "
         "needs training curves (its curve rule compares the channel the targets are the end of, an accuracy under any name or an error rate, else a loss, lower "
-        "being better), and a full training is a run's own length (a run that stopped early costs what it logged). predictor: train the predictor on N random architectures and train its top K (Wen et al. "
+        "being better), and a full training is a run's own length (a run that stopped early costs what it logged; --full-epochs N when the curves hold only the first epochs of longer runs). predictor: train the predictor on N random architectures and train its top K (Wen et al. "
         "2020); random / evolution / compare: best accuracy found versus full trainings over T trials, "
         "with 95% confidence intervals, and the trainings needed to reach the top architectures; "
         "early-stop: stop candidates after k epochs when the predictor says they cannot beat the best "
@@ -64,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--processes", type=int, default=2,
                    help="enlarged and early-stop: worker processes (default 2; early-stop's orders give the same "
                    "rows with any number)")
+    p.add_argument("--full-epochs", type=int, default=None, metavar="N",
+                   help="epochs of a full training, what a kept candidate and training all cost (default: the "
+                   "longest curve; give it when the records hold only the first epochs of longer runs)")
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--data", metavar="DIR", default=None,
                    help="NAAP-440 folder or benchmark file (default: $NAAPGNN_DATA, then the user cache)")
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise NaapgnnError(f"--thresholds: {bad[0]} is not a finite number")
     settings = settings_from(args).checked()
-    problem = load_problem(args.data, **scale_option(args))
+    problem = load_problem(args.data, **scale_option(args), full_epochs=args.full_epochs)
     named = Path(args.data).name if args.data and Path(args.data).is_file() else problem.name
     check_targets_vary(problem.accuracy, f"{named} ({problem.n} architectures)")
     output = run_search(settings, problem, args.out)
@@ -114,5 +117,5 @@ def settings_from(args: argparse.Namespace):
         trials=args.trials, budget=listed(args.budget), thresholds=tuple(args.thresholds),
         max_trainings=args.max_trainings, population=args.population, sample=args.sample, warmup=args.warmup,
         top=args.top, checkpoint=args.checkpoint, processes=args.processes, seed=args.seed, fresh=args.fresh,
-        progress=not args.quiet, data=args.data,
+        progress=not args.quiet, data=args.data, full_epochs=args.full_epochs,
     )

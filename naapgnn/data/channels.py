@@ -42,7 +42,8 @@ from naapgnn.errors import NaapgnnError
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "late_logs", "first_logged_epoch",
-           "curve_value", "fill_non_finite", "carry_stopped_runs", "mixed_units_notice"]
+           "curve_value", "fill_non_finite", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
+           "check_full_epochs"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -50,6 +51,9 @@ ACCURACY_CHANNEL = "accuracy"
 ACCURACY_SLACK = 0.05
 # Mean gap between a channel's last values and the targets within which the targets are that channel's end
 TARGET_END_GAP = 1e-3
+# How far above its curve's best value a target lies when the run went on after the logged epochs (one point of
+# accuracy: more than NAAP-440's gap between the last logged epoch and the final accuracy, 0.002 on average)
+CUT_SHORT_MARGIN = 0.01
 
 
 # Name parts that mark a channel where lower is better (an error rate aside, :func:`is_error_channel`): anywhere
@@ -140,6 +144,24 @@ def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
     if len(candidates) > 1 and ACCURACY_CHANNEL in candidates:
         candidates = [ACCURACY_CHANNEL]
     return (candidates[0], factors[candidates[0]]) if len(candidates) == 1 else None
+
+
+def curves_cut_short(records: Sequence, targets) -> bool:
+    """Whether the curves evidently hold only the first epochs of longer runs: half or more of ``targets`` lie
+    above the best value of the channel they are the end of (:func:`target_channel`) by more than
+    :data:`CUT_SHORT_MARGIN` (the runs went on improving after their last logged epoch). False when no channel
+    reads as an accuracy."""
+    found = target_channel(records, targets)
+    if found is None or not all(len(r.curve.get(found[0], ())) for r in records):
+        return False
+    best = np.array([as_accuracy(r.curve[found[0]], found[1]).max() for r in records])
+    return bool(np.mean(np.asarray(targets, dtype=float) > best + CUT_SHORT_MARGIN) >= 0.5)
+
+
+def check_full_epochs(full_epochs: int | None, longest: int) -> None:
+    """Refuse a ``--full-epochs`` shorter than the longest curve (``longest`` epochs) in one line."""
+    if full_epochs is not None and (not longest or full_epochs < longest):
+        raise NaapgnnError(f"--full-epochs: {full_epochs} is shorter than the longest curve ({longest or 0} epochs)")
 
 
 # Prefixes that mark a held-out channel (Keras logs ``accuracy`` for training beside ``val_accuracy``)

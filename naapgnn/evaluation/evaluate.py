@@ -40,6 +40,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from naapgnn.data.channels import check_full_epochs
 from naapgnn.errors import NaapgnnError
 from naapgnn.evaluation.analysis import headline_protocol
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
@@ -260,8 +261,7 @@ def run_evaluation(
     budgets = [int(b) for b in budgets]
     seeds = _check(bench, budgets, protocols, n_seeds, inner_folds)
     longest = max(r.num_epochs for r in bench.records) or None
-    if full_epochs is not None and (longest is None or full_epochs < longest):
-        raise NaapgnnError(f"--full-epochs: {full_epochs} is shorter than the longest curve ({longest or 0} epochs)")
+    check_full_epochs(full_epochs, longest)
     full_epochs = full_epochs or longest
     split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds, train_size)
     with cpu_threads(threads):

@@ -206,6 +206,8 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
               "n": problem.n}
     if not problem.equal_runs:  # runs that stopped early cost their own length (a key of their own for resuming)
         config["run_epochs"] = problem.run_epochs.tolist()
+    if problem.training_epochs:  # --full-epochs: kept runs cost that many epochs
+        config["full_epochs"] = problem.training_epochs
     log = trial_log(cache_dir, "early-stop", fresh)
     keys = trial_keys(config, trials)
     announce_resume(log, keys)

@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from naapgnn.data.channels import check_full_epochs
 from naapgnn.errors import NaapgnnError
 
 PREDICTORS = ("forest", "gnn", "baker", "baker_rf")
@@ -87,11 +88,16 @@ class SearchProblem:
         evolution first needs it.
     name : str
         How reports name the benchmark.
+    training_epochs : int or None
+        Epochs of a full training when the curves hold only the first epochs of longer runs (``--full-epochs``;
+        at least the longest curve): :attr:`full_epochs`, and the cost of every run that did not stop early.
+        None: the curves are full trainings.
     """
 
     records: list
     neighbours: list | None = None
     name: str = "the benchmark"
+    training_epochs: int | None = None
     accuracy: np.ndarray = field(init=False)
     schemes: list = field(init=False)
     ranks: np.ndarray = field(init=False)
@@ -108,9 +114,11 @@ class SearchProblem:
         self.accuracy = np.array([r.target for r in self.records], dtype=float)
         self.schemes = [r.arch.scheme for r in self.records]
         self.ranks = ranks_of(self.accuracy)
-        self.full_epochs = max(r.num_epochs for r in self.records)
-        self.run_epochs = np.array([r.num_epochs if r.stopped_at is None else r.stopped_at for r in self.records],
-                                   dtype=int)
+        longest = max(r.num_epochs for r in self.records)
+        check_full_epochs(self.training_epochs, longest)
+        self.full_epochs = self.training_epochs or longest
+        self.run_epochs = np.array([r.stopped_at if r.stopped_at is not None else self.training_epochs or r.num_epochs
+                                    for r in self.records], dtype=int)
 
     @property
     def n(self) -> int:
@@ -165,13 +173,14 @@ class SearchProblem:
                                f"epoch {epoch}")
 
 
-def load_problem(source: str | Path | None = None, target_scale: str = "fraction") -> SearchProblem:
+def load_problem(source: str | Path | None = None, target_scale: str = "fraction",
+                 full_epochs: int | None = None) -> SearchProblem:
     """The search problem of a NAAP-440 folder (default location if None) or a benchmark file
-    (targets read as ``target_scale``)."""
+    (targets read as ``target_scale``; ``full_epochs``: :attr:`SearchProblem.training_epochs`)."""
     from naapgnn.data.records import load_benchmark
 
     records = load_benchmark(source, target_scale=target_scale)
-    return SearchProblem(records, name=benchmark_name(source, records))
+    return SearchProblem(records, name=benchmark_name(source, records), training_epochs=full_epochs)
 
 
 def benchmark_name(source: str | Path | None, records: list) -> str:

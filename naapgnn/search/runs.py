@@ -102,7 +102,19 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
     write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem, cyclic=naap_cycle_curves(problem)))
     figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
-    return RunOutput(note + tables.early_stop_stdout(costs, settings, problem), paths)
+    return RunOutput(note + _cut_short_note(problem) + tables.early_stop_stdout(costs, settings, problem), paths)
+
+
+def _cut_short_note(problem: SearchProblem) -> str:
+    """A note when the costs take the curves for full trainings though most targets lie above their curves
+    (:func:`naapgnn.data.channels.curves_cut_short`) and no ``--full-epochs`` says how long the runs were."""
+    from naapgnn.data.channels import curves_cut_short
+
+    if problem.training_epochs or not curves_cut_short(problem.records, problem.accuracy):
+        return ""
+    return (f"note: the costs assume the curves are full trainings ({problem.full_epochs} epochs), but most targets "
+            "lie above their curve's best value, as when the curves hold only the first epochs of longer runs; "
+            "give --full-epochs N, the epochs of a full training\n")
 
 
 def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:

@@ -47,6 +47,9 @@ class SearchSettings:
         Show progress bars.
     data : str or None
         The ``--data`` the problem was read from (only shown in :meth:`command`; None: NAAP-440's default).
+    full_epochs : int or None
+        Epochs of a full training when the curves hold only the first epochs of longer runs (what the problem
+        was read with, :attr:`naapgnn.search.problem.SearchProblem.training_epochs`; shown in :meth:`command`).
     """
 
     strategy: str = "compare"
@@ -67,6 +70,7 @@ class SearchSettings:
     fresh: bool = False
     progress: bool = True
     data: str | None = None
+    full_epochs: int | None = None
 
     def checked(self) -> "SearchSettings":
         """These settings with "auto" resolved; one clear line for any that cannot work."""
@@ -102,6 +106,7 @@ class SearchSettings:
     def command(self) -> str:
         """The ``naapgnn search`` command line that reproduces these results."""
         parts = ["naapgnn search", f"--strategy {self.strategy}"] + ([f"--data {self.data}"] if self.data else [])
+        parts += [f"--full-epochs {self.full_epochs}"] if self.full_epochs else []
         if self.strategy in ("predictor", "compare") and self.n_train:
             parts.append("--n-train " + " ".join(str(v) for v in self.n_train))
         if self.strategy == "predictor":
