@@ -133,3 +133,26 @@ def test_baselines_and_search_refuse_constant_targets_as_evaluate_does(argv, tmp
     # evaluate's own line, the check reused
     assert main(["evaluate", "--data", str(data), "--out", str(tmp_path / "ev"), "--quiet"]) == 2
     assert capsys.readouterr().err.strip().endswith(err.split(": error: ", 1)[1])
+
+
+# --- 4. tiny test splits: a note on how few pairs a Kendall tau rests on ----------------------------------------
+
+SMALL = ("note: the official test splits hold as few as 6 architectures, so a Kendall tau rests on 15 pairs of them "
+         "and is coarse; --protocol kfold --folds 2 tests every architecture once, 12 or more per split")
+
+
+def test_evaluate_notes_a_test_split_of_few_architectures(graphs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["evaluate", "--data", str(graphs), "--budgets", "1", "--predictors", "curve_last", "--seeds", "1",
+                 "--inner-folds", "0", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    assert SMALL + "\n" in capsys.readouterr().out
+    assert "- Note: " + SMALL[len("note: "):] + ".\n" in (out / "report.md").read_text()
+
+
+def test_baselines_notes_a_test_split_of_few_architectures(graphs, tmp_path, capsys):
+    argv = ["baselines", "--data", str(graphs), "--models", "Baker et al. nu-SVR", "--budgets", "0", "--jobs", "1",
+            "--quiet"]
+    assert main(argv + ["--out", str(tmp_path / "o")]) == 0
+    assert SMALL + "\n" in capsys.readouterr().out
+    assert main(argv + ["--out", str(tmp_path / "k"), "--protocol", "kfold", "--folds", "2"]) == 0
+    assert "Kendall tau rests on" not in capsys.readouterr().out

@@ -159,3 +159,15 @@ def test_paired_difference_mean_standard_error_and_count():
 def test_paired_difference_refuses_unequal_lists():
     with pytest.raises(NaapgnnError, match="2 and 3"):
         paired_difference([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_small_test_note_counts_the_pairs_and_suggests_fewer_folds():
+    from naapgnn.evaluation.protocols import small_test_note
+
+    assert small_test_note([10, 12], 120, "repeated") is None
+    assert small_test_note([2, 2], 12, "repeated") == (
+        "the repeated test splits hold as few as 2 architectures, so a Kendall tau rests on 1 pair of them and is "
+        "coarse; --protocol kfold --folds 2 tests every architecture once, 6 or more per split")
+    assert small_test_note([9, 9], 90, "kfold", ("repeated",)) == (
+        "the kfold test splits hold as few as 9 architectures, so a Kendall tau rests on 36 pairs of them and is "
+        "coarse")

@@ -133,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     write_text_atomic(out / "baselines.md", markdown(frame))
     write_text_atomic(out / "baselines_detail.csv", detail_frame(rows).to_csv(index=False))
     print(summary_text(rows, args.protocol))
+    small = small_split_note(df, args.protocol, split_kw) if records_file else None
+    if small:
+        print(f"note: {small}")
 
     if args.protocol == "official" and not records_file and (dataset_dir(args.data) / BASELINES_CSV).is_file():
         comparison = paper_comparison(rows, load_paper_baselines(args.data))
@@ -146,6 +149,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nwrote {out / 'baselines.csv'} and {out / 'baselines.md'}")
     print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} jobs)")
     return 0
+
+
+def small_split_note(bench, protocol: str, split_kw: dict) -> str | None:
+    """:func:`naapgnn.evaluation.protocols.small_test_note` of the splits the baselines were scored on."""
+    from naapgnn.evaluation.protocols import small_test_note, splits
+
+    split_list = splits(protocol, bench.y, bench.is_test, groups=bench.groups, **split_kw)
+    return small_test_note([len(test) for _, test in split_list], len(bench.y), protocol, PROTOCOLS)
 
 
 def is_records_file(data) -> bool:

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, run_evaluation, select_predictors
-    from naapgnn.evaluation.report import write_outputs
+    from naapgnn.evaluation.report import small_split_note, write_outputs
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     start = time.perf_counter()
@@ -163,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{int(r['budget']):>6}  {spent}  {r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}  "
               f"{r['violations']:>6.1f}  {r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {r['precision_at_5']:>4.2f}  "
               f"{labels.get(r['predictor'], r['predictor'])}")
+    small = small_split_note(result)
+    if small:
+        print(f"note: {small}")
     advice = result.advice(args.tolerance)
     if advice is not None:
         print(advice_line(advice, labels))

@@ -41,7 +41,13 @@ PROTOCOLS = ("official", "repeated", "kfold", "extrapolate")
 
 Split = tuple[np.ndarray, np.ndarray]
 
-__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "aggregate", "paired_difference"]
+__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "aggregate", "paired_difference",
+           "small_test_note"]
+
+# Fewest test architectures a Kendall tau is read from without a note: 10 give 45 pairs, one flipped pair moving
+# tau by 0.04; with fewer the steps grow (2 architectures, one pair: tau is +1 or -1) and ties among predictors
+# at 1.000 +- 0.000 say nothing.
+MIN_TEST_ARCHITECTURES = 10
 
 
 def splits(
@@ -226,3 +232,18 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, float
     d = a - b
     se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
     return {"mean": float(d.mean()), "se": se, "at_least": int((d >= 0).sum()), "n": len(d)}
+
+
+def small_test_note(test_sizes: Sequence[int], n: int, protocol: str, choices: Sequence[str] = PROTOCOLS) -> str | None:
+    """A note (one line, no prefix) when the smallest of ``test_sizes`` (the ``protocol`` splits of ``n`` architectures) is below
+    :data:`MIN_TEST_ARCHITECTURES`: how many pairs each Kendall tau rests on, and, when ``kfold`` is among the
+    command's ``choices``, the fold count whose test splits are largest while every architecture is tested once."""
+    smallest = min(test_sizes)
+    if smallest >= MIN_TEST_ARCHITECTURES:
+        return None
+    pairs = smallest * (smallest - 1) // 2
+    folds = max(2, n // MIN_TEST_ARCHITECTURES)
+    hint = (f"; --protocol kfold --folds {folds} tests every architecture once, {n // folds} or more per split"
+            if "kfold" in choices and n // folds > smallest else "")
+    return (f"the {protocol} test splits hold as few as {smallest} architecture{'s' * (smallest != 1)}, so a "
+            f"Kendall tau rests on {pairs} pair{'s' * (pairs != 1)} of them and is coarse{hint}")

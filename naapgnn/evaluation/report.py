@@ -204,12 +204,26 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
     return lines
 
 
+def test_sizes(result, protocol: str) -> list[int]:
+    """The test split sizes of ``protocol``'s runs."""
+    return [len(run["test"]) for (_, _, p), runs in result.predictions.items() if p == protocol for run in runs]
+
+
+def small_split_note(result) -> str | None:
+    """:func:`naapgnn.evaluation.protocols.small_test_note` of the headline protocol's test splits."""
+    from naapgnn.evaluation.protocols import small_test_note
+
+    headline = result.advice_protocol or headline_protocol(result.protocols)
+    sizes = test_sizes(result, headline)
+    return small_test_note(sizes, len(result.bench.records), headline) if sizes else None
+
+
 def _split_sizes(result) -> str:
     """``official 400 / 40; repeated 400 / 40`` from the runs' largest test split per protocol."""
     n = len(result.bench.records)
     out = []
     for protocol in result.protocols:
-        test = max(len(run["test"]) for (_, _, p), runs in result.predictions.items() if p == protocol for run in runs)
+        test = max(test_sizes(result, protocol))
         out.append(f"{protocol} {n - test:,} / {test:,}")
     return "; ".join(out)
 
@@ -245,6 +259,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
               "(no ± : a single run, a deterministic predictor on a fixed split).",
               f"- Architectures per split, training / test: {_split_sizes(result)}.",
+              *[f"- Note: {note}." for note in [small_split_note(result)] if note],
               *[f"- Repeated runs: {text}." for text in [result.bench.repeated_configurations()] if text],
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
