@@ -156,3 +156,38 @@ def test_baselines_notes_a_test_split_of_few_architectures(graphs, tmp_path, cap
     assert SMALL + "\n" in capsys.readouterr().out
     assert main(argv + ["--out", str(tmp_path / "k"), "--protocol", "kfold", "--folds", "2"]) == 0
     assert "Kendall tau rests on" not in capsys.readouterr().out
+
+
+# --- 5. test records without a target: refused by file and line, after the options are checked ------------------
+
+
+def _unlabelled_tests(path: Path) -> Path:
+    """The 24 graphs with no target on the test records (lines 1, 5, 9, ...), as a "predict my candidates" file."""
+    lines = [json.loads(line) for line in _write_graphs(path).read_text().splitlines()]
+    for record in lines[::4]:
+        del record["target"]
+    path.write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("argv, who", [
+    (["evaluate", "--budgets", "0", "--predictors", "curve_last"], "evaluation"),
+    (["search", "--strategy", "early-stop"], "search"),
+])
+def test_a_test_record_without_target_is_named_by_file_and_line(argv, who, tmp_path, capsys):
+    data = _unlabelled_tests(tmp_path / "mine.jsonl")
+    assert main(argv + ["--data", str(data), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"error: {data} line 1: target: missing ({who} needs every final accuracy; remove the records without one); "
+        "and 5 more invalid records (lines 5, 9, 13, 17, 21)")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "--protocol", "bogus"], "--protocol: unknown protocol 'bogus' (expected official, repeated, kfold"),
+    (["evaluate", "--full-epochs", "-5"], "--full-epochs: -5 is not a number of epochs (>= 1)"),
+    (["search", "--strategy", "early-stop", "--full-epochs", "0"], "--full-epochs: 0 is not a number of epochs (>= 1)"),
+])
+def test_options_are_checked_before_the_data_is_read(argv, message, tmp_path, capsys):
+    data = _unlabelled_tests(tmp_path / "mine.jsonl")
+    assert main(argv + ["--data", str(data), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert message in capsys.readouterr().err

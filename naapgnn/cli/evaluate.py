@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
-    from naapgnn.evaluation.evaluate import channels_lacking, run_evaluation, select_predictors
+    from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import small_split_note, write_outputs
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.cifar_root is not None and not Path(args.cifar_root).exists():
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
+    check_options(protocols or [], args.seeds, args.inner_folds, args.full_epochs)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
     note_repeated_configurations(bench)
     protocols = protocols or ["repeated" if args.train_size is not None else

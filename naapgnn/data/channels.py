@@ -158,9 +158,12 @@ def curves_cut_short(records: Sequence, targets) -> bool:
     return bool(np.mean(np.asarray(targets, dtype=float) > best + CUT_SHORT_MARGIN) >= 0.5)
 
 
-def check_full_epochs(full_epochs: int | None, longest: int) -> None:
-    """Refuse a ``--full-epochs`` shorter than the longest curve (``longest`` epochs) in one line."""
-    if full_epochs is not None and (not longest or full_epochs < longest):
+def check_full_epochs(full_epochs: int | None, longest: int | None = None) -> None:
+    """Refuse in one line a ``--full-epochs`` below 1, or (``longest`` given: the data read) shorter than the
+    longest curve, ``longest`` epochs."""
+    if full_epochs is not None and full_epochs < 1:
+        raise NaapgnnError(f"--full-epochs: {full_epochs} is not a number of epochs (>= 1)")
+    if full_epochs is not None and longest is not None and (not longest or full_epochs < longest):
         raise NaapgnnError(f"--full-epochs: {full_epochs} is shorter than the longest curve ({longest or 0} epochs)")
 
 

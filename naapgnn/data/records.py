@@ -177,7 +177,10 @@ def records_from_naap440(df) -> list[Record]:
 # --- JSON Lines --------------------------------------------------------------------
 
 
-def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_target: bool = False,
+TRAINING_NEEDS = 'training reads every record whose split is not "test"'  # why need_target=True refuses a record
+
+
+def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_target: bool | str = False,
                diverged_values: Mapping[str, float] | None = None,
                hparam_names: Sequence[str] | None = None) -> list[Record]:
     """Read a JSON Lines benchmark.
@@ -189,8 +192,9 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
     target_scale : {"fraction", "percent"}
         How the file gives ``target``: a fraction in [0, 1], or a percentage in
         [0, 100] (divided by 100 here).
-    need_target : bool
-        Refuse, by line, a record that training reads (split not ``"test"``) without a target.
+    need_target : bool or str
+        Refuse, by line, a record that training reads (split not ``"test"``) without a target; a string: every
+        record without a target, the string saying why (``"search needs every final accuracy"``).
     diverged_values : dict of str to float, optional
         What a diverged run reads per channel (a checkpoint's ``diverged_values_``), not the file's worst value
         (:func:`naapgnn.data.channels.fill_non_finite`): a prediction then does not depend on the other records.
@@ -217,7 +221,7 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
     return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values, hparam_names)
 
 
-def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction", need_target: bool = False,
+def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction", need_target: bool | str = False,
                  diverged_values: Mapping[str, float] | None = None, hparam_names=None) -> list[Record]:
     check_scale(target_scale)
     records: list[Record] = []
@@ -243,8 +247,9 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         if given_names(record.hparams) != given_names(records[0].hparams):
             problems.append((lineno, name_problem(given_names(record.hparams), given_names(records[0].hparams),
                                                   seen[records[0].id])))
-        if need_target and record.split != "test" and record.target is None:
-            problems.append((lineno, "target: missing (training reads every record whose split is not \"test\")"))
+        if record.target is None and need_target and (isinstance(need_target, str) or record.split != "test"):
+            why = need_target if isinstance(need_target, str) else TRAINING_NEEDS
+            problems.append((lineno, f"target: missing ({why})"))
     if not problems and hparam_names is None:  # a checkpoint reads each record by itself (read_as)
         problems = mixed_kinds(raw_hparams)
     if problems:
@@ -347,7 +352,8 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
 # --- dispatch and splits -----------------------------------------------------------
 
 
-def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction", need_target: bool = False,
+def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction",
+                   need_target: bool | str = False,
                    diverged_values: Mapping[str, float] | None = None,
                    hparam_names: Sequence[str] | None = None) -> list[Record]:
     """Read a benchmark from any supported source: the one place that does.
@@ -362,8 +368,9 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
     target_scale : {"fraction", "percent"}
         How a benchmark file gives ``target`` (see :func:`load_jsonl`); a target
         outside the scale's range is refused. NAAP-440 is always a fraction.
-    need_target : bool
-        Refuse a file's records without a target that training reads (see :func:`load_jsonl`).
+    need_target : bool or str
+        Refuse a file's records without a target that training reads, or (a string saying why) every one
+        without a target (see :func:`load_jsonl`).
     diverged_values : dict of str to float, optional
         What a file's diverged run reads per channel (see :func:`load_jsonl`).
     hparam_names : sequence of str, optional
@@ -397,7 +404,7 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
     )
 
 
-def _load_json(path: Path, target_scale: str, need_target: bool = False, diverged_values=None,
+def _load_json(path: Path, target_scale: str, need_target: bool | str = False, diverged_values=None,
                hparam_names=None) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
 

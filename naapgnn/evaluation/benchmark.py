@@ -133,7 +133,8 @@ def load_benchmark_for_evaluation(source=None, target_scale: str = "fraction") -
         from naapgnn.data.naap440 import load_naap440
 
         return benchmark_from_table(load_naap440(path))
-    records = load_benchmark(path, target_scale=target_scale)
+    records = load_benchmark(path, target_scale=target_scale,
+                             need_target="evaluation needs every final accuracy; remove the records without one")
     return _checked(records, records, f"{path.name} ({len(records)} architectures)", source)
 
 

@@ -288,7 +288,6 @@ def check_targets_vary(y, name: str) -> None:
 def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
     """Budgets against the benchmark's own curve length (90 epochs on NAAP-440, 140 for the deep ResNets)."""
     from naapgnn.data.channels import late_logs
-    from naapgnn.evaluation.protocols import PROTOCOLS
 
     for b in budgets:
         if b < 0:
@@ -303,6 +302,16 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
             raise NaapgnnError(f"--budgets: budget {b} reads epochs 1..{b}, but record {record.id!r} of "
                                f"{bench.name.split(' (')[0]} logs {channel!r} first at epoch {epoch}")
     check_targets_vary(bench.y, bench.name)
+    check_options(protocols, n_seeds, inner_folds)
+    return [SEED_BASE + i for i in range(n_seeds)]
+
+
+def check_options(protocols, n_seeds: int, inner_folds: int, full_epochs: int | None = None) -> None:
+    """One line for an option that cannot work whatever the data: an unknown protocol, ``--seeds`` below 1,
+    ``--inner-folds`` 1 or negative, ``--full-epochs`` below 1 (the ``naapgnn evaluate`` CLI checks them before
+    reading the data)."""
+    from naapgnn.evaluation.protocols import PROTOCOLS
+
     for p in protocols:
         if p not in PROTOCOLS:
             raise NaapgnnError(f"--protocol: unknown protocol {p!r} (expected {', '.join(PROTOCOLS)})")
@@ -310,7 +319,7 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
         raise NaapgnnError(f"--seeds must be >= 1, got {n_seeds}")
     if inner_folds == 1 or inner_folds < 0:
         raise NaapgnnError(f"--inner-folds must be 0 (no advice) or >= 2, got {inner_folds}")
-    return [SEED_BASE + i for i in range(n_seeds)]
+    check_full_epochs(full_epochs)
 
 
 def _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds, train_size=None) -> dict:

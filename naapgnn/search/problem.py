@@ -179,7 +179,8 @@ def load_problem(source: str | Path | None = None, target_scale: str = "fraction
     (targets read as ``target_scale``; ``full_epochs``: :attr:`SearchProblem.training_epochs`)."""
     from naapgnn.data.records import load_benchmark
 
-    records = load_benchmark(source, target_scale=target_scale)
+    records = load_benchmark(source, target_scale=target_scale,
+                             need_target="search needs every final accuracy; remove the records without one")
     return SearchProblem(records, name=benchmark_name(source, records), training_epochs=full_epochs)
 
 

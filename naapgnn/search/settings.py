@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from naapgnn.data.channels import check_full_epochs
 from naapgnn.errors import NaapgnnError
 from naapgnn.search.problem import PREDICTORS
 
@@ -87,6 +88,7 @@ class SearchSettings:
                                f"and {self.sample}")
         if self.processes < 1 or self.top < 1:
             raise NaapgnnError("--processes and --top must be >= 1")
+        check_full_epochs(self.full_epochs)
         if self.budget is not None:
             if any(b < 0 for b in self.budget):
                 raise NaapgnnError(f"--budget: {min(self.budget)} is not a number of epochs")
