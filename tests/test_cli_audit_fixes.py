@@ -191,3 +191,71 @@ def test_options_are_checked_before_the_data_is_read(argv, message, tmp_path, ca
     data = _unlabelled_tests(tmp_path / "mine.jsonl")
     assert main(argv + ["--data", str(data), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert message in capsys.readouterr().err
+
+
+# --- 6. messages: the record with the shortest curve, "no record has", one quiet line for group models ----------
+
+
+def _rewrite(path: Path, change) -> Path:
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records:
+        change(record)
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path
+
+
+def test_baselines_budgets_past_the_shortest_curve_name_its_record(graphs, tmp_path, capsys):
+    _rewrite(graphs, lambda r: r["curve"].update(accuracy=[]) if r["id"] == "g3" else None)
+    assert main(["baselines", "--data", str(graphs), "--budgets", "0,3", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "naapgnn baselines: error: --budgets: budget 3 needs 3 epochs of curve, record 'g3' of graphs.jsonl has 0")
+
+
+def test_lacking_whom_says_no_record_when_none_has_the_channels(graphs):
+    from naapgnn.data.records import load_benchmark
+    from naapgnn.evaluation.analysis import lacking_whom
+
+    records = load_benchmark(graphs)
+    assert lacking_whom(records, ["loss_mean"]) == "no record"
+    assert lacking_whom(records, ["loss_mean", "accuracy (under any name)"]) == "not every record"
+    assert lacking_whom(records[:1], ["lr (cyclic, period 3)"]) == "no record"
+
+
+def test_models_a_group_brings_in_get_one_quiet_line(graphs, tmp_path, capsys):
+    _rewrite(graphs, lambda r: r.update(curve={"val_loss": [1 - v for v in r["curve"]["accuracy"]]}))
+    argv = ["baselines", "--data", str(graphs), "--budgets", "0,1", "--jobs", "1", "--quiet"]
+    assert main(argv + ["--models", "extra", "--out", str(tmp_path / "g")]) == 0
+    err = capsys.readouterr().err
+    assert ("note: left out at budgets >= 1 (curve channels these records lack; name one in --models for which): "
+            "Per-layer Random Forest + cycle\n") in err
+    assert "is left out at budgets >= 1: it reads" not in err
+    assert main(argv + ["--models", "Per-layer Random Forest + cycle,Per-layer Random Forest",
+                        "--out", str(tmp_path / "n")]) == 0
+    assert (f"note: Per-layer Random Forest + cycle is left out at budgets >= 1: it reads the curve channel(s) "
+            f"accuracy, loss_mean, lr (cyclic, period 3), which no record of {graphs} has\n") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, option, model, channels", [
+    (["baselines", "--models", "Per-layer Random Forest + cycle"], "--models", "Per-layer Random Forest + cycle",
+     "accuracy, loss_mean, lr (cyclic, period 3)"),
+    (["evaluate", "--predictors", "curve_last", "--inner-folds", "0", "--seeds", "1"], "--predictors", "curve_last",
+     "accuracy (under any name)"),
+])
+def test_nothing_to_run_is_one_line_not_a_traceback(argv, option, model, channels, graphs, tmp_path, capsys):
+    _rewrite(graphs, lambda r: r.update(curve={"val_loss": [1 - v for v in r["curve"]["accuracy"]]}))
+    assert main(argv + ["--data", str(graphs), "--budgets", "0,1", "--jobs", "1", "--quiet",
+                        "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"error: {option}: nothing to run at budgets 0, 1 on graphs.jsonl: at budget 0 only a model that reads no "
+        f"curve runs, and {model} reads {channels}, which no record has")
+
+
+def test_evaluate_says_no_record_has_the_accuracy(graphs, tmp_path, capsys):
+    _rewrite(graphs, lambda r: r.update(curve={"val_loss": [1 - v for v in r["curve"]["accuracy"]]}))
+    out = tmp_path / "out"
+    assert main(["evaluate", "--data", str(graphs), "--budgets", "0,1", "--predictors", "curve_last,forest",
+                 "--seeds", "1", "--inner-folds", "0", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    assert ("note: curve_last is left out at budgets >= 1: it reads the curve channel(s) accuracy (under any name), "
+            f"which no record of {graphs} has\n") in capsys.readouterr().err
+    assert ("`curve_last`, which reads the curve channel(s) accuracy (under any name) that no record has."
+            in (out / "report.md").read_text())

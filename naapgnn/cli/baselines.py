@@ -53,20 +53,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 DEFAULT_BUDGETS = (0, 3, 6, 9)
 
 
-def parse_budgets(text: str, max_epochs: int | None = None) -> list[int]:
-    """Distinct budgets in the order given, each ``0 .. max_epochs`` (NAAP-440's 90 by default)."""
+def parse_budgets(text: str, records: list | None = None, name: str = "the benchmark") -> list[int]:
+    """Distinct budgets in the order given, each ``0 ..`` NAAP-440's 90 epochs, or with ``records`` (of the file
+    ``name``) the shortest curve's length, a longer one naming that record."""
     from naapgnn.data.naap440 import NUM_EPOCHS
     from naapgnn.errors import NaapgnnError
 
-    top = NUM_EPOCHS if max_epochs is None else max_epochs
+    short = min(records, key=lambda r: r.num_epochs) if records else None
+    top = NUM_EPOCHS if short is None else short.num_epochs
     budgets = []
     for item in text.split(","):
         item = item.strip()
         if not item:
             continue
+        if item.isdigit() and int(item) > top and short is not None:
+            raise NaapgnnError(f"--budgets: budget {item} needs {item} epochs of curve, record {short.id!r} of "
+                               f"{name} has {top}")
         if not item.isdigit() or not 0 <= int(item) <= top:
-            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {top}"
-                               + ("" if max_epochs is None else " (the shortest curve of the benchmark)"))
+            raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {top}")
         if int(item) not in budgets:
             budgets.append(int(item))
     if not budgets:
@@ -83,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
                                   select_baselines, summary_text)
     from naapgnn.cli.options import (budgets_held, note_repeated_configurations, protocol_or_default,
                                      scale_option, writable_folder)
+    from naapgnn.evaluation.analysis import nothing_to_run
     from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
@@ -103,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         df = load_benchmark_for_evaluation(args.data, **scale_option(args))
         check_targets_vary(df.y, df.name)
         note_repeated_configurations(df)
-        budgets = (parse_budgets(args.budgets, df.max_epochs) if args.budgets
+        budgets = (parse_budgets(args.budgets, df.records, Path(args.data).name) if args.budgets
                    else budgets_held(DEFAULT_BUDGETS, df.max_epochs, first_logged=first_logged_epoch(df.records)))
         args.protocol = protocol_or_default(args.protocol, df.is_test, args.data)
     else:
@@ -112,9 +117,8 @@ def run(args: argparse.Namespace) -> int:
         args.protocol = args.protocol or "official"
     chosen = select_baselines(args.models or ("baker,extra" if records_file else "all"))
     if records_file and any(b > 0 for b in budgets):
-        for name, missing in channels_missing(df, chosen).items():
-            print(f"note: {name} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(missing)}, "
-                  f"which not every record of {args.data} has", file=sys.stderr)
+        for note in left_out_notes(df.records, channels_missing(df, chosen), args.models, args.data):
+            print(note, file=sys.stderr)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
     partial = out / f".baselines-{args.protocol}.partial.jsonl"
     if args.fresh and partial.exists():
@@ -127,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
 
     rows = run_baselines(df, chosen, budgets, protocol=args.protocol, n_jobs=args.jobs,
                          progress=not args.quiet, resume_file=partial, **split_kw)
+    if not rows:
+        raise nothing_to_run("--models", budgets, Path(args.data).name if records_file else "NAAP-440",
+                             channels_missing(df, chosen) if records_file else {}, getattr(df, "records", []))
 
     frame = results_frame(rows, args.protocol)
     write_text_atomic(out / "baselines.csv", frame.to_csv(index=False))
@@ -149,6 +156,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nwrote {out / 'baselines.csv'} and {out / 'baselines.md'}")
     print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} jobs)")
     return 0
+
+
+def left_out_notes(records, missing: dict, models: str | None, data: str) -> list[str]:
+    """The notes on models left out at budgets >= 1 for curve channels the records lack (``missing``, model name ->
+    channels): one per model named in ``--models``, saying which channels; one short line for those a group (or
+    the default) brought in."""
+    from naapgnn.evaluation.analysis import lacking_whom
+
+    named = {s.strip() for s in (models or "").split(",")}
+    notes = [f"note: {name} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(channels)}, "
+             f"which {lacking_whom(records, channels)} of {data} has" for name, channels in missing.items() if name in named]
+    grouped = [name for name in missing if name not in named]
+    if grouped:
+        notes.append(f"note: left out at budgets >= 1 (curve channels these records lack; name one in --models for "
+                     f"which): {', '.join(grouped)}")
+    return notes
 
 
 def small_split_note(bench, protocol: str, split_kw: dict) -> str | None:

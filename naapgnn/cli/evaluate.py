@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
+    from naapgnn.evaluation.analysis import lacking_whom
     from naapgnn.evaluation.report import small_split_note, write_outputs
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     for key, missing in channels_lacking(bench, predictors).items():
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(missing)}, "
-                  f"which not every record of {args.data or 'the data'} has", file=sys.stderr)
+                  f"which {lacking_whom(bench.records, missing)} of {args.data or 'the data'} has", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
     paths = write_outputs(result, out, tolerance=args.tolerance)

@@ -182,3 +182,27 @@ def budget_edge_note(advice: dict, budgets, shortest: int) -> str | None:
     return (f"In {at_edge} of {len(advice['choices'])} training splits the inner folds rank best at the largest "
             f"budget tried, {top} epochs, and the curves hold {shortest}: a longer budget may rank better still "
             "(give longer ones in --budgets to see).")
+
+
+def lacking_whom(records, missing) -> str:
+    """"no record" when none of ``records`` holds any of ``missing`` (the words of
+    :func:`naapgnn.evaluation.evaluate.channels_lacking`: a channel, ``accuracy (under any name)``, ``lr (cyclic,
+    period P)``), else "not every record"."""
+    from naapgnn.data.channels import accuracy_candidates
+
+    def held(item: str) -> bool:
+        if item.endswith("(under any name)"):
+            return any(accuracy_candidates([r]) for r in records)
+        return any(len(r.curve.get(item.split(" (")[0], ())) for r in records)
+
+    return "not every record" if any(held(m) for m in missing) else "no record"
+
+
+
+def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:
+    """The one-line error when no model of ``option`` runs at any of ``budgets`` on the file ``name``: at budget 0
+    only those reading no curve run, and at budgets >= 1 those ``lacking`` (model -> channels) are left out."""
+    why = "; ".join(f"{model} reads {', '.join(channels)}, which {lacking_whom(records, channels)} has"
+                    for model, channels in lacking.items())
+    return NaapgnnError(f"{option}: nothing to run at budgets {', '.join(map(str, budgets))} on {name}: at budget 0 "
+                        "only a model that reads no curve runs" + (f", and {why}" if why else ""))

@@ -42,7 +42,7 @@ import numpy as np
 
 from naapgnn.data.channels import check_full_epochs
 from naapgnn.errors import NaapgnnError
-from naapgnn.evaluation.analysis import headline_protocol
+from naapgnn.evaluation.analysis import headline_protocol, nothing_to_run
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
 from naapgnn.evaluation.engine import Predictor
 from naapgnn.runtime import cpu_threads
@@ -389,6 +389,8 @@ def _run(bench, out, predictors, budgets, split_lists, seeds, zc_batch_size, job
     units = [u for protocol in split_lists for p in predictors for b in budgets
              if p.entry.applies(b) and not (b > 0 and p.key in lacking)
              for u in plan_units(p, b, protocol, len(split_lists[protocol]), seeds)]
+    if not units:
+        raise nothing_to_run("--predictors", budgets, bench.name.split(" (")[0], lacking, bench.records)
     return run_units(bench, predictors, units, split_lists, ResumeLog(out / "cache" / "runs.jsonl"), jobs=jobs,
                      threads=threads, progress=progress, desc="evaluate", extra=extra)
 
