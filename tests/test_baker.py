@@ -424,3 +424,14 @@ def test_at_budget_1_a_dead_run_is_told_from_a_slow_start_by_the_worst_training_
     assert model.stack_gate_["used"]
     assert np.all(pred[dead] < 0.02)  # 0.085-0.089 without the worst value
     assert np.mean(np.abs(pred - y)[slow]) < 0.06  # 0.074 without it
+
+
+def test_a_linear_stack_mixed_with_the_budget_zero_model_is_that_share_of_each():
+    rng = np.random.default_rng(2)
+    oof, curve = rng.normal(size=30), rng.normal(size=(30, 2))
+    graph = CurveStack("graph", np.array([1.0, 0.0, 0.0]), 0.0)
+    ridge = CurveStack("linear", np.array([0.8, 0.3, -0.2]), 0.1)
+    mixed = CurveStack("linear", ridge.coef, ridge.intercept, weight=0.75, budget0=graph)
+    none = np.zeros((30, 0))
+    expected = 0.75 * (0.8 * oof + curve @ [0.3, -0.2] + 0.1) + 0.25 * oof
+    assert np.allclose(apply_stack(oof[None], curve, none, none, mixed), expected[None])
