@@ -152,3 +152,12 @@ def test_predict_gives_the_loader_the_checkpoints_names(ckpt, tmp_path, capsys):
         load_benchmark(one)  # the file alone: a number, warned of
     row, err = _predict(ckpt, capsys, one)
     assert NUMBER_STRINGS not in err and row["in_domain"] == "true"
+
+
+def test_a_hparams_file_with_a_byte_order_mark_reads_as_without(ckpt, tmp_path, capsys):
+    arch = tmp_path / "net.json"
+    arch.write_text(json.dumps(_scheme(16)))
+    (tmp_path / "bom.json").write_text("\ufeff" + json.dumps({"lr": 0.1, "bs": "64"}), encoding="utf-8")
+    with_bom, err = _predict(ckpt, capsys, arch, "--hparams", str(tmp_path / "bom.json"))
+    plain, _ = _predict(ckpt, capsys, arch, "--hparams", "bs=64,lr=0.1")
+    assert with_bom["prediction"] == plain["prediction"] and with_bom["in_domain"] == "true" and "error" not in err

@@ -89,7 +89,7 @@ def _json_file(path, flag: str):
     from naapgnn.errors import NaapgnnError
 
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark, as Windows tools write
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{flag} {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     except json.JSONDecodeError as exc:
