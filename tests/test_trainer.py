@@ -246,6 +246,11 @@ def test_ids_and_scheme_files(tmp_path):
     path.write_text("[[], ")
     with pytest.raises(NaapgnnError, match=r"schemes.json: invalid JSON at line 1"):
         load_schemes(path)
+    path.write_text('\ufeff[{"kernel_size": 3, "width": 12, "stride": 2, "residual": false}]', encoding="utf-8")
+    assert len(load_schemes(path)) == 1  # past a byte-order mark
+    path.write_bytes(b"[\xff]")
+    with pytest.raises(NaapgnnError, match=r"schemes.json: cannot read schemes: 'utf-8' codec can't decode"):
+        load_schemes(path)
     assert len(load_schemes("naap440")) == 440
 
 

@@ -134,9 +134,9 @@ def load_schemes(spec: str | Path) -> list[Any]:
         return space.naap440_search_space(space.enlarged_rules())
     path = Path(spec)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise NaapgnnError(f"{path}: cannot read schemes: {exc.strerror or exc}") from None
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"{path}: cannot read schemes: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
