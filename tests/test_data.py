@@ -337,3 +337,10 @@ def test_download_timeout_leaves_nothing(no_env, monkeypatch):
     finally:
         silent.close()
     assert not no_env.parent.exists()
+
+
+def test_schemes_that_are_no_utf8_are_one_line_error(tmp_path):
+    folder = _copy_dataset(tmp_path / "bad", ["naap440.csv", "naap440v2.csv"])
+    (folder / "generated_schemes.json").write_bytes(b"[\xff]")
+    with pytest.raises(NaapgnnError, match=r"generated_schemes.json: cannot read: 'utf-8' codec can't decode"):
+        load_naap440(folder)

@@ -195,3 +195,12 @@ def test_baselines_on_records_refuse_what_does_not_apply(tmp_path, capsys, extra
     write_jsonl(read_deep_resnets(CSV, seed=0)[:20], path)
     assert main(["baselines", "--data", str(path), "--out", str(tmp_path / "bl"), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_csv_with_a_byte_order_mark_reads_as_without(tmp_path):
+    """Excel's "CSV UTF-8" starts the file with a byte-order mark, which would glue itself to the first column name."""
+    good = [1, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    _write(plain, HEADER, [good])
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert [r.to_dict() for r in read_deep_resnets(marked)] == [r.to_dict() for r in read_deep_resnets(plain)]

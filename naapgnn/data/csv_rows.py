@@ -17,7 +17,7 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
     a row with more or fewer cells than the header.
     """
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # past a byte-order mark, as Excel writes
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
             missing = [c for c in needed if c not in header]

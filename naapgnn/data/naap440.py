@@ -117,8 +117,8 @@ def load_schemes(path: str | os.PathLike) -> list[list[dict]]:
     path = Path(path)
     try:
         obj = json.loads(path.read_text())
-    except OSError as exc:
-        raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(obj, list) or not obj:
