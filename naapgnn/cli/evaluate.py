@@ -103,10 +103,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note
+    from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, lacking_whom
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
-    from naapgnn.evaluation.analysis import lacking_whom
     from naapgnn.evaluation.report import small_split_note, write_outputs
 
     warnings.filterwarnings("ignore", category=FutureWarning)

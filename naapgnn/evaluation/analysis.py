@@ -198,7 +198,6 @@ def lacking_whom(records, missing) -> str:
     return "not every record" if any(held(m) for m in missing) else "no record"
 
 
-
 def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:
     """The one-line error when no model of ``option`` runs at any of ``budgets`` on the file ``name``: at budget 0
     only those reading no curve run, and at budgets >= 1 those ``lacking`` (model -> channels) are left out."""

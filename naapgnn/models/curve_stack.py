@@ -197,11 +197,12 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
                 for kind in kinds if kind != "architecture" for w in MIXTURE_WEIGHTS}
     scores.update({mix: _mean_scores(preds, y) for mix, preds in mixtures.items()})
-    # the bar: the budget-0 choice or its linear rescaling, whichever errs less (a ridge that reads the graph
-    # prediction gains that rescaling too, and it is no reason to read the curve); its tau is the choice's own
-    rescaled = [cross_val_predict(_ridge(), p[:, None], y, cv=f) for p, f in zip(held_out[budget0], draws)]
-    bar = (min(scores[budget0][0], _mean_scores(rescaled, y)[0]), scores[budget0][1])
-    choice = better_candidate(budget0, list(mixtures), {**scores, budget0: bar})
+    choice = budget0
+    if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
+        # that reads the graph prediction gains that rescaling too, and it is no reason to read the curve)
+        rescaled = [cross_val_predict(_ridge(), p[:, None], y, cv=f) for p, f in zip(held_out[budget0], draws)]
+        bar = (min(scores[budget0][0], _mean_scores(rescaled, y)[0]), scores[budget0][1])  # tau: the choice's own
+        choice = better_candidate(budget0, list(mixtures), {**scores, budget0: bar})
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
     gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in ("linear", "nonlinear"))
     gate["mse"], gate["tau"] = scores[choice]
