@@ -68,8 +68,8 @@ def test_values_followed_by_finite_ones_read_as_epochs_not_logged(tmp_path):
     assert str(caught[0].message) == (
         f"{path}: 2 record(s) with non-finite curve values (first: line 2, curve.val_acc[0]) logged finite values "
         "later, so each non-finite value before the last finite one was read as an epoch not logged (the last "
-        "logged value; after it, as many epochs as the record's longest gap, the last value; no budget reads a "
-        "channel before its first logged epoch); 1 record(s) with non-finite curve values (first: line 4, curve.val_acc[3]) stayed "
+        "logged value; after it, as many epochs as the record's longest gap or epochs no record logs, the last value; "
+        "no budget reads a channel before its first logged epoch); 1 record(s) with non-finite curve values (first: line 4, curve.val_acc[3]) stayed "
         "non-finite to the end, read as diverged runs, each such value as its channel's worst finite value in the "
         "file (val_acc 0.2)")
     # the last logged value, what the run had logged by then (the first logged one before it)

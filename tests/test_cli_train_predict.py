@@ -352,3 +352,24 @@ def test_a_diverged_run_reads_the_checkpoints_worst_whatever_else_the_file_holds
     for channel in ("loss_mean", "loss_median"):
         diverged.curve[channel][1:] = model.diverged_values_[channel]
     assert float(predictions[0]) == pytest.approx(float(model.predict([diverged])[0]), abs=1e-6)
+
+
+def test_predict_reads_a_run_as_it_stood_at_the_budget(ckpt3, bench, tmp_path):
+    from naapgnn.models.gnn import GNNPredictor
+
+    model = GNNPredictor.load(ckpt3)
+    assert model.unlogged_epochs_ == {c: [] for c in model.curve_channels_}  # the training runs logged every epoch
+    # a test run that logged nothing at epoch 3: in one file it logs again later, in the other its log ends there
+    rows = [dict(r.to_dict(), split="test") for r in bench[1] if r.split == "test"][:4]
+    full = [dict(row, curve={c: list(v) for c, v in row["curve"].items()}) for row in rows]
+    for channel, values in full[0]["curve"].items():
+        if channel != "lr":  # a schedule, never missing
+            values[2] = None
+    cut = [dict(row, curve={c: v[:3] for c, v in row["curve"].items()}) for row in full]
+    outs = []
+    for name, file_rows in [("full", full), ("cut", cut)]:
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(row) + "\n" for row in file_rows))
+        outs.append(tmp_path / f"{name}.csv")
+        assert main(["predict", "--checkpoint", str(ckpt3), str(path), "--out", str(outs[-1])]) == 0
+    assert [r["prediction"] for r in _rows(outs[0])] == [r["prediction"] for r in _rows(outs[1])]

@@ -62,6 +62,16 @@ def test_written_log_round_trips(tmp_path):
         ("0.1", "2.30259", "2.25", "0.3625"), ("0.01", "1.5", "1.5", "0.4093")]
 
 
+def test_a_log_saved_with_a_byte_order_mark_or_not_in_utf8(tmp_path):
+    path = tmp_path / "scheme_3.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + (GOOD_HEAD + EPOCH1).encode())
+    log = parse_log(path)
+    assert log.model_id == 3 and len(log.epochs) == 1 and log.epochs[0].accuracy == 0.3625
+    path.write_bytes((GOOD_HEAD + EPOCH1).encode("utf-16"))
+    with pytest.raises(NaapgnnError, match=r"scheme_3.txt: cannot read: .*utf-8"):
+        parse_log(path)
+
+
 def test_lr_format_matches_original():
     assert [format_lr(v) for v in (0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1)] == ["0.1", "0.01", "0.001"]
 

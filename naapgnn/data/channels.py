@@ -1,23 +1,7 @@
 """Curve channels: which is the learning rate, which are lower-is-better (losses, error rates), which holds the
 accuracy, and the values of diverged runs.
 
-A run that diverges often logs its loss as NaN or Infinity from then on (and
-some loggers write null). In a benchmark file a channel that stays non-finite
-to the end of its curve is read as a diverged run: each such value becomes the
-channel's worst finite value in the file (the highest loss or error, the lowest
-accuracy), so the run ranks below every run that kept finite values, which is
-what a ranking needs, and no NaN reaches a model. A run that logs finite
-values again later did not diverge: its non-finite values are epochs not
-logged (a validation every few epochs, one overflowed epoch under mixed
-precision), read as the last logged value before them, what the run had
-logged by then (an interpolation would read the next logged value, an epoch
-a budget has not reached); so are its last epochs after its last logged value
-when they are no more than its longest such gap (a log every other epoch that
-ends on an unlogged one). Epochs before a channel's first logged value hold
-that value, and the record notes the epoch (``Record.logged_from``): no
-budget below it reads the channel (:func:`naapgnn.features.curves.curve_features`
-and the other readers refuse it).
-:func:`fill_non_finite` does both and says so in one line; the learning rate
+Non-finite values (epochs not logged, diverged runs) are read in :mod:`naapgnn.data.gaps`; the learning rate
 (``lr``) is a schedule, never a measurement, so a non-finite rate is an error.
 
 A record with a target finished its training; when its curve ends before the
@@ -42,7 +26,7 @@ from naapgnn.errors import NaapgnnError
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "late_logs", "first_logged_epoch",
-           "curve_value", "fill_non_finite", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
+           "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
            "check_full_epochs"]
 
 SCHEDULE_CHANNEL = "lr"
@@ -278,79 +262,6 @@ def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> floa
     return finite_number(value, where)
 
 
-def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None) -> str | None:
-    """Replace, in place, each NaN of the records' curves: the last logged value inside a curve, the channel's
-    worst finite value over the records from the last finite value on (see the module docstring), or the value
-    ``worst`` gives the channel.
-
-    Parameters
-    ----------
-    records : sequence of Record
-        Curves may hold NaN (:func:`curve_value`).
-    name : str
-        The file, for messages.
-    lines : sequence of int
-        Each record's line in the file.
-    worst : dict of str to float, optional
-        A diverged run's value per channel, in place of the file's worst (a checkpoint's
-        ``diverged_values_``: its training records' worst, so that a prediction does not depend on the other
-        records of the file it is read from).
-
-    Returns
-    -------
-    str or None
-        A one-line notice of what was replaced (None when nothing was).
-
-    Raises
-    ------
-    NaapgnnError
-        When a channel that a diverged run stops logging has no finite value in any record.
-    """
-    hit = [(i, c) for i, r in enumerate(records) for c, v in r.curve.items() if np.isnan(v).any()]
-    if not hit:
-        return None
-    gaps, diverged = [], []
-    for i, c in hit:
-        values = records[i].curve[c]
-        finite = np.flatnonzero(np.isfinite(values))
-        last = finite[-1] if len(finite) else -1
-        inside = np.flatnonzero(np.isnan(values[:last + 1]))
-        trailing = len(values) - 1 - last
-        if 0 < trailing <= _longest_gap(inside):  # a sparse log whose last epochs were not logged
-            inside = np.r_[inside, np.arange(last + 1, len(values))]
-            trailing = 0
-        if len(inside):
-            gaps.append((i, c, int(inside[0])))
-            # the last logged value (the first one before it): what a run logs by that epoch, never a later value
-            values[inside] = values[finite[np.maximum(np.searchsorted(finite, inside) - 1, 0)]]
-            if finite[0] > 0:
-                records[i].logged_from[c] = int(finite[0]) + 1
-        if trailing:
-            diverged.append((i, c, last + 1))
-    parts = []
-    if gaps:
-        parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
-                     "before the last finite one was read as an epoch not logged (the last logged value; after it, "
-                     "as many epochs as the record's longest gap, the last value; no budget reads a channel "
-                     "before its first logged epoch)")
-    if diverged:
-        channels = dict.fromkeys(c for _, c, _ in diverged)
-        given = {c: float(worst[c]) for c in channels if worst and c in worst}
-        found = worst_values(records, [c for c in channels if c not in given])
-        lacking = [c for c in channels if c not in given and c not in found]
-        if lacking:
-            raise NaapgnnError(f"{name}: curve channel {lacking[0]!r} has no finite value in any record")
-        values = {**found, **given}
-        for i, c, epoch in diverged:
-            records[i].curve[c][epoch:] = values[c]
-        said = [f"{c} {values[c]:g}" for c in channels if c not in given]
-        said = ([f"its channel's worst finite value in the file ({', '.join(said)})"] if said else []) + (
-            [f"the checkpoint's training worst ({', '.join(f'{c} {v:g}' for c, v in given.items())})"] if given else [])
-        parts.append(f"{_first_and_count(diverged, lines)} stayed non-finite to the end, read as diverged runs, "
-                     f"each such value as {' or '.join(said)}")
-    return f"{name}: " + "; ".join(parts)
-
-
 def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
     """Extend, in place, the curves of the records with a target that end before the longest such curve, each
     channel by its last value (the ``lr`` schedule as that of a full-length run it follows up to its stop, when one
@@ -382,22 +293,6 @@ def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> st
     return (f"{name}: {len(stopped)} record(s) with a target end their curve before epoch {longest}, the longest "
             f"(shortest: line {lines[first]}, {records[first].stopped_at} epochs): read as runs stopped early, "
             "each channel's last value carried to the end (an lr schedule as a full run's it follows)")
-
-
-def _longest_gap(epochs: np.ndarray) -> int:
-    """The longest run of consecutive numbers in sorted ``epochs`` (0 when empty)."""
-    if not len(epochs):
-        return 0
-    breaks = np.flatnonzero(np.diff(epochs) > 1)
-    starts, ends = np.r_[0, breaks + 1], np.r_[breaks, len(epochs) - 1]
-    return int((ends - starts + 1).max())
-
-
-def _first_and_count(hits: list, lines: Sequence[int]) -> str:
-    """``N record(s) with non-finite curve values (first: line L, curve.C[E])`` of ``(record, channel, epoch)``."""
-    i, c, epoch = hits[0]
-    return (f"{len({h[0] for h in hits})} record(s) with non-finite curve values (first: line {lines[i]}, "
-            f"curve.{c}[{epoch}])")
 
 
 def worst_values(records: Sequence, channels) -> dict:

@@ -150,7 +150,7 @@ def parse_log(path: str | Path) -> TrainingLog:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # past a byte-order mark, as a Windows editor saves
     except (OSError, UnicodeDecodeError) as exc:
         raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     log = TrainingLog(path=str(path), model_id=log_model_id(path))

@@ -36,7 +36,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import carry_stopped_runs, curve_value, fill_non_finite, mixed_units_notice
+from naapgnn.data.channels import carry_stopped_runs, curve_value, mixed_units_notice
+from naapgnn.data.gaps import fill_non_finite
 from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
                                   name_problem, number_strings_notice, parse_hparams, same_hparams)
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, percent_notice,  # noqa: F401 (re-exported)
@@ -75,11 +76,14 @@ class Record:
         ``"train"``, ``"test"`` or None (counts as train).
     logged_from : dict of str to int
         Per channel whose log starts later than epoch 1, its first logged epoch
-        (:func:`naapgnn.data.channels.fill_non_finite`); the epochs before it
+        (:func:`naapgnn.data.gaps.fill_non_finite`); the epochs before it
         hold that first value, so no budget below it reads the channel.
     stopped_at : int or None
         The logged length of a finished run's curve that ended early, its last values carried to the
         file's longest curve (:func:`naapgnn.data.channels.carry_stopped_runs`).
+    non_finite : dict of str to numpy.ndarray
+        Per channel that held non-finite values in its file, their epochs (0-based, sorted): what a budget reads
+        again as a log cut there reads them (:func:`naapgnn.data.gaps.as_seen_at`).
     """
 
     id: str
@@ -90,6 +94,7 @@ class Record:
     split: str | None = None
     logged_from: dict[str, int] = field(default_factory=dict)
     stopped_at: int | None = None
+    non_finite: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def num_epochs(self) -> int:
@@ -197,7 +202,7 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
         record without a target, the string saying why (``"search needs every final accuracy"``).
     diverged_values : dict of str to float, optional
         What a diverged run reads per channel (a checkpoint's ``diverged_values_``), not the file's worst value
-        (:func:`naapgnn.data.channels.fill_non_finite`): a prediction then does not depend on the other records.
+        (:func:`naapgnn.data.gaps.fill_non_finite`): a prediction then does not depend on the other records.
     hparam_names : sequence of str, optional
         The hyperparameters a checkpoint reads (its ``hparam_names_``): no number-string warning for a name it
         reads as categories (:func:`naapgnn.data.hparams.number_strings_notice`).
@@ -278,7 +283,7 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
 
     ``target_scale`` is ``"fraction"`` (``target`` in [0, 1]) or ``"percent"``
     (``target`` in [0, 100], divided by 100). With ``diverged_ok``, a non-finite curve value (but the learning
-    rate's) is kept as NaN for :func:`naapgnn.data.channels.fill_non_finite`; otherwise it is an error.
+    rate's) is kept as NaN for :func:`naapgnn.data.gaps.fill_non_finite`; otherwise it is an error.
     """
     from naapgnn.arch.format import parse_architecture
 

@@ -120,6 +120,13 @@ _FEATURES: dict = {}
 
 
 def _features(bench, predictor: Predictor, budget: int, seed: int):
+    from dataclasses import replace
+
+    from naapgnn.data.gaps import as_seen_at
+
+    seen = as_seen_at(bench.records, budget)  # a replay reads no epoch past the budget (naapgnn.data.gaps)
+    if seen is not bench.records:
+        bench = replace(bench, records=seen, table=seen if bench.table is bench.records else bench.table)
     entry = predictor.entry
     if entry.featurize is None:
         return bench.records

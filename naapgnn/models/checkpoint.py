@@ -100,6 +100,7 @@ def _config(model) -> dict:
         "schedule": model.schedule_,
         "diverged_values": model.diverged_values_,
         "curve_worst": model.curve_worst_,
+        "unlogged_epochs": model.unlogged_epochs_,
         "curve_feature_names": model.curve_feature_names_,
         "hparam_names": model.hparam_names_,
         "hparam_log": list(model.hparam_log_),
@@ -190,6 +191,8 @@ def _set_state(model, state: dict) -> None:
     model.schedule_ = state["schedule"]
     model.diverged_values_ = {c: float(v) for c, v in state["diverged_values"].items()}
     model.curve_worst_ = {c: float(v) for c, v in state["curve_worst"].items()}
+    # absent before runs were read as they stood at the budget: no epoch known as one the training left unlogged
+    model.unlogged_epochs_ = {c: [int(e) for e in v] for c, v in state.get("unlogged_epochs", {}).items()}
     model.curve_feature_names_ = list(state["curve_feature_names"])
     model.hparam_names_ = list(state["hparam_names"])
     # absent before the log-scaled hyperparameters: every column read as it is

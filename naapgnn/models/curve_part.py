@@ -4,6 +4,8 @@
 the channels and the learning-rate schedule read, each channel's worst
 training value (``diverged_values_``: what a run that diverged reads when a
 file is loaded for this model, :func:`naapgnn.data.records.load_benchmark`;
+``unlogged_epochs_``: the epochs no training record logs, which a run in
+progress may leave open without having diverged, :func:`naapgnn.data.gaps.as_seen_at`;
 ``curve_worst_``: the same in fractions, what ``flat`` reads at one epoch),
 the curve features' standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
 on the held-out graph predictions. With ``curve_mode="stack"`` the graph
@@ -20,6 +22,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from naapgnn.data.channels import fraction_scale, worst_values
+from naapgnn.data.gaps import unlogged_epochs
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
@@ -45,6 +48,8 @@ class CurveMixin:
         self.schedule_ = shared_schedule(records) if budget else None
         self.diverged_values_ = worst_values(records, self.curve_channels_)
         self.curve_worst_ = {c: v * fraction_scale(records, c) for c, v in self.diverged_values_.items()}
+        self.unlogged_epochs_ = {c: np.flatnonzero(unlogged_epochs(records, c, budget)).tolist()
+                                 for c in self.curve_channels_}
         if budget and not self.curve_channels_:
             raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
         self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, bool(self.curve_raw))

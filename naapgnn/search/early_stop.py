@@ -212,7 +212,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     keys = trial_keys(config, trials)
     announce_resume(log, keys)
     kind = early_stop_factory(predictor, problem)
-    inputs = {b: (predictor_inputs(make_predictor(kind, b, seed), problem.records), problem.stopping_curve(b))
+    inputs = {b: (predictor_inputs(make_predictor(kind, b, seed), problem.records_at(b)), problem.stopping_curve(b))
               for b in budgets}
     pending = [t for t in range(trials) if log.get(keys[t]) is None]
     args = (problem, inputs, kind, budgets, thresholds, warmup, refit_growth, seed)

@@ -139,18 +139,26 @@ class SearchProblem:
         """Whether every record's run went the full length (:attr:`full_epochs` epochs each)."""
         return bool((self.run_epochs == self.full_epochs).all())
 
+    def records_at(self, budget: int) -> list:
+        """The records as runs stopped after ``budget`` epochs read them (:func:`naapgnn.data.gaps.as_seen_at`)."""
+        from naapgnn.data.gaps import as_seen_at
+
+        return as_seen_at(self.records, budget)
+
     def stopping_curve(self, budget: int) -> np.ndarray:
         """Epochs ``1..budget`` of the records' accuracy, or of the channel standing in for it
-        (:func:`naapgnn.features.curves.ranking_channel`; a loss negated), as an ``(n, budget)`` array."""
+        (:func:`naapgnn.features.curves.ranking_channel`; a loss negated), as an ``(n, budget)`` array, read as
+        runs stopped there read them (:meth:`records_at`)."""
         from naapgnn.features.curves import check_logged, ranking_channel
 
         channel, sign = ranking_channel(self.records)
-        for r in self.records:
+        records = self.records_at(budget)
+        for r in records:
             if len(r.curve[channel]) < budget:
                 raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(r.curve[channel])} epochs, "
                                    f"budget needs {budget}")
             check_logged(r, budget, channel)
-        return sign * np.array([r.curve[channel][:budget] for r in self.records], dtype=float)
+        return sign * np.array([r.curve[channel][:budget] for r in records], dtype=float)
 
     def check_budget(self, budget: int, option: str = "--budget") -> None:
         """Fail with one line unless ``budget`` leaves epochs to save (``1..full_epochs - 1``)."""

@@ -1,0 +1,235 @@
+"""Non-finite curve values: epochs not logged, or a run that diverged; and a curve read as it stood at a budget.
+
+A run that diverges often logs its loss as NaN or Infinity from then on (and
+some loggers write null). In a benchmark file a channel that stays non-finite
+to the end of its curve is read as a diverged run: each such value becomes the
+channel's worst finite value in the file (the highest loss or error, the lowest
+accuracy), so the run ranks below every run that kept finite values, which is
+what a ranking needs, and no NaN reaches a model. A run that logs finite
+values again later did not diverge: its non-finite values are epochs not
+logged (a validation every few epochs, one overflowed epoch under mixed
+precision), read as the last logged value before them, what the run had
+logged by then (an interpolation would read the next logged value, an epoch
+a budget has not reached). So are its last epochs after its last logged value
+when they are no more than its longest such gap (a log every other epoch that
+ends on an unlogged one), or when no record of the file logs a value at any of
+them while another reaches them (a log at fixed epochs, as NAS-Bench-101's 4,
+12, 36 and 108). Epochs before a channel's first logged value hold that value,
+and the record notes the epoch (``Record.logged_from``): no budget below it
+reads the channel (:func:`naapgnn.features.curves.curve_features` and the other
+readers refuse it). :func:`fill_non_finite` does all this on loading a file and
+says so in one line; the record keeps which epochs were non-finite
+(``Record.non_finite``).
+
+Whether a run of non-finite values is a gap or a divergence is decided above on
+the whole curve, by what the run logs later. A budget ``k`` may not know that:
+:func:`as_seen_at` reads the first ``k`` epochs again as a log cut after epoch
+``k`` reads (what ``naapgnn predict`` gets from a run in progress), so that a
+replay of full runs (``evaluate``, ``search``) predicts from nothing a run had
+not logged by then.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from naapgnn.data.channels import worst_values
+from naapgnn.errors import NaapgnnError
+
+__all__ = ["fill_non_finite", "as_seen_at", "unlogged_epochs"]
+
+
+def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None) -> str | None:
+    """Replace, in place, each NaN of the records' curves: the last logged value inside a curve, the channel's
+    worst finite value over the records from the last finite value on (see the module docstring), or the value
+    ``worst`` gives the channel; note each record's non-finite epochs in ``Record.non_finite``.
+
+    Parameters
+    ----------
+    records : sequence of Record
+        Curves may hold NaN (:func:`naapgnn.data.channels.curve_value`).
+    name : str
+        The file, for messages.
+    lines : sequence of int
+        Each record's line in the file.
+    worst : dict of str to float, optional
+        A diverged run's value per channel, in place of the file's worst (a checkpoint's
+        ``diverged_values_``: its training records' worst, so that a prediction does not depend on the other
+        records of the file it is read from).
+
+    Returns
+    -------
+    str or None
+        A one-line notice of what was replaced (None when nothing was).
+
+    Raises
+    ------
+    NaapgnnError
+        When a channel that a diverged run stops logging has no finite value in any record.
+    """
+    hit = [(i, c) for i, r in enumerate(records) for c, v in r.curve.items() if np.isnan(v).any()]
+    if not hit:
+        return None
+    for i, c in hit:
+        records[i].non_finite[c] = np.flatnonzero(np.isnan(records[i].curve[c]))
+    masks = {c: unlogged_epochs(records, c, max(len(r.curve.get(c, ())) for r in records)) for c in {c for _, c in hit}}
+    gaps, diverged = [], []
+    for i, c in hit:
+        values = records[i].curve[c]
+        inside, first_diverged = _reading(values, masks[c])
+        if len(inside):
+            gaps.append((i, c, int(inside[0])))
+            first_logged = int(np.flatnonzero(np.isfinite(values))[0])
+            if first_logged > 0:
+                records[i].logged_from[c] = first_logged + 1
+            _carry_last_logged(values, inside)
+        if first_diverged is not None:
+            diverged.append((i, c, first_diverged))
+    parts = []
+    if gaps:
+        parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
+                     "before the last finite one was read as an epoch not logged (the last logged value; after it, "
+                     "as many epochs as the record's longest gap or epochs no record logs, the last value; no budget "
+                     "reads a channel before its first logged epoch)")
+    if diverged:
+        channels = dict.fromkeys(c for _, c, _ in diverged)
+        given = {c: float(worst[c]) for c in channels if worst and c in worst}
+        found = worst_values(records, [c for c in channels if c not in given])
+        lacking = [c for c in channels if c not in given and c not in found]
+        if lacking:
+            raise NaapgnnError(f"{name}: curve channel {lacking[0]!r} has no finite value in any record")
+        values = {**found, **given}
+        for i, c, epoch in diverged:
+            records[i].curve[c][epoch:] = values[c]
+        said = [f"{c} {values[c]:g}" for c in channels if c not in given]
+        said = ([f"its channel's worst finite value in the file ({', '.join(said)})"] if said else []) + (
+            [f"the checkpoint's training worst ({', '.join(f'{c} {v:g}' for c, v in given.items())})"] if given else [])
+        parts.append(f"{_first_and_count(diverged, lines)} stayed non-finite to the end, read as diverged runs, "
+                     f"each such value as {' or '.join(said)}")
+    return f"{name}: " + "; ".join(parts)
+
+
+def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None = None,
+               unlogged: Mapping[str, Sequence[int]] | None = None) -> list:
+    """The records as a log cut after epoch ``budget`` reads their first ``budget`` epochs.
+
+    A record whose file held non-finite values before ``budget`` is copied with those epochs read again from its
+    first ``budget`` epochs alone (the module docstring's rules, the open gap at its end included; a diverged run
+    reads the worst value of the records' first ``budget`` epochs): the first ``budget`` epochs of a file cut
+    after epoch ``budget`` read the same. Its later epochs stay as the file reads them (a budget reads none of
+    them); so does a channel first logged after ``budget`` (no budget below its first logged epoch reads it).
+
+    Parameters
+    ----------
+    records : sequence of Record
+        As loaded (:func:`fill_non_finite` noted their non-finite epochs).
+    budget : int
+        Epochs read; below 1, the records are returned as they are.
+    worst : dict of str to float, optional
+        A diverged run's value per channel (a checkpoint's ``diverged_values_``); else the worst of the records'
+        first ``budget`` epochs.
+    unlogged : dict of str to sequence of int, optional
+        Per channel, the 0-based epochs that a checkpoint's training records did not log
+        (:func:`unlogged_epochs`); else those of ``records``.
+
+    Returns
+    -------
+    list of Record
+        ``records`` itself when no record changes, else a new list (the changed records copied).
+    """
+    touched = [i for i, r in enumerate(records)
+               if any(len(e) and e[0] < budget for e in r.non_finite.values())] if budget >= 1 else []
+    if not touched:
+        return records
+    out, masks, values_of = list(records), {}, dict(worst or {})
+    for i in touched:
+        record, curve = records[i], dict(records[i].curve)
+        for c, epochs in record.non_finite.items():
+            raw = _as_logged(record, c, budget)
+            if not np.isnan(raw).any() or record.logged_from.get(c, 1) > budget:
+                continue
+            if c not in masks:
+                masks[c] = (np.isin(np.arange(budget), unlogged.get(c, ())) if unlogged is not None
+                            else unlogged_epochs(records, c, budget))
+            inside, first_diverged = _reading(raw, masks[c])
+            _carry_last_logged(raw, inside)
+            if first_diverged is not None:
+                if c not in values_of:
+                    values_of[c] = _worst_logged(records, c, budget)
+                raw[first_diverged:] = values_of[c]
+            curve[c] = np.r_[raw, curve[c][budget:]]
+        out[i] = replace(record, curve=curve)
+    return out
+
+
+def unlogged_epochs(records: Sequence, channel: str, length: int) -> np.ndarray:
+    """Per epoch ``0..length - 1``, whether no record logs a finite value of ``channel`` there while two or more
+    reach it (a run stopped early reaches its last logged epoch): the file's own gaps, no divergence."""
+    reach, logs = np.zeros(length, dtype=int), np.zeros(length, dtype=int)
+    for r in records:
+        values = r.curve.get(channel, ())
+        n = min(r.stopped_at or len(values), length)
+        logged = np.isfinite(np.asarray(values[:n], dtype=float))
+        was_non_finite = r.non_finite.get(channel, np.zeros(0, dtype=int))
+        logged[was_non_finite[was_non_finite < n]] = False
+        reach[:n] += 1
+        logs[:n] += logged
+    return (logs == 0) & (reach >= 2)
+
+
+def _as_logged(record, channel: str, budget: int) -> np.ndarray:
+    """The first ``budget`` epochs of a record's channel as its file gave them (NaN where non-finite)."""
+    values = np.array(record.curve[channel][:budget], dtype=float)
+    epochs = record.non_finite.get(channel, np.zeros(0, dtype=int))
+    values[epochs[epochs < budget]] = np.nan
+    return values
+
+
+def _worst_logged(records: Sequence, channel: str, budget: int) -> float:
+    """The channel's worst finite value over the records' first ``budget`` epochs as their files gave them
+    (:func:`naapgnn.data.channels.worst_values`); over their whole curves when those epochs hold none (a budget
+    before any record's first log, which no other record can be read at)."""
+    logged = [SimpleNamespace(curve={channel: _as_logged(r, channel, budget)}) for r in records
+              if len(r.curve.get(channel, ()))]
+    found = worst_values(logged, [channel])
+    return found[channel] if channel in found else worst_values(records, [channel])[channel]
+
+
+def _reading(values: np.ndarray, file_unlogged: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Of one curve holding NaN: its epochs read as not logged, and the first one read as diverged (None when
+    none is). ``file_unlogged``: per epoch, whether the file logs no value there (:func:`unlogged_epochs`)."""
+    finite = np.flatnonzero(np.isfinite(values))
+    last = finite[-1] if len(finite) else -1
+    inside = np.flatnonzero(np.isnan(values[:last + 1]))
+    trailing = np.arange(last + 1, len(values))
+    if not len(trailing):
+        return inside, None
+    if len(finite) and (len(trailing) <= _longest_gap(inside) or file_unlogged[trailing].all()):
+        return np.r_[inside, trailing], None  # a sparse log whose last epochs were not logged
+    return inside, int(last + 1)
+
+
+def _carry_last_logged(values: np.ndarray, epochs: np.ndarray) -> None:
+    """Each of ``epochs`` reads, in place, the last logged value before it (the first one for epochs before it):
+    what a run logs by that epoch, never a later value."""
+    finite = np.flatnonzero(np.isfinite(values))
+    values[epochs] = values[finite[np.maximum(np.searchsorted(finite, epochs) - 1, 0)]]
+
+
+def _longest_gap(epochs: np.ndarray) -> int:
+    """The longest run of consecutive numbers in sorted ``epochs`` (0 when empty)."""
+    if not len(epochs):
+        return 0
+    breaks = np.flatnonzero(np.diff(epochs) > 1)
+    starts, ends = np.r_[0, breaks + 1], np.r_[breaks, len(epochs) - 1]
+    return int((ends - starts + 1).max())
+
+
+def _first_and_count(hits: list, lines: Sequence[int]) -> str:
+    """``N record(s) with non-finite curve values (first: line L, curve.C[E])`` of ``(record, channel, epoch)``."""
+    i, c, epoch = hits[0]
+    return (f"{len({h[0] for h in hits})} record(s) with non-finite curve values (first: line {lines[i]}, "
+            f"curve.{c}[{epoch}])")

@@ -1,0 +1,174 @@
+"""Non-finite curve values read as a run stopped at the budget had logged them (naapgnn.data.gaps)."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from naapgnn.data.gaps import as_seen_at
+from naapgnn.data.records import load_jsonl
+
+SCHEME = [{"kernel_size": 3, "width": 8, "stride": 2, "residual": False}]
+RISING = [round(0.1 + 0.01 * e, 4) for e in range(12)]
+
+
+def _load(path, curves, targets=None):
+    targets = targets or [0.5 + 0.01 * i for i in range(len(curves))]
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": {"acc": c}, "target": t}) + "\n"
+                            for i, (c, t) in enumerate(zip(curves, targets))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_jsonl(path)
+
+
+def _two_files(tmp_path):
+    """Two files equal in their first 8 epochs: run n1 logs nothing at epochs 6-8, then logs again in one and
+    never in the other."""
+    others = [RISING, [v + 0.05 for v in RISING]]
+    resumed = RISING[:5] + [None] * 3 + RISING[8:]
+    diverged = RISING[:5] + [None] * 7
+    return (_load(tmp_path / "a.jsonl", [others[0], resumed, others[1]]),
+            _load(tmp_path / "b.jsonl", [others[0], diverged, others[1]]))
+
+
+def test_a_budget_reads_a_gap_still_open_there_the_same_whatever_follows(tmp_path):
+    resumed, diverged = _two_files(tmp_path)
+    # the whole files differ: one run logged again, the other never did
+    assert resumed[1].curve["acc"][5:8].tolist() == [0.14] * 3
+    assert diverged[1].curve["acc"][5:8].tolist() == [0.1] * 3
+    for budget in (6, 7, 8):
+        a, b = as_seen_at(resumed, budget), as_seen_at(diverged, budget)
+        # an open gap longer than any earlier one, at epochs the other runs logged: a divergence, in both
+        assert a[1].curve["acc"][:budget].tolist() == b[1].curve["acc"][:budget].tolist() \
+            == RISING[:5] + [0.1] * (budget - 5)
+    # once the run logged again, its gap reads as epochs not logged; the other runs are the same objects
+    later = as_seen_at(resumed, 10)
+    assert later[1].curve["acc"][:10].tolist() == RISING[:5] + [0.14] * 3 + RISING[8:10]
+    assert later[0] is resumed[0] and later[1] is not resumed[1]
+    assert resumed[1].curve["acc"][5:8].tolist() == [0.14] * 3  # the loaded records stay as they were
+
+
+def test_budgets_before_the_gap_or_files_without_one_are_returned_as_they_are(tmp_path):
+    resumed, _ = _two_files(tmp_path)
+    assert as_seen_at(resumed, 5) is resumed and as_seen_at(resumed, 0) is resumed
+    finite = _load(tmp_path / "c.jsonl", [RISING, RISING])
+    assert as_seen_at(finite, 6) is finite
+
+
+def test_a_gap_no_shorter_than_an_earlier_one_is_no_divergence(tmp_path):
+    every_other = [None if e % 2 else v for e, v in enumerate(RISING)]  # logged at epochs 1, 3, 5, ...
+    records = _load(tmp_path / "d.jsonl", [RISING, every_other, RISING])
+    assert as_seen_at(records, 6)[1].curve["acc"][:6].tolist() == [0.1, 0.1, 0.12, 0.12, 0.14, 0.14]
+
+
+def test_a_sparse_log_at_fixed_epochs_is_read_as_one_at_every_budget(tmp_path):
+    # NAS-Bench-101 style: every run logs at epochs 4, 12 and 36 only, gaps longer than any before them
+    def sparse(shift):
+        curve = [None] * 36
+        curve[3], curve[11], curve[35] = 0.3 + shift, 0.5 + shift, 0.7 + shift
+        return curve
+
+    records = _load(tmp_path / "e.jsonl", [sparse(0.0), sparse(0.01), sparse(0.02)])
+    for budget, last in [(4, 0.3), (11, 0.3), (20, 0.5), (35, 0.5), (36, 0.7)]:
+        assert as_seen_at(records, budget)[0].curve["acc"][budget - 1] == pytest.approx(last)
+    # one run alone says nothing of the file's log: its open gap, longer than any before, reads as a divergence
+    alone = _load(tmp_path / "f.jsonl", [sparse(0.0), RISING * 3])
+    assert as_seen_at(alone, 20)[0].curve["acc"][19] == pytest.approx(min(RISING))
+
+
+def test_a_checkpoints_values_stand_for_the_files(tmp_path):
+    _, diverged = _two_files(tmp_path)
+    seen = as_seen_at(diverged, 7, worst={"acc": 0.05}, unlogged={"acc": []})
+    assert seen[1].curve["acc"][:7].tolist() == RISING[:5] + [0.05, 0.05]
+    # epochs the checkpoint's training runs did not log: an open gap there is no divergence
+    seen = as_seen_at(diverged, 7, worst={"acc": 0.05}, unlogged={"acc": [5, 6]})
+    assert seen[1].curve["acc"][:7].tolist() == RISING[:5] + [0.14, 0.14]
+
+
+def test_evaluate_reads_each_budget_as_the_runs_had_logged_it(tmp_path):
+    from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+    from naapgnn.evaluation.engine import Predictor, plan_units, run_units
+    from naapgnn.evaluation.protocols import splits
+    from naapgnn.io import ResumeLog
+
+    rng = np.random.default_rng(0)
+    curves = [list(np.round(np.sort(rng.uniform(0.1, 0.6, 12)), 4)) for _ in range(12)]
+    resumed = [list(c) for c in curves]
+    resumed[3][5:8] = [None] * 3
+    diverged = [list(c) for c in curves]
+    diverged[3][5:] = [None] * 7
+    targets = [c[-1] for c in curves]
+    predictions = []
+    for name, file_curves in [("a", resumed), ("b", diverged)]:
+        _load(tmp_path / f"{name}.jsonl", file_curves, targets)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bench = load_benchmark_for_evaluation(tmp_path / f"{name}.jsonl")
+        predictor = Predictor("curve_last")
+        split_list = {"kfold": splits("kfold", bench.y, n_folds=3, seed=0)}
+        units = plan_units(predictor, 7, "kfold", 3, (0,))
+        rows, _ = run_units(bench, [predictor], units, split_list, ResumeLog(None), progress=False)
+        predictions.append({i: p for row in rows for i, p in zip(row["test"], row["pred"])})
+    assert predictions[0] == predictions[1]
+
+
+def test_search_replays_stop_each_run_at_the_budget(tmp_path):
+    from naapgnn.search.problem import SearchProblem
+
+    resumed, diverged = _two_files(tmp_path)
+    a, b = SearchProblem(resumed), SearchProblem(diverged)
+    np.testing.assert_array_equal(a.stopping_curve(7), b.stopping_curve(7))
+    assert [r.curve["acc"][:7].tolist() for r in a.records_at(7)] == [r.curve["acc"][:7].tolist()
+                                                                      for r in b.records_at(7)]
+    assert a.stopping_curve(10)[1].tolist() != b.stopping_curve(10)[1].tolist()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_budget_reads_what_the_file_cut_there_reads(tmp_path, seed):
+    """Random logs with gaps, divergences, late starts and sparse epochs: at every budget the first k epochs read
+    as those of the same file cut after epoch k, but where a budget is refused (a channel first logged later)."""
+    rng = np.random.default_rng(seed)
+    n, length = 7, 12
+    curves = []
+    for i in range(n):
+        acc = list(np.round(np.sort(rng.uniform(0.1, 0.9, length)), 3))
+        loss = list(np.round(np.sort(rng.uniform(0.5, 2.5, length))[::-1], 3))
+        for values in (acc, loss):
+            kind = rng.integers(5)
+            if kind == 1:  # a divergence
+                start = int(rng.integers(1, length))
+                values[start:] = [None] * (length - start)
+            elif kind == 2:  # scattered epochs not logged
+                for e in rng.choice(length, 3, replace=False):
+                    values[e] = None
+            elif kind == 3:  # a late first log
+                first = int(rng.integers(1, 4))
+                values[:first] = [None] * first
+            elif kind == 4 and i % 2:  # a log every third epoch
+                values[:] = [v if e % 3 == 2 else None for e, v in enumerate(values)]
+        curves.append({"acc": acc, "loss": loss})
+    full = _load_channels(tmp_path / "full.jsonl", curves)
+    checked = 0
+    for k in range(1, length + 1):
+        try:
+            cut = _load_channels(tmp_path / f"cut{k}.jsonl", [{c: v[:k] for c, v in r.items()} for r in curves])
+        except Exception as exc:  # a channel no record logged by epoch k: no budget k reads it
+            assert "has no finite value in any record" in str(exc)
+            continue
+        seen = as_seen_at(full, k)
+        for a, b in zip(seen, cut):
+            for c in ("acc", "loss"):
+                if a.unlogged(k, [c]) is None:
+                    assert a.curve[c][:k].tolist() == pytest.approx(b.curve[c].tolist()), (k, a.id, c)
+                    checked += 1
+    assert checked > n * length
+
+
+def _load_channels(path, curves):
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": c, "target": 0.5}) + "\n"
+                            for i, c in enumerate(curves)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_jsonl(path)
