@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
+from naapgnn.data.channels import worst_values
+from naapgnn.data.gaps import as_seen_at, unlogged_epochs
 from naapgnn.errors import NaapgnnError
 from naapgnn.models.inputs import as_records, targets_of
 
@@ -86,6 +88,9 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
     ----------
     channels_ : list of str
         Curve channels read (every channel a training record has).
+    diverged_values_, unlogged_epochs_ : dict
+        Per channel, the training records' worst value and the epochs none of them logged: how a run's first
+        ``budget`` epochs are read as it stood then (:func:`naapgnn.data.gaps.as_seen_at`).
     hparam_names_ : list of str
         Hyperparameters read (:func:`naapgnn.features.hparams.hparam_input_names`).
     hparam_log_ : list of bool
@@ -167,6 +172,10 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
             raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
+        self.diverged_values_ = worst_values(records, self.channels_)
+        self.unlogged_epochs_ = {c: np.flatnonzero(unlogged_epochs(records, c, budget)).tolist()
+                                 for c in self.channels_}
+        records = self._as_stood(records)
         self.hparam_names_, self.hparam_log_ = hparam_reading(records)
         self.feature_names_ = feature_names(budget, self.channels_, self.hparam_names_)
         features = baker_features(records, budget, self.channels_, self.hparam_names_, self.hparam_log_)
@@ -199,8 +208,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         """
         if not hasattr(self, "model_"):
             raise NaapgnnError("BakerPredictor: not fitted yet (call fit)")
-        features = baker_features(as_records(X), int(self.budget), self.channels_, self.hparam_names_,
-                                  self.hparam_log_)
+        features = baker_features(self._as_stood(as_records(X)), int(self.budget), self.channels_,
+                                  self.hparam_names_, self.hparam_log_)
         mean = self.model_.predict(features) * self.y_std_ + self.y_mean_
         if not return_std:
             return mean
@@ -210,6 +219,12 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
             return mean, trees.std(axis=0) * self.y_std_
         folds = np.stack([m.predict(features) for m in self.fold_models_])
         return mean, folds.std(axis=0) * self.y_std_
+
+
+    def _as_stood(self, records: list) -> list:
+        """Each run's first ``budget`` epochs as it stood then, whatever its file logged later, with the
+        training runs' worst values and unlogged epochs (:func:`naapgnn.data.gaps.as_seen_at`)."""
+        return as_seen_at(records, int(self.budget), worst=self.diverged_values_, unlogged=self.unlogged_epochs_)
 
 
 def _search_rows(n: int, limit: int | None, random_state) -> np.ndarray:

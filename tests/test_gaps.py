@@ -172,3 +172,15 @@ def _load_channels(path, curves):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return load_jsonl(path)
+
+
+def test_baker_reads_each_run_as_it_stood_at_its_budget(tmp_path):
+    from baselines.baker import BakerPredictor
+
+    rng = np.random.default_rng(1)
+    curves = [list(np.round(np.sort(rng.uniform(0.1, 0.6, 12)), 4)) for _ in range(12)]
+    training = _load(tmp_path / "train.jsonl", curves, [c[-1] for c in curves])
+    model = BakerPredictor(budget=7).fit(training)
+    assert model.unlogged_epochs_ == {"acc": []} and model.diverged_values_ == {"acc": min(min(c) for c in curves)}
+    resumed, diverged = _two_files(tmp_path)
+    np.testing.assert_array_equal(model.predict(resumed), model.predict(diverged))

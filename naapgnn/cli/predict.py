@@ -241,7 +241,6 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from naapgnn.cli.options import check_curve_lengths, check_threads, writable_file
-    from naapgnn.data.gaps import as_seen_at
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
     from naapgnn.io import write_text_atomic
@@ -268,7 +267,6 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"record {records[0].id!r}: budget {model.budget} needs the first {model.budget} epochs "
                            f"of its curve, it has {records[0].num_epochs}; give them with --curve")
     check_curve_lengths(records, model.budget, args.input, getattr(model, "curve_channels_", None))
-    records = as_seen_at(records, int(model.budget), worst=model.diverged_values_, unlogged=model.unlogged_epochs_)
     model.set_params(n_threads=args.threads)
     mean, std, in_domain, reasons = predict_and_check(model, records)
     text = predictions_csv(records, mean, std, in_domain, reasons)

@@ -62,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from naapgnn.cli.options import check_curve_lengths, check_threads, parse_params, writable_folder
-    from naapgnn.data.gaps import as_seen_at
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
     from naapgnn.models.ensemble import step_size
@@ -85,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
     check_curve_lengths(records, args.budget, args.data)
-    records = as_seen_at(records, args.budget)  # what a run read at the budget had logged (naapgnn.data.gaps)
     options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}
     model = GNNPredictor(budget=args.budget, random_state=args.seed, device=args.device,
                          n_threads=args.threads, n_jobs=args.jobs, progress=not args.quiet,

@@ -5,7 +5,9 @@ the channels and the learning-rate schedule read, each channel's worst
 training value (``diverged_values_``: what a run that diverged reads when a
 file is loaded for this model, :func:`naapgnn.data.records.load_benchmark`;
 ``unlogged_epochs_``: the epochs no training record logs, which a run in
-progress may leave open without having diverged, :func:`naapgnn.data.gaps.as_seen_at`;
+progress may leave open without having diverged; with both, every record's
+first ``budget`` epochs are read as the run stood then, whatever its file
+logged later, :func:`naapgnn.data.gaps.as_seen_at`;
 ``curve_worst_``: the same in fractions, what ``flat`` reads at one epoch),
 the curve features' standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
 on the held-out graph predictions. With ``curve_mode="stack"`` the graph
@@ -22,7 +24,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from naapgnn.data.channels import fraction_scale, worst_values
-from naapgnn.data.gaps import unlogged_epochs
+from naapgnn.data.gaps import as_seen_at, unlogged_epochs
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
@@ -58,6 +60,9 @@ class CurveMixin:
         return curve
 
     def _curve(self, records) -> np.ndarray:
+        # each run as it stood at the budget, whatever its file logged later (naapgnn.data.gaps)
+        records = as_seen_at(records, int(self.budget), worst=self.diverged_values_,
+                             unlogged=getattr(self, "unlogged_epochs_", {}))
         records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
         return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw),
                               worst=self.curve_worst_)
