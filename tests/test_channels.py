@@ -77,8 +77,13 @@ def test_values_followed_by_finite_ones_read_as_epochs_not_logged(tmp_path):
     assert records[2].curve["val_acc"] == pytest.approx([0.2, 0.2, 0.2, 0.5])
     assert records[1].logged_from == {"val_acc": 2} and records[2].logged_from == {}
     assert records[1].unlogged(1) == ("val_acc", 2) and records[1].unlogged(2) is None
-    # written back, the epochs before the first logged one are null again: the same record on reading
-    assert records[1].to_dict()["curve"]["val_acc"] == [None, 0.2, 0.2, 0.4]
+    # written back, the epochs not logged (before the first logged one too) are null again: the same on reading
+    assert records[1].to_dict()["curve"]["val_acc"] == [None, 0.2, None, 0.4]
+    assert records[3].to_dict()["curve"]["val_acc"] == [0.25, 0.3, 0.35, None]
+    path.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
+    with pytest.warns(NaapgnnWarning):
+        again = load_jsonl(path)
+    assert [r.curve["val_acc"].tolist() for r in again] == [r.curve["val_acc"].tolist() for r in records]
     assert records[3].curve["val_acc"] == pytest.approx([0.25, 0.3, 0.35, 0.2])
 
 

@@ -25,8 +25,10 @@ Whether a run of non-finite values is a gap or a divergence is decided above on
 the whole curve, by what the run logs later. A budget ``k`` may not know that:
 :func:`as_seen_at` reads the first ``k`` epochs again as a log cut after epoch
 ``k`` reads (what ``naapgnn predict`` gets from a run in progress), so that a
-replay of full runs (``evaluate``, ``search``) predicts from nothing a run had
-not logged by then.
+replay of full runs predicts from nothing a run had not logged by then. The
+evaluation engine and the search apply it for every predictor;
+:class:`naapgnn.models.gnn.GNNPredictor` and ``baselines.baker.BakerPredictor``
+apply it themselves, with their training runs' worst values and unlogged epochs.
 """
 from __future__ import annotations
 

@@ -121,11 +121,11 @@ class Record:
         )
 
     def to_dict(self) -> dict:
-        """The JSON Lines form (the scheme form for NAAP-440 schemes)."""
+        """The JSON Lines form (the scheme form for NAAP-440 schemes); an epoch its file gave as non-finite or
+        that precedes its channel's first log is null again, so the file reads back the same."""
         arch = self.arch.scheme if self.arch.scheme is not None else self.arch.to_dict()
         out: dict[str, Any] = {"id": self.id, "arch": arch}
-        curve = {k: [None if e < self.logged_from.get(k, 1) else float(x) for e, x in enumerate(v[:self.stopped_at], 1)]
-                 for k, v in _nonempty(self.curve).items()}
+        curve = {k: self._written(k, v) for k, v in _nonempty(self.curve).items()}
         if curve:
             out["curve"] = curve
         if self.hparams:
@@ -135,6 +135,13 @@ class Record:
         if self.split is not None:
             out["split"] = self.split
         return out
+
+
+    def _written(self, channel: str, values: np.ndarray) -> list:
+        """A channel's logged epochs as JSON values: null where :meth:`to_dict` says."""
+        unlogged = set(self.non_finite.get(channel, np.zeros(0, dtype=int)).tolist())
+        first = self.logged_from.get(channel, 1)
+        return [None if e < first or e - 1 in unlogged else float(x) for e, x in enumerate(values[:self.stopped_at], 1)]
 
 
 def _nonempty(curve: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -123,7 +123,7 @@ _AT_BUDGET: dict = {}
 def _at_budget(bench, budget: int):
     """``bench`` with its records as runs stopped after ``budget`` epochs read them
     (:func:`naapgnn.data.gaps.as_seen_at`: a replay reads no epoch past the budget); ``bench`` itself when
-    that changes no record. One object per benchmark and budget, so its fingerprint is computed once."""
+    that changes no record. The records and their fingerprint are computed once per benchmark and budget."""
     from dataclasses import replace
 
     from naapgnn.data.gaps import as_seen_at
@@ -133,9 +133,13 @@ def _at_budget(bench, budget: int):
         if len(_AT_BUDGET) > 64:
             _AT_BUDGET.clear()
         seen = as_seen_at(bench.records, budget)
-        _AT_BUDGET[key] = bench if seen is bench.records else replace(
-            bench, records=seen, table=seen if bench.table is bench.records else bench.table)
-    return _AT_BUDGET[key]
+        _AT_BUDGET[key] = None if seen is bench.records else (seen, replace(bench, records=seen).fingerprint())
+    if _AT_BUDGET[key] is None:
+        return bench
+    seen, fingerprint = _AT_BUDGET[key]
+    out = replace(bench, records=seen, table=seen if bench.table is bench.records else bench.table)
+    out._fingerprint = fingerprint
+    return out
 
 
 def _features(bench, predictor: Predictor, budget: int, seed: int):
