@@ -127,8 +127,9 @@ def test_search_replays_stop_each_run_at_the_budget(tmp_path):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_a_budget_reads_what_the_file_cut_there_reads(tmp_path, seed):
-    """Random logs with gaps, divergences, late starts and sparse epochs: at every budget the first k epochs read
-    as those of the same file cut after epoch k, but where a budget is refused (a channel first logged later)."""
+    """Random logs with gaps, divergences, late starts, sparse epochs and early stops: at every budget the first k
+    epochs read as those of the same file cut after epoch k, but where a budget is refused (a channel first logged
+    later)."""
     rng = np.random.default_rng(seed)
     n, length = 7, 12
     curves = []
@@ -148,7 +149,8 @@ def test_a_budget_reads_what_the_file_cut_there_reads(tmp_path, seed):
                 values[:first] = [None] * first
             elif kind == 4 and i % 2:  # a log every third epoch
                 values[:] = [v if e % 3 == 2 else None for e, v in enumerate(values)]
-        curves.append({"acc": acc, "loss": loss})
+        stop = length - 3 * (i % 3 == 2)  # every third run stopped early (its target reached 3 epochs before)
+        curves.append({"acc": acc[:stop], "loss": loss[:stop]})
     full = _load_channels(tmp_path / "full.jsonl", curves)
     checked = 0
     for k in range(1, length + 1):

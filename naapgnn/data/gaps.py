@@ -149,8 +149,9 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
     out, masks, values_of = list(records), {}, dict(worst or {})
     for i in touched:
         record, curve = records[i], dict(records[i].curve)
+        end = min(budget, record.stopped_at or budget)  # a run that stopped early logged nothing after its stop
         for c, epochs in record.non_finite.items():
-            raw = _as_logged(record, c, budget)
+            raw = _as_logged(record, c, end)
             if not np.isnan(raw).any() or record.logged_from.get(c, 1) > budget:
                 continue
             if c not in masks:
@@ -162,7 +163,7 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
                 if c not in values_of:
                     values_of[c] = _worst_logged(records, c, budget)
                 raw[first_diverged:] = values_of[c]
-            curve[c] = np.r_[raw, curve[c][budget:]]
+            curve[c] = np.r_[raw, np.full(budget - end, raw[-1]), curve[c][budget:]]  # after a stop, its last value
         out[i] = replace(record, curve=curve)
     return out
 
