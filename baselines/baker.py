@@ -29,8 +29,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
-from naapgnn.data.channels import worst_values
-from naapgnn.data.gaps import as_seen_at, unlogged_epochs
+from naapgnn.data.gaps import as_seen_at, unlogged_epochs, worst_logged
 from naapgnn.errors import NaapgnnError
 from naapgnn.models.inputs import as_records, targets_of
 
@@ -172,7 +171,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
             raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
-        self.diverged_values_ = worst_values(records, self.channels_)
+        self.diverged_values_ = worst_logged(records, self.channels_, budget)  # nothing logged after the budget
         self.unlogged_epochs_ = {c: np.flatnonzero(unlogged_epochs(records, c, budget)).tolist()
                                  for c in self.channels_}
         records = self._as_stood(records)

@@ -70,8 +70,10 @@ def test_a_sparse_log_at_fixed_epochs_is_read_as_one_at_every_budget(tmp_path):
         curve[3], curve[11], curve[35] = 0.3 + shift, 0.5 + shift, 0.7 + shift
         return curve
 
-    records = _load(tmp_path / "e.jsonl", [sparse(0.0), sparse(0.01), sparse(0.02)])
-    for budget, last in [(4, 0.3), (11, 0.3), (20, 0.5), (35, 0.5), (36, 0.7)]:
+    extra = sparse(0.03)
+    extra[5] = extra[15] = 0.6  # one run logs two more epochs: the others' gaps there stay gaps
+    records = _load(tmp_path / "e.jsonl", [sparse(0.0), sparse(0.01), sparse(0.02), extra])
+    for budget, last in [(4, 0.3), (8, 0.3), (11, 0.3), (20, 0.5), (35, 0.5), (36, 0.7)]:
         assert as_seen_at(records, budget)[0].curve["acc"][budget - 1] == pytest.approx(last)
     # one run alone says nothing of the file's log: its open gap, longer than any before, reads as a divergence
     alone = _load(tmp_path / "f.jsonl", [sparse(0.0), RISING * 3])
@@ -109,7 +111,15 @@ def test_evaluate_reads_each_budget_as_the_runs_had_logged_it(tmp_path):
         predictor = Predictor("curve_last")
         split_list = {"kfold": splits("kfold", bench.y, n_folds=3, seed=0)}
         units = plan_units(predictor, 7, "kfold", 3, (0,))
-        rows, _ = run_units(bench, [predictor], units, split_list, ResumeLog(None), progress=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows, _ = run_units(bench, [predictor], units, split_list, ResumeLog(None), progress=False)
+        said = [str(w.message) for w in caught if "read otherwise" in str(w.message)]
+        # the run that logs again later is read otherwise at budget 7, and said so once
+        assert said == ([] if name == "b" else ["budget 7: 1 record(s) (first: 'n3') read otherwise than their whole "
+                                                "file reads them: non-finite values still open at epoch 7, or a "
+                                                "channel not logged by then, read as a run stopped after epoch 7 "
+                                                "shows them (naapgnn.data.gaps)"])
         predictions.append({i: p for row in rows for i, p in zip(row["test"], row["pred"])})
     assert predictions[0] == predictions[1]
 
@@ -181,8 +191,27 @@ def test_baker_reads_each_run_as_it_stood_at_its_budget(tmp_path):
 
     rng = np.random.default_rng(1)
     curves = [list(np.round(np.sort(rng.uniform(0.1, 0.6, 12)), 4)) for _ in range(12)]
-    training = _load(tmp_path / "train.jsonl", curves, [c[-1] for c in curves])
+    targets = [c[-1] for c in curves]
+    curves[0][9] = 0.01  # a dip after the budget: no diverged run reads it
+    training = _load(tmp_path / "train.jsonl", curves, targets)
     model = BakerPredictor(budget=7).fit(training)
-    assert model.unlogged_epochs_ == {"acc": []} and model.diverged_values_ == {"acc": min(min(c) for c in curves)}
+    assert model.unlogged_epochs_ == {"acc": []} and model.diverged_values_ == {"acc": min(min(c[:7]) for c in curves)}
     resumed, diverged = _two_files(tmp_path)
     np.testing.assert_array_equal(model.predict(resumed), model.predict(diverged))
+
+
+def test_a_run_not_yet_logging_where_most_do_reads_as_diverged_else_the_budget_is_refused(tmp_path):
+    from naapgnn.data.channels import first_logged_epoch, late_logs
+
+    late = [None] * 5 + RISING[5:]  # its first value at epoch 6
+    records = _load(tmp_path / "g.jsonl", [RISING, [v + 0.05 for v in RISING], [v + 0.1 for v in RISING], late])
+    assert late_logs(records, 4) == [] and first_logged_epoch(records) == 1
+    seen = as_seen_at(records, 4)
+    assert seen[3].curve["acc"][:4].tolist() == [0.1] * 4 and seen[3].unlogged(4) is None  # the file's worst
+    assert records[3].unlogged(4) == ("acc", 6)  # the loaded record is unchanged
+    never = _load(tmp_path / "h.jsonl", [RISING, [v + 0.05 for v in RISING], [v + 0.1 for v in RISING], [None] * 12])
+    assert as_seen_at(never, 4)[3].curve["acc"][:4].tolist() == [0.1] * 4  # the same as a run that never logs
+    # most runs log first at epoch 3: budgets 1 and 2 are refused, as before
+    sparse = _load(tmp_path / "i.jsonl", [[None, None] + RISING[2:]] * 3 + [RISING])
+    assert [(r.id, c, e) for r, c, e in late_logs(sparse, 2)] == [("n0", "acc", 3), ("n1", "acc", 3), ("n2", "acc", 3)]
+    assert first_logged_epoch(sparse) == 3

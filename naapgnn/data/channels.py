@@ -25,7 +25,7 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
-           "as_accuracy", "target_channel", "is_training_channel", "worst_values", "late_logs", "first_logged_epoch",
+           "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs", "first_logged_epoch",
            "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
            "check_full_epochs"]
 
@@ -240,17 +240,28 @@ def as_accuracy(values, factor: float) -> np.ndarray:
     return scaled if factor > 0 else 1.0 + scaled
 
 
+def logged_by_most(records: Sequence, channel: str, budget: int) -> bool:
+    """Whether more than half the records with ``channel`` have logged it by epoch ``budget``: then a record that
+    logs it first later reads, at that budget, as a run stopped there shows it (no value yet: a diverged run,
+    :func:`naapgnn.data.gaps.as_seen_at`) rather than refusing the budget."""
+    having = [r for r in records if len(r.curve.get(channel, ()))]
+    return 2 * sum(r.logged_from.get(channel, 1) > budget for r in having) < len(having)
+
+
 def late_logs(records: Sequence, budget: int) -> list[tuple]:
     """``(record, channel, first logged epoch)`` for each of ``records`` that logs a channel first after epoch
-    ``budget >= 1`` (:meth:`naapgnn.data.records.Record.unlogged`), in order."""
-    return [(r, *late) for r in records if (late := r.unlogged(budget)) is not None]
+    ``budget >= 1`` (:meth:`naapgnn.data.records.Record.unlogged`) while most records have not logged it by then
+    either (:func:`logged_by_most`), in order: the budget reads no such channel."""
+    late = [(r, *found) for r in records if (found := r.unlogged(budget)) is not None]
+    return [(r, c, e) for r, c, e in late if not logged_by_most(records, c, budget)]
 
 
 def first_logged_epoch(records: Sequence) -> int:
-    """The first epoch by which every record has logged every one of its channels (1 unless some log starts
-    later, :attr:`naapgnn.data.records.Record.logged_from`): the smallest budget >= 1 that reads no value logged
-    after it."""
-    return max((e for r in records for e in r.logged_from.values()), default=1)
+    """The first epoch by which the records have logged their channels (1 unless some log starts later,
+    :attr:`naapgnn.data.records.Record.logged_from`, :func:`late_logs`): the smallest budget >= 1 that reads no
+    value logged after it."""
+    starts = sorted({1, *(e for r in records for e in r.logged_from.values())})
+    return next(b for b in starts if not late_logs(records, b))
 
 
 def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> float:

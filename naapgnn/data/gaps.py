@@ -12,9 +12,9 @@ precision), read as the last logged value before them, what the run had
 logged by then (an interpolation would read the next logged value, an epoch
 a budget has not reached). So are its last epochs after its last logged value
 when they are no more than its longest such gap (a log every other epoch that
-ends on an unlogged one), or when no record of the file logs a value at any of
-them while another reaches them (a log at fixed epochs, as NAS-Bench-101's 4,
-12, 36 and 108). Epochs before a channel's first logged value hold that value,
+ends on an unlogged one), or when at each of them fewer than half the records
+of the file that reach it log a value (a log at fixed epochs, as NAS-Bench-101's
+4, 12, 36 and 108). Epochs before a channel's first logged value hold that value,
 and the record notes the epoch (``Record.logged_from``): no budget below it
 reads the channel (:func:`naapgnn.features.curves.curve_features` and the other
 readers refuse it). :func:`fill_non_finite` does all this on loading a file and
@@ -38,10 +38,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import worst_values
+from naapgnn.data.channels import logged_by_most, worst_values
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["fill_non_finite", "as_seen_at", "unlogged_epochs"]
+__all__ = ["fill_non_finite", "as_seen_at", "unlogged_epochs", "worst_logged"]
 
 
 def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None) -> str | None:
@@ -94,8 +94,8 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
     if gaps:
         parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
                      "before the last finite one was read as an epoch not logged (the last logged value; after it, "
-                     "as many epochs as the record's longest gap or epochs no record logs, the last value; no budget "
-                     "reads a channel before its first logged epoch)")
+                     "as many epochs as the record's longest gap or epochs most records leave unlogged, the last value; no "
+                     "budget reads a channel before its first logged epoch)")
     if diverged:
         channels = dict.fromkeys(c for _, c, _ in diverged)
         given = {c: float(worst[c]) for c in channels if worst and c in worst}
@@ -122,7 +122,9 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
     first ``budget`` epochs alone (the module docstring's rules, the open gap at its end included; a diverged run
     reads the worst value of the records' first ``budget`` epochs): the first ``budget`` epochs of a file cut
     after epoch ``budget`` read the same. Its later epochs stay as the file reads them (a budget reads none of
-    them); so does a channel first logged after ``budget`` (no budget below its first logged epoch reads it).
+    them). A channel first logged after ``budget`` reads as a diverged run where most records have logged it by
+    then, as a cut file reads it; else it stays as it is, and the budget is refused
+    (:func:`naapgnn.data.channels.late_logs`).
 
     Parameters
     ----------
@@ -148,12 +150,16 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
         return records
     out, masks, values_of = list(records), {}, dict(worst or {})
     for i in touched:
-        record, curve = records[i], dict(records[i].curve)
+        record, curve, logged_from = records[i], dict(records[i].curve), dict(records[i].logged_from)
         end = min(budget, record.stopped_at or budget)  # a run that stopped early logged nothing after its stop
         for c, epochs in record.non_finite.items():
             raw = _as_logged(record, c, end)
-            if not np.isnan(raw).any() or record.logged_from.get(c, 1) > budget:
+            if not np.isnan(raw).any():
                 continue
+            if logged_from.get(c, 1) > budget:  # no value yet: refused while most runs have none either
+                if not logged_by_most(records, c, budget):
+                    continue
+                del logged_from[c]
             if c not in masks:
                 masks[c] = (np.isin(np.arange(budget), unlogged.get(c, ())) if unlogged is not None
                             else unlogged_epochs(records, c, budget))
@@ -161,16 +167,18 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
             _carry_last_logged(raw, inside)
             if first_diverged is not None:
                 if c not in values_of:
-                    values_of[c] = _worst_logged(records, c, budget)
+                    values_of.update(worst_logged(records, [c], budget))
                 raw[first_diverged:] = values_of[c]
             curve[c] = np.r_[raw, np.full(budget - end, raw[-1]), curve[c][budget:]]  # after a stop, its last value
-        out[i] = replace(record, curve=curve)
+        out[i] = replace(record, curve=curve, logged_from=logged_from)
     return out
 
 
 def unlogged_epochs(records: Sequence, channel: str, length: int) -> np.ndarray:
-    """Per epoch ``0..length - 1``, whether no record logs a finite value of ``channel`` there while two or more
-    reach it (a run stopped early reaches its last logged epoch): the file's own gaps, no divergence."""
+    """Per epoch ``0..length - 1``, whether fewer than half the records that reach it (two or more; a run
+    stopped early reaches its last logged epoch) log a finite value of ``channel`` there: the file's own gaps, no
+    divergence. Not "no record": one run that logs an extra epoch would make every other run's gap there a
+    divergence."""
     reach, logs = np.zeros(length, dtype=int), np.zeros(length, dtype=int)
     for r in records:
         values = r.curve.get(channel, ())
@@ -180,7 +188,7 @@ def unlogged_epochs(records: Sequence, channel: str, length: int) -> np.ndarray:
         logged[was_non_finite[was_non_finite < n]] = False
         reach[:n] += 1
         logs[:n] += logged
-    return (logs == 0) & (reach >= 2)
+    return (2 * logs < reach) & (reach >= 2)
 
 
 def _as_logged(record, channel: str, budget: int) -> np.ndarray:
@@ -191,14 +199,18 @@ def _as_logged(record, channel: str, budget: int) -> np.ndarray:
     return values
 
 
-def _worst_logged(records: Sequence, channel: str, budget: int) -> float:
-    """The channel's worst finite value over the records' first ``budget`` epochs as their files gave them
-    (:func:`naapgnn.data.channels.worst_values`); over their whole curves when those epochs hold none (a budget
-    before any record's first log, which no other record can be read at)."""
-    logged = [SimpleNamespace(curve={channel: _as_logged(r, channel, budget)}) for r in records
-              if len(r.curve.get(channel, ()))]
-    found = worst_values(logged, [channel])
-    return found[channel] if channel in found else worst_values(records, [channel])[channel]
+def worst_logged(records: Sequence, channels: Sequence[str], budget: int) -> dict:
+    """Each channel's worst finite value over the records' first ``budget`` epochs as their files gave them
+    (:func:`naapgnn.data.channels.worst_values`; what a diverged run reads at that budget); over their whole
+    curves when those epochs hold none (a budget before any record's first log, at which no other record can be
+    read)."""
+    out = {}
+    for channel in channels:
+        logged = [SimpleNamespace(curve={channel: _as_logged(r, channel, budget)}) for r in records
+                  if len(r.curve.get(channel, ()))]
+        found = worst_values(logged, [channel]) or worst_values(records, [channel])
+        out.update(found)
+    return out
 
 
 def _reading(values: np.ndarray, file_unlogged: np.ndarray) -> tuple[np.ndarray, int | None]:

@@ -134,12 +134,28 @@ def _at_budget(bench, budget: int):
             _AT_BUDGET.clear()
         seen = as_seen_at(bench.records, budget)
         _AT_BUDGET[key] = None if seen is bench.records else (seen, replace(bench, records=seen).fingerprint())
+        _note_reread(bench.records, seen, budget)
     if _AT_BUDGET[key] is None:
         return bench
     seen, fingerprint = _AT_BUDGET[key]
     out = replace(bench, records=seen, table=seen if bench.table is bench.records else bench.table)
     out._fingerprint = fingerprint
     return out
+
+
+def _note_reread(records, seen, budget: int) -> None:
+    """One warning when some records' first ``budget`` epochs read otherwise than their whole file reads them."""
+    import warnings
+
+    from naapgnn.errors import NaapgnnWarning
+
+    changed = [r.id for r, s in zip(records, seen)
+               if r is not s and any(not np.array_equal(v[:budget], s.curve[c][:budget]) for c, v in r.curve.items())]
+    if changed:
+        warnings.warn(f"budget {budget}: {len(changed)} record(s) (first: {changed[0]!r}) read otherwise than their "
+                      f"whole file reads them: non-finite values still open at epoch {budget}, or a channel not logged "
+                      f"by then, read as a run stopped after epoch {budget} shows them (naapgnn.data.gaps)",
+                      NaapgnnWarning, stacklevel=2)
 
 
 def _features(bench, predictor: Predictor, budget: int, seed: int):

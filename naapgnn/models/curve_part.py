@@ -23,8 +23,8 @@ import copy
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from naapgnn.data.channels import fraction_scale, worst_values
-from naapgnn.data.gaps import as_seen_at, unlogged_epochs
+from naapgnn.data.channels import fraction_scale
+from naapgnn.data.gaps import as_seen_at, unlogged_epochs, worst_logged
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
@@ -48,7 +48,7 @@ class CurveMixin:
         budget = int(self.budget)
         self.curve_channels_ = curve_channels(records) if budget else []
         self.schedule_ = shared_schedule(records) if budget else None
-        self.diverged_values_ = worst_values(records, self.curve_channels_)
+        self.diverged_values_ = worst_logged(records, self.curve_channels_, budget)  # nothing logged after k
         self.curve_worst_ = {c: v * fraction_scale(records, c) for c, v in self.diverged_values_.items()}
         self.unlogged_epochs_ = {c: np.flatnonzero(unlogged_epochs(records, c, budget)).tolist()
                                  for c in self.curve_channels_}
