@@ -215,3 +215,9 @@ def test_a_run_not_yet_logging_where_most_do_reads_as_diverged_else_the_budget_i
     sparse = _load(tmp_path / "i.jsonl", [[None, None] + RISING[2:]] * 3 + [RISING])
     assert [(r.id, c, e) for r, c, e in late_logs(sparse, 2)] == [("n0", "acc", 3), ("n1", "acc", 3), ("n2", "acc", 3)]
     assert first_logged_epoch(sparse) == 3
+
+
+def test_a_curve_shorter_than_the_budget_is_not_lengthened(tmp_path):
+    # a run in progress, 6 epochs logged, its last not: read at budget 8, it stays 6 epochs long (a reader refuses it)
+    records = _load(tmp_path / "j.jsonl", [RISING, RISING, RISING[:5] + [None]], [0.5, 0.5, None])
+    assert len(as_seen_at(records, 8)[2].curve["acc"]) == 6

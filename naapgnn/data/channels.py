@@ -25,8 +25,8 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
-           "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs", "first_logged_epoch",
-           "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
+           "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
+           "first_logged_epoch", "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
            "check_full_epochs"]
 
 SCHEDULE_CHANNEL = "lr"

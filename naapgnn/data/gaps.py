@@ -94,8 +94,8 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
     if gaps:
         parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
                      "before the last finite one was read as an epoch not logged (the last logged value; after it, "
-                     "as many epochs as the record's longest gap or epochs most records leave unlogged, the last value; no "
-                     "budget reads a channel before its first logged epoch)")
+                     "as many epochs as the record's longest gap or epochs most records leave unlogged, the last "
+                     "value; no budget reads a channel before its first logged epoch)")
     if diverged:
         channels = dict.fromkeys(c for _, c, _ in diverged)
         given = {c: float(worst[c]) for c in channels if worst and c in worst}
@@ -136,7 +136,7 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
         A diverged run's value per channel (a checkpoint's ``diverged_values_``); else the worst of the records'
         first ``budget`` epochs.
     unlogged : dict of str to sequence of int, optional
-        Per channel, the 0-based epochs that a checkpoint's training records did not log
+        Per channel, the 0-based epochs that most of a model's training records left unlogged
         (:func:`unlogged_epochs`); else those of ``records``.
 
     Returns
@@ -151,8 +151,9 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
     out, masks, values_of = list(records), {}, dict(worst or {})
     for i in touched:
         record, curve, logged_from = records[i], dict(records[i].curve), dict(records[i].logged_from)
-        end = min(budget, record.stopped_at or budget)  # a run that stopped early logged nothing after its stop
-        for c, epochs in record.non_finite.items():
+        for c in record.non_finite:
+            length = min(budget, len(curve[c]))
+            end = min(length, record.stopped_at or length)  # a run that stopped early logged nothing after its stop
             raw = _as_logged(record, c, end)
             if not np.isnan(raw).any():
                 continue
@@ -169,7 +170,7 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
                 if c not in values_of:
                     values_of.update(worst_logged(records, [c], budget))
                 raw[first_diverged:] = values_of[c]
-            curve[c] = np.r_[raw, np.full(budget - end, raw[-1]), curve[c][budget:]]  # after a stop, its last value
+            curve[c] = np.r_[raw, np.full(length - end, raw[-1]), curve[c][length:]]  # after a stop, its last value
         out[i] = replace(record, curve=curve, logged_from=logged_from)
     return out
 
@@ -215,7 +216,7 @@ def worst_logged(records: Sequence, channels: Sequence[str], budget: int) -> dic
 
 def _reading(values: np.ndarray, file_unlogged: np.ndarray) -> tuple[np.ndarray, int | None]:
     """Of one curve holding NaN: its epochs read as not logged, and the first one read as diverged (None when
-    none is). ``file_unlogged``: per epoch, whether the file logs no value there (:func:`unlogged_epochs`)."""
+    none is). ``file_unlogged``: per epoch, whether most records leave it unlogged (:func:`unlogged_epochs`)."""
     finite = np.flatnonzero(np.isfinite(values))
     last = finite[-1] if len(finite) else -1
     inside = np.flatnonzero(np.isnan(values[:last + 1]))
