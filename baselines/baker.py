@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
-from naapgnn.data.gaps import as_seen_at, unlogged_epochs, worst_logged
+from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError
 from naapgnn.models.inputs import as_records, targets_of
 
@@ -88,8 +88,9 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
     channels_ : list of str
         Curve channels read (every channel a training record has).
     diverged_values_, unlogged_epochs_ : dict
-        Per channel, the training records' worst value and the epochs none of them logged: how a run's first
-        ``budget`` epochs are read as it stood then (:func:`naapgnn.data.gaps.as_seen_at`).
+        Per channel, the training records' worst value and the epochs most of them left unlogged, both over the
+        first ``budget`` epochs (:func:`naapgnn.data.gaps.training_reading`): how a run's first ``budget`` epochs
+        are read as it stood then (:func:`naapgnn.data.gaps.as_seen_at`).
     hparam_names_ : list of str
         Hyperparameters read (:func:`naapgnn.features.hparams.hparam_input_names`).
     hparam_log_ : list of bool
@@ -171,9 +172,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
             raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
-        self.diverged_values_ = worst_logged(records, self.channels_, budget)  # nothing logged after the budget
-        self.unlogged_epochs_ = {c: np.flatnonzero(unlogged_epochs(records, c, budget)).tolist()
-                                 for c in self.channels_}
+        self.diverged_values_, self.unlogged_epochs_ = training_reading(records, self.channels_, budget)
         records = self._as_stood(records)
         self.hparam_names_, self.hparam_log_ = hparam_reading(records)
         self.feature_names_ = feature_names(budget, self.channels_, self.hparam_names_)
@@ -218,7 +217,6 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
             return mean, trees.std(axis=0) * self.y_std_
         folds = np.stack([m.predict(features) for m in self.fold_models_])
         return mean, folds.std(axis=0) * self.y_std_
-
 
     def _as_stood(self, records: list) -> list:
         """Each run's first ``budget`` epochs as it stood then, whatever its file logged later, with the

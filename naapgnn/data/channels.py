@@ -253,7 +253,8 @@ def late_logs(records: Sequence, budget: int) -> list[tuple]:
     ``budget >= 1`` (:meth:`naapgnn.data.records.Record.unlogged`) while most records have not logged it by then
     either (:func:`logged_by_most`), in order: the budget reads no such channel."""
     late = [(r, *found) for r in records if (found := r.unlogged(budget)) is not None]
-    return [(r, c, e) for r, c, e in late if not logged_by_most(records, c, budget)]
+    refused = {c: not logged_by_most(records, c, budget) for c in {c for _, c, _ in late}}
+    return [(r, c, e) for r, c, e in late if refused[c]]
 
 
 def first_logged_epoch(records: Sequence) -> int:

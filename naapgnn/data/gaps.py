@@ -41,7 +41,7 @@ import numpy as np
 from naapgnn.data.channels import logged_by_most, worst_values
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["fill_non_finite", "as_seen_at", "unlogged_epochs", "worst_logged"]
+__all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "worst_logged"]
 
 
 def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None) -> str | None:
@@ -148,7 +148,7 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
                if any(len(e) and e[0] < budget for e in r.non_finite.values())] if budget >= 1 else []
     if not touched:
         return records
-    out, masks, values_of = list(records), {}, dict(worst or {})
+    out, masks, values_of, logged_by = list(records), {}, dict(worst or {}), {}
     for i in touched:
         record, curve, logged_from = records[i], dict(records[i].curve), dict(records[i].logged_from)
         for c in record.non_finite:
@@ -158,7 +158,9 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
             if not np.isnan(raw).any():
                 continue
             if logged_from.get(c, 1) > budget:  # no value yet: refused while most runs have none either
-                if not logged_by_most(records, c, budget):
+                if c not in logged_by:
+                    logged_by[c] = logged_by_most(records, c, budget)
+                if not logged_by[c]:
                     continue
                 del logged_from[c]
             if c not in masks:
@@ -173,6 +175,14 @@ def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None
             curve[c] = np.r_[raw, np.full(length - end, raw[-1]), curve[c][length:]]  # after a stop, its last value
         out[i] = replace(record, curve=curve, logged_from=logged_from)
     return out
+
+
+def training_reading(records: Sequence, channels: Sequence[str], budget: int) -> tuple[dict, dict]:
+    """What a model keeps of its training records to read any run as it stood at ``budget``
+    (:func:`as_seen_at`'s ``worst`` and ``unlogged``): each channel's worst value over their first ``budget``
+    epochs (:func:`worst_logged`), and the epochs of those most of them left unlogged (:func:`unlogged_epochs`)."""
+    unlogged = {c: np.flatnonzero(unlogged_epochs(records, c, budget)).tolist() for c in channels}
+    return worst_logged(records, channels, budget), unlogged
 
 
 def unlogged_epochs(records: Sequence, channel: str, length: int) -> np.ndarray:

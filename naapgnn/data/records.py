@@ -136,7 +136,6 @@ class Record:
             out["split"] = self.split
         return out
 
-
     def _written(self, channel: str, values: np.ndarray) -> list:
         """A channel's logged epochs as JSON values: null where :meth:`to_dict` says."""
         unlogged = set(self.non_finite.get(channel, np.zeros(0, dtype=int)).tolist())

@@ -4,7 +4,7 @@
 the channels and the learning-rate schedule read, each channel's worst
 training value (``diverged_values_``: what a run that diverged reads when a
 file is loaded for this model, :func:`naapgnn.data.records.load_benchmark`;
-``unlogged_epochs_``: the epochs no training record logs, which a run in
+``unlogged_epochs_``: the epochs most training records leave unlogged, which a run in
 progress may leave open without having diverged; with both, every record's
 first ``budget`` epochs are read as the run stood then, whatever its file
 logged later, :func:`naapgnn.data.gaps.as_seen_at`;
@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from naapgnn.data.channels import fraction_scale
-from naapgnn.data.gaps import as_seen_at, unlogged_epochs, worst_logged
+from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
@@ -48,10 +48,8 @@ class CurveMixin:
         budget = int(self.budget)
         self.curve_channels_ = curve_channels(records) if budget else []
         self.schedule_ = shared_schedule(records) if budget else None
-        self.diverged_values_ = worst_logged(records, self.curve_channels_, budget)  # nothing logged after k
+        self.diverged_values_, self.unlogged_epochs_ = training_reading(records, self.curve_channels_, budget)
         self.curve_worst_ = {c: v * fraction_scale(records, c) for c, v in self.diverged_values_.items()}
-        self.unlogged_epochs_ = {c: np.flatnonzero(unlogged_epochs(records, c, budget)).tolist()
-                                 for c in self.curve_channels_}
         if budget and not self.curve_channels_:
             raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
         self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, bool(self.curve_raw))
