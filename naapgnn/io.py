@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes, and the append-only log that long jobs resume from."""
+"""Small file helpers: reading text, atomic writes, and the append-only log that long jobs resume from."""
 from __future__ import annotations
 
 import contextlib
@@ -49,6 +49,15 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def read_text(path: str | Path, prefix: str = "", what: str = "cannot read") -> str:
+    """A UTF-8 file's text, past a byte-order mark (as Windows tools write it, which no JSON or log format
+    reads); a file that cannot be read or is no UTF-8 raises ``PREFIXPATH: WHAT: reason`` in one line."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NaapgnnError(f"{prefix}{path}: {what}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:

@@ -87,11 +87,11 @@ def _json_file(path, flag: str):
     import json
 
     from naapgnn.errors import NaapgnnError
+    from naapgnn.io import read_text
 
+    text = read_text(path, prefix=f"{flag} ")
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark, as Windows tools write
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NaapgnnError(f"{flag} {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"{flag} {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 

@@ -31,7 +31,7 @@ from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.profiling import architecture_statistics
 from naapgnn.data.naap440 import SCHEME_COLUMNS_V1, SCHEME_COLUMNS_V2, curve_columns
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import write_text_atomic
+from naapgnn.io import read_text, write_text_atomic
 
 LOG_NAME = re.compile(r"^scheme_(\d+)\.txt$")
 TEST_BINS = 40
@@ -149,10 +149,7 @@ def parse_log(path: str | Path) -> TrainingLog:
         missing its loss or accuracy line, a missing scheme or profile line).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # past a byte-order mark, as a Windows editor saves
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path)
     log = TrainingLog(path=str(path), model_id=log_model_id(path))
     pending: dict[str, Any] | None = None  # the epoch being read
     lines = text.splitlines()

@@ -43,7 +43,7 @@ from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_j
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, percent_notice,  # noqa: F401 (re-exported)
                                   read_target)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
-from naapgnn.io import write_text_atomic
+from naapgnn.io import read_text, write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
 """The channels of NAAP-440 (a benchmark's curve may hold any other named channel too)."""
@@ -225,10 +225,7 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
         line numbers of the others.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path)
     return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values, hparam_names)
 
 
@@ -419,10 +416,7 @@ def _load_json(path: Path, target_scale: str, need_target: bool | str = False, d
                hparam_names=None) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path)
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import atomic_path
+from naapgnn.io import atomic_path, read_text
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
@@ -133,10 +133,7 @@ def load_schemes(spec: str | Path) -> list[Any]:
     if str(spec) == "enlarged":
         return space.naap440_search_space(space.enlarged_rules())
     path = Path(spec)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NaapgnnError(f"{path}: cannot read schemes: {getattr(exc, 'strerror', None) or exc}") from None
+    text = read_text(path, what="cannot read schemes")
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
