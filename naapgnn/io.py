@@ -53,11 +53,14 @@ def current_umask() -> int:
 
 def read_text(path: str | Path, prefix: str = "", what: str = "cannot read") -> str:
     """A UTF-8 file's text, past a byte-order mark (as Windows tools write it, which no JSON or log format
-    reads); a file that cannot be read or is no UTF-8 raises ``PREFIXPATH: WHAT: reason`` in one line."""
+    reads); a file that cannot be read or is no UTF-8 raises ``PREFIXPATH: WHAT: reason`` in one line (for
+    non-UTF-8 text the reason names the first bad byte's offset)."""
     try:
         return Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NaapgnnError(f"{prefix}{path}: {what}: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise NaapgnnError(f"{prefix}{path}: {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise NaapgnnError(f"{prefix}{path}: {what}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
 
 
 def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:

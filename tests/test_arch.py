@@ -169,5 +169,5 @@ def test_identity_edges_dead_branches_concat_and_zero():
 def test_a_file_that_is_not_utf8_is_one_line(tmp_path):
     path = tmp_path / "arch.json"
     path.write_bytes(b'{"layers": [\xff]}')
-    with pytest.raises(NaapgnnError, match=r"arch\.json: not UTF-8 text \(byte 12"):
+    with pytest.raises(NaapgnnError, match=r"arch\.json: cannot read: not UTF-8 text \(byte 12: invalid start byte\)$"):
         load_architecture(path)

@@ -36,7 +36,7 @@ def places(tmp_path):
     (["train", "--budget", "0", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
     (["train", "--budget", "0", "--data", "{percent}", "--out", "{folder}/c"],
      "percent.jsonl line 1: target: 60 is outside [0, 1]; accuracies in percent? use --target-scale percent"),
-    (["train", "--budget", "0", "--data", "{binary}", "--out", "{folder}/c"], "binary.json: cannot read: 'utf-8'"),
+    (["train", "--budget", "0", "--data", "{binary}", "--out", "{folder}/c"], "binary.json: cannot read: not UTF-8 text (byte 0: invalid start byte)"),
     (["evaluate", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
     (["evaluate", "--data", "{percent}", "--out", "{folder}"], "use --target-scale percent"),
     (["baselines", "--out", "{file}", "--models", "5-NN"], "--out {file}: is a file; give a folder"),

@@ -342,5 +342,12 @@ def test_download_timeout_leaves_nothing(no_env, monkeypatch):
 def test_schemes_that_are_no_utf8_are_one_line_error(tmp_path):
     folder = _copy_dataset(tmp_path / "bad", ["naap440.csv", "naap440v2.csv"])
     (folder / "generated_schemes.json").write_bytes(b"[\xff]")
-    with pytest.raises(NaapgnnError, match=r"generated_schemes.json: cannot read: 'utf-8' codec can't decode"):
+    with pytest.raises(NaapgnnError, match=r"generated_schemes.json: cannot read: not UTF-8 text \(byte 1: "):
         load_naap440(folder)
+
+
+def test_schemes_saved_with_a_byte_order_mark_load_as_without(tmp_path):
+    folder = _copy_dataset(tmp_path / "bom", ["naap440.csv", "naap440v2.csv"])
+    original = (DATA / "generated_schemes.json").read_bytes()
+    (folder / "generated_schemes.json").write_bytes(b"\xef\xbb\xbf" + original)
+    assert load_naap440(folder)["scheme"].tolist() == load_naap440(DATA)["scheme"].tolist()

@@ -249,7 +249,7 @@ def test_ids_and_scheme_files(tmp_path):
     path.write_text('\ufeff[{"kernel_size": 3, "width": 12, "stride": 2, "residual": false}]', encoding="utf-8")
     assert len(load_schemes(path)) == 1  # past a byte-order mark
     path.write_bytes(b"[\xff]")
-    with pytest.raises(NaapgnnError, match=r"schemes.json: cannot read schemes: 'utf-8' codec can't decode"):
+    with pytest.raises(NaapgnnError, match=r"schemes.json: cannot read schemes: not UTF-8 text \(byte 1: "):
         load_schemes(path)
     assert len(load_schemes("naap440")) == 440
 

@@ -41,6 +41,7 @@ from typing import Any, Mapping, Sequence
 
 from naapgnn.arch.ops import ACTIVATIONS, JOIN_OPS, OP_FIELDS, OPS, check_attrs, infer_shape, is_default, positive_int
 from naapgnn.errors import NaapgnnError
+from naapgnn.io import read_text
 
 __all__ = ["ACTIVATIONS", "OPS", "NETWORK_INPUT", "Layer", "Architecture", "parse_architecture",
            "parse_layer", "load_architecture", "is_scheme", "flat_size"]
@@ -170,12 +171,7 @@ def parse_architecture(obj: Any, source: str | None = None) -> Architecture:
 def load_architecture(path: str | Path) -> Architecture:
     """Read and parse one architecture from a JSON file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write, is no JSON
-    except OSError as exc:
-        raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise NaapgnnError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    text = read_text(path)
     try:
         obj = _loads(text)
     except NaapgnnError as exc:

@@ -16,6 +16,7 @@ from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.profiling import architecture_statistics
 from naapgnn.data.download import BASELINES_CSV, SCHEMES_JSON, V1_CSV, V2_CSV, dataset_dir
 from naapgnn.errors import NaapgnnError
+from naapgnn.io import read_text
 
 NUM_EPOCHS = 90
 CURVE_METRICS = ("LossMean", "LossMedian", "Accuracy")
@@ -115,10 +116,9 @@ def load_naap440(path: str | os.PathLike | None = None):
 def load_schemes(path: str | os.PathLike) -> list[list[dict]]:
     """Read and check ``generated_schemes.json`` (a list of schemes)."""
     path = Path(path)
+    text = read_text(path)
     try:
-        obj = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NaapgnnError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(obj, list) or not obj:
