@@ -247,7 +247,7 @@ def test_nothing_to_run_is_one_line_not_a_traceback(argv, option, model, channel
                         "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip().endswith(
         f"error: {option}: nothing to run at budgets 0, 1 on graphs.jsonl: at budget 0 only a model that reads no "
-        f"curve runs, and {model} reads {channels}, which no record has")
+        f"curve runs, and {model} reads the curve channel(s) {channels}, which no record has")
 
 
 def test_evaluate_says_no_record_has_the_accuracy(graphs, tmp_path, capsys):
@@ -257,5 +257,5 @@ def test_evaluate_says_no_record_has_the_accuracy(graphs, tmp_path, capsys):
                  "--seeds", "1", "--inner-folds", "0", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
     assert ("note: curve_last is left out at budgets >= 1: it reads the curve channel(s) accuracy (under any name), "
             f"which no record of {graphs} has\n") in capsys.readouterr().err
-    assert ("`curve_last`, which reads the curve channel(s) accuracy (under any name) that no record has."
+    assert ("`curve_last`, which reads the curve channel(s) accuracy (under any name), which no record has."
             in (out / "report.md").read_text())

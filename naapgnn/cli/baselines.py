@@ -162,11 +162,11 @@ def left_out_notes(records, missing: dict, models: str | None, data: str) -> lis
     """The notes on models left out at budgets >= 1 for curve channels the records lack (``missing``, model name ->
     channels): one per model named in ``--models``, saying which channels; one short line for those a group (or
     the default) brought in."""
-    from naapgnn.evaluation.analysis import lacking_whom
+    from naapgnn.evaluation.analysis import reads_lacking
 
     named = {s.strip() for s in (models or "").split(",")}
-    notes = [f"note: {name} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(channels)}, "
-             f"which {lacking_whom(records, channels)} of {data} has" for name, channels in missing.items() if name in named]
+    notes = [f"note: {name} is left out at budgets >= 1: it {reads_lacking(records, channels, data)}"
+             for name, channels in missing.items() if name in named]
     grouped = [name for name in missing if name not in named]
     if grouped:
         notes.append(f"note: left out at budgets >= 1 (curve channels these records lack; name one in --models for "

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, lacking_whom
+    from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, reads_lacking
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import small_split_note, write_outputs
@@ -148,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
               f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
     for key, missing in channels_lacking(bench, predictors).items():
         if any(b > 0 for b in budgets):
-            print(f"note: {key} is left out at budgets >= 1: it reads the curve channel(s) {', '.join(missing)}, "
-                  f"which {lacking_whom(bench.records, missing)} of {args.data or 'the data'} has", file=sys.stderr)
+            print(f"note: {key} is left out at budgets >= 1: it "
+                  f"{reads_lacking(bench.records, missing, args.data or 'the data')}", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
     paths = write_outputs(result, out, tolerance=args.tolerance)

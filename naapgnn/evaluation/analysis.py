@@ -198,10 +198,16 @@ def lacking_whom(records, missing) -> str:
     return "not every record" if any(held(m) for m in missing) else "no record"
 
 
+def reads_lacking(records, channels, data: str = "") -> str:
+    """``reads the curve channel(s) A, B, which not every record [of DATA] has``: why a model is left out at
+    budgets >= 1, in the same words wherever it is said (``evaluate``, ``baselines``, the report)."""
+    of = f" of {data}" if data else ""
+    return f"reads the curve channel(s) {', '.join(channels)}, which {lacking_whom(records, channels)}{of} has"
+
+
 def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:
     """The one-line error when no model of ``option`` runs at any of ``budgets`` on the file ``name``: at budget 0
     only those reading no curve run, and at budgets >= 1 those ``lacking`` (model -> channels) are left out."""
-    why = "; ".join(f"{model} reads {', '.join(channels)}, which {lacking_whom(records, channels)} has"
-                    for model, channels in lacking.items())
+    why = "; ".join(f"{model} {reads_lacking(records, channels)}" for model, channels in lacking.items())
     return NaapgnnError(f"{option}: nothing to run at budgets {', '.join(map(str, budgets))} on {name}: at budget 0 "
                         "only a model that reads no curve runs" + (f", and {why}" if why else ""))

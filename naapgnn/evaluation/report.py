@@ -358,7 +358,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
 def _left_out_lines(result) -> list[str]:
     """A line per zero-cost predictor left out for its time, and per predictor left out at budgets >= 1 for a
     curve channel the benchmark lacks."""
-    from naapgnn.evaluation.analysis import lacking_whom
+    from naapgnn.evaluation.analysis import reads_lacking
     from naapgnn.evaluation.evaluate import channels_lacking
 
     lines = [f"- Left out: `{key}`, whose zero-cost scores were projected to take {seconds / 60:.0f} min here "
@@ -366,8 +366,7 @@ def _left_out_lines(result) -> list[str]:
              for key, seconds in result.zero_cost_skipped.items()]
     if not any(b > 0 for b in result.budgets):
         return lines
-    return lines + [f"- Left out at budgets >= 1: `{key}`, which reads the curve channel(s) {', '.join(missing)} that "
-                    f"{lacking_whom(result.bench.records, missing)} has."
+    return lines + [f"- Left out at budgets >= 1: `{key}`, which {reads_lacking(result.bench.records, missing)}."
                     for key, missing in channels_lacking(result.bench, result.predictors).items()]
 
 
