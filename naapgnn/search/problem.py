@@ -103,6 +103,7 @@ class SearchProblem:
     ranks: np.ndarray = field(init=False)
     full_epochs: int = field(init=False)
     run_epochs: np.ndarray = field(init=False)
+    _seen_at: dict = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         self.records = list(self.records)
@@ -140,10 +141,13 @@ class SearchProblem:
         return bool((self.run_epochs == self.full_epochs).all())
 
     def records_at(self, budget: int) -> list:
-        """The records as runs stopped after ``budget`` epochs read them (:func:`naapgnn.data.gaps.as_seen_at`)."""
+        """The records as runs stopped after ``budget`` epochs read them (:func:`naapgnn.data.gaps.as_seen_at`;
+        worked out once per budget: the predictor's inputs and the stopping curve both read them)."""
         from naapgnn.data.gaps import as_seen_at
 
-        return as_seen_at(self.records, budget)
+        if budget not in self._seen_at:
+            self._seen_at[budget] = as_seen_at(self.records, budget)
+        return self._seen_at[budget]
 
     def stopping_curve(self, budget: int) -> np.ndarray:
         """Epochs ``1..budget`` of the records' accuracy, or of the channel standing in for it
