@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from naapgnn.cli import main
-from naapgnn.data.channels import accuracy_channels, as_accuracy, is_training_channel, target_channel
+from naapgnn.data.channels import (accuracy_channels, as_accuracy, is_schedule_name, is_training_channel,
+                                   target_channel)
 from naapgnn.data.records import load_jsonl, record_from_dict
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.features.curves import ranking_channel
+from naapgnn.features.hparams import SCHEDULE_PEAK, record_hparam
 
 SCHEME = [{"kernel_size": 3, "width": 8, "stride": 2, "residual": False}]
 
@@ -298,3 +300,45 @@ def test_mostly_fractions_with_some_runs_in_percent_is_refused_by_line(odd, mess
     curves = [{"val_acc": [20.0, 60.0] if i in odd else [0.3, 0.5]} for i in range(4 if len(odd) == 1 else 11)]
     with pytest.raises(NaapgnnError, match=r"mixed.jsonl: curve.val_acc: mixed units: " + message):
         load_jsonl(_write(tmp_path / "mixed.jsonl", curves))
+
+
+@pytest.mark.parametrize("name, is_schedule", [
+    ("lr", True), ("LR", True), ("head_lr", True), ("learning_rate", True), ("learningRate", True),
+    ("val_acc", False), ("learning_progress", False), ("rate_of_success", False), ("clr_acc", False),
+])
+def test_a_learning_rate_is_known_by_its_name(name, is_schedule):
+    assert is_schedule_name(name) is is_schedule
+
+
+def test_a_learning_rate_logged_under_another_name_is_the_schedule_never_the_accuracy(tmp_path):
+    rates = [0.4, 0.39, 0.37]  # a cosine's start: values an accuracy could have, and the same for every run
+    path = _write(tmp_path / "lr.jsonl", [{"val_acc": [0.1 * i, 0.2 * i, 0.3 * i], "learning_rate": rates}
+                                          for i in (1, 2, 3)], target=0.4)
+    with pytest.warns(NaapgnnWarning, match=r"lr.jsonl: curve channel 'learning_rate' read as the learning-rate "
+                                            r"schedule 'lr', never as an accuracy$"):
+        records = load_jsonl(path)
+    assert list(records[0].curve) == ["val_acc", "lr"] and records[0].curve["lr"].tolist() == rates
+    assert target_channel(records, [r.target for r in records]) == ("val_acc", 1.0)
+    assert ranking_channel(records) == ("val_acc", 1.0)
+    assert record_hparam(records[0], SCHEDULE_PEAK) == 0.4
+    with pytest.raises(NaapgnnError, match=r"curve.learning_rate\[1\]: "):  # named as the file names it
+        record_from_dict({"id": "x", "arch": SCHEME, "curve": {"acc": [0.1, 0.2], "learning_rate": [0.1, None]}},
+                         diverged_ok=True)
+
+
+def test_two_learning_rates_stay_as_named_and_neither_is_an_accuracy(tmp_path):
+    path = _write(tmp_path / "two.jsonl", [{"acc": [0.1, 0.2], "lr": [0.3, 0.3], "head_lr": [0.5, 0.4]}] * 2)
+    records = load_jsonl(path)
+    assert sorted(records[0].curve) == ["acc", "head_lr", "lr"]
+    assert accuracy_channels(records) == ["acc"]
+
+
+def test_records_without_the_learning_rate_others_log_are_warned_of_by_line(tmp_path):
+    curves = [{"acc": [0.1, 0.2], "lr": [0.1 * (i + 1)] * 2} for i in range(4)]
+    curves[2] = {"acc": [0.1, 0.2]}
+    with pytest.warns(NaapgnnWarning, match=r"s.jsonl: 1 record\(s\) \(first: line 3\) log no 'lr' channel, which the "
+                                            r"other 3 log: their learning rate is read as unknown"):
+        load_jsonl(_write(tmp_path / "s.jsonl", curves))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_jsonl(_write(tmp_path / "none.jsonl", [{"acc": [0.1, 0.2]}] * 2))  # no record logs one: no warning

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -27,7 +27,8 @@ __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
            "first_logged_epoch", "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
-           "check_full_epochs"]
+           "check_full_epochs", "is_schedule_name", "schedule_alias", "schedule_alias_notice",
+           "missing_schedule_notice"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -78,10 +79,48 @@ COST_WORDS = frozenset({"time", "times", "seconds", "secs", "sec", "duration", "
 
 
 def is_cost_channel(name: str) -> bool:
-    """Whether a channel logs a cost or a count (``epoch_time``, ``train_seconds``, ``grad_norm``, ``step``):
-    never an accuracy, even when its values lie in [0, 100]; a name with a word starting ``acc`` is none."""
+    """Whether a channel logs a cost or a count (``epoch_time``, ``train_seconds``, ``grad_norm``, ``step``) or a
+    learning rate (:func:`is_schedule_name`): never an accuracy, even when its values lie in [0, 100]; a name with
+    a word starting ``acc`` is none."""
     words = _words(name)
-    return any(w in COST_WORDS for w in words) and not any(w.startswith("acc") for w in words)
+    return (any(w in COST_WORDS for w in words) or is_schedule_name(name)) and not any(w.startswith("acc")
+                                                                                       for w in words)
+
+
+def is_schedule_name(name: str) -> bool:
+    """Whether a channel's name says it logs a learning rate: a word ``lr`` (``lr``, ``LR``, ``head_lr``) or the
+    words ``learning`` and ``rate`` (``learning_rate``, ``learningRate``)."""
+    words = _words(name)
+    return "lr" in words or ("learning" in words and "rate" in words)
+
+
+def schedule_alias(channels) -> str | None:
+    """The channel of ``channels`` read as the schedule ``lr`` though named otherwise (``learning_rate``): the only
+    one that :func:`is_schedule_name` marks, when none is named ``lr``; else None (several such channels stay as
+    they are, each read as a cost, never as an accuracy)."""
+    named = [c for c in channels if is_schedule_name(c)]
+    return named[0] if len(named) == 1 and named[0] != SCHEDULE_CHANNEL else None
+
+
+def missing_schedule_notice(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
+    """A one-line warning when some records log an ``lr`` channel and others none: a model reads the latter's
+    learning rate as unknown (its peak as the training records' mean), which a file rarely means."""
+    lacking = [line for r, line in zip(records, lines) if not len(r.curve.get(SCHEDULE_CHANNEL, ()))]
+    if not lacking or len(lacking) == len(records):
+        return None
+    return (f"{name}: {len(lacking)} record(s) (first: line {lacking[0]}) log no {SCHEDULE_CHANNEL!r} channel, which "
+            f"the other {len(records) - len(lacking)} log: their learning rate is read as unknown (its peak as the "
+            "training records' mean)")
+
+
+def schedule_alias_notice(curves: Sequence, name: str) -> str | None:
+    """A one-line note naming the channels read as ``lr`` (:func:`schedule_alias`) among the raw ``curves``
+    (each an object of channels, as a file gives it), or None."""
+    aliases = sorted({schedule_alias(c) for c in curves if isinstance(c, Mapping)} - {None})
+    if not aliases:
+        return None
+    return (f"{name}: curve channel {' and '.join(map(repr, aliases))} read as the learning-rate schedule "
+            f"{SCHEDULE_CHANNEL!r}, never as an accuracy")
 
 
 def is_error_channel(name: str) -> bool:

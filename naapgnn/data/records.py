@@ -36,7 +36,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import carry_stopped_runs, curve_value, mixed_units_notice
+from naapgnn.data.channels import (SCHEDULE_CHANNEL, carry_stopped_runs, curve_value, mixed_units_notice,
+                                   missing_schedule_notice, schedule_alias, schedule_alias_notice)
 from naapgnn.data.gaps import fill_non_finite
 from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
                                   name_problem, number_strings_notice, parse_hparams, same_hparams)
@@ -237,6 +238,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     seen: dict[str, int] = {}
     lines_of: list[int] = []
     raw_hparams: list[tuple[int, Any]] = []
+    raw_curves: list[Any] = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -252,6 +254,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         records.append(record)
         lines_of.append(lineno)
         raw_hparams.append((lineno, obj.get("hparams")))
+        raw_curves.append(obj.get("curve"))
         if given_names(record.hparams) != given_names(records[0].hparams):
             problems.append((lineno, name_problem(given_names(record.hparams), given_names(records[0].hparams),
                                                   seen[records[0].id])))
@@ -266,7 +269,8 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
     complete_categories(r.hparams for r in records)
-    for notice in (numbers, fill_non_finite(records, name, lines_of, diverged_values),
+    for notice in (schedule_alias_notice(raw_curves, name), missing_schedule_notice(records, name, lines_of), numbers,
+                   fill_non_finite(records, name, lines_of, diverged_values),
                    carry_stopped_runs(records, name, lines_of), mixed_units_notice(records, name, lines_of),
                    percent_notice([r.target for r in records], target_scale, name)):
         if notice:
@@ -329,13 +333,15 @@ def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
     if not isinstance(curve, Mapping):
         raise NaapgnnError(f"curve: expected an object of channels, got {json_kind(curve)}")
     out = {}
+    alias = schedule_alias(curve)  # a learning rate named otherwise ("learning_rate") is read as "lr"
     for channel, values in curve.items():
         if not _CHANNEL_NAME.match(channel):
             raise NaapgnnError(f"curve: channel name {channel!r} is not identifier-like (letters, digits, _)")
         if not isinstance(values, list):
             raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {json_kind(values)}")
-        out[channel] = np.array(
-            [curve_value(v, channel, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)], dtype=float
+        key = SCHEDULE_CHANNEL if channel == alias else channel
+        out[key] = np.array(
+            [curve_value(v, key, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)], dtype=float
         )
     lengths = {k: len(v) for k, v in out.items() if len(v)}
     if len(set(lengths.values())) > 1:
