@@ -219,3 +219,20 @@ def test_no_cut_short_note_when_the_targets_end_the_curves(tmp_path, capsys):
     assert main(["search", "--strategy", "early-stop", "--data", str(tmp_path / "equal.jsonl"), "--budget", "6",
                  "--trials", "1", "--thresholds", "0", "--warmup", "2", "--quiet", "--out", str(tmp_path / "e")]) == 0
     assert "note: the costs assume" not in capsys.readouterr().out
+
+
+def test_evaluate_says_the_same_note_on_screen_and_in_its_report(tmp_path, capsys):
+    from naapgnn.cli import main
+
+    data = str(_cut_short(tmp_path / "cut.jsonl"))
+    common = ["evaluate", "--data", data, "--budgets", "0,3", "--predictors", "curve_last", "--inner-folds", "0",
+              "--seeds", "1", "--jobs", "1", "--quiet"]
+    assert main(common + ["--out", str(tmp_path / "a")]) == 0
+    note = ("the costs assume the curves are full trainings (8 epochs), but most targets lie above their curve's best "
+            "value, as when the curves hold only the first epochs of longer runs; give --full-epochs N, the epochs of "
+            "a full training")
+    assert f"note: {note}\n" in capsys.readouterr().err
+    assert f"- Note: {note}.\n" in (tmp_path / "a" / "report.md").read_text()
+    assert main(common + ["--out", str(tmp_path / "b"), "--full-epochs", "140"]) == 0
+    assert "the costs assume" not in capsys.readouterr().err
+    assert "the costs assume" not in (tmp_path / "b" / "report.md").read_text()

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
     from naapgnn.cli.options import (budgets_held, note_repeated_configurations, parse_params, protocol_or_default,
                                      scale_option, writable_folder)
-    from naapgnn.data.channels import first_logged_epoch
+    from naapgnn.data.channels import cut_short_note, first_logged_epoch
 
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
 
@@ -146,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} architectures "
               f"x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first ones, "
               f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
+    full = result.full_epochs
+    cut_short = None if args.full_epochs or not full else cut_short_note(bench.records, full)
+    if cut_short:
+        print(f"note: {cut_short}", file=sys.stderr)
     for key, missing in channels_lacking(bench, predictors).items():
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it "
@@ -156,7 +160,6 @@ def run(args: argparse.Namespace) -> int:
 
     headline = result.advice_protocol
     labels = {p.key: p.title() for p in predictors}
-    full = result.full_epochs
     print(f"best predictor per budget on the test architectures ({headline} protocol; mean +- std over runs):")
     print(f"{'epochs':>6}  {'spent':>6}  {'Kendall tau':>13}  {'viol.':>6}  {'MAE':>15}  {'P@5':>4}  predictor")
     for _, r in best_per_budget(result.results, headline).iterrows():

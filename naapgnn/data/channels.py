@@ -27,6 +27,7 @@ __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
            "first_logged_epoch", "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
+           "cut_short_note",
            "check_full_epochs", "is_schedule_name", "schedule_alias", "schedule_alias_notice",
            "missing_schedule_notice"]
 
@@ -179,6 +180,18 @@ def curves_cut_short(records: Sequence, targets) -> bool:
         return False
     best = np.array([as_accuracy(r.curve[found[0]], found[1]).max() for r in records])
     return bool(np.mean(np.asarray(targets, dtype=float) > best + CUT_SHORT_MARGIN) >= 0.5)
+
+
+def cut_short_note(records: Sequence, full_epochs: int) -> str | None:
+    """The note for costs counted against full trainings of ``full_epochs``, the curves' length, when the curves
+    evidently hold only the first epochs of longer runs (:func:`curves_cut_short`, on the records with a target);
+    else None. ``search`` and ``evaluate`` say it when no ``--full-epochs`` is given."""
+    scored = [r for r in records if r.target is not None]
+    if not scored or not curves_cut_short(scored, [r.target for r in scored]):
+        return None
+    return (f"the costs assume the curves are full trainings ({full_epochs} epochs), but most targets lie above "
+            "their curve's best value, as when the curves hold only the first epochs of longer runs; give "
+            "--full-epochs N, the epochs of a full training")
 
 
 def check_full_epochs(full_epochs: int | None, longest: int | None = None) -> None:

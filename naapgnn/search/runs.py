@@ -107,14 +107,11 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
 
 def _cut_short_note(problem: SearchProblem) -> str:
     """A note when the costs take the curves for full trainings though most targets lie above their curves
-    (:func:`naapgnn.data.channels.curves_cut_short`) and no ``--full-epochs`` says how long the runs were."""
-    from naapgnn.data.channels import curves_cut_short
+    (:func:`naapgnn.data.channels.cut_short_note`) and no ``--full-epochs`` says how long the runs were."""
+    from naapgnn.data.channels import cut_short_note
 
-    if problem.training_epochs or not curves_cut_short(problem.records, problem.accuracy):
-        return ""
-    return (f"note: the costs assume the curves are full trainings ({problem.full_epochs} epochs), but most targets "
-            "lie above their curve's best value, as when the curves hold only the first epochs of longer runs; "
-            "give --full-epochs N, the epochs of a full training\n")
+    note = None if problem.training_epochs else cut_short_note(problem.records, problem.full_epochs)
+    return f"note: {note}\n" if note else ""
 
 
 def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
