@@ -11,7 +11,7 @@ from scipy.stats import kendalltau
 from baselines.baker import BakerPredictor
 from naapgnn.data.records import load_jsonl
 from naapgnn.features.hparams import (SCHEDULE_PEAK, hparam_input_names, hparam_inputs, log_columns,
-                                      record_hparam)
+                                      peak_maybe_later, record_hparam, schedule_peak_epoch)
 from naapgnn.models.gnn import GNNPredictor
 
 TINY = dict(hidden=16, layers=2, max_epochs=60, patience=15, n_ensemble=2, forest_trees=30)
@@ -113,3 +113,43 @@ def test_the_log_flags_survive_a_checkpoint_and_the_domain_check_reads_the_chann
     (bare,) = _load(tmp_path, [_record(0, 0.1, 1e-4, schedule=False)], "bare.jsonl")
     reasons = model.domain_report([bare])[1][0]
     assert f"hparam '{SCHEDULE_PEAK}' missing (read as the training mean)" in reasons
+
+
+def _warmup(peak, epochs=6, warm=3):
+    """A linear warmup to ``peak`` at epoch ``warm``, then a cosine decay."""
+    return [peak * (e + 1) / warm if e < warm else peak * 0.5 * (1 + math.cos(math.pi * (e - warm + 1) / epochs))
+            for e in range(epochs)]
+
+
+def test_the_peak_epoch_of_the_training_schedules():
+    class R:
+        def __init__(self, rates, hparams=None):
+            self.curve, self.hparams = ({"lr": np.array(rates)} if rates else {}), hparams or {}
+
+    assert schedule_peak_epoch([R(_cosine(0.1)), R(_warmup(0.1)), R(None)]) == 3
+    assert schedule_peak_epoch([R(None)]) is None
+    assert peak_maybe_later(R(_warmup(0.1)[:2]), 3)  # still warming up
+    assert not peak_maybe_later(R(_warmup(0.1)[:5]), 3) and not peak_maybe_later(R(_cosine(0.1)[:2]), 3)
+    assert not peak_maybe_later(R(_warmup(0.1)[:2], {SCHEDULE_PEAK: 0.1}), 3)  # the hparams give it
+    assert not peak_maybe_later(R(_warmup(0.1)[:2]), None)
+
+
+def test_a_record_still_in_its_warmup_is_flagged_where_its_peak_is_read(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(40):
+        peak = 10 ** rng.uniform(-3, 0)
+        row = _record(i, peak, 1e-4, target=round(0.8 - 0.05 * (math.log10(peak) + 1.5) ** 2, 5))
+        row["curve"]["lr"] = _warmup(peak)
+        rows.append(row)
+    records = _load(tmp_path, rows)
+    model = GNNPredictor(budget=0, random_state=0, **TINY).fit(records, np.array([r.target for r in records]))
+    assert model.domain_["schedule_peak_epoch"] == 3
+    cut = []
+    for n in (2, 4):
+        row = dict(rows[0], id=f"cut{n}", curve={k: v[:n] for k, v in rows[0]["curve"].items()})
+        cut += _load(tmp_path, [row], f"cut{n}.jsonl")
+    reasons = model.domain_report(cut)[1]
+    assert ("lr channel ends at epoch 2 on its highest rate so far, before the training schedules peak (by epoch 3): "
+            f"its {SCHEDULE_PEAK} may lie later") in reasons[0]
+    assert "lr channel" not in reasons[1]

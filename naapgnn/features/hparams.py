@@ -28,7 +28,7 @@ from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value, read_as
 from naapgnn.errors import NaapgnnWarning
 
 __all__ = ["SCHEDULE_PEAK", "LOG_RATIO", "hparam_input_names", "record_hparam", "model_hparams", "hparam_inputs",
-           "log_columns", "to_log", "hparam_reading", "training_mean"]
+           "log_columns", "to_log", "hparam_reading", "training_mean", "schedule_peak_epoch", "peak_maybe_later"]
 
 SCHEDULE_PEAK = "lr_schedule_peak"
 LOG_RATIO = 100.0
@@ -43,6 +43,21 @@ def record_hparam(record, name: str, hparams=None) -> float:
         rates = record.curve.get(SCHEDULE_CHANNEL)
         return float(np.max(rates)) if rates is not None and len(rates) else math.nan
     return hparam_value(hparams, name)
+
+
+def schedule_peak_epoch(records: Sequence) -> int | None:
+    """The latest epoch (1-based) at which a record's ``lr`` channel first reaches its highest rate (a warmup's
+    end; 1 for a schedule that starts at its peak), over the records that log one; None when none does."""
+    epochs = [int(np.argmax(r.curve[SCHEDULE_CHANNEL])) + 1 for r in records if len(r.curve.get(SCHEDULE_CHANNEL, ()))]
+    return max(epochs) if epochs else None
+
+
+def peak_maybe_later(record, peak_epoch: int | None) -> bool:
+    """Whether ``record``'s ``lr`` channel ends before ``peak_epoch`` (:func:`schedule_peak_epoch` of the training
+    records) at its highest rate so far: still in a warmup, its :data:`SCHEDULE_PEAK` may lie later."""
+    rates = record.curve.get(SCHEDULE_CHANNEL, ())
+    return bool(peak_epoch and SCHEDULE_PEAK not in record.hparams and 0 < len(rates) < peak_epoch
+                and rates[-1] >= np.max(rates))
 
 
 def model_hparams(record, names: Sequence[str]) -> dict[str, float]:

@@ -69,6 +69,7 @@ def record_domain(records, graphs, curve: np.ndarray, hparams: np.ndarray, curve
         The records' curve features and hyperparameters, unstandardised.
     curve_names, hparam_names : list of str
     """
+    from naapgnn.features.hparams import SCHEDULE_PEAK, schedule_peak_epoch
     from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES
 
     attrs = graphs.graph_attr.numpy().astype(float)
@@ -82,6 +83,7 @@ def record_domain(records, graphs, curve: np.ndarray, hparams: np.ndarray, curve
         "curve_features": _range(curve_names, curve),
         "hparams": _range(hparam_names, hparams),
         "hparams_null": _null_hparams(records, hparam_names),
+        "schedule_peak_epoch": schedule_peak_epoch(records) if SCHEDULE_PEAK in hparam_names else None,
         "disagreement_median": None,
     }
 
@@ -133,11 +135,12 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
     return reasons
 
 
-def _hparam_key_reasons(trained: list, record, nullable=()) -> list[str]:
+def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | None = None) -> list[str]:
     """A trained-on hyperparameter the record lacks (read as the training mean), one it gives as null where no
-    training record did (``nullable``: those some did), one it gives that the model never saw (not read)."""
+    training record did (``nullable``: those some did), one it gives that the model never saw (not read); an
+    ``lr`` channel that ends in a warmup, before ``peak_epoch`` (:func:`naapgnn.features.hparams.peak_maybe_later`)."""
     from naapgnn.data.hparams import is_indicator, not_applicable
-    from naapgnn.features.hparams import model_hparams, record_hparam
+    from naapgnn.features.hparams import SCHEDULE_PEAK, model_hparams, peak_maybe_later, record_hparam
 
     given = model_hparams(record, trained)  # its file may read number-like strings another way
     null = [k for k in trained if not_applicable(given, k)]
@@ -146,6 +149,9 @@ def _hparam_key_reasons(trained: list, record, nullable=()) -> list[str]:
     unknown = sorted(k for k in given if k not in trained and given[k] == given[k]  # a null (NaN) gives nothing
                      and not (is_indicator(k) and given[k] == 0))
     out = [f"hparam {', '.join(map(repr, missing))} missing (read as the training mean)"] if missing else []
+    if SCHEDULE_PEAK in trained and peak_maybe_later(record, peak_epoch):
+        out.append(f"lr channel ends at epoch {len(record.curve['lr'])} on its highest rate so far, before the "
+                   f"training schedules peak (by epoch {peak_epoch}): its {SCHEDULE_PEAK} may lie later")
     out += [f"hparam {', '.join(map(repr, null))} null, never in training (read as the training mean)"] if null else []
     return out + ([f"hparam {', '.join(map(repr, unknown))} not read (not in the training data)"] if unknown else [])
 
@@ -270,7 +276,8 @@ class ApplicabilityMixin:
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])
         for i, value in enumerate(parts["mean"]):
-            reasons[i] += _hparam_key_reasons(self.hparam_names_, records[i], self.domain_.get("hparams_null", ()))
+            reasons[i] += _hparam_key_reasons(self.hparam_names_, records[i], self.domain_.get("hparams_null", ()),
+                                              self.domain_.get("schedule_peak_epoch"))
             if parts["forest"] is not None and np.isnan(parts["forest"][i]):
                 reasons[i].append(f"forest not blended (deeper than its {self.forest_.max_blocks_} blocks)")
             if not 0.0 <= value <= 1.0:
