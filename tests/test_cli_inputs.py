@@ -19,6 +19,8 @@ GRAPH = str(REPO / "graphs" / "resnet_like.json")
 @pytest.fixture()
 def places(tmp_path):
     (tmp_path / "folder").mkdir()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("not a checkpoint")
     (tmp_path / "file").write_text("x")
     (tmp_path / "binary.json").write_bytes(b"\xff\xfe garbage")
     (tmp_path / "percent.jsonl").write_text(json.dumps(
@@ -36,7 +38,15 @@ def places(tmp_path):
     (["train", "--budget", "0", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
     (["train", "--budget", "0", "--data", "{percent}", "--out", "{folder}/c"],
      "percent.jsonl line 1: target: 60 is outside [0, 1]; accuracies in percent? use --target-scale percent"),
-    (["train", "--budget", "0", "--data", "{binary}", "--out", "{folder}/c"], "binary.json: cannot read: not UTF-8 text (byte 0: invalid start byte)"),
+    (["train", "--budget", "0", "--data", "{binary}", "--out", "{folder}/c"],
+     "binary.json: cannot read: not UTF-8 text (byte 0: invalid start byte)"),
+    (["train", "--budget", "0", "--data", "{percent}", "--out", "{full}"], "{full}: a folder that holds no checkpoint "
+     "(no config.json); saving replaces the whole folder, so give a new or empty folder, or an old checkpoint"),
+    (["train", "--budget", "0", "--seed", "-1", "--out", "{folder}/c"],
+     "--seed must be an integer from 0 to 4294967295, got -1"),
+    (["search", "--seed", "4294967296", "--out", "{folder}"], "--seed must be an integer from 0 to 4294967295"),
+    (["baselines", "--seed", "-2", "--models", "5-NN", "--out", "{folder}"], "--seed must be an integer from 0"),
+    (["evaluate", "--device", "bogus", "--data", "{percent}", "--out", "{folder}"], "--device: "),
     (["evaluate", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
     (["evaluate", "--data", "{percent}", "--out", "{folder}"], "use --target-scale percent"),
     (["baselines", "--out", "{file}", "--models", "5-NN"], "--out {file}: is a file; give a folder"),
@@ -48,12 +58,13 @@ def places(tmp_path):
 def test_bad_arguments_are_one_line_errors(argv, message, places, capsys, monkeypatch):
     monkeypatch.chdir(places)
     names = {"folder": places / "folder", "file": places / "file", "binary": places / "binary.json",
-             "percent": places / "percent.jsonl"}
+             "percent": places / "percent.jsonl", "full": places / "full"}
     argv = [a.format(**names) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"naapgnn {argv[0]}: error: " + err.split(": error: ", 1)[1]
     assert message.format(**names) in err and "\n" not in err
+    assert (places / "full" / "notes.txt").read_text() == "not a checkpoint"
 
 
 def test_train_reads_percent_targets_only_with_target_scale_percent(places, capsys):

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
                                   select_baselines, summary_text)
-    from naapgnn.cli.options import (budgets_held, note_repeated_configurations, protocol_or_default,
+    from naapgnn.cli.options import (budgets_held, check_seed, note_repeated_configurations, protocol_or_default,
                                      scale_option, writable_folder)
     from naapgnn.evaluation.analysis import nothing_to_run
     from naapgnn.evaluation.evaluate import check_targets_vary
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
+    check_seed(args.seed)
     records_file = is_records_file(args.data)
     if records_file and args.compare_paper:
         raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")

@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import small_split_note, write_outputs
+    from naapgnn.runtime import resolve_device
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     start = time.perf_counter()
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.cifar_root is not None and not Path(args.cifar_root).exists():
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)
+    resolve_device(args.device)  # the zero-cost scores' device, refused in one line before any work
     check_options(protocols or [], args.seeds, args.inner_folds, args.full_epochs)
     bench = load_benchmark_for_evaluation(args.data, **scale_option(args))
     note_repeated_configurations(bench)

@@ -47,11 +47,10 @@ def check_import_options(args: argparse.Namespace) -> None:
     """One line for an output that would overwrite the input or is a folder, and for a negative seed."""
     from pathlib import Path
 
-    from naapgnn.cli.options import writable_file
+    from naapgnn.cli.options import check_seed, writable_file
     from naapgnn.errors import NaapgnnError
 
-    if args.seed < 0:
-        raise NaapgnnError(f"--seed must be a non-negative integer, got {args.seed}")
+    check_seed(args.seed)
     writable_file(args.out, "-o", "bench.jsonl")
     out = Path(args.out)
     if out.exists() and Path(args.csv).exists() and out.resolve() == Path(args.csv).resolve():

@@ -58,6 +58,14 @@ def check_threads(value: int | None) -> None:
         raise NaapgnnError(f"--threads must be >= 1, got {value}")
 
 
+MAX_SEED = 2**32 - 1  # numpy's seeds, and so scikit-learn's random_state
+
+
+def check_seed(value: int, option: str = "--seed") -> None:
+    if not 0 <= value <= MAX_SEED:
+        raise NaapgnnError(f"{option} must be an integer from 0 to {MAX_SEED}, got {value}")
+
+
 def writable_file(path: str | None, option: str = "--out", example: str = "preds.csv") -> None:
     """Refuse an output path that is an existing folder (one line instead of a traceback, suggesting ``example``)."""
     from pathlib import Path

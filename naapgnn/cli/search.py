@@ -83,13 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
     from pathlib import Path
 
-    from naapgnn.cli.options import scale_option, writable_folder
+    from naapgnn.cli.options import check_seed, scale_option, writable_folder
     from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.errors import NaapgnnError
     from naapgnn.search.problem import load_problem
     from naapgnn.search.runs import run_search
 
     start = time.perf_counter()
+    check_seed(args.seed)
     writable_folder(args.out)
     bad = [z for z in args.thresholds if not math.isfinite(z)]
     if bad:

@@ -61,9 +61,10 @@ def held_out_summary(model, records) -> str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from naapgnn.cli.options import check_curve_lengths, check_threads, parse_params, writable_folder
+    from naapgnn.cli.options import check_curve_lengths, check_seed, check_threads, parse_params, writable_folder
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
+    from naapgnn.models.checkpoint import check_replaceable
     from naapgnn.models.ensemble import step_size
     from naapgnn.models.gnn import GNNPredictor
 
@@ -75,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"--ensemble must be >= 1, got {args.ensemble}")
 
     check_threads(args.threads)
+    check_seed(args.seed)
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     out = args.out or DEFAULT_OUT.format(budget=args.budget)
     writable_folder(out)
+    check_replaceable(out)  # before the fit, not after it
     extra = parse_params(args.params)
     records = split_records(load_benchmark(args.data, target_scale=args.target_scale, need_target=True), "train")
     if not records:

@@ -49,7 +49,17 @@ STACK_BUDGET0_FILE = "stack_budget0.joblib"
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
 _ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
 
-__all__ = ["save", "load", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION"]
+__all__ = ["save", "load", "check_replaceable", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION"]
+
+
+def check_replaceable(path) -> None:
+    """Refuse in one line a ``path`` that a checkpoint may not replace: a folder holding anything but a checkpoint
+    (saving swaps the whole folder, which would delete the rest). A new path, an empty folder or a checkpoint is
+    fine."""
+    path = Path(path)
+    if path.is_dir() and any(path.iterdir()) and not (path / CONFIG_FILE).is_file():
+        raise NaapgnnError(f"{path}: a folder that holds no checkpoint (no {CONFIG_FILE}); saving replaces the whole "
+                           "folder, so give a new or empty folder, or an old checkpoint")
 
 
 def save(model, path) -> Path:
@@ -58,6 +68,7 @@ def save(model, path) -> Path:
     import torch
 
     path = Path(path)
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
