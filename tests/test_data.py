@@ -258,15 +258,23 @@ def _drop(column: str):
         (["naap440v2.csv"], _drop("e5Accuracy"), "naap440v2.csv: header (line 1): missing column 'e5Accuracy'"),
         (["naap440.csv"], _drop("ModelId"), "naap440.csv: header (line 1): missing column 'ModelId'"),
         (["naap440v2.csv"], _set(3, "NumMACs", "abc"),
-         "naap440v2.csv: data row 3 (line 4), column NumMACs: not a finite number: 'abc'"),
+         "naap440v2.csv: data row 3 (line 4), column NumMACs: not a finite number, got 'abc'"),
         (["naap440v2.csv"], _set(17, "e9LossMean", "0.5x"),
-         "naap440v2.csv: data row 17 (line 18), column e9LossMean: not a finite number: '0.5x'"),
+         "naap440v2.csv: data row 17 (line 18), column e9LossMean: not a finite number, got '0.5x'"),
         (["naap440v2.csv"], _set(12, "e3Accuracy", "NaN"),
          "naap440v2.csv: data row 12 (line 13), column e3Accuracy: empty or NaN cell"),
         (["naap440v2.csv"], _set(440, "MaxAccuracy", ""),
          "naap440v2.csv: data row 440 (line 441), column MaxAccuracy: empty or NaN cell"),
         (["naap440v2.csv"], _set(8, "NumLayers", "3.5"),
          "naap440v2.csv: data row 8 (line 9), column NumLayers: expected an integer, got '3.5'"),
+        (["naap440v2.csv"], _set(4, "e3LossMean", "1e308"),
+         "naap440v2.csv: data row 4 (line 5), column e3LossMean: beyond +-1e+30, got '1e+308'"),
+        (["naap440v2.csv"], _set(6, "ModelId", "100000000000000000000"),
+         "naap440v2.csv: data row 6 (line 7), column ModelId: too large an integer, got '100000000000000000000'"),
+        (["naap440v2.csv"], _set(9, "e3Accuracy", "45.1"),
+         "naap440v2.csv: data row 9 (line 10), column e3Accuracy: an accuracy outside [0, 1] (expected a fraction), "
+         "got '45.1'"),
+        (["naap440v2.csv"], _set(10, "MaxAccuracy", "-0.2"), "column MaxAccuracy: an accuracy outside [0, 1]"),
         (["naap440v2.csv"], _set(5, "ModelId", "2"),
          "naap440v2.csv: data row 5 (line 6), column ModelId: duplicate ModelId 2 (first at data row 2)"),
         (["naap440v2.csv"], _set(2, "IsTest", "2"),
@@ -288,6 +296,13 @@ def test_malformed_csv(tmp_path, files, edit, expected):
     assert expected in message
     if "data row" in expected:
         assert message.startswith(str(folder / files[-1]))
+
+
+def test_a_csv_that_is_no_utf8_is_one_line(tmp_path):
+    folder = _copy_dataset(tmp_path / "bad", ["naap440.csv", "naap440v2.csv", "generated_schemes.json"])
+    (folder / "naap440v2.csv").write_bytes((folder / "naap440v2.csv").read_bytes()[:200] + b"\xff,1\n")
+    with pytest.raises(NaapgnnError, match=r"naap440v2.csv: cannot read: not UTF-8 text \(byte \d+: invalid start "):
+        load_naap440(folder)
 
 
 def test_misaligned_schemes_are_caught(tmp_path):

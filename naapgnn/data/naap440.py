@@ -15,6 +15,7 @@ from typing import Iterable
 from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.profiling import architecture_statistics
 from naapgnn.data.download import BASELINES_CSV, SCHEMES_JSON, V1_CSV, V2_CSV, dataset_dir
+from naapgnn.data.hparams import MAX_MAGNITUDE
 from naapgnn.errors import NaapgnnError
 from naapgnn.io import read_text
 
@@ -161,6 +162,8 @@ def _read_csv(path: Path, columns: list[str]):
         df = pd.read_csv(path)
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise NaapgnnError(f"{path}: cannot read: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except pd.errors.EmptyDataError:
         raise NaapgnnError(f"{path}: empty file, expected a header line") from None
     except pd.errors.ParserError as exc:
@@ -180,26 +183,28 @@ def _read_csv(path: Path, columns: list[str]):
 
 
 def _check_cells(df, path: Path) -> None:
-    """Report the first empty, NaN, non-numeric or (in an integer column) fractional cell."""
+    """Report the first empty, NaN or non-numeric cell, a value beyond +-1e30 (as JSON Lines benchmarks refuse
+    it), a fractional or too large (over 2**53) integer, and an accuracy outside [0, 1]."""
     import numpy as np
     import pandas as pd
 
     for column in df.columns:
         raw = df[column]
-        if raw.dtype.kind in "iu" or (raw.dtype.kind == "f" and column not in INT_COLUMNS
-                                      and np.isfinite(raw.to_numpy()).all()):
-            continue
         if raw.isna().any():
             row = int(np.flatnonzero(raw.isna().to_numpy())[0])
             raise NaapgnnError(f"{_where(path, row, column)}: empty or NaN cell")
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise NaapgnnError(f"{_where(path, row, column)}: not a finite number: {str(raw.iloc[row])!r}")
-        if column in INT_COLUMNS and (values != np.round(values)).any():
-            row = int(np.flatnonzero(values != np.round(values))[0])
-            raise NaapgnnError(f"{_where(path, row, column)}: expected an integer, got {str(raw.iloc[row])!r}")
+        problems = ((~np.isfinite(values), "not a finite number"),
+                    (np.abs(values) > MAX_MAGNITUDE, f"beyond +-{MAX_MAGNITUDE:g}"),
+                    *([(values != np.round(values), "expected an integer"),
+                       (np.abs(values) > 2.0**53, "too large an integer")] if column in INT_COLUMNS else []),
+                    *([((values < 0) | (values > 1), "an accuracy outside [0, 1] (expected a fraction)")]
+                      if column.endswith("Accuracy") else []))
+        for bad, problem in problems:
+            with np.errstate(invalid="ignore"):
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0])
+                    raise NaapgnnError(f"{_where(path, row, column)}: {problem}, got {str(raw.iloc[row])!r}")
 
 
 def _check_ids(df, path: Path) -> None:
