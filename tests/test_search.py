@@ -293,7 +293,7 @@ def test_an_interrupted_study_resumes_and_fresh_starts_over(problem, tmp_path, c
     full = run(problem, **kw)
     assert not list(tmp_path.glob(".*"))  # a finished study removes its log
     config = {"study": "compare", "trials": 2, "n_train": [], "predictor": "forest", "seed": 7, "population": 20,
-              "sample": 5, "n": problem.n, "strategies": ["random"]}
+              "sample": 5, "data": problem.fingerprint(), "strategies": ["random"]}
     saved = list(range(problem.n))[::-1]
     trial_log(tmp_path, "compare").put(trial_keys(config, 2)[0], {"random": saved})  # trial 0 done before a kill
     resumed = run(problem, **kw)
@@ -304,6 +304,25 @@ def test_an_interrupted_study_resumes_and_fresh_starts_over(problem, tmp_path, c
     fresh = run(problem, fresh=True, **kw)
     assert "resuming" not in capsys.readouterr().err
     assert np.array_equal(fresh.orders["random"], full.orders["random"])
+
+
+def test_a_study_resumes_only_on_the_same_data(problem, tmp_path, capsys):
+    from dataclasses import replace
+
+    from naapgnn.search.compare import compare_strategies as run
+    from naapgnn.search.problem import SearchProblem
+    from naapgnn.search.trials import trial_keys, trial_log
+
+    kw = dict(trials=2, strategies=["random"], seed=7, cache_dir=tmp_path, progress=False)
+    other = SearchProblem([replace(r, target=1.0 - r.target) for r in problem.records])  # as many records
+    assert other.n == problem.n and other.fingerprint() != problem.fingerprint()
+    assert problem.fingerprint() == SearchProblem(list(problem.records)).fingerprint()
+
+    config = {"study": "compare", "trials": 2, "n_train": [], "predictor": "forest", "seed": 7, "population": 20,
+              "sample": 5, "data": problem.fingerprint(), "strategies": ["random"]}
+    trial_log(tmp_path, "compare").put(trial_keys(config, 2)[0], {"random": list(range(problem.n))[::-1]})
+    run(other, **kw)
+    assert "resuming" not in capsys.readouterr().err  # the trial saved for the first data is not reused
 
 
 def test_enlarged_refuses_layer_graph_records(tmp_path, capsys):

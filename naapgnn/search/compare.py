@@ -110,7 +110,7 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
     neighbours = _neighbours(problem, rules) if "evolution" in strategies else None
     features = predictor_inputs(make_predictor(predictor, 0, seed), problem.records) if n_train else None
     config = {"study": "compare", "trials": trials, "n_train": n_train, "predictor": predictor_name(predictor),
-              "seed": seed, "population": population_size, "sample": sample_size, "n": problem.n,
+              "seed": seed, "population": population_size, "sample": sample_size, "data": problem.fingerprint(),
               "strategies": strategies}
     log = trial_log(cache_dir, "compare", fresh)
     keys = trial_keys(config, trials)

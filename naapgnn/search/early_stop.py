@@ -203,7 +203,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
         raise NaapgnnError(f"--warmup must be between 2 and {problem.n - 1}, got {warmup}")
     config = {"study": "early-stop", "budgets": budgets, "thresholds": thresholds, "trials": trials,
               "predictor": predictor_name(predictor), "warmup": warmup, "growth": refit_growth, "seed": seed,
-              "n": problem.n}
+              "data": problem.fingerprint()}
     if not problem.equal_runs:  # runs that stopped early cost their own length (a key of their own for resuming)
         config["run_epochs"] = problem.run_epochs.tolist()
     if problem.training_epochs:  # --full-epochs: kept runs cost that many epochs

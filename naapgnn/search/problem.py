@@ -140,6 +140,20 @@ class SearchProblem:
         """Whether every record's run went the full length (:attr:`full_epochs` epochs each)."""
         return bool((self.run_epochs == self.full_epochs).all())
 
+    def fingerprint(self) -> str:
+        """A digest of the records (ids, architectures, hyperparameters, targets, curves, early stops): a resumed
+        search reuses only trials of the same data."""
+        import hashlib
+        import json
+
+        digest = hashlib.sha256(json.dumps([[r.id, r.arch.to_dict(), r.hparams, r.target, r.stopped_at]
+                                            for r in self.records], sort_keys=True, default=str).encode())
+        for r in self.records:
+            for channel in sorted(r.curve):
+                digest.update(channel.encode())
+                digest.update(np.ascontiguousarray(r.curve[channel], dtype=float).tobytes())
+        return digest.hexdigest()[:16]
+
     def records_at(self, budget: int) -> list:
         """The records as runs stopped after ``budget`` epochs read them (:func:`naapgnn.data.gaps.as_seen_at`;
         worked out once per budget: the predictor's inputs and the stopping curve both read them)."""
