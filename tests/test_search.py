@@ -188,6 +188,30 @@ def test_early_stop_never_stopping_costs_full_training(problem):
                        full_epochs=FULL_EPOCHS)
 
 
+def test_a_resumed_early_stop_study_gives_the_same_rows_in_the_same_columns(problem, tmp_path, monkeypatch):
+    import pandas as pd
+
+    from naapgnn.search import early_stop
+
+    kw = dict(budgets=[3], thresholds=[0.0], trials=2, warmup=20, progress=False, cache_dir=tmp_path,
+              predictor=lambda b, s: search_forest(budget=b, n_estimators=8, random_state=s))
+    full = early_stop_study(problem, **kw)
+    trial_rows = early_stop._trial_rows
+
+    def killed_at_trial_1(t, *args):
+        if t == 1:
+            raise KeyboardInterrupt
+        return trial_rows(t, *args)
+
+    monkeypatch.setattr(early_stop, "_trial_rows", killed_at_trial_1)
+    with pytest.raises(KeyboardInterrupt):
+        early_stop_study(problem, **kw)
+    monkeypatch.setattr(early_stop, "_trial_rows", trial_rows)
+    resumed = early_stop_study(problem, **kw)  # trial 0 read back from the log
+    assert [list(r) for r in resumed] == [list(early_stop.ROW_COLUMNS)] * len(full)
+    assert pd.DataFrame(resumed).equals(pd.DataFrame(full))
+
+
 def test_early_stop_study_rows(problem):
     rows = early_stop_study(problem, budgets=[3], thresholds=[0.0, 2.0], trials=1,
                             predictor=lambda b, s: search_forest(budget=b, n_estimators=8, random_state=s),

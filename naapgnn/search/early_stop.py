@@ -221,9 +221,13 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
         for t, done in _trials(pending, args, processes):
             log.put(keys[t], done)
             bar.update()
-    rows = [row for t in range(trials) for row in log.get(keys[t])]
-    log.clear()
+    rows = [{c: row[c] for c in ROW_COLUMNS} for t in range(trials) for row in log.get(keys[t])]  # a resumed trial's
+    log.clear()  # rows come back from the log with their keys sorted
     return rows
+
+
+ROW_COLUMNS = ("trial", "rule", "budget", "z", "epochs", "kept", "stopped", "best_found", "best_rank", "regret")
+"""The columns of a row of :func:`early_stop_study` (``early_stop.csv``), in order."""
 
 
 def _trials(pending: list[int], args: tuple, processes: int):
@@ -262,7 +266,6 @@ def _trial_rows(t: int, problem, inputs, kind, budgets, thresholds, warmup, refi
             run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
                                  curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs,
                                  run_epochs=problem.run_epochs)
-            done.append({"trial": t, "rule": rule, "budget": b, "z": z, "epochs": run.epochs, "kept": run.kept,
-                         "stopped": run.stopped, "best_found": run.best_found, "best_rank": run.best_rank,
-                         "regret": problem.best - run.best_found})
+            done.append(dict(zip(ROW_COLUMNS, (t, rule, b, z, run.epochs, run.kept, run.stopped, run.best_found,
+                                               run.best_rank, problem.best - run.best_found))))
     return done
