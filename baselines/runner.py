@@ -117,7 +117,7 @@ def run_baselines(
               if predictors[name].entry.applies(k) and not (k > 0 and name in missing)]
     plans = {(name, k): plan_units(predictors[name], k, protocol, len(split_list), seeds) for name, k in wanted}
     units = [u for plan in plans.values() for u in plan]
-    rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, ResumeLog(resume_file),
+    rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, ResumeLog(resume_file, dict),
                         jobs=n_jobs, progress=progress, desc=f"baselines ({protocol})")
     runs = dict(zip(units, rows))
     return [_summary(name, k, [_metrics(runs[u]) for u in plans[(name, k)]], protocol, seeds) for name, k in wanted]

@@ -63,6 +63,13 @@ def read_text(path: str | Path, prefix: str = "", what: str = "cannot read") -> 
         raise NaapgnnError(f"{prefix}{path}: {what}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
 
 
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text, split at ``\\n`` only (and a ``\\r`` before it): JSON strings may hold
+    U+2028, U+0085 and other characters that :meth:`str.splitlines` splits at, which would tear one record
+    in two and shift every later line number."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:
     """Write ``text`` to ``path`` atomically (``newline`` as in :func:`open`)."""
     with atomic_path(path) as tmp:
@@ -73,12 +80,13 @@ def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:
 def read_progress_jsonl(path: str | Path | None) -> list[Any]:
     """The records of an append-only JSON Lines progress file (``[]`` when there is none yet).
 
-    A line cut short by an interrupted run is skipped: its work is simply done again.
+    A line cut short by an interrupted run, or otherwise damaged (not JSON, not UTF-8), is skipped: its work is
+    simply done again.
     """
     if path is None or not Path(path).is_file():
         return []
     records = []
-    for line in Path(path).read_text().splitlines():
+    for line in json_lines(Path(path).read_bytes().decode("utf-8", errors="replace")):
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
@@ -98,13 +106,17 @@ class ResumeLog:
     ----------
     path : str or Path or None
         The JSON Lines file (created with its folder on the first :meth:`put`).
+    kind : type, optional
+        The type every saved value has (``dict``, say): a line whose value is of another type, as a damaged file
+        may hold, is ignored like a torn one.
     """
 
-    def __init__(self, path: str | Path | None):
+    def __init__(self, path: str | Path | None, kind: type | None = None):
         self.path = None if path is None else Path(path)
         self._done = {}
         for entry in read_progress_jsonl(self.path):
-            if isinstance(entry, dict) and isinstance(entry.get("key"), str) and "value" in entry:
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str) and "value" in entry and (
+                    kind is None or isinstance(entry["value"], kind)):
                 self._done[entry["key"]] = entry["value"]
         self._torn = _ends_inside_a_line(self.path)
 

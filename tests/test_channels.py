@@ -342,3 +342,15 @@ def test_records_without_the_learning_rate_others_log_are_warned_of_by_line(tmp_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_jsonl(_write(tmp_path / "none.jsonl", [{"acc": [0.1, 0.2]}] * 2))  # no record logs one: no warning
+
+
+def test_an_id_holding_a_unicode_line_separator_is_one_record(tmp_path):
+    path = _write(tmp_path / "u.jsonl", [{"acc": [0.1, 0.2]}] * 3)
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace('"n1"', '"n\u20281"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert [r.id for r in load_jsonl(path)] == ["n0", "n\u20281", "n2"]
+    lines[2] = "{"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(NaapgnnError, match=r"u.jsonl line 3: invalid JSON"):  # the line numbers of the file
+        load_jsonl(path)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import ResumeLog, atomic_path, current_umask, read_progress_jsonl, write_text_atomic
+from naapgnn.io import ResumeLog, atomic_path, current_umask, json_lines, read_progress_jsonl, write_text_atomic
 
 
 def test_progress_log_skips_a_line_cut_short(tmp_path):
@@ -130,3 +130,18 @@ def test_resume_log_refuses_a_value_it_cannot_save(tmp_path):
     with pytest.raises(TypeError, match="cannot save object"):
         log.put("a", object())
     assert "a" not in log and not (tmp_path / "p.jsonl").exists()
+
+
+def test_a_damaged_resume_log_is_read_past_its_bad_lines(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_bytes(b'{"key": "a", "value": {"mae": 0.1}}\n\xff\xfe garbage\n{"key": "b", "value": "not a row"}\n'
+                     b'{"key": "c", "value": {"mae": 0.3}}\n')
+    assert ResumeLog(path).get("b") == "not a row"
+    log = ResumeLog(path, dict)
+    assert (log.get("a"), log.get("c"), "b" in log, len(log)) == ({"mae": 0.1}, {"mae": 0.3}, False, 2)
+
+
+def test_json_lines_split_at_newlines_only():
+    text = '{"id": "a\u2028b"}\r\n{"id": "c\x85d"}\n'
+    assert json_lines(text) == ['{"id": "a\u2028b"}', '{"id": "c\x85d"}', ""]
+    assert len(text.splitlines()) == 4  # what tore such a record in two

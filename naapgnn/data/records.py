@@ -44,7 +44,7 @@ from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_j
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, percent_notice,  # noqa: F401 (re-exported)
                                   read_target)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
-from naapgnn.io import read_text, write_text_atomic
+from naapgnn.io import json_lines, read_text, write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
 """The channels of NAAP-440 (a benchmark's curve may hold any other named channel too)."""
@@ -227,7 +227,7 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
     """
     path = Path(path)
     text = read_text(path)
-    return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values, hparam_names)
+    return _parse_lines(json_lines(text), str(path), target_scale, need_target, diverged_values, hparam_names)
 
 
 def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction", need_target: bool | str = False,
@@ -427,7 +427,7 @@ def _load_json(path: Path, target_scale: str, need_target: bool | str = False, d
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several values: JSON Lines
-            return _parse_lines(text.splitlines(), str(path), target_scale, need_target, diverged_values,
+            return _parse_lines(json_lines(text), str(path), target_scale, need_target, diverged_values,
                                 hparam_names)
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(obj, Mapping) and "arch" in obj:

@@ -391,7 +391,7 @@ def _run(bench, out, predictors, budgets, split_lists, seeds, zc_batch_size, job
              for u in plan_units(p, b, protocol, len(split_lists[protocol]), seeds)]
     if not units:
         raise nothing_to_run("--predictors", budgets, bench.name.split(" (")[0], lacking, bench.records)
-    return run_units(bench, predictors, units, split_lists, ResumeLog(out / "cache" / "runs.jsonl"), jobs=jobs,
+    return run_units(bench, predictors, units, split_lists, ResumeLog(out / "cache" / "runs.jsonl", dict), jobs=jobs,
                      threads=threads, progress=progress, desc="evaluate", extra=extra)
 
 
