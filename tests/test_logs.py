@@ -103,6 +103,7 @@ EPOCH1 = ("20220901141252 Epoch 1, LR: 0.1\n20220901141310 Loss mean, median: 1.
      "unknown log message"),
     ("20220901141247 Network scheme: [{\"kernel_size\": 3,\n", 1, "invalid scheme JSON"),
     (GOOD_HEAD.replace("#MACs", "MACs"), 3, "unknown log message"),
+    (GOOD_HEAD + EPOCH1.replace("0.3625", "45.3653"), 6, "test accuracy 45.3653 outside [0, 1] (the logs give"),
     ("\n".join(GOOD_HEAD.splitlines()[:2]) + "\n" + EPOCH1, 5, "no 'Network #params"),
 ])
 def test_malformed_log_names_file_and_line(tmp_path, body, line, words):
@@ -126,6 +127,12 @@ def test_build_csv_errors(tmp_path):
     _log(logs, GOOD_HEAD + EPOCH1 + EPOCH1.replace("Epoch 1", "Epoch 2"), "scheme_2.txt")
     with pytest.raises(NaapgnnError, match=r"scheme_1\.txt: has 1 complete epochs, the CSV needs 2"):
         build_csv(logs, tmp_path / "x.csv", epochs=2)
+    for bad in (0, -3):
+        with pytest.raises(NaapgnnError, match=f"--epochs must be >= 1, got {bad}"):
+            build_csv(logs, tmp_path / "x.csv", epochs=bad)
+    _log(logs, GOOD_HEAD, "scheme_4.txt")
+    with pytest.raises(NaapgnnError, match=r"scheme_4\.txt: no complete epoch to write"):
+        build_csv(logs, tmp_path / "x.csv")
     _log(logs, "oops\n", "scheme_3.txt")
     with pytest.raises(NaapgnnError, match=r"scheme_3\.txt: line 1:"):
         build_csv(logs, tmp_path / "x.csv")

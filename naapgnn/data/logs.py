@@ -188,6 +188,8 @@ def parse_log(path: str | Path) -> TrainingLog:
             if pending is None or "loss_mean_text" not in pending:
                 raise NaapgnnError(f"{where}: test accuracy line before the epoch's loss line")
             pending["accuracy_text"] = values[0]
+            if not 0.0 <= float(values[0]) <= 1.0:
+                raise NaapgnnError(f"{where}: test accuracy {values[0]} outside [0, 1] (the logs give fractions)")
             log.epochs.append(_record(pending))
             pending = None
     end = f"{path}: line {len(lines)}"
@@ -293,8 +295,13 @@ def csv_rows(logs: Sequence[TrainingLog], version: int = 1, epochs: int | None =
         raise NaapgnnError(f"unknown CSV version {version} (expected 1 or 2)")
     if not logs:
         raise NaapgnnError("no training logs (scheme_<id>.txt) to build a CSV from")
+    if epochs is not None and epochs < 1:
+        raise NaapgnnError(f"--epochs must be >= 1, got {epochs}")
     if epochs is None:
-        epochs = min(len(log.epochs) for log in logs)
+        shortest = min(logs, key=lambda log: len(log.epochs))
+        if not shortest.epochs:
+            raise NaapgnnError(f"{shortest.path}: no complete epoch to write")
+        epochs = len(shortest.epochs)
     for log in logs:
         if len(log.epochs) < epochs:
             raise NaapgnnError(f"{log.path}: has {len(log.epochs)} complete epochs, the CSV needs {epochs}")
