@@ -8,7 +8,8 @@ order of true accuracy (a stable sort, so ties keep the order in which they
 were given), the predictions are listed in that order, and every pair
 ``i < j`` whose prediction for ``i`` is strictly greater than for ``j`` is one
 violation. Equal predictions never count. This is the number of inversions of
-the stable sort of the predictions, which is what the paper's script counts.
+the stable sort of the predictions, which is what the paper's script counts. A pair of
+equal true accuracies thus counts by the order of the records (``evaluate``'s report notes such pairs).
 """
 from __future__ import annotations
 

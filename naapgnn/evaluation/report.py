@@ -218,6 +218,20 @@ def small_split_note(result) -> str | None:
     return small_test_note(sizes, len(result.bench.records), headline) if sizes else None
 
 
+def tie_note(result) -> str | None:
+    """A sentence when true accuracies tie within a test split of the headline protocol: the paper's violations
+    count such a pair by the order of the records (:mod:`naapgnn.evaluation.metrics`); else None."""
+    headline = result.advice_protocol or headline_protocol(result.protocols)
+    tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
+    tied = [int(sum(c * (c - 1) // 2 for c in np.unique(result.bench.y[list(t)], return_counts=True)[1]))
+            for t in tests]
+    if not tied or not max(tied):
+        return None
+    return (f"{sum(map(bool, tied))} of {len(tied)} {headline} test splits hold architectures of equal final "
+            f"accuracy (up to {max(tied)} tied pairs in one); violations, the paper's count, take a tied pair in "
+            "the order of the records, so they may move by that much with it, where Kendall tau counts no tied pair")
+
+
 def _split_sizes(result) -> str:
     """``official 400 / 40; repeated 400 / 40`` from the runs' largest test split per protocol."""
     n = len(result.bench.records)
@@ -259,7 +273,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
               "(no ± : a single run, a deterministic predictor on a fixed split).",
               f"- Architectures per split, training / test: {_split_sizes(result)}.",
-              *[f"- Note: {note}." for note in [small_split_note(result)] if note],
+              *[f"- Note: {note}." for note in [small_split_note(result), tie_note(result)] if note],
               *[f"- Repeated runs: {text}." for text in [result.bench.repeated_configurations()] if text],
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
