@@ -28,7 +28,7 @@ __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
            "first_logged_epoch", "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
            "cut_short_note",
-           "check_full_epochs", "is_schedule_name", "schedule_alias", "schedule_alias_notice",
+           "check_full_epochs", "is_schedule_name", "schedule_alias", "schedule_alias_notice", "declared_percent",
            "missing_schedule_notice"]
 
 SCHEDULE_CHANNEL = "lr"
@@ -239,18 +239,51 @@ def fraction_scale(records: Sequence, channel: str) -> float:
     :func:`accuracy_factor` over the records that have it), else 1 (a loss, a cost, the learning rate, a
     channel in fractions). Curve features read accuracies in one unit whatever a file logs, so a model
     trained on a file in percent reads a file in fractions as it should."""
-    if channel == SCHEDULE_CHANNEL or is_cost_channel(channel) or (is_loss_channel(channel)
-                                                                    and not is_error_channel(channel)):
+    if not _reads_as_accuracy(channel):
         return 1.0
     having = [r for r in records if len(r.curve.get(channel, ()))]
     factor = accuracy_factor(having, channel) if having else None
     return 0.01 if factor is not None and abs(factor) == 0.01 else 1.0
 
 
-def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
+def _reads_as_accuracy(channel: str) -> bool:
+    """Whether ``channel`` may hold an accuracy or an error rate (in fractions or percent), by its name."""
+    return not (channel == SCHEDULE_CHANNEL or is_cost_channel(channel)
+                or (is_loss_channel(channel) and not is_error_channel(channel)))
+
+
+def declared_percent(records: Sequence, name: str) -> str | None:
+    """Under ``--target-scale percent``: divide by 100, in place, each accuracy or error-rate channel that never
+    exceeds 1.05, which its values alone would read as fractions (early epochs of a many-class task, 0.87 %),
+    unless it ends on the targets read as fractions (curves in fractions beside targets in percent); returns a
+    one-line note naming them, or None."""
+    read = []
+    for channel in sorted({c for r in records for c in measured_channels(r.curve)}):
+        having = [r for r in records if len(r.curve.get(channel, ()))]
+        if not _reads_as_accuracy(channel) or accuracy_factor(having, channel) is None or fraction_scale(
+                having, channel) != 1.0 or _ends_on_targets(having, channel):
+            continue
+        for r in having:
+            r.curve[channel] = r.curve[channel] / 100.0
+        read.append(channel)
+    if not read:
+        return None
+    return (f"{name}: curve {', '.join(read)}: no value above 1.05, read in percent as --target-scale percent "
+            "declares (0.87 as 0.87 %)")
+
+
+def _ends_on_targets(records: Sequence, channel: str) -> bool:
+    scored = [r for r in records if r.target is not None]
+    factor = -1.0 if is_error_channel(channel) else 1.0
+    return bool(scored) and float(np.mean([abs(as_accuracy(r.curve[channel][-1:], factor)[0] - r.target)
+                                           for r in scored])) <= TARGET_END_GAP
+
+
+def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int], declared: bool = False) -> str | None:
     """A one-line warning when an accuracy or error-rate channel read in percent (:func:`fraction_scale`) has a
     quarter to a half of its records never above 1.05, as in a file mixing percentages and fractions (a run
-    dead at 0.5 % of a 200-class task stays that low too, but rarely a quarter of them); None otherwise.
+    dead at 0.5 % of a 200-class task stays that low too, but rarely a quarter of them); None otherwise, and
+    always when the file is ``declared`` in percent (``--target-scale percent``): low values are then percentages.
 
     Raises
     ------
@@ -259,7 +292,7 @@ def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int]) -> st
         and reading the file in percent would read the others 100 times too small.
     """
     for channel in sorted({c for r in records for c in measured_channels(r.curve)}):
-        if fraction_scale(records, channel) != 0.01:
+        if declared or fraction_scale(records, channel) != 0.01:
             continue
         having = [(float(np.max(r.curve[channel])), line) for r, line in zip(records, lines)
                   if len(r.curve.get(channel, ()))]
