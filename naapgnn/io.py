@@ -63,6 +63,17 @@ def read_text(path: str | Path, prefix: str = "", what: str = "cannot read") -> 
         raise NaapgnnError(f"{prefix}{path}: {what}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
 
 
+def unique_keys(pairs: list) -> dict:
+    """``object_pairs_hook`` of :func:`json.loads` that refuses an object giving a key twice (plain ``json``
+    keeps the last silently: ``{"width": 16, "width": 32}`` would read 32 with no word)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise NaapgnnError(f"duplicate key {key!r} in one JSON object")
+        out[key] = value
+    return out
+
+
 def json_lines(text: str) -> list[str]:
     """The lines of a JSON Lines text, split at ``\\n`` only (and a ``\\r`` before it): JSON strings may hold
     U+2028, U+0085 and other characters that :meth:`str.splitlines` splits at, which would tear one record

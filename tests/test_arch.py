@@ -171,3 +171,11 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path):
     path.write_bytes(b'{"layers": [\xff]}')
     with pytest.raises(NaapgnnError, match=r"arch\.json: cannot read: not UTF-8 text \(byte 12: invalid start byte\)$"):
         load_architecture(path)
+
+
+def test_a_layer_field_given_twice_is_refused(tmp_path):
+    path = tmp_path / "arch.json"
+    path.write_text('{"input_shape": [3, 32, 32], "num_classes": 10, "layers": [{"op": "conv", "out_channels": 8, '
+                    '"kernel_size": 3, "kernel_size": 5}, {"op": "gap"}, {"op": "linear", "out_features": 10}]}')
+    with pytest.raises(NaapgnnError, match=r"arch\.json: duplicate key 'kernel_size' in one JSON object$"):
+        load_architecture(path)

@@ -374,3 +374,12 @@ def test_an_id_holding_a_unicode_line_separator_is_one_record(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(NaapgnnError, match=r"u.jsonl line 3: invalid JSON"):  # the line numbers of the file
         load_jsonl(path)
+
+
+def test_a_key_given_twice_is_refused_by_line_not_read_as_the_last(tmp_path):
+    path = _write(tmp_path / "d.jsonl", [{"acc": [0.1, 0.2]}] * 2)
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace('"target": 0.5', '"target": 0.5, "target": 0.9')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(NaapgnnError, match=r"d.jsonl line 2: duplicate key 'target' in one JSON object"):
+        load_jsonl(path)

@@ -41,7 +41,7 @@ from typing import Any, Mapping, Sequence
 
 from naapgnn.arch.ops import ACTIVATIONS, JOIN_OPS, OP_FIELDS, OPS, check_attrs, infer_shape, is_default, positive_int
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import read_text
+from naapgnn.io import read_text, unique_keys
 
 __all__ = ["ACTIVATIONS", "OPS", "NETWORK_INPUT", "Layer", "Architecture", "parse_architecture",
            "parse_layer", "load_architecture", "is_scheme", "flat_size"]
@@ -199,7 +199,7 @@ def _from_text(text: str) -> Any:
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 

@@ -87,11 +87,13 @@ def _json_file(path, flag: str):
     import json
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.io import read_text
+    from naapgnn.io import read_text, unique_keys
 
     text = read_text(path, prefix=f"{flag} ")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{flag} {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"{flag} {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 

@@ -17,7 +17,7 @@ from naapgnn.arch.profiling import architecture_statistics
 from naapgnn.data.download import BASELINES_CSV, SCHEMES_JSON, V1_CSV, V2_CSV, dataset_dir
 from naapgnn.data.hparams import MAX_MAGNITUDE
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import read_text
+from naapgnn.io import read_text, unique_keys
 
 NUM_EPOCHS = 90
 CURVE_METRICS = ("LossMean", "LossMedian", "Accuracy")
@@ -119,7 +119,9 @@ def load_schemes(path: str | os.PathLike) -> list[list[dict]]:
     path = Path(path)
     text = read_text(path)
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=unique_keys)
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(obj, list) or not obj:

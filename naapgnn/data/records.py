@@ -44,7 +44,7 @@ from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_j
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, percent_notice,  # noqa: F401 (re-exported)
                                   read_target)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
-from naapgnn.io import json_lines, read_text, write_text_atomic
+from naapgnn.io import json_lines, read_text, unique_keys, write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
 """The channels of NAAP-440 (a benchmark's curve may hold any other named channel too)."""
@@ -282,7 +282,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
 
@@ -426,7 +426,9 @@ def _load_json(path: Path, target_scale: str, need_target: bool | str = False, d
 
     text = read_text(path)
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=unique_keys)
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several values: JSON Lines
             return _parse_lines(json_lines(text), str(path), target_scale, need_target, diverged_values,

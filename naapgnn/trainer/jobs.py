@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import atomic_path, read_text
+from naapgnn.io import atomic_path, read_text, unique_keys
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
@@ -135,7 +135,9 @@ def load_schemes(spec: str | Path) -> list[Any]:
     path = Path(spec)
     text = read_text(path, what="cannot read schemes")
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=unique_keys)
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(obj, dict) or (isinstance(obj, list) and obj and is_scheme(obj) and "kernel_size" in obj[0]):
