@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if records_file and args.compare_paper:
         raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")
     writable_folder(args.out)
+    chosen = select_baselines(("baker,extra" if records_file else "all") if args.models is None else args.models)
     if records_file:
         from naapgnn.data.channels import first_logged_epoch
         from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
@@ -116,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
         budgets = parse_budgets(args.budgets) if args.budgets else list(DEFAULT_BUDGETS)
         df = load_naap440(args.data)
         args.protocol = args.protocol or "official"
-    chosen = select_baselines(args.models or ("baker,extra" if records_file else "all"))
     if records_file and any(b > 0 for b in budgets):
         for note in left_out_notes(df.records, channels_missing(df, chosen), args.models, args.data):
             print(note, file=sys.stderr)
