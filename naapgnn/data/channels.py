@@ -27,9 +27,8 @@ __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
            "first_logged_epoch", "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
-           "cut_short_note",
-           "check_full_epochs", "is_schedule_name", "schedule_alias", "schedule_alias_notice", "declared_percent",
-           "missing_schedule_notice"]
+           "cut_short_note", "check_full_epochs", "is_schedule_name", "schedule_alias", "schedule_alias_notice",
+           "declared_percent", "missing_schedule_notice"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -269,7 +268,7 @@ def declared_percent(records: Sequence, name: str) -> str | None:
     if not read:
         return None
     return (f"{name}: curve {', '.join(read)}: no value above 1.05, read in percent as --target-scale percent "
-            "declares (0.87 as 0.87 %), as fractions most runs would rise far above their final accuracy")
+            "declares (0.87 as 0.87 %)")
 
 
 def _fits_as_fractions(records: Sequence, channel: str) -> bool:
