@@ -192,6 +192,24 @@ def test_predict_reports_the_domain_per_row_and_warns_once(ckpt0, monkeypatch, t
     assert len(warnings) == 1 and f"{outside} of {len(rows)} architectures lie outside" in warnings[0]
 
 
+def test_a_prediction_that_is_not_finite_is_one_line_and_nothing_is_written(ckpt0, bench, monkeypatch, tmp_path,
+                                                                            capsys):
+    from naapgnn.cli import predict
+
+    def overflowing(model, records):
+        n = len(records)
+        mean = np.full(n, 0.5)
+        mean[1] = np.nan
+        return mean, np.zeros(n), np.ones(n, dtype=bool), [""] * n
+
+    monkeypatch.setattr(predict, "predict_and_check", overflowing)
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--checkpoint", str(ckpt0), str(bench[0]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("prediction nan is not finite, an input too large for the model (in domain); nothing written")
+    assert "\n" not in err and not out.exists()
+
+
 def test_predict_training_architectures_are_in_domain_without_warning(ckpt0, bench, tmp_path, capsys):
     arch = tmp_path / "seen.json"
     arch.write_text(json.dumps(bench[1][0].arch.scheme))  # one the checkpoint was trained on

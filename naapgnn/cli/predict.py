@@ -240,6 +240,7 @@ def predict_and_check(model, records):
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
     import sys
 
     from naapgnn.cli.options import check_curve_lengths, check_threads, writable_file
@@ -271,6 +272,12 @@ def run(args: argparse.Namespace) -> int:
     check_curve_lengths(records, model.budget, args.input, getattr(model, "curve_channels_", None))
     model.set_params(n_threads=args.threads)
     mean, std, in_domain, reasons = predict_and_check(model, records)
+    broken = [i for i, value in enumerate(mean) if not math.isfinite(value)]
+    if broken:  # before anything is written
+        i = broken[0]
+        raise NaapgnnError(f"record {records[i].id!r}: prediction {mean[i]} is not finite, an input too large for "
+                           f"the model ({reasons[i] or 'in domain'}); nothing written")
+    summary = summary_line(records, mean, model.budget)
     text = predictions_csv(records, mean, std, in_domain, reasons)
     if args.out:
         write_text_atomic(args.out, text)
@@ -282,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"naapgnn predict: warning: {outside} of {len(records)} architectures lie outside what the checkpoint "
               f"was trained on (in_domain false; e.g. {records[first].id}: {reasons[first]}); their predictions "
               "are extrapolations", file=sys.stderr)
-    print(summary_line(records, mean, model.budget) + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
+    print(summary + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
     return 0
 
 
