@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from naapgnn.cli import main
-from naapgnn.data.channels import (accuracy_channels, as_accuracy, is_schedule_name, is_training_channel,
-                                   target_channel)
+from naapgnn.data.channels import (accuracy_channels, as_accuracy, fraction_scale, is_schedule_name,
+                                   is_training_channel, target_channel)
 from naapgnn.data.records import load_jsonl, record_from_dict
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.features.curves import ranking_channel
@@ -302,24 +302,19 @@ def test_mostly_fractions_with_some_runs_in_percent_is_refused_by_line(odd, mess
         load_jsonl(_write(tmp_path / "mixed.jsonl", curves))
 
 
-def test_declared_percent_reads_low_accuracies_as_percent_not_as_mixed_units(tmp_path):
-    low = [{"val_acc": [0.5, 0.87], "val_error": [99.5, 99.13], "loss": [5.2, 5.1]},
-           {"val_acc": [0.4, 0.6], "val_error": [99.6, 99.4], "loss": [5.3, 5.2]}]  # 200 classes, two epochs
-    with pytest.warns(NaapgnnWarning, match=r"low.jsonl: curve val_acc: no value above 1.05, read in percent as "
-                                            r"--target-scale percent declares \(0.87 as 0.87 %\)$"):
+def test_declared_percent_files_are_no_mixed_units_and_low_percentages_are_warned_of(tmp_path):
+    low = [{"val_acc": [0.5, 0.87], "train_acc": [0.6, 0.9]}, {"val_acc": [0.4, 0.6], "train_acc": [0.5, 0.8]}]
+    with pytest.warns(NaapgnnWarning, match=r"low.jsonl: curve val_acc: no value above 1.05, read as fractions, "
+                                            r"though most runs would then end above their final accuracy: "
+                                            r"percentages\? give them as fractions \(divided by 100\)$"):
         records = load_jsonl(_write(tmp_path / "low.jsonl", low, target=40), target_scale="percent")
-    assert records[0].curve["val_acc"].tolist() == [0.005, 0.0087] and records[0].curve["loss"].tolist() == [5.2, 5.1]
-    assert records[0].curve["val_error"].tolist() == [99.5, 99.13]  # above 1.05: percent by its values already
-    as_fractions = load_jsonl(_write(tmp_path / "frac.jsonl", [{"val_acc": [v / 100 for v in c["val_acc"]]}
-                                                               for c in low], target=0.4))
-    assert [r.curve["val_acc"].tolist() for r in as_fractions] == [r.curve["val_acc"].tolist() for r in records]
+    assert records[0].curve["val_acc"].tolist() == [0.5, 0.87]  # the values alone cannot tell: not changed
     mostly_low = [{"val_acc": [20.0, 60.0]}] + [{"val_acc": [0.3, 0.5]}] * 3  # refused as mixed units undeclared
-    load_jsonl(_write(tmp_path / "mostly.jsonl", mostly_low, target=60), target_scale="percent")
-    with warnings.catch_warnings():  # fractions below their targets stay fractions
+    records = load_jsonl(_write(tmp_path / "mostly.jsonl", mostly_low, target=60), target_scale="percent")
+    assert fraction_scale(records, "val_acc") == 0.01
+    with warnings.catch_warnings():  # fractions below their targets, or just above them: no word
         warnings.simplefilter("error")
-        ends = load_jsonl(_write(tmp_path / "ends.jsonl", [{"val_acc": [0.3, 0.5]}] * 2, target=60),
-                          target_scale="percent")
-    assert ends[0].curve["val_acc"].tolist() == [0.3, 0.5]
+        load_jsonl(_write(tmp_path / "ends.jsonl", [{"val_acc": [0.3, 0.605]}] * 2, target=60), target_scale="percent")
 
 
 @pytest.mark.parametrize("name, is_schedule", [

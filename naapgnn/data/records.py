@@ -36,7 +36,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import (SCHEDULE_CHANNEL, carry_stopped_runs, curve_value, declared_percent,
+from naapgnn.data.channels import (SCHEDULE_CHANNEL, carry_stopped_runs, curve_value, low_percent_notice,
                                    missing_schedule_notice, mixed_units_notice, schedule_alias, schedule_alias_notice)
 from naapgnn.data.gaps import fill_non_finite
 from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
@@ -272,7 +272,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     for notice in (schedule_alias_notice(raw_curves, name), missing_schedule_notice(records, name, lines_of), numbers,
                    fill_non_finite(records, name, lines_of, diverged_values),
                    carry_stopped_runs(records, name, lines_of),
-                   declared_percent(records, name) if target_scale == "percent" else None,
+                   low_percent_notice(records, name) if target_scale == "percent" else None,
                    mixed_units_notice(records, name, lines_of, target_scale == "percent"),
                    percent_notice([r.target for r in records], target_scale, name)):
         if notice:
