@@ -320,6 +320,7 @@ def test_declared_percent_files_are_no_mixed_units_and_low_percentages_are_warne
 @pytest.mark.parametrize("name, is_schedule", [
     ("lr", True), ("LR", True), ("head_lr", True), ("learning_rate", True), ("learningRate", True),
     ("val_acc", False), ("learning_progress", False), ("rate_of_success", False), ("clr_acc", False),
+    ("lr_acc", False), ("accuracy_at_lr", False), ("lrAcc", False), ("lr_loss", False),
 ])
 def test_a_learning_rate_is_known_by_its_name(name, is_schedule):
     assert is_schedule_name(name) is is_schedule
@@ -336,9 +337,23 @@ def test_a_learning_rate_logged_under_another_name_is_the_schedule_never_the_acc
     assert target_channel(records, [r.target for r in records]) == ("val_acc", 1.0)
     assert ranking_channel(records) == ("val_acc", 1.0)
     assert record_hparam(records[0], SCHEDULE_PEAK) == 0.4
-    with pytest.raises(NaapgnnError, match=r"curve.learning_rate\[1\]: "):  # named as the file names it
-        record_from_dict({"id": "x", "arch": SCHEME, "curve": {"acc": [0.1, 0.2], "learning_rate": [0.1, None]}},
-                         diverged_ok=True)
+    gaps = _write(tmp_path / "gaps.jsonl", [{"val_acc": [0.1, 0.2, 0.3], "learning_rate": [0.4, None, 0.37]}] * 2)
+    with pytest.warns(NaapgnnWarning):  # an epoch not logged, read as such, as in any other channel
+        assert load_jsonl(gaps)[0].curve["lr"].tolist() == [0.4, 0.4, 0.37]
+
+
+def test_the_learning_rate_name_is_decided_once_per_file(tmp_path):
+    mixed = [{"acc": [0.1, 0.2], "lr": [0.3, 0.2]}, {"acc": [0.1, 0.2], "learning_rate": [0.3, 0.2]}]
+    with pytest.warns(NaapgnnWarning, match="curve channel 'learning_rate' read as the learning-rate schedule"):
+        assert all("lr" in r.curve for r in load_jsonl(_write(tmp_path / "m.jsonl", mixed)))
+    two = [{"acc": [0.1, 0.2], "learning_rate": [0.3, 0.2], "head_lr": [0.5, 0.4]}, {"acc": [0.1, 0.2],
+                                                                                    "learning_rate": [0.3, 0.2]}]
+    with warnings.catch_warnings():  # two names: neither is renamed, in any record, and nothing is said missing
+        warnings.simplefilter("error")
+        records = load_jsonl(_write(tmp_path / "two.jsonl", two))
+    assert [sorted(r.curve) for r in records] == [["acc", "head_lr", "learning_rate"], ["acc", "learning_rate"]]
+    both = [{"acc": [0.1, 0.2], "lr": [0.3, 0.2], "learning_rate": [0.3, 0.2]}] * 2
+    assert sorted(load_jsonl(_write(tmp_path / "both.jsonl", both))[0].curve) == ["acc", "learning_rate", "lr"]
 
 
 def test_two_learning_rates_stay_as_named_and_neither_is_an_accuracy(tmp_path):
@@ -351,12 +366,16 @@ def test_two_learning_rates_stay_as_named_and_neither_is_an_accuracy(tmp_path):
 def test_records_without_the_learning_rate_others_log_are_warned_of_by_line(tmp_path):
     curves = [{"acc": [0.1, 0.2], "lr": [0.1 * (i + 1)] * 2} for i in range(4)]
     curves[2] = {"acc": [0.1, 0.2]}
-    with pytest.warns(NaapgnnWarning, match=r"s.jsonl: 1 record\(s\) \(first: line 3\) log no 'lr' channel, which the "
-                                            r"other 3 log: their learning rate is read as unknown"):
+    with pytest.warns(NaapgnnWarning, match=r"s.jsonl: 1 record\(s\) \(first: line 3\) log no 'lr' channel, which 3 "
+                                            r"other\(s\) log: their learning rate is read as unknown"):
         load_jsonl(_write(tmp_path / "s.jsonl", curves))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_jsonl(_write(tmp_path / "none.jsonl", [{"acc": [0.1, 0.2]}] * 2))  # no record logs one: no warning
+        given = tmp_path / "given.jsonl"  # the record without the channel gives its rate in hparams
+        given.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": c, "hparams": {"lr": 0.1},
+                                             "target": 0.5}) + "\n" for i, c in enumerate(curves)))
+        load_jsonl(given)
 
 
 def test_an_id_holding_a_unicode_line_separator_is_one_record(tmp_path):

@@ -153,3 +153,19 @@ def test_a_record_still_in_its_warmup_is_flagged_where_its_peak_is_read(tmp_path
     assert ("lr channel ends at epoch 2 on its highest rate so far, before the training schedules peak (by epoch 3): "
             f"its {SCHEDULE_PEAK} may lie later") in reasons[0]
     assert "lr channel" not in reasons[1]
+
+
+def test_a_checkpoint_reading_a_learning_rate_as_a_measurement_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from naapgnn.errors import NaapgnnError
+
+    rows = [_record(i, 0.1 * (i % 5 + 1), 1e-4, target=0.5 + 0.01 * (i % 7)) for i in range(30)]
+    records = [replace(r, curve={"accuracy": r.curve["accuracy"], "learning_rate": r.curve["lr"]})
+               for r in _load(tmp_path, rows)]  # as a model saved before such a channel was read as "lr" has it
+    model = GNNPredictor(budget=2, random_state=0, **TINY).fit(records, np.array([r.target for r in records]))
+    assert "learning_rate" in model.curve_channels_
+    model.save(tmp_path / "old")
+    with pytest.raises(NaapgnnError, match=r"old: it reads curve channel 'learning_rate' as a measurement, which "
+                                           r"this naapgnn .* reads as the learning rate 'lr'; retrain$"):
+        GNNPredictor.load(tmp_path / "old")

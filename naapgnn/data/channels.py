@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
            "first_logged_epoch", "curve_value", "carry_stopped_runs", "mixed_units_notice", "curves_cut_short",
-           "cut_short_note", "check_full_epochs", "is_schedule_name", "schedule_alias", "schedule_alias_notice",
+           "cut_short_note", "check_full_epochs", "is_schedule_name", "schedule_alias", "read_schedule_alias",
            "low_percent_notice", "missing_schedule_notice"]
 
 SCHEDULE_CHANNEL = "lr"
@@ -89,38 +89,49 @@ def is_cost_channel(name: str) -> bool:
 
 def is_schedule_name(name: str) -> bool:
     """Whether a channel's name says it logs a learning rate: a word ``lr`` (``lr``, ``LR``, ``head_lr``) or the
-    words ``learning`` and ``rate`` (``learning_rate``, ``learningRate``)."""
+    words ``learning`` and ``rate`` (``learning_rate``, ``learningRate``), and no word starting ``acc`` and no
+    loss (``lr_acc``, ``accuracy_at_lr`` log an accuracy)."""
     words = _words(name)
+    if any(w.startswith("acc") for w in words) or is_loss_channel(name):
+        return False
     return "lr" in words or ("learning" in words and "rate" in words)
 
 
-def schedule_alias(channels) -> str | None:
-    """The channel of ``channels`` read as the schedule ``lr`` though named otherwise (``learning_rate``): the only
-    one that :func:`is_schedule_name` marks, when none is named ``lr``; else None (several such channels stay as
-    they are, each read as a cost, never as an accuracy)."""
-    named = [c for c in channels if is_schedule_name(c)]
-    return named[0] if len(named) == 1 and named[0] != SCHEDULE_CHANNEL else None
+def schedule_alias(curves: Sequence) -> str | None:
+    """The channel that a file's ``curves`` (each a record's channel names) log the schedule ``lr`` under though
+    named otherwise (``learning_rate``): the only such name in the file, logged by no record beside an ``lr``;
+    else None (several such names stay as they are, each read as a cost, never as an accuracy)."""
+    named = {c for names in curves for c in names if is_schedule_name(c)} - {SCHEDULE_CHANNEL}
+    if len(named) != 1:
+        return None
+    (alias,) = named
+    return None if any(alias in names and SCHEDULE_CHANNEL in names for names in curves) else alias
+
+
+def read_schedule_alias(records: Sequence, name: str) -> str | None:
+    """Rename, in place, the channel :func:`schedule_alias` finds to ``lr`` in every record; a one-line note
+    saying so, or None."""
+    alias = schedule_alias([r.curve for r in records])
+    if alias is None:
+        return None
+    for r in records:
+        if alias in r.curve:
+            r.curve[SCHEDULE_CHANNEL] = r.curve.pop(alias)
+    return f"{name}: curve channel {alias!r} read as the learning-rate schedule {SCHEDULE_CHANNEL!r}, never as an accuracy"
 
 
 def missing_schedule_notice(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
-    """A one-line warning when some records log an ``lr`` channel and others none: a model reads the latter's
-    learning rate as unknown (its peak as the training records' mean), which a file rarely means."""
-    lacking = [line for r, line in zip(records, lines) if not len(r.curve.get(SCHEDULE_CHANNEL, ()))]
-    if not lacking or len(lacking) == len(records):
+    """A one-line warning when some records log an ``lr`` channel and others neither one nor an ``lr`` in their
+    ``hparams``: a model reads the latter's learning rate as unknown (its peak as the training records' mean),
+    which a file rarely means."""
+    lacking = [line for r, line in zip(records, lines) if not len(r.curve.get(SCHEDULE_CHANNEL, ()))
+               and SCHEDULE_CHANNEL not in r.hparams]
+    logging = sum(bool(len(r.curve.get(SCHEDULE_CHANNEL, ()))) for r in records)
+    if not lacking or not logging:
         return None
     return (f"{name}: {len(lacking)} record(s) (first: line {lacking[0]}) log no {SCHEDULE_CHANNEL!r} channel, which "
-            f"the other {len(records) - len(lacking)} log: their learning rate is read as unknown (its peak as the "
-            "training records' mean)")
-
-
-def schedule_alias_notice(curves: Sequence, name: str) -> str | None:
-    """A one-line note naming the channels read as ``lr`` (:func:`schedule_alias`) among the raw ``curves``
-    (each an object of channels, as a file gives it), or None."""
-    aliases = sorted({schedule_alias(c) for c in curves if isinstance(c, Mapping)} - {None})
-    if not aliases:
-        return None
-    return (f"{name}: curve channel {' and '.join(map(repr, aliases))} read as the learning-rate schedule "
-            f"{SCHEDULE_CHANNEL!r}, never as an accuracy")
+            f"{logging} other(s) log: their learning rate is read as unknown (its peak as the training records' "
+            "mean)")
 
 
 def is_error_channel(name: str) -> bool:

@@ -36,8 +36,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import (SCHEDULE_CHANNEL, carry_stopped_runs, curve_value, low_percent_notice,
-                                   missing_schedule_notice, mixed_units_notice, schedule_alias, schedule_alias_notice)
+from naapgnn.data.channels import (carry_stopped_runs, curve_value, low_percent_notice,
+                                   missing_schedule_notice, mixed_units_notice, read_schedule_alias)
 from naapgnn.data.gaps import fill_non_finite
 from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
                                   name_problem, number_strings_notice, parse_hparams, same_hparams)
@@ -238,7 +238,6 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     seen: dict[str, int] = {}
     lines_of: list[int] = []
     raw_hparams: list[tuple[int, Any]] = []
-    raw_curves: list[Any] = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -254,7 +253,6 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         records.append(record)
         lines_of.append(lineno)
         raw_hparams.append((lineno, obj.get("hparams")))
-        raw_curves.append(obj.get("curve"))
         if given_names(record.hparams) != given_names(records[0].hparams):
             problems.append((lineno, name_problem(given_names(record.hparams), given_names(records[0].hparams),
                                                   seen[records[0].id])))
@@ -269,7 +267,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
     complete_categories(r.hparams for r in records)
-    for notice in (schedule_alias_notice(raw_curves, name), missing_schedule_notice(records, name, lines_of), numbers,
+    for notice in (read_schedule_alias(records, name), missing_schedule_notice(records, name, lines_of), numbers,
                    fill_non_finite(records, name, lines_of, diverged_values),
                    carry_stopped_runs(records, name, lines_of),
                    low_percent_notice(records, name) if target_scale == "percent" else None,
@@ -322,11 +320,14 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
 
 
 def parse_curve(curve: Any) -> dict[str, np.ndarray]:
-    """Validate a decoded ``curve`` object (channel name -> list of finite numbers, equal lengths).
+    """Validate a decoded ``curve`` object (channel name -> list of finite numbers, equal lengths), a learning rate
+    named otherwise read as ``lr`` as in a file (:func:`naapgnn.data.channels.read_schedule_alias`).
 
     Raises :class:`NaapgnnError` naming the channel and epoch of the first problem.
     """
-    return _curve(curve)
+    record = Record("curve", None, _curve(curve))
+    read_schedule_alias([record], "--curve")
+    return record.curve
 
 
 def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
@@ -335,16 +336,14 @@ def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
     if not isinstance(curve, Mapping):
         raise NaapgnnError(f"curve: expected an object of channels, got {json_kind(curve)}")
     out = {}
-    alias = schedule_alias(curve)  # a learning rate named otherwise ("learning_rate") is read as "lr"
     for channel, values in curve.items():
         if not _CHANNEL_NAME.match(channel):
             raise NaapgnnError(f"curve: channel name {channel!r} is not identifier-like (letters, digits, _)")
         if not isinstance(values, list):
             raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {json_kind(values)}")
-        key = SCHEDULE_CHANNEL if channel == alias else channel
-        out[key] = np.array(
-            [curve_value(v, key, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)], dtype=float
-        )
+        out[channel] = np.array(
+            [curve_value(v, channel, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)],
+            dtype=float)
     lengths = {k: len(v) for k, v in out.items() if len(v)}
     if len(set(lengths.values())) > 1:
         desc = ", ".join(f"{k} {n}" for k, n in lengths.items())

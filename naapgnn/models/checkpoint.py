@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from naapgnn.data.channels import schedule_alias
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_feature_names
 from naapgnn.models.inputs import statistic_columns
@@ -232,6 +233,10 @@ def _check_curve_state(model, where: str) -> None:
     names = model.curve_feature_names_
     if names != curve_feature_names(int(model.budget), model.curve_channels_, bool(model.curve_raw)):
         raise NaapgnnError(f"{where}: its curve features differ from what this naapgnn {__version__} computes; retrain")
+    alias = schedule_alias([model.curve_channels_])
+    if alias is not None:  # saved before such a channel was read as "lr": files now give it under that name
+        raise NaapgnnError(f"{where}: it reads curve channel {alias!r} as a measurement, which this naapgnn "
+                           f"{__version__} reads as the learning rate 'lr'; retrain")
     if len(model.stack_coef_) not in (1, 1 + len(names)):
         raise NaapgnnError(f"{where}: the curve stack has {len(model.stack_coef_)} coefficients for "
                            f"{len(names)} curve features; retrain")

@@ -128,7 +128,7 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
                 done["evolution"] = _evolution_order(neighbours, problem.accuracy, rng, population_size,
                                                      sample_size)
             for v in n_train:
-                model = make_predictor(predictor, 0, seed * 100_003 + t)
+                model = make_predictor(predictor, 0, (seed * 100_003 + t) % 2**32)  # a numpy seed
                 done[f"predictor N={v}"] = predictor_guided(problem.accuracy, features, v, model, rng)
             done = {k: [int(i) for i in o] for k, o in done.items()}
             log.put(keys[t], done)

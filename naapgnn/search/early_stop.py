@@ -260,7 +260,7 @@ def _trial_rows(t: int, problem, inputs, kind, budgets, thresholds, warmup, refi
         fit_cache: dict = {}
 
         def make_model(fit_number, b=b):
-            return make_predictor(kind, b, seed * 100_003 + t * 1_009 + fit_number)
+            return make_predictor(kind, b, (seed * 100_003 + t * 1_009 + fit_number) % 2**32)  # a numpy seed
 
         for rule, z in [("curve", math.nan)] + [("predictor", z) for z in thresholds]:
             run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
