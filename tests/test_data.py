@@ -300,8 +300,9 @@ def test_malformed_csv(tmp_path, files, edit, expected):
 
 def test_a_csv_that_is_no_utf8_is_one_line(tmp_path):
     folder = _copy_dataset(tmp_path / "bad", ["naap440.csv", "naap440v2.csv", "generated_schemes.json"])
-    (folder / "naap440v2.csv").write_bytes((folder / "naap440v2.csv").read_bytes()[:200] + b"\xff,1\n")
-    with pytest.raises(NaapgnnError, match=r"naap440v2.csv: cannot read: not UTF-8 text \(byte \d+: invalid start "):
+    good = (folder / "naap440v2.csv").read_bytes()
+    (folder / "naap440v2.csv").write_bytes(good[:70000] + b"\xff" + good[70000:])  # past pandas' first chunk
+    with pytest.raises(NaapgnnError, match=r"naap440v2.csv: cannot read: not UTF-8 text \(byte 70000: invalid start "):
         load_naap440(folder)
 
 

@@ -19,12 +19,15 @@ def parse_params(text: str | None, option: str = "--params") -> dict:
     Raises :class:`NaapgnnError` with one line naming the option and the problem
     (invalid JSON and its column, not an object, an unknown or a run-level key).
     """
+    from naapgnn.io import unique_keys
     from naapgnn.models.gnn import GNNPredictor
 
     if not text:
         return {}
     try:
-        params = json.loads(text)
+        params = json.loads(text, object_pairs_hook=unique_keys)
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{option}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise NaapgnnError(f"{option}: invalid JSON at column {exc.colno}: {exc.msg}") from None
     if not isinstance(params, dict):

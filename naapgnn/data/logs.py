@@ -31,7 +31,7 @@ from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.profiling import architecture_statistics
 from naapgnn.data.naap440 import SCHEME_COLUMNS_V1, SCHEME_COLUMNS_V2, curve_columns
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import read_text, write_text_atomic
+from naapgnn.io import read_text, unique_keys, write_text_atomic
 
 LOG_NAME = re.compile(r"^scheme_(\d+)\.txt$")
 TEST_BINS = 40
@@ -165,7 +165,9 @@ def parse_log(path: str | Path) -> TrainingLog:
             if log.scheme is not None:
                 raise NaapgnnError(f"{where}: second 'Network scheme' line")
             try:
-                log.scheme = json.loads(values[0])
+                log.scheme = json.loads(values[0], object_pairs_hook=unique_keys)
+            except NaapgnnError as exc:
+                raise NaapgnnError(f"{where}: scheme: {exc}") from None
             except json.JSONDecodeError as exc:
                 raise NaapgnnError(f"{where}: invalid scheme JSON: {exc.msg} at column {exc.colno}") from None
         elif kind == "device":

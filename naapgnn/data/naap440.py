@@ -164,8 +164,9 @@ def _read_csv(path: Path, columns: list[str]):
         df = pd.read_csv(path)
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise NaapgnnError(f"{path}: cannot read: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except UnicodeDecodeError:
+        read_text(path)  # pandas gives the bad byte's offset within a chunk; this names it in the file
+        raise
     except pd.errors.EmptyDataError:
         raise NaapgnnError(f"{path}: empty file, expected a header line") from None
     except pd.errors.ParserError as exc:
