@@ -46,7 +46,7 @@ def places(tmp_path):
      "--seed must be an integer from 0 to 4294967295, got -1"),
     (["search", "--seed", "4294967296", "--out", "{folder}"], "--seed must be an integer from 0 to 4294967295"),
     (["baselines", "--seed", "-2", "--models", "5-NN", "--out", "{folder}"], "--seed must be an integer from 0"),
-    (["train", "--params", '{{"max_epochs": 5, "max_epochs": 1}}', "--out", "{folder}/c"],
+    (["train", "--budget", "0", "--params", '{{"max_epochs": 5, "max_epochs": 1}}', "--out", "{folder}/c"],
      "--params: duplicate key 'max_epochs' in one JSON object"),
     (["baselines", "--models", " ", "--data", "{percent}", "--target-scale", "percent", "--budgets", "0", "--out",
       "{folder}"], "no baseline selected"),
