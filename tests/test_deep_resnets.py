@@ -154,7 +154,8 @@ def test_import_refuses_to_overwrite_its_input_a_folder_or_a_negative_seed(bench
     extra = ["--dataset", "cifar10"] if benchmark == "nb201" else []
     cases = [(["-o", str(path)], f"-o {path}: is the input CSV; give another file"),
              (["-o", str(tmp_path)], f"-o {tmp_path}: is a folder; give a file name"),
-             (["-o", str(tmp_path / "o.jsonl"), "--seed", "-1"], "--seed must be an integer from 0 to 4294967295, got -1")]
+             (["-o", str(tmp_path / "o.jsonl"), "--seed", "-1"],
+              "--seed must be an integer from 0 to 4294967295, got -1")]
     for argv, message in cases:
         assert main(["import", benchmark, str(path), *extra, *argv]) == 2
         err = capsys.readouterr().err.strip()

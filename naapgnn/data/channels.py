@@ -117,7 +117,8 @@ def read_schedule_alias(records: Sequence, name: str) -> str | None:
     for r in records:
         if alias in r.curve:
             r.curve[SCHEDULE_CHANNEL] = r.curve.pop(alias)
-    return f"{name}: curve channel {alias!r} read as the learning-rate schedule {SCHEDULE_CHANNEL!r}, never as an accuracy"
+    return (f"{name}: curve channel {alias!r} read as the learning-rate schedule {SCHEDULE_CHANNEL!r}, never as an "
+            "accuracy")
 
 
 def missing_schedule_notice(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
