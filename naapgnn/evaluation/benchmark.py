@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from naapgnn.data.digest import records_digest
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["Benchmark", "load_benchmark_for_evaluation", "benchmark_from_table", "compute_zero_cost"]
@@ -81,25 +82,13 @@ class Benchmark:
     def fingerprint(self) -> str:
         """A digest of ids, architectures, hyperparameters, targets, test flags and curves (cache keys depend on it)."""
         if not self._fingerprint:
-            self._fingerprint = self._digest()
+            self._fingerprint = records_digest(self.records, self.y, self.is_test)
         return self._fingerprint
 
     def architectures_fingerprint(self) -> str:
         """A digest of ids and architectures only (what zero-cost scores depend on)."""
         text = json.dumps([[r.id, r.arch.to_dict()] for r in self.records], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def _digest(self) -> str:
-        digest = hashlib.sha256()
-        digest.update(json.dumps([[r.id, r.arch.to_dict(), r.hparams] for r in self.records], sort_keys=True,
-                                 default=str).encode())
-        digest.update(np.ascontiguousarray(self.y, dtype=float).tobytes())
-        digest.update(np.ascontiguousarray(self.is_test, dtype=bool).tobytes())
-        for r in self.records:
-            for channel in sorted(r.curve):
-                digest.update(channel.encode())
-                digest.update(np.ascontiguousarray(r.curve[channel], dtype=float).tobytes())
-        return digest.hexdigest()[:16]
 
     def zero_cost_inputs(self, seed: int) -> dict[str, np.ndarray]:
         """The seed's zero-cost scores as finite model inputs (see :func:`naapgnn.models.zero_cost.finite_inputs`)."""

@@ -141,18 +141,12 @@ class SearchProblem:
         return bool((self.run_epochs == self.full_epochs).all())
 
     def fingerprint(self) -> str:
-        """A digest of the records (ids, architectures, hyperparameters, targets, curves, early stops): a resumed
-        search reuses only trials of the same data."""
-        import hashlib
-        import json
+        """A digest of the records (:func:`naapgnn.data.digest.records_digest`, as the evaluation's caches key
+        theirs): a resumed search reuses only trials of the same data. Early stops need no place in it: the
+        early-stop study keys its trials on the runs' lengths too."""
+        from naapgnn.data.digest import records_digest
 
-        digest = hashlib.sha256(json.dumps([[r.id, r.arch.to_dict(), r.hparams, r.target, r.stopped_at]
-                                            for r in self.records], sort_keys=True, default=str).encode())
-        for r in self.records:
-            for channel in sorted(r.curve):
-                digest.update(channel.encode())
-                digest.update(np.ascontiguousarray(r.curve[channel], dtype=float).tobytes())
-        return digest.hexdigest()[:16]
+        return records_digest(self.records, self.accuracy, [r.split == "test" for r in self.records])
 
     def records_at(self, budget: int) -> list:
         """The records as runs stopped after ``budget`` epochs read them (:func:`naapgnn.data.gaps.as_seen_at`;
