@@ -125,9 +125,10 @@ def missing_schedule_notice(records: Sequence, name: str, lines: Sequence[int]) 
     """A one-line warning when some records log an ``lr`` channel and others neither one nor an ``lr`` in their
     ``hparams``: a model reads the latter's learning rate as unknown (its peak as the training records' mean),
     which a file rarely means."""
-    lacking = [line for r, line in zip(records, lines) if not len(r.curve.get(SCHEDULE_CHANNEL, ()))
-               and SCHEDULE_CHANNEL not in r.hparams]
-    logging = sum(bool(len(r.curve.get(SCHEDULE_CHANNEL, ()))) for r in records)
+    logs = [bool(len(r.curve.get(SCHEDULE_CHANNEL, ()))) for r in records]
+    lacking = [line for r, line, logged in zip(records, lines, logs)
+               if not logged and SCHEDULE_CHANNEL not in r.hparams]
+    logging = sum(logs)
     if not lacking or not logging:
         return None
     return (f"{name}: {len(lacking)} record(s) (first: line {lacking[0]}) log no {SCHEDULE_CHANNEL!r} channel, which "
@@ -259,8 +260,7 @@ def fraction_scale(records: Sequence, channel: str) -> float:
 
 def _reads_as_accuracy(channel: str) -> bool:
     """Whether ``channel`` may hold an accuracy or an error rate (in fractions or percent), by its name."""
-    return not (channel == SCHEDULE_CHANNEL or is_cost_channel(channel)
-                or (is_loss_channel(channel) and not is_error_channel(channel)))
+    return not (is_cost_channel(channel) or (is_loss_channel(channel) and not is_error_channel(channel)))
 
 
 def low_percent_notice(records: Sequence, name: str) -> str | None:
@@ -268,15 +268,11 @@ def low_percent_notice(records: Sequence, name: str) -> str | None:
     1.05, so read as fractions, though so read most runs end above their final accuracy (by more than
     :data:`CUT_SHORT_MARGIN`): percentages of a many-class task's first epochs (0.87 %), most likely. Not
     changed: fractions beside targets in percent read the same way, and the values alone cannot tell."""
-    odd = []
-    for channel in accuracy_channels(records):
-        if is_error_channel(channel) or is_training_channel(channel, accuracy_channels(records)):
-            continue
-        if fraction_scale(records, channel) != 1.0 or accuracy_factor(records, channel) is None:
-            continue
-        scored = [r for r in records if r.target is not None]
-        if scored and np.mean([r.curve[channel][-1] > r.target + CUT_SHORT_MARGIN for r in scored]) > 0.5:
-            odd.append(channel)
+    channels = accuracy_channels(records)
+    scored = [r for r in records if r.target is not None]
+    odd = [c for c, factor in accuracy_candidates(records).items()  # factor 1: an accuracy read as fractions
+           if factor == 1.0 and not is_training_channel(c, channels) and scored
+           and np.mean([r.curve[c][-1] > r.target + CUT_SHORT_MARGIN for r in scored]) > 0.5]
     if not odd:
         return None
     return (f"{name}: curve {', '.join(odd)}: no value above 1.05, read as fractions, though most runs would then "
