@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, reads_lacking
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
-    from naapgnn.evaluation.report import small_split_note, write_outputs
+    from naapgnn.evaluation.report import cut_short_note, small_split_note, write_outputs
     from naapgnn.runtime import resolve_device
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
     from naapgnn.cli.options import (budgets_held, note_repeated_configurations, parse_params, protocol_or_default,
                                      scale_option, writable_folder)
-    from naapgnn.data.channels import cut_short_note, first_logged_epoch
+    from naapgnn.data.channels import first_logged_epoch
 
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
 
@@ -148,8 +148,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} architectures "
               f"x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first ones, "
               f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
-    full = result.full_epochs
-    cut_short = None if args.full_epochs or not full else cut_short_note(bench.records, full)
+    cut_short = cut_short_note(result)
     if cut_short:
         print(f"note: {cut_short}", file=sys.stderr)
     for key, missing in channels_lacking(bench, predictors).items():
@@ -162,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
     headline = result.advice_protocol
     labels = {p.key: p.title() for p in predictors}
+    full = result.full_epochs
     print(f"best predictor per budget on the test architectures ({headline} protocol; mean +- std over runs):")
     print(f"{'epochs':>6}  {'spent':>6}  {'Kendall tau':>13}  {'viol.':>6}  {'MAE':>15}  {'P@5':>4}  predictor")
     for _, r in best_per_budget(result.results, headline).iterrows():

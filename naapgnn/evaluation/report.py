@@ -277,7 +277,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               *[f"- Repeated runs: {text}." for text in [result.bench.repeated_configurations()] if text],
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
-              *[f"- Note: {note}." for note in [_cut_short(result)] if note],
+              *[f"- Note: {note}." for note in [cut_short_note(result)] if note],
               f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "
               f"({len(result.inner_runs) if result.inner_runs is not None else 0} inner runs)."
               if result.inner_folds else "- Budget advice: not run (--inner-folds 0).",
@@ -385,14 +385,18 @@ def _left_out_lines(result) -> list[str]:
                     for key, missing in channels_lacking(result.bench, result.predictors).items()]
 
 
-def _cut_short(result) -> str | None:
-    """:func:`naapgnn.data.channels.cut_short_note` when the full training is the curves' length."""
-    from naapgnn.data.channels import cut_short_note
+def cut_short_note(result) -> str | None:
+    """:func:`naapgnn.data.channels.cut_short_note` when the full training is the curves' length, not a longer
+    ``--full-epochs``: ``evaluate`` says it on screen and the report in its setup."""
+    from naapgnn.data.channels import cut_short_note as note
 
-    longest = max(r.num_epochs for r in result.bench.records)
-    return cut_short_note(result.bench.records, longest) if result.full_epochs == longest else None
+    return note(result.bench.records, result.full_epochs) if result.full_epochs == _longest(result) else None
+
+
+def _longest(result) -> int:
+    return max(r.num_epochs for r in result.bench.records)
 
 
 def _full_source(result) -> str:
-    longest = max(r.num_epochs for r in result.bench.records)
+    longest = _longest(result)
     return "the benchmark's curve length" if result.full_epochs == longest else f"given; the curves hold {longest}"
