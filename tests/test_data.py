@@ -268,7 +268,9 @@ def _drop(column: str):
         (["naap440v2.csv"], _set(8, "NumLayers", "3.5"),
          "naap440v2.csv: data row 8 (line 9), column NumLayers: expected an integer, got '3.5'"),
         (["naap440v2.csv"], _set(4, "e3LossMean", "1e308"),
-         "naap440v2.csv: data row 4 (line 5), column e3LossMean: beyond +-1e+30, got '1e+308'"),
+         "naap440v2.csv: data row 4 (line 5), column e3LossMean: beyond +-1e+30, got '1e308'"),
+        (["naap440v2.csv"], _set(7, "NumParams", "100000000000000000.0"),  # a float column to pandas, echoed as written
+         "naap440v2.csv: data row 7 (line 8), column NumParams: too large an integer, got '100000000000000000.0'"),
         (["naap440v2.csv"], _set(6, "ModelId", "100000000000000000000"),
          "naap440v2.csv: data row 6 (line 7), column ModelId: too large an integer, got '100000000000000000000'"),
         (["naap440v2.csv"], _set(9, "e3Accuracy", "45.1"),

@@ -207,7 +207,19 @@ def _check_cells(df, path: Path) -> None:
             with np.errstate(invalid="ignore"):
                 if bad.any():
                     row = int(np.flatnonzero(bad)[0])
-                    raise NaapgnnError(f"{_where(path, row, column)}: {problem}, got {str(raw.iloc[row])!r}")
+                    raise NaapgnnError(f"{_where(path, row, column)}: {problem}, got {_cell_text(path, row, column)!r}")
+
+
+def _cell_text(path: Path, row: int, column: str) -> str:
+    """The cell as written in the file (pandas echoes 100000000000000000 in a float column as 1e+17)."""
+    import csv
+    import io
+
+    rows = (cells for cells in csv.reader(io.StringIO(read_text(path))) if cells)  # pandas skips blank lines
+    header = next(rows)
+    for _ in range(row):
+        next(rows)
+    return next(rows)[header.index(column)]
 
 
 def _check_ids(df, path: Path) -> None:
