@@ -139,6 +139,7 @@ def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | No
     """A trained-on hyperparameter the record lacks (read as the training mean), one it gives as null where no
     training record did (``nullable``: those some did), one it gives that the model never saw (not read); an
     ``lr`` channel that ends in a warmup, before ``peak_epoch`` (:func:`naapgnn.features.hparams.peak_maybe_later`)."""
+    from naapgnn.data.channels import SCHEDULE_CHANNEL
     from naapgnn.data.hparams import is_indicator, not_applicable
     from naapgnn.features.hparams import SCHEDULE_PEAK, model_hparams, peak_maybe_later, record_hparam
 
@@ -150,7 +151,8 @@ def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | No
                      and not (is_indicator(k) and given[k] == 0))
     out = [f"hparam {', '.join(map(repr, missing))} missing (read as the training mean)"] if missing else []
     if SCHEDULE_PEAK in trained and peak_maybe_later(record, peak_epoch):
-        out.append(f"lr channel ends at epoch {len(record.curve['lr'])} on its highest rate so far, before the "
+        ended = len(record.curve[SCHEDULE_CHANNEL])
+        out.append(f"{SCHEDULE_CHANNEL} channel ends at epoch {ended} on its highest rate so far, before the "
                    f"training schedules peak (by epoch {peak_epoch}): its {SCHEDULE_PEAK} may lie later")
     out += [f"hparam {', '.join(map(repr, null))} null, never in training (read as the training mean)"] if null else []
     return out + ([f"hparam {', '.join(map(repr, unknown))} not read (not in the training data)"] if unknown else [])
