@@ -305,8 +305,9 @@ def test_mostly_fractions_with_some_runs_in_percent_is_refused_by_line(odd, mess
 def test_declared_percent_files_are_no_mixed_units_and_low_percentages_are_warned_of(tmp_path):
     low = [{"val_acc": [0.5, 0.87], "train_acc": [0.6, 0.9]}, {"val_acc": [0.4, 0.6], "train_acc": [0.5, 0.8]}]
     with pytest.warns(NaapgnnWarning, match=r"low.jsonl: curve val_acc: no value above 1.05, read as fractions, "
-                                            r"though most runs would then end above their final accuracy: "
-                                            r"percentages\? give them as fractions \(divided by 100\)$"):
+                                            r"though most runs would then end off their final accuracy \(in "
+                                            r"percent they would not\): percentages\? give them as fractions "
+                                            r"\(divided by 100\)$"):
         records = load_jsonl(_write(tmp_path / "low.jsonl", low, target=40), target_scale="percent")
     assert records[0].curve["val_acc"].tolist() == [0.5, 0.87]  # the values alone cannot tell: not changed
     mostly_low = [{"val_acc": [20.0, 60.0]}] + [{"val_acc": [0.3, 0.5]}] * 3  # refused as mixed units undeclared
@@ -315,6 +316,16 @@ def test_declared_percent_files_are_no_mixed_units_and_low_percentages_are_warne
     with warnings.catch_warnings():  # fractions below their targets, or just above them: no word
         warnings.simplefilter("error")
         load_jsonl(_write(tmp_path / "ends.jsonl", [{"val_acc": [0.3, 0.605]}] * 2, target=60), target_scale="percent")
+
+
+def test_an_error_rate_in_percent_that_never_exceeds_one_is_warned_of(tmp_path):
+    mnist = [{"val_error": [1.0, 0.8]}, {"val_error": [0.9, 0.7]}]  # 0.8 % error, read as 80 %: 20 % accuracy
+    with pytest.warns(NaapgnnWarning, match=r"mnist.jsonl: curve val_error: no value above 1.05, read as fractions"):
+        load_jsonl(_write(tmp_path / "mnist.jsonl", mnist, target=99.2), target_scale="percent")
+    with warnings.catch_warnings():  # error rates in fractions, cut short below the final accuracy: no word
+        warnings.simplefilter("error")
+        load_jsonl(_write(tmp_path / "early.jsonl", [{"val_error": [0.6, 0.45]}] * 2, target=90), target_scale="percent")
+        load_jsonl(_write(tmp_path / "done.jsonl", [{"val_error": [0.2, 0.08]}] * 2, target=92), target_scale="percent")
 
 
 @pytest.mark.parametrize("name, is_schedule", [

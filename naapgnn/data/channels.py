@@ -39,6 +39,8 @@ TARGET_END_GAP = 1e-3
 # How far above its curve's best value a target lies when the run went on after the logged epochs (one point of
 # accuracy: more than NAAP-440's gap between the last logged epoch and the final accuracy, 0.002 on average)
 CUT_SHORT_MARGIN = 0.01
+# An error rate read as fractions that ends this far below the final accuracy is likely in percent.
+LOW_PERCENT_GAP = 0.25
 
 
 # Name parts that mark a channel where lower is better (an error rate aside, :func:`is_error_channel`): anywhere
@@ -264,19 +266,29 @@ def _reads_as_accuracy(channel: str) -> bool:
 
 
 def low_percent_notice(records: Sequence, name: str) -> str | None:
-    """Under ``--target-scale percent``, a one-line warning naming the held-out accuracy channels that never exceed
-    1.05, so read as fractions, though so read most runs end above their final accuracy (by more than
-    :data:`CUT_SHORT_MARGIN`): percentages of a many-class task's first epochs (0.87 %), most likely. Not
-    changed: fractions beside targets in percent read the same way, and the values alone cannot tell."""
+    """Under ``--target-scale percent``, a one-line warning naming the held-out accuracy and error-rate channels that
+    never exceed 1.05, so read as fractions, though so read most runs end off their final accuracy where in percent
+    they would not: an accuracy above it (by more than :data:`CUT_SHORT_MARGIN`; percentages of a many-class task's
+    first epochs, 0.87 %), an error rate below it by more than :data:`LOW_PERCENT_GAP` (0.8 % error on MNIST read as
+    20 % accuracy). Not changed: fractions beside targets in percent read the same way, and the values alone
+    cannot tell."""
     channels = accuracy_channels(records)
     scored = [r for r in records if r.target is not None]
-    odd = [c for c, factor in accuracy_candidates(records).items()  # factor 1: an accuracy read as fractions
-           if factor == 1.0 and not is_training_channel(c, channels) and scored
-           and np.mean([r.curve[c][-1] > r.target + CUT_SHORT_MARGIN for r in scored]) > 0.5]
+    odd = [c for c, factor in accuracy_candidates(records).items()  # factor +-1: read as fractions
+           if abs(factor) == 1.0 and not is_training_channel(c, channels) and scored
+           and np.mean([_off_as_fractions(r.curve[c][-1], r.target, factor < 0) for r in scored]) > 0.5]
     if not odd:
         return None
     return (f"{name}: curve {', '.join(odd)}: no value above 1.05, read as fractions, though most runs would then "
-            "end above their final accuracy: percentages? give them as fractions (divided by 100)")
+            "end off their final accuracy (in percent they would not): percentages? give them as fractions "
+            "(divided by 100)")
+
+
+def _off_as_fractions(last: float, target: float, error: bool) -> bool:
+    """Whether a run's last value, read as fractions, is off its ``target`` where read in percent it is not."""
+    if not error:
+        return last > target + CUT_SHORT_MARGIN
+    return 1.0 - last < target - LOW_PERCENT_GAP and 1.0 - last / 100 <= target + CUT_SHORT_MARGIN
 
 
 def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int], declared: bool = False) -> str | None:
