@@ -163,6 +163,24 @@ def test_a_held_out_channel_is_read_before_a_training_one_on_curves_cut_short():
     assert target_channel(keras, [0.7, 0.8]) == ("accuracy", 1.0)
 
 
+def test_lcbench_channel_names_load_and_its_held_out_accuracy_is_the_target_channel(tmp_path):
+    # LCBench prefixes every channel with Train/: the word train there says nothing of the data logged
+    curves = [{"Train/train_accuracy": [55.0, 70.0], "Train/val_accuracy": [40.0, 52.0], "Train/lr": [0.1, 0.09]},
+              {"Train/train_accuracy": [60.0, 75.0], "Train/val_accuracy": [45.0, 58.0], "Train/lr": [0.1, 0.09]}]
+    records = load_jsonl(_write(tmp_path / "lcbench.jsonl", curves, target=72.0), target_scale="percent")
+    assert is_training_channel("Train/train_accuracy") and not is_training_channel("Train/val_accuracy")
+    assert not is_training_channel("training_test_acc")
+    assert target_channel(records, [0.72, 0.72]) == ("Train/val_accuracy", 0.01)  # train ends closer, cut short
+    assert sorted(records[0].curve) == ["Train/train_accuracy", "Train/val_accuracy", "lr"]
+
+
+def test_a_non_finite_learning_rate_under_another_name_is_refused_as_in_lr(tmp_path):
+    curves = [{"accuracy": [0.3, 0.4], "learning_rate": [0.1, 0.05]},
+              {"accuracy": [0.3, 0.4], "learning_rate": [0.1, float("nan")]}]
+    with pytest.raises(NaapgnnError, match=r"line 2: curve.learning_rate\[1\]: expected a finite number, got nan"):
+        load_jsonl(_write(tmp_path / "lrnan.jsonl", curves))
+
+
 def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
     curves = [{"train_acc": [40.0, 80.0], "val_acc": [30.0, 61.0], "loss": [2.0, 1.0]},
               {"train_acc": [50.0, 90.0], "val_acc": [35.0, 70.0], "loss": [2.0, 0.8]}]
@@ -349,8 +367,8 @@ def test_a_learning_rate_logged_under_another_name_is_the_schedule_never_the_acc
     assert ranking_channel(records) == ("val_acc", 1.0)
     assert record_hparam(records[0], SCHEDULE_PEAK) == 0.4
     gaps = _write(tmp_path / "gaps.jsonl", [{"val_acc": [0.1, 0.2, 0.3], "learning_rate": [0.4, None, 0.37]}] * 2)
-    with pytest.warns(NaapgnnWarning):  # an epoch not logged, read as such, as in any other channel
-        assert load_jsonl(gaps)[0].curve["lr"].tolist() == [0.4, 0.4, 0.37]
+    with pytest.raises(NaapgnnError, match=r"line 1: curve.learning_rate\[1\]: expected a finite number, got None"):
+        load_jsonl(gaps)  # a gap in the schedule is refused, as in lr
 
 
 def test_the_learning_rate_name_is_decided_once_per_file(tmp_path):

@@ -219,13 +219,16 @@ def check_full_epochs(full_epochs: int | None, longest: int | None = None) -> No
 
 # Prefixes that mark a held-out channel (Keras logs ``accuracy`` for training beside ``val_accuracy``)
 HELD_OUT_PREFIXES = ("val_", "valid_", "validation_", "test_", "eval_")
+HELD_OUT_WORDS = frozenset({"val", "valid", "validation", "test", "eval", "evaluation", "holdout", "dev"})
 
 
 def is_training_channel(name: str, channels: Sequence[str] = ()) -> bool:
-    """Whether ``name`` logs the training data: a word ``train`` or ``training`` (``train_acc``), or another of
+    """Whether ``name`` logs the training data: a word ``train`` or ``training`` and none of held-out data
+    (``train_acc``; LCBench's ``Train/val_accuracy`` is held out, its ``Train/train_accuracy`` not), or another of
     ``channels`` is the same name with a held-out prefix (``accuracy`` beside ``val_accuracy``)."""
-    if any(w in ("train", "training") for w in _words(name)):
-        return True
+    words = _words(name)
+    if any(w in ("train", "training") for w in words):
+        return not any(w in HELD_OUT_WORDS for w in words)
     return any(f"{prefix}{name}" in channels for prefix in HELD_OUT_PREFIXES)
 
 
@@ -363,10 +366,10 @@ def first_logged_epoch(records: Sequence) -> int:
 
 
 def curve_value(value: Any, channel: str, where: str, diverged_ok: bool) -> float:
-    """One per-epoch value: a finite number, or (``diverged_ok``, a channel other than ``lr``) NaN for
-    NaN, Infinity, -Infinity or null."""
+    """One per-epoch value: a finite number, or (``diverged_ok``, a channel other than a learning rate,
+    :func:`is_schedule_name`) NaN for NaN, Infinity, -Infinity or null."""
     non_finite = value is None or (isinstance(value, float) and not math.isfinite(value))
-    if non_finite and diverged_ok and channel != SCHEDULE_CHANNEL:
+    if non_finite and diverged_ok and not is_schedule_name(channel):  # learning_rate is read as lr after
         return math.nan
     return finite_number(value, where)
 

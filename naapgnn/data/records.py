@@ -48,7 +48,7 @@ from naapgnn.io import json_lines, read_text, unique_keys, write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
 """The channels of NAAP-440 (a benchmark's curve may hold any other named channel too)."""
-_CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_CHANNEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_./:-]*\Z")  # LCBench's Train/val_accuracy
 SPLITS = ("train", "test")
 _CSV_METRIC = {"accuracy": "Accuracy", "loss_mean": "LossMean", "loss_median": "LossMedian"}
 _FIELDS = ("id", "arch", "curve", "hparams", "target", "split")
@@ -67,7 +67,7 @@ class Record:
         The parsed architecture.
     curve : dict of str to numpy.ndarray
         Per-epoch values (epoch 1 first) of named channels (:data:`CURVE_CHANNELS`
-        for NAAP-440; any identifier-like name in a user benchmark).
+        for NAAP-440; in a user benchmark any name of letters, digits and _ . / : -).
     hparams : dict of str to float
         Training hyperparameters as numbers (a category as indicators ``name=value``,
         :mod:`naapgnn.data.hparams`).
@@ -338,7 +338,8 @@ def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
     out = {}
     for channel, values in curve.items():
         if not _CHANNEL_NAME.match(channel):
-            raise NaapgnnError(f"curve: channel name {channel!r} is not identifier-like (letters, digits, _)")
+            raise NaapgnnError(f"curve: channel name {channel!r}: expected a letter or _ followed by letters, digits "
+                               "or _ . / : -")
         if not isinstance(values, list):
             raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {json_kind(values)}")
         out[channel] = np.array(
