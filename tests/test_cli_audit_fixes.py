@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import numpy as np
 import pytest
 
 from naapgnn.cli import main
@@ -219,6 +220,22 @@ def test_lacking_whom_says_no_record_when_none_has_the_channels(graphs):
     assert lacking_whom(records, ["loss_mean"]) == "no record"
     assert lacking_whom(records, ["loss_mean", "accuracy (under any name)"]) == "not every record"
     assert lacking_whom(records[:1], ["lr (cyclic, period 3)"]) == "no record"
+
+
+def test_a_schedule_of_another_period_is_no_cyclic_lr_and_mixed_lacks_are_told_apart(graphs):
+    from naapgnn.data.records import load_benchmark
+    from naapgnn.evaluation.analysis import lacking_whom, reads_lacking
+
+    records = load_benchmark(graphs)
+    for r in records:  # every record logs a cosine, not NAAP-440's period-3 cycle
+        r.curve["lr"] = 0.05 * (1 + np.cos(np.pi * np.arange(r.num_epochs) / r.num_epochs))
+    assert lacking_whom(records, ["lr (cyclic, period 3)"]) == "no record"
+    assert reads_lacking(records, ["loss_mean", "lr (cyclic, period 3)"], "b.jsonl") == (
+        "reads the curve channel(s) loss_mean, lr (cyclic, period 3), which no record of b.jsonl has")
+    records[0].curve["loss_mean"] = np.ones(records[0].num_epochs)
+    assert reads_lacking(records, ["loss_mean", "lr (cyclic, period 3)"], "b.jsonl") == (
+        "reads the curve channel(s) loss_mean, lr (cyclic, period 3): no record of b.jsonl has lr (cyclic, period 3), "
+        "and not every record loss_mean")
 
 
 def test_models_a_group_brings_in_get_one_quiet_line(graphs, tmp_path, capsys):

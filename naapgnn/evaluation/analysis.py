@@ -188,21 +188,35 @@ def lacking_whom(records, missing) -> str:
     """"no record" when none of ``records`` holds any of ``missing`` (the words of
     :func:`naapgnn.evaluation.evaluate.channels_lacking`: a channel, ``accuracy (under any name)``, ``lr (cyclic,
     period P)``), else "not every record"."""
-    from naapgnn.data.channels import accuracy_candidates
+    return "not every record" if any(_held_by_some(records, m) for m in missing) else "no record"
 
-    def held(item: str) -> bool:
-        if item.endswith("(under any name)"):
-            return any(accuracy_candidates([r]) for r in records)
-        return any(len(r.curve.get(item.split(" (")[0], ())) for r in records)
 
-    return "not every record" if any(held(m) for m in missing) else "no record"
+def _held_by_some(records, item: str) -> bool:
+    from naapgnn.data.channels import SCHEDULE_CHANNEL, accuracy_candidates
+    from naapgnn.features.curves import lr_period
+
+    if item.endswith("(under any name)"):
+        return any(accuracy_candidates([r]) for r in records)
+    if item.startswith(f"{SCHEDULE_CHANNEL} (cyclic, period "):
+        period = int(item.rstrip(")").rsplit(" ", 1)[1])
+        return any(len(r.curve.get(SCHEDULE_CHANNEL, ())) and lr_period(r.curve[SCHEDULE_CHANNEL]) == period
+                   for r in records)
+    return any(len(r.curve.get(item, ())) for r in records)
 
 
 def reads_lacking(records, channels, data: str = "") -> str:
-    """``reads the curve channel(s) A, B, which not every record [of DATA] has``: why a model is left out at
-    budgets >= 1, in the same words wherever it is said (``evaluate``, ``baselines``, the report)."""
+    """``reads the curve channel(s) A, B, which no record [of DATA] has`` (or ``not every record``; or, when some
+    are held by some records and others by none, ``A, B, C: no record [of DATA] has A, and not every record B,
+    C``): why a model is left out at budgets >= 1, in the same words wherever it is said (``evaluate``,
+    ``baselines``, the report)."""
     of = f" of {data}" if data else ""
-    return f"reads the curve channel(s) {', '.join(channels)}, which {lacking_whom(records, channels)}{of} has"
+    some = [c for c in channels if _held_by_some(records, c)]
+    none = [c for c in channels if c not in some]
+    listed = ", ".join(channels)
+    if some and none:
+        return (f"reads the curve channel(s) {listed}: no record{of} has {', '.join(none)}, and not every record "
+                f"{', '.join(some)}")
+    return f"reads the curve channel(s) {listed}, which {lacking_whom(records, channels)}{of} has"
 
 
 def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:
