@@ -265,6 +265,14 @@ def test_a_cost_never_holds_the_accuracy():
     assert accuracy_channels(timed) == ["val_acc"] and target_channel(timed) == ("val_acc", 0.01)
 
 
+def test_a_lone_longer_run_is_named_as_maybe_the_odd_one_out(tmp_path):
+    curves = [{"val_acc": [0.2, 0.3]}] * 3 + [{"val_acc": [0.2, 0.3, 0.4, 0.5]}]
+    with pytest.warns(NaapgnnWarning, match=r"3 record\(s\) with a target end their curve before epoch 4, the "
+                                            r"longest .* it follows\); only 1 reach it \(line 4\): the odd ones "
+                                            r"out\?$"):
+        load_jsonl(_write(tmp_path / "long.jsonl", curves))
+
+
 def test_a_finished_run_whose_curve_ends_early_stands_still_to_the_longest(tmp_path, capsys):
     """Early stopping or a divergence its trainer caught: a record with a target and a shorter curve."""
     cyclic = [0.1, 0.01, 0.1, 0.01]

@@ -402,9 +402,12 @@ def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> st
             if full is not None:
                 record.curve[SCHEDULE_CHANNEL] = np.array(full, dtype=float)
     first = min(stopped, key=lambda i: records[i].stopped_at)
+    full_length = [lines[i] for i in sorted(set(finished) - set(stopped))]
+    few = (f"; only {len(full_length)} reach it (line {full_length[0]}{' ...' if len(full_length) > 1 else ''}): "
+           "the odd ones out?" if len(full_length) < len(stopped) else "")
     return (f"{name}: {len(stopped)} record(s) with a target end their curve before epoch {longest}, the longest "
             f"(shortest: line {lines[first]}, {records[first].stopped_at} epochs): read as runs stopped early, "
-            "each channel's last value carried to the end (an lr schedule as a full run's it follows)")
+            f"each channel's last value carried to the end (an lr schedule as a full run's it follows){few}")
 
 
 def worst_values(records: Sequence, channels) -> dict:
