@@ -234,6 +234,32 @@ def test_full_epochs_counts_the_saving_against_the_real_training(tmp_path, capsy
     assert "--full-epochs: 100 is shorter than the longest curve (140 epochs)" in capsys.readouterr().err
 
 
+def test_full_epochs_is_where_the_curve_fits_are_evaluated(tmp_path):
+    """Curves cut at 140 of 280 epochs: the power-law fit predicts epoch 280, not the curve's end."""
+    from naapgnn.models.heuristics import CurveHeuristic
+
+    write_jsonl(_deep_records(), tmp_path / "deep.jsonl")
+    bench = ev.load_benchmark_for_evaluation(tmp_path / "deep.jsonl")
+    kw = dict(budgets=[20], protocols=("official",), n_seeds=1, inner_folds=0, jobs=1)
+    fits = ev.select_predictors("curve_power_law,curve_last")
+    cut = ev.run_evaluation(bench, tmp_path / "cut", fits, full_epochs=280, **kw)
+    whole = ev.run_evaluation(bench, tmp_path / "whole", fits, **kw)
+    train = [r for r in bench.records if r.split != "test"]
+    test = [r for r in bench.records if r.split == "test"]
+    for result, final in ((cut, 280), (whole, "full")):
+        pred = {p: np.asarray(rows[0]["pred"]) for (p, _, _), rows in result.predictions.items()}
+        expected = CurveHeuristic("power_law", budget=20, final_epoch=final).fit(train).predict(test)
+        assert np.allclose(pred["curve_power_law"], expected)
+    assert not np.allclose(*(np.asarray(r.predictions[("curve_power_law", 20, "official")][0]["pred"])
+                             for r in (cut, whole)))
+    last = [np.asarray(r.predictions[("curve_last", 20, "official")][0]["pred"]) for r in (cut, whole)]
+    assert np.array_equal(*last)  # the last value reads no horizon
+    from naapgnn.evaluation.report import write_outputs
+
+    write_outputs(cut, tmp_path / "cut")
+    assert "extrapolated to epoch 280" in (tmp_path / "cut" / "report.md").read_text()
+
+
 def test_a_note_says_when_the_inner_folds_rank_best_at_the_largest_budget_tried():
     from naapgnn.evaluation.analysis import budget_edge_note
 

@@ -70,6 +70,15 @@ class Predictor:
     def title(self) -> str:
         return self.label or self.entry.label
 
+    def extrapolating_to(self, full_epochs: int) -> "Predictor":
+        """A curve fit (``curve_power_law``, ``curve_exponential``) evaluated at the full training's epoch
+        (``--full-epochs``) instead of its curve's end; any other predictor as it is."""
+        from dataclasses import replace
+
+        if self.kind != "heuristic" or self.config["heuristic"]["method"] not in ("power_law", "exponential"):
+            return self
+        return replace(self, params={**self.params, "final_epoch": full_epochs})
+
 
 @dataclass(frozen=True)
 class Unit:

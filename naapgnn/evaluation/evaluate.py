@@ -263,6 +263,7 @@ def run_evaluation(
     longest = max(r.num_epochs for r in bench.records) or None
     check_full_epochs(full_epochs, longest)
     full_epochs = full_epochs or longest
+    predictors = [p.extrapolating_to(full_epochs) if full_epochs != longest else p for p in predictors]
     split_lists = _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds, train_size)
     with cpu_threads(threads):
         skipped = _zero_cost(bench, Path(out), predictors, budgets, seeds, cifar_root, zc_batch_size, device, progress,

@@ -7,7 +7,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.naap440 import NUM_EPOCHS as HEURISTIC_HORIZON  # the curve heuristics extrapolate to it
 from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, headline_protocol
 
 __all__ = ["write_outputs", "report_markdown"]
@@ -362,8 +361,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "- **precision@k**: share of the true top-k found in the predicted top-k. **top-5 regret**: true "
               "accuracy of the best architecture minus the best true accuracy among the predicted top 5.",
               "- **Curve heuristics** learn nothing: last observed accuracy, best so far, and power-law / "
-              f"exponential fits of the curve extrapolated to epoch {HEURISTIC_HORIZON} (the *cycle ends* variants fit only "
-              "epochs 3, 6, 9, ..., the ends of the cyclic learning rate).",
+              f"exponential fits of the curve extrapolated to epoch {full or 'the curve end'} (the *cycle ends* "
+              "variants fit only epochs 3, 6, 9, ..., the ends of the cyclic learning rate).",
               "- results.csv holds the means and, in `<metric>_std`, the std over runs (`n_runs`); runs.csv every "
               "run (split, seed) with its fit time; advice.csv the advice of every training split (inner "
               "folds) and its test score; inner_runs.csv every inner run.", ""]

@@ -194,10 +194,10 @@ def _per_layer_with_scores(bench, budget, scores):
 
 
 def _heuristic(params: dict):
-    def make(budget, random_state, **_):
+    def make(budget, random_state, final_epoch="full", **_):
         from naapgnn.models.heuristics import CurveHeuristic
 
-        return CurveHeuristic(budget=budget, **params)
+        return CurveHeuristic(budget=budget, final_epoch=final_epoch, **params)
 
     return make
 
