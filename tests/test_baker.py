@@ -170,6 +170,34 @@ def test_budget_zero_stack_reads_the_statistics_and_the_curve_gate_stands_on_it(
     assert gate["mse"] <= gate["architecture_mse"] and gate["tau"] >= gate["architecture_tau"]
 
 
+def test_budget_zero_mixes_in_a_kernel_on_the_hyperparameters_when_they_decide_the_accuracy():
+    """A recipe that decides the accuracy, a graph prediction that knows little of it: a share of a kernel on the
+    hyperparameters alone is kept, as the mixture its held-out scores say; hyperparameters that never vary bring
+    no candidate."""
+    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS, HparamsMixture
+
+    rng = np.random.default_rng(4)
+    hparams = rng.normal(size=(200, 2))
+    target = np.sin(2 * hparams[:, 0]) + 0.5 * hparams[:, 1] ** 2 + rng.normal(0, 0.2, 200)
+    target = (target - target.mean()) / target.std()
+    oof = 0.4 * target + rng.normal(0, 0.8, 200)
+    none = np.zeros((200, 0))
+    stack = fit_gated_stack(oof, none, target, hparams=hparams)
+    gate = stack.gate
+    assert stack.kind == gate["budget0_kind"] == "hparams" and not gate["used"] and stack.weight == 1.0
+    weight = gate["hparams_setting"]["weight"]
+    assert weight in MIXTURE_WEIGHTS and gate["hparams_mse"] < gate["graph_mse"]
+    assert gate["hparams_tau"] >= gate["graph_tau"] and gate["mse"] == gate["hparams_mse"]
+    assert isinstance(stack.model, HparamsMixture) and stack.model.n_features_in_ == 1 + 2
+    members = np.stack([oof, oof + 0.1])
+    out = apply_stack(members, none, hparams, none, stack)
+    assert np.allclose(out, (1 - weight) * members + weight * stack.model.kernel.predict(hparams))
+    later = fit_gated_stack(oof, rng.normal(size=(200, 3)), target, hparams=hparams)
+    assert later.gate["budget0_kind"] == "hparams" and later.gate["hparams_mse"] == gate["hparams_mse"]
+    constant = fit_gated_stack(oof, none, target, hparams=np.ones((200, 2)))
+    assert "hparams_mse" not in constant.gate and constant.kind != "hparams"
+
+
 def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds(monkeypatch):
     rng = np.random.default_rng(3)
     curve = rng.normal(size=(150, 3))
@@ -353,6 +381,27 @@ def test_a_mixed_stack_survives_a_checkpoint_round_trip(tmp_path):
     assert np.array_equal(loaded.predict(records[64:]), mixed)
     (tmp_path / "ckpt" / "stack_budget0.joblib").unlink()
     with pytest.raises(NaapgnnError, match="mixed with kind architecture but stack_budget0.joblib is missing"):
+        GNNPredictor.load(tmp_path / "ckpt")
+
+
+def test_a_hparams_stack_survives_a_checkpoint_round_trip(tmp_path):
+    from naapgnn.models.curve_stack import HparamsMixture, _kernel_ridge
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = make_records(80, u_shaped=True)
+    tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
+    model = GNNPredictor(budget=0, **tiny).fit(records[:64])
+    before = model.predict(records[64:])
+    columns = np.random.default_rng(0).normal(size=(30, 2))  # the two hyperparameters, lr and wd
+    model.stack_model_ = HparamsMixture(_kernel_ridge((0.1, 1.0), columns).fit(columns, columns[:, 1]), 0.5)
+    model.stack_gate_.update(kind="hparams", budget0_kind="hparams", weight=1.0)
+    mixed = model.predict(records[64:])
+    assert not np.allclose(mixed, before)
+    model.save(tmp_path / "ckpt")
+    loaded = GNNPredictor.load(tmp_path / "ckpt")
+    assert loaded.stack_gate_["kind"] == "hparams" and np.array_equal(loaded.predict(records[64:]), mixed)
+    (tmp_path / "ckpt" / "stack.joblib").unlink()
+    with pytest.raises(NaapgnnError, match="the stack is hparams but stack.joblib is missing"):
         GNNPredictor.load(tmp_path / "ckpt")
 
 

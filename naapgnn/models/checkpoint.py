@@ -2,7 +2,7 @@
 
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
 statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state dicts),
-when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture" or "nonlinear")
+when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture", "hparams" or "nonlinear")
 ``stack.joblib``, and when that is mixed with the budget-0 kernel stack ``stack_budget0.joblib``. :func:`save` writes the folder
 beside its destination and renames it into place, so an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
@@ -25,7 +25,7 @@ from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 18  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 19  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -40,12 +40,14 @@ CHECKPOINT_VERSION = 18  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 16: curve features read an accuracy or error rate logged in percent as fractions (data.channels.fraction_scale);
 # the training records' worst value per channel (diverged_values), what a diverged run reads at prediction;
 # 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types);
-# 18: that worst value in fractions (curve_worst): at one epoch, `flat` marks a run reading it
+# 18: that worst value in fractions (curve_worst): at one epoch, `flat` marks a run reading it;
+# 19: the gate's "hparams" kind (a kernel on the hyperparameters mixed with the graph prediction)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
 STACK_FILE = "stack.joblib"
 STACK_BUDGET0_FILE = "stack_budget0.joblib"
+KERNEL_KINDS = ("architecture", "hparams", "nonlinear")  # the gate's kinds with a fitted model
 
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
 _ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
@@ -167,11 +169,12 @@ def load(cls, path, device: str | None = None):
     _check_curve_state(model, where)
     model.members_ = _load_members(model, path, where)
     model.forest_ = _load_forest(path, where) if float(model.blend_forest) > 0 else None
-    kernel = model.stack_gate_["kind"] in ("architecture", "nonlinear")
+    kernel = model.stack_gate_["kind"] in KERNEL_KINDS
     model.stack_model_ = _load_stack(path, where, model.stack_gate_["kind"]) if kernel else None
-    mixed_architecture = model.stack_gate_["weight"] < 1 and model.stack_gate_["budget0_kind"] == "architecture"
+    budget0 = model.stack_gate_["budget0_kind"]
+    mixed_kernel = model.stack_gate_["weight"] < 1 and budget0 in KERNEL_KINDS
     model.stack_budget0_model_ = _load_joblib(path / STACK_BUDGET0_FILE, where,
-                                              "the stack is mixed with kind architecture") if mixed_architecture else None
+                                              f"the stack is mixed with kind {budget0}") if mixed_kernel else None
     _check_stack_model(model, where)
     return model
 
@@ -251,8 +254,10 @@ def _check_stack_model(model, where: str) -> None:
             raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
     if not 0 < gate["weight"] <= 1:
         raise NaapgnnError(f"{where}: the curve stack's weight {gate['weight']!r} is not in (0, 1]")
-    for kind, stack_model in ((gate["kind"], model.stack_model_), ("architecture", model.stack_budget0_model_)):
-        expected = 1 + len(model.hparam_names_) + len(statistic_columns(model.extension_types_))
+    budget0 = (gate["budget0_kind"], model.stack_budget0_model_)
+    for kind, stack_model in ((gate["kind"], model.stack_model_), budget0):
+        expected = 1 + len(model.hparam_names_)
+        expected += 0 if kind == "hparams" else len(statistic_columns(model.extension_types_))
         if kind == "nonlinear":
             expected += len(model.curve_feature_names_)
         got = getattr(stack_model, "n_features_in_", expected)

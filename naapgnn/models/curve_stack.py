@@ -14,7 +14,16 @@ At every budget (the model at budget 0):
   regression of its residual on (held-out prediction, hyperparameters, the
   network's statistics of :mod:`naapgnn.graph.statistics`). It catches what
   the graph network and the forest leave in their residual: an interaction of
-  the learning rate with depth or width, say.
+  the learning rate with depth or width, say;
+* ``"hparams"``: where the records' hyperparameters vary, an RBF kernel ridge
+  of the target on them alone, mixed with the held-out prediction,
+  ``w * kernel + (1 - w) * graph`` for ``w`` in :data:`MIXTURE_WEIGHTS` (the
+  best weight by the rule below). A model of its own, not a residual: where
+  the recipe decides most of the accuracy and the graph says little (MLPs of a
+  few layers with learning rates over three decades), the graph network errs
+  most, and a residual kernel that also reads its prediction and the
+  statistics was not kept on the training split's cross-validation while a
+  share of this one was (``scripts/synthetic_benchmarks.py``).
 
 With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
 
@@ -88,11 +97,11 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["CurveStack", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate", "mse_and_tau",
-           "STACK_KINDS", "KERNEL_GRID", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS", "GATE_REPEATS",
+__all__ = ["CurveStack", "HparamsMixture", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate",
+           "mse_and_tau", "STACK_KINDS", "KERNEL_GRID", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS", "GATE_REPEATS",
            "REPEATED_ROWS"]
 
-STACK_KINDS = ("graph", "architecture", "linear", "nonlinear")
+STACK_KINDS = ("graph", "architecture", "hparams", "linear", "nonlinear")
 # Weights of the nonlinear stack mixed with the budget-0 choice (1: the nonlinear stack alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Most records a stack reads (see the module docstring)
@@ -129,7 +138,21 @@ def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
     """The columns a kernel stack of ``kind`` reads, in order."""
     if kind == "architecture":
         return np.c_[pred, hparams, statistics]
+    if kind == "hparams":
+        return np.c_[pred, hparams]
     return np.c_[pred, curve, hparams, statistics]
+
+
+class HparamsMixture:
+    """The ``"hparams"`` stack as a residual of the prediction ``p`` (the first column of its input):
+    ``weight * (kernel(hyperparameters) - p)``, so that ``p`` plus it is the mixture."""
+
+    def __init__(self, kernel, weight: float):
+        self.kernel, self.weight = kernel, float(weight)
+        self.n_features_in_ = 1 + int(kernel.n_features_in_)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.weight * (self.kernel.predict(X[:, 1:]) - X[:, 0])
 
 
 def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hparams: np.ndarray | None = None,
@@ -176,7 +199,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     hparams, statistics = (np.zeros((n, 0)) if a is None else a for a in (hparams, statistics))
     base, y = oof[rows], target[rows]
     inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows])
-              for kind in ("architecture", "nonlinear")}
+              for kind in ("architecture", "hparams", "nonlinear")}
     if repeats is None:
         repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
     draws = [_folds(cv, random_state + r) for r in range(repeats)]
@@ -191,11 +214,14 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
             settings[kind], held_out[kind] = _best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
     scores = {k: _mean_scores(held_out[k], y) for k in ["graph", *kinds]}
+    if _varies(hparams[rows]) and _hparams_candidate(hparams[rows], base, y, draws, held_out, scores, settings):
+        kinds.insert(0, "hparams")
+        gate["hparams_setting"] = dict(zip(("alpha", "gamma", "weight"), settings["hparams"]))
     for k in ["graph", *kinds]:
         gate[f"{_gate_key(k)}_mse"], gate[f"{_gate_key(k)}_tau"] = scores[k]
-    budget0 = better_candidate("graph", [k for k in kinds if k == "architecture"], scores)
+    budget0 = better_candidate("graph", [k for k in kinds if k in ("architecture", "hparams")], scores)
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
-                for kind in kinds if kind != "architecture" for w in MIXTURE_WEIGHTS}
+                for kind in kinds if kind in ("linear", "nonlinear") for w in MIXTURE_WEIGHTS}
     scores.update({mix: _mean_scores(preds, y) for mix, preds in mixtures.items()})
     choice = budget0
     if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
@@ -215,6 +241,27 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     return stack
 
 
+def _varies(columns: np.ndarray) -> bool:
+    """Whether any column takes two values (NaN aside)."""
+    with np.errstate(invalid="ignore"):
+        return bool(columns.size) and bool(np.any(np.nanmax(columns, axis=0) > np.nanmin(columns, axis=0)))
+
+
+def _hparams_candidate(hparams: np.ndarray, base: np.ndarray, y: np.ndarray, draws, held_out: dict, scores: dict,
+                       settings: dict) -> bool:
+    """Score the ``"hparams"`` mixtures, and keep the best of those that beat the graph prediction (the rule of
+    :func:`better_candidate`) as the candidate ``"hparams"`` in ``held_out``, ``scores`` and ``settings``
+    (``(alpha, gamma, weight)``); False when none does."""
+    setting, alone = _best_kernel(hparams, np.zeros(len(y)), y, draws)
+    mixed = {w: [w * a + (1 - w) * base for a in alone] for w in MIXTURE_WEIGHTS}
+    weights = {w: _mean_scores(preds, y) for w, preds in mixed.items()}
+    best = better_candidate(0.0, list(MIXTURE_WEIGHTS), {0.0: scores["graph"], **weights})
+    if best == 0.0:
+        return False
+    held_out["hparams"], scores["hparams"], settings["hparams"] = mixed[best], weights[best], (*setting, best)
+    return True
+
+
 def _at_most(rows: np.ndarray, limit: int, random_state: int) -> np.ndarray:
     """``rows`` (a boolean mask) thinned to a seeded random ``limit`` of its true entries."""
     kept = np.flatnonzero(rows)
@@ -231,7 +278,11 @@ def _fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inp
         ridge = _ridge().fit(np.c_[base, curve], y)
         return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_))
     model = None
-    if kind != "graph":
+    if kind == "hparams":
+        alpha, factor, weight = settings[kind]
+        hparams = inputs[kind][:, 1:]
+        model = HparamsMixture(_kernel_ridge((alpha, factor), hparams).fit(hparams, y), weight)
+    elif kind != "graph":
         model = _kernel_ridge(settings[kind], inputs[kind]).fit(inputs[kind], y - base)
     return CurveStack(kind, np.r_[1.0, np.zeros(curve.shape[1])], 0.0, model)
 
