@@ -235,7 +235,7 @@ def test_a_schedule_of_another_period_is_no_cyclic_lr_and_mixed_lacks_are_told_a
     records[0].curve["loss_mean"] = np.ones(records[0].num_epochs)
     assert reads_lacking(records, ["loss_mean", "lr (cyclic, period 3)"], "b.jsonl") == (
         "reads the curve channel(s) loss_mean, lr (cyclic, period 3): no record of b.jsonl has lr (cyclic, period 3), "
-        "and not every record loss_mean")
+        "and not every record has loss_mean")
 
 
 def test_models_a_group_brings_in_get_one_quiet_line(graphs, tmp_path, capsys):

@@ -206,7 +206,7 @@ def _held_by_some(records, item: str) -> bool:
 
 def reads_lacking(records, channels, data: str = "") -> str:
     """``reads the curve channel(s) A, B, which no record [of DATA] has`` (or ``not every record``; or, when some
-    are held by some records and others by none, ``A, B, C: no record [of DATA] has A, and not every record B,
+    are held by some records and others by none, ``A, B, C: no record [of DATA] has A, and not every record has B,
     C``): why a model is left out at budgets >= 1, in the same words wherever it is said (``evaluate``,
     ``baselines``, the report)."""
     of = f" of {data}" if data else ""
@@ -214,7 +214,7 @@ def reads_lacking(records, channels, data: str = "") -> str:
     none = [c for c in channels if c not in some]
     listed = ", ".join(channels)
     if some and none:
-        return (f"reads the curve channel(s) {listed}: no record{of} has {', '.join(none)}, and not every record "
+        return (f"reads the curve channel(s) {listed}: no record{of} has {', '.join(none)}, and not every record has "
                 f"{', '.join(some)}")
     return f"reads the curve channel(s) {listed}, which {lacking_whom(records, channels)}{of} has"
 
