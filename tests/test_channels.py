@@ -434,3 +434,22 @@ def test_a_key_given_twice_is_refused_by_line_not_read_as_the_last(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(NaapgnnError, match=r"d.jsonl line 2: duplicate key 'target' in one JSON object"):
         load_jsonl(path)
+
+
+@pytest.mark.parametrize("values", [[0.1, 0.2, 3], [], [1e15, -2.5], [0.1, float("nan"), None], [True, 0.2],
+                                    [2 ** 60, 0.1], [1e31], [10 ** 400], ["0.3"], [float("inf")]])
+@pytest.mark.parametrize("diverged_ok", [False, True])
+def test_a_channel_read_at_once_reads_as_value_by_value(values, diverged_ok):
+    from naapgnn.data.channels import curve_value, curve_values
+
+    def one_by_one():
+        return np.array([curve_value(v, "acc", f"curve.acc[{i}]", diverged_ok) for i, v in enumerate(values)])
+
+    try:
+        expected = one_by_one()
+    except NaapgnnError as exc:
+        with pytest.raises(NaapgnnError, match=re.escape(str(exc))):
+            curve_values(values, "acc", diverged_ok)
+        return
+    got = curve_values(values, "acc", diverged_ok)
+    assert got.dtype == float and np.array_equal(got, expected, equal_nan=True)

@@ -391,3 +391,24 @@ def test_predict_reads_a_run_as_it_stood_at_the_budget(ckpt3, bench, tmp_path):
         outs.append(tmp_path / f"{name}.csv")
         assert main(["predict", "--checkpoint", str(ckpt3), str(path), "--out", str(outs[-1])]) == 0
     assert [r["prediction"] for r in _rows(outs[0])] == [r["prediction"] for r in _rows(outs[1])]
+
+
+def test_the_held_out_check_scores_model_and_graph_network_on_the_same_rows(monkeypatch):
+    from types import SimpleNamespace
+
+    import naapgnn.models.curve_stack as curve_stack
+    from naapgnn.cli.train import held_out_summary
+    from naapgnn.evaluation.metrics import kendall_tau
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=10)
+    graph = y + rng.normal(0, 0.5, 10)
+    stacked = np.where(np.arange(10) < 8, y + rng.normal(0, 0.2, 10), np.nan)  # two rows the stack did not read
+    records = [SimpleNamespace(target=float(t)) for t in y]
+    line = held_out_summary(SimpleNamespace(stack_oof_=stacked, oof_prediction_=graph), records)
+    assert line.startswith("held-out check (each training architecture predicted by models that did not train on "
+                           "it): 8 of 10 (those held out) architectures, MAE ")
+    assert line.endswith(f"(the graph network alone, one member each: {kendall_tau(y[:8], graph[:8]):.3f})")
+    monkeypatch.setattr(curve_stack, "MAX_STACK_ROWS", 8)
+    assert "8 of 10 (the stack reads at most 8) architectures" in held_out_summary(
+        SimpleNamespace(stack_oof_=stacked, oof_prediction_=graph), records)

@@ -48,18 +48,20 @@ def held_out_summary(model, records) -> str:
     import numpy as np
 
     from naapgnn.evaluation.metrics import kendall_tau, mae
+    from naapgnn.models.curve_stack import MAX_STACK_ROWS
 
     y = np.array([r.target for r in records], dtype=float)
     whole, graph = getattr(model, "stack_oof_", None), model.oof_prediction_
     pred = whole if whole is not None else graph
-    seen = np.isfinite(pred)
+    seen = np.isfinite(pred) & np.isfinite(graph)
     if seen.sum() < 2:
         return "held-out check: too few held-out predictions"
-    alone = np.isfinite(graph)
+    why = f"the stack reads at most {MAX_STACK_ROWS:,}" if len(y) > MAX_STACK_ROWS else "those held out"
+    of = f" of {len(y)} ({why})" if seen.sum() < len(y) else ""
     return (f"held-out check (each training architecture predicted by models that did not train on it): "
-            f"{int(seen.sum())} architectures, MAE {mae(y[seen], pred[seen]):.4f}, "
+            f"{int(seen.sum())}{of} architectures, MAE {mae(y[seen], pred[seen]):.4f}, "
             f"Kendall tau {kendall_tau(y[seen], pred[seen]):.3f} (the graph network alone, one member each: "
-            f"{kendall_tau(y[alone], graph[alone]):.3f})")
+            f"{kendall_tau(y[seen], graph[seen]):.3f})")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import (carry_stopped_runs, curve_value, low_percent_notice,
+from naapgnn.data.channels import (carry_stopped_runs, curve_values, low_percent_notice,
                                    missing_schedule_notice, mixed_units_notice, read_schedule_alias)
 from naapgnn.data.gaps import fill_non_finite
 from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
@@ -342,9 +342,7 @@ def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
                                "or _ . / : -")
         if not isinstance(values, list):
             raise NaapgnnError(f"curve.{channel}: expected a list of per-epoch values, got {json_kind(values)}")
-        out[channel] = np.array(
-            [curve_value(v, channel, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)],
-            dtype=float)
+        out[channel] = curve_values(values, channel, diverged_ok)
     lengths = {k: len(v) for k, v in out.items() if len(v)}
     if len(set(lengths.values())) > 1:
         desc = ", ".join(f"{k} {n}" for k, n in lengths.items())
