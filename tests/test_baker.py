@@ -196,6 +196,10 @@ def test_budget_zero_mixes_in_a_kernel_on_the_hyperparameters_when_they_decide_t
     assert later.gate["budget0_kind"] == "hparams" and later.gate["hparams_mse"] == gate["hparams_mse"]
     constant = fit_gated_stack(oof, none, target, hparams=np.ones((200, 2)))
     assert "hparams_mse" not in constant.gate and constant.kind != "hparams"
+    lone = np.zeros((200, 2))
+    lone[0, 0] = 1.0  # one record's value: some fold's training part holds no varying column
+    alone = fit_gated_stack(oof, none, target, hparams=lone)
+    assert "hparams_mse" not in alone.gate and alone.kind != "hparams"
 
 
 def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds(monkeypatch):

@@ -437,7 +437,8 @@ def test_a_key_given_twice_is_refused_by_line_not_read_as_the_last(tmp_path):
 
 
 @pytest.mark.parametrize("values", [[0.1, 0.2, 3], [], [1e15, -2.5], [0.1, float("nan"), None], [True, 0.2],
-                                    [2 ** 60, 0.1], [1e31], [10 ** 400], ["0.3"], [float("inf")]])
+                                    [2 ** 60, 0.1], [2 ** 53 + 1], [-(2 ** 53) - 1], [2 ** 53], [1e31], [10 ** 400],
+                                    ["0.3"], [float("inf")]])
 @pytest.mark.parametrize("diverged_ok", [False, True])
 def test_a_channel_read_at_once_reads_as_value_by_value(values, diverged_ok):
     from naapgnn.data.channels import curve_value, curve_values

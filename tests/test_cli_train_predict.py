@@ -410,5 +410,5 @@ def test_the_held_out_check_scores_model_and_graph_network_on_the_same_rows(monk
                            "it): 8 of 10 (those held out) architectures, MAE ")
     assert line.endswith(f"(the graph network alone, one member each: {kendall_tau(y[:8], graph[:8]):.3f})")
     monkeypatch.setattr(curve_stack, "MAX_STACK_ROWS", 8)
-    assert "8 of 10 (the stack reads at most 8) architectures" in held_out_summary(
+    assert "8 of 10 (those held out; the stack reads at most 8) architectures" in held_out_summary(
         SimpleNamespace(stack_oof_=stacked, oof_prediction_=graph), records)

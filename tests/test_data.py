@@ -369,3 +369,11 @@ def test_schemes_saved_with_a_byte_order_mark_load_as_without(tmp_path):
     original = (DATA / "generated_schemes.json").read_bytes()
     (folder / "generated_schemes.json").write_bytes(b"\xef\xbb\xbf" + original)
     assert load_naap440(folder)["scheme"].tolist() == load_naap440(DATA)["scheme"].tolist()
+
+
+def test_a_bad_cell_is_quoted_from_the_row_pandas_read_past_blank_lines(tmp_path):
+    from naapgnn.data.naap440 import _cell_text
+
+    path = tmp_path / "ws.csv"
+    path.write_text("a,b\n1,2\n   \n\n3,x\n")
+    assert _cell_text(path, 1, "b") == "x" and _cell_text(path, 0, "a") == "1"

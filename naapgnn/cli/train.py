@@ -56,7 +56,7 @@ def held_out_summary(model, records) -> str:
     seen = np.isfinite(pred) & np.isfinite(graph)
     if seen.sum() < 2:
         return "held-out check: too few held-out predictions"
-    why = f"the stack reads at most {MAX_STACK_ROWS:,}" if len(y) > MAX_STACK_ROWS else "those held out"
+    why = "those held out" + (f"; the stack reads at most {MAX_STACK_ROWS:,}" if len(y) > MAX_STACK_ROWS else "")
     of = f" of {len(y)} ({why})" if seen.sum() < len(y) else ""
     return (f"held-out check (each training architecture predicted by models that did not train on it): "
             f"{int(seen.sum())}{of} architectures, MAE {mae(y[seen], pred[seen]):.4f}, "

@@ -367,13 +367,13 @@ def first_logged_epoch(records: Sequence) -> int:
 
 def curve_values(values: list, channel: str, diverged_ok: bool) -> np.ndarray:
     """A channel's per-epoch values, each read by :func:`curve_value`; at once when every one is a finite JSON
-    number within 2**53 (the common case: a value-by-value read was most of a 3,000-record file's loading)."""
+    number below 2**53 (the common case: a value-by-value read was most of a 3,000-record file's loading)."""
     if all(type(v) is float or type(v) is int for v in values):
         try:
             array = np.array(values, dtype=float)
         except OverflowError:  # an integer beyond any float: the read below names it
             array = None
-        if array is not None and (not array.size or (np.isfinite(array).all() and np.abs(array).max() <= 2.0 ** 53)):
+        if array is not None and (not array.size or (np.isfinite(array).all() and np.abs(array).max() < 2.0 ** 53)):
             return array
     return np.array([curve_value(v, channel, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)],
                     dtype=float)

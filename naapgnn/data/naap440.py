@@ -211,15 +211,11 @@ def _check_cells(df, path: Path) -> None:
 
 
 def _cell_text(path: Path, row: int, column: str) -> str:
-    """The cell as written in the file (pandas echoes 100000000000000000 in a float column as 1e+17)."""
-    import csv
-    import io
+    """The cell as written in the file (pandas echoes 100000000000000000 in a float column as 1e+17), read by the
+    same parser, so its rows are the table's."""
+    import pandas as pd
 
-    rows = (cells for cells in csv.reader(io.StringIO(read_text(path))) if cells)  # pandas skips blank lines
-    header = next(rows)
-    for _ in range(row):
-        next(rows)
-    return next(rows)[header.index(column)]
+    return str(pd.read_csv(path, dtype=str, keep_default_na=False)[column].iloc[row])
 
 
 def _check_ids(df, path: Path) -> None:

@@ -76,8 +76,11 @@ class CurveMixin:
                           self.stack_model_, weight=weight, budget0=budget0)
 
     def _stack_reads_statistics(self) -> bool:
-        """Whether a kernel stack (the stack's own or its budget-0 part) reads the networks' statistics."""
-        return self.stack_model_ is not None or self.stack_budget0_model_ is not None
+        """Whether a kernel stack (the stack's own or its budget-0 part) reads the networks' statistics (the
+        ``hparams`` kind reads none)."""
+        readers = ("architecture", "nonlinear")
+        own = self.stack_model_ is not None and self.stack_gate_.get("kind") in readers
+        return own or (self.stack_budget0_model_ is not None and self.stack_gate_.get("budget0_kind") in readers)
 
     def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
         """``(1 - b) * gnn + b * forest``, ``b`` the share blended (the GNN alone where ``forest`` is NaN); any shape

@@ -243,7 +243,10 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
 
 def _varies(columns: np.ndarray) -> bool:
     """Whether any column takes two values (NaN aside)."""
-    with np.errstate(invalid="ignore"):
+    import warnings
+
+    with warnings.catch_warnings():  # an all-NaN column: nanmax warns, and it does not vary
+        warnings.simplefilter("ignore", RuntimeWarning)
         return bool(columns.size) and bool(np.any(np.nanmax(columns, axis=0) > np.nanmin(columns, axis=0)))
 
 
@@ -251,7 +254,10 @@ def _hparams_candidate(hparams: np.ndarray, base: np.ndarray, y: np.ndarray, dra
                        settings: dict) -> bool:
     """Score the ``"hparams"`` mixtures, and keep the best of those that beat the graph prediction (the rule of
     :func:`better_candidate`) as the candidate ``"hparams"`` in ``held_out``, ``scores`` and ``settings``
-    (``(alpha, gamma, weight)``); False when none does."""
+    (``(alpha, gamma, weight)``); False when none does, or when in some fold's training part no hyperparameter
+    varies (a value one record alone takes: the kernel would read no column)."""
+    if not all(_varies(hparams[train]) for folds in draws for train, _ in folds.split(hparams)):
+        return False
     setting, alone = _best_kernel(hparams, np.zeros(len(y)), y, draws)
     mixed = {w: [w * a + (1 - w) * base for a in alone] for w in MIXTURE_WEIGHTS}
     weights = {w: _mean_scores(preds, y) for w, preds in mixed.items()}
