@@ -377,3 +377,15 @@ def test_a_bad_cell_is_quoted_from_the_row_pandas_read_past_blank_lines(tmp_path
     path = tmp_path / "ws.csv"
     path.write_text("a,b\n1,2\n   \n\n3,x\n")
     assert _cell_text(path, 1, "b") == "x" and _cell_text(path, 0, "a") == "1"
+
+
+def test_a_bad_row_is_placed_on_its_line_past_blank_lines(tmp_path):
+    folder = _copy_dataset(tmp_path / "bad", ["naap440.csv", "naap440v2.csv", "generated_schemes.json"])
+    csv_path = folder / "naap440v2.csv"
+    _edit_csv(csv_path, _set(3, "NumMACs", "abc"))
+    lines = csv_path.read_text().split("\n")
+    lines.insert(2, "   ")  # a blank line after data row 1
+    csv_path.write_text("\n".join(lines))
+    with pytest.raises(NaapgnnError, match=r"naap440v2.csv: data row 3 \(line 5\), column NumMACs: not a finite "
+                                           r"number, got 'abc'"):
+        load_naap440(folder)

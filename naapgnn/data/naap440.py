@@ -153,8 +153,16 @@ def _block_problem(block) -> str | None:
 
 
 def _where(path: Path, row: int, column: str) -> str:
-    # row is 0-based here; the header is line 1, so data row r sits on line r + 1.
-    return f"{path}: data row {row + 1} (line {row + 2}), column {column}"
+    """Data row ``row`` (0-based) and the file line it sits on, as pandas reads it (blank lines skipped)."""
+    return f"{path}: data row {row + 1} (line {_line_of(path, row)}), column {column}"
+
+
+def _line_of(path: Path, row: int) -> int:
+    try:
+        lines = [i for i, text in enumerate(read_text(path).split("\n"), start=1) if text.strip()]
+    except NaapgnnError:  # unreadable: the header on line 1, one row a line after it
+        return row + 2
+    return lines[row + 1] if row + 1 < len(lines) else row + 2
 
 
 def _read_csv(path: Path, columns: list[str]):
