@@ -193,14 +193,13 @@ def lacking_whom(records, missing) -> str:
 
 def _held_by_some(records, item: str) -> bool:
     from naapgnn.data.channels import SCHEDULE_CHANNEL, accuracy_candidates
-    from naapgnn.features.curves import lr_period
+    from naapgnn.features.curves import declares_cycle
 
     if item.endswith("(under any name)"):
         return any(accuracy_candidates([r]) for r in records)
     if item.startswith(f"{SCHEDULE_CHANNEL} (cyclic, period "):
         period = int(item.rstrip(")").rsplit(" ", 1)[1])
-        return any(len(r.curve.get(SCHEDULE_CHANNEL, ())) and lr_period(r.curve[SCHEDULE_CHANNEL]) == period
-                   for r in records)
+        return any(declares_cycle([r], period) for r in records)
     return any(len(r.curve.get(item, ())) for r in records)
 
 
@@ -216,7 +215,7 @@ def reads_lacking(records, channels, data: str = "") -> str:
     if some and none:
         return (f"reads the curve channel(s) {listed}: no record{of} has {', '.join(none)}, and not every record has "
                 f"{', '.join(some)}")
-    return f"reads the curve channel(s) {listed}, which {lacking_whom(records, channels)}{of} has"
+    return f"reads the curve channel(s) {listed}, which {'not every record' if some else 'no record'}{of} has"
 
 
 def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:

@@ -214,7 +214,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
             settings[kind], held_out[kind] = _best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
     scores = {k: _mean_scores(held_out[k], y) for k in ["graph", *kinds]}
-    if _varies(hparams[rows]) and _hparams_candidate(hparams[rows], base, y, draws, held_out, scores, settings):
+    if _hparams_candidate(hparams[rows], base, y, draws, held_out, scores, settings):
         kinds.insert(0, "hparams")
         gate["hparams_setting"] = dict(zip(("alpha", "gamma", "weight"), settings["hparams"]))
     for k in ["graph", *kinds]:
@@ -241,13 +241,15 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     return stack
 
 
-def _varies(columns: np.ndarray) -> bool:
-    """Whether any column takes two values (NaN aside)."""
+def _varying_columns(columns: np.ndarray) -> int:
+    """How many columns take two values (NaN aside)."""
     import warnings
 
+    if not columns.size:
+        return 0
     with warnings.catch_warnings():  # an all-NaN column: nanmax warns, and it does not vary
         warnings.simplefilter("ignore", RuntimeWarning)
-        return bool(columns.size) and bool(np.any(np.nanmax(columns, axis=0) > np.nanmin(columns, axis=0)))
+        return int(np.sum(np.nanmax(columns, axis=0) > np.nanmin(columns, axis=0)))
 
 
 def _hparams_candidate(hparams: np.ndarray, base: np.ndarray, y: np.ndarray, draws, held_out: dict, scores: dict,
@@ -256,7 +258,7 @@ def _hparams_candidate(hparams: np.ndarray, base: np.ndarray, y: np.ndarray, dra
     :func:`better_candidate`) as the candidate ``"hparams"`` in ``held_out``, ``scores`` and ``settings``
     (``(alpha, gamma, weight)``); False when none does, or when in some fold's training part no hyperparameter
     varies (a value one record alone takes: the kernel would read no column)."""
-    if not all(_varies(hparams[train]) for folds in draws for train, _ in folds.split(hparams)):
+    if not all(_varying_columns(hparams[train]) for folds in draws for train, _ in folds.split(hparams)):
         return False
     setting, alone = _best_kernel(hparams, np.zeros(len(y)), y, draws)
     mixed = {w: [w * a + (1 - w) * base for a in alone] for w in MIXTURE_WEIGHTS}
@@ -342,7 +344,7 @@ def _kernel_ridge(setting: tuple[float, float], X: np.ndarray):
     from sklearn.preprocessing import StandardScaler
 
     alpha, factor = setting
-    varying = int(np.sum(np.nanmax(X, axis=0) > np.nanmin(X, axis=0))) if X.size else 0
+    varying = _varying_columns(X)
     return make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True), VarianceThreshold(), StandardScaler(),
                          KernelRidge(alpha=alpha, kernel="rbf", gamma=factor / max(varying, 1)))
 
