@@ -6,7 +6,8 @@ from baselines.baker import BakerPredictor, baker_features, feature_names
 from naapgnn.arch.format import OPS, parse_architecture
 from naapgnn.data.records import Record
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.curve_stack import KERNEL_GRID, CurveStack, apply_stack, fit_gated_stack
+from naapgnn.models.curve_stack import CurveStack, apply_stack, fit_gated_stack
+from naapgnn.models.kernels import KERNEL_GRID
 
 
 def make_records(n=60, seed=0, informative=True, u_shaped=False):
@@ -144,7 +145,7 @@ def test_gate_keeps_a_useful_curve_and_drops_a_useless_one():
     assert stack.kind == "linear" and stack.gate["used"] and stack.gate["stack_mse"] < stack.gate["graph_mse"]
     assert stack.coef[1] > 0.5 and stack.model is None
     noise = rng.normal(size=(200, 5))
-    stack = fit_gated_stack(oof, noise, target, hparams=rng.normal(size=(200, 2)))
+    stack = fit_gated_stack(oof, noise, target, curve_kinds=("linear", "nonlinear"))
     assert stack.kind == "graph" and not stack.gate["used"] and stack.model is None
     assert np.array_equal(stack.oof, oof)  # graph only: the held-out graph prediction itself
     assert np.array_equal(stack.coef, [1, 0, 0, 0, 0, 0]) and stack.intercept == 0.0
@@ -174,7 +175,7 @@ def test_budget_zero_mixes_in_a_kernel_on_the_hyperparameters_when_they_decide_t
     """A recipe that decides the accuracy, a graph prediction that knows little of it: a share of a kernel on the
     hyperparameters alone is kept, as the mixture its held-out scores say; hyperparameters that never vary bring
     no candidate."""
-    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS, HparamsMixture
+    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS, TargetMixture
 
     rng = np.random.default_rng(4)
     hparams = rng.normal(size=(200, 2))
@@ -188,7 +189,7 @@ def test_budget_zero_mixes_in_a_kernel_on_the_hyperparameters_when_they_decide_t
     weight = gate["hparams_setting"]["weight"]
     assert weight in MIXTURE_WEIGHTS and gate["hparams_mse"] < gate["graph_mse"]
     assert gate["hparams_tau"] >= gate["graph_tau"] and gate["mse"] == gate["hparams_mse"]
-    assert isinstance(stack.model, HparamsMixture) and stack.model.n_features_in_ == 1 + 2
+    assert isinstance(stack.model, TargetMixture) and stack.model.n_features_in_ == 1 + 2
     members = np.stack([oof, oof + 0.1])
     out = apply_stack(members, none, hparams, none, stack)
     assert np.allclose(out, (1 - weight) * members + weight * stack.model.kernel.predict(hparams))
@@ -220,13 +221,15 @@ def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds(monkeypa
 
 
 def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
-    """Diverged nets: below a curve threshold the target collapses, which no line can fit."""
+    """Diverged nets: below a curve threshold the target collapses, which no line can fit (the nu-SVR, which
+    fits it too, left out: its own test is below)."""
     rng = np.random.default_rng(1)
     curve = rng.normal(size=(300, 2))
     target = rng.normal(size=300) - 3.0 * (curve[:, 0] < -0.5)
     oof = target + 3.0 * (curve[:, 0] < -0.5) + rng.normal(0, 0.3, 300)  # the graph cannot see divergence
     hparams, statistics = rng.normal(size=(300, 1)), rng.normal(size=(300, 3))
-    stack = fit_gated_stack(oof, curve, target, hparams=hparams, statistics=statistics)
+    kinds = ("linear", "nonlinear")
+    stack = fit_gated_stack(oof, curve, target, hparams=hparams, statistics=statistics, curve_kinds=kinds)
     gate = stack.gate
     assert stack.kind == "nonlinear" and gate["used"] and stack.model.n_features_in_ == 1 + 2 + 1 + 3
     assert gate["nonlinear_mse"] < gate["stack_mse"] < gate["graph_mse"]
@@ -234,7 +237,7 @@ def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
     assert gate["nonlinear_tau"] >= gate["graph_tau"]
     # the out-of-fold predictions of the kind kept (what calibration reads) score as the gate says (one draw of
     # folds; with more, the gate's scores are the draws' mean and ``oof`` is the first draw's)
-    one = fit_gated_stack(oof, curve, target, hparams=hparams, statistics=statistics, repeats=1)
+    one = fit_gated_stack(oof, curve, target, hparams=hparams, statistics=statistics, repeats=1, curve_kinds=kinds)
     assert one.kind == "nonlinear" and np.mean((one.oof - target) ** 2) == pytest.approx(one.gate["nonlinear_mse"])
     members = np.stack([oof, oof + 0.1])
     out = apply_stack(members, curve, hparams, statistics, stack)
@@ -252,7 +255,9 @@ def test_the_stack_reads_a_seeded_subset_of_at_most_max_rows_records():
     again = fit_gated_stack(oof, curve, target, hparams, statistics, max_rows=120)
     read = np.isfinite(thinned.oof)
     assert read.sum() == 120 and not read[:5].any() and np.array_equal(read, np.isfinite(again.oof))
-    assert np.array_equal(thinned.oof[read], again.oof[read]) and thinned.model[-1].X_fit_.shape[0] == 120
+    regressor = (thinned.model.kernel if thinned.kind == "svr" else thinned.model)[-1]  # a nu-SVR or a kernel ridge
+    fitted_rows = regressor.shape_fit_[0] if thinned.kind == "svr" else regressor.X_fit_.shape[0]
+    assert np.array_equal(thinned.oof[read], again.oof[read]) and fitted_rows == 120
     whole = fit_gated_stack(oof, curve, target, hparams, statistics, max_rows=295)
     assert np.isfinite(whole.oof).sum() == 295
 
@@ -266,26 +271,33 @@ def test_linear_path_is_the_ridge_arithmetic():
     assert np.array_equal(out, preds * 0.8 + 0.05 + curve @ coef[1:])
 
 
-def test_nonlinear_stack_survives_a_checkpoint_round_trip(tmp_path):
+def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
+    """The gate's nu-SVR on the prediction, curve and hyperparameters (kept on these records at budget 3) and a
+    nonlinear kernel ridge on (graph prediction, curve, hparams, statistics) both reload to the same predictions."""
+    from naapgnn.graph.statistics import GRAPH_STATISTICS
     from naapgnn.models.gnn import GNNPredictor
+    from naapgnn.models.kernels import kernel_ridge
 
     records = make_records(80, u_shaped=True)
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
     model = GNNPredictor(budget=3, **tiny).fit(records[:64])
-    assert model.stack_gate_["kind"] == "nonlinear" and model.stack_model_ is not None
-    # it reads (graph prediction, curve features, hparams, the networks' statistics but the count of mul nodes)
-    from naapgnn.graph.statistics import GRAPH_STATISTICS
-
+    assert model.stack_gate_["kind"] == "svr" and model.stack_model_ is not None
+    assert model.stack_model_.n_features_in_ == 1 + len(model.curve_feature_names_) + 2  # prediction, curve, hparams
+    # the nonlinear kind reads (prediction, curve features, hparams, the statistics but the count of mul nodes)
     columns = 1 + len(model.curve_feature_names_) + 2 + len(GRAPH_STATISTICS) - 1
-    assert model.stack_model_.n_features_in_ == columns
-    model.save(tmp_path / "ckpt")
-    assert (tmp_path / "ckpt" / "stack.joblib").is_file()
-    loaded = GNNPredictor.load(tmp_path / "ckpt")
-    assert loaded.stack_gate_["kind"] == "nonlinear"
-    assert np.array_equal(loaded.predict(records[64:]), model.predict(records[64:]))
-    (tmp_path / "ckpt" / "stack.joblib").unlink()
-    with pytest.raises(NaapgnnError, match="the stack is nonlinear but stack.joblib is missing"):
-        GNNPredictor.load(tmp_path / "ckpt")
+    X = np.random.default_rng(0).normal(size=(30, columns))
+    nonlinear = GNNPredictor(budget=3, **tiny).fit(records[:64])
+    nonlinear.stack_model_ = kernel_ridge((0.1, 1.0), X).fit(X, X[:, 1])
+    nonlinear.stack_gate_.update(kind="nonlinear", weight=1.0)
+    for kind, fitted in (("svr", model), ("nonlinear", nonlinear)):
+        fitted.save(tmp_path / kind)
+        assert (tmp_path / kind / "stack.joblib").is_file()
+        loaded = GNNPredictor.load(tmp_path / kind)
+        assert loaded.stack_gate_["kind"] == kind and loaded.stack_gate_["used"]
+        assert np.array_equal(loaded.predict(records[64:]), fitted.predict(records[64:]))
+        (tmp_path / kind / "stack.joblib").unlink()
+        with pytest.raises(NaapgnnError, match=f"the stack is {kind} but stack.joblib is missing"):
+            GNNPredictor.load(tmp_path / kind)
 
 
 def test_gnn_at_budget_k_falls_back_to_budget_zero_when_the_curve_does_not_help():
@@ -367,7 +379,7 @@ def test_a_curve_stack_that_ranks_worse_alone_enters_mixed_with_the_budget_zero_
 
 def test_a_mixed_stack_survives_a_checkpoint_round_trip(tmp_path):
     from naapgnn.graph.statistics import GRAPH_STATISTICS
-    from naapgnn.models.curve_stack import _kernel_ridge
+    from naapgnn.models.kernels import kernel_ridge as _kernel_ridge
     from naapgnn.models.gnn import GNNPredictor
 
     records = make_records(80, u_shaped=True)
@@ -389,7 +401,8 @@ def test_a_mixed_stack_survives_a_checkpoint_round_trip(tmp_path):
 
 
 def test_a_hparams_stack_survives_a_checkpoint_round_trip(tmp_path):
-    from naapgnn.models.curve_stack import HparamsMixture, _kernel_ridge
+    from naapgnn.models.curve_stack import TargetMixture
+    from naapgnn.models.kernels import kernel_ridge as _kernel_ridge
     from naapgnn.models.gnn import GNNPredictor
 
     records = make_records(80, u_shaped=True)
@@ -397,7 +410,7 @@ def test_a_hparams_stack_survives_a_checkpoint_round_trip(tmp_path):
     model = GNNPredictor(budget=0, **tiny).fit(records[:64])
     before = model.predict(records[64:])
     columns = np.random.default_rng(0).normal(size=(30, 2))  # the two hyperparameters, lr and wd
-    model.stack_model_ = HparamsMixture(_kernel_ridge((0.1, 1.0), columns).fit(columns, columns[:, 1]), 0.5)
+    model.stack_model_ = TargetMixture(_kernel_ridge((0.1, 1.0), columns).fit(columns, columns[:, 1]), 0.5)
     model.stack_gate_.update(kind="hparams", budget0_kind="hparams", weight=1.0)
     mixed = model.predict(records[64:])
     assert not np.allclose(mixed, before)
@@ -412,7 +425,7 @@ def test_a_hparams_stack_survives_a_checkpoint_round_trip(tmp_path):
 def test_the_kernel_grid_search_shares_each_kernel_across_alphas_and_equals_one_fit_per_setting():
     from sklearn.model_selection import KFold, cross_val_predict
 
-    from naapgnn.models.curve_stack import _kernel_grid_held_out, _kernel_ridge
+    from naapgnn.models.kernels import kernel_grid_held_out as _kernel_grid_held_out, kernel_ridge as _kernel_ridge
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(40, 6))
@@ -488,3 +501,62 @@ def test_a_linear_stack_mixed_with_the_budget_zero_model_is_that_share_of_each()
     none = np.zeros((30, 0))
     expected = 0.75 * (0.8 * oof + curve @ [0.3, -0.2] + 0.1) + 0.25 * oof
     assert np.allclose(apply_stack(oof[None], curve, none, none, mixed), expected[None])
+
+
+def test_the_svr_grid_search_shares_each_kernel_and_equals_one_fit_per_setting():
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from naapgnn.models.kernels import SVR_GRID, nu_svr, svr_grid_held_out
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 4))
+    X[:, 1] = 2.0  # constant: left out of gamma's column count
+    X[rng.random(X.shape) < 0.05] = np.nan  # imputed
+    target = np.sin(np.nan_to_num(X[:, 0])) + rng.normal(0, 0.1, 40)
+    folds = KFold(5, shuffle=True, random_state=0)
+    shared = svr_grid_held_out(X, target, folds)
+    assert set(shared) == set(SVR_GRID)
+    for setting in SVR_GRID:
+        one = cross_val_predict(nu_svr(setting, X), X, target, cv=folds)
+        np.testing.assert_allclose(shared[setting], one, rtol=0, atol=1e-6)
+
+
+def test_a_share_of_a_target_model_must_beat_the_same_share_of_the_mean():
+    """Mixing any near-constant model shrinks an over-spread prediction: that alone earns no weight."""
+    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS, _folds, _target_mixtures
+
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=100)
+    base = [y + rng.normal(0, 0.8, 100)]  # spread wider than the target: shrinking it lowers its error
+    draws = [_folds(5, 0)]
+    means = np.empty(100)
+    for train, test in draws[0].split(y):
+        means[test] = y[train].mean()
+    assert _target_mixtures([means], base, y, draws) == {}
+    assert _target_mixtures([means + 1e-3], base, y, draws) == {}
+    informed = _target_mixtures([y + rng.normal(0, 0.3, 100)], base, y, draws)
+    assert list(informed) == list(MIXTURE_WEIGHTS)
+
+
+def test_the_gate_keeps_a_nu_svr_on_curve_and_hyperparameters_that_diverged_runs_do_not_pull():
+    """The accuracy is an interaction of an early curve value with a hyperparameter that a graph prediction
+    cannot know, and a tenth of the runs diverged to the floor: a nu-SVR on (curve, hyperparameters) is kept."""
+    from naapgnn.models.curve_stack import TargetMixture
+    from naapgnn.models.kernels import SVR_GRID
+
+    rng = np.random.default_rng(7)
+    curve, hparams = rng.normal(size=(200, 2)), rng.normal(size=(200, 1))
+    target = np.tanh(curve[:, 0] * hparams[:, 0]) + 0.3 * curve[:, 1] + rng.normal(0, 0.1, 200)
+    target[:20] = -3.0
+    curve[:20, 0] = -4.0  # the diverged runs read the worst value early
+    target = (target - target.mean()) / target.std()
+    oof = 0.3 * target + rng.normal(0, 0.8, 200)
+    stack = fit_gated_stack(oof, curve, target, hparams=hparams)
+    gate = stack.gate
+    assert stack.kind == "svr" and gate["used"] and isinstance(stack.model, TargetMixture)
+    assert tuple(gate["svr_setting"].values()) in SVR_GRID and gate["mse"] < gate["stack_mse"]
+    none = np.zeros((200, 0))
+    out = apply_stack(oof[None], curve, hparams, none, stack)[0]
+    svr = stack.model.kernel.predict(np.c_[oof, curve, hparams])  # the target itself, not a residual
+    budget0 = oof if stack.budget0 is None else apply_stack(oof[None], curve, hparams, none, stack.budget0)[0]
+    np.testing.assert_allclose(out, stack.weight * svr + (1 - stack.weight) * budget0, atol=1e-12)

@@ -2,7 +2,7 @@
 
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
 statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state dicts),
-when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture", "hparams" or "nonlinear")
+when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture", "hparams", "nonlinear" or "svr")
 ``stack.joblib``, and when that is mixed with the budget-0 kernel stack ``stack_budget0.joblib``. :func:`save` writes the folder
 beside its destination and renames it into place, so an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
@@ -21,11 +21,12 @@ import numpy as np
 from naapgnn.data.channels import schedule_alias
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_feature_names
+from naapgnn.models.curve_stack import CURVE_KINDS, STACK_KINDS
 from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 19  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 20  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -41,13 +42,14 @@ CHECKPOINT_VERSION = 19  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # the training records' worst value per channel (diverged_values), what a diverged run reads at prediction;
 # 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types);
 # 18: that worst value in fractions (curve_worst): at one epoch, `flat` marks a run reading it;
-# 19: the gate's "hparams" kind (a kernel on the hyperparameters mixed with the graph prediction)
+# 19: the gate's "hparams" kind (a kernel on the hyperparameters mixed with the graph prediction);
+# 20: that kernel a nu-SVR, and the gate's "svr" kind (a nu-SVR on the curve features and hyperparameters)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
 STACK_FILE = "stack.joblib"
 STACK_BUDGET0_FILE = "stack_budget0.joblib"
-KERNEL_KINDS = ("architecture", "hparams", "nonlinear")  # the gate's kinds with a fitted model
+KERNEL_KINDS = ("architecture", "hparams", "nonlinear", "svr")  # the gate's kinds with a fitted model
 
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
 _ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
@@ -223,7 +225,7 @@ def _set_state(model, state: dict) -> None:
     model.best_epochs_ = list(state.get("best_epochs", []))
     model.stack_coef_ = np.asarray(state["stack_coef"], dtype=float)
     model.stack_intercept_ = float(state["stack_intercept"])
-    model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] in ("linear", "nonlinear"),
+    model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] in CURVE_KINDS,
                          "weight": float(state["stack_weight"]), "budget0_kind": state["stack_budget0_kind"]}
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
@@ -246,8 +248,6 @@ def _check_curve_state(model, where: str) -> None:
 
 
 def _check_stack_model(model, where: str) -> None:
-    from naapgnn.models.curve_stack import STACK_KINDS
-
     gate = model.stack_gate_
     for kind in (gate["kind"], gate["budget0_kind"]):
         if kind not in STACK_KINDS:
@@ -257,8 +257,8 @@ def _check_stack_model(model, where: str) -> None:
     budget0 = (gate["budget0_kind"], model.stack_budget0_model_)
     for kind, stack_model in ((gate["kind"], model.stack_model_), budget0):
         expected = 1 + len(model.hparam_names_)
-        expected += 0 if kind == "hparams" else len(statistic_columns(model.extension_types_))
-        if kind == "nonlinear":
+        expected += 0 if kind in ("hparams", "svr") else len(statistic_columns(model.extension_types_))
+        if kind in ("nonlinear", "svr"):
             expected += len(model.curve_feature_names_)
         got = getattr(stack_model, "n_features_in_", expected)
         if got != expected:

@@ -15,15 +15,20 @@ At every budget (the model at budget 0):
   network's statistics of :mod:`naapgnn.graph.statistics`). It catches what
   the graph network and the forest leave in their residual: an interaction of
   the learning rate with depth or width, say;
-* ``"hparams"``: where the records' hyperparameters vary, an RBF kernel ridge
+* ``"hparams"``: where the records' hyperparameters vary, an RBF nu-SVR
   of the target on them alone, mixed with the held-out prediction,
-  ``w * kernel + (1 - w) * graph`` for ``w`` in :data:`MIXTURE_WEIGHTS` (the
+  ``w * svr + (1 - w) * graph`` for ``w`` in :data:`MIXTURE_WEIGHTS` (the
   best weight by the rule below). A model of its own, not a residual: where
   the recipe decides most of the accuracy and the graph says little (MLPs of a
   few layers with learning rates over three decades), the graph network errs
   most, and a residual kernel that also reads its prediction and the
   statistics was not kept on the training split's cross-validation while a
-  share of this one was (``scripts/synthetic_benchmarks.py``).
+  share of this one was (``scripts/synthetic_benchmarks.py``). A nu-SVR, not a
+  kernel ridge: its loss grows linearly beyond a margin, so the few runs that
+  diverged to chance accuracy do not pull its fit of the others. On 12
+  development splits of two such files (generator seeds 7 and 8) a kernel ridge
+  on the hyperparameters alone had a test MAE of 0.0646, the nu-SVR 0.0586, the
+  kernel ridge fitted without the diverged runs 0.0583.
 
 With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
 
@@ -38,15 +43,29 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
   epochs ranked worse than the summaries alone at 5 of 6 budgets (lower
   squared error on the few diverged nets, a worse order of the rest). It
   catches what a line cannot: diverged nets, learning-rate interactions, an
-  early value that says it all.
+  early value that says it all;
+* ``"svr"``: a nu-SVR of the target itself on (held-out prediction, curve
+  features, hyperparameters), Baker et al.'s model on this package's curve
+  features with the graph prediction beside them, mixed with the budget-0
+  choice. Where the recipe and the curve decide the accuracy together and some
+  runs diverged, the residual kernel ridges above fit the diverged runs' squared
+  errors at the others' expense (README, "A nu-SVR on the curve").
 
-A kernel ridge's ``alpha`` and ``gamma`` are chosen in :data:`KERNEL_GRID` on
-the same folds, as Baker et al. choose their nu-SVR's (a kernel ridge fits in
-milliseconds, where a nu-SVR with a large ``C`` took seconds on 550 records).
+A model of the target itself (``"hparams"``, ``"svr"``) enters at weight ``w`` only
+if its share errs less than the same share of the training mean: a share of any
+model that says little shrinks a prediction spread wider than the target, which
+lowers its error whatever that model reads.
+
+A kernel ridge's ``alpha`` and ``gamma`` are chosen in
+:data:`naapgnn.models.kernels.KERNEL_GRID` on the same folds, as Baker et al.
+choose their nu-SVR's (a kernel ridge fits in milliseconds, where a nu-SVR with a
+large ``C`` took seconds on 550 records); a nu-SVR's in
+:data:`naapgnn.models.kernels.SVR_GRID`, on the first draw of folds and at most
+:data:`naapgnn.models.kernels.SVR_SEARCH_ROWS` records.
 Far from the training data an RBF kernel's output decays to zero, so the
 prediction falls back to the graph's.
 
-Both curve stacks enter as learned mixtures with the budget-0 choice,
+The curve stacks enter as learned mixtures with the budget-0 choice,
 ``w * stack + (1 - w) * budget-0 model`` for ``w`` in
 :data:`MIXTURE_WEIGHTS`: where the curve pins down some networks (diverged
 ones) but the kernel ranks the others worse than the graph, a partial weight
@@ -96,30 +115,30 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.models.kernels import best_kernel, best_svr, kernel_ridge, nu_svr, varying_columns
 
-__all__ = ["CurveStack", "HparamsMixture", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate",
-           "mse_and_tau", "STACK_KINDS", "KERNEL_GRID", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS", "GATE_REPEATS",
+__all__ = ["CurveStack", "TargetMixture", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate",
+           "mse_and_tau", "STACK_KINDS", "CURVE_KINDS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS", "GATE_REPEATS",
            "REPEATED_ROWS"]
 
-STACK_KINDS = ("graph", "architecture", "hparams", "linear", "nonlinear")
-# Weights of the nonlinear stack mixed with the budget-0 choice (1: the nonlinear stack alone)
+STACK_KINDS = ("graph", "architecture", "hparams", "linear", "nonlinear", "svr")
+CURVE_KINDS = ("linear", "nonlinear", "svr")  # the kinds that read the curve
+# Weights of a model mixed with the graph prediction or the budget-0 choice (1: the model alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Most records a stack reads (see the module docstring)
 MAX_STACK_ROWS = 2000
 # Draws of folds the gate's scores are averaged over, on at most REPEATED_ROWS records (see the module docstring)
 GATE_REPEATS = 3
 REPEATED_ROWS = 1000
-# Kernel ridge settings (alpha, gamma as a multiple of 1 / number of columns; the columns are standardised)
-KERNEL_GRID = tuple((alpha, g) for alpha in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0) for g in (0.1, 0.3, 1.0, 3.0))
 
 
 @dataclass
 class CurveStack:
     """A fitted gate: ``kind`` (one of :data:`STACK_KINDS`), the ridge's ``coef`` (length ``1 + d``;
-    ``[1, 0, ...]`` unless linear) and ``intercept``, the kernel ridge ``model`` (or None), ``oof``:
+    ``[1, 0, ...]`` unless linear) and ``intercept``, the kernel ``model`` (or None), ``oof``:
     the cross-validated predictions of the kind kept (what calibration reads), ``gate``: the
-    cross-validated ``mse`` and ``tau`` of each candidate (``graph_*``, ``architecture_*``,
-    ``stack_*`` for the ridge, ``nonlinear_*``), the kernel settings chosen, ``budget0_kind`` (the
+    cross-validated ``mse`` and ``tau`` of each candidate (``graph_*``, ``architecture_*``, ``hparams_*``,
+    ``stack_*`` for the ridge, ``nonlinear_*``, ``svr_*``), the settings chosen (``*_setting``), ``budget0_kind`` (the
     choice without the curve), ``kind``, ``weight``, ``used`` (a curve stack was kept) and the choice's own
     ``mse`` and ``tau``; and
     ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1)."""
@@ -140,24 +159,28 @@ def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
         return np.c_[pred, hparams, statistics]
     if kind == "hparams":
         return np.c_[pred, hparams]
+    if kind == "svr":
+        return np.c_[pred, curve, hparams]
     return np.c_[pred, curve, hparams, statistics]
 
 
-class HparamsMixture:
-    """The ``"hparams"`` stack as a residual of the prediction ``p`` (the first column of its input):
-    ``weight * (kernel(hyperparameters) - p)``, so that ``p`` plus it is the mixture."""
+class TargetMixture:
+    """A model of the target itself (the ``"hparams"`` and ``"svr"`` stacks) as a residual of the prediction
+    ``p`` (the first column of its input): ``weight * (kernel(columns) - p)``, so that ``p`` plus it is the
+    mixture; the kernel reads every column with ``reads_prediction``, else all but ``p``."""
 
-    def __init__(self, kernel, weight: float):
-        self.kernel, self.weight = kernel, float(weight)
-        self.n_features_in_ = 1 + int(kernel.n_features_in_)
+    def __init__(self, kernel, weight: float, reads_prediction: bool = False):
+        self.kernel, self.weight, self.reads_prediction = kernel, float(weight), bool(reads_prediction)
+        self.n_features_in_ = int(kernel.n_features_in_) + (0 if reads_prediction else 1)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.weight * (self.kernel.predict(X[:, 1:]) - X[:, 0])
+        return self.weight * (self.kernel.predict(X if self.reads_prediction else X[:, 1:]) - X[:, 0])
 
 
 def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hparams: np.ndarray | None = None,
                     statistics: np.ndarray | None = None, cv: int = 5, random_state: int = 0,
-                    max_rows: int = MAX_STACK_ROWS, repeats: int | None = None) -> CurveStack:
+                    max_rows: int = MAX_STACK_ROWS, repeats: int | None = None,
+                    curve_kinds: tuple = CURVE_KINDS) -> CurveStack:
     """The best of the candidates on cross-validation (see the module docstring).
 
     Parameters
@@ -183,6 +206,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     max_rows : int
         Most records the stacks read; beyond that a seeded random subset (the
         others get no held-out prediction: NaN in ``oof``).
+    curve_kinds : tuple of str
+        The candidates with a curve weighed (of :data:`CURVE_KINDS`; an ablation leaves some out).
 
     Returns
     -------
@@ -199,38 +224,45 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     hparams, statistics = (np.zeros((n, 0)) if a is None else a for a in (hparams, statistics))
     base, y = oof[rows], target[rows]
     inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows])
-              for kind in ("architecture", "hparams", "nonlinear")}
+              for kind in ("architecture", "hparams", "nonlinear", "svr")}
     if repeats is None:
         repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
     draws = [_folds(cv, random_state + r) for r in range(repeats)]
     held_out, gate = {"graph": [base] * repeats}, {}  # per candidate, its held-out predictions in each draw
     kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
-    kinds += ["linear", "nonlinear"] if curve.shape[1] else []
+    kinds += [k for k in ("linear", "nonlinear") if k in curve_kinds] if curve.shape[1] else []
+    if "svr" in curve_kinds and curve.shape[1] and _varies_in_every_fold(inputs["svr"][:, 1:], draws):
+        kinds.append("svr")
     settings = {}
     for kind in kinds:
         if kind == "linear":
             held_out[kind] = [cross_val_predict(_ridge(), np.c_[base, curve[rows]], y, cv=f) for f in draws]
+        elif kind == "svr":
+            settings[kind], held_out[kind] = best_svr(inputs[kind], y, draws)
+            gate["svr_setting"] = dict(zip(("C", "nu", "gamma"), settings[kind]))
         else:
-            settings[kind], held_out[kind] = _best_kernel(inputs[kind], base, y, draws)
+            settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
     scores = {k: _mean_scores(held_out[k], y) for k in ["graph", *kinds]}
     if _hparams_candidate(hparams[rows], base, y, draws, held_out, scores, settings):
         kinds.insert(0, "hparams")
-        gate["hparams_setting"] = dict(zip(("alpha", "gamma", "weight"), settings["hparams"]))
+        gate["hparams_setting"] = dict(zip(("C", "nu", "gamma", "weight"), settings["hparams"]))
     for k in ["graph", *kinds]:
         gate[f"{_gate_key(k)}_mse"], gate[f"{_gate_key(k)}_tau"] = scores[k]
     budget0 = better_candidate("graph", [k for k in kinds if k in ("architecture", "hparams")], scores)
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
                 for kind in kinds if kind in ("linear", "nonlinear") for w in MIXTURE_WEIGHTS}
+    if "svr" in kinds:
+        shares = _target_mixtures(held_out["svr"], held_out[budget0], y, draws)
+        mixtures.update({("svr", w): preds for w, preds in shares.items()})
     scores.update({mix: _mean_scores(preds, y) for mix, preds in mixtures.items()})
     choice = budget0
     if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
         # that reads the graph prediction gains that rescaling too, and it is no reason to read the curve)
-        rescaled = [cross_val_predict(_ridge(), p[:, None], y, cv=f) for p, f in zip(held_out[budget0], draws)]
-        bar = (min(scores[budget0][0], _mean_scores(rescaled, y)[0]), scores[budget0][1])  # tau: the choice's own
+        bar = _rescaled_bar(held_out[budget0], scores[budget0], y, draws)
         choice = better_candidate(budget0, list(mixtures), {**scores, budget0: bar})
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
-    gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in ("linear", "nonlinear"))
+    gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in CURVE_KINDS)
     gate["mse"], gate["tau"] = scores[choice]
     stacked_oof = np.full(n, np.nan)
     stacked_oof[rows] = (mixtures[choice] if isinstance(choice, tuple) else held_out[choice])[0]
@@ -241,33 +273,53 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     return stack
 
 
-def _varying_columns(columns: np.ndarray) -> int:
-    """How many columns take two values (NaN aside)."""
-    import warnings
-
-    if not columns.size:
-        return 0
-    with warnings.catch_warnings():  # an all-NaN column: nanmax warns, and it does not vary
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return int(np.sum(np.nanmax(columns, axis=0) > np.nanmin(columns, axis=0)))
-
-
 def _hparams_candidate(hparams: np.ndarray, base: np.ndarray, y: np.ndarray, draws, held_out: dict, scores: dict,
                        settings: dict) -> bool:
     """Score the ``"hparams"`` mixtures, and keep the best of those that beat the graph prediction (the rule of
     :func:`better_candidate`) as the candidate ``"hparams"`` in ``held_out``, ``scores`` and ``settings``
-    (``(alpha, gamma, weight)``); False when none does, or when in some fold's training part no hyperparameter
-    varies (a value one record alone takes: the kernel would read no column)."""
-    if not all(_varying_columns(hparams[train]) for folds in draws for train, _ in folds.split(hparams)):
+    (``(C, nu, gamma, weight)``); False when none does, or when in some fold's training part no hyperparameter
+    varies (a value one record alone takes: the nu-SVR would read no column)."""
+    if not _varies_in_every_fold(hparams, draws):
         return False
-    setting, alone = _best_kernel(hparams, np.zeros(len(y)), y, draws)
-    mixed = {w: [w * a + (1 - w) * base for a in alone] for w in MIXTURE_WEIGHTS}
+    setting, alone = best_svr(hparams, y, draws)
+    mixed = _target_mixtures(alone, held_out["graph"], y, draws)
     weights = {w: _mean_scores(preds, y) for w, preds in mixed.items()}
-    best = better_candidate(0.0, list(MIXTURE_WEIGHTS), {0.0: scores["graph"], **weights})
+    best = better_candidate(0.0, list(mixed), {0.0: scores["graph"], **weights})
     if best == 0.0:
         return False
     held_out["hparams"], scores["hparams"], settings["hparams"] = mixed[best], weights[best], (*setting, best)
     return True
+
+
+def _rescaled_bar(held_out: list, score: tuple, y: np.ndarray, draws) -> tuple[float, float]:
+    """The error to beat for a model that reads ``held_out`` (a prediction in each draw) or is mixed with it: the
+    lower of its own and that of its linear rescaling (a ridge on it alone, cross-validated), with its own tau."""
+    from sklearn.model_selection import cross_val_predict
+
+    rescaled = [cross_val_predict(_ridge(), p[:, None], y, cv=f) for p, f in zip(held_out, draws)]
+    return min(score[0], _mean_scores(rescaled, y)[0]), score[1]
+
+
+def _target_mixtures(alone: list, base: list, y: np.ndarray, draws) -> dict:
+    """``w`` -> held-out ``w * model + (1 - w) * base`` in each draw, for the :data:`MIXTURE_WEIGHTS` at which that
+    errs less than ``w * mean + (1 - w) * base`` (the mean of each fold's training part): a share of any model
+    that says little shrinks ``base`` toward the mean, which lowers the error of a prediction spread wider than
+    the target whatever the model reads."""
+    means = [np.empty(len(y)) for _ in draws]
+    for mean, folds in zip(means, draws):
+        for train, test in folds.split(y):
+            mean[test] = y[train].mean()
+    out = {}
+    for w in MIXTURE_WEIGHTS:
+        mixed = [w * a + (1 - w) * b for a, b in zip(alone, base)]
+        if _mean_scores(mixed, y)[0] < _mean_scores([w * m + (1 - w) * b for m, b in zip(means, base)], y)[0]:
+            out[w] = mixed
+    return out
+
+
+def _varies_in_every_fold(columns: np.ndarray, draws) -> bool:
+    """Whether some column varies in every fold's training part (or a kernel would read no column)."""
+    return all(varying_columns(columns[train]) for folds in draws for train, _ in folds.split(columns))
 
 
 def _at_most(rows: np.ndarray, limit: int, random_state: int) -> np.ndarray:
@@ -286,12 +338,12 @@ def _fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inp
         ridge = _ridge().fit(np.c_[base, curve], y)
         return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_))
     model = None
-    if kind == "hparams":
-        alpha, factor, weight = settings[kind]
-        hparams = inputs[kind][:, 1:]
-        model = HparamsMixture(_kernel_ridge((alpha, factor), hparams).fit(hparams, y), weight)
+    if kind in ("hparams", "svr"):
+        setting, weight = (settings[kind][:3], settings[kind][3]) if kind == "hparams" else (settings[kind], 1.0)
+        columns = inputs[kind][:, 1:] if kind == "hparams" else inputs[kind]
+        model = TargetMixture(nu_svr(setting, columns).fit(columns, y), weight, reads_prediction=kind == "svr")
     elif kind != "graph":
-        model = _kernel_ridge(settings[kind], inputs[kind]).fit(inputs[kind], y - base)
+        model = kernel_ridge(settings[kind], inputs[kind]).fit(inputs[kind], y - base)
     return CurveStack(kind, np.r_[1.0, np.zeros(curve.shape[1])], 0.0, model)
 
 
@@ -333,54 +385,10 @@ def _ridge():
     return RidgeCV(alphas=np.logspace(-3, 3, 13))
 
 
-def _kernel_ridge(setting: tuple[float, float], X: np.ndarray):
-    """Mean imputation, constant columns dropped, scaling and an RBF kernel ridge regression with
-    ``(alpha, gamma factor)``; gamma is the factor over the number of columns that vary in ``X``
-    (a column constant in the training data would otherwise dilute it)."""
-    from sklearn.feature_selection import VarianceThreshold
-    from sklearn.impute import SimpleImputer
-    from sklearn.kernel_ridge import KernelRidge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    alpha, factor = setting
-    varying = _varying_columns(X)
-    return make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True), VarianceThreshold(), StandardScaler(),
-                         KernelRidge(alpha=alpha, kernel="rbf", gamma=factor / max(varying, 1)))
-
-
 def _folds(cv: int, random_state: int):
     from sklearn.model_selection import KFold
 
     return KFold(cv, shuffle=True, random_state=random_state)
-
-
-def _best_kernel(X: np.ndarray, base: np.ndarray, y: np.ndarray, draws) -> tuple[tuple, list]:
-    """The :data:`KERNEL_GRID` setting whose residual regression on ``X`` has the lowest held-out
-    error averaged over the fold ``draws``, and its held-out predictions (``base`` plus the residual) in each."""
-    grids = [_kernel_grid_held_out(X, y - base, folds) for folds in draws]
-    error = {setting: np.mean([np.mean((base + grid[setting] - y) ** 2) for grid in grids]) for setting in KERNEL_GRID}
-    best = min(KERNEL_GRID, key=error.get)  # the first of equal errors, in grid order
-    return best, [base + grid[best] for grid in grids]
-
-
-def _kernel_grid_held_out(X: np.ndarray, target: np.ndarray, folds) -> dict:
-    """Held-out predictions of ``target`` by every :data:`KERNEL_GRID` setting on ``folds``.
-
-    Per fold and gamma, one kernel ridge fits a column of ``target`` per alpha (scikit-learn's per-target
-    penalties), so the scaling and the kernel matrix are computed once for all alphas; equal to a
-    ``cross_val_predict`` per setting up to float rounding.
-    """
-    alphas = tuple(dict.fromkeys(a for a, _ in KERNEL_GRID))
-    factors = tuple(dict.fromkeys(g for _, g in KERNEL_GRID))
-    out = {setting: np.empty(len(target)) for setting in KERNEL_GRID}
-    columns = np.repeat(target[:, None], len(alphas), axis=1)
-    for train, test in folds.split(X):
-        for factor in factors:
-            model = _kernel_ridge((np.asarray(alphas), factor), X).fit(X[train], columns[train])
-            for alpha, pred in zip(alphas, model.predict(X[test]).T):
-                out[(alpha, factor)][test] = pred
-    return out
 
 
 def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,
