@@ -26,10 +26,10 @@ What it does, in order:
    ``blend_forest`` or, with ``choose_blend``, a share the held-out predictions prefer.
 6. A gated stack on the held-out graph predictions of step 5
    (``curve_mode`` "stack", the default, or "both"; :mod:`naapgnn.models.curve_stack`),
-   chosen by cross-validation on the training split: at every budget, graph
-   only or an RBF kernel ridge of the residual on the networks' statistics
-   and hyperparameters (the model at budget 0); with a curve, that or a ridge
-   or a kernel ridge that also reads the curve. So at budget ``k >= 1`` the
+   chosen by cross-validation on the training split: at every budget, graph only, a kernel ridge of
+   the residual on the networks' statistics and hyperparameters, or a share of a nu-SVR on the
+   hyperparameters (the model at budget 0); with a curve, that, a ridge, a kernel ridge also reading
+   the curve, or a nu-SVR on (graph prediction, curve, hyperparameters). So at budget ``k >= 1`` the
    model is never worse than at budget 0 on that cross-validation. With
    ``curve_mode="network"`` (or "both") the curve features also feed the
    network's curve encoder.
