@@ -43,7 +43,7 @@ CHECKPOINT_VERSION = 20  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 17: encoding version 5 (the mul type) and the extension types the model reads (extension_types);
 # 18: that worst value in fractions (curve_worst): at one epoch, `flat` marks a run reading it;
 # 19: the gate's "hparams" kind (a kernel on the hyperparameters mixed with the graph prediction);
-# 20: that kernel a nu-SVR, and the gate's "svr" kind (a nu-SVR on the curve features and hyperparameters)
+# 20: that kernel a nu-SVR, and the gate's "svr" kind (a nu-SVR on the graph prediction, curve and hyperparameters)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
