@@ -215,7 +215,7 @@ def reads_lacking(records, channels, data: str = "") -> str:
     if some and none:
         return (f"reads the curve channel(s) {listed}: no record{of} has {', '.join(none)}, and not every record has "
                 f"{', '.join(some)}")
-    return f"reads the curve channel(s) {listed}, which {'not every record' if some else 'no record'}{of} has"
+    return f"reads the curve channel(s) {listed}, which {lacking_whom(records, channels)}{of} has"
 
 
 def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:

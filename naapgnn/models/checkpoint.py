@@ -22,7 +22,7 @@ import numpy as np
 from naapgnn.data.channels import schedule_alias
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_feature_names
-from naapgnn.models.curve_stack import CURVE_KINDS, STACK_KINDS
+from naapgnn.models.curve_stack import CURVE_KINDS, KERNEL_INPUTS, STACK_KINDS
 from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
@@ -50,7 +50,7 @@ WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
 STACK_FILE = "stack.joblib"
 STACK_BUDGET0_FILE = "stack_budget0.joblib"
-KERNEL_KINDS = ("architecture", "hparams", "nonlinear", "svr")  # the gate's kinds with a fitted model
+KERNEL_KINDS = tuple(KERNEL_INPUTS)  # the gate's kinds with a fitted model
 
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
 _ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
@@ -256,11 +256,10 @@ def _check_stack_model(model, where: str) -> None:
     if not 0 < gate["weight"] <= 1:
         raise NaapgnnError(f"{where}: the curve stack's weight {gate['weight']!r} is not in (0, 1]")
     budget0 = (gate["budget0_kind"], model.stack_budget0_model_)
+    widths = {"curve": len(model.curve_feature_names_), "hparams": len(model.hparam_names_),
+              "statistics": len(statistic_columns(model.extension_types_))}
     for kind, stack_model in ((gate["kind"], model.stack_model_), budget0):
-        expected = 1 + len(model.hparam_names_)
-        expected += 0 if kind in ("hparams", "svr") else len(statistic_columns(model.extension_types_))
-        if kind in ("nonlinear", "svr"):
-            expected += len(model.curve_feature_names_)
+        expected = 1 + sum(widths[name] for name in KERNEL_INPUTS.get(kind, ()))
         got = getattr(stack_model, "n_features_in_", expected)
         if got != expected:
             raise NaapgnnError(f"{where}: the {kind} stack reads {got} columns, the config gives "

@@ -78,7 +78,9 @@ class CurveMixin:
     def _stack_reads_statistics(self) -> bool:
         """Whether a kernel stack (the stack's own or its budget-0 part) reads the networks' statistics (the
         ``hparams`` and ``svr`` kinds read none)."""
-        readers = ("architecture", "nonlinear")
+        from naapgnn.models.curve_stack import KERNEL_INPUTS
+
+        readers = [kind for kind, inputs in KERNEL_INPUTS.items() if "statistics" in inputs]
         own = self.stack_model_ is not None and self.stack_gate_.get("kind") in readers
         return own or (self.stack_budget0_model_ is not None and self.stack_gate_.get("budget0_kind") in readers)
 

@@ -118,11 +118,14 @@ from naapgnn.errors import NaapgnnError
 from naapgnn.models.kernels import best_kernel, best_svr, kernel_ridge, nu_svr, varying_columns
 
 __all__ = ["CurveStack", "TargetMixture", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate",
-           "mse_and_tau", "STACK_KINDS", "CURVE_KINDS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS", "GATE_REPEATS",
-           "REPEATED_ROWS"]
+           "mse_and_tau", "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
+           "GATE_REPEATS", "REPEATED_ROWS"]
 
 STACK_KINDS = ("graph", "architecture", "hparams", "linear", "nonlinear", "svr")
 CURVE_KINDS = ("linear", "nonlinear", "svr")  # the kinds that read the curve
+# The kinds with a fitted kernel model, and the inputs it reads after the prediction, in order
+KERNEL_INPUTS = {"architecture": ("hparams", "statistics"), "hparams": ("hparams",),
+                 "nonlinear": ("curve", "hparams", "statistics"), "svr": ("curve", "hparams")}
 # Weights of a model mixed with the graph prediction or the budget-0 choice (1: the model alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Most records a stack reads (see the module docstring)
@@ -154,14 +157,9 @@ class CurveStack:
 
 
 def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
-    """The columns a kernel stack of ``kind`` reads, in order."""
-    if kind == "architecture":
-        return np.c_[pred, hparams, statistics]
-    if kind == "hparams":
-        return np.c_[pred, hparams]
-    if kind == "svr":
-        return np.c_[pred, curve, hparams]
-    return np.c_[pred, curve, hparams, statistics]
+    """The columns a kernel stack of ``kind`` reads, in order: the prediction, then :data:`KERNEL_INPUTS`."""
+    inputs = {"curve": curve, "hparams": hparams, "statistics": statistics}
+    return np.c_[(pred, *(inputs[name] for name in KERNEL_INPUTS[kind]))]
 
 
 class TargetMixture:
@@ -224,7 +222,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     hparams, statistics = (np.zeros((n, 0)) if a is None else a for a in (hparams, statistics))
     base, y = oof[rows], target[rows]
     inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows])
-              for kind in ("architecture", "hparams", "nonlinear", "svr")}
+              for kind in KERNEL_INPUTS}
     if repeats is None:
         repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
     draws = [_folds(cv, random_state + r) for r in range(repeats)]
@@ -244,7 +242,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
             settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
     scores = {k: _mean_scores(held_out[k], y) for k in ["graph", *kinds]}
-    if _hparams_candidate(hparams[rows], base, y, draws, held_out, scores, settings):
+    if _hparams_candidate(hparams[rows], y, draws, held_out, scores, settings):
         kinds.insert(0, "hparams")
         gate["hparams_setting"] = dict(zip(("C", "nu", "gamma", "weight"), settings["hparams"]))
     for k in ["graph", *kinds]:
@@ -273,7 +271,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     return stack
 
 
-def _hparams_candidate(hparams: np.ndarray, base: np.ndarray, y: np.ndarray, draws, held_out: dict, scores: dict,
+def _hparams_candidate(hparams: np.ndarray, y: np.ndarray, draws, held_out: dict, scores: dict,
                        settings: dict) -> bool:
     """Score the ``"hparams"`` mixtures, and keep the best of those that beat the graph prediction (the rule of
     :func:`better_candidate`) as the candidate ``"hparams"`` in ``held_out``, ``scores`` and ``settings``

@@ -35,6 +35,11 @@ def varying_columns(columns: np.ndarray) -> int:
         return int(np.sum(np.nanmax(columns, axis=0) > np.nanmin(columns, axis=0)))
 
 
+def _gamma(factor: float, X: np.ndarray) -> float:
+    """An RBF gamma: ``factor`` over the number of columns of ``X`` that vary (at least 1)."""
+    return factor / max(varying_columns(X), 1)
+
+
 def _preprocessing():
     from sklearn.feature_selection import VarianceThreshold
     from sklearn.impute import SimpleImputer
@@ -52,8 +57,7 @@ def kernel_ridge(setting: tuple, X: np.ndarray):
 
     alpha, factor = setting
     model = _preprocessing()
-    gamma = factor / max(varying_columns(X), 1)
-    model.steps.append(("kernelridge", KernelRidge(alpha=alpha, kernel="rbf", gamma=gamma)))
+    model.steps.append(("kernelridge", KernelRidge(alpha=alpha, kernel="rbf", gamma=_gamma(factor, X))))
     return model
 
 
@@ -63,7 +67,7 @@ def nu_svr(setting: tuple, X: np.ndarray):
 
     c, nu, factor = setting
     model = _preprocessing()
-    model.steps.append(("nusvr", NuSVR(C=c, nu=nu, kernel="rbf", gamma=factor / max(varying_columns(X), 1))))
+    model.steps.append(("nusvr", NuSVR(C=c, nu=nu, kernel="rbf", gamma=_gamma(factor, X))))
     return model
 
 
@@ -126,13 +130,13 @@ def svr_grid_held_out(X: np.ndarray, target: np.ndarray, folds) -> dict:
     from sklearn.metrics.pairwise import rbf_kernel
     from sklearn.svm import NuSVR
 
-    unit = 1.0 / max(varying_columns(X), 1)
     out = {setting: np.empty(len(target)) for setting in SVR_GRID}
     for train, test in folds.split(X):
         prepare = _preprocessing().fit(X[train])
         A, B = prepare.transform(X[train]), prepare.transform(X[test])
         for factor in dict.fromkeys(g for *_, g in SVR_GRID):
-            gram, cross = rbf_kernel(A, A, gamma=factor * unit), rbf_kernel(B, A, gamma=factor * unit)
+            gamma = _gamma(factor, X)
+            gram, cross = rbf_kernel(A, A, gamma=gamma), rbf_kernel(B, A, gamma=gamma)
             for c, nu, g in SVR_GRID:
                 if g == factor:
                     model = NuSVR(C=c, nu=nu, kernel="precomputed").fit(gram, target[train])
