@@ -171,6 +171,28 @@ def test_budget_zero_stack_reads_the_statistics_and_the_curve_gate_stands_on_it(
     assert gate["mse"] <= gate["architecture_mse"] and gate["tau"] >= gate["architecture_tau"]
 
 
+def test_the_budget_zero_part_of_a_gate_is_reused_only_where_it_read_the_same_inputs():
+    """A gate at another budget of the same model reuses the budget-0 part it is handed, and gives what a gate
+    fitted from scratch gives; handed the part of other inputs, it fits its own."""
+    rng = np.random.default_rng(12)
+    hparams, statistics, target = rng.normal(size=(150, 2)), rng.normal(size=(150, 3)), rng.normal(size=150)
+    oof = target - np.tanh(2 * statistics[:, 0]) + rng.normal(0, 0.3, 150)
+    curve = np.c_[target + rng.normal(0, 0.5, 150), rng.normal(size=150)]
+    zero = fit_gated_stack(oof, np.zeros((150, 0)), target, hparams, statistics)
+    reused = fit_gated_stack(oof, curve, target, hparams, statistics, shared=zero.shared)
+    fresh = fit_gated_stack(oof, curve, target, hparams, statistics)
+    assert reused.shared is zero.shared and fresh.shared is not zero.shared
+    assert reused.gate == fresh.gate and reused.kind == fresh.kind == "linear"
+    assert np.array_equal(reused.oof, fresh.oof, equal_nan=True)
+    members = np.stack([oof, oof - 0.2])
+    assert np.array_equal(apply_stack(members, curve, hparams, statistics, reused),
+                          apply_stack(members, curve, hparams, statistics, fresh))
+    other_target = target + rng.normal(0, 0.1, 150)
+    other = fit_gated_stack(oof, curve, other_target, hparams, statistics, shared=zero.shared)
+    assert other.shared is not zero.shared
+    assert other.gate == fit_gated_stack(oof, curve, other_target, hparams, statistics).gate
+
+
 def test_budget_zero_mixes_in_a_kernel_on_the_hyperparameters_when_they_decide_the_accuracy():
     """A recipe that decides the accuracy, a graph prediction that knows little of it: a share of a kernel on the
     hyperparameters alone is kept, as the mixture its held-out scores say; hyperparameters that never vary bring
@@ -511,18 +533,19 @@ def test_a_linear_stack_mixed_with_the_budget_zero_model_is_that_share_of_each()
 
 def test_a_share_of_a_target_model_must_beat_the_same_share_of_the_mean():
     """Mixing any near-constant model shrinks an over-spread prediction: that alone earns no weight."""
-    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS, _folds, _target_mixtures
+    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS
+    from naapgnn.models.gate_rules import folds, target_mixtures
 
     rng = np.random.default_rng(6)
     y = rng.normal(size=100)
     base = [y + rng.normal(0, 0.8, 100)]  # spread wider than the target: shrinking it lowers its error
-    draws = [_folds(5, 0)]
+    draws = [folds(5, 0)]
     means = np.empty(100)
     for train, test in draws[0].split(y):
         means[test] = y[train].mean()
-    assert _target_mixtures([means], base, y, draws) == {}
-    assert _target_mixtures([means + 1e-3], base, y, draws) == {}
-    informed = _target_mixtures([y + rng.normal(0, 0.3, 100)], base, y, draws)
+    assert target_mixtures([means], base, y, draws, MIXTURE_WEIGHTS) == {}
+    assert target_mixtures([means + 1e-3], base, y, draws, MIXTURE_WEIGHTS) == {}
+    informed = target_mixtures([y + rng.normal(0, 0.3, 100)], base, y, draws, MIXTURE_WEIGHTS)
     assert list(informed) == list(MIXTURE_WEIGHTS)
 
 

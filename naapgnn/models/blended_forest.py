@@ -16,7 +16,7 @@ The forest's out-of-bag predictions stand for its held-out ones in the curve sta
 
 The share ``b`` is ``blend_forest`` unless, with ``choose_blend``, another of :data:`BLEND_SHARES` blends the
 members' held-out predictions and the forest's out-of-bag ones with a lower squared error and a Kendall
-tau not lower on the training records (the curve gate's rule, :func:`naapgnn.models.curve_stack.better_candidate`).
+tau not lower on the training records (the curve gate's rule, :func:`naapgnn.models.gate_rules.better_candidate`).
 Where the forest knows as much as the graph network (a few hundred networks of NAS-Bench-201), a larger
 share pays; where the network knows more, the default stays. The held-out GNN prediction comes from one
 member where a new record's averages them all, so the choice leans to the forest: hence the default is
@@ -68,7 +68,7 @@ class ForestMixin:
         """The share blended and the held-out ``{share: (mse, tau)}`` it was chosen on (empty when not chosen:
         no forest, ``choose_blend`` off or too few held-out predictions)."""
         from naapgnn.models.applicability import blend
-        from naapgnn.models.curve_stack import better_candidate, minimum_records, mse_and_tau
+        from naapgnn.models.gate_rules import better_candidate, minimum_records, mse_and_tau
 
         share = float(self.blend_forest)
         rows = np.isfinite(self.oof_prediction_)

@@ -122,7 +122,8 @@ class CurveMixin:
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
         self.stack_budget0_model_ = None
         self.stack_oof_ = oof * self.y_std_ + self.y_mean_
-        from naapgnn.models.curve_stack import fit_gated_stack, minimum_records
+        from naapgnn.models.curve_stack import fit_gated_stack
+        from naapgnn.models.gate_rules import minimum_records
 
         too_few = np.isfinite(oof).sum() < minimum_records()
         if self.curve_mode == "network" or (curve.shape[1] == 0 and too_few):
@@ -133,7 +134,9 @@ class CurveMixin:
                                f"got {int(np.isfinite(oof).sum())} of {len(oof)} (train on more, or use "
                                "budget 0 or curve_mode='network')")
 
-        stack = fit_gated_stack(oof, curve, target, hp, statistics)
+        # the gate's budget-0 part is the same at every budget of one fit: with_budget's copy reuses it
+        stack = fit_gated_stack(oof, curve, target, hp, statistics, shared=getattr(self, "stack_shared_", None))
+        self.stack_shared_ = stack.shared
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
         self.stack_budget0_model_ = None if stack.budget0 is None else stack.budget0.model

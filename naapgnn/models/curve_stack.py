@@ -115,10 +115,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.kernels import best_kernel, best_svr, kernel_ridge, nu_svr, varying_columns
+from naapgnn.models.gate_rules import (better_candidate, folds, mean_scores, minimum_records, rescaled_bar,
+                                      ridge_regression, target_mixtures, varies_in_every_fold)
+from naapgnn.models.kernels import best_kernel, best_svr, kernel_ridge, nu_svr
 
-__all__ = ["CurveStack", "TargetMixture", "fit_gated_stack", "apply_stack", "minimum_records", "better_candidate",
-           "mse_and_tau", "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
+__all__ = ["CurveStack", "TargetMixture", "Budget0Gate", "fit_gated_stack", "fit_budget0_gate", "apply_stack",
+           "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
            "GATE_REPEATS", "REPEATED_ROWS"]
 
 STACK_KINDS = ("graph", "architecture", "hparams", "linear", "nonlinear", "svr")
@@ -144,7 +146,8 @@ class CurveStack:
     ``stack_*`` for the ridge, ``nonlinear_*``, ``svr_*``), the settings chosen (``*_setting``), ``budget0_kind`` (the
     choice without the curve), ``kind``, ``weight``, ``used`` (a curve stack was kept) and the choice's own
     ``mse`` and ``tau``; and
-    ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1)."""
+    ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1); ``shared``:
+    the budget-0 part of the gate, which a fit at another budget of the same model reuses."""
 
     kind: str
     coef: np.ndarray
@@ -154,6 +157,82 @@ class CurveStack:
     gate: dict = field(default_factory=dict)
     weight: float = 1.0
     budget0: "CurveStack | None" = None
+    shared: "Budget0Gate | None" = None
+
+
+class Budget0Gate:
+    """The part of a gate that reads no curve, and so is the same at every budget of one model: the rows read, the
+    draws of folds, the budget-0 candidates' held-out predictions, scores and settings, and their choice.
+    Computing it once spares a model's refit at another budget (:meth:`GNNPredictor.with_budget`) the
+    nu-SVR's search and every budget-0 cross-validation."""
+
+    def __init__(self, key: bytes, rows, draws, held_out, scores, settings, gate, choice, inputs):
+        self.key, self.rows, self.draws, self.choice = key, rows, draws, choice
+        self.held_out, self.scores, self.settings, self.gate, self._inputs = held_out, scores, settings, gate, inputs
+        self._bar = self._fitted = None
+
+    def reads(self, *args) -> bool:
+        """Whether this part was fitted on these arguments of :func:`fit_budget0_gate`."""
+        return self.key == _fingerprint(*args)
+
+    def rescaled_bar(self) -> tuple[float, float]:
+        """:func:`naapgnn.models.gate_rules.rescaled_bar` of the choice (computed once)."""
+        if self._bar is None:
+            y = self._inputs["target"]
+            self._bar = rescaled_bar(self.held_out[self.choice], self.scores[self.choice], y, self.draws)
+        return self._bar
+
+    def fitted(self) -> CurveStack:
+        """The choice refitted on all rows (computed once)."""
+        if self._fitted is None:
+            base, y = self._inputs["base"], self._inputs["target"]
+            self._fitted = _fit_kind(self.choice, base, np.zeros((len(y), 0)), y, self._inputs, self.settings)
+        return self._fitted
+
+
+def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,
+                     cv: int = 5, random_state: int = 0, max_rows: int = MAX_STACK_ROWS,
+                     repeats: int | None = None) -> Budget0Gate:
+    """The budget-0 candidates of :func:`fit_gated_stack` (``"graph"``, ``"architecture"``, ``"hparams"``) scored on
+    cross-validation, and their choice; arguments as there (``hparams`` and ``statistics`` arrays, perhaps of no
+    column)."""
+    key = _fingerprint(oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
+    rows = np.isfinite(oof)
+    if rows.sum() < minimum_records(cv):
+        raise NaapgnnError(f"GNNPredictor: the stack needs held-out predictions of at least "
+                           f"{minimum_records(cv)} records, got {int(rows.sum())} (more data or val_fraction)")
+    rows = _at_most(rows, max_rows, random_state)
+    base, y = oof[rows], target[rows]
+    inputs = {kind: kernel_columns(kind, base, np.zeros((len(y), 0)), hparams[rows], statistics[rows])
+              for kind in ("architecture", "hparams")}
+    inputs.update(base=base, target=y)
+    if repeats is None:
+        repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
+    draws = [folds(cv, random_state + r) for r in range(repeats)]
+    held_out, gate, settings = {"graph": [base] * repeats}, {}, {}
+    kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
+    if kinds:
+        settings["architecture"], held_out["architecture"] = best_kernel(inputs["architecture"], base, y, draws)
+        gate["architecture_setting"] = dict(zip(("alpha", "gamma"), settings["architecture"]))
+    scores = {k: mean_scores(held_out[k], y) for k in ["graph", *kinds]}
+    if _hparams_candidate(hparams[rows], y, draws, held_out, scores, settings):
+        kinds.insert(0, "hparams")
+        gate["hparams_setting"] = dict(zip(("C", "nu", "gamma", "weight"), settings["hparams"]))
+    for k in ["graph", *kinds]:
+        gate[f"{_gate_key(k)}_mse"], gate[f"{_gate_key(k)}_tau"] = scores[k]
+    choice = better_candidate("graph", kinds, scores)
+    return Budget0Gate(key, rows, draws, held_out, scores, settings, gate, choice, inputs)
+
+
+def _fingerprint(*args) -> bytes:
+    """A digest of arrays and plain values, to tell whether a :class:`Budget0Gate` read the same."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for arg in args:
+        digest.update(np.ascontiguousarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode())
+        digest.update(b"|")
+    return digest.digest()
 
 
 def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
@@ -178,7 +257,7 @@ class TargetMixture:
 def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hparams: np.ndarray | None = None,
                     statistics: np.ndarray | None = None, cv: int = 5, random_state: int = 0,
                     max_rows: int = MAX_STACK_ROWS, repeats: int | None = None,
-                    curve_kinds: tuple = CURVE_KINDS) -> CurveStack:
+                    curve_kinds: tuple = CURVE_KINDS, shared: "Budget0Gate | None" = None) -> CurveStack:
     """The best of the candidates on cross-validation (see the module docstring).
 
     Parameters
@@ -206,6 +285,9 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         others get no held-out prediction: NaN in ``oof``).
     curve_kinds : tuple of str
         The candidates with a curve weighed (of :data:`CURVE_KINDS`; an ablation leaves some out).
+    shared : Budget0Gate, optional
+        The budget-0 part of an earlier gate (its ``shared``), reused where it read the same ``oof``, ``target``,
+        ``hparams``, ``statistics`` and settings (the same model at another budget); otherwise fitted anew.
 
     Returns
     -------
@@ -213,52 +295,41 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     """
     from sklearn.model_selection import cross_val_predict
 
-    rows = np.isfinite(oof)
-    if rows.sum() < minimum_records(cv):
-        raise NaapgnnError(f"GNNPredictor: the stack needs held-out predictions of at least "
-                           f"{minimum_records(cv)} records, got {int(rows.sum())} (more data or val_fraction)")
-    rows = _at_most(rows, max_rows, random_state)
     n = len(oof)
     hparams, statistics = (np.zeros((n, 0)) if a is None else a for a in (hparams, statistics))
+    budget0_args = (oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
+    if shared is None or not shared.reads(*budget0_args):
+        shared = fit_budget0_gate(*budget0_args)
+    rows, draws = shared.rows, shared.draws
     base, y = oof[rows], target[rows]
     inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows])
               for kind in KERNEL_INPUTS}
-    if repeats is None:
-        repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
-    draws = [_folds(cv, random_state + r) for r in range(repeats)]
-    held_out, gate = {"graph": [base] * repeats}, {}  # per candidate, its held-out predictions in each draw
-    kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
-    kinds += [k for k in ("linear", "nonlinear") if k in curve_kinds] if curve.shape[1] else []
-    if "svr" in curve_kinds and curve.shape[1] and _varies_in_every_fold(inputs["svr"][:, 1:], draws):
+    held_out, scores, settings = dict(shared.held_out), dict(shared.scores), dict(shared.settings)
+    gate, budget0 = dict(shared.gate), shared.choice
+    kinds = [k for k in ("linear", "nonlinear") if k in curve_kinds] if curve.shape[1] else []
+    if "svr" in curve_kinds and curve.shape[1] and varies_in_every_fold(inputs["svr"][:, 1:], draws):
         kinds.append("svr")
-    settings = {}
     for kind in kinds:
         if kind == "linear":
-            held_out[kind] = [cross_val_predict(_ridge(), np.c_[base, curve[rows]], y, cv=f) for f in draws]
+            held_out[kind] = [cross_val_predict(ridge_regression(), np.c_[base, curve[rows]], y, cv=f) for f in draws]
         elif kind == "svr":
             settings[kind], held_out[kind] = best_svr(inputs[kind], y, draws)
             gate["svr_setting"] = dict(zip(("C", "nu", "gamma"), settings[kind]))
         else:
             settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
-    scores = {k: _mean_scores(held_out[k], y) for k in ["graph", *kinds]}
-    if _hparams_candidate(hparams[rows], y, draws, held_out, scores, settings):
-        kinds.insert(0, "hparams")
-        gate["hparams_setting"] = dict(zip(("C", "nu", "gamma", "weight"), settings["hparams"]))
-    for k in ["graph", *kinds]:
-        gate[f"{_gate_key(k)}_mse"], gate[f"{_gate_key(k)}_tau"] = scores[k]
-    budget0 = better_candidate("graph", [k for k in kinds if k in ("architecture", "hparams")], scores)
+        scores[kind] = mean_scores(held_out[kind], y)
+        gate[f"{_gate_key(kind)}_mse"], gate[f"{_gate_key(kind)}_tau"] = scores[kind]
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
                 for kind in kinds if kind in ("linear", "nonlinear") for w in MIXTURE_WEIGHTS}
     if "svr" in kinds:
-        shares = _target_mixtures(held_out["svr"], held_out[budget0], y, draws)
+        shares = target_mixtures(held_out["svr"], held_out[budget0], y, draws, MIXTURE_WEIGHTS)
         mixtures.update({("svr", w): preds for w, preds in shares.items()})
-    scores.update({mix: _mean_scores(preds, y) for mix, preds in mixtures.items()})
+    scores.update({mix: mean_scores(preds, y) for mix, preds in mixtures.items()})
     choice = budget0
     if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
         # that reads the graph prediction gains that rescaling too, and it is no reason to read the curve)
-        bar = _rescaled_bar(held_out[budget0], scores[budget0], y, draws)
-        choice = better_candidate(budget0, list(mixtures), {**scores, budget0: bar})
+        choice = better_candidate(budget0, list(mixtures), {**scores, budget0: shared.rescaled_bar()})
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
     gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in CURVE_KINDS)
     gate["mse"], gate["tau"] = scores[choice]
@@ -267,7 +338,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     stack = _fit_kind(kind, base, curve[rows], y, inputs, settings)
     stack.oof, stack.gate = stacked_oof, gate
     if weight < 1:
-        stack.weight, stack.budget0 = weight, _fit_kind(budget0, base, curve[rows], y, inputs, settings)
+        stack.weight, stack.budget0 = weight, shared.fitted()
+    stack.shared = shared
     return stack
 
 
@@ -277,47 +349,16 @@ def _hparams_candidate(hparams: np.ndarray, y: np.ndarray, draws, held_out: dict
     :func:`better_candidate`) as the candidate ``"hparams"`` in ``held_out``, ``scores`` and ``settings``
     (``(C, nu, gamma, weight)``); False when none does, or when in some fold's training part no hyperparameter
     varies (a value one record alone takes: the nu-SVR would read no column)."""
-    if not _varies_in_every_fold(hparams, draws):
+    if not varies_in_every_fold(hparams, draws):
         return False
     setting, alone = best_svr(hparams, y, draws)
-    mixed = _target_mixtures(alone, held_out["graph"], y, draws)
-    weights = {w: _mean_scores(preds, y) for w, preds in mixed.items()}
+    mixed = target_mixtures(alone, held_out["graph"], y, draws, MIXTURE_WEIGHTS)
+    weights = {w: mean_scores(preds, y) for w, preds in mixed.items()}
     best = better_candidate(0.0, list(mixed), {0.0: scores["graph"], **weights})
     if best == 0.0:
         return False
     held_out["hparams"], scores["hparams"], settings["hparams"] = mixed[best], weights[best], (*setting, best)
     return True
-
-
-def _rescaled_bar(held_out: list, score: tuple, y: np.ndarray, draws) -> tuple[float, float]:
-    """The error to beat for a model that reads ``held_out`` (a prediction in each draw) or is mixed with it: the
-    lower of its own and that of its linear rescaling (a ridge on it alone, cross-validated), with its own tau."""
-    from sklearn.model_selection import cross_val_predict
-
-    rescaled = [cross_val_predict(_ridge(), p[:, None], y, cv=f) for p, f in zip(held_out, draws)]
-    return min(score[0], _mean_scores(rescaled, y)[0]), score[1]
-
-
-def _target_mixtures(alone: list, base: list, y: np.ndarray, draws) -> dict:
-    """``w`` -> held-out ``w * model + (1 - w) * base`` in each draw, for the :data:`MIXTURE_WEIGHTS` at which that
-    errs less than ``w * mean + (1 - w) * base`` (the mean of each fold's training part): a share of any model
-    that says little shrinks ``base`` toward the mean, which lowers the error of a prediction spread wider than
-    the target whatever the model reads."""
-    means = [np.empty(len(y)) for _ in draws]
-    for mean, folds in zip(means, draws):
-        for train, test in folds.split(y):
-            mean[test] = y[train].mean()
-    out = {}
-    for w in MIXTURE_WEIGHTS:
-        mixed = [w * a + (1 - w) * b for a, b in zip(alone, base)]
-        if _mean_scores(mixed, y)[0] < _mean_scores([w * m + (1 - w) * b for m, b in zip(means, base)], y)[0]:
-            out[w] = mixed
-    return out
-
-
-def _varies_in_every_fold(columns: np.ndarray, draws) -> bool:
-    """Whether some column varies in every fold's training part (or a kernel would read no column)."""
-    return all(varying_columns(columns[train]) for folds in draws for train, _ in folds.split(columns))
 
 
 def _at_most(rows: np.ndarray, limit: int, random_state: int) -> np.ndarray:
@@ -333,7 +374,7 @@ def _at_most(rows: np.ndarray, limit: int, random_state: int) -> np.ndarray:
 def _fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inputs: dict, settings: dict) -> CurveStack:
     """The stack of ``kind`` refitted on all rows (``inputs``: the kernel stacks' columns by kind)."""
     if kind == "linear":
-        ridge = _ridge().fit(np.c_[base, curve], y)
+        ridge = ridge_regression().fit(np.c_[base, curve], y)
         return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_))
     model = None
     if kind in ("hparams", "svr"):
@@ -345,48 +386,9 @@ def _fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inp
     return CurveStack(kind, np.r_[1.0, np.zeros(curve.shape[1])], 0.0, model)
 
 
-def minimum_records(cv: int = 5) -> int:
-    """Held-out predictions a stack needs to be cross-validated with ``cv`` folds."""
-    return max(10, 2 * cv)
-
-
 def _gate_key(kind: str) -> str:
     """The prefix of a kind's scores in the gate dict (the ridge's are ``stack_*``)."""
     return "stack" if kind == "linear" else kind
-
-
-def better_candidate(incumbent, challengers, scores: dict):
-    """The challenger of lowest mean squared error among those with a lower error than ``incumbent``
-    and a Kendall tau not lower (``scores``: candidate -> (mse, tau)); ``incumbent`` if none."""
-    bar_mse, bar_tau = scores[incumbent]
-    kept = [(scores[k][0], i) for i, k in enumerate(challengers)
-            if scores[k][0] < bar_mse and scores[k][1] >= bar_tau]
-    return challengers[min(kept)[1]] if kept else incumbent
-
-
-def _mean_scores(preds: list, y: np.ndarray) -> tuple[float, float]:
-    """:func:`mse_and_tau` of each draw's held-out predictions, averaged over the draws."""
-    mse, tau = np.mean([mse_and_tau(p, y) for p in preds], axis=0)
-    return float(mse), float(tau)
-
-
-def mse_and_tau(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean squared error and Kendall tau of ``pred`` against ``y``."""
-    from scipy.stats import kendalltau
-
-    return float(np.mean((pred - y) ** 2)), float(kendalltau(pred, y)[0])
-
-
-def _ridge():
-    from sklearn.linear_model import RidgeCV
-
-    return RidgeCV(alphas=np.logspace(-3, 3, 13))
-
-
-def _folds(cv: int, random_state: int):
-    from sklearn.model_selection import KFold
-
-    return KFold(cv, shuffle=True, random_state=random_state)
 
 
 def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,

@@ -1,0 +1,88 @@
+"""How the curve gate (:mod:`naapgnn.models.curve_stack`) scores its candidates and picks one.
+
+Each candidate is a list of held-out predictions, one per draw of folds; its score is the mean over the draws of
+the mean squared error and the Kendall tau (:func:`mean_scores`), and a challenger replaces the incumbent only
+with a lower error and a tau not lower (:func:`better_candidate`; :mod:`naapgnn.models.blended_forest` weighs
+its blend by the same rule).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from naapgnn.models.kernels import varying_columns
+
+__all__ = ["minimum_records", "better_candidate", "mse_and_tau", "mean_scores", "target_mixtures", "rescaled_bar",
+           "varies_in_every_fold", "ridge_regression", "folds"]
+
+
+def minimum_records(cv: int = 5) -> int:
+    """Held-out predictions a stack needs to be cross-validated with ``cv`` folds."""
+    return max(10, 2 * cv)
+
+
+def better_candidate(incumbent, challengers, scores: dict):
+    """The challenger of lowest mean squared error among those with a lower error than ``incumbent``
+    and a Kendall tau not lower (``scores``: candidate -> (mse, tau)); ``incumbent`` if none."""
+    bar_mse, bar_tau = scores[incumbent]
+    kept = [(scores[k][0], i) for i, k in enumerate(challengers)
+            if scores[k][0] < bar_mse and scores[k][1] >= bar_tau]
+    return challengers[min(kept)[1]] if kept else incumbent
+
+
+def mse_and_tau(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean squared error and Kendall tau of ``pred`` against ``y``."""
+    from scipy.stats import kendalltau
+
+    return float(np.mean((pred - y) ** 2)), float(kendalltau(pred, y)[0])
+
+
+def mean_scores(preds: list, y: np.ndarray) -> tuple[float, float]:
+    """:func:`mse_and_tau` of each draw's held-out predictions, averaged over the draws."""
+    mse, tau = np.mean([mse_and_tau(p, y) for p in preds], axis=0)
+    return float(mse), float(tau)
+
+
+def target_mixtures(alone: list, base: list, y: np.ndarray, draws, weights) -> dict:
+    """``w`` -> held-out ``w * model + (1 - w) * base`` in each draw, for the ``weights`` at which that
+    errs less than ``w * mean + (1 - w) * base`` (the mean of each fold's training part): a share of any model
+    that says little shrinks ``base`` toward the mean, which lowers the error of a prediction spread wider than
+    the target whatever the model reads."""
+    means = [np.empty(len(y)) for _ in draws]
+    for mean, folds in zip(means, draws):
+        for train, test in folds.split(y):
+            mean[test] = y[train].mean()
+    out = {}
+    for w in weights:
+        mixed = [w * a + (1 - w) * b for a, b in zip(alone, base)]
+        if mean_scores(mixed, y)[0] < mean_scores([w * m + (1 - w) * b for m, b in zip(means, base)], y)[0]:
+            out[w] = mixed
+    return out
+
+
+def rescaled_bar(held_out: list, score: tuple, y: np.ndarray, draws) -> tuple[float, float]:
+    """The error to beat for a model that reads ``held_out`` (a prediction in each draw) or is mixed with it: the
+    lower of its own and that of its linear rescaling (:func:`ridge_regression` on it alone, cross-validated),
+    with its own tau."""
+    from sklearn.model_selection import cross_val_predict
+
+    rescaled = [cross_val_predict(ridge_regression(), p[:, None], y, cv=f) for p, f in zip(held_out, draws)]
+    return min(score[0], mean_scores(rescaled, y)[0]), score[1]
+
+
+def varies_in_every_fold(columns: np.ndarray, draws) -> bool:
+    """Whether some column varies in every fold's training part (or a kernel would read no column)."""
+    return all(varying_columns(columns[train]) for folds in draws for train, _ in folds.split(columns))
+
+
+def ridge_regression():
+    """A ridge regression, alpha by its own leave-one-out cross-validation."""
+    from sklearn.linear_model import RidgeCV
+
+    return RidgeCV(alphas=np.logspace(-3, 3, 13))
+
+
+def folds(cv: int, random_state: int):
+    """Shuffled ``cv``-fold splits, seeded."""
+    from sklearn.model_selection import KFold
+
+    return KFold(cv, shuffle=True, random_state=random_state)
