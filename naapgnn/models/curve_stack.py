@@ -230,7 +230,10 @@ def _fingerprint(*args) -> bytes:
 
     digest = hashlib.sha256()
     for arg in args:
-        digest.update(np.ascontiguousarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode())
+        if isinstance(arg, np.ndarray):
+            digest.update(repr((arg.shape, arg.dtype.str)).encode() + np.ascontiguousarray(arg).tobytes())
+        else:
+            digest.update(repr(arg).encode())
         digest.update(b"|")
     return digest.digest()
 
