@@ -347,6 +347,8 @@ def test_with_budget_gives_exactly_the_model_fitted_at_that_budget():
     for budget in (3, 7):
         direct = GNNPredictor(budget=budget, **tiny).fit(train)
         derived = zero.with_budget(budget, train)
+        assert derived.stack_shared_ is zero.stack_shared_  # the gate's budget-0 part reused, not refitted
+        assert direct.stack_shared_ is not zero.stack_shared_
         assert derived.budget == budget and derived.get_params() == direct.get_params()
         assert derived.stack_gate_ == direct.stack_gate_
         assert np.array_equal(derived.predict(test), direct.predict(test))
