@@ -103,6 +103,11 @@ gate reads one draw: there a cross-validated score is less noisy, while a kernel
 ridge's cost grows with the cube of its rows (1.3 s against 3.9 s of CPU for the
 gate on 547 records, 29 s against 90 s on 2,000: ``scripts/bench_gate_repeats.py``).
 
+Everything without the curve (the rows, the draws of folds, the budget-0 candidates and their choice, the bar
+to beat) is the same at every budget of one model: :func:`fit_budget0_gate` computes it once, and a gate at
+another budget reuses it (:class:`Budget0Gate`; :meth:`GNNPredictor.with_budget` hands it over). How the
+candidates are scored and compared lives in :mod:`naapgnn.models.gate_rules`.
+
 The stacks are fitted and gated on at most :data:`MAX_STACK_ROWS` records (a
 seeded random subset of the training split beyond that): a kernel ridge's cost
 grows with the cube of its rows (the gate's 2 x 28 settings x 5 folds of them, in each draw),
