@@ -16,6 +16,10 @@ features, computed per record:
   (accuracy, losses, a per-epoch ``lr``, ...) and their first and second
   differences, as in the paper.
 
+Columns constant in the training data (an op type no network has, a hyperparameter every run shares, a
+learning-rate schedule all runs follow) are dropped before scaling, so they neither dilute the nu-SVR's
+``gamma`` (a multiple of one over the number of varying columns) nor change any result.
+
 The hyperparameters of the regressor (nu-SVR: ``C``, ``nu``, ``gamma``; forest:
 ``max_features``, ``min_samples_leaf``) are chosen by a grid search over ``cv``
 shuffled folds of the training data only, with a fixed seed (:func:`grid_search`:
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError
@@ -85,6 +90,8 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
+    fitted_budget_, fitted_model_ : int, str
+        The ``budget`` and ``model`` of the fit (predicting after ``set_params`` changed them is refused).
     channels_ : list of str
         Curve channels read (every channel a training record has).
     diverged_values_, unlogged_epochs_ : dict
@@ -129,7 +136,9 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
             raise NaapgnnError(f"BakerPredictor: max_search_rows must be None or an integer >= 2 * cv, got {rows!r}")
 
     def _pipeline_and_grid(self, n_features: int):
+        """The pipeline and its grid; ``n_features``: the columns that vary in the training data (gamma's unit)."""
         from sklearn.ensemble import RandomForestRegressor
+        from sklearn.feature_selection import VarianceThreshold
         from sklearn.impute import SimpleImputer
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
@@ -142,7 +151,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
             reg = RandomForestRegressor(n_estimators=int(self.n_estimators), random_state=self.random_state, n_jobs=1)
             grid = {"reg__max_features": [0.33, 1.0], "reg__min_samples_leaf": [1, 3]}
         steps = [("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
-                 ("scale", StandardScaler()), ("reg", reg)]
+                 ("constant", VarianceThreshold()), ("scale", StandardScaler()), ("reg", reg)]
         return Pipeline(steps), grid
 
     def fit(self, X, y=None):
@@ -163,12 +172,13 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         from naapgnn.features.hparams import hparam_reading
 
         self._check_params()
-        records = as_records(X)
+        records = as_records(X, "BakerPredictor")
         y = targets_of(records, y, "BakerPredictor")
         if len(records) < 2 * int(self.cv):
             raise NaapgnnError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
                                f"got {len(records)}")
-        budget = int(self.budget)
+        budget = self.fitted_budget_ = int(self.budget)
+        self.fitted_model_ = self.model
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
             raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
@@ -179,7 +189,7 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         features = baker_features(records, budget, self.channels_, self.hparam_names_, self.hparam_log_)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         z = (y - self.y_mean_) / self.y_std_
-        pipeline, grid = self._pipeline_and_grid(features.shape[1])
+        pipeline, grid = self._pipeline_and_grid(_varying_columns(features))
         folds = KFold(n_splits=int(self.cv), shuffle=True, random_state=self.random_state)
         search = _search_rows(len(z), self.max_search_rows, self.random_state)
         best_params, best_mse = grid_search(pipeline, grid, folds, features[search], z[search])
@@ -204,9 +214,12 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         -------
         numpy.ndarray of shape (n,), or (mean, std)
         """
-        if not hasattr(self, "model_"):
-            raise NaapgnnError("BakerPredictor: not fitted yet (call fit)")
-        features = baker_features(self._as_stood(as_records(X)), int(self.budget), self.channels_,
+        check_is_fitted(self, "model_", msg="BakerPredictor: not fitted yet (call fit)")
+        for name, fitted in (("budget", self.fitted_budget_), ("model", self.fitted_model_)):
+            if getattr(self, name) != fitted:
+                raise NaapgnnError(f"BakerPredictor: {name} is {getattr(self, name)!r} but the model was fitted with "
+                                   f"{fitted!r} (set_params after fit); fit again")
+        features = baker_features(self._as_stood(as_records(X, "BakerPredictor")), int(self.budget), self.channels_,
                                   self.hparam_names_, self.hparam_log_)
         mean = self.model_.predict(features) * self.y_std_ + self.y_mean_
         if not return_std:
@@ -218,10 +231,34 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
         folds = np.stack([m.predict(features) for m in self.fold_models_])
         return mean, folds.std(axis=0) * self.y_std_
 
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Coefficient of determination R^2 of the predictions (scikit-learn's regressor score).
+
+        Parameters
+        ----------
+        X : list of Record (or what :func:`naapgnn.models.inputs.as_records` accepts)
+        y : array-like of shape (n,), optional
+            Final accuracies; default: the records' ``target``.
+        sample_weight : array-like of shape (n,), optional
+
+        Returns
+        -------
+        float
+        """
+        records = as_records(X, "BakerPredictor")
+        return super().score(records, targets_of(records, y, "BakerPredictor"), sample_weight=sample_weight)
+
     def _as_stood(self, records: list) -> list:
         """Each run's first ``budget`` epochs as it stood then, whatever its file logged later, with the
         training runs' worst values and unlogged epochs (:func:`naapgnn.data.gaps.as_seen_at`)."""
         return as_seen_at(records, int(self.budget), worst=self.diverged_values_, unlogged=self.unlogged_epochs_)
+
+
+def _varying_columns(features: np.ndarray) -> int:
+    """How many columns of ``features`` take two or more values among their finite entries (at least 1)."""
+    missing = np.isnan(features)
+    low, high = np.where(missing, np.inf, features).min(axis=0), np.where(missing, -np.inf, features).max(axis=0)
+    return max(1, int(np.sum(high > low)))
 
 
 def _search_rows(n: int, limit: int | None, random_state) -> np.ndarray:

@@ -20,9 +20,12 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+import numpy as np
+
 from baselines.paper import DETERMINISTIC, PAPER_BUDGETS, PAPER_MODELS, SEEDS, paper_order
 from baselines.registry import BAKER_RF, BAKER_SVR, PER_LAYER, PER_LAYER_CYCLE, paper_key
 from naapgnn.errors import NaapgnnError
+from naapgnn.evaluation.metrics import format_tau
 
 CSV_COLUMNS = ("model", "budget", "mae", "violations", "max_violations", "monotonicity_score",
                "kendall_tau", "spearman")
@@ -228,7 +231,10 @@ def summary_text(rows: Sequence[dict], protocol: str) -> str:
             elif protocol == "official":
                 text = f"{int(r['violations'])}/{int(r['max_violations'])}  {r['mae']:.4f}"
             else:
-                text = f"tau {r['kendall_tau']:.3f}+-{r['kendall_tau_std']:.3f}  v {r['violations']:.1f}"
+                spread = "" if np.isnan(r["kendall_tau"]) else f"+-{r['kendall_tau_std']:.3f}"
+                text = f"tau {format_tau(r['kendall_tau'])}{spread}  v {r['violations']:.1f}"
             cells.append(text.rjust(cell))
         lines.append(m.ljust(width) + "".join(cells))
+    if protocol != "official" and any(np.isnan(r["kendall_tau"]) for r in rows):
+        lines.append("tau undefined: on every split the test targets, or the model's predictions, are all equal")
     return "\n".join(lines)

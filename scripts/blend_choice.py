@@ -100,6 +100,7 @@ def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
                                       int(model.random_state or 0))
     # the held-out scores and the share exactly as GNNPredictor(choose_blend=True) computes them at fit
     model.blend_forest, model.choose_blend = default, True
+    model.remember_params()  # the forest is fitted now: the model predicts with its new share
     picked, held_out = model._choose_share(y[train])
     if not held_out:
         raise NaapgnnError(f"{bench.name}: too few held-out predictions to score the shares (more records)")

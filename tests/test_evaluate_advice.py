@@ -214,8 +214,9 @@ def test_the_advice_nests_in_the_repeated_protocol(small, tmp_path):
 def test_inner_folds_option_errors():
     with pytest.raises(NaapgnnError, match="--inner-folds must be 0"):
         ev._check(ev.Benchmark([], None, np.zeros(0), np.zeros(0, bool), "x", 5), [0], ["official"], 1, 1)
-    with pytest.raises(NaapgnnError, match="3 folds need at least 3 training architectures, got 2"):
-        ev.inner_splits([4, 9], 3)
+    with pytest.raises(NaapgnnError, match=r"3 folds need at least 6 training architectures \(2 ranked per fold\), "
+                                           "got 5"):
+        ev.inner_splits([4, 9, 10, 11, 12], 3)
 
 
 def test_full_epochs_counts_the_saving_against_the_real_training(tmp_path, capsys):

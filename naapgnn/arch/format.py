@@ -4,9 +4,9 @@ Two forms are accepted wherever an architecture is read:
 
 1. A NAAP-440 *scheme*: a list of blocks
    ``{"kernel_size": k, "width": w, "stride": s, "residual": bool}``. Each block
-   is Conv2d(bias=False, padding=k//2) -> BatchNorm2d -> ReLU; a residual adds
-   the block input to its output. Global average pooling and
-   ``Linear(last width, 10)`` follow.
+   is Conv2d(bias=False, padding=(k-1)//2, which is k//2 for NAAP-440's odd k) -> BatchNorm2d
+   -> ReLU; a residual adds the block input to its output. Global average pooling and
+   ``Linear(last width, 10)`` follow. An object ``{"scheme": [...]}`` holds one too (beside it only a "name").
 2. A general *layer graph*:
    ``{"input_shape": [3, 32, 32], "num_classes": 10, "layers": [...]}`` with ops
    ``conv``, ``maxpool``, ``avgpool``, ``dropout``, ``gap``, ``linear``,
@@ -153,7 +153,7 @@ def parse_architecture(obj: Any, source: str | None = None) -> Architecture:
         if isinstance(obj, str):
             obj = _from_text(obj)
         if isinstance(obj, Mapping) and "layers" not in obj and "scheme" in obj:
-            obj = obj["scheme"]
+            obj = _wrapped_scheme(obj)
         if isinstance(obj, (list, tuple)):
             return _from_scheme(obj)
         if isinstance(obj, Mapping):
@@ -186,6 +186,16 @@ def is_scheme(obj: Any) -> bool:
     )
 
 
+def _wrapped_scheme(obj: Mapping[str, Any]) -> Any:
+    """The scheme of ``{"scheme": [...]}``; a scheme's network has NAAP-440's input and classes, so other keys
+    (``num_classes``, ``input_shape``) would be silently ignored: refused."""
+    unknown = sorted(set(obj) - {"scheme", "name"})
+    if unknown:
+        raise NaapgnnError(f"unknown field {unknown[0]!r} beside 'scheme' (a scheme is NAAP-440's 3x32x32 input and "
+                           "10 classes; give a layer graph with 'layers' for others)")
+    return obj["scheme"]
+
+
 def _from_text(text: str) -> Any:
     """The architecture a JSON string holds (a table's scheme column, say); a plain word (``"resnet"``) is no
     JSON text, and said so."""
@@ -210,7 +220,7 @@ def _loads(text: str) -> Any:
 def _from_scheme(blocks: Sequence[Any]) -> Architecture:
     if len(blocks) == 0:
         raise NaapgnnError("empty network: the scheme has no blocks")
-    layers = []
+    layers, normalised = [], []
     for i, block in enumerate(blocks):
         if not isinstance(block, Mapping):
             raise NaapgnnError(f"block {i}: expected an object, got {type(block).__name__}")
@@ -220,13 +230,15 @@ def _from_scheme(blocks: Sequence[Any]) -> Architecture:
         unknown = sorted(set(block) - set(SCHEME_KEYS))
         if unknown:
             raise NaapgnnError(f"block {i}: unknown field {unknown[0]!r}")
+        block = dict(block)
         try:
             for key in ("kernel_size", "width", "stride"):
-                positive_int(block[key], key)
+                block[key] = positive_int(block[key], key)
         except NaapgnnError as exc:
             raise NaapgnnError(f"block {i}: {exc}") from None
         if not isinstance(block["residual"], bool):
             raise NaapgnnError(f"block {i}: residual must be true or false, got {block['residual']!r}")
+        normalised.append(block)
         layers.append(
             {
                 "op": "conv",
@@ -238,7 +250,7 @@ def _from_scheme(blocks: Sequence[Any]) -> Architecture:
         )
     graph = {"input_shape": [3, 32, 32], "num_classes": 10, "layers": layers}
     arch = _from_graph(graph, unit="block")
-    return Architecture(arch.input_shape, arch.num_classes, arch.layers, scheme=[dict(b) for b in blocks])
+    return Architecture(arch.input_shape, arch.num_classes, arch.layers, scheme=normalised)
 
 
 # --- layer-graph form ----------------------------------------------------------

@@ -29,6 +29,7 @@ Ops beyond the plain chain:
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from naapgnn.errors import NaapgnnError
@@ -41,8 +42,8 @@ CONV_ORDERS = ("conv-bn-act", "act-conv-bn", "bn-act-conv")
 JOIN_OPS = ("add", "concat", "mul")
 
 # Fields each op accepts: name -> (required, default). Defaults of None mean
-# "derived" (stride of a pool defaults to its kernel size, padding to k // 2,
-# or dilation * (k - 1) // 2 for a dilated conv, a conv's bias to ``not batchnorm``).
+# "derived" (stride of a pool defaults to its kernel size, a conv's padding to dilation * (k - 1) // 2,
+# k // 2 for an odd k without dilation, a conv's bias to ``not batchnorm``).
 OP_FIELDS: dict[str, dict[str, tuple[bool, Any]]] = {
     "conv": {
         "out_channels": (True, None),
@@ -91,8 +92,10 @@ refuses parameter or MAC totals beyond int64)."""
 
 
 def positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """``value`` as an int (a numpy integer too); one-line NaapgnnError unless it is in [1, MAX_SIZE]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
+    value = int(value)
     if value <= 0:
         raise NaapgnnError(f"{name} must be a positive integer, got {value}")
     if value > MAX_SIZE:
@@ -113,8 +116,11 @@ def check_attrs(op: str, attrs: dict) -> None:
         attrs["stride"] = positive_int(attrs["stride"], "stride")
     if "padding" in attrs:
         pad = attrs["padding"]
-        if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+        if isinstance(pad, bool) or not isinstance(pad, numbers.Integral) or pad < 0:
             raise NaapgnnError(f"padding must be a non-negative integer, got {pad!r}")
+        pad = attrs["padding"] = int(pad)
+        if pad > MAX_SIZE:
+            raise NaapgnnError(f"padding {pad} is larger than any network naapgnn reads (at most {MAX_SIZE:,})")
     for name in ("batchnorm", "residual", "count_include_pad"):
         if name in attrs and not isinstance(attrs[name], bool):
             raise NaapgnnError(f"{name} must be true or false, got {attrs[name]!r}")

@@ -96,6 +96,7 @@ def parse_budgets(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
     import shutil
     import sys
     import time
@@ -103,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, reads_lacking
+    from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, reads_lacking
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
-    from naapgnn.evaluation.report import cut_short_note, small_split_note, write_outputs
+    from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
     from naapgnn.runtime import resolve_device
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -166,12 +167,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'epochs':>6}  {'spent':>6}  {'Kendall tau':>13}  {'viol.':>6}  {'MAE':>15}  {'P@5':>4}  predictor")
     for _, r in best_per_budget(result.results, headline).iterrows():
         spent = f"{100 * r['budget'] / full:>5.1f}%" if full else "   n/a"
-        print(f"{int(r['budget']):>6}  {spent}  {r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}  "
+        undefined = math.isnan(r["kendall_tau"])
+        tau = f"{'undefined':>13}" if undefined else f"{r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}"
+        print(f"{int(r['budget']):>6}  {spent}  {tau}  "
               f"{r['violations']:>6.1f}  {r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {r['precision_at_5']:>4.2f}  "
-              f"{labels.get(r['predictor'], r['predictor'])}")
-    small = small_split_note(result)
-    if small:
-        print(f"note: {small}")
+              f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
+    for note in (small_split_note(result), equal_targets_note(result)):
+        if note:
+            print(f"note: {note}")
     advice = result.advice(args.tolerance)
     if advice is not None:
         print(advice_line(advice, labels))
@@ -206,6 +209,8 @@ def _pm(mean: float, std: float, digits: int) -> str:
     """``mean +- std``, or the mean alone for a single run (no spread)."""
     import math
 
+    if math.isnan(mean):
+        return "undefined"
     return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" +- {std:.{digits}f}")
 
 
@@ -225,4 +230,5 @@ def advice_line(advice: dict, labels: dict) -> str:
             f"{advice['inner_kendall_tau_std']:.3f}\n"
             f"  on the test architectures: Kendall tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'], 3)}, "
             f"MAE {_pm(advice['test_mae'], advice['test_mae_std'], 4)} (best on the test split in hindsight: "
-            f"{advice['hindsight_kendall_tau']:.3f} at budget {advice['hindsight_budget']})")
+            + (f"{advice['hindsight_kendall_tau']:.3f} at budget {advice['hindsight_budget']})"
+               if "hindsight_budget" in advice else "none, Kendall tau undefined there)"))

@@ -23,7 +23,7 @@ HEADLINE_ORDER = ("repeated", "kfold", "official", "extrapolate")
 INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
-__all__ = ["best_per_budget", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
+__all__ = ["best_per_budget", "best_label", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
            "budget_edge_note", "inner_protocol", "HEADLINE_ORDER", "INNER_PREFIX"]
 
 
@@ -40,6 +40,12 @@ def best_per_budget(results, protocol: str | None = None):
     sub = results if protocol is None else results[results["protocol"] == protocol]
     sub = sub.sort_values(["budget", "kendall_tau", "violations"], ascending=[True, False, True], na_position="last")
     return sub.groupby("budget", sort=True).head(1).reset_index(drop=True)
+
+
+def best_label(row, label: str) -> str:
+    """``label`` of a :func:`best_per_budget` row, or "none" where its Kendall tau is undefined on every run
+    (the test targets, or every predictor's predictions, all equal): no order was there to pick a best by."""
+    return "none (Kendall tau undefined)" if math.isnan(float(row["kendall_tau"])) else label
 
 
 def summarize_runs(runs):
@@ -72,6 +78,9 @@ def good_enough_budget(summary, tolerance: float = 0.0) -> dict:
     best = best_per_budget(summary)
     if best.empty:
         raise NaapgnnError("good_enough_budget: no runs to read the advice from")
+    if best["kendall_tau"].isna().all():
+        raise NaapgnnError("budget advice: Kendall tau is undefined on every inner run (each inner test fold's "
+                           "targets, or predictions, all equal); give --inner-folds 0")
     ref = best.loc[best["kendall_tau"].idxmax()]
     spread = float(ref["kendall_tau_std"]) if "kendall_tau_std" in best and not np.isnan(ref["kendall_tau_std"]) else 0.0
     margin = max(spread, float(tolerance))
@@ -158,8 +167,8 @@ def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, toleran
     for name, values in (("inner_kendall_tau", mine["kendall_tau"]), ("inner_mae", mine["mae"]),
                          ("test_kendall_tau", test_taus), ("test_mae", test_maes)):
         answer[name], answer[name + "_std"] = _mean_std(list(values))
-    if len(test_runs):
-        best = best_per_budget(summarize_runs(test_runs))
+    best = best_per_budget(summarize_runs(test_runs)) if len(test_runs) else None
+    if best is not None and best["kendall_tau"].notna().any():  # undefined where every test target is equal
         top = best.loc[best["kendall_tau"].idxmax()]
         answer.update({"hindsight_budget": int(top["budget"]), "hindsight_predictor": top["predictor"],
                        "hindsight_kendall_tau": float(top["kendall_tau"]),

@@ -348,12 +348,12 @@ def inner_splits(train, n_folds: int, seed: int = 0, groups=None) -> list:
     benchmark, :func:`naapgnn.evaluation.protocols.splits`); nothing outside it is read."""
     import numpy as np
 
-    from naapgnn.evaluation.protocols import splits
+    from naapgnn.evaluation.protocols import MIN_TESTED, splits
 
     train = np.asarray(train, dtype=np.int64)
-    if not 2 <= n_folds <= len(train):
-        raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {n_folds} training architectures, "
-                           f"got {len(train)}")
+    if not 2 <= n_folds <= len(train) // MIN_TESTED:
+        raise NaapgnnError(f"--inner-folds: {n_folds} folds need at least {MIN_TESTED * n_folds} training "
+                           f"architectures ({MIN_TESTED} ranked per fold), got {len(train)}")
     inner = None if groups is None else groups[train]
     configurations = len(train) if inner is None else len(np.unique(inner))
     if configurations == len(train):

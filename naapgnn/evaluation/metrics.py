@@ -30,6 +30,8 @@ __all__ = [
     "top_k_regret",
     "all_metrics",
     "count_inversions",
+    "undefined_tau_reason",
+    "format_tau",
 ]
 
 
@@ -128,6 +130,22 @@ def spearman(y_true, y_pred) -> float:
     if _constant(t) or _constant(p):
         return math.nan
     return float(spearmanr(t, p).statistic)
+
+
+def undefined_tau_reason(y_true, y_pred) -> str | None:
+    """Why :func:`kendall_tau` of these is undefined (NaN), in words: all targets, or all predictions, equal;
+    None when it is defined."""
+    t, p = _pair(y_true, y_pred, min_len=2)
+    if _constant(t):
+        return f"all {len(t)} targets are {t[0]:g}"
+    if _constant(p):
+        return f"all {len(p)} predictions are {p[0]:g}"
+    return None
+
+
+def format_tau(value: float, digits: int = 3) -> str:
+    """A Kendall tau for a summary line: ``"undefined"`` where it is NaN (nothing to rank), never ``"nan"``."""
+    return "undefined" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def _constant(a: np.ndarray) -> bool:

@@ -40,8 +40,9 @@ from naapgnn.errors import NaapgnnError
 PROTOCOLS = ("official", "repeated", "kfold", "extrapolate")
 
 Split = tuple[np.ndarray, np.ndarray]
+MIN_TESTED = 2  # a test part's fewest records: Kendall tau and the other ranking metrics compare pairs
 
-__all__ = ["PROTOCOLS", "splits", "splits_for", "targets_and_flags", "aggregate", "paired_difference",
+__all__ = ["PROTOCOLS", "MIN_TESTED", "splits", "splits_for", "targets_and_flags", "aggregate", "paired_difference",
            "small_test_note"]
 
 # Fewest test architectures a Kendall tau is read from without a note: 10 give 45 pairs, one flipped pair moving
@@ -92,8 +93,9 @@ def splits(
     flags = None if is_test is None else np.asarray(is_test).astype(bool).reshape(-1)
     if flags is not None and len(flags) != n:
         raise NaapgnnError(f"splits: {n} targets but {len(flags)} is_test flags")
-    if n < 2:
-        raise NaapgnnError(f"splits: need at least 2 architectures, got {n}")
+    if n < MIN_TESTED + 1:
+        raise NaapgnnError(f"splits: need at least {MIN_TESTED + 1} architectures (one to train on, {MIN_TESTED} to "
+                           f"rank), got {n}")
     if protocol == "official":
         if flags is None:
             raise NaapgnnError("splits: the official protocol needs the is_test flags (IsTest column or record split)")
@@ -102,30 +104,36 @@ def splits(
             raise NaapgnnError(f"splits: the official protocol needs training and test records; {which} of the {n} "
                                f"is marked test (split \"test\" / IsTest 1): {fix}, or use the repeated or kfold "
                                "protocol")
+        if flags.sum() < MIN_TESTED:
+            raise NaapgnnError(f"splits: the official protocol tests the {int(flags.sum())} record marked test; ranking "
+                               f"needs at least {MIN_TESTED}: mark another, or use the repeated or kfold protocol")
         return [_pair(np.flatnonzero(flags), n)]
     if protocol == "repeated":
         marked = int(flags.sum()) if flags is not None else 0
         if train_size is not None:
             if test_size is not None:
                 raise NaapgnnError("splits: give the repeated protocol a train_size or a test_size, not both")
-            if not 1 <= train_size < n:
-                raise NaapgnnError(f"splits: repeated train_size must be between 1 and {n - 1}, got {train_size}")
+            if not 1 <= train_size <= n - MIN_TESTED:
+                raise NaapgnnError(f"splits: repeated train_size must be between 1 and {n - MIN_TESTED} (at least "
+                                   f"{MIN_TESTED} of the {n} architectures tested), got {train_size}")
             test_size = n - train_size
         # as many test architectures as the official split has; else NAAP-440's share (40 of 440), 2 at least
         size = test_size if test_size is not None else (marked if 0 < marked < n else max(2, round(n / 11)))
-        if not 1 <= size < n:
-            raise NaapgnnError(f"splits: repeated test_size must be between 1 and {n - 1}, got {size}")
+        if not MIN_TESTED <= size < n:
+            raise NaapgnnError(f"splits: repeated test_size must be between {MIN_TESTED} and {n - 1}, got {size}")
         if n_repeats < 1:
             raise NaapgnnError(f"splits: n_repeats must be >= 1, got {n_repeats}")
         if groups is not None:
-            return _group_draws(np.asarray(groups), size, n_repeats, seed, fill_train=train_size is not None)
+            draws = _group_draws(np.asarray(groups), size, n_repeats, seed, fill_train=train_size is not None)
+            return _tested(draws, "a larger test_size or a smaller train_size")
         from sklearn.model_selection import ShuffleSplit
 
         draws = ShuffleSplit(n_splits=n_repeats, test_size=size, random_state=seed).split(np.zeros(n))
         return [_pair(test, n) for _, test in draws]
     if protocol == "kfold":
-        if not 2 <= n_folds <= n:
-            raise NaapgnnError(f"splits: n_folds must be between 2 and {n} (the architectures split), got {n_folds}")
+        if not 2 <= n_folds <= n // MIN_TESTED:
+            raise NaapgnnError(f"splits: n_folds must be between 2 and {n // MIN_TESTED} (each fold tests at least "
+                               f"{MIN_TESTED} of the {n} architectures), got {n_folds}")
         if groups is not None:
             from sklearn.model_selection import GroupKFold
 
@@ -133,15 +141,16 @@ def splits(
                 raise NaapgnnError(f"splits: n_folds must be at most the {len(np.unique(groups))} configurations, "
                                    f"got {n_folds}")
             folds = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n), groups=groups)
-            return [_pair(test, n) for _, test in folds]
+            return _tested(([_pair(test, n) for _, test in folds]), "fewer folds")
         from sklearn.model_selection import KFold
 
         folds = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n))
         return [_pair(test, n) for _, test in folds]
     if protocol == "extrapolate":
         size = int(round(n * top_fraction))
-        if not 0 < top_fraction < 1 or not 1 <= size < n:
-            raise NaapgnnError(f"splits: top_fraction must leave both sides non-empty, got {top_fraction}")
+        if not 0 < top_fraction < 1 or not MIN_TESTED <= size < n:
+            raise NaapgnnError(f"splits: top_fraction must test at least {MIN_TESTED} and train on at least one of "
+                               f"the {n} architectures, got {top_fraction}")
         return [_pair(np.argsort(y, kind="stable")[n - size:], n)]
     raise NaapgnnError(f"unknown protocol {protocol!r} (expected one of {', '.join(PROTOCOLS)})")
 
@@ -164,6 +173,16 @@ def _group_draws(groups: np.ndarray, size: int, n_repeats: int, seed: int, fill_
             raise NaapgnnError(f"splits: the groups leave no {'test' if len(test) == 0 else 'training'} records")
         out.append(_pair(test, n))
     return out
+
+
+def _tested(pairs: list[Split], fix: str) -> list[Split]:
+    """``pairs``, after a one-line NaapgnnError when a test part holds fewer than :data:`MIN_TESTED` records
+    (the runs of one configuration kept together can leave a fold that small)."""
+    small = min(len(test) for _, test in pairs)
+    if small < MIN_TESTED:
+        raise NaapgnnError(f"splits: keeping each configuration's runs together leaves a test part of {small} "
+                           f"record(s); ranking needs at least {MIN_TESTED}: {fix}")
+    return pairs
 
 
 def _pair(test: np.ndarray, n: int) -> Split:

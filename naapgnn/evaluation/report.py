@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.evaluation.analysis import best_per_budget, budget_edge_note, headline_protocol
+from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, headline_protocol
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -196,10 +196,7 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
               f"**How the advice fares on the test architectures** (`{protocol}` protocol, mean ± std over "
               f"{_over(protocol)}; each split scored with the choice made inside its own training part): Kendall "
               f"tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'])}, MAE "
-              f"{_pm(advice['test_mae'], advice['test_mae_std'], 4)}. For comparison only, the best result on the "
-              f"test architectures at any budget, picked in hindsight: {lab(advice['hindsight_predictor'])} after "
-              f"{_epochs(advice['hindsight_budget'])}, Kendall tau "
-              f"{_pm(advice['hindsight_kendall_tau'], advice['hindsight_kendall_tau_std'])}.", ""]
+              f"{_pm(advice['test_mae'], advice['test_mae_std'], 4)}. " + _hindsight(advice, lab), ""]
     return lines
 
 
@@ -255,6 +252,27 @@ def _inner_table(result, lab) -> list[str]:
             _table(["epochs", "training spent", "best predictor", "Kendall tau", "violations", "MAE", "runs"], rows)]
 
 
+def _hindsight(advice: dict, lab) -> str:
+    if "hindsight_budget" not in advice:
+        return "Kendall tau is undefined on every test split (nothing to rank), so no best result in hindsight."
+    return (f"For comparison only, the best result on the test architectures at any budget, picked in hindsight: "
+            f"{lab(advice['hindsight_predictor'])} after {_epochs(advice['hindsight_budget'])}, Kendall tau "
+            f"{_pm(advice['hindsight_kendall_tau'], advice['hindsight_kendall_tau_std'])}.")
+
+
+def equal_targets_note(result) -> str | None:
+    """A sentence when every target of some test split of the headline protocol is the same: Kendall tau is
+    undefined there (and the violations, counted in the records' order, say nothing); else None."""
+    headline = result.advice_protocol or headline_protocol(result.protocols)
+    tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
+    equal = [t for t in tests if np.ptp(result.bench.y[list(t)]) == 0]
+    if not equal:
+        return None
+    return (f"in {len(equal)} of {len(tests)} {headline} test splits every architecture has the same final "
+            f"accuracy ({result.bench.y[list(equal[0])[0]]:g}): nothing to rank, so Kendall tau is undefined there "
+            "and no best predictor is named where it is undefined on every split")
+
+
 def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: str,
                     labels: Mapping[str, str]) -> str:
     """The human-readable report (see :func:`write_outputs`)."""
@@ -272,7 +290,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
               "(no ± : a single run, a deterministic predictor on a fixed split).",
               f"- Architectures per split, training / test: {_split_sizes(result)}.",
-              *[f"- Note: {note}." for note in [small_split_note(result), tie_note(result)] if note],
+              *[f"- Note: {note}." for note in [small_split_note(result), tie_note(result), equal_targets_note(result)]
+                if note],
               *[f"- Repeated runs: {text}." for text in [result.bench.repeated_configurations()] if text],
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
               if full else "- The benchmark has no training curves: budget 0 only.",
@@ -294,7 +313,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     rows = []
     for _, r in best_per_budget(res, headline).iterrows():
         budget = int(r["budget"])
-        rows.append([budget, _spent(budget, full), _speedup(budget, full), lab(r["predictor"]),
+        rows.append([budget, _spent(budget, full), _speedup(budget, full), best_label(r, lab(r["predictor"])),
                      _pm(r["kendall_tau"], r["kendall_tau_std"]),
                      f"{_pm(r['violations'], r['violations_std'], 1)} / {n_test}", _pm(r["mae"], r["mae_std"], 4),
                      _pm(r["precision_at_5"], r["precision_at_5_std"], 2),

@@ -37,7 +37,7 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
            "curve_channels", "check_logged", "declares_cycle", "is_loss_channel", "ranking_channel",
-           "values_and_differences", "values_and_differences_names", "SCHEDULE_CHANNEL"]
+           "values_and_differences", "require_curve", "values_and_differences_names", "SCHEDULE_CHANNEL"]
 
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4", "flat")
 _CYCLE = ("cycle_end", "cycle_gain", "cycle_extrapolated")
@@ -199,13 +199,7 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw:
     """
     if budget == 0:
         return np.zeros((len(records), 0))
-    measured = [c for c in channels if c != SCHEDULE_CHANNEL] or list(channels)  # lr alone is no curve
-    for r in records:
-        if not any(len(r.curve.get(c, ())) for c in measured):
-            has = measured_channels(r.curve)
-            raise NaapgnnError(
-                f"record {r.id!r}: budget {budget} reads the first {budget} epochs of the curve channel(s) "
-                f"{', '.join(measured)}; " + (f"it has {', '.join(has)} only" if has else "it has no curve"))
+    require_curve(records, budget, channels)
     periods = _periods(records) if SCHEDULE_CHANNEL in channels else None
     blocks = []
     for c in channels:
@@ -216,6 +210,18 @@ def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw:
         if periods is not None and c != SCHEDULE_CHANNEL:
             blocks.append(_cycle_features(values, periods) * present[:, None])
     return np.concatenate(blocks, axis=1)
+
+
+def require_curve(records: Sequence, budget: int, channels: Sequence[str]) -> None:
+    """One-line NaapgnnError naming the first record with none of the measured ``channels`` (a per-epoch ``lr``
+    alone is no curve) that a budget >= 1 reads."""
+    measured = [c for c in channels if c != SCHEDULE_CHANNEL] or list(channels)
+    for r in records:
+        if not any(len(r.curve.get(c, ())) for c in measured):
+            has = measured_channels(r.curve)
+            raise NaapgnnError(
+                f"record {r.id!r}: budget {budget} reads the first {budget} epochs of the curve channel(s) "
+                f"{', '.join(measured)}; " + (f"it has {', '.join(has)} only" if has else "it has no curve"))
 
 
 def values_and_differences_names(budget: int, channels: Sequence[str]) -> list[str]:
@@ -230,8 +236,10 @@ def values_and_differences_names(budget: int, channels: Sequence[str]) -> list[s
 def values_and_differences(records: Sequence, budget: int, channels: Sequence[str]) -> np.ndarray:
     """Baker et al. 2018's curve columns: per channel the first ``budget`` values and their first and
     second differences, ``(n, 3 * budget - 3)`` per channel (none at budget 0); NaN where a record
-    lacks the channel. A channel shorter than ``budget`` is an error.
+    lacks the channel. A channel shorter than ``budget``, or a record with none of them, is an error.
     """
+    if budget and channels:
+        require_curve(records, budget, channels)
     blocks = []
     for c in channels:
         values, present = _channel(records, c, budget)

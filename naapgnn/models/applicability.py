@@ -272,6 +272,7 @@ class ApplicabilityMixin:
             "" where in domain, else short reasons joined by "; ".
         """
         from naapgnn.models.inputs import as_records
+        self._check_fitted()
         records = as_records(X)
         graphs = self._graphs(X, records) if graphs is None else graphs
         parts = self.predict_parts(records, graphs) if parts is None else parts

@@ -27,7 +27,7 @@ from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 20  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 21  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -45,6 +45,7 @@ CHECKPOINT_VERSION = 20  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 18: that worst value in fractions (curve_worst): at one epoch, `flat` marks a run reading it;
 # 19: the gate's "hparams" kind (a kernel on the hyperparameters mixed with the graph prediction);
 # 20: that kernel a nu-SVR, and the gate's "svr" kind (a nu-SVR on the graph prediction, curve and hyperparameters)
+# 21: the training records' held-out graph predictions (oof_prediction), which with_budget reads
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -59,10 +60,13 @@ __all__ = ["save", "load", "check_replaceable", "CHECKPOINT_FORMAT", "CHECKPOINT
 
 
 def check_replaceable(path) -> None:
-    """Refuse in one line a ``path`` that a checkpoint may not replace: a folder holding anything but a checkpoint
-    (saving swaps the whole folder, which would delete the rest). A new path, an empty folder or a checkpoint is
+    """Refuse in one line a ``path`` that a checkpoint may not replace: a file, or a folder holding anything but a
+    checkpoint (saving swaps the whole folder, which would delete the rest). A new path, an empty folder or a checkpoint is
     fine."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NaapgnnError(f"{path}: a file, not a checkpoint folder; saving would replace it, so give a new or "
+                           "empty folder, or an old checkpoint")
     if path.is_dir() and any(path.iterdir()) and not (path / CONFIG_FILE).is_file():
         raise NaapgnnError(f"{path}: a folder that holds no checkpoint (no {CONFIG_FILE}); saving replaces the whole "
                            "folder, so give a new or empty folder, or an old checkpoint")
@@ -132,6 +136,7 @@ def _config(model) -> dict:
         "stack_weight": float(model.stack_gate_.get("weight", 1.0)),
         "stack_budget0_kind": model.stack_gate_.get("budget0_kind", model.stack_gate_.get("kind", "graph")),
         "domain": model.domain_, "std_scale": model.std_scale_, "blend_share": float(model.blend_share_),
+        "oof_prediction": [None if np.isnan(v) else float(v) for v in model.oof_prediction_],
     }
     return {
         "format": CHECKPOINT_FORMAT,
@@ -231,6 +236,8 @@ def _set_state(model, state: dict) -> None:
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
     model.blend_share_, model.blend_scores_ = float(state["blend_share"]), {}
+    model.oof_prediction_ = np.array([np.nan if v is None else float(v) for v in state["oof_prediction"]])
+    model.remember_params()
 
 
 def _check_curve_state(model, where: str) -> None:

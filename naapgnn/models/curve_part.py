@@ -179,6 +179,7 @@ class CurveMixin:
         other = copy.copy(self)
         other.budget = budget
         other._check_params()
+        other.remember_params()
         if other.forest_ is not None and self.forest == "per_layer":
             other.forest_ = copy.copy(self.forest_)
             other.forest_.budget = budget

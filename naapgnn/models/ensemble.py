@@ -13,7 +13,7 @@ MAX_PAIRS = 200_000
 AUTO_FULL_BATCH_RECORDS = 600
 AUTO_BATCH_SIZE = 64
 
-__all__ = ["validation_sets", "train_members", "train_member", "step_size", "select_graphs", "edge_offsets",
+__all__ = ["validation_sets", "progress_bar", "train_members", "train_member", "step_size", "select_graphs", "edge_offsets",
            "training_pairs", "rank_pairs", "rank_loss", "AUTO_FULL_BATCH_RECORDS", "AUTO_BATCH_SIZE"]
 
 
@@ -275,3 +275,10 @@ def rank_loss(pred, i, j, sign):
     if len(sign) == 0:
         return pred.sum() * 0.0
     return F.softplus(-sign * (pred[i] - pred[j])).mean()
+
+
+def progress_bar(enabled: bool, total: int):
+    """A tqdm bar (stderr) over the ensemble's ``total`` training epochs; silent unless ``enabled``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="training GNN ensemble", unit="epoch", disable=not enabled, leave=False)

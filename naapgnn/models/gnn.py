@@ -60,9 +60,9 @@ from naapgnn.models.applicability import MAX_STD, ApplicabilityMixin, blend
 from naapgnn.models.blended_forest import ForestMixin
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
-from naapgnn.models.ensemble import train_members, validation_sets
-from naapgnn.models.inputs import (EncodingMixin, as_records, check_params, check_training_targets, extension_types_in,
-                                   node_columns, targets_of)
+from naapgnn.models.ensemble import progress_bar, train_members, validation_sets
+from naapgnn.models.inputs import (READ_AT_PREDICTION, EncodingMixin, as_records, check_params, check_training_targets,
+                                   check_unchanged, extension_types_in, node_columns, targets_of)
 from naapgnn.runtime import cpu_threads, resolve_device
 
 __all__ = ["GNNPredictor"]
@@ -273,6 +273,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         records = as_records(X)
         y = targets_of(records, y, "GNNPredictor")
         seed = self._seed()
+        self.remember_params()
         check_training_targets(y)
         curve = self._fit_curve_state(records)
         self.hparam_names_, self.hparam_log_ = hparam_reading(records)
@@ -300,7 +301,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         target = torch.tensor((y - self.y_mean_) / self.y_std_, dtype=torch.float32, device=device)
         self.members_, self.best_epochs_ = [], []
         oof = np.full(len(records), np.nan)  # by the member that held each record out
-        bar = _progress(self.progress, int(self.n_ensemble) * int(self.max_epochs))
+        bar = progress_bar(self.progress, int(self.n_ensemble) * int(self.max_epochs))
         try:
             vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed)
             seeds = [seed * 1009 + m for m in range(len(vals))]
@@ -328,8 +329,13 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
 
     # --- predict ---
 
+    def remember_params(self) -> None:
+        """Note the hyperparameters the fitted state is for (``fitted_params_``): predicting refuses others."""
+        self.fitted_params_ = {name: getattr(self, name) for name in READ_AT_PREDICTION}
+
     def _check_fitted(self) -> None:
         check_is_fitted(self, "members_", msg="GNNPredictor: not fitted yet (call fit or GNNPredictor.load)")
+        check_unchanged(self)
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Coefficient of determination R^2 of the predictions (scikit-learn's regressor score).
@@ -441,10 +447,4 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             One line saying why the checkpoint does not fit this code.
         """
         return checkpoint.load(cls, path, device)
-
-
-def _progress(enabled: bool, total: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="training GNN ensemble", unit="epoch", disable=not enabled, leave=False)
 

@@ -179,6 +179,10 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
     scale_ : float
         Its factor to a fraction (0.01 for a channel in percent), negated for an error rate, read as one
         minus the accuracy (:func:`naapgnn.data.channels.as_accuracy`).
+    diverged_value_ : float or None
+        What a run that logged none of the channel reads (as a diverged run does, README "Read as the runs stood
+        at k"): the fit records' worst value over their first ``budget`` epochs (None without records: then
+        the predicted records' own).
     """
 
     def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
@@ -199,14 +203,20 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
 
     def fit(self, X=None, y=None):
         """Check the parameters and find the accuracy channel of ``X`` (records; optional). Returns self."""
-        from naapgnn.data.channels import (ACCURACY_CHANNEL, accuracy_candidates, accuracy_channels, accuracy_factor,
-                                           target_channel)
+        from naapgnn.data.channels import ACCURACY_CHANNEL
 
         self.epochs_ = self._check()
-        self.channel_, self.scale_ = self.channel or ACCURACY_CHANNEL, 1.0
+        self.channel_, self.scale_, self.diverged_value_ = self.channel or ACCURACY_CHANNEL, 1.0, None
         if X is None or hasattr(X, "columns"):
             return self
         records = list(X)
+        self._fit_channel(records, y)
+        self.diverged_value_ = _worst(records, self.channel_, int(self.budget))
+        return self
+
+    def _fit_channel(self, records: list, y) -> None:
+        from naapgnn.data.channels import accuracy_candidates, accuracy_channels, accuracy_factor, target_channel
+
         if self.channel is not None:
             lacking = [r.id for r in records if self.channel not in r.curve]
             if lacking:
@@ -215,7 +225,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             if self.scale_ is None:
                 raise NaapgnnError(f"heuristic {self.method!r}: channel {self.channel!r} holds values outside "
                                    "[0, 1] and [0, 100], so no accuracy (nor an error rate)")
-            return self
+            return
         found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
         if found is None and len(accuracy_candidates(records)) > 1:
             raise NaapgnnError(f"heuristic {self.method!r}: several curve channels could hold the accuracy "
@@ -225,7 +235,6 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
                                f"every record has, losses aside: {accuracy_channels(records) or 'none'}; "
                                "an accuracy lies in [0, 1] or [0, 100]); pass channel=")
         self.channel_, self.scale_ = found
-        return self
 
     def predict(self, X) -> np.ndarray:
         """Predicted final accuracy of each architecture of ``X``."""
@@ -250,11 +259,23 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         out = np.zeros((len(X), budget))
         for i, r in enumerate(X):
             values = r.curve.get(channel, ())
+            if not len(values) and self._diverged_value(X) is not None:
+                out[i] = self._diverged_value(X)  # logged nothing while most runs logged it: diverged
+                continue
             if len(values) < budget:
                 raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(values)} epochs, budget needs {budget}")
             check_logged(r, budget, channel)
             out[i] = values[:budget]
         return as_accuracy(out, scale)
+
+    def _diverged_value(self, X) -> float | None:
+        """What a record without the channel reads: the fit's :attr:`diverged_value_`, or without one the worst
+        of ``X``'s first epochs; None (the budget refused) where most of ``X`` lack the channel too."""
+        channel, budget = self._channel()[0], int(self.budget)
+        if 2 * sum(len(r.curve.get(channel, ())) >= budget for r in X) <= len(X):
+            return None
+        fitted = getattr(self, "diverged_value_", None)
+        return _worst(X, channel, budget) if fitted is None else fitted
 
     def _channel(self) -> tuple[str, float]:
         """The channel read and its factor (before ``fit``: ``channel``, or ``accuracy``, as given)."""
@@ -269,4 +290,12 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             return self.final_epoch
         if hasattr(X, "columns"):  # the NAAP-440 table
             return NUM_EPOCHS
-        return np.array([len(r.curve.get(self._channel()[0], ())) for r in X], dtype=float)
+        lengths = np.array([len(r.curve.get(self._channel()[0], ())) for r in X], dtype=float)
+        return np.where(lengths > 0, lengths, np.median(lengths[lengths > 0]) if lengths.any() else np.nan)
+
+
+def _worst(records, channel: str, budget: int) -> float | None:
+    """The worst value of ``channel`` over the records' first ``budget`` epochs (None when none logs it)."""
+    from naapgnn.data.gaps import worst_logged
+
+    return worst_logged(records, [channel], budget).get(channel)

@@ -7,8 +7,12 @@ from naapgnn.errors import NaapgnnError
 
 CURVE_MODES = ("network", "stack", "both")
 FOREST_KINDS = ("statistics", "per_layer")  # the blended forest (naapgnn.models.blended_forest)
+# what a prediction reads of the hyperparameters: changed after fit (set_params) they no longer fit the fitted state
+READ_AT_PREDICTION = ("budget", "curve_mode", "curve_raw", "blend_forest", "forest", "forest_curve", "fold_repeats",
+                      "conv", "direction", "hidden", "layers", "curve_hidden")
+MAX_SEED = 2**32 - 1  # the largest random_state scikit-learn's forests take
 
-__all__ = ["as_records", "check_params", "check_training_targets", "EncodedRecords", "EncodingMixin", "take",
+__all__ = ["as_records", "check_params", "check_training_targets", "check_unchanged", "READ_AT_PREDICTION", "EncodedRecords", "EncodingMixin", "take",
            "extension_types_in", "node_columns", "statistic_columns"]
 
 
@@ -64,22 +68,22 @@ class EncodedRecords:
         return EncodedRecords([self.records[i] for i in idx], select_graphs(self.graphs, idx), self.fold)
 
 
-def as_records(X) -> list:
+def as_records(X, who: str = "GNNPredictor") -> list:
     """Turn estimator input into a list of :class:`naapgnn.data.records.Record`.
 
     Accepts a NAAP-440 DataFrame (with its ``scheme`` column), or a sequence
     of records, :class:`naapgnn.arch.format.Architecture` objects, schemes, layer
-    graphs or JSON Lines record dicts (with an ``"arch"`` key). Items that are
-    not records get their position as id.
+    graphs or JSON Lines record dicts (with an ``"arch"`` key), or one such item. Items that are
+    not records get their position as id. ``who`` names the estimator in error messages.
     """
     from naapgnn.arch.format import parse_architecture
     from naapgnn.data.records import Record, record_from_dict, records_from_naap440
 
     if hasattr(X, "columns") and hasattr(X, "iloc"):
         if "scheme" not in X.columns:
-            raise NaapgnnError("GNNPredictor: the table has no 'scheme' column (use naapgnn.data.naap440.load_naap440)")
+            raise NaapgnnError(f"{who}: the table has no 'scheme' column (use naapgnn.data.naap440.load_naap440)")
         return records_from_naap440(X)
-    if isinstance(X, Record):
+    if _one_network(X):
         X = [X]
     if isinstance(X, EncodedRecords):
         return list(X.records)
@@ -95,8 +99,21 @@ def as_records(X) -> list:
         else:
             out.append(Record(id=str(i), arch=parse_architecture(item, source=f"input {i}")))
     if not out:
-        raise NaapgnnError("GNNPredictor: no architectures given")
+        raise NaapgnnError(f"{who}: no architectures given")
     return out
+
+
+def _one_network(X) -> bool:
+    """Whether ``X`` is one record or architecture (a record dict, a layer graph, a scheme) rather than a list."""
+    from collections.abc import Mapping
+
+    from naapgnn.arch.format import SCHEME_KEYS, Architecture
+    from naapgnn.data.records import Record
+
+    if isinstance(X, (Record, Architecture, Mapping)):
+        return True
+    blocks = isinstance(X, (list, tuple)) and len(X) > 0
+    return blocks and all(isinstance(b, Mapping) and set(SCHEME_KEYS) <= set(b) for b in X)
 
 
 def extension_types_in(x) -> tuple[str, ...]:
@@ -181,6 +198,11 @@ def targets_of(records: list, y, who: str) -> np.ndarray:
         raise NaapgnnError(f"{who}: {len(records)} architectures but {len(y)} targets")
     if not np.all(np.isfinite(y)):
         raise NaapgnnError(f"{who}: target {int(np.flatnonzero(~np.isfinite(y))[0])} is not finite")
+    outside = np.flatnonzero((y < 0) | (y > 1))
+    if len(outside):
+        i = int(outside[0])
+        hint = "; accuracies in percent? divide them by 100" if 1 < y[i] <= 100 else ""
+        raise NaapgnnError(f"{who}: target {i} ({y[i]:g}) is outside [0, 1]{hint}")
     return y
 
 
@@ -208,6 +230,9 @@ def check_params(est) -> None:
     if est.n_jobs is not None and (isinstance(est.n_jobs, bool) or not isinstance(est.n_jobs, (int, np.integer))
                                    or est.n_jobs < 1):
         raise NaapgnnError(f"GNNPredictor: n_jobs must be None or a positive integer, got {est.n_jobs!r}")
+    rs = est.random_state
+    if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or not 0 <= rs <= MAX_SEED):
+        raise NaapgnnError(f"GNNPredictor: random_state must be None or an integer in [0, {MAX_SEED}], got {rs!r}")
     if est.conv not in CONV_TYPES:
         raise NaapgnnError(f"GNNPredictor: conv must be one of {', '.join(CONV_TYPES)}, got {est.conv!r}")
     if est.direction not in DIRECTIONS:
@@ -226,6 +251,15 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: curve_mode must be one of {', '.join(CURVE_MODES)}, got {est.curve_mode!r}")
     if est.conv == "gatv2" and est.hidden % 4:
         raise NaapgnnError(f"GNNPredictor: hidden must be a multiple of 4 (attention heads) for gatv2, got {est.hidden}")
+
+
+def check_unchanged(est) -> None:
+    """One-line NaapgnnError when a hyperparameter a prediction reads differs from the one ``est`` was fitted with."""
+    for name, fitted in est.fitted_params_.items():
+        if getattr(est, name) != fitted:
+            hint = f" or with_budget({est.budget!r}, X)" if name == "budget" else ""
+            raise NaapgnnError(f"GNNPredictor: {name} is {getattr(est, name)!r} but the model was fitted with "
+                               f"{fitted!r} (set_params after fit); fit again{hint}")
 
 
 def check_training_targets(y: np.ndarray) -> None:

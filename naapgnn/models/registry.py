@@ -127,7 +127,12 @@ def create(key: str, budget: int = 0, random_state: int | None = 0, **params) ->
     if not entry.applies(budget):
         top = "any" if entry.max_budget is None else entry.max_budget
         raise NaapgnnError(f"predictor {key!r} applies to budgets {entry.min_budget}..{top}, not {budget}")
-    return entry.factory(budget=budget, random_state=random_state, **params)
+    try:
+        return entry.factory(budget=budget, random_state=random_state, **params)
+    except TypeError as exc:  # a keyword the estimator does not take, or one its entry sets itself
+        detail = str(exc).split(") ", 1)[-1]
+        raise NaapgnnError(f"predictor {key!r}: {detail} (the entry sets its model and budget itself; "
+                           "see its estimator's parameters)") from None
 
 
 def _load_plugins() -> None:

@@ -192,6 +192,7 @@ def _loaded_gnn(checkpoint: str):
         # The blended per-layer forest has one slot per block seen in training (4) and cannot
         # read 5-block schemes, so only the GNN ensemble predicts here.
         model.forest_, model.blend_forest, model.blend_share_ = None, 0.0, 0.0
+        model.remember_params()  # the model now predicts without its forest
         label += " (GNN ensemble only: its blended per-layer forest cannot read 5-block schemes)"
     return model, label
 

@@ -1,0 +1,120 @@
+"""Edges of the CLI's evaluations: a run that logged none of the accuracy, a test split too small to rank, and
+test targets (or predictions) all equal, where Kendall tau is undefined and said so, never printed as "nan"."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from naapgnn.cli import main
+from naapgnn.data.deep_resnets import resnet_layers
+from naapgnn.data.records import Record, load_benchmark
+from naapgnn.evaluation.metrics import format_tau, undefined_tau_reason
+from naapgnn.models.heuristics import CurveHeuristic
+
+
+def _write(path: Path, n: int = 24, test_target: float | None = None, empty: int | None = None,
+           tested=lambda i: i % 4 == 0) -> Path:
+    """``n`` deep-ResNet layer graphs with 6 epochs of accuracy; ``tested(i)`` marks the test split, whose targets
+    are all ``test_target`` when given; record ``empty`` logs an empty ``valid_acc`` (and a ``train_acc``, as all do)."""
+    lines = []
+    for i in range(n):
+        value = 0.3 + 0.02 * (i % 7) + 0.01 * (i % 5) + 0.001 * i
+        curve = [round(value * (e + 1) / 6, 4) for e in range(6)]  # valid_acc ends at the target
+        split = "test" if tested(i) else "train"
+        target = test_target if split == "test" and test_target is not None else round(value, 4)
+        lines.append(json.dumps({"id": f"g{i}", "arch": resnet_layers(1 + i % 2, 4 + i, 3),
+                                 "target": target, "curve": {"valid_acc": [] if i == empty else curve,
+                                                             "train_acc": [round(0.5 * c, 4) for c in curve]},
+                                 "split": split}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_curve_last_reads_a_run_that_logged_no_accuracy_as_diverged(tmp_path):
+    records = load_benchmark(_write(tmp_path / "b.jsonl", empty=5))
+    train = [r for r in records if r.id != "g5"]
+    model = CurveHeuristic("last", budget=3, channel="valid_acc").fit(train, [r.target for r in train])
+    worst = min(min(r.curve["valid_acc"][:3]) for r in train)
+    assert model.diverged_value_ == worst
+    pred = model.predict(records)
+    assert pred[5] == worst and np.all(pred[np.arange(len(records)) != 5] > worst)
+    # the same without a fit on records: the worst of the records predicted
+    assert CurveHeuristic("last", budget=3, channel="valid_acc").fit().predict(records)[5] == worst
+
+
+def test_curve_last_still_refuses_a_channel_most_runs_lack(tmp_path):
+    from naapgnn.errors import NaapgnnError
+
+    arch = resnet_layers(1, 4, 3)
+    records = [Record(f"r{i}", arch, curve={"accuracy": np.linspace(0.1, 0.2, 4) if i == 0 else np.zeros(0),
+                                            "loss": np.linspace(2, 1, 4)}, target=0.5) for i in range(3)]
+    with pytest.raises(NaapgnnError, match="record 'r1': 'accuracy' has 0 epochs, budget needs 3"):
+        CurveHeuristic("last", budget=3, channel="accuracy").fit().predict(records)
+
+
+def test_evaluate_runs_curve_last_on_a_file_with_an_empty_accuracy_channel(tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl", empty=4)  # a test record: the training records choose valid_acc
+    code = main(["evaluate", "--data", str(data), "--predictors", "curve_last", "--budgets", "3", "--protocol",
+                 "official", "--inner-folds", "0", "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--protocol", "official"], "splits: the official protocol tests the 1 record marked test; ranking needs at "
+                                 "least 2"),
+    (["--protocol", "kfold", "--folds", "13"], "n_folds must be between 2 and 12 .each fold tests at least 2 of "
+                                              "the 24 architectures., got 13"),
+    (["--protocol", "repeated", "--train-size", "23"], "train_size must be between 1 and 22"),
+])
+def test_a_test_split_of_one_architecture_is_refused_up_front(argv, message, tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl", tested=lambda i: i == 3)
+    code = main(["evaluate", "--data", str(data), "--predictors", "curve_last", "--budgets", "3",
+                 "--inner-folds", "0", "--out", str(tmp_path / "out"), *argv])
+    err = capsys.readouterr().err
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert __import__("re").search(message, err), err
+
+
+def test_evaluate_names_no_best_where_the_test_targets_are_all_equal(tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl", test_target=0.7)
+    out = tmp_path / "out"
+    code = main(["evaluate", "--data", str(data), "--predictors", "curve_last,curve_best", "--budgets", "3,6",
+                 "--protocol", "official", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    rows = [line for line in captured.out.splitlines() if line.strip().startswith(("3 ", "6 "))]
+    assert len(rows) == 2 and all("undefined" in r and r.endswith("none (Kendall tau undefined)") for r in rows)
+    assert "nan" not in captured.out
+    assert "in 1 of 1 official test splits every architecture has the same final accuracy (0.7)" in captured.out
+    assert "best on the test split in hindsight: none, Kendall tau undefined there" in captured.out
+    report = (out / "report.md").read_text()
+    assert "none (Kendall tau undefined)" in report and "no best result in hindsight" in report
+
+
+def test_undefined_tau_is_said_in_words():
+    assert undefined_tau_reason([0.7, 0.7, 0.7], [0.1, 0.2, 0.3]) == "all 3 targets are 0.7"
+    assert undefined_tau_reason([0.1, 0.2, 0.3], [0.5, 0.5, 0.5]) == "all 3 predictions are 0.5"
+    assert undefined_tau_reason([0.1, 0.2, 0.3], [0.1, 0.3, 0.2]) is None
+    assert format_tau(float("nan")) == "undefined" and format_tau(0.12345) == "0.123"
+
+
+def test_predict_says_the_tau_of_equal_targets_is_undefined():
+    from naapgnn.cli.predict import summary_line
+
+    arch = resnet_layers(1, 4, 3)
+    records = [Record(f"r{i}", arch, target=0.7) for i in range(3)]
+    line = summary_line(records, np.array([0.6, 0.7, 0.8]), 0)
+    assert line.endswith("MAE 0.0667, Kendall tau undefined (all 3 targets are 0.7: no order to compare)")
+
+
+def test_baselines_table_says_undefined_not_nan():
+    from baselines.runner import summary_text
+
+    rows = [{"model": "m", "budget": 0, "kendall_tau": float("nan"), "kendall_tau_std": float("nan"),
+             "violations": 0.0, "mae": 0.01, "max_violations": 3}]
+    table = summary_text(rows, "repeated")
+    assert "tau undefined  v 0.0" in table and "nan" not in table
+    assert table.splitlines()[-1].startswith("tau undefined: on every split the test targets")
