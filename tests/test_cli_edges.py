@@ -16,13 +16,13 @@ from naapgnn.models.heuristics import CurveHeuristic
 
 
 def _write(path: Path, n: int = 24, test_target: float | None = None, empty: int | None = None,
-           tested=lambda i: i % 4 == 0) -> Path:
+           tested=lambda i: i % 4 == 0, epochs: int = 6) -> Path:
     """``n`` deep-ResNet layer graphs with 6 epochs of accuracy; ``tested(i)`` marks the test split, whose targets
     are all ``test_target`` when given; record ``empty`` logs an empty ``valid_acc`` (and a ``train_acc``, as all do)."""
     lines = []
     for i in range(n):
         value = 0.3 + 0.02 * (i % 7) + 0.01 * (i % 5) + 0.001 * i
-        curve = [round(value * (e + 1) / 6, 4) for e in range(6)]  # valid_acc ends at the target
+        curve = [round(value * (e + 1) / epochs, 4) for e in range(epochs)]  # valid_acc ends at the target
         split = "test" if tested(i) else "train"
         target = test_target if split == "test" and test_target is not None else round(value, 4)
         lines.append(json.dumps({"id": f"g{i}", "arch": resnet_layers(1 + i % 2, 4 + i, 3),
@@ -118,3 +118,44 @@ def test_baselines_table_says_undefined_not_nan():
     table = summary_text(rows, "repeated")
     assert "tau undefined  v 0.0" in table and "nan" not in table
     assert table.splitlines()[-1].startswith("tau undefined: on every split the test targets")
+
+
+def test_early_stopping_on_one_epoch_curves_points_to_full_epochs(tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl", epochs=1)
+    code = main(["search", "--strategy", "early-stop", "--data", str(data), "--budget", "1", "--trials", "1",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "1..0" not in err
+    assert err.strip().endswith("these curves hold 1 epoch; if they are the first epoch of longer runs, give "
+                                "--full-epochs N")
+
+
+def test_a_warning_every_fit_raises_is_printed_once(capsys):
+    import warnings
+
+    from naapgnn.cli import _one_line_warning
+    from naapgnn.errors import NaapgnnWarning
+
+    show = _one_line_warning("evaluate", warnings.showwarning)
+    for text in ("hparams m: null in every training record", "hparams m: null in every training record", "other"):
+        show(NaapgnnWarning(text), NaapgnnWarning, "x.py", 1)
+    assert capsys.readouterr().err.splitlines() == ["naapgnn evaluate: warning: hparams m: null in every training "
+                                                    "record", "naapgnn evaluate: warning: other"]
+
+
+def test_percent_on_fractions_warns_about_the_targets_only(tmp_path):
+    import warnings
+
+    data = _write(tmp_path / "b.jsonl")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_benchmark(data, target_scale="percent")
+    texts = [str(w.message) for w in caught]
+    assert len(texts) == 1 and "fractions already? then drop --target-scale percent" in texts[0]
+
+
+def test_predictions_csv_writes_targets_as_read_not_float_noise():
+    from naapgnn.cli.predict import predictions_csv
+
+    records = [Record("a", resnet_layers(1, 4, 3), target=69.429 / 100)]
+    assert predictions_csv(records, [0.5], [0.01]).splitlines()[1].endswith(",0.69429")

@@ -75,10 +75,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line_warning(command: str, default):
-    """A ``warnings.showwarning`` that prints a :class:`NaapgnnWarning` as one line, others as ``default`` does."""
+    """A ``warnings.showwarning`` that prints a :class:`NaapgnnWarning` as one line, each text once (every fit of
+    an evaluation may raise the same one), others as ``default`` does."""
+    shown = set()
+
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, NaapgnnWarning):
-            print(f"naapgnn {command}: warning: {message}", file=sys.stderr)
+            if str(message) not in shown:
+                shown.add(str(message))
+                print(f"naapgnn {command}: warning: {message}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
     return show

@@ -181,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
         edge = budget_edge_note(advice, budgets, bench.max_epochs)
         if edge:
             print(f"note: {edge[0].lower()}{edge[1:]}")
-    print(f"{result.computed} runs computed, {result.reused} reused; wall time {time.perf_counter() - start:.1f} s")
+    print(f"{result.computed} runs computed, {result.reused} reused; wall time {result.wall_seconds:.1f} s evaluating "
+          f"(report.md's), {time.perf_counter() - start:.1f} s in all")
     print(f"wrote {paths['results']}, {paths['report']} and {len([k for k in paths if k not in ('results', 'runs', 'report')])} figures",
           file=sys.stderr)
     return 0

@@ -53,7 +53,8 @@ def predictions_csv(records, mean, std, in_domain=None, reasons=None) -> str:
     for r, m, s, ok, why in zip(records, mean, std, in_domain, reasons):
         row = [r.id, f"{m:.6f}", f"{s:.6f}", "true" if ok else "false", why]
         if with_target:
-            row.append("" if r.target is None else repr(float(r.target)))
+            # 12 digits: 69.429 / 100 reads 0.69429, not 0.6942900000000001
+            row.append("" if r.target is None else f"{float(r.target):.12g}")
         writer.writerow(row)
     return buf.getvalue()
 

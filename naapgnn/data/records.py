@@ -267,12 +267,14 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
     complete_categories(r.hparams for r in records)
+    # targets that --target-scale percent made tiny are the cause; the curves then merely look off against them
+    fractions_already = percent_notice([r.target for r in records], target_scale, name)
     for notice in (read_schedule_alias(records, name), missing_schedule_notice(records, name, lines_of), numbers,
                    fill_non_finite(records, name, lines_of, diverged_values),
                    carry_stopped_runs(records, name, lines_of),
-                   low_percent_notice(records, name) if target_scale == "percent" else None,
+                   low_percent_notice(records, name) if target_scale == "percent" and not fractions_already else None,
                    mixed_units_notice(records, name, lines_of, target_scale == "percent"),
-                   percent_notice([r.target for r in records], target_scale, name)):
+                   fractions_already):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records

@@ -178,6 +178,9 @@ class SearchProblem:
 
         if self.full_epochs == 0:
             raise NaapgnnError(f"{option}: early stopping needs training curves; these records have none")
+        if self.full_epochs == 1:
+            raise NaapgnnError(f"{option}: early stopping needs a budget shorter than a full training, and these "
+                               "curves hold 1 epoch; if they are the first epoch of longer runs, give --full-epochs N")
         if not 1 <= budget < self.full_epochs:
             full = "a full training is" if self.equal_runs else "the longest training is"
             raise NaapgnnError(f"{option}: early stopping needs 1..{self.full_epochs - 1} epochs "
