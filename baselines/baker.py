@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.inputs import as_records, targets_of
+from naapgnn.models.inputs import RecordsScoreMixin, as_records, targets_of
 
 __all__ = ["BakerPredictor", "baker_features", "grid_search", "BAKER_MODELS"]
 
@@ -67,7 +67,7 @@ def baker_features(records, budget: int, channels, hparams, log=None) -> np.ndar
                  values_and_differences(records, budget, channels)]
 
 
-class BakerPredictor(RegressorMixin, BaseEstimator):
+class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
     """Baker et al. 2018's predictor of final accuracy from architecture, hyperparameters and a partial curve.
 
     Parameters
@@ -230,23 +230,6 @@ class BakerPredictor(RegressorMixin, BaseEstimator):
             return mean, trees.std(axis=0) * self.y_std_
         folds = np.stack([m.predict(features) for m in self.fold_models_])
         return mean, folds.std(axis=0) * self.y_std_
-
-    def score(self, X, y=None, sample_weight=None) -> float:
-        """Coefficient of determination R^2 of the predictions (scikit-learn's regressor score).
-
-        Parameters
-        ----------
-        X : list of Record (or what :func:`naapgnn.models.inputs.as_records` accepts)
-        y : array-like of shape (n,), optional
-            Final accuracies; default: the records' ``target``.
-        sample_weight : array-like of shape (n,), optional
-
-        Returns
-        -------
-        float
-        """
-        records = as_records(X, "BakerPredictor")
-        return super().score(records, targets_of(records, y, "BakerPredictor"), sample_weight=sample_weight)
 
     def _as_stood(self, records: list) -> list:
         """Each run's first ``budget`` epochs as it stood then, whatever its file logged later, with the

@@ -18,7 +18,8 @@ from naapgnn.models.heuristics import CurveHeuristic
 def _write(path: Path, n: int = 24, test_target: float | None = None, empty: int | None = None,
            tested=lambda i: i % 4 == 0, epochs: int = 6) -> Path:
     """``n`` deep-ResNet layer graphs with 6 epochs of accuracy; ``tested(i)`` marks the test split, whose targets
-    are all ``test_target`` when given; record ``empty`` logs an empty ``valid_acc`` (and a ``train_acc``, as all do)."""
+    are all ``test_target`` when given; record ``empty`` logs an empty ``valid_acc`` (and a ``train_acc``, as all
+    do)."""
     lines = []
     for i in range(n):
         value = 0.3 + 0.02 * (i % 7) + 0.01 * (i % 5) + 0.001 * i

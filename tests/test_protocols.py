@@ -52,7 +52,8 @@ def test_repeated_with_a_train_size_tests_every_other_architecture():
     assert len({tuple(train) for train, _ in out}) == 3
     with pytest.raises(NaapgnnError, match="a train_size or a test_size, not both"):
         splits("repeated", np.arange(1000.0), train_size=100, test_size=50)
-    with pytest.raises(NaapgnnError, match="train_size must be between 1 and 998 .at least 2 of the 1000 architectures tested., got 999"):
+    with pytest.raises(NaapgnnError, match="train_size must be between 1 and 998 .at least 2 of the 1000 architectures "
+                                           "tested., got 999"):
         splits("repeated", np.arange(1000.0), train_size=999)
 
 
@@ -112,7 +113,8 @@ def test_splits_from_records():
         ({"protocol": "kfold", "n_folds": 1}, "n_folds must be between 2 and"),
         ({"protocol": "repeated", "test_size": 10}, "test_size must be between 2 and 9"),
         ({"protocol": "repeated", "test_size": 1}, "test_size must be between 2 and 9, got 1"),
-        ({"protocol": "kfold", "n_folds": 6}, r"n_folds must be between 2 and 5 \(each fold tests at least 2 of the 10"),
+        ({"protocol": "kfold", "n_folds": 6}, r"n_folds must be between 2 and 5 \(each fold tests at least 2 of "
+                                              "the 10"),
         ({"protocol": "extrapolate", "top_fraction": 0.1}, "top_fraction must test at least 2"),
         ({"protocol": "official", "is_test": [True] + [False] * 9}, "tests the 1 record marked test; ranking needs"),
         ({"protocol": "extrapolate", "top_fraction": 1.5}, "top_fraction"),

@@ -105,8 +105,9 @@ def splits(
                                f"is marked test (split \"test\" / IsTest 1): {fix}, or use the repeated or kfold "
                                "protocol")
         if flags.sum() < MIN_TESTED:
-            raise NaapgnnError(f"splits: the official protocol tests the {int(flags.sum())} record marked test; ranking "
-                               f"needs at least {MIN_TESTED}: mark another, or use the repeated or kfold protocol")
+            raise NaapgnnError(f"splits: the official protocol tests the {int(flags.sum())} record marked test; "
+                               f"ranking needs at least {MIN_TESTED}: mark another, or use the repeated or kfold "
+                               "protocol")
         return [_pair(np.flatnonzero(flags), n)]
     if protocol == "repeated":
         marked = int(flags.sum()) if flags is not None else 0

@@ -61,8 +61,8 @@ __all__ = ["save", "load", "check_replaceable", "CHECKPOINT_FORMAT", "CHECKPOINT
 
 def check_replaceable(path) -> None:
     """Refuse in one line a ``path`` that a checkpoint may not replace: a file, or a folder holding anything but a
-    checkpoint (saving swaps the whole folder, which would delete the rest). A new path, an empty folder or a checkpoint is
-    fine."""
+    checkpoint (saving swaps the whole folder, which would delete the rest). A new path, an empty folder or a
+    checkpoint is fine."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise NaapgnnError(f"{path}: a file, not a checkpoint folder; saving would replace it, so give a new or "

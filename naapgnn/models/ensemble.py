@@ -13,8 +13,8 @@ MAX_PAIRS = 200_000
 AUTO_FULL_BATCH_RECORDS = 600
 AUTO_BATCH_SIZE = 64
 
-__all__ = ["validation_sets", "progress_bar", "train_members", "train_member", "step_size", "select_graphs", "edge_offsets",
-           "training_pairs", "rank_pairs", "rank_loss", "AUTO_FULL_BATCH_RECORDS", "AUTO_BATCH_SIZE"]
+__all__ = ["validation_sets", "progress_bar", "train_members", "train_member", "step_size", "select_graphs",
+           "edge_offsets", "training_pairs", "rank_pairs", "rank_loss", "AUTO_FULL_BATCH_RECORDS", "AUTO_BATCH_SIZE"]
 
 
 def validation_sets(n: int, members: int, val_fraction: float | None, seed: int) -> list[np.ndarray]:

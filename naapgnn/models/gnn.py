@@ -61,14 +61,16 @@ from naapgnn.models.blended_forest import ForestMixin
 from naapgnn.models.curve_part import CurveMixin, mean_and_scale
 from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import progress_bar, train_members, validation_sets
-from naapgnn.models.inputs import (READ_AT_PREDICTION, EncodingMixin, as_records, check_params, check_training_targets,
-                                   check_unchanged, extension_types_in, node_columns, targets_of)
+from naapgnn.models.inputs import (READ_AT_PREDICTION, EncodingMixin, RecordsScoreMixin, as_records, check_params,
+                                   check_training_targets, check_unchanged, extension_types_in, node_columns,
+                                   targets_of)
 from naapgnn.runtime import cpu_threads, resolve_device
 
 __all__ = ["GNNPredictor"]
 
 
-class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, RegressorMixin, BaseEstimator):
+class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, RecordsScoreMixin, RegressorMixin,
+                   BaseEstimator):
     """Predict final accuracy from an architecture's graph and its first ``budget`` epochs.
 
     Parameters
@@ -336,23 +338,6 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _check_fitted(self) -> None:
         check_is_fitted(self, "members_", msg="GNNPredictor: not fitted yet (call fit or GNNPredictor.load)")
         check_unchanged(self)
-
-    def score(self, X, y=None, sample_weight=None) -> float:
-        """Coefficient of determination R^2 of the predictions (scikit-learn's regressor score).
-
-        Parameters
-        ----------
-        X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
-        y : array-like of shape (n,), optional
-            Final accuracies; default: the records' ``target``.
-        sample_weight : array-like of shape (n,), optional
-
-        Returns
-        -------
-        float
-        """
-        records = as_records(X)
-        return super().score(records, targets_of(records, y, "GNNPredictor"), sample_weight=sample_weight)
 
     def predict(self, X, return_std: bool = False):
         """Predicted final accuracy.

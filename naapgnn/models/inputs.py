@@ -12,7 +12,8 @@ READ_AT_PREDICTION = ("budget", "curve_mode", "curve_raw", "blend_forest", "fore
                       "conv", "direction", "hidden", "layers", "curve_hidden")
 MAX_SEED = 2**32 - 1  # the largest random_state scikit-learn's forests take
 
-__all__ = ["as_records", "check_params", "check_training_targets", "check_unchanged", "READ_AT_PREDICTION", "EncodedRecords", "EncodingMixin", "take",
+__all__ = ["as_records", "check_params", "check_training_targets", "check_unchanged", "READ_AT_PREDICTION",
+           "RecordsScoreMixin", "EncodedRecords", "EncodingMixin", "take",
            "extension_types_in", "node_columns", "statistic_columns"]
 
 
@@ -204,6 +205,29 @@ def targets_of(records: list, y, who: str) -> np.ndarray:
         hint = "; accuracies in percent? divide them by 100" if 1 < y[i] <= 100 else ""
         raise NaapgnnError(f"{who}: target {i} ({y[i]:g}) is outside [0, 1]{hint}")
     return y
+
+
+class RecordsScoreMixin:
+    """``score(X, y=None)``: scikit-learn's regressor score, reading the records' own targets when ``y`` is None
+    (before :class:`~sklearn.base.RegressorMixin` in the bases; error messages name the class)."""
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Coefficient of determination R^2 of the predictions (scikit-learn's regressor score).
+
+        Parameters
+        ----------
+        X : list of Record, architectures, record dicts, or a NAAP-440 DataFrame
+        y : array-like of shape (n,), optional
+            Final accuracies; default: the records' ``target``.
+        sample_weight : array-like of shape (n,), optional
+
+        Returns
+        -------
+        float
+        """
+        who = type(self).__name__
+        records = as_records(X, who)
+        return super().score(records, targets_of(records, y, who), sample_weight=sample_weight)
 
 
 def check_params(est) -> None:
