@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.feature_selection import VarianceThreshold
 from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError
 from naapgnn.models.inputs import RecordsScoreMixin, as_records, targets_of
+from naapgnn.models.kernels import varying_columns
 
 __all__ = ["BakerPredictor", "baker_features", "grid_search", "BAKER_MODELS"]
 
@@ -138,7 +140,6 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
     def _pipeline_and_grid(self, n_features: int):
         """The pipeline and its grid; ``n_features``: the columns that vary in the training data (gamma's unit)."""
         from sklearn.ensemble import RandomForestRegressor
-        from sklearn.feature_selection import VarianceThreshold
         from sklearn.impute import SimpleImputer
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
@@ -151,7 +152,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
             reg = RandomForestRegressor(n_estimators=int(self.n_estimators), random_state=self.random_state, n_jobs=1)
             grid = {"reg__max_features": [0.33, 1.0], "reg__min_samples_leaf": [1, 3]}
         steps = [("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
-                 ("constant", VarianceThreshold()), ("scale", StandardScaler()), ("reg", reg)]
+                 ("constant", _DropConstant()), ("scale", StandardScaler()), ("reg", reg)]
         return Pipeline(steps), grid
 
     def fit(self, X, y=None):
@@ -177,8 +178,8 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         if len(records) < 2 * int(self.cv):
             raise NaapgnnError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
                                f"got {len(records)}")
-        budget = self.fitted_budget_ = int(self.budget)
-        self.fitted_model_ = self.model
+        self.__dict__.pop("fitted_budget_", None)  # until this fit succeeds, predict refuses
+        budget = int(self.budget)
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
             raise NaapgnnError(f"BakerPredictor: budget {budget} needs training curves, but no record has one")
@@ -189,7 +190,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         features = baker_features(records, budget, self.channels_, self.hparam_names_, self.hparam_log_)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         z = (y - self.y_mean_) / self.y_std_
-        pipeline, grid = self._pipeline_and_grid(_varying_columns(features))
+        pipeline, grid = self._pipeline_and_grid(max(varying_columns(features), 1))
         folds = KFold(n_splits=int(self.cv), shuffle=True, random_state=self.random_state)
         search = _search_rows(len(z), self.max_search_rows, self.random_state)
         best_params, best_mse = grid_search(pipeline, grid, folds, features[search], z[search])
@@ -200,6 +201,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         self.fold_models_ = []
         if self.model == "svr":
             self.fold_models_ = [clone(best).fit(features[train], z[train]) for train, _ in folds.split(features)]
+        self.fitted_budget_, self.fitted_model_ = budget, self.model
         return self
 
     def predict(self, X, return_std: bool = False):
@@ -215,6 +217,8 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (n,), or (mean, std)
         """
         check_is_fitted(self, "model_", msg="BakerPredictor: not fitted yet (call fit)")
+        if not hasattr(self, "fitted_budget_"):
+            raise NaapgnnError("BakerPredictor: its last fit did not finish; fit again")
         for name, fitted in (("budget", self.fitted_budget_), ("model", self.fitted_model_)):
             if getattr(self, name) != fitted:
                 raise NaapgnnError(f"BakerPredictor: {name} is {getattr(self, name)!r} but the model was fitted with "
@@ -237,11 +241,21 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         return as_seen_at(records, int(self.budget), worst=self.diverged_values_, unlogged=self.unlogged_epochs_)
 
 
-def _varying_columns(features: np.ndarray) -> int:
-    """How many columns of ``features`` take two or more values among their finite entries (at least 1)."""
-    missing = np.isnan(features)
-    low, high = np.where(missing, np.inf, features).min(axis=0), np.where(missing, -np.inf, features).max(axis=0)
-    return max(1, int(np.sum(high > low)))
+class _DropConstant(VarianceThreshold):
+    """scikit-learn's ``VarianceThreshold``: the columns constant in the training data dropped; every column
+    kept where none varies (one configuration run many times, or a grid-search fold of such runs), so that the
+    regressor predicts the mean there instead of failing."""
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        self.keep_all_ = varying_columns(X) == 0
+        if not self.keep_all_:
+            return super().fit(X, y)
+        self.variances_, self.n_features_in_ = np.zeros(X.shape[1]), X.shape[1]
+        return self
+
+    def _get_support_mask(self):
+        return np.ones(len(self.variances_), dtype=bool) if self.keep_all_ else super()._get_support_mask()
 
 
 def _search_rows(n: int, limit: int | None, random_state) -> np.ndarray:

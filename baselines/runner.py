@@ -236,5 +236,6 @@ def summary_text(rows: Sequence[dict], protocol: str) -> str:
             cells.append(text.rjust(cell))
         lines.append(m.ljust(width) + "".join(cells))
     if protocol != "official" and any(np.isnan(r["kendall_tau"]) for r in rows):
-        lines.append("tau undefined: on every split the test targets, or the model's predictions, are all equal")
+        lines.append("tau undefined: on some split the test targets, or the model's predictions, are all equal "
+                     "(a mean over the splits is undefined where one split's is)")
     return "\n".join(lines)

@@ -154,3 +154,56 @@ def test_baker_ignores_columns_that_never_vary(train, test):
     assert len(padded.feature_names_) == len(plain.feature_names_) + 2
     assert padded.best_params_ == plain.best_params_
     np.testing.assert_allclose(padded.predict(test), plain.predict(test), rtol=0, atol=1e-12)
+
+
+def test_a_failed_refit_leaves_no_model_to_predict_with(fitted, train, test):
+    import copy
+
+    model = copy.deepcopy(fitted)
+    model.set_params(hidden=32)
+    with pytest.raises(NaapgnnError, match="need at least 4 training architectures"):
+        model.fit(train[:3])
+    with pytest.raises(NaapgnnError, match="GNNPredictor: its last fit did not finish; fit again"):
+        model.predict(test)
+    baker = BakerPredictor(budget=0).fit(train[:20])
+    bare = [dataclasses_replace(r, curve={}) for r in train[:20]]
+    with pytest.raises(NaapgnnError, match="budget 3 needs training curves"):
+        baker.set_params(budget=3).fit(bare)
+    with pytest.raises(NaapgnnError, match="BakerPredictor: its last fit did not finish; fit again"):
+        baker.set_params(budget=0).predict(test)
+
+
+def dataclasses_replace(record, **changes):
+    import dataclasses
+
+    return dataclasses.replace(record, **changes)
+
+
+def test_with_budget_moves_a_model_whose_budget_was_set_after_fit(fitted, train, test):
+    import copy
+
+    model = copy.deepcopy(fitted)
+    model.set_params(budget=6)
+    np.testing.assert_allclose(model.with_budget(6, train).predict(test), fitted.with_budget(6, train).predict(test),
+                               rtol=0, atol=1e-12)
+
+
+def test_baker_fits_runs_of_one_configuration(records):
+    from naapgnn.data.records import Record
+
+    same = [Record(f"s{i}", records[0].arch, target=0.5 + 0.01 * i) for i in range(12)]
+    for model in ("svr", "rf"):
+        pred = BakerPredictor(budget=0, model=model, n_estimators=20).fit(same).predict(same[:3])
+        assert np.ptp(pred) == 0 and 0.5 <= pred[0] <= 0.61  # nothing tells them apart: one value, near the mean
+
+
+def test_layer_inputs_and_a_json_string_read_as_given(fitted, train):
+    import json
+
+    graph = {"layers": [{"op": "conv", "out_channels": 8, "kernel_size": 3},
+                        {"op": "conv", "out_channels": 8, "kernel_size": 3, "inputs": [np.int64(0)]},
+                        {"op": "add", "inputs": [np.int64(0), np.int32(1)]}]}
+    assert parse_architecture(graph).layers[2].inputs == (0, 1)
+    plain = fitted.with_budget(0, train)
+    text = json.dumps(SCHEME)
+    np.testing.assert_array_equal(plain.predict(text), plain.predict([SCHEME]))

@@ -85,14 +85,15 @@ def test_the_grid_search_chooses_and_scores_exactly_as_grid_search_cv(model, bud
 def test_the_grid_search_reads_a_seeded_subset_and_the_choice_is_refitted_on_every_record():
     from sklearn.model_selection import KFold
 
-    from baselines.baker import _varying_columns, grid_search
+    from baselines.baker import grid_search
+    from naapgnn.models.kernels import varying_columns
 
     records = make_records(60, seed=3)
     y = np.array([r.target for r in records])
     est = BakerPredictor(budget=3, max_search_rows=24, random_state=1).fit(records, y)
     rows = np.sort(np.random.default_rng(1).choice(60, 24, replace=False))
     X = baker_features(records, 3, est.channels_, est.hparam_names_)
-    pipeline, grid = est._pipeline_and_grid(_varying_columns(X))
+    pipeline, grid = est._pipeline_and_grid(varying_columns(X))
     z = (y - y.mean()) / y.std()
     params, mse = grid_search(pipeline, grid, KFold(3, shuffle=True, random_state=1), X[rows], z[rows])
     assert est.best_params_ == {k.removeprefix("reg__"): v for k, v in params.items()}

@@ -68,7 +68,8 @@ def test_evaluate_runs_curve_last_on_a_file_with_an_empty_accuracy_channel(tmp_p
                                  "least 2"),
     (["--protocol", "kfold", "--folds", "13"], "n_folds must be between 2 and 12 .each fold tests at least 2 of "
                                               "the 24 architectures., got 13"),
-    (["--protocol", "repeated", "--train-size", "23"], "train_size must be between 1 and 22"),
+    (["--protocol", "repeated", "--train-size", "23"], "--train-size: must be between 1 and 22 .the benchmark has "
+                                                       "24 architectures, at least 2 tested., got 23"),
 ])
 def test_a_test_split_of_one_architecture_is_refused_up_front(argv, message, tmp_path, capsys):
     data = _write(tmp_path / "b.jsonl", tested=lambda i: i == 3)
@@ -118,7 +119,7 @@ def test_baselines_table_says_undefined_not_nan():
              "violations": 0.0, "mae": 0.01, "max_violations": 3}]
     table = summary_text(rows, "repeated")
     assert "tau undefined  v 0.0" in table and "nan" not in table
-    assert table.splitlines()[-1].startswith("tau undefined: on every split the test targets")
+    assert table.splitlines()[-1].startswith("tau undefined: on some split the test targets")
 
 
 def test_early_stopping_on_one_epoch_curves_points_to_full_epochs(tmp_path, capsys):
@@ -160,3 +161,25 @@ def test_predictions_csv_writes_targets_as_read_not_float_noise():
 
     records = [Record("a", resnet_layers(1, 4, 3), target=69.429 / 100)]
     assert predictions_csv(records, [0.5], [0.01]).splitlines()[1].endswith(",0.69429")
+
+
+def test_curve_last_chooses_its_channel_beside_a_diverged_training_run_and_predicts_it_alone(tmp_path):
+    records = load_benchmark(_write(tmp_path / "b.jsonl", empty=5))
+    model = CurveHeuristic("last", budget=3).fit(records, [r.target for r in records])  # g5 among them
+    assert model.channel_ == "valid_acc"
+    worst = min(min(r.curve["valid_acc"][:3]) for r in records if len(r.curve["valid_acc"]))
+    assert model.predict([records[5]])[0] == worst == model.predict(records)[5]
+
+
+def test_the_repeated_protocol_tests_two_where_one_record_is_marked(tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl", tested=lambda i: i == 3)
+    code = main(["evaluate", "--data", str(data), "--predictors", "curve_last", "--budgets", "3", "--protocol",
+                 "repeated", "--repeats", "2", "--inner-folds", "0", "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+
+
+def test_the_advice_means_skip_undefined_runs():
+    from naapgnn.evaluation.analysis import _mean_std
+
+    assert _mean_std([0.5, float("nan"), 0.7]) == (pytest.approx(0.6), pytest.approx(np.std([0.5, 0.7], ddof=1)))
+    assert all(np.isnan(_mean_std([float("nan")])))

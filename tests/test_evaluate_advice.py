@@ -154,7 +154,7 @@ def test_a_train_size_draws_the_repeated_splits_and_the_report_says_so(tmp_path,
     assert "--train-size: sizes the repeated protocol's splits; add --protocol repeated" in capsys.readouterr().err
     assert main(["evaluate", "--data", str(path), "--train-size", "30", "--budgets", "1",
                  "--predictors", "curve_last", "--out", str(out), "--quiet"]) == 2
-    assert "--train-size: must be between 1 and 29 (the benchmark has 30 architectures), got 30" in (
+    assert "--train-size: must be between 1 and 28 (the benchmark has 30 architectures, at least 2 tested), got 30" in (
         capsys.readouterr().err)
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -376,13 +377,15 @@ def _resolve_inputs(index: int, inputs: Any, op: str) -> tuple[int, ...]:
         if op in JOIN_OPS:
             raise NaapgnnError(f"{op} needs 'inputs' naming at least two earlier layers")
         return (index - 1,)
-    if isinstance(inputs, int) and not isinstance(inputs, bool):
+    if isinstance(inputs, numbers.Integral) and not isinstance(inputs, bool):
         inputs = [inputs]
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise NaapgnnError(f"'inputs' must be a non-empty list of layer indices, got {inputs!r}")
     for i in inputs:
-        if isinstance(i, bool) or not isinstance(i, int):
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
             raise NaapgnnError(f"input index must be an integer, got {i!r}")
+    inputs = [int(i) for i in inputs]  # a numpy integer too
+    for i in inputs:
         if i == index:
             raise NaapgnnError(f"cycle: the layer names itself ({i}) as an input")
         if i > index:

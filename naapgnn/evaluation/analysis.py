@@ -93,7 +93,10 @@ def good_enough_budget(summary, tolerance: float = 0.0) -> dict:
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and std (ddof=1) over the runs where the metric is defined (a Kendall tau is not where every target
+    or prediction is equal), as :func:`summarize_runs` takes them; NaN where none is."""
     values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
     if not len(values):
         return math.nan, math.nan
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else math.nan

@@ -327,13 +327,13 @@ def _split_lists(bench, protocols, split_seed, n_repeats, n_folds, inner_folds, 
     """Protocol -> (train, test) pairs, with ``inner:<headline>``: ``inner_folds`` folds inside each
     training part of the headline protocol (outer-major order)."""
     from naapgnn.evaluation.analysis import headline_protocol, inner_protocol
-    from naapgnn.evaluation.protocols import splits
+    from naapgnn.evaluation.protocols import MIN_TESTED, splits
 
     if train_size is not None and "repeated" not in protocols:
         raise NaapgnnError("--train-size: sizes the repeated protocol's splits; add --protocol repeated")
-    if train_size is not None and not 1 <= train_size < len(bench.y):
-        raise NaapgnnError(f"--train-size: must be between 1 and {len(bench.y) - 1} (the benchmark has "
-                           f"{len(bench.y)} architectures), got {train_size}")
+    if train_size is not None and not 1 <= train_size <= len(bench.y) - MIN_TESTED:
+        raise NaapgnnError(f"--train-size: must be between 1 and {len(bench.y) - MIN_TESTED} (the benchmark has "
+                           f"{len(bench.y)} architectures, at least {MIN_TESTED} tested), got {train_size}")
     lists = {p: splits(p, bench.y, bench.is_test, seed=split_seed, n_repeats=n_repeats, n_folds=n_folds,
                        train_size=train_size if p == "repeated" else None, groups=bench.groups) for p in protocols}
     if inner_folds:

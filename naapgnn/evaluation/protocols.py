@@ -119,7 +119,8 @@ def splits(
                                    f"{MIN_TESTED} of the {n} architectures tested), got {train_size}")
             test_size = n - train_size
         # as many test architectures as the official split has; else NAAP-440's share (40 of 440), 2 at least
-        size = test_size if test_size is not None else (marked if 0 < marked < n else max(2, round(n / 11)))
+        size = test_size if test_size is not None else (marked if MIN_TESTED <= marked < n
+                                                         else max(MIN_TESTED, round(n / 11)))
         if not MIN_TESTED <= size < n:
             raise NaapgnnError(f"splits: repeated test_size must be between {MIN_TESTED} and {n - 1}, got {size}")
         if n_repeats < 1:

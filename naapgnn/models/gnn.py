@@ -264,7 +264,11 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         self
         """
         with cpu_threads(self.n_threads):
-            return self._fit(X, y)
+            try:
+                return self._fit(X, y)
+            except BaseException:
+                self.__dict__.pop("fitted_params_", None)  # what an earlier fit left is no model of these params
+                raise
 
     def _fit(self, X, y):
         import torch

@@ -181,8 +181,9 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         minus the accuracy (:func:`naapgnn.data.channels.as_accuracy`).
     diverged_value_ : float or None
         What a run that logged none of the channel reads (as a diverged run does, README "Read as the runs stood
-        at k"): the fit records' worst value over their first ``budget`` epochs (None without records: then
-        the predicted records' own).
+        at k"): the fit records' worst value over their first ``budget`` epochs, where most of them log that many
+        (else None: such a run is refused). Fitted without records (``fitted_on_records_`` False): the same of
+        the records predicted.
     """
 
     def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
@@ -207,11 +208,18 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
 
         self.epochs_ = self._check()
         self.channel_, self.scale_, self.diverged_value_ = self.channel or ACCURACY_CHANNEL, 1.0, None
+        self.fitted_on_records_ = False
         if X is None or hasattr(X, "columns"):
             return self
-        records = list(X)
-        self._fit_channel(records, y)
-        self.diverged_value_ = _worst(records, self.channel_, int(self.budget))
+        records, y = list(X), None if y is None else np.asarray(y, dtype=float)
+        # the channel is chosen among the runs that logged every channel (a diverged run's empty one aside)
+        logged = [i for i, r in enumerate(records) if all(len(v) for v in r.curve.values())]
+        if 2 * len(logged) > len(records):
+            self._fit_channel([records[i] for i in logged], None if y is None else y[logged])
+        else:
+            self._fit_channel(records, y)
+        self.fitted_on_records_ = True
+        self.diverged_value_ = _worst_if_most_log(records, self.channel_, int(self.budget))
         return self
 
     def _fit_channel(self, records: list, y) -> None:
@@ -269,13 +277,11 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         return as_accuracy(out, scale)
 
     def _diverged_value(self, X) -> float | None:
-        """What a record without the channel reads: the fit's :attr:`diverged_value_`, or without one the worst
-        of ``X``'s first epochs; None (the budget refused) where most of ``X`` lack the channel too."""
-        channel, budget = self._channel()[0], int(self.budget)
-        if 2 * sum(len(r.curve.get(channel, ())) >= budget for r in X) <= len(X):
-            return None
-        fitted = getattr(self, "diverged_value_", None)
-        return _worst(X, channel, budget) if fitted is None else fitted
+        """What a record without the channel reads: the fit's :attr:`diverged_value_`; fitted on no records, the
+        worst of ``X``'s first epochs. None (the budget refused) where most of the runs read lack the channel."""
+        if getattr(self, "fitted_on_records_", False):
+            return self.diverged_value_
+        return _worst_if_most_log(X, self._channel()[0], int(self.budget))
 
     def _channel(self) -> tuple[str, float]:
         """The channel read and its factor (before ``fit``: ``channel``, or ``accuracy``, as given)."""
@@ -294,8 +300,11 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         return np.where(lengths > 0, lengths, np.median(lengths[lengths > 0]) if lengths.any() else np.nan)
 
 
-def _worst(records, channel: str, budget: int) -> float | None:
-    """The worst value of ``channel`` over the records' first ``budget`` epochs (None when none logs it)."""
+def _worst_if_most_log(records, channel: str, budget: int) -> float | None:
+    """The worst value of ``channel`` over the records' first ``budget`` epochs, when most of them log that many
+    (a run without it then reads as diverged); else None."""
     from naapgnn.data.gaps import worst_logged
 
+    if 2 * sum(len(r.curve.get(channel, ())) >= budget for r in records) <= len(records):
+        return None
     return worst_logged(records, [channel], budget).get(channel)

@@ -111,7 +111,7 @@ def _one_network(X) -> bool:
     from naapgnn.arch.format import SCHEME_KEYS, Architecture
     from naapgnn.data.records import Record
 
-    if isinstance(X, (Record, Architecture, Mapping)):
+    if isinstance(X, (Record, Architecture, Mapping, str)):  # a string: one architecture's JSON text
         return True
     blocks = isinstance(X, (list, tuple)) and len(X) > 0
     return blocks and all(isinstance(b, Mapping) and set(SCHEME_KEYS) <= set(b) for b in X)
@@ -277,10 +277,14 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: hidden must be a multiple of 4 (attention heads) for gatv2, got {est.hidden}")
 
 
-def check_unchanged(est) -> None:
-    """One-line NaapgnnError when a hyperparameter a prediction reads differs from the one ``est`` was fitted with."""
-    for name, fitted in est.fitted_params_.items():
-        if getattr(est, name) != fitted:
+def check_unchanged(est, ignore: tuple = ()) -> None:
+    """One-line NaapgnnError when a hyperparameter a prediction reads (but those in ``ignore``) differs from the one
+    ``est`` was fitted with, or when its last fit did not finish."""
+    fitted_params = getattr(est, "fitted_params_", None)
+    if fitted_params is None:
+        raise NaapgnnError(f"{type(est).__name__}: its last fit did not finish; fit again (or load a checkpoint)")
+    for name, fitted in fitted_params.items():
+        if name not in ignore and getattr(est, name) != fitted:
             hint = f" or with_budget({est.budget!r}, X)" if name == "budget" else ""
             raise NaapgnnError(f"GNNPredictor: {name} is {getattr(est, name)!r} but the model was fitted with "
                                f"{fitted!r} (set_params after fit); fit again{hint}")
