@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.inputs import RecordsScoreMixin, as_records, targets_of
+from naapgnn.models.inputs import RecordsScoreMixin, as_records, check_unchanged, targets_of
 from naapgnn.models.kernels import varying_columns
 
 __all__ = ["BakerPredictor", "baker_features", "grid_search", "BAKER_MODELS"]
@@ -92,7 +92,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    fitted_budget_, fitted_model_ : int, str
+    fitted_params_ : dict
         The ``budget`` and ``model`` of the fit (predicting after ``set_params`` changed them is refused).
     channels_ : list of str
         Curve channels read (every channel a training record has).
@@ -178,7 +178,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         if len(records) < 2 * int(self.cv):
             raise NaapgnnError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
                                f"got {len(records)}")
-        self.__dict__.pop("fitted_budget_", None)  # until this fit succeeds, predict refuses
+        self.__dict__.pop("fitted_params_", None)  # until this fit succeeds, predict refuses
         budget = int(self.budget)
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:
@@ -201,7 +201,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         self.fold_models_ = []
         if self.model == "svr":
             self.fold_models_ = [clone(best).fit(features[train], z[train]) for train, _ in folds.split(features)]
-        self.fitted_budget_, self.fitted_model_ = budget, self.model
+        self.fitted_params_ = {"budget": budget, "model": self.model}
         return self
 
     def predict(self, X, return_std: bool = False):
@@ -217,12 +217,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (n,), or (mean, std)
         """
         check_is_fitted(self, "model_", msg="BakerPredictor: not fitted yet (call fit)")
-        if not hasattr(self, "fitted_budget_"):
-            raise NaapgnnError("BakerPredictor: its last fit did not finish; fit again")
-        for name, fitted in (("budget", self.fitted_budget_), ("model", self.fitted_model_)):
-            if getattr(self, name) != fitted:
-                raise NaapgnnError(f"BakerPredictor: {name} is {getattr(self, name)!r} but the model was fitted with "
-                                   f"{fitted!r} (set_params after fit); fit again")
+        check_unchanged(self)
         features = baker_features(self._as_stood(as_records(X, "BakerPredictor")), int(self.budget), self.channels_,
                                   self.hparam_names_, self.hparam_log_)
         mean = self.model_.predict(features) * self.y_std_ + self.y_mean_

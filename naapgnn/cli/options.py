@@ -61,10 +61,9 @@ def check_threads(value: int | None) -> None:
         raise NaapgnnError(f"--threads must be >= 1, got {value}")
 
 
-MAX_SEED = 2**32 - 1  # numpy's seeds, and so scikit-learn's random_state
-
-
 def check_seed(value: int, option: str = "--seed") -> None:
+    from naapgnn.models.inputs import MAX_SEED  # the estimators' bound (imported here: --help loads no numpy)
+
     if not 0 <= value <= MAX_SEED:
         raise NaapgnnError(f"{option} must be an integer from 0 to {MAX_SEED}, got {value}")
 

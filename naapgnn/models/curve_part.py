@@ -166,11 +166,8 @@ class CurveMixin:
         GNNPredictor
             A new estimator; this one is unchanged.
         """
-        from sklearn.utils.validation import check_is_fitted
-
-        from naapgnn.models.inputs import as_records, check_unchanged, targets_of
-        check_is_fitted(self, "members_", msg="GNNPredictor: not fitted yet (call fit or GNNPredictor.load)")
-        check_unchanged(self, ignore=("budget",))  # the budget is what this call changes
+        from naapgnn.models.inputs import as_records, targets_of
+        self._check_fitted(ignore=("budget",))  # the budget is what this call changes
         if self.reads_curve_in_graph_part():
             raise NaapgnnError("GNNPredictor.with_budget: the graph part reads the curve (curve_mode "
                                f"{self.curve_mode!r}, forest_curve {self.forest_curve!r}); fit at the new budget")

@@ -339,9 +339,10 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         """Note the hyperparameters the fitted state is for (``fitted_params_``): predicting refuses others."""
         self.fitted_params_ = {name: getattr(self, name) for name in READ_AT_PREDICTION}
 
-    def _check_fitted(self) -> None:
+    def _check_fitted(self, ignore: tuple = ()) -> None:
+        """NotFittedError before a fit; a one-line error when a hyperparameter it read (but ``ignore``) changed."""
         check_is_fitted(self, "members_", msg="GNNPredictor: not fitted yet (call fit or GNNPredictor.load)")
-        check_unchanged(self)
+        check_unchanged(self, ignore)
 
     def predict(self, X, return_std: bool = False):
         """Predicted final accuracy.

@@ -265,10 +265,11 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             return curve_matrix(X, budget, "Accuracy")
         channel, scale = self._channel()
         out = np.zeros((len(X), budget))
+        diverged = self._diverged_value(X) if any(not len(r.curve.get(channel, ())) for r in X) else None
         for i, r in enumerate(X):
             values = r.curve.get(channel, ())
-            if not len(values) and self._diverged_value(X) is not None:
-                out[i] = self._diverged_value(X)  # logged nothing while most runs logged it: diverged
+            if not len(values) and diverged is not None:
+                out[i] = diverged  # logged nothing while most runs logged it: diverged
                 continue
             if len(values) < budget:
                 raise NaapgnnError(f"record {r.id!r}: {channel!r} has {len(values)} epochs, budget needs {budget}")

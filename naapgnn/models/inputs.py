@@ -278,15 +278,17 @@ def check_params(est) -> None:
 
 
 def check_unchanged(est, ignore: tuple = ()) -> None:
-    """One-line NaapgnnError when a hyperparameter a prediction reads (but those in ``ignore``) differs from the one
-    ``est`` was fitted with, or when its last fit did not finish."""
+    """One-line NaapgnnError when a hyperparameter a prediction reads (its ``fitted_params_``, but those in
+    ``ignore``) differs from the one ``est`` was fitted with, or when its last fit did not finish."""
+    who = type(est).__name__
     fitted_params = getattr(est, "fitted_params_", None)
     if fitted_params is None:
-        raise NaapgnnError(f"{type(est).__name__}: its last fit did not finish; fit again (or load a checkpoint)")
+        loads = " (or load a checkpoint)" if hasattr(est, "load") else ""
+        raise NaapgnnError(f"{who}: its last fit did not finish; fit again{loads}")
     for name, fitted in fitted_params.items():
         if name not in ignore and getattr(est, name) != fitted:
-            hint = f" or with_budget({est.budget!r}, X)" if name == "budget" else ""
-            raise NaapgnnError(f"GNNPredictor: {name} is {getattr(est, name)!r} but the model was fitted with "
+            hint = f" or with_budget({est.budget!r}, X)" if name == "budget" and hasattr(est, "with_budget") else ""
+            raise NaapgnnError(f"{who}: {name} is {getattr(est, name)!r} but the model was fitted with "
                                f"{fitted!r} (set_params after fit); fit again{hint}")
 
 
