@@ -1,4 +1,4 @@
-"""The one exception type that user-facing code raises for bad input, and the one warning type."""
+"""The one exception type that user-facing code raises for bad input, and its warning types."""
 
 
 class NaapgnnError(ValueError):
@@ -12,6 +12,11 @@ class NaapgnnError(ValueError):
 class NaapgnnWarning(UserWarning):
     """Input read in a way the user should know of (a diverged run's non-finite curve values, say), in one
     line; the command-line interface prints it as ``naapgnn COMMAND: warning: ...``."""
+
+
+class TrainingRecordsWarning(NaapgnnWarning):
+    """A :class:`NaapgnnWarning` about the records a model is fitted on, raised where their file is not known;
+    the command-line interface names the file it read them from (``--data``)."""
 
 
 def invalid_lines(name: str, problems: list, listed: int = 10) -> str:

@@ -253,7 +253,8 @@ def test_no_budget_reads_a_value_logged_after_it(tmp_path, capsys):
             "'n0' (val_acc from epoch 3)") in capsys.readouterr().err
     assert main(["evaluate", "--data", str(path), "--budgets", "0,1", "--predictors", "curve_last",
                  "--out", str(tmp_path / "e")]) == 2
-    assert "--budgets: budget 1 reads epochs 1..1, but record 'n0'" in capsys.readouterr().err
+    assert ("--budgets: budget 1 reads epochs 1..1, but b.jsonl line 1 (record 'n0') logs 'val_acc' first at epoch 3"
+            in capsys.readouterr().err)
 
 
 def test_a_cost_never_holds_the_accuracy():

@@ -145,6 +145,22 @@ def test_a_warning_every_fit_raises_is_printed_once(capsys):
                                                     "record", "naapgnn evaluate: warning: other"]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_warning_about_the_training_records_names_their_file_even_from_worker_processes(jobs, tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl")
+    lines = [json.loads(line) for line in data.read_text().splitlines()]
+    for i, record in enumerate(lines):
+        record["hparams"] = {"momentum": None, "lr": 0.01 * (1 + i % 3)}
+    data.write_text("".join(json.dumps(record) + "\n" for record in lines))
+    code = main(["evaluate", "--data", str(data), "--predictors", "baker", "--budgets", "0", "--protocol", "repeated",
+                 "--repeats", "2", "--inner-folds", "0", "--jobs", jobs, "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if "null in every training record" in line]
+    assert warned == [f"naapgnn evaluate: warning: {data}: hparams momentum: null in every training record, not read "
+                      "(a prediction that gives a value is flagged out of domain)"]
+
+
 def test_percent_on_fractions_warns_about_the_targets_only(tmp_path):
     import warnings
 
@@ -183,3 +199,18 @@ def test_the_advice_means_skip_undefined_runs():
 
     assert _mean_std([0.5, float("nan"), 0.7]) == (pytest.approx(0.6), pytest.approx(np.std([0.5, 0.7], ddof=1)))
     assert all(np.isnan(_mean_std([float("nan")])))
+
+
+def test_a_budget_before_a_records_first_logged_epoch_names_its_line(tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl")
+    lines = [json.loads(line) for line in data.read_text().splitlines()]
+    for record in lines[1:]:  # most runs log first at epoch 3: budget 1 is refused, naming the first of them
+        for channel in ("valid_acc", "train_acc"):
+            record["curve"][channel][:2] = [None, None]
+    data.write_text("\n" + "".join(json.dumps(record) + "\n" for record in lines))  # a blank line first
+    code = main(["evaluate", "--data", str(data), "--predictors", "curve_last", "--budgets", "1", "--out",
+                 str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "naapgnn evaluate: error: --budgets: budget 1 reads epochs 1..1, but b.jsonl line 3 (record 'g1') logs "
+        "'valid_acc' first at epoch 3")

@@ -185,8 +185,8 @@ def test_baselines_run_on_a_benchmark_of_records(tmp_path, capsys):
 
 @needs_csv
 @pytest.mark.parametrize("extra, message", [
-    (["--budgets", "141"], "--budgets: budget 141 needs 141 epochs of curve, record 'deep-resnets-0' of "
-                                  "deep20.jsonl has 140"),
+    (["--budgets", "141"], "--budgets: budget 141 needs 141 epochs of curve, deep20.jsonl line 1 (record "
+                                  "'deep-resnets-0') has 140"),
     (["--compare-paper"], "--compare-paper: the paper's table is of NAAP-440"),
 ])
 def test_baselines_on_records_refuse_what_does_not_apply(tmp_path, capsys, extra, message):

@@ -132,7 +132,7 @@ def test_budgets_are_checked_against_the_benchmarks_own_curve_length(tmp_path, c
     assert main(["evaluate", "--data", str(path), "--budgets", "0,150", "--predictors", "paper_gb100",
                  "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert f"budget 150 needs 150 epochs of curve, record 'deep-resnets-0' of {path.name} has 140" in err
+    assert f"budget 150 needs 150 epochs of curve, {path.name} line 1 (record 'deep-resnets-0') has 140" in err
     assert len(err.strip().splitlines()) == 1
     write_jsonl(_deep_records(short=7), path)  # a run stopped at epoch 120 stands still to 140
     with pytest.warns(NaapgnnWarning, match="1 record.* end their curve before epoch 140"):

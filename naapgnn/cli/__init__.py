@@ -13,7 +13,7 @@ import importlib
 import sys
 import warnings
 
-from naapgnn.errors import NaapgnnError, NaapgnnWarning
+from naapgnn.errors import NaapgnnError, NaapgnnWarning, TrainingRecordsWarning
 
 COMMAND_MODULES = (
     "encode",
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    default_show, warnings.showwarning = warnings.showwarning, _one_line_warning(args.command, warnings.showwarning)
+    default_show = warnings.showwarning
+    warnings.showwarning = _one_line_warning(args.command, default_show, getattr(args, "data", None))
     try:
         return int(args.func(args) or 0)
     except NaapgnnError as exc:
@@ -74,12 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = default_show
 
 
-def _one_line_warning(command: str, default):
+def _one_line_warning(command: str, default, data: str | None = None):
     """A ``warnings.showwarning`` that prints a :class:`NaapgnnWarning` as one line, each text once (every fit of
-    an evaluation may raise the same one), others as ``default`` does."""
+    an evaluation may raise the same one), one about the training records after the file they came from
+    (``data``), others as ``default`` does."""
     shown = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, TrainingRecordsWarning) and data:
+            message = f"{data}: {message}"
         if issubclass(category, NaapgnnWarning):
             if str(message) not in shown:
                 shown.add(str(message))

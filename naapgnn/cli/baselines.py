@@ -67,8 +67,7 @@ def parse_budgets(text: str, records: list | None = None, name: str = "the bench
         if not item:
             continue
         if item.isdigit() and int(item) > top and short is not None:
-            raise NaapgnnError(f"--budgets: budget {item} needs {item} epochs of curve, record {short.id!r} of "
-                               f"{name} has {top}")
+            raise NaapgnnError(f"--budgets: budget {item} needs {item} epochs of curve, {short.place(name)} has {top}")
         if not item.isdigit() or not 0 <= int(item) <= top:
             raise NaapgnnError(f"--budgets: {item!r} is not an integer number of epochs between 0 and {top}")
         if int(item) not in budgets:

@@ -85,6 +85,8 @@ class Record:
     non_finite : dict of str to numpy.ndarray
         Per channel that held non-finite values in its file, their epochs (0-based, sorted): what a budget reads
         again as a log cut there reads them (:func:`naapgnn.data.gaps.as_seen_at`).
+    line : int or None
+        Its line in the JSON Lines file it was read from (1-based), for messages.
     """
 
     id: str
@@ -96,6 +98,11 @@ class Record:
     logged_from: dict[str, int] = field(default_factory=dict)
     stopped_at: int | None = None
     non_finite: dict[str, np.ndarray] = field(default_factory=dict)
+    line: int | None = None
+
+    def place(self, file: str) -> str:
+        """Where a message finds it: ``FILE line N (record 'id')``, or ``record 'id' of FILE`` without a line."""
+        return f"{file} line {self.line} (record {self.id!r})" if self.line else f"record {self.id!r} of {file}"
 
     @property
     def num_epochs(self) -> int:
@@ -161,28 +168,20 @@ def records_from_naap440(df) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
     from naapgnn.data.naap440 import NUM_EPOCHS, curve_columns, learning_rates
 
-    curves = {
-        channel: df[curve_columns(NUM_EPOCHS, [metric])].to_numpy(dtype=float)
-        for channel, metric in _CSV_METRIC.items()
-    }
+    curves = {channel: df[curve_columns(NUM_EPOCHS, [metric])].to_numpy(dtype=float)
+              for channel, metric in _CSV_METRIC.items()}
     lr = np.array(learning_rates(NUM_EPOCHS))
     records = []
-    for i, (model_id, is_test, target, scheme) in enumerate(
-        zip(df["ModelId"], df["IsTest"], df["MaxAccuracy"], df["scheme"])
-    ):
+    for i, (model_id, is_test, target, scheme) in enumerate(zip(df["ModelId"], df["IsTest"], df["MaxAccuracy"],
+                                                                df["scheme"])):
         try:
             check_target(target)
         except NaapgnnError as exc:
             raise NaapgnnError(f"NAAP-440 ModelId {model_id}: MaxAccuracy: {exc}") from None
-        records.append(
-            Record(
-                id=str(int(model_id)),
-                arch=parse_architecture(scheme, source=f"NAAP-440 ModelId {model_id}"),
-                curve={**{channel: values[i].copy() for channel, values in curves.items()}, "lr": lr.copy()},
-                target=float(target),
-                split="test" if is_test else "train",
-            )
-        )
+        arch = parse_architecture(scheme, source=f"NAAP-440 ModelId {model_id}")
+        curve = {**{channel: values[i].copy() for channel, values in curves.items()}, "lr": lr.copy()}
+        split = "test" if is_test else "train"
+        records.append(Record(str(int(model_id)), arch, curve, target=float(target), split=split))
     return records
 
 
@@ -250,6 +249,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
             problems.append((lineno, str(exc)))
             continue
         seen[record.id] = lineno
+        record.line = lineno
         records.append(record)
         lines_of.append(lineno)
         raw_hparams.append((lineno, obj.get("hparams")))

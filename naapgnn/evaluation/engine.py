@@ -250,6 +250,29 @@ def _execute(job: dict) -> list[tuple[str, dict]]:
             for unit, key, X, (train, test) in job["units"]]
 
 
+def _execute_in_worker(job: dict) -> tuple[list[tuple[str, dict]], list[tuple[type, str]]]:
+    """:func:`_execute`, and the :class:`NaapgnnWarning` s it raised, which a worker's stderr would not show as the
+    command shows its own."""
+    import warnings
+
+    from naapgnn.errors import NaapgnnWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NaapgnnWarning)
+        results = _execute(job)
+    others = [w for w in caught if not issubclass(w.category, NaapgnnWarning)]
+    for w in others:  # as the worker would have shown them
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return results, [(w.category, str(w.message)) for w in caught if issubclass(w.category, NaapgnnWarning)]
+
+
+def _warn_again(caught: list[tuple[type, str]]) -> None:
+    import warnings
+
+    for category, message in caught:
+        warnings.warn(message, category, stacklevel=2)
+
+
 # --- the loop ------------------------------------------------------------------------------------
 
 
@@ -336,7 +359,10 @@ def _map(todo: list[dict], jobs: int):
         from naapgnn.runtime import quiet_workers
 
         with quiet_workers():
-            yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_execute)(j) for j in todo)
+            for results, caught in Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                    delayed(_execute_in_worker)(j) for j in todo):
+                _warn_again(caught)
+                yield results
     else:
         for job in todo:
             yield _execute(job)

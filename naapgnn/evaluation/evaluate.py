@@ -290,18 +290,19 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
     """Budgets against the benchmark's own curve length (90 epochs on NAAP-440, 140 for the deep ResNets)."""
     from naapgnn.data.channels import late_logs
 
+    file = bench.name.split(" (")[0]
     for b in budgets:
         if b < 0:
             raise NaapgnnError(f"--budgets: {b} is not a number of epochs (>= 0)")
         if b > bench.max_epochs:
             short = min(bench.records, key=lambda r: r.num_epochs)
-            raise NaapgnnError(f"--budgets: budget {b} needs {b} epochs of curve, record {short.id!r} of "
-                               f"{bench.name.split(' (')[0]} has {short.num_epochs}")
+            raise NaapgnnError(f"--budgets: budget {b} needs {b} epochs of curve, "
+                               f"{short.place(file)} has {short.num_epochs}")
         late = late_logs(bench.records, b)
         if late:
             record, channel, epoch = late[0]
-            raise NaapgnnError(f"--budgets: budget {b} reads epochs 1..{b}, but record {record.id!r} of "
-                               f"{bench.name.split(' (')[0]} logs {channel!r} first at epoch {epoch}")
+            raise NaapgnnError(f"--budgets: budget {b} reads epochs 1..{b}, but {record.place(file)} logs {channel!r} "
+                               f"first at epoch {epoch}")
     check_targets_vary(bench.y, bench.name)
     check_options(protocols, n_seeds, inner_folds)
     return [SEED_BASE + i for i in range(n_seeds)]

@@ -25,7 +25,7 @@ import numpy as np
 
 from naapgnn.data.channels import SCHEDULE_CHANNEL
 from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value, read_as
-from naapgnn.errors import NaapgnnWarning
+from naapgnn.errors import TrainingRecordsWarning
 
 __all__ = ["SCHEDULE_PEAK", "LOG_RATIO", "hparam_input_names", "record_hparam", "model_hparams", "hparam_inputs",
            "log_columns", "to_log", "hparam_reading", "training_mean", "schedule_peak_epoch", "peak_maybe_later"]
@@ -75,7 +75,7 @@ def hparam_input_names(records: Sequence) -> list[str]:
     never = [k for k in names if all(math.isnan(r.hparams.get(k, math.nan)) for r in records)]
     if never:
         warnings.warn(f"hparams {', '.join(never)}: null in every training record, not read (a prediction "
-                      "that gives a value is flagged out of domain)", NaapgnnWarning, stacklevel=3)
+                      "that gives a value is flagged out of domain)", TrainingRecordsWarning, stacklevel=3)
         names = [k for k in names if k not in never]
     if SCHEDULE_CHANNEL in names or SCHEDULE_PEAK in names:
         return names
