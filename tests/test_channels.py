@@ -250,7 +250,7 @@ def test_no_budget_reads_a_value_logged_after_it(tmp_path, capsys):
     assert curve_features(records, 3, ["val_acc"]).shape[0] == 6
     assert main(["train", "--data", str(path), "--budget", "2", "--out", str(tmp_path / "m")]) == 2
     assert ("budget 2 needs a logged value by epoch 2; 4 of the 4 records log a channel first later: "
-            "'n0' (val_acc from epoch 3)") in capsys.readouterr().err
+            "'n0' (line 1, val_acc from epoch 3)") in capsys.readouterr().err
     assert main(["evaluate", "--data", str(path), "--budgets", "0,1", "--predictors", "curve_last",
                  "--out", str(tmp_path / "e")]) == 2
     assert ("--budgets: budget 1 reads epochs 1..1, but b.jsonl line 1 (record 'n0') logs 'val_acc' first at epoch 3"
@@ -301,7 +301,7 @@ def test_a_finished_run_whose_curve_ends_early_stands_still_to_the_longest(tmp_p
                  "--params", '{"max_epochs": 2}', "--quiet"]) == 0
     assert "read as runs stopped early" in capsys.readouterr().err
     assert main(["predict", "--checkpoint", str(tmp_path / "m"), str(path), "--split", "all"]) == 2
-    assert "budget 3 needs the first 3 epochs of curve; 1 of the 3 records have fewer: 'running' (1 epochs)" in (
+    assert "budget 3 needs the first 3 epochs of curve; 1 of the 3 records have fewer: 'running' (line 3, 1 epoch)" in (
         capsys.readouterr().err)
 
 

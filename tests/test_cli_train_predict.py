@@ -326,8 +326,8 @@ def test_short_curves_of_runs_in_progress_are_counted_in_one_line(bench, ckpt3, 
     err = capsys.readouterr().err.strip()
     assert "\n" not in err
     assert (f"{data}: budget 3 needs the first 3 epochs of curve; 10 of the 70 records "  # every 7th of all 70
-            f"have fewer: {subset[0].id!r} (2 epochs), {subset[7].id!r} (2 epochs), {subset[14].id!r} (2 epochs), "
-            "...") in err
+            f"have fewer: {subset[0].id!r} (line 1, 2 epochs), {subset[7].id!r} (line 8, 2 epochs), "
+            f"{subset[14].id!r} (line 15, 2 epochs), ...") in err
 
 
 def test_predict_names_the_channels_a_record_lacks(bench, ckpt3, tmp_path, capsys):
@@ -338,8 +338,8 @@ def test_predict_names_the_channels_a_record_lacks(bench, ckpt3, tmp_path, capsy
     write_jsonl(renamed, data)
     assert main(["predict", "--checkpoint", str(ckpt3), str(data), "--split", "all"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"naapgnn predict: error: {data}: record {subset[0].id!r} has none of the curve channels "
-                          "the checkpoint reads (accuracy, loss_mean, loss_median); it has valid_accuracy")
+    assert err.startswith(f"naapgnn predict: error: {data} line 1 (record {subset[0].id!r}) has none of the curve "
+                          "channels the checkpoint reads (accuracy, loss_mean, loss_median); it has valid_accuracy")
     assert "\n" not in err
 
 

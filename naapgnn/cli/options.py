@@ -100,8 +100,9 @@ def check_curve_lengths(records, budget: int, source, channels=None) -> None:
         for r in records:
             if not any(len(r.curve.get(c, ())) for c in channels):
                 has = measured_channels(r.curve)
-                raise NaapgnnError(f"{source or 'the data'}: record {r.id!r} has none of the curve channels the "
-                                   f"checkpoint reads ({', '.join(channels)}); "
+                where = r.place(source) if source else f"the data: record {r.id!r}"
+                raise NaapgnnError(f"{where} has none of the curve channels the checkpoint reads "
+                                   f"({', '.join(channels)}); "
                                    + (f"it has {', '.join(has)}" if has else "it has no curve"))
     from naapgnn.data.channels import late_logs
 
@@ -110,13 +111,18 @@ def check_curve_lengths(records, budget: int, source, channels=None) -> None:
     if budget <= 0 or not (short or late):
         return
     if short:
-        listed = ", ".join(f"{r.id!r} ({r.num_epochs} epochs)" for r in short[:3]) + (", ..." if len(short) > 3 else "")
+        listed = ", ".join(f"{r.id!r} ({_line(r)}{r.num_epochs} epoch{'s' * (r.num_epochs != 1)})" for r in short[:3])
+        listed += ", ..." if len(short) > 3 else ""
         raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs the first {budget} epochs of curve; "
                            f"{len(short)} of the {len(records)} records have fewer: {listed}")
-    listed = ", ".join(f"{r.id!r} ({channel} from epoch {epoch})" for r, channel, epoch in late[:3])
+    listed = ", ".join(f"{r.id!r} ({_line(r)}{channel} from epoch {epoch})" for r, channel, epoch in late[:3])
     raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs a logged value by epoch {budget}; "
                        f"{len(late)} of the {len(records)} records log a channel first later: {listed}"
                        + (", ..." if len(late) > 3 else ""))
+
+
+def _line(record) -> str:
+    return f"line {record.line}, " if record.line else ""
 
 
 def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logged: int = 1) -> list[int]:
