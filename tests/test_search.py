@@ -10,6 +10,7 @@ from naapgnn.search.compare import compare_strategies
 from naapgnn.search.early_stop import early_stop_run, early_stop_study
 from naapgnn.search.problem import SearchProblem, best_so_far, make_predictor, ranks_of, trainings_to_rank
 from naapgnn.search.space_ranking import rank_space
+from naapgnn.search.settings import SearchSettings
 from naapgnn.search.strategies import (
     mutations, neighbour_table, predictor_guided, random_search, regularized_evolution, scheme_key,
 )
@@ -466,3 +467,20 @@ def test_early_stop_orders_in_worker_processes_give_the_same_rows(problem, tmp_p
     parallel = pd.DataFrame(early_stop_study(problem, processes=2, cache_dir=tmp_path, **kw))
     pd.testing.assert_frame_equal(parallel, serial)
     assert list(serial.trial) == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("settings", [
+    SearchSettings(strategy="early-stop", data="bench.jsonl", target_scale="percent", full_epochs=90, warmup=30,
+                   budget=(3, 6), thresholds=(1.0, 2.5), trials=7, predictor="gnn", seed=4),
+    SearchSettings(strategy="compare", data="bench.jsonl", n_train=(10, 30), population=12, sample=3,
+                   max_trainings=150, trials=5),
+    SearchSettings(strategy="enlarged", predictor="gnn", budget=(0,), top=7, checkpoint="m0"),
+])
+def test_the_command_a_report_prints_reads_back_as_the_same_settings(settings):
+    from naapgnn.cli import build_parser
+    from naapgnn.cli.search import settings_from
+
+    line = settings.command()
+    assert line.startswith("naapgnn search ")
+    args = build_parser().parse_args(line.split()[1:])
+    assert settings_from(args).checked() == settings.checked()

@@ -119,4 +119,5 @@ def settings_from(args: argparse.Namespace):
         max_trainings=args.max_trainings, population=args.population, sample=args.sample, warmup=args.warmup,
         top=args.top, checkpoint=args.checkpoint, processes=args.processes, seed=args.seed, fresh=args.fresh,
         progress=not args.quiet, data=args.data, full_epochs=args.full_epochs,
+        target_scale=args.target_scale,
     )

@@ -51,6 +51,8 @@ class SearchSettings:
     full_epochs : int or None
         Epochs of a full training when the curves hold only the first epochs of longer runs (what the problem
         was read with, :attr:`naapgnn.search.problem.SearchProblem.training_epochs`; shown in :meth:`command`).
+    target_scale : "fraction" or "percent"
+        How the ``--data`` file gives its targets (only shown in :meth:`command`).
     """
 
     strategy: str = "compare"
@@ -72,6 +74,7 @@ class SearchSettings:
     progress: bool = True
     data: str | None = None
     full_epochs: int | None = None
+    target_scale: str = "fraction"
 
     def checked(self) -> "SearchSettings":
         """These settings with "auto" resolved; one clear line for any that cannot work."""
@@ -107,7 +110,9 @@ class SearchSettings:
 
     def command(self) -> str:
         """The ``naapgnn search`` command line that reproduces these results."""
+        default = SearchSettings()
         parts = ["naapgnn search", f"--strategy {self.strategy}"] + ([f"--data {self.data}"] if self.data else [])
+        parts += [f"--target-scale {self.target_scale}"] if self.target_scale != default.target_scale else []
         parts += [f"--full-epochs {self.full_epochs}"] if self.full_epochs else []
         if self.strategy in ("predictor", "compare") and self.n_train:
             parts.append("--n-train " + " ".join(str(v) for v in self.n_train))
@@ -115,8 +120,13 @@ class SearchSettings:
             parts.append(f"--top-k {self.top_k}")
         if self.strategy != "enlarged":
             parts.append(f"--trials {self.trials}")
-        if self.strategy in ("compare", "random", "evolution") and self.max_trainings != 200:
+        if self.strategy in ("compare", "random", "evolution") and self.max_trainings != default.max_trainings:
             parts.append(f"--max-trainings {self.max_trainings}")
+        if self.strategy in ("compare", "evolution") and (self.population, self.sample) != (default.population,
+                                                                                          default.sample):
+            parts.append(f"--population {self.population} --sample {self.sample}")
+        if self.strategy == "early-stop" and self.warmup != default.warmup:
+            parts.append(f"--warmup {self.warmup}")
         if self.budget:
             parts.append("--budget " + " ".join(str(b) for b in self.budget))
         if self.strategy == "early-stop":
@@ -124,4 +134,6 @@ class SearchSettings:
         parts += [f"--predictor {self.predictor}", f"--seed {self.seed}"]
         if self.strategy == "enlarged" and self.checkpoint:
             parts.append(f"--checkpoint {self.checkpoint}")
+        if self.strategy == "enlarged" and self.top != default.top:
+            parts.append(f"--top {self.top}")
         return " ".join(parts)
