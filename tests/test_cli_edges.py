@@ -214,3 +214,10 @@ def test_a_budget_before_a_records_first_logged_epoch_names_its_line(tmp_path, c
     assert code == 2 and err.strip().splitlines()[-1] == (
         "naapgnn evaluate: error: --budgets: budget 1 reads epochs 1..1, but b.jsonl line 3 (record 'g1') logs "
         "'valid_acc' first at epoch 3")
+
+
+def test_a_budget_no_record_reaches_says_so_instead_of_listing_them_all(tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl")
+    assert main(["train", "--data", str(data), "--budget", "7", "--out", str(tmp_path / "m")]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "b.jsonl: budget 7 needs the first 7 epochs of curve; no record has them (the longest curve has 6 epochs)")
