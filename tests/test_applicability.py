@@ -94,6 +94,12 @@ def test_curves_outside_the_training_range_are_flagged(records):
     in_domain, reasons = model.domain_report([train[0], odd])
     assert "curve feature" not in reasons[0] and not in_domain[1]
     assert "outside training range" in reasons[1] and "curve features" in reasons[1]
+    # a channel every training record had, missing, is said so (its columns not listed as out of range); an `lr`
+    # missing is the training recipe's shared schedule, not a gap
+    lacking = Record(id="lacking", arch=train[0].arch,
+                     curve={c: v[:3] for c, v in train[0].curve.items() if c not in ("loss_median", "lr")})
+    in_domain, reasons = model.domain_report([lacking])
+    assert not in_domain[0] and reasons[0] == "curve channel 'loss_median' missing (every training record had it)"
 
 
 def test_uncertainty_is_calibrated_at_fit(model):

@@ -299,7 +299,7 @@ def summary_line(records, mean, budget) -> str:
     import numpy as np
 
     known = [(r.target, m) for r, m in zip(records, mean) if r.target is not None]
-    summary = f"predicted {len(records)} architectures (budget {budget})"
+    summary = f"predicted {len(records)} architecture{'s' * (len(records) != 1)} (budget {budget})"
     if len(known) >= 2:
         from naapgnn.evaluation.metrics import kendall_tau, mae, max_violations, undefined_tau_reason, violations
 

@@ -30,15 +30,25 @@ def outside(values: np.ndarray, low: np.ndarray, high: np.ndarray, margin: float
     return (values < low - slack) | (values > high + slack)
 
 
-def range_reasons(kind: str, names, values: np.ndarray, low, high) -> list[str]:
-    """Per row of ``values``: ``"{kind} a, b outside training range"`` naming the columns out of range, or ""."""
+def range_reasons(kind: str, names, values: np.ndarray, low, high, skipped=None) -> list[str]:
+    """Per row of ``values``: ``"{kind} a, b outside training range"`` naming the columns out of range, or "";
+    ``skipped``: per row, the curve channels whose columns (``{channel}_...``) it leaves out, said otherwise."""
     names = list(names)
     flags = outside(values, low, high) if values.size else np.zeros(values.shape, dtype=bool)
     out = []
-    for row in flags:
-        bad = [names[j] for j in np.flatnonzero(row)]
+    for i, row in enumerate(flags):
+        prefixes = tuple(f"{c}_" for c in (skipped[i] if skipped is not None else ()))
+        bad = [names[j] for j in np.flatnonzero(row) if not (prefixes and names[j].startswith(prefixes))]
         out.append(_outside(kind, bad) if bad else "")
     return out
+
+
+def _channels_lacking(curve_part: dict, curve: np.ndarray) -> list[list[str]]:
+    """Per row of ``curve`` (curve features), the channels every training record had (``{channel}_present``
+    always 1) that it lacks (0)."""
+    present = [(j, name[:-len("_present")]) for j, (name, low) in enumerate(zip(curve_part["names"], curve_part["min"]))
+               if name.endswith("_present") and low == 1]
+    return [[channel for j, channel in present if row[j] == 0] for row in curve]
 
 
 def _outside(kind: str, bad: list[str], shown: int = 3) -> str:
@@ -121,10 +131,16 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
         bad = [nodes["names"][j] for j in np.flatnonzero(row)]
         if bad:
             reasons[i].append(_outside("node feature", bad))
+    lacking = _channels_lacking(domain["curve_features"], curve) if curve.size else [[] for _ in records]
+    for i, channels in enumerate(lacking):
+        if channels:
+            reasons[i].append(f"curve channel{'s' * (len(channels) > 1)} {', '.join(map(repr, channels))} missing "
+                              "(every training record had it)")
     for kind, key, values in (("curve feature", "curve_features", curve), ("hparam", "hparams", hparams)):
         part = domain[key]
         if part["min"] and values.size:
-            for i, reason in enumerate(range_reasons(kind, part["names"], values, part["min"], part["max"])):
+            skipped = lacking if key == "curve_features" else [[]] * len(records)
+            for i, reason in enumerate(range_reasons(kind, part["names"], values, part["min"], part["max"], skipped)):
                 reasons[i] += [reason] if reason else []
     median = domain.get("disagreement_median")
     if median:
