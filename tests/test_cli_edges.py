@@ -94,6 +94,7 @@ def test_evaluate_names_no_best_where_the_test_targets_are_all_equal(tmp_path, c
     assert "best on the test split in hindsight: none, Kendall tau undefined there" in captured.out
     report = (out / "report.md").read_text()
     assert "none (Kendall tau undefined)" in report and "no best result in hindsight" in report
+    assert "**Curve heuristics** learn nothing" in report and "cycle ends" not in report  # only what ran is defined
 
 
 def test_undefined_tau_is_said_in_words():
@@ -159,6 +160,7 @@ def test_a_warning_about_the_training_records_names_their_file_even_from_worker_
     warned = [line for line in err.splitlines() if "null in every training record" in line]
     assert warned == [f"naapgnn evaluate: warning: {data}: hparams momentum: null in every training record, not read "
                       "(a prediction that gives a value is flagged out of domain)"]
+    assert "Curve heuristics" not in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_percent_on_fractions_warns_about_the_targets_only(tmp_path):

@@ -379,13 +379,21 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               "- **Kendall tau / Spearman**: rank correlation of predictions with the true final accuracy.",
               "- **precision@k**: share of the true top-k found in the predicted top-k. **top-5 regret**: true "
               "accuracy of the best architecture minus the best true accuracy among the predicted top 5.",
-              "- **Curve heuristics** learn nothing: last observed accuracy, best so far, and power-law / "
-              f"exponential fits of the curve extrapolated to epoch {full or 'the curve end'} (the *cycle ends* "
-              "variants fit only epochs 3, 6, 9, ..., the ends of the cyclic learning rate).",
+              *_heuristics_definition(set(runs["predictor"]), full),
               "- results.csv holds the means and, in `<metric>_std`, the std over runs (`n_runs`); runs.csv every "
               "run (split, seed) with its fit time; advice.csv the advice of every training split (inner "
               "folds) and its test score; inner_runs.csv every inner run.", ""]
     return "\n".join(lines)
+
+
+def _heuristics_definition(ran: set, full) -> list[str]:
+    """The definition of the curve heuristics, where some ran (their cycle variants, where those did)."""
+    if not any(key.startswith("curve_") for key in ran):
+        return []
+    cycle = (" (the *cycle ends* variants fit only epochs 3, 6, 9, ..., the ends of the cyclic learning rate)"
+             if any(key.endswith("_cycle") for key in ran) else "")
+    return ["- **Curve heuristics** learn nothing: last observed accuracy, best so far, and power-law / exponential "
+            f"fits of the curve extrapolated to epoch {full or 'the curve end'}{cycle}."]
 
 
 def _left_out_lines(result) -> list[str]:
