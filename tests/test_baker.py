@@ -575,3 +575,27 @@ def test_the_gate_keeps_a_nu_svr_on_curve_and_hyperparameters_that_diverged_runs
     svr = stack.model.kernel.predict(np.c_[oof, curve, hparams])  # the target itself, not a residual
     budget0 = oof if stack.budget0 is None else apply_stack(oof[None], curve, hparams, none, stack.budget0)[0]
     np.testing.assert_allclose(out, stack.weight * svr + (1 - stack.weight) * budget0, atol=1e-12)
+
+
+def test_budget_zero_keeps_a_nu_svr_on_the_statistics_where_diverged_runs_pull_the_kernel_ridge():
+    """The accuracy set by the statistics and the recipe, a few runs diverged far below the rest, a graph
+    prediction that knows little: the nu-SVR on (prediction, hyperparameters, statistics), whose loss grows only
+    linearly, is kept over the kernel ridge on the same columns, as its held-out scores say."""
+    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS, TargetMixture
+
+    rng = np.random.default_rng(5)
+    statistics, hparams = rng.normal(size=(200, 3)), rng.normal(size=(200, 1))
+    target = np.tanh(statistics[:, 0]) + 0.5 * statistics[:, 1] + 0.3 * hparams[:, 0] + rng.normal(0, 0.1, 200)
+    target[:8] = -5.0  # diverged runs
+    oof = 0.3 * target + rng.normal(0, 0.8, 200)
+    none = np.zeros((200, 0))
+    stack = fit_gated_stack(oof, none, target, hparams=hparams, statistics=statistics)
+    gate = stack.gate
+    assert stack.kind == gate["budget0_kind"] == "robust" and not gate["used"]
+    assert gate["robust_mse"] < gate["architecture_mse"] and gate["robust_tau"] > gate["architecture_tau"]
+    weight = gate["robust_setting"]["weight"]
+    assert weight in MIXTURE_WEIGHTS and isinstance(stack.model, TargetMixture)
+    assert stack.model.n_features_in_ == 1 + 1 + 3  # the prediction, the hyperparameter, the statistics
+    members = np.stack([oof, oof + 0.1])
+    expected = [(1 - weight) * m + weight * stack.model.kernel.predict(np.c_[m, hparams, statistics]) for m in members]
+    assert np.allclose(apply_stack(members, none, hparams, statistics, stack), expected)
