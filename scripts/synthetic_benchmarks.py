@@ -1,4 +1,4 @@
-"""Two seeded synthetic benchmarks of recipes naapgnn was not designed on, as JSON Lines.
+"""Three seeded synthetic benchmarks of recipes naapgnn was not designed on, as JSON Lines.
 
 * ``lcbench_like.jsonl``: MLPs on a 20-feature, 4-class tabular task (layer graphs of ``linear`` and
   ``dropout`` layers on an input of shape ``[20, 1, 1]``), seven hyperparameters (learning rate, momentum,
@@ -9,6 +9,11 @@
 * ``cnn_cut_short.jsonl``: CNNs trained 200 epochs with Adam and a cosine schedule, of which the curves hold
   only the first 12 (``valid_acc``, ``train_acc``, ``valid_loss``, ``lr``; fractions), a quarter marked test:
   read with ``--full-epochs 200``.
+* ``step_decay.jsonl``: CNNs for 100 classes (2-4 stages, residual blocks, maxpools) trained 90 epochs with SGD
+  whose rate drops tenfold at epochs 30 and 60, of which the curves hold the first 20 (``val_top1_err``, a top-1
+  error in percent, ``val_loss``, ``lr``); the rate, the batch size (the best rate grows with it) and cutout
+  decide much of the final accuracy; 5 runs diverged (the loss NaN from some epoch on, accuracy at chance). Targets
+  in percent: read with ``--target-scale percent --full-epochs 90``.
 
 The final accuracy is a noisy function of the architecture and the hyperparameters; the curves approach it
 at a speed set by the learning rate, with per-epoch noise. Nothing of naapgnn was chosen on these.
@@ -23,6 +28,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+
+
+FILES = ("lcbench_like.jsonl", "cnn_cut_short.jsonl", "step_decay.jsonl")
 
 
 def _sigmoid(x):
@@ -131,6 +139,79 @@ def cnn_cut_short(n: int = 200, seed: int = 1, shown: int = 12, full: int = 200)
     return records
 
 
+def _step_cnn(rng):
+    """A CNN of 2-4 stages for 100 classes: a conv per stage, then up to two blocks of two convs (residual or
+    plain), a maxpool between some stages; its parameter count and depth in convs."""
+    layers, params, depth, channels, downsamplings = [], 0, 0, 3, 3
+    stages, base = int(rng.integers(2, 5)), int(rng.choice([16, 24, 32, 48]))
+    size = 32
+    for s in range(stages):
+        width = int(min(128, base * (2 ** s) * rng.choice([1, 1, 1.5])))
+        width = max(16, width - width % 8)
+        kernel = int(rng.choice([3, 5], p=[0.7, 0.3]))
+        stride = 2 if (s > 0 and downsamplings > 0 and rng.random() < 0.7) else 1
+        if stride == 2:
+            downsamplings, size = downsamplings - 1, size // 2
+        layers.append({"op": "conv", "out_channels": width, "kernel_size": kernel, "stride": stride})
+        params, channels, depth = params + channels * width * kernel * kernel, width, depth + 1
+        for _ in range(int(rng.integers(0, 3))):
+            start, k = len(layers) - 1, int(rng.choice([3, 5], p=[0.8, 0.2]))
+            if rng.random() < 0.6:  # a residual block: conv, conv without activation, add with ReLU
+                layers.append({"op": "conv", "out_channels": channels, "kernel_size": k})
+                layers.append({"op": "conv", "out_channels": channels, "kernel_size": k, "activation": "none"})
+                layers.append({"op": "add", "inputs": [start, len(layers) - 1], "activation": "relu"})
+            else:
+                layers += [{"op": "conv", "out_channels": channels, "kernel_size": k}] * 2
+            params, depth = params + 2 * channels * channels * k * k, depth + 2
+        if s < stages - 1 and downsamplings > 0 and size >= 8 and rng.random() < 0.35:
+            layers.append({"op": "maxpool", "kernel_size": 2})
+            downsamplings, size = downsamplings - 1, size // 2
+    layers += [{"op": "gap"}, {"op": "linear", "out_features": 100}]
+    params += channels * 100
+    return {"input_shape": [3, 32, 32], "num_classes": 100, "layers": layers}, params, depth
+
+
+def step_decay(n: int = 160, seed: int = 123, shown: int = 20, full: int = 90) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    diverged = set(rng.choice(n, size=5, replace=False).tolist())
+    records = []
+    for i in range(n):
+        arch, params, depth = _step_cnn(rng)
+        lr = float(math.exp(rng.uniform(math.log(0.01), math.log(0.2))))
+        batch, augment = int(rng.choice([64, 128, 256])), str(rng.choice(["none", "cutout"]))
+        if i in diverged:  # a high rate
+            lr = float(math.exp(rng.uniform(math.log(0.15), math.log(0.2))))
+        capacity = 0.55 * math.log(params / 1e4) + 0.9 * math.log(depth + 1)
+        off_best = 6.0 * math.log10(lr / (0.08 * batch / 128)) ** 2  # the best rate grows with the batch
+        final = 38.0 + 5.0 * capacity - off_best + (2.0 if augment == "cutout" else 0.0) + rng.normal(0, 1.2)
+        final = float(np.clip(final, 20.0, 78.0))
+        # before the first decay (epoch 30) a plateau below the final accuracy, lower the higher the rate
+        plateau = final - (8.0 + 25.0 * (lr / 0.2) ** 0.7) - (0.0 if augment == "none" else 1.5)
+        t = np.arange(1, shown + 1)
+        speed = 3.0 + 30.0 / (1.0 + 20 * lr) * (batch / 128) ** 0.3
+        accuracy = np.clip(plateau * (1 - np.exp(-t / speed)) + 1.0 + rng.normal(0, 0.6 + 10 * lr, shown), 1.0, 99.0)
+        error = 100.0 - accuracy
+        loss = -np.log(np.clip(accuracy / 100.0, 0.01, 1.0)) * 0.9 + 0.3 + rng.normal(0, 0.03, shown)
+        loss = np.maximum(loss, 0.05)
+        if i in diverged:  # chance accuracy (1 %), the loss NaN from some epoch on
+            final = float(np.clip(rng.normal(1.0, 0.15), 0.6, 1.4))
+            nan_from = int(rng.integers(3, 12))
+            accuracy = np.clip(1.0 + rng.normal(0, 0.3, shown), 0.5, 2.5)
+            accuracy[:nan_from] = np.clip(np.linspace(3.0, 1.0, nan_from) + rng.normal(0, 0.4, nan_from), 0.5, 5)
+            error = 100.0 - accuracy
+            loss = np.r_[np.linspace(4.5, 9.0, nan_from) + rng.normal(0, 0.2, nan_from),
+                         np.full(shown - nan_from, np.nan)]
+        rate = [lr if e < 30 else (lr / 10 if e < 60 else lr / 100) for e in range(full)][:shown]
+        curve = {"val_top1_err": [round(float(v), 3) for v in error],
+                 "val_loss": [float("nan") if not np.isfinite(v) else round(float(v), 4) for v in loss],
+                 "lr": [round(v, 6) for v in rate]}
+        records.append({"id": f"step-{i:03d}", "arch": arch, "curve": curve,
+                        "hparams": {"optimizer": "sgd", "lr": round(lr, 6), "batch_size": batch,
+                                    "augment": augment},
+                        "target": round(final, 2)})
+    return records
+
+
 def _write(records: list[dict], path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
@@ -138,12 +219,14 @@ def _write(records: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the LCBench-like file; the CNN file's is seed + 1")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the LCBench-like file; the CNN file's is seed + 1, the step-decay file's seed + 123")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     _write(lcbench_like(seed=args.seed), args.out / "lcbench_like.jsonl")
     _write(cnn_cut_short(seed=args.seed + 1), args.out / "cnn_cut_short.jsonl")
-    print(f"wrote {args.out / 'lcbench_like.jsonl'} and {args.out / 'cnn_cut_short.jsonl'}")
+    _write(step_decay(seed=args.seed + 123), args.out / "step_decay.jsonl")
+    print(f"wrote {', '.join(str(args.out / name) for name in FILES)}")
 
 
 if __name__ == "__main__":
