@@ -220,7 +220,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the LCBench-like file; the CNN file's is seed + 1, the step-decay file's seed + 123")
+                        help="seed of the LCBench-like file (the CNN file's is seed + 1, the step-decay one's + 123)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     _write(lcbench_like(seed=args.seed), args.out / "lcbench_like.jsonl")
