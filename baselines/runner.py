@@ -209,6 +209,13 @@ def markdown(frame, digits: int = 4) -> str:
     return shown.to_markdown(index=False, floatfmt=f".{digits}f") + "\n"
 
 
+def _same_at_every_budget(rows: Sequence[dict]) -> bool:
+    """Whether a model's rows at two or more budgets hold the same figures (a model that reads no curve)."""
+    keys = ("kendall_tau", "violations", "mae")
+    return len(rows) > 1 and all(np.allclose([r[k] for r in rows], rows[0][k], rtol=0, atol=0, equal_nan=True)
+                                 for k in keys)
+
+
 def summary_text(rows: Sequence[dict], protocol: str) -> str:
     """A compact terminal table: one line per model, one column per budget.
 
@@ -235,6 +242,9 @@ def summary_text(rows: Sequence[dict], protocol: str) -> str:
                 text = f"tau {format_tau(r['kendall_tau'])}{spread}  v {r['violations']:.1f}"
             cells.append(text.rjust(cell))
         lines.append(m.ljust(width) + "".join(cells))
+    same = [m for m in models if _same_at_every_budget([by[(m, b)] for b in budgets if (m, b) in by])]
+    if same:
+        lines.append(f"the same figures at every budget (no curve read, or none that changed them): {', '.join(same)}")
     if protocol != "official" and any(np.isnan(r["kendall_tau"]) for r in rows):
         lines.append("tau undefined: on some split the test targets, or the model's predictions, are all equal "
                      "(a mean over the splits is undefined where one split's is)")

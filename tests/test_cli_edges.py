@@ -123,6 +123,19 @@ def test_baselines_table_says_undefined_not_nan():
     assert table.splitlines()[-1].startswith("tau undefined: on some split the test targets")
 
 
+def test_baselines_table_names_the_models_that_read_no_curve():
+    from baselines.runner import summary_text
+
+    def row(model, budget, tau):
+        return {"model": model, "budget": budget, "kendall_tau": tau, "kendall_tau_std": 0.1, "violations": 20.0,
+                "mae": 0.03, "max_violations": 190}
+
+    rows = [row("graph only", 0, 0.5), row("graph only", 3, 0.5), row("with curve", 0, 0.5), row("with curve", 3, 0.7),
+            row("one budget", 0, 0.5)]
+    assert summary_text(rows, "repeated").splitlines()[-1] == (
+        "the same figures at every budget (no curve read, or none that changed them): graph only")
+
+
 def test_early_stopping_on_one_epoch_curves_points_to_full_epochs(tmp_path, capsys):
     data = _write(tmp_path / "b.jsonl", epochs=1)
     code = main(["search", "--strategy", "early-stop", "--data", str(data), "--budget", "1", "--trials", "1",
