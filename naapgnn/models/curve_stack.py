@@ -62,7 +62,7 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
   runs diverged, the residual kernel ridges above fit the diverged runs' squared
   errors at the others' expense (README, "A nu-SVR on the curve").
 
-A model of the target itself (``"hparams"``, ``"svr"``) enters at weight ``w`` only
+A model of the target itself (``"hparams"``, ``"robust"``, ``"svr"``) enters at weight ``w`` only
 if its share errs less than the same share of the training mean: a share of any
 model that says little shrinks a prediction spread wider than the target, which
 lowers its error whatever that model reads.
