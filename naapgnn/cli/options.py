@@ -110,8 +110,8 @@ def check_curve_lengths(records, budget: int, source, channels=None) -> None:
     late = late_logs(records, budget)
     if budget <= 0 or not (short or late):
         return
-    longest = max(r.num_epochs for r in records)
     if short and len(short) == len(records):
+        longest = max(r.num_epochs for r in records)
         raise NaapgnnError(f"{source or 'the data'}: budget {budget} needs the first {budget} epochs of curve; no "
                            f"record has them (the longest curve has {longest} epoch{'s' * (longest != 1)})")
     if short:

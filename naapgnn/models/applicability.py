@@ -139,7 +139,7 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
     for kind, key, values in (("curve feature", "curve_features", curve), ("hparam", "hparams", hparams)):
         part = domain[key]
         if part["min"] and values.size:
-            skipped = lacking if key == "curve_features" else [[]] * len(records)
+            skipped = lacking if key == "curve_features" else None
             for i, reason in enumerate(range_reasons(kind, part["names"], values, part["min"], part["max"], skipped)):
                 reasons[i] += [reason] if reason else []
     median = domain.get("disagreement_median")
