@@ -412,3 +412,19 @@ def test_the_held_out_check_scores_model_and_graph_network_on_the_same_rows(monk
     monkeypatch.setattr(curve_stack, "MAX_STACK_ROWS", 8)
     assert "8 of 10 (those held out; the stack reads at most 8) architectures" in held_out_summary(
         SimpleNamespace(stack_oof_=stacked, oof_prediction_=graph), records)
+
+
+@pytest.mark.parametrize("first_nan, warned", [(1, True), (3, False)])
+def test_predict_warns_only_of_non_finite_values_the_checkpoint_reads(first_nan, warned, ckpt3, bench, tmp_path,
+                                                                      capsys):
+    row = dict(next(r for r in bench[1] if r.split == "test").to_dict(), split="test")
+    length = len(row["curve"]["loss_mean"])
+    for channel in ("loss_mean", "loss_median"):  # diverged at epoch first_nan + 1 (1-based)
+        row["curve"][channel] = row["curve"][channel][:first_nan] + [None] * (length - first_nan)
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert main(["predict", "--checkpoint", str(ckpt3), str(path), "--out", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert ("1 record(s) with non-finite curve values (first: line 1, curve.loss_mean[1]) stayed non-finite to the "
+            "end, read as diverged runs, each such value as the checkpoint's training worst" in err) == warned
+    assert ("non-finite" in err) == warned

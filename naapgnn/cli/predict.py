@@ -257,7 +257,8 @@ def run(args: argparse.Namespace) -> int:
     model = GNNPredictor.load(args.checkpoint, device=args.device)
     records = split_records(load_benchmark(args.input, target_scale=args.target_scale,
                                            diverged_values=model.diverged_values_,
-                                           hparam_names=getattr(model, "hparam_names_", None)), args.split)
+                                           hparam_names=getattr(model, "hparam_names_", None),
+                                           read_epochs=int(model.budget or 0)), args.split)
     if not records:
         raise NaapgnnError(f"{args.input}: no records in split {args.split!r}")
     if hparams is not None:

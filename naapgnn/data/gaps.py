@@ -44,7 +44,8 @@ from naapgnn.errors import NaapgnnError
 __all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "worst_logged"]
 
 
-def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None) -> str | None:
+def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None,
+                    read_epochs: int | None = None) -> str | None:
     """Replace, in place, each NaN of the records' curves: the last logged value inside a curve, the channel's
     worst finite value over the records from the last finite value on (see the module docstring), or the value
     ``worst`` gives the channel; note each record's non-finite epochs in ``Record.non_finite``.
@@ -61,11 +62,14 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
         A diverged run's value per channel, in place of the file's worst (a checkpoint's
         ``diverged_values_``: its training records' worst, so that a prediction does not depend on the other
         records of the file it is read from).
+    read_epochs : int, optional
+        The epochs a reader reads (a checkpoint's budget): a value first non-finite after them is replaced without
+        a word, as nothing reads it.
 
     Returns
     -------
     str or None
-        A one-line notice of what was replaced (None when nothing was).
+        A one-line notice of what was replaced that a reader reads (None when nothing was).
 
     Raises
     ------
@@ -90,6 +94,9 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
             _carry_last_logged(values, inside)
         if first_diverged is not None:
             diverged.append((i, c, first_diverged))
+    values, given = _fill_diverged(records, diverged, name, worst)
+    if read_epochs is not None:  # what a checkpoint never reads is no news
+        gaps, diverged = [h for h in gaps if h[2] < read_epochs], [h for h in diverged if h[2] < read_epochs]
     parts = []
     if gaps:
         parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
@@ -98,20 +105,30 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
                      "value; no budget reads a channel before its first logged epoch)")
     if diverged:
         channels = dict.fromkeys(c for _, c, _ in diverged)
-        given = {c: float(worst[c]) for c in channels if worst and c in worst}
-        found = worst_values(records, [c for c in channels if c not in given])
-        lacking = [c for c in channels if c not in given and c not in found]
-        if lacking:
-            raise NaapgnnError(f"{name}: curve channel {lacking[0]!r} has no finite value in any record")
-        values = {**found, **given}
-        for i, c, epoch in diverged:
-            records[i].curve[c][epoch:] = values[c]
         said = [f"{c} {values[c]:g}" for c in channels if c not in given]
+        from_checkpoint = [f"{c} {values[c]:g}" for c in channels if c in given]
         said = ([f"its channel's worst finite value in the file ({', '.join(said)})"] if said else []) + (
-            [f"the checkpoint's training worst ({', '.join(f'{c} {v:g}' for c, v in given.items())})"] if given else [])
+            [f"the checkpoint's training worst ({', '.join(from_checkpoint)})"] if from_checkpoint else [])
         parts.append(f"{_first_and_count(diverged, lines)} stayed non-finite to the end, read as diverged runs, "
                      f"each such value as {' or '.join(said)}")
+    if not parts:
+        return None
     return f"{name}: " + "; ".join(parts)
+
+
+def _fill_diverged(records: Sequence, diverged: list, name: str, worst: dict | None) -> tuple[dict, dict]:
+    """Each diverged run's values from its first non-finite epoch on, as its channel's ``worst`` or else its worst
+    finite value in ``records``; the values read per channel, and those of them ``worst`` gave."""
+    channels = dict.fromkeys(c for _, c, _ in diverged)
+    given = {c: float(worst[c]) for c in channels if worst and c in worst}
+    found = worst_values(records, [c for c in channels if c not in given])
+    lacking = [c for c in channels if c not in given and c not in found]
+    if lacking:
+        raise NaapgnnError(f"{name}: curve channel {lacking[0]!r} has no finite value in any record")
+    values = {**found, **given}
+    for i, c, epoch in diverged:
+        records[i].curve[c][epoch:] = values[c]
+    return values, given
 
 
 def as_seen_at(records: Sequence, budget: int, worst: Mapping[str, float] | None = None,

@@ -193,7 +193,7 @@ TRAINING_NEEDS = 'training reads every record whose split is not "test"'  # why 
 
 def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_target: bool | str = False,
                diverged_values: Mapping[str, float] | None = None,
-               hparam_names: Sequence[str] | None = None) -> list[Record]:
+               hparam_names: Sequence[str] | None = None, read_epochs: int | None = None) -> list[Record]:
     """Read a JSON Lines benchmark.
 
     Parameters
@@ -212,6 +212,8 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
     hparam_names : sequence of str, optional
         The hyperparameters a checkpoint reads (its ``hparam_names_``): no number-string warning for a name it
         reads as categories (:func:`naapgnn.data.hparams.number_strings_notice`).
+    read_epochs : int, optional
+        The epochs a checkpoint reads (its budget): non-finite values after them are read without a word.
 
     Returns
     -------
@@ -226,11 +228,13 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
     """
     path = Path(path)
     text = read_text(path)
-    return _parse_lines(json_lines(text), str(path), target_scale, need_target, diverged_values, hparam_names)
+    return _parse_lines(json_lines(text), str(path), target_scale, need_target, diverged_values, hparam_names,
+                        read_epochs)
 
 
 def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction", need_target: bool | str = False,
-                 diverged_values: Mapping[str, float] | None = None, hparam_names=None) -> list[Record]:
+                 diverged_values: Mapping[str, float] | None = None, hparam_names=None,
+                 read_epochs: int | None = None) -> list[Record]:
     check_scale(target_scale)
     records: list[Record] = []
     problems: list[tuple[int, str]] = []
@@ -270,7 +274,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     # targets that --target-scale percent made tiny are the cause; the curves then merely look off against them
     fractions_already = percent_notice([r.target for r in records], target_scale, name)
     for notice in (read_schedule_alias(records, name), missing_schedule_notice(records, name, lines_of), numbers,
-                   fill_non_finite(records, name, lines_of, diverged_values),
+                   fill_non_finite(records, name, lines_of, diverged_values, read_epochs),
                    carry_stopped_runs(records, name, lines_of),
                    low_percent_notice(records, name) if target_scale == "percent" and not fractions_already else None,
                    mixed_units_notice(records, name, lines_of, target_scale == "percent"),
@@ -353,9 +357,7 @@ def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
 
 
 def _split(split: Any) -> str | None:
-    if split is None:
-        return None
-    if split not in SPLITS:
+    if split is not None and split not in SPLITS:
         raise NaapgnnError(f"split: expected \"train\" or \"test\", got {split!r}")
     return split
 
@@ -371,7 +373,7 @@ def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
 def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = "fraction",
                    need_target: bool | str = False,
                    diverged_values: Mapping[str, float] | None = None,
-                   hparam_names: Sequence[str] | None = None) -> list[Record]:
+                   hparam_names: Sequence[str] | None = None, read_epochs: int | None = None) -> list[Record]:
     """Read a benchmark from any supported source: the one place that does.
 
     Parameters
@@ -387,11 +389,8 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
     need_target : bool or str
         Refuse a file's records without a target that training reads, or (a string saying why) every one
         without a target (see :func:`load_jsonl`).
-    diverged_values : dict of str to float, optional
-        What a file's diverged run reads per channel (see :func:`load_jsonl`).
-    hparam_names : sequence of str, optional
-        The hyperparameters a checkpoint reads: those it reads as categories get no number-string warning
-        (see :func:`load_jsonl`).
+    diverged_values, hparam_names, read_epochs
+        How a checkpoint reads a file (see :func:`load_jsonl`).
 
     Returns
     -------
@@ -411,9 +410,9 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
 
         return records_from_naap440(load_naap440(path))
     if suffix in (".jsonl", ".ndjson"):
-        return load_jsonl(path, target_scale, need_target, diverged_values, hparam_names)
+        return load_jsonl(path, target_scale, need_target, diverged_values, hparam_names, read_epochs)
     if suffix == ".json":
-        return _load_json(path, target_scale, need_target, diverged_values, hparam_names)
+        return _load_json(path, target_scale, need_target, diverged_values, hparam_names, read_epochs)
     raise NaapgnnError(
         f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
         f"a .jsonl benchmark or a .json architecture)"
@@ -421,7 +420,7 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
 
 
 def _load_json(path: Path, target_scale: str, need_target: bool | str = False, diverged_values=None,
-               hparam_names=None) -> list[Record]:
+               hparam_names=None, read_epochs=None) -> list[Record]:
     from naapgnn.arch.format import parse_architecture
 
     text = read_text(path)
@@ -432,10 +431,11 @@ def _load_json(path: Path, target_scale: str, need_target: bool | str = False, d
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several values: JSON Lines
             return _parse_lines(json_lines(text), str(path), target_scale, need_target, diverged_values,
-                                hparam_names)
+                                hparam_names, read_epochs)
         raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(obj, Mapping) and "arch" in obj:
-        return _parse_lines([json.dumps(obj)], str(path), target_scale, need_target, diverged_values, hparam_names)
+        return _parse_lines([json.dumps(obj)], str(path), target_scale, need_target, diverged_values, hparam_names,
+                            read_epochs)
     if need_target:
         raise NaapgnnError(f"{path}: a single architecture, without a target to train on")
     return [Record(id=path.stem, arch=parse_architecture(obj, source=str(path)))]
