@@ -74,6 +74,24 @@ def test_predictions_are_clipped_and_the_clipping_is_said(model, records):
     assert all("clipped to [0, 1]" in r for r in reasons)
 
 
+def test_a_clip_inside_the_training_targets_range_is_no_extrapolation(model, records):
+    training = [r.target for r in records if r.split != "test"]
+    assert model.domain_["target_range"] == [min(training), max(training)]
+    test = [r for r in records if r.split == "test"][:6]
+    parts = dict(model.predict_parts(test), mean=np.array([1.02, 1.08, -0.03, -0.07, 0.5, 0.99]))
+    _, reasons = model.domain_report(test, parts=parts)  # NAAP-440's targets lie far inside [0, 1]
+    assert ["clipped to [0, 1]" in r for r in reasons] == [True, True, True, True, False, False]
+    assert "prediction 1.0800 clipped to [0, 1]" in reasons[1]
+    wide = GNNPredictor(**model.get_params())
+    wide.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    wide.domain_ = dict(model.domain_, target_range=[0.0, 1.0])  # training runs from chance to perfect: 5% margin
+    _, reasons = wide.domain_report(test, parts=parts)
+    assert ["clipped to [0, 1]" in r for r in reasons] == [False, True, False, True, False, False]
+    del wide.domain_["target_range"]  # a checkpoint saved before the range was kept: every clip said
+    _, reasons = wide.domain_report(test, parts=parts)
+    assert ["clipped to [0, 1]" in r for r in reasons] == [True, True, True, True, False, False]
+
+
 def test_disagreement_above_three_times_the_training_median_is_flagged(model, records):
     test = [r for r in records if r.split == "test"][:4]
     strict = GNNPredictor(**model.get_params())

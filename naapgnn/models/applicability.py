@@ -258,6 +258,7 @@ class ApplicabilityMixin:
         self.std_scale_ = 1.0
         parts = self.predict_parts(records, graphs)  # the training graphs, already encoded
         self.domain_["disagreement_median"] = float(np.median(parts["gnn_std"]))
+        self.domain_["target_range"] = [float(np.min(y)), float(np.max(y))]
         forest = None if self.forest_ is None else self.forest_.oob_prediction_
         _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_share_))
         self.std_scale_ = calibration_scale(y, self.stack_oof_, std)
@@ -270,7 +271,8 @@ class ApplicabilityMixin:
         node feature, curve feature or hyperparameter outside its training
         range (see :data:`MARGIN`), an ensemble disagreement above
         :data:`DISAGREEMENT_FACTOR` times its training median, a prediction
-        clipped to [0, 1]. Rows deeper than the blended forest reads are
+        clipped to [0, 1] beyond the training targets' range (the margin too: a diverged run's accuracy predicted a
+        little below 0 beside training runs at chance is no extrapolation). Rows deeper than the blended forest reads are
         predicted by the GNN alone, which is also said.
 
         Parameters
@@ -299,7 +301,8 @@ class ApplicabilityMixin:
                                               self.domain_.get("schedule_peak_epoch"))
             if parts["forest"] is not None and np.isnan(parts["forest"][i]):
                 reasons[i].append(f"forest not blended (deeper than its {self.forest_.max_blocks_} blocks)")
-            if not 0.0 <= value <= 1.0:
+            seen = self.domain_.get("target_range")  # None in a checkpoint saved before it was kept
+            if not 0.0 <= value <= 1.0 and (seen is None or outside(np.float64(value), *seen)):
                 reasons[i].append(f"prediction {value:.4f} clipped to [0, 1]")
         joined = ["; ".join(r) for r in reasons]
         return np.array([not r for r in joined], dtype=bool), joined
