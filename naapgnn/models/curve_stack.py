@@ -84,7 +84,7 @@ keeps both. The ridge, too, though it already weighs the graph prediction
 against the curve: its fit on some forty correlated curve columns is noisy,
 and a partial weight shrinks it toward the budget-0 model.
 
-A candidate is kept only if its cross-validated mean squared error is lower
+A candidate is kept only if its cross-validated mean absolute error is lower
 than the one it would replace (graph only at budget 0, the budget-0 choice at
 ``k``) and its Kendall tau not lower; of those kept, the lower error wins.
 The budget-0 choice is among the candidates at every ``k`` with the same
@@ -159,10 +159,10 @@ class CurveStack:
     """A fitted gate: ``kind`` (one of :data:`STACK_KINDS`), the ridge's ``coef`` (length ``1 + d``;
     ``[1, 0, ...]`` unless linear) and ``intercept``, the kernel ``model`` (or None), ``oof``:
     the cross-validated predictions of the kind kept (what calibration reads), ``gate``: the
-    cross-validated ``mse`` and ``tau`` of each candidate (``graph_*``, ``architecture_*``, ``hparams_*``,
+    cross-validated ``mae`` and ``tau`` of each candidate (``graph_*``, ``architecture_*``, ``hparams_*``,
     ``stack_*`` for the ridge, ``nonlinear_*``, ``svr_*``), the settings chosen (``*_setting``), ``budget0_kind`` (the
     choice without the curve), ``kind``, ``weight``, ``used`` (a curve stack was kept) and the choice's own
-    ``mse`` and ``tau``; and
+    ``mae`` and ``tau`` (standardised units); and
     ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1); ``shared``:
     the budget-0 part of the gate, which a fit at another budget of the same model reuses."""
 
@@ -241,7 +241,7 @@ def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, s
         if k in ("hparams", "robust"):
             gate[f"{k}_setting"] = dict(zip(("C", "nu", "gamma", "weight"), settings[k]))
     for k in ["graph", *kinds]:
-        gate[f"{_gate_key(k)}_mse"], gate[f"{_gate_key(k)}_tau"] = scores[k]
+        gate[f"{_gate_key(k)}_mae"], gate[f"{_gate_key(k)}_tau"] = scores[k]
     choice = better_candidate("graph", kinds, scores)
     return Budget0Gate(key, rows, draws, held_out, scores, settings, gate, choice, inputs)
 
@@ -344,7 +344,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
             settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
         scores[kind] = mean_scores(held_out[kind], y)
-        gate[f"{_gate_key(kind)}_mse"], gate[f"{_gate_key(kind)}_tau"] = scores[kind]
+        gate[f"{_gate_key(kind)}_mae"], gate[f"{_gate_key(kind)}_tau"] = scores[kind]
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
                 for kind in kinds if kind in ("linear", "nonlinear") for w in MIXTURE_WEIGHTS}
     if "svr" in kinds:
@@ -357,7 +357,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         choice = better_candidate(budget0, list(mixtures), {**scores, budget0: shared.rescaled_bar()})
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
     gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in CURVE_KINDS)
-    gate["mse"], gate["tau"] = scores[choice]
+    gate["mae"], gate["tau"] = scores[choice]
     stacked_oof = np.full(n, np.nan)
     stacked_oof[rows] = (mixtures[choice] if isinstance(choice, tuple) else held_out[choice])[0]
     stack = _fit_kind(kind, base, curve[rows], y, inputs, settings)
