@@ -271,9 +271,9 @@ class ApplicabilityMixin:
         node feature, curve feature or hyperparameter outside its training
         range (see :data:`MARGIN`), an ensemble disagreement above
         :data:`DISAGREEMENT_FACTOR` times its training median, a prediction
-        clipped to [0, 1] beyond the training targets' range (the margin too: a diverged run's accuracy predicted a
-        little below 0 beside training runs at chance is no extrapolation). Rows deeper than the blended forest reads are
-        predicted by the GNN alone, which is also said.
+        clipped to [0, 1] beyond the training targets' range (the margin too: a diverged run's accuracy
+        predicted a little below 0 beside training runs at chance is no extrapolation). Rows deeper than the
+        blended forest reads are predicted by the GNN alone, which is also said.
 
         Parameters
         ----------
@@ -296,12 +296,12 @@ class ApplicabilityMixin:
         parts = self.predict_parts(records, graphs) if parts is None else parts
         reasons = domain_reasons(self.domain_, records, graphs, self._curve(records), self._hparams(records),
                                  parts["gnn_std"])
+        seen = self.domain_.get("target_range")  # None in a checkpoint saved before it was kept
         for i, value in enumerate(parts["mean"]):
             reasons[i] += _hparam_key_reasons(self.hparam_names_, records[i], self.domain_.get("hparams_null", ()),
                                               self.domain_.get("schedule_peak_epoch"))
             if parts["forest"] is not None and np.isnan(parts["forest"][i]):
                 reasons[i].append(f"forest not blended (deeper than its {self.forest_.max_blocks_} blocks)")
-            seen = self.domain_.get("target_range")  # None in a checkpoint saved before it was kept
             if not 0.0 <= value <= 1.0 and (seen is None or outside(np.float64(value), *seen)):
                 reasons[i].append(f"prediction {value:.4f} clipped to [0, 1]")
         joined = ["; ".join(r) for r in reasons]
