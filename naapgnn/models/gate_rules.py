@@ -14,8 +14,8 @@ import numpy as np
 
 from naapgnn.models.kernels import varying_columns
 
-__all__ = ["minimum_records", "better_candidate", "tau_in_every_draw", "mse_and_tau", "mae_and_tau", "mean_scores",
-           "target_mixtures", "rescaled_bar", "varies_in_every_fold", "ridge_regression", "folds"]
+__all__ = ["minimum_records", "better_candidate", "mse_and_tau", "mae_and_tau", "mean_scores", "target_mixtures",
+           "rescaled_bar", "varies_in_every_fold", "ridge_regression", "folds"]
 
 
 def minimum_records(cv: int = 5) -> int:
@@ -30,14 +30,6 @@ def better_candidate(incumbent, challengers, scores: dict):
     kept = [(scores[k][0], i) for i, k in enumerate(challengers)
             if scores[k][0] < bar_error and scores[k][1] >= bar_tau]
     return challengers[min(kept)[1]] if kept else incumbent
-
-
-def tau_in_every_draw(challenger: list, incumbent: list, y: np.ndarray) -> bool:
-    """Whether ``challenger``'s held-out predictions (one array per draw of folds) rank ``y`` at least as well as
-    ``incumbent``'s (Kendall tau) in every draw, not only on average."""
-    from scipy.stats import kendalltau
-
-    return all(kendalltau(a, y)[0] >= kendalltau(b, y)[0] for a, b in zip(challenger, incumbent))
 
 
 def mse_and_tau(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
