@@ -40,3 +40,23 @@ def test_an_unknown_variant_or_one_without_the_deep_file_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="--variants: 'cosine' is not one of every4, loss, noisy"):
         script.main(["--variants", "cosine", "--deep", "x.jsonl", "--deep-budgets", "", "--naap-budgets", "",
                      "--out", str(tmp_path)])
+
+
+def test_gate_ground_truth_script_prints_both_gates_per_generator(capsys, monkeypatch):
+    """A tiny run of scripts/gate_ground_truth.py: a row per generator and gate, and a one-line error for an
+    unknown generator."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gate_ground_truth.py"
+    spec = importlib.util.spec_from_file_location("gate_ground_truth", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows = script.judge(script.weak, 60, 2, 200, check_picks=False)
+    assert rows.shape == (2, 3) and np.isfinite(rows).all() and set(rows[:, 2]) <= {0.0, 1.0}
+    monkeypatch.setattr("sys.argv", ["gate_ground_truth.py", "--records", "60", "--draws", "1", "--fresh", "100"])
+    assert script.main() == 0
+    monkeypatch.setattr("sys.argv", ["gate_ground_truth.py", "--generators", "weak,nonsense"])
+    with pytest.raises(SystemExit):
+        script.main()
+    out, err = capsys.readouterr()
+    assert [line.split(" | ")[:2] for line in out.splitlines()[2:]] == [
+        [g, gate] for g in ("diverged", "weak", "noise") for gate in ("shipped", "check_picks")]
+    assert "unknown nonsense" in err
