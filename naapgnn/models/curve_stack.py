@@ -86,7 +86,8 @@ and a partial weight shrinks it toward the budget-0 model.
 
 A candidate is kept only if its cross-validated mean absolute error is lower
 than the one it would replace (graph only at budget 0, the budget-0 choice at
-``k``) and its Kendall tau not lower; of those kept, the lower error wins.
+``k``) and its Kendall tau not lower; of those kept, the lower error wins at budget 0, and at ``k`` the
+highest tau within one standard error of the lowest error (:func:`naapgnn.models.gate_rules.better_mixture`).
 The budget-0 choice is among the candidates at every ``k`` with the same
 folds, so the model at budget ``k >= 1`` is never worse than at budget 0 on
 that cross-validation.
@@ -97,10 +98,9 @@ ridge that reads the graph prediction gains the rescaling too, which is no
 reason to read the curve, and a small share of a ridge on noise columns would
 otherwise pass on it. On ten development splits of NAAP-440 (400 networks not
 in its official test split, 40 tested; graph parts fitted once, the curve side
-refitted) the ridge alone was kept at 9 epochs on 8 splits and ranked the
-test networks worse than the graph alone (Kendall tau 0.9263 against 0.9270);
-with its mixtures and this bar 0.9301, kept at weights 0.5-0.75, with a lower
-MAE (0.00424 against 0.00442).
+refitted) the ridge alone was kept at 9 epochs on 8 splits and ranked the test networks worse than the graph
+alone (Kendall tau 0.9263 against 0.9270); with its mixtures and this bar 0.9301, kept at weights 0.5-0.75, with a
+lower MAE (0.00424 against 0.00442).
 
 ``check_picks=True``, an ablation off by default, keeps a curve only where the pick also wins on records it did
 not read (:func:`naapgnn.models.gate_rules.selection_holds`; README, "The pick checked on records it did not read").
@@ -134,9 +134,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.gate_rules import (better_candidate, folds, mean_scores, minimum_records, rescaled_bar,
-                                      rescaled_predictions, ridge_regression, selection_holds, target_mixtures,
-                                      varies_in_every_fold)
+from naapgnn.models.gate_rules import (better_candidate, better_mixture, folds, mean_scores, minimum_records,
+                                      rescaled_bar, rescaled_predictions, ridge_regression, selection_holds,
+                                      target_mixtures, varies_in_every_fold)
 from naapgnn.models.kernels import best_kernel, best_svr, kernel_ridge, nu_svr
 
 __all__ = ["CurveStack", "TargetMixture", "Budget0Gate", "fit_gated_stack", "fit_budget0_gate", "apply_stack",
@@ -366,7 +366,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     choice = budget0
     if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
         # that reads the graph prediction gains that rescaling too, and it is no reason to read the curve)
-        choice = better_candidate(budget0, list(mixtures), {**scores, budget0: shared.rescaled_bar()})
+        choice = better_mixture(budget0, mixtures, {**scores, budget0: shared.rescaled_bar()}, y)
         if check_picks and choice != budget0:
             choice = choice if selection_holds(mixtures, held_out[budget0], shared.rescaled(), y, draws) else budget0
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
