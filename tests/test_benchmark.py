@@ -156,8 +156,30 @@ def test_every_record_needs_the_same_hparams(tmp_path):
     ])
     with pytest.raises(NaapgnnError) as info:
         load_jsonl(path)
-    assert str(info.value) == (f"{path} line 3: hparams: lacks 'ss' against line 1 (every record needs the same "
-                               "hparams); and 1 more invalid record (line 4)")
+    assert str(info.value) == (f"{path} line 3: hparams: lacks 'ss' against line 1 (2 of 4 records give those names; "
+                               "every record needs the same hparams); and 1 more invalid record (line 4)")
+
+
+def test_the_record_whose_hparams_differ_from_most_is_named_even_on_line_1(tmp_path):
+    odd = {"id": "a", "arch": SCHEME, "hparams": {"lr": 0.1, "wd": 1e-4}}
+    path = _write(tmp_path / "b.jsonl", [odd] + [{"id": f"n{i}", "arch": SCHEME, "hparams": {"lr": 0.1}}
+                                                 for i in range(4)])
+    with pytest.raises(NaapgnnError) as info:
+        load_jsonl(path)
+    assert str(info.value) == (f"{path} line 1: hparams: adds 'wd' against line 2 (4 of 5 records give those names; "
+                               "every record needs the same hparams)")
+
+
+def test_a_target_in_percent_among_fractions_is_refused_as_mixed_units_in_either_scale(tmp_path):
+    rows = [{"id": f"n{i}", "arch": SCHEME, "target": 0.5 + i / 100} for i in range(5)]
+    path = _write(tmp_path / "b.jsonl", rows[:3] + [{**rows[3], "target": 73.5}] + rows[4:])
+    with pytest.raises(NaapgnnError) as info:
+        load_jsonl(path)
+    assert str(info.value) == (f"{path}: target: mixed units: line 4 (73.5) above 1 (percentages?) while 4 of 5 "
+                               "records give fractions; give every target in the same unit")
+    with pytest.warns(NaapgnnWarning, match=r"b.jsonl: target: 4 of 5 records give at most 1, read as at most 1 % "
+                                            r"under --target-scale percent, while line 4 \(73.5\) give more"):
+        assert load_benchmark(path, target_scale="percent")[3].target == pytest.approx(0.735)
 
 
 @pytest.mark.parametrize(

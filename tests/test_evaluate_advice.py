@@ -186,6 +186,22 @@ def test_repeated_runs_of_a_configuration_stay_on_one_side_of_every_split(tmp_pa
     assert "- Repeated runs: 12 configurations" in (out / "report.md").read_text()
 
 
+def test_a_learning_rate_logged_per_epoch_tells_configurations_apart_by_its_peak():
+    from naapgnn.data.configurations import configuration_groups
+
+    records = _deep_records(n=6)
+    for i, r in enumerate(records):  # one architecture, no hparams: the lr channel alone tells the recipes apart
+        r.hparams = {}
+        r.curve["lr"] = np.linspace(0.1 * (1 + i // 2), 0.0, r.num_epochs)
+    assert configuration_groups(records).tolist() == [0, 0, 1, 1, 2, 2]
+    for r, peak in zip(records, [0.1, 0.1, 0.1, 0.1, 0.3, 0.3]):
+        r.curve["lr"] = np.linspace(peak, 0.0, r.num_epochs)
+    assert configuration_groups(records).tolist() == [0, 0, 0, 0, 1, 1]
+    for i, r in enumerate(records):
+        r.curve["lr"] = np.linspace(0.1 * (i + 1), 0.0, r.num_epochs)
+    assert configuration_groups(records) is None
+
+
 def test_a_rank_matrix_of_thousands_is_drawn_as_dots(tmp_path):
     from naapgnn.evaluation.plots import MATRIX_CELLS, plot_rank_matrix
 

@@ -13,14 +13,24 @@ from typing import Sequence
 
 import numpy as np
 
+from naapgnn.data.channels import SCHEDULE_CHANNEL
 from naapgnn.data.hparams import hparams_to_json
 
 __all__ = ["configuration_groups"]
 
 
 def configuration_groups(records: Sequence) -> np.ndarray | None:
-    """Per record, the index of its configuration (architecture and hyperparameters), when some configuration
-    has more than one record; None when every record is its own (then nothing needs grouping)."""
-    keys = [json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams)], sort_keys=True) for r in records]
+    """Per record, the index of its configuration (architecture and hyperparameters, with the peak of an ``lr``
+    channel: a recipe that logs its learning rate per epoch gives it there), when some configuration has more than
+    one record; None when every record is its own (then nothing needs grouping)."""
+    keys = [json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams), _schedule_peak(r)], sort_keys=True)
+            for r in records]
     _, first, index = np.unique(keys, return_index=True, return_inverse=True)
     return index.astype(np.int64) if len(first) < len(keys) else None
+
+
+def _schedule_peak(record) -> float | None:
+    """The highest learning rate of the record's ``lr`` channel, None without one (or with no finite value)."""
+    rates = np.asarray(record.curve.get(SCHEDULE_CHANNEL, ()), dtype=float)
+    rates = rates[np.isfinite(rates)]
+    return float(rates.max()) if rates.size else None

@@ -33,8 +33,8 @@ from typing import Any, Iterable, Mapping
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
-           "name_problem", "mixed_kinds", "is_indicator", "numbers_in_strings", "number_strings_notice", "read_as",
-           "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
+           "name_problem", "name_problems", "mixed_kinds", "is_indicator", "numbers_in_strings", "number_strings_notice",
+           "read_as", "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -97,12 +97,27 @@ def is_indicator(name: str) -> bool:
     return SEPARATOR in name
 
 
-def name_problem(keys, first_keys, first_line: int) -> str:
-    """What a record's hyperparameter names (``keys``) lack or add against the first record's, on ``first_line``."""
+def name_problem(keys, first_keys, first_line: int, sharing: int = 1, total: int = 0) -> str:
+    """What a record's hyperparameter names (``keys``) lack or add against those of the record on ``first_line``
+    (``first_keys``), which ``sharing`` of the file's ``total`` records give."""
     missing, extra = sorted(set(first_keys) - set(keys)), sorted(set(keys) - set(first_keys))
     parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + (
         [f"adds {', '.join(map(repr, extra))}"] if extra else [])
-    return f"hparams: {' and '.join(parts)} against line {first_line} (every record needs the same hparams)"
+    shared = f"{sharing} of {total} records give those names; " if sharing > 1 else ""
+    return f"hparams: {' and '.join(parts)} against line {first_line} ({shared}every record needs the same hparams)"
+
+
+def name_problems(records) -> list[tuple[int, str]]:
+    """``(line, problem)`` of each record whose hyperparameter names differ from those most ``records`` give (of
+    sets as common, the earliest), so that one odd record is named whichever line it is on."""
+    from collections import Counter
+
+    names = [frozenset(given_names(r.hparams)) for r in records]
+    counts = Counter(names)
+    common = max(counts, key=lambda n: (counts[n], -names.index(n)))
+    line = records[names.index(common)].line
+    return [(r.line, name_problem(n, common, line, counts[common], len(records)))
+            for r, n in zip(records, names) if n != common]
 
 
 def given_names(hparams: Mapping[str, float]) -> set[str]:

@@ -39,10 +39,10 @@ import numpy as np
 from naapgnn.data.channels import (carry_stopped_runs, curve_values, low_percent_notice,
                                    missing_schedule_notice, mixed_units_notice, read_schedule_alias)
 from naapgnn.data.gaps import fill_non_finite
-from naapgnn.data.hparams import (complete_categories, given_names, hparams_to_json, json_kind, mixed_kinds,
-                                  name_problem, number_strings_notice, parse_hparams, same_hparams)
-from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, percent_notice,  # noqa: F401 (re-exported)
-                                  read_target)
+from naapgnn.data.hparams import (complete_categories, hparams_to_json, json_kind, mixed_kinds, name_problems,
+                                  number_strings_notice, parse_hparams, same_hparams)
+from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, mixed_target_units,  # noqa: F401
+                                  percent_notice, read_target)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
 from naapgnn.io import json_lines, read_text, unique_keys, write_text_atomic
 
@@ -236,16 +236,14 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
                  diverged_values: Mapping[str, float] | None = None, hparam_names=None,
                  read_epochs: int | None = None) -> list[Record]:
     check_scale(target_scale)
-    records: list[Record] = []
-    problems: list[tuple[int, str]] = []
+    records, problems, lines_of, raw_hparams, raw_targets = [], [], [], [], []
     seen: dict[str, int] = {}
-    lines_of: list[int] = []
-    raw_hparams: list[tuple[int, Any]] = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             obj = _loads(line)
+            raw_targets.append((lineno, obj.get("target") if isinstance(obj, Mapping) else None))
             record = record_from_dict(obj, target_scale, diverged_ok=True)
             if record.id in seen:
                 raise NaapgnnError(f"id: duplicate id {record.id!r} (first on line {seen[record.id]})")
@@ -257,16 +255,16 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         records.append(record)
         lines_of.append(lineno)
         raw_hparams.append((lineno, obj.get("hparams")))
-        if given_names(record.hparams) != given_names(records[0].hparams):
-            problems.append((lineno, name_problem(given_names(record.hparams), given_names(records[0].hparams),
-                                                  seen[records[0].id])))
         if record.target is None and need_target and (isinstance(need_target, str) or record.split != "test"):
             why = need_target if isinstance(need_target, str) else TRAINING_NEEDS
             problems.append((lineno, f"target: missing ({why})"))
+    problems = sorted(problems + (name_problems(records) if records else []), key=lambda p: p[0])
     if not problems and hparam_names is None:  # a checkpoint reads each record by itself (read_as)
         problems = mixed_kinds(raw_hparams)
-    if problems:
-        raise NaapgnnError(invalid_lines(name, problems, _MAX_LISTED_LINES))
+    mixed = mixed_target_units(raw_targets, name, target_scale)  # declared percent: a warning (near chance)
+    if problems or (mixed and target_scale == "fraction"):
+        raise NaapgnnError(mixed if mixed and target_scale == "fraction" else invalid_lines(name, problems,
+                                                                                            _MAX_LISTED_LINES))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
@@ -278,7 +276,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
                    carry_stopped_runs(records, name, lines_of),
                    low_percent_notice(records, name) if target_scale == "percent" and not fractions_already else None,
                    mixed_units_notice(records, name, lines_of, target_scale == "percent"),
-                   fractions_already):
+                   fractions_already, mixed):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records

@@ -1,12 +1,13 @@
 """A record's target: its final accuracy, as a fraction in [0, 1] whichever scale its file gives it in."""
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from naapgnn.data.hparams import finite_number
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["TARGET_SCALES", "check_scale", "check_target", "read_target", "percent_notice"]
+__all__ = ["TARGET_SCALES", "check_scale", "check_target", "read_target", "percent_notice", "mixed_target_units"]
 
 TARGET_SCALES = ("fraction", "percent")
 _SCALE_DIVISOR = {"fraction": 1.0, "percent": 100.0}
@@ -52,3 +53,25 @@ def percent_notice(targets: Sequence[float | None], target_scale: str, name: str
         return None
     return (f"{name}: every target is below 0.01 once --target-scale percent divides it by 100 (the highest "
             f"{100 * max(given):g} as written): fractions already? then drop --target-scale percent")
+
+
+def mixed_target_units(raw: Sequence[tuple[int, Any]], name: str, target_scale: str = "fraction",
+                       listed: int = 3) -> str | None:
+    """A one line message for a file whose targets (``raw``: line and value as written) are mostly fractions, at
+    most 1, while some lie in (1, 100], percentages most likely; None otherwise. Read in fractions, it is an error
+    (``--target-scale percent`` would read the fractions 100 times too small); declared in percent, a warning (a
+    benchmark of runs near chance on a thousand classes stays below 1 % for most)."""
+    numbers = [(line, v) for line, v in raw
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    above = [(line, v) for line, v in numbers if 1 < v <= 100]
+    fractions = sum(0 <= v <= 1 for _, v in numbers)
+    if not above or fractions <= len(numbers) / 2:
+        return None
+    shown = ", ".join(f"line {line} ({v:g})" for line, v in above[:listed])
+    more = f" and {len(above) - listed} more" if len(above) > listed else ""
+    if target_scale == "percent":
+        return (f"{name}: target: {fractions} of {len(numbers)} records give at most 1, read as at most 1 % under "
+                f"--target-scale percent, while {shown}{more} give more: fractions mixed in? give every target in "
+                "the same unit")
+    return (f"{name}: target: mixed units: {shown}{more} above 1 (percentages?) while {fractions} of {len(numbers)} "
+            "records give fractions; give every target in the same unit")
