@@ -150,6 +150,15 @@ def test_evaluate_notes_a_test_split_of_few_architectures(graphs, tmp_path, caps
     assert "- Note: " + SMALL[len("note: "):] + ".\n" in (out / "report.md").read_text()
 
 
+def test_the_screen_table_writes_n_a_for_precision_at_5_of_a_test_split_of_4(graphs, tmp_path, capsys):
+    n = sum(1 for line in Path(graphs).read_text().splitlines() if line.strip())
+    assert main(["evaluate", "--data", str(graphs), "--budgets", "1", "--predictors", "curve_last", "--protocol",
+                 "repeated", "--repeats", "2", "--train-size", str(n - 4), "--inner-folds", "0", "--jobs", "1",
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.endswith("Last observed accuracy")]
+    assert row.split()[-4] == "n/a" and "nan" not in row
+
+
 def test_baselines_notes_a_test_split_of_few_architectures(graphs, tmp_path, capsys):
     argv = ["baselines", "--data", str(graphs), "--models", "Baker et al. nu-SVR", "--budgets", "0", "--jobs", "1",
             "--quiet"]
@@ -236,7 +245,7 @@ def test_a_schedule_of_another_period_is_no_cyclic_lr_and_mixed_lacks_are_told_a
     records[0].curve["loss_mean"] = np.ones(records[0].num_epochs)
     assert reads_lacking(records, ["loss_mean", "lr (cyclic, period 3)"], "b.jsonl") == (
         "reads the curve channel(s) loss_mean, lr (cyclic, period 3): no record of b.jsonl has lr (cyclic, period 3), "
-        "and not every record has loss_mean")
+        "and not every record has loss_mean (the first without: line 2, record 'g1')")
 
 
 def test_models_a_group_brings_in_get_one_quiet_line(graphs, tmp_path, capsys):

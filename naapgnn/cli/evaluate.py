@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         undefined = math.isnan(r["kendall_tau"])
         tau = f"{'undefined':>13}" if undefined else f"{r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}"
         print(f"{int(r['budget']):>6}  {spent}  {tau}  "
-              f"{r['violations']:>6.1f}  {r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {r['precision_at_5']:>4.2f}  "
+              f"{r['violations']:>6.1f}  {r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {_precision(r['precision_at_5'])}  "
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
     for note in (small_split_note(result), equal_targets_note(result)):
         if note:
@@ -198,6 +198,13 @@ def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:
     named = set(parse_list(args.predictors, "--predictors"))
     explicit = named & ({p.key for p in predictors if p.entry.zero_cost} | {"zero_cost"})
     return None if explicit else 60.0 * args.zc_max_minutes
+
+
+def _precision(value: float) -> str:
+    """precision@5 in the screen table: ``n/a`` where a test split holds fewer than 5 architectures."""
+    import math
+
+    return " n/a" if math.isnan(value) else f"{value:>4.2f}"
 
 
 def _std(value: float, digits: int) -> str:

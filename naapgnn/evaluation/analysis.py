@@ -226,8 +226,19 @@ def reads_lacking(records, channels, data: str = "") -> str:
     listed = ", ".join(channels)
     if some and none:
         return (f"reads the curve channel(s) {listed}: no record{of} has {', '.join(none)}, and not every record has "
-                f"{', '.join(some)}")
-    return f"reads the curve channel(s) {listed}, which {lacking_whom(records, channels)}{of} has"
+                f"{', '.join(some)}{_first_without(records, some)}")
+    return (f"reads the curve channel(s) {listed}, which {lacking_whom(records, channels)}{of} has"
+            f"{_first_without(records, some)}")
+
+
+def _first_without(records, items) -> str:
+    """`` (the first without: line N, record 'id')`` for the first of ``records`` that lacks one of ``items``, ''
+    when there is none."""
+    for r in records:
+        if not all(_held_by_some([r], item) for item in items):
+            where = f"line {r.line}, " if r.line else ""
+            return f" (the first without: {where}record {r.id!r})"
+    return ""
 
 
 def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:

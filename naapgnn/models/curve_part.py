@@ -19,13 +19,14 @@ the cost (``naapgnn evaluate`` and the report scripts use it across budgets).
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from naapgnn.data.channels import fraction_scale
 from naapgnn.data.gaps import as_seen_at, training_reading
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
 
 __all__ = ["CurveMixin", "mean_and_scale"]
@@ -126,13 +127,14 @@ class CurveMixin:
         from naapgnn.models.gate_rules import minimum_records
 
         too_few = np.isfinite(oof).sum() < minimum_records()
-        if self.curve_mode == "network" or (curve.shape[1] == 0 and too_few):
+        if too_few and self.curve_mode != "network" and curve.shape[1]:  # what the gate does when the curve is no help
+            warnings.warn(f"GNNPredictor: at budget {self.budget} the curve is not read, the budget-0 model predicts: "
+                          f"the curve stack is cross-validated on held-out predictions of at least "
+                          f"{minimum_records()} training architectures, and {int(np.isfinite(oof).sum())} of the "
+                          f"{len(oof)} have one (train on more, or more ensemble members: n_ensemble)",
+                          NaapgnnWarning, stacklevel=2)
+        if self.curve_mode == "network" or too_few:
             return
-        if too_few:
-            raise NaapgnnError(f"GNNPredictor: at budget {self.budget} the curve stack is cross-validated on "
-                               f"held-out predictions of at least {minimum_records()} training architectures; "
-                               f"got {int(np.isfinite(oof).sum())} of {len(oof)} (train on more, or use "
-                               "budget 0 or curve_mode='network')")
 
         # the gate's budget-0 part is the same at every budget of one fit: with_budget's copy reuses it
         stack = fit_gated_stack(oof, curve, target, hp, statistics, shared=getattr(self, "stack_shared_", None))
