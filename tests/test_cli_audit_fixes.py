@@ -286,3 +286,11 @@ def test_evaluate_says_no_record_has_the_accuracy(graphs, tmp_path, capsys):
             f"which no record of {graphs} has\n") in capsys.readouterr().err
     assert ("`curve_last`, which reads the curve channel(s) accuracy (under any name), which no record has."
             in (out / "report.md").read_text())
+
+
+def test_evaluate_notes_a_zero_training_model_left_out_at_the_curve_budgets(graphs, tmp_path, capsys):
+    assert main(["evaluate", "--data", str(graphs), "--budgets", "0,1", "--predictors", "forest,curve_last",
+                 "--seeds", "1", "--inner-folds", "0", "--jobs", "1", "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "note: forest runs at budget 0 only, so it is left out at budget 1\n" in err
+    assert "curve_last runs" not in err

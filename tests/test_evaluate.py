@@ -244,7 +244,8 @@ def test_default_budgets_stop_at_the_shortest_curve(small_benchmark, tmp_path, c
     rc = main(["evaluate", "--data", str(bench), "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
     assert rc == 0
-    assert "note: budgets 0, 1, 2, 3, 4: the shortest curve of the benchmark has 4 epochs" in capsys.readouterr().out
+    assert ("note: budgets 0, 1, 2, 3, 4 kept, 5, 6, 7, 8, 9 left out: the shortest curve of the benchmark has 4 "
+            "epochs") in capsys.readouterr().out
     assert sorted(pd.read_csv(out / "results.csv").budget.unique()) == [0, 1, 2, 3, 4]
 
 

@@ -156,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it "
                   f"{reads_lacking(bench.records, missing, args.data or 'the data')}", file=sys.stderr)
+    for note in out_of_range_notes(predictors, budgets):
+        print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
     paths = write_outputs(result, out, tolerance=args.tolerance)
@@ -198,6 +200,25 @@ def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:
     named = set(parse_list(args.predictors, "--predictors"))
     explicit = named & ({p.key for p in predictors if p.entry.zero_cost} | {"zero_cost"})
     return None if explicit else 60.0 * args.zc_max_minutes
+
+
+def out_of_range_notes(predictors, budgets) -> list[str]:
+    """A line per range of budgets some of ``predictors`` apply to (``Entry.applies``), naming those left out at
+    some of ``budgets`` >= 1 for it: a zero-training model runs at budget 0 only (that a model of the curve does
+    not run at 0 goes without saying)."""
+    budgets = [b for b in budgets if b > 0]
+    by_range: dict[tuple, list[str]] = {}
+    for p in predictors:
+        if any(not p.entry.applies(b) for b in budgets):
+            by_range.setdefault((p.entry.min_budget, p.entry.max_budget), []).append(p.key)
+    notes = []
+    for (low, high), keys in by_range.items():
+        span = f"{low} only" if low == high else f"{low} and up" if high is None else f"{low} to {high}"
+        left = [str(b) for b in budgets if not (b >= low and (high is None or b <= high))]
+        they = "it is" if len(keys) == 1 else "they are"
+        notes.append(f"{', '.join(keys)} run{'s' * (len(keys) == 1)} at budget {span}, so {they} left out at budget"
+                     f"{'s' * (len(left) > 1)} {', '.join(left)}")
+    return notes
 
 
 def _precision(value: float) -> str:

@@ -136,7 +136,9 @@ def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logge
     if len(held) < len(defaults):
         why = [f"the shortest curve of the benchmark has {shortest} epochs"] if max(defaults) > shortest else []
         why += [f"some record logs its first value at epoch {first_logged}"] if first_logged > 1 else []
-        print(f"note: budgets {', '.join(map(str, held))}: {' and '.join(why)} ({option} to choose)")
+        left = [b for b in defaults if b not in held]
+        print(f"note: budgets {', '.join(map(str, held))} kept, {', '.join(map(str, left))} left out: "
+              f"{' and '.join(why)} ({option} to choose)")
     return held
 
 

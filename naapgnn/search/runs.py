@@ -125,7 +125,9 @@ def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     if held == DEFAULT_BUDGETS:
         return held, ""
     late = f"; some record logs its first value at epoch {first}" if first > 1 else ""
-    return held, (f"note: budgets {', '.join(map(str, held))}: {_full_training(problem)} is {problem.full_epochs} "
+    left = ", ".join(str(b) for b in DEFAULT_BUDGETS if b not in held)
+    return held, (f"note: budgets {', '.join(map(str, held))} kept{f', {left} left out' if left else ''}: "
+                  f"{_full_training(problem)} is {problem.full_epochs} "
                   f"epochs and the shortest curve {shortest}{late} (--budget to choose)\n")
 
 
