@@ -58,6 +58,11 @@ def test_skip_connections_and_pool_defaults():
     assert pool.attrs["stride"] == 2 and pool.out_shape == (4, 16, 16)
 
 
+def test_an_integer_written_as_a_float_reads_as_that_integer():
+    as_floats = graph({"op": "conv", "out_channels": 8.0, "kernel_size": 3.0})
+    assert parse_architecture(as_floats) == parse_architecture(graph({"op": "conv", "out_channels": 8, "kernel_size": 3}))
+
+
 def test_json_string_input():
     assert parse_architecture(json.dumps(SCHEME)) == parse_architecture(SCHEME)
 
@@ -67,6 +72,7 @@ BAD = [
     (graph({"op": "conv", "kernel_size": 3}), "layer 0: conv: missing field 'out_channels'"),
     (graph(conv(0)), "layer 0: out_channels must be a positive integer, got 0"),
     (graph(conv(4, k=-3)), "layer 0: kernel_size must be a positive integer, got -3"),
+    (graph(conv(4.5)), "layer 0: out_channels must be a positive integer, got 4.5"),
     (graph(conv(4), conv(4, inputs=[2]), conv(4)), "layer 1: input index 2 points forward"),
     (graph(conv(4), conv(4, inputs=[1])), "layer 1: cycle"),
     (graph(conv(4, stride=2), conv(4, stride=2), conv(4, stride=2), conv(4, stride=2), conv(4, stride=2),

@@ -92,7 +92,10 @@ refuses parameter or MAC totals beyond int64)."""
 
 
 def positive_int(value: Any, name: str) -> int:
-    """``value`` as an int (a numpy integer too); one-line NaapgnnError unless it is in [1, MAX_SIZE]."""
+    """``value`` as an int (a numpy integer too, or a float of no fraction: ``8.0`` as a table export writes an
+    integer column); one-line NaapgnnError unless it is in [1, MAX_SIZE]."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
     value = int(value)
