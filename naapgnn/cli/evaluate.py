@@ -207,14 +207,15 @@ def out_of_range_notes(predictors, budgets) -> list[str]:
     some of ``budgets`` >= 1 for it: a zero-training model runs at budget 0 only (that a model of the curve does
     not run at 0 goes without saying)."""
     budgets = [b for b in budgets if b > 0]
-    by_range: dict[tuple, list[str]] = {}
+    by_range: dict[tuple, list] = {}
     for p in predictors:
         if any(not p.entry.applies(b) for b in budgets):
-            by_range.setdefault((p.entry.min_budget, p.entry.max_budget), []).append(p.key)
+            by_range.setdefault((p.entry.min_budget, p.entry.max_budget), []).append(p)
     notes = []
-    for (low, high), keys in by_range.items():
+    for (low, high), group in by_range.items():
         span = f"{low} only" if low == high else f"{low} and up" if high is None else f"{low} to {high}"
-        left = [str(b) for b in budgets if not (b >= low and (high is None or b <= high))]
+        left = [str(b) for b in budgets if not group[0].entry.applies(b)]
+        keys = [p.key for p in group]
         they = "it is" if len(keys) == 1 else "they are"
         notes.append(f"{', '.join(keys)} run{'s' * (len(keys) == 1)} at budget {span}, so {they} left out at budget"
                      f"{'s' * (len(left) > 1)} {', '.join(left)}")

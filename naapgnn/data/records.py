@@ -262,9 +262,9 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     if not problems and hparam_names is None:  # a checkpoint reads each record by itself (read_as)
         problems = mixed_kinds(raw_hparams)
     mixed = mixed_target_units(raw_targets, name, target_scale)  # declared percent: a warning (near chance)
-    if problems or (mixed and target_scale == "fraction"):
-        raise NaapgnnError(mixed if mixed and target_scale == "fraction" else invalid_lines(name, problems,
-                                                                                            _MAX_LISTED_LINES))
+    refused = mixed if target_scale == "fraction" else None
+    if problems or refused:
+        raise NaapgnnError(refused or invalid_lines(name, problems, _MAX_LISTED_LINES))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
     numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories

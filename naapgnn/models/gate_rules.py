@@ -29,10 +29,14 @@ def minimum_records(cv: int = 5) -> int:
 def better_candidate(incumbent, challengers, scores: dict):
     """The challenger of lowest error among those with a lower error than ``incumbent`` and a Kendall tau not
     lower (``scores``: candidate -> (error, tau)); ``incumbent`` if none."""
+    kept = _kept(incumbent, challengers, scores)
+    return min(kept, key=lambda k: scores[k][0]) if kept else incumbent
+
+
+def _kept(incumbent, challengers, scores: dict) -> list:
+    """The ``challengers`` with a lower error than ``incumbent`` and a Kendall tau not lower, in their order."""
     bar_error, bar_tau = scores[incumbent]
-    kept = [(scores[k][0], i) for i, k in enumerate(challengers)
-            if scores[k][0] < bar_error and scores[k][1] >= bar_tau]
-    return challengers[min(kept)[1]] if kept else incumbent
+    return [k for k in challengers if scores[k][0] < bar_error and scores[k][1] >= bar_tau]
 
 
 def better_mixture(incumbent, challengers: dict, scores: dict, y: np.ndarray):
@@ -45,8 +49,7 @@ def better_mixture(incumbent, challengers: dict, scores: dict, y: np.ndarray):
     from it, while the order is the figure a search reads. Fresh records of ``scripts/gate_ground_truth.py``'s
     generators: tau +0.0027 where the curve tells the diverged runs, with a lower MAE; +0.0003 on a weak curve; none
     on noise (README, "The highest tau within one standard error")."""
-    bar_error, bar_tau = scores[incumbent]
-    kept = [k for k in challengers if scores[k][0] < bar_error and scores[k][1] >= bar_tau]
+    kept = _kept(incumbent, challengers, scores)
     if not kept:
         return incumbent
     errors = {k: np.mean([np.abs(p - y) for p in challengers[k]], axis=0) for k in kept}
