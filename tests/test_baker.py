@@ -298,6 +298,8 @@ def test_linear_path_is_the_ridge_arithmetic():
 def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
     """The gate's nu-SVR on the prediction, curve and hyperparameters (kept on these records at budget 3) and a
     nonlinear kernel ridge on (graph prediction, curve, hparams, statistics) both reload to the same predictions."""
+    import joblib
+
     from naapgnn.graph.statistics import GRAPH_STATISTICS
     from naapgnn.models.gnn import GNNPredictor
     from naapgnn.models.kernels import kernel_ridge
@@ -319,6 +321,9 @@ def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
         loaded = GNNPredictor.load(tmp_path / kind)
         assert loaded.stack_gate_["kind"] == kind and loaded.stack_gate_["used"]
         assert np.array_equal(loaded.predict(records[64:]), fitted.predict(records[64:]))
+        joblib.dump({"coef": [1.0]}, tmp_path / kind / "stack.joblib")
+        with pytest.raises(NaapgnnError, match=f"the {kind} stack file holds a dict, not a fitted model; retrain"):
+            GNNPredictor.load(tmp_path / kind)
         (tmp_path / kind / "stack.joblib").unlink()
         with pytest.raises(NaapgnnError, match=f"the stack is {kind} but stack.joblib is missing"):
             GNNPredictor.load(tmp_path / kind)

@@ -130,6 +130,12 @@ def test_build_csv_errors(tmp_path):
     for bad in (0, -3):
         with pytest.raises(NaapgnnError, match=f"--epochs must be >= 1, got {bad}"):
             build_csv(logs, tmp_path / "x.csv", epochs=bad)
+    # logs of different lengths (an interrupted regenerate) are not cut to the shortest unless asked
+    with pytest.raises(NaapgnnError, match=r"^1 of 2 logs have fewer complete epochs than the longest \(2\): "
+                                           r"scheme_1\.txt \(1\); finish .* or pass --epochs 1 to cut"):
+        build_csv(logs, tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
+    assert build_csv(logs, tmp_path / "cut.csv", epochs=1) == 2
     _log(logs, GOOD_HEAD, "scheme_4.txt")
     with pytest.raises(NaapgnnError, match=r"scheme_4\.txt: no complete epoch to write"):
         build_csv(logs, tmp_path / "x.csv")

@@ -271,6 +271,29 @@ def test_missing_or_broken_checkpoint_files(fitted, tmp_path):
     (path / "forest.joblib").unlink()
     with pytest.raises(NaapgnnError, match="forest.joblib is missing"):
         GNNPredictor.load(path)
+    with pytest.raises(NaapgnnError, match="a file, not a checkpoint folder"):
+        GNNPredictor.load(path / "config.json")
+
+
+def test_a_forest_file_of_another_checkpoint_is_refused_at_load(fitted, train, tmp_path):
+    """A forest.joblib swapped in from elsewhere is refused when loading, not with a traceback at predict."""
+    import joblib
+    from sklearn.ensemble import RandomForestRegressor
+
+    path = fitted.save(tmp_path / "ckpt")
+    joblib.dump({"not": "a forest"}, path / "forest.joblib")
+    with pytest.raises(NaapgnnError, match="forest.joblib holds a dict, not the random forest the config gives"):
+        GNNPredictor.load(path)
+    width = fitted.forest_.n_features_in_
+    rng = np.random.default_rng(0)
+    other = RandomForestRegressor(n_estimators=10, oob_score=True, random_state=0)
+    joblib.dump(other.fit(rng.normal(size=(30, width + 2)), rng.normal(size=30)), path / "forest.joblib")
+    with pytest.raises(NaapgnnError, match=f"the forest reads {width + 2} columns, the config gives {width}; retrain"):
+        GNNPredictor.load(path)
+    joblib.dump(other.fit(rng.normal(size=(30, width)), rng.normal(size=30)), path / "forest.joblib")
+    with pytest.raises(NaapgnnError, match=f"out-of-bag predictions for 30 training records, the config gives "
+                                           f"{len(fitted.oof_prediction_)}"):
+        GNNPredictor.load(path)
 
 
 @pytest.mark.parametrize("mode", ["network", "stack", "both"])

@@ -16,7 +16,8 @@ def register(subparsers) -> None:
     p.add_argument("--version", type=int, choices=(1, 2), default=1,
                    help="1: naap440.csv columns; 2: adds NumSkipConnections, NumPartialRFLayers (default 1)")
     p.add_argument("--epochs", type=int, default=None,
-                   help="epoch columns to write (default: the fewest complete epochs of any log)")
+                   help="epoch columns to write, cutting longer logs (default: the logs' common length; logs of "
+                   "different lengths are refused)")
     p.set_defaults(func=run)
 
 

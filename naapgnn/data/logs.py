@@ -300,10 +300,7 @@ def csv_rows(logs: Sequence[TrainingLog], version: int = 1, epochs: int | None =
     if epochs is not None and epochs < 1:
         raise NaapgnnError(f"--epochs must be >= 1, got {epochs}")
     if epochs is None:
-        shortest = min(logs, key=lambda log: len(log.epochs))
-        if not shortest.epochs:
-            raise NaapgnnError(f"{shortest.path}: no complete epoch to write")
-        epochs = len(shortest.epochs)
+        epochs = _common_length(logs)
     for log in logs:
         if len(log.epochs) < epochs:
             raise NaapgnnError(f"{log.path}: has {len(log.epochs)} complete epochs, the CSV needs {epochs}")
@@ -314,6 +311,23 @@ def csv_rows(logs: Sequence[TrainingLog], version: int = 1, epochs: int | None =
                      str(_max_accuracy(log, epochs)), *_epoch_fields(log, epochs)])
     rows.sort(key=lambda r: int(r[0]))
     return csv_header(version, epochs), rows
+
+
+def _common_length(logs: Sequence[TrainingLog]) -> int:
+    """The number of complete epochs every log has; logs of different lengths are refused, as cutting every row
+    to the shortest silently changes MaxAccuracy and the test split."""
+    shortest = min(logs, key=lambda log: len(log.epochs))
+    if not shortest.epochs:
+        raise NaapgnnError(f"{shortest.path}: no complete epoch to write")
+    longest = max(len(log.epochs) for log in logs)
+    short = [log for log in logs if len(log.epochs) < longest]
+    if short:
+        named = ", ".join(f"{Path(log.path).name} ({len(log.epochs)})" for log in short[:3])
+        more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+        raise NaapgnnError(f"{len(short)} of {len(logs)} logs have fewer complete epochs than the longest "
+                           f"({longest}): {named}{more}; finish their training (naapgnn regenerate resumes) or "
+                           f"pass --epochs {len(shortest.epochs)} to cut every log to the shortest")
+    return longest
 
 
 def _max_accuracy(log: TrainingLog, epochs: int) -> float:
@@ -361,8 +375,8 @@ def build_csv(raw_dir: str | Path, out_csv: str | Path, version: int = 1, epochs
     version : {1, 2}
         2 adds NumSkipConnections and NumPartialRFLayers.
     epochs : int, optional
-        Epoch columns to write; default: the fewest complete epochs of any log
-        (90 for NAAP-440).
+        Epoch columns to write (longer logs are cut); default: the logs' common
+        length (90 for NAAP-440). Logs of different lengths are refused then.
     line_terminator : str
         ``"\\r\\n"`` as in the published CSVs.
 

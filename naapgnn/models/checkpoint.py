@@ -185,6 +185,7 @@ def load(cls, path, device: str | None = None):
     model.stack_budget0_model_ = _load_joblib(path / STACK_BUDGET0_FILE, where,
                                               f"the stack is mixed with kind {budget0}") if mixed_kernel else None
     _check_stack_model(model, where)
+    _check_forest(model, where)
     return model
 
 
@@ -268,13 +269,46 @@ def _check_stack_model(model, where: str) -> None:
               "statistics": len(statistic_columns(model.extension_types_))}
     for kind, stack_model in ((gate["kind"], model.stack_model_), budget0):
         expected = 1 + sum(widths[name] for name in KERNEL_INPUTS.get(kind, ()))
+        if stack_model is not None and not hasattr(stack_model, "predict"):
+            raise NaapgnnError(f"{where}: the {kind} stack file holds a {type(stack_model).__name__}, not a "
+                               f"fitted model; retrain")
         got = getattr(stack_model, "n_features_in_", expected)
         if got != expected:
             raise NaapgnnError(f"{where}: the {kind} stack reads {got} columns, the config gives "
                                f"{expected}; retrain")
 
 
+def _check_forest(model, where: str) -> None:
+    """Refuse a forest.joblib that is not the forest config.json describes (another checkpoint's, or no forest)."""
+    forest = model.forest_
+    if forest is None:
+        return
+    if model.forest == "per_layer":
+        from naapgnn.models.forest import PerLayerForest
+
+        if not isinstance(forest, PerLayerForest):
+            raise NaapgnnError(f"{where}: {FOREST_FILE} holds a {type(forest).__name__}, not the per-layer forest "
+                               f"the config gives; retrain")
+    else:
+        from sklearn.ensemble import RandomForestRegressor
+
+        expected = len(statistic_columns(model.extension_types_)) + len(model.hparam_names_)
+        if not isinstance(forest, RandomForestRegressor):
+            raise NaapgnnError(f"{where}: {FOREST_FILE} holds a {type(forest).__name__}, not the random forest "
+                               f"the config gives; retrain")
+        if getattr(forest, "n_features_in_", expected) != expected:
+            raise NaapgnnError(f"{where}: the forest reads {forest.n_features_in_} columns, the config gives "
+                               f"{expected}; retrain")
+    oob = getattr(forest, "oob_prediction_", None)
+    if oob is None or len(oob) != len(model.oof_prediction_):
+        got = "none" if oob is None else len(oob)
+        raise NaapgnnError(f"{where}: the forest holds out-of-bag predictions for {got} training records, the "
+                           f"config gives {len(model.oof_prediction_)}; retrain")
+
+
 def _read_config(path: Path) -> dict:
+    if path.is_file():
+        raise NaapgnnError(f"checkpoint {path}: a file, not a checkpoint folder (give the folder naapgnn train wrote)")
     if not path.is_dir():
         raise NaapgnnError(f"checkpoint {path}: no such folder")
     config_path = path / CONFIG_FILE
