@@ -241,6 +241,10 @@ def test_target_scale_percent(bench, ckpt0, tmp_path, capsys):
     (["train", "--budget", "0", "--threads", "0"], "--threads must be >= 1, got 0"),
     (["train", "--budget", "0", "--jobs", "0"], "--jobs must be >= 1, got 0"),
     (["train", "--budget", "0", "--params", '{"n_jobs": 2}'], "'n_jobs' is set by the command itself"),
+    (["train", "--budget", "0", "--ensemble", "3", "--params", '{"n_ensemble": 5}'],
+     "--ensemble and --params both set n_ensemble (3 against 5); give it once"),
+    (["train", "--budget", "0", "--blend-forest", "0", "--params", '{"blend_forest": 0.5}'],
+     "--blend-forest and --params both set blend_forest (0.0 against 0.5); give it once"),
     (["predict", "--checkpoint", "no/such/ckpt", "graphs/vgg_like.json", "--out", "graphs"],
      "--out graphs: is a folder; give a file name, e.g. graphs/preds.csv"),
 ])

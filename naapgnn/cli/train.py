@@ -89,11 +89,15 @@ def run(args: argparse.Namespace) -> int:
     writable_folder(out)
     check_replaceable(out)  # before the fit, not after it
     extra = parse_params(args.params)
+    options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}
+    for key, flag in (("conv", "--conv"), ("blend_forest", "--blend-forest"), ("n_ensemble", "--ensemble")):
+        if options[key] is not None and key in extra:
+            raise NaapgnnError(f"{flag} and --params both set {key} ({options[key]!r} against {extra[key]!r}); "
+                               f"give it once")
     records = split_records(load_benchmark(args.data, target_scale=args.target_scale, need_target=True), "train")
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
     check_curve_lengths(records, args.budget, args.data)
-    options = {"conv": args.conv, "blend_forest": args.blend_forest, "n_ensemble": args.ensemble}
     model = GNNPredictor(budget=args.budget, random_state=args.seed, device=args.device,
                          n_threads=args.threads, n_jobs=args.jobs, progress=not args.quiet,
                          **{**extra, **{k: v for k, v in options.items() if v is not None}})
