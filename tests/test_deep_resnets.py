@@ -122,6 +122,13 @@ def test_errors_name_file_line_and_column(tmp_path, capsys):
     _write(path, HEADER, [[201, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)])
     with pytest.raises(NaapgnnError, match=r"line 2: column num_blocks: at most 200 blocks per stage .*got '201'"):
         read_deep_resnets(path)
+    for text in ("", "\n"):
+        path.write_text(text)
+        with pytest.raises(NaapgnnError, match=r"d.csv: empty file, expected a header line$"):
+            read_deep_resnets(path)
+    for share in (0, 1, 1.5):
+        with pytest.raises(NaapgnnError, match=rf"^--test-fraction must be strictly between 0 and 1 .*got {share:g}$"):
+            read_deep_resnets(path, test_fraction=share)
     _write(path, HEADER[:-1], [good[:-1]])
     assert main(["import", "deep-resnets", str(path), "-o", str(tmp_path / "o.jsonl")]) == 2
     assert "missing column 'acc_140'" in capsys.readouterr().err

@@ -20,6 +20,8 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
         with open(path, newline="", encoding="utf-8-sig") as f:  # past a byte-order mark, as Excel writes
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
+            if not header:
+                raise NaapgnnError(f"{path}: empty file, expected a header line")
             missing = [c for c in needed if c not in header]
             if missing:
                 raise NaapgnnError(f"{path}: missing column {missing[0]!r} (not {what}?)")

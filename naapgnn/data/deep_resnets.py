@@ -85,7 +85,8 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
     from naapgnn.data.records import Record
 
     if not 0 < test_fraction < 1:
-        raise NaapgnnError(f"test fraction must be between 0 and 1, got {test_fraction}")
+        raise NaapgnnError(f"--test-fraction must be strictly between 0 and 1 (the share of networks marked test), "
+                           f"got {test_fraction:g}")
     needed = [*ARCH_COLUMNS, *HPARAM_COLUMNS, *(f"acc_{e}" for e in range(1, NUM_EPOCHS + 1))]
     rows = read_csv_rows(Path(path), needed, "the deep-ResNets CSV")
     is_test = _split(len(rows), seed, test_fraction)

@@ -157,7 +157,9 @@ def parse_ids(text: str | None, count: int) -> list[int]:
         if not match:
             raise NaapgnnError(f"--ids: cannot read {part!r} (expected e.g. 1,2,5-9)")
         lo, hi = int(match.group(1)), int(match.group(2) or match.group(1))
-        if lo < 1 or hi > count or lo > hi:
+        if lo > hi:
+            raise NaapgnnError(f"--ids: {part.strip()} runs backwards (write the lower id first: {hi}-{lo})")
+        if lo < 1 or hi > count:
             raise NaapgnnError(f"--ids: {part.strip()} is outside 1-{count}")
         ids.extend(range(lo, hi + 1))
     return sorted(set(ids))
