@@ -118,6 +118,10 @@ def test_curves_outside_the_training_range_are_flagged(records):
                      curve={c: v[:3] for c, v in train[0].curve.items() if c not in ("loss_median", "lr")})
     in_domain, reasons = model.domain_report([lacking])
     assert not in_domain[0] and reasons[0] == "curve channel 'loss_median' missing (every training record had it)"
+    both = Record(id="both", arch=train[0].arch,
+                  curve={c: v[:3] for c, v in train[0].curve.items() if c not in ("loss_median", "loss_mean", "lr")})
+    assert model.domain_report([both])[1][0] == ("curve channels 'loss_mean', 'loss_median' missing (every training "
+                                                 "record had them)")
 
 
 def test_uncertainty_is_calibrated_at_fit(model):

@@ -127,6 +127,18 @@ def test_source_is_prefixed(tmp_path):
         load_architecture(path)
 
 
+def test_a_file_of_many_architectures_is_named_as_such(tmp_path):
+    scheme = [{"kernel_size": 3, "width": 12, "stride": 2, "residual": False}]
+    for name, text, words in (
+            ("schemes.json", json.dumps([scheme, scheme]), "a list of 2 architectures; this reads one"),
+            ("graphs.json", json.dumps([graph(conv(4))] * 3), "a list of 3 architectures; this reads one"),
+            ("bench.jsonl", json.dumps({"id": "a", "arch": scheme}), "a JSON Lines benchmark; this reads one")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(NaapgnnError, match=f"^{tmp_path / name}: {words} architecture"):
+            load_architecture(tmp_path / name)
+    assert load_architecture(REPO / "graphs/vgg_like.json").num_classes == 10  # one architecture still reads
+
+
 def test_cli_prints_one_line_without_traceback(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(graph(conv(4), conv(8), {"op": "add", "inputs": [0, 1]})))

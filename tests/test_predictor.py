@@ -267,6 +267,12 @@ def test_missing_or_broken_checkpoint_files(fitted, tmp_path):
     (path / "weights.pt").write_bytes(b"garbage")
     with pytest.raises(NaapgnnError, match="cannot read weights.pt"):
         GNNPredictor.load(path)
+    import torch
+
+    torch.save({"state_dict": {}}, path / "weights.pt")
+    with pytest.raises(NaapgnnError, match="weights.pt holds no 'members' list of weights \\(a dict with keys "
+                                           "'state_dict'\\), so not a GNNPredictor's weights; retrain"):
+        GNNPredictor.load(path)
     path = fitted.save(tmp_path / "ckpt")
     (path / "forest.joblib").unlink()
     with pytest.raises(NaapgnnError, match="forest.joblib is missing"):

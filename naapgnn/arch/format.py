@@ -172,12 +172,23 @@ def parse_architecture(obj: Any, source: str | None = None) -> Architecture:
 def load_architecture(path: str | Path) -> Architecture:
     """Read and parse one architecture from a JSON file."""
     path = Path(path)
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        raise NaapgnnError(f"{path}: a JSON Lines benchmark; this reads one architecture (a .json scheme or layer "
+                           f"graph)")
     text = read_text(path)
     try:
         obj = _loads(text)
     except NaapgnnError as exc:
         raise NaapgnnError(f"{path}: {exc}") from None
+    if _is_list_of_architectures(obj):
+        raise NaapgnnError(f"{path}: a list of {len(obj)} architectures; this reads one architecture per file")
     return parse_architecture(obj, source=str(path))
+
+
+def _is_list_of_architectures(obj: Any) -> bool:
+    """True for a JSON list of schemes (lists) or of layer graphs (objects with ``layers``)."""
+    return isinstance(obj, list) and bool(obj) and (all(isinstance(item, list) for item in obj) or all(
+        isinstance(item, Mapping) and "layers" in item for item in obj))
 
 
 def is_scheme(obj: Any) -> bool:

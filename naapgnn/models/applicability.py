@@ -134,8 +134,9 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
     lacking = _channels_lacking(domain["curve_features"], curve) if curve.size else [[] for _ in records]
     for i, channels in enumerate(lacking):
         if channels:
-            reasons[i].append(f"curve channel{'s' * (len(channels) > 1)} {', '.join(map(repr, channels))} missing "
-                              "(every training record had it)")
+            several = len(channels) > 1
+            reasons[i].append(f"curve channel{'s' * several} {', '.join(map(repr, channels))} missing "
+                              f"(every training record had {'them' if several else 'it'})")
     for kind, key, values in (("curve feature", "curve_features", curve), ("hparam", "hparams", hparams)):
         part = domain[key]
         if part["min"] and values.size:

@@ -330,11 +330,15 @@ def _load_members(model, path: Path, where: str) -> list:
 
     try:
         blob = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-        states = blob["members"]
     except FileNotFoundError:
         raise NaapgnnError(f"{where}: missing {WEIGHTS_FILE}") from None
     except Exception as exc:  # torch raises many types for a damaged file
         raise NaapgnnError(f"{where}: cannot read {WEIGHTS_FILE} ({type(exc).__name__})") from None
+    states = blob.get("members") if isinstance(blob, dict) else None
+    if not isinstance(states, list):
+        keys = f" with keys {', '.join(map(repr, list(blob)[:3]))}" if isinstance(blob, dict) and blob else ""
+        raise NaapgnnError(f"{where}: {WEIGHTS_FILE} holds no 'members' list of weights (a {type(blob).__name__}"
+                           f"{keys}), so not a GNNPredictor's weights; retrain")
     if not states:
         raise NaapgnnError(f"{where}: {WEIGHTS_FILE} holds no ensemble member")
     members = []
