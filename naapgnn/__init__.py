@@ -19,8 +19,12 @@ Data flows one way through the modules:
 from __future__ import annotations
 
 import importlib
+import warnings
 
 __version__ = "0.1.0"
+
+# importing torch_geometric calls the deprecated torch.jit.script; the notice is nothing a naapgnn user can act on
+warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
 
 _LAZY = {
     "parse_architecture": "naapgnn.arch.format",

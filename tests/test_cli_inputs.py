@@ -139,6 +139,15 @@ def test_help_does_not_import_torch():
     assert out.strip() == "[]"
 
 
+def test_the_python_api_shows_no_deprecation_notice_of_torch_geometric_imports():
+    """Warnings shown by default (-W default): importing the predictor pulls in torch_geometric, whose
+    torch.jit.script notice is not the user's to act on; naapgnn's own warnings still show."""
+    proc = subprocess.run([sys.executable, "-W", "default", "-c",
+                           "import warnings\nfrom naapgnn import GNNPredictor\nimport torch_geometric.nn\n"
+                           "warnings.warn('naapgnn note', UserWarning)"], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0 and "torch.jit.script" not in proc.stderr and "naapgnn note" in proc.stderr
+
+
 def test_cli_copies_of_constants_match_their_source():
     from naapgnn.cli import regenerate, search
     from naapgnn.data.naap440 import NUM_EPOCHS
