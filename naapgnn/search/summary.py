@@ -12,26 +12,31 @@ import pandas as pd
 
 from naapgnn.search.problem import headline_rank
 
-Z95 = 1.959964
+
+def t95(n: int) -> float:
+    """The 97.5% quantile of Student's t with ``n - 1`` degrees of freedom: a 95% interval of a mean of ``n``
+    values (12.7 for two, near the normal 1.96 for many; NaN for one)."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, n - 1)) if n > 1 else math.nan
 
 
 def mean_ci(values) -> tuple[float, float]:
-    """Mean and half-width of its normal 95% confidence interval (NaN for one value)."""
+    """Mean and half-width of its Student-t 95% confidence interval (NaN for one value)."""
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
         return float(values.mean()), math.nan
-    return float(values.mean()), float(Z95 * values.std(ddof=1) / math.sqrt(len(values)))
+    return float(values.mean()), float(t95(len(values)) * values.std(ddof=1) / math.sqrt(len(values)))
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
-    """Wilson 95% interval of a proportion."""
+    """Wilson 95% interval of a proportion (NaN, NaN for no trial)."""
+    from scipy.stats import binomtest
+
     if n == 0:
         return math.nan, math.nan
-    p = successes / n
-    denom = 1 + Z95 ** 2 / n
-    centre = (p + Z95 ** 2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / denom
-    return centre - half, centre + half
+    interval = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def plus_minus(mean: float, half: float, digits: int = 4) -> str:
@@ -51,7 +56,7 @@ def compare_frame(result, max_trainings: int):
         curves = result.curves(name)[:, :max_trainings]
         order_ranks = np.minimum.accumulate(result.ranks[result.orders[name]], axis=1)[:, :max_trainings]
         mean = curves.mean(axis=0)
-        half = Z95 * curves.std(axis=0, ddof=1) / math.sqrt(trials) if trials > 1 else np.full_like(mean, np.nan)
+        half = t95(trials) * curves.std(axis=0, ddof=1) / math.sqrt(trials) if trials > 1 else np.full_like(mean, np.nan)
         for t in range(curves.shape[1]):
             row = {"strategy": name, "trainings": t + 1, "best_mean": mean[t], "best_ci": half[t],
                    "best_rank_mean": order_ranks[:, t].mean()}

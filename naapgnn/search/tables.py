@@ -122,7 +122,7 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
     top, words = top_text(problem.n)
     top5_rows = [[n] + [_cell(frame, n, t, f"p_rank_le_{top}", "{:.0%}", result) for t in points] for n in names]
     eff_rows = [[r["strategy"], _rank_label(r["rank"], problem.n), plus_minus(r["mean"], r["ci"], 1),
-                 f"{r['median']:.0f}", f"{r['p90']:.0f}"] for r in eff]
+                 f"{r['median']:g}", f"{r['p90']:.0f}"] for r in eff]
     parts = [
         f"# Search strategies on {problem.name} ({settings.strategy})",
         "",
@@ -188,14 +188,14 @@ def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t:
                  "median")
     for r in eff:
         if r["rank"] == top:
-            lines.append(f"  {r['strategy']:<18}{plus_minus(r['mean'], r['ci'], 1):>14}   median {r['median']:.0f}")
+            lines.append(f"  {r['strategy']:<18}{plus_minus(r['mean'], r['ci'], 1):>14}   median {r['median']:g}")
     return "\n".join(lines)
 
 
 def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int, result) -> str:
     """The predictor-guided search report (``predictor.md``)."""
     trainings = n_train + settings.top_k
-    rows = [[s["strategy"], plus_minus(s["best"], s["ci"]), f"{s['rank_mean']:.1f}", f"{s['rank_median']:.0f}",
+    rows = [[s["strategy"], plus_minus(s["best"], s["ci"]), f"{s['rank_mean']:.1f}", f"{s['rank_median']:g}",
              f"{s['p_best']:.0%} ({s['p_best_ci'][0]:.0%}–{s['p_best_ci'][1]:.0%})",
              f"{s['p_top']:.0%} ({s['p_top_ci'][0]:.0%}–{s['p_top_ci'][1]:.0%})"] for s in summary]
     return "\n".join([
@@ -241,7 +241,7 @@ def predictor_stdout(summary, settings: SearchSettings, n_train: int, top: int =
              f"{'found best':>12}{'found top ' + str(top):>13}"]
     for s in summary:
         lines.append(f"{s['strategy']:<12}{plus_minus(s['best'], s['ci']):>24}{s['rank_mean']:>11.1f}"
-                     f"{s['rank_median']:>13.0f}{s['p_best']:>12.0%}{s['p_top']:>13.0%}")
+                     f"{s['rank_median']:>13g}{s['p_best']:>12.0%}{s['p_top']:>13.0%}")
     return "\n".join(lines)
 
 
