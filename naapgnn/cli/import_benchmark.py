@@ -1,4 +1,4 @@
-"""``naapgnn import <benchmark> SOURCE -o FILE.jsonl``: public benchmarks -> naapgnn JSON Lines."""
+"""``naapgnn import <benchmark> SOURCE -o FILE.jsonl``: public benchmarks and training logs -> naapgnn JSON Lines."""
 from __future__ import annotations
 
 import argparse
@@ -41,27 +41,43 @@ def register(subparsers) -> None:
                     "(default: no split)")
     nb.add_argument("--seed", type=int, default=0, help="seed of the --train draw (default 0)")
     nb.set_defaults(func=run_nb201)
+    logs = benchmarks.add_parser(
+        "logs",
+        help="a folder of training logs (naapgnn regenerate, NAAP-440's raw_data/) with any architectures",
+        description="RAW_DIR's scheme_<id>.txt logs -> records, one per log: id <id>, the logged network (a "
+        "NAAP-440 scheme or a layer graph), the curve channels accuracy, loss_mean, loss_median and lr, target "
+        "= the maximum test accuracy over the epochs written, and build-csv's IsTest split. Logs of different "
+        "lengths are refused unless --epochs cuts them.",
+    )
+    logs.add_argument("raw_dir", metavar="RAW_DIR", help="folder of scheme_<id>.txt logs")
+    logs.add_argument("-o", "--out", required=True, metavar="FILE.jsonl", help="benchmark to write")
+    logs.add_argument("--epochs", type=int, default=None, metavar="N",
+                      help="epochs of every log to keep, cutting longer logs (default: the logs' common length; "
+                      "logs of different lengths are refused)")
+    logs.set_defaults(func=run_logs)
 
 
-def check_import_options(args: argparse.Namespace) -> None:
-    """One line for an output that would overwrite the input or is a folder, and for a negative seed."""
+def check_import_options(args: argparse.Namespace, source: str, what: str = "the input CSV") -> None:
+    """One line for an output that would overwrite the input ``source`` (``what`` names it) or is a folder, and
+    for a negative seed (where the benchmark takes one)."""
     from pathlib import Path
 
     from naapgnn.cli.options import check_seed, writable_file
     from naapgnn.errors import NaapgnnError
 
-    check_seed(args.seed)
+    if getattr(args, "seed", None) is not None:
+        check_seed(args.seed)
     writable_file(args.out, "-o", "bench.jsonl")
     out = Path(args.out)
-    if out.exists() and Path(args.csv).exists() and out.resolve() == Path(args.csv).resolve():
-        raise NaapgnnError(f"-o {args.out}: is the input CSV; give another file")
+    if out.exists() and Path(source).exists() and out.resolve() == Path(source).resolve():
+        raise NaapgnnError(f"-o {args.out}: is {what}; give another file")
 
 
 def run_deep_resnets(args: argparse.Namespace) -> int:
     from naapgnn.data.deep_resnets import read_deep_resnets
     from naapgnn.data.records import write_jsonl
 
-    check_import_options(args)
+    check_import_options(args, args.csv)
     records = read_deep_resnets(args.csv, seed=args.seed, test_fraction=args.test_fraction)
     write_jsonl(records, args.out)
     n_test = sum(r.split == "test" for r in records)
@@ -75,10 +91,39 @@ def run_nb201(args: argparse.Namespace) -> int:
     from naapgnn.data.nb201 import read_nb201
     from naapgnn.data.records import write_jsonl
 
-    check_import_options(args)
+    check_import_options(args, args.csv)
     records = read_nb201(args.csv, dataset=args.dataset, train=args.train, seed=args.seed)
     write_jsonl(records, args.out)
     split = "no split" if args.train is None else f"{args.train} train, {len(records) - args.train} test"
     cut_off = sum(any(layer.op == "zero" for layer in r.arch.layers) for r in records)
     print(f"wrote {len(records)} records to {args.out} ({split}; {cut_off} with a cut-off node, kept as zero layers)")
     return 0
+
+
+def run_logs(args: argparse.Namespace) -> int:
+    from naapgnn.data.log_records import read_log_records
+    from naapgnn.data.records import write_jsonl
+
+    _check_logs_output(args)
+    records = read_log_records(args.raw_dir, epochs=args.epochs)
+    write_jsonl(records, args.out)
+    n_test = sum(r.split == "test" for r in records)
+    print(f"wrote {len(records)} records to {args.out} ({len(records) - n_test} train, {n_test} test; "
+          f"{records[0].num_epochs} epochs each)")
+    if n_test == len(records):
+        print(f"note: every record is marked test (build-csv's split of {len(records)} logs: under 60 make bins of "
+              "one), so naapgnn train finds none to train on; evaluate --protocol repeated reads them all")
+    return 0
+
+
+def _check_logs_output(args: argparse.Namespace) -> None:
+    """:func:`check_import_options`, and one line for an output named as a log of RAW_DIR."""
+    from pathlib import Path
+
+    from naapgnn.data.logs import LOG_NAME
+    from naapgnn.errors import NaapgnnError
+
+    check_import_options(args, args.raw_dir, "the input folder")
+    out = Path(args.out)
+    if LOG_NAME.match(out.name) and out.parent.resolve() == Path(args.raw_dir).resolve():
+        raise NaapgnnError(f"-o {args.out}: is a training log's name in RAW_DIR; give another file")

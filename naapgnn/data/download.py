@@ -131,9 +131,9 @@ def _explicit_dir(path: Path, origin: str) -> Path:
     path = path.expanduser()
     if path.is_file():
         if path.name not in (V1_CSV, V2_CSV):
-            raise NaapgnnError(
-                f"{path} ({origin}): expected a NAAP-440 folder or its {V1_CSV} / {V2_CSV}"
-            )
+            hint = ("; a CSV built from training logs is read by importing the logs instead (naapgnn import logs "
+                    "RAW_DIR -o FILE.jsonl)" if path.suffix.lower() == ".csv" else "")
+            raise NaapgnnError(f"{path} ({origin}): expected a NAAP-440 folder or its {V1_CSV} / {V2_CSV}{hint}")
         path = path.parent
     if not path.is_dir():
         raise NaapgnnError(f"{path} ({origin}): no such NAAP-440 folder")

@@ -287,7 +287,8 @@ def assign_test_split(max_accuracies: Sequence[float], bins: int = TEST_BINS) ->
     return flags
 
 
-def csv_rows(logs: Sequence[TrainingLog], version: int = 1, epochs: int | None = None) -> tuple[list[str], list[list[str]]]:
+def csv_rows(logs: Sequence[TrainingLog], version: int = 1,
+             epochs: int | None = None) -> tuple[list[str], list[list[str]]]:
     """Header and rows (as text fields) of the dataset CSV for ``logs``.
 
     ``logs`` should be in the order the test split breaks ties in (the original
@@ -295,26 +296,47 @@ def csv_rows(logs: Sequence[TrainingLog], version: int = 1, epochs: int | None =
     """
     if version not in CSV_VERSIONS:
         raise NaapgnnError(f"unknown CSV version {version} (expected 1 or 2)")
-    if not logs:
-        raise NaapgnnError("no training logs (scheme_<id>.txt) to build a CSV from")
-    if epochs is not None and epochs < 1:
-        raise NaapgnnError(f"--epochs must be >= 1, got {epochs}")
-    if epochs is None:
-        epochs = _common_length(logs)
-    for log in logs:
-        if len(log.epochs) < epochs:
-            raise NaapgnnError(f"{log.path}: has {len(log.epochs)} complete epochs, the CSV needs {epochs}")
-    flags = assign_test_split([_max_accuracy(log, epochs) for log in logs])
+    epochs = written_epochs(logs, epochs, "CSV")
+    targets, flags = split_by_accuracy(logs, epochs)
     rows = []
-    for log, is_test in zip(logs, flags):
+    for log, target, is_test in zip(logs, targets, flags):
         rows.append([str(log.model_id), str(is_test), *(str(v) for v in _scheme_fields(log, version)),
-                     str(_max_accuracy(log, epochs)), *_epoch_fields(log, epochs)])
+                     str(target), *_epoch_fields(log, epochs)])
     rows.sort(key=lambda r: int(r[0]))
     return csv_header(version, epochs), rows
 
 
-def _common_length(logs: Sequence[TrainingLog]) -> int:
-    """The number of complete epochs every log has; logs of different lengths are refused, as cutting every row
+def written_epochs(logs: Sequence[TrainingLog], epochs: int | None = None, what: str = "CSV") -> int:
+    """The epochs to write of every log: ``epochs`` (longer logs are cut), or by default their common length
+    (:func:`common_length`).
+
+    Raises
+    ------
+    NaapgnnError
+        One line for no logs, an ``epochs`` below 1, or a log shorter than ``epochs`` (naming its file);
+        ``what`` (``"CSV"``) names what the logs were to become.
+    """
+    if not logs:
+        raise NaapgnnError(f"no training logs (scheme_<id>.txt) to build a {what} from")
+    if epochs is not None and epochs < 1:
+        raise NaapgnnError(f"--epochs must be >= 1, got {epochs}")
+    if epochs is None:
+        return common_length(logs)
+    for log in logs:
+        if len(log.epochs) < epochs:
+            raise NaapgnnError(f"{log.path}: has {len(log.epochs)} complete epochs, the {what} needs {epochs}")
+    return epochs
+
+
+def split_by_accuracy(logs: Sequence[TrainingLog], epochs: int) -> tuple[list[float], list[int]]:
+    """Each log's MaxAccuracy over its first ``epochs`` and its IsTest flag (:func:`assign_test_split`), in the
+    order of ``logs`` (the order that breaks accuracy ties)."""
+    targets = [max((e.accuracy for e in log.epochs[:epochs]), default=0.0) for log in logs]
+    return targets, assign_test_split(targets)
+
+
+def common_length(logs: Sequence[TrainingLog]) -> int:
+    """The number of complete epochs every log has; logs of different lengths are refused, as cutting every log
     to the shortest silently changes MaxAccuracy and the test split."""
     shortest = min(logs, key=lambda log: len(log.epochs))
     if not shortest.epochs:
@@ -328,10 +350,6 @@ def _common_length(logs: Sequence[TrainingLog]) -> int:
                            f"({longest}): {named}{more}; finish their training (naapgnn regenerate resumes) or "
                            f"pass --epochs {len(shortest.epochs)} to cut every log to the shortest")
     return longest
-
-
-def _max_accuracy(log: TrainingLog, epochs: int) -> float:
-    return max((e.accuracy for e in log.epochs[:epochs]), default=0.0)
 
 
 def _scheme_fields(log: TrainingLog, version: int) -> list[int]:

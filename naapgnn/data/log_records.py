@@ -1,0 +1,76 @@
+"""Training logs -> benchmark records: what ``naapgnn import logs`` writes.
+
+A folder of ``scheme_<id>.txt`` logs (:mod:`naapgnn.data.logs`, the companion
+trainer's output or NAAP-440's ``raw_data/``) becomes one :class:`~naapgnn.data.records.Record`
+per log, the way :func:`~naapgnn.data.records.records_from_naap440` reads the CSV that
+``naapgnn build-csv`` would build from it: id ``str(ModelId)``, the curve channels
+``accuracy``, ``loss_mean`` and ``loss_median`` plus the logged ``lr``, target the
+maximum test accuracy over the epochs written, and the CSV's IsTest split. Unlike the
+CSV, any logged architecture (a layer graph too) is kept, and the losses keep the log's
+five decimals (the CSV rounds them to four).
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from naapgnn.arch.format import parse_architecture
+from naapgnn.data.logs import TrainingLog, read_log_folder, split_by_accuracy, written_epochs
+from naapgnn.data.records import Record
+from naapgnn.errors import NaapgnnError
+
+LOG_CHANNELS = ("accuracy", "loss_mean", "loss_median", "lr")
+"""The curve channels of a record read from a log: NAAP-440's three and the logged learning rate."""
+
+
+def records_from_logs(logs: Sequence[TrainingLog], epochs: int | None = None) -> list[Record]:
+    """One record per training log, sorted by model id.
+
+    Parameters
+    ----------
+    logs : sequence of TrainingLog
+        In the order the test split breaks accuracy ties in (:func:`~naapgnn.data.logs.read_log_folder`'s
+        file-name order, as ``build-csv``).
+    epochs : int, optional
+        Epochs of every log to keep (longer logs are cut); default: the logs' common length, logs of different
+        lengths refused (:func:`~naapgnn.data.logs.common_length`).
+
+    Returns
+    -------
+    list of Record
+
+    Raises
+    ------
+    NaapgnnError
+        One line naming the log: no logs, a log shorter than ``epochs`` or than the others, a log not named
+        ``scheme_<id>.txt``, two logs of one id, an architecture that does not parse.
+    """
+    epochs = written_epochs(logs, epochs, "benchmark")
+    _check_ids(logs)
+    targets, flags = split_by_accuracy(logs, epochs)
+    records = [_record(log, epochs, target, flag) for log, target, flag in zip(logs, targets, flags)]
+    return sorted(records, key=lambda r: int(r.id))
+
+
+def read_log_records(raw_dir: str | os.PathLike, epochs: int | None = None) -> list[Record]:
+    """:func:`records_from_logs` of every ``scheme_<id>.txt`` in ``raw_dir`` (file-name order)."""
+    return records_from_logs(read_log_folder(raw_dir), epochs)
+
+
+def _check_ids(logs: Sequence[TrainingLog]) -> None:
+    seen: dict[int, str | None] = {}
+    for log in logs:
+        if log.model_id is None:
+            raise NaapgnnError(f"{log.path}: not named scheme_<id>.txt, so it has no model id")
+        if log.model_id in seen:
+            raise NaapgnnError(f"{log.path}: model id {log.model_id} again (also {seen[log.model_id]})")
+        seen[log.model_id] = log.path
+
+
+def _record(log: TrainingLog, epochs: int, target: float, is_test: int) -> Record:
+    kept = log.epochs[:epochs]
+    curve = {channel: np.array([getattr(e, channel) for e in kept], dtype=float) for channel in LOG_CHANNELS}
+    arch = parse_architecture(log.scheme, source=f"{log.path}: logged network")
+    return Record(str(log.model_id), arch, curve, target=float(target), split="test" if is_test else "train")
