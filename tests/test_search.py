@@ -484,3 +484,19 @@ def test_the_command_a_report_prints_reads_back_as_the_same_settings(settings):
     assert line.startswith("naapgnn search ")
     args = build_parser().parse_args(line.split()[1:])
     assert settings_from(args).checked() == settings.checked()
+
+
+def test_intervals_of_few_trials_are_student_t_and_median_ranks_keep_their_half():
+    from naapgnn.search.summary import mean_ci, wilson
+    from naapgnn.search.tables import predictor_stdout
+
+    mean, half = mean_ci([1.0, 2.0])  # t(0.975, 1) = 12.706: two trials say little
+    assert mean == 1.5 and half == pytest.approx(12.7062 * np.std([1, 2], ddof=1) / np.sqrt(2), rel=1e-4)
+    assert mean_ci(np.arange(200.0))[1] == pytest.approx(1.972 * np.std(np.arange(200), ddof=1) / np.sqrt(200),
+                                                        rel=1e-3)
+    assert np.isnan(mean_ci([3.0])[1])
+    assert wilson(3, 10) == pytest.approx((0.1078, 0.6032), abs=1e-4) and wilson(10, 10)[1] == pytest.approx(1.0)
+    row = {"strategy": "gnn", "best": 0.9, "ci": 0.01, "rank_mean": 4.0, "rank_median": 1.5, "p_best": 0.5,
+           "p_top": 1.0}
+    printed = predictor_stdout([row], SearchSettings(), n_train=20).splitlines()[-1]
+    assert printed.split()[5] == "1.5"  # gnn, 0.9000, ±, 0.0100, 4.0, 1.5

@@ -205,7 +205,7 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
         f"predicts the other {problem.n - n_train} and trains the top K = {settings.top_k}: {trainings} full "
         f"trainings{epochs_words(problem, ' each')} in all. " + _rivals_words(result, settings, trainings) + " "
         f"{settings.trials} trials; ± and "
-        f"ranges are 95% confidence intervals (normal for means, Wilson for shares). Best architecture overall: "
+        f"ranges are 95% confidence intervals (Student t for means, Wilson for shares). Best architecture overall: "
         f"{problem.best:.4f}.",
         "",
         f"Predictor: {predictor_label(settings.predictor)}; fitted once per trial on its N labels.",
