@@ -238,6 +238,15 @@ def test_rank_space_on_a_small_space(problem):
     assert list(ranking.top["rank"]) == [1, 2, 3, 4, 5]
     assert np.all(np.diff(ranking.top["predicted"].to_numpy()) <= 0)
     assert set(ranking.seconds) == {"enumerate", "predict", "total"}
+    from naapgnn.search.tables import enlarged_markdown, enlarged_stdout
+
+    settings = SearchSettings(strategy="enlarged", predictor="forest")
+    report = enlarged_markdown(ranking, settings, problem, 1.0, "forest")
+    assert f"a predictor trained on the 440 architectures of {problem.name} (final accuracy" in report
+    assert "1 process)" in report and "spread of the forest's trees" in report
+    assert "1 process)" in enlarged_stdout(ranking, settings, 1.0, "forest")
+    loaded = enlarged_markdown(ranking, SearchSettings(strategy="enlarged", checkpoint="m0"), problem, 1.0, "gnn")
+    assert "by the checkpoint m0, loaded" in loaded and "spread of the ensemble's members" in loaded
 
 
 def test_cli_writes_reports(tmp_path, data_dir):

@@ -302,6 +302,10 @@ def early_stop_stdout(summary, settings: SearchSettings, problem) -> str:
 def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: float, label: str) -> str:
     """The enlarged-space report (``enlarged.md``)."""
     seconds = ranking.seconds
+    trained_on = (f"the checkpoint {settings.checkpoint}, loaded (below, the training schemes are the {problem.n} "
+                  f"architectures of {problem.name})" if settings.checkpoint else
+                  f"a predictor trained on the {problem.n} architectures of {problem.name} (final accuracy as target)")
+    members = "forest's trees" if settings.predictor == "forest" and not settings.checkpoint else "ensemble's members"
     counts = ranking.novelty_counts
     inside = counts.get("in the training schemes", 0)
     novelty_rows = [[k, f"{v:,}", f"{v / ranking.n:.1%}"] for k, v in counts.items()]
@@ -319,24 +323,24 @@ def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: f
         "",
         f"`naapgnn.arch.space.enlarged_rules()`: {ranking.n:,} schemes of 3 to 5 blocks (widths 12–48, 1×1/3×3/5×5 "
         f"kernels, a stride choice in the second block, a fifth block). Every scheme was enumerated, encoded and "
-        f"predicted with zero training by a predictor trained on NAAP-440 (final accuracy as target).",
+        f"predicted with zero training by {trained_on}.",
         "",
         f"Predictor: {label}; {'loaded' if settings.checkpoint else 'fitted'} in {fit_seconds:.1f} s "
         "(not part of the pass).",
         "",
-        f"Time for the whole pass (enumerate + parse/encode + predict, {ranking.processes} worker processes): "
+        f"Time for the whole pass (enumerate + parse/encode + predict, {_processes(ranking.processes)}): "
         f"**{seconds['total']:.1f} s** (enumerate {seconds['enumerate']:.1f} s, encode + predict "
         f"{seconds['predict']:.1f} s), {ranking.n / seconds['total']:,.0f} architectures/s.",
         "",
-        f"**Out of distribution.** Only {inside} of the {ranking.n:,} candidates are NAAP-440 schemes; the rest "
+        f"**Out of distribution.** Only {inside} of the {ranking.n:,} candidates are training schemes; the rest "
         f"are deeper, wider or use kernels and strides the predictor never saw at that position (table below). "
         f"Their predictions are extrapolations, not measurements: train the top candidates before trusting "
-        f"them.{forest_note} The uncertainty is the spread of the ensemble, which measures disagreement "
-        f"between its members, not the error of extrapolating, and is likely too small this far from the "
-        f"training data.",
+        f"them.{forest_note} The uncertainty is the spread of the {members}, which measures disagreement "
+        f"between them, not the error of extrapolating: nothing here measured how it grows with the distance "
+        f"from the training data.",
         "",
-        f"{above:,} candidates are predicted above the best measured NAAP-440 accuracy ({problem.best:.4f}). "
-        f"The largest NAAP-440 architecture has {largest:,} parameters; the predicted top {len(ranking.top)} "
+        f"{above:,} candidates are predicted above the best measured training accuracy ({problem.best:.4f}). "
+        f"The largest training architecture has {largest:,} parameters; the predicted top {len(ranking.top)} "
         f"have up to {top_params:,}.",
         "",
         markdown_table(["novelty (vs the 440 training schemes)", "candidates", "share"], novelty_rows),
@@ -346,7 +350,7 @@ def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: f
         *([f"**Ties:** {ranking.tied:,} candidates are predicted at least as high as #{len(rows)}; the list "
            f"shows the first of them in enumeration order.", ""] if ranking.tied > len(rows) else []),
         "Blocks: `k<kernel>-w<width>-s<stride>[-res]`. Uncertainty = ensemble spread (one standard deviation). "
-        "Known accuracy: the measured one, for NAAP-440 schemes.",
+        "Known accuracy: the measured one, for training schemes.",
         "",
         markdown_table(["#", "scheme", "predicted", "uncertainty", "params", "MACs", "novelty", "known accuracy"], rows),
         "",
@@ -355,16 +359,20 @@ def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: f
     ])
 
 
+def _processes(n: int) -> str:
+    return "1 process" if n == 1 else f"{n} worker processes"
+
+
 def enlarged_stdout(ranking, settings: SearchSettings, fit_seconds: float, label: str) -> str:
     """What ``naapgnn search`` prints for the enlarged space."""
     seconds = ranking.seconds
     lines = [f"enlarged space: {ranking.n:,} schemes, predicted with zero training by: {label} "
              f"({'loaded' if settings.checkpoint else 'fit'} in {fit_seconds:.1f} s)",
-             f"whole pass (enumerate + parse/encode + predict, {ranking.processes} processes): "
+             f"whole pass (enumerate + parse/encode + predict, {_processes(ranking.processes)}): "
              f"{seconds['total']:.1f} s (enumerate {seconds['enumerate']:.1f} s, encode + predict "
              f"{seconds['predict']:.1f} s; {ranking.n / seconds['total']:,.0f} architectures/s)",
              f"OUT OF DISTRIBUTION: {ranking.n - ranking.novelty_counts.get('in the training schemes', 0):,} of "
-             f"{ranking.n:,} candidates are not NAAP-440 schemes; treat these predictions as extrapolation."]
+             f"{ranking.n:,} candidates are not training schemes; treat these predictions as extrapolation."]
     if ranking.tied > len(ranking.top):
         lines.append(f"note: {ranking.tied:,} candidates tie with or beat #{len(ranking.top)}; listed in "
                      "enumeration order")
