@@ -166,6 +166,20 @@ class ResumeLog:
         if self.path is not None and self.path.exists():
             self.path.unlink()
 
+    def discard(self, keys) -> None:
+        """Forget the units saved under ``keys`` (a job that finished); the file goes when nothing else is left in
+        it, and otherwise is rewritten (atomically) with the units of other runs kept, so they still resume."""
+        for key in keys:
+            self._done.pop(key, None)
+        if self.path is None or not self.path.exists():
+            return
+        if not self._done:
+            self.path.unlink()
+            return
+        lines = [json.dumps({"key": k, "value": v}, sort_keys=True, default=_json_default) for k, v in self._done.items()]
+        write_text_atomic(self.path, "\n".join(lines) + "\n")
+        self._torn = False
+
 
 def _ends_inside_a_line(path: Path | None) -> bool:
     if path is None or not path.is_file() or path.stat().st_size == 0:

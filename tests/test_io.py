@@ -116,6 +116,20 @@ def test_resume_log_clear_forgets_everything(tmp_path):
     assert ResumeLog(path).get("b") == 2 and "a" not in ResumeLog(path)
 
 
+def test_resume_log_discard_keeps_the_units_of_other_runs(tmp_path):
+    """A finished job removes its own units; another, interrupted job's stay on disk to resume."""
+    path = tmp_path / "progress.jsonl"
+    log = ResumeLog(path)
+    for key, value in (("mine-0", 1), ("other-0", {"order": [3, 1]}), ("mine-1", 2)):
+        log.put(key, value)
+    log.discard(["mine-0", "mine-1"])
+    reread = ResumeLog(path)
+    assert len(reread) == 1 and reread.get("other-0") == {"order": [3, 1]} and "mine-0" not in log
+    reread.discard(["other-0", "never-saved"])
+    assert not path.exists()
+    ResumeLog(path).discard(["x"])  # nothing saved, nothing to remove
+
+
 def test_resume_log_without_a_path_keeps_values_in_memory_only(tmp_path):
     log = ResumeLog(None)
     log.put("a", [1, 2])

@@ -134,7 +134,7 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
             log.put(keys[t], done)
         for name in names:
             orders[name].append(done[name])
-    log.clear()
+    log.discard(keys)  # the trials of another study in this folder stay, to resume
     return CompareResult(
         orders={k: np.array(v, dtype=int) for k, v in orders.items()},
         n_train={f"predictor N={v}": v for v in n_train},

@@ -222,7 +222,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
             log.put(keys[t], done)
             bar.update()
     rows = [{c: row[c] for c in ROW_COLUMNS} for t in range(trials) for row in log.get(keys[t])]  # a resumed trial's
-    log.clear()  # rows come back from the log with their keys sorted
+    log.discard(keys)  # rows come back from the log with their keys sorted
     return rows
 
 

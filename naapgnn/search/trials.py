@@ -2,7 +2,7 @@
 
 Each trial is saved under a key that hashes the study's settings with the
 trial number, so a run with other settings never reads it. A finished study
-removes its log.
+removes its own trials from the log (the log with them when no other study's are left).
 """
 from __future__ import annotations
 
