@@ -52,7 +52,7 @@ def test_import_logs_cli_writes_layer_graphs_that_load_back(tmp_path, capsys):
     assert main(["import", "logs", str(logs), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"wrote 2 records to {out} (0 train, 2 test; 4 epochs each)\n")
-    assert "every record is marked test" in printed  # under 60 logs build-csv's bins hold one each
+    assert "every record is marked test" in printed and "--test-fraction 0.2 draws a split instead" in printed
     records = load_benchmark(out)
     assert [r.id for r in records] == ["2", "10"]
     net = records[1]
@@ -65,6 +65,16 @@ def test_import_logs_cli_writes_layer_graphs_that_load_back(tmp_path, capsys):
     assert main(["import", "logs", str(logs), "-o", str(tmp_path / "cut.jsonl"), "--epochs", "2"]) == 0
     cut = load_benchmark(tmp_path / "cut.jsonl")
     assert [r.num_epochs for r in cut] == [2, 2] and [r.target for r in cut] == [0.4093, 0.25]
+    for i in range(3, 11):  # ten logs: build-csv's split marks all test, a drawn share leaves a training split
+        _write_log(logs, 10 + i, SCHEME, [3000 + i, 3100, 3200, 3300])
+    drawn = tmp_path / "drawn.jsonl"
+    assert main(["import", "logs", str(logs), "-o", str(drawn), "--test-fraction", "0.3", "--seed", "4"]) == 0
+    assert "(7 train, 3 test;" in capsys.readouterr().out
+    splits = [r.split for r in load_benchmark(drawn)]
+    assert main(["import", "logs", str(logs), "-o", str(drawn), "--test-fraction", "0.3", "--seed", "4"]) == 0
+    assert [r.split for r in load_benchmark(drawn)] == splits  # seeded
+    assert main(["import", "logs", str(logs), "-o", str(drawn), "--test-fraction", "1"]) == 2
+    assert "--test-fraction must be strictly between 0 and 1" in capsys.readouterr().err
 
 
 def test_import_logs_errors(tmp_path, capsys):

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from naapgnn.data.csv_rows import number, read_csv_rows
+from naapgnn.data.splits import check_test_fraction, seeded_test_flags
 from naapgnn.errors import NaapgnnError
 
 INPUT_SHAPE = (3, 64, 64)
@@ -84,12 +85,10 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
     from naapgnn.arch.format import parse_architecture
     from naapgnn.data.records import Record
 
-    if not 0 < test_fraction < 1:
-        raise NaapgnnError(f"--test-fraction must be strictly between 0 and 1 (the share of networks marked test), "
-                           f"got {test_fraction:g}")
+    check_test_fraction(test_fraction)
     needed = [*ARCH_COLUMNS, *HPARAM_COLUMNS, *(f"acc_{e}" for e in range(1, NUM_EPOCHS + 1))]
     rows = read_csv_rows(Path(path), needed, "the deep-ResNets CSV")
-    is_test = _split(len(rows), seed, test_fraction)
+    is_test = seeded_test_flags(len(rows), seed, test_fraction)
     records = []
     for i, (line, row) in enumerate(rows):
         where = f"{path} line {line}"
@@ -113,13 +112,6 @@ def read_deep_resnets(path: str | Path, seed: int = 0, test_fraction: float = 0.
             split="test" if is_test[i] else "train",
         ))
     return records
-
-
-def _split(n: int, seed: int, test_fraction: float) -> np.ndarray:
-    n_test = int(round(n * test_fraction))
-    is_test = np.zeros(n, dtype=bool)
-    is_test[np.random.default_rng(seed).permutation(n)[:n_test]] = True
-    return is_test
 
 
 def _integer(row: dict, column: str, where: str) -> int:

@@ -19,13 +19,15 @@ import numpy as np
 from naapgnn.arch.format import parse_architecture
 from naapgnn.data.logs import TrainingLog, read_log_folder, split_by_accuracy, written_epochs
 from naapgnn.data.records import Record
+from naapgnn.data.splits import check_test_fraction, seeded_test_flags
 from naapgnn.errors import NaapgnnError
 
 LOG_CHANNELS = ("accuracy", "loss_mean", "loss_median", "lr")
 """The curve channels of a record read from a log: NAAP-440's three and the logged learning rate."""
 
 
-def records_from_logs(logs: Sequence[TrainingLog], epochs: int | None = None) -> list[Record]:
+def records_from_logs(logs: Sequence[TrainingLog], epochs: int | None = None, test_fraction: float | None = None,
+                      seed: int = 0) -> list[Record]:
     """One record per training log, sorted by model id.
 
     Parameters
@@ -36,6 +38,11 @@ def records_from_logs(logs: Sequence[TrainingLog], epochs: int | None = None) ->
     epochs : int, optional
         Epochs of every log to keep (longer logs are cut); default: the logs' common length, logs of different
         lengths refused (:func:`~naapgnn.data.logs.common_length`).
+    test_fraction : float, optional
+        Draw this share of the records as test, seeded by ``seed`` (in model-id order), instead of build-csv's
+        split, which marks every record test below 60 logs (its 40 bins then hold one log each).
+    seed : int
+        Seed of the ``test_fraction`` draw.
 
     Returns
     -------
@@ -50,13 +57,29 @@ def records_from_logs(logs: Sequence[TrainingLog], epochs: int | None = None) ->
     epochs = written_epochs(logs, epochs, "benchmark")
     _check_ids(logs)
     targets, flags = split_by_accuracy(logs, epochs)
+    if test_fraction is not None:
+        flags = _drawn_flags(logs, seed, test_fraction)
     records = [_record(log, epochs, target, flag) for log, target, flag in zip(logs, targets, flags)]
     return sorted(records, key=lambda r: int(r.id))
 
 
-def read_log_records(raw_dir: str | os.PathLike, epochs: int | None = None) -> list[Record]:
+def read_log_records(raw_dir: str | os.PathLike, epochs: int | None = None, test_fraction: float | None = None,
+                     seed: int = 0) -> list[Record]:
     """:func:`records_from_logs` of every ``scheme_<id>.txt`` in ``raw_dir`` (file-name order)."""
-    return records_from_logs(read_log_folder(raw_dir), epochs)
+    if test_fraction is not None:
+        check_test_fraction(test_fraction)  # before reading hundreds of logs
+    return records_from_logs(read_log_folder(raw_dir), epochs, test_fraction, seed)
+
+
+def _drawn_flags(logs: Sequence[TrainingLog], seed: int, test_fraction: float) -> list[int]:
+    """IsTest flags in the order of ``logs``, drawn over the logs in model-id order (so the folder listing does
+    not change them)."""
+    order = sorted(range(len(logs)), key=lambda i: logs[i].model_id)
+    drawn = seeded_test_flags(len(logs), seed, test_fraction)
+    flags = [0] * len(logs)
+    for rank, i in enumerate(order):
+        flags[i] = int(drawn[rank])
+    return flags
 
 
 def _check_ids(logs: Sequence[TrainingLog]) -> None:
