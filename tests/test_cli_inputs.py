@@ -35,6 +35,14 @@ def places(tmp_path):
     (["predict", "--checkpoint", "{folder}", GRAPH, "--out", "{folder}"], "--out {folder}: is a folder; give a file "
                                                                           "name, e.g. {folder}/preds.csv"),
     (["predict", "--checkpoint", "{folder}", GRAPH, "--threads", "0"], "--threads must be >= 1, got 0"),
+    # an output over what the command reads is refused before anything is written
+    (["predict", "--checkpoint", "{folder}", "{percent}", "--out", "{percent}"],
+     "--out {percent}: is the input {percent}; give another file"),
+    (["predict", "--checkpoint", "{folder}", GRAPH, "--out", "{folder}/config.json"],
+     "--out {folder}/config.json: lies inside {folder}, which this command reads; give a file elsewhere"),
+    (["encode", "{percent}", "-o", "{percent}"], "-o {percent}: is the input {percent}; give another file"),
+    (["build-csv", "{folder}", "{folder}/scheme_1.txt"], "OUT.csv {folder}/scheme_1.txt: is a training log's name "
+                                                         "in RAW_DIR; give another file"),
     (["train", "--budget", "0", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
     (["train", "--budget", "0", "--data", "{percent}", "--out", "{folder}/c"],
      "percent.jsonl line 1: target: 60 is outside [0, 1]; accuracies in percent? use --target-scale percent"),

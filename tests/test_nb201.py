@@ -122,6 +122,15 @@ def test_read_nb201_errors_name_file_line_and_column(tmp_path, row, message):
         read_nb201(tmp_path / "nb.csv", "cifar10")
 
 
+def test_accuracies_given_as_fractions_are_refused(tmp_path):
+    """nats_bench.csv gives percent; a file of fractions would be divided by 100 a second time."""
+    fractions = [[row[0] / 100, *row[1:]] for row in ROWS]
+    write_csv(tmp_path / "nb.csv", fractions)
+    with pytest.raises(NaapgnnError, match=r"nb.csv: column CIFAR10TestAccuracy200Epochs: every accuracy is at most "
+                                           r"1, where nats_bench.csv gives percent"):
+        read_nb201(tmp_path / "nb.csv", "cifar10")
+
+
 def test_cli_import_nb201(tmp_path):
     write_csv(tmp_path / "nb.csv", ROWS)
     out = tmp_path / "nb.jsonl"

@@ -238,7 +238,8 @@ def test_ids_and_scheme_files(tmp_path):
     assert parse_ids("1,2,5-7", 10) == [1, 2, 5, 6, 7]
     assert parse_ids(None, 3) == [1, 2, 3]
     for bad, why in (("0", "0 is outside 1-10"), ("3-11", "3-11 is outside 1-10"), ("a", "cannot read 'a'"),
-                     ("4-2", r"4-2 runs backwards \(write the lower id first: 2-4\)")):
+                     ("4-2", r"4-2 runs backwards \(write the lower id first: 2-4\)"),
+                     (" ", r"empty \(an unset shell variable\?\); leave --ids out")):
         with pytest.raises(NaapgnnError, match=f"^--ids: {why}"):
             parse_ids(bad, 10)
     path = tmp_path / "schemes.json"

@@ -22,8 +22,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from naapgnn.cli.options import not_a_log_of
     from naapgnn.data.logs import build_csv
 
+    not_a_log_of(args.out_csv, args.raw_dir, "OUT.csv")
     rows = build_csv(args.raw_dir, args.out_csv, version=args.version, epochs=args.epochs)
     print(f"wrote {rows} rows to {args.out_csv}")
     return 0

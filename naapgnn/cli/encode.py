@@ -34,9 +34,12 @@ def run(args: argparse.Namespace) -> int:
         from naapgnn.graph.drawing import check_format
 
         check_format(args.draw)
+    from naapgnn.cli.options import distinct_output
+
     for option, path in (("-o", args.output), ("--draw", args.draw)):
         if path and Path(path).is_dir():
             raise NaapgnnError(f"{option} {path}: is a folder; give a file name")
+        distinct_output(path, option, inputs=(args.arch,))
     arch = load_architecture(args.arch)
     summary = graph_summary(arch)  # torch is imported only to save the Data object (start-up time)
     if args.fold:

@@ -122,12 +122,7 @@ def run_logs(args: argparse.Namespace) -> int:
 
 def _check_logs_output(args: argparse.Namespace) -> None:
     """:func:`check_import_options`, and one line for an output named as a log of RAW_DIR."""
-    from pathlib import Path
-
-    from naapgnn.data.logs import LOG_NAME
-    from naapgnn.errors import NaapgnnError
+    from naapgnn.cli.options import not_a_log_of
 
     check_import_options(args, args.raw_dir, "the input folder")
-    out = Path(args.out)
-    if LOG_NAME.match(out.name) and out.parent.resolve() == Path(args.raw_dir).resolve():
-        raise NaapgnnError(f"-o {args.out}: is a training log's name in RAW_DIR; give another file")
+    not_a_log_of(args.out, args.raw_dir, "-o")

@@ -76,6 +76,34 @@ def writable_file(path: str | None, option: str = "--out", example: str = "preds
         raise NaapgnnError(f"{option} {path}: is a folder; give a file name, e.g. {Path(path) / example}")
 
 
+def distinct_output(path: str | None, option: str, inputs=(), folders=()) -> None:
+    """Refuse an output ``path`` that is one of the command's existing ``inputs`` or lies inside one of its input
+    ``folders`` (a checkpoint, a folder of logs): writing there would destroy what the command reads."""
+    from pathlib import Path
+
+    if path is None:
+        return
+    out = Path(path).resolve()
+    for given in inputs:
+        if given and Path(given).is_file() and out == Path(given).resolve():
+            raise NaapgnnError(f"{option} {path}: is the input {given}; give another file")
+    for folder in folders:
+        if folder and Path(folder).is_dir() and Path(folder).resolve() in out.parents:
+            raise NaapgnnError(f"{option} {path}: lies inside {folder}, which this command reads; give a file "
+                               f"elsewhere")
+
+
+def not_a_log_of(path: str, raw_dir: str, option: str) -> None:
+    """Refuse an output ``path`` named as a training log (``scheme_<id>.txt``) inside the ``raw_dir`` read."""
+    from pathlib import Path
+
+    from naapgnn.data.logs import LOG_NAME
+
+    out = Path(path)
+    if LOG_NAME.match(out.name) and out.parent.is_dir() and out.parent.resolve() == Path(raw_dir).resolve():
+        raise NaapgnnError(f"{option} {path}: is a training log's name in RAW_DIR; give another file")
+
+
 def scale_option(args) -> dict:
     """``{"target_scale": ...}`` for a benchmark loader."""
     return {"target_scale": args.target_scale}

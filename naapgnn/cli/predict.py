@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     import math
     import sys
 
-    from naapgnn.cli.options import check_curve_lengths, check_threads, writable_file
+    from naapgnn.cli.options import check_curve_lengths, check_threads, distinct_output, writable_file
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
     from naapgnn.io import write_text_atomic
@@ -252,6 +252,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_threads(args.threads)
     writable_file(args.out)
+    distinct_output(args.out, "--out", inputs=(args.input, args.curve, args.hparams),
+                    folders=(args.checkpoint, args.input))
     curve = read_curve(args.curve) if args.curve is not None else None
     hparams = read_hparams(args.hparams) if args.hparams is not None else None
     model = GNNPredictor.load(args.checkpoint, device=args.device)

@@ -289,7 +289,11 @@ def read_nb201(path: str | Path, dataset: str = "cifar10", train: int | None = N
     if train is not None:
         is_train[np.random.default_rng(seed).permutation(len(rows))[:train]] = True
     with _gc_paused():
-        return _records(path, rows, dataset, column, None if train is None else is_train)
+        records = _records(path, rows, dataset, column, None if train is None else is_train)
+    if len(records) > 1 and max(r.target for r in records) <= 0.01:
+        raise NaapgnnError(f"{path}: column {column}: every accuracy is at most 1, where nats_bench.csv gives "
+                           f"percent (fractions already? multiply them by 100)")
+    return records
 
 
 @contextlib.contextmanager

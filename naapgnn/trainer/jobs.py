@@ -148,9 +148,12 @@ def load_schemes(spec: str | Path) -> list[Any]:
 
 
 def parse_ids(text: str | None, count: int) -> list[int]:
-    """``"1,2,5-9"`` -> ``[1, 2, 5, 6, 7, 8, 9]`` (1-based, within ``count``); None -> all."""
-    if text is None or text == "":
+    """``"1,2,5-9"`` -> ``[1, 2, 5, 6, 7, 8, 9]`` (1-based, within ``count``); None -> all; an empty text is
+    refused, as a shell variable left unset would otherwise start every training."""
+    if text is None:
         return list(range(1, count + 1))
+    if not text.strip():
+        raise NaapgnnError("--ids: empty (an unset shell variable?); leave --ids out to train every scheme")
     ids: list[int] = []
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
