@@ -145,6 +145,19 @@ def test_build_csv_errors(tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_a_log_cut_inside_an_epoch_is_read_up_to_it_with_epochs(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _log(logs, GOOD_HEAD + EPOCH1 + EPOCH1.replace("Epoch 1", "Epoch 2"), "scheme_1.txt")
+    _log(logs, GOOD_HEAD + EPOCH1 + "20220901141252 Epoch 2, LR: 0.01\n", "scheme_2.txt")
+    with pytest.raises(NaapgnnError, match=r"scheme_2\.txt: line 7: the log ends inside epoch 2 \(no 'Loss mean, median' line; "
+                                           r"--epochs 1 reads the epochs before it\)"):
+        build_csv(logs, tmp_path / "x.csv")
+    assert build_csv(logs, tmp_path / "x.csv", epochs=1) == 2
+    with pytest.raises(NaapgnnError, match=r"scheme_2\.txt: has 1 complete epochs, the CSV needs 2"):
+        build_csv(logs, tmp_path / "x.csv", epochs=2)
+
+
 def test_build_csv_small_folder(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()

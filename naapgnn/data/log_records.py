@@ -68,7 +68,7 @@ def read_log_records(raw_dir: str | os.PathLike, epochs: int | None = None, test
     """:func:`records_from_logs` of every ``scheme_<id>.txt`` in ``raw_dir`` (file-name order)."""
     if test_fraction is not None:
         check_test_fraction(test_fraction)  # before reading hundreds of logs
-    return records_from_logs(read_log_folder(raw_dir), epochs, test_fraction, seed)
+    return records_from_logs(read_log_folder(raw_dir, cut_end=epochs is not None), epochs, test_fraction, seed)
 
 
 def _drawn_flags(logs: Sequence[TrainingLog], seed: int, test_fraction: float) -> list[int]:

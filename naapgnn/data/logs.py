@@ -130,12 +130,15 @@ def log_model_id(path: str | Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def parse_log(path: str | Path) -> TrainingLog:
+def parse_log(path: str | Path, cut_end: bool = False) -> TrainingLog:
     """Read one training log.
 
     Parameters
     ----------
     path : str or Path
+    cut_end : bool
+        Keep the complete epochs of a log that ends inside an epoch (written when it was copied, say) instead of
+        refusing it; ``--epochs N`` of build-csv and ``import logs`` reads them so.
 
     Returns
     -------
@@ -195,8 +198,10 @@ def parse_log(path: str | Path) -> TrainingLog:
             log.epochs.append(_record(pending))
             pending = None
     end = f"{path}: line {len(lines)}"
-    if pending is not None:
-        raise NaapgnnError(f"{end}: the log ends inside epoch {pending['epoch']} (no {_missing(pending)} line)")
+    if pending is not None and not cut_end:
+        before = f"; --epochs {pending['epoch'] - 1} reads the epochs before it" if pending["epoch"] > 1 else ""
+        raise NaapgnnError(f"{end}: the log ends inside epoch {pending['epoch']} (no {_missing(pending)} line"
+                           f"{before})")
     if log.scheme is None:
         raise NaapgnnError(f"{end}: no 'Network scheme' line in the log")
     if log.params is None:
@@ -369,15 +374,15 @@ def _epoch_fields(log: TrainingLog, epochs: int) -> list[str]:
     return fields
 
 
-def read_log_folder(folder: str | Path) -> list[TrainingLog]:
-    """Parse every ``scheme_<id>.txt`` of ``folder`` in file-name order."""
+def read_log_folder(folder: str | Path, cut_end: bool = False) -> list[TrainingLog]:
+    """Parse every ``scheme_<id>.txt`` of ``folder`` in file-name order (``cut_end``: see :func:`parse_log`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NaapgnnError(f"{folder}: not a folder")
     names = sorted(name for name in os.listdir(folder) if LOG_NAME.match(name))
     if not names:
         raise NaapgnnError(f"{folder}: no training logs (scheme_<id>.txt)")
-    return [parse_log(folder / name) for name in names]
+    return [parse_log(folder / name, cut_end) for name in names]
 
 
 def build_csv(raw_dir: str | Path, out_csv: str | Path, version: int = 1, epochs: int | None = None,
@@ -403,7 +408,7 @@ def build_csv(raw_dir: str | Path, out_csv: str | Path, version: int = 1, epochs
     int
         Number of rows written.
     """
-    logs = read_log_folder(raw_dir)
+    logs = read_log_folder(raw_dir, cut_end=epochs is not None)
     header, rows = csv_rows(logs, version=version, epochs=epochs)
     text = "".join(",".join(fields) + line_terminator for fields in [header, *rows])
     out_csv = Path(out_csv)
