@@ -199,6 +199,21 @@ def _no_training_happened(out: Path):
     assert not out.exists() or not list(out.glob("scheme_*.txt"))
 
 
+def test_a_run_resumed_on_other_cifar_files_is_refused(cifar, tmp_path):
+    """Resuming on another CIFAR-10 folder would mix epochs trained on two datasets in one log."""
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False,
+                   on_epoch_end=_stop_after(1, 1))
+    other = write_synthetic_cifar10(tmp_path / "other", n_train=64, n_test=32, seed=4)
+    with pytest.raises(NaapgnnError, match=r"scheme_1.pt: checkpoint was trained on other CIFAR-10 files \(digest "
+                                           r"[0-9a-f]{16}, these [0-9a-f]{16}\); give the --cifar-root it started"):
+        regenerate(SCHEMES, other, out, ids=[1], recipe=RECIPE, options=CPU, progress=False)
+    assert len(parse_log(out / "scheme_1.txt").epochs) == 1  # nothing written
+    summary = regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False)
+    assert summary.resumed == [1]
+
+
 def test_errors_before_training(cifar, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(NaapgnnError, match="CIFAR-10 folder not found"):

@@ -67,6 +67,18 @@ def batches_folder(root: str | Path) -> Path:
     return root / FOLDER
 
 
+def cifar10_digest(root: str | Path) -> str:
+    """The first 16 hex digits of the SHA-256 of the batch files (training, then test): which CIFAR-10 files a
+    run trained on, so that a resumed run on other files is refused."""
+    folder = batches_folder(root)
+    digest = hashlib.sha256()
+    for name in (*TRAIN_FILES, *TEST_FILES):
+        with open(folder / name, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
 def check_cifar10(root: str | Path) -> Path:
     """Validate a CIFAR-10 folder without trusting it.
 

@@ -34,6 +34,8 @@ class Recipe:
     weight_decay: float = 1e-4
     seed: int = SEED
     test_batch_size: int = 256
+    data: str = ""  # naapgnn.data.cifar.cifar10_digest of the files trained on; "" where unknown
+
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 0-based ``epoch``, computed by the same float
@@ -46,8 +48,12 @@ class Recipe:
         return lr
 
     def same_training(self, other: "Recipe") -> bool:
-        """True when only the number of epochs differs."""
-        return {**asdict(self), "epochs": 0} == {**asdict(other), "epochs": 0}
+        """True when only the number of epochs differs (the data are compared by :meth:`same_data`)."""
+        return {**asdict(self), "epochs": 0, "data": ""} == {**asdict(other), "epochs": 0, "data": ""}
+
+    def same_data(self, other: "Recipe") -> bool:
+        """True unless both name their CIFAR-10 files and the two differ."""
+        return not (self.data and other.data) or self.data == other.data
 
 
 @dataclass(frozen=True)
@@ -231,8 +237,13 @@ def job_status(job: Job, recipe: Recipe) -> str:
         state = read_checkpoint(job.checkpoint_path)
         if state["network"] != job.logged_network:
             raise NaapgnnError(f"{job.checkpoint_path}: checkpoint is for a different network than scheme {job.model_id}")
-        if not Recipe(**state["recipe"]).same_training(recipe):
+        saved = Recipe(**state["recipe"])
+        if not saved.same_training(recipe):
             raise NaapgnnError(f"{job.checkpoint_path}: checkpoint was trained with a different recipe")
+        if not saved.same_data(recipe):
+            raise NaapgnnError(f"{job.checkpoint_path}: checkpoint was trained on other CIFAR-10 files (digest "
+                               f"{saved.data}, these {recipe.data}); give the --cifar-root it started with, or move "
+                               f"the checkpoint away to start over")
         return "resume"
     if not job.log_path.exists():
         return "new"

@@ -33,6 +33,7 @@ processes, and the plain reference pipeline).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -125,12 +126,13 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     """
     import time
 
-    from naapgnn.data.cifar import check_cifar10, download_cifar10, batches_folder
+    from naapgnn.data.cifar import batches_folder, check_cifar10, cifar10_digest, download_cifar10
 
     jobs = make_jobs(schemes, out_dir, ids, source=source)
     if download and not batches_folder(cifar_root).is_dir():
         download_cifar10(cifar_root)
     check_cifar10(cifar_root)
+    recipe = replace(recipe, data=cifar10_digest(cifar_root))  # a resumed run must read the same files
     prepare_out_dir(out_dir)
     device = resolve_device(options.device)
     check_options(recipe, options, device)
