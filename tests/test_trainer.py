@@ -279,6 +279,12 @@ def test_cli_reports_one_line_errors(cifar, tmp_path, capsys):
     code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out",
                  str(tmp_path / "out"), "--ids", "441"])
     assert code == 2 and "--ids: 441 is outside 1-440" in capsys.readouterr().err
+    for flags, message in ((["--tf32"], "--tf32 needs a CUDA device (it changes nothing on cpu)"),
+                           (["--cudnn-benchmark"], "--cudnn-benchmark needs a CUDA device"),
+                           (["--gpus-per-task", "0.5"], "--gpus-per-task is read by --backend ray only")):
+        code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out",
+                     str(tmp_path / "out"), "--ids", "1", "--device", "cpu", *flags])
+        assert code == 2 and message in capsys.readouterr().err
 
 
 def test_cli_trains(cifar, tmp_path, capsys):

@@ -49,6 +49,11 @@ def run(args) -> int:
     from naapgnn.trainer.jobs import Recipe, TrainOptions, load_schemes, parse_ids
     from naapgnn.trainer.training import regenerate
 
+    from naapgnn.errors import NaapgnnError
+
+    if args.backend != "ray" and (args.address is not None or args.gpus_per_task is not None):
+        raise NaapgnnError(f"{'--address' if args.address is not None else '--gpus-per-task'} is read by "
+                           f"--backend ray only; leave it out or add --backend ray")
     schemes = load_schemes(args.schemes)
     ids = parse_ids(args.ids, len(schemes))
     recipe = Recipe(epochs=args.epochs)

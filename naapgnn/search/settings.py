@@ -10,6 +10,23 @@ from naapgnn.search.problem import PREDICTORS
 STRATEGY_CHOICES = ("predictor", "random", "evolution", "compare", "early-stop", "enlarged")
 
 
+# The strategies that read each option; one given (away from its default) to another strategy is refused, as its
+# report would not show it and a user would take it for applied. --processes only sets how the work is spread.
+READ_BY = {
+    "n_train": ("predictor", "compare"),
+    "top_k": ("predictor",),
+    "trials": tuple(s for s in STRATEGY_CHOICES if s != "enlarged"),
+    "budget": ("early-stop", "enlarged"),
+    "thresholds": ("early-stop",),
+    "max_trainings": ("compare", "random", "evolution"),
+    "population": ("predictor", "compare", "evolution"),
+    "sample": ("predictor", "compare", "evolution"),
+    "warmup": ("early-stop",),
+    "top": ("enlarged",),
+    "checkpoint": ("enlarged",),
+}
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     """What to simulate and how (each field is the ``naapgnn search`` option of the same name).
@@ -92,6 +109,7 @@ class SearchSettings:
         if self.processes < 1 or self.top < 1:
             raise NaapgnnError("--processes and --top must be >= 1")
         check_full_epochs(self.full_epochs)
+        self._check_read()
         if self.budget is not None:
             if any(b < 0 for b in self.budget):
                 raise NaapgnnError(f"--budget: {min(self.budget)} is not a number of epochs")
@@ -107,6 +125,14 @@ class SearchSettings:
         if self.predictor != "auto":
             return self
         return replace(self, predictor="gnn" if self.strategy in ("predictor", "enlarged") else "forest")
+
+    def _check_read(self) -> None:
+        """One line for an option set away from its default that this strategy does not read."""
+        default = SearchSettings()
+        for name, strategies in READ_BY.items():
+            if self.strategy not in strategies and getattr(self, name) != getattr(default, name):
+                raise NaapgnnError(f"--{name.replace('_', '-')} is read by --strategy {' and '.join(strategies)} "
+                                   f"only, not {self.strategy}; leave it out")
 
     def command(self) -> str:
         """The ``naapgnn search`` command line that reproduces these results."""

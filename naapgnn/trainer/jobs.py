@@ -218,8 +218,10 @@ def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
         raise NaapgnnError("--group-size and --workers must be at least 1")
     if options.amp not in (None, "bf16"):
         raise NaapgnnError(f"--amp: only bf16 is supported, got {options.amp!r}")
-    if options.streams and not device.startswith("cuda"):
-        raise NaapgnnError("--streams needs a CUDA device")
+    for given, flag in ((options.streams, "--streams"), (options.tf32, "--tf32"),
+                        (options.cudnn_benchmark, "--cudnn-benchmark")):
+        if given and device != "auto" and not device.startswith("cuda"):  # "auto": a cluster's, not known here
+            raise NaapgnnError(f"{flag} needs a CUDA device (it changes nothing on {device})")
 
 
 # --- resume state ----------------------------------------------------------------
