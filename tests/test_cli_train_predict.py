@@ -432,3 +432,24 @@ def test_predict_warns_only_of_non_finite_values_the_checkpoint_reads(first_nan,
     assert ("1 record(s) with non-finite curve values (first: line 1, curve.loss_mean[1]) stayed non-finite to the "
             "end, read as diverged runs, each such value as the checkpoint's training worst" in err) == warned
     assert ("non-finite" in err) == warned
+
+
+def test_non_finite_values_through_the_budget_are_said_to_read_as_diverged_even_if_later_finite(ckpt3, bench,
+                                                                                                  tmp_path, capsys):
+    """NaN at epochs 2-3 then finite: the budget-3 checkpoint reads the run as it stood at epoch 3, diverged, so
+    the notice says that (not "an epoch not logged") and the prediction is that of the file cut at epoch 3."""
+    row = dict(next(r for r in bench[1] if r.split == "test").to_dict(), split="test")
+    for channel in ("loss_mean", "loss_median"):
+        row["curve"][channel][1:3] = [None, None]
+    cut = dict(row, curve={c: v[:3] for c, v in row["curve"].items()})
+    for name, record in (("full", row), ("cut", cut)):
+        (tmp_path / f"{name}.jsonl").write_text(json.dumps(record) + "\n")
+        assert main(["predict", "--checkpoint", str(ckpt3), str(tmp_path / f"{name}.jsonl"), "--out",
+                     str(tmp_path / f"{name}.csv")]) == 0
+        err = capsys.readouterr().err
+        if name == "full":
+            assert ("1 record(s) with non-finite curve values (first: line 1, curve.loss_mean[1]) logged finite "
+                    "values only after the 3 epochs the checkpoint reads, which read as a run diverged by epoch 3"
+                    in err) and "epoch not logged" not in err
+    predictions = [(tmp_path / f"{n}.csv").read_text().splitlines()[1].split(",")[1] for n in ("full", "cut")]
+    assert predictions[0] == predictions[1]

@@ -95,9 +95,15 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
         if first_diverged is not None:
             diverged.append((i, c, first_diverged))
     values, given = _fill_diverged(records, diverged, name, worst)
+    cut = []
     if read_epochs is not None:  # what a checkpoint never reads is no news
         gaps, diverged = [h for h in gaps if h[2] < read_epochs], [h for h in diverged if h[2] < read_epochs]
+        cut = [h for h in gaps if _non_finite_through(records[h[0]].non_finite[h[1]], h[2], read_epochs)]
+        gaps = [h for h in gaps if h not in cut]
     parts = []
+    if cut:  # the checkpoint reads its first epochs as they stood then (as_seen_at): a run diverged by then
+        parts.append(f"{_first_and_count(cut, lines)} logged finite values only after the {read_epochs} epochs "
+                     f"the checkpoint reads, which read as a run diverged by epoch {read_epochs}, as they stood then")
     if gaps:
         parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
                      "before the last finite one was read as an epoch not logged (the last logged value; after it, "
@@ -269,6 +275,11 @@ def _longest_gap(epochs: np.ndarray) -> int:
     breaks = np.flatnonzero(np.diff(epochs) > 1)
     starts, ends = np.r_[0, breaks + 1], np.r_[breaks, len(epochs) - 1]
     return int((ends - starts + 1).max())
+
+
+def _non_finite_through(non_finite, first: int, end: int) -> bool:
+    """Whether every epoch from ``first`` to ``end`` (exclusive) is among the ``non_finite`` ones."""
+    return set(range(first, end)) <= {int(e) for e in non_finite}
 
 
 def _first_and_count(hits: list, lines: Sequence[int]) -> str:
