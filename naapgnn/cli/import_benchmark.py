@@ -46,8 +46,8 @@ def register(subparsers) -> None:
         help="a folder of training logs (naapgnn regenerate, NAAP-440's raw_data/) with any architectures",
         description="RAW_DIR's scheme_<id>.txt logs -> records, one per log: id <id>, the logged network (a "
         "NAAP-440 scheme or a layer graph), the curve channels accuracy, loss_mean, loss_median and lr, target "
-        "= the maximum test accuracy over the epochs written, and build-csv's IsTest split. Logs of different "
-        "lengths are refused unless --epochs cuts them.",
+        "= the maximum test accuracy over the epochs written, and build-csv's IsTest split (or, with "
+        "--test-fraction, a seeded one). Logs of different lengths are refused unless --epochs cuts them.",
     )
     logs.add_argument("raw_dir", metavar="RAW_DIR", help="folder of scheme_<id>.txt logs")
     logs.add_argument("-o", "--out", required=True, metavar="FILE.jsonl", help="benchmark to write")
