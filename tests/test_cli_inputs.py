@@ -162,6 +162,18 @@ def test_the_python_api_shows_no_deprecation_notice_of_torch_geometric_imports()
     assert proc.returncode == 0 and "torch.jit.script" not in proc.stderr and "naapgnn note" in proc.stderr
 
 
+def test_unrecognized_arguments_are_named_by_their_command_with_the_list_hint(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["baselines", "--budgets", "0", "3", "--out", "x"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == ("naapgnn baselines: error: unrecognized arguments: 3 (options that take a list read it "
+                   "comma-separated, e.g. --budgets 0,3)")
+    with pytest.raises(SystemExit):
+        main(["encode", "graphs/vgg_like.json", "--bogus"])
+    assert capsys.readouterr().err.splitlines()[-1] == "naapgnn encode: error: unrecognized arguments: --bogus"
+
+
 def test_cli_copies_of_constants_match_their_source():
     from naapgnn.cli import regenerate, search
     from naapgnn.data.naap440 import NUM_EPOCHS

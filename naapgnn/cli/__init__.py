@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _refuse_unrecognized(parser, getattr(args, "command", None), extra)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -71,6 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         warnings.showwarning = default_show
+
+
+def _refuse_unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> None:
+    """Exit as argparse does for arguments no option reads, from the command's own parser (so the message names
+    it), adding where they are numbers that the list options of naapgnn read comma-separated (``--budgets 0 3``)."""
+    commands = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+    owner = commands.get(command, parser)
+    hint = ""
+    if all(token.replace(",", "").replace(".", "").replace("-", "").isdigit() for token in extra):
+        hint = " (options that take a list read it comma-separated, e.g. --budgets 0,3)"
+    owner.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
 def _one_line_warning(command: str, default, data: str | None = None):
