@@ -88,6 +88,10 @@ def test_power_output_regression_recovers_its_model():
     model = PowerOutputRegression(0.5).fit(X, y)
     assert np.allclose(model.predict(X), y)
     assert model.get_params() == {"degree": 0.5}
+    # far out, the linear part falls below -1, where a power of 0.25 has no real value: the lowest output, 0
+    quarter = PowerOutputRegression(0.25).fit(X, y)
+    far = quarter.predict(np.array([[-1e3, 1e3], [0.0, 0.0]]))
+    assert far[0] == 0.0 and np.isfinite(far).all() and far[1] > 0
 
 
 def test_per_layer_forest_fits_tables_records_and_features(naap440):

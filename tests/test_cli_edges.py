@@ -66,8 +66,8 @@ def test_evaluate_runs_curve_last_on_a_file_with_an_empty_accuracy_channel(tmp_p
 @pytest.mark.parametrize("argv, message", [
     (["--protocol", "official"], "splits: the official protocol tests the 1 record marked test; ranking needs at "
                                  "least 2"),
-    (["--protocol", "kfold", "--folds", "13"], "n_folds must be between 2 and 12 .each fold tests at least 2 of "
-                                              "the 24 architectures., got 13"),
+    (["--protocol", "kfold", "--folds", "13"],
+     "--folds .n_folds. must be between 2 and 12 .each fold tests at least 2 of the 24 architectures., got 13"),
     (["--protocol", "repeated", "--train-size", "23"], "--train-size: must be between 1 and 22 .the benchmark has "
                                                        "24 architectures, at least 2 tested., got 23"),
 ])

@@ -110,11 +110,12 @@ def test_splits_from_records():
     "kwargs, message",
     [
         ({"protocol": "bogus"}, "unknown protocol 'bogus'"),
-        ({"protocol": "kfold", "n_folds": 1}, "n_folds must be between 2 and"),
+        ({"protocol": "kfold", "n_folds": 1}, "--folds \\(n_folds\\) must be between 2 and"),
+        ({"protocol": "repeated", "n_repeats": 0}, "^--repeats \\(n_repeats\\) must be >= 1, got 0"),
         ({"protocol": "repeated", "test_size": 10}, "test_size must be between 2 and 9"),
         ({"protocol": "repeated", "test_size": 1}, "test_size must be between 2 and 9, got 1"),
-        ({"protocol": "kfold", "n_folds": 6}, r"n_folds must be between 2 and 5 \(each fold tests at least 2 of "
-                                              "the 10"),
+        ({"protocol": "kfold", "n_folds": 6},
+         r"--folds \(n_folds\) must be between 2 and 5 \(each fold tests at least 2 of the 10"),
         ({"protocol": "extrapolate", "top_fraction": 0.1}, "top_fraction must test at least 2"),
         ({"protocol": "official", "is_test": [True] + [False] * 9}, "tests the 1 record marked test; ranking needs"),
         ({"protocol": "extrapolate", "top_fraction": 1.5}, "top_fraction"),

@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     writable_folder(args.out)
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
+    if not (math.isfinite(args.tolerance) and args.tolerance >= 0):
+        raise NaapgnnError(f"--tolerance must be a finite margin >= 0 (a Kendall tau difference), got {args.tolerance}")
     if args.cifar_root is not None and not Path(args.cifar_root).exists():
         raise NaapgnnError(f"--cifar-root: {args.cifar_root}: no such folder")
     predictors = select_predictors(args.predictors, gnn_params)

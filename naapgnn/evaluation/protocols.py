@@ -124,7 +124,7 @@ def splits(
         if not MIN_TESTED <= size < n:
             raise NaapgnnError(f"splits: repeated test_size must be between {MIN_TESTED} and {n - 1}, got {size}")
         if n_repeats < 1:
-            raise NaapgnnError(f"splits: n_repeats must be >= 1, got {n_repeats}")
+            raise NaapgnnError(f"--repeats (n_repeats) must be >= 1, got {n_repeats}")
         if groups is not None:
             draws = _group_draws(np.asarray(groups), size, n_repeats, seed, fill_train=train_size is not None)
             return _tested(draws, "a larger test_size or a smaller train_size")
@@ -134,13 +134,13 @@ def splits(
         return [_pair(test, n) for _, test in draws]
     if protocol == "kfold":
         if not 2 <= n_folds <= n // MIN_TESTED:
-            raise NaapgnnError(f"splits: n_folds must be between 2 and {n // MIN_TESTED} (each fold tests at least "
+            raise NaapgnnError(f"--folds (n_folds) must be between 2 and {n // MIN_TESTED} (each fold tests at least "
                                f"{MIN_TESTED} of the {n} architectures), got {n_folds}")
         if groups is not None:
             from sklearn.model_selection import GroupKFold
 
             if n_folds > len(np.unique(groups)):
-                raise NaapgnnError(f"splits: n_folds must be at most the {len(np.unique(groups))} configurations, "
+                raise NaapgnnError(f"--folds (n_folds) must be at most the {len(np.unique(groups))} configurations, "
                                    f"got {n_folds}")
             folds = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n), groups=groups)
             return _tested(([_pair(test, n) for _, test in folds]), "fewer folds")
