@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError
-from naapgnn.models.inputs import RecordsScoreMixin, as_records, check_unchanged, targets_of
+from naapgnn.models.inputs import MAX_SEED, RecordsScoreMixin, as_records, check_unchanged, targets_of
 from naapgnn.models.kernels import varying_columns
 
 __all__ = ["BakerPredictor", "baker_features", "grid_search", "BAKER_MODELS"]
@@ -136,6 +136,14 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         if rows is not None and (isinstance(rows, bool) or not isinstance(rows, (int, np.integer))
                                  or rows < 2 * self.cv):
             raise NaapgnnError(f"BakerPredictor: max_search_rows must be None or an integer >= 2 * cv, got {rows!r}")
+        trees = self.n_estimators
+        if isinstance(trees, bool) or not isinstance(trees, (int, np.integer)) or trees < 1:
+            raise NaapgnnError(f"BakerPredictor: n_estimators must be a positive integer, got {trees!r}")
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))
+                               or not 0 <= rs <= MAX_SEED):
+            raise NaapgnnError(f"BakerPredictor: random_state must be None or an integer in [0, {MAX_SEED}], "
+                               f"got {rs!r}")
 
     def _pipeline_and_grid(self, n_features: int):
         """The pipeline and its grid; ``n_features``: the columns that vary in the training data (gamma's unit)."""

@@ -103,6 +103,11 @@ def test_the_grid_search_reads_a_seeded_subset_and_the_choice_is_refitted_on_eve
     assert BakerPredictor(budget=3, random_state=1).fit(records, y).best_params_ == whole.best_params_  # 60 < 1000
     with pytest.raises(NaapgnnError, match="max_search_rows must be None or an integer >= 2 \\* cv, got 4"):
         BakerPredictor(max_search_rows=4).fit(records, y)
+    for params, message in (({"model": "rf", "n_estimators": 0}, "n_estimators must be a positive integer, got 0"),
+                            ({"random_state": "a"}, r"random_state must be None or an integer in \[0, 4294967295\], "
+                                                    "got 'a'")):
+        with pytest.raises(NaapgnnError, match=f"^BakerPredictor: {message}"):
+            BakerPredictor(**params).fit(records, y)
 
 
 def test_budget_zero_reads_no_curve_and_errors_are_one_line():

@@ -21,6 +21,13 @@ def test_budget_out_of_range_is_refused(key, budget):
         registry.create(key, budget=budget)
 
 
+@pytest.mark.parametrize("budget", ["5", 1.5, -1, True])
+def test_a_budget_that_is_not_a_number_of_epochs_is_refused(budget):
+    with pytest.raises(NaapgnnError, match=f"^predictor 'baker': budget must be a non-negative integer \\(epochs\\), "
+                                           f"got {budget!r}$"):
+        registry.create("baker", budget=budget)
+
+
 def test_a_key_cannot_be_registered_twice():
     with pytest.raises(NaapgnnError, match="already registered"):
         registry.register(registry.get("gnn"))

@@ -15,6 +15,7 @@ or, when the entry has a ``featurize``, what that returns for those records
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -124,6 +125,8 @@ def available() -> list[str]:
 def create(key: str, budget: int = 0, random_state: int | None = 0, **params) -> Any:
     """An unfitted estimator of the predictor named ``key``."""
     entry = get(key)
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 0:
+        raise NaapgnnError(f"predictor {key!r}: budget must be a non-negative integer (epochs), got {budget!r}")
     if not entry.applies(budget):
         top = "any" if entry.max_budget is None else entry.max_budget
         raise NaapgnnError(f"predictor {key!r} applies to budgets {entry.min_budget}..{top}, not {budget}")
