@@ -156,7 +156,7 @@ def test_two_jobs_give_the_rows_of_one(naap440):
 
 def test_cli_writes_the_table(data_dir, tmp_path, capsys):
     out = tmp_path / "res"
-    code = main(["baselines", "--data", str(data_dir), "--models", "1-NN,SVR (RBF kernel)", "--budgets", "0,9",
+    code = main(["baselines", "--jobs", "1", "--data", str(data_dir), "--models", "1-NN,SVR (RBF kernel)", "--budgets", "0,9",
                  "--out", str(out), "--quiet", "--jobs", "1", "--compare-paper"])
     assert code == 0
     table = pd.read_csv(out / "baselines.csv")
@@ -175,7 +175,7 @@ def test_cli_writes_the_table(data_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("budgets", ["0,x", "91", ","])
 def test_cli_rejects_bad_budgets(data_dir, tmp_path, capsys, budgets):
-    code = main(["baselines", "--data", str(data_dir), "--budgets", budgets, "--out", str(tmp_path)])
+    code = main(["baselines", "--jobs", "1", "--data", str(data_dir), "--budgets", budgets, "--out", str(tmp_path)])
     assert code == 2
     assert "naapgnn baselines: error: --budgets" in capsys.readouterr().err
 

@@ -120,7 +120,7 @@ def test_the_cli_prints_the_warning_in_one_line(small_benchmark, tmp_path, capsy
     first = json.loads(lines[3])
     first["curve"]["loss_mean"][2] = None
     bench.write_text("\n".join(lines[:3] + [json.dumps(first)] + lines[4:]) + "\n")
-    rc = main(["evaluate", "--data", str(bench), "--budgets", "3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--budgets", "3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "curve_best", "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 0
@@ -251,7 +251,7 @@ def test_no_budget_reads_a_value_logged_after_it(tmp_path, capsys):
     assert main(["train", "--data", str(path), "--budget", "2", "--out", str(tmp_path / "m")]) == 2
     assert ("budget 2 needs a logged value by epoch 2; 4 of the 4 records log a channel first later: "
             "'n0' (line 1, val_acc from epoch 3)") in capsys.readouterr().err
-    assert main(["evaluate", "--data", str(path), "--budgets", "0,1", "--predictors", "curve_last",
+    assert main(["evaluate", "--jobs", "1", "--data", str(path), "--budgets", "0,1", "--predictors", "curve_last",
                  "--out", str(tmp_path / "e")]) == 2
     assert ("--budgets: budget 1 reads epochs 1..1, but b.jsonl line 1 (record 'n0') logs 'val_acc' first at epoch 3"
             in capsys.readouterr().err)

@@ -167,7 +167,7 @@ def test_the_python_api_shows_no_deprecation_notice_of_torch_geometric_imports()
 
 def test_unrecognized_arguments_are_named_by_their_command_with_the_list_hint(capsys):
     with pytest.raises(SystemExit) as exit_:
-        main(["baselines", "--budgets", "0", "3", "--out", "x"])
+        main(["baselines", "--jobs", "1", "--budgets", "0", "3", "--out", "x"])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.splitlines()[-1]
     assert err == ("naapgnn baselines: error: unrecognized arguments: 3 (options that take a list read it "

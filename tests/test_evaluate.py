@@ -102,7 +102,7 @@ def test_changed_settings_or_data_recompute_only_what_changed(small_bench, tmp_p
 def test_cli_on_a_json_lines_benchmark(small_benchmark, tmp_path, capsys):
     bench = small_benchmark(5)
     out = tmp_path / "out"
-    rc = main(["evaluate", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1",
+    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
     assert rc == 0
     assert (out / "results.csv").read_text().splitlines()[0].startswith(COLUMNS + ",")
@@ -115,21 +115,21 @@ def test_cli_on_a_json_lines_benchmark(small_benchmark, tmp_path, capsys):
     assert set(inner.protocol) == {"inner:official"}
     report = (out / "report.md").read_text()
     assert "Chosen on 5 seeded folds inside the records not marked" in report and " ± " in report
-    rc = main(["evaluate", "--data", str(bench), "--budgets", "6", "--predictors", "curve_best", "--out", str(out)])
+    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--budgets", "6", "--predictors", "curve_best", "--out", str(out)])
     assert rc == 2
     assert "budget 6 needs 6 epochs of curve" in capsys.readouterr().err
 
 
 def test_bad_options_are_one_line_errors(capsys):
-    assert main(["evaluate", "--predictors", "oracle", "--out", "/nonexistent"]) == 2
+    assert main(["evaluate", "--jobs", "1", "--predictors", "oracle", "--out", "/nonexistent"]) == 2
     assert "unknown predictor 'oracle'" in capsys.readouterr().err
-    assert main(["evaluate", "--budgets", "0,x"]) == 2
+    assert main(["evaluate", "--jobs", "1", "--budgets", "0,x"]) == 2
     assert "'x' is not an integer number of epochs" in capsys.readouterr().err
-    assert main(["evaluate", "--budgets", "0,91", "--out", "/nonexistent"]) == 2
+    assert main(["evaluate", "--jobs", "1", "--budgets", "0,91", "--out", "/nonexistent"]) == 2
     assert "budget 91 needs 91 epochs of curve, record" in capsys.readouterr().err
-    assert main(["evaluate", "--inner-folds", "1", "--out", "/nonexistent"]) == 2
+    assert main(["evaluate", "--jobs", "1", "--inner-folds", "1", "--out", "/nonexistent"]) == 2
     assert "--inner-folds must be 0 (no advice) or >= 2, got 1" in capsys.readouterr().err
-    assert main(["evaluate", "--gnn-params", '{"budget": 3}']) == 2
+    assert main(["evaluate", "--jobs", "1", "--gnn-params", '{"budget": 3}']) == 2
     assert "'budget' is set by the command itself" in capsys.readouterr().err
     with pytest.raises(NaapgnnError, match="not one of the paper's models"):
         ev.select_predictors("paper:Oracle")
@@ -170,7 +170,7 @@ def test_every_protocol_runs_with_its_own_splits(small_bench, tmp_path):
 def test_a_predictor_reading_absent_channels_is_left_out_at_budgets_above_zero(small_benchmark, tmp_path, capsys):
     bench = small_benchmark(5, channels=["accuracy"])  # an accuracy curve only, as the deep ResNets have
     out = tmp_path / "out"
-    rc = main(["evaluate", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
     assert rc == 0
     err = capsys.readouterr().err
@@ -241,7 +241,7 @@ def test_cycle_readers_need_a_declared_cyclic_rate_of_their_period(small_bench):
 def test_default_budgets_stop_at_the_shortest_curve(small_benchmark, tmp_path, capsys):
     bench = small_benchmark(4)
     out = tmp_path / "out"
-    rc = main(["evaluate", "--data", str(bench), "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
     assert rc == 0
     assert ("note: budgets 0, 1, 2, 3, 4 kept, 5, 6, 7, 8, 9 left out: the shortest curve of the benchmark has 4 "
@@ -270,16 +270,16 @@ def test_a_benchmark_with_no_test_record_is_evaluated_under_the_repeated_protoco
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     path.write_text("".join(json.dumps({k: v for k, v in row.items() if k != "split"}) + "\n" for row in rows))
     argv = ["--data", str(path), "--budgets", "0", "--jobs", "1", "--quiet"]
-    assert main(["evaluate", *argv, "--seeds", "1", "--repeats", "2", "--inner-folds", "0", "--predictors", "paper_gb100",
+    assert main(["evaluate", "--jobs", "1", *argv, "--seeds", "1", "--repeats", "2", "--inner-folds", "0", "--predictors", "paper_gb100",
                  "--out", str(tmp_path / "ev")]) == 0
     note = ("no record of {} is marked test (\"split\": \"test\"), so the official protocol has no test split: "
             "using the repeated protocol (--protocol to choose)".format(path))
     assert note in capsys.readouterr().err
     assert set(pd.read_csv(tmp_path / "ev" / "results.csv").protocol) == {"repeated"}
-    assert main(["baselines", *argv, "--repeats", "2", "--models", "baker", "--out", str(tmp_path / "bl")]) == 0
+    assert main(["baselines", "--jobs", "1", *argv, "--repeats", "2", "--models", "baker", "--out", str(tmp_path / "bl")]) == 0
     assert note in capsys.readouterr().err
     assert (tmp_path / "bl" / "baselines.csv").is_file()
-    assert main(["evaluate", *argv, "--protocol", "official", "--predictors", "paper_gb100",
+    assert main(["evaluate", "--jobs", "1", *argv, "--protocol", "official", "--predictors", "paper_gb100",
                  "--out", str(tmp_path / "ev2")]) == 2
     assert "none of the 52 is marked test" in capsys.readouterr().err
 
