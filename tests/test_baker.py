@@ -10,6 +10,8 @@ from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.models.curve_stack import CurveStack, apply_stack, fit_gated_stack
 from naapgnn.models.kernels import KERNEL_GRID
 
+LINEAR = ("linear",)  # the ridge alone, where the test is about the gate's other parts (the kernels cost seconds)
+
 
 def make_records(n=60, seed=0, informative=True, u_shaped=False):
     """Synthetic benchmark: the target is mostly the curve's level (or unrelated to the curve, or,
@@ -186,8 +188,8 @@ def test_the_budget_zero_part_of_a_gate_is_reused_only_where_it_read_the_same_in
     oof = target - np.tanh(2 * statistics[:, 0]) + rng.normal(0, 0.3, 150)
     curve = np.c_[target + rng.normal(0, 0.5, 150), rng.normal(size=150)]
     zero = fit_gated_stack(oof, np.zeros((150, 0)), target, hparams, statistics)
-    reused = fit_gated_stack(oof, curve, target, hparams, statistics, shared=zero.shared)
-    fresh = fit_gated_stack(oof, curve, target, hparams, statistics)
+    reused = fit_gated_stack(oof, curve, target, hparams, statistics, shared=zero.shared, curve_kinds=LINEAR)
+    fresh = fit_gated_stack(oof, curve, target, hparams, statistics, curve_kinds=LINEAR)
     assert reused.shared is zero.shared and fresh.shared is not zero.shared
     assert reused.gate == fresh.gate and reused.kind == fresh.kind == "linear"
     assert np.array_equal(reused.oof, fresh.oof, equal_nan=True)
@@ -195,9 +197,10 @@ def test_the_budget_zero_part_of_a_gate_is_reused_only_where_it_read_the_same_in
     assert np.array_equal(apply_stack(members, curve, hparams, statistics, reused),
                           apply_stack(members, curve, hparams, statistics, fresh))
     other_target = target + rng.normal(0, 0.1, 150)
-    other = fit_gated_stack(oof, curve, other_target, hparams, statistics, shared=zero.shared)
+    other = fit_gated_stack(oof, curve, other_target, hparams, statistics, shared=zero.shared, curve_kinds=LINEAR)
     assert other.shared is not zero.shared
-    assert other.gate == fit_gated_stack(oof, curve, other_target, hparams, statistics).gate
+    assert other.gate == fit_gated_stack(oof, curve, other_target, hparams, statistics,
+                                             curve_kinds=LINEAR).gate
 
 
 def test_budget_zero_mixes_in_a_kernel_on_the_hyperparameters_when_they_decide_the_accuracy():
@@ -222,7 +225,7 @@ def test_budget_zero_mixes_in_a_kernel_on_the_hyperparameters_when_they_decide_t
     members = np.stack([oof, oof + 0.1])
     out = apply_stack(members, none, hparams, none, stack)
     assert np.allclose(out, (1 - weight) * members + weight * stack.model.kernel.predict(hparams))
-    later = fit_gated_stack(oof, rng.normal(size=(200, 3)), target, hparams=hparams)
+    later = fit_gated_stack(oof, rng.normal(size=(200, 3)), target, hparams=hparams, curve_kinds=LINEAR)
     assert later.gate["budget0_kind"] == "hparams" and later.gate["hparams_mae"] == gate["hparams_mae"]
     constant = fit_gated_stack(oof, none, target, hparams=np.ones((200, 2)))
     assert "hparams_mae" not in constant.gate and constant.kind != "hparams"
@@ -237,16 +240,18 @@ def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds(monkeypa
     curve = rng.normal(size=(150, 3))
     target = rng.normal(size=150) + 0.3 * curve[:, 0]
     oof = target - 0.3 * curve[:, 0] + rng.normal(0, 0.3, 150)
-    draws = [fit_gated_stack(oof, curve, target, random_state=r, repeats=1).gate for r in (5, 6, 7)]
-    gate = fit_gated_stack(oof, curve, target, random_state=5, repeats=3).gate
+    draws = [fit_gated_stack(oof, curve, target, random_state=r, repeats=1, curve_kinds=LINEAR).gate
+             for r in (5, 6, 7)]
+    gate = fit_gated_stack(oof, curve, target, random_state=5, repeats=3, curve_kinds=LINEAR).gate
     for key in ("graph_mae", "stack_mae", "stack_tau"):  # the ridge has no setting chosen: each draw scores alone
         assert gate[key] == pytest.approx(np.mean([d[key] for d in draws]), rel=1e-12)
     assert len({d["stack_mae"] for d in draws}) == 3  # the draws do differ
-    assert fit_gated_stack(oof, curve, target, random_state=5).gate == gate  # three draws by default
+    three = fit_gated_stack(oof, curve, target, random_state=5, curve_kinds=LINEAR)
+    assert three.gate == gate  # three draws by default
     import naapgnn.models.curve_stack as curve_stack
 
     monkeypatch.setattr(curve_stack, "REPEATED_ROWS", 149)  # above it, one draw
-    assert fit_gated_stack(oof, curve, target, random_state=5).gate == draws[0]
+    assert fit_gated_stack(oof, curve, target, random_state=5, curve_kinds=LINEAR).gate == draws[0]
 
 
 def test_gate_picks_the_nonlinear_stack_when_the_curve_acts_nonlinearly():
