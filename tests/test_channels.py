@@ -199,7 +199,7 @@ def test_the_target_channel_is_the_one_whose_end_the_targets_are_in_its_units():
     assert target_channel(_records_with([{"noisy_acc": [-0.02, 1.03]}]), [0.9]) == ("noisy_acc", 1.0)
 
 
-def test_an_error_rate_holds_the_accuracy_only_when_no_accuracy_channel_does():
+def test_an_error_rate_holds_the_accuracy_only_when_no_held_out_accuracy_channel_does():
     only_error = _records_with([{"top1_err": [70.0, 40.0], "loss": [2.0, 1.0]}])
     assert accuracy_channels(only_error) == ["top1_err"]
     assert target_channel(only_error) == ("top1_err", -0.01)
@@ -209,6 +209,14 @@ def test_an_error_rate_holds_the_accuracy_only_when_no_accuracy_channel_does():
     assert target_channel(both) == ("val_acc", 1.0)
     # a cross-entropy is lower-is-better but no error rate: one minus it is no accuracy
     assert target_channel(_records_with([{"val_cross_entropy": [0.9, 0.5]}])) is None
+    # a held-out error rate beside a training accuracy is the one read, by name and by the targets alone
+    beside = _records_with([{"val_error": [0.6, 0.4], "train_accuracy": [0.7, 0.99]},
+                            {"val_error": [0.5, 0.3], "train_accuracy": [0.8, 0.99]}], targets=[0.62, 0.71])
+    assert accuracy_channels(beside) == ["train_accuracy", "val_error"]
+    assert target_channel(beside) == ("val_error", -1.0) and ranking_channel(beside) == ("val_error", -1.0)
+    assert target_channel(beside, [0.62, 0.71]) == ("val_error", -1.0)
+    assert accuracy_channels(_records_with([{"train_error": [0.6, 0.4], "train_accuracy": [0.7, 0.9]}])) == [
+        "train_accuracy"]  # no held-out channel: the accuracy, as before
 
 
 def test_a_diverged_error_rate_reads_as_its_highest_value(tmp_path):

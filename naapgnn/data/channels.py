@@ -146,14 +146,18 @@ def is_error_channel(name: str) -> bool:
 
 def accuracy_channels(records: Sequence) -> list[str]:
     """The measured channels every record has that a target could be the end of (sorted): those where higher is
-    better, or, when there are none, the error rates (:func:`is_error_channel`, read as one minus an accuracy);
-    never a cost (:func:`is_cost_channel`)."""
+    better, or, when none of them logs held-out data (:func:`is_training_channel`), also the held-out error rates
+    (:func:`is_error_channel`, read as one minus an accuracy: ``val_error`` beside ``train_accuracy``), or, when
+    none is higher-is-better, every error rate; never a cost (:func:`is_cost_channel`)."""
     if not records:
         return []
     common = {c for c in set.intersection(*(set(measured_channels(r.curve)) for r in records))
               if not is_cost_channel(c)}
     higher = sorted(c for c in common if not is_loss_channel(c))
-    return higher or sorted(c for c in common if is_error_channel(c))
+    errors = sorted(c for c in common if is_error_channel(c))
+    if not higher or any(not is_training_channel(c, higher) for c in higher):
+        return higher or errors
+    return sorted(higher + [c for c in errors if not is_training_channel(c, errors)])
 
 
 def target_channel(records: Sequence, targets=None) -> tuple[str, float] | None:
