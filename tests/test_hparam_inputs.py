@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -64,6 +65,23 @@ def test_a_positive_column_over_two_decades_is_read_in_log10():
                        [np.nan, 1.0, 5.0, 64.0, 600.0]])
     assert log_columns(values) == [True, False, False, False, True]
     assert log_columns(np.zeros((3, 0))) == []
+
+
+def test_a_zero_in_a_column_spread_over_decades_is_warned_of_as_keeping_it_linear(tmp_path):
+    from naapgnn.errors import TrainingRecordsWarning
+    from naapgnn.features.hparams import hparam_reading
+
+    spread = [_record(i, 0.1, wd) for i, wd in enumerate([1e-5, 1e-4, 1e-3, 1e-2])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hparam_reading(_load(tmp_path, spread)) == (["weight_decay"], [True])
+    with pytest.warns(TrainingRecordsWarning, match=r"hparams weight_decay: positive values spread over 100x or "
+                                                    r"more, but some training records give 0, so read on a linear"):
+        assert hparam_reading(_load(tmp_path, spread + [_record(9, 0.1, 0.0)])) == (["weight_decay"], [False])
+    narrow = [_record(i, 0.1, wd) for i, wd in enumerate([0.0, 1e-4, 5e-4])]  # no two decades: nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hparam_reading(_load(tmp_path, narrow)) == (["weight_decay"], [False])
 
 
 def test_log_inputs_keep_missing_values_and_push_non_positive_ones_far_below(tmp_path):

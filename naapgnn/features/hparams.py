@@ -88,7 +88,20 @@ def hparam_reading(records: Sequence) -> tuple[list[str], list[bool]]:
     """How a model trained on ``records`` reads hyperparameters: :func:`hparam_input_names` and which of them
     in log10 (:func:`log_columns` of their training values)."""
     names = hparam_input_names(records)
-    return names, log_columns(hparam_inputs(records, names))
+    values = hparam_inputs(records, names)
+    log = log_columns(values)
+    zeros = [name for name, flag, column in zip(names, log, values.T) if not flag and _log_spread_but_zero(column)]
+    if zeros:
+        warnings.warn(f"hparams {', '.join(zeros)}: positive values spread over {LOG_RATIO:g}x or more, but some "
+                      "training records give 0, so read on a linear scale, not in log10 (give a small positive "
+                      "value for 'none', e.g. 1e-8, to read it in log10)", TrainingRecordsWarning, stacklevel=2)
+    return names, log
+
+
+def _log_spread_but_zero(column: np.ndarray) -> bool:
+    given = column[np.isfinite(column)]
+    positive = given[given > 0]
+    return bool(len(positive) and given.min() == 0 and positive.max() >= LOG_RATIO * positive.min())
 
 
 def hparam_inputs(records: Sequence, names: Sequence[str], log: Sequence[bool] | None = None) -> np.ndarray:
