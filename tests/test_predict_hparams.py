@@ -161,3 +161,13 @@ def test_a_hparams_file_with_a_byte_order_mark_reads_as_without(ckpt, tmp_path, 
     with_bom, err = _predict(ckpt, capsys, arch, "--hparams", str(tmp_path / "bom.json"))
     plain, _ = _predict(ckpt, capsys, arch, "--hparams", "bs=64,lr=0.1")
     assert with_bom["prediction"] == plain["prediction"] and with_bom["in_domain"] == "true" and "error" not in err
+
+
+@pytest.mark.parametrize("spelling", ["false", "False", "FALSE"])
+def test_hparams_read_true_and_false_in_any_case_as_booleans(spelling):
+    from naapgnn.cli.predict import read_hparams
+    from naapgnn.data.hparams import parse_hparams
+
+    expected = parse_hparams({"nesterov": False, "bn": True, "opt": "sgd"})
+    assert read_hparams(f"nesterov={spelling},bn=True,opt=sgd") == expected
+    assert read_hparams('nesterov="False",bn=true,opt=sgd') != expected  # quoted: the category "False"

@@ -158,10 +158,12 @@ def _key_values(text: str) -> dict:
 
 
 def _value(text: str):
-    """A ``--hparams`` VALUE: its JSON value when it parses, a number when Python reads one (``.1``; ``nan``,
-    refused later), else a category."""
+    """A ``--hparams`` VALUE: its JSON value when it parses, a boolean for ``true``/``false`` in any case (Python's
+    ``False`` too), a number when Python reads one (``.1``; ``nan``, refused later), else a category."""
     import json
 
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
     try:
         return json.loads(text)
     except json.JSONDecodeError:
