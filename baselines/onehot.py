@@ -44,8 +44,9 @@ def cell_of(arch, where: str = "architecture") -> tuple[str, ...]:
     return cell_ops(cell_from_network(arch, where=where))
 
 
-def onehot_features(X) -> np.ndarray:
-    """The ``(n, 30)`` one-hot of the cell ops of records or architectures ``X`` (edge-major)."""
+def onehot_features(X, file: str | None = None) -> np.ndarray:
+    """The ``(n, 30)`` one-hot of the cell ops of records or architectures ``X`` (edge-major); an error names a
+    record by ``file`` and line (:meth:`naapgnn.data.records.Record.place`) when ``file`` is given."""
     from naapgnn.data.nb201 import CELL_OPS
     from naapgnn.models.inputs import as_records
 
@@ -53,7 +54,8 @@ def onehot_features(X) -> np.ndarray:
     records = as_records(X)
     out = np.zeros((len(records), 6 * len(CELL_OPS)))
     for row, record in enumerate(records):
-        for edge, op in enumerate(cell_of(record.arch, where=f"record {record.id!r}")):
+        where = record.place(file) if file else f"record {record.id!r}"
+        for edge, op in enumerate(cell_of(record.arch, where=where)):
             out[row, edge * len(CELL_OPS) + index[op]] = 1.0
     return out
 

@@ -65,7 +65,7 @@ def onehot_table(bench, budget):
     """The one-hot of the cell ops of every row (NAS-Bench-201 networks only)."""
     from baselines.onehot import onehot_features
 
-    return onehot_features(bench.records)
+    return onehot_features(bench.records, file=bench.name.split(" (")[0])
 
 
 def register_all(register) -> None:
@@ -91,4 +91,4 @@ def register_all(register) -> None:
                        config={"baseline": name, "version": 2}))
     for key, label, model in (("onehot_ops", ONEHOT_RF, "rf"), ("onehot_ops_gbm", ONEHOT_GBM, "gbm")):
         register(Entry(key, label, "baseline", _onehot(model), featurize=onehot_table, max_budget=0,
-                       has_std=model == "rf", config={"baseline": label, "version": 1}))
+                       has_std=model == "rf", config={"baseline": label, "version": 1}, nb201_cells=True))

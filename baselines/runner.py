@@ -25,7 +25,7 @@ import numpy as np
 from baselines.paper import DETERMINISTIC, PAPER_BUDGETS, PAPER_MODELS, SEEDS, paper_order
 from baselines.registry import BAKER_RF, BAKER_SVR, PER_LAYER, PER_LAYER_CYCLE, paper_key
 from naapgnn.errors import NaapgnnError
-from naapgnn.evaluation.metrics import format_tau
+from naapgnn.evaluation.metrics import format_tau, undefined_tau_reason
 
 CSV_COLUMNS = ("model", "budget", "mae", "violations", "max_violations", "monotonicity_score",
                "kendall_tau", "spearman")
@@ -123,7 +123,8 @@ def run_baselines(
     rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, ResumeLog(resume_file, dict),
                         jobs=n_jobs, progress=progress, desc=f"baselines ({protocol})")
     runs = dict(zip(units, rows))
-    return [_summary(name, k, [_metrics(runs[u]) for u in plans[(name, k)]], protocol, seeds) for name, k in wanted]
+    return [_summary(name, k, [_metrics(runs[u], bench.y) for u in plans[(name, k)]], protocol, seeds)
+            for name, k in wanted]
 
 
 def channels_missing(bench, names: Sequence[str]) -> dict[str, list[str]]:
@@ -136,8 +137,11 @@ def channels_missing(bench, names: Sequence[str]) -> dict[str, list[str]]:
     return {name: lacking[p.key] for name, p in zip(names, predictors) if p.key in lacking}
 
 
-def _metrics(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k not in RUN_FIELDS}
+def _metrics(row: dict, y: np.ndarray) -> dict:
+    """A run's metrics, and ``undefined``: why its Kendall tau is (all test targets, or all predictions, equal), or
+    None."""
+    return {**{k: v for k, v in row.items() if k not in RUN_FIELDS},
+            "undefined": undefined_tau_reason(y[row["test"]], row["pred"])}
 
 
 def _summary(name: str, budget: int, runs: list[dict], protocol: str, seeds: Sequence[int]) -> dict:
@@ -147,9 +151,10 @@ def _summary(name: str, budget: int, runs: list[dict], protocol: str, seeds: Seq
     if protocol == "official":
         chosen = median_run(runs)
         return {"model": name, "budget": budget, **runs[chosen], "seed": int(seeds[chosen]),
-                "seed_violations": [int(r["violations"]) for r in runs],
+                "seed_violations": [v if np.isnan(v) else int(v) for v in (r["violations"] for r in runs)],
                 "seed_mae": [float(r["mae"]) for r in runs]}
-    return {"model": name, "budget": budget, **aggregate(runs), "n_splits": len(runs)}
+    return {"model": name, "budget": budget, **aggregate(runs), "n_splits": len(runs),
+            "undefined": next((r["undefined"] for r in runs if r["undefined"]), None)}
 
 
 # --- output ------------------------------------------------------------------------------
@@ -164,6 +169,8 @@ def results_frame(rows: Sequence[dict], protocol: str = "official"):
     if protocol != "official":
         columns += [f"{c}_std" for c in METRIC_COLUMNS]
     frame = pd.DataFrame([{c: r[c] for c in columns} for r in rows], columns=columns)
+    if protocol == "official":  # a count; empty where it is undefined
+        frame["violations"] = frame["violations"].astype("Int64")
     return frame
 
 
@@ -200,6 +207,24 @@ def paper_comparison(rows: Sequence[dict], paper):
     return pd.DataFrame(out)
 
 
+def markdown_frame(rows: Sequence[dict], protocol: str = "official", digits: int = 4):
+    """:func:`results_frame` for baselines.md: a metric undefined on a row (NaN: every prediction, or every
+    target, of a test split equal) reads "undefined" (Kendall tau's with the reason), never "nan"."""
+    import pandas as pd
+
+    frame = results_frame(rows, protocol)
+    for column in frame.columns[2:]:
+        if frame[column].isna().any():
+            frame[column] = [(_undefined(r) if column == "kendall_tau" else "undefined") if pd.isna(v)
+                             else str(v) if column == "violations" and protocol == "official"
+                             else f"{v:.{digits}f}" for v, r in zip(frame[column], rows)]
+    return frame
+
+
+def _undefined(row: dict) -> str:
+    return f"undefined ({row['undefined']})" if row.get("undefined") else "undefined"
+
+
 def markdown(frame, digits: int = 4) -> str:
     """A GitHub Markdown table of a DataFrame (floats to ``digits`` decimals, booleans as yes/no)."""
     shown = frame.copy()
@@ -225,26 +250,27 @@ def summary_text(rows: Sequence[dict], protocol: str) -> str:
     models = list(dict.fromkeys(r["model"] for r in rows))
     by = {(r["model"], r["budget"]): r for r in rows}
     width = max(len(m) for m in models) + 2
-    cell = 24 if protocol == "official" else 30
+    texts = {key: _cell(r, protocol) for key, r in by.items()}
+    cell = max([24 if protocol == "official" else 30] + [len(t) + 2 for t in texts.values()])
     head = "model".ljust(width) + "".join(f"budget {b}".rjust(cell) for b in budgets)
     lines = [head, "-" * len(head)]
     for m in models:
-        cells = []
-        for b in budgets:
-            r = by.get((m, b))
-            if r is None:
-                text = "-"
-            elif protocol == "official":
-                text = f"{int(r['violations'])}/{int(r['max_violations'])}  {r['mae']:.4f}"
-            else:
-                spread = "" if np.isnan(r["kendall_tau"]) else f"+-{r['kendall_tau_std']:.3f}"
-                text = f"tau {format_tau(r['kendall_tau'])}{spread}  v {r['violations']:.1f}"
-            cells.append(text.rjust(cell))
-        lines.append(m.ljust(width) + "".join(cells))
+        lines.append(m.ljust(width) + "".join(texts.get((m, b), "-").rjust(cell) for b in budgets))
     same = [m for m in models if _same_at_every_budget([by[(m, b)] for b in budgets if (m, b) in by])]
     if same:
         lines.append(f"the same figures at every budget (no curve read, or none that changed them): {', '.join(same)}")
-    if protocol != "official" and any(np.isnan(r["kendall_tau"]) for r in rows):
+    if protocol != "official" and any(np.isnan(r["kendall_tau"]) and not r.get("undefined") for r in rows):
         lines.append("tau undefined: on some split the test targets, or the model's predictions, are all equal "
                      "(a mean over the splits is undefined where one split's is)")
     return "\n".join(lines)
+
+
+def _cell(r: dict, protocol: str) -> str:
+    """One model at one budget in :func:`summary_text`: violations where an order was there to count them in."""
+    if np.isnan(r["violations"]):
+        return f"{_undefined(r)}  {r['mae']:.4f}"
+    if protocol == "official":
+        return f"{int(r['violations'])}/{int(r['max_violations'])}  {r['mae']:.4f}"
+    if np.isnan(r["kendall_tau"]):
+        return f"tau {_undefined(r)}  v {r['violations']:.1f}"
+    return f"tau {format_tau(r['kendall_tau'])}+-{r['kendall_tau_std']:.3f}  v {r['violations']:.1f}"

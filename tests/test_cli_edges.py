@@ -3,6 +3,7 @@ test targets (or predictions) all equal, where Kendall tau is undefined and said
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +237,49 @@ def test_a_budget_no_record_reaches_says_so_instead_of_listing_them_all(tmp_path
     assert main(["train", "--data", str(data), "--budget", "7", "--out", str(tmp_path / "m")]) == 2
     assert capsys.readouterr().err.strip().endswith(
         "b.jsonl: budget 7 needs the first 7 epochs of curve; no record has them (the longest curve has 6 epochs)")
+
+
+def test_constant_predictions_have_undefined_violations_not_a_perfect_score():
+    from naapgnn.evaluation.metrics import all_metrics, monotonicity_score
+
+    out = all_metrics([0.1, 0.2, 0.3], [0.5, 0.5, 0.5])
+    assert math.isnan(out["violations"]) and math.isnan(out["monotonicity_score"]) and out["max_violations"] == 3
+    assert math.isnan(monotonicity_score([0.1, 0.2, 0.3], [0.5, 0.5, 0.5]))
+    assert all_metrics([0.1, 0.2, 0.3], [0.5, 0.5, 0.4])["violations"] == 2
+
+
+def test_baselines_say_why_a_constant_predictor_is_undefined(tmp_path):
+    from baselines.runner import markdown, markdown_frame, results_frame, summary_text
+
+    row = {"model": "m", "budget": 0, "mae": 0.05, "violations": float("nan"), "max_violations": 105,
+           "monotonicity_score": float("nan"), "kendall_tau": float("nan"), "spearman": float("nan"),
+           "undefined": "all 15 predictions are 0.834"}
+    good = {**row, "model": "g", "violations": 7, "monotonicity_score": 0.9333, "kendall_tau": 0.8667,
+            "spearman": 0.95, "undefined": None}
+    table = summary_text([row, good], "official")
+    assert "undefined (all 15 predictions are 0.834)  0.0500" in table and "7/105  0.0500" in table
+    assert "0/105" not in table and "nan" not in table
+    md = markdown(markdown_frame([row, good]))
+    assert md.count("undefined (all 15 predictions are 0.834)") == 1 and md.count("| undefined ") == 4  # and 3 bare
+    assert "nan" not in md and "| 7 " in md
+    csv = results_frame([row, good]).to_csv(index=False).splitlines()
+    assert csv[1] == "m,0,0.05,,105,,," and csv[2].startswith("g,0,0.05,7,105,")
+
+
+def test_evaluate_leaves_out_onehot_ops_on_networks_that_are_not_nb201_cells(tmp_path, capsys):
+    data = _write(tmp_path / "b.jsonl")
+    out = tmp_path / "out"
+    code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "onehot_ops,curve_last", "--budgets",
+                 "0,3", "--protocol", "official", "--inner-folds", "0", "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert ("note: onehot_ops is left out: it reads NAS-Bench-201 cells only, and b.jsonl line 1 (record 'g0') is "
+            "not a NAS-Bench-201 network") in captured.err
+    assert "onehot_ops runs at budget" not in captured.err
+    assert "onehot_ops" not in (out / "results.csv").read_text()
+    # asked for alone: the cell's one-line error, naming the file and line
+    code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "onehot_ops", "--budgets", "0",
+                 "--protocol", "official", "--inner-folds", "0", "--out", str(tmp_path / "out2"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "b.jsonl line 1 (record 'g0'): not a NAS-Bench-201 network" in err

@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from baselines.runner import (channels_missing, markdown, paper_comparison, results_frame, run_baselines,
-                                  select_baselines, summary_text)
+    from baselines.runner import (channels_missing, markdown, markdown_frame, paper_comparison, results_frame,
+                                  run_baselines, select_baselines, summary_text)
     from naapgnn.cli.options import (budgets_held, check_seed, note_repeated_configurations, protocol_or_default,
                                      scale_option, writable_folder)
     from naapgnn.evaluation.analysis import nothing_to_run
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
     frame = results_frame(rows, args.protocol)
     write_text_atomic(out / "baselines.csv", frame.to_csv(index=False))
-    write_text_atomic(out / "baselines.md", markdown(frame))
+    write_text_atomic(out / "baselines.md", markdown(markdown_frame(rows, args.protocol)))
     write_text_atomic(out / "baselines_detail.csv", detail_frame(rows).to_csv(index=False))
     print(summary_text(rows, args.protocol))
     small = small_split_note(df, args.protocol, split_kw) if records_file else None

@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "heuristics, zero_cost) or paper:<model name>; keys: gnn, gnn+zero_cost, paper_gb100, "
                    "paper_rf200, forest, forest+cycle, forest+zero_cost, curve_last, curve_best, "
                    "curve_power_law, curve_exponential, curve_power_law_cycle, curve_exponential_cycle, "
-                   "naswot, synflow; registered by baselines/: baker, baker_rf, onehot_ops, onehot_ops_gbm, "
+                   "naswot, synflow; registered by baselines/: baker, baker_rf, onehot_ops, onehot_ops_gbm "
+                   "(these two read NAS-Bench-201 cells only; left out on other networks), "
                    "per_layer_forest, per_layer_forest+cycle")
     p.add_argument("--cifar-root", metavar="DIR", default=None,
                    help="CIFAR-10 folder (cifar-10-batches-py) for the NASWOT minibatch; without it a "
@@ -104,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, reads_lacking
+    from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, cells_lacking,
+                                            reads_lacking)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
@@ -140,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")
+    unfit = cells_lacking(bench, predictors)
+    for key, why in unfit.items():
+        print(f"note: {key} is left out: {why}", file=sys.stderr)
     result = run_evaluation(
         bench, out, predictors, budgets=budgets, protocols=protocols, n_seeds=args.seeds,
         n_repeats=args.repeats, n_folds=args.folds, inner_folds=args.inner_folds, cifar_root=args.cifar_root,
@@ -158,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it "
                   f"{reads_lacking(bench.records, missing, args.data or 'the data')}", file=sys.stderr)
-    for note in out_of_range_notes(predictors, budgets):
+    for note in out_of_range_notes([p for p in predictors if p.key not in unfit], budgets):
         print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
@@ -174,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
         undefined = math.isnan(r["kendall_tau"])
         tau = f"{'undefined':>13}" if undefined else f"{r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}"
         print(f"{int(r['budget']):>6}  {spent}  {tau}  "
-              f"{r['violations']:>6.1f}  {r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {_precision(r['precision_at_5'])}  "
+              f"{_std(r['violations'], 1).strip():>6}  "
+              f"{r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {_precision(r['precision_at_5'])}  "
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
     for note in (small_split_note(result), equal_targets_note(result)):
         if note:

@@ -181,3 +181,14 @@ def cell_neighbours(cells: Sequence[str]) -> list[list[list[int]]]:
                 groups.append(sorted(found))
         table.append(groups)
     return table
+
+
+def first_not_network(records: Sequence, file: str) -> str | None:
+    """Where (:meth:`naapgnn.data.records.Record.place`) the first of ``records`` that is not a network of
+    :func:`naapgnn.data.nb201.nb201_network` is; None when every one is."""
+    for record in records:
+        try:
+            cell_from_network(record.arch)
+        except NaapgnnError:
+            return record.place(file)
+    return None

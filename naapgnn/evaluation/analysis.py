@@ -42,6 +42,18 @@ def best_per_budget(results, protocol: str | None = None):
     return sub.groupby("budget", sort=True).head(1).reset_index(drop=True)
 
 
+def undefined_text(result, key: str, budget: int, protocol: str) -> str:
+    """"undefined (why)" for a predictor's Kendall tau at a budget that is undefined (NaN): the reason on its first
+    run where it is (:func:`naapgnn.evaluation.metrics.undefined_tau_reason`)."""
+    from naapgnn.evaluation.metrics import undefined_tau_reason
+
+    for run in result.predictions.get((key, budget, protocol), []):
+        reason = undefined_tau_reason(result.bench.y[run["test"]], run["pred"])
+        if reason:
+            return f"undefined ({reason})"
+    return "undefined"
+
+
 def best_label(row, label: str) -> str:
     """``label`` of a :func:`best_per_budget` row, or "none" where its Kendall tau is undefined on every run
     (the test targets, or every predictor's predictions, all equal): no order was there to pick a best by."""
@@ -239,6 +251,18 @@ def _first_without(records, items) -> str:
             where = f"line {r.line}, " if r.line else ""
             return f" (the first without: {where}record {r.id!r})"
     return ""
+
+
+def cells_lacking(bench, predictors) -> dict[str, str]:
+    """Predictor key -> why ``evaluate`` leaves it out at every budget: it reads NAS-Bench-201 cells
+    (``Entry.nb201_cells``) and a record of ``bench`` is not such a network. Empty when no other predictor is
+    asked for: the cell's own error then names the record."""
+    from naapgnn.data.nb201_cells import first_not_network
+
+    keys = [p.key for p in predictors if p.entry.nb201_cells]
+    where = first_not_network(bench.records, bench.name.split(" (")[0]) if 0 < len(keys) < len(predictors) else None
+    return {} if where is None else {key: f"it reads NAS-Bench-201 cells only, and {where} is not a NAS-Bench-201 "
+                                          "network" for key in keys}
 
 
 def nothing_to_run(option: str, budgets, name: str, lacking: dict, records) -> NaapgnnError:

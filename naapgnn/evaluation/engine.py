@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -118,8 +119,8 @@ def unit_key(fingerprint: str, predictor: Predictor, unit: Unit, test: np.ndarra
 
 def median_run(runs: Sequence[dict]) -> int:
     """Index of the run with the median number of violations (the paper's rule: a stable
-    sort by violations, then index ``len // 2``)."""
-    order = sorted(range(len(runs)), key=lambda i: runs[i]["violations"])
+    sort by violations, then index ``len // 2``); runs whose violations are undefined (NaN) sort last."""
+    order = sorted(range(len(runs)), key=lambda i: (math.isnan(runs[i]["violations"]), runs[i]["violations"]))
     return order[len(order) // 2]
 
 

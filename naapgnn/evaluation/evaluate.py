@@ -42,7 +42,7 @@ import numpy as np
 
 from naapgnn.data.channels import check_full_epochs
 from naapgnn.errors import NaapgnnError
-from naapgnn.evaluation.analysis import headline_protocol, nothing_to_run
+from naapgnn.evaluation.analysis import cells_lacking, headline_protocol, nothing_to_run
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
 from naapgnn.evaluation.engine import Predictor
 from naapgnn.runtime import cpu_threads
@@ -268,7 +268,8 @@ def run_evaluation(
     with cpu_threads(threads):
         skipped = _zero_cost(bench, Path(out), predictors, budgets, seeds, cifar_root, zc_batch_size, device, progress,
                              zero_cost_limit)
-        predictors = [p for p in predictors if p.key not in skipped]
+        unfit = cells_lacking(bench, [p for p in predictors if p.key not in skipped])  # not NAS-Bench-201 cells
+        predictors = [p for p in predictors if p.key not in skipped and p.key not in unfit]
         rows, computed = _run(bench, Path(out), predictors, budgets, split_lists, seeds, zc_batch_size, jobs, threads,
                               progress)
     test_rows = [r for r in rows if r["protocol"] in protocols]

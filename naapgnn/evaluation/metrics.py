@@ -10,6 +10,9 @@ were given), the predictions are listed in that order, and every pair
 violation. Equal predictions never count. This is the number of inversions of
 the stable sort of the predictions, which is what the paper's script counts. A pair of
 equal true accuracies thus counts by the order of the records (``evaluate``'s report notes such pairs).
+Where every prediction is equal, a constant predictor orders nothing: :func:`monotonicity_score` and
+:func:`all_metrics`' violations and monotonicity score are then undefined (NaN), as Kendall tau is, not a perfect
+0 violations and score 1 (:func:`violations` itself, the raw count, gives 0).
 """
 from __future__ import annotations
 
@@ -107,9 +110,10 @@ def max_violations(n: int) -> int:
 
 
 def monotonicity_score(y_true, y_pred) -> float:
-    """``1 - violations / max_violations`` (the paper's score; 1 is a perfect order)."""
+    """``1 - violations / max_violations`` (the paper's score; 1 is a perfect order); NaN when every prediction
+    is equal (a constant predictor orders nothing)."""
     t, p = _pair(y_true, y_pred, min_len=2)
-    return 1.0 - violations(t, p) / max_violations(len(t))
+    return math.nan if _constant(p) else 1.0 - violations(t, p) / max_violations(len(t))
 
 
 def kendall_tau(y_true, y_pred) -> float:
@@ -190,10 +194,11 @@ def all_metrics(y_true, y_pred, ks=(5, 10)) -> dict[str, float]:
 
     Keys: ``mae, violations, max_violations, monotonicity_score, kendall_tau,
     spearman`` then ``precision_at_{k}`` and ``top_{k}_regret`` for each k in
-    ``ks`` (values of k larger than the number of architectures are skipped).
+    ``ks`` (values of k larger than the number of architectures are skipped). Violations and monotonicity
+    score are NaN where every prediction is equal (see the module docstring).
     """
     t, p = _pair(y_true, y_pred, min_len=2)
-    v = violations(t, p)
+    v = math.nan if _constant(p) else violations(t, p)
     m = max_violations(len(t))
     out: dict[str, float] = {
         "mae": mae(t, p),

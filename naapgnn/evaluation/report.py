@@ -7,7 +7,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, headline_protocol
+from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, headline_protocol,
+                                         undefined_text)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -89,7 +90,7 @@ def _example_budgets(budgets: Sequence[int]) -> list[int]:
 
 
 def _example_panels(result, protocol: str, labels) -> list[dict]:
-    from naapgnn.evaluation.metrics import kendall_tau, mae, violations
+    from naapgnn.evaluation.metrics import format_tau, kendall_tau, mae, violations
 
     best = best_per_budget(result.results, protocol)
     panels = []
@@ -102,7 +103,7 @@ def _example_panels(result, protocol: str, labels) -> list[dict]:
         test, pred, mae_pred = _representative(runs)
         y = result.bench.y[test]
         shown = mae_pred if mae_pred is not None else pred
-        note = (f"Kendall tau {kendall_tau(y, pred):.3f}\nviolations {violations(y, pred)}"
+        note = (f"Kendall tau {format_tau(kendall_tau(y, pred))}\nviolations {violations(y, pred)}"
                 f" of {len(y) * (len(y) - 1) // 2}\nMAE {mae(y, shown):.4f}")
         if len(runs) > 1:
             note += f"\n(median-violations run of {len(runs)})"
@@ -116,8 +117,15 @@ def _example_panels(result, protocol: str, labels) -> list[dict]:
 
 def _fmt(v, digits=3) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
+        return "n/a" if digits > 1 else "undefined"  # violations (0 or 1 digits): no order to count them in
     return f"{v:.{digits}f}"
+
+
+def _tau(result, row, protocol: str) -> str:
+    """A results row's Kendall tau, mean ± std, or "undefined (why)" (never "n/a")."""
+    if math.isnan(row["kendall_tau"]):
+        return undefined_text(result, row["predictor"], int(row["budget"]), protocol)
+    return _pm(row["kendall_tau"], row["kendall_tau_std"])
 
 
 def _pm(mean, std, digits=3) -> str:
@@ -314,8 +322,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     for _, r in best_per_budget(res, headline).iterrows():
         budget = int(r["budget"])
         rows.append([budget, _spent(budget, full), _speedup(budget, full), best_label(r, lab(r["predictor"])),
-                     _pm(r["kendall_tau"], r["kendall_tau_std"]),
-                     f"{_pm(r['violations'], r['violations_std'], 1)} / {n_test}", _pm(r["mae"], r["mae_std"], 4),
+                     _tau(result, r, headline), f"{_pm(r['violations'], r['violations_std'], 1)} / {n_test}",
+                     _pm(r["mae"], r["mae_std"], 4),
                      _pm(r["precision_at_5"], r["precision_at_5_std"], 2),
                      _pm(r["precision_at_10"], r["precision_at_10_std"], 2),
                      _pm(r["top5_regret"], r["top5_regret_std"], 4)])
@@ -332,8 +340,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
             cells = [lab(key)]
             for budget in result.budgets:
                 r = psub[(psub["predictor"] == key) & (psub["budget"] == budget)]
-                cells.append("" if r.empty else f"{_pm(r.iloc[0]['kendall_tau'], r.iloc[0]['kendall_tau_std'])} / "
-                             f"{r.iloc[0]['violations']:.0f}")
+                cells.append("" if r.empty else
+                             f"{_tau(result, r.iloc[0], protocol)} / {_fmt(r.iloc[0]['violations'], 0)}")
             rows.append(cells)
         lines.append(_table(header, rows))
         if f"curves_{protocol}" in paths:

@@ -68,6 +68,9 @@ class Entry:
         It reads the channel that holds the accuracy, whatever its name
         (:func:`naapgnn.data.channels.target_channel`); left out at budgets
         >= 1 the same way on a benchmark without one.
+    nb201_cells : bool
+        It reads NAS-Bench-201 cells (:func:`naapgnn.data.nb201_cells.cell_from_network`); ``evaluate`` leaves it
+        out, at every budget, on a benchmark with a record that is not such a network.
     """
 
     key: str
@@ -85,6 +88,7 @@ class Entry:
     channels: tuple = ()
     cycle: int | None = None
     reads_accuracy: bool = False
+    nb201_cells: bool = False
 
     def applies(self, budget: int) -> bool:
         return budget >= self.min_budget and (self.max_budget is None or budget <= self.max_budget)
