@@ -192,3 +192,16 @@ def test_cli_copies_of_constants_match_their_source():
 
     assert search.STRATEGY_CHOICES == STRATEGY_CHOICES and regenerate.NUM_EPOCHS == NUM_EPOCHS
     assert search.PREDICTOR_CHOICES == PREDICTORS
+
+
+def test_a_default_n_train_too_large_for_the_benchmark_says_it_is_the_default(places, capsys):
+    path = places / "five.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "arch": [{"kernel_size": 3, "width": 8 + i, "stride": 1,
+                                                             "residual": False}], "target": 0.4 + i / 100}) + "\n"
+                            for i in range(5)))
+    common = ["--data", str(path), "--quiet"]
+    assert main(["search", "--strategy", "compare", "--out", str(places / "a"), *common]) == 2
+    assert ("--n-train (default 10 20 50) must be between 2 and 4, got 10: the benchmark holds only 5 architectures"
+            in capsys.readouterr().err)
+    assert main(["search", "--strategy", "compare", "--n-train", "6", "--out", str(places / "b"), *common]) == 2
+    assert "error: --n-train must be between 2 and 4, got 6" in capsys.readouterr().err
