@@ -26,6 +26,7 @@ from baselines.paper import DETERMINISTIC, PAPER_BUDGETS, PAPER_MODELS, SEEDS, p
 from baselines.registry import BAKER_RF, BAKER_SVR, PER_LAYER, PER_LAYER_CYCLE, paper_key
 from naapgnn.errors import NaapgnnError
 from naapgnn.evaluation.metrics import format_tau, undefined_tau_reason
+from naapgnn.io import comma_items
 
 CSV_COLUMNS = ("model", "budget", "mae", "violations", "max_violations", "monotonicity_score",
                "kendall_tau", "spearman")
@@ -47,9 +48,7 @@ def select_baselines(spec: str = "all") -> list[str]:
     groups = {"all": [*PAPER_MODELS, *EXTRA], "paper": list(PAPER_MODELS), "extra": list(EXTRA),
               "baker": list(BAKER), "deterministic": list(DETERMINISTIC)}
     chosen: list[str] = []
-    for item in (s.strip() for s in spec.split(",")):
-        if not item:
-            continue
+    for item in comma_items(spec, "--models"):
         found = groups.get(item) or ([item] if item in groups["all"] + groups["baker"] else None)
         if found is None:
             raise NaapgnnError(

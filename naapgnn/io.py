@@ -74,6 +74,17 @@ def unique_keys(pairs: list) -> dict:
     return out
 
 
+def comma_items(text: str, option: str) -> list[str]:
+    """The stripped items of the comma-separated value ``text`` of ``option`` ([] when it is blank): an empty
+    item (``0,,3``, a trailing comma) is refused in one line, not dropped, as it may be a typo."""
+    items = [s.strip() for s in text.split(",")]
+    if not any(items):
+        return []
+    if not all(items):
+        raise NaapgnnError(f"{option}: empty item in {text.strip()!r}")
+    return items
+
+
 def json_lines(text: str) -> list[str]:
     """The lines of a JSON Lines text, split at ``\\n`` only (and a ``\\r`` before it): JSON strings may hold
     U+2028, U+0085 and other characters that :meth:`str.splitlines` splits at, which would tear one record

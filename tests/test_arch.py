@@ -96,6 +96,8 @@ BAD = [
     (graph(conv(4), {"op": "concat"}), "layer 1: concat needs 'inputs'"),
     (graph(conv(4), conv(4, stride=2), {"op": "concat", "inputs": [0, 1]}),
      "layer 2: concat needs feature maps of one spatial size, got 4x32x32 and 4x16x16"),
+    (graph({"op": "gap"}, {"op": "gap", "inputs": -1}, {"op": "concat", "inputs": [0, 1]}),
+     "layer 2: concat needs feature map (C, H, W) inputs, got a vector of size 3"),
     (graph(conv(4), {"op": "zero", "shape": [4, 32, 32], "inputs": [0]}), "layer 1: zero takes no inputs"),
     (graph({"op": "zero", "shape": [4, 0, 32]}), "layer 0: zero shape must be a positive integer, got 0"),
     (graph({"op": "zero", "shape": [4, 32]}), "layer 0: zero shape must be [channels, height, width]"),

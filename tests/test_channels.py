@@ -103,6 +103,38 @@ def test_a_non_finite_learning_rate_is_an_error(tmp_path):
         load_jsonl(path)
 
 
+@pytest.mark.parametrize("curve, message", [
+    ({"accuracy": [0.3, -0.2]}, "b.jsonl line 2: curve.accuracy[1] (epoch 2, record 'n1'): -0.2 is negative; an "
+                                "accuracy lies in [0, 1] or in percent"),
+    ({"accuracy": [0.3, 0.4], "val_acc": [-30.0, 40.0]}, "b.jsonl line 2: curve.val_acc[0] (epoch 1, record 'n1'): "
+                                                         "-30 is negative"),
+    ({"accuracy": [0.3, 0.4], "lr": [0.1, -0.01]}, "b.jsonl line 2: curve.lr[1] (epoch 2, record 'n1'): -0.01 is "
+                                                   "negative; a learning rate is 0 or more"),
+    ({"accuracy": [0.3, 0.4], "learning_rate": [-0.1, 0.1]}, "curve.learning_rate[0] (epoch 1, record 'n1'): -0.1"),
+])
+def test_a_negative_accuracy_or_learning_rate_is_an_error(tmp_path, curve, message):
+    path = _write(tmp_path / "b.jsonl", [{"accuracy": [0.3, 0.4], "lr": [0.1, 0.1]}, curve])
+    with pytest.raises(NaapgnnError) as info:
+        load_jsonl(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_negative_learning_rate_in_hparams_is_an_error(tmp_path):
+    path = tmp_path / "b.jsonl"
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "hparams": {"lr": lr}, "target": 0.5}) + "\n"
+                            for i, lr in enumerate([0.1, -0.1])))
+    with pytest.raises(NaapgnnError, match=r"b.jsonl line 2: hparams.lr \(record 'n1'\): -0.1 is negative; a "
+                                           "learning rate is 0 or more"):
+        load_jsonl(path)
+
+
+def test_negative_values_of_other_channels_are_read(tmp_path):
+    # a loss, a channel of unknown meaning, an accuracy's gain, noise just below 0 are read as they are
+    curves = [{"accuracy": [-0.01, 0.4], "loss": [0.5, 0.0], "reward": [-3.0, 2.0], "acc_gain": [-0.1, 0.1]}] * 2
+    records = load_jsonl(_write(tmp_path / "b.jsonl", curves))
+    assert records[0].curve["reward"][0] == -3.0 and records[0].curve["acc_gain"][0] == -0.1
+
+
 def test_a_channel_without_any_finite_value_is_an_error(tmp_path):
     path = _write(tmp_path / "b.jsonl", [{"accuracy": [0.3], "loss": [None]}, {"accuracy": [0.2], "loss": [None]}])
     with pytest.raises(NaapgnnError, match="b.jsonl: curve channel 'loss' has no finite value in any record"):

@@ -58,6 +58,13 @@ def places(tmp_path):
      "--params: duplicate key 'max_epochs' in one JSON object"),
     (["baselines", "--models", " ", "--data", "{percent}", "--target-scale", "percent", "--budgets", "0", "--out",
       "{folder}"], "no baseline selected"),
+    (["evaluate", "--budgets", "0,,3", "--data", "{percent}", "--out", "{folder}"], "--budgets: empty item in '0,,3'"),
+    (["evaluate", "--predictors", "gnn,", "--data", "{percent}", "--out", "{folder}"],
+     "--predictors: empty item in 'gnn,'"),
+    (["evaluate", "--protocol", ",random", "--data", "{percent}", "--out", "{folder}"],
+     "--protocol: empty item in ',random'"),
+    (["baselines", "--budgets", "0,,3", "--models", "5-NN", "--out", "{folder}"], "--budgets: empty item in '0,,3'"),
+    (["baselines", "--models", "5-NN,,1-NN", "--out", "{folder}"], "--models: empty item in '5-NN,,1-NN'"),
     (["evaluate", "--device", "bogus", "--data", "{percent}", "--out", "{folder}"], "--device: "),
     (["evaluate", "--data", "{percent}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
     (["evaluate", "--tolerance", "nan", "--data", "{percent}", "--out", "{folder}"],
@@ -185,3 +192,16 @@ def test_cli_copies_of_constants_match_their_source():
 
     assert search.STRATEGY_CHOICES == STRATEGY_CHOICES and regenerate.NUM_EPOCHS == NUM_EPOCHS
     assert search.PREDICTOR_CHOICES == PREDICTORS
+
+
+def test_a_default_n_train_too_large_for_the_benchmark_says_it_is_the_default(places, capsys):
+    path = places / "five.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "arch": [{"kernel_size": 3, "width": 8 + i, "stride": 1,
+                                                             "residual": False}], "target": 0.4 + i / 100}) + "\n"
+                            for i in range(5)))
+    common = ["--data", str(path), "--quiet"]
+    assert main(["search", "--strategy", "compare", "--out", str(places / "a"), *common]) == 2
+    assert ("--n-train (default 10 20 50) must be between 2 and 4, got 10: the benchmark holds only 5 architectures"
+            in capsys.readouterr().err)
+    assert main(["search", "--strategy", "compare", "--n-train", "6", "--out", str(places / "b"), *common]) == 2
+    assert "error: --n-train must be between 2 and 4, got 6" in capsys.readouterr().err

@@ -174,7 +174,7 @@ def test_the_share_moves_only_when_the_held_out_blend_is_better_on_both_scores(t
     from naapgnn.models.blended_forest import BLEND_SHARES
 
     # a GNN that learned nothing (the forest is better); no stack, so the mean is the blend
-    untrained = {**TINY, "lr": 0.0, "max_epochs": 1, "curve_mode": "network"}
+    untrained = {**TINY, "lr": 1e-12, "max_epochs": 1, "curve_mode": "network"}  # lr must be > 0
     model = GNNPredictor(budget=0, **untrained).fit(train)
     y = np.array([r.target for r in train])
     assert sorted(model.blend_scores_) == list(BLEND_SHARES)
@@ -199,6 +199,41 @@ def test_the_share_moves_only_when_the_held_out_blend_is_better_on_both_scores(t
 def test_bad_forest_settings_are_one_line_errors(train, params, message):
     with pytest.raises(NaapgnnError, match=message):
         GNNPredictor(budget=3, **params, **TINY).fit(train)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"dropout": 2}, "dropout must be in [0, 1) (a probability), got 2"),
+    ({"dropout": 1.0}, "dropout must be in [0, 1)"),
+    ({"lr": 1e300}, "lr must be a finite number > 0 (Adam's step size), got 1e+300"),
+    ({"lr": 0}, "lr must be a finite number > 0"),
+    ({"lr": float("nan")}, "lr must be a finite number > 0"),
+    ({"rank_weight": 1e300}, "rank_weight must be a finite non-negative number, got 1e+300"),
+    ({"rank_weight": float("inf")}, "rank_weight must be a finite non-negative number"),
+    ({"weight_decay": -1}, "weight_decay must be a finite non-negative number, got -1"),
+    ({"fold_repeats": "x"}, "fold_repeats must be True or False, got 'x'"),
+    ({"curve_raw": "x"}, "curve_raw must be True or False, got 'x'"),
+    ({"forest_curve": 1}, "forest_curve must be True or False, got 1"),
+    ({"progress": "no"}, "progress must be True or False, got 'no'"),
+    ({"device": 0}, "device must be a string"),
+    ({"n_threads": "2"}, "n_threads must be None or a non-negative integer"),
+    ({"hidden": 8.0}, "hidden must be a positive integer, got 8.0"),
+])
+def test_every_hyperparameter_is_type_and_range_checked(train, params, message):
+    with pytest.raises(NaapgnnError) as info:
+        GNNPredictor(budget=0, **{**TINY, **params}).fit(train)
+    assert f"GNNPredictor: {message}" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to "
+                                                  "allocate 40000000000 bytes"), MemoryError()])
+def test_running_out_of_memory_is_a_one_line_error_naming_the_sizes(train, monkeypatch, failure):
+    def allocate(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr("naapgnn.models.gnn.train_members", allocate)
+    with pytest.raises(NaapgnnError, match=r"out of memory training the GNN \(hidden=8, layers=2, curve_hidden=8, "
+                                           r"batch_size='auto', n_ensemble=2, n_jobs=None\): lower hidden"):
+        GNNPredictor(budget=0, **TINY).fit(train)
 
 
 def test_random_state_none_draws_a_fresh_seed(train, test):

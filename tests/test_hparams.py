@@ -39,7 +39,8 @@ def test_numbers_booleans_and_categories_parse():
 @pytest.mark.parametrize("hparams, message", [
     ({"a=b": 1}, "hparams: name 'a=b' holds '='"),
     ({"optimizer": ""}, "hparams.optimizer: expected a number or a non-empty category"),
-    ({"lr": [0.1]}, "hparams.lr: expected a finite number, got [0.1]"),
+    ({"lr": [0.1]}, "hparams.lr: expected a number, string, boolean or null, got [0.1]"),
+    ({"sched": {"type": "cos"}}, "hparams.sched: expected a number, string, boolean or null, got {'type': 'cos'}"),
     ({"lr": float("nan")}, "hparams.lr: expected a finite number, got nan"),
     ([0.1], "hparams: expected an object"),
 ])

@@ -91,7 +91,7 @@ def test_hparams_change_the_prediction_and_their_absence_is_flagged(ckpt, tmp_pa
     ("lr=nan,bs=64", "--hparams: lr: expected a finite number, got nan"),
     ("lr=-inf", "--hparams: lr: expected a finite number, got -inf"),
     ("lr=1e31", "--hparams: lr: 1e+31 is beyond what the models read"),
-    ("lr=[0.1]", "--hparams: lr: expected a finite number, got [0.1]"),
+    ("lr=[0.1]", "--hparams: lr: expected a number, string, boolean or null, got [0.1]"),
     ("bs=,lr=0.1", "--hparams: bs: expected a number or a non-empty category, got ''"),
     ("lr0.1", "--hparams: 'lr0.1' is not KEY=VALUE"),
     ("=0.1", "--hparams: '=0.1' is not KEY=VALUE"),

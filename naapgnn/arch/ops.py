@@ -187,8 +187,11 @@ def infer_shape(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[in
                 raise NaapgnnError(f"add of mismatched shapes {fmt(shape)} and {fmt(other)}")
         return shape
     if op == "concat":
+        vectors = [s for s in shapes if len(s) != 3]
+        if vectors:  # after gap or linear: no spatial size to compare
+            raise NaapgnnError(f"concat needs feature map (C, H, W) inputs, got a vector of size {vectors[0][0]}")
         for other in shapes:
-            if len(other) != 3 or other[1:] != shape[1:] or len(shape) != 3:
+            if other[1:] != shape[1:]:
                 raise NaapgnnError(f"concat needs feature maps of one spatial size, got {fmt(shape)} and {fmt(other)}")
         return (sum(s[0] for s in shapes), *shape[1:])
     if op == "mul":

@@ -58,14 +58,12 @@ def parse_budgets(text: str, records: list | None = None, name: str = "the bench
     ``name``) the shortest curve's length, a longer one naming that record."""
     from naapgnn.data.naap440 import NUM_EPOCHS
     from naapgnn.errors import NaapgnnError
+    from naapgnn.io import comma_items
 
     short = min(records, key=lambda r: r.num_epochs) if records else None
     top = NUM_EPOCHS if short is None else short.num_epochs
     budgets = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
+    for item in comma_items(text, "--budgets"):
         if item.isdigit() and int(item) > top and short is not None:
             raise NaapgnnError(f"--budgets: budget {item} needs {item} epochs of curve, {short.place(name)} has {top}")
         if not item.isdigit() or not 0 <= int(item) <= top:

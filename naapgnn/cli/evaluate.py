@@ -77,8 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_list(text: str, what: str) -> list[str]:
     from naapgnn.errors import NaapgnnError
+    from naapgnn.io import comma_items
 
-    items = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    items = list(dict.fromkeys(comma_items(text, what)))
     if not items:
         raise NaapgnnError(f"{what}: nothing given")
     return items

@@ -67,6 +67,8 @@ def parse_hparams(hparams: Any) -> dict[str, float]:
             out[key] = float(value)
         elif value is None:  # does not apply to this record
             out[key] = math.nan
+        elif not isinstance(value, (int, float)):
+            raise NaapgnnError(f"hparams.{key}: expected a number, string, boolean or null, got {value!r}")
         else:
             out[key] = finite_number(value, f"hparams.{key}")
     return out

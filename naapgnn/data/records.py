@@ -41,6 +41,7 @@ from naapgnn.data.channels import (carry_stopped_runs, curve_values, low_percent
 from naapgnn.data.gaps import fill_non_finite
 from naapgnn.data.hparams import (complete_categories, hparams_to_json, json_kind, mixed_kinds, name_problems,
                                   number_strings_notice, parse_hparams, same_hparams)
+from naapgnn.data.plausibility import check_plausible
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, mixed_target_units,  # noqa: F401
                                   percent_notice, read_target)
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
@@ -313,14 +314,11 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
         arch = parse_architecture(obj["arch"])
     except NaapgnnError as exc:
         raise NaapgnnError(f"arch: {exc}") from None
-    return Record(
-        id=str(record_id),
-        arch=arch,
-        curve=_curve(obj.get("curve"), diverged_ok),
-        hparams=parse_hparams(obj.get("hparams")),
-        target=None if obj.get("target") is None else read_target(obj["target"], target_scale),
-        split=_split(obj.get("split")),
-    )
+    curve, hparams = _curve(obj.get("curve"), diverged_ok), parse_hparams(obj.get("hparams"))
+    check_plausible(curve, hparams, str(record_id))
+    return Record(id=str(record_id), arch=arch, curve=curve, hparams=hparams,
+                  target=None if obj.get("target") is None else read_target(obj["target"], target_scale),
+                  split=_split(obj.get("split")))
 
 
 def parse_curve(curve: Any) -> dict[str, np.ndarray]:

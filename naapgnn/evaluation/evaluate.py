@@ -106,13 +106,12 @@ def select_predictors(spec: str = "default", gnn_params: dict | None = None) -> 
     """Predictors from a comma-separated list of keys, groups (:data:`GROUPS`),
     ``paper:<model name>`` (any of the paper's 24 regressors) and any other
     registry key (e.g. ``baker``, ``baker_rf``)."""
+    from naapgnn.io import comma_items
     from naapgnn.models.registry import available
 
     named = make_predictors(gnn_params)
     chosen: list[Predictor] = []
-    for item in (s.strip() for s in spec.split(",")):
-        if not item:
-            continue
+    for item in comma_items(spec, "--predictors"):
         if item.startswith("paper:"):
             if item not in available():
                 raise NaapgnnError(f"--predictors: {item[len('paper:'):]!r} is not one of the paper's models "

@@ -63,7 +63,7 @@ from naapgnn.models.curve_stack import apply_stack
 from naapgnn.models.ensemble import progress_bar, train_members, validation_sets
 from naapgnn.models.inputs import (READ_AT_PREDICTION, EncodingMixin, RecordsScoreMixin, as_records, check_params,
                                    check_training_targets, check_unchanged, extension_types_in, node_columns,
-                                   targets_of)
+                                   raise_if_out_of_memory, targets_of)
 from naapgnn.runtime import cpu_threads, resolve_device
 
 __all__ = ["GNNPredictor"]
@@ -263,12 +263,14 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         -------
         self
         """
-        with cpu_threads(self.n_threads):
-            try:
+        try:
+            self._check_params()  # n_threads is read first
+            with cpu_threads(self.n_threads):
                 return self._fit(X, y)
-            except BaseException:
-                self.__dict__.pop("fitted_params_", None)  # what an earlier fit left is no model of these params
-                raise
+        except BaseException as exc:
+            self.__dict__.pop("fitted_params_", None)  # what an earlier fit left is no model of these params
+            raise_if_out_of_memory(exc, self)
+            raise
 
     def _fit(self, X, y):
         import torch

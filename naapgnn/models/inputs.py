@@ -11,9 +11,10 @@ FOREST_KINDS = ("statistics", "per_layer")  # the blended forest (naapgnn.models
 READ_AT_PREDICTION = ("budget", "curve_mode", "curve_raw", "blend_forest", "forest", "forest_curve", "fold_repeats",
                       "conv", "direction", "hidden", "layers", "curve_hidden")
 MAX_SEED = 2**32 - 1  # the largest random_state scikit-learn's forests take
+FLOAT32_MAX = 3.4028234663852886e38  # the largest factor the float32 training arithmetic holds
 
-__all__ = ["as_records", "check_params", "check_training_targets", "check_unchanged", "READ_AT_PREDICTION",
-           "RecordsScoreMixin", "EncodedRecords", "EncodingMixin", "take",
+__all__ = ["as_records", "check_params", "raise_if_out_of_memory", "check_training_targets", "check_unchanged",
+           "READ_AT_PREDICTION", "RecordsScoreMixin", "EncodedRecords", "EncodingMixin", "take",
            "extension_types_in", "node_columns", "statistic_columns"]
 
 
@@ -242,10 +243,24 @@ def check_params(est) -> None:
         value = getattr(est, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise NaapgnnError(f"GNNPredictor: {name} must be a positive integer, got {value!r}")
-    for name in ("dropout", "rank_weight", "lr", "weight_decay"):
+    for name in ("rank_weight", "weight_decay"):  # loss and Adam factors: float32 must hold them
         value = getattr(est, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not value >= 0:
-            raise NaapgnnError(f"GNNPredictor: {name} must be a non-negative number, got {value!r}")
+        if not _number_in(value, 0.0, FLOAT32_MAX):
+            raise NaapgnnError(f"GNNPredictor: {name} must be a finite non-negative number, got {value!r}")
+    if not (_number_in(est.lr, 0.0, FLOAT32_MAX) and est.lr > 0):
+        raise NaapgnnError(f"GNNPredictor: lr must be a finite number > 0 (Adam's step size), got {est.lr!r}")
+    if not (_number_in(est.dropout, 0.0, 1.0) and est.dropout < 1):
+        raise NaapgnnError(f"GNNPredictor: dropout must be in [0, 1) (a probability), got {est.dropout!r}")
+    for name in ("curve_raw", "choose_blend", "forest_curve", "fold_repeats", "progress"):
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise NaapgnnError(f"GNNPredictor: {name} must be True or False, got {getattr(est, name)!r}")
+    if est.device is not None and not isinstance(est.device, str):
+        raise NaapgnnError(f"GNNPredictor: device must be a string (\"auto\", \"cpu\", \"cuda\", ...), "
+                           f"got {est.device!r}")
+    nt = est.n_threads
+    if nt is not None and (isinstance(nt, bool) or not isinstance(nt, (int, np.integer)) or nt < 0):
+        raise NaapgnnError(f"GNNPredictor: n_threads must be None or a non-negative integer (0: torch's setting), "
+                           f"got {nt!r}")
     if est.batch_size not in (None, "auto") and (isinstance(est.batch_size, bool)
                                                  or not isinstance(est.batch_size, (int, np.integer))
                                                  or est.batch_size < 1):
@@ -263,8 +278,6 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: direction must be one of {', '.join(DIRECTIONS)}, got {est.direction!r}")
     if not _number_in(est.blend_forest, 0.0, 1.0):
         raise NaapgnnError(f"GNNPredictor: blend_forest must be in [0, 1], got {est.blend_forest!r}")
-    if not isinstance(est.choose_blend, (bool, np.bool_)):
-        raise NaapgnnError(f"GNNPredictor: choose_blend must be True or False, got {est.choose_blend!r}")
     if est.forest not in FOREST_KINDS:
         raise NaapgnnError(f"GNNPredictor: forest must be one of {', '.join(FOREST_KINDS)}, got {est.forest!r}")
     if est.forest_curve and est.forest != "per_layer":
@@ -275,6 +288,18 @@ def check_params(est) -> None:
         raise NaapgnnError(f"GNNPredictor: curve_mode must be one of {', '.join(CURVE_MODES)}, got {est.curve_mode!r}")
     if est.conv == "gatv2" and est.hidden % 4:
         raise NaapgnnError(f"GNNPredictor: hidden must be a multiple of 4 (attention heads) for gatv2, got {est.hidden}")
+
+
+def raise_if_out_of_memory(exc: BaseException, est) -> None:
+    """A one-line NaapgnnError naming the sizes of ``est`` when ``exc`` is an allocation failure (torch's
+    OutOfMemoryError, its CPU "can't allocate memory", a MemoryError); nothing for another exception."""
+    text = str(exc)
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and (
+            type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in text or "out of memory" in text)):
+        sizes = ", ".join(f"{name}={getattr(est, name)!r}" for name in ("hidden", "layers", "curve_hidden",
+                                                                         "batch_size", "n_ensemble", "n_jobs"))
+        raise NaapgnnError(f"GNNPredictor: out of memory training the GNN ({sizes}): lower hidden, layers or "
+                           "batch_size (or n_jobs)") from None
 
 
 def check_unchanged(est, ignore: tuple = ()) -> None:

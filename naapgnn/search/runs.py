@@ -49,7 +49,8 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     """Strategies "compare", "random" and "evolution": best found against trainings, over the trials."""
     strategies, note = _runnable(problem, {"compare": ("random", "evolution", "predictor"), "random": ("random",),
                                            "evolution": ("evolution",)}[settings.strategy], settings.strategy)
-    result = _compare(settings, problem, out, settings.n_train or DEFAULT_N_TRAIN["compare"], strategies)
+    n_train = _n_train(settings, problem, "compare") if "predictor" in strategies else []
+    result = _compare(settings, problem, out, n_train, strategies)
     max_t = min(settings.max_trainings, problem.n)
     frame = summary.compare_frame(result, max_t)
     eff = summary.efficiency_rows(result)
@@ -58,6 +59,19 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     write_text_atomic(paths[1], frame.to_csv(index=False, float_format="%.6g"))
     figures.plot_compare(frame, result, paths[2], problem, settings.predictor)
     return RunOutput(note + tables.compare_stdout(frame, eff, result, settings, problem, max_t), paths)
+
+
+def _n_train(settings: SearchSettings, problem: SearchProblem, strategy: str) -> list[int]:
+    """``--n-train``, or the default of ``strategy``; one line naming the default when the benchmark is too small
+    for it (the user gave no --n-train)."""
+    if settings.n_train:
+        return list(settings.n_train)
+    default = DEFAULT_N_TRAIN[strategy]
+    bad = [v for v in default if not 2 <= v < problem.n]
+    if bad:
+        raise NaapgnnError(f"--n-train (default {' '.join(map(str, default))}) must be between 2 and {problem.n - 1}, "
+                           f"got {bad[0]}: the benchmark holds only {problem.n} architectures; give --n-train N")
+    return list(default)
 
 
 def _runnable(problem: SearchProblem, strategies: tuple, asked: str) -> tuple[tuple, str]:
@@ -72,9 +86,11 @@ def _runnable(problem: SearchProblem, strategies: tuple, asked: str) -> tuple[tu
 
 def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
     """Strategy "predictor" (Wen et al.): what N labels + the top K predicted find, against random and evolution."""
-    n_train = (settings.n_train or DEFAULT_N_TRAIN["predictor"])[0]
+    n_train = _n_train(settings, problem, "predictor")[0]
     if n_train + settings.top_k > problem.n:
-        raise NaapgnnError(f"--n-train + --top-k = {n_train + settings.top_k} exceeds the {problem.n} architectures")
+        given = "" if settings.n_train else f" (default {n_train})"
+        raise NaapgnnError(f"--n-train{given} + --top-k = {n_train + settings.top_k} exceeds the {problem.n} "
+                           "architectures")
     strategies, note = _runnable(problem, ("random", "evolution", "predictor"), settings.strategy)
     result = _compare(settings, problem, out, [n_train], strategies)
     frame = summary.predictor_frame(result, problem, n_train, settings.top_k)
