@@ -325,3 +325,13 @@ def test_uncertainty_never_exceeds_the_largest_std_of_an_accuracy(train, test):
     model.std_scale_ *= 1e6
     _, huge = model.predict(test, return_std=True)
     assert np.all(std < 0.5) and np.all(huge[std > 0] == 0.5)
+
+
+@pytest.mark.parametrize("command", [["evaluate", "--gnn-params"], ["train", "--budget", "0", "--params"]])
+def test_out_of_range_params_are_refused_before_any_data_is_read(command, tmp_path, capsys):
+    from naapgnn.cli import main
+
+    argv = [*command, '{"dropout": 2}', "--data", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"{command[-1]}: dropout must be in [0, 1) (a probability), got 2") and "\n" not in err

@@ -39,6 +39,12 @@ def parse_params(text: str | None, option: str = "--params") -> dict:
     unknown = sorted(set(params) - known)
     if unknown:
         raise NaapgnnError(f"{option}: unknown hyperparameter {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    from naapgnn.models.inputs import check_params
+
+    try:  # out of range before any data is read, not at the first fit
+        check_params(GNNPredictor(**params))
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{option}: {str(exc).removeprefix('GNNPredictor: ')}") from None
     return params
 
 
