@@ -171,3 +171,12 @@ def test_hparams_read_true_and_false_in_any_case_as_booleans(spelling):
     expected = parse_hparams({"nesterov": False, "bn": True, "opt": "sgd"})
     assert read_hparams(f"nesterov={spelling},bn=True,opt=sgd") == expected
     assert read_hparams('nesterov="False",bn=true,opt=sgd') != expected  # quoted: the category "False"
+
+
+def test_a_negative_learning_rate_in_hparams_is_refused_as_in_a_file():
+    from naapgnn.cli.predict import read_hparams
+    from naapgnn.errors import NaapgnnError
+
+    with pytest.raises(NaapgnnError, match=r"^--hparams: lr: -0.1 is negative; a learning rate is 0 or more$"):
+        read_hparams("lr=-0.1,opt=sgd")
+    assert read_hparams("log_lr=-2,opt=sgd")["log_lr"] == -2  # a logarithm may be negative

@@ -138,6 +138,12 @@ def read_hparams(text: str) -> dict[str, float]:
         raise NaapgnnError(f"{source}: {message}") from None
     if not hparams:
         raise NaapgnnError(f"{source}: no hyperparameters given")
+    from naapgnn.data.plausibility import is_learning_rate_name
+
+    negative = [key for key, value in hparams.items() if is_learning_rate_name(key) and value < 0]
+    if negative:
+        key = negative[0]
+        raise NaapgnnError(f"{source}: {key}: {hparams[key]:g} is negative; a learning rate is 0 or more")
     return hparams
 
 
