@@ -277,6 +277,8 @@ def test_evaluate_leaves_out_onehot_ops_on_networks_that_are_not_nb201_cells(tmp
             "not a NAS-Bench-201 network") in captured.err
     assert "onehot_ops runs at budget" not in captured.err
     assert "onehot_ops" not in (out / "results.csv").read_text()
+    assert ("- Left out: `onehot_ops`: it reads NAS-Bench-201 cells only, and b.jsonl line 1 (record 'g0') is not a "
+            "NAS-Bench-201 network.") in (out / "report.md").read_text()
     # asked for alone: the cell's one-line error, naming the file and line
     code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "onehot_ops", "--budgets", "0",
                  "--protocol", "official", "--inner-folds", "0", "--out", str(tmp_path / "out2"), "--quiet"])

@@ -157,6 +157,8 @@ class EvaluationResult:
         Epochs of a full training: the longest curve of the benchmark (None without curves).
     zero_cost_skipped : dict
         Zero-cost predictors left out by ``zero_cost_limit`` -> the seconds their scores were projected to take.
+    unfit : dict
+        Predictors left out at every budget (:func:`naapgnn.evaluation.analysis.cells_lacking`) -> why.
     """
 
     results: Any
@@ -175,6 +177,7 @@ class EvaluationResult:
     advice_protocol: str = ""
     full_epochs: int | None = None
     zero_cost_skipped: dict = field(default_factory=dict)
+    unfit: dict = field(default_factory=dict)
 
     def advice(self, tolerance: float = 0.0) -> dict | None:
         """:func:`naapgnn.evaluation.analysis.advise` on the inner runs (None without them)."""
@@ -276,7 +279,7 @@ def run_evaluation(
     inner_runs = _run_table([r for r in rows if r["protocol"] not in protocols])
     return EvaluationResult(results, runs, predictions, computed, len(rows) - computed,
                             time.perf_counter() - started, bench, predictors, budgets, list(protocols), seeds,
-                            inner_runs, inner_folds, headline_protocol(protocols), full_epochs, skipped)
+                            inner_runs, inner_folds, headline_protocol(protocols), full_epochs, skipped, unfit)
 
 
 def check_targets_vary(y, name: str) -> None:

@@ -405,14 +405,15 @@ def _heuristics_definition(ran: set, full) -> list[str]:
 
 
 def _left_out_lines(result) -> list[str]:
-    """A line per zero-cost predictor left out for its time, and per predictor left out at budgets >= 1 for a
-    curve channel the benchmark lacks."""
+    """A line per zero-cost predictor left out for its time, per predictor left out at every budget for the
+    networks it cannot read, and per predictor left out at budgets >= 1 for a curve channel the benchmark lacks."""
     from naapgnn.evaluation.analysis import reads_lacking
     from naapgnn.evaluation.evaluate import channels_lacking
 
     lines = [f"- Left out: `{key}`, whose zero-cost scores were projected to take {seconds / 60:.0f} min here "
              "(`--zc-max-minutes`; name it in `--predictors` to run it)."
              for key, seconds in result.zero_cost_skipped.items()]
+    lines += [f"- Left out: `{key}`: {why}." for key, why in result.unfit.items()]
     if not any(b > 0 for b in result.budgets):
         return lines
     return lines + [f"- Left out at budgets >= 1: `{key}`, which {reads_lacking(result.bench.records, missing)}."
