@@ -248,6 +248,35 @@ def test_constant_predictions_have_undefined_violations_not_a_perfect_score():
     assert all_metrics([0.1, 0.2, 0.3], [0.5, 0.5, 0.4])["violations"] == 2
 
 
+def test_a_seed_that_predicted_one_value_leaves_the_paper_comparison_and_the_detail_csv_defined(data_dir):
+    from baselines.runner import paper_comparison
+    from naapgnn.cli.baselines import detail_frame
+    from naapgnn.data.naap440 import load_paper_baselines
+    from naapgnn.features.tabular import feature_set_name
+
+    paper = load_paper_baselines(data_dir)
+    model, features = paper["Model"].iloc[0], paper["Features"].iloc[0]
+    budget = next(k for k in (0, 3, 6, 9) if feature_set_name(k) == features)
+    row = {"model": model, "budget": budget, "violations": math.nan, "seed_violations": [math.nan, 3, math.nan, 5],
+           "mae": 0.05, "seed_mae": [0.05] * 4}
+    (out,) = paper_comparison([row], paper).to_dict("records")
+    assert math.isnan(out["violations"]) and (out["violations_min"], out["violations_max"]) == (3, 5)
+    assert out["match"] is False and out["in_range"] == (3 <= out["paper_violations"] <= 5)
+    assert detail_frame([row]).to_csv(index=False).splitlines()[1].split(",")[3] == ";3;;5"
+
+
+def test_train_says_the_graph_networks_tau_is_undefined_where_it_predicted_one_value():
+    from types import SimpleNamespace
+
+    from naapgnn.cli.train import held_out_summary
+
+    records = [SimpleNamespace(target=t) for t in (0.1, 0.2, 0.3)]
+    model = SimpleNamespace(stack_oof_=np.array([0.1, 0.3, 0.2]), oof_prediction_=np.array([0.5, 0.5, 0.5]))
+    line = held_out_summary(model, records)
+    assert line.endswith("Kendall tau 0.333 (the graph network alone, one member each: undefined (all 3 "
+                         "predictions are 0.5))") and "nan" not in line
+
+
 def test_baselines_say_why_a_constant_predictor_is_undefined(tmp_path):
     from baselines.runner import markdown, markdown_frame, results_frame, summary_text
 
@@ -285,3 +314,25 @@ def test_evaluate_leaves_out_onehot_ops_on_networks_that_are_not_nb201_cells(tmp
     err = capsys.readouterr().err
     assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "b.jsonl line 1 (record 'g0'): not a NAS-Bench-201 network" in err
+
+
+def test_evaluate_says_undefined_violations_of_a_one_value_predictor_on_screen_and_in_its_figure(tmp_path, capsys,
+                                                                                              monkeypatch):
+    import naapgnn.evaluation.plots as plots
+
+    path = _write(tmp_path / "b.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows:  # every run logs the same curve: curve_last predicts one value
+        row["curve"] = rows[0]["curve"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    notes = []
+    real = plots.plot_pred_vs_true
+    monkeypatch.setattr(plots, "plot_pred_vs_true", lambda panels, out: notes.extend(p["note"] for p in panels)
+                        or real(panels, out))
+    code = main(["evaluate", "--jobs", "1", "--data", str(path), "--predictors", "curve_last", "--budgets", "3",
+                 "--protocol", "official", "--inner-folds", "0", "--out", str(tmp_path / "out"), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    (line,) = [r for r in out.splitlines() if r.strip().startswith("3 ")]
+    assert "undefined  undef." in line and "nan" not in out
+    assert notes and all("violations undefined (one value predicted)" in n for n in notes)

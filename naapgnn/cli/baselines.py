@@ -202,8 +202,12 @@ def comparison_text(comparison) -> str:
 
 
 def detail_frame(rows):
-    """Every key of every row (all metrics, chosen seed, per-seed lists joined by ';')."""
+    """Every key of every row (all metrics, chosen seed, per-seed lists joined by ';', an undefined value in them
+    empty as in the CSVs' own cells: ``3;;5``)."""
     import pandas as pd
 
-    flat = [{k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
+    def item(value) -> str:
+        return "" if isinstance(value, float) and value != value else str(value)
+
+    flat = [{k: ";".join(map(item, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
     return pd.DataFrame(flat)

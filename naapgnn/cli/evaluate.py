@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         undefined = math.isnan(r["kendall_tau"])
         tau = f"{'undefined':>13}" if undefined else f"{r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}"
         print(f"{int(r['budget']):>6}  {spent}  {tau}  "
-              f"{_std(r['violations'], 1).strip():>6}  "
+              f"{'undef.' if math.isnan(r['violations']) else _std(r['violations'], 1).strip():>6}  "
               f"{r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {_precision(r['precision_at_5'])}  "
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
     for note in (small_split_note(result), equal_targets_note(result)):

@@ -90,7 +90,7 @@ def _example_budgets(budgets: Sequence[int]) -> list[int]:
 
 
 def _example_panels(result, protocol: str, labels) -> list[dict]:
-    from naapgnn.evaluation.metrics import format_tau, kendall_tau, mae, violations
+    from naapgnn.evaluation.metrics import all_metrics, format_tau, kendall_tau, mae
 
     best = best_per_budget(result.results, protocol)
     panels = []
@@ -103,8 +103,9 @@ def _example_panels(result, protocol: str, labels) -> list[dict]:
         test, pred, mae_pred = _representative(runs)
         y = result.bench.y[test]
         shown = mae_pred if mae_pred is not None else pred
-        note = (f"Kendall tau {format_tau(kendall_tau(y, pred))}\nviolations {violations(y, pred)}"
-                f" of {len(y) * (len(y) - 1) // 2}\nMAE {mae(y, shown):.4f}")
+        count = all_metrics(y, pred, ks=())["violations"]  # NaN: one value predicted, no order to count in
+        count = "undefined (one value predicted)" if math.isnan(count) else f"{count} of {len(y) * (len(y) - 1) // 2}"
+        note = f"Kendall tau {format_tau(kendall_tau(y, pred))}\nviolations {count}\nMAE {mae(y, shown):.4f}"
         if len(runs) > 1:
             note += f"\n(median-violations run of {len(runs)})"
         if mae_pred is not None:
