@@ -156,7 +156,8 @@ def test_two_jobs_give_the_rows_of_one(naap440):
 
 def test_cli_writes_the_table(data_dir, tmp_path, capsys):
     out = tmp_path / "res"
-    code = main(["baselines", "--jobs", "1", "--data", str(data_dir), "--models", "1-NN,SVR (RBF kernel)", "--budgets", "0,9",
+    code = main(["baselines", "--jobs", "1",
+                 "--data", str(data_dir), "--models", "1-NN,SVR (RBF kernel)", "--budgets", "0,9",
                  "--out", str(out), "--quiet", "--jobs", "1", "--compare-paper"])
     assert code == 0
     table = pd.read_csv(out / "baselines.csv")

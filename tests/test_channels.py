@@ -152,7 +152,8 @@ def test_the_cli_prints_the_warning_in_one_line(small_benchmark, tmp_path, capsy
     first = json.loads(lines[3])
     first["curve"]["loss_mean"][2] = None
     bench.write_text("\n".join(lines[:3] + [json.dumps(first)] + lines[4:]) + "\n")
-    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--budgets", "3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+    rc = main(["evaluate", "--jobs", "1",
+               "--data", str(bench), "--budgets", "3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "curve_best", "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 0

@@ -144,7 +144,8 @@ SMALL = ("note: the official test splits hold as few as 6 architectures, so a Ke
 
 def test_evaluate_notes_a_test_split_of_few_architectures(graphs, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["evaluate", "--jobs", "1", "--data", str(graphs), "--budgets", "1", "--predictors", "curve_last", "--seeds", "1",
+    assert main(["evaluate", "--jobs", "1",
+                 "--data", str(graphs), "--budgets", "1", "--predictors", "curve_last", "--seeds", "1",
                  "--inner-folds", "0", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
     assert SMALL + "\n" in capsys.readouterr().out
     assert "- Note: " + SMALL[len("note: "):] + ".\n" in (out / "report.md").read_text()
@@ -152,7 +153,8 @@ def test_evaluate_notes_a_test_split_of_few_architectures(graphs, tmp_path, caps
 
 def test_the_screen_table_writes_n_a_for_precision_at_5_of_a_test_split_of_4(graphs, tmp_path, capsys):
     n = sum(1 for line in Path(graphs).read_text().splitlines() if line.strip())
-    assert main(["evaluate", "--jobs", "1", "--data", str(graphs), "--budgets", "1", "--predictors", "curve_last", "--protocol",
+    assert main(["evaluate", "--jobs", "1",
+                 "--data", str(graphs), "--budgets", "1", "--predictors", "curve_last", "--protocol",
                  "repeated", "--repeats", "2", "--train-size", str(n - 4), "--inner-folds", "0", "--jobs", "1",
                  "--out", str(tmp_path / "out"), "--quiet"]) == 0
     (row,) = [line for line in capsys.readouterr().out.splitlines() if line.endswith("Last observed accuracy")]
@@ -216,7 +218,8 @@ def _rewrite(path: Path, change) -> Path:
 
 def test_baselines_budgets_past_the_shortest_curve_name_its_record(graphs, tmp_path, capsys):
     _rewrite(graphs, lambda r: r["curve"].update(accuracy=[]) if r["id"] == "g3" else None)
-    assert main(["baselines", "--jobs", "1", "--data", str(graphs), "--budgets", "0,3", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert main(["baselines", "--jobs", "1",
+                 "--data", str(graphs), "--budgets", "0,3", "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert capsys.readouterr().err.strip() == (
         "naapgnn baselines: error: --budgets: budget 3 needs 3 epochs of curve, graphs.jsonl line 4 (record 'g3') "
         "has 0")
@@ -280,7 +283,8 @@ def test_nothing_to_run_is_one_line_not_a_traceback(argv, option, model, channel
 def test_evaluate_says_no_record_has_the_accuracy(graphs, tmp_path, capsys):
     _rewrite(graphs, lambda r: r.update(curve={"val_loss": [1 - v for v in r["curve"]["accuracy"]]}))
     out = tmp_path / "out"
-    assert main(["evaluate", "--jobs", "1", "--data", str(graphs), "--budgets", "0,1", "--predictors", "curve_last,forest",
+    assert main(["evaluate", "--jobs", "1",
+                 "--data", str(graphs), "--budgets", "0,1", "--predictors", "curve_last,forest",
                  "--seeds", "1", "--inner-folds", "0", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
     assert ("note: curve_last is left out at budgets >= 1: it reads the curve channel(s) accuracy (under any name), "
             f"which no record of {graphs} has\n") in capsys.readouterr().err
@@ -289,7 +293,8 @@ def test_evaluate_says_no_record_has_the_accuracy(graphs, tmp_path, capsys):
 
 
 def test_evaluate_notes_a_zero_training_model_left_out_at_the_curve_budgets(graphs, tmp_path, capsys):
-    assert main(["evaluate", "--jobs", "1", "--data", str(graphs), "--budgets", "0,1", "--predictors", "forest,curve_last",
+    assert main(["evaluate", "--jobs", "1",
+                 "--data", str(graphs), "--budgets", "0,1", "--predictors", "forest,curve_last",
                  "--seeds", "1", "--inner-folds", "0", "--jobs", "1", "--out", str(tmp_path / "out"), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "note: forest runs at budget 0 only, so it is left out at budget 1\n" in err

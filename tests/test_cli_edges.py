@@ -59,7 +59,8 @@ def test_curve_last_still_refuses_a_channel_most_runs_lack(tmp_path):
 
 def test_evaluate_runs_curve_last_on_a_file_with_an_empty_accuracy_channel(tmp_path, capsys):
     data = _write(tmp_path / "b.jsonl", empty=4)  # a test record: the training records choose valid_acc
-    code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "curve_last", "--budgets", "3", "--protocol",
+    code = main(["evaluate", "--jobs", "1",
+                 "--data", str(data), "--predictors", "curve_last", "--budgets", "3", "--protocol",
                  "official", "--inner-folds", "0", "--out", str(tmp_path / "out"), "--quiet"])
     assert code == 0, capsys.readouterr().err
 
@@ -84,7 +85,8 @@ def test_a_test_split_of_one_architecture_is_refused_up_front(argv, message, tmp
 def test_evaluate_names_no_best_where_the_test_targets_are_all_equal(tmp_path, capsys):
     data = _write(tmp_path / "b.jsonl", test_target=0.7)
     out = tmp_path / "out"
-    code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "curve_last,curve_best", "--budgets", "3,6",
+    code = main(["evaluate", "--jobs", "1",
+                 "--data", str(data), "--predictors", "curve_last,curve_best", "--budgets", "3,6",
                  "--protocol", "official", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -167,7 +169,8 @@ def test_a_warning_about_the_training_records_names_their_file_even_from_worker_
     for i, record in enumerate(lines):
         record["hparams"] = {"momentum": None, "lr": 0.01 * (1 + i % 3)}
     data.write_text("".join(json.dumps(record) + "\n" for record in lines))
-    code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "baker", "--budgets", "0", "--protocol", "repeated",
+    code = main(["evaluate", "--jobs", "1",
+                 "--data", str(data), "--predictors", "baker", "--budgets", "0", "--protocol", "repeated",
                  "--repeats", "2", "--inner-folds", "0", "--jobs", jobs, "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 0, err
@@ -205,7 +208,8 @@ def test_curve_last_chooses_its_channel_beside_a_diverged_training_run_and_predi
 
 def test_the_repeated_protocol_tests_two_where_one_record_is_marked(tmp_path, capsys):
     data = _write(tmp_path / "b.jsonl", tested=lambda i: i == 3)
-    code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "curve_last", "--budgets", "3", "--protocol",
+    code = main(["evaluate", "--jobs", "1",
+                 "--data", str(data), "--predictors", "curve_last", "--budgets", "3", "--protocol",
                  "repeated", "--repeats", "2", "--inner-folds", "0", "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
 
@@ -224,7 +228,8 @@ def test_a_budget_before_a_records_first_logged_epoch_names_its_line(tmp_path, c
         for channel in ("valid_acc", "train_acc"):
             record["curve"][channel][:2] = [None, None]
     data.write_text("\n" + "".join(json.dumps(record) + "\n" for record in lines))  # a blank line first
-    code = main(["evaluate", "--jobs", "1", "--data", str(data), "--predictors", "curve_last", "--budgets", "1", "--out",
+    code = main(["evaluate", "--jobs", "1",
+                 "--data", str(data), "--predictors", "curve_last", "--budgets", "1", "--out",
                  str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and err.strip().splitlines()[-1] == (

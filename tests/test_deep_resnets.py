@@ -177,7 +177,8 @@ def test_baselines_run_on_a_benchmark_of_records(tmp_path, capsys):
     path = tmp_path / "deep60.jsonl"
     write_jsonl(read_deep_resnets(CSV, seed=0)[:60], path)
     out = tmp_path / "bl"
-    code = main(["baselines", "--jobs", "1", "--data", str(path), "--budgets", "0,3", "--protocol", "repeated", "--repeats", "2",
+    code = main(["baselines", "--jobs", "1",
+                 "--data", str(path), "--budgets", "0,3", "--protocol", "repeated", "--repeats", "2",
                  "--models", "Baker et al. nu-SVR,Per-layer Random Forest + cycle", "--jobs", "1", "--quiet",
                  "--out", str(out)])
     captured = capsys.readouterr()

@@ -115,7 +115,8 @@ def test_cli_on_a_json_lines_benchmark(small_benchmark, tmp_path, capsys):
     assert set(inner.protocol) == {"inner:official"}
     report = (out / "report.md").read_text()
     assert "Chosen on 5 seeded folds inside the records not marked" in report and " ± " in report
-    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--budgets", "6", "--predictors", "curve_best", "--out", str(out)])
+    rc = main(["evaluate", "--jobs", "1",
+               "--data", str(bench), "--budgets", "6", "--predictors", "curve_best", "--out", str(out)])
     assert rc == 2
     assert "budget 6 needs 6 epochs of curve" in capsys.readouterr().err
 
@@ -170,7 +171,8 @@ def test_every_protocol_runs_with_its_own_splits(small_bench, tmp_path):
 def test_a_predictor_reading_absent_channels_is_left_out_at_budgets_above_zero(small_benchmark, tmp_path, capsys):
     bench = small_benchmark(5, channels=["accuracy"])  # an accuracy curve only, as the deep ResNets have
     out = tmp_path / "out"
-    rc = main(["evaluate", "--jobs", "1", "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
+    rc = main(["evaluate", "--jobs", "1",
+               "--data", str(bench), "--budgets", "0,3", "--seeds", "1", "--jobs", "1", "--inner-folds", "0",
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
     assert rc == 0
     err = capsys.readouterr().err
@@ -270,13 +272,15 @@ def test_a_benchmark_with_no_test_record_is_evaluated_under_the_repeated_protoco
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     path.write_text("".join(json.dumps({k: v for k, v in row.items() if k != "split"}) + "\n" for row in rows))
     argv = ["--data", str(path), "--budgets", "0", "--jobs", "1", "--quiet"]
-    assert main(["evaluate", "--jobs", "1", *argv, "--seeds", "1", "--repeats", "2", "--inner-folds", "0", "--predictors", "paper_gb100",
+    assert main(["evaluate", "--jobs", "1",
+                 *argv, "--seeds", "1", "--repeats", "2", "--inner-folds", "0", "--predictors", "paper_gb100",
                  "--out", str(tmp_path / "ev")]) == 0
     note = ("no record of {} is marked test (\"split\": \"test\"), so the official protocol has no test split: "
             "using the repeated protocol (--protocol to choose)".format(path))
     assert note in capsys.readouterr().err
     assert set(pd.read_csv(tmp_path / "ev" / "results.csv").protocol) == {"repeated"}
-    assert main(["baselines", "--jobs", "1", *argv, "--repeats", "2", "--models", "baker", "--out", str(tmp_path / "bl")]) == 0
+    assert main(["baselines", "--jobs", "1",
+                 *argv, "--repeats", "2", "--models", "baker", "--out", str(tmp_path / "bl")]) == 0
     assert note in capsys.readouterr().err
     assert (tmp_path / "bl" / "baselines.csv").is_file()
     assert main(["evaluate", "--jobs", "1", *argv, "--protocol", "official", "--predictors", "paper_gb100",

@@ -119,7 +119,8 @@ def test_budgets_are_checked_against_the_benchmarks_own_curve_length(tmp_path, c
     path = tmp_path / "deep.jsonl"
     write_jsonl(_deep_records(), path)
     out = tmp_path / "out"
-    rc = main(["evaluate", "--jobs", "1", "--data", str(path), "--budgets", "1,3", "--predictors", "curve_last,curve_best",
+    rc = main(["evaluate", "--jobs", "1",
+               "--data", str(path), "--budgets", "1,3", "--predictors", "curve_last,curve_best",
                "--seeds", "1", "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"])
     assert rc == 0
     assert sorted(pd.read_csv(out / "results.csv").budget) == [1, 1, 3, 3]
@@ -144,12 +145,14 @@ def test_a_train_size_draws_the_repeated_splits_and_the_report_says_so(tmp_path,
     path = tmp_path / "deep.jsonl"
     write_jsonl(_deep_records(n=30), path)
     out = tmp_path / "out"
-    assert main(["evaluate", "--jobs", "1", "--data", str(path), "--train-size", "8", "--repeats", "2", "--budgets", "1",
+    assert main(["evaluate", "--jobs", "1",
+                 "--data", str(path), "--train-size", "8", "--repeats", "2", "--budgets", "1",
                  "--predictors", "curve_last", "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
     runs = pd.read_csv(out / "runs.csv")
     assert set(runs.protocol) == {"repeated"} and set(runs.max_violations) == {22 * 21 // 2}  # 22 tested each
     assert "- Architectures per split, training / test: repeated 8 / 22." in (out / "report.md").read_text()
-    assert main(["evaluate", "--jobs", "1", "--data", str(path), "--train-size", "8", "--protocol", "official", "--budgets", "1",
+    assert main(["evaluate", "--jobs", "1",
+                 "--data", str(path), "--train-size", "8", "--protocol", "official", "--budgets", "1",
                  "--predictors", "curve_last", "--out", str(out), "--quiet"]) == 2
     assert "--train-size: sizes the repeated protocol's splits; add --protocol repeated" in capsys.readouterr().err
     assert main(["evaluate", "--jobs", "1", "--data", str(path), "--train-size", "30", "--budgets", "1",
@@ -175,7 +178,8 @@ def test_repeated_runs_of_a_configuration_stay_on_one_side_of_every_split(tmp_pa
         "one side; ")
     assert "records marked test share theirs with a training record" in bench.repeated_configurations()
     out = tmp_path / "out"
-    assert main(["evaluate", "--jobs", "1", "--data", str(path), "--protocol", "repeated", "--repeats", "3", "--budgets", "1",
+    assert main(["evaluate", "--jobs", "1",
+                 "--data", str(path), "--protocol", "repeated", "--repeats", "3", "--budgets", "1",
                  "--predictors", "curve_last", "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
     assert "note: 12 configurations" in capsys.readouterr().err
     splits = ev._split_lists(bench, ["repeated", "kfold"], 0, 3, 4, 2)  # the outer splits and the inner folds

@@ -156,7 +156,8 @@ def test_default_budgets_fit_a_short_benchmark(tmp_path, capsys):
     assert ("note: budgets 3 kept, 6, 9 left out: a full training is 5 epochs and the shortest curve 5"
             in capsys.readouterr().out)
     assert pd.read_csv(out / "early_stop_summary.csv").budget.unique().tolist() == [3]
-    code = main(["baselines", "--jobs", "1", "--data", str(data), "--models", "Baker et al. nu-SVR", "--jobs", "1", "--quiet",
+    code = main(["baselines", "--jobs", "1",
+                 "--data", str(data), "--models", "Baker et al. nu-SVR", "--jobs", "1", "--quiet",
                  "--protocol", "repeated", "--repeats", "2", "--out", str(tmp_path / "bl")])
     assert code == 0, capsys.readouterr().err
     assert ("note: budgets 0, 3 kept, 6, 9 left out: the shortest curve of the benchmark has 5 epochs"
