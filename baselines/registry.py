@@ -65,7 +65,7 @@ def onehot_table(bench, budget):
     """The one-hot of the cell ops of every row (NAS-Bench-201 networks only)."""
     from baselines.onehot import onehot_features
 
-    return onehot_features(bench.records, file=bench.name.split(" (")[0])
+    return onehot_features(bench.records, file=bench.file)
 
 
 def register_all(register) -> None:

@@ -71,7 +71,7 @@ def evaluate(source, budgets, test_fraction, predictors, n_splits, store, jobs, 
     rows = []
     for (key, k), plan in units.items():
         agg = aggregate([{m: by_unit[u][m] for m in ("kendall_tau", "mae")} for u in plan])
-        rows.append({"benchmark": bench.name.split(" (")[0], "predictor": key, "budget": k, **agg,
+        rows.append({"benchmark": bench.file, "predictor": key, "budget": k, **agg,
                      "seconds": float(np.mean([by_unit[u]["seconds"] for u in plan])),
                      "per_split": {m: [by_unit[u][m] for u in plan] for m in ("kendall_tau", "mae")}})
     return rows

@@ -106,8 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, cells_lacking,
-                                            reads_lacking)
+    from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, reads_lacking
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
@@ -143,9 +142,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")
-    unfit = cells_lacking(bench, predictors)
-    for key, why in unfit.items():
-        print(f"note: {key} is left out: {why}", file=sys.stderr)
     result = run_evaluation(
         bench, out, predictors, budgets=budgets, protocols=protocols, n_seeds=args.seeds,
         n_repeats=args.repeats, n_folds=args.folds, inner_folds=args.inner_folds, cifar_root=args.cifar_root,
@@ -157,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} architectures "
               f"x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first ones, "
               f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
+    for key, why in result.unfit.items():
+        print(f"note: {key} is left out: {why}", file=sys.stderr)
     cut_short = cut_short_note(result)
     if cut_short:
         print(f"note: {cut_short}", file=sys.stderr)
@@ -164,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it "
                   f"{reads_lacking(bench.records, missing, args.data or 'the data')}", file=sys.stderr)
-    for note in out_of_range_notes([p for p in predictors if p.key not in unfit], budgets):
+    for note in out_of_range_notes([p for p in predictors if p.key not in result.unfit], budgets):
         print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)

@@ -138,11 +138,10 @@ def read_hparams(text: str) -> dict[str, float]:
         raise NaapgnnError(f"{source}: {message}") from None
     if not hparams:
         raise NaapgnnError(f"{source}: no hyperparameters given")
-    from naapgnn.data.plausibility import is_learning_rate_name
+    from naapgnn.data.plausibility import negative_learning_rate
 
-    negative = [key for key, value in hparams.items() if is_learning_rate_name(key) and value < 0]
-    if negative:
-        key = negative[0]
+    key = negative_learning_rate(hparams)
+    if key is not None:
         raise NaapgnnError(f"{source}: {key}: {hparams[key]:g} is negative; a learning rate is 0 or more")
     return hparams
 

@@ -15,7 +15,7 @@ import numpy as np
 from naapgnn.data.channels import ACCURACY_SLACK, _words as words_of, is_cost_channel, is_loss_channel
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["is_accuracy_name", "is_learning_rate_name", "check_plausible"]
+__all__ = ["is_accuracy_name", "is_learning_rate_name", "negative_learning_rate", "check_plausible"]
 
 # Words of a name that make an accuracy channel a difference, a ratio or a transform, which may be negative
 _NOT_AN_ACCURACY = frozenset({"delta", "diff", "difference", "gain", "change", "improvement", "drop", "log", "logit",
@@ -49,7 +49,13 @@ def check_plausible(curve: Mapping[str, np.ndarray], hparams: Mapping[str, float
             i = int(bad[0])
             raise NaapgnnError(f"curve.{channel}[{i}] (epoch {i + 1}, record {record_id!r}): {values[i]:g} is "
                                f"negative; {what}")
-    for key, value in hparams.items():
-        if is_learning_rate_name(key) and value < 0:
-            raise NaapgnnError(f"hparams.{key} (record {record_id!r}): {value:g} is negative; a learning rate is 0 "
-                               "or more")
+    key = negative_learning_rate(hparams)
+    if key is not None:
+        raise NaapgnnError(f"hparams.{key} (record {record_id!r}): {hparams[key]:g} is negative; a learning rate is 0 "
+                           "or more")
+
+
+def negative_learning_rate(hparams: Mapping[str, float]) -> str | None:
+    """The first name of ``hparams`` that is a learning rate (:func:`is_learning_rate_name`) with a negative value;
+    None when there is none."""
+    return next((key for key, value in hparams.items() if is_learning_rate_name(key) and value < 0), None)

@@ -260,7 +260,7 @@ def cells_lacking(bench, predictors) -> dict[str, str]:
     from naapgnn.data.nb201_cells import first_not_network
 
     keys = [p.key for p in predictors if p.entry.nb201_cells]
-    where = first_not_network(bench.records, bench.name.split(" (")[0]) if 0 < len(keys) < len(predictors) else None
+    where = first_not_network(bench.records, bench.file) if 0 < len(keys) < len(predictors) else None
     return {} if where is None else {key: f"it reads NAS-Bench-201 cells only, and {where} is not a NAS-Bench-201 "
                                           "network" for key in keys}
 

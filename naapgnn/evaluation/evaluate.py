@@ -293,7 +293,7 @@ def _check(bench, budgets, protocols, n_seeds, inner_folds) -> list[int]:
     """Budgets against the benchmark's own curve length (90 epochs on NAAP-440, 140 for the deep ResNets)."""
     from naapgnn.data.channels import late_logs
 
-    file = bench.name.split(" (")[0]
+    file = bench.file
     for b in budgets:
         if b < 0:
             raise NaapgnnError(f"--budgets: {b} is not a number of epochs (>= 0)")
@@ -395,7 +395,7 @@ def _run(bench, out, predictors, budgets, split_lists, seeds, zc_batch_size, job
              if p.entry.applies(b) and not (b > 0 and p.key in lacking)
              for u in plan_units(p, b, protocol, len(split_lists[protocol]), seeds)]
     if not units:
-        raise nothing_to_run("--predictors", budgets, bench.name.split(" (")[0], lacking, bench.records)
+        raise nothing_to_run("--predictors", budgets, bench.file, lacking, bench.records)
     return run_units(bench, predictors, units, split_lists, ResumeLog(out / "cache" / "runs.jsonl", dict), jobs=jobs,
                      threads=threads, progress=progress, desc="evaluate", extra=extra)
 
