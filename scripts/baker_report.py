@@ -129,6 +129,17 @@ def _register_baselines() -> None:
         register_all(registry.register)
 
 
+def _items(text: str, option: str) -> list[str]:
+    """The items of a comma list; an empty one (``0,,3``) ends the script with a one-line error."""
+    from naapgnn.errors import NaapgnnError
+    from naapgnn.io import comma_items
+
+    try:
+        return comma_items(text, option)
+    except NaapgnnError as exc:
+        raise SystemExit(f"baker_report.py: error: {exc}") from None
+
+
 def main(argv=None) -> None:
     from naapgnn.evaluation.engine import Predictor
     from naapgnn.io import ResumeLog, write_text_atomic
@@ -151,26 +162,26 @@ def main(argv=None) -> None:
     ap.add_argument("--variant-budgets", default=",".join(map(str, VARIANT_BUDGETS)),
                     help="budgets of the --variants (a comma list)")
     args = ap.parse_args(argv)
-    variants = [v for v in args.variants.split(",") if v]
+    variants = _items(args.variants, "--variants")
     for variant in variants:
         if variant not in VARIANTS or not args.deep:
             raise SystemExit(f"--variants: {variant!r} is not one of {', '.join(VARIANTS)}, or --deep is missing")
 
     _register_baselines()
     gnn_params = json.loads(args.gnn_params)
-    predictors = [Predictor(key, params=gnn_params if key == "gnn" else {}) for key in args.predictors.split(",")]
+    predictors = [Predictor(key, params=gnn_params if key == "gnn" else {}) for key in _items(args.predictors, "--predictors")]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = ResumeLog(out / "fits.jsonl")
     rows = []
     if args.deep and args.deep_budgets:  # first: the benchmark whose curve side is in question
-        rows += evaluate(args.deep, [int(k) for k in args.deep_budgets.split(",")], 0.2, predictors, args.splits,
+        rows += evaluate(args.deep, [int(k) for k in _items(args.deep_budgets, "--deep-budgets")], 0.2, predictors, args.splits,
                          store, args.jobs, args.seed)
     for variant in variants:
-        rows += evaluate(variant_file(args.deep, variant, out), [int(k) for k in args.variant_budgets.split(",")],
+        rows += evaluate(variant_file(args.deep, variant, out), [int(k) for k in _items(args.variant_budgets, "--variant-budgets")],
                          0.2, predictors, args.splits, store, args.jobs, args.seed)
     if args.naap_budgets:  # "" skips NAAP-440
-        rows += evaluate(args.naap, [int(k) for k in args.naap_budgets.split(",")], None, predictors, args.splits,
+        rows += evaluate(args.naap, [int(k) for k in _items(args.naap_budgets, "--naap-budgets")], None, predictors, args.splits,
                          store, args.jobs, args.seed)
     text = table(rows)
     paired = paired_table(rows)

@@ -62,11 +62,12 @@ def blended(gnn: np.ndarray, forest: np.ndarray, share: float) -> np.ndarray:
 def main(argv=None) -> int:
     from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+    from naapgnn.io import comma_items
     from naapgnn.models.gnn import GNNPredictor
 
     args = parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",") if s] if args.seeds else [args.seed]
     try:
+        seeds = [int(s) for s in comma_items(args.seeds, "--seeds")] if args.seeds else [args.seed]
         bench = load_benchmark_for_evaluation(args.data)
         model = GNNPredictor(**{**json.loads(args.gnn_params), "blend_forest": 0.0})
         X = model.featurize(bench.records)

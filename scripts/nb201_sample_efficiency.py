@@ -58,8 +58,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def seed_list(text: str) -> list[int]:
     """``"5"`` -> seeds 0..4; ``"0,3"`` -> seeds 0 and 3."""
-    parts = [int(s) for s in text.split(",") if s.strip()]
-    return list(range(parts[0])) if len(parts) == 1 and "," not in text else parts
+    from naapgnn.io import comma_items
+
+    parts = [int(s) for s in comma_items(text, "--seeds")]
+    return list(range(parts[0])) if len(parts) == 1 else parts
 
 
 def sample_splits(n: int, n_train: int, seeds) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -155,19 +157,19 @@ def main(argv=None) -> int:
 
     from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.engine import Predictor
-    from naapgnn.io import ResumeLog, write_text_atomic
+    from naapgnn.io import ResumeLog, comma_items, write_text_atomic
 
     args = parse_args(argv)
     try:
-        datasets = [d for d in args.datasets.split(",") if d]
+        datasets = comma_items(args.datasets, "--datasets")
         unknown = [d for d in datasets if d not in DATASET_NAMES]
         if unknown:
             raise NaapgnnError(f"--datasets: unknown {unknown[0]!r} (expected {', '.join(DATASET_NAMES)})")
-        files = dict(item.split("=", 1) for item in args.data.split(",") if item)
-        n_trains = [int(n) for n in args.n_train.split(",") if n]
+        files = dict(item.split("=", 1) for item in comma_items(args.data, "--data"))
+        n_trains = [int(n) for n in comma_items(args.n_train, "--n-train")]
         seeds = seed_list(args.seeds)
         gnn_params = json.loads(args.gnn_params)
-        predictors = [Predictor(k, gnn_params if k == "gnn" else {}) for k in args.predictors.split(",") if k]
+        predictors = [Predictor(k, gnn_params if k == "gnn" else {}) for k in comma_items(args.predictors, "--predictors")]
         for p in predictors:
             p.entry  # unknown names fail here, in one line
         out = Path(args.out)

@@ -175,12 +175,12 @@ def main(argv=None) -> int:
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.evaluation.benchmark import benchmark_from_table
     from naapgnn.evaluation.protocols import splits
-    from naapgnn.io import write_text_atomic
+    from naapgnn.io import comma_items, write_text_atomic
 
     args = parse_args(argv)
     params = parse_params(args.params)
-    budgets = [int(b) for b in args.budgets.split(",")]
-    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    budgets = [int(b) for b in comma_items(args.budgets, "--budgets")]
+    protocols = comma_items(args.protocols, "--protocols")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

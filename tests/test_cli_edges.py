@@ -12,7 +12,7 @@ import pytest
 from naapgnn.cli import main
 from naapgnn.data.deep_resnets import resnet_layers
 from naapgnn.data.records import Record, load_benchmark
-from naapgnn.evaluation.metrics import format_tau, undefined_tau_reason
+from naapgnn.evaluation.metrics import describe_tau, format_tau, undefined_tau_reason
 from naapgnn.models.heuristics import CurveHeuristic
 
 
@@ -105,6 +105,8 @@ def test_undefined_tau_is_said_in_words():
     assert undefined_tau_reason([0.1, 0.2, 0.3], [0.5, 0.5, 0.5]) == "all 3 predictions are 0.5"
     assert undefined_tau_reason([0.1, 0.2, 0.3], [0.1, 0.3, 0.2]) is None
     assert format_tau(float("nan")) == "undefined" and format_tau(0.12345) == "0.123"
+    assert describe_tau([0.1, 0.2, 0.3], [0.5, 0.5, 0.5]) == "undefined (all 3 predictions are 0.5)"
+    assert describe_tau([0.1, 0.2, 0.3], [0.1, 0.3, 0.2]) == "0.333"
 
 
 def test_predict_says_the_tau_of_equal_targets_is_undefined():
@@ -113,7 +115,7 @@ def test_predict_says_the_tau_of_equal_targets_is_undefined():
     arch = resnet_layers(1, 4, 3)
     records = [Record(f"r{i}", arch, target=0.7) for i in range(3)]
     line = summary_line(records, np.array([0.6, 0.7, 0.8]), 0)
-    assert line.endswith("MAE 0.0667, Kendall tau undefined (all 3 targets are 0.7: no order to compare)")
+    assert line.endswith("MAE 0.0667, Kendall tau undefined (all 3 targets are 0.7)")
 
 
 def test_baselines_table_says_undefined_not_nan():

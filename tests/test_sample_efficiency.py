@@ -9,6 +9,7 @@ import pytest
 from naapgnn.arch.format import parse_architecture
 from naapgnn.data.nb201 import CELL_OPS, EDGES, nb201_network
 from naapgnn.data.records import Record, write_jsonl
+from naapgnn.errors import NaapgnnError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,7 +26,9 @@ def se():
 def test_seed_list(se):
     assert se.seed_list("3") == [0, 1, 2]
     assert se.seed_list("4,7") == [4, 7]
-    assert se.seed_list("5,") == [5]
+    assert se.seed_list("5") == [0, 1, 2, 3, 4]
+    with pytest.raises(NaapgnnError, match="--seeds: empty item in '5,'"):
+        se.seed_list("5,")
 
 
 def test_splits_are_disjoint_cover_all_and_repeat(se):

@@ -47,7 +47,7 @@ def held_out_summary(model, records) -> str:
     blend and curve stack, cross-validated inside the training data) and the graph network's alone."""
     import numpy as np
 
-    from naapgnn.evaluation.metrics import mae
+    from naapgnn.evaluation.metrics import describe_tau, mae
     from naapgnn.models.curve_stack import MAX_STACK_ROWS
 
     y = np.array([r.target for r in records], dtype=float)
@@ -60,16 +60,9 @@ def held_out_summary(model, records) -> str:
     of = f" of {len(y)} ({why})" if seen.sum() < len(y) else ""
     return (f"held-out check (each training architecture predicted by models that did not train on it): "
             f"{int(seen.sum())}{of} architectures, MAE {mae(y[seen], pred[seen]):.4f}, "
-            f"Kendall tau {_tau(y[seen], pred[seen])} (the graph network alone, one member each: "
-            f"{_tau(y[seen], graph[seen])})")
+            f"Kendall tau {describe_tau(y[seen], pred[seen])} (the graph network alone, one member each: "
+            f"{describe_tau(y[seen], graph[seen])})")
 
-
-def _tau(y, pred) -> str:
-    """Kendall tau to 3 digits, or "undefined (all N predictions are X)" where it is (never "nan")."""
-    from naapgnn.evaluation.metrics import format_tau, kendall_tau, undefined_tau_reason
-
-    why = undefined_tau_reason(y, pred)
-    return f"undefined ({why})" if why else format_tau(kendall_tau(y, pred))
 
 
 def run(args: argparse.Namespace) -> int:

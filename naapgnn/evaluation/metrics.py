@@ -147,6 +147,12 @@ def undefined_tau_reason(y_true, y_pred) -> str | None:
     return None
 
 
+def describe_tau(y_true, y_pred, digits: int = 3) -> str:
+    """Kendall tau of these to ``digits`` digits, or ``"undefined (why)"`` where it is (never ``"nan"``)."""
+    why = undefined_tau_reason(y_true, y_pred)
+    return f"undefined ({why})" if why else f"{kendall_tau(y_true, y_pred):.{digits}f}"
+
+
 def format_tau(value: float, digits: int = 3) -> str:
     """A Kendall tau for a summary line: ``"undefined"`` where it is NaN (nothing to rank), never ``"nan"``."""
     return "undefined" if math.isnan(value) else f"{value:.{digits}f}"

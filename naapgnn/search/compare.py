@@ -14,7 +14,9 @@ from naapgnn.search.problem import (
     SearchProblem, make_predictor, predictor_inputs, predictor_name, rank_targets, trainings_to_rank,
 )
 from naapgnn.search.neighbours import neighbours_of
-from naapgnn.search.strategies import neighbour_table, predictor_guided, random_search, regularized_evolution
+from naapgnn.search.strategies import (
+    check_n_train, neighbour_table, predictor_guided, random_search, regularized_evolution,
+)
 from naapgnn.search.trials import announce_resume, trial_keys, trial_log
 
 STRATEGIES = ("random", "evolution", "predictor")
@@ -105,8 +107,7 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
     if trials < 1:
         raise NaapgnnError(f"--trials must be >= 1, got {trials}")
     for v in n_train:
-        if not 2 <= v < problem.n:
-            raise NaapgnnError(f"--n-train must be between 2 and {problem.n - 1}, got {v}")
+        check_n_train(v, problem.n)
     neighbours = _neighbours(problem, rules) if "evolution" in strategies else None
     features = predictor_inputs(make_predictor(predictor, 0, seed), problem.records) if n_train else None
     config = {"study": "compare", "trials": trials, "n_train": n_train, "predictor": predictor_name(predictor),

@@ -13,6 +13,7 @@ from naapgnn.search.neighbours import NO_NEIGHBOURS, has_neighbours
 from naapgnn.search.problem import SearchProblem, make_predictor
 from naapgnn.search.settings import SearchSettings
 from naapgnn.search.space_ranking import rank_space
+from naapgnn.search.strategies import check_n_train
 
 DEFAULT_N_TRAIN = {"predictor": (20,), "compare": (10, 20, 50)}
 DEFAULT_BUDGETS = (3, 6, 9)
@@ -67,10 +68,8 @@ def _n_train(settings: SearchSettings, problem: SearchProblem, strategy: str) ->
     if settings.n_train:
         return list(settings.n_train)
     default = DEFAULT_N_TRAIN[strategy]
-    bad = [v for v in default if not 2 <= v < problem.n]
-    if bad:
-        raise NaapgnnError(f"--n-train (default {' '.join(map(str, default))}) must be between 2 and {problem.n - 1}, "
-                           f"got {bad[0]}: the benchmark holds only {problem.n} architectures; give --n-train N")
+    for v in default:
+        check_n_train(v, problem.n, default)
     return list(default)
 
 
@@ -152,7 +151,6 @@ def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) ->
     import time
 
     from naapgnn.arch.space import enlarged_rules
-    from naapgnn.errors import NaapgnnError
 
     if any(s is None for s in problem.schemes):
         raise NaapgnnError("--strategy enlarged: the space it ranks is NAAP-440's; it trains on NAAP-440 schemes, and "

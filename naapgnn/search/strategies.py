@@ -146,6 +146,17 @@ def regularized_evolution(neighbours: list[list[list[int]]], accuracy: np.ndarra
     return np.array(order, dtype=int)
 
 
+def check_n_train(n_train: int, n: int, default: Sequence[int] | None = None) -> None:
+    """Refuse an ``--n-train`` outside [2, ``n`` - 1]; ``default``, when given, is the default the user kept,
+    and the message names it."""
+    if 2 <= n_train < n:
+        return
+    if default is not None:
+        raise NaapgnnError(f"--n-train (default {' '.join(map(str, default))}) must be between 2 and {n - 1}, "
+                           f"got {n_train}: the benchmark holds only {n} architectures; give --n-train N")
+    raise NaapgnnError(f"--n-train must be between 2 and {n - 1}, got {n_train}")
+
+
 def predictor_guided(accuracy: np.ndarray, features, n_train: int, predictor, rng: np.random.Generator) -> np.ndarray:
     """Wen et al. 2020: train ``n_train`` random architectures, fit the
     predictor on them, then train the rest in order of predicted accuracy.
@@ -167,8 +178,7 @@ def predictor_guided(accuracy: np.ndarray, features, n_train: int, predictor, rn
         the top ``K`` is ``order[:n_train + K]``.
     """
     n = len(accuracy)
-    if not 2 <= n_train < n:
-        raise NaapgnnError(f"--n-train must be between 2 and {n - 1} (the space has {n}), got {n_train}")
+    check_n_train(n_train, n)
     order = rng.permutation(n)
     first, rest = order[:n_train], order[n_train:]
     predictor.fit(take(features, first), accuracy[first])
