@@ -111,6 +111,8 @@ def test_a_non_finite_learning_rate_is_an_error(tmp_path):
     ({"accuracy": [0.3, 0.4], "lr": [0.1, -0.01]}, "b.jsonl line 2: curve.lr[1] (epoch 2, record 'n1'): -0.01 is "
                                                    "negative; a learning rate is 0 or more"),
     ({"accuracy": [0.3, 0.4], "learning_rate": [-0.1, 0.1]}, "curve.learning_rate[0] (epoch 1, record 'n1'): -0.1"),
+    ({"accuracy": [0.3, 0.4], "valid_top1": [30.0, -3.0]}, "curve.valid_top1[1] (epoch 2, record 'n1'): -3 is "
+                                                          "negative; an accuracy lies in [0, 1] or in percent"),
 ])
 def test_a_negative_accuracy_or_learning_rate_is_an_error(tmp_path, curve, message):
     path = _write(tmp_path / "b.jsonl", [{"accuracy": [0.3, 0.4], "lr": [0.1, 0.1]}, curve])
@@ -126,6 +128,13 @@ def test_a_negative_learning_rate_in_hparams_is_an_error(tmp_path):
     with pytest.raises(NaapgnnError, match=r"b.jsonl line 2: hparams.lr \(record 'n1'\): -0.1 is negative; a "
                                            "learning rate is 0 or more"):
         load_jsonl(path)
+
+
+def test_a_top_k_is_an_accuracy_and_its_error_rate_is_not():
+    from naapgnn.data.plausibility import is_accuracy_name
+
+    assert all(map(is_accuracy_name, ["valid_top1", "top5", "Top1Acc", "test_top_1"]))
+    assert not any(map(is_accuracy_name, ["top1_err", "valid_top1_loss", "top_layer", "stop", "top1_gain"]))
 
 
 def test_negative_values_of_other_channels_are_read(tmp_path):

@@ -256,8 +256,8 @@ def test_models_a_group_brings_in_get_one_quiet_line(graphs, tmp_path, capsys):
     argv = ["baselines", "--data", str(graphs), "--budgets", "0,1", "--jobs", "1", "--quiet"]
     assert main(argv + ["--models", "extra", "--out", str(tmp_path / "g")]) == 0
     err = capsys.readouterr().err
-    assert ("note: left out at budgets >= 1 (curve channels these records lack; name one in --models for which): "
-            "Per-layer Random Forest + cycle\n") in err
+    assert ("note: left out at budgets >= 1 for curve channels these records lack (name one in --models for more): "
+            "Per-layer Random Forest + cycle (reads accuracy, loss_mean, lr (cyclic, period 3))\n") in err
     assert "is left out at budgets >= 1: it reads" not in err
     assert main(argv + ["--models", "Per-layer Random Forest + cycle,Per-layer Random Forest",
                         "--out", str(tmp_path / "n")]) == 0

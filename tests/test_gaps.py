@@ -221,3 +221,13 @@ def test_a_curve_shorter_than_the_budget_is_not_lengthened(tmp_path):
     # a run in progress, 6 epochs logged, its last not: read at budget 8, it stays 6 epochs long (a reader refuses it)
     records = _load(tmp_path / "j.jsonl", [RISING, RISING, RISING[:5] + [None]], [0.5, 0.5, None])
     assert len(as_seen_at(records, 8)[2].curve["acc"]) == 6
+
+
+def test_a_run_stopped_early_without_a_channel_others_log_reaches_none_of_its_epochs(tmp_path):
+    from naapgnn.data.gaps import training_reading
+
+    lr = [0.1] * 12
+    records = _load_channels(tmp_path / "s.jsonl", [{"acc": RISING[:5]}] + [{"acc": RISING, "lr": lr}] * 3)
+    assert records[0].stopped_at == 5 and "lr" not in records[0].curve
+    worst, unlogged = training_reading(records, ["acc", "lr"], 3)
+    assert unlogged == {"acc": [], "lr": []} and worst["acc"] == 0.1

@@ -165,10 +165,10 @@ def left_out_notes(records, missing: dict, models: str | None, data: str) -> lis
     named = {s.strip() for s in (models or "").split(",")}
     notes = [f"note: {name} is left out at budgets >= 1: it {reads_lacking(records, channels, data)}"
              for name, channels in missing.items() if name in named]
-    grouped = [name for name in missing if name not in named]
+    grouped = [f"{name} (reads {', '.join(channels)})" for name, channels in missing.items() if name not in named]
     if grouped:
-        notes.append(f"note: left out at budgets >= 1 (curve channels these records lack; name one in --models for "
-                     f"which): {', '.join(grouped)}")
+        notes.append(f"note: left out at budgets >= 1 for curve channels these records lack (name one in --models "
+                     f"for more): {'; '.join(grouped)}")
     return notes
 
 

@@ -216,7 +216,7 @@ def unlogged_epochs(records: Sequence, channel: str, length: int) -> np.ndarray:
     reach, logs = np.zeros(length, dtype=int), np.zeros(length, dtype=int)
     for r in records:
         values = r.curve.get(channel, ())
-        n = min(r.stopped_at or len(values), length)
+        n = min(r.stopped_at or len(values), len(values), length)  # a record without the channel reaches none
         logged = np.isfinite(np.asarray(values[:n], dtype=float))
         was_non_finite = r.non_finite.get(channel, np.zeros(0, dtype=int))
         logged[was_non_finite[was_non_finite < n]] = False

@@ -1,7 +1,8 @@
 """Values a record cannot mean: a negative accuracy, a negative learning rate.
 
-Only channels whose name says what they hold are checked: an accuracy (a word ``acc``, ``accuracy``, ...; not a
-difference of accuracies such as ``acc_gain``, nor a loss) lies in [0, 1] or in percent, up to
+Only channels whose name says what they hold are checked: an accuracy (a word ``acc``, ``accuracy``, ..., or a
+top-k such as ``valid_top1``; not a difference of accuracies such as ``acc_gain``, nor a loss) lies in [0, 1] or
+in percent, up to
 :data:`~naapgnn.data.channels.ACCURACY_SLACK` below 0 (noise added to a logged accuracy); a learning rate logged
 as ``lr`` or ``learning_rate`` (not ``log_lr``, a logarithm), in the curve or in ``hparams``, is 0 or more. A
 channel of unknown meaning (``reward``, ``val_r2``) may hold any finite value, a loss any non-negative one.
@@ -24,9 +25,11 @@ _NOT_AN_ACCURACY = frozenset({"delta", "diff", "difference", "gain", "change", "
 
 def is_accuracy_name(name: str) -> bool:
     """Whether a channel's name says it holds an accuracy (``accuracy``, ``val_acc``, ``top1_acc``,
-    ``Train/val_accuracy``): a word starting ``acc``, no word of a difference or a transform, no loss, no cost."""
+    ``Train/val_accuracy``, ``valid_top1``, ``top5``): a word starting ``acc`` or a top-k (``top`` and a number),
+    no word of a difference or a transform, no loss (``top1_err``), no cost."""
     words = words_of(name)
-    return (any(w.startswith("acc") for w in words) and not any(w in _NOT_AN_ACCURACY for w in words)
+    top_k = any(w == "top" and nxt.isdigit() for w, nxt in zip(words, words[1:]))
+    return ((top_k or any(w.startswith("acc") for w in words)) and not any(w in _NOT_AN_ACCURACY for w in words)
             and not is_loss_channel(name) and not is_cost_channel(name))
 
 
