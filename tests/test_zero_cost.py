@@ -78,9 +78,15 @@ def test_naswot_leaves_the_models_batchnorm_statistics_alone():
     assert model.training
 
 
-def test_naswot_needs_relus_and_two_images():
-    with pytest.raises(NaapgnnError, match="no ReLU"):
-        naswot(nn.Linear(4, 2), torch.randn(4, 4))
+def test_naswot_codes_sign_keeping_activations_as_relus_and_needs_two_images():
+    assert naswot(nn.Linear(4, 2), torch.randn(4, 4)) == -math.inf  # no unit to code: the zero kernel
+    assert naswot(nn.Sequential(nn.Linear(4, 8), nn.Sigmoid()), torch.randn(4, 4)) == -math.inf
+    torch.manual_seed(3)
+    images, layer = torch.randn(6, 4), nn.Linear(4, 64)
+    relu = naswot(nn.Sequential(layer, nn.ReLU()), images)
+    assert math.isfinite(relu)
+    for act in (nn.GELU(), nn.SiLU(), nn.Mish(), nn.Hardswish(), nn.LeakyReLU(), nn.Tanh()):
+        assert naswot(nn.Sequential(layer, act), images) == relu, act
     with pytest.raises(NaapgnnError, match="at least 2 images"):
         naswot(_toy(), torch.randn(1, 2))
 

@@ -144,6 +144,8 @@ def _checked(records, table, name, source) -> Benchmark:
 # --- zero-cost scores ----------------------------------------------------------------------
 
 CHUNK = 32  # architectures scored between two writes of the resume log
+# What NASWOT codes, in the scores' key: scores cached when it read ReLUs alone differ on networks mixing in others
+CODED_ACTIVATIONS = "sign-keeping activations"
 
 
 def _scores_in_chunks(records, score: str, store, key: str, images, batch_size: int, seed: int, device: str,
@@ -216,8 +218,8 @@ def _zero_cost_plan(bench, seed: int, cifar_root, batch_size: int) -> tuple:
     images = load_images(cifar_root, n=batch_size, seed=seed) if cifar_root else None
     source = images.source if images else (f"FALLBACK: Gaussian noise N(0, 1), {batch_size} images per input "
                                            f"shape (seed = the run's seed); no CIFAR-10 folder given")
-    key = "zero_cost:" + hashlib.sha256(json.dumps([bench.architectures_fingerprint(), seed, source,
-                                                    batch_size]).encode()).hexdigest()[:20]
+    key = "zero_cost:" + hashlib.sha256(json.dumps([bench.architectures_fingerprint(), seed, source, batch_size,
+                                                    CODED_ACTIVATIONS]).encode()).hexdigest()[:20]
     return seed, images, source, key
 
 

@@ -5,7 +5,10 @@
   output into a binary code per image (unit active or not), and score the
   network by ``log|K|`` where ``K[i, j] = N_A - hamming(c_i, c_j)`` counts the
   units on which images ``i`` and ``j`` agree. Networks whose activation
-  patterns tell images apart get a high score.
+  patterns tell images apart get a high score. The paper reads ReLUs; here
+  every activation whose output has its input's sign (GELU, SiLU, Mish,
+  Hardswish, leaky ReLU, tanh) gives the same code, the sign of its input, so
+  a network of those is scored too (one of ReLUs scores as in the paper).
 * :func:`synflow` - Tanaka et al. 2020, the data-free "synaptic flow": take
   absolute values of all parameters, feed an all-ones input, and sum
   ``|theta * dR/dtheta|`` over the conv and linear weights, ``R`` being the sum
@@ -65,18 +68,21 @@ class ImageBatch:
 # --- NASWOT -------------------------------------------------------------------------
 
 
-def _relu_types():
+def _coded_types():
+    """Activations whose output is positive exactly where their input is: a unit's code (active or not) is
+    the same as a ReLU's on that input. Sigmoids (always positive) give none."""
     from torch import nn
 
-    return (nn.ReLU, nn.ReLU6)
+    return (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish, nn.Tanh)
 
 
 def naswot_kernel(model, images) -> np.ndarray:
     """The NASWOT kernel ``K = N_A - H`` of ``model`` on ``images``.
 
     ``K[i, j]`` is the number of ReLU units (over every ReLU module of the
-    model, every channel and position) on which images ``i`` and ``j`` are
-    both active or both inactive. The model runs as the reference
+    model, and every activation module whose output has its input's sign,
+    every channel and position) on which images ``i`` and ``j`` are both
+    active or both inactive; all zeros for a model without such a module. The model runs as the reference
     implementation runs it: in training mode (batch-norm uses the batch
     statistics), without gradients, on a copy so the caller's batch-norm
     running statistics are left untouched.
@@ -84,7 +90,7 @@ def naswot_kernel(model, images) -> np.ndarray:
     Parameters
     ----------
     model : torch.nn.Module
-        Holds at least one ``nn.ReLU`` (or ``nn.ReLU6``) module.
+        Its ``nn.ReLU`` modules (and GELU, SiLU, ...) are read.
     images : torch.Tensor
         ``[N, C, H, W]`` on the model's device.
 
@@ -107,9 +113,7 @@ def naswot_kernel(model, images) -> np.ndarray:
         s = c.sum(dim=1, dtype=torch.float64)
         K.add_(2.0 * (c @ c.T).to(torch.float64) - s[:, None] - s[None, :] + c.shape[1])
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, _relu_types())]
-    if not handles:
-        raise NaapgnnError("naswot: the model has no ReLU module to read activation codes from")
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, _coded_types())]
     try:
         with torch.no_grad():
             net(images)
@@ -133,7 +137,8 @@ def naswot(model, images) -> float:
     -------
     float
         Higher is better. ``-inf`` when the kernel is singular (two images with
-        identical activation codes everywhere).
+        identical activation codes everywhere, or a model with no unit to
+        code: no ReLU, GELU, ... at all).
     """
     K = naswot_kernel(model, images)
     sign, logdet = np.linalg.slogdet(K)
