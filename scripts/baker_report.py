@@ -140,6 +140,10 @@ def _items(text: str, option: str) -> list[str]:
         raise SystemExit(f"baker_report.py: error: {exc}") from None
 
 
+def _budgets(text: str, option: str) -> list[int]:
+    return [int(k) for k in _items(text, option)]
+
+
 def main(argv=None) -> None:
     from naapgnn.evaluation.engine import Predictor
     from naapgnn.io import ResumeLog, write_text_atomic
@@ -169,19 +173,20 @@ def main(argv=None) -> None:
 
     _register_baselines()
     gnn_params = json.loads(args.gnn_params)
-    predictors = [Predictor(key, params=gnn_params if key == "gnn" else {}) for key in _items(args.predictors, "--predictors")]
+    predictors = [Predictor(key, params=gnn_params if key == "gnn" else {})
+                  for key in _items(args.predictors, "--predictors")]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = ResumeLog(out / "fits.jsonl")
     rows = []
     if args.deep and args.deep_budgets:  # first: the benchmark whose curve side is in question
-        rows += evaluate(args.deep, [int(k) for k in _items(args.deep_budgets, "--deep-budgets")], 0.2, predictors, args.splits,
+        rows += evaluate(args.deep, _budgets(args.deep_budgets, "--deep-budgets"), 0.2, predictors, args.splits,
                          store, args.jobs, args.seed)
     for variant in variants:
-        rows += evaluate(variant_file(args.deep, variant, out), [int(k) for k in _items(args.variant_budgets, "--variant-budgets")],
+        rows += evaluate(variant_file(args.deep, variant, out), _budgets(args.variant_budgets, "--variant-budgets"),
                          0.2, predictors, args.splits, store, args.jobs, args.seed)
     if args.naap_budgets:  # "" skips NAAP-440
-        rows += evaluate(args.naap, [int(k) for k in _items(args.naap_budgets, "--naap-budgets")], None, predictors, args.splits,
+        rows += evaluate(args.naap, _budgets(args.naap_budgets, "--naap-budgets"), None, predictors, args.splits,
                          store, args.jobs, args.seed)
     text = table(rows)
     paired = paired_table(rows)

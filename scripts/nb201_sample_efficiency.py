@@ -169,7 +169,8 @@ def main(argv=None) -> int:
         n_trains = [int(n) for n in comma_items(args.n_train, "--n-train")]
         seeds = seed_list(args.seeds)
         gnn_params = json.loads(args.gnn_params)
-        predictors = [Predictor(k, gnn_params if k == "gnn" else {}) for k in comma_items(args.predictors, "--predictors")]
+        predictors = [Predictor(k, gnn_params if k == "gnn" else {})
+                      for k in comma_items(args.predictors, "--predictors")]
         for p in predictors:
             p.entry  # unknown names fail here, in one line
         out = Path(args.out)

@@ -64,7 +64,6 @@ def held_out_summary(model, records) -> str:
             f"{describe_tau(y[seen], graph[seen])})")
 
 
-
 def run(args: argparse.Namespace) -> int:
     import time
 

@@ -2,10 +2,10 @@
 
 Only channels whose name says what they hold are checked: an accuracy (a word ``acc``, ``accuracy``, ..., or a
 top-k such as ``valid_top1``; not a difference of accuracies such as ``acc_gain``, nor a loss) lies in [0, 1] or
-in percent, up to
-:data:`~naapgnn.data.channels.ACCURACY_SLACK` below 0 (noise added to a logged accuracy); a learning rate logged
-as ``lr`` or ``learning_rate`` (not ``log_lr``, a logarithm), in the curve or in ``hparams``, is 0 or more. A
-channel of unknown meaning (``reward``, ``val_r2``) may hold any finite value, a loss any non-negative one.
+in percent, up to :data:`~naapgnn.data.channels.ACCURACY_SLACK` below 0 (noise added to a logged accuracy); a
+learning rate logged as ``lr`` or ``learning_rate`` (not ``log_lr``, a logarithm), in the curve or in ``hparams``,
+is 0 or more. A channel of unknown meaning (``reward``, ``val_r2``) may hold any finite value, a loss any
+non-negative one.
 """
 from __future__ import annotations
 

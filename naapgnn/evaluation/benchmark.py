@@ -47,13 +47,13 @@ class Benchmark:
     zero_cost: dict = field(default_factory=dict)
     zero_cost_source: str = ""
     zero_cost_seconds: dict = field(default_factory=dict)  # score -> seconds per architecture
+    _fingerprint: str = field(default="", repr=False, init=False)
+    _groups: Any = field(default=False, repr=False, init=False)
 
     @property
     def file(self) -> str:
         """The file the records were read from, as errors name it: :attr:`name` without its ``" (...)"`` note."""
         return self.name.split(" (")[0]
-    _fingerprint: str = field(default="", repr=False, init=False)
-    _groups: Any = field(default=False, repr=False, init=False)
 
     @property
     def groups(self) -> np.ndarray | None:

@@ -82,8 +82,8 @@ def naswot_kernel(model, images) -> np.ndarray:
     ``K[i, j]`` is the number of ReLU units (over every ReLU module of the
     model, and every activation module whose output has its input's sign,
     every channel and position) on which images ``i`` and ``j`` are both
-    active or both inactive; all zeros for a model without such a module. The model runs as the reference
-    implementation runs it: in training mode (batch-norm uses the batch
+    active or both inactive; all zeros for a model without such a module.
+    The model runs as the reference implementation runs it: in training mode (batch-norm uses the batch
     statistics), without gradients, on a copy so the caller's batch-norm
     running statistics are left untouched.
 
