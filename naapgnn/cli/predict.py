@@ -311,10 +311,11 @@ def summary_line(records, mean, budget) -> str:
     known = [(r.target, m) for r, m in zip(records, mean) if r.target is not None]
     summary = f"predicted {len(records)} architecture{'s' * (len(records) != 1)} (budget {budget})"
     if len(known) >= 2:
-        from naapgnn.evaluation.metrics import describe_tau, mae, max_violations, undefined_tau_reason, violations
+        from naapgnn.evaluation.metrics import describe_tau, mae, max_violations, violations
 
         t, p = (np.array(a) for a in zip(*known))
-        summary += f"; on the {len(known)} with a target: MAE {mae(t, p):.4f}, Kendall tau {describe_tau(t, p)}"
-        if not undefined_tau_reason(t, p):
+        tau = describe_tau(t, p)
+        summary += f"; on the {len(known)} with a target: MAE {mae(t, p):.4f}, Kendall tau {tau}"
+        if not tau.startswith("undefined"):
             summary += f", violations {violations(t, p)}/{max_violations(len(t))}"
     return summary
