@@ -48,6 +48,23 @@ def cpu_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
+def exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """In a worker process: exit as soon as ``parent`` (the process that started it) is gone.
+
+    A parent killed by SIGTERM or SIGKILL runs no cleanup, and its workers, adopted by another process,
+    would train on into the output folder, racing a rerun there. A daemon thread polls the parent's id.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def resolve_device(name: str | None) -> str:
     """The torch device to run on: ``"auto"`` (or None) -> ``"cuda"`` when available
     else ``"cpu"``; any other name is checked and returned unchanged.

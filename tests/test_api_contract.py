@@ -207,3 +207,41 @@ def test_layer_inputs_and_a_json_string_read_as_given(fitted, train):
     plain = fitted.with_budget(0, train)
     text = json.dumps(SCHEME)
     np.testing.assert_array_equal(plain.predict(text), plain.predict([SCHEME]))
+
+
+def _with_value(record, channel, epoch, value):
+    import dataclasses
+
+    curve = {c: v.astype(float).copy() for c, v in record.curve.items()}
+    curve[channel][epoch] = value
+    return dataclasses.replace(record, curve=curve)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_record_built_in_python_with_a_non_finite_curve_value_is_refused(fitted, train, test, value):
+    bad = _with_value(test[0], "accuracy", 1, value)
+    message = rf"record '{test[0].id}': curve 'accuracy' epoch 2 is {value}; a record's curve must be finite"
+    with pytest.raises(NaapgnnError, match="GNNPredictor: " + message):
+        fitted.predict([test[1], bad])
+    with pytest.raises(NaapgnnError, match="GNNPredictor: " + message):
+        fitted.domain_report([bad])
+    with pytest.raises(NaapgnnError, match="BakerPredictor: " + message):
+        BakerPredictor(budget=3).fit(train[:20] + [bad], [0.5 + 0.01 * i for i in range(21)])
+
+
+def test_with_budget_refuses_other_records_or_another_order(fitted, train):
+    with pytest.raises(NaapgnnError, match="X must be the training data of fit, in the same order"):
+        fitted.with_budget(0, train[::-1])
+    with pytest.raises(NaapgnnError, match="X must be the training data of fit, in the same order"):
+        fitted.with_budget(0, train, np.array([r.target for r in train]) + 0.01)
+    assert fitted.with_budget(0, list(train)).fitted_params_["budget"] == 0
+
+
+def test_a_checkpoint_saves_the_parameters_the_model_was_fitted_with(fitted, tmp_path):
+    import copy
+
+    model = copy.deepcopy(fitted)
+    model.set_params(n_ensemble=7, random_state=123, lr=0.5)
+    loaded = GNNPredictor.load(model.save(tmp_path / "ckpt"))
+    assert (loaded.n_ensemble, loaded.random_state, loaded.lr) == (fitted.n_ensemble, fitted.random_state, fitted.lr)
+    assert len(loaded.members_) == loaded.n_ensemble

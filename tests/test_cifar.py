@@ -92,6 +92,7 @@ def test_missing_batch_file(broken):
     (lambda p: _rewrite(p, data=np.zeros((13, 3072), dtype=np.float32)), "must be uint8 of shape"),
     (lambda p: _rewrite(p, labels=[0] * 5), "'labels' must be 13 integers"),
     (lambda p: _rewrite(p, labels=[10] * 13), "labels must lie in 0..9"),
+    (lambda p: _rewrite(p, data=np.zeros((0, 3072), dtype=np.uint8), labels=[]), "the batch holds no images"),
     (lambda p: p.write_bytes(pickle.dumps({"labels": [1]})), "expected a dict with keys 'data' and 'labels'"),
 ])
 def test_malformed_batch_file(broken, damage, words):
@@ -119,3 +120,17 @@ def test_meta_without_label_names(broken):
     (broken / FOLDER / "batches.meta").write_bytes(pickle.dumps({"names": []}))
     with pytest.raises(NaapgnnError, match="batches.meta: expected a dict with 'label_names'"):
         check_cifar10(broken)
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_batches_python_3_pickled_read_as_the_original_ones(tiny, tmp_path, protocol):
+    """Python 3 writes bytes (protocol 2) and arrays (protocol 5) through helpers the original files never use."""
+    shutil.copytree(tiny / FOLDER, tmp_path / FOLDER)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+        path = tmp_path / FOLDER / name
+        with open(path, "rb") as f:
+            entry = pickle.load(f, encoding="latin1")  # str keys, as torchvision reads them
+        path.write_bytes(pickle.dumps(entry, protocol=protocol))
+    check_cifar10(tmp_path)
+    ours, original = load_cifar10(tmp_path), load_cifar10(tiny)
+    assert torch.equal(ours.train_x, original.train_x) and torch.equal(ours.test_y, original.test_y)

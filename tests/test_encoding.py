@@ -163,8 +163,10 @@ def test_absurd_sizes_are_refused_in_one_line():
     from naapgnn.graph.encoding import encode_many
 
     huge = {"input_shape": [3, 32, 32], "num_classes": 10, "layers": [{"op": "conv", "out_channels": 10 ** 30, "kernel_size": 3}]}
-    with pytest.raises(NaapgnnError, match=r"layer 0: out_channels 1(0){30} is larger than any network naapgnn reads"):
-        parse_architecture(huge)
+    with pytest.raises(NaapgnnError, match=r"layer 0: out_channels 1(0){19} is larger than any network naapgnn reads"):
+        parse_architecture({**huge, "layers": [{**huge["layers"][0], "out_channels": 10 ** 19}]})
+    with pytest.raises(NaapgnnError, match=r"layer 0: out_channels 100\.\.\. \(31 digits\) is larger than any network "):
+        parse_architecture(huge)  # a number too long to print whole
     widest = {"input_shape": [3, 64, 64], "num_classes": 10,
               "layers": [{"op": "conv", "out_channels": 2 ** 24, "kernel_size": 3}] * 2}
     with pytest.raises(NaapgnnError, match=r"network 0: 2.53e\+15 parameters, 1.04e\+19 MACs: beyond what naapgnn "

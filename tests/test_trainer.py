@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -343,3 +344,57 @@ def test_recipe_and_cli_default_to_the_dataset_epochs():
 
     args = build_parser().parse_args(["regenerate", "--schemes", "naap440", "--cifar-root", "c", "--out", "o"])
     assert Recipe().epochs == args.epochs == NUM_EPOCHS == 90
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused(cifar, tmp_path):
+    import re
+
+    from naapgnn.trainer.jobs import exclusive_out_dir, prepare_out_dir
+
+    out = prepare_out_dir(tmp_path / "out")
+    with exclusive_out_dir(out):
+        with pytest.raises(NaapgnnError, match=re.escape(f"{out}: another regenerate run is training into this "
+                                                         f"folder (process {os.getpid()}); wait for it")):
+            regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False)
+    _no_training_happened(out)
+    assert regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False).trained == [1]
+
+
+def test_logs_longer_than_asked_are_kept_and_said_so(grouped, tmp_path, cifar, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(grouped, out)
+    shorter = Recipe(epochs=2, batch_size=16, test_batch_size=16)
+    summary = regenerate(SCHEMES, cifar, out, ids=IDS, recipe=shorter, options=CPU, progress=False)
+    assert summary.skipped == IDS and not summary.trained
+    assert ("warning: 3 finished logs hold more than --epochs 2 epochs (e.g. scheme_1.txt: 3); kept as they are"
+            in capsys.readouterr().err)
+    assert values(out, 1) == values(grouped, 1)
+
+
+def test_a_worker_exits_when_the_process_that_started_it_is_killed():
+    """What keeps regenerate's worker processes from training on, orphaned, after SIGTERM or SIGKILL."""
+    worker = ("import sys, time\nfrom naapgnn.runtime import exit_with_parent\n"
+              "exit_with_parent(int(sys.argv[1]), every=0.05)\ntime.sleep(60)\n")
+    parent = ("import os, subprocess, sys, time\n"
+              f"child = subprocess.Popen([sys.executable, '-c', {worker!r}, str(os.getpid())])\n"
+              "print(child.pid, flush=True)\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        for _ in range(200):
+            if not _running(child):
+                break
+            time.sleep(0.05)
+        assert not _running(child)
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

@@ -91,6 +91,12 @@ MAX_SIZE = 2 ** 31 - 1
 refuses parameter or MAC totals beyond int64)."""
 
 
+def _digits(value: int) -> str:
+    """An integer for a message: in full up to 20 digits, else its first three and its length."""
+    text = str(value)
+    return text if len(text.lstrip("-")) <= 20 else f"{text[:3]}... ({len(text.lstrip('-'))} digits)"
+
+
 def positive_int(value: Any, name: str) -> int:
     """``value`` as an int (a numpy integer too, or a float of no fraction: ``8.0`` as a table export writes an
     integer column); one-line NaapgnnError unless it is in [1, MAX_SIZE]."""
@@ -100,9 +106,9 @@ def positive_int(value: Any, name: str) -> int:
         raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
     value = int(value)
     if value <= 0:
-        raise NaapgnnError(f"{name} must be a positive integer, got {value}")
+        raise NaapgnnError(f"{name} must be a positive integer, got {_digits(value)}")
     if value > MAX_SIZE:
-        raise NaapgnnError(f"{name} {value} is larger than any network naapgnn reads (at most {MAX_SIZE:,})")
+        raise NaapgnnError(f"{name} {_digits(value)} is larger than any network naapgnn reads (at most {MAX_SIZE:,})")
     return value
 
 
@@ -123,7 +129,7 @@ def check_attrs(op: str, attrs: dict) -> None:
             raise NaapgnnError(f"padding must be a non-negative integer, got {pad!r}")
         pad = attrs["padding"] = int(pad)
         if pad > MAX_SIZE:
-            raise NaapgnnError(f"padding {pad} is larger than any network naapgnn reads (at most {MAX_SIZE:,})")
+            raise NaapgnnError(f"padding {_digits(pad)} is larger than any network naapgnn reads (at most {MAX_SIZE:,})")
     for name in ("batchnorm", "residual", "count_include_pad"):
         if name in attrs and not isinstance(attrs[name], bool):
             raise NaapgnnError(f"{name} must be true or false, got {attrs[name]!r}")

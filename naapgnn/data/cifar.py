@@ -34,6 +34,10 @@ _SAFE_GLOBALS = {
     ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    # how Python 3 writes bytes (protocol 2) and arrays (protocol 5) into a pickle: data, no code
+    ("_codecs", "encode"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
 }
 
 
@@ -123,6 +127,8 @@ def _check_batch(path: Path) -> None:
         shape = getattr(data, "shape", None)
         dtype = getattr(data, "dtype", type(data).__name__)
         raise NaapgnnError(f"{path}: 'data' must be uint8 of shape [N, {IMAGE_BYTES}], got {dtype} {shape}")
+    if data.shape[0] == 0:
+        raise NaapgnnError(f"{path}: the batch holds no images")
     try:
         labels = np.asarray(labels)
     except Exception:  # noqa: BLE001 - anything unconvertible is malformed
@@ -131,8 +137,6 @@ def _check_batch(path: Path) -> None:
         raise NaapgnnError(f"{path}: 'labels' must be {data.shape[0]} integers, one per image")
     if len(labels) and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
         raise NaapgnnError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {int(labels.min())}..{int(labels.max())}")
-    if data.shape[0] == 0:
-        raise NaapgnnError(f"{path}: the batch holds no images")
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):

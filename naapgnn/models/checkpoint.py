@@ -115,7 +115,7 @@ def _config(model) -> dict:
     from naapgnn import __version__
     from naapgnn.graph.encoding import ENCODING_VERSION, GRAPH_ATTRS, NODE_FEATURES
 
-    params = model.get_params()
+    params = dict(getattr(model, "training_params_", None) or model.get_params())  # as fitted
     params["progress"] = False
     state = {
         "curve_channels": model.curve_channels_,
@@ -138,6 +138,7 @@ def _config(model) -> dict:
         "stack_budget0_kind": model.stack_gate_.get("budget0_kind", model.stack_gate_.get("kind", "graph")),
         "domain": model.domain_, "std_scale": model.std_scale_, "blend_share": float(model.blend_share_),
         "oof_prediction": [None if np.isnan(v) else float(v) for v in model.oof_prediction_],
+        "training_digest": getattr(model, "training_digest_", None),
     }
     return {
         "format": CHECKPOINT_FORMAT,
@@ -239,6 +240,7 @@ def _set_state(model, state: dict) -> None:
     model.std_scale_ = float(state["std_scale"])
     model.blend_share_, model.blend_scores_ = float(state["blend_share"]), {}
     model.oof_prediction_ = np.array([np.nan if v is None else float(v) for v in state["oof_prediction"]])
+    model.training_digest_ = state.get("training_digest")  # None in a checkpoint saved before it was kept
     model.remember_params()
 
 

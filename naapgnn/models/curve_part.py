@@ -168,6 +168,7 @@ class CurveMixin:
         GNNPredictor
             A new estimator; this one is unchanged.
         """
+        from naapgnn.data.digest import training_digest
         from naapgnn.models.inputs import as_records, targets_of
         self._check_fitted(ignore=("budget",))  # the budget is what this call changes
         if self.reads_curve_in_graph_part():
@@ -178,6 +179,9 @@ class CurveMixin:
             raise NaapgnnError(f"GNNPredictor.with_budget: X must be the training data of fit "
                                f"({len(self.oof_prediction_)} records), got {len(records)}")
         y = targets_of(records, y, "GNNPredictor")
+        if getattr(self, "training_digest_", None) not in (None, training_digest(records, y)):
+            raise NaapgnnError("GNNPredictor.with_budget: X must be the training data of fit, in the same order; "
+                               "these records' ids, architectures or targets differ")
         other = copy.copy(self)
         other.budget = budget
         other._check_params()

@@ -275,6 +275,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _fit(self, X, y):
         import torch
 
+        from naapgnn.data.digest import training_digest
         from naapgnn.features.hparams import hparam_reading, training_mean
 
         self._check_params()
@@ -321,6 +322,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         finally:
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
+        self.training_digest_ = training_digest(records, y)
         statistics = self._statistics(raw)
         self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics)
         self.blend_share_, self.blend_scores_ = self._choose_share(y)
@@ -338,8 +340,10 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     # --- predict ---
 
     def remember_params(self) -> None:
-        """Note the hyperparameters the fitted state is for (``fitted_params_``): predicting refuses others."""
+        """Note the hyperparameters the fitted state is for (``fitted_params_``): predicting refuses others; a
+        checkpoint saves all of them as they were (``training_params_``), whatever set_params changed since."""
         self.fitted_params_ = {name: getattr(self, name) for name in READ_AT_PREDICTION}
+        self.training_params_ = self.get_params(deep=False)
 
     def _check_fitted(self, ignore: tuple = ()) -> None:
         """NotFittedError before a fit; a one-line error when a hyperparameter it read (but ``ignore``) changed."""

@@ -88,7 +88,9 @@ def as_records(X, who: str = "GNNPredictor") -> list:
     if _one_network(X):
         X = [X]
     if isinstance(X, EncodedRecords):
-        return list(X.records)
+        out = list(X.records)
+        _check_finite_curves(out, who)
+        return out
     out = []
     for i, item in enumerate(X):
         if isinstance(item, Record):
@@ -102,7 +104,21 @@ def as_records(X, who: str = "GNNPredictor") -> list:
             out.append(Record(id=str(i), arch=parse_architecture(item, source=f"input {i}")))
     if not out:
         raise NaapgnnError(f"{who}: no architectures given")
+    _check_finite_curves(out, who)
     return out
+
+
+def _check_finite_curves(records: list, who: str) -> None:
+    """Refuse a record whose curve holds a non-finite value: a file's reader fills those by its rules
+    (:func:`naapgnn.data.gaps.fill_non_finite`), a record built in Python gets no such reading."""
+    for record in records:
+        for channel, values in record.curve.items():
+            bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float)))
+            if len(bad):
+                raise NaapgnnError(
+                    f"{who}: record {record.id!r}: curve {channel!r} epoch {bad[0] + 1} is "
+                    f"{float(np.asarray(values, dtype=float)[bad[0]])}; a record's curve must be finite (a file's "
+                    "reader fills a diverged run's values: naapgnn.data.gaps.fill_non_finite)")
 
 
 def _one_network(X) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 from naapgnn.errors import NaapgnnError
 from naapgnn.runtime import resolve_device
 from naapgnn.trainer.jobs import (
-    Job, Recipe, Summary, TrainOptions, check_options, job_status, make_jobs, prepare_out_dir,
+    Job, Recipe, Summary, TrainOptions, check_options, exclusive_out_dir, job_status, make_jobs, prepare_out_dir,
 )
 from naapgnn.trainer.training import plan_groups, progress_bar, run_groups
 
@@ -66,55 +66,56 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
     check_cifar10(cifar_root)
     recipe = replace(recipe, data=cifar10_digest(cifar_root))  # a resumed run must read the same files
     prepare_out_dir(out_dir)
-    if address is None:  # a local instance trains on this machine's devices
-        device = resolve_device(options.device)
-    else:
-        device = options.device
-    check_options(recipe, options, "cuda" if device != "auto" and device.startswith("cuda") else device)
-    groups, done, starts = plan_groups(jobs, recipe, group_size=1)
-    if not groups:
-        return Summary(skipped=sorted(j.model_id for j in done))
+    with exclusive_out_dir(out_dir):
+        if address is None:  # a local instance trains on this machine's devices
+            device = resolve_device(options.device)
+        else:
+            device = options.device
+        check_options(recipe, options, "cuda" if device != "auto" and device.startswith("cuda") else device)
+        groups, done, starts = plan_groups(jobs, recipe, group_size=1)
+        if not groups:
+            return Summary(skipped=sorted(j.model_id for j in done))
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        init = {"address": address, "include_dashboard": False, "log_to_driver": False}
-        if address is None and num_cpus is not None:
-            init["num_cpus"] = num_cpus
-        try:
-            ray.init(**init)
-        except Exception as exc:  # noqa: BLE001 - connection errors vary by Ray version
-            raise NaapgnnError(f"--address {address}: cannot start or reach Ray: {_first_line(exc)}") from None
-    if gpus_per_task is None:
-        wants_gpu = device.startswith("cuda") or (device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
-        gpus_per_task = DEFAULT_GPU_SHARE if wants_gpu else 0.0
-    t0 = time.perf_counter()
-    summary = Summary(skipped=sorted(j.model_id for j in done))
-    try:
-        task = ray.remote(num_cpus=1, num_gpus=gpus_per_task)(train_one)
-        root = str(Path(cifar_root).resolve())
-        pending = {task.remote(g[0], root, recipe, options): g[0] for g in groups}
-        bar = progress_bar(sum(max(recipe.epochs - s, 0) for s in starts.values()), progress, "regenerate (ray)")
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            job = pending.pop(ready[0])
-            try:
-                part = ray.get(ready[0])
-            except Exception as exc:  # noqa: BLE001 - a task's error, re-raised in one line
-                raise NaapgnnError(f"scheme {job.model_id}: Ray task failed: {_first_line(exc)}") from None
-            summary.trained += part.trained
-            summary.resumed += part.resumed
-            summary.skipped += part.skipped
-            if bar is not None:
-                bar.update(max(recipe.epochs - starts[job.model_id], 0))
-        if bar is not None:
-            bar.close()
-    finally:
+        started_here = not ray.is_initialized()
         if started_here:
-            ray.shutdown()
-    summary.skipped.sort()
-    summary.arch_epochs = sum(max(recipe.epochs - starts[i], 0) for i in summary.trained + summary.resumed)
-    summary.seconds = time.perf_counter() - t0
-    return summary
+            init = {"address": address, "include_dashboard": False, "log_to_driver": False}
+            if address is None and num_cpus is not None:
+                init["num_cpus"] = num_cpus
+            try:
+                ray.init(**init)
+            except Exception as exc:  # noqa: BLE001 - connection errors vary by Ray version
+                raise NaapgnnError(f"--address {address}: cannot start or reach Ray: {_first_line(exc)}") from None
+        if gpus_per_task is None:
+            wants_gpu = device.startswith("cuda") or (device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
+            gpus_per_task = DEFAULT_GPU_SHARE if wants_gpu else 0.0
+        t0 = time.perf_counter()
+        summary = Summary(skipped=sorted(j.model_id for j in done))
+        try:
+            task = ray.remote(num_cpus=1, num_gpus=gpus_per_task)(train_one)
+            root = str(Path(cifar_root).resolve())
+            pending = {task.remote(g[0], root, recipe, options): g[0] for g in groups}
+            bar = progress_bar(sum(max(recipe.epochs - s, 0) for s in starts.values()), progress, "regenerate (ray)")
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                job = pending.pop(ready[0])
+                try:
+                    part = ray.get(ready[0])
+                except Exception as exc:  # noqa: BLE001 - a task's error, re-raised in one line
+                    raise NaapgnnError(f"scheme {job.model_id}: Ray task failed: {_first_line(exc)}") from None
+                summary.trained += part.trained
+                summary.resumed += part.resumed
+                summary.skipped += part.skipped
+                if bar is not None:
+                    bar.update(max(recipe.epochs - starts[job.model_id], 0))
+            if bar is not None:
+                bar.close()
+        finally:
+            if started_here:
+                ray.shutdown()
+        summary.skipped.sort()
+        summary.arch_epochs = sum(max(recipe.epochs - starts[i], 0) for i in summary.trained + summary.resumed)
+        summary.seconds = time.perf_counter() - t0
+        return summary
 
 
 def _first_line(exc: BaseException) -> str:

@@ -4,11 +4,13 @@ of a job (its log and checkpoint).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
@@ -17,6 +19,7 @@ from naapgnn.io import atomic_path, read_text, unique_keys
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
+LOCK_FILE = ".regenerate.lock"  # held by the run training into the folder (exclusive_out_dir)
 CHECKPOINT_FORMAT = 1
 SCHEME_SETS = ("naap440", "enlarged")
 
@@ -209,6 +212,34 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
     except OSError as exc:
         raise NaapgnnError(f"{out_dir}: output folder is not writable: {exc.strerror or exc}") from None
     return out_dir
+
+
+@contextlib.contextmanager
+def exclusive_out_dir(out_dir: str | Path) -> Iterator[None]:
+    """Hold ``out_dir`` for one run: a second run on it while this one trains is refused in one line (two runs
+    would train the same networks and race to write their logs). No-op where ``fcntl`` is missing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    with open(Path(out_dir) / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise NaapgnnError(f"{out_dir}: another regenerate run is training into this folder"
+                               f"{f' (process {holder})' if holder.isdigit() else ''}; wait for it to end "
+                               "or give another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:

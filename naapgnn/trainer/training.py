@@ -32,15 +32,17 @@ processes, and the plain reference pipeline).
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from naapgnn.runtime import resolve_device
+from naapgnn.runtime import exit_with_parent, resolve_device
 from naapgnn.trainer.group import configure_backends, device_data, loss_stats, step, train_group
 from naapgnn.trainer.jobs import (
-    Job, Recipe, Summary, TrainOptions, check_options, job_status, make_jobs, prepare_out_dir, read_checkpoint,
+    Job, Recipe, Summary, TrainOptions, check_options, exclusive_out_dir, job_status, make_jobs, prepare_out_dir,
+    read_checkpoint,
 )
 
 
@@ -67,6 +69,7 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int) -> tuple[l
         start = int(read_checkpoint(job.checkpoint_path)["epoch"]) if status == "resume" else 0
         starts[job.model_id] = start
         by_start.setdefault(start, []).append(job)
+    _warn_longer_logs(done, recipe.epochs)
     groups = []
     for start in sorted(by_start, reverse=True):  # nearly finished networks first
         pending = by_start[start]
@@ -134,27 +137,40 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     check_cifar10(cifar_root)
     recipe = replace(recipe, data=cifar10_digest(cifar_root))  # a resumed run must read the same files
     prepare_out_dir(out_dir)
-    device = resolve_device(options.device)
-    check_options(recipe, options, device)
-    groups, done, starts = plan_groups(jobs, recipe, options.group_size)
-    _say_resuming(len(jobs), len(done), sum(1 for start in starts.values() if start > 0))
-    total = sum(max(recipe.epochs - start, 0) for start in starts.values())
-    t0 = time.perf_counter()
-    bar = progress_bar(total, progress)
-    try:
-        if options.workers > 1 and len(groups) > 1:
-            if on_epoch_end is not None:
-                raise ValueError("on_epoch_end needs workers=1")
-            summary = _run_in_processes(groups, starts, cifar_root, recipe, options, device, bar)
-        else:
-            summary = run_groups(groups, cifar_root, recipe, options, device, on_epoch_end, bar)
-    finally:
-        if bar is not None:
-            bar.close()
-    summary.skipped = sorted(j.model_id for j in done)
-    summary.arch_epochs = total
-    summary.seconds = time.perf_counter() - t0
-    return summary
+    with exclusive_out_dir(out_dir):
+        device = resolve_device(options.device)
+        check_options(recipe, options, device)
+        groups, done, starts = plan_groups(jobs, recipe, options.group_size)
+        _say_resuming(len(jobs), len(done), sum(1 for start in starts.values() if start > 0))
+        total = sum(max(recipe.epochs - start, 0) for start in starts.values())
+        t0 = time.perf_counter()
+        bar = progress_bar(total, progress)
+        try:
+            if options.workers > 1 and len(groups) > 1:
+                if on_epoch_end is not None:
+                    raise ValueError("on_epoch_end needs workers=1")
+                summary = _run_in_processes(groups, starts, cifar_root, recipe, options, device, bar)
+            else:
+                summary = run_groups(groups, cifar_root, recipe, options, device, on_epoch_end, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        summary.skipped = sorted(j.model_id for j in done)
+        summary.arch_epochs = total
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+
+def _warn_longer_logs(done: Sequence[Job], epochs: int) -> None:
+    """Say so when finished logs hold more epochs than this run asks for: they are kept as they are."""
+    from naapgnn.data.logs import parse_log
+
+    longer = [(job, len(parse_log(job.log_path).epochs)) for job in done]
+    longer = [(job, n) for job, n in longer if n > epochs]
+    if longer:
+        job, n = longer[0]
+        print(f"regenerate: warning: {len(longer)} finished log{'s' * (len(longer) > 1)} hold more than --epochs "
+              f"{epochs} epochs (e.g. {job.log_path.name}: {n}); kept as they are, not cut", file=sys.stderr)
 
 
 def _say_resuming(n_jobs: int, n_done: int, n_resumed: int) -> None:
@@ -178,7 +194,8 @@ def _run_in_processes(groups, starts, cifar_root, recipe, options, device, bar) 
 
     summary = Summary()
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=options.workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=options.workers, mp_context=context, initializer=exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_worker_main, [g], cifar_root, recipe, options, device): g for g in groups}
         for future in as_completed(futures):
             part = future.result()
