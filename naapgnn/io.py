@@ -122,7 +122,8 @@ class ResumeLog:
     The one resume store of naapgnn: a job asks :meth:`get` before computing a
     unit and :meth:`put` after, so a run that is killed resumes where it was.
     Lines are appended and flushed to disk one at a time; a line cut short by a
-    kill is ignored (that unit is computed again). ``path=None`` keeps nothing.
+    kill is ignored (that unit is computed again). ``path=None`` keeps nothing. A value read back keeps its keys'
+    order, so a resumed job writes its tables with the columns of a fresh one.
 
     Parameters
     ----------
@@ -157,7 +158,7 @@ class ResumeLog:
         if self.path is None:
             self._done[key] = value
             return
-        line = json.dumps({"key": key, "value": value}, sort_keys=True, default=_json_default) + "\n"
+        line = json.dumps({"key": key, "value": value}, default=_json_default) + "\n"
         self._done[key] = value
         if self._torn:  # end the line a kill cut short, or this one would be lost with it
             line = "\n" + line
@@ -187,7 +188,7 @@ class ResumeLog:
         if not self._done:
             self.path.unlink()
             return
-        lines = [json.dumps({"key": k, "value": v}, sort_keys=True, default=_json_default) for k, v in self._done.items()]
+        lines = [json.dumps({"key": k, "value": v}, default=_json_default) for k, v in self._done.items()]
         write_text_atomic(self.path, "\n".join(lines) + "\n")
         self._torn = False
 

@@ -343,3 +343,18 @@ def test_evaluate_says_undefined_violations_of_a_one_value_predictor_on_screen_a
     (line,) = [r for r in out.splitlines() if r.strip().startswith("3 ")]
     assert "undefined  undef." in line and "nan" not in out
     assert notes and all("violations undefined (one value predicted)" in n for n in notes)
+
+
+def test_the_summary_line_scores_the_predictions_as_the_csv_writes_them():
+    """Two predictions 3e-10 apart (the float noise of a batch) tie in the CSV: the summary counts no violation
+    there either, and it says which records the checkpoint trained on."""
+    from naapgnn.cli.predict import predictions_csv, summary_line
+
+    records = [Record(str(i), resnet_layers(1, 4, 3), target=t) for i, t in enumerate([0.5, 0.6, 0.7])]
+    mean = np.array([0.6123456784, 0.6123456781, 0.7])
+    line = summary_line(records, mean, 0, training_ids=["0", "other"])
+    written = [float(row.split(",")[1]) for row in predictions_csv(records, mean, [0.01] * 3).splitlines()[1:]]
+    assert "Kendall tau 0.816, violations 0/3" in line and describe_tau([0.5, 0.6, 0.7], written) == "0.816"
+    assert line.endswith("(1 of them with the id of a record the checkpoint trained on: a fit's own records score "
+                         "better than new ones)")
+    assert "of them with the id" not in summary_line(records, mean, 0)

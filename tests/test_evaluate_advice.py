@@ -64,6 +64,20 @@ def test_advise_chooses_per_outer_split_and_scores_each_choice_on_its_own_test_s
     # The inner figure of the advice pools the inner runs of the splits that chose it (splits 0 and 2).
     assert answer["inner_kendall_tau"] == pytest.approx(np.mean([0.80, 0.90, 0.90, 0.92]))
     assert (answer["hindsight_budget"], answer["hindsight_kendall_tau"]) == (5, pytest.approx(0.65))
+    # The terminal says so: the inner figure is those two splits', the test figure each split's own choice.
+    from naapgnn.cli.evaluate import advice_line
+
+    line = advice_line(answer, {"a": "A"})
+    assert "chosen in 2 of 3 training splits): 5 of 140 epochs" in line and " with A: inner Kendall tau 0.880" in line
+    assert "(in those 2)\n  on the test architectures, each split at its own choice: Kendall tau 0.633" in line
+    unanimous = advice_line({**answer, "agree": 3}, {})
+    assert "in those" not in unanimous and "\n  on the test architectures: Kendall tau 0.633" in unanimous
+
+
+def test_the_report_gives_the_range_of_split_sizes_and_pairs():
+    from naapgnn.evaluation.report import _span
+
+    assert (_span([171, 153, 153]), _span([40, 40]), _span([1200, 1500])) == ("153-171", "40", "1,200-1,500")
 
 
 @pytest.fixture(scope="module")

@@ -159,3 +159,10 @@ def test_json_lines_split_at_newlines_only():
     text = '{"id": "a\u2028b"}\r\n{"id": "c\x85d"}\n'
     assert json_lines(text) == ['{"id": "a\u2028b"}', '{"id": "c\x85d"}', ""]
     assert len(text.splitlines()) == 4  # what tore such a record in two
+
+
+def test_a_value_read_back_keeps_its_keys_order(tmp_path):
+    """A resumed job builds its tables from these values: their columns must come in a fresh run's order."""
+    path = tmp_path / "progress.jsonl"
+    ResumeLog(path).put("unit", {"mae": 0.1, "violations": 3, "kendall_tau": 0.9})
+    assert list(ResumeLog(path).get("unit")) == ["mae", "violations", "kendall_tau"]

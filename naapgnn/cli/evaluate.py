@@ -262,10 +262,14 @@ def advice_line(advice: dict, labels: dict) -> str:
     else:
         spent = f"{b} epochs"
     agree = f", chosen in {advice['agree']} of {advice['n_outer']} training splits" if advice["n_outer"] > 1 else ""
+    split = advice["n_outer"] > 1 and advice["agree"] < advice["n_outer"]  # the other splits chose otherwise
     return (f"good enough (smallest budget within the spread of the best, chosen on {advice['n_inner']} folds inside "
             f"the training split{agree}): {spent} with {name}: inner Kendall tau "
-            f"{_pm(advice['inner_kendall_tau'], advice['inner_kendall_tau_std'], 3)}\n"
-            f"  on the test architectures: Kendall tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'], 3)}, "
+            f"{_pm(advice['inner_kendall_tau'], advice['inner_kendall_tau_std'], 3)}"
+            + (f" (in those {advice['agree']})" if split else "") + "\n"
+            + ("  on the test architectures, each split at its own choice: " if split else
+               "  on the test architectures: ")
+            + f"Kendall tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'], 3)}, "
             f"MAE {_pm(advice['test_mae'], advice['test_mae_std'], 4)} (best on the test split in hindsight: "
             + (f"{advice['hindsight_kendall_tau']:.3f} at budget {advice['hindsight_budget']})"
                if "hindsight_budget" in advice else "none, Kendall tau undefined there)"))

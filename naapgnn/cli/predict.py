@@ -6,6 +6,7 @@ import argparse
 from naapgnn.cli.options import add_target_scale, add_threads
 
 COLUMNS = ("id", "prediction", "uncertainty", "in_domain", "reason")
+PREDICTION_DECIMALS = 6  # as the CSV writes a prediction, and as the summary line scores it
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +52,7 @@ def predictions_csv(records, mean, std, in_domain=None, reasons=None) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(list(COLUMNS) + (["target"] if with_target else []))
     for r, m, s, ok, why in zip(records, mean, std, in_domain, reasons):
-        row = [r.id, f"{m:.6f}", f"{s:.6f}", "true" if ok else "false", why]
+        row = [r.id, f"{m:.{PREDICTION_DECIMALS}f}", f"{s:.6f}", "true" if ok else "false", why]
         if with_target:
             # 12 digits: 69.429 / 100 reads 0.69429, not 0.6942900000000001
             row.append("" if r.target is None else f"{float(r.target):.12g}")
@@ -288,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
         i = broken[0]
         raise NaapgnnError(f"record {records[i].id!r}: prediction {mean[i]} is not finite, an input too large for "
                            f"the model ({reasons[i] or 'in domain'}); nothing written")
-    summary = summary_line(records, mean, model.budget)
+    summary = summary_line(records, mean, model.budget, getattr(model, "training_ids_", None))
     text = predictions_csv(records, mean, std, in_domain, reasons)
     if args.out:
         write_text_atomic(args.out, text)
@@ -304,8 +305,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_line(records, mean, budget) -> str:
-    """How many were predicted and, on those with a target, MAE, Kendall tau and violations."""
+def summary_line(records, mean, budget, training_ids=None) -> str:
+    """How many were predicted and, on those with a target, MAE, Kendall tau and violations, of the predictions
+    as the CSV writes them (6 decimals: below that, two predictions differ by the float noise of the batch they
+    were computed in); and how many of those share an id with the checkpoint's ``training_ids``."""
     import numpy as np
 
     known = [(r.target, m) for r, m in zip(records, mean) if r.target is not None]
@@ -314,8 +317,14 @@ def summary_line(records, mean, budget) -> str:
         from naapgnn.evaluation.metrics import describe_tau, mae, max_violations, violations
 
         t, p = (np.array(a) for a in zip(*known))
+        p = np.round(p, PREDICTION_DECIMALS)
         tau = describe_tau(t, p)
         summary += f"; on the {len(known)} with a target: MAE {mae(t, p):.4f}, Kendall tau {tau}"
         if not tau.startswith("undefined"):
             summary += f", violations {violations(t, p)}/{max_violations(len(t))}"
+        trained_on = set(training_ids or ())
+        seen = sum(r.id in trained_on for r in records if r.target is not None)
+        if seen:
+            summary += (f" ({seen} of them with the id of a record the checkpoint trained on: a fit's own records "
+                        "score better than new ones)")
     return summary

@@ -238,13 +238,20 @@ def tie_note(result) -> str | None:
 
 
 def _split_sizes(result) -> str:
-    """``official 400 / 40; repeated 400 / 40`` from the runs' largest test split per protocol."""
+    """``official 400 / 40; repeated 181-182 / 18-19``: each protocol's training / test sizes over its runs."""
     n = len(result.bench.records)
     out = []
     for protocol in result.protocols:
-        test = max(test_sizes(result, protocol))
-        out.append(f"{protocol} {n - test:,} / {test:,}")
+        tests = test_sizes(result, protocol)
+        out.append(f"{protocol} {_span([n - t for t in tests])} / {_span(tests)}")
     return "; ".join(out)
+
+
+def _span(values) -> str:
+    """``"40"`` when the counts are all equal, else ``"153-171"``."""
+    values = [int(v) for v in values]
+    low, high = min(values), max(values)
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
 
 
 def _inner_table(result, lab) -> list[str]:
@@ -288,7 +295,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     res, runs = result.results, result.runs
     headline = result.advice_protocol or headline_protocol(result.protocols)
     full = result.full_epochs
-    n_test = int(runs[runs["protocol"] == headline]["max_violations"].max())
+    n_pairs = _span(runs[runs["protocol"] == headline]["max_violations"])  # pairs per test split
     lab = lambda k: labels.get(k, k)  # noqa: E731
     lines = ["# How many epochs must an architecture train before its final accuracy can be predicted?", ""]
     lines += _advice_lines(result, result.advice(tolerance), tolerance, lab)
@@ -323,7 +330,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     for _, r in best_per_budget(res, headline).iterrows():
         budget = int(r["budget"])
         rows.append([budget, _spent(budget, full), _speedup(budget, full), best_label(r, lab(r["predictor"])),
-                     _tau(result, r, headline), f"{_pm(r['violations'], r['violations_std'], 1)} / {n_test}",
+                     _tau(result, r, headline), f"{_pm(r['violations'], r['violations_std'], 1)} / {n_pairs}",
                      _pm(r["mae"], r["mae_std"], 4),
                      _pm(r["precision_at_5"], r["precision_at_5_std"], 2),
                      _pm(r["precision_at_10"], r["precision_at_10_std"], 2),

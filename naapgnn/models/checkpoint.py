@@ -139,6 +139,7 @@ def _config(model) -> dict:
         "domain": model.domain_, "std_scale": model.std_scale_, "blend_share": float(model.blend_share_),
         "oof_prediction": [None if np.isnan(v) else float(v) for v in model.oof_prediction_],
         "training_digest": getattr(model, "training_digest_", None),
+        "training_ids": getattr(model, "training_ids_", None),
     }
     return {
         "format": CHECKPOINT_FORMAT,
@@ -241,6 +242,7 @@ def _set_state(model, state: dict) -> None:
     model.blend_share_, model.blend_scores_ = float(state["blend_share"]), {}
     model.oof_prediction_ = np.array([np.nan if v is None else float(v) for v in state["oof_prediction"]])
     model.training_digest_ = state.get("training_digest")  # None in a checkpoint saved before it was kept
+    model.training_ids_ = state.get("training_ids")
     model.remember_params()
 
 

@@ -323,6 +323,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
         self.training_digest_ = training_digest(records, y)
+        self.training_ids_ = [r.id for r in records]
         statistics = self._statistics(raw)
         self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics)
         self.blend_share_, self.blend_scores_ = self._choose_share(y)
