@@ -15,7 +15,7 @@ wall and CPU seconds (CPU time is what the part costs when other jobs share the 
 the other (what predict did before it evaluated chunks of graphs); ``--unfolded`` fits and predicts
 with ``fold_repeats=False``.
 """
-import sys
+import argparse
 import time
 
 import numpy as np
@@ -35,13 +35,13 @@ def timed(label: str, fn):
     return out
 
 
-def main(path: str) -> None:
+def main(path: str, whole_batch: bool = False, unfolded: bool = False, blend_forest: float | None = None) -> None:
     torch.set_num_threads(1)  # as GNNPredictor(n_threads=1) runs; a busy second core then costs nothing
     records = load_jsonl(path)
     order = np.random.default_rng(0).permutation(len(records))
     train, test = [records[i] for i in order[:156]], [records[i] for i in order[156:]]
-    blend = {"blend_forest": float(sys.argv[sys.argv.index("--blend-forest") + 1])} if "--blend-forest" in sys.argv else {}
-    model = GNNPredictor(fold_repeats="--unfolded" not in sys.argv, **blend, **SETTINGS)
+    blend = {} if blend_forest is None else {"blend_forest": blend_forest}
+    model = GNNPredictor(fold_repeats=not unfolded, **blend, **SETTINGS)
     timed("fit on 156 cells", lambda: model.fit(train))
     raw = timed(f"encode {len(test)} networks into one batch", lambda: model.encode_batch(test))
     print(f"  ({raw.num_nodes} nodes, folded: {model.folds_})")
@@ -49,7 +49,7 @@ def main(path: str) -> None:
     with torch.no_grad():
         timed(f"{len(model.members_)} members' forward passes, in chunks of graphs (as predict runs them)",
               lambda: predict_members(model.members_, g, curve, hp))
-        if "--whole-batch" in sys.argv:
+        if whole_batch:
             timed("the same, member by member on the whole batch", lambda: [m(g, curve, hp) for m in model.members_])
     if model.forest_ is not None:
         timed(f"{model.forest} forest (statistics read off the batch)",
@@ -60,4 +60,11 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("benchmark", help="NAS-Bench-201 benchmark file (naapgnn import nb201 ... -o FILE.jsonl)")
+    parser.add_argument("--whole-batch", action="store_true",
+                        help="also time the members' forward passes on the whole batch, member by member")
+    parser.add_argument("--unfolded", action="store_true", help="fit and predict with fold_repeats=False")
+    parser.add_argument("--blend-forest", type=float, default=None, help="the blended forest's share (0: none)")
+    args = parser.parse_args()
+    main(args.benchmark, args.whole_batch, args.unfolded, args.blend_forest)

@@ -106,8 +106,11 @@ def test_cli_on_a_json_lines_benchmark(small_benchmark, tmp_path, capsys):
                "--predictors", "paper_gb100,curve_best", "--out", str(out), "--quiet"])
     assert rc == 0
     assert (out / "results.csv").read_text().splitlines()[0].startswith(COLUMNS + ",")
-    stdout = capsys.readouterr().out
+    captured = capsys.readouterr()
+    stdout = captured.out
     assert "good enough" in stdout and "on the test architectures: Kendall tau" in stdout
+    figures = sorted(path.name for path in out.glob("*.png"))
+    assert f"report.md and {len(figures)} figures" in captured.err and len(figures) == 3, figures
     advice = pd.read_csv(out / "advice.csv")
     assert len(advice) == 1 and advice.protocol[0] == "official" and advice.budget[0] in (0, 3)
     inner = pd.read_csv(out / "inner_runs.csv")

@@ -111,3 +111,12 @@ def test_naapgnn_below_its_cli_never_imports_baselines():
 def test_module_is_small(module):
     lines = len(MODULES[module].read_text().splitlines())
     assert lines <= MAX_LINES, f"{MODULES[module].relative_to(ROOT)}: {lines} lines (at most {MAX_LINES})"
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "scripts").glob("*.py")), ids=lambda p: p.name)
+def test_every_script_reads_its_arguments_with_argparse(script):
+    """So that ``--help`` answers, as README's commands assume, rather than be read as a file name."""
+    tree = ast.parse(script.read_text())
+    calls = {node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute)}
+    assert {"ArgumentParser", "parse_args"} <= calls, script.name

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from naapgnn.cli.options import add_target_scale
 
@@ -192,8 +193,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {edge[0].lower()}{edge[1:]}")
     print(f"{result.computed} runs computed, {result.reused} reused; wall time {result.wall_seconds:.1f} s evaluating "
           f"(report.md's), {time.perf_counter() - start:.1f} s in all")
-    print(f"wrote {paths['results']}, {paths['report']} and {len([k for k in paths if k not in ('results', 'runs', 'report')])} figures",
-          file=sys.stderr)
+    figures = sum(Path(path).suffix == ".png" for path in paths.values())
+    print(f"wrote {paths['results']}, {paths['report']} and {figures} figure{'s' * (figures != 1)}", file=sys.stderr)
     return 0
 
 

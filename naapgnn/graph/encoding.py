@@ -126,15 +126,23 @@ def encode_many(archs: Sequence[Any], totals: bool = True, fold: bool = False) -
 
     enc = encode_arrays(archs, fold)
     sizes = enc.sizes.tolist()
+    if totals:
+        for i, (params, macs) in enumerate(enc.totals):
+            if max(params, macs) >= 2 ** 63:
+                raise NaapgnnError(f"network {i}: {params:.3g} parameters, {macs:.3g} MACs: beyond what naapgnn "
+                                   "counts (2^63)")
+        if len(sizes) == 1:  # one network (encode): splitting would cost more than its arrays took
+            (params, macs), = enc.totals
+            return [Data(x=torch.from_numpy(enc.x), edge_index=torch.from_numpy(enc.edge_index),
+                         node_type=torch.from_numpy(enc.node_type), graph_attr=torch.from_numpy(enc.graph_attr),
+                         path_stats=torch.from_numpy(enc.path_stats), num_params=torch.tensor([params]),
+                         num_macs=torch.tensor([macs]), num_nodes=sizes[0])]
     x = torch.from_numpy(enc.x).split(sizes)
     attrs = torch.from_numpy(enc.graph_attr).split(1)
     paths = torch.from_numpy(enc.path_stats).split(1)
     edge_index = torch.from_numpy(enc.edge_index).split(enc.edge_counts.tolist(), dim=1)
     if not totals:
         return [Data(x=x_i, edge_index=e, graph_attr=a, path_stats=p) for x_i, e, a, p in zip(x, edge_index, attrs, paths)]
-    for i, (params, macs) in enumerate(enc.totals):
-        if max(params, macs) >= 2 ** 63:
-            raise NaapgnnError(f"network {i}: {params:.3g} parameters, {macs:.3g} MACs: beyond what naapgnn counts (2^63)")
     counts = torch.tensor(enc.totals, dtype=torch.long).reshape(-1, 2)
     node_type = torch.from_numpy(enc.node_type).split(sizes)
     return [Data(x=x_i, edge_index=e, node_type=t, graph_attr=a, path_stats=ps, num_params=p, num_macs=m, num_nodes=size)

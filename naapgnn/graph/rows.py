@@ -99,7 +99,7 @@ class RowTable:
             found = self.index.get(key)
         if found is None:
             found = self.index[key] = self._rows(layer, classifier)
-        edges = None if found[1] >= 0 else tuple(e for i in layer.inputs for e in (i + 1, layer.index + 1))
+        edges = None if found[1] >= 0 else _in_edges(layer.inputs, layer.index + 1)
         found = (*found, edges)
         self.by_layer[id(layer)] = (layer, is_last, found)
         return found
@@ -119,6 +119,14 @@ class RowTable:
             self._reset()
         self.by_layer = {}  # kept longer, it would keep every layer encoded alive for the garbage collector to walk
         return rows
+
+
+def _in_edges(inputs, target: int) -> tuple[int, ...]:
+    """``(source, target, ...)`` for the node ids of a layer's inputs (node ``k + 1`` is layer ``k``)."""
+    edges = []
+    for i in inputs:
+        edges += (i + 1, target)
+    return tuple(edges)
 
 
 def layer_node(layer, is_last: bool, cost, rf: float) -> Node:
