@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 PATH_FILES = ("naapgnn/graph/encoding.py", "naapgnn/arch/profiling.py", "naapgnn/arch/format.py",
               "naapgnn/arch/ops.py", "naapgnn/features/tabular.py", "naapgnn/models/network.py",
               "naapgnn/models/forest.py", "naapgnn/models/applicability.py", "naapgnn/graph/rows.py",
-              "naapgnn/graph/batching.py")
+              "naapgnn/graph/batching.py", "naapgnn/models/inputs.py")
 
 
 def fresh_records(copies: int):
