@@ -165,7 +165,7 @@ def test_absurd_sizes_are_refused_in_one_line():
     huge = {"input_shape": [3, 32, 32], "num_classes": 10, "layers": [{"op": "conv", "out_channels": 10 ** 30, "kernel_size": 3}]}
     with pytest.raises(NaapgnnError, match=r"layer 0: out_channels 1(0){19} is larger than any network naapgnn reads"):
         parse_architecture({**huge, "layers": [{**huge["layers"][0], "out_channels": 10 ** 19}]})
-    with pytest.raises(NaapgnnError, match=r"layer 0: out_channels 100\.\.\. \(31 digits\) is larger than any network "):
+    with pytest.raises(NaapgnnError, match=r"layer 0: out_channels 100\.\.\. \(31 digits\) is larger than any "):
         parse_architecture(huge)  # a number too long to print whole
     widest = {"input_shape": [3, 64, 64], "num_classes": 10,
               "layers": [{"op": "conv", "out_channels": 2 ** 24, "kernel_size": 3}] * 2}

@@ -129,7 +129,8 @@ def check_attrs(op: str, attrs: dict) -> None:
             raise NaapgnnError(f"padding must be a non-negative integer, got {pad!r}")
         pad = attrs["padding"] = int(pad)
         if pad > MAX_SIZE:
-            raise NaapgnnError(f"padding {_digits(pad)} is larger than any network naapgnn reads (at most {MAX_SIZE:,})")
+            raise NaapgnnError(f"padding {_digits(pad)} is larger than any network naapgnn reads "
+                               f"(at most {MAX_SIZE:,})")
     for name in ("batchnorm", "residual", "count_include_pad"):
         if name in attrs and not isinstance(attrs[name], bool):
             raise NaapgnnError(f"{name} must be true or false, got {attrs[name]!r}")
