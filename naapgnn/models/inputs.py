@@ -119,12 +119,13 @@ def _check_finite_curves(records: list, who: str) -> None:
         pass  # then the record by record look below
     for record in records:
         for channel, values in record.curve.items():
-            bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float)))
+            values = np.asarray(values, dtype=float)
+            bad = np.flatnonzero(~np.isfinite(values))
             if len(bad):
                 raise NaapgnnError(
-                    f"{who}: record {record.id!r}: curve {channel!r} epoch {bad[0] + 1} is "
-                    f"{float(np.asarray(values, dtype=float)[bad[0]])}; a record's curve must be finite (a file's "
-                    "reader fills a diverged run's values: naapgnn.data.gaps.fill_non_finite)")
+                    f"{who}: record {record.id!r}: curve {channel!r} epoch {bad[0] + 1} is {values[bad[0]]}; a "
+                    "record's curve must be finite (a file's reader fills a diverged run's values: "
+                    "naapgnn.data.gaps.fill_non_finite)")
 
 
 def _one_network(X) -> bool:
