@@ -1,6 +1,7 @@
 """Companion trainer on a tiny CIFAR-format data set (CPU): recipe, exactness, resume, errors."""
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
@@ -282,6 +283,8 @@ def test_cli_reports_one_line_errors(cifar, tmp_path, capsys):
     assert code == 2 and "--ids: 441 is outside 1-440" in capsys.readouterr().err
     for flags, message in ((["--tf32"], "--tf32 needs a CUDA device (it changes nothing on cpu)"),
                            (["--cudnn-benchmark"], "--cudnn-benchmark needs a CUDA device"),
+                           (["--cuda-graphs"], "--cuda-graphs needs a CUDA device"),
+                           (["--group-size", "0"], "--group-size and --workers must be at least 1"),
                            (["--gpus-per-task", "0.5"], "--gpus-per-task is read by --backend ray only")):
         code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out",
                      str(tmp_path / "out"), "--ids", "1", "--device", "cpu", *flags])
@@ -296,6 +299,14 @@ def test_cli_trains(cifar, tmp_path, capsys):
                  "--epochs", "1", "--device", "cpu", "--no-progress"])
     assert code == 0 and "trained 1, resumed 0, skipped 0" in capsys.readouterr().out
     assert len(parse_log(tmp_path / "o" / "scheme_1.txt").epochs) == 1
+    for size in ("auto", "2"):  # auto: 8 on CPU
+        code = main(["regenerate", "--schemes", str(path), "--cifar-root", str(cifar), "--out",
+                     str(tmp_path / size), "--epochs", "1", "--device", "cpu", "--no-progress", "--group-size", size])
+        assert code == 0 and "trained 1" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["regenerate", "--schemes", str(path), "--cifar-root", str(cifar), "--out", str(tmp_path / "x"),
+              "--group-size", "many"])
+    assert "expected a number or 'auto', got 'many'" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -398,3 +409,58 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def test_graphed_steps_keep_the_eager_arithmetic(cifar, tmp_path, monkeypatch):
+    """The CUDA-graph path's bookkeeping (shared batch tensors, eager warm-up, one captured step per
+    learning rate, an eager last batch of another size, losses counted on the device), run on CPU
+    where a replay re-runs the captured step: the same weights and logged values as eager steps."""
+    import naapgnn.trainer.group as group
+    from naapgnn.trainer import steps
+    from naapgnn.trainer.jobs import make_jobs, prepare_out_dir
+
+    recipe = Recipe(epochs=4, batch_size=24, test_batch_size=16)  # 24 + 24 + a last batch of 16
+    captured = []
+    capture = steps.GraphedSteps._capture
+    monkeypatch.setattr(steps.GraphedSteps, "_capture",
+                        lambda self, x, y, lr: captured.append(lr) or capture(self, x, y, lr))
+
+    def train(graphs: bool, out: Path):
+        monkeypatch.setattr(group, "graphs_enabled", lambda options, device: graphs)
+        prepare_out_dir(out)
+        runs = group.train_group(make_jobs(SCHEMES, out, IDS), group.device_data(cifar, "cpu"), recipe, CPU, "cpu")
+        return {r.job.model_id: r.model.state_dict() for r in runs}
+
+    eager, graphed = train(False, tmp_path / "eager"), train(True, tmp_path / "graphed")
+    assert captured == [0.1, 0.1, 0.1, 0.010000000000000002, 0.010000000000000002, 0.010000000000000002,
+                        0.0010000000000000002, 0.0010000000000000002, 0.0010000000000000002]  # reused in epoch 4
+    for model_id in IDS:
+        assert values(tmp_path / "graphed", model_id) == values(tmp_path / "eager", model_id)
+        assert all(torch.equal(eager[model_id][k], graphed[model_id][k]) for k in eager[model_id])
+
+
+def test_networks_with_dropout_step_eagerly():
+    from naapgnn.trainer.steps import _draws_random_numbers
+
+    assert not _draws_random_numbers(build_model(SCHEMES[0]))
+    assert _draws_random_numbers(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.1)))
+    assert not _draws_random_numbers(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.0)))
+
+
+def test_group_size_defaults_to_what_free_memory_holds(monkeypatch):
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.trainer import memory
+
+    archs = [parse_architecture(SCHEMES[i - 1]) for i in IDS]
+    need = max(memory.step_bytes(a, 256) for a in archs)
+    assert memory.auto_group_size(archs, 256, "cpu") == memory.CPU_GROUP
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (int(need * 10.5), 10**12))
+    assert memory.auto_group_size(archs, 256, "cuda") == 5  # half of 10.5 networks' worth
+    assert memory.auto_group_size(archs, 256, "cuda", workers=2) == 2
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (need, 10**12))
+    assert memory.auto_group_size(archs, 256, "cuda") == 1
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (10**15, 10**15))
+    assert memory.auto_group_size(archs, 256, "cuda") == memory.MAX_GROUP
+    # a conv block's output of 12 x 32 x 32 values counts its batch-norm/activation/gradient companions
+    assert memory.step_bytes(archs[0], 1) == 4 * memory.TENSORS_PER_OUTPUT * (
+        3 * 32 * 32 + sum(math.prod(layer.out_shape) for layer in archs[0].layers))

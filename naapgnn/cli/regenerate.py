@@ -1,6 +1,7 @@
 """``naapgnn regenerate``: train architectures on CIFAR-10 with the NAAP-440 recipe."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 NUM_EPOCHS = 90
@@ -25,8 +26,9 @@ def register(subparsers) -> None:
     p.add_argument("--ids", metavar="LIST", help="ModelIds to train, e.g. 1,2,5-9 (default: all)")
     p.add_argument("--epochs", type=int, default=NUM_EPOCHS, help=f"epochs per network (default {NUM_EPOCHS})")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N or cpu (default auto)")
-    p.add_argument("--group-size", type=int, default=8,
-                   help="networks stepped together over each batch in one process (default 8)")
+    p.add_argument("--group-size", type=_group_size, default=None, metavar="N|auto",
+                   help="networks stepped together over each batch in one process (default auto: as many as half "
+                   "the GPU's free memory holds, at most 32; 8 on CPU)")
     p.add_argument("--workers", type=int, default=1, help="local training processes (default 1)")
     p.add_argument("--download", action="store_true", help="download CIFAR-10 with torchvision if missing")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
@@ -41,8 +43,20 @@ def register(subparsers) -> None:
     fast.add_argument("--amp", choices=("bf16",), default=None, help="bfloat16 autocast")
     fast.add_argument("--cudnn-benchmark", action="store_true", help="cuDNN autotuning (non-deterministic)")
     p.add_argument("--streams", action="store_true", help="one CUDA stream per network of a group (exact)")
+    p.add_argument("--cuda-graphs", action="store_true",
+                   help="capture each network's step as a CUDA graph and replay it (CUDA only; the eager step's "
+                   "kernels; not yet measured on a GPU, so off by default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _group_size(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
 def run(args) -> int:
@@ -58,7 +72,7 @@ def run(args) -> int:
     ids = parse_ids(args.ids, len(schemes))
     recipe = Recipe(epochs=args.epochs)
     options = TrainOptions(device=args.device, group_size=args.group_size, workers=args.workers,
-                           streams=args.streams, channels_last=args.channels_last, tf32=args.tf32,
+                           streams=args.streams, cuda_graphs=args.cuda_graphs, channels_last=args.channels_last, tf32=args.tf32,
                            amp=args.amp, cudnn_benchmark=args.cudnn_benchmark)
     if args.backend == "ray":
         from naapgnn.trainer.distributed import regenerate_ray

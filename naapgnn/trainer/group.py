@@ -16,6 +16,7 @@ from naapgnn.data import logs as logfmt
 from naapgnn.io import write_text_atomic
 from naapgnn.trainer.jobs import CHECKPOINT_FORMAT, Job, Recipe, TrainOptions, read_checkpoint, save_checkpoint
 from naapgnn.trainer.order import epoch_permutation
+from naapgnn.trainer.steps import GraphedSteps, SharedBatch, graphs_enabled, step
 
 
 class _Run:
@@ -106,21 +107,6 @@ def configure_backends(options: TrainOptions, device: str) -> None:
         torch.backends.cuda.matmul.allow_tf32 = options.tf32
 
 
-def step(run: _Run, x, y, amp_dtype) -> Any:
-    import torch
-    import torch.nn.functional as F
-
-    run.optimizer.zero_grad()
-    with torch.autocast(device_type=x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-        out = run.model(x)
-        # The original scaled by (physical / virtual batch size), both 256 here;
-        # kept for identical float arithmetic.
-        loss = F.cross_entropy(out, y) * len(y) / float(len(y))
-    loss.backward()
-    run.optimizer.step()
-    return loss.detach()
-
-
 def _evaluate(model, x, y, batch_size: int, amp_dtype) -> int:
     import torch
 
@@ -136,10 +122,11 @@ def _evaluate(model, x, y, batch_size: int, amp_dtype) -> int:
 
 
 def loss_stats(losses) -> tuple[float, float]:
+    """Mean and median of one epoch's batch losses (a list of 0-d tensors, or one 1-d tensor)."""
     import numpy as np
     import torch
 
-    values = torch.stack(losses).cpu().double().numpy()  # exact float32 values, as loss.item()
+    values = (torch.stack(losses) if isinstance(losses, list) else losses).cpu().double().numpy()  # as loss.item()
     return float(np.mean(values)), float(np.median(values))
 
 
@@ -161,6 +148,9 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
     amp_dtype = torch.bfloat16 if options.amp == "bf16" else None
     streams = [torch.cuda.Stream(device=device) for _ in runs] if options.streams else None
     n = data.train_x.shape[0]
+    batches = -(-n // recipe.batch_size)
+    graphed = [GraphedSteps(r, batches, amp_dtype) for r in runs] if graphs_enabled(options, device) else None
+    shared = SharedBatch(data.train_x, data.train_y, recipe.batch_size, options.channels_last) if graphed else None
     for epoch in range(start.pop(), recipe.epochs):
         lr = recipe.lr_at(epoch)
         stamp = logfmt.timestamp()
@@ -169,6 +159,8 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
                 group["lr"] = lr
             r.losses = []
             r.model.train()
+        for g in graphed or ():
+            g.start_epoch()
         # The data order has its own generator; this only seeds other users of the
         # global RNG (dropout in layer graphs), per epoch so that a resumed run repeats them.
         torch.manual_seed(recipe.seed + epoch)
@@ -179,7 +171,9 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
             if options.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             y = data.train_y.index_select(0, index)
-            if streams is None:
+            if graphed is not None:
+                _graphed_step(graphed, shared, streams, x, y, lr)
+            elif streams is None:
                 for r in runs:
                     r.losses.append(step(r, x, y, amp_dtype))
             else:
@@ -187,6 +181,9 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
         if streams is not None:
             for s in streams:
                 torch.cuda.current_stream(device).wait_stream(s)
+        if graphed is not None:
+            for r, g in zip(runs, graphed):
+                r.losses = g.epoch_losses(batches)
         for r in runs:
             mean, median = loss_stats(r.losses)
             loss_stamp = logfmt.timestamp()
@@ -207,6 +204,31 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
         except FileNotFoundError:
             pass
     return runs
+
+
+def _graphed_step(graphed, shared: SharedBatch, streams, x, y, lr: float) -> None:
+    """Step every network of the group; a full batch goes through the shared static tensors."""
+    import torch
+
+    static = shared.holds(x)
+    if static:
+        if streams is not None:  # the last step's replays still read the shared batch
+            for s in streams:
+                torch.cuda.current_stream(x.device).wait_stream(s)
+        shared.fill(x, y)
+        x, y = shared.x, shared.y
+    if streams is None:
+        for g in graphed:
+            g(x, y, lr, static)
+        return
+    main = torch.cuda.current_stream(x.device)
+    for g, s in zip(graphed, streams):
+        s.wait_stream(main)
+        with torch.cuda.stream(s):
+            if not static:
+                x.record_stream(s)
+                y.record_stream(s)
+            g(x, y, lr, static)
 
 
 def _step_on_streams(runs, streams, x, y, amp_dtype) -> None:

@@ -67,20 +67,26 @@ class TrainOptions:
     Parameters
     ----------
     device : {"auto", "cuda", "cpu"} or a torch device string
-    group_size : int
-        Networks stepped together over each batch in one process.
+    group_size : int or None
+        Networks stepped together over each batch in one process; None picks it
+        from the device's free memory (:func:`naapgnn.trainer.memory.auto_group_size`).
     workers : int
         Local processes, each training groups (the data are loaded once per process).
     streams : bool
         Step each network of a group on its own CUDA stream.
+    cuda_graphs : bool
+        On a CUDA device, capture each network's step as a CUDA graph and replay it
+        (:mod:`naapgnn.trainer.steps`; the same kernels, so the same arithmetic). Off by
+        default: built and tested on CPU with a stand-in, not yet run on a GPU.
     channels_last, tf32, cudnn_benchmark : bool
     amp : None or "bf16"
     """
 
     device: str = "auto"
-    group_size: int = 8
+    group_size: int | None = None
     workers: int = 1
     streams: bool = False
+    cuda_graphs: bool = False  # opt-in until a GPU run has checked it (scripts/bench_trainer.py --check)
     channels_last: bool = False
     tf32: bool = False
     amp: str | None = None
@@ -122,6 +128,7 @@ class Summary:
     skipped: list[int] = field(default_factory=list)
     arch_epochs: int = 0
     seconds: float = 0.0
+    group_size: int = 0  # networks per group, as chosen
 
 
 # --- inputs: schemes, ids, output folder, device ----------------------------------------
@@ -245,11 +252,12 @@ def exclusive_out_dir(out_dir: str | Path) -> Iterator[None]:
 def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
     if recipe.epochs < 1:
         raise NaapgnnError(f"--epochs must be at least 1, got {recipe.epochs}")
-    if options.group_size < 1 or options.workers < 1:
+    if (options.group_size is not None and options.group_size < 1) or options.workers < 1:
         raise NaapgnnError("--group-size and --workers must be at least 1")
     if options.amp not in (None, "bf16"):
         raise NaapgnnError(f"--amp: only bf16 is supported, got {options.amp!r}")
-    for given, flag in ((options.streams, "--streams"), (options.tf32, "--tf32"),
+    for given, flag in ((options.streams, "--streams"), (options.cuda_graphs, "--cuda-graphs"),
+                        (options.tf32, "--tf32"),
                         (options.cudnn_benchmark, "--cudnn-benchmark")):
         if given and device != "auto" and not device.startswith("cuda"):  # "auto": a cluster's, not known here
             raise NaapgnnError(f"{flag} needs a CUDA device (it changes nothing on {device})")

@@ -15,7 +15,9 @@ What makes it fast without changing the arithmetic:
   way the original DataLoader drew it, so every network sees the same batches
   and a group of networks shares one gather per batch;
 * ``group_size`` networks are stepped together over each batch (optionally each
-  on its own CUDA stream), ``workers`` processes run groups in parallel.
+  on its own CUDA stream), ``workers`` processes run groups in parallel;
+* on a GPU each network's step is captured once per learning rate as a CUDA
+  graph and replayed (:mod:`naapgnn.trainer.steps`): the same kernels, one launch.
 
 Options that change float rounding (off by default): channels-last memory
 format, TF32, bfloat16 autocast, cuDNN autotuning.
@@ -39,11 +41,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from naapgnn.runtime import exit_with_parent, resolve_device
-from naapgnn.trainer.group import configure_backends, device_data, loss_stats, step, train_group
+from naapgnn.trainer.group import configure_backends, device_data, loss_stats, train_group
 from naapgnn.trainer.jobs import (
     Job, Recipe, Summary, TrainOptions, check_options, exclusive_out_dir, job_status, make_jobs, prepare_out_dir,
     read_checkpoint,
 )
+from naapgnn.trainer.memory import auto_group_size
+from naapgnn.trainer.steps import step
 
 
 # --- scheduling ----------------------------------------------------------------------
@@ -140,7 +144,9 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     with exclusive_out_dir(out_dir):
         device = resolve_device(options.device)
         check_options(recipe, options, device)
-        groups, done, starts = plan_groups(jobs, recipe, options.group_size)
+        group_size = options.group_size or auto_group_size([j.arch for j in jobs], recipe.batch_size, device,
+                                                           options.workers)
+        groups, done, starts = plan_groups(jobs, recipe, group_size)
         _say_resuming(len(jobs), len(done), sum(1 for start in starts.values() if start > 0))
         total = sum(max(recipe.epochs - start, 0) for start in starts.values())
         t0 = time.perf_counter()
@@ -157,6 +163,7 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
                 bar.close()
         summary.skipped = sorted(j.model_id for j in done)
         summary.arch_epochs = total
+        summary.group_size = group_size
         summary.seconds = time.perf_counter() - t0
         return summary
 
