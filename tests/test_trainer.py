@@ -464,3 +464,16 @@ def test_group_size_defaults_to_what_free_memory_holds(monkeypatch):
     # a conv block's output of 12 x 32 x 32 values counts its batch-norm/activation/gradient companions
     assert memory.step_bytes(archs[0], 1) == 4 * memory.TENSORS_PER_OUTPUT * (
         3 * 32 * 32 + sum(math.prod(layer.out_shape) for layer in archs[0].layers))
+
+
+def test_planning_reads_each_finished_log_once(grouped, monkeypatch):
+    from naapgnn.data import logs
+    from naapgnn.trainer.jobs import make_jobs
+    from naapgnn.trainer.training import plan_groups
+
+    reads = []
+    parse = logs.parse_log
+    monkeypatch.setattr(logs, "parse_log", lambda path, *a, **k: reads.append(path) or parse(path, *a, **k))
+    groups, done, starts = plan_groups(make_jobs(SCHEMES, grouped, IDS), RECIPE, 2)
+    assert (groups, sorted(j.model_id for j in done), starts) == ([], IDS, {})
+    assert sorted(Path(p).name for p in reads) == [f"scheme_{i}.txt" for i in sorted(IDS, key=str)]

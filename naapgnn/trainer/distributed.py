@@ -27,7 +27,7 @@ DEFAULT_GPU_SHARE = 1 / 8
 def train_one(job: Job, cifar_root: str, recipe: Recipe, options: TrainOptions) -> Summary:
     """Body of one Ray task: train (or finish) one scheme on this worker's device."""
     device = resolve_device(options.device)
-    if job_status(job, recipe) == "done":  # finished meanwhile by another run
+    if job_status(job, recipe).status == "done":  # finished meanwhile by another run
         return Summary(skipped=[job.model_id])
     return run_groups([[job]], cifar_root, recipe, options, device)
 

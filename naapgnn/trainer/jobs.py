@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
@@ -266,8 +266,16 @@ def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
 # --- resume state ----------------------------------------------------------------
 
 
-def job_status(job: Job, recipe: Recipe) -> str:
-    """``"done"`` (complete log, nothing to do), ``"resume"`` (checkpoint) or ``"new"``.
+class JobState(NamedTuple):
+    """Where a job stands: ``status`` is ``"done"`` (complete log, nothing to do), ``"resume"`` (checkpoint) or
+    ``"new"``; ``epochs`` the epochs its log (done) or checkpoint (resume) holds, 0 when new."""
+
+    status: str
+    epochs: int
+
+
+def job_status(job: Job, recipe: Recipe) -> JobState:
+    """Where ``job`` stands (:class:`JobState`), its log and checkpoint read once.
 
     Raises NaapgnnError, so that nothing is overwritten, when the folder holds a
     log or checkpoint of a different network under this id, or an incomplete
@@ -285,9 +293,9 @@ def job_status(job: Job, recipe: Recipe) -> str:
             raise NaapgnnError(f"{job.checkpoint_path}: checkpoint was trained on other CIFAR-10 files (digest "
                                f"{saved.data}, these {recipe.data}); give the --cifar-root it started with, or move "
                                f"the checkpoint away to start over")
-        return "resume"
+        return JobState("resume", int(state["epoch"]))
     if not job.log_path.exists():
-        return "new"
+        return JobState("new", 0)
     try:
         log = logfmt.parse_log(job.log_path)
     except NaapgnnError as exc:
@@ -299,7 +307,7 @@ def job_status(job: Job, recipe: Recipe) -> str:
     if len(log.epochs) < recipe.epochs:
         raise NaapgnnError(f"{job.log_path}: has {len(log.epochs)} of {recipe.epochs} epochs and no checkpoint "
                            f"to continue from: move it away to retrain scheme {job.model_id}")
-    return "done"
+    return JobState("done", len(log.epochs))
 
 
 def read_checkpoint(path: Path) -> dict:

@@ -44,7 +44,6 @@ from naapgnn.runtime import exit_with_parent, resolve_device
 from naapgnn.trainer.group import configure_backends, device_data, loss_stats, train_group
 from naapgnn.trainer.jobs import (
     Job, Recipe, Summary, TrainOptions, check_options, exclusive_out_dir, job_status, make_jobs, prepare_out_dir,
-    read_checkpoint,
 )
 from naapgnn.trainer.memory import auto_group_size
 from naapgnn.trainer.steps import step
@@ -64,16 +63,16 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int) -> tuple[l
     starts : dict
         ModelId -> epoch its training resumes from.
     """
-    done, by_start, starts = [], {}, {}
+    done, by_start, starts, logged = [], {}, {}, {}
     for job in jobs:
-        status = job_status(job, recipe)
-        if status == "done":
+        state = job_status(job, recipe)
+        if state.status == "done":
             done.append(job)
+            logged[job.model_id] = state.epochs
             continue
-        start = int(read_checkpoint(job.checkpoint_path)["epoch"]) if status == "resume" else 0
-        starts[job.model_id] = start
-        by_start.setdefault(start, []).append(job)
-    _warn_longer_logs(done, recipe.epochs)
+        starts[job.model_id] = state.epochs
+        by_start.setdefault(state.epochs, []).append(job)
+    _warn_longer_logs(done, logged, recipe.epochs)
     groups = []
     for start in sorted(by_start, reverse=True):  # nearly finished networks first
         pending = by_start[start]
@@ -168,12 +167,10 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
         return summary
 
 
-def _warn_longer_logs(done: Sequence[Job], epochs: int) -> None:
-    """Say so when finished logs hold more epochs than this run asks for: they are kept as they are."""
-    from naapgnn.data.logs import parse_log
-
-    longer = [(job, len(parse_log(job.log_path).epochs)) for job in done]
-    longer = [(job, n) for job, n in longer if n > epochs]
+def _warn_longer_logs(done: Sequence[Job], logged: dict, epochs: int) -> None:
+    """Say so when finished logs hold more epochs than this run asks for (``logged``: ModelId -> epochs): they
+    are kept as they are."""
+    longer = [(job, logged[job.model_id]) for job in done if logged[job.model_id] > epochs]
     if longer:
         job, n = longer[0]
         print(f"regenerate: warning: {len(longer)} finished log{'s' * (len(longer) > 1)} hold more than --epochs "
