@@ -86,6 +86,7 @@ class GraphedSteps:
         self.count = torch.zeros(1, dtype=torch.long, device=device)
         self.graphs: dict[float, Any] = {}
         self.pool = None
+        self.stream = torch.cuda.Stream(device=device) if device.type == "cuda" else None
         self.warm = False
         self.eager_only = _draws_random_numbers(run.model)
 
@@ -117,24 +118,24 @@ class GraphedSteps:
     def _warm_up(self, x, y, lr: float) -> None:
         import torch
 
-        if x.device.type != "cuda":
+        if self.stream is None:
             self._step(x, y, lr)
-        else:  # on a side stream, as PyTorch asks of the work before a capture
-            side = torch.cuda.Stream(device=x.device)
-            side.wait_stream(torch.cuda.current_stream(x.device))
-            with torch.cuda.stream(side):
+        else:  # on a side stream, as PyTorch asks of the work before a capture, and the one the captures use:
+            # libraries keep handles and workspaces per stream, and one created inside a capture can fail it
+            self.stream.wait_stream(torch.cuda.current_stream(x.device))
+            with torch.cuda.stream(self.stream):
                 self._step(x, y, lr)
-            torch.cuda.current_stream(x.device).wait_stream(side)
+            torch.cuda.current_stream(x.device).wait_stream(self.stream)
         self.warm = True
 
     def _capture(self, x, y, lr: float):
         import torch
 
-        if x.device.type != "cuda":
+        if self.stream is None:
             return _Rerun(lambda: self._step(x, y, lr))
         graph = torch.cuda.CUDAGraph()
         # The graphs of one network share a memory pool: they never run at the same time.
-        with torch.cuda.graph(graph, pool=self.pool):
+        with torch.cuda.graph(graph, pool=self.pool, stream=self.stream):
             self._step(x, y, lr)
         self.pool = graph.pool()
         return graph
