@@ -26,6 +26,7 @@ data set with per-image ToTensor + Normalize, a shuffled DataLoader, one model a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -177,8 +178,9 @@ def _time_config(name: str, size, root, device: str, args, work: Path) -> dict:
         ends[(model_id, epoch)] = time.perf_counter()
 
     t0 = time.perf_counter()
-    summary = regenerate(schemes, root, work / f"out_{name}_{size}", ids=ids, recipe=Recipe(epochs=args.epochs),
-                         options=options, progress=False, on_epoch_end=on_epoch_end)
+    with _timed_saves() as saves:
+        summary = regenerate(schemes, root, work / f"out_{name}_{size}", ids=ids, recipe=Recipe(epochs=args.epochs),
+                             options=options, progress=False, on_epoch_end=on_epoch_end)
     per_arch = _per_arch_seconds(ids, ends, t0, summary.group_size, args.epochs)
     projected = FULL_ARCHS * per_arch * image_scale * mac_scale
     peak = torch.cuda.max_memory_reserved(torch.device(device)) if cuda else 0
@@ -188,7 +190,35 @@ def _time_config(name: str, size, root, device: str, args, work: Path) -> dict:
             "rate": len(ids) * args.epochs / summary.seconds, "projected_h": projected / 3600,
             "seconds": summary.seconds, "peak_gib": peak / 2**30, "per_net_mib": peak / group / 2**20,
             "estimate_mib": estimate / 2**20, "arch_epochs": len(ids) * args.epochs,
+            "save_ms": 1000 * saves["seconds"] / max(saves["count"], 1), "save_share": saves["seconds"] / summary.seconds,
             "image_scale": image_scale, "mac_scale": mac_scale}
+
+
+@contextlib.contextmanager
+def _timed_saves():
+    """Time every checkpoint and log write of the trainer (wrapping the two methods while in use)."""
+    from naapgnn.trainer.group import _Run
+
+    totals = {"seconds": 0.0, "count": 0}
+    originals = {name: getattr(_Run, name) for name in ("checkpoint", "write_log")}
+
+    def timed(method):
+        def run(self, *args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                totals["seconds"] += time.perf_counter() - t0
+                totals["count"] += method is originals["checkpoint"]
+        return run
+
+    for name, method in originals.items():
+        setattr(_Run, name, timed(method))
+    try:
+        yield totals
+    finally:
+        for name, method in originals.items():
+            setattr(_Run, name, method)
 
 
 def _per_arch_seconds(ids, ends: dict, t0: float, group_size: int, epochs: int) -> float:
@@ -219,12 +249,12 @@ def _print_table(rows, epochs: int) -> None:
     print(f"\nprojection: per network, {how}; x{rows[0]['image_scale']:.1f} "
           f"images to CIFAR-10's 50,000/10,000, x{rows[0]['mac_scale']:.2f} MACs to the 440's mean")
     print("| settings | group size | arch-epochs | arch-epochs/s (this data) | projected 440 x 90 epochs "
-          "| peak memory | per network | estimate per network |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| checkpoint + log per network-epoch | peak memory | per network | estimate per network |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['config']} | {r['group']} | {r['arch_epochs']} | {r['rate']:.2f} | "
-              f"**{_duration(r['projected_h'])}** | {r['peak_gib']:.2f} GiB | {r['per_net_mib']:.0f} MiB | "
-              f"{r['estimate_mib']:.0f} MiB |")
+              f"**{_duration(r['projected_h'])}** | {r['save_ms']:.1f} ms ({r['save_share']:.1%} of the run) | "
+              f"{r['peak_gib']:.2f} GiB | {r['per_net_mib']:.0f} MiB | {r['estimate_mib']:.0f} MiB |")
     sys.stdout.flush()
 
 

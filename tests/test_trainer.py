@@ -477,3 +477,20 @@ def test_planning_reads_each_finished_log_once(grouped, monkeypatch):
     groups, done, starts = plan_groups(make_jobs(SCHEMES, grouped, IDS), RECIPE, 2)
     assert (groups, sorted(j.model_id for j in done), starts) == ([], IDS, {})
     assert sorted(Path(p).name for p in reads) == [f"scheme_{i}.txt" for i in sorted(IDS, key=str)]
+
+
+def test_bench_trainer_prints_a_row_per_setting_and_refuses_the_gpu_check_on_cpu(capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_trainer", REPO / "scripts" / "bench_trainer.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--device", "cpu", "--archs", "2", "--epochs", "1", "--train-images", "64",
+                       "--test-images", "32", "--configs", "faithful", "--group-sizes", "1,auto",
+                       "--no-baseline"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| faithful |")]
+    assert [row.split(" | ")[1] for row in rows] == ["1", "8 (auto)"]
+    assert all(" h** | " in row and " ms (" in row for row in rows)
+    with pytest.raises(SystemExit):
+        bench.main(["--device", "cpu", "--check"])
+    assert "--check compares CUDA graphs" in capsys.readouterr().err
