@@ -190,7 +190,8 @@ def _time_config(name: str, size, root, device: str, args, work: Path) -> dict:
             "rate": len(ids) * args.epochs / summary.seconds, "projected_h": projected / 3600,
             "seconds": summary.seconds, "peak_gib": peak / 2**30, "per_net_mib": peak / group / 2**20,
             "estimate_mib": estimate / 2**20, "arch_epochs": len(ids) * args.epochs,
-            "save_ms": 1000 * saves["seconds"] / max(saves["count"], 1), "save_share": saves["seconds"] / summary.seconds,
+            "save_ms": 1000 * saves["seconds"] / max(saves["count"], 1),
+            "save_share": saves["seconds"] / summary.seconds,
             "image_scale": image_scale, "mac_scale": mac_scale}
 
 
@@ -285,8 +286,9 @@ def _check(root, device: str, work: Path) -> None:
     for name in ("graphs", "graphs-streams"):
         diff = max(_max_abs_diff(base[i][0], checks[name][i][0]) for i in base)
         same_logs = all(base[i][1] == checks[name][i][1] for i in base)
+        verdict = "PASS" if diff == 0 and same_logs else "FAIL"
         print(f"check: {name} vs faithful eager after 4 epochs: max |weight difference| {diff:.3g}, "
-              f"logged values {'identical' if same_logs else 'DIFFERENT'} -> {'PASS' if diff == 0 and same_logs else 'FAIL'}")
+              f"logged values {'identical' if same_logs else 'DIFFERENT'} -> {verdict}")
     one = {name: _train_for_check(name, root, device, work, epochs=1) for name in ("faithful", "fast")}
     worst_loss = worst_acc = 0.0
     for i in one["faithful"]:

@@ -622,6 +622,45 @@ def test_a_share_of_a_target_model_must_beat_the_same_share_of_the_mean():
     assert list(informed) == list(MIXTURE_WEIGHTS)
 
 
+def test_by_absolute_error_a_share_must_beat_the_same_share_of_the_median():
+    """The absolute test's constant is the median: it, or a hair off it, earns no weight; an informed model does."""
+    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS
+    from naapgnn.models.gate_rules import folds, target_mixtures
+
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=100)
+    base = [y + rng.normal(0, 0.8, 100)]
+    draws = [folds(5, 0)]
+    medians = np.empty(100)
+    for train, test in draws[0].split(y):
+        medians[test] = np.median(y[train])
+    assert target_mixtures([medians], base, y, draws, MIXTURE_WEIGHTS, absolute=True) == {}
+    assert target_mixtures([medians + 1e-3], base, y, draws, MIXTURE_WEIGHTS, absolute=True) == {}
+    informed = target_mixtures([y + rng.normal(0, 0.3, 100)], base, y, draws, MIXTURE_WEIGHTS, absolute=True)
+    assert list(informed) == list(MIXTURE_WEIGHTS)
+
+
+def test_by_absolute_error_a_robust_model_is_admitted_whole_where_runs_diverged_late():
+    """A tenth of the runs diverged after the curve read, unforeseeably; the curve gives every other run's accuracy
+    closely. A model that predicts those closely errs more, squared, than the mean (pulled toward the diverged
+    runs), so the squared test shuts it out at the larger shares; by absolute error it is admitted whole."""
+    from naapgnn.models.curve_stack import MIXTURE_WEIGHTS
+    from naapgnn.models.gate_rules import folds, target_mixtures
+
+    rng = np.random.default_rng(11)
+    quality = rng.normal(size=200)
+    curve = np.c_[quality + rng.normal(0, 0.05, 200), rng.normal(size=200)]
+    diverged = rng.random(200) < 0.1  # later than the curve reads
+    mean, std = np.where(diverged, -13.0, quality).mean(), np.where(diverged, -13.0, quality).std()
+    target = (np.where(diverged, -13.0, quality) - mean) / std
+    oof = 0.3 * target + rng.normal(0, 0.8, 200)
+    draws = [folds(5, 0)]
+    robust = (curve[:, 0] - mean) / std  # the other runs' accuracy, read off the curve
+    squared = target_mixtures([robust], [oof], target, draws, MIXTURE_WEIGHTS)
+    absolute = target_mixtures([robust], [oof], target, draws, MIXTURE_WEIGHTS, absolute=True)
+    assert max(MIXTURE_WEIGHTS) not in squared and list(absolute) == list(MIXTURE_WEIGHTS)
+
+
 def test_the_gate_keeps_a_nu_svr_on_curve_and_hyperparameters_that_diverged_runs_do_not_pull():
     """The accuracy is an interaction of an early curve value with a hyperparameter that a graph prediction
     cannot know, and a tenth of the runs diverged to the floor: a nu-SVR on (curve, hyperparameters) is kept."""

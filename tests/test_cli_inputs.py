@@ -205,3 +205,13 @@ def test_a_default_n_train_too_large_for_the_benchmark_says_it_is_the_default(pl
             in capsys.readouterr().err)
     assert main(["search", "--strategy", "compare", "--n-train", "6", "--out", str(places / "b"), *common]) == 2
     assert "error: --n-train must be between 2 and 4, got 6" in capsys.readouterr().err
+
+
+def test_every_command_writing_outputs_takes_dash_o_for_out():
+    from naapgnn.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["train", "--budget", "3"], ["evaluate"], ["baselines"], ["predict", "--checkpoint", "c", "in.jsonl"],
+                 ["search"],
+                 ["regenerate", "--schemes", "naap440", "--cifar-root", "c"]):
+        assert parser.parse_args([*argv, "-o", "there"]).out == "there", argv

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="official (the default; repeated for a benchmark with no record marked test): IsTest "
                    "split, 5 seeds; repeated: random 400/40 splits; kfold: 10 folds over all; extrapolate: train "
                    "on the lowest 80%% by accuracy, test on the top 20%%")
-    p.add_argument("--out", metavar="DIR", default=None,
+    p.add_argument("-o", "--out", metavar="DIR", default=None,
                    help=f"output folder (default {DEFAULT_OUT}, or {DEFAULT_OUT}-PROTOCOL for other protocols)")
     p.add_argument("--models", default=None, metavar="SPEC",
                    help="comma-separated model names or groups: all, paper, extra, baker (Baker et al.'s nu-SVR and "

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cifar-root", metavar="DIR", default=None,
                    help="CIFAR-10 folder (cifar-10-batches-py) for the NASWOT minibatch; without it a "
                    "labelled Gaussian-noise batch is used")
-    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("-o", "--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--repeats", type=int, default=10, help="splits of the repeated protocol (default 10)")
     p.add_argument("--train-size", type=int, default=None, metavar="N",
                    help="repeated protocol: N training architectures per split, drawn at random, and every other one "

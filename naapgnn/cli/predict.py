@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "{\"lr\": 0.1, \"optimizer\": \"sgd\"}")
     p.add_argument("--split", choices=("train", "test", "all"), default="all",
                    help="records to predict (default all)")
-    p.add_argument("--out", metavar="preds.csv", default=None, help="write here (default: standard output)")
+    p.add_argument("-o", "--out", metavar="preds.csv", default=None, help="write here (default: standard output)")
     p.add_argument("--device", default=None, help="override the checkpoint's device (auto, cpu, cuda)")
     add_threads(p)
     add_target_scale(p)

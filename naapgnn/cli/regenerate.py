@@ -22,7 +22,7 @@ def register(subparsers) -> None:
                    "schemes or 'enlarged' for the larger space; ModelId i is item i")
     p.add_argument("--cifar-root", required=True, metavar="DIR",
                    help="folder holding cifar-10-batches-py (as torchvision expects)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the logs and checkpoints/")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the logs and checkpoints/")
     p.add_argument("--ids", metavar="LIST", help="ModelIds to train, e.g. 1,2,5-9 (default: all)")
     p.add_argument("--epochs", type=int, default=NUM_EPOCHS, help=f"epochs per network (default {NUM_EPOCHS})")
     p.add_argument("--device", default="auto", help="auto, cuda, cuda:N or cpu (default auto)")
@@ -72,8 +72,8 @@ def run(args) -> int:
     ids = parse_ids(args.ids, len(schemes))
     recipe = Recipe(epochs=args.epochs)
     options = TrainOptions(device=args.device, group_size=args.group_size, workers=args.workers,
-                           streams=args.streams, cuda_graphs=args.cuda_graphs, channels_last=args.channels_last, tf32=args.tf32,
-                           amp=args.amp, cudnn_benchmark=args.cudnn_benchmark)
+                           streams=args.streams, cuda_graphs=args.cuda_graphs, channels_last=args.channels_last,
+                           tf32=args.tf32, amp=args.amp, cudnn_benchmark=args.cudnn_benchmark)
     if args.backend == "ray":
         from naapgnn.trainer.distributed import regenerate_ray
 

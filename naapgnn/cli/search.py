@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--full-epochs", type=int, default=None, metavar="N",
                    help="epochs of a full training, what a kept candidate and training all cost (default: the "
                    "longest curve; give it when the records hold only the first epochs of longer runs)")
-    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("-o", "--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--data", metavar="DIR", default=None,
                    help="NAAP-440 folder or benchmark file (default: $NAAPGNN_DATA, then the user cache)")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="NAAP-440 folder or CSV, or a JSON Lines benchmark (default: $NAAPGNN_DATA, "
                    "then the user cache)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", metavar="CKPT", default=None,
+    p.add_argument("-o", "--out", metavar="CKPT", default=None,
                    help=f"checkpoint folder (default {DEFAULT_OUT.format(budget='K')})")
     p.add_argument("--conv", choices=("gin", "gatv2", "sage"), default=None,
                    help="message-passing layer type (default: the predictor's default)")
