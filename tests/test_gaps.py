@@ -231,3 +231,23 @@ def test_a_run_stopped_early_without_a_channel_others_log_reaches_none_of_its_ep
     assert records[0].stopped_at == 5 and "lr" not in records[0].curve
     worst, unlogged = training_reading(records, ["acc", "lr"], 3)
     assert unlogged == {"acc": [], "lr": []} and worst["acc"] == 0.1
+
+
+def test_default_budgets_are_counted_in_logging_steps_when_no_default_reads_a_logged_value():
+    from naapgnn.data.gaps import budgets_within
+
+    assert budgets_within(range(10), 300, 10) == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]
+    assert budgets_within([0, 3, 6, 9], 300, 10) == [0, 30, 60, 90]
+    assert budgets_within((3, 6, 9), 65, 10) == [30, 60]  # as many as the curve holds
+    assert budgets_within(range(10), 300, 5) == [0, 5, 6, 7, 8, 9]  # some default reads a logged value: kept
+    assert budgets_within(range(10), 140, 1) == list(range(10))
+    assert budgets_within(range(10), 4, 1) == [0, 1, 2, 3, 4]
+
+
+def test_the_budget_note_says_when_defaults_are_counted_in_logging_steps(capsys):
+    from naapgnn.cli.options import budgets_held
+
+    assert budgets_held(range(10), 300, first_logged=10) == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]
+    out = capsys.readouterr().out
+    assert ("note: budgets 0, 10, 20, 30, 40, 50, 60, 70, 80, 90 instead of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, counted in "
+            "steps of 10 epochs: some record logs its first value at epoch 10 (--budgets to choose)") in out

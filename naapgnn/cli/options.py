@@ -164,15 +164,21 @@ def _line(record) -> str:
 
 
 def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logged: int = 1) -> list[int]:
-    """The ``defaults`` that a curve of ``shortest`` epochs holds and that read no value logged after them (none
-    of 1..``first_logged - 1``), with a note when that leaves some out."""
-    held = [b for b in defaults if b <= shortest and (b == 0 or b >= first_logged)]
-    if len(held) < len(defaults):
+    """:func:`naapgnn.data.gaps.budgets_within` of ``defaults``, with a note when that leaves some out or scales
+    them to a benchmark that logs every ``first_logged`` epochs."""
+    from naapgnn.data.gaps import budgets_within
+
+    defaults = list(defaults)
+    held = budgets_within(defaults, shortest, first_logged)
+    if held != defaults:
         why = [f"the shortest curve of the benchmark has {shortest} epochs"] if max(defaults) > shortest else []
         why += [f"some record logs its first value at epoch {first_logged}"] if first_logged > 1 else []
         left = [b for b in defaults if b not in held]
-        print(f"note: budgets {', '.join(map(str, held))} kept, {', '.join(map(str, left))} left out: "
-              f"{' and '.join(why)} ({option} to choose)")
+        scaled = [b for b in held if b not in defaults]
+        kept = f"budgets {', '.join(map(str, held))} kept, {', '.join(map(str, left))} left out" if not scaled else (
+            f"budgets {', '.join(map(str, held))} instead of {', '.join(map(str, defaults))}, counted in steps of "
+            f"{first_logged} epochs")
+        print(f"note: {kept}: {' and '.join(why)} ({option} to choose)")
     return held
 
 

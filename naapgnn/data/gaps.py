@@ -287,3 +287,14 @@ def _first_and_count(hits: list, lines: Sequence[int]) -> str:
     i, c, epoch = hits[0]
     return (f"{len({h[0] for h in hits})} record(s) with non-finite curve values (first: line {lines[i]}, "
             f"curve.{c}[{epoch}])")
+
+
+def budgets_within(defaults, last: int, first_logged: int = 1) -> list[int]:
+    """The ``defaults`` a curve of ``last`` epochs holds that read no value logged after them (none of
+    1..``first_logged - 1``). Where that leaves no budget >= 1 and the logs start late (a validation every tenth
+    epoch, say), the positive defaults scaled by ``first_logged`` instead: 1..9 become 10, 20, ..., 90, the same
+    question asked in the benchmark's own logging steps."""
+    held = [b for b in defaults if b <= last and (b == 0 or b >= first_logged)]
+    if first_logged > 1 and not any(held):
+        held = [0] * (0 in defaults) + [b * first_logged for b in defaults if 0 < b * first_logged <= last]
+    return held

@@ -133,15 +133,17 @@ def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     """:data:`DEFAULT_BUDGETS` that leave epochs to save and that every curve holds, else the longest budget that
     does (an error follows from the study's own check when there is none); and a note when not all three."""
     from naapgnn.data.channels import first_logged_epoch
+    from naapgnn.data.gaps import budgets_within
 
     shortest = min(r.num_epochs for r in problem.records)
     top, first = min(problem.full_epochs - 1, shortest), first_logged_epoch(problem.records)
-    held = tuple(b for b in DEFAULT_BUDGETS if first <= b <= top) or (min(max(top, 1), max(first, 1)),)
+    held = tuple(b for b in budgets_within(DEFAULT_BUDGETS, top, first) if b) or (min(max(top, 1), max(first, 1)),)
     if held == DEFAULT_BUDGETS:
         return held, ""
     late = f"; some record logs its first value at epoch {first}" if first > 1 else ""
     left = ", ".join(str(b) for b in DEFAULT_BUDGETS if b not in held)
-    return held, (f"note: budgets {', '.join(map(str, held))} kept{f', {left} left out' if left else ''}: "
+    steps = f" (counted in steps of {first} epochs)" if set(held) - set(DEFAULT_BUDGETS) else ""
+    return held, (f"note: budgets {', '.join(map(str, held))}{steps} kept{f', {left} left out' if left else ''}: "
                   f"{_full_training(problem)} is {problem.full_epochs} "
                   f"epochs and the shortest curve {shortest}{late} (--budget to choose)\n")
 
