@@ -1,4 +1,4 @@
-"""Three seeded synthetic benchmarks of recipes naapgnn was not designed on, as JSON Lines.
+"""Four seeded synthetic benchmarks of recipes naapgnn was not designed on, as JSON Lines.
 
 * ``lcbench_like.jsonl``: MLPs on a 20-feature, 4-class tabular task (layer graphs of ``linear`` and
   ``dropout`` layers on an input of shape ``[20, 1, 1]``), seven hyperparameters (learning rate, momentum,
@@ -14,6 +14,11 @@
   error in percent, ``val_loss``, ``lr``); the rate, the batch size (the best rate grows with it) and cutout
   decide much of the final accuracy; 5 runs diverged (the loss NaN from some epoch on, accuracy at chance). Targets
   in percent: read with ``--target-scale percent --full-epochs 90``.
+* ``sparse_log.jsonl``: residual CNNs (2-4 stages of 1-3 blocks, sometimes a dropout before the classifier)
+  trained 300 epochs with a 5-epoch warmup and a cosine schedule from a peak rate of 0.05-0.4, whose
+  ``val_acc`` and ``val_loss`` are logged every tenth epoch only (``null`` between) and ``lr`` every epoch; a
+  tenth of the runs diverge to chance at a random epoch between 30 and 250 (the loss ``null`` from then on),
+  mostly after any budget's curve ends; a fifth marked test.
 
 The final accuracy is a noisy function of the architecture and the hyperparameters; the curves approach it
 at a speed set by the learning rate, with per-epoch noise. Nothing of naapgnn was chosen on these.
@@ -30,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 
-FILES = ("lcbench_like.jsonl", "cnn_cut_short.jsonl", "step_decay.jsonl")
+FILES = ("lcbench_like.jsonl", "cnn_cut_short.jsonl", "step_decay.jsonl", "sparse_log.jsonl")
 
 
 def _sigmoid(x):
@@ -212,6 +217,52 @@ def step_decay(n: int = 160, seed: int = 123, shown: int = 20, full: int = 90) -
     return records
 
 
+def _residual_cnn(rng) -> dict:
+    width = int(rng.choice([16, 32]))
+    layers = [{"op": "conv", "out_channels": width, "kernel_size": 3}]
+    for stage in range(int(rng.integers(2, 5))):
+        for block in range(int(rng.integers(1, 4))):
+            if block == 0 and stage > 0:
+                width *= 2
+                layers.append({"op": "conv", "out_channels": width, "kernel_size": int(rng.choice([3, 5])),
+                               "stride": 2})
+                continue
+            start = len(layers) - 1
+            layers += [{"op": "conv", "out_channels": width, "kernel_size": 3},
+                       {"op": "conv", "out_channels": width, "kernel_size": 3, "activation": "none"}]
+            layers.append({"op": "add", "inputs": [start, len(layers) - 1], "activation": "relu"})
+    layers += [{"op": "dropout", "p": 0.2}] * bool(rng.random() < 0.3) + [{"op": "gap"},
+                                                                          {"op": "linear", "out_features": 10}]
+    return {"input_shape": [3, 32, 32], "num_classes": 10, "layers": layers}
+
+
+def sparse_log(n: int = 250, seed: int = 2024, epochs: int = 300, every: int = 10) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        arch = _residual_cnn(rng)
+        convs = sum(layer["op"] == "conv" for layer in arch["layers"])
+        peak = float(rng.choice([0.05, 0.1, 0.2, 0.4]))
+        t = np.arange(1, epochs + 1)
+        lr = np.where(t <= 5, peak * t / 5, 0.5 * peak * (1 + np.cos(np.pi * (t - 6) / (epochs - 5))))
+        final = min(0.70 + 0.22 * math.log(convs) / math.log(20) - 0.04 * abs(math.log10(peak / 0.1))
+                    + rng.normal(0, 0.015), 0.96)
+        acc = final * (1 - 0.55 * np.exp(-t / 40)) - 0.03 * np.sin(np.pi * t / epochs) + rng.normal(0, 0.004, epochs)
+        loss = np.maximum(0.05, 2.3 * (1 - acc) ** 1.3)
+        if rng.random() < 0.1:  # diverged
+            start = int(rng.integers(30, 250))
+            acc[start:], loss[start:] = 0.1 + rng.normal(0, 0.002, epochs - start), np.nan
+        logged = t % every == 0
+        records.append({
+            "id": f"sparse-{i}", "arch": arch,
+            "curve": {"val_acc": [round(float(a), 4) if k else None for a, k in zip(acc, logged)],
+                      "val_loss": [round(float(v), 4) if k and np.isfinite(v) else None for v, k in zip(loss, logged)],
+                      "lr": [round(float(v), 6) for v in lr]},
+            "hparams": {"lr": peak, "warmup_epochs": 5, "schedule": "cosine"},
+            "target": round(float(acc[-1]), 4), "split": "test" if i % 5 == 0 else "train"})
+    return records
+
+
 def _write(records: list[dict], path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
@@ -220,12 +271,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the LCBench-like file (the CNN file's is seed + 1, the step-decay one's + 123)")
+                        help="seed of the LCBench-like file (the CNN file's is seed + 1, the step-decay one's + 123, "
+                        "the sparse-log one's + 2024)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     _write(lcbench_like(seed=args.seed), args.out / "lcbench_like.jsonl")
     _write(cnn_cut_short(seed=args.seed + 1), args.out / "cnn_cut_short.jsonl")
     _write(step_decay(seed=args.seed + 123), args.out / "step_decay.jsonl")
+    _write(sparse_log(seed=args.seed + 2024), args.out / "sparse_log.jsonl")
     print(f"wrote {', '.join(str(args.out / name) for name in FILES)}")
 
 
