@@ -509,3 +509,17 @@ def test_intervals_of_few_trials_are_student_t_and_median_ranks_keep_their_half(
            "p_top": 1.0}
     printed = predictor_stdout([row], SearchSettings(), n_train=20).splitlines()[-1]
     assert printed.split()[5] == "1.5"  # gnn, 0.9000, ±, 0.0100, 4.0, 1.5
+
+
+def test_settings_that_kept_only_the_warmup_are_named():
+    """A rule that stops every candidate after the warm-up in every order reports the warm-up's best: say so."""
+    import pandas as pd
+
+    from naapgnn.search.tables import warmup_only_note
+
+    summary = pd.DataFrame({"rule": ["predictor", "predictor", "curve"], "z": [0.0, 3.0, 0.0],
+                            "budget": [3, 3, 6], "kept": [20.0, 37.5, 20.0]})
+    assert warmup_only_note(summary, 20) == (
+        "kept no candidate after the first 20 in any order: predictor, z = 0 at k = 3; curve rule (no predictor) "
+        "at k = 6; those rows give the best of the first 20, not a choice of the rule at that budget.")
+    assert warmup_only_note(summary[summary.kept > 20], 20) == ""

@@ -280,6 +280,7 @@ def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool
         markdown_table(["setting", "k", "total epochs", "speed-up", "regret (pp)", "found the best",
                    f"found a top {top}", "mean rank found", "kept"], rows),
         "",
+        *([warmup_only_note(summary, settings.warmup), ""] if warmup_only_note(summary, settings.warmup) else []),
         "Plot: `early_stop.png`; per order: `early_stop.csv`; this table: `early_stop_summary.csv`.",
         "",
         f"Command: `{settings.command()}`",
@@ -296,7 +297,18 @@ def early_stop_stdout(summary, settings: SearchSettings, problem) -> str:
     for r in summary.itertuples():
         lines.append(f"{_setting(r):<28}{r.budget:>3}{r.epochs:>10,.0f}{r.speedup:>9.2f}×"
                      f"{plus_minus(100 * r.regret, 100 * r.regret_ci, 2):>22}{r.p_found_best:>12.0%}")
-    return "\n".join(lines)
+    note = warmup_only_note(summary, settings.warmup)
+    return "\n".join(lines + ([f"note: {note}"] if note else []))
+
+
+def warmup_only_note(summary, warmup: int) -> str:
+    """A sentence naming the settings that kept no candidate after the warm-up in any order ("" if none): their
+    rows give the best of the first ``warmup`` candidates, not a choice of the rule at that budget."""
+    rows = [f"{_setting(r)} at k = {r.budget}" for r in summary.itertuples() if r.kept <= warmup]
+    if not rows:
+        return ""
+    return (f"kept no candidate after the first {warmup} in any order: {'; '.join(rows)}; those rows give the best "
+            f"of the first {warmup}, not a choice of the rule at that budget.")
 
 
 def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: float, label: str) -> str:
