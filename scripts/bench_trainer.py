@@ -155,7 +155,6 @@ def _sample(count: int):
 def _time_config(name: str, size, root, device: str, args, work: Path) -> dict:
     import torch
 
-    from naapgnn.data.cifar import load_cifar10
     from naapgnn.trainer.group import device_data
     from naapgnn.trainer.jobs import Recipe, TrainOptions
     from naapgnn.trainer.memory import step_bytes
@@ -163,9 +162,8 @@ def _time_config(name: str, size, root, device: str, args, work: Path) -> dict:
 
     schemes, ids, mac_scale = _sample(args.archs)
     options = TrainOptions(device=device, group_size=size, **CONFIGS[name])
-    device_data(root, device, options.channels_last)  # one-time load, not timed
-    cpu_data = load_cifar10(root)
-    n_train, n_test = cpu_data.train_x.shape[0], cpu_data.test_x.shape[0]
+    data = device_data(root, device, options.channels_last)  # one-time load, not timed
+    n_train, n_test = data.train_x.shape[0], data.test_x.shape[0]
     image_scale = (TRAIN_COST * FULL_TRAIN + FULL_TEST) / (TRAIN_COST * n_train + n_test)
     cuda = device.startswith("cuda")
     if cuda:
@@ -305,16 +303,13 @@ def _check(root, device: str, work: Path) -> None:
 def _train_for_check(name: str, root, device: str, work: Path, epochs: int) -> dict:
     from naapgnn.data.logs import parse_log
     from naapgnn.trainer.group import configure_backends, device_data, train_group
-    from naapgnn.trainer.jobs import Recipe, TrainOptions, make_jobs
+    from naapgnn.trainer.jobs import Recipe, TrainOptions, make_jobs, prepare_out_dir
 
     schemes, ids, _ = _sample(3)
     options = TrainOptions(device=device, group_size=len(ids), **CONFIGS[name])
     configure_backends(options, device)
     data = device_data(root, device, options.channels_last)
-    jobs = make_jobs(schemes, work / f"check_{name}_{epochs}", ids)
-    for job in jobs:
-        job.out_dir.mkdir(parents=True, exist_ok=True)
-        (job.out_dir / "checkpoints").mkdir(exist_ok=True)
+    jobs = make_jobs(schemes, prepare_out_dir(work / f"check_{name}_{epochs}"), ids)
     runs = train_group(jobs, data, Recipe(epochs=epochs), options, device)
     out = {}
     for r in runs:

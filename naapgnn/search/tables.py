@@ -262,6 +262,7 @@ def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool
                      f"{r.speedup:.2f}×", plus_minus(100 * r.regret, 100 * r.regret_ci, 2), f"{r.p_found_best:.0%}",
                      f"{getattr(r, f'p_found_top{top}'):.0%}", f"{r.rank_mean:.1f}", f"{r.kept:.1f}"])
     budget_text = "budget k: architecture + first k epochs"
+    note = warmup_only_note(summary, settings.warmup)
     return "\n".join([
         f"# Early stopping from partial curves on {problem.name} (Baker et al. 2018)",
         "",
@@ -280,7 +281,7 @@ def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool
         markdown_table(["setting", "k", "total epochs", "speed-up", "regret (pp)", "found the best",
                    f"found a top {top}", "mean rank found", "kept"], rows),
         "",
-        *([warmup_only_note(summary, settings.warmup), ""] if warmup_only_note(summary, settings.warmup) else []),
+        *([note, ""] if note else []),
         "Plot: `early_stop.png`; per order: `early_stop.csv`; this table: `early_stop_summary.csv`.",
         "",
         f"Command: `{settings.command()}`",

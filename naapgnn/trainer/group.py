@@ -177,13 +177,11 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
                 for r in runs:
                     r.losses.append(step(r, x, y, amp_dtype))
             else:
-                _step_on_streams(runs, streams, x, y, amp_dtype)
-        if streams is not None:
-            for s in streams:
-                torch.cuda.current_stream(device).wait_stream(s)
+                _on_streams(streams, x, y, [lambda r=r: r.losses.append(step(r, x, y, amp_dtype)) for r in runs])
+        _join(streams, data.train_x.device)
         if graphed is not None:
             for r, g in zip(runs, graphed):
-                r.losses = g.epoch_losses(batches)
+                r.losses = g.losses
         for r in runs:
             mean, median = loss_stats(r.losses)
             loss_stamp = logfmt.timestamp()
@@ -208,39 +206,39 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
 
 def _graphed_step(graphed, shared: SharedBatch, streams, x, y, lr: float) -> None:
     """Step every network of the group; a full batch goes through the shared static tensors."""
-    import torch
-
     static = shared.holds(x)
     if static:
-        if streams is not None:  # the last step's replays still read the shared batch
-            for s in streams:
-                torch.cuda.current_stream(x.device).wait_stream(s)
+        _join(streams, x.device)  # the last step's replays still read the shared batch
         shared.fill(x, y)
         x, y = shared.x, shared.y
     if streams is None:
         for g in graphed:
             g(x, y, lr, static)
-        return
-    main = torch.cuda.current_stream(x.device)
-    for g, s in zip(graphed, streams):
-        s.wait_stream(main)
-        with torch.cuda.stream(s):
-            if not static:
-                x.record_stream(s)
-                y.record_stream(s)
-            g(x, y, lr, static)
+    else:  # the shared tensors live as long as the group: only a batch of its own needs recording on each stream
+        _on_streams(streams, x, y, [lambda g=g: g(x, y, lr, static) for g in graphed], record=not static)
 
 
-def _step_on_streams(runs, streams, x, y, amp_dtype) -> None:
+def _on_streams(streams, x, y, steps, record: bool = True) -> None:
+    """Run ``steps[i]()`` on ``streams[i]``, each after the work queued so far on the current stream; ``record``:
+    mark ``x`` and ``y`` as used there, so that their memory is not reused before those streams are done."""
     import torch
 
     main = torch.cuda.current_stream(x.device)
-    for r, s in zip(runs, streams):
+    for fn, s in zip(steps, streams):
         s.wait_stream(main)
         with torch.cuda.stream(s):
-            x.record_stream(s)
-            y.record_stream(s)
-            r.losses.append(step(r, x, y, amp_dtype))
+            if record:
+                x.record_stream(s)
+                y.record_stream(s)
+            fn()
+
+
+def _join(streams, device) -> None:
+    """Make the current stream wait for the work queued on ``streams`` (None: nothing to wait for)."""
+    import torch
+
+    for s in streams or ():
+        torch.cuda.current_stream(device).wait_stream(s)
 
 
 # --- data cache (one copy per process) ------------------------------------------------

@@ -104,9 +104,6 @@ class GraphedSteps:
                 self.graphs[lr] = self._capture(x, y, lr)
             self.graphs[lr].replay()
 
-    def epoch_losses(self, batches: int):
-        return self.losses[:batches]
-
     def _step(self, x, y, lr: float) -> None:
         for group in self.run.optimizer.param_groups:
             group["lr"] = lr
