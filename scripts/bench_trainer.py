@@ -91,12 +91,16 @@ def main(argv=None) -> int:
         print(f"data: {what}")
         if args.check:
             _attempt("check", _check, root, device, work)
-        rows = [_attempt(f"{name}, group size {size or 'auto'}", _time_config, name, size, root, device, args, work)
-                for name in configs for size in sizes]
-        rows = [r for r in rows if r is not None]
+        rows = []
+        for name in configs:  # each row printed as it finishes: a run cut short keeps the rows it had
+            for size in sizes:
+                row = _attempt(f"{name}, group size {size or 'auto'}", _time_config, name, size, root, device, args,
+                               work)
+                if row is not None:
+                    _print_rows([row], args.epochs, header=not rows)
+                    rows.append(row)
         if not rows:
             return 1
-        _print_table(rows, args.epochs)
         run_baseline = args.baseline if args.baseline is not None else device == "cpu"
         if run_baseline:
             _time_baseline(root, device, args, rows[0])
@@ -243,13 +247,14 @@ def _arch(scheme):
     return parse_architecture(scheme)
 
 
-def _print_table(rows, epochs: int) -> None:
-    how = "epochs 1-3 as measured + 87 x a later epoch" if epochs >= 4 else "90 x the mean epoch"
-    print(f"\nprojection: per network, {how}; x{rows[0]['image_scale']:.1f} "
-          f"images to CIFAR-10's 50,000/10,000, x{rows[0]['mac_scale']:.2f} MACs to the 440's mean")
-    print("| settings | group size | arch-epochs | arch-epochs/s (this data) | projected 440 x 90 epochs "
-          "| checkpoint + log per network-epoch | peak memory | per network | estimate per network |")
-    print("|---|---|---|---|---|---|---|---|---|")
+def _print_rows(rows, epochs: int, header: bool) -> None:
+    if header:
+        how = "epochs 1-3 as measured + 87 x a later epoch" if epochs >= 4 else "90 x the mean epoch"
+        print(f"\nprojection: per network, {how}; x{rows[0]['image_scale']:.1f} "
+              f"images to CIFAR-10's 50,000/10,000, x{rows[0]['mac_scale']:.2f} MACs to the 440's mean")
+        print("| settings | group size | arch-epochs | arch-epochs/s (this data) | projected 440 x 90 epochs "
+              "| checkpoint + log per network-epoch | peak memory | per network | estimate per network |")
+        print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['config']} | {r['group']} | {r['arch_epochs']} | {r['rate']:.2f} | "
               f"**{_duration(r['projected_h'])}** | {r['save_ms']:.1f} ms ({r['save_share']:.1%} of the run) | "
@@ -278,15 +283,17 @@ def _time_baseline(root, device: str, args, fast_row: dict) -> None:
 
 def _check(root, device: str, work: Path) -> None:
     """Eager vs graphs (bit for bit) and fast vs faithful (within the stated tolerance)."""
-    checks = {name: _train_for_check(name, root, device, work, epochs=4) for name in
-              ("faithful", "graphs", "graphs-streams")}
+    # "faithful" twice: eager against itself tells a nondeterministic kernel from a graph fault
+    checks = {name: _train_for_check(name.split()[0], root, device, work, epochs=4, tag=name.replace(" ", "_"))
+              for name in ("faithful", "faithful again", "graphs", "graphs-streams")}
     base = checks["faithful"]
-    for name in ("graphs", "graphs-streams"):
+    for name in ("faithful again", "graphs", "graphs-streams"):
         diff = max(_max_abs_diff(base[i][0], checks[name][i][0]) for i in base)
         same_logs = all(base[i][1] == checks[name][i][1] for i in base)
         verdict = "PASS" if diff == 0 and same_logs else "FAIL"
         print(f"check: {name} vs faithful eager after 4 epochs: max |weight difference| {diff:.3g}, "
               f"logged values {'identical' if same_logs else 'DIFFERENT'} -> {verdict}")
+        sys.stdout.flush()
     one = {name: _train_for_check(name, root, device, work, epochs=1) for name in ("faithful", "fast")}
     worst_loss = worst_acc = 0.0
     for i in one["faithful"]:
@@ -300,7 +307,7 @@ def _check(root, device: str, work: Path) -> None:
     sys.stdout.flush()
 
 
-def _train_for_check(name: str, root, device: str, work: Path, epochs: int) -> dict:
+def _train_for_check(name: str, root, device: str, work: Path, epochs: int, tag: str = "") -> dict:
     from naapgnn.data.logs import parse_log
     from naapgnn.trainer.group import configure_backends, device_data, train_group
     from naapgnn.trainer.jobs import Recipe, TrainOptions, make_jobs, prepare_out_dir
@@ -309,7 +316,7 @@ def _train_for_check(name: str, root, device: str, work: Path, epochs: int) -> d
     options = TrainOptions(device=device, group_size=len(ids), **CONFIGS[name])
     configure_backends(options, device)
     data = device_data(root, device, options.channels_last)
-    jobs = make_jobs(schemes, prepare_out_dir(work / f"check_{name}_{epochs}"), ids)
+    jobs = make_jobs(schemes, prepare_out_dir(work / f"check_{tag or name}_{epochs}"), ids)
     runs = train_group(jobs, data, Recipe(epochs=epochs), options, device)
     out = {}
     for r in runs:
