@@ -12,11 +12,13 @@ projection scales the measured time per architecture-epoch to CIFAR-10's
 forward + backward) and, as the benchmark trains an evenly spread sample of the
 440 architectures, by the ratio of their MACs to the average.
 
-Each configuration (``--configs``, at each of ``--group-sizes``) trains the
+Each configuration (``--configs``, at each of ``--group-sizes``; ``default`` is the
+trainer's own, on a GPU ``graphs-streams``, on CPU ``faithful``) trains the
 sample in this process; with ``--epochs 4`` or more the projection is
 ``3 first epochs + 87 x the mean later epoch`` per network, since the first
 three epochs (one per learning rate) carry the one-off warm-up and graph
-captures. ``--check`` first trains a few networks eagerly and through CUDA
+captures; what checkpoints and logs cost the training thread is not scaled with
+the images. ``--check`` first trains a few networks eagerly and through CUDA
 graphs (with and without streams) and compares their final weights bit for bit,
 then compares the fast settings with the faithful ones after one epoch.
 
@@ -39,13 +41,14 @@ TRAIN_COST = 3.0  # forward + backward of one training image, in test-image forw
 FULL_ARCHS, FULL_EPOCHS, FULL_TRAIN, FULL_TEST = 440, NUM_EPOCHS, 50_000, 10_000
 FAST = {"channels_last": True, "tf32": True, "amp": "bf16", "cudnn_benchmark": True}
 CONFIGS = {
-    "faithful": {"cuda_graphs": False},  # eager fp32, the plain pipeline's arithmetic
+    "default": {},  # the trainer's defaults: on a GPU, graphs-streams; on CPU, faithful
+    "faithful": {"cuda_graphs": False, "streams": False},  # eager fp32, the plain pipeline's arithmetic
     "faithful-streams": {"cuda_graphs": False, "streams": True},
-    "graphs": {"cuda_graphs": True},
+    "graphs": {"cuda_graphs": True, "streams": False},
     "graphs-streams": {"cuda_graphs": True, "streams": True},
-    "fast-eager": {"cuda_graphs": False, **FAST},
+    "fast-eager": {"cuda_graphs": False, "streams": False, **FAST},
     "fast-eager-streams": {"cuda_graphs": False, "streams": True, **FAST},
-    "fast": {"cuda_graphs": True, **FAST},
+    "fast": {"cuda_graphs": True, "streams": False, **FAST},
     "fast-streams": {"cuda_graphs": True, "streams": True, **FAST},
 }
 FAST_LOSS_RTOL, FAST_ACCURACY_ATOL = 0.02, 0.02  # fast vs faithful after one epoch (stated in README)
@@ -60,7 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train-images", type=int, default=2000, help="synthetic training images")
     parser.add_argument("--test-images", type=int, default=500, help="synthetic test images")
     parser.add_argument("--configs", default=None,
-                        help=f"comma-separated, of {', '.join(CONFIGS)} (default faithful: the trainer's default)")
+                        help=f"comma-separated, of {', '.join(CONFIGS)} (default: default, the trainer's own)")
     parser.add_argument("--group-sizes", default="8", help="comma-separated sizes or 'auto' (default 8)")
     parser.add_argument("--check", action="store_true", help="first compare eager, graphed and fast training")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -81,7 +84,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    configs = configs or ["faithful"]
+    configs = configs or ["default"]
     if args.check and not device.startswith("cuda"):
         parser.error("--check compares CUDA graphs and the fast settings with eager fp32: it needs --device cuda")
     work = Path(tempfile.mkdtemp(prefix="bench_trainer_"))
@@ -184,7 +187,8 @@ def _time_config(name: str, size, root, device: str, args, work: Path) -> dict:
         summary = regenerate(schemes, root, work / f"out_{name}_{size}", ids=ids, recipe=Recipe(epochs=args.epochs),
                              options=options, progress=False, on_epoch_end=on_epoch_end)
     per_arch = _per_arch_seconds(ids, ends, t0, summary.group_size, args.epochs)
-    projected = FULL_ARCHS * per_arch * image_scale * mac_scale
+    save_s = saves["seconds"] / (len(ids) * args.epochs)  # per network-epoch; it does not grow with the images
+    projected = FULL_ARCHS * ((per_arch - FULL_EPOCHS * save_s) * image_scale * mac_scale + FULL_EPOCHS * save_s)
     peak = torch.cuda.max_memory_reserved(torch.device(device)) if cuda else 0
     group = min(summary.group_size, len(ids))
     estimate = max(step_bytes(_arch(schemes[i - 1]), 256) for i in ids)
@@ -192,18 +196,21 @@ def _time_config(name: str, size, root, device: str, args, work: Path) -> dict:
             "rate": len(ids) * args.epochs / summary.seconds, "projected_h": projected / 3600,
             "seconds": summary.seconds, "peak_gib": peak / 2**30, "per_net_mib": peak / group / 2**20,
             "estimate_mib": estimate / 2**20, "arch_epochs": len(ids) * args.epochs,
-            "save_ms": 1000 * saves["seconds"] / max(saves["count"], 1),
+            "save_ms": 1000 * save_s,
             "save_share": saves["seconds"] / summary.seconds,
             "image_scale": image_scale, "mac_scale": mac_scale}
 
 
 @contextlib.contextmanager
 def _timed_saves():
-    """Time every checkpoint and log write of the trainer (wrapping the two methods while in use)."""
+    """Time what checkpoints and logs cost the training thread: queueing them (the state's copy to host memory)
+    and waiting for the background writer (wrapping the three methods while in use)."""
     from naapgnn.trainer.group import _Run
+    from naapgnn.trainer.writer import BackgroundWriter
 
-    totals = {"seconds": 0.0, "count": 0}
-    originals = {name: getattr(_Run, name) for name in ("checkpoint", "write_log")}
+    totals = {"seconds": 0.0}
+    originals = {(_Run, name): getattr(_Run, name) for name in ("checkpoint", "write_log")}
+    originals[BackgroundWriter, "wait"] = BackgroundWriter.wait
 
     def timed(method):
         def run(self, *args, **kwargs):
@@ -212,16 +219,15 @@ def _timed_saves():
                 return method(self, *args, **kwargs)
             finally:
                 totals["seconds"] += time.perf_counter() - t0
-                totals["count"] += method is originals["checkpoint"]
         return run
 
-    for name, method in originals.items():
-        setattr(_Run, name, timed(method))
+    for (owner, name), method in originals.items():
+        setattr(owner, name, timed(method))
     try:
         yield totals
     finally:
-        for name, method in originals.items():
-            setattr(_Run, name, method)
+        for (owner, name), method in originals.items():
+            setattr(owner, name, method)
 
 
 def _per_arch_seconds(ids, ends: dict, t0: float, group_size: int, epochs: int) -> float:
@@ -253,7 +259,7 @@ def _print_rows(rows, epochs: int, header: bool) -> None:
         print(f"\nprojection: per network, {how}; x{rows[0]['image_scale']:.1f} "
               f"images to CIFAR-10's 50,000/10,000, x{rows[0]['mac_scale']:.2f} MACs to the 440's mean")
         print("| settings | group size | arch-epochs | arch-epochs/s (this data) | projected 440 x 90 epochs "
-              "| checkpoint + log per network-epoch | peak memory | per network | estimate per network |")
+              "| checkpoint + log, training thread's share per network-epoch | peak memory | per network | estimate per network |")
         print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['config']} | {r['group']} | {r['arch_epochs']} | {r['rate']:.2f} | "

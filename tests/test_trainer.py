@@ -148,14 +148,26 @@ def test_interrupted_run_resumes_without_lost_or_repeated_epochs(grouped, cifar,
     assert not list((out / "checkpoints").iterdir())
 
 
-def _kill_and_resume(grouped, cifar, out: Path, model_id: int, setup: str, hook: str) -> None:
+# In the child: wait until the log of ``model_id`` holds ``epochs`` epochs (its files are written on a thread).
+ON_DISK = (
+    "import time\n"
+    "from pathlib import Path\n"
+    "from naapgnn.data.logs import parse_log\n"
+    "def on_disk(model_id, epochs):\n"
+    "    log = Path(sys.argv[2]) / f'scheme_{model_id}.txt'\n"
+    "    while not (log.exists() and len(parse_log(log).epochs) >= epochs):\n"
+    "        time.sleep(0.01)\n"
+)
+
+
+def _kill_and_resume(grouped, cifar, out: Path, model_id: int, setup: str, hook: str, kept: int = 2) -> None:
     """Train ``model_id`` in a child process that SIGKILLs itself (no cleanup at all) where ``setup``
-    and ``hook`` say, check that exactly two epochs were kept, resume in this process, and compare the
+    and ``hook`` say, check that ``kept`` epochs were kept, resume in this process, and compare the
     logs with an uninterrupted run."""
     script = (
         "import os, signal, sys, torch\n"
         "torch.set_num_threads(1)\n"
-        f"{setup}"
+        f"{ON_DISK}{setup}"
         "from naapgnn.arch.space import naap440_search_space\n"
         "from naapgnn.trainer.jobs import Recipe, TrainOptions\nfrom naapgnn.trainer.training import regenerate\n"
         f"regenerate(naap440_search_space(), sys.argv[1], sys.argv[2], ids=[{model_id}], recipe={RECIPE!r},\n"
@@ -165,9 +177,9 @@ def _kill_and_resume(grouped, cifar, out: Path, model_id: int, setup: str, hook:
     proc = subprocess.run([sys.executable, "-c", script, str(cifar), str(out)], env=env, timeout=120,
                           capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
-    assert len(parse_log(out / f"scheme_{model_id}.txt").epochs) == 2
+    assert len(parse_log(out / f"scheme_{model_id}.txt").epochs) == kept
     summary = regenerate(SCHEMES, cifar, out, ids=[model_id], recipe=RECIPE, options=CPU, progress=False)
-    assert summary.resumed == [model_id] and summary.arch_epochs == 1
+    assert summary.resumed == [model_id] and summary.arch_epochs == RECIPE.epochs - kept
     assert values(out, model_id) == values(grouped, model_id)
 
 
@@ -176,9 +188,24 @@ def test_killed_process_resumes(grouped, cifar, tmp_path):
     setup = (
         "def hook(model_id, epoch):\n"
         "    if (model_id, epoch) == (300, 2):\n"
+        "        on_disk(300, 2)\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     _kill_and_resume(grouped, cifar, tmp_path / "out", 300, setup, ", on_epoch_end=hook")
+
+
+def test_killed_while_an_epochs_files_are_queued_resumes_from_the_one_before(grouped, cifar, tmp_path):
+    """SIGKILL on the writer thread as it starts on epoch 2's checkpoint: epoch 1 is what the disk holds."""
+    setup = (
+        "import naapgnn.trainer.group as group\n"
+        "save = group.save_checkpoint\n"
+        "def killing_save(path, state):\n"
+        "    if state['epoch'] == 2:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    save(path, state)\n"
+        "group.save_checkpoint = killing_save\n"
+    )
+    _kill_and_resume(grouped, cifar, tmp_path / "out", 300, setup, "", kept=1)
 
 
 def test_killed_mid_epoch_resumes_from_last_complete_epoch(grouped, cifar, tmp_path):
@@ -190,6 +217,7 @@ def test_killed_mid_epoch_resumes_from_last_complete_epoch(grouped, cifar, tmp_p
         "def counted(self, *a, **k):\n"
         "    steps[0] += 1\n"
         "    if steps[0] == 10:\n"
+        "        on_disk(440, 2)\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return step(self, *a, **k)\n"
         "torch.optim.SGD.step = counted\n"
@@ -289,6 +317,22 @@ def test_cli_reports_one_line_errors(cifar, tmp_path, capsys):
         code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out",
                      str(tmp_path / "out"), "--ids", "1", "--device", "cpu", *flags])
         assert code == 2 and message in capsys.readouterr().err
+
+
+def test_graphs_and_streams_are_on_by_default_on_a_gpu_only(cifar, tmp_path, monkeypatch):
+    import naapgnn.trainer.training as training
+
+    default = TrainOptions()
+    assert (default.uses_graphs("cuda"), default.uses_streams("cuda:1")) == (True, True)
+    assert (default.uses_graphs("cpu"), default.uses_streams("cpu")) == (False, False)
+    off = TrainOptions(cuda_graphs=False, streams=False)
+    assert (off.uses_graphs("cuda"), off.uses_streams("cuda")) == (False, False)
+    seen = []
+    monkeypatch.setattr(training, "regenerate", lambda *a, options, **k: seen.append(options) or training.Summary())
+    base = ["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out", str(tmp_path / "o")]
+    for flags in ([], ["--no-cuda-graphs", "--no-streams"], ["--cuda-graphs", "--streams"]):
+        assert main([*base, *flags]) == 0
+    assert [(o.cuda_graphs, o.streams) for o in seen] == [(None, None), (False, False), (True, True)]
 
 
 def test_cli_trains(cifar, tmp_path, capsys):
@@ -426,7 +470,7 @@ def test_graphed_steps_keep_the_eager_arithmetic(cifar, tmp_path, monkeypatch):
                         lambda self, x, y, lr: captured.append(lr) or capture(self, x, y, lr))
 
     def train(graphs: bool, out: Path):
-        monkeypatch.setattr(group, "graphs_enabled", lambda options, device: graphs)
+        monkeypatch.setattr(TrainOptions, "uses_graphs", lambda self, device: graphs)
         prepare_out_dir(out)
         runs = group.train_group(make_jobs(SCHEMES, out, IDS), group.device_data(cifar, "cpu"), recipe, CPU, "cpu")
         return {r.job.model_id: r.model.state_dict() for r in runs}

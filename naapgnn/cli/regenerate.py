@@ -42,10 +42,11 @@ def register(subparsers) -> None:
     fast.add_argument("--tf32", action="store_true", help="TF32 convolutions and matmuls (CUDA)")
     fast.add_argument("--amp", choices=("bf16",), default=None, help="bfloat16 autocast")
     fast.add_argument("--cudnn-benchmark", action="store_true", help="cuDNN autotuning (non-deterministic)")
-    p.add_argument("--streams", action="store_true", help="one CUDA stream per network of a group (exact)")
-    p.add_argument("--cuda-graphs", action="store_true",
-                   help="capture each network's step as a CUDA graph and replay it (CUDA only; the eager step's "
-                   "kernels; not yet measured on a GPU, so off by default)")
+    exact = p.add_argument_group("speed-ups that keep the arithmetic (on by default on a GPU)")
+    exact.add_argument("--streams", action=argparse.BooleanOptionalAction, default=None,
+                       help="one CUDA stream per network of a group")
+    exact.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=None,
+                       help="capture each network's step as a CUDA graph and replay it (the eager step's kernels)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -1,8 +1,9 @@
 """Train a group of networks together, one shared batch gather per step.
 
-Every network of a group is stepped over the same batch (optionally each on its
-own CUDA stream); after each epoch each one is checkpointed and its log
-rewritten, so a killed run resumes at the last completed epoch.
+Every network of a group is stepped over the same batch (on a GPU each on its
+own CUDA stream, and through CUDA graphs); after each epoch each one is tested
+(on its stream too), checkpointed and its log rewritten, on a background thread
+(:mod:`naapgnn.trainer.writer`), so a killed run resumes at the last completed epoch.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from naapgnn.data import logs as logfmt
 from naapgnn.io import write_text_atomic
 from naapgnn.trainer.jobs import CHECKPOINT_FORMAT, Job, Recipe, TrainOptions, read_checkpoint, save_checkpoint
 from naapgnn.trainer.order import epoch_permutation
-from naapgnn.trainer.steps import GraphedSteps, SharedBatch, graphs_enabled, step
+from naapgnn.trainer.steps import GraphedSteps, SharedBatch, step
+from naapgnn.trainer.writer import BackgroundWriter
 
 
 class _Run:
@@ -52,7 +54,8 @@ class _Run:
             self.lines = logfmt.header_lines(job.logged_network, _device_label(device), params, macs)
         self.losses: list = []
 
-    def checkpoint(self, recipe: Recipe, options: TrainOptions) -> None:
+    def checkpoint(self, recipe: Recipe, options: TrainOptions, writer: BackgroundWriter) -> None:
+        """Queue the checkpoint of the epoch reached (the state is copied to host memory here)."""
         state = {
             "format": CHECKPOINT_FORMAT,
             "model_id": self.job.model_id,
@@ -62,12 +65,17 @@ class _Run:
             "epoch": self.epoch,
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimizer": _to_cpu(self.optimizer.state_dict()),
-            "lines": self.lines,
+            "lines": list(self.lines),
         }
-        save_checkpoint(self.job.checkpoint_path, state)
+        writer.submit(save_checkpoint, self.job.checkpoint_path, state)
 
-    def write_log(self) -> None:
-        write_text_atomic(self.job.log_path, "".join(line + "\n" for line in self.lines))
+    def write_log(self, writer: BackgroundWriter | None = None) -> None:
+        """Rewrite the log (queued on ``writer`` when given)."""
+        text = "".join(line + "\n" for line in self.lines)
+        if writer is None:
+            write_text_atomic(self.job.log_path, text)
+        else:
+            writer.submit(write_text_atomic, self.job.log_path, text)
 
 
 def _to_cpu(obj: Any) -> Any:
@@ -107,7 +115,8 @@ def configure_backends(options: TrainOptions, device: str) -> None:
         torch.backends.cuda.matmul.allow_tf32 = options.tf32
 
 
-def _evaluate(model, x, y, batch_size: int, amp_dtype) -> int:
+def _evaluate(model, x, y, batch_size: int, amp_dtype):
+    """The number of test images ``model`` classifies correctly, as a tensor on the device (no wait)."""
     import torch
 
     model.eval()
@@ -118,7 +127,20 @@ def _evaluate(model, x, y, batch_size: int, amp_dtype) -> int:
             out = model(x[start:start + batch_size])
             correct += (out.argmax(dim=1) == y[start:start + batch_size]).sum()
     model.train()
-    return int(correct)
+    return correct
+
+
+def _evaluate_group(runs, data, batch_size: int, amp_dtype, streams) -> list[int]:
+    """Test every network of the group, each on its own stream when there are streams, then wait once."""
+    if streams is None:
+        counts = [_evaluate(r.model, data.test_x, data.test_y, batch_size, amp_dtype) for r in runs]
+    else:
+        counts = []
+        _on_streams(streams, data.test_x, data.test_y, record=False, steps=[
+            lambda r=r: counts.append(_evaluate(r.model, data.test_x, data.test_y, batch_size, amp_dtype))
+            for r in runs])
+        _join(streams, data.test_x.device)
+    return [int(c) for c in counts]
 
 
 def loss_stats(losses) -> tuple[float, float]:
@@ -135,10 +157,23 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
     """Train ``jobs`` together to ``recipe.epochs`` on ``data`` (already on ``device``).
 
     All jobs must start at the same epoch (fresh, or checkpoints of equal
-    epoch). After each epoch every network is checkpointed, its log rewritten
-    and ``on_epoch_end(model_id, epoch)`` called (1-based epoch); an exception
-    there stops training with that state safely on disk.
+    epoch). After each epoch every network's checkpoint and log are queued for
+    writing and ``on_epoch_end(model_id, epoch)`` is called (1-based epoch); an
+    exception there stops training with that state on disk once this returns.
     """
+    with BackgroundWriter() as writer:
+        runs = _train(jobs, data, recipe, options, device, writer, on_epoch_end, progress)
+    for r in runs:
+        r.write_log()
+        try:
+            os.remove(r.job.checkpoint_path)
+        except FileNotFoundError:
+            pass
+    return runs
+
+
+def _train(jobs, data, recipe: Recipe, options: TrainOptions, device: str, writer: BackgroundWriter,
+           on_epoch_end, progress) -> list[_Run]:
     import torch
 
     runs = [_Run(job, recipe, options, device) for job in jobs]
@@ -146,10 +181,10 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
     if len(start) != 1:
         raise ValueError(f"a group must start at one epoch, got {sorted(start)}")
     amp_dtype = torch.bfloat16 if options.amp == "bf16" else None
-    streams = [torch.cuda.Stream(device=device) for _ in runs] if options.streams else None
+    streams = [torch.cuda.Stream(device=device) for _ in runs] if options.uses_streams(device) else None
     n = data.train_x.shape[0]
     batches = -(-n // recipe.batch_size)
-    graphed = [GraphedSteps(r, batches, amp_dtype) for r in runs] if graphs_enabled(options, device) else None
+    graphed = [GraphedSteps(r, batches, amp_dtype) for r in runs] if options.uses_graphs(device) else None
     shared = SharedBatch(data.train_x, data.train_y, recipe.batch_size, options.channels_last) if graphed else None
     for epoch in range(start.pop(), recipe.epochs):
         lr = recipe.lr_at(epoch)
@@ -182,25 +217,20 @@ def train_group(jobs: Sequence[Job], data, recipe: Recipe, options: TrainOptions
         if graphed is not None:
             for r, g in zip(runs, graphed):
                 r.losses = g.losses
-        for r in runs:
-            mean, median = loss_stats(r.losses)
-            loss_stamp = logfmt.timestamp()
-            correct = _evaluate(r.model, data.test_x, data.test_y, recipe.test_batch_size, amp_dtype)
-            stamps = [stamp, loss_stamp, logfmt.timestamp()]
+        stats = [loss_stats(r.losses) for r in runs]
+        stamps = [stamp, logfmt.timestamp()]
+        corrects = _evaluate_group(runs, data, recipe.test_batch_size, amp_dtype, streams)
+        stamps.append(logfmt.timestamp())
+        writer.wait()  # the last epoch's files had this epoch's training to be written in
+        for r, (mean, median), correct in zip(runs, stats, corrects):
             r.lines += logfmt.epoch_lines(epoch + 1, lr, mean, median, correct, data.test_x.shape[0], stamps)
             r.epoch = epoch + 1
-            r.checkpoint(recipe, options)
-            r.write_log()
+            r.checkpoint(recipe, options, writer)
+            r.write_log(writer)
             if progress is not None:
                 progress.update(1)
             if on_epoch_end is not None:
                 on_epoch_end(r.job.model_id, epoch + 1)
-    for r in runs:
-        r.write_log()
-        try:
-            os.remove(r.job.checkpoint_path)
-        except FileNotFoundError:
-            pass
     return runs
 
 

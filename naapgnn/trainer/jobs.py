@@ -72,12 +72,14 @@ class TrainOptions:
         from the device's free memory (:func:`naapgnn.trainer.memory.auto_group_size`).
     workers : int
         Local processes, each training groups (the data are loaded once per process).
-    streams : bool
-        Step each network of a group on its own CUDA stream.
-    cuda_graphs : bool
+    streams : bool or None
+        Step (and test) each network of a group on its own CUDA stream. None (default):
+        on a CUDA device, off elsewhere.
+    cuda_graphs : bool or None
         On a CUDA device, capture each network's step as a CUDA graph and replay it
-        (:mod:`naapgnn.trainer.steps`; the same kernels, so the same arithmetic). Off by
-        default: built and tested on CPU with a stand-in, not yet run on a GPU.
+        (:mod:`naapgnn.trainer.steps`; the same kernels, so the same arithmetic: weights and
+        logs bit for bit those of the eager step on an H200, ``scripts/bench_trainer.py
+        --check``). None (default): on a CUDA device, off elsewhere.
     channels_last, tf32, cudnn_benchmark : bool
     amp : None or "bf16"
     """
@@ -85,17 +87,28 @@ class TrainOptions:
     device: str = "auto"
     group_size: int | None = None
     workers: int = 1
-    streams: bool = False
-    cuda_graphs: bool = False  # opt-in until a GPU run has checked it (scripts/bench_trainer.py --check)
+    streams: bool | None = None
+    cuda_graphs: bool | None = None
     channels_last: bool = False
     tf32: bool = False
     amp: str | None = None
     cudnn_benchmark: bool = False
 
+    def uses_streams(self, device: str) -> bool:
+        return _on_cuda(self.streams, device)
+
+    def uses_graphs(self, device: str) -> bool:
+        return _on_cuda(self.cuda_graphs, device)
+
     def numerics(self) -> dict:
         """The options that affect float rounding (recorded in checkpoints)."""
         return {"channels_last": self.channels_last, "tf32": self.tf32, "amp": self.amp,
                 "cudnn_benchmark": self.cudnn_benchmark}
+
+
+def _on_cuda(flag: bool | None, device: str) -> bool:
+    """A CUDA-only option: None means on wherever the device is a GPU."""
+    return (flag is None or flag) and device.startswith("cuda")
 
 
 @dataclass(frozen=True)

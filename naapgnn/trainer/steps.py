@@ -6,8 +6,8 @@ a network's step once per learning rate (the recipe has three) and replays it,
 one launch per step. A replay runs the kernels of the eager step, on the same
 inputs and in the same order, so the arithmetic is unchanged. On CPU a test
 runs this bookkeeping with a stand-in whose replay re-runs the step;
-``scripts/bench_trainer.py --check`` compares the weights of both on a GPU
-(not yet run: no GPU has been available since this was written, hence opt-in).
+``scripts/bench_trainer.py --check`` compares the weights and logs of both on a
+GPU (identical on an H200; README, "Companion trainer").
 
 A step runs eagerly where a graph cannot stand in for it:
 
@@ -36,11 +36,6 @@ def step(run: Any, x, y, amp_dtype, autocast_cache: bool = True):
     loss.backward()
     run.optimizer.step()
     return loss.detach()
-
-
-def graphs_enabled(options: Any, device: str) -> bool:
-    """Whether a group is stepped through :class:`GraphedSteps` (CUDA graphs need a CUDA device)."""
-    return bool(options.cuda_graphs) and device.startswith("cuda")
 
 
 class SharedBatch:

@@ -14,10 +14,12 @@ What makes it fast without changing the arithmetic:
 * the data order of every epoch is a pure function of (seed, epoch), drawn the
   way the original DataLoader drew it, so every network sees the same batches
   and a group of networks shares one gather per batch;
-* ``group_size`` networks are stepped together over each batch (optionally each
+* ``group_size`` networks are stepped together over each batch (on a GPU each
   on its own CUDA stream), ``workers`` processes run groups in parallel;
 * on a GPU each network's step is captured once per learning rate as a CUDA
-  graph and replayed (:mod:`naapgnn.trainer.steps`): the same kernels, one launch.
+  graph and replayed (:mod:`naapgnn.trainer.steps`): the same kernels, one launch;
+* checkpoints and logs are written on a background thread
+  (:mod:`naapgnn.trainer.writer`), in order.
 
 Options that change float rounding (off by default): channels-last memory
 format, TF32, bfloat16 autocast, cuDNN autotuning.
@@ -124,7 +126,8 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     progress : bool
         tqdm progress bar on stderr.
     on_epoch_end : callable, optional
-        ``f(model_id, epoch)`` after each network's epoch is safely on disk.
+        ``f(model_id, epoch)`` after each network's epoch, its files queued for writing (on disk when this
+        returns, or raises).
 
     Returns
     -------
