@@ -259,7 +259,8 @@ def _print_rows(rows, epochs: int, header: bool) -> None:
         print(f"\nprojection: per network, {how}; x{rows[0]['image_scale']:.1f} "
               f"images to CIFAR-10's 50,000/10,000, x{rows[0]['mac_scale']:.2f} MACs to the 440's mean")
         print("| settings | group size | arch-epochs | arch-epochs/s (this data) | projected 440 x 90 epochs "
-              "| checkpoint + log, training thread's share per network-epoch | peak memory | per network | estimate per network |")
+              "| checkpoint + log, training thread's share per network-epoch | peak memory | per network "
+              "| estimate per network |")
         print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['config']} | {r['group']} | {r['arch_epochs']} | {r['rate']:.2f} | "
