@@ -53,3 +53,33 @@ def test_leaving_with_an_exception_waits_for_the_writes_and_keeps_that_exception
             release.set()
             raise KeyError("stop")
     assert done == ["written"]
+
+
+def test_a_queued_checkpoint_is_a_snapshot_that_training_cannot_change(tmp_path):
+    """On CPU ``.cpu()`` returns the tensor itself: the queued state must be a copy, or the writer thread
+    pickles weights (and batch-norm statistics) that the next epoch is already changing."""
+    import torch
+
+    from naapgnn.arch.space import naap440_search_space
+    from naapgnn.trainer.group import _Run
+    from naapgnn.trainer.jobs import Recipe, TrainOptions, make_jobs, prepare_out_dir
+
+    job = make_jobs(naap440_search_space(), prepare_out_dir(tmp_path), [1])[0]
+    run = _Run(job, Recipe(epochs=1), TrainOptions(device="cpu"), "cpu")
+    run.model(torch.randn(4, 3, 32, 32)).sum().backward()
+    run.optimizer.step()  # momentum buffers in the optimizer's state
+
+    class Held:
+        def submit(self, write, path, state):
+            self.state = state
+
+    held = Held()
+    run.checkpoint(Recipe(epochs=1), TrainOptions(device="cpu"), held)
+    before = {k: v.clone() for k, v in run.model.state_dict().items()}
+    momentum = [s["momentum_buffer"].clone() for s in run.optimizer.state_dict()["state"].values()]
+    with torch.no_grad():
+        for tensor in [*run.model.state_dict().values(), *(s["momentum_buffer"] for s in run.optimizer.state.values())]:
+            tensor.add_(1)
+    assert all(torch.equal(held.state["model"][k], before[k]) for k in before)
+    assert all(torch.equal(s["momentum_buffer"], m)
+               for s, m in zip(held.state["optimizer"]["state"].values(), momentum))

@@ -63,8 +63,8 @@ class _Run:
             "recipe": asdict(recipe),
             "numerics": options.numerics(),
             "epoch": self.epoch,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": _to_cpu(self.optimizer.state_dict()),
+            "model": _host_copy(self.model.state_dict()),
+            "optimizer": _host_copy(self.optimizer.state_dict()),
             "lines": list(self.lines),
         }
         writer.submit(save_checkpoint, self.job.checkpoint_path, state)
@@ -78,13 +78,15 @@ class _Run:
             writer.submit(write_text_atomic, self.job.log_path, text)
 
 
-def _to_cpu(obj: Any) -> Any:
+def _host_copy(obj: Any) -> Any:
+    """A copy in host memory of every tensor in ``obj``: a copy on CPU too (``.cpu()`` would return the tensor
+    itself), as training goes on changing them while the writer thread saves."""
     if hasattr(obj, "detach"):
-        return obj.detach().cpu()
+        return obj.detach().to("cpu", copy=True)
     if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
+        return {k: _host_copy(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_to_cpu(v) for v in obj]
+        return [_host_copy(v) for v in obj]
     return obj
 
 
