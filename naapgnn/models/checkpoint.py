@@ -27,7 +27,7 @@ from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 22  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 23  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -47,6 +47,8 @@ CHECKPOINT_VERSION = 22  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 20: that kernel a nu-SVR, and the gate's "svr" kind (a nu-SVR on the graph prediction, curve and hyperparameters)
 # 21: the training records' held-out graph predictions (oof_prediction), which with_budget reads;
 # 22: the gate's "robust" kind (a nu-SVR on the graph prediction, hyperparameters and statistics)
+# 23: every nu-SVR share of the target mixed in by the gate (svr, hparams, robust) is admitted by absolute error
+# against the same share of the median, not squared error against the mean (gate_rules.target_mixtures)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"

@@ -360,7 +360,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
                 for kind in kinds if kind in ("linear", "nonlinear") for w in MIXTURE_WEIGHTS}
     if "svr" in kinds:
-        shares = target_mixtures(held_out["svr"], held_out[budget0], y, draws, MIXTURE_WEIGHTS, absolute=True)
+        shares = target_mixtures(held_out["svr"], held_out[budget0], y, draws, MIXTURE_WEIGHTS)
         mixtures.update({("svr", w): preds for w, preds in shares.items()})
     scores.update({mix: mean_scores(preds, y) for mix, preds in mixtures.items()})
     choice = budget0

@@ -82,36 +82,26 @@ def mean_scores(preds: list, y: np.ndarray) -> tuple[float, float]:
     return float(mae), float(tau)
 
 
-def target_mixtures(alone: list, base: list, y: np.ndarray, draws, weights, absolute: bool = False) -> dict:
+def target_mixtures(alone: list, base: list, y: np.ndarray, draws, weights) -> dict:
     """``w`` -> held-out ``w * model + (1 - w) * base`` in each draw, for the ``weights`` at which that
-    errs less than ``w * c + (1 - w) * base``, ``c`` the best constant of each fold's training part: a share of any
-    model that says little shrinks ``base`` toward a constant, which lowers the error of a prediction spread wider
-    than the target whatever the model reads.
+    errs less, in absolute error, than ``w * c + (1 - w) * base``, ``c`` the median of each fold's training part
+    (the constant of least absolute error): a share of any model that says little shrinks ``base`` toward a
+    constant, which lowers the error of a prediction spread wider than the target whatever the model reads.
 
-    By default errors are squared and ``c`` is the mean: that is where the shrinkage surely pays, where an absolute
-    error against the mean moves with the luck of the median (a constant 0.001 off the mean beat it). With
-    ``absolute``, errors are absolute and ``c`` is the median, the constant of least absolute error: the measure the
-    gate scores its candidates by. Where a tenth of the targets diverged to chance and the curve cannot tell which,
-    a robust model that predicts the others closely errs more, squared, than the mean pulled toward the diverged
-    ones, and the squared test shuts it out, while by absolute error it halves the error (README, "A robust model
-    shut out by the squared test")."""
-    centre = np.median if absolute else np.mean
+    Absolute error, the measure the gate scores its candidates by, not squared: where a tenth of the targets
+    diverged to chance and nothing read can tell which, a robust model that predicts the others closely errs
+    more, squared, than the mean pulled toward the diverged ones, and a squared test shuts it out, while by
+    absolute error it halves the error (README, "A robust model shut out by the squared test")."""
     constants = [np.empty(len(y)) for _ in draws]
     for constant, folds in zip(constants, draws):
         for train, test in folds.split(y):
-            constant[test] = centre(y[train])
-    error = _absolute_error if absolute else _squared_error
+            constant[test] = np.median(y[train])
     out = {}
     for w in weights:
         mixed = [w * a + (1 - w) * b for a, b in zip(alone, base)]
-        if error(mixed, y) < error([w * c + (1 - w) * b for c, b in zip(constants, base)], y):
+        if _absolute_error(mixed, y) < _absolute_error([w * c + (1 - w) * b for c, b in zip(constants, base)], y):
             out[w] = mixed
     return out
-
-
-def _squared_error(preds: list, y: np.ndarray) -> float:
-    """The mean squared error of each draw's held-out predictions, averaged over the draws."""
-    return float(np.mean([np.mean((p - y) ** 2) for p in preds]))
 
 
 def _absolute_error(preds: list, y: np.ndarray) -> float:
