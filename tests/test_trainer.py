@@ -530,11 +530,13 @@ def test_bench_trainer_prints_a_row_per_setting_and_refuses_the_gpu_check_on_cpu
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert bench.main(["--device", "cpu", "--archs", "2", "--epochs", "1", "--train-images", "64",
-                       "--test-images", "32", "--configs", "faithful", "--group-sizes", "1,auto",
+                       "--test-images", "32", "--configs", "faithful,default", "--group-sizes", "1,auto",
                        "--no-baseline"]) == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| faithful |")]
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| faithful |")]
     assert [row.split(" | ")[1] for row in rows] == ["1", "8 (auto)"]
     assert all(" h** | " in row and " ms (" in row for row in rows)
+    assert len([line for line in lines if line.startswith("| default |")]) == 2  # on CPU: eager, no streams
     with pytest.raises(SystemExit):
         bench.main(["--device", "cpu", "--check"])
     assert "--check compares CUDA graphs" in capsys.readouterr().err
