@@ -100,7 +100,7 @@ def main(argv=None) -> int:
                 row = _attempt(f"{name}, group size {size or 'auto'}", _time_config, name, size, root, device, args,
                                work)
                 if row is not None:
-                    _print_rows([row], args.epochs, header=not rows)
+                    _print_row(row, args.epochs, header=not rows)
                     rows.append(row)
         if not rows:
             return 1
@@ -253,19 +253,18 @@ def _arch(scheme):
     return parse_architecture(scheme)
 
 
-def _print_rows(rows, epochs: int, header: bool) -> None:
+def _print_row(r: dict, epochs: int, header: bool) -> None:
     if header:
         how = "epochs 1-3 as measured + 87 x a later epoch" if epochs >= 4 else "90 x the mean epoch"
-        print(f"\nprojection: per network, {how}; x{rows[0]['image_scale']:.1f} "
-              f"images to CIFAR-10's 50,000/10,000, x{rows[0]['mac_scale']:.2f} MACs to the 440's mean")
+        print(f"\nprojection: per network, {how}; x{r['image_scale']:.1f} "
+              f"images to CIFAR-10's 50,000/10,000, x{r['mac_scale']:.2f} MACs to the 440's mean")
         print("| settings | group size | arch-epochs | arch-epochs/s (this data) | projected 440 x 90 epochs "
               "| checkpoint + log, training thread's share per network-epoch | peak memory | per network "
               "| estimate per network |")
         print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['config']} | {r['group']} | {r['arch_epochs']} | {r['rate']:.2f} | "
-              f"**{_duration(r['projected_h'])}** | {r['save_ms']:.1f} ms ({r['save_share']:.1%} of the run) | "
-              f"{r['peak_gib']:.2f} GiB | {r['per_net_mib']:.0f} MiB | {r['estimate_mib']:.0f} MiB |")
+    print(f"| {r['config']} | {r['group']} | {r['arch_epochs']} | {r['rate']:.2f} | "
+          f"**{_duration(r['projected_h'])}** | {r['save_ms']:.1f} ms ({r['save_share']:.1%} of the run) | "
+          f"{r['peak_gib']:.2f} GiB | {r['per_net_mib']:.0f} MiB | {r['estimate_mib']:.0f} MiB |")
     sys.stdout.flush()
 
 

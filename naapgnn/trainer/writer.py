@@ -50,8 +50,7 @@ class BackgroundWriter:
 
     def close(self) -> None:
         """Wait for every queued write; raise the first that failed."""
-        self._pool.shutdown(wait=True)
-        self._raise_error()
+        self.__exit__(None, None, None)
 
     def __enter__(self) -> "BackgroundWriter":
         return self
