@@ -50,6 +50,9 @@ CONFIGS = {
     "fast-eager-streams": {"cuda_graphs": False, "streams": True, **FAST},
     "fast": {"cuda_graphs": True, "streams": False, **FAST},
     "fast-streams": {"cuda_graphs": True, "streams": True, **FAST},
+    # the fast settings without cuDNN autotuning, whose picks vary from run to run
+    "fast-fixed-streams": {"cuda_graphs": True, "streams": True, **FAST, "cudnn_benchmark": False},
+    "tf32-streams": {"cuda_graphs": True, "streams": True, "tf32": True},
 }
 FAST_LOSS_RTOL, FAST_ACCURACY_ATOL = 0.02, 0.02  # fast vs faithful after one epoch (stated in README)
 
