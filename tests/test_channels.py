@@ -359,12 +359,18 @@ def test_a_file_mixing_percent_and_fraction_curves_is_warned_of(tmp_path):
     fractions = [{"val_acc": [0.3, 0.5]}, {"val_acc": [0.2, 0.6]}, {"val_acc": [0.25, 0.4]}]
     percent = [{"val_acc": [30.0, 50.0]}, {"val_acc": [0.4, 0.5]}, {"val_acc": [20.0, 60.0]}, {"val_acc": [25.0, 40.0]},
                {"val_acc": [22.0, 45.0]}]  # one run dead at 0.5 % of a 200-class task: no warning
+    mixed = fractions[:2] + [{"val_acc": [20.0, 60.0]}] * 2
     with pytest.warns(NaapgnnWarning, match=r"curve.val_acc: 2 of 4 records never exceed 1.05 while others reach "
-                                            r"60: read as percentages"):  # no majority either way
-        load_jsonl(_write(tmp_path / "mixed.jsonl", fractions[:2] + [{"val_acc": [20.0, 60.0]}] * 2))
+                                            r"60: read as percentages"):  # no majority either way, no targets
+        load_jsonl(_write(tmp_path / "mixed.jsonl", mixed, target=None))
+    with pytest.raises(NaapgnnError, match=r"curve.val_acc: mixed units: lines 1 \(ends 0.5, target 0.5\), 2 "):
+        load_jsonl(_write(tmp_path / "mixed.jsonl", mixed))  # the targets tell: runs in fractions
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_jsonl(_write(tmp_path / "percent.jsonl", percent))
+        dead = _write(tmp_path / "percent.jsonl", percent).read_text().splitlines()
+        dead[1] = dead[1].replace('"target": 0.5', '"target": 0.006')  # near chance, as the dead run ends
+        (tmp_path / "percent.jsonl").write_text("\n".join(dead) + "\n")
+        load_jsonl(tmp_path / "percent.jsonl")
         load_jsonl(_write(tmp_path / "fractions.jsonl", fractions))
 
 

@@ -213,3 +213,26 @@ def test_a_csv_with_a_byte_order_mark_reads_as_without(tmp_path):
     _write(plain, HEADER, [good])
     marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
     assert [r.to_dict() for r in read_deep_resnets(marked)] == [r.to_dict() for r in read_deep_resnets(plain)]
+
+
+def test_a_column_named_twice_is_refused_naming_both_columns(tmp_path, capsys):
+    """A dict reader would keep the last column of the name: the file's own acc_3 would be silently replaced."""
+    good = [1, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)
+    path = tmp_path / "d.csv"
+    _write(path, [*HEADER, "acc_3", "lr", "acc_3"], [good + [0.99, 0.1, 0.99]])
+    with pytest.raises(NaapgnnError, match=r"^.*d\.csv: column 'lr' appears twice \(columns 4 and 148\)$"):
+        read_deep_resnets(path)  # the first name repeated in column order
+    _write(path, [*HEADER, "acc_3"], [good + [0.99]])
+    assert main(["import", "deep-resnets", str(path), "-o", str(tmp_path / "o.jsonl")]) == 2
+    message = f"{path}: column 'acc_3' appears twice (columns 9 and 147)"
+    assert capsys.readouterr().err == f"naapgnn import: error: {message}\n"
+    _write(path, [*HEADER, "acc_3", "acc_3"], [good + [0.99, 0.99]])
+    with pytest.raises(NaapgnnError, match=r"column 'acc_3' appears 3 times \(columns 9, 147 and 148\)$"):
+        read_deep_resnets(path)
+
+
+def test_a_repeated_row_is_kept_as_its_own_record(tmp_path):
+    """Ids count rows, not configurations: the published CSV itself repeats 66 rows in full (repeated runs)."""
+    good = [1, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)
+    _write(tmp_path / "d.csv", HEADER, [good, good])
+    assert [r.id for r in read_deep_resnets(tmp_path / "d.csv")] == ["deep-resnets-0", "deep-resnets-1"]

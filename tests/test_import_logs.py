@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from naapgnn.cli import main
+from naapgnn.arch.format import parse_architecture
+from naapgnn.arch.profiling import profile
 from naapgnn.data.deep_resnets import resnet_layers
 from naapgnn.data.log_records import LOG_CHANNELS, read_log_records
 from naapgnn.data.logs import epoch_lines, header_lines
@@ -20,7 +22,7 @@ LRS = (0.1, 0.01, 0.001)
 
 def _write_log(folder: Path, model_id: int, arch, accuracies) -> Path:
     """``scheme_<model_id>.txt`` with one epoch per accuracy (correct images of 10,000), NAAP-440's lr cycle."""
-    lines = header_lines(arch, "cpu", 1234, 56789)
+    lines = header_lines(arch, "cpu", *profile(parse_architecture(arch)))
     for epoch, correct in enumerate(accuracies, start=1):
         lines += epoch_lines(epoch, LRS[(epoch - 1) % 3], 2.0 / epoch, 1.9 / epoch, correct, 10000)
     path = folder / f"scheme_{model_id}.txt"
@@ -120,3 +122,19 @@ def test_a_csv_built_from_logs_is_pointed_to_the_import(data_dir, tmp_path):
     message = str(err.value)
     assert "expected a NAAP-440 folder or its naap440.csv / naap440v2.csv" in message and "\n" not in message
     assert "naapgnn import logs RAW_DIR -o FILE.jsonl" in message
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("#params: 1798,", "#params: 999,"), "line 3: #params 999, but the scheme has 1798 parameters"),
+    (("LR: 0.01", "LR: -0.1"), "line 9: LR -0.1 is negative"),
+])
+def test_import_logs_refuses_a_wrong_count_or_a_negative_lr(tmp_path, capsys, edit, message):
+    """Caught at import, not when the written benchmark is loaded."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    path = _write_log(logs, 3, SCHEME, [3000, 3100, 3200])
+    path.write_text(path.read_text().replace(*edit))
+    out = tmp_path / "o.jsonl"
+    assert main(["import", "logs", str(logs), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == f"naapgnn import: error: {path}: {message}\n"
+    assert not out.exists()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from naapgnn.cli import main
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.data.logs import (
     assign_test_split,
     build_csv,
@@ -85,7 +85,7 @@ def _log(tmp_path, body: str, name: str = "scheme_3.txt") -> Path:
 GOOD_HEAD = (
     '20220901141247 Network scheme: [{"kernel_size": 3, "width": 12, "stride": 2, "residual": false}]\n'
     "20220901141250 Network has been init on device cuda:0\n"
-    "20220901141250 Network #params: 2566, #MACs: 231600\n"
+    "20220901141250 Network #params: 478, #MACs: 98436\n"  # the counts of the scheme, as the trainer logs them
 )
 EPOCH1 = ("20220901141252 Epoch 1, LR: 0.1\n20220901141310 Loss mean, median: 1.86513, 1.81158\n"
           "20220901141314 Test accuracy: 0.3625\n")
@@ -94,6 +94,8 @@ EPOCH1 = ("20220901141252 Epoch 1, LR: 0.1\n20220901141310 Loss mean, median: 1.
 @pytest.mark.parametrize("body, line, words", [
     (GOOD_HEAD + "Epoch 1, LR: 0.1\n", 4, "timestamp"),
     (GOOD_HEAD + "20220901141252 Epoch 2, LR: 0.1\n", 4, "expected epoch 1"),
+    (GOOD_HEAD + EPOCH1.replace("LR: 0.1", "LR: -0.1"), 4, ": LR -0.1 is negative"),
+    (GOOD_HEAD + EPOCH1.replace("LR: 0.1", "LR: nan"), 4, ": LR nan is not a finite number"),
     (GOOD_HEAD + EPOCH1 + "20220901141252 Epoch 3, LR: 0.1\n", 7, "expected epoch 2"),
     (GOOD_HEAD + EPOCH1 + EPOCH1, 7, "expected epoch 2"),
     (GOOD_HEAD + "20220901141252 Epoch 1, LR: 0.1\n20220901141310 Test accuracy: 0.3\n", 5, "before"),
@@ -150,8 +152,8 @@ def test_a_log_cut_inside_an_epoch_is_read_up_to_it_with_epochs(tmp_path):
     logs.mkdir()
     _log(logs, GOOD_HEAD + EPOCH1 + EPOCH1.replace("Epoch 1", "Epoch 2"), "scheme_1.txt")
     _log(logs, GOOD_HEAD + EPOCH1 + "20220901141252 Epoch 2, LR: 0.01\n", "scheme_2.txt")
-    with pytest.raises(NaapgnnError, match=r"scheme_2\.txt: line 7: the log ends inside epoch 2 \(no 'Loss mean, median' line; "
-                                           r"--epochs 1 reads the epochs before it\)"):
+    with pytest.raises(NaapgnnError, match=r"scheme_2\.txt: line 7: the log ends inside epoch 2 \(no 'Loss mean, "
+                                           r"median' line; --epochs 1 reads the epochs before it\)"):
         build_csv(logs, tmp_path / "x.csv")
     assert build_csv(logs, tmp_path / "x.csv", epochs=1) == 2
     with pytest.raises(NaapgnnError, match=r"scheme_2\.txt: has 1 complete epochs, the CSV needs 2"):
@@ -166,7 +168,7 @@ def test_build_csv_small_folder(tmp_path):
     assert build_csv(logs, tmp_path / "out.csv", version=2, line_terminator="\n") == 2
     lines = (tmp_path / "out.csv").read_text().splitlines()
     assert lines[0].endswith("MaxAccuracy,e1LossMean,e1LossMedian,e1Accuracy")
-    assert lines[1] == "2,1,2566,231600,1,1,12,12,0,0,0.3625,1.8651,1.8116,0.3625"
+    assert lines[1] == "2,1,478,98436,1,1,12,12,0,0,0.3625,1.8651,1.8116,0.3625"
     assert [line.split(",")[0] for line in lines[1:]] == ["2", "10"]  # fewer than 40 logs: bins of one
     assert [log.model_id for log in read_log_folder(logs)] == [10, 2]  # name order breaks accuracy ties
 
@@ -177,3 +179,44 @@ def test_test_split_is_middle_of_each_bin():
     assert [i for i, f in enumerate(flags) if f][:3] == [5, 16, 27]
     reversed_flags = assign_test_split([float(-v) for v in range(440)])
     assert [i for i, f in enumerate(reversed_flags) if f][-1] == 439 - 5
+
+
+def test_build_csv_refuses_two_logs_of_one_model_id(tmp_path, capsys):
+    """scheme_3.txt and scheme_03.txt: as import logs, build-csv refuses instead of writing ModelId 3 twice."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _log(logs, GOOD_HEAD + EPOCH1, "scheme_3.txt")
+    _log(logs, GOOD_HEAD + EPOCH1, "scheme_03.txt")
+    assert main(["build-csv", str(logs), str(tmp_path / "x.csv")]) == 2
+    assert capsys.readouterr().err == (f"naapgnn build-csv: error: {logs / 'scheme_3.txt'}: model id 3 again "
+                                       f"(also {logs / 'scheme_03.txt'})\n")
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("logged, message", [
+    ("#params: 999, #MACs: 98436", "line 3: #params 999, but the scheme has 478 parameters"),
+    ("#params: 478, #MACs: 5", "line 3: #MACs 5, but the scheme has 98436 MACs"),
+])
+def test_build_csv_refuses_a_logged_count_the_scheme_does_not_have(tmp_path, capsys, logged, message):
+    """The published logs all give the scheme's own counts (test_build_csv_reproduces_published_csv reads them)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    path = _log(logs, GOOD_HEAD.replace("#params: 478, #MACs: 98436", logged) + EPOCH1)
+    with pytest.raises(NaapgnnError, match=f"^{path}: {message}$"):
+        build_csv(logs, tmp_path / "x.csv")
+    assert main(["build-csv", str(logs), str(tmp_path / "x.csv")]) == 2
+    assert capsys.readouterr().err == f"naapgnn build-csv: error: {path}: {message}\n"
+
+
+def test_a_log_named_without_a_numeric_id_is_warned_of(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _log(logs, GOOD_HEAD + EPOCH1, "scheme_3.txt")
+    _log(logs, GOOD_HEAD + EPOCH1, "scheme_x.txt")
+    (logs / "notes.txt").write_text("not a log, skipped silently\n")
+    with pytest.warns(NaapgnnWarning, match=r"logs: skipped scheme_x\.txt: not named scheme_<id>\.txt with a number"):
+        assert [log.model_id for log in read_log_folder(logs)] == [3]
+    assert main(["build-csv", str(logs), str(tmp_path / "x.csv")]) == 0
+    err = capsys.readouterr().err
+    assert err == (f"naapgnn build-csv: warning: {logs}: skipped scheme_x.txt: not named scheme_<id>.txt with a "
+                   "number as id\n")

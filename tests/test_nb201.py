@@ -122,6 +122,13 @@ def test_read_nb201_errors_name_file_line_and_column(tmp_path, row, message):
         read_nb201(tmp_path / "nb.csv", "cifar10")
 
 
+def test_a_column_named_twice_is_refused(tmp_path):
+    path = tmp_path / "nb.csv"
+    path.write_text(f"ArchitectureString,CIFAR10TestAccuracy200Epochs,ArchitectureString\n{ALL_NONE},10,{ALL_NONE}\n")
+    with pytest.raises(NaapgnnError, match=r"nb\.csv: column 'ArchitectureString' appears twice \(columns 1 and 3\)$"):
+        read_nb201(path, "cifar10")
+
+
 def test_accuracies_given_as_fractions_are_refused(tmp_path):
     """nats_bench.csv gives percent; a file of fractions would be divided by 100 a second time."""
     fractions = [[row[0] / 100, *row[1:]] for row in ROWS]

@@ -26,9 +26,9 @@ from naapgnn.errors import NaapgnnError
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
-           "first_logged_epoch", "curve_value", "curve_values", "carry_stopped_runs", "mixed_units_notice",
+           "first_logged_epoch", "curve_value", "curve_values", "carry_stopped_runs",
            "curves_cut_short", "cut_short_note", "check_full_epochs", "is_schedule_name", "schedule_alias",
-           "read_schedule_alias", "low_percent_notice", "missing_schedule_notice"]
+           "read_schedule_alias", "missing_schedule_notice"]
 
 SCHEDULE_CHANNEL = "lr"
 ACCURACY_CHANNEL = "accuracy"
@@ -270,71 +270,6 @@ def fraction_scale(records: Sequence, channel: str) -> float:
 def _reads_as_accuracy(channel: str) -> bool:
     """Whether ``channel`` may hold an accuracy or an error rate (in fractions or percent), by its name."""
     return not (is_cost_channel(channel) or (is_loss_channel(channel) and not is_error_channel(channel)))
-
-
-def low_percent_notice(records: Sequence, name: str) -> str | None:
-    """Under ``--target-scale percent``, a one-line warning naming the held-out accuracy and error-rate channels that
-    never exceed 1.05, so read as fractions, though so read most runs end off their final accuracy where in percent
-    they would not: an accuracy above it (by more than :data:`CUT_SHORT_MARGIN`; percentages of a many-class task's
-    first epochs, 0.87 %), an error rate below it by more than :data:`LOW_PERCENT_GAP` (0.8 % error on MNIST read as
-    20 % accuracy). Not changed: fractions beside targets in percent read the same way, and the values alone
-    cannot tell."""
-    channels = accuracy_channels(records)
-    scored = [r for r in records if r.target is not None]
-    odd = [c for c, factor in accuracy_candidates(records).items()  # factor +-1: read as fractions
-           if abs(factor) == 1.0 and not is_training_channel(c, channels) and scored
-           and np.mean([_off_as_fractions(r.curve[c][-1], r.target, factor < 0) for r in scored]) > 0.5]
-    if not odd:
-        return None
-    return (f"{name}: curve {', '.join(odd)}: no value above 1.05, read as fractions, though most runs would then "
-            "end off their final accuracy (in percent they would not): percentages? give them as fractions "
-            "(divided by 100)")
-
-
-def _off_as_fractions(last: float, target: float, error: bool) -> bool:
-    """Whether a run's last value, read as fractions, is off its ``target`` where read in percent it is not."""
-    if not error:
-        return last > target + CUT_SHORT_MARGIN
-    return 1.0 - last < target - LOW_PERCENT_GAP and 1.0 - last / 100 <= target + CUT_SHORT_MARGIN
-
-
-def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int], declared: bool = False) -> str | None:
-    """A one-line warning when an accuracy or error-rate channel read in percent (:func:`fraction_scale`) has a
-    quarter to a half of its records never above 1.05, as in a file mixing percentages and fractions (a run
-    dead at 0.5 % of a 200-class task stays that low too, but rarely a quarter of them); None otherwise, and
-    always when the file is ``declared`` in percent (``--target-scale percent``): low values are then percentages.
-
-    Raises
-    ------
-    NaapgnnError
-        When more than half never exceed 1.05: the records above it, named by ``lines``, are the odd ones out,
-        and reading the file in percent would read the others 100 times too small.
-    """
-    for channel in sorted({c for r in records for c in measured_channels(r.curve)}):
-        if declared or fraction_scale(records, channel) != 0.01:
-            continue
-        having = [(float(np.max(r.curve[channel])), line) for r, line in zip(records, lines)
-                  if len(r.curve.get(channel, ()))]
-        highs = [h for h, _ in having]
-        low = sum(h <= 1.0 + ACCURACY_SLACK for h in highs)
-        if len(highs) >= 2 and low > len(highs) / 2:
-            raise NaapgnnError(_mixed_units(name, channel, having, low))
-        if len(highs) >= 2 and low >= len(highs) / 4:
-            return (f"{name}: curve.{channel}: {low} of {len(highs)} records never exceed 1.05 while others reach "
-                    f"{max(highs):g}: read as percentages, all of them; fractions mixed in would read 100 times "
-                    "too small")
-    return None
-
-
-def _mixed_units(name: str, channel: str, having: list, low: int, listed: int = 3) -> str:
-    """The error for a channel whose records are mostly fractions, ``having`` holding each one's highest value and
-    line."""
-    above = [line for h, line in having if h > 1.0 + ACCURACY_SLACK]
-    shown = ", ".join(map(str, above[:listed])) + (f" and {len(above) - listed} more" if len(above) > listed else "")
-    lines_exceed = "lines {} exceed" if len(above) > 1 else "line {} exceeds"
-    return (f"{name}: curve.{channel}: mixed units: {lines_exceed.format(shown)} 1.05 "
-            f"(up to {max(h for h, _ in having):g}, percentages?) while {low} of {len(having)} records never do "
-            "(fractions); give every record in the same unit")
 
 
 def as_accuracy(values, factor: float) -> np.ndarray:

@@ -13,8 +13,8 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
     """``(line number, row)`` for every row of the CSV at ``path``.
 
     Fails with one line when the file cannot be read, is not a CSV, has no rows,
-    lacks one of the ``needed`` columns (``what`` names the expected file) or has
-    a row with more or fewer cells than the header.
+    names a column twice, lacks one of the ``needed`` columns (``what`` names the
+    expected file) or has a row with more or fewer cells than the header.
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # past a byte-order mark, as Excel writes
@@ -22,6 +22,7 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
             header = reader.fieldnames or []
             if not header:
                 raise NaapgnnError(f"{path}: empty file, expected a header line")
+            check_unique_columns(path, header)
             missing = [c for c in needed if c not in header]
             if missing:
                 raise NaapgnnError(f"{path}: missing column {missing[0]!r} (not {what}?)")
@@ -33,6 +34,19 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
     if not rows:
         raise NaapgnnError(f"{path}: no rows")
     return rows
+
+
+def check_unique_columns(path: Path | str, header: Sequence[str]) -> None:
+    """Refuse a header that names a column twice (a dict reader would keep the last one's cells, pandas would
+    rename it), naming the 1-based columns, e.g. ``column 'acc_3' appears twice (columns 11 and 149)``."""
+    places: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        places.setdefault(name, []).append(number)
+    for name, numbers in places.items():
+        if len(numbers) > 1:
+            times = "twice" if len(numbers) == 2 else f"{len(numbers)} times"
+            listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+            raise NaapgnnError(f"{path}: column {name!r} appears {times} (columns {listed})")
 
 
 def _whole(row: dict, width: int, path: Path, line: int) -> dict:

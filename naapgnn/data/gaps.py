@@ -41,7 +41,8 @@ import numpy as np
 from naapgnn.data.channels import logged_by_most, worst_values
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "worst_logged"]
+__all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "worst_logged",
+           "never_logged_notice"]
 
 
 def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None,
@@ -275,6 +276,26 @@ def _longest_gap(epochs: np.ndarray) -> int:
     breaks = np.flatnonzero(np.diff(epochs) > 1)
     starts, ends = np.r_[0, breaks + 1], np.r_[breaks, len(epochs) - 1]
     return int((ends - starts + 1).max())
+
+
+def never_logged_notice(records: Sequence, name: str, lines: Sequence[int]) -> str | None:
+    """A one-line notice naming the records that log no value of a channel (leave it out, or give an empty list)
+    which most records log: every budget reads them as runs that diverged before logging it (:func:`as_seen_at`),
+    as a log cut short reads, which a file should not leave unsaid. None when there are none."""
+    from naapgnn.data.channels import SCHEDULE_CHANNEL, measured_channels
+
+    logged = [set(measured_channels(r.curve)) - {SCHEDULE_CHANNEL} for r in records]
+    parts = []
+    for channel in sorted(set().union(*logged)):
+        lacking = [line for have, line in zip(logged, lines) if channel not in have]
+        if lacking and len(lacking) * 2 < len(records):
+            shown = ", ".join(map(str, lacking[:3])) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
+            parts.append(f"curve.{channel}: {len(lacking)} record(s) log no value (line {shown}) while "
+                         f"{len(records) - len(lacking)} do")
+    if not parts:
+        return None
+    return (f"{name}: " + "; ".join(parts) + ": read as runs that diverged before logging it, the channel's worst "
+            "value at every budget (give its values, or null for each epoch not logged)")
 
 
 def _non_finite_through(non_finite, first: int, end: int) -> bool:

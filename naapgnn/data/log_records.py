@@ -17,10 +17,11 @@ from typing import Sequence
 import numpy as np
 
 from naapgnn.arch.format import parse_architecture
-from naapgnn.data.logs import TrainingLog, read_log_folder, split_by_accuracy, written_epochs
+from naapgnn.data.logs import (
+    TrainingLog, check_model_ids, check_profile, read_log_folder, split_by_accuracy, written_epochs,
+)
 from naapgnn.data.records import Record
 from naapgnn.data.splits import check_test_fraction, seeded_test_flags
-from naapgnn.errors import NaapgnnError
 
 LOG_CHANNELS = ("accuracy", "loss_mean", "loss_median", "lr")
 """The curve channels of a record read from a log: NAAP-440's three and the logged learning rate."""
@@ -52,10 +53,11 @@ def records_from_logs(logs: Sequence[TrainingLog], epochs: int | None = None, te
     ------
     NaapgnnError
         One line naming the log: no logs, a log shorter than ``epochs`` or than the others, a log not named
-        ``scheme_<id>.txt``, two logs of one id, an architecture that does not parse.
+        ``scheme_<id>.txt``, two logs of one id, an architecture that does not parse or whose parameter or MAC
+        count differs from the logged one.
     """
     epochs = written_epochs(logs, epochs, "benchmark")
-    _check_ids(logs)
+    check_model_ids(logs)
     targets, flags = split_by_accuracy(logs, epochs)
     if test_fraction is not None:
         flags = _drawn_flags(logs, seed, test_fraction)
@@ -82,18 +84,9 @@ def _drawn_flags(logs: Sequence[TrainingLog], seed: int, test_fraction: float) -
     return flags
 
 
-def _check_ids(logs: Sequence[TrainingLog]) -> None:
-    seen: dict[int, str | None] = {}
-    for log in logs:
-        if log.model_id is None:
-            raise NaapgnnError(f"{log.path}: not named scheme_<id>.txt, so it has no model id")
-        if log.model_id in seen:
-            raise NaapgnnError(f"{log.path}: model id {log.model_id} again (also {seen[log.model_id]})")
-        seen[log.model_id] = log.path
-
-
 def _record(log: TrainingLog, epochs: int, target: float, is_test: int) -> Record:
     kept = log.epochs[:epochs]
     curve = {channel: np.array([getattr(e, channel) for e in kept], dtype=float) for channel in LOG_CHANNELS}
     arch = parse_architecture(log.scheme, source=f"{log.path}: logged network")
+    check_profile(log, arch)
     return Record(str(log.model_id), arch, curve, target=float(target), split="test" if is_test else "train")

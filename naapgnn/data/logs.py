@@ -20,20 +20,23 @@ or ``naap440v2.csv`` (version 2), IsTest split included.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
 from naapgnn.arch.format import parse_architecture
-from naapgnn.arch.profiling import architecture_statistics
+from naapgnn.arch.profiling import architecture_statistics, profile
 from naapgnn.data.naap440 import SCHEME_COLUMNS_V1, SCHEME_COLUMNS_V2, curve_columns
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.io import read_text, unique_keys, write_text_atomic
 
 LOG_NAME = re.compile(r"^scheme_(\d+)\.txt$")
+_LOG_LIKE = re.compile(r"^scheme_.*\.txt$", re.IGNORECASE)  # named like a log: warned of when not a LOG_NAME
 TEST_BINS = 40
 CSV_VERSIONS = (1, 2)
 
@@ -106,7 +109,8 @@ class TrainingLog:
     scheme : list or dict or None
         The architecture as logged (a NAAP-440 scheme list or a layer graph).
     device : str or None
-    params, macs : int or None
+    params, macs, profile_line : int or None
+        The logged counts, and the line number of their ``#params`` line.
     epochs : list of EpochRecord
         Complete epochs in order, numbered 1, 2, ...
     """
@@ -117,6 +121,7 @@ class TrainingLog:
     device: str | None = None
     params: int | None = None
     macs: int | None = None
+    profile_line: int | None = None
     epochs: list[EpochRecord] = field(default_factory=list)
 
     @property
@@ -149,7 +154,7 @@ def parse_log(path: str | Path, cut_end: bool = False) -> TrainingLog:
     NaapgnnError
         One line naming the file and line number of the first malformed line
         (unknown message, bad number or JSON, epochs out of order, an epoch
-        missing its loss or accuracy line, a missing scheme or profile line).
+        missing its loss or accuracy line, a negative LR, a missing scheme or profile line).
     """
     path = Path(path)
     text = read_text(path)
@@ -176,7 +181,7 @@ def parse_log(path: str | Path, cut_end: bool = False) -> TrainingLog:
         elif kind == "device":
             log.device = values[0]
         elif kind == "profile":
-            log.params, log.macs = int(values[0]), int(values[1])
+            log.params, log.macs, log.profile_line = int(values[0]), int(values[1]), number
         elif kind == "epoch":
             if pending is not None:
                 raise NaapgnnError(f"{where}: epoch {pending['epoch']} has no {_missing(pending)} line")
@@ -184,6 +189,7 @@ def parse_log(path: str | Path, cut_end: bool = False) -> TrainingLog:
             expected = len(log.epochs) + 1
             if epoch != expected:
                 raise NaapgnnError(f"{where}: expected epoch {expected}, got epoch {epoch}")
+            _check_lr(values[1], where)
             pending = {"epoch": epoch, "lr_text": values[1]}
         elif kind == "loss":
             if pending is None or "loss_mean_text" in pending:
@@ -217,22 +223,20 @@ def _message(message: str, where: str) -> tuple[str, tuple[str, ...]]:
     raise NaapgnnError(f"{where}: unknown log message {_clip(message)!r}")
 
 
+def _check_lr(text: str, where: str) -> None:
+    """Refuse a negative or non-finite LR (a record's ``lr`` channel would be refused when loaded)."""
+    lr = float(text)
+    if lr < 0 or not math.isfinite(lr):
+        raise NaapgnnError(f"{where}: LR {text} is {'negative' if lr < 0 else 'not a finite number'}")
+
+
 def _missing(pending: dict) -> str:
     return "'Test accuracy'" if "loss_mean_text" in pending else "'Loss mean, median'"
 
 
 def _record(pending: dict) -> EpochRecord:
-    return EpochRecord(
-        epoch=pending["epoch"],
-        lr=float(pending["lr_text"]),
-        loss_mean=float(pending["loss_mean_text"]),
-        loss_median=float(pending["loss_median_text"]),
-        accuracy=float(pending["accuracy_text"]),
-        lr_text=pending["lr_text"],
-        loss_mean_text=pending["loss_mean_text"],
-        loss_median_text=pending["loss_median_text"],
-        accuracy_text=pending["accuracy_text"],
-    )
+    texts = {key: pending[key] for key in ("lr_text", "loss_mean_text", "loss_median_text", "accuracy_text")}
+    return EpochRecord(pending["epoch"], *(float(text) for text in texts.values()), **texts)
 
 
 def _clip(text: str, width: int = 60) -> str:
@@ -302,6 +306,7 @@ def csv_rows(logs: Sequence[TrainingLog], version: int = 1,
     if version not in CSV_VERSIONS:
         raise NaapgnnError(f"unknown CSV version {version} (expected 1 or 2)")
     epochs = written_epochs(logs, epochs, "CSV")
+    check_model_ids(logs)
     targets, flags = split_by_accuracy(logs, epochs)
     rows = []
     for log, target, is_test in zip(logs, targets, flags):
@@ -333,6 +338,29 @@ def written_epochs(logs: Sequence[TrainingLog], epochs: int | None = None, what:
     return epochs
 
 
+def check_model_ids(logs: Sequence[TrainingLog]) -> None:
+    """One line for a log without a model id (not named ``scheme_<id>.txt``) or with the id of an earlier one
+    (``scheme_3.txt`` and ``scheme_03.txt``), naming both files."""
+    seen: dict[int, str | None] = {}
+    for log in logs:
+        if log.model_id is None:
+            raise NaapgnnError(f"{log.path}: not named scheme_<id>.txt, so it has no model id")
+        if log.model_id in seen:
+            raise NaapgnnError(f"{log.path}: model id {log.model_id} again (also {seen[log.model_id]})")
+        seen[log.model_id] = log.path
+
+
+def check_profile(log: TrainingLog, arch) -> None:
+    """One line naming the file and line when the logged ``#params`` or ``#MACs`` differ from the counts of ``arch``
+    (the logged network) by :func:`~naapgnn.arch.profiling.profile`, as the trainer and all NAAP-440 logs give them."""
+    params, macs = profile(arch)
+    where = f"{log.path}: line {log.profile_line}" if log.profile_line else str(log.path)
+    if log.params != params:
+        raise NaapgnnError(f"{where}: #params {log.params}, but the scheme has {params} parameters")
+    if log.macs != macs:
+        raise NaapgnnError(f"{where}: #MACs {log.macs}, but the scheme has {macs} MACs")
+
+
 def split_by_accuracy(logs: Sequence[TrainingLog], epochs: int) -> tuple[list[float], list[int]]:
     """Each log's MaxAccuracy over its first ``epochs`` and its IsTest flag (:func:`assign_test_split`), in the
     order of ``logs`` (the order that breaks accuracy ties)."""
@@ -362,24 +390,30 @@ def _scheme_fields(log: TrainingLog, version: int) -> list[int]:
     blocks = log.scheme
     if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
         raise NaapgnnError(f"{log.path}: the logged network is not a NAAP-440 scheme (list of blocks)")
-    statistics = architecture_statistics(parse_architecture(blocks, source=f"{log.path}: logged scheme"))
+    arch = parse_architecture(blocks, source=f"{log.path}: logged scheme")
+    check_profile(log, arch)
+    statistics = architecture_statistics(arch)
     columns = (SCHEME_COLUMNS_V2 if version == 2 else SCHEME_COLUMNS_V1)[4:]
     return [log.params, log.macs, *(statistics[c] for c in columns)]
 
 
 def _epoch_fields(log: TrainingLog, epochs: int) -> list[str]:
-    fields = []
-    for e in log.epochs[:epochs]:
-        fields += [str(round(e.loss_mean, 4)), str(round(e.loss_median, 4)), str(e.accuracy)]
-    return fields
+    return [str(v) for e in log.epochs[:epochs] for v in (round(e.loss_mean, 4), round(e.loss_median, 4), e.accuracy)]
 
 
 def read_log_folder(folder: str | Path, cut_end: bool = False) -> list[TrainingLog]:
-    """Parse every ``scheme_<id>.txt`` of ``folder`` in file-name order (``cut_end``: see :func:`parse_log`)."""
+    """Parse every ``scheme_<id>.txt`` of ``folder`` in file-name order (``cut_end``: see :func:`parse_log`); other
+    files are skipped, with one warning naming those named like a log but not by a number (``scheme_x.txt``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NaapgnnError(f"{folder}: not a folder")
-    names = sorted(name for name in os.listdir(folder) if LOG_NAME.match(name))
+    listed = sorted(os.listdir(folder))
+    names = [name for name in listed if LOG_NAME.match(name)]
+    odd = [name for name in listed if _LOG_LIKE.match(name) and name not in names]
+    if odd:
+        more = f" and {len(odd) - 3} more" if len(odd) > 3 else ""
+        warnings.warn(f"{folder}: skipped {', '.join(odd[:3])}{more}: not named scheme_<id>.txt with a number as id",
+                      NaapgnnWarning, stacklevel=2)
     if not names:
         raise NaapgnnError(f"{folder}: no training logs (scheme_<id>.txt)")
     return [parse_log(folder / name, cut_end) for name in names]
@@ -387,26 +421,11 @@ def read_log_folder(folder: str | Path, cut_end: bool = False) -> list[TrainingL
 
 def build_csv(raw_dir: str | Path, out_csv: str | Path, version: int = 1, epochs: int | None = None,
               line_terminator: str = "\r\n") -> int:
-    """Build the NAAP-440 dataset CSV from a folder of training logs.
+    """Build the NAAP-440 dataset CSV from the ``scheme_<id>.txt`` logs of ``raw_dir``; return the rows written.
 
-    Parameters
-    ----------
-    raw_dir : str or Path
-        Folder holding ``scheme_<id>.txt`` logs.
-    out_csv : str or Path
-        Written atomically.
-    version : {1, 2}
-        2 adds NumSkipConnections and NumPartialRFLayers.
-    epochs : int, optional
-        Epoch columns to write (longer logs are cut); default: the logs' common
-        length (90 for NAAP-440). Logs of different lengths are refused then.
-    line_terminator : str
-        ``"\\r\\n"`` as in the published CSVs.
-
-    Returns
-    -------
-    int
-        Number of rows written.
+    ``out_csv`` is written atomically. ``version`` 2 adds NumSkipConnections and NumPartialRFLayers. ``epochs``:
+    the epoch columns to write (longer logs are cut); default: the logs' common length (90 for NAAP-440), logs of
+    different lengths refused. ``line_terminator``: ``"\\r\\n"`` as in the published CSVs.
     """
     logs = read_log_folder(raw_dir, cut_end=epochs is not None)
     header, rows = csv_rows(logs, version=version, epochs=epochs)

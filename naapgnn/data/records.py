@@ -36,14 +36,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import (carry_stopped_runs, curve_values, low_percent_notice,
-                                   missing_schedule_notice, mixed_units_notice, read_schedule_alias)
-from naapgnn.data.gaps import fill_non_finite
+from naapgnn.data.channels import carry_stopped_runs, curve_values, missing_schedule_notice, read_schedule_alias
+from naapgnn.data.gaps import fill_non_finite, never_logged_notice
 from naapgnn.data.hparams import (complete_categories, hparams_to_json, json_kind, mixed_kinds, name_problems,
                                   number_strings_notice, parse_hparams, same_hparams)
 from naapgnn.data.plausibility import check_plausible
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, mixed_target_units,  # noqa: F401
                                   percent_notice, read_target)
+from naapgnn.data.units import low_percent_notice, mixed_units_notice
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
 from naapgnn.io import json_lines, read_text, unique_keys, write_text_atomic
 
@@ -274,7 +274,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     fractions_already = percent_notice([r.target for r in records], target_scale, name)
     for notice in (read_schedule_alias(records, name), missing_schedule_notice(records, name, lines_of), numbers,
                    fill_non_finite(records, name, lines_of, diverged_values, read_epochs),
-                   carry_stopped_runs(records, name, lines_of),
+                   carry_stopped_runs(records, name, lines_of), never_logged_notice(records, name, lines_of),
                    low_percent_notice(records, name) if target_scale == "percent" and not fractions_already else None,
                    mixed_units_notice(records, name, lines_of, target_scale == "percent"),
                    fractions_already, mixed):

@@ -1,0 +1,81 @@
+"""Records in fractions among records in percent, and channels some records never log (naapgnn.data.units,
+naapgnn.data.gaps.never_logged_notice)."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from naapgnn.data.records import load_jsonl
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
+
+SCHEME = [{"kernel_size": 3, "width": 16, "stride": 2, "residual": False}]
+
+
+def _write(path, rows):
+    """``rows``: (curve dict, target) pairs, one record each."""
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": c, "target": t}) + "\n"
+                            for i, (c, t) in enumerate(rows)))
+    return path
+
+
+def _percent_runs(n=9):
+    """Runs in percent, each ending a little below its target (a curve cut short)."""
+    return [({"val_acc": [20.0 + i, 50.0 + 2 * i]}, (55.0 + 2 * i) / 100) for i in range(n)]
+
+
+def test_one_record_in_fractions_among_percentages_is_refused_naming_its_line(tmp_path):
+    rows = _percent_runs()
+    rows.insert(4, ({"val_acc": [0.21, 0.52]}, 0.57))
+    path = _write(tmp_path / "mixed.jsonl", rows)
+    with pytest.raises(NaapgnnError) as info:
+        load_jsonl(path)
+    assert str(info.value) == (f"{path}: curve.val_acc: mixed units: line 5 (ends 0.52, target 0.57) in fractions "
+                               "(so read, like the others in percent against their targets) while 9 records give "
+                               "percent; give every record in the same unit")
+    with pytest.raises(NaapgnnError, match="line 5 .* in fractions"):  # declared percent: the same
+        load_jsonl(path, target_scale="percent")
+
+
+def test_an_error_rate_in_fractions_among_percentages_is_refused(tmp_path):
+    rows = [({"top1_err": [80.0 - i, 50.0 - 2 * i]}, (52.0 + 2 * i) / 100) for i in range(6)]
+    rows.append(({"top1_err": [0.8, 0.47]}, 0.55))
+    with pytest.raises(NaapgnnError, match=r"curve.top1_err: mixed units: line 7 \(ends 0.47, target 0.55\)"):
+        load_jsonl(_write(tmp_path / "err.jsonl", rows))
+
+
+def test_a_run_dead_near_chance_in_percent_is_no_fraction(tmp_path):
+    # 200 classes: chance is 0.5 %, and the dead run's target is near chance too
+    rows = _percent_runs() + [({"val_acc": [0.5, 0.6]}, 0.006), ({"val_acc": [0.4, 0.55]}, 0.005)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        records = load_jsonl(_write(tmp_path / "dead.jsonl", rows))
+    assert len(records) == 11
+
+
+def test_a_slow_start_in_percent_is_no_fraction(tmp_path):
+    # a many-class task's first epochs: under 1 % after two epochs, 70 % at the end, while the others reach 5-10 %
+    rows = [({"val_acc": [3.0 + i, 6.0 + i]}, 0.7) for i in range(5)] + [({"val_acc": [0.4, 0.9]}, 0.7)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_jsonl(_write(tmp_path / "slow.jsonl", rows))
+
+
+@pytest.mark.parametrize("odd", [{"val_acc": [], "loss": [2.0, 1.5]}, {"loss": [2.0, 1.5]}])
+def test_a_channel_a_record_never_logs_is_named_in_one_warning(odd, tmp_path):
+    rows = [({"val_acc": [0.3, 0.5], "loss": [2.0, 1.4]}, 0.55)] * 4
+    rows.insert(2, (odd, 0.5))
+    with pytest.warns(NaapgnnWarning) as caught:
+        load_jsonl(_write(tmp_path / "b.jsonl", rows))
+    said = [str(w.message) for w in caught if "log no value" in str(w.message)]
+    assert said == [f"{tmp_path / 'b.jsonl'}: curve.val_acc: 1 record(s) log no value (line 3) while 4 do: read as "
+                    "runs that diverged before logging it, the channel's worst value at every budget (give its "
+                    "values, or null for each epoch not logged)"]
+
+
+def test_a_channel_most_records_leave_out_is_no_news(tmp_path):
+    rows = [({"val_acc": [0.3, 0.5]}, 0.55)] * 3 + [({"val_acc": [0.3, 0.5], "test_acc": [0.3, 0.5]}, 0.55)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_jsonl(_write(tmp_path / "b.jsonl", rows))
