@@ -244,6 +244,12 @@ def _set(row: int, column: str, value: str):
     return edit
 
 
+def _rename(column: str, to: str):
+    def edit(rows):
+        rows[0][rows[0].index(column)] = to
+    return edit
+
+
 def _drop(column: str):
     def edit(rows):
         i = rows[0].index(column)
@@ -257,6 +263,8 @@ def _drop(column: str):
     [
         (["naap440v2.csv"], _drop("e5Accuracy"), "naap440v2.csv: header (line 1): missing column 'e5Accuracy'"),
         (["naap440.csv"], _drop("ModelId"), "naap440.csv: header (line 1): missing column 'ModelId'"),
+        (["naap440v2.csv"], _rename("e4Accuracy", "e3Accuracy"),  # pandas read the first, renamed the second
+         "naap440v2.csv: column 'e3Accuracy' appears twice (columns "),
         (["naap440v2.csv"], _set(3, "NumMACs", "abc"),
          "naap440v2.csv: data row 3 (line 4), column NumMACs: not a finite number, got 'abc'"),
         (["naap440v2.csv"], _set(17, "e9LossMean", "0.5x"),

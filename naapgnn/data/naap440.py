@@ -168,6 +168,8 @@ def _line_of(path: Path, row: int) -> int:
 def _read_csv(path: Path, columns: list[str]):
     import pandas as pd
 
+    from naapgnn.data.csv_rows import check_unique_columns
+
     try:
         df = pd.read_csv(path)
     except OSError as exc:
@@ -179,6 +181,7 @@ def _read_csv(path: Path, columns: list[str]):
         raise NaapgnnError(f"{path}: empty file, expected a header line") from None
     except pd.errors.ParserError as exc:
         raise NaapgnnError(f"{path}: malformed CSV: {str(exc).strip()}") from None
+    check_unique_columns(path, pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist())  # pandas renames
     missing = [c for c in columns if c not in df.columns]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
