@@ -164,6 +164,15 @@ def test_predict_curve_errors(curve, message, ckpt3, tmp_path, capsys):
     assert err.startswith("naapgnn predict: error: ") and message in err and "\n" not in err
 
 
+def test_predict_curve_is_refused_beside_a_record_with_its_own(ckpt3, bench, tmp_path, capsys):
+    one = tmp_path / "one.jsonl"
+    one.write_text(bench[0].read_text().splitlines()[0] + "\n")
+    assert main(["predict", "--checkpoint", str(ckpt3), str(one), "--curve", "0.1,0.2,0.3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("naapgnn predict: error: --curve: the record ") and "has a curve of its own (" in err
+    assert err.endswith("give the curve once, in the record or with --curve") and "\n" not in err
+
+
 def test_predict_curve_needs_a_single_architecture(ckpt3, bench, capsys):
     assert main(["predict", "--checkpoint", str(ckpt3), str(bench[0]), "--curve", "0.1,0.2,0.3"]) == 2
     assert "--curve is for a single architecture; INPUT holds 70 records" in capsys.readouterr().err

@@ -199,6 +199,10 @@ def attach_curve(records, curve: dict, model) -> None:
     from naapgnn.errors import NaapgnnError
 
     _single_record(records, "--curve", "curves")
+    own = [c for c, values in records[0].curve.items() if len(values)]
+    if own:  # which of the two to read is the user's to say
+        raise NaapgnnError(f"--curve: the record {records[0].id!r} has a curve of its own ({', '.join(own)}); "
+                           "give the curve once, in the record or with --curve")
     budget = int(model.budget)
     channels = [c for c in getattr(model, "curve_channels_", []) or [] if c != "lr"]  # lr: a schedule, not a measurement
     if budget and channels and not any(c in curve for c in channels):

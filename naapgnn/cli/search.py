@@ -23,8 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default) or a JSON Lines benchmark (--data), e.g. the deep ResNets or NAS-Bench-201 "
         "(naapgnn import). Evolution needs to know which architectures are one mutation apart (NAAP-440 "
         "schemes, NAS-Bench-201 cells; elsewhere predictor and compare leave it out, with a note); early-stop "
-        "needs training curves (its curve rule compares the channel the targets are the end of, an accuracy under any name or an error rate, else a loss, lower "
-        "being better), and a full training is a run's own length (a run that stopped early costs what it logged; --full-epochs N when the curves hold only the first epochs of longer runs). predictor: train the predictor on N random architectures and train its top K (Wen et al. "
+        "needs training curves (its curve rule compares the channel the targets are the end of, an accuracy under "
+        "any name or an error rate, else a loss, lower being better), and a full training is a run's own length (a "
+        "run that stopped early costs what it logged; --full-epochs N when the curves hold only the first epochs of "
+        "longer runs). predictor: train the predictor on N random architectures and train its top K (Wen et al. "
         "2020); random / evolution / compare: best accuracy found versus full trainings over T trials, "
         "with 95% confidence intervals, and the trainings needed to reach the top architectures; "
         "early-stop: stop candidates after k epochs when the predictor says they cannot beat the best "
@@ -60,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="early-stop: first candidates trained fully to label the predictor (default 20)")
     p.add_argument("--top", type=int, default=20, help="enlarged: architectures listed (default 20)")
     p.add_argument("--checkpoint", metavar="CKPT", default=None,
-                   help="enlarged: use this saved GNNPredictor (budget 0) instead of fitting one on all of NAAP-440")
+                   help="enlarged: use this saved GNNPredictor (budget 0, trained on records without hparams, as "
+                   "NAAP-440's are) instead of fitting one on all of NAAP-440")
     p.add_argument("--processes", type=int, default=2,
                    help="enlarged and early-stop: worker processes (default 2; early-stop's orders give the same "
                    "rows with any number)")
@@ -96,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise NaapgnnError(f"--thresholds: {bad[0]} is not a finite number")
     settings = settings_from(args).checked()
+    check_checkpoint_folder(settings.checkpoint)
     problem = load_problem(args.data, **scale_option(args), full_epochs=args.full_epochs)
     named = Path(args.data).name if args.data and Path(args.data).is_file() else problem.name
     check_targets_vary(problem.accuracy, f"{named} ({problem.n} architectures)")
@@ -104,6 +108,24 @@ def run(args: argparse.Namespace) -> int:
     print("\nwrote " + ", ".join(str(p) for p in output.written))
     print(f"wall time: {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def check_checkpoint_folder(path: str | None) -> None:
+    """Refuse a ``--checkpoint`` that is no folder before the benchmark is read: without ``--data`` or
+    ``$NAAPGNN_DATA`` reading it downloads NAAP-440, minutes spent before the load would fail."""
+    from pathlib import Path
+
+    from naapgnn.errors import NaapgnnError
+
+    if path is None:
+        return
+    if not path.strip():
+        raise NaapgnnError("--checkpoint: empty path; give the folder naapgnn train wrote")
+    if Path(path).is_file():
+        raise NaapgnnError(f"--checkpoint {path}: a file, not a checkpoint folder (give the folder naapgnn train "
+                           "wrote)")
+    if not Path(path).is_dir():
+        raise NaapgnnError(f"--checkpoint {path}: no such folder")
 
 
 def settings_from(args: argparse.Namespace):

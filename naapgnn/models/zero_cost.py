@@ -34,6 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.models.zero_cost_memory import check_fits, within_memory
 
 SCORES = ("naswot", "synflow")
 DEFAULT_BATCH_SIZE = 64
@@ -216,10 +217,19 @@ def synflow(model, input_shape: Sequence[int] | None = None, device=None, batchn
 # --- images -------------------------------------------------------------------------------
 
 
-def fallback_images(n: int = DEFAULT_BATCH_SIZE, shape: Sequence[int] = (3, 32, 32), seed: int = DEFAULT_SEED) -> ImageBatch:
+def check_batch_size(n: int) -> None:
+    """NASWOT compares pairs of images: refuse a batch size below 2 by its option's name, before any scoring."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise NaapgnnError(f"--zc-batch-size (batch_size): NASWOT compares pairs of images, so it needs at least 2, "
+                           f"got {n!r}")
+
+
+def fallback_images(n: int = DEFAULT_BATCH_SIZE, shape: Sequence[int] = (3, 32, 32),
+                    seed: int = DEFAULT_SEED) -> ImageBatch:
     """A seeded batch of standard Gaussian noise, labelled as the fallback it is."""
     import torch
 
+    check_batch_size(n)
     gen = torch.Generator().manual_seed(int(seed))
     images = torch.randn((int(n), *shape), generator=gen)
     source = (f"FALLBACK: Gaussian noise N(0, 1), {n} images of {'x'.join(map(str, shape))} "
@@ -250,6 +260,7 @@ def load_images(cifar_root: str | Path | None = None, n: int = DEFAULT_BATCH_SIZ
     """
     import torch
 
+    check_batch_size(n)
     if cifar_root is None:
         return fallback_images(n, shape, seed)
     from naapgnn.data import cifar
@@ -263,7 +274,8 @@ def load_images(cifar_root: str | Path | None = None, n: int = DEFAULT_BATCH_SIZ
         raise NaapgnnError(f"{path}: asked for {n} images, the batch holds {len(data)}")
     pick = np.sort(np.random.default_rng(int(seed)).choice(len(data), size=int(n), replace=False))
     images = cifar.to_normalized_tensor(data[pick].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-    return ImageBatch(images.to(torch.float32), f"CIFAR-10 test batch, {n} images (seed {seed}) from {path.parent}", False)
+    source = f"CIFAR-10 test batch, {n} images (seed {seed}) from {path.parent}"
+    return ImageBatch(images.to(torch.float32), source, False)
 
 
 # --- many architectures ----------------------------------------------------------------------
@@ -273,6 +285,24 @@ def _arch_of(item):
     from naapgnn.arch.format import parse_architecture
 
     return parse_architecture(getattr(item, "arch", item))
+
+
+def _where(item, i: int) -> str:
+    """How a message names the ``i``-th item: ``record 'n4' (line 5)`` for a record, else ``architecture i``."""
+    if getattr(item, "id", None) is None:
+        return f"architecture {i}"
+    line = getattr(item, "line", None)
+    return f"record {item.id!r}" + (f" (line {line})" if line else "")
+
+
+def _built(arch, seed: int, init: str, device: str):
+    """The network of ``arch`` initialised right after ``torch.manual_seed(seed)``, on ``device``."""
+    import torch
+
+    from naapgnn.arch.builder import build_model
+
+    torch.manual_seed(int(seed))
+    return build_model(arch, init=init).to(device)
 
 
 def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None,
@@ -311,11 +341,15 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
     Returns
     -------
     numpy.ndarray of shape (n,), or (scores, seconds)
+
+    Raises
+    ------
+    NaapgnnError
+        For a network too large for memory, naming its record (its id and line): refused from its shapes before
+        it is built (:func:`~naapgnn.models.zero_cost_memory.check_fits`), or when an allocation fails.
     """
     import torch
     from tqdm.auto import tqdm
-
-    from naapgnn.arch.builder import build_model
 
     if score not in SCORES:
         raise NaapgnnError(f"unknown zero-cost score {score!r} (expected one of {', '.join(SCORES)})")
@@ -327,11 +361,12 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
     scores, times = np.zeros(len(archs)), np.zeros(len(archs))
     for i, item in enumerate(tqdm(archs, desc=f"{score} scores", unit="arch", disable=not progress)):
         start = time.perf_counter()
-        arch = _arch_of(item)
-        torch.manual_seed(int(seed))
-        model = build_model(arch, init=init).to(device)
+        arch, where = _arch_of(item), _where(item, i)
         if score == "synflow":
-            scores[i] = synflow(model, arch.input_shape, device=device, batchnorm=batchnorm)
+            check_fits(arch, score, 1, device, where)
+            model = within_memory(score, where, "building it", _built, arch, seed, init, device)
+            scores[i] = within_memory(score, where, "scoring it", synflow, model, arch.input_shape, device=device,
+                                      batchnorm=batchnorm)
         else:
             batch = images
             if batch is None:
@@ -340,9 +375,11 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
                     batches[key] = fallback_images(batch_size, key, seed).images.to(device)
                 batch = batches[key]
             if tuple(batch.shape[1:]) != tuple(arch.input_shape):
-                raise NaapgnnError(f"architecture {i}: input shape {list(arch.input_shape)} does not match "
+                raise NaapgnnError(f"{where}: input shape {list(arch.input_shape)} does not match "
                                    f"the images' {list(batch.shape[1:])}")
-            scores[i] = naswot(model, batch.to(device))
+            check_fits(arch, score, batch.shape[0], device, where)
+            model = within_memory(score, where, "building it", _built, arch, seed, init, device)
+            scores[i] = within_memory(score, where, "scoring it", naswot, model, batch.to(device))
         if device != "cpu" and torch.cuda.is_available():
             torch.cuda.synchronize()
         times[i] = time.perf_counter() - start

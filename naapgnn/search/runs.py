@@ -203,8 +203,9 @@ def _loaded_gnn(checkpoint: str):
 
     model = GNNPredictor.load(checkpoint)
     if int(model.budget) != 0:
-        raise NaapgnnError(f"{checkpoint}: a budget-{model.budget} checkpoint; the enlarged space "
+        raise NaapgnnError(f"--checkpoint {checkpoint}: a budget-{model.budget} checkpoint; the enlarged space "
                            "needs budget 0 (its candidates have no training curve)")
+    check_reads_no_hparams(model, checkpoint)
     label = f"GNNPredictor loaded from {checkpoint}"
     if getattr(model, "forest_", None) is not None and model.forest == "per_layer":
         # The blended per-layer forest has one slot per block seen in training (4) and cannot
@@ -213,6 +214,20 @@ def _loaded_gnn(checkpoint: str):
         model.remember_params()  # the model now predicts without its forest
         label += " (GNN ensemble only: its blended per-layer forest cannot read 5-block schemes)"
     return model, label
+
+
+def check_reads_no_hparams(model, checkpoint: str) -> None:
+    """Refuse a checkpoint that reads hyperparameters (its ``hparam_names_``: ``lr``, a category's indicators
+    ``optimizer=adam``, ...): the enlarged space's schemes give none, so each would be read as its training mean
+    and every scheme ranked as if trained with that mean recipe, silently (``predict`` flags it per record)."""
+    from naapgnn.data.hparams import SEPARATOR
+
+    read = list(dict.fromkeys(name.split(SEPARATOR, 1)[0] for name in getattr(model, "hparam_names_", None) or ()))
+    if read:
+        several = len(read) > 1
+        raise NaapgnnError(f"--checkpoint {checkpoint}: trained on hyperparameter{'s' * several} {', '.join(read)}, "
+                           f"which NAAP-440 schemes do not give; train on NAAP-440 (or records without hparams) to "
+                           "rank its space")
 
 
 def _full_training(problem: SearchProblem) -> str:
