@@ -306,26 +306,30 @@ def test_linear_path_is_the_ridge_arithmetic():
 
 
 def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
-    """The gate's nu-SVR on the prediction, curve and hyperparameters (kept on these records at budget 3) and a
-    nonlinear kernel ridge on (graph prediction, curve, hparams, statistics) both reload to the same predictions."""
+    """The gate's nu-SVRs of the target (on the graph prediction, curve and hparams; and on those and the
+    statistics) and its nonlinear kernel ridge (on all four) reload to the same predictions."""
+    import copy
+
     import joblib
 
     from naapgnn.graph.statistics import GRAPH_STATISTICS
+    from naapgnn.models.curve_stack import TargetMixture
     from naapgnn.models.gnn import GNNPredictor
-    from naapgnn.models.kernels import kernel_ridge
+    from naapgnn.models.kernels import kernel_ridge, nu_svr
 
     records = make_records(80, u_shaped=True)
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
-    model = GNNPredictor(budget=3, **tiny).fit(records[:64])
-    assert model.stack_gate_["kind"] == "svr" and model.stack_model_ is not None
-    assert model.stack_model_.n_features_in_ == 1 + len(model.curve_feature_names_) + 2  # prediction, curve, hparams
-    # the nonlinear kind reads (prediction, curve features, hparams, the statistics but the count of mul nodes)
-    columns = 1 + len(model.curve_feature_names_) + 2 + len(GRAPH_STATISTICS) - 1
-    X = np.random.default_rng(0).normal(size=(30, columns))
-    nonlinear = GNNPredictor(budget=3, **tiny).fit(records[:64])
-    nonlinear.stack_model_ = kernel_ridge((0.1, 1.0), X).fit(X, X[:, 1])
-    nonlinear.stack_gate_.update(kind="nonlinear", weight=1.0)
-    for kind, fitted in (("svr", model), ("nonlinear", nonlinear)):
+    base, models = GNNPredictor(budget=3, **tiny).fit(records[:64]), {}
+    for kind in ("svr", "svr_statistics", "nonlinear"):
+        model = copy.deepcopy(base)
+        # (prediction, curve features, hparams[, the statistics but the count of mul nodes])
+        columns = 1 + len(model.curve_feature_names_) + 2 + (0 if kind == "svr" else len(GRAPH_STATISTICS) - 1)
+        X = np.random.default_rng(0).normal(size=(30, columns))
+        model.stack_model_ = (kernel_ridge((0.1, 1.0), X).fit(X, X[:, 1]) if kind == "nonlinear" else
+                              TargetMixture(nu_svr((10.0, 0.6, 0.3), X).fit(X, X[:, 1]), 0.5, reads_prediction=True))
+        model.stack_gate_.update(kind=kind, weight=1.0, used=True)
+        models[kind] = model
+    for kind, fitted in models.items():
         fitted.save(tmp_path / kind)
         assert (tmp_path / kind / "stack.joblib").is_file()
         loaded = GNNPredictor.load(tmp_path / kind)

@@ -3,8 +3,8 @@
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
 statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state
 dicts), when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture",
-"hparams", "nonlinear" or "svr") ``stack.joblib``, and when that is mixed with the budget-0 kernel stack
-``stack_budget0.joblib``. :func:`save` writes the folder beside its destination and renames it into place, so
+"hparams", "robust", "nonlinear", "svr" or "svr_statistics") ``stack.joblib``, and when that is mixed with the
+budget-0 kernel stack ``stack_budget0.joblib``. :func:`save` writes the folder beside its destination and renames it into place, so
 an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
 checkpoint that does not fit this code.
@@ -27,7 +27,7 @@ from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 23  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 24  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -49,6 +49,7 @@ CHECKPOINT_VERSION = 23  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 22: the gate's "robust" kind (a nu-SVR on the graph prediction, hyperparameters and statistics)
 # 23: every nu-SVR share of the target mixed in by the gate (svr, hparams, robust) is admitted by absolute error
 # against the same share of the median, not squared error against the mean (gate_rules.target_mixtures)
+# 24: the gate's "svr_statistics" kind (the curve's nu-SVR reading the networks' statistics too)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"

@@ -55,14 +55,14 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
   squared error on the few diverged nets, a worse order of the rest). It
   catches what a line cannot: diverged nets, learning-rate interactions, an
   early value that says it all;
-* ``"svr"``: a nu-SVR of the target itself on (held-out prediction, curve
-  features, hyperparameters), Baker et al.'s model on this package's curve
-  features with the graph prediction beside them, mixed with the budget-0
-  choice. Where the recipe and the curve decide the accuracy together and some
-  runs diverged, the residual kernel ridges above fit the diverged runs' squared
-  errors at the others' expense (README, "A nu-SVR on the curve").
+* ``"svr"``: a nu-SVR of the target itself on (held-out prediction, curve features, hyperparameters), Baker et
+  al.'s model on this package's curve features with the graph prediction beside them, mixed with the budget-0
+  choice; ``"svr_statistics"`` the same reading the network's statistics too (Baker's architecture columns are
+  among them), where capacity and curve decide the accuracy together. Where the recipe and the curve do and some
+  runs diverged, the residual kernel ridges above fit the diverged runs' squared errors at the others' expense
+  (README, "A nu-SVR on the curve"; "The curve's nu-SVR with the statistics").
 
-A model of the target itself (``"hparams"``, ``"robust"``, ``"svr"``) enters at weight ``w`` only
+A model of the target itself (``"hparams"``, ``"robust"``, the two ``"svr"``) enters at weight ``w`` only
 if its share errs less than the same share of the training mean: a share of any
 model that says little shrinks a prediction spread wider than the target, which
 lowers its error whatever that model reads.
@@ -143,12 +143,12 @@ __all__ = ["CurveStack", "TargetMixture", "Budget0Gate", "fit_gated_stack", "fit
            "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
            "GATE_REPEATS", "REPEATED_ROWS"]
 
-STACK_KINDS = ("graph", "architecture", "hparams", "robust", "linear", "nonlinear", "svr")
-CURVE_KINDS = ("linear", "nonlinear", "svr")  # the kinds that read the curve
+STACK_KINDS = ("graph", "architecture", "hparams", "robust", "linear", "nonlinear", "svr", "svr_statistics")
+CURVE_KINDS, SVR_KINDS = ("linear", "nonlinear", "svr", "svr_statistics"), ("svr", "svr_statistics")  # curve readers
 # The kinds with a fitted kernel model, and the inputs it reads after the prediction, in order
 KERNEL_INPUTS = {"architecture": ("hparams", "statistics"), "hparams": ("hparams",),
                  "robust": ("hparams", "statistics"), "nonlinear": ("curve", "hparams", "statistics"),
-                 "svr": ("curve", "hparams")}
+                 "svr": ("curve", "hparams"), "svr_statistics": ("curve", "hparams", "statistics")}
 # Weights of a model mixed with the graph prediction or the budget-0 choice (1: the model alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Most records a stack reads (see the module docstring)
@@ -276,7 +276,7 @@ def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
 
 
 class TargetMixture:
-    """A model of the target itself (the ``"hparams"`` and ``"svr"`` stacks) as a residual of the prediction
+    """A model of the target itself (the ``"hparams"``, ``"robust"`` and svr stacks) as a residual of the prediction
     ``p`` (the first column of its input): ``weight * (kernel(columns) - p)``, so that ``p`` plus it is the
     mixture; the kernel reads every column with ``reads_prediction``, else all but ``p``."""
 
@@ -344,14 +344,14 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     held_out, scores, settings = dict(shared.held_out), dict(shared.scores), dict(shared.settings)
     gate, budget0 = dict(shared.gate), shared.choice
     kinds = [k for k in ("linear", "nonlinear") if k in curve_kinds] if curve.shape[1] else []
-    if "svr" in curve_kinds and curve.shape[1] and varies_in_every_fold(inputs["svr"][:, 1:], draws):
-        kinds.append("svr")
+    kinds += [k for k in SVR_KINDS if "svr" in curve_kinds and curve.shape[1]
+              and varies_in_every_fold(inputs[k][:, 1:], draws)]
     for kind in kinds:
         if kind == "linear":
             held_out[kind] = [cross_val_predict(ridge_regression(), np.c_[base, curve[rows]], y, cv=f) for f in draws]
-        elif kind == "svr":
+        elif kind in SVR_KINDS:
             settings[kind], held_out[kind] = best_svr(inputs[kind], y, draws)
-            gate["svr_setting"] = dict(zip(("C", "nu", "gamma"), settings[kind]))
+            gate[f"{kind}_setting"] = dict(zip(("C", "nu", "gamma"), settings[kind]))
         else:
             settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
@@ -359,9 +359,9 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         gate[f"{_gate_key(kind)}_mae"], gate[f"{_gate_key(kind)}_tau"] = scores[kind]
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
                 for kind in kinds if kind in ("linear", "nonlinear") for w in MIXTURE_WEIGHTS}
-    if "svr" in kinds:
-        shares = target_mixtures(held_out["svr"], held_out[budget0], y, draws, MIXTURE_WEIGHTS)
-        mixtures.update({("svr", w): preds for w, preds in shares.items()})
+    for svr in (k for k in kinds if k in SVR_KINDS):
+        shares = target_mixtures(held_out[svr], held_out[budget0], y, draws, MIXTURE_WEIGHTS)
+        mixtures.update({(svr, w): preds for w, preds in shares.items()})
     scores.update({mix: mean_scores(preds, y) for mix, preds in mixtures.items()})
     choice = budget0
     if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
@@ -414,8 +414,8 @@ def _fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inp
         ridge = ridge_regression().fit(np.c_[base, curve], y)
         return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_))
     model = None
-    if kind in ("hparams", "svr", "robust"):
-        setting, weight = (settings[kind][:3], settings[kind][3]) if kind != "svr" else (settings[kind], 1.0)
+    if kind in ("hparams", "robust", *SVR_KINDS):
+        setting, weight = (settings[kind][:3], settings[kind][3]) if kind not in SVR_KINDS else (settings[kind], 1.0)
         columns = inputs[kind][:, 1:] if kind == "hparams" else inputs[kind]
         model = TargetMixture(nu_svr(setting, columns).fit(columns, y), weight, reads_prediction=kind != "hparams")
     elif kind != "graph":
