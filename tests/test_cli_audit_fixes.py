@@ -300,3 +300,10 @@ def test_evaluate_notes_a_zero_training_model_left_out_at_the_curve_budgets(grap
     err = capsys.readouterr().err
     assert "note: forest runs at budget 0 only, so it is left out at budget 1\n" in err
     assert "curve_last runs" not in err
+
+
+def test_a_negative_list_value_reaches_the_options_own_check(capsys):
+    # argparse took "-1,2" for an option and answered "expected one argument" with its usage block
+    assert main(["evaluate", "--budgets", "-1,2", "--jobs", "1", "--out", "/nonexistent"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "naapgnn evaluate: error: --budgets: '-1' is not an integer number of epochs (0 or more)")

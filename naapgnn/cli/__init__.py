@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import warnings
 
@@ -49,9 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _glue_negative_values(argv: list[str]) -> list[str]:
+    """``--budgets -1,2`` as ``--budgets=-1,2``: argparse takes a value that starts with ``-`` and is no plain number
+    for an option, and answers "expected one argument" instead of the option's own check of the value."""
+    out = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and re.fullmatch(r"-\d[\d.,eE+-]*", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(_glue_negative_values(sys.argv[1:] if argv is None else list(argv)))
     if extra:
         _refuse_unrecognized(parser, getattr(args, "command", None), extra)
     if not getattr(args, "func", None):
