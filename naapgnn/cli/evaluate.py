@@ -116,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     start = time.perf_counter()
     budgets = None if args.budgets is None else parse_budgets(args.budgets)
-    if args.zc_batch_size < 2:  # refused before the data is read, not when scoring starts
-        raise NaapgnnError(f"--zc-batch-size: NASWOT compares pairs of images, so it needs at least 2, "
-                           f"got {args.zc_batch_size}")
+    from naapgnn.models.zero_cost import check_batch_size
+
+    check_batch_size(args.zc_batch_size, "--zc-batch-size")  # before the data is read, not when scoring starts
     from naapgnn.cli.options import (budgets_held, note_repeated_configurations, parse_params, protocol_or_default,
                                      scale_option, writable_folder)
     from naapgnn.data.channels import first_logged_epoch

@@ -38,7 +38,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import logged_by_most, worst_values
+from naapgnn.data.channels import SCHEDULE_CHANNEL, logged_by_most, measured_channels, worst_values
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "worst_logged",
@@ -282,8 +282,6 @@ def never_logged_notice(records: Sequence, name: str, lines: Sequence[int]) -> s
     """A one-line notice naming the records that log no value of a channel (leave it out, or give an empty list)
     which most records log: every budget reads them as runs that diverged before logging it (:func:`as_seen_at`),
     as a log cut short reads, which a file should not leave unsaid. None when there are none."""
-    from naapgnn.data.channels import SCHEDULE_CHANNEL, measured_channels
-
     logged = [set(measured_channels(r.curve)) - {SCHEDULE_CHANNEL} for r in records]
     parts = []
     for channel in sorted(set().union(*logged)):

@@ -235,8 +235,9 @@ def _missing(pending: dict) -> str:
 
 
 def _record(pending: dict) -> EpochRecord:
-    texts = {key: pending[key] for key in ("lr_text", "loss_mean_text", "loss_median_text", "accuracy_text")}
-    return EpochRecord(pending["epoch"], *(float(text) for text in texts.values()), **texts)
+    texts = {key: pending[f"{key}_text"] for key in ("lr", "loss_mean", "loss_median", "accuracy")}
+    return EpochRecord(pending["epoch"], **{k: float(v) for k, v in texts.items()},
+                       **{f"{k}_text": v for k, v in texts.items()})
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -343,9 +343,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
               for kind in KERNEL_INPUTS}
     held_out, scores, settings = dict(shared.held_out), dict(shared.scores), dict(shared.settings)
     gate, budget0 = dict(shared.gate), shared.choice
-    kinds = [k for k in ("linear", "nonlinear") if k in curve_kinds] if curve.shape[1] else []
-    kinds += [k for k in SVR_KINDS if "svr" in curve_kinds and curve.shape[1]
-              and varies_in_every_fold(inputs[k][:, 1:], draws)]
+    kinds = [k for k in CURVE_KINDS if k in curve_kinds and curve.shape[1]
+             and (k not in SVR_KINDS or varies_in_every_fold(inputs[k][:, 1:], draws))]
     for kind in kinds:
         if kind == "linear":
             held_out[kind] = [cross_val_predict(ridge_regression(), np.c_[base, curve[rows]], y, cv=f) for f in draws]

@@ -217,11 +217,10 @@ def synflow(model, input_shape: Sequence[int] | None = None, device=None, batchn
 # --- images -------------------------------------------------------------------------------
 
 
-def check_batch_size(n: int) -> None:
-    """NASWOT compares pairs of images: refuse a batch size below 2 by its option's name, before any scoring."""
+def check_batch_size(n: int, option: str = "--zc-batch-size (batch_size)") -> None:
+    """NASWOT compares pairs of images: refuse a batch size below 2 by its ``option``'s name, before any scoring."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise NaapgnnError(f"--zc-batch-size (batch_size): NASWOT compares pairs of images, so it needs at least 2, "
-                           f"got {n!r}")
+        raise NaapgnnError(f"{option}: NASWOT compares pairs of images, so it needs at least 2, got {n!r}")
 
 
 def fallback_images(n: int = DEFAULT_BATCH_SIZE, shape: Sequence[int] = (3, 32, 32),
@@ -362,12 +361,8 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
     for i, item in enumerate(tqdm(archs, desc=f"{score} scores", unit="arch", disable=not progress)):
         start = time.perf_counter()
         arch, where = _arch_of(item), _where(item, i)
-        if score == "synflow":
-            check_fits(arch, score, 1, device, where)
-            model = within_memory(score, where, "building it", _built, arch, seed, init, device)
-            scores[i] = within_memory(score, where, "scoring it", synflow, model, arch.input_shape, device=device,
-                                      batchnorm=batchnorm)
-        else:
+        batch = None
+        if score == "naswot":
             batch = images
             if batch is None:
                 key = tuple(arch.input_shape)
@@ -377,8 +372,12 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
             if tuple(batch.shape[1:]) != tuple(arch.input_shape):
                 raise NaapgnnError(f"{where}: input shape {list(arch.input_shape)} does not match "
                                    f"the images' {list(batch.shape[1:])}")
-            check_fits(arch, score, batch.shape[0], device, where)
-            model = within_memory(score, where, "building it", _built, arch, seed, init, device)
+        check_fits(arch, score, 1 if batch is None else batch.shape[0], device, where)
+        model = within_memory(score, where, "building it", _built, arch, seed, init, device)
+        if batch is None:
+            scores[i] = within_memory(score, where, "scoring it", synflow, model, arch.input_shape, device=device,
+                                      batchnorm=batchnorm)
+        else:
             scores[i] = within_memory(score, where, "scoring it", naswot, model, batch.to(device))
         if device != "cpu" and torch.cuda.is_available():
             torch.cuda.synchronize()
