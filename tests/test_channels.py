@@ -130,6 +130,47 @@ def test_a_negative_learning_rate_in_hparams_is_an_error(tmp_path):
         load_jsonl(path)
 
 
+def _with_lr(path, pairs):
+    """One record per ``(hparams, lr channel)``."""
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "hparams": hparams,
+                                        "curve": {"accuracy": [0.3] * len(lr), "lr": lr}, "target": 0.5}) + "\n"
+                            for i, (hparams, lr) in enumerate(pairs)))
+    return path
+
+
+def test_a_learning_rate_in_hparams_that_its_channel_contradicts_is_warned_of_by_line_and_id(tmp_path):
+    path = _with_lr(tmp_path / "b.jsonl", [({"lr": 0.5}, [0.5] * 3), ({"lr": 0.1}, [0.5] * 3),
+                                           ({"lr": 0.5}, [0.1, 0.1, 0.01]), ({"lr": 0.1}, [0.1] * 3)])
+    with pytest.warns(NaapgnnWarning) as caught:
+        load_jsonl(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path} line 2 (record 'n1'): hparams.lr 0.1 contradicts curve.lr (0.5), a rate its schedule never takes; a "
+        "model reads hparams.lr as the learning rate; and 1 more record(s) (line 3)"]
+
+
+@pytest.mark.parametrize("lr, rates", [
+    (0.1, [0.02, 0.04, 0.06, 0.08, 0.1, 0.09, 0.07]),  # warmup to the hparams rate, then a decay
+    (0.02, [0.02, 0.04, 0.06, 0.08, 0.1, 0.09, 0.07]),  # the hparams rate is the warmup's first
+    (0.1, [0.02, 0.04, 0.06]),  # a warmup cut before the peak the hparams give
+    (0.1, [0.0976, 0.0905, 0.0794, 0.0655, 0.05]),  # a cosine logged after each epoch's step
+    (0.1, [0.1, 0.1, 0.01, 0.01, 0.001]),  # step decay
+    (0.001, [0.001, 0.05, 0.1, 0.05, 0.001, 0.05]),  # cyclic, hparams giving its base rate
+    (0.1, [0.001, 0.05, 0.1, 0.05, 0.001, 0.05]),  # cyclic, hparams giving its top
+    (0.1, [0.1, 0.0, 0.0]),  # a schedule down to 0
+])
+def test_a_learning_rate_in_hparams_that_its_schedule_takes_is_read_without_a_word(tmp_path, lr, rates):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_jsonl(_with_lr(tmp_path / "b.jsonl", [({"lr": lr}, rates)]))
+
+
+def test_a_learning_rate_above_a_schedule_that_falls_or_stays_is_warned_of(tmp_path):
+    for rates in ([0.05] * 3, [0.05, 0.04, 0.03]):
+        with pytest.warns(NaapgnnWarning, match=r"line 1 \(record 'n0'\): hparams.learning_rate 0.1 contradicts "
+                                                r"curve.lr \((0.03 to )?0.05\), a rate its schedule never takes"):
+            load_jsonl(_with_lr(tmp_path / "b.jsonl", [({"learning_rate": 0.1}, rates)]))
+
+
 def test_a_top_k_is_an_accuracy_and_its_error_rate_is_not():
     from naapgnn.data.plausibility import is_accuracy_name
 
@@ -467,8 +508,9 @@ def test_records_without_the_learning_rate_others_log_are_warned_of_by_line(tmp_
         warnings.simplefilter("error")
         load_jsonl(_write(tmp_path / "none.jsonl", [{"acc": [0.1, 0.2]}] * 2))  # no record logs one: no warning
         given = tmp_path / "given.jsonl"  # the record without the channel gives its rate in hparams
-        given.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": c, "hparams": {"lr": 0.1},
-                                             "target": 0.5}) + "\n" for i, c in enumerate(curves)))
+        given.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": c,
+                                             "hparams": {"lr": 0.1 * (i + 1)}, "target": 0.5}) + "\n"
+                                 for i, c in enumerate(curves)))  # each the rate its channel logs
         load_jsonl(given)
 
 

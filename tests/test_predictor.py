@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -248,10 +249,33 @@ def _tamper(path: Path, **changes):
      "retrain with naapgnn train"),
     ({"format": "other"}, "not a GNNPredictor checkpoint"),
     ({"hidden": 24}, "weights of member 0 do not fit"),
+    ({"n_ensemble": 3}, r"ckpt: config.json gives n_ensemble 3, but weights.pt holds 2 ensemble members; retrain"),
 ])
 def test_checkpoint_that_does_not_fit_fails_in_one_line(fitted, tmp_path, changes, match):
     path = fitted.save(tmp_path / "ckpt")
     _tamper(path, **changes)
+    with pytest.raises(NaapgnnError, match=match) as info:
+        GNNPredictor.load(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("key, edit, match", [
+    ("best_epochs", lambda v: v[:1], "config.json gives best_epochs of 1 members, but weights.pt holds 2 ensemble "
+                                     "members"),
+    ("training_ids", lambda v: v[:5], "config.json gives 5 training_ids but held-out predictions "
+                                      "\\(oof_prediction\\) of 120 "),
+    ("hparam_log", lambda v: v + [True], "config.json gives hparam_log of 1 values for 0 hparam_names"),
+    ("curve_mean", lambda v: v[:3], "config.json gives curve_mean of 3 values for [0-9]+ curve_feature_names"),
+    ("node_std", lambda v: v[:30], f"config.json gives node_std of 30 values for {len(NODE_FEATURES)} node features"),
+    ("attr_mean", lambda v: 0.5, "config.json gives attr_mean of shape \\(\\) for 4 graph attributes"),
+])
+def test_a_count_of_config_json_that_does_not_fit_fails_in_one_line(fitted, tmp_path, key, edit, match):
+    """A hand-edited count in config.json (one member's best epoch left out, fewer statistics) is refused at load,
+    not read silently or with a traceback at predict."""
+    path = fitted.save(tmp_path / "ckpt")
+    config = json.loads((path / "config.json").read_text())
+    config["state"][key] = edit(config["state"][key])
+    (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(NaapgnnError, match=match) as info:
         GNNPredictor.load(path)
     assert "\n" not in str(info.value)
@@ -267,6 +291,11 @@ def test_missing_or_broken_checkpoint_files(fitted, tmp_path):
     (path / "weights.pt").write_bytes(b"garbage")
     with pytest.raises(NaapgnnError, match="cannot read weights.pt"):
         GNNPredictor.load(path)
+    (path / "weights.pt").write_bytes(b"\x80\x05garbage")  # a pickle protocol torch warns of before failing
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(NaapgnnError, match="cannot read weights.pt"):
+        warnings.simplefilter("always")
+        GNNPredictor.load(path)
+    assert [str(w.message) for w in caught] == []  # the one-line error alone, not torch's warning too
     import torch
 
     torch.save({"state_dict": {}}, path / "weights.pt")

@@ -6,21 +6,31 @@ in percent, up to :data:`~naapgnn.data.channels.ACCURACY_SLACK` below 0 (noise a
 learning rate logged as ``lr`` or ``learning_rate`` (not ``log_lr``, a logarithm), in the curve or in ``hparams``,
 is 0 or more. A channel of unknown meaning (``reward``, ``val_r2``) may hold any finite value, a loss any
 non-negative one.
+
+A learning rate given both in ``hparams`` and as a per-epoch channel is checked against it too
+(:func:`lr_mismatch_notice`, a warning): the ``hparams`` value should be one the schedule takes, within
+:data:`LR_RATIO`. Not its first value alone (a warmup starts low; a schedule logged after the epoch's step has
+already decayed), nor its peak alone (a cyclic schedule's base rate is its lowest); so any value from the channel's
+lowest to its highest passes, as does one above a channel still rising at its end (a warmup cut before its peak).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from naapgnn.data.channels import ACCURACY_SLACK, _words as words_of, is_cost_channel, is_loss_channel
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["is_accuracy_name", "is_learning_rate_name", "negative_learning_rate", "check_plausible"]
+__all__ = ["is_accuracy_name", "is_learning_rate_name", "negative_learning_rate", "check_plausible",
+           "lr_mismatch_notice", "lr_contradiction", "LR_RATIO"]
 
 # Words of a name that make an accuracy channel a difference, a ratio or a transform, which may be negative
 _NOT_AN_ACCURACY = frozenset({"delta", "diff", "difference", "gain", "change", "improvement", "drop", "log", "logit",
                               "rel", "relative", "minus", "vs", "z", "zscore", "rank", "slope"})
+LR_RATIO = 1.25
+"""How far (a factor) an ``hparams`` learning rate may lie outside its ``lr`` channel's range before it is said to
+contradict it: a schedule sampled once an epoch may miss its peak by some percent."""
 
 
 def is_accuracy_name(name: str) -> bool:
@@ -62,3 +72,38 @@ def negative_learning_rate(hparams: Mapping[str, float]) -> str | None:
     """The first name of ``hparams`` that is a learning rate (:func:`is_learning_rate_name`) with a negative value;
     None when there is none."""
     return next((key for key, value in hparams.items() if is_learning_rate_name(key) and value < 0), None)
+
+
+def lr_mismatch_notice(records: Sequence, name: str, lines: Sequence[int], listed: int = 3) -> str | None:
+    """A one-line warning naming the line, the id and both values of the records of file ``name`` whose
+    ``hparams`` learning rate contradicts their learning-rate channel (:func:`lr_contradiction`); None when none
+    does. A model reads the ``hparams`` value as the rate, the curve features the channel."""
+    found = [(line, r.id, hit) for r, line in zip(records, lines) if (hit := lr_contradiction(r))]
+    if not found:
+        return None
+    line, record_id, (key, rate, channel, low, high) = found[0]
+    span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+    more = [str(n) for n, _, _ in found[1:]]
+    rest = (f"; and {len(more)} more record(s) (line {', '.join(more[:listed])}{', ...' if len(more) > listed else ''})"
+            if more else "")
+    return (f"{name} line {line} (record {record_id!r}): hparams.{key} {rate:g} contradicts curve.{channel} "
+            f"({span}), a rate its schedule never takes; a model reads hparams.{key} as the learning rate{rest}")
+
+
+def lr_contradiction(record) -> tuple | None:
+    """``(key, rate, channel, lowest, highest)`` when ``record``'s ``hparams`` learning rate lies outside its
+    learning-rate channel's range by more than :data:`LR_RATIO` (above it only if the channel does not end at its
+    highest value above where it started, or after one epoch: a warmup may peak later); else None."""
+    key = next((k for k, v in record.hparams.items() if is_learning_rate_name(k) and np.isfinite(v)), None)
+    channel = next((c for c, v in record.curve.items() if is_learning_rate_name(c) and len(v)), None)
+    if key is None or channel is None:
+        return None
+    rate, rates = float(record.hparams[key]), np.asarray(record.curve[channel], dtype=float)
+    rates = rates[np.isfinite(rates)]
+    if not len(rates):
+        return None
+    low, high = float(rates.min()), float(rates.max())
+    rising = rates[-1] >= high and (len(rates) == 1 or rates[-1] > rates[0])
+    if rate * LR_RATIO < low or (rate > high * LR_RATIO and not rising):
+        return key, rate, channel, low, high
+    return None

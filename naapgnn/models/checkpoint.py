@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +182,7 @@ def load(cls, path, device: str | None = None):
     except (KeyError, TypeError, ValueError) as exc:
         raise NaapgnnError(f"{where}: {CONFIG_FILE} is incomplete or malformed ({type(exc).__name__}: {exc})") from None
     _check_curve_state(model, where)
+    _check_state_lengths(model, where)
     model.members_ = _load_members(model, path, where)
     model.forest_ = _load_forest(path, where) if float(model.blend_forest) > 0 else None
     kernel = model.stack_gate_["kind"] in KERNEL_KINDS
@@ -264,6 +266,22 @@ def _check_curve_state(model, where: str) -> None:
                            f"{len(names)} curve features; retrain")
 
 
+def _check_state_lengths(model, where: str) -> None:
+    """Refuse per-column statistics in config.json whose length is not the count of the columns they describe."""
+    from naapgnn.graph.encoding import GRAPH_ATTRS, NODE_FEATURES
+
+    columns = {"node": ("node features", len(NODE_FEATURES)), "attr": ("graph attributes", len(GRAPH_ATTRS)),
+               "curve": ("curve_feature_names", len(model.curve_feature_names_)),
+               "hparam": ("hparam_names", len(model.hparam_names_))}
+    for name in _TENSOR_STATE + _ARRAY_STATE + ("hparam_log",):
+        what, count = columns[name.split("_")[0]]
+        shape = tuple(np.shape(getattr(model, name + "_")))
+        if shape != (count,):
+            got = f"{shape[0]} values" if len(shape) == 1 else f"shape {shape}"
+            raise NaapgnnError(f"{where}: {CONFIG_FILE} gives {name} of {got} for {count} {what}; retrain "
+                               f"(or restore {CONFIG_FILE})")
+
+
 def _check_stack_model(model, where: str) -> None:
     gate = model.stack_gate_
     for kind in (gate["kind"], gate["budget0_kind"]):
@@ -336,7 +354,9 @@ def _load_members(model, path: Path, where: str) -> list:
     import torch
 
     try:
-        blob = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own (a pickle protocol it did not write): the error below says it
+            warnings.simplefilter("ignore")
+            blob = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise NaapgnnError(f"{where}: missing {WEIGHTS_FILE}") from None
     except Exception as exc:  # torch raises many types for a damaged file
@@ -348,6 +368,7 @@ def _load_members(model, path: Path, where: str) -> list:
                            f"{keys}), so not a GNNPredictor's weights; retrain")
     if not states:
         raise NaapgnnError(f"{where}: {WEIGHTS_FILE} holds no ensemble member")
+    _check_member_count(model, len(states), where)
     members = []
     for i, state in enumerate(states):
         member = model._new_model()
@@ -359,6 +380,22 @@ def _load_members(model, path: Path, where: str) -> list:
             raise NaapgnnError(f"{where}: weights of member {i} do not fit the model of config.json ({detail})") from None
         members.append(member.eval())
     return members
+
+
+def _check_member_count(model, members: int, where: str) -> None:
+    """Refuse a config.json whose count of ensemble members (n_ensemble, best_epochs) is not ``members``, the
+    weights.pt's, or whose training records' counts (training_ids, oof_prediction) differ."""
+    given = {f"n_ensemble {int(model.n_ensemble)}": int(model.n_ensemble),
+             f"best_epochs of {len(model.best_epochs_)} members": len(model.best_epochs_) or members}
+    for what, count in given.items():
+        if count != members:
+            raise NaapgnnError(f"{where}: {CONFIG_FILE} gives {what}, but {WEIGHTS_FILE} holds {members} ensemble "
+                               f"members; retrain (or restore {CONFIG_FILE})")
+    ids, held = model.training_ids_, len(model.oof_prediction_)
+    if ids is not None and (not isinstance(ids, list) or len(ids) != held):
+        given = f"{len(ids)} training_ids" if isinstance(ids, list) else f"training_ids of type {type(ids).__name__}"
+        raise NaapgnnError(f"{where}: {CONFIG_FILE} gives {given} but held-out predictions (oof_prediction) of "
+                           f"{held} training records; retrain (or restore {CONFIG_FILE})")
 
 
 def _load_forest(path: Path, where: str):
