@@ -180,3 +180,14 @@ def test_a_negative_learning_rate_in_hparams_is_refused_as_in_a_file():
     with pytest.raises(NaapgnnError, match=r"^--hparams: lr: -0.1 is negative; a learning rate is 0 or more$"):
         read_hparams("lr=-0.1,opt=sgd")
     assert read_hparams("log_lr=-2,opt=sgd")["log_lr"] == -2  # a logarithm may be negative
+
+
+@pytest.mark.parametrize("rate, warned", [(0.1, True), (0.5, False), (0.45, False)])
+def test_hparams_given_with_the_flag_are_checked_against_the_records_lr_channel(rate, warned, ckpt, tmp_path, capsys):
+    record = {"id": "n0", "arch": _scheme(16), "curve": {"lr": [0.5, 0.5, 0.2]}}
+    one = _write(tmp_path / "one.jsonl", [json.dumps(record)])
+    _, err = _predict(ckpt, capsys, one, "--hparams", f"bs=64,lr={rate}")
+    expected = ("naapgnn predict: warning: record 'n0': hparams.lr 0.1 contradicts curve.lr (0.2 to 0.5), a rate its "
+                "schedule never takes; the model reads hparams.lr as the learning rate")
+    assert (expected in err.splitlines()) is warned
+    assert ("contradicts" in err) is warned
