@@ -11,6 +11,20 @@ warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", c
 
 
 @pytest.fixture(scope="session")
+def load_script():
+    """A function importing ``scripts/NAME.py`` as a module (the scripts are not a package)."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not (DATA_DIR / "naap440.csv").is_file():
         pytest.fail(f"NAAP-440 data not found at {DATA_DIR}; set NAAPGNN_DATA")

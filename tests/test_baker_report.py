@@ -1,25 +1,14 @@
 """``scripts/baker_report.py --variants``: the deep ResNets' curves transformed as the script says."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from naapgnn.data.records import load_benchmark
 
 
-def _script():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "baker_report.py"
-    spec = importlib.util.spec_from_file_location("baker_report", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_each_variant_rewrites_the_accuracy_curve_and_nothing_else(small_benchmark, tmp_path):
-    script = _script()
+def test_each_variant_rewrites_the_accuracy_curve_and_nothing_else(small_benchmark, tmp_path, load_script):
+    script = load_script("baker_report")
     source = small_benchmark(8, channels=["accuracy"])
     original = load_benchmark(source)
     every4, loss, noisy, again = (load_benchmark(script.variant_file(source, v, tmp_path / v))
@@ -35,20 +24,17 @@ def test_each_variant_rewrites_the_accuracy_curve_and_nothing_else(small_benchma
     assert noise.std() == pytest.approx(0.01, rel=0.2)
 
 
-def test_an_unknown_variant_or_one_without_the_deep_file_is_refused(tmp_path):
-    script = _script()
+def test_an_unknown_variant_or_one_without_the_deep_file_is_refused(tmp_path, load_script):
+    script = load_script("baker_report")
     with pytest.raises(SystemExit, match="--variants: 'cosine' is not one of every4, loss, noisy"):
         script.main(["--variants", "cosine", "--deep", "x.jsonl", "--deep-budgets", "", "--naap-budgets", "",
                      "--out", str(tmp_path)])
 
 
-def test_gate_ground_truth_script_prints_both_gates_per_generator(capsys, monkeypatch):
+def test_gate_ground_truth_script_prints_both_gates_per_generator(capsys, monkeypatch, load_script):
     """A tiny run of scripts/gate_ground_truth.py: a row per generator and gate, and a one-line error for an
     unknown generator."""
-    path = Path(__file__).resolve().parents[1] / "scripts" / "gate_ground_truth.py"
-    spec = importlib.util.spec_from_file_location("gate_ground_truth", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("gate_ground_truth")
     rows = script.judge(script.weak, 60, 2, 200, check_picks=False)
     assert rows.shape == (2, 3) and np.isfinite(rows).all() and set(rows[:, 2]) <= {0.0, 1.0}
     monkeypatch.setattr("sys.argv", ["gate_ground_truth.py", "--records", "60", "--draws", "1", "--fresh", "100"])

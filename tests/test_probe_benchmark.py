@@ -1,9 +1,7 @@
 """``scripts/probe_benchmark.py``: seeded files that naapgnn reads as its variant says."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,22 +9,15 @@ import pytest
 from naapgnn.data.records import load_jsonl
 
 
-def _script():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "probe_benchmark.py"
-    spec = importlib.util.spec_from_file_location("probe_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("variant, channels, scale", [
     ("A", {"val_acc", "val_loss", "train_loss", "lr"}, "percent"),
     ("B", {"val_loss", "train_loss"}, "fraction"),
     ("C", {"val_error", "val_loss", "lr"}, "fraction"),
 ])
-def test_each_variant_is_read_with_its_channels_and_60_epochs(tmp_path, variant, channels, scale, capsys):
+def test_each_variant_is_read_with_its_channels_and_60_epochs(tmp_path, variant, channels, scale, capsys,
+                                                              load_script):
     out = tmp_path / f"{variant}.jsonl"
-    assert _script().main(["--records", "12", "--seed", "5", "--variant", variant, "-o", str(out)]) == 0
+    assert load_script("probe_benchmark").main(["--records", "12", "--seed", "5", "--variant", variant, "-o", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"wrote {out}: 12 records, ")
     raw = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in raw] == [f"{variant}5-{i:03d}" for i in range(12)]
@@ -36,8 +27,8 @@ def test_each_variant_is_read_with_its_channels_and_60_epochs(tmp_path, variant,
     assert records[0].arch.num_classes == (100 if variant == "C" else 10)
 
 
-def test_the_same_seed_writes_the_same_file_and_another_seed_another(tmp_path):
-    script = _script()
+def test_the_same_seed_writes_the_same_file_and_another_seed_another(tmp_path, load_script):
+    script = load_script("probe_benchmark")
     paths = [tmp_path / name for name in ("a.jsonl", "b.jsonl", "c.jsonl")]
     for path, seed in zip(paths, (7, 7, 8)):
         script.main(["--records", "6", "--seed", str(seed), "--variant", "B", "-o", str(path)])
