@@ -115,12 +115,15 @@ def test_predict_one_architecture_to_stdout(ckpt0, capsys):
     assert len(lines) == 2 and lines[1].startswith("naap440_scheme,")
 
 
-def test_predict_without_the_curve_a_budget_needs(ckpt3, capsys):
+@pytest.mark.parametrize("extra", [[], ["--hparams", "lr=0.1"]])
+def test_predict_without_the_curve_a_budget_needs(ckpt3, capsys, extra):
     arch = REPO / "graphs" / "naap440_scheme.json"
-    assert main(["predict", "--checkpoint", str(ckpt3), str(arch)]) == 2
-    err = capsys.readouterr().err.strip()
+    assert main(["predict", "--checkpoint", str(ckpt3), str(arch), *extra]) == 2
+    *notes, err = capsys.readouterr().err.strip().splitlines()
     assert err.startswith("naapgnn predict: error: record 'naap440_scheme': budget 3 needs")
-    assert err.endswith("give them with --curve") and "\n" not in err
+    assert err.endswith("give them with --curve")
+    # with --hparams, the note that this checkpoint reads none, and nothing else
+    assert len(notes) == len(extra) // 2 and all(n.startswith("naapgnn predict: note:") for n in notes)
 
 
 def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys):

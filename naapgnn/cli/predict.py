@@ -232,14 +232,11 @@ def warn_lr_contradiction(record) -> None:
     in part with ``--curve`` or ``--hparams`` (:func:`naapgnn.data.plausibility.lr_contradiction`)."""
     import sys
 
-    from naapgnn.data.plausibility import lr_contradiction
+    from naapgnn.data.plausibility import describe_lr_contradiction, lr_contradiction
 
     hit = lr_contradiction(record)
     if hit:
-        key, rate, channel, low, high = hit
-        span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
-        print(f"naapgnn predict: warning: record {record.id!r}: hparams.{key} {rate:g} contradicts curve.{channel} "
-              f"({span}), a rate its schedule never takes; the model reads hparams.{key} as the learning rate",
+        print(f"naapgnn predict: warning: record {record.id!r}: {describe_lr_contradiction(hit, 'the model')}",
               file=sys.stderr)
 
 
@@ -298,11 +295,11 @@ def run(args: argparse.Namespace) -> int:
         if not model.budget:
             print("naapgnn predict: note: the checkpoint reads no curve (budget 0); --curve changes nothing",
                   file=sys.stderr)
-    if curve is not None or hparams is not None:  # a file's records are checked as it is read
-        warn_lr_contradiction(records[0])
     elif model.budget and len(records) == 1 and records[0].num_epochs < model.budget:
         raise NaapgnnError(f"record {records[0].id!r}: budget {model.budget} needs the first {model.budget} epochs "
                            f"of its curve, it has {records[0].num_epochs}; give them with --curve")
+    if curve is not None or hparams is not None:  # a file's records are checked as it is read
+        warn_lr_contradiction(records[0])
     check_curve_lengths(records, model.budget, args.input, getattr(model, "curve_channels_", None))
     model.set_params(n_threads=args.threads)
     mean, std, in_domain, reasons = predict_and_check(model, records)

@@ -23,7 +23,7 @@ from naapgnn.data.channels import ACCURACY_SLACK, _words as words_of, is_cost_ch
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["is_accuracy_name", "is_learning_rate_name", "negative_learning_rate", "check_plausible",
-           "lr_mismatch_notice", "lr_contradiction", "LR_RATIO"]
+           "lr_mismatch_notice", "lr_contradiction", "describe_lr_contradiction", "LR_RATIO"]
 
 # Words of a name that make an accuracy channel a difference, a ratio or a transform, which may be negative
 _NOT_AN_ACCURACY = frozenset({"delta", "diff", "difference", "gain", "change", "improvement", "drop", "log", "logit",
@@ -81,13 +81,19 @@ def lr_mismatch_notice(records: Sequence, name: str, lines: Sequence[int], liste
     found = [(line, r.id, hit) for r, line in zip(records, lines) if (hit := lr_contradiction(r))]
     if not found:
         return None
-    line, record_id, (key, rate, channel, low, high) = found[0]
-    span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+    line, record_id, hit = found[0]
     more = [str(n) for n, _, _ in found[1:]]
     rest = (f"; and {len(more)} more record(s) (line {', '.join(more[:listed])}{', ...' if len(more) > listed else ''})"
             if more else "")
-    return (f"{name} line {line} (record {record_id!r}): hparams.{key} {rate:g} contradicts curve.{channel} "
-            f"({span}), a rate its schedule never takes; a model reads hparams.{key} as the learning rate{rest}")
+    return f"{name} line {line} (record {record_id!r}): {describe_lr_contradiction(hit, 'a model')}{rest}"
+
+
+def describe_lr_contradiction(hit: tuple, reader: str) -> str:
+    """What :func:`lr_contradiction`'s ``hit`` says, in words; ``reader``: who reads the ``hparams`` value."""
+    key, rate, channel, low, high = hit
+    span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+    return (f"hparams.{key} {rate:g} contradicts curve.{channel} ({span}), a rate its schedule never takes; "
+            f"{reader} reads hparams.{key} as the learning rate")
 
 
 def lr_contradiction(record) -> tuple | None:
