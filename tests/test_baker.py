@@ -322,8 +322,10 @@ def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
     base, models = GNNPredictor(budget=3, **tiny).fit(records[:64]), {}
     for kind in ("svr", "svr_statistics", "nonlinear"):
         model = copy.deepcopy(base)
-        # (prediction, curve features, hparams[, the statistics but the count of mul nodes])
-        columns = 1 + len(model.curve_feature_names_) + 2 + (0 if kind == "svr" else len(GRAPH_STATISTICS) - 1)
+        # (prediction, curve features[, per-epoch values and differences], hparams[, the statistics but the count
+        # of mul nodes])
+        values = 0 if kind == "nonlinear" else len(model.curve_value_names_)
+        columns = 1 + len(model.curve_feature_names_) + values + 2 + (0 if kind == "svr" else len(GRAPH_STATISTICS) - 1)
         X = np.random.default_rng(0).normal(size=(30, columns))
         model.stack_model_ = (kernel_ridge((0.1, 1.0), X).fit(X, X[:, 1]) if kind == "nonlinear" else
                               TargetMixture(nu_svr((10.0, 0.6, 0.3), X).fit(X, X[:, 1]), 0.5, reads_prediction=True))
@@ -341,6 +343,34 @@ def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
         (tmp_path / kind / "stack.joblib").unlink()
         with pytest.raises(NaapgnnError, match=f"the stack is {kind} but stack.joblib is missing"):
             GNNPredictor.load(tmp_path / kind)
+
+
+def test_the_curve_nu_svrs_read_the_values_and_differences_the_curve_features_do_not_hold():
+    """Baker's columns beyond the curve summaries: at 1 epoch none (the value is the last and the best), at 3 the
+    first two values and their difference (the third is the last, its differences the last ones), standardised
+    on the training records, what the svr kinds read at fit and at predict."""
+    from naapgnn.models.curve_stack import KERNEL_INPUTS
+    from naapgnn.models.gnn import GNNPredictor
+
+    records = make_records(60)
+    tiny = dict(hidden=8, layers=1, max_epochs=2, patience=2, n_ensemble=2, blend_forest=0.0, random_state=0)
+    assert GNNPredictor(budget=1, **tiny).fit(records).curve_value_names_ == []
+    model = GNNPredictor(budget=3, **tiny).fit(records)
+    assert model.curve_value_names_ == ["accuracy_e1", "accuracy_e2", "accuracy_d1_2"]
+    acc = np.array([r.curve["accuracy"][:2] for r in records])
+    raw = np.c_[acc, acc[:, 1] - acc[:, 0]]
+    assert np.allclose(model._curve_values(records), (raw - raw.mean(0)) / raw.std(0))
+    assert all(("values" in inputs) == (kind in ("svr", "svr_statistics")) for kind, inputs in KERNEL_INPUTS.items())
+
+
+def test_columns_beyond_drops_constant_columns_and_affine_copies_of_a_feature():
+    from naapgnn.features.curves import columns_beyond
+
+    rng = np.random.default_rng(0)
+    a, other = rng.normal(size=(50, 3)), rng.normal(size=50)
+    features = np.c_[2 * a[:, 0] + 1, other, np.ones(50)]
+    assert columns_beyond(np.c_[a, np.ones(50), 3 - a[:, 2] / 7, other + 1e-3 * a[:, 1]], features) == [1, 2, 4, 5]
+    assert columns_beyond(np.zeros((50, 0)), features) == [] and columns_beyond(a, np.zeros((50, 0))) == [0, 1, 2]
 
 
 def test_gnn_at_budget_k_falls_back_to_budget_zero_when_the_curve_does_not_help():

@@ -268,6 +268,9 @@ def test_checkpoint_that_does_not_fit_fails_in_one_line(fitted, tmp_path, change
     ("curve_mean", lambda v: v[:3], "config.json gives curve_mean of 3 values for [0-9]+ curve_feature_names"),
     ("node_std", lambda v: v[:30], f"config.json gives node_std of 30 values for {len(NODE_FEATURES)} node features"),
     ("attr_mean", lambda v: 0.5, "config.json gives attr_mean of shape \\(\\) for 4 graph attributes"),
+    ("value_std", lambda v: v[:-1], "config.json gives value_std of [0-9]+ values for [0-9]+ curve_value_names"),
+    ("curve_value_names", lambda v: v[:-1] + ["accuracy_e9"], "curve_value_names holds 'accuracy_e9', not a value "
+                                                              "or difference of its channels' first 3 epochs"),
 ])
 def test_a_count_of_config_json_that_does_not_fit_fails_in_one_line(fitted, tmp_path, key, edit, match):
     """A hand-edited count in config.json (one member's best epoch left out, fewer statistics) is refused at load,

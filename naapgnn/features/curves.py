@@ -37,7 +37,8 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
            "curve_channels", "check_logged", "declares_cycle", "is_loss_channel", "ranking_channel",
-           "values_and_differences", "require_curve", "values_and_differences_names", "SCHEDULE_CHANNEL"]
+           "values_and_differences", "require_curve", "values_and_differences_names", "columns_beyond",
+           "SCHEDULE_CHANNEL"]
 
 _FREE = ("present", "last", "best", "mean_last3", "diff1", "diff2", "slope", "logfit_slope", "logfit_x4", "flat")
 _CYCLE = ("cycle_end", "cycle_gain", "cycle_extrapolated")
@@ -247,6 +248,21 @@ def values_and_differences(records: Sequence, budget: int, channels: Sequence[st
         block[present == 0] = np.nan
         blocks.append(block)
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(records), 0))
+
+
+def columns_beyond(values: np.ndarray, features: np.ndarray) -> list[int]:
+    """Indices of the columns of ``values`` (no NaN) that vary and are no affine copy of a column of ``features``
+    (up to float rounding): at one epoch Baker's value is the last, the best and the mean of the last three, and
+    the last differences are two more curve features, columns which would weigh twice in a kernel's distance."""
+    def standardised(a):
+        a = a - a.mean(axis=0)
+        norm = np.linalg.norm(a, axis=0)
+        return a / np.where(norm > 0, norm, 1.0), norm > 1e-12 * (1.0 + np.abs(a).max(initial=0.0))
+
+    v, varies = standardised(np.asarray(values, dtype=float))
+    f, f_varies = standardised(np.asarray(features, dtype=float))
+    copies = np.abs(v.T @ f[:, f_varies]).max(axis=1, initial=0.0) > 1 - 1e-9
+    return [int(j) for j in np.flatnonzero(varies & ~copies)]
 
 
 def _free_features(values: np.ndarray, present: np.ndarray, lower_is_better: bool,

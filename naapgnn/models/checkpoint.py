@@ -22,13 +22,13 @@ import numpy as np
 
 from naapgnn.data.channels import schedule_alias
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import curve_feature_names
+from naapgnn.features.curves import SCHEDULE_CHANNEL, curve_feature_names, values_and_differences_names
 from naapgnn.models.curve_stack import CURVE_KINDS, KERNEL_INPUTS, STACK_KINDS
 from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 24  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 25  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -51,6 +51,8 @@ CHECKPOINT_VERSION = 24  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 23: every nu-SVR share of the target mixed in by the gate (svr, hparams, robust) is admitted by absolute error
 # against the same share of the median, not squared error against the mean (gate_rules.target_mixtures)
 # 24: the gate's "svr_statistics" kind (the curve's nu-SVR reading the networks' statistics too)
+# 25: the svr kinds read Baker's per-epoch values and differences beyond the curve features (curve_value_names,
+# value_mean, value_std)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
@@ -59,7 +61,7 @@ STACK_BUDGET0_FILE = "stack_budget0.joblib"
 KERNEL_KINDS = tuple(KERNEL_INPUTS)  # the gate's kinds with a fitted model
 
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
-_ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std")
+_ARRAY_STATE = ("curve_mean", "curve_std", "hparam_mean", "hparam_std", "value_mean", "value_std")
 
 __all__ = ["save", "load", "check_replaceable", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION"]
 
@@ -128,6 +130,7 @@ def _config(model) -> dict:
         "curve_worst": model.curve_worst_,
         "unlogged_epochs": model.unlogged_epochs_,
         "curve_feature_names": model.curve_feature_names_,
+        "curve_value_names": model.curve_value_names_,
         "hparam_names": model.hparam_names_,
         "hparam_log": list(model.hparam_log_),
         **{name: getattr(model, name + "_").tolist() for name in _TENSOR_STATE + _ARRAY_STATE},
@@ -226,6 +229,7 @@ def _set_state(model, state: dict) -> None:
     # absent before runs were read as they stood at the budget: no epoch known as one the training left unlogged
     model.unlogged_epochs_ = {c: [int(e) for e in v] for c, v in state.get("unlogged_epochs", {}).items()}
     model.curve_feature_names_ = list(state["curve_feature_names"])
+    model.curve_value_names_ = list(state["curve_value_names"])
     model.hparam_names_ = list(state["hparam_names"])
     # absent before the log-scaled hyperparameters: every column read as it is
     model.hparam_log_ = [bool(f) for f in state.get("hparam_log", [False] * len(model.hparam_names_))]
@@ -261,6 +265,11 @@ def _check_curve_state(model, where: str) -> None:
     if alias is not None:  # saved before such a channel was read as "lr": files now give it under that name
         raise NaapgnnError(f"{where}: it reads curve channel {alias!r} as a measurement, which this naapgnn "
                            f"{__version__} reads as the learning rate 'lr'; retrain")
+    channels = [c for c in model.curve_channels_ if c != SCHEDULE_CHANNEL]
+    unknown = set(model.curve_value_names_) - set(values_and_differences_names(int(model.budget), channels))
+    if unknown:
+        raise NaapgnnError(f"{where}: curve_value_names holds {sorted(unknown)[0]!r}, not a value or difference of "
+                           f"its channels' first {int(model.budget)} epochs; retrain (or restore {CONFIG_FILE})")
     if len(model.stack_coef_) not in (1, 1 + len(names)):
         raise NaapgnnError(f"{where}: the curve stack has {len(model.stack_coef_)} coefficients for "
                            f"{len(names)} curve features; retrain")
@@ -272,7 +281,8 @@ def _check_state_lengths(model, where: str) -> None:
 
     columns = {"node": ("node features", len(NODE_FEATURES)), "attr": ("graph attributes", len(GRAPH_ATTRS)),
                "curve": ("curve_feature_names", len(model.curve_feature_names_)),
-               "hparam": ("hparam_names", len(model.hparam_names_))}
+               "hparam": ("hparam_names", len(model.hparam_names_)),
+               "value": ("curve_value_names", len(model.curve_value_names_))}
     for name in _TENSOR_STATE + _ARRAY_STATE + ("hparam_log",):
         what, count = columns[name.split("_")[0]]
         shape = tuple(np.shape(getattr(model, name + "_")))
@@ -290,7 +300,8 @@ def _check_stack_model(model, where: str) -> None:
     if not 0 < gate["weight"] <= 1:
         raise NaapgnnError(f"{where}: the curve stack's weight {gate['weight']!r} is not in (0, 1]")
     budget0 = (gate["budget0_kind"], model.stack_budget0_model_)
-    widths = {"curve": len(model.curve_feature_names_), "hparams": len(model.hparam_names_),
+    widths = {"curve": len(model.curve_feature_names_), "values": len(model.curve_value_names_),
+              "hparams": len(model.hparam_names_),
               "statistics": len(statistic_columns(model.extension_types_))}
     for kind, stack_model in ((gate["kind"], model.stack_model_), budget0):
         expected = 1 + sum(widths[name] for name in KERNEL_INPUTS.get(kind, ()))

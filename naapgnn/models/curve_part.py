@@ -27,7 +27,9 @@ from sklearn.preprocessing import StandardScaler
 from naapgnn.data.channels import fraction_scale
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
-from naapgnn.features.curves import curve_channels, curve_feature_names, curve_features, shared_schedule, with_schedule
+from naapgnn.features.curves import (SCHEDULE_CHANNEL, columns_beyond, curve_channels, curve_feature_names,
+                                     curve_features, shared_schedule, values_and_differences,
+                                     values_and_differences_names, with_schedule)
 
 __all__ = ["CurveMixin", "mean_and_scale"]
 
@@ -54,17 +56,40 @@ class CurveMixin:
         if budget and not self.curve_channels_:
             raise NaapgnnError(f"GNNPredictor: budget {budget} needs training curves, but no record has one")
         self.curve_feature_names_ = curve_feature_names(budget, self.curve_channels_, bool(self.curve_raw))
-        curve = self._curve(records)
+        seen = self._seen(records)
+        curve = self._curve(records, seen)
         self.curve_mean_, self.curve_std_ = mean_and_scale(curve)
+        # Baker et al.'s per-epoch values and differences that the curve features do not already hold
+        values = values_and_differences(seen, budget, self._measured_channels())
+        filled = np.where(np.isnan(values), np.nanmean(values, axis=0) if len(values) else 0.0, values)
+        kept = columns_beyond(filled, curve)
+        self.curve_value_names_ = [values_and_differences_names(budget, self._measured_channels())[j] for j in kept]
+        self.value_mean_, self.value_std_ = mean_and_scale(values[:, kept])
         return curve
 
-    def _curve(self, records) -> np.ndarray:
-        # each run as it stood at the budget, whatever its file logged later (naapgnn.data.gaps)
+    def _seen(self, records) -> list:
+        """Each run as it stood at the budget, whatever its file logged later (:mod:`naapgnn.data.gaps`), a record
+        without ``lr`` given the training recipe's."""
         records = as_seen_at(records, int(self.budget), worst=self.diverged_values_,
                              unlogged=getattr(self, "unlogged_epochs_", {}))
-        records = with_schedule(records, self.schedule_)  # a record without `lr`: the training recipe's
-        return curve_features(records, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw),
+        return with_schedule(records, self.schedule_)
+
+    def _curve(self, records, seen=None) -> np.ndarray:
+        seen = self._seen(records) if seen is None else seen
+        return curve_features(seen, int(self.budget), self.curve_channels_, raw=bool(self.curve_raw),
                               worst=self.curve_worst_)
+
+    def _measured_channels(self) -> list[str]:
+        return [c for c in self.curve_channels_ if c != SCHEDULE_CHANNEL]
+
+    def _curve_values(self, records) -> np.ndarray:
+        """The kept per-epoch values and differences (``curve_value_names_``) standardised, a channel a record
+        lacks at the training mean."""
+        budget, channels = int(self.budget), self._measured_channels()
+        values = values_and_differences(self._seen(records), budget, channels)
+        names = values_and_differences_names(budget, channels)
+        values = values[:, [names.index(n) for n in self.curve_value_names_]]
+        return np.nan_to_num((values - self.value_mean_) / self.value_std_, nan=0.0)
 
     def _stack(self):
         """The fitted stack as :func:`naapgnn.models.curve_stack.apply_stack` reads it."""
@@ -105,11 +130,11 @@ class CurveMixin:
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_
         self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
-                        z, (hp - self.hparam_mean_) / self.hparam_std_, statistics)
+                        z, (hp - self.hparam_mean_) / self.hparam_std_, statistics, self._curve_values(records))
         self._fit_domain(records, graphs, curve, hp, y)
 
     def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray,
-                   statistics: np.ndarray) -> None:
+                   statistics: np.ndarray, values: np.ndarray | None = None) -> None:
         """Graph only, or a stack on the held-out graph prediction and the networks' statistics,
         hyperparameters and curve, chosen on cross-validation
         (:func:`naapgnn.models.curve_stack.fit_gated_stack`).
@@ -137,7 +162,8 @@ class CurveMixin:
             return
 
         # the gate's budget-0 part is the same at every budget of one fit: with_budget's copy reuses it
-        stack = fit_gated_stack(oof, curve, target, hp, statistics, shared=getattr(self, "stack_shared_", None))
+        stack = fit_gated_stack(oof, curve, target, hp, statistics, shared=getattr(self, "stack_shared_", None),
+                                values=values)
         self.stack_shared_ = stack.shared
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)

@@ -46,21 +46,19 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
 * ``"linear"``: a ridge regression of the target on (held-out prediction,
   curve features), alpha by cross-validation;
 * ``"nonlinear"``: as ``"architecture"``, reading also the curve features
-  (:func:`naapgnn.features.curves.curve_features`: last and best value, recent
-  mean, changes, slopes, a log-epoch extrapolation, whether it never changed or reads the worst value),
-  a fixed width whatever the budget. Not the raw values Baker et al. 2018 read: on development splits of
-  the deep ResNets, a kernel reading every value and difference ranked worse
-  with every epoch added, and one reading also the values at five log-spaced
-  epochs ranked worse than the summaries alone at 5 of 6 budgets (lower
-  squared error on the few diverged nets, a worse order of the rest). It
-  catches what a line cannot: diverged nets, learning-rate interactions, an
-  early value that says it all;
-* ``"svr"``: a nu-SVR of the target itself on (held-out prediction, curve features, hyperparameters), Baker et
-  al.'s model on this package's curve features with the graph prediction beside them, mixed with the budget-0
-  choice; ``"svr_statistics"`` the same reading the network's statistics too (Baker's architecture columns are
-  among them), where capacity and curve decide the accuracy together. Where the recipe and the curve do and some
-  runs diverged, the residual kernel ridges above fit the diverged runs' squared errors at the others' expense
-  (README, "A nu-SVR on the curve"; "The curve's nu-SVR with the statistics").
+  (:func:`naapgnn.features.curves.curve_features`: last and best value, recent mean, changes, slopes, a log-epoch
+  extrapolation, whether it never changed or reads the worst value), a fixed width whatever the budget. Not the
+  raw values Baker et al. 2018 read: on development splits of the deep ResNets a kernel ridge reading every value
+  and difference ranked worse with every epoch added (lower squared error on the few diverged nets, a worse order
+  of the rest). It catches what a line cannot: diverged nets, learning-rate interactions, an early value that
+  says it all;
+* ``"svr"``: a nu-SVR of the target itself on (held-out prediction, curve features, Baker et al.'s per-epoch values
+  and first and second differences that the curve features do not already hold, hyperparameters): Baker's model
+  with the graph prediction and the curve summaries beside it, mixed with the budget-0 choice; ``"svr_statistics"``
+  the same reading the networks' statistics too (Baker's architecture columns are among them). Where the recipe
+  and the curve decide the accuracy and some runs diverged, the residual kernel ridges above fit the diverged runs'
+  squared errors at the others' expense (README, "A nu-SVR on the curve"; "The curve's nu-SVR with the
+  statistics"; "The curve's nu-SVRs read Baker's values").
 
 A model of the target itself (``"hparams"``, ``"robust"``, the two ``"svr"``) enters at weight ``w`` only
 if its share errs less than the same share of the training mean: a share of any
@@ -148,7 +146,7 @@ CURVE_KINDS, SVR_KINDS = ("linear", "nonlinear", "svr", "svr_statistics"), ("svr
 # The kinds with a fitted kernel model, and the inputs it reads after the prediction, in order
 KERNEL_INPUTS = {"architecture": ("hparams", "statistics"), "hparams": ("hparams",),
                  "robust": ("hparams", "statistics"), "nonlinear": ("curve", "hparams", "statistics"),
-                 "svr": ("curve", "hparams"), "svr_statistics": ("curve", "hparams", "statistics")}
+                 "svr": ("curve", "values", "hparams"), "svr_statistics": ("curve", "values", "hparams", "statistics")}
 # Weights of a model mixed with the graph prediction or the budget-0 choice (1: the model alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Most records a stack reads (see the module docstring)
@@ -269,9 +267,10 @@ def _fingerprint(*args) -> bytes:
     return digest.digest()
 
 
-def kernel_columns(kind: str, pred, curve, hparams, statistics) -> np.ndarray:
+def kernel_columns(kind: str, pred, curve, hparams, statistics, values=None) -> np.ndarray:
     """The columns a kernel stack of ``kind`` reads, in order: the prediction, then :data:`KERNEL_INPUTS`."""
-    inputs = {"curve": curve, "hparams": hparams, "statistics": statistics}
+    values = np.zeros((len(pred), 0)) if values is None else values
+    inputs = {"curve": curve, "values": values, "hparams": hparams, "statistics": statistics}
     return np.c_[(pred, *(inputs[name] for name in KERNEL_INPUTS[kind]))]
 
 
@@ -292,7 +291,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
                     statistics: np.ndarray | None = None, cv: int = 5, random_state: int = 0,
                     max_rows: int = MAX_STACK_ROWS, repeats: int | None = None,
                     curve_kinds: tuple = CURVE_KINDS, shared: "Budget0Gate | None" = None,
-                    check_picks: bool = False) -> CurveStack:
+                    check_picks: bool = False, values: np.ndarray | None = None) -> CurveStack:
     """The best of the candidates on cross-validation (see the module docstring).
 
     Parameters
@@ -325,6 +324,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         ``hparams``, ``statistics`` and settings (the same model at another budget); otherwise fitted anew.
     check_picks : bool
         The ablation of the module docstring: a curve only where its pick wins on records it did not read.
+    values : numpy.ndarray of shape (n, v), optional
+        Standardised per-epoch values and differences beyond the curve features (read by the svr kinds).
 
     Returns
     -------
@@ -333,13 +334,13 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     from sklearn.model_selection import cross_val_predict
 
     n = len(oof)
-    hparams, statistics = (np.zeros((n, 0)) if a is None else a for a in (hparams, statistics))
+    hparams, statistics, values = (np.zeros((n, 0)) if a is None else a for a in (hparams, statistics, values))
     budget0_args = (oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
     if shared is None or not shared.reads(*budget0_args):
         shared = fit_budget0_gate(*budget0_args)
     rows, draws = shared.rows, shared.draws
     base, y = oof[rows], target[rows]
-    inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows])
+    inputs = {kind: kernel_columns(kind, base, curve[rows], hparams[rows], statistics[rows], values[rows])
               for kind in KERNEL_INPUTS}
     held_out, scores, settings = dict(shared.held_out), dict(shared.scores), dict(shared.settings)
     gate, budget0 = dict(shared.gate), shared.choice
@@ -428,22 +429,22 @@ def _gate_key(kind: str) -> str:
 
 
 def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,
-                stack: CurveStack) -> np.ndarray:
+                stack: CurveStack, values: np.ndarray | None = None) -> np.ndarray:
     """The stacked predictions of each member (rows of ``preds``, standardised), member by member.
 
-    ``curve`` and ``hparams``: the standardised inputs of the columns,
+    ``curve``, ``hparams`` and ``values``: the standardised inputs of the columns,
     ``statistics`` the networks' statistics. The linear part is exactly the ridge's arithmetic; a kernel
     stack adds its residual, read from each member's own prediction; a
     mixture weighs that with the budget-0 stack's output.
     """
     if stack.budget0 is not None and stack.weight < 1:
         alone = CurveStack(stack.kind, stack.coef, stack.intercept, stack.model)
-        return (stack.weight * apply_stack(preds, curve, hparams, statistics, alone)
-                + (1 - stack.weight) * apply_stack(preds, curve, hparams, statistics, stack.budget0))
+        return (stack.weight * apply_stack(preds, curve, hparams, statistics, alone, values)
+                + (1 - stack.weight) * apply_stack(preds, curve, hparams, statistics, stack.budget0, values))
     preds = preds * stack.coef[0] + stack.intercept
     if len(stack.coef) > 1:
         preds = preds + curve @ stack.coef[1:]
     if stack.model is not None:
-        preds = np.stack([p + stack.model.predict(kernel_columns(stack.kind, p, curve, hparams, statistics))
-                          for p in preds])
+        columns = (kernel_columns(stack.kind, p, curve, hparams, statistics, values) for p in preds)
+        preds = np.stack([p + stack.model.predict(c) for p, c in zip(preds, columns)])
     return preds

@@ -419,7 +419,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         forest = self._forest_prediction(records, raw, self._hparams(records), statistics)
         graph = (self._blend(members, forest) - self.y_mean_) / self.y_std_
         stacked = apply_stack(graph, curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
-                              statistics, self._stack())  # member by member
+                              statistics, self._stack(), self._curve_values(records))  # member by member
         return {"gnn": members.mean(axis=0), "gnn_std": members.std(axis=0), "forest": forest,
                 "mean": stacked.mean(axis=0) * self.y_std_ + self.y_mean_}
 
