@@ -320,11 +320,11 @@ def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
     records = make_records(80, u_shaped=True)
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
     base, models = GNNPredictor(budget=3, **tiny).fit(records[:64]), {}
-    for kind in ("svr", "svr_statistics", "nonlinear"):
+    for kind in ("svr", "svr_statistics", "svr_values", "nonlinear"):
         model = copy.deepcopy(base)
         # (prediction, curve features[, per-epoch values and differences], hparams[, the statistics but the count
         # of mul nodes])
-        values = 0 if kind == "nonlinear" else len(model.curve_value_names_)
+        values = len(model.curve_value_names_) if kind == "svr_values" else 0
         columns = 1 + len(model.curve_feature_names_) + values + 2 + (0 if kind == "svr" else len(GRAPH_STATISTICS) - 1)
         X = np.random.default_rng(0).normal(size=(30, columns))
         model.stack_model_ = (kernel_ridge((0.1, 1.0), X).fit(X, X[:, 1]) if kind == "nonlinear" else
@@ -345,10 +345,10 @@ def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
             GNNPredictor.load(tmp_path / kind)
 
 
-def test_the_curve_nu_svrs_read_the_values_and_differences_the_curve_features_do_not_hold():
+def test_svr_values_reads_the_values_and_differences_the_curve_features_do_not_hold():
     """Baker's columns beyond the curve summaries: at 1 epoch none (the value is the last and the best), at 3 the
     first two values and their difference (the third is the last, its differences the last ones), standardised
-    on the training records, what the svr kinds read at fit and at predict."""
+    on the training records, what the svr_values candidate reads at fit and at predict."""
     from naapgnn.models.curve_stack import KERNEL_INPUTS
     from naapgnn.models.gnn import GNNPredictor
 
@@ -360,7 +360,24 @@ def test_the_curve_nu_svrs_read_the_values_and_differences_the_curve_features_do
     acc = np.array([r.curve["accuracy"][:2] for r in records])
     raw = np.c_[acc, acc[:, 1] - acc[:, 0]]
     assert np.allclose(model._curve_values(records), (raw - raw.mean(0)) / raw.std(0))
-    assert all(("values" in inputs) == (kind in ("svr", "svr_statistics")) for kind, inputs in KERNEL_INPUTS.items())
+    assert [kind for kind, inputs in KERNEL_INPUTS.items() if "values" in inputs] == ["svr_values"]
+
+
+def test_svr_values_is_a_candidate_only_where_there_are_values_and_is_picked_where_they_decide():
+    """No values (one epoch): the gate is the one without the candidate, to the last digit. Where the target is a
+    value the curve features do not hold, the gate scores the candidate, keeps it, and its prediction reads it."""
+    rng = np.random.default_rng(3)
+    n = 200
+    oof, curve, value = rng.normal(size=n), rng.normal(size=(n, 3)), rng.normal(size=(n, 1))
+    target = 0.3 * oof + np.tanh(2 * value[:, 0]) + 0.05 * rng.normal(size=n)
+    without = fit_gated_stack(oof, curve, target)
+    assert fit_gated_stack(oof, curve, target, values=np.zeros((n, 0))).gate == without.gate
+    assert "svr_values_mae" not in without.gate
+    stack = fit_gated_stack(oof, curve, target, values=value)
+    assert stack.gate["svr_values_mae"] < without.gate["svr_mae"] and stack.gate["kind"] == "svr_values"
+    none = np.zeros((n, 0))
+    moved = apply_stack(oof[None], curve, none, none, stack, -value)[0]
+    assert np.abs(moved - apply_stack(oof[None], curve, none, none, stack, value)[0]).max() > 0.1
 
 
 def test_columns_beyond_drops_constant_columns_and_affine_copies_of_a_feature():

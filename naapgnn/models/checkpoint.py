@@ -3,7 +3,7 @@
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
 statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state
 dicts), when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture",
-"hparams", "robust", "nonlinear", "svr" or "svr_statistics") ``stack.joblib``, and when that is mixed with the
+"hparams", "robust", "nonlinear", "svr", "svr_statistics" or "svr_values") ``stack.joblib``, and when that is mixed with the
 budget-0 kernel stack ``stack_budget0.joblib``. :func:`save` writes the folder beside its destination and renames it into place, so
 an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a
@@ -51,8 +51,8 @@ CHECKPOINT_VERSION = 25  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 23: every nu-SVR share of the target mixed in by the gate (svr, hparams, robust) is admitted by absolute error
 # against the same share of the median, not squared error against the mean (gate_rules.target_mixtures)
 # 24: the gate's "svr_statistics" kind (the curve's nu-SVR reading the networks' statistics too)
-# 25: the svr kinds read Baker's per-epoch values and differences beyond the curve features (curve_value_names,
-# value_mean, value_std)
+# 25: the gate's "svr_values" kind (svr_statistics reading also Baker's per-epoch values and differences beyond the
+# curve features: curve_value_names, value_mean, value_std)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"

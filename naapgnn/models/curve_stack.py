@@ -52,24 +52,23 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
   and difference ranked worse with every epoch added (lower squared error on the few diverged nets, a worse order
   of the rest). It catches what a line cannot: diverged nets, learning-rate interactions, an early value that
   says it all;
-* ``"svr"``: a nu-SVR of the target itself on (held-out prediction, curve features, Baker et al.'s per-epoch values
-  and first and second differences that the curve features do not already hold, hyperparameters): Baker's model
-  with the graph prediction and the curve summaries beside it, mixed with the budget-0 choice; ``"svr_statistics"``
-  the same reading the networks' statistics too (Baker's architecture columns are among them). Where the recipe
-  and the curve decide the accuracy and some runs diverged, the residual kernel ridges above fit the diverged runs'
-  squared errors at the others' expense (README, "A nu-SVR on the curve"; "The curve's nu-SVR with the
-  statistics"; "The curve's nu-SVRs read Baker's values").
+* ``"svr"``: a nu-SVR of the target itself on (held-out prediction, curve features, hyperparameters), Baker et al.'s
+  model on this package's curve summaries with the graph prediction beside them, mixed with the budget-0 choice;
+  ``"svr_statistics"`` the same reading the networks' statistics too (Baker's architecture columns are among
+  them); ``"svr_values"`` that one reading also Baker's per-epoch values and first and second differences that the
+  curve features do not already hold (none at one epoch, where it is not offered). Where the recipe and the curve
+  decide the accuracy and some runs diverged, the residual kernel ridges above fit the diverged runs' squared
+  errors at the others' expense (README, "A nu-SVR on the curve"; "The curve's nu-SVR with the statistics"; "Baker's
+  values as one more candidate").
 
 A model of the target itself (``"hparams"``, ``"robust"``, the two ``"svr"``) enters at weight ``w`` only
 if its share errs less than the same share of the training mean: a share of any
 model that says little shrinks a prediction spread wider than the target, which
 lowers its error whatever that model reads.
 
-A kernel ridge's ``alpha`` and ``gamma`` are chosen in
-:data:`naapgnn.models.kernels.KERNEL_GRID` on the same folds, as Baker et al.
-choose their nu-SVR's (a kernel ridge fits in milliseconds, where a nu-SVR with a
-large ``C`` took seconds on 550 records); a nu-SVR's in
-:data:`naapgnn.models.kernels.SVR_GRID`, on the first draw of folds and at most
+A kernel ridge's ``alpha`` and ``gamma`` are chosen in :data:`naapgnn.models.kernels.KERNEL_GRID` on the same folds,
+as Baker et al. choose their nu-SVR's (a kernel ridge fits in milliseconds, a nu-SVR with a large ``C`` took seconds
+on 550 records); a nu-SVR's in :data:`naapgnn.models.kernels.SVR_GRID`, on the first draw of folds and at most
 :data:`naapgnn.models.kernels.SVR_SEARCH_ROWS` records.
 Far from the training data an RBF kernel's output decays to zero, so the
 prediction falls back to the graph's.
@@ -120,10 +119,8 @@ to beat) is the same at every budget of one model: :func:`fit_budget0_gate` comp
 another budget reuses it (:class:`Budget0Gate`; :meth:`GNNPredictor.with_budget` hands it over). How the
 candidates are scored and compared lives in :mod:`naapgnn.models.gate_rules`.
 
-The stacks are fitted and gated on at most :data:`MAX_STACK_ROWS` records (a
-seeded random subset of the training split beyond that): a kernel ridge's cost
-grows with the cube of its rows (the gate's 2 x 28 settings x 5 folds of them, in each draw),
-while the graph part it corrects has learned from every record.
+The stacks are fitted and gated on at most :data:`MAX_STACK_ROWS` records (a seeded random subset beyond that): a
+kernel ridge's cost grows with the cube of its rows, while the graph part it corrects has learned from every record.
 """
 from __future__ import annotations
 
@@ -141,12 +138,15 @@ __all__ = ["CurveStack", "TargetMixture", "Budget0Gate", "fit_gated_stack", "fit
            "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
            "GATE_REPEATS", "REPEATED_ROWS"]
 
-STACK_KINDS = ("graph", "architecture", "hparams", "robust", "linear", "nonlinear", "svr", "svr_statistics")
-CURVE_KINDS, SVR_KINDS = ("linear", "nonlinear", "svr", "svr_statistics"), ("svr", "svr_statistics")  # curve readers
+STACK_KINDS = ("graph", "architecture", "hparams", "robust", "linear", "nonlinear", "svr", "svr_statistics",
+               "svr_values")
+CURVE_KINDS = ("linear", "nonlinear", "svr", "svr_statistics", "svr_values")  # the candidates reading the curve
+SVR_KINDS = ("svr", "svr_statistics", "svr_values")
 # The kinds with a fitted kernel model, and the inputs it reads after the prediction, in order
 KERNEL_INPUTS = {"architecture": ("hparams", "statistics"), "hparams": ("hparams",),
                  "robust": ("hparams", "statistics"), "nonlinear": ("curve", "hparams", "statistics"),
-                 "svr": ("curve", "values", "hparams"), "svr_statistics": ("curve", "values", "hparams", "statistics")}
+                 "svr": ("curve", "hparams"), "svr_statistics": ("curve", "hparams", "statistics"),
+                 "svr_values": ("curve", "values", "hparams", "statistics")}
 # Weights of a model mixed with the graph prediction or the budget-0 choice (1: the model alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 # Most records a stack reads (see the module docstring)
@@ -344,7 +344,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
               for kind in KERNEL_INPUTS}
     held_out, scores, settings = dict(shared.held_out), dict(shared.scores), dict(shared.settings)
     gate, budget0 = dict(shared.gate), shared.choice
-    kinds = [k for k in CURVE_KINDS if k in curve_kinds and curve.shape[1]
+    kinds = [k for k in CURVE_KINDS if k in curve_kinds and curve.shape[1] and (k != "svr_values" or values.shape[1])
              and (k not in SVR_KINDS or varies_in_every_fold(inputs[k][:, 1:], draws))]
     for kind in kinds:
         if kind == "linear":
