@@ -9,7 +9,9 @@ progress may leave open without having diverged; with both, every record's
 first ``budget`` epochs are read as the run stood then, whatever its file
 logged later, :func:`naapgnn.data.gaps.as_seen_at`;
 ``curve_worst_``: the same in fractions, what ``flat`` reads at one epoch),
-the curve features' standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
+the curve features' standardisation, Baker et al.'s per-epoch values and differences that those features do
+not already hold (``curve_value_names_``, what the gate's ``svr_values`` candidate reads beside them) and their
+standardisation, and the gated stack (:mod:`naapgnn.models.curve_stack`)
 on the held-out graph predictions. With ``curve_mode="stack"`` the graph
 network and its blended forest read no curve, so the same graph part serves
 every budget: :meth:`CurveMixin.with_budget` refits only the curve side,
