@@ -325,7 +325,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     check_picks : bool
         The ablation of the module docstring: a curve only where its pick wins on records it did not read.
     values : numpy.ndarray of shape (n, v), optional
-        Standardised per-epoch values and differences beyond the curve features (read by the svr kinds).
+        Standardised per-epoch values and differences beyond the curve features (read by ``"svr_values"``).
 
     Returns
     -------
