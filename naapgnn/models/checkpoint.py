@@ -22,7 +22,7 @@ import numpy as np
 
 from naapgnn.data.channels import schedule_alias
 from naapgnn.errors import NaapgnnError
-from naapgnn.features.curves import SCHEDULE_CHANNEL, curve_feature_names, values_and_differences_names
+from naapgnn.features.curves import curve_feature_names, values_and_differences_names
 from naapgnn.models.curve_stack import CURVE_KINDS, KERNEL_INPUTS, STACK_KINDS
 from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask
@@ -265,8 +265,8 @@ def _check_curve_state(model, where: str) -> None:
     if alias is not None:  # saved before such a channel was read as "lr": files now give it under that name
         raise NaapgnnError(f"{where}: it reads curve channel {alias!r} as a measurement, which this naapgnn "
                            f"{__version__} reads as the learning rate 'lr'; retrain")
-    channels = [c for c in model.curve_channels_ if c != SCHEDULE_CHANNEL]
-    unknown = set(model.curve_value_names_) - set(values_and_differences_names(int(model.budget), channels))
+    known = values_and_differences_names(int(model.budget), model._measured_channels())
+    unknown = set(model.curve_value_names_) - set(known)
     if unknown:
         raise NaapgnnError(f"{where}: curve_value_names holds {sorted(unknown)[0]!r}, not a value or difference of "
                            f"its channels' first {int(model.budget)} epochs; retrain (or restore {CONFIG_FILE})")

@@ -62,10 +62,12 @@ class CurveMixin:
         curve = self._curve(records, seen)
         self.curve_mean_, self.curve_std_ = mean_and_scale(curve)
         # Baker et al.'s per-epoch values and differences that the curve features do not already hold
-        values = values_and_differences(seen, budget, self._measured_channels())
+        channels = self._measured_channels()
+        values = values_and_differences(seen, budget, channels)
         filled = np.where(np.isnan(values), np.nanmean(values, axis=0) if len(values) else 0.0, values)
         kept = columns_beyond(filled, curve)
-        self.curve_value_names_ = [values_and_differences_names(budget, self._measured_channels())[j] for j in kept]
+        names = values_and_differences_names(budget, channels)
+        self.curve_value_names_ = [names[j] for j in kept]
         self.value_mean_, self.value_std_ = mean_and_scale(values[:, kept])
         return curve
 
@@ -103,12 +105,13 @@ class CurveMixin:
         return CurveStack(self.stack_gate_.get("kind", "graph"), self.stack_coef_, self.stack_intercept_,
                           self.stack_model_, weight=weight, budget0=budget0)
 
-    def _stack_reads_statistics(self) -> bool:
-        """Whether a kernel stack (the stack's own or its budget-0 part) reads the networks' statistics (the
-        ``hparams`` and ``svr`` kinds read none)."""
+    def _stack_reads(self, name: str) -> bool:
+        """Whether a kernel stack (the stack's own or its budget-0 part) reads input ``name`` of
+        :data:`naapgnn.models.curve_stack.KERNEL_INPUTS` ("statistics": not the ``hparams`` and ``svr`` kinds;
+        "values": only ``svr_values``)."""
         from naapgnn.models.curve_stack import KERNEL_INPUTS
 
-        readers = [kind for kind, inputs in KERNEL_INPUTS.items() if "statistics" in inputs]
+        readers = [kind for kind, inputs in KERNEL_INPUTS.items() if name in inputs]
         own = self.stack_model_ is not None and self.stack_gate_.get("kind") in readers
         return own or (self.stack_budget0_model_ is not None and self.stack_gate_.get("budget0_kind") in readers)
 

@@ -445,6 +445,6 @@ def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, stati
     if len(stack.coef) > 1:
         preds = preds + curve @ stack.coef[1:]
     if stack.model is not None:
-        columns = (kernel_columns(stack.kind, p, curve, hparams, statistics, values) for p in preds)
-        preds = np.stack([p + stack.model.predict(c) for p, c in zip(preds, columns)])
+        preds = np.stack([p + stack.model.predict(kernel_columns(stack.kind, p, curve, hparams, statistics,
+                                                                 values)) for p in preds])
     return preds

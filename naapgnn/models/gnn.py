@@ -409,7 +409,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             device = self._device()
             raw = self._graphs(X, records) if graphs is None else graphs
             forest_reads = self.forest_ is not None and self.forest == "statistics"
-            statistics = self._statistics(raw) if self._stack_reads_statistics() or forest_reads else None
+            statistics = self._statistics(raw) if self._stack_reads("statistics") or forest_reads else None
             g, curve, hp = self._inputs(records, raw)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = predict_members([m.to(device) for m in self.members_], g, curve, hp).cpu().numpy()
@@ -418,8 +418,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         members = preds.astype(float) * self.y_std_ + self.y_mean_
         forest = self._forest_prediction(records, raw, self._hparams(records), statistics)
         graph = (self._blend(members, forest) - self.y_mean_) / self.y_std_
+        values = self._curve_values(records) if self._stack_reads("values") else None  # svr_values only
         stacked = apply_stack(graph, curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
-                              statistics, self._stack(), self._curve_values(records))  # member by member
+                              statistics, self._stack(), values)  # member by member
         return {"gnn": members.mean(axis=0), "gnn_std": members.std(axis=0), "forest": forest,
                 "mean": stacked.mean(axis=0) * self.y_std_ + self.y_mean_}
 
