@@ -73,38 +73,46 @@ on 550 records); a nu-SVR's in :data:`naapgnn.models.kernels.SVR_GRID`, on the f
 Far from the training data an RBF kernel's output decays to zero, so the
 prediction falls back to the graph's.
 
-The curve stacks enter as learned mixtures with the budget-0 choice, ``w * stack + (1 - w) * budget-0 model`` for
-``w`` in :data:`MIXTURE_WEIGHTS`: where the curve pins down some networks (diverged ones) but the kernel ranks the
-others worse than the graph, a partial weight keeps both. The ridge, too, though it already weighs the graph
-prediction against the curve: its fit on some forty correlated curve columns is noisy, and a partial weight shrinks
-it toward the budget-0 model.
+The curve stacks enter as learned mixtures with the budget-0 choice,
+``w * stack + (1 - w) * budget-0 model`` for ``w`` in
+:data:`MIXTURE_WEIGHTS`: where the curve pins down some networks (diverged
+ones) but the kernel ranks the others worse than the graph, a partial weight
+keeps both. The ridge, too, though it already weighs the graph prediction
+against the curve: its fit on some forty correlated curve columns is noisy,
+and a partial weight shrinks it toward the budget-0 model.
 
-A candidate is kept only if its cross-validated mean absolute error is lower than the one it would replace (graph
-only at budget 0, the budget-0 choice at ``k``) and its Kendall tau not lower; of those kept, the lower error wins at
-budget 0, and at ``k`` the highest tau within one standard error of the lowest error, unless the budget-0 choice's own
-error is within one standard error of that lowest: then the simpler model, without the curve, stays
-(:func:`naapgnn.models.gate_rules.better_mixture`). The budget-0 choice is among the candidates at every ``k`` with
-the same folds, so the model at budget ``k >= 1`` is never worse than at budget 0 on that cross-validation.
+A candidate is kept only if its cross-validated mean absolute error is lower
+than the one it would replace (graph only at budget 0, the budget-0 choice at
+``k``) and its Kendall tau not lower; of those kept, the lower error wins at budget 0, and at ``k`` the
+highest tau within one standard error of the lowest error (:func:`naapgnn.models.gate_rules.better_mixture`).
+The budget-0 choice is among the candidates at every ``k`` with the same
+folds, so the model at budget ``k >= 1`` is never worse than at budget 0 on
+that cross-validation.
 
-At ``k``, the error to beat is the lower of the budget-0 choice's and that of its linear rescaling (a ridge on that
-prediction alone, cross-validated): a ridge that reads the graph prediction gains the rescaling too, which is no
-reason to read the curve, and a small share of a ridge on noise columns would otherwise pass on it. On ten
-development splits of NAAP-440 (400 networks not in its official test split, 40 tested; graph parts fitted once, the
-curve side refitted) the ridge alone was kept at 9 epochs on 8 splits and ranked the test networks worse than the
-graph alone (Kendall tau 0.9263 against 0.9270); with its mixtures and this bar 0.9301, kept at weights 0.5-0.75,
-with a lower MAE (0.00424 against 0.00442).
+At ``k``, the error to beat is the lower of the budget-0 choice's and that of
+its linear rescaling (a ridge on that prediction alone, cross-validated): a
+ridge that reads the graph prediction gains the rescaling too, which is no
+reason to read the curve, and a small share of a ridge on noise columns would
+otherwise pass on it. On ten development splits of NAAP-440 (400 networks not
+in its official test split, 40 tested; graph parts fitted once, the curve side
+refitted) the ridge alone was kept at 9 epochs on 8 splits and ranked the test networks worse than the graph
+alone (Kendall tau 0.9263 against 0.9270); with its mixtures and this bar 0.9301, kept at weights 0.5-0.75, with a
+lower MAE (0.00424 against 0.00442).
 
 ``check_picks=True``, an ablation off by default, keeps a curve only where the pick also wins on records it did
 not read (:func:`naapgnn.models.gate_rules.selection_holds`; README, "The pick checked on records it did not read").
 
-Every score (a kernel setting's error, a candidate's error and Kendall tau) is the mean over :data:`GATE_REPEATS`
-draws of the ``cv`` folds. One draw's scores move with the luck of its folds, and of some thirty candidates, the one
-that gained by luck gets kept: on development splits of NAAP-440, the deep ResNets and the deep ResNets with noisy
-curves, three draws gave a model at every budget ``k >= 1`` that ranked the test records at least as well as at
-budget 0 where one draw did not (NAAP-440 at 9 epochs, the noisy curves at 1 and 3), at three times the gate's cost.
-Above :data:`REPEATED_ROWS` records the gate reads one draw: there a cross-validated score is less noisy, while a
-kernel ridge's cost grows with the cube of its rows (1.3 s against 3.9 s of CPU for the gate on 547 records, 29 s
-against 90 s on 2,000: ``scripts/bench_gate_repeats.py``).
+Every score (a kernel setting's error, a candidate's error and Kendall tau) is
+the mean over :data:`GATE_REPEATS` draws of the ``cv`` folds. One draw's
+scores move with the luck of its folds, and of some thirty candidates, the one
+that gained by luck gets kept: on development splits of NAAP-440, the deep
+ResNets and the deep ResNets with noisy curves, three draws gave a model at
+every budget ``k >= 1`` that ranked the test records at least as well as at
+budget 0 where one draw did not (NAAP-440 at 9 epochs, the noisy curves at 1
+and 3), at three times the gate's cost. Above :data:`REPEATED_ROWS` records the
+gate reads one draw: there a cross-validated score is less noisy, while a kernel
+ridge's cost grows with the cube of its rows (1.3 s against 3.9 s of CPU for the
+gate on 547 records, 29 s against 90 s on 2,000: ``scripts/bench_gate_repeats.py``).
 
 Everything without the curve (the rows, the draws of folds, the budget-0 candidates and their choice, the bar
 to beat) is the same at every budget of one model: :func:`fit_budget0_gate` computes it once, and a gate at
@@ -191,11 +199,6 @@ class Budget0Gate:
         if self._rescaled is None:
             self._rescaled = rescaled_predictions(self.held_out[self.choice], self._inputs["target"], self.draws)
         return self._rescaled
-
-    def bar_predictions(self) -> list:
-        """The choice's held-out predictions, or their rescaling where that errs less (what sets the bar)."""
-        own, y = self.held_out[self.choice], self._inputs["target"]
-        return self.rescaled() if mean_scores(self.rescaled(), y)[0] < mean_scores(own, y)[0] else own
 
     def rescaled_bar(self) -> tuple[float, float]:
         """:func:`naapgnn.models.gate_rules.rescaled_bar` of the choice (computed once)."""
@@ -363,8 +366,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     choice = budget0
     if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
         # that reads the graph prediction gains that rescaling too, and it is no reason to read the curve)
-        choice = better_mixture(budget0, mixtures, {**scores, budget0: shared.rescaled_bar()}, y,
-                                shared.bar_predictions())
+        choice = better_mixture(budget0, mixtures, {**scores, budget0: shared.rescaled_bar()}, y)
         if check_picks and choice != budget0:
             choice = choice if selection_holds(mixtures, held_out[budget0], shared.rescaled(), y, draws) else budget0
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)

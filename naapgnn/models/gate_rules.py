@@ -4,7 +4,7 @@ Each candidate is a list of held-out predictions, one per draw of folds; its sco
 the mean absolute error and the Kendall tau (:func:`mean_scores`), the two figures a predictor is judged by, and a
 challenger replaces the incumbent only with a lower error and a tau not lower (:func:`better_candidate`). Of the
 curve mixtures so kept, :func:`better_mixture` takes the highest tau among those whose error is within one standard
-error of the lowest, and none where the incumbent's own error is within one standard error of it.
+error of the lowest.
 Not the squared error: there the few runs that diverged to chance accuracy outweigh the order of all the others,
 so a model that ranks the trained runs better but misses a diverged one by far loses to one that ranks them worse
 (README, "The gate weighs the absolute error"). :mod:`naapgnn.models.blended_forest` weighs its blend by the same
@@ -39,38 +39,27 @@ def _kept(incumbent, challengers, scores: dict) -> list:
     return [k for k in challengers if scores[k][0] < bar_error and scores[k][1] >= bar_tau]
 
 
-def better_mixture(incumbent, challengers: dict, scores: dict, y: np.ndarray, bar: list | None = None):
+def better_mixture(incumbent, challengers: dict, scores: dict, y: np.ndarray):
     """Of the challengers :func:`better_candidate` would keep (``challengers``: name -> a held-out prediction in each
     draw), the one of highest Kendall tau among those whose error is within one standard error of the lowest; the
-    lower error breaks a tie; ``incumbent`` if none is kept, or if the error of ``bar`` (the incumbent's held-out
-    prediction in each draw, when given) is itself within one standard error of the lowest.
+    lower error breaks a tie; ``incumbent`` if none is kept.
 
     The one-standard-error rule of model selection: an error within one standard error of the lowest (of each
     record's absolute error, averaged over the draws, less that of the lowest's) is one these records cannot tell
     from it, while the order is the figure a search reads. Fresh records of ``scripts/gate_ground_truth.py``'s
     generators: tau +0.0027 where the curve tells the diverged runs, with a lower MAE; +0.0003 on a weak curve; none
-    on noise (README, "The highest tau within one standard error"). The incumbent, the model without the curve, is
-    the simpler: a curve mixture must be told from it too (README, "The model without the curve kept unless a curve
-    errs less by one standard error")."""
+    on noise (README, "The highest tau within one standard error")."""
     kept = _kept(incumbent, challengers, scores)
     if not kept:
         return incumbent
-    errors = {k: _record_errors(challengers[k], y) for k in kept}
+    errors = {k: np.mean([np.abs(p - y) for p in challengers[k]], axis=0) for k in kept}
     lowest = errors[min(kept, key=lambda k: scores[k][0])]
-    if bar is not None and _within_one_standard_error(_record_errors(bar, y) - lowest):
-        return incumbent
-    return max((k for k in kept if _within_one_standard_error(errors[k] - lowest)),
-               key=lambda k: (scores[k][1], -scores[k][0]))
 
+    def within(k) -> bool:
+        gap = errors[k] - lowest
+        return gap.mean() <= gap.std(ddof=1) / np.sqrt(len(gap))
 
-def _record_errors(preds: list, y: np.ndarray) -> np.ndarray:
-    """Each record's absolute error, averaged over the draws of held-out predictions ``preds``."""
-    return np.mean([np.abs(p - y) for p in preds], axis=0)
-
-
-def _within_one_standard_error(gap: np.ndarray) -> bool:
-    """Whether the mean of the per-record ``gap`` in error is at most its standard error."""
-    return gap.mean() <= gap.std(ddof=1) / np.sqrt(len(gap))
+    return max((k for k in kept if within(k)), key=lambda k: (scores[k][1], -scores[k][0]))
 
 
 def mse_and_tau(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
