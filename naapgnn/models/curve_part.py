@@ -47,9 +47,10 @@ def mean_and_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class CurveMixin:
     """Curve state, the gated stack and :meth:`with_budget` of :class:`naapgnn.models.gnn.GNNPredictor`."""
 
-    def _fit_curve_state(self, records) -> np.ndarray:
+    def _fit_curve_state(self, records) -> tuple[np.ndarray, list]:
         """Channels, schedule, feature names and standardisation of the first ``budget`` epochs;
-        returns the records' curve features (unstandardised)."""
+        returns the records' curve features (unstandardised) and the records as seen at the budget
+        (:meth:`_seen`), for the fit to read again."""
         budget = int(self.budget)
         self.curve_channels_ = curve_channels(records) if budget else []
         self.schedule_ = shared_schedule(records) if budget else None
@@ -69,7 +70,7 @@ class CurveMixin:
         names = values_and_differences_names(budget, channels)
         self.curve_value_names_ = [names[j] for j in kept]
         self.value_mean_, self.value_std_ = mean_and_scale(values[:, kept])
-        return curve
+        return curve, seen
 
     def _seen(self, records) -> list:
         """Each run as it stood at the budget, whatever its file logged later (:mod:`naapgnn.data.gaps`), a record
@@ -86,11 +87,12 @@ class CurveMixin:
     def _measured_channels(self) -> list[str]:
         return [c for c in self.curve_channels_ if c != SCHEDULE_CHANNEL]
 
-    def _curve_values(self, records) -> np.ndarray:
+    def _curve_values(self, records, seen=None) -> np.ndarray:
         """The kept per-epoch values and differences (``curve_value_names_``) standardised, a channel a record
-        lacks at the training mean."""
+        lacks at the training mean; ``seen``: the records' :meth:`_seen`, if already read."""
         budget, channels = int(self.budget), self._measured_channels()
-        values = values_and_differences(self._seen(records), budget, channels)
+        seen = self._seen(records) if seen is None else seen
+        values = values_and_differences(seen, budget, channels)
         names = values_and_differences_names(budget, channels)
         values = values[:, [names.index(n) for n in self.curve_value_names_]]
         return np.nan_to_num((values - self.value_mean_) / self.value_std_, nan=0.0)
@@ -123,19 +125,20 @@ class CurveMixin:
         return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_share_))[0]
 
     def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray,
-                         statistics: np.ndarray | None = None) -> None:
+                         statistics: np.ndarray | None = None, seen=None) -> None:
         """The gated stack on the held-out graph predictions, then the training domain and calibration.
 
         ``graphs``: the records' unstandardised batch (for the domain and the statistics); ``curve`` and ``hp`` their
         unstandardised curve features and hyperparameters (missing values filled); ``statistics``: the graphs'
-        :func:`~naapgnn.graph.statistics.graph_statistics`, when already computed.
+        :func:`~naapgnn.graph.statistics.graph_statistics`, and ``seen`` the records' :meth:`_seen`, when already
+        computed.
         """
         statistics = self._statistics(graphs) if statistics is None else statistics
         forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_
         self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
-                        z, (hp - self.hparam_mean_) / self.hparam_std_, statistics, self._curve_values(records))
+                        z, (hp - self.hparam_mean_) / self.hparam_std_, statistics, self._curve_values(records, seen))
         self._fit_domain(records, graphs, curve, hp, y)
 
     def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray,
@@ -220,7 +223,6 @@ class CurveMixin:
         if other.forest_ is not None and self.forest == "per_layer":
             other.forest_ = copy.copy(self.forest_)
             other.forest_.budget = budget
-        curve = other._fit_curve_state(records)
-        other._fit_curve_stack(records, y, other._graphs(X, records), curve,
-                               other._hparams(records))
+        curve, seen = other._fit_curve_state(records)
+        other._fit_curve_stack(records, y, other._graphs(X, records), curve, other._hparams(records), seen=seen)
         return other

@@ -226,8 +226,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             return int(np.random.default_rng().integers(2**31 - 1))
         return int(self.random_state)
 
-    def _inputs(self, records, graphs=None):
-        """Standardised tensors of ``records``: (PyG Batch, curve, hparams); ``graphs``: their batch if already built."""
+    def _inputs(self, records, graphs=None, seen=None):
+        """Standardised tensors of ``records``: (PyG Batch, curve, hparams); ``graphs``: their batch and ``seen``
+        the records as seen at the budget (:meth:`_seen`), if already built."""
         import copy
 
         import torch
@@ -236,7 +237,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         g = self.encode_batch(records) if graphs is None else copy.copy(graphs)
         g.x = ((g.x - self.node_mean_) / self.node_std_)[:, node_columns(self.folds_, self.extension_types_)]
         g.graph_attr = (g.graph_attr - self.attr_mean_) / self.attr_std_
-        curve = (self._curve(records) - self.curve_mean_) / self.curve_std_
+        curve = (self._curve(records, seen) - self.curve_mean_) / self.curve_std_
         hp = (self._hparams(records) - self.hparam_mean_) / self.hparam_std_
         return g, torch.tensor(curve, dtype=torch.float32), torch.tensor(hp, dtype=torch.float32)
 
@@ -284,7 +285,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         seed = self._seed()
         self.remember_params()
         check_training_targets(y)
-        curve = self._fit_curve_state(records)
+        curve, seen = self._fit_curve_state(records)
         self.hparam_names_, self.hparam_log_ = hparam_reading(records)
 
         raw = self._graphs(X, records, fold=self.fold_repeats)
@@ -305,7 +306,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         self.curve_dim_ = 0 if self.curve_mode == "stack" else int(curve.shape[1])
 
         device = self._device()
-        g, curve_t, hp_t = self._inputs(records, raw)
+        g, curve_t, hp_t = self._inputs(records, raw, seen)
         data = (g.to(device), curve_t.to(device), hp_t.to(device))
         target = torch.tensor((y - self.y_mean_) / self.y_std_, dtype=torch.float32, device=device)
         self.members_, self.best_epochs_ = [], []
@@ -327,7 +328,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         statistics = self._statistics(raw)
         self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics)
         self.blend_share_, self.blend_scores_ = self._choose_share(y)
-        self._fit_curve_stack(records, y, raw, curve, hp, statistics)
+        self._fit_curve_stack(records, y, raw, curve, hp, statistics, seen)
         return self
 
     def _new_model(self):
@@ -410,7 +411,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             raw = self._graphs(X, records) if graphs is None else graphs
             forest_reads = self.forest_ is not None and self.forest == "statistics"
             statistics = self._statistics(raw) if self._stack_reads("statistics") or forest_reads else None
-            g, curve, hp = self._inputs(records, raw)
+            seen = self._seen(records)
+            g, curve, hp = self._inputs(records, raw, seen)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = predict_members([m.to(device) for m in self.members_], g, curve, hp).cpu().numpy()
             for m in self.members_:
@@ -418,7 +420,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         members = preds.astype(float) * self.y_std_ + self.y_mean_
         forest = self._forest_prediction(records, raw, self._hparams(records), statistics)
         graph = (self._blend(members, forest) - self.y_mean_) / self.y_std_
-        values = self._curve_values(records) if self._stack_reads("values") else None  # svr_values only
+        values = self._curve_values(records, seen) if self._stack_reads("values") else None  # svr_values only
         stacked = apply_stack(graph, curve.cpu().numpy().astype(float), hp.cpu().numpy().astype(float),
                               statistics, self._stack(), values)  # member by member
         return {"gnn": members.mean(axis=0), "gnn_std": members.std(axis=0), "forest": forest,
