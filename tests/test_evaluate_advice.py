@@ -14,7 +14,7 @@ from naapgnn.data.deep_resnets import resnet_layers
 from naapgnn.data.records import Record, records_from_naap440, write_jsonl
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.evaluation import evaluate as ev
-from naapgnn.evaluation.analysis import advise, good_enough_budget
+from naapgnn.evaluation.analysis import advise, good_enough_budget, times_faster
 
 SUMMARY = [  # predictor, budget, mean inner Kendall tau, its std over inner folds
     ("a", 0, 0.80, 0.02), ("b", 0, 0.85, 0.03), ("a", 1, 0.86, 0.01), ("b", 2, 0.88, 0.02),
@@ -304,3 +304,8 @@ def test_a_note_says_when_the_inner_folds_rank_best_at_the_largest_budget_tried(
         "hold 140: a longer budget may rank better still (give longer ones in --budgets to see).")
     assert budget_edge_note(advice, [0, 3, 9], 9) is None  # nothing longer to try
     assert budget_edge_note({"choices": [{"best_budget": 3}]}, [0, 3, 9], 140) is None
+
+
+def test_a_speed_up_below_ten_keeps_a_decimal():
+    # 5 of 9 epochs is 1.8x, not "2x"; 9 of 10 is 1.1x, not "1x"; 140 / 5 stays whole
+    assert [times_faster(9 / 5), times_faster(10 / 9), times_faster(140 / 5)] == ["1.8x", "1.1x", "28x"]

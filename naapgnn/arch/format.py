@@ -400,7 +400,8 @@ def _resolve_inputs(index: int, inputs: Any, op: str) -> tuple[int, ...]:
         if i == index:
             raise NaapgnnError(f"cycle: the layer names itself ({i}) as an input")
         if i > index:
-            raise NaapgnnError(f"input index {i} points forward (only earlier layers or -1 allowed)")
+            earlier = f"layers 0-{index - 1} or -1" if index else "-1"
+            raise NaapgnnError(f"input index {i} points forward (layer {index} may read {earlier}, the network input)")
         if i < NETWORK_INPUT:
             raise NaapgnnError(f"input index {i} is invalid (-1 is the network input)")
     if op in JOIN_OPS and len(inputs) < 2:

@@ -257,12 +257,14 @@ def _pm(mean: float, std: float, digits: int) -> str:
 
 def advice_line(advice: dict, labels: dict) -> str:
     """The advice in two lines: chosen on the inner folds, then scored on the test architectures."""
+    from naapgnn.evaluation.analysis import times_faster
+
     b, name = advice["budget"], labels.get(advice["predictor"], advice["predictor"])
     full = advice["full_epochs"]
     if b == 0:
         spent = "no training (saves 100% of training)"
     elif full:
-        spent = f"{b} of {full} epochs (saves {100 * advice['saved']:.1f}% of training, {advice['speedup']:.0f}x faster)"
+        spent = f"{b} of {full} epochs (saves {100 * advice['saved']:.1f}% of training, {times_faster(advice['speedup'])} faster)"
     else:
         spent = f"{b} epochs"
     agree = f", chosen in {advice['agree']} of {advice['n_outer']} training splits" if advice["n_outer"] > 1 else ""

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, headline_protocol,
-                                         undefined_text)
+                                         times_faster, undefined_text)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -150,7 +150,7 @@ def _spent(budget: int, full_epochs: int | None) -> str:
 def _speedup(budget: int, full_epochs: int | None) -> str:
     if budget == 0:
         return "no training"
-    return f"{full_epochs / budget:.0f}x" if full_epochs else "n/a"
+    return times_faster(full_epochs / budget) if full_epochs else "n/a"
 
 
 def _epochs(budget: int) -> str:
@@ -175,7 +175,7 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
                 f"{full or 'full'}-epoch training of every candidate; the only cost is fitting the predictor once).")
     elif full:
         head = (f"**Train {b} epoch{'s' * (b > 1)} of {full}** (saves {100 * advice['saved']:.1f}% of the training "
-                f"of every candidate: a {advice['speedup']:.0f}x speed-up).")
+                f"of every candidate: a {times_faster(advice['speedup'])} speed-up).")
     else:
         head = f"**Train {b} epoch{'s' * (b > 1)}.**"
     where = ("the records not marked \"test\" (the official training split)" if protocol == "official"
