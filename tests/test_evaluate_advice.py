@@ -309,3 +309,29 @@ def test_a_note_says_when_the_inner_folds_rank_best_at_the_largest_budget_tried(
 def test_a_speed_up_below_ten_keeps_a_decimal():
     # 5 of 9 epochs is 1.8x, not "2x"; 9 of 10 is 1.1x, not "1x"; 140 / 5 stays whole
     assert [times_faster(9 / 5), times_faster(10 / 9), times_faster(140 / 5)] == ["1.8x", "1.1x", "28x"]
+
+
+def test_runs_that_stopped_early_cost_their_own_length(tmp_path, capsys):
+    """One of 15 runs stopped at 120 of 140 epochs: reading 3 epochs of each saves 1 - 45 / (14 * 140 + 120), as
+    early stopping counts it, and the report says the runs differ."""
+    from naapgnn.evaluation.analysis import spent_fraction
+
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(_deep_records(short=7), path)
+    out = tmp_path / "out"
+    assert main(["evaluate", "--data", str(path), "--budgets", "3", "--predictors", "curve_last", "--seeds", "1",
+                 "--inner-folds", "2", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    assert "read as runs stopped early" in capsys.readouterr().err
+    advice = pd.read_csv(out / "advice.csv").iloc[0]
+    assert advice.budget == 3 and advice.saved == pytest.approx(1 - 45 / (14 * 140 + 120))
+    report = (out / "report.md").read_text()
+    assert "1 of the 15 runs stopped early, before epoch 140" in report and "each run its own length" in report
+    assert spent_fraction(200, 140, [140, 120]) == 1.0 and spent_fraction(3, 140) == 3 / 140
+
+
+def test_runs_of_full_length_are_counted_as_before(tmp_path):
+    write_jsonl(_deep_records(), tmp_path / "deep.jsonl")
+    result = ev.run_evaluation(ev.load_benchmark_for_evaluation(tmp_path / "deep.jsonl"), tmp_path / "out",
+                               ev.select_predictors("curve_last"), budgets=[3], protocols=("official",), n_seeds=1,
+                               inner_folds=2, jobs=1)
+    assert result.run_epochs is None and result.advice()["saved"] == pytest.approx(1 - 3 / 140)

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, reads_lacking
+    from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, reads_lacking, spent_fraction
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
@@ -178,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"best predictor per budget on the test architectures ({headline} protocol; mean +- std over runs):")
     print(f"{'epochs':>6}  {'spent':>6}  {'Kendall tau':>13}  {'viol.':>6}  {'MAE':>15}  {'P@5':>4}  predictor")
     for _, r in best_per_budget(result.results, headline).iterrows():
-        spent = f"{100 * r['budget'] / full:>5.1f}%" if full else "   n/a"
+        share = spent_fraction(int(r["budget"]), full, result.run_epochs)
+        spent = f"{100 * share:>5.1f}%" if full else "   n/a"
         undefined = math.isnan(r["kendall_tau"])
         tau = f"{'undefined':>13}" if undefined else f"{r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}"
         print(f"{int(r['budget']):>6}  {spent}  {tau}  "
@@ -264,7 +265,8 @@ def advice_line(advice: dict, labels: dict) -> str:
     if b == 0:
         spent = "no training (saves 100% of training)"
     elif full:
-        spent = f"{b} of {full} epochs (saves {100 * advice['saved']:.1f}% of training, {times_faster(advice['speedup'])} faster)"
+        faster = times_faster(advice["speedup"])
+        spent = f"{b} of {full} epochs (saves {100 * advice['saved']:.1f}% of training, {faster} faster)"
     else:
         spent = f"{b} epochs"
     agree = f", chosen in {advice['agree']} of {advice['n_outer']} training splits" if advice["n_outer"] > 1 else ""

@@ -24,7 +24,8 @@ INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
 __all__ = ["best_per_budget", "best_label", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
-           "budget_edge_note", "inner_protocol", "times_faster", "HEADLINE_ORDER", "INNER_PREFIX"]
+           "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "run_lengths",
+           "cost_definition", "HEADLINE_ORDER", "INNER_PREFIX"]
 
 
 def inner_protocol(protocol: str) -> str:
@@ -58,6 +59,41 @@ def best_label(row, label: str) -> str:
     """``label`` of a :func:`best_per_budget` row, or "none" where its Kendall tau is undefined on every run
     (the test targets, or every predictor's predictions, all equal): no order was there to pick a best by."""
     return "none (Kendall tau undefined)" if math.isnan(float(row["kendall_tau"])) else label
+
+
+def spent_fraction(budget: int, full_epochs: int | None, run_epochs=None) -> float:
+    """The share of training every candidate's full run takes that reading ``budget`` epochs of each takes:
+    ``budget / full_epochs``, or where runs stopped early at their own lengths (``run_epochs``, each run's epochs),
+    the sum of ``min(budget, run)`` over their sum, the cost ``naapgnn search --strategy early-stop`` charges
+    (:attr:`naapgnn.search.problem.SearchProblem.run_epochs`). NaN without a full training."""
+    if budget == 0:
+        return 0.0
+    if not full_epochs:
+        return math.nan
+    if run_epochs is None:
+        return budget / full_epochs
+    runs = np.asarray(run_epochs, dtype=float)
+    return float(np.minimum(budget, runs).sum() / runs.sum())
+
+
+def run_lengths(records, full_epochs: int | None) -> tuple | None:
+    """Each record's own run length (``Record.stopped_at``, else ``full_epochs``) where some run stopped early;
+    None when every run went ``full_epochs`` (or there are no curves)."""
+    if not full_epochs or all(r.stopped_at is None for r in records):
+        return None
+    return tuple(r.stopped_at if r.stopped_at is not None else full_epochs for r in records)
+
+
+def cost_definition(full: int | None, run_epochs) -> str:
+    """How the report counts training spent, speed-up and saving (:func:`spent_fraction`)."""
+    if run_epochs is None:
+        return (f"Training spent = budget / {full or 'the full training'}; speed-up per architecture = "
+                f"{full or 'full epochs'} / budget; saved = 1 - budget / {full or 'full epochs'}.")
+    short = sum(r < full for r in run_epochs)
+    return (f"{short} of the {len(run_epochs)} runs stopped early, before epoch {full}: each costs its own length, "
+            "and reading a budget of it min(budget, its length). Training spent = the sum of min(budget, length) "
+            "over the sum of the lengths; speed-up = its inverse; saved = 1 - spent (as `naapgnn search "
+            "--strategy early-stop` counts).")
 
 
 def times_faster(speedup: float) -> str:
@@ -126,7 +162,7 @@ def _test_metric(test_runs, split: int, fixed: bool, predictor: str, budget: int
 
 
 def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, tolerance: float = 0.0,
-           fixed_split: bool = False) -> dict:
+           fixed_split: bool = False, run_epochs=None) -> dict:
     """The budget advice chosen on the inner runs of each outer split, and how it fares on the outer tests.
 
     Parameters
@@ -143,6 +179,8 @@ def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, toleran
         See :func:`good_enough_budget`.
     fixed_split : bool
         The outer protocol has one split fitted with several seeds (official, extrapolate).
+    run_epochs : sequence of int, optional
+        Each run's own length where some stopped early (:func:`spent_fraction`); every run ``full_epochs`` if None.
 
     Returns
     -------
@@ -152,8 +190,8 @@ def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, toleran
         choice and of the inner-best ``reference_test_kendall_tau``); the advice
         ``budget`` (chosen in most outer splits, the smaller on a tie), ``predictor``,
         ``agree`` (outer splits that chose it), ``inner_kendall_tau`` / ``_std``
-        and ``inner_mae`` / ``_std`` over its inner runs, ``saved`` (1 - budget /
-        full_epochs), ``speedup``; ``test_kendall_tau`` / ``_std``, ``test_mae`` / ``_std``
+        and ``inner_mae`` / ``_std`` over its inner runs, ``saved`` (1 - :func:`spent_fraction`),
+        ``speedup`` (its inverse); ``test_kendall_tau`` / ``_std``, ``test_mae`` / ``_std``
         over the outer test runs of the per-split choices; ``hindsight_predictor``,
         ``hindsight_budget``, ``hindsight_kendall_tau`` / ``_std``: the best mean on the
         test runs at any budget, for comparison only (it is chosen on the test architectures).
@@ -165,6 +203,7 @@ def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, toleran
     for split, group in inner_runs.groupby(outer, sort=True):
         choice = good_enough_budget(summarize_runs(group), tolerance)
         choice["outer_split"] = int(split)
+        choice["saved"] = 1 - spent_fraction(choice["budget"], full_epochs, run_epochs)
         chosen = _test_metric(test_runs, split, fixed_split, choice["predictor"], choice["budget"])
         reference = _test_metric(test_runs, split, fixed_split, choice["best_predictor"], choice["best_budget"])
         choice["test_kendall_tau"] = float(chosen["kendall_tau"].mean()) if len(chosen) else math.nan
@@ -182,8 +221,8 @@ def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, toleran
                       & outer.isin([c["outer_split"] for c in agreeing])]
     answer = {"choices": choices, "budget": budget, "predictor": predictor, "agree": len(agreeing),
               "n_outer": len(choices), "n_inner": n_inner, "full_epochs": full_epochs, "tolerance": tolerance,
-              "saved": 1.0 if budget == 0 else (1 - budget / full_epochs if full_epochs else math.nan),
-              "speedup": math.inf if budget == 0 else (full_epochs / budget if full_epochs else math.nan)}
+              "saved": 1 - spent_fraction(budget, full_epochs, run_epochs),
+              "speedup": math.inf if budget == 0 else 1 / spent_fraction(budget, full_epochs, run_epochs)}
     for name, values in (("inner_kendall_tau", mine["kendall_tau"]), ("inner_mae", mine["mae"]),
                          ("test_kendall_tau", test_taus), ("test_mae", test_maes)):
         answer[name], answer[name + "_std"] = _mean_std(list(values))

@@ -42,7 +42,7 @@ import numpy as np
 
 from naapgnn.data.channels import check_full_epochs
 from naapgnn.errors import NaapgnnError
-from naapgnn.evaluation.analysis import cells_lacking, headline_protocol, nothing_to_run
+from naapgnn.evaluation.analysis import cells_lacking, headline_protocol, nothing_to_run, run_lengths
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
 from naapgnn.evaluation.engine import Predictor
 from naapgnn.runtime import cpu_threads
@@ -159,6 +159,8 @@ class EvaluationResult:
         Zero-cost predictors left out by ``zero_cost_limit`` -> the seconds their scores were projected to take.
     unfit : dict
         Predictors left out at every budget (:func:`naapgnn.evaluation.analysis.cells_lacking`) -> why.
+    run_epochs : tuple of int or None
+        :func:`naapgnn.evaluation.analysis.run_lengths`: what the costs are counted against where runs stopped early.
     """
 
     results: Any
@@ -178,6 +180,7 @@ class EvaluationResult:
     full_epochs: int | None = None
     zero_cost_skipped: dict = field(default_factory=dict)
     unfit: dict = field(default_factory=dict)
+    run_epochs: tuple | None = None
 
     def advice(self, tolerance: float = 0.0) -> dict | None:
         """:func:`naapgnn.evaluation.analysis.advise` on the inner runs (None without them)."""
@@ -188,7 +191,7 @@ class EvaluationResult:
             return None
         test_runs = self.runs[self.runs["protocol"] == self.advice_protocol]
         answer = advise(self.inner_runs, test_runs, self.inner_folds, self.full_epochs, tolerance,
-                        fixed_split=self.advice_protocol in FIXED_SPLIT_PROTOCOLS)
+                        fixed_split=self.advice_protocol in FIXED_SPLIT_PROTOCOLS, run_epochs=self.run_epochs)
         return {**answer, "protocol": self.advice_protocol}
 
 
@@ -279,7 +282,9 @@ def run_evaluation(
     inner_runs = _run_table([r for r in rows if r["protocol"] not in protocols])
     return EvaluationResult(results, runs, predictions, computed, len(rows) - computed,
                             time.perf_counter() - started, bench, predictors, budgets, list(protocols), seeds,
-                            inner_runs, inner_folds, headline_protocol(protocols), full_epochs, skipped, unfit)
+                            inner_runs, inner_folds, headline_protocol(protocols), full_epochs, skipped, unfit,
+                            run_lengths(bench.records, full_epochs))
+
 
 
 def check_targets_vary(y, name: str) -> None:

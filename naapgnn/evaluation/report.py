@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, headline_protocol,
-                                         times_faster, undefined_text)
+                                         cost_definition, spent_fraction, times_faster, undefined_text)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -75,10 +75,7 @@ def advice_table(advice: dict):
     """The per-split choices of :func:`naapgnn.evaluation.analysis.advise` as advice.csv's rows."""
     import pandas as pd
 
-    full = advice["full_epochs"]
-    rows = [{**c, "protocol": advice.get("protocol", ""),
-             "saved": 1.0 if c["budget"] == 0 else (1 - c["budget"] / full if full else math.nan)}
-            for c in advice["choices"]]
+    rows = [{**c, "protocol": advice.get("protocol", "")} for c in advice["choices"]]
     return pd.DataFrame(rows, columns=list(ADVICE_COLUMNS))
 
 
@@ -143,14 +140,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         index=False, disable_numparse=True) + "\n"
 
 
-def _spent(budget: int, full_epochs: int | None) -> str:
-    return f"{100 * budget / full_epochs:.1f}%" if full_epochs else ("0%" if budget == 0 else "n/a")
+def _spent(budget: int, full_epochs: int | None, run_epochs=None) -> str:
+    return f"{100 * spent_fraction(budget, full_epochs, run_epochs):.1f}%" if full_epochs or budget == 0 else "n/a"
 
 
-def _speedup(budget: int, full_epochs: int | None) -> str:
+def _speedup(budget: int, full_epochs: int | None, run_epochs=None) -> str:
     if budget == 0:
         return "no training"
-    return times_faster(full_epochs / budget) if full_epochs else "n/a"
+    return times_faster(1 / spent_fraction(budget, full_epochs, run_epochs)) if full_epochs else "n/a"
 
 
 def _epochs(budget: int) -> str:
@@ -174,8 +171,9 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
         head = (f"**No training at all: 0 epochs** (saves 100% of the "
                 f"{full or 'full'}-epoch training of every candidate; the only cost is fitting the predictor once).")
     elif full:
+        whose = "every candidate" if result.run_epochs is None else "the candidates, each run its own length"
         head = (f"**Train {b} epoch{'s' * (b > 1)} of {full}** (saves {100 * advice['saved']:.1f}% of the training "
-                f"of every candidate: a {times_faster(advice['speedup'])} speed-up).")
+                f"of {whose}: a {times_faster(advice['speedup'])} speed-up).")
     else:
         head = f"**Train {b} epoch{'s' * (b > 1)}.**"
     where = ("the records not marked \"test\" (the official training split)" if protocol == "official"
@@ -260,7 +258,7 @@ def _inner_table(result, lab) -> list[str]:
     if result.inner_runs is None or result.inner_runs.empty:
         return []
     best = best_per_budget(summarize_runs(result.inner_runs))
-    rows = [[int(r["budget"]), _spent(int(r["budget"]), result.full_epochs), lab(r["predictor"]),
+    rows = [[int(r["budget"]), _spent(int(r["budget"]), result.full_epochs, result.run_epochs), lab(r["predictor"]),
              _pm(r["kendall_tau"], r["kendall_tau_std"]), _pm(r["violations"], r["violations_std"], 1),
              _pm(r["mae"], r["mae_std"], 4), int(r["n_runs"])] for _, r in best.iterrows()]
     return [f"## Where the advice comes from: inner folds of the `{result.advice_protocol}` training split(s)", "",
@@ -309,7 +307,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               *[f"- Note: {note}." for note in [small_split_note(result), tie_note(result), equal_targets_note(result)]
                 if note],
               *[f"- Repeated runs: {text}." for text in [result.bench.repeated_configurations()] if text],
-              f"- Full training: {full} epochs ({_full_source(result)}); training spent = budget / {full}."
+              f"- Full training: {full} epochs ({_full_source(result)}); training spent = "
+              f"{'budget / ' + str(full) if result.run_epochs is None else 'as defined below (runs stopped early)'}."
               if full else "- The benchmark has no training curves: budget 0 only.",
               *[f"- Note: {note}." for note in [cut_short_note(result)] if note],
               f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "
@@ -326,10 +325,11 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               f"{_over(headline)})", "",
               "Read after the advice was fixed; choosing a budget from this table would be choosing on the test "
               "architectures.", ""]
-    rows = []
+    rows, runs_of = [], result.run_epochs
     for _, r in best_per_budget(res, headline).iterrows():
         budget = int(r["budget"])
-        rows.append([budget, _spent(budget, full), _speedup(budget, full), best_label(r, lab(r["predictor"])),
+        rows.append([budget, _spent(budget, full, runs_of), _speedup(budget, full, runs_of),
+                     best_label(r, lab(r["predictor"])),
                      _tau(result, r, headline), f"{_pm(r['violations'], r['violations_std'], 1)} / {n_pairs}",
                      _pm(r["mae"], r["mae_std"], 4),
                      _pm(r["precision_at_5"], r["precision_at_5_std"], 2),
@@ -388,8 +388,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     lines.append(_table(["predictor", "seconds per run"], [[lab(k), f"{v:.2f}"] for k, v in fit.items()]))
     lines += ["## Definitions", "",
               "- **Budget**: epochs of the training curve a predictor reads (0 = the architecture alone). "
-              f"Training spent = budget / {full or 'the full training'}; speed-up per architecture = "
-              f"{full or 'full epochs'} / budget; saved = 1 - budget / {full or 'full epochs'}.",
+              + cost_definition(full, result.run_epochs),
               "- **Violations**: pairs of test architectures whose predicted order contradicts the true order "
               "(the paper's count); monotonicity score = 1 - violations / pairs.",
               "- **Kendall tau / Spearman**: rank correlation of predictions with the true final accuracy.",
