@@ -27,7 +27,7 @@ __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
            "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
            "first_logged_epoch", "curve_value", "curve_values", "carry_stopped_runs",
-           "curves_cut_short", "cut_short_note", "check_full_epochs", "is_schedule_name", "schedule_alias",
+           "curves_cut_short", "cut_short_note", "check_full_epochs", "run_lengths", "is_schedule_name", "schedule_alias",
            "read_schedule_alias", "missing_schedule_notice"]
 
 SCHEDULE_CHANNEL = "lr"
@@ -219,6 +219,12 @@ def check_full_epochs(full_epochs: int | None, longest: int | None = None) -> No
         raise NaapgnnError(f"--full-epochs: {full_epochs} is not a number of epochs (>= 1)")
     if full_epochs is not None and longest is not None and (not longest or full_epochs < longest):
         raise NaapgnnError(f"--full-epochs: {full_epochs} is shorter than the longest curve ({longest or 0} epochs)")
+
+
+def run_lengths(records: Sequence, full_epochs: int | None = None) -> list[int]:
+    """Epochs of each record's own run: its ``Record.stopped_at`` where it stopped early (its curve carried to the
+    longest by :func:`carry_stopped_runs`), else ``full_epochs`` (given: ``--full-epochs``), else its curve's length."""
+    return [r.stopped_at if r.stopped_at is not None else full_epochs or r.num_epochs for r in records]
 
 
 # Prefixes that mark a held-out channel (Keras logs ``accuracy`` for training beside ``val_accuracy``)

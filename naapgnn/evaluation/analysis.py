@@ -24,8 +24,7 @@ INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
 __all__ = ["best_per_budget", "best_label", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
-           "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "run_lengths",
-           "cost_definition", "HEADLINE_ORDER", "INNER_PREFIX"]
+           "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "cost_definition", "HEADLINE_ORDER", "INNER_PREFIX"]
 
 
 def inner_protocol(protocol: str) -> str:
@@ -74,14 +73,6 @@ def spent_fraction(budget: int, full_epochs: int | None, run_epochs=None) -> flo
         return budget / full_epochs
     runs = np.asarray(run_epochs, dtype=float)
     return float(np.minimum(budget, runs).sum() / runs.sum())
-
-
-def run_lengths(records, full_epochs: int | None) -> tuple | None:
-    """Each record's own run length (``Record.stopped_at``, else ``full_epochs``) where some run stopped early;
-    None when every run went ``full_epochs`` (or there are no curves)."""
-    if not full_epochs or all(r.stopped_at is None for r in records):
-        return None
-    return tuple(r.stopped_at if r.stopped_at is not None else full_epochs for r in records)
 
 
 def cost_definition(full: int | None, run_epochs) -> str:

@@ -40,9 +40,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import check_full_epochs
+from naapgnn.data.channels import check_full_epochs, run_lengths
 from naapgnn.errors import NaapgnnError
-from naapgnn.evaluation.analysis import cells_lacking, headline_protocol, nothing_to_run, run_lengths
+from naapgnn.evaluation.analysis import cells_lacking, headline_protocol, nothing_to_run
 from naapgnn.evaluation.benchmark import Benchmark, load_benchmark_for_evaluation
 from naapgnn.evaluation.engine import Predictor
 from naapgnn.runtime import cpu_threads
@@ -160,7 +160,7 @@ class EvaluationResult:
     unfit : dict
         Predictors left out at every budget (:func:`naapgnn.evaluation.analysis.cells_lacking`) -> why.
     run_epochs : tuple of int or None
-        :func:`naapgnn.evaluation.analysis.run_lengths`: what the costs are counted against where runs stopped early.
+        Each run's epochs (:func:`naapgnn.data.channels.run_lengths`) where some stopped early; None if none did.
     """
 
     results: Any
@@ -280,11 +280,11 @@ def run_evaluation(
     test_rows = [r for r in rows if r["protocol"] in protocols]
     runs, results, predictions = _tables(test_rows)
     inner_runs = _run_table([r for r in rows if r["protocol"] not in protocols])
+    lengths = tuple(run_lengths(bench.records, full_epochs)) if full_epochs else ()
     return EvaluationResult(results, runs, predictions, computed, len(rows) - computed,
                             time.perf_counter() - started, bench, predictors, budgets, list(protocols), seeds,
                             inner_runs, inner_folds, headline_protocol(protocols), full_epochs, skipped, unfit,
-                            run_lengths(bench.records, full_epochs))
-
+                            lengths if any(n < full_epochs for n in lengths) else None)
 
 
 def check_targets_vary(y, name: str) -> None:

@@ -141,7 +141,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _spent(budget: int, full_epochs: int | None, run_epochs=None) -> str:
-    return f"{100 * spent_fraction(budget, full_epochs, run_epochs):.1f}%" if full_epochs or budget == 0 else "n/a"
+    if not full_epochs:
+        return "0%" if budget == 0 else "n/a"
+    return f"{100 * spent_fraction(budget, full_epochs, run_epochs):.1f}%"
 
 
 def _speedup(budget: int, full_epochs: int | None, run_epochs=None) -> str:

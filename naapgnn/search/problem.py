@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from naapgnn.data.channels import check_full_epochs
+from naapgnn.data.channels import check_full_epochs, run_lengths
 from naapgnn.errors import NaapgnnError
 
 PREDICTORS = ("forest", "gnn", "baker", "baker_rf")
@@ -118,8 +118,7 @@ class SearchProblem:
         longest = max(r.num_epochs for r in self.records)
         check_full_epochs(self.training_epochs, longest)
         self.full_epochs = self.training_epochs or longest
-        self.run_epochs = np.array([r.stopped_at if r.stopped_at is not None else self.training_epochs or r.num_epochs
-                                    for r in self.records], dtype=int)
+        self.run_epochs = np.array(run_lengths(self.records, self.training_epochs), dtype=int)
 
     @property
     def n(self) -> int:
