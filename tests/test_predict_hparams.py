@@ -102,6 +102,7 @@ def test_hparams_change_the_prediction_and_their_absence_is_flagged(ckpt, tmp_pa
     ('{"lr": 0.1', "--hparams hp.json: invalid JSON at line 2 column 1: Expecting ',' delimiter"),
     ("{}", "hp.json: no hyperparameters given"),
     ("missing.json", "--hparams missing.json: cannot read"),
+    ("bs=64,lr=fast", "--hparams: lr: 'fast' is not a number; the checkpoint reads lr as a number"),
 ])
 def test_hparams_errors_are_one_line(given, message, ckpt, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)

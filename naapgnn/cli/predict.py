@@ -221,10 +221,25 @@ def attach_hparams(records, hparams: dict, model) -> None:
     import sys
 
     _single_record(records, "--hparams", "hyperparameters")
+    _refuse_category_for_number(hparams, getattr(model, "hparam_names_", None) or [])
     records[0].hparams = dict(hparams)
     if not getattr(model, "hparam_names_", None):
         print("naapgnn predict: note: the checkpoint reads no hyperparameters; --hparams changes nothing but the "
               "domain check", file=sys.stderr)
+
+
+def _refuse_category_for_number(hparams: dict, names) -> None:
+    """One line when ``--hparams`` gives a word (``lr=fast``) for a name the checkpoint reads as a number: the
+    model would read the name as missing (its training mean), a number the user never gave."""
+    from naapgnn.data.hparams import SEPARATOR, is_indicator, read_as
+    from naapgnn.errors import NaapgnnError
+
+    numeric = {n for n in names if not is_indicator(n)}
+    for key in read_as(hparams, names):
+        name, _, value = key.partition(SEPARATOR)
+        if is_indicator(key) and name in numeric:
+            raise NaapgnnError(f"--hparams: {name}: {value!r} is not a number; the checkpoint reads {name} as a "
+                               "number")
 
 
 def warn_lr_contradiction(record) -> None:
