@@ -120,3 +120,76 @@ def test_records_without_an_accuracy_channel_are_read_from_the_channel_the_targe
     with pytest.raises(NaapgnnError, match=r"heuristic 'last': no curve channel holds the accuracy \(channels every "
                                            r"record has, losses aside: none; an accuracy lies in \[0, 1\] or \[0, 100\]\); pass channel="):
         CurveHeuristic("last", budget=2).fit(only_losses, [0.5])
+
+
+# --- sparse logs: a fit reads the logged epochs only ----------------------------------------------------------
+
+
+def _sparse_file(tmp_path, every=3, epochs=30, params=((0.80, 0.50, 0.70), (0.65, 0.30, 0.25), (0.72, 0.40, 1.2))):
+    """Power-law accuracy curves logged every ``every``-th epoch (null elsewhere), as a validation every few
+    epochs writes them."""
+    import json
+    import warnings
+
+    from naapgnn.data.records import load_jsonl
+
+    t = np.arange(1, epochs + 1)
+    lines = []
+    for i, (a, b, c) in enumerate(params):
+        curve = [round(a - b * e ** -c, 6) if e % every == 0 else None for e in t]
+        lines.append(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": {"accuracy": curve}, "target": 0.5}))
+    path = tmp_path / "sparse.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_jsonl(path), params
+
+
+@pytest.mark.parametrize("budget", [9, 15])
+def test_a_fit_on_a_sparse_log_reads_its_logged_epochs_not_the_carried_ones(budget, tmp_path):
+    records, params = _sparse_file(tmp_path)
+    predicted = CurveHeuristic("power_law", budget=budget, final_epoch=30).fit(records).predict(records)
+    truth = [a - b * 30.0 ** -c for a, b, c in params]
+    np.testing.assert_allclose(predicted, truth, atol=2e-3)
+    logged = np.arange(3, budget + 1, 3)  # the same fit on the logged epochs given directly
+    curves = np.array([r.curve["accuracy"][logged - 1] for r in records])
+    np.testing.assert_array_equal(predicted, extrapolate(curves, logged, "power_law", final_epoch=30))
+
+
+def test_a_sparse_run_with_fewer_than_three_logged_epochs_reads_its_last_value_with_a_warning(tmp_path):
+    from naapgnn.errors import NaapgnnWarning
+
+    records, _ = _sparse_file(tmp_path)
+    heuristic = CurveHeuristic("exponential", budget=8, final_epoch=30).fit(records)
+    with pytest.warns(NaapgnnWarning, match="budget 8: runs that log fewer than 3 of the epochs it reads"):
+        predicted = heuristic.predict(records)
+    np.testing.assert_array_equal(predicted, [r.curve["accuracy"][5] for r in records])  # epoch 6, the last logged
+
+
+def test_a_diverged_runs_worst_values_are_points_of_its_curve(tmp_path):
+    import json
+    import warnings
+
+    from naapgnn.data.gaps import carried_epochs
+    from naapgnn.data.records import load_jsonl
+
+    rising = [round(0.3 + 0.02 * e, 4) for e in range(12)]
+    gap = rising[:4] + [None, None] + rising[6:]
+    diverged = rising[:5] + [None] * 7
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "curve": {"accuracy": c}, "target": 0.5}) + "\n"
+                            for i, c in enumerate([rising, gap, diverged])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        records = load_jsonl(path)
+    carried = carried_epochs(records, "accuracy", 12)
+    assert not carried[0].any() and not carried[2].any()  # logged, and a divergence's worst values
+    assert np.flatnonzero(carried[1]).tolist() == [4, 5]
+
+
+def test_fully_logged_curves_fit_as_before(tmp_path):
+    t = np.arange(1, 10)
+    curves = np.array([0.8 - 0.5 * t ** -0.7, 0.7 - 0.2 * t ** -0.3])
+    records = _records(curves)
+    predicted = CurveHeuristic("power_law", budget=9, final_epoch=90).fit(records).predict(records)
+    np.testing.assert_array_equal(predicted, extrapolate(curves, t, "power_law", final_epoch=90))

@@ -41,7 +41,7 @@ import numpy as np
 from naapgnn.data.channels import SCHEDULE_CHANNEL, logged_by_most, measured_channels, worst_values
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "worst_logged",
+__all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "carried_epochs", "worst_logged",
            "never_logged_notice"]
 
 
@@ -224,6 +224,25 @@ def unlogged_epochs(records: Sequence, channel: str, length: int) -> np.ndarray:
         reach[:n] += 1
         logs[:n] += logged
     return (2 * logs < reach) & (reach >= 2)
+
+
+def carried_epochs(records: Sequence, channel: str, budget: int) -> np.ndarray:
+    """``(len(records), budget)``: whether each record's epoch of ``channel`` holds a value carried from an
+    earlier (or, before its first log, a later) logged epoch, the record's file having left it unlogged; False
+    where it was logged, where it reads as diverged (the worst value is a reading of the run), and past the
+    record's curve. A fit of the curve's shape reads only the other epochs."""
+    out = np.zeros((len(records), budget), dtype=bool)
+    file_unlogged = None
+    for i, record in enumerate(records):
+        epochs = record.non_finite.get(channel, np.zeros(0, dtype=int))
+        if not len(epochs) or epochs[0] >= budget or not len(record.curve.get(channel, ())):
+            continue
+        if file_unlogged is None:
+            file_unlogged = unlogged_epochs(records, channel, budget)
+        raw = _as_logged(record, channel, budget)
+        inside, first_diverged = _reading(raw, file_unlogged[:len(raw)])
+        out[i, :len(raw)] = np.isnan(raw) if first_diverged is None else np.isin(np.arange(len(raw)), inside)
+    return out
 
 
 def _as_logged(record, channel: str, budget: int) -> np.ndarray:

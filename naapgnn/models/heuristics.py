@@ -29,12 +29,14 @@ every architecture gets the global least-squares optimum over the range of
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from naapgnn.data.gaps import carried_epochs
 from naapgnn.data.naap440 import NUM_EPOCHS
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
 METHODS = ("last", "best", "power_law", "exponential")
 FAMILIES = ("power_law", "exponential")
@@ -53,7 +55,8 @@ HEURISTICS = {
 }
 """Named heuristics for :mod:`naapgnn.evaluation.evaluate`: name -> :class:`CurveHeuristic` parameters."""
 
-__all__ = ["METHODS", "HEURISTICS", "CurveHeuristic", "fit_curves", "extrapolate", "min_budget", "observed_epochs"]
+__all__ = ["METHODS", "HEURISTICS", "CurveHeuristic", "fit_curves", "extrapolate", "too_few_logged", "min_budget",
+           "observed_epochs"]
 
 
 def _basis(family: str, t: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -120,9 +123,18 @@ def fit_curves(curves, epochs, family: str = "power_law", grid: int = 80, refine
     return {"a": a, "b": b, "c": cs[rows, j], "sse": np.maximum(sse[rows, j], 0.0)}
 
 
-def extrapolate(curves, epochs, family: str = "power_law", final_epoch=NUM_EPOCHS) -> np.ndarray:
+def extrapolate(curves, epochs, family: str = "power_law", final_epoch=NUM_EPOCHS, logged=None) -> np.ndarray:
     """Fitted value at ``final_epoch`` (one epoch, or one per row; the asymptote ``a`` when None),
-    clipped to [0, 1]."""
+    clipped to [0, 1].
+
+    ``logged``: optional ``(n, k)`` booleans, False where a row's value was not logged but carried from another
+    epoch (a sparse log, :func:`naapgnn.data.gaps.carried_epochs`). Each row is fitted to its logged epochs
+    alone; a row with fewer than 3 of them has no curve to fit and reads its last value (see
+    :func:`too_few_logged`).
+    """
+    if logged is not None and not np.all(logged):
+        return _extrapolate_logged(np.asarray(curves, dtype=float), np.asarray(epochs), family, final_epoch,
+                                   np.asarray(logged, dtype=bool))
     fit = fit_curves(curves, epochs, family)
     if final_epoch is None:
         value = fit["a"]
@@ -131,6 +143,29 @@ def extrapolate(curves, epochs, family: str = "power_law", final_epoch=NUM_EPOCH
         t = final if final.size == 1 else final[:, None]  # one epoch for all, or row by row
         value = fit["a"] - fit["b"] * _basis(family, t, fit["c"])[:, 0]
     return np.clip(value, 0.0, 1.0)
+
+
+def too_few_logged(logged: np.ndarray, epochs) -> np.ndarray:
+    """Per row of ``logged`` (see :func:`extrapolate`), whether it logs fewer than 3 distinct ``epochs``."""
+    t = np.asarray(epochs).reshape(-1)
+    return np.array([len(np.unique(t[row])) < 3 for row in np.asarray(logged, dtype=bool)], dtype=bool)
+
+
+def _extrapolate_logged(curves: np.ndarray, epochs: np.ndarray, family: str, final_epoch,
+                        logged: np.ndarray) -> np.ndarray:
+    """:func:`extrapolate` row by row on the logged epochs: one fit per pattern of logged epochs (a sparse log
+    shares one over the file)."""
+    out = np.clip(curves[:, -1].copy(), 0.0, 1.0)
+    final = None if final_epoch is None else np.broadcast_to(np.asarray(final_epoch, dtype=float).reshape(-1),
+                                                               (len(curves),))
+    short = too_few_logged(logged, epochs)
+    patterns, group = np.unique(logged, axis=0, return_inverse=True)
+    for g, pattern in enumerate(patterns):
+        rows = np.flatnonzero((group.reshape(-1) == g) & ~short)
+        if len(rows):
+            out[rows] = extrapolate(curves[np.ix_(rows, pattern)], epochs[pattern], family,
+                                    None if final is None else final[rows])
+    return out
 
 
 def observed_epochs(budget: int, cycle: int | None = None) -> np.ndarray:
@@ -252,7 +287,14 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             return curves[:, -1].copy()
         if self.method == "best":
             return curves.max(axis=1)
-        return extrapolate(curves, epochs, self.method, self._final_epochs(X))
+        logged = None
+        if not hasattr(X, "columns"):  # records: a sparse log's unlogged epochs are no points of the curve
+            logged = ~carried_epochs(X, self._channel()[0], int(self.budget))[:, epochs - 1]
+        if logged is not None and too_few_logged(logged, epochs).any():
+            warnings.warn(f"heuristic {self.method!r} at budget {self.budget}: runs that log fewer than 3 of the "
+                          f"epochs it reads (a sparse log) have no curve to fit and read their last logged value",
+                          NaapgnnWarning, stacklevel=2)
+        return extrapolate(curves, epochs, self.method, self._final_epochs(X), logged)
 
     def _curves(self, X) -> np.ndarray:
         """Epochs ``1..budget`` of the accuracy channel, as fractions."""
