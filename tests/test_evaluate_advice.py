@@ -329,6 +329,21 @@ def test_runs_that_stopped_early_cost_their_own_length(tmp_path, capsys):
     assert spent_fraction(200, 140, [140, 120]) == 1.0 and spent_fraction(3, 140) == 3 / 140
 
 
+def test_budgets_past_some_runs_stop_are_named_with_how_many_had_stopped(tmp_path, capsys):
+    from naapgnn.evaluation.analysis import stopped_before_note
+
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(_deep_records(short=7), path)  # one run of 120 epochs among 140
+    out = tmp_path / "out"
+    assert main(["evaluate", "--data", str(path), "--budgets", "3,130", "--predictors", "curve_last", "--seeds", "1",
+                 "--inner-folds", "0", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    note = "of the 15 runs, some had stopped before the budget (1 at budget 130): those read their last logged value"
+    assert note in capsys.readouterr().err and note in (out / "report.md").read_text()
+    assert stopped_before_note([0, 3, 6, 9], [3, 3, 9, 27]) .startswith(
+        "of the 4 runs, some had stopped before the budget (2 at budget 6, 2 at 9)")
+    assert stopped_before_note([0, 3], [3, 9]) is None and stopped_before_note([9], None) is None
+
+
 def test_runs_of_full_length_are_counted_as_before(tmp_path):
     write_jsonl(_deep_records(), tmp_path / "deep.jsonl")
     result = ev.run_evaluation(ev.load_benchmark_for_evaluation(tmp_path / "deep.jsonl"), tmp_path / "out",

@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import best_label, best_per_budget, budget_edge_note, reads_lacking, spent_fraction
+    from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, reads_lacking, spent_fraction,
+                                             stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
@@ -159,9 +160,9 @@ def run(args: argparse.Namespace) -> int:
               f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
     for key, why in result.unfit.items():
         print(f"note: {key} is left out: {why}", file=sys.stderr)
-    cut_short = cut_short_note(result)
-    if cut_short:
-        print(f"note: {cut_short}", file=sys.stderr)
+    for note in (cut_short_note(result), stopped_before_note(budgets, result.run_epochs)):
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     for key, missing in channels_lacking(bench, predictors).items():
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it "

@@ -24,7 +24,8 @@ INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
 __all__ = ["best_per_budget", "best_label", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
-           "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "cost_definition", "HEADLINE_ORDER", "INNER_PREFIX"]
+           "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "cost_definition", "stopped_before_note", "HEADLINE_ORDER",
+           "INNER_PREFIX"]
 
 
 def inner_protocol(protocol: str) -> str:
@@ -73,6 +74,21 @@ def spent_fraction(budget: int, full_epochs: int | None, run_epochs=None) -> flo
         return budget / full_epochs
     runs = np.asarray(run_epochs, dtype=float)
     return float(np.minimum(budget, runs).sum() / runs.sum())
+
+
+def stopped_before_note(budgets, run_epochs) -> str | None:
+    """Per budget, how many runs had stopped before it (``run_epochs``: each run's epochs, None when none stopped
+    early); None when no budget passes a run's stop."""
+    if run_epochs is None:
+        return None
+    runs = np.asarray(run_epochs)
+    counts = [(k, int((runs < k).sum())) for k in sorted(budgets) if k > 0 and (runs < k).any()]
+    if not counts:
+        return None
+    listed = ", ".join(f"{n} at {'budget ' if i == 0 else ''}{k}" for i, (k, n) in enumerate(counts))
+    return (f"of the {len(runs)} runs, some had stopped before the budget ({listed}): those read their last "
+            "logged value from their stop on (finished runs stopped early), so the budget reads nothing of them "
+            "past their own length, and charges each its own length")
 
 
 def cost_definition(full: int | None, run_epochs) -> str:

@@ -8,7 +8,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, headline_protocol,
-                                         cost_definition, spent_fraction, times_faster, undefined_text)
+                                         cost_definition, spent_fraction, stopped_before_note, times_faster,
+                                         undefined_text)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -312,7 +313,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               f"- Full training: {full} epochs ({_full_source(result)}); training spent = "
               f"{'budget / ' + str(full) if result.run_epochs is None else 'as defined below (runs stopped early)'}."
               if full else "- The benchmark has no training curves: budget 0 only.",
-              *[f"- Note: {note}." for note in [cut_short_note(result)] if note],
+              *[f"- Note: {note}." for note in [cut_short_note(result), stopped_before_note(result.budgets,
+                                                                                         result.run_epochs)] if note],
               f"- Budget advice: {result.inner_folds} folds inside each `{headline}` training split "
               f"({len(result.inner_runs) if result.inner_runs is not None else 0} inner runs)."
               if result.inner_folds else "- Budget advice: not run (--inner-folds 0).",
