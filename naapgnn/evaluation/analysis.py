@@ -24,8 +24,8 @@ INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
 __all__ = ["best_per_budget", "best_label", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
-           "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "cost_definition", "stopped_before_note", "HEADLINE_ORDER",
-           "INNER_PREFIX"]
+           "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "cost_definition",
+           "stopped_before_note", "HEADLINE_ORDER", "INNER_PREFIX"]
 
 
 def inner_protocol(protocol: str) -> str:
