@@ -421,7 +421,8 @@ def test_a_budget_beyond_the_shortest_curve_is_named(problem):
     records[5] = replace_curve(records[5], {k: v[:10] for k, v in records[5].curve.items()})
     short = SearchProblem(records)
     short.check_budget(10)
-    with pytest.raises(NaapgnnError, match=f"--budget: 11 epochs, but record {records[5].id!r} has only 10 epochs"):
+    with pytest.raises(NaapgnnError, match=f"--budget: 11 epochs, but record {records[5].id!r} \\(the shortest\\) "
+                                           f"has only 10 epochs of curve, and 1 of the {len(records)} records fewer"):
         short.check_budget(11)
 
 

@@ -184,10 +184,14 @@ class SearchProblem:
             full = "a full training is" if self.equal_runs else "the longest training is"
             raise NaapgnnError(f"{option}: early stopping needs 1..{self.full_epochs - 1} epochs "
                                f"({full} {self.full_epochs}), got {budget}")
-        short = min(self.records, key=lambda r: r.num_epochs)
-        if budget > short.num_epochs:
-            raise NaapgnnError(f"{option}: {budget} epochs, but record {short.id!r} has only {short.num_epochs} "
-                               "epochs of curve")
+        shorter = [r for r in self.records if r.num_epochs < budget]
+        if shorter:
+            short = min(shorter, key=lambda r: r.num_epochs)
+            where = f"line {short.line}, " if short.line else ""
+            raise NaapgnnError(f"{option}: {budget} epoch{'s' * (budget != 1)}, but record {short.id!r} ({where}the "
+                               f"shortest) has only {short.num_epochs} epochs of curve, and {len(shorter)} of the "
+                               f"{len(self.records)} records fewer than {budget}; early stopping reads every "
+                               "candidate's first epochs")
         late = late_logs(self.records, budget)
         if late:
             record, channel, epoch = late[0]
