@@ -358,3 +358,36 @@ def test_the_summary_line_scores_the_predictions_as_the_csv_writes_them():
     assert line.endswith("(1 of them with the id of a record the checkpoint trained on: a fit's own records score "
                          "better than new ones)")
     assert "of them with the id" not in summary_line(records, mean, 0)
+
+
+def test_the_summary_line_names_new_runs_of_configurations_the_checkpoint_trained_on():
+    """A seed of a training configuration under another id scores like a training record: the summary says so."""
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.cli.predict import summary_line
+    from naapgnn.data.configurations import configuration_keys
+
+    records = [Record(str(i), parse_architecture(resnet_layers(1, 4 + i, 3)), target=t)
+               for i, t in enumerate([0.5, 0.6, 0.7])]
+    trained = [Record("seed1-of-0", records[0].arch, target=0.51), Record("1", records[1].arch, target=0.6)]
+    mean = np.array([0.5, 0.6, 0.7])
+    line = summary_line(records, mean, 0, [r.id for r in trained], configuration_keys(trained))
+    assert line.endswith("(1 of them with the id of a record the checkpoint trained on, and 1 more runs of a "
+                         "configuration (architecture and hyperparameters) it trained on, under another id: a fit's "
+                         "own records and other runs of them score better than new ones)")
+    other = summary_line(records, mean, 0, ["x"], configuration_keys(trained))
+    assert other.endswith("(2 of them runs of a configuration (architecture and hyperparameters) it trained on, "
+                          "under another id: a fit's own records and other runs of them score better than new ones)")
+    unrelated = configuration_keys([Record("y", parse_architecture(resnet_layers(2, 9, 3)))])
+    assert "under another id" not in summary_line(records, mean, 0, ["x"], unrelated)
+
+
+def test_train_notes_that_repeated_runs_of_a_configuration_raise_its_held_out_check():
+    from naapgnn.arch.format import parse_architecture
+    from naapgnn.cli.train import repeated_runs_note
+
+    archs = [parse_architecture(resnet_layers(1, 4 + i, 3)) for i in range(3)]
+    seeds = [Record(f"a{i}-s{s}", archs[i], hparams={"lr": 0.1}, target=0.5) for i in range(3) for s in range(2)]
+    assert repeated_runs_note(seeds).startswith("3 configurations (architecture and hyperparameters) appear in more "
+                                                "than one training record (6 records): the held-out check")
+    other_rate = [Record("a0-s9", archs[0], hparams={"lr": 0.01}, target=0.5)]
+    assert repeated_runs_note(other_rate + [seeds[0], seeds[2]]) is None  # another lr is another configuration

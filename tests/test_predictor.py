@@ -264,6 +264,8 @@ def test_checkpoint_that_does_not_fit_fails_in_one_line(fitted, tmp_path, change
                                      "members"),
     ("training_ids", lambda v: v[:5], "config.json gives 5 training_ids but held-out predictions "
                                       "\\(oof_prediction\\) of 120 "),
+    ("training_configurations", lambda v: v[:7], "config.json gives 7 training_configurations but held-out "
+                                                 "predictions \\(oof_prediction\\) of 120 "),
     ("hparam_log", lambda v: v + [True], "config.json gives hparam_log of 1 values for 0 hparam_names"),
     ("curve_mean", lambda v: v[:3], "config.json gives curve_mean of 3 values for [0-9]+ curve_feature_names"),
     ("node_std", lambda v: v[:30], f"config.json gives node_std of 30 values for {len(NODE_FEATURES)} node features"),

@@ -323,7 +323,8 @@ def run(args: argparse.Namespace) -> int:
         i = broken[0]
         raise NaapgnnError(f"record {records[i].id!r}: prediction {mean[i]} is not finite, an input too large for "
                            f"the model ({reasons[i] or 'in domain'}); nothing written")
-    summary = summary_line(records, mean, model.budget, getattr(model, "training_ids_", None))
+    summary = summary_line(records, mean, model.budget, getattr(model, "training_ids_", None),
+                           getattr(model, "training_configurations_", None))
     text = predictions_csv(records, mean, std, in_domain, reasons)
     if args.out:
         write_text_atomic(args.out, text)
@@ -339,10 +340,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_line(records, mean, budget, training_ids=None) -> str:
+def summary_line(records, mean, budget, training_ids=None, training_configurations=None) -> str:
     """How many were predicted and, on those with a target, MAE, Kendall tau and violations, of the predictions
     as the CSV writes them (6 decimals: below that, two predictions differ by the float noise of the batch they
-    were computed in); and how many of those share an id with the checkpoint's ``training_ids``."""
+    were computed in); and how many of those share an id with the checkpoint's ``training_ids``, and how many
+    others a configuration (:func:`naapgnn.data.configurations.configuration_keys`) with its records."""
     import numpy as np
 
     known = [(r.target, m) for r, m in zip(records, mean) if r.target is not None]
@@ -356,9 +358,23 @@ def summary_line(records, mean, budget, training_ids=None) -> str:
         summary += f"; on the {len(known)} with a target: MAE {mae(t, p):.4f}, Kendall tau {tau}"
         if not tau.startswith("undefined"):
             summary += f", violations {violations(t, p)}/{max_violations(len(t))}"
-        trained_on = set(training_ids or ())
-        seen = sum(r.id in trained_on for r in records if r.target is not None)
-        if seen:
-            summary += (f" ({seen} of them with the id of a record the checkpoint trained on: a fit's own records "
-                        "score better than new ones)")
+        summary += _trained_on_note([r for r in records if r.target is not None], training_ids,
+                                    training_configurations)
     return summary
+
+
+def _trained_on_note(records, training_ids, training_configurations) -> str:
+    """`` (N of them with the id of a record the checkpoint trained on ...)`` and the same of the other records
+    whose configuration it trained on under another id (a seed of the same run); '' when there are none."""
+    from naapgnn.data.configurations import configuration_keys
+
+    trained_on = set(training_ids or ())
+    others = [r for r in records if r.id not in trained_on]
+    seen = len(records) - len(others)
+    known = set(training_configurations or ())
+    twins = sum(key in known for key in configuration_keys(others)) if known and others else 0
+    parts = [f"{seen} of them with the id of a record the checkpoint trained on"] if seen else []
+    parts += [f"{twins} {'more ' if seen else 'of them '}runs of a configuration (architecture and hyperparameters) "
+              "it trained on, under another id"] if twins else []
+    own = "a fit's own records" + (" and other runs of them" if twins else "")
+    return f" ({', and '.join(parts)}: {own} score better than new ones)" if parts else ""

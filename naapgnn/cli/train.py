@@ -64,6 +64,23 @@ def held_out_summary(model, records) -> str:
             f"{describe_tau(y[seen], graph[seen])})")
 
 
+def repeated_runs_note(records) -> str | None:
+    """Why the held-out check reads high where a configuration was run more than once (its seeds); None when
+    every record is its own configuration."""
+    import numpy as np
+
+    from naapgnn.data.configurations import configuration_groups
+
+    groups = configuration_groups(records)
+    if groups is None:
+        return None
+    counts = np.bincount(groups)
+    return (f"{int((counts > 1).sum())} configurations (architecture and hyperparameters) appear in more than one "
+            f"training record ({int(counts[counts > 1].sum())} records): the held-out check predicts a record with "
+            "members that may have trained on its twins, so it reads higher than on new architectures (naapgnn "
+            "evaluate keeps a configuration's records on one side of its splits)")
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -111,5 +128,8 @@ def run(args: argparse.Namespace) -> int:
           f"best epochs {model.best_epochs_}, blend_forest {model.blend_forest}, "
           f"share blended {model.blend_share_:g})")
     print(held_out_summary(model, records))
+    repeated = repeated_runs_note(records)
+    if repeated:
+        print(f"note: {repeated}")
     print(f"checkpoint saved to {out}")
     return 0

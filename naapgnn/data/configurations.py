@@ -8,6 +8,7 @@ evaluation's splits keep a configuration's records together
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Sequence
 
@@ -16,17 +17,23 @@ import numpy as np
 from naapgnn.data.channels import SCHEDULE_CHANNEL
 from naapgnn.data.hparams import hparams_to_json
 
-__all__ = ["configuration_groups"]
+__all__ = ["configuration_groups", "configuration_keys"]
 
 
 def configuration_groups(records: Sequence) -> np.ndarray | None:
     """Per record, the index of its configuration (architecture and hyperparameters, with the peak of an ``lr``
     channel: a recipe that logs its learning rate per epoch gives it there), when some configuration has more than
     one record; None when every record is its own (then nothing needs grouping)."""
-    keys = [json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams), _schedule_peak(r)], sort_keys=True)
-            for r in records]
+    keys = configuration_keys(records)
     _, first, index = np.unique(keys, return_index=True, return_inverse=True)
     return index.astype(np.int64) if len(first) < len(keys) else None
+
+
+def configuration_keys(records: Sequence) -> list[str]:
+    """Per record, a digest of its configuration (as :func:`configuration_groups` compares them): a checkpoint
+    keeps its training records' so that ``predict`` can tell a new run of a configuration it trained on."""
+    return [hashlib.sha1(json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams), _schedule_peak(r)],
+                                    sort_keys=True).encode()).hexdigest()[:16] for r in records]
 
 
 def _schedule_peak(record) -> float | None:

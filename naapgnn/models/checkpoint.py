@@ -147,6 +147,7 @@ def _config(model) -> dict:
         "oof_prediction": [None if np.isnan(v) else float(v) for v in model.oof_prediction_],
         "training_digest": getattr(model, "training_digest_", None),
         "training_ids": getattr(model, "training_ids_", None),
+        "training_configurations": getattr(model, "training_configurations_", None),
     }
     return {
         "format": CHECKPOINT_FORMAT,
@@ -252,6 +253,7 @@ def _set_state(model, state: dict) -> None:
     model.oof_prediction_ = np.array([np.nan if v is None else float(v) for v in state["oof_prediction"]])
     model.training_digest_ = state.get("training_digest")  # None in a checkpoint saved before it was kept
     model.training_ids_ = state.get("training_ids")
+    model.training_configurations_ = state.get("training_configurations")  # None before it was kept
     model.remember_params()
 
 
@@ -395,18 +397,21 @@ def _load_members(model, path: Path, where: str) -> list:
 
 def _check_member_count(model, members: int, where: str) -> None:
     """Refuse a config.json whose count of ensemble members (n_ensemble, best_epochs) is not ``members``, the
-    weights.pt's, or whose training records' counts (training_ids, oof_prediction) differ."""
+    weights.pt's, or whose training records' counts (training_ids, training_configurations, oof_prediction)
+    differ."""
     given = {f"n_ensemble {int(model.n_ensemble)}": int(model.n_ensemble),
              f"best_epochs of {len(model.best_epochs_)} members": len(model.best_epochs_) or members}
     for what, count in given.items():
         if count != members:
             raise NaapgnnError(f"{where}: {CONFIG_FILE} gives {what}, but {WEIGHTS_FILE} holds {members} ensemble "
                                f"members; retrain (or restore {CONFIG_FILE})")
-    ids, held = model.training_ids_, len(model.oof_prediction_)
-    if ids is not None and (not isinstance(ids, list) or len(ids) != held):
-        given = f"{len(ids)} training_ids" if isinstance(ids, list) else f"training_ids of type {type(ids).__name__}"
-        raise NaapgnnError(f"{where}: {CONFIG_FILE} gives {given} but held-out predictions (oof_prediction) of "
-                           f"{held} training records; retrain (or restore {CONFIG_FILE})")
+    held = len(model.oof_prediction_)
+    for key in ("training_ids", "training_configurations"):
+        given = getattr(model, f"{key}_", None)
+        if given is not None and (not isinstance(given, list) or len(given) != held):
+            what = f"{len(given)} {key}" if isinstance(given, list) else f"{key} of type {type(given).__name__}"
+            raise NaapgnnError(f"{where}: {CONFIG_FILE} gives {what} but held-out predictions (oof_prediction) of "
+                               f"{held} training records; retrain (or restore {CONFIG_FILE})")
 
 
 def _load_forest(path: Path, where: str):

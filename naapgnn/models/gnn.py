@@ -276,7 +276,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _fit(self, X, y):
         import torch
 
-        from naapgnn.data.digest import training_digest
+        from naapgnn.data import configurations, digest
         from naapgnn.features.hparams import hparam_reading, training_mean
 
         self._check_params()
@@ -323,8 +323,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         finally:
             bar.close()
         self.oof_prediction_ = oof * self.y_std_ + self.y_mean_
-        self.training_digest_ = training_digest(records, y)
-        self.training_ids_ = [r.id for r in records]
+        self.training_digest_, self.training_ids_ = digest.training_digest(records, y), [r.id for r in records]
+        self.training_configurations_ = configurations.configuration_keys(records)
         statistics = self._statistics(raw)
         self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics)
         self.blend_share_, self.blend_scores_ = self._choose_share(y)
