@@ -239,7 +239,12 @@ def test_target_scale_percent(bench, ckpt0, tmp_path, capsys):
     assert "percent.jsonl line 1: target: " in err and "use --target-scale percent" in err and "\n" not in err
     assert main(["predict", "--checkpoint", str(ckpt0), str(percent), "--target-scale", "percent",
                  "--out", str(tmp_path / "a.csv")]) == 0
+    summary = capsys.readouterr().err
+    error = float(summary.split("MAE ")[1].split()[0])
+    assert f"MAE {error:.4f} ({100 * error:.2f} points: targets read in percent, predictions written as fractions)" \
+        in summary
     assert main(["predict", "--checkpoint", str(ckpt0), str(bench[0]), "--out", str(tmp_path / "b.csv")]) == 0
+    assert "points: targets read in percent" not in capsys.readouterr().err
     a, b = _rows(tmp_path / "a.csv"), _rows(tmp_path / "b.csv")
     assert [r["prediction"] for r in a] == [r["prediction"] for r in b]
     assert [float(r["target"]) for r in a] == pytest.approx([float(r["target"]) for r in b], abs=1e-12)

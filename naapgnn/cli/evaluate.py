@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, reads_lacking, spent_fraction,
-                                             stopped_before_note)
+    from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, reads_lacking,
+                                             spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
@@ -187,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
               f"{'undef.' if math.isnan(r['violations']) else _std(r['violations'], 1).strip():>6}  "
               f"{r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {_precision(r['precision_at_5'])}  "
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
-    for note in (small_split_note(result), equal_targets_note(result)):
+    percent = "targets read in percent and divided by 100: MAEs are fractions (0.01 = 1 point)"
+    for note in (small_split_note(result), equal_targets_note(result),
+                 percent if args.target_scale == "percent" else None):
         if note:
             print(f"note: {note}")
     advice = result.advice(args.tolerance)

@@ -324,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
         raise NaapgnnError(f"record {records[i].id!r}: prediction {mean[i]} is not finite, an input too large for "
                            f"the model ({reasons[i] or 'in domain'}); nothing written")
     summary = summary_line(records, mean, model.budget, getattr(model, "training_ids_", None),
-                           getattr(model, "training_configurations_", None))
+                           getattr(model, "training_configurations_", None), percent=args.target_scale == "percent")
     text = predictions_csv(records, mean, std, in_domain, reasons)
     if args.out:
         write_text_atomic(args.out, text)
@@ -340,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_line(records, mean, budget, training_ids=None, training_configurations=None) -> str:
+def summary_line(records, mean, budget, training_ids=None, training_configurations=None, percent=False) -> str:
     """How many were predicted and, on those with a target, MAE, Kendall tau and violations, of the predictions
     as the CSV writes them (6 decimals: below that, two predictions differ by the float noise of the batch they
     were computed in); and how many of those share an id with the checkpoint's ``training_ids``, and how many
@@ -355,7 +355,10 @@ def summary_line(records, mean, budget, training_ids=None, training_configuratio
         t, p = (np.array(a) for a in zip(*known))
         p = np.round(p, PREDICTION_DECIMALS)
         tau = describe_tau(t, p)
-        summary += f"; on the {len(known)} with a target: MAE {mae(t, p):.4f}, Kendall tau {tau}"
+        error = mae(t, p)
+        unit = f" ({100 * error:.2f} points: targets read in percent, predictions written as fractions)" if (
+            percent) else ""
+        summary += f"; on the {len(known)} with a target: MAE {error:.4f}{unit}, Kendall tau {tau}"
         if not tau.startswith("undefined"):
             summary += f", violations {violations(t, p)}/{max_violations(len(t))}"
         summary += _trained_on_note([r for r in records if r.target is not None], training_ids,

@@ -129,7 +129,9 @@ def load_benchmark_for_evaluation(source=None, target_scale: str = "fraction") -
         return benchmark_from_table(load_naap440(path))
     records = load_benchmark(path, target_scale=target_scale,
                              need_target="evaluation needs every final accuracy; remove the records without one")
-    return _checked(records, records, f"{path.name} ({len(records)} architectures)", source)
+    scale = "; targets in percent, read as fractions: MAEs and predictions are fractions" if (
+        target_scale == "percent") else ""
+    return _checked(records, records, f"{path.name} ({len(records)} architectures{scale})", source)
 
 
 def _checked(records, table, name, source) -> Benchmark:
