@@ -180,6 +180,20 @@ def test_budget_zero_stack_reads_the_statistics_and_the_curve_gate_stands_on_it(
     assert gate["mae"] <= gate["architecture_mae"] and gate["tau"] >= gate["architecture_tau"]
 
 
+def test_a_curve_every_run_shares_offers_no_candidate_and_the_model_is_the_budget_zero_one():
+    """Identical curves (a constant column, however standardised) say nothing of the runs: a nonlinear stack on
+    (graph prediction, constant) would still recalibrate the graph prediction and be credited to the curve."""
+    rng = np.random.default_rng(4)
+    statistics, target = rng.normal(size=(300, 3)), rng.normal(size=300)
+    oof = np.tanh(1.5 * target) + rng.normal(0, 0.2, 300)  # a bent prediction a kernel would straighten
+    zero = fit_gated_stack(oof, np.zeros((300, 0)), target, statistics=statistics)
+    same = fit_gated_stack(oof, np.full((300, 4), 0.37), target, statistics=statistics)
+    assert same.kind == zero.kind and not same.gate["used"] and same.weight == 1.0
+    assert np.array_equal(same.oof, zero.oof) and "nonlinear_mae" not in same.gate
+    varied = fit_gated_stack(oof, rng.normal(size=(300, 4)), target, statistics=statistics)
+    assert "nonlinear_mae" in varied.gate  # a curve that varies is weighed
+
+
 def test_the_budget_zero_part_of_a_gate_is_reused_only_where_it_read_the_same_inputs():
     """A gate at another budget of the same model reuses the budget-0 part it is handed, and gives what a gate
     fitted from scratch gives; handed the part of other inputs, it fits its own."""

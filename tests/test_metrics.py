@@ -136,6 +136,16 @@ def test_constant_predictions_have_no_rank_correlation():
     assert math.isnan(spearman([1, 2, 3], [0.5, 0.5, 0.5]))
 
 
+def test_constant_predictions_have_no_top_k():
+    """The first k records are no predicted top k: precision and regret of a constant predictor are undefined, not
+    the luck of the file's order (here it would read perfect)."""
+    y_true = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    out = all_metrics(y_true, [0.5] * 6, ks=(5,))
+    assert math.isnan(out["precision_at_5"]) and math.isnan(out["top_5_regret"])
+    assert precision_at_k(y_true, [0.5] * 6, 5) == 1.0  # the tie-broken function itself, as documented
+    assert all_metrics(y_true, [0.5] * 5 + [0.4], ks=(5,))["precision_at_5"] == 1.0  # one order is order enough
+
+
 def test_precision_and_regret_hand_worked():
     y_true = [0.9, 0.8, 0.7, 0.6, 0.5]
     y_pred = [0.1, 0.8, 0.9, 0.2, 0.3]  # predicted top-2: items 2, 1

@@ -11,8 +11,9 @@ violation. Equal predictions never count. This is the number of inversions of
 the stable sort of the predictions, which is what the paper's script counts. A pair of
 equal true accuracies thus counts by the order of the records (``evaluate``'s report notes such pairs).
 Where every prediction is equal, a constant predictor orders nothing: :func:`monotonicity_score` and
-:func:`all_metrics`' violations and monotonicity score are then undefined (NaN), as Kendall tau is, not a perfect
-0 violations and score 1 (:func:`violations` itself, the raw count, gives 0).
+:func:`all_metrics`' violations, monotonicity score, precision@k and top-k regret are then undefined (NaN), as
+Kendall tau is, not a perfect 0 violations and score 1, nor the first k records read as its top k
+(:func:`violations` itself, the raw count, gives 0).
 """
 from __future__ import annotations
 
@@ -200,8 +201,8 @@ def all_metrics(y_true, y_pred, ks=(5, 10)) -> dict[str, float]:
 
     Keys: ``mae, violations, max_violations, monotonicity_score, kendall_tau,
     spearman`` then ``precision_at_{k}`` and ``top_{k}_regret`` for each k in
-    ``ks`` (values of k larger than the number of architectures are skipped). Violations and monotonicity
-    score are NaN where every prediction is equal (see the module docstring).
+    ``ks`` (values of k larger than the number of architectures are skipped). Violations, monotonicity
+    score, precision and regret are NaN where every prediction is equal (see the module docstring).
     """
     t, p = _pair(y_true, y_pred, min_len=2)
     v = math.nan if _constant(p) else violations(t, p)
@@ -215,7 +216,7 @@ def all_metrics(y_true, y_pred, ks=(5, 10)) -> dict[str, float]:
         "spearman": spearman(t, p),
     }
     for k in ks:
-        if k <= len(t):
-            out[f"precision_at_{k}"] = precision_at_k(t, p, k)
-            out[f"top_{k}_regret"] = top_k_regret(t, p, k)
+        if k <= len(t):  # a constant predictor's top k is the first k records: undefined too
+            out[f"precision_at_{k}"] = math.nan if _constant(p) else precision_at_k(t, p, k)
+            out[f"top_{k}_regret"] = math.nan if _constant(p) else top_k_regret(t, p, k)
     return out

@@ -73,21 +73,19 @@ on 550 records); a nu-SVR's in :data:`naapgnn.models.kernels.SVR_GRID`, on the f
 Far from the training data an RBF kernel's output decays to zero, so the
 prediction falls back to the graph's.
 
-The curve stacks enter as learned mixtures with the budget-0 choice,
-``w * stack + (1 - w) * budget-0 model`` for ``w`` in
-:data:`MIXTURE_WEIGHTS`: where the curve pins down some networks (diverged
-ones) but the kernel ranks the others worse than the graph, a partial weight
-keeps both. The ridge, too, though it already weighs the graph prediction
-against the curve: its fit on some forty correlated curve columns is noisy,
-and a partial weight shrinks it toward the budget-0 model.
+The curve stacks enter as learned mixtures with the budget-0 choice, ``w * stack + (1 - w) * budget-0 model``
+for ``w`` in :data:`MIXTURE_WEIGHTS`: where the curve pins down some networks (diverged ones) but the kernel
+ranks the others worse than the graph, a partial weight keeps both. The ridge, too, though it already weighs
+the graph prediction against the curve: its fit on some forty correlated curve columns is noisy, and a partial
+weight shrinks it toward the budget-0 model.
 
-A candidate is kept only if its cross-validated mean absolute error is lower
-than the one it would replace (graph only at budget 0, the budget-0 choice at
-``k``) and its Kendall tau not lower; of those kept, the lower error wins at budget 0, and at ``k`` the
-highest tau within one standard error of the lowest error (:func:`naapgnn.models.gate_rules.better_mixture`).
-The budget-0 choice is among the candidates at every ``k`` with the same
-folds, so the model at budget ``k >= 1`` is never worse than at budget 0 on
-that cross-validation.
+A candidate is kept only if its cross-validated mean absolute error is lower than the one it would replace
+(graph only at budget 0, the budget-0 choice at ``k``) and its Kendall tau not lower; of those kept, the lower
+error wins at budget 0, and at ``k`` the highest tau within one standard error of the lowest error
+(:func:`naapgnn.models.gate_rules.better_mixture`).
+The budget-0 choice is among the candidates at every ``k`` with the same folds, so the model at budget
+``k >= 1`` is never worse than at budget 0 on that cross-validation. A curve that no fold's training part
+varies in (every run logged the same values) offers no candidate: the model is the budget-0 one.
 
 At ``k``, the error to beat is the lower of the budget-0 choice's and that of
 its linear rescaling (a ridge on that prediction alone, cross-validated): a
@@ -344,7 +342,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
               for kind in KERNEL_INPUTS}
     held_out, scores, settings = dict(shared.held_out), dict(shared.scores), dict(shared.settings)
     gate, budget0 = dict(shared.gate), shared.choice
-    kinds = [k for k in CURVE_KINDS if k in curve_kinds and curve.shape[1] and (k != "svr_values" or values.shape[1])
+    informative = curve.shape[1] and varies_in_every_fold(curve[rows], draws)
+    kinds = [k for k in CURVE_KINDS if k in curve_kinds and informative and (k != "svr_values" or values.shape[1])
              and (k not in SVR_KINDS or varies_in_every_fold(inputs[k][:, 1:], draws))]
     for kind in kinds:
         if kind == "linear":
