@@ -30,3 +30,10 @@ def invalid_lines(name: str, problems: list, listed: int = 10) -> str:
         noun = "record" if len(rest) == 1 else "records"
         out += f"; and {len(rest)} more invalid {noun} (line{'s' if len(rest) > 1 else ''} {shown})"
     return out
+
+
+def unknown_fields(names) -> str:
+    """``unknown field 'a'``, or ``unknown fields 'a', 'b'``: every one at once, so that a file of several is
+    mended in one pass, not one rerun per field."""
+    names = sorted(names)
+    return f"unknown field{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"

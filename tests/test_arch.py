@@ -108,6 +108,7 @@ BAD = [
     (graph({"op": "gap"}, {"op": "batchnorm"}), "layer 1: batchnorm needs a feature map"),
     (graph({"op": "batchnorm", "activation": "swish"}), "layer 0: unknown activation 'swish'"),
     (graph(conv(4, colour="red")), "layer 0: conv: unknown field 'colour'"),
+    (graph(conv(4, colour="red", size=3)), "layer 0: conv: unknown fields 'colour', 'size'"),
     (graph({"op": "gap"}, {"op": "maxpool", "kernel_size": 2}), "layer 1: maxpool needs a feature map"),
     ([{"kernel_size": 3, "width": 8, "stride": 1}], "block 0: missing field 'residual'"),
     ([{"kernel_size": 3, "width": "8", "stride": 1, "residual": False}], "block 0: width must be a positive integer"),

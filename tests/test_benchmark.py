@@ -189,6 +189,8 @@ def test_a_target_in_percent_among_fractions_is_refused_as_mixed_units_in_either
         ({"id": "a"}, "missing field 'arch'"),
         ({"id": True, "arch": SCHEME}, "id: expected a non-empty string or an integer"),
         ({"id": "a", "arch": SCHEME, "targte": 0.5}, "unknown field 'targte'"),
+        ({"id": "a", "arch": SCHEME, "seed": 1, "dataset": "c10", "train_time_s": 9.5},
+         "unknown fields 'dataset', 'seed', 'train_time_s' (expected id, arch, curve, hparams, target, split)"),
         ({"id": "a", "arch": []}, "arch: empty network"),
         ({"id": "a", "arch": [dict(SCHEME[0], width=-4)]}, "arch: block 0: "),
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": [0.1, "0.2"]}},

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from naapgnn.arch.ops import ACTIVATIONS, JOIN_OPS, OP_FIELDS, OPS, check_attrs, infer_shape, is_default, positive_int
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, unknown_fields
 from naapgnn.io import read_text, unique_keys
 
 __all__ = ["ACTIVATIONS", "OPS", "NETWORK_INPUT", "Layer", "Architecture", "parse_architecture",
@@ -203,7 +203,7 @@ def _wrapped_scheme(obj: Mapping[str, Any]) -> Any:
     (``num_classes``, ``input_shape``) would be silently ignored: refused."""
     unknown = sorted(set(obj) - {"scheme", "name"})
     if unknown:
-        raise NaapgnnError(f"unknown field {unknown[0]!r} beside 'scheme' (a scheme is NAAP-440's 3x32x32 input and "
+        raise NaapgnnError(f"{unknown_fields(unknown)} beside 'scheme' (a scheme is NAAP-440's 3x32x32 input and "
                            "10 classes; give a layer graph with 'layers' for others)")
     return obj["scheme"]
 
@@ -241,7 +241,7 @@ def _from_scheme(blocks: Sequence[Any]) -> Architecture:
             raise NaapgnnError(f"block {i}: missing field {missing[0]!r}")
         unknown = sorted(set(block) - set(SCHEME_KEYS))
         if unknown:
-            raise NaapgnnError(f"block {i}: unknown field {unknown[0]!r}")
+            raise NaapgnnError(f"block {i}: {unknown_fields(unknown)}")
         block = dict(block)
         try:
             for key in ("kernel_size", "width", "stride"):
@@ -363,7 +363,7 @@ def _checked_attrs(op: str, raw: Mapping) -> dict:
     spec = OP_FIELDS[op]
     if not raw.keys() <= _KNOWN_KEYS[op]:
         unknown = sorted(set(raw) - _KNOWN_KEYS[op])
-        raise NaapgnnError(f"{op}: unknown field {unknown[0]!r}")
+        raise NaapgnnError(f"{op}: {unknown_fields(unknown)}")
     attrs = {}
     for name, (required, default) in spec.items():
         if name in raw:

@@ -44,7 +44,7 @@ from naapgnn.data.plausibility import check_plausible, lr_mismatch_notice
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, mixed_target_units,  # noqa: F401
                                   percent_notice, read_target)
 from naapgnn.data.units import low_percent_notice, mixed_units_notice
-from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines
+from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines, unknown_fields
 from naapgnn.io import json_lines, read_text, unique_keys, write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
@@ -304,7 +304,7 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
         raise NaapgnnError(f"expected a JSON object, got {json_kind(obj)}")
     unknown = sorted(set(obj) - set(_FIELDS))
     if unknown:
-        raise NaapgnnError(f"unknown field {unknown[0]!r} (expected {', '.join(_FIELDS)})")
+        raise NaapgnnError(f"{unknown_fields(unknown)} (expected {', '.join(_FIELDS)})")
     for required in ("id", "arch"):
         if required not in obj:
             raise NaapgnnError(f"missing field {required!r}")
