@@ -177,7 +177,7 @@ def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logge
         scaled = [b for b in held if b not in defaults]
         kept = f"budgets {', '.join(map(str, held))} kept, {', '.join(map(str, left))} left out" if not scaled else (
             f"budgets {', '.join(map(str, held))} instead of {', '.join(map(str, defaults))}, counted in steps of "
-            f"{first_logged} epochs")
+            f"{first_logged} epoch{'s' * (first_logged != 1)}")
         print(f"note: {kept}: {' and '.join(why)} ({option} to choose)")
     return held
 

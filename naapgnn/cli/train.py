@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.cli.options import check_curve_lengths, check_seed, check_threads, parse_params, writable_folder
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
+    from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.models.checkpoint import check_replaceable
     from naapgnn.models.ensemble import step_size
     from naapgnn.models.gnn import GNNPredictor
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         raise NaapgnnError(f"{args.data}: no training records (every record has split \"test\")")
     check_curve_lengths(records, args.budget, args.data)
+    check_targets_vary([r.target for r in records], f"{args.data or 'NAAP-440'} (training split)")
     model = GNNPredictor(budget=args.budget, random_state=args.seed, device=args.device,
                          n_threads=args.threads, n_jobs=args.jobs, progress=not args.quiet,
                          **{**extra, **{k: v for k, v in options.items() if v is not None}})
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     model.save(out)
     batch = step_size(model.batch_size, len(records))
     print(f"trained on {len(records)} architectures at budget {args.budget} in {seconds:.1f} s "
-          f"({model.n_ensemble} members, {'full-batch' if batch is None else f'mini-batches of {batch}'}, "
+          f"({model.n_ensemble} member{'s' * (model.n_ensemble != 1)}, {'full-batch' if batch is None else f'mini-batches of {batch}'}, "
           f"best epochs {model.best_epochs_}, blend_forest {model.blend_forest}, "
           f"share blended {model.blend_share_:g})")
     print(held_out_summary(model, records))

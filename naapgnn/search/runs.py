@@ -142,7 +142,7 @@ def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
         return held, ""
     late = f"; some record logs its first value at epoch {first}" if first > 1 else ""
     left = ", ".join(str(b) for b in DEFAULT_BUDGETS if b not in held)
-    steps = f" (counted in steps of {first} epochs)" if set(held) - set(DEFAULT_BUDGETS) else ""
+    steps = f" (counted in steps of {first} epoch{'s' * (first != 1)})" if set(held) - set(DEFAULT_BUDGETS) else ""
     return held, (f"note: budgets {', '.join(map(str, held))}{steps} kept{f', {left} left out' if left else ''}: "
                   f"{_full_training(problem)} is {problem.full_epochs} "
                   f"epochs and the shortest curve {shortest}{late} (--budget to choose)\n")
