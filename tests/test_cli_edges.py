@@ -391,3 +391,12 @@ def test_train_notes_that_repeated_runs_of_a_configuration_raise_its_held_out_ch
                                                 "than one training record (6 records): the held-out check")
     other_rate = [Record("a0-s9", archs[0], hparams={"lr": 0.01}, target=0.5)]
     assert repeated_runs_note(other_rate + [seeds[0], seeds[2]]) is None  # another lr is another configuration
+
+
+def test_train_names_the_file_whose_targets_are_all_equal(tmp_path, capsys):
+    path = tmp_path / "flat.jsonl"
+    path.write_text("".join(json.dumps({"id": f"n{i}", "arch": resnet_layers(1, 4 + i, 3), "target": 0.9}) + "\n"
+                            for i in range(12)))
+    assert main(["train", "--budget", "0", "--data", str(path), "--out", str(tmp_path / "ck"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (f"naapgnn train: error: {path} (training split): all 12 targets are "
+                                               "0.9: nothing to rank")
