@@ -71,6 +71,8 @@ def test_evaluation_writes_results_and_resumes_without_recomputing(small_bench, 
     report = paths["report"].read_text()
     assert "FALLBACK: Gaussian noise" in report and "![Rank agreement matrix](rank_matrix.png)" in report
     assert "No budget advice" in report and "advice" not in paths  # inner_folds=0
+    ms = 1000 * small_bench.zero_cost_seconds["naswot"]  # a run reads the scores, computed once before the runs
+    assert f" + {ms:.0f} ms per architecture, scored once before the runs |" in report
 
     # Second invocation: every run and the zero-cost scores come from the cache.
     def refuse(*args, **kwargs):

@@ -251,3 +251,15 @@ def test_the_budget_note_says_when_defaults_are_counted_in_logging_steps(capsys)
     out = capsys.readouterr().out
     assert ("note: budgets 0, 10, 20, 30, 40, 50, 60, 70, 80, 90 instead of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, counted in "
             "steps of 10 epochs: some record logs its first value at epoch 10 (--budgets to choose)") in out
+
+
+def test_the_budget_note_names_the_records_without_a_curve(capsys):
+    from types import SimpleNamespace
+
+    from naapgnn.cli.options import budgets_held
+
+    records = [SimpleNamespace(id=f"n{i}", line=i + 1, num_epochs=0 if i % 2 == 0 else 12) for i in range(6)]
+    assert budgets_held([0, 3, 6, 9], 0, records=records) == [0]
+    assert capsys.readouterr().out == ("note: budgets 0 kept, 3, 6, 9 left out: 3 of the 6 records have no curve "
+                                       "(first: line 1, record 'n0'): every budget >= 1 would need one "
+                                       "(--budgets to choose)\n")

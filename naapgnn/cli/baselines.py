@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         check_targets_vary(df.y, df.name)
         note_repeated_configurations(df)
         budgets = (parse_budgets(args.budgets, df.records, Path(args.data).name) if args.budgets
-                   else budgets_held(DEFAULT_BUDGETS, df.max_epochs, first_logged=first_logged_epoch(df.records)))
+                   else budgets_held(DEFAULT_BUDGETS, df.max_epochs, first_logged=first_logged_epoch(df.records),
+                                     records=df.records))
         args.protocol = protocol_or_default(args.protocol, df.is_test, args.data)
     else:
         budgets = parse_budgets(args.budgets) if args.budgets else list(DEFAULT_BUDGETS)

@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                               protocol_or_default(None, bench.is_test, args.data)]
     if budgets is None:
         budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records),
-                               first_logged=first_logged_epoch(bench.records))
+                               first_logged=first_logged_epoch(bench.records), records=bench.records)
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")

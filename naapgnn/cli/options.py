@@ -163,15 +163,20 @@ def _line(record) -> str:
     return f"line {record.line}, " if record.line else ""
 
 
-def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logged: int = 1) -> list[int]:
+def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logged: int = 1,
+                 records=None) -> list[int]:
     """:func:`naapgnn.data.gaps.budgets_within` of ``defaults``, with a note when that leaves some out or scales
-    them to a benchmark that logs every ``first_logged`` epochs."""
+    them to a benchmark that logs every ``first_logged`` epochs (naming, of ``records``, those without a curve)."""
     from naapgnn.data.gaps import budgets_within
 
     defaults = list(defaults)
     held = budgets_within(defaults, shortest, first_logged)
     if held != defaults:
         why = [f"the shortest curve of the benchmark has {shortest} epochs"] if max(defaults) > shortest else []
+        bare = [r for r in records or () if not r.num_epochs]
+        if bare and shortest == 0:
+            why = [f"{len(bare)} of the {len(records)} records have no curve (first: {_line(bare[0])}record "
+                   f"{bare[0].id!r}): every budget >= 1 would need one"]
         why += [f"some record logs its first value at epoch {first_logged}"] if first_logged > 1 else []
         left = [b for b in defaults if b not in held]
         scaled = [b for b in held if b not in defaults]

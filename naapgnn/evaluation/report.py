@@ -300,8 +300,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     lab = lambda k: labels.get(k, k)  # noqa: E731
     lines = ["# How many epochs must an architecture train before its final accuracy can be predicted?", ""]
     lines += _advice_lines(result, result.advice(tolerance), tolerance, lab)
-    lines += ["## Setup", "",
-              f"- Data: {result.bench.name}.",
+    lines += ["## Setup", "", f"- Data: {result.bench.name}.",
               f"- Protocols: {', '.join(result.protocols)}. Fixed-split protocols (official, extrapolate) fit "
               f"every seeded predictor with {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}); "
               "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
@@ -389,7 +388,10 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     fit = runs.groupby(["predictor"], sort=False)["seconds"].mean()
     lines += ["## Cost of the predictors", "",
               "Mean seconds per run (fit on the training split and predict the test split) on this machine:", ""]
-    lines.append(_table(["predictor", "seconds per run"], [[lab(k), f"{v:.2f}"] for k, v in fit.items()]))
+    once = {p.key: f" + {1000 * result.bench.zero_cost_seconds.get(p.config['score'], math.nan):.0f} ms per "
+            "architecture, scored once before the runs" for p in zc}  # a run reads the scores
+    lines.append(_table(["predictor", "seconds per run"],
+                        [[lab(k), f"{v:.2f}{once.get(k, '')}"] for k, v in fit.items()]))
     lines += ["## Definitions", "",
               "- **Budget**: epochs of the training curve a predictor reads (0 = the architecture alone). "
               + cost_definition(full, result.run_epochs),
