@@ -24,7 +24,7 @@ def configuration_groups(records: Sequence) -> np.ndarray | None:
     """Per record, the index of its configuration (architecture and hyperparameters, with the peak of an ``lr``
     channel: a recipe that logs its learning rate per epoch gives it there), when some configuration has more than
     one record; None when every record is its own (then nothing needs grouping)."""
-    keys = configuration_keys(records)
+    keys = _configurations(records)  # numbered in the order of these texts: the evaluation's splits depend on it
     _, first, index = np.unique(keys, return_index=True, return_inverse=True)
     return index.astype(np.int64) if len(first) < len(keys) else None
 
@@ -32,8 +32,12 @@ def configuration_groups(records: Sequence) -> np.ndarray | None:
 def configuration_keys(records: Sequence) -> list[str]:
     """Per record, a digest of its configuration (as :func:`configuration_groups` compares them): a checkpoint
     keeps its training records' so that ``predict`` can tell a new run of a configuration it trained on."""
-    return [hashlib.sha1(json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams), _schedule_peak(r)],
-                                    sort_keys=True).encode()).hexdigest()[:16] for r in records]
+    return [hashlib.sha1(text.encode()).hexdigest()[:16] for text in _configurations(records)]
+
+
+def _configurations(records: Sequence) -> list[str]:
+    return [json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams), _schedule_peak(r)], sort_keys=True)
+            for r in records]
 
 
 def _schedule_peak(record) -> float | None:
