@@ -88,3 +88,25 @@ def test_a_target_in_percent_reads_as_its_copy_in_fractions():
     written = [36.83, 83.74, 74.46, 57.1, 100.0, 0.0, 33.333333]
     assert [check_target(v, "percent") for v in written] == [0.3683, 0.8374, 0.7446, 0.571, 1.0, 0.0, 0.33333333]
     assert 36.83 / 100 != 0.3683  # the float noise that rounding removes
+
+
+def test_records_built_in_python_that_mix_units_are_refused_as_a_file_is(tmp_path):
+    """One run in percent among runs in fractions, passed to a predictor in one call: read by one unit, the call
+    would read the others 100 times too small and move their predictions with no word."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from naapgnn.models.inputs import as_records
+
+    fractions = [({"val_acc": [0.2 + 0.01 * i, 0.5 + 0.02 * i]}, 0.55 + 0.02 * i) for i in range(9)]
+    records = load_jsonl(_write(tmp_path / "f.jsonl", fractions))
+    assert as_records(records) == records  # one unit: as given
+    percent = replace(records[0], id="pct", curve={"val_acc": 100 * np.asarray(records[0].curve["val_acc"])})
+    with pytest.raises(NaapgnnError) as info:
+        as_records([percent, *records[1:]], "GNNPredictor")
+    assert str(info.value) == ("GNNPredictor: curve.val_acc: mixed units: record 'pct' exceeds 1.05 (up to 50, "
+                               "percentages?) while 8 of 9 records never do (fractions); give every record in the "
+                               "same unit")
+    runs = load_jsonl(_write(tmp_path / "p.jsonl", _percent_runs()))
+    assert as_records(runs) == runs  # all in percent: read so

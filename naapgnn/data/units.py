@@ -44,7 +44,8 @@ def _off_as_fractions(last: float, target: float, error: bool) -> bool:
     return 1.0 - last < target - LOW_PERCENT_GAP and 1.0 - last / 100 <= target + CUT_SHORT_MARGIN
 
 
-def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int], declared: bool = False) -> str | None:
+def mixed_units_notice(records: Sequence, name: str, lines: Sequence, declared: bool = False,
+                       place: str = "line") -> str | None:
     """A one-line warning when an accuracy or error-rate channel read in percent (:func:`fraction_scale`) has a
     quarter to a half of its records never above 1.05, as in a file mixing percentages and fractions (a run
     dead at 0.5 % of a 200-class task stays that low too, but rarely a quarter of them); None otherwise, and
@@ -53,7 +54,8 @@ def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int], decla
     Raises
     ------
     NaapgnnError
-        When more than half never exceed 1.05 (not ``declared``): the records above it, named by ``lines``, are
+        When more than half never exceed 1.05 (not ``declared``): the records above it, named by ``lines`` (each a
+        ``place``: a file's line, or a record's id where they were built in Python), are
         the odd ones out, and reading the file in percent would read the others 100 times too small. And, declared
         or not, when a record that never exceeds 1.05 reads against its target as the others do only in fractions
         (:func:`_records_in_fractions`): one record in fractions among percentages, which the count of low records
@@ -67,10 +69,10 @@ def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int], decla
         highs = [h for h, _ in having]
         low = sum(h <= 1.0 + ACCURACY_SLACK for h in highs)
         if not declared and len(highs) >= 2 and low > len(highs) / 2:
-            raise NaapgnnError(_mixed_units(name, channel, having, low))
+            raise NaapgnnError(_mixed_units(name, channel, having, low, place))
         ending = _records_in_fractions(records, lines, channel)
         if ending:
-            raise NaapgnnError(_fractions_among_percent(name, channel, ending, len(highs) - len(ending)))
+            raise NaapgnnError(_fractions_among_percent(name, channel, ending, len(highs) - len(ending), place))
         if declared:
             continue
         if len(highs) >= 2 and low >= len(highs) / 4:
@@ -80,12 +82,12 @@ def mixed_units_notice(records: Sequence, name: str, lines: Sequence[int], decla
     return None
 
 
-def _mixed_units(name: str, channel: str, having: list, low: int, listed: int = 3) -> str:
+def _mixed_units(name: str, channel: str, having: list, low: int, place: str = "line", listed: int = 3) -> str:
     """The error for a channel whose records are mostly fractions, ``having`` holding each one's highest value and
     line."""
     above = [line for h, line in having if h > 1.0 + ACCURACY_SLACK]
     shown = ", ".join(map(str, above[:listed])) + (f" and {len(above) - listed} more" if len(above) > listed else "")
-    lines_exceed = "lines {} exceed" if len(above) > 1 else "line {} exceeds"
+    lines_exceed = f"{place}s {{}} exceed" if len(above) > 1 else f"{place} {{}} exceeds"
     return (f"{name}: curve.{channel}: mixed units: {lines_exceed.format(shown)} 1.05 "
             f"(up to {max(h for h, _ in having):g}, percentages?) while {low} of {len(having)} records never do "
             "(fractions); give every record in the same unit")
@@ -114,11 +116,12 @@ def _records_in_fractions(records: Sequence, lines: Sequence[int], channel: str)
             if bottom <= ratio(r, 1.0) <= top and not bottom <= ratio(r, 0.01) <= top]
 
 
-def _fractions_among_percent(name: str, channel: str, ending: list, others: int, listed: int = 3) -> str:
+def _fractions_among_percent(name: str, channel: str, ending: list, others: int, place: str = "line",
+                             listed: int = 3) -> str:
     """The error for records in fractions (``ending``, of :func:`_records_in_fractions`) among ``others`` read
     in percent."""
     shown = ", ".join(f"{line} (ends {last:g}, target {target:g})" for line, last, target in ending[:listed])
     more = f" and {len(ending) - listed} more" if len(ending) > listed else ""
-    return (f"{name}: curve.{channel}: mixed units: line{'s' if len(ending) > 1 else ''} {shown}{more} "
+    return (f"{name}: curve.{channel}: mixed units: {place}{'s' if len(ending) > 1 else ''} {shown}{more} "
             f"in fractions (so read, like the others in percent against their targets) while {others} records give "
             "percent; give every record in the same unit")

@@ -105,7 +105,18 @@ def as_records(X, who: str = "GNNPredictor") -> list:
     if not out:
         raise NaapgnnError(f"{who}: no architectures given")
     _check_finite_curves(out, who)
+    _check_units(out, who)
     return out
+
+
+def _check_units(records: list, who: str) -> None:
+    """Refuse, as a file's reader does (:func:`naapgnn.data.units.mixed_units_notice`), records of one call whose
+    accuracy channel mixes percentages and fractions: read by one unit, the call would read some of them 100 times
+    off, and move the others' predictions through the features they share."""
+    from naapgnn.data.units import mixed_units_notice
+
+    if any(len(values) for record in records for values in record.curve.values()):
+        mixed_units_notice(records, who, [repr(r.id) for r in records], place="record")
 
 
 def _check_finite_curves(records: list, who: str) -> None:
