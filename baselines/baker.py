@@ -186,6 +186,8 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         if len(records) < 2 * int(self.cv):
             raise NaapgnnError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
                                f"got {len(records)}")
+        if np.ptp(y) == 0:  # as GNNPredictor refuses them: a constant fit ranks nothing
+            raise NaapgnnError(f"BakerPredictor: all {len(y)} training targets are {y[0]:g}: nothing to learn or rank")
         self.__dict__.pop("fitted_params_", None)  # until this fit succeeds, predict refuses
         budget = int(self.budget)
         self.channels_ = _channels(records) if budget else []

@@ -122,6 +122,8 @@ def test_budget_zero_reads_no_curve_and_errors_are_one_line():
         BakerPredictor(model="gp").fit(records)
     with pytest.raises(NotFittedError, match="BakerPredictor: not fitted"):  # as GNNPredictor and scikit-learn
         BakerPredictor().predict(records)
+    with pytest.raises(NaapgnnError, match="BakerPredictor: all 20 training targets are 0.5: nothing to learn"):
+        BakerPredictor(budget=0).fit(records, np.full(20, 0.5))  # as GNNPredictor refuses them
 
 
 def test_registry_keys_and_search_plug_in():

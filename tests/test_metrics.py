@@ -181,3 +181,15 @@ def test_all_metrics_keys_and_values():
 def test_bad_inputs_raise(y_true, y_pred, message):
     with pytest.raises(NaapgnnError, match=message):
         all_metrics(y_true, y_pred)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: precision_at_k([1, 2, 3], [1, 2, 3], 2.9), "metrics: k must be a whole number, got 2.9"),
+    (lambda: max_violations(2.7), "metrics: n must be a whole number, got 2.7"),
+    (lambda: mae(["a", "b"], [0.1, 0.2]), "metrics: the true values are not all numbers"),
+    (lambda: all_metrics([0.1, 0.2], [0.1, "x"]), "metrics: the predictions are not all numbers"),
+])
+def test_a_fractional_count_or_a_word_is_refused_not_truncated(call, message):
+    with pytest.raises(NaapgnnError, match=message.replace(".", r"\.")):
+        call()
+    assert precision_at_k([1, 2, 3], [1, 2, 3], 2.0) == 1.0 and max_violations(np.int64(4)) == 6

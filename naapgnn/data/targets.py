@@ -29,7 +29,7 @@ def check_target(value: float, target_scale: str = "fraction") -> float:
     check_scale(target_scale)
     divisor = _SCALE_DIVISOR[target_scale]
     if not 0 <= value <= divisor:
-        hint = ("; accuracies in percent? use --target-scale percent"
+        hint = ("; accuracies in percent? use --target-scale percent (target_scale=\"percent\" in Python)"
                 if target_scale == "fraction" and 1 < value <= 100 else "")
         raise NaapgnnError(f"{value!r} is outside [0, {divisor:g}]{hint}")
     # rounded: 81.23 / 100 is 0.8123000000000001, and a fit must read a file in percent as its copy in fractions

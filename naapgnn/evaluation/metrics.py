@@ -40,8 +40,7 @@ __all__ = [
 
 
 def _pair(y_true, y_pred, min_len: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true, dtype=float)
-    p = np.asarray(y_pred, dtype=float)
+    t, p = _numbers(y_true, "true values"), _numbers(y_pred, "predictions")
     if t.ndim != 1 or p.ndim != 1:
         raise NaapgnnError(f"metrics: expected 1-D arrays, got shapes {t.shape} and {p.shape}")
     if len(t) != len(p):
@@ -53,6 +52,21 @@ def _pair(y_true, y_pred, min_len: int = 1) -> tuple[np.ndarray, np.ndarray]:
         if bad.any():
             raise NaapgnnError(f"metrics: {name} {int(np.flatnonzero(bad)[0])} is not finite ({a[bad][0]})")
     return t, p
+
+
+def _numbers(values, what: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise NaapgnnError(f"metrics: the {what} are not all numbers ({exc})") from None
+
+
+def _count(n, what: str) -> int:
+    """``n`` as an int, refusing 2.7 (a silently truncated k or n is a wrong number)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) and not (
+            isinstance(n, (float, np.floating)) and float(n).is_integer()):
+        raise NaapgnnError(f"metrics: {what} must be a whole number, got {n!r}")
+    return int(n)
 
 
 def mae(y_true, y_pred) -> float:
@@ -104,7 +118,7 @@ def violations(y_true, y_pred) -> int:
 
 def max_violations(n: int) -> int:
     """Number of pairs among ``n`` architectures, ``n * (n - 1) / 2``."""
-    n = int(n)
+    n = _count(n, "n")
     if n < 0:
         raise NaapgnnError(f"max_violations: n must be >= 0, got {n}")
     return n * (n - 1) // 2
@@ -169,7 +183,7 @@ def _top(a: np.ndarray, k: int) -> np.ndarray:
 
 
 def _check_k(k: int, n: int) -> int:
-    k = int(k)
+    k = _count(k, "k")
     if not 1 <= k <= n:
         raise NaapgnnError(f"metrics: k must be between 1 and the number of architectures ({n}), got {k}")
     return k

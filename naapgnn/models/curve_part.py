@@ -214,8 +214,9 @@ class CurveMixin:
                                f"({len(self.oof_prediction_)} records), got {len(records)}")
         y = targets_of(records, y, "GNNPredictor")
         if getattr(self, "training_digest_", None) not in (None, training_digest(records, y)):
-            raise NaapgnnError("GNNPredictor.with_budget: X must be the training data of fit, in the same order; "
-                               "these records' ids, architectures or targets differ")
+            raise NaapgnnError("GNNPredictor.with_budget: X must be the training data of fit, in the same order "
+                               "(and y the targets given to fit, if it was given them); these records' ids, "
+                               "architectures or targets differ")
         other = copy.copy(self)
         other.budget = budget
         other._check_params()

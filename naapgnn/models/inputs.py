@@ -91,15 +91,20 @@ def as_records(X, who: str = "GNNPredictor") -> list:
         out = list(X.records)
         _check_finite_curves(out, who)
         return out
+    if X is None or isinstance(X, (bytes, int, float)) or not hasattr(X, "__iter__"):
+        raise NaapgnnError(f"{who}: expected records, architectures or a NAAP-440 table, got {type(X).__name__}")
     out = []
     for i, item in enumerate(X):
         if isinstance(item, Record):
-            out.append(item)
+            out.append(_checked_record(item, i))
         elif isinstance(item, dict) and "arch" in item:
             try:
                 out.append(record_from_dict(item))
             except NaapgnnError as exc:
-                raise NaapgnnError(f"input {i}: {exc}") from None
+                null = "got None" in str(exc) or "got nan" in str(exc)
+                raise NaapgnnError(f"input {i}: {exc}" + (
+                    "; a record's epochs not logged are read by its file's rules: write the records with "
+                    "naapgnn.data.records.write_jsonl and read them with load_benchmark" if null else "")) from None
         else:
             out.append(Record(id=str(i), arch=parse_architecture(item, source=f"input {i}")))
     if not out:
@@ -117,6 +122,28 @@ def _check_units(records: list, who: str) -> None:
 
     if any(len(values) for record in records for values in record.curve.values()):
         mixed_units_notice(records, who, [repr(r.id) for r in records], place="record")
+
+
+def _checked_record(record, i: int):
+    """A :class:`naapgnn.data.records.Record` built in Python as a file's reader builds one: its ``arch`` parsed
+    when given as a layer graph or scheme; a word among its ``hparams`` or a curve not 1-D refused in one line."""
+    from dataclasses import replace
+
+    from naapgnn.arch.format import Architecture, parse_architecture
+
+    where = f"input {i} (record {record.id!r})"
+    if not isinstance(record.arch, Architecture):
+        record = replace(record, arch=parse_architecture(record.arch, source=where))
+    for name, value in record.hparams.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise NaapgnnError(f"{where}: hparams[{name!r}] is {value!r}; a Record's hparams are numbers, a category "
+                               f"as its indicator ({{'{name}={value}': 1.0}}: naapgnn.data.hparams.parse_hparams reads "
+                               "a JSON object so)")
+    for channel, values in record.curve.items():
+        if np.ndim(values) != 1:
+            raise NaapgnnError(f"{where}: curve {channel!r} has shape {np.shape(values)}; a channel is one value "
+                               "per epoch")
+    return record
 
 
 def _check_finite_curves(records: list, who: str) -> None:
