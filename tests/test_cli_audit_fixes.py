@@ -20,12 +20,12 @@ NOTE = ("note: evolution is left out: it needs to know which architectures are o
 def _write_graphs(path: Path, percent: bool = False, constant: float | None = None) -> Path:
     """24 deep-ResNet layer graphs (no NAAP-440 scheme, no NAS-Bench-201 cell: no mutation neighbourhood) with
     6 epochs of accuracy, hyperparameters and every fourth marked test. Targets are percentages with two
-    decimals, written as given (``percent``) or as a file of fractions writes them, with four decimals (0.3683,
-    where 36.83 / 100 is 0.36829999999999996 in floats); or all ``constant``."""
+    decimals, written as given (``percent``) or divided by 100 as ``--target-scale percent`` divides them, so
+    both files hold the same fractions bit for bit; or all ``constant``."""
     lines = []
     for i, (blocks, width, kernel, lr) in enumerate(itertools.product((1, 2), (4, 8, 16), (3, 5), (0.1, 0.01))):
         value = round(20 + 2 * blocks + width + kernel + 30 * lr + (i * 7919 % 300) / 100, 2)
-        target = constant if constant is not None else value if percent else round(value / 100, 4)
+        target = constant if constant is not None else value if percent else value / 100
         curve = [round(value / 100 * (e + 1) / 7, 4) for e in range(6)]
         lines.append(json.dumps({"id": f"g{i}", "arch": resnet_layers(blocks, width, kernel),
                                  "hparams": {"lr": lr, "ss": 1000.0}, "target": target,

@@ -20,8 +20,7 @@ def check_scale(target_scale: str) -> None:
 
 
 def check_target(value: float, target_scale: str = "fraction") -> float:
-    """``value`` as a fraction in [0, 1]; a percentage (``target_scale="percent"``) is divided by 100 (to 12
-    decimals).
+    """``value`` as a fraction in [0, 1]; a percentage (``target_scale="percent"``) is divided by 100.
 
     Raises :class:`NaapgnnError` for a value outside the scale's range, suggesting
     ``--target-scale percent`` when the value looks like a percentage.
@@ -32,8 +31,7 @@ def check_target(value: float, target_scale: str = "fraction") -> float:
         hint = ("; accuracies in percent? use --target-scale percent (target_scale=\"percent\" in Python)"
                 if target_scale == "fraction" and 1 < value <= 100 else "")
         raise NaapgnnError(f"{value!r} is outside [0, {divisor:g}]{hint}")
-    # rounded: 81.23 / 100 is 0.8123000000000001, and a fit must read a file in percent as its copy in fractions
-    return round(float(value) / divisor, 12) if divisor != 1 else float(value)
+    return float(value) / divisor if divisor != 1 else float(value)
 
 
 def read_target(value: Any, target_scale: str) -> float:
