@@ -524,3 +524,42 @@ def test_settings_that_kept_only_the_warmup_are_named():
         "kept no candidate after the first 20 in any order: predictor, z = 0 at k = 3; curve rule (no predictor) "
         "at k = 6; those rows give the best of the first 20, not a choice of the rule at that budget.")
     assert warmup_only_note(summary[summary.kept > 20], 20) == ""
+
+
+def _small_benchmark(path, n=20):
+    import json
+
+    from naapgnn.data.deep_resnets import resnet_layers
+
+    rows = [{"id": f"r{i}", "arch": resnet_layers(1 + i % 3, 4 + 2 * (i // 3), 3), "target": 0.3 + 0.02 * i,
+             "curve": {"accuracy": [round((0.3 + 0.02 * i) * e / 6, 4) for e in range(1, 7)]}} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_a_space_too_small_for_a_share_above_the_best_and_few_trainings_still_report(tmp_path):
+    """20 architectures: the top 5% is the best itself; --max-trainings 5: no point at 10 trainings to plot."""
+    from naapgnn.cli import main
+
+    data = _small_benchmark(tmp_path / "small.jsonl")
+    out = tmp_path / "out"
+    assert main(["search", "--strategy", "random", "--trials", "2", "--data", str(data), "--out", str(out),
+                 "--max-trainings", "5", "--quiet"]) == 0
+    assert "(the best of 20)" in (out / "random.md").read_text() and (out / "random.png").stat().st_size > 0
+    assert not list(out.glob(".*"))
+
+
+def test_trials_stay_saved_until_the_outputs_are_written(tmp_path, monkeypatch):
+    from naapgnn.cli import main
+    from naapgnn.search import figures
+
+    data = _small_benchmark(tmp_path / "small.jsonl", 24)
+    out = tmp_path / "out"
+
+    def broken(*args, **kwargs):
+        raise MemoryError("no room for the figure")
+
+    monkeypatch.setattr(figures, "plot_compare", broken)
+    with pytest.raises(MemoryError):
+        main(["search", "--strategy", "random", "--trials", "2", "--data", str(data), "--out", str(out), "--quiet"])
+    assert (out / ".compare.partial.jsonl").stat().st_size > 0  # the finished trials, for the rerun

@@ -48,6 +48,7 @@ class CompareResult:
     ranks: np.ndarray
     config: dict
     seconds: float
+    discard_trials: Callable[[], None] = lambda: None  # the kept trials, once a caller's outputs are written
 
     def curves(self, name: str) -> np.ndarray:
         """Best accuracy found after 1..n trainings, ``(trials, n)``."""
@@ -67,7 +68,7 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
                        predictor: str | Callable = "forest", seed: int = 0, population_size: int = 20,
                        sample_size: int = 5, strategies: Iterable[str] = STRATEGIES,
                        rules: SpaceRules = NAAP440_RULES, cache_dir: str | Path | None = None,
-                       fresh: bool = False, progress: bool = True) -> CompareResult:
+                       fresh: bool = False, progress: bool = True, keep_trials: bool = False) -> CompareResult:
     """Random search, regularized evolution and predictor-guided search (one
     per ``n_train``), each replayed ``trials`` times.
 
@@ -91,6 +92,9 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
     fresh : bool
         Forget the trials an interrupted run saved there.
     progress : bool
+    keep_trials : bool
+        Leave the finished trials in the resume log for the caller to discard (``discard_trials``) once its
+        outputs are written, so that a failure writing them loses no trial.
 
     Returns
     -------
@@ -135,12 +139,13 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
             log.put(keys[t], done)
         for name in names:
             orders[name].append(done[name])
-    log.discard(keys)  # the trials of another study in this folder stay, to resume
+    if not keep_trials:  # else the caller discards them once its outputs are written (a failure loses none)
+        log.discard(keys)  # the trials of another study in this folder stay, to resume
     return CompareResult(
         orders={k: np.array(v, dtype=int) for k, v in orders.items()},
         n_train={f"predictor N={v}": v for v in n_train},
         accuracy=problem.accuracy, ranks=problem.ranks, config=config,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start, discard_trials=lambda: log.discard(keys),
     )
 
 

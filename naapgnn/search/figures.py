@@ -36,11 +36,11 @@ def _styles(names) -> dict:
 def plot_compare(frame, result, path, problem, predictor: str = "forest") -> None:
     """Best accuracy found, and the share of trials that reached the headline rank target, against full trainings."""
     from naapgnn.search.problem import headline_rank
-    from naapgnn.search.tables import epochs_words
+    from naapgnn.search.tables import epochs_words, share_words
 
     plt = _pyplot()
     top, label = headline_rank(problem.n)
-    share = label.split("(", 1)[1][:-1]
+    share = share_words(label)
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     styles = _styles(list(result.orders))
     for name in result.orders:
@@ -60,7 +60,7 @@ def plot_compare(frame, result, path, problem, predictor: str = "forest") -> Non
     left.set(xlabel=trainings, ylabel="best final accuracy found (mean, 95% CI band)",
              title=f"Best accuracy found ({trials} trials)"
              + (f"; predictor: {_plot_name(predictor)}" if result.n_train else ""))
-    lo = frame[frame.trainings >= 10].best_mean.min() - 0.005
+    lo = frame[frame.trainings >= min(10, frame.trainings.max())].best_mean.min() - 0.005  # --max-trainings < 10
     left.set_ylim(lo, problem.best + 0.003)
     right.set(xlabel=trainings,
               ylabel=f"trials that found a top-{top} architecture (%)",

@@ -43,7 +43,7 @@ def _compare(settings: SearchSettings, problem: SearchProblem, out: Path, n_trai
     return compare_strategies(problem, trials=settings.trials, n_train=n_train, predictor=settings.predictor,
                               seed=settings.seed, population_size=settings.population, sample_size=settings.sample,
                               strategies=strategies, cache_dir=out, fresh=settings.fresh,
-                              progress=settings.progress)
+                              progress=settings.progress, keep_trials=True)
 
 
 def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
@@ -59,7 +59,9 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     write_text_atomic(paths[0], tables.compare_markdown(result, frame, eff, settings, problem, max_t))
     write_text_atomic(paths[1], frame.to_csv(index=False, float_format="%.6g"))
     figures.plot_compare(frame, result, paths[2], problem, settings.predictor)
-    return RunOutput(note + tables.compare_stdout(frame, eff, result, settings, problem, max_t), paths)
+    text = tables.compare_stdout(frame, eff, result, settings, problem, max_t)
+    result.discard_trials()
+    return RunOutput(note + text, paths)
 
 
 def _n_train(settings: SearchSettings, problem: SearchProblem, strategy: str) -> list[int]:
@@ -99,6 +101,7 @@ def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -
     write_text_atomic(paths[1], frame.to_csv(index=False))
     write_text_atomic(paths[0], tables.predictor_markdown(found, settings, problem, n_train, result))
     figures.plot_predictor_ranks(frame, paths[2], n_train, settings.top_k, settings.predictor, problem.n)
+    result.discard_trials()
     return RunOutput(note + tables.predictor_stdout(found, settings, n_train, top), paths)
 
 

@@ -52,6 +52,12 @@ def top_text(n: int) -> tuple[int, str]:
     return rank, label.replace("(", "(top ")
 
 
+def share_words(words: str) -> str:
+    """``top 1%`` of :func:`top_text`'s ``top 5 (top 1%)``; its words themselves (``the best``) where the space is
+    too small for a share above the best (20 architectures or fewer)."""
+    return words.split("(", 1)[1][:-1] if "(" in words else words
+
+
 def _target_words(problem) -> str:
     return "MaxAccuracy" if problem.name == "NAAP-440" else "its record's target"
 
@@ -157,7 +163,7 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
         "",
         markdown_table(header, rank_rows),
         "",
-        f"## Share of trials that have trained a top-{top} architecture ({words.split('(', 1)[1][:-1]} of {problem.n})",
+        f"## Share of trials that have trained a top-{top} architecture ({share_words(words)} of {problem.n})",
         "",
         markdown_table(header, top5_rows),
         "",
@@ -184,7 +190,7 @@ def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t:
     for name in result.orders:
         lines.append(f"{name:<18}" + "".join(f"{_cell(frame, name, t, 'best', '', result):>20}" for t in points))
     top, words = top_text(problem.n)
-    lines.append(f"full trainings to reach a top-{top} architecture ({words.split('(', 1)[1][:-1]}): mean ± 95% CI, "
+    lines.append(f"full trainings to reach a top-{top} architecture ({share_words(words)}): mean ± 95% CI, "
                  "median")
     for r in eff:
         if r["rank"] == top:
