@@ -92,6 +92,19 @@ def json_lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove from ``folder`` the temporary files :func:`atomic_path` leaves when its process is killed outright
+    (``.NAME.XXXXXXXX.SUFFIX`` beside ``NAME``); for a job that holds the folder alone, as it resumes. Returns them."""
+    import re
+
+    pattern = re.compile(r"\.(.+)\.[a-z0-9_]{8}(\.[^.]+)")
+    stale = [f for f in Path(folder).iterdir() if f.is_file() and (match := pattern.fullmatch(f.name))
+             and (Path(match.group(1)).suffix or ".tmp") == match.group(2)] if Path(folder).is_dir() else []
+    for file in stale:
+        file.unlink(missing_ok=True)
+    return stale
+
+
 def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:
     """Write ``text`` to ``path`` atomically (``newline`` as in :func:`open`)."""
     with atomic_path(path) as tmp:

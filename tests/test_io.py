@@ -166,3 +166,42 @@ def test_a_value_read_back_keeps_its_keys_order(tmp_path):
     path = tmp_path / "progress.jsonl"
     ResumeLog(path).put("unit", {"mae": 0.1, "violations": 3, "kendall_tau": 0.9})
     assert list(ResumeLog(path).get("unit")) == ["mae", "violations", "kendall_tau"]
+
+
+def test_sigterm_mid_write_removes_the_temporary_file_and_reads_as_an_interrupt(tmp_path, capsys, monkeypatch):
+    """`timeout`, `kill` and a cluster's pre-emption send SIGTERM: the CLI raises it as an interrupt, so an atomic
+    write's temporary file is removed (it was left beside the output, 138 MB for an NB201 import)."""
+    import os
+    import signal
+
+    import naapgnn.cli as cli
+    from naapgnn.io import atomic_path
+
+    def killed_mid_write(args):
+        with atomic_path(tmp_path / "out.jsonl") as tmp:
+            tmp.write_text("half")
+            os.kill(os.getpid(), signal.SIGTERM)
+        return 0
+
+    import argparse
+
+    before = signal.getsignal(signal.SIGTERM)
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    commands["encode"].set_defaults(func=killed_mid_write)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main(["encode", "x.json"]) == 143
+    assert capsys.readouterr().err.strip() == "naapgnn encode: terminated"
+    assert list(tmp_path.iterdir()) == [] and signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_killed_writes_temporaries_are_removed_and_nothing_else(tmp_path):
+    from naapgnn.io import remove_stale_temporaries
+
+    left = [".scheme_5.pt.oxc_1wak.pt", ".nb201.jsonl.ab3mvx08.jsonl", ".notes.jjt97b7m.tmp"]
+    kept = ["scheme_5.pt", ".lock", ".scheme_5.pt.short.pt", ".compare.partial.jsonl", ".a.jsonl.ab3mvx08.csv"]
+    for name in left + kept:
+        (tmp_path / name).write_text("x")
+    assert sorted(f.name for f in remove_stale_temporaries(tmp_path)) == sorted(left)
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted(kept)
+    assert remove_stale_temporaries(tmp_path / "missing") == []

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
+import signal
 import sys
 import warnings
 
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     default_show = warnings.showwarning
     warnings.showwarning = _one_line_warning(args.command, default_show, getattr(args, "data", None))
+    default_term = _terminate_as_interrupt()
     try:
         return int(args.func(args) or 0)
     except NaapgnnError as exc:
@@ -81,11 +84,38 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"naapgnn {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"naapgnn {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"naapgnn {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
     finally:
         warnings.showwarning = default_show
+        if default_term is not None:
+            signal.signal(signal.SIGTERM, default_term)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a cluster's pre-emption), raised as Ctrl-C is so that the cleanups run: a
+    temporary file of an atomic write is removed, not left beside its output."""
+
+
+def _terminate_as_interrupt():
+    """Make SIGTERM raise :class:`Terminated` in this process (a worker forked from it dies as by default);
+    returns the handler it replaced (None off the main thread, where no handler can be set)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != pid:  # a forked worker: die as SIGTERM's default does
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _refuse_unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> None:

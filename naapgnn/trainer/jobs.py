@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import atomic_path, read_text, unique_keys
+from naapgnn.io import atomic_path, read_text, remove_stale_temporaries, unique_keys
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
@@ -256,6 +256,8 @@ def exclusive_out_dir(out_dir: str | Path) -> Iterator[None]:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
+        for folder in (Path(out_dir), Path(out_dir) / CHECKPOINT_DIR):  # what a killed run's writes left
+            remove_stale_temporaries(folder)
         try:
             yield
         finally:
