@@ -563,3 +563,21 @@ def test_trials_stay_saved_until_the_outputs_are_written(tmp_path, monkeypatch):
     with pytest.raises(MemoryError):
         main(["search", "--strategy", "random", "--trials", "2", "--data", str(data), "--out", str(out), "--quiet"])
     assert (out / ".compare.partial.jsonl").stat().st_size > 0  # the finished trials, for the rerun
+
+
+def test_search_options_a_run_would_refuse_late_are_named(tmp_path, capsys, data_dir):
+    from naapgnn.cli import main
+
+    data = _small_benchmark(tmp_path / "small.jsonl", 24)
+    common = ["--data", str(data), "--trials", "1", "--quiet"]
+    assert main(["search", "--strategy", "predictor", "--n-train", "2", "--predictor", "gnn", "--top-k", "2",
+                 "--out", str(tmp_path / "p"), *common]) == 2
+    assert "error: --n-train 2: GNNPredictor: need at least 4 training architectures, got 2" in capsys.readouterr().err
+    assert main(["search", "--strategy", "evolution", "--population", "1000", "--data", str(data_dir), "--trials",
+                 "1", "--quiet", "--out", str(tmp_path / "e")]) == 2
+    assert "error: --population 1000: evolution needs fewer than the 440 architectures" in capsys.readouterr().err
+    assert main(["search", "--strategy", "enlarged", "--top", "0", "--out", str(tmp_path / "t")]) == 2
+    assert "error: --top must be >= 1, got 0" in capsys.readouterr().err
+    assert main(["search", "--strategy", "random", "--predictor", "gnn", "--out", str(tmp_path / "r"), *common]) == 0
+    assert "1 trials, predictor: none (random search and evolution read none)" in capsys.readouterr().out
+    assert "--predictor" not in (tmp_path / "r" / "random.md").read_text()

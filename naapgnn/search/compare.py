@@ -113,6 +113,9 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
     for v in n_train:
         check_n_train(v, problem.n)
     neighbours = _neighbours(problem, rules) if "evolution" in strategies else None
+    if "evolution" in strategies and population_size >= problem.n:  # its population alone would be random search
+        raise NaapgnnError(f"--population {population_size}: evolution needs fewer than the {problem.n} "
+                           "architectures of the benchmark (its first --population trainings are random)")
     features = predictor_inputs(make_predictor(predictor, 0, seed), problem.records) if n_train else None
     config = {"study": "compare", "trials": trials, "n_train": n_train, "predictor": predictor_name(predictor),
               "seed": seed, "population": population_size, "sample": sample_size, "data": problem.fingerprint(),
@@ -134,7 +137,10 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
                                                      sample_size)
             for v in n_train:
                 model = make_predictor(predictor, 0, (seed * 100_003 + t) % 2**32)  # a numpy seed
-                done[f"predictor N={v}"] = predictor_guided(problem.accuracy, features, v, model, rng)
+                try:
+                    done[f"predictor N={v}"] = predictor_guided(problem.accuracy, features, v, model, rng)
+                except NaapgnnError as exc:  # "need at least 4 training architectures": the option at fault
+                    raise NaapgnnError(f"--n-train {v}: {exc}") from None
             done = {k: [int(i) for i in o] for k, o in done.items()}
             log.put(keys[t], done)
         for name in names:

@@ -106,8 +106,9 @@ class SearchSettings:
         if self.population < 2 or not 1 <= self.sample <= self.population:
             raise NaapgnnError(f"--population must be >= 2 and --sample between 1 and it, got {self.population} "
                                f"and {self.sample}")
-        if self.processes < 1 or self.top < 1:
-            raise NaapgnnError("--processes and --top must be >= 1")
+        for value, flag in ((self.processes, "--processes"), (self.top, "--top")):
+            if value < 1:
+                raise NaapgnnError(f"{flag} must be >= 1, got {value}")
         check_full_epochs(self.full_epochs)
         self._check_read()
         if self.budget is not None:
@@ -157,7 +158,8 @@ class SearchSettings:
             parts.append("--budget " + " ".join(str(b) for b in self.budget))
         if self.strategy == "early-stop":
             parts.append("--thresholds " + " ".join(f"{z:g}" for z in self.thresholds))
-        parts += [f"--predictor {self.predictor}", f"--seed {self.seed}"]
+        parts += [f"--predictor {self.predictor}"] if self.strategy not in ("random", "evolution") else []
+        parts.append(f"--seed {self.seed}")
         if self.strategy == "enlarged" and self.checkpoint:
             parts.append(f"--checkpoint {self.checkpoint}")
         if self.strategy == "enlarged" and self.top != default.top:

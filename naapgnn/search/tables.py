@@ -183,7 +183,8 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
 
 def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t: int) -> str:
     """What ``naapgnn search`` prints for a comparison."""
-    lines = [f"{settings.trials} trials, predictor: {settings.predictor}; best overall {problem.best:.4f}",
+    predictor = settings.predictor if result.n_train else "none (random search and evolution read none)"
+    lines = [f"{settings.trials} trials, predictor: {predictor}; best overall {problem.best:.4f}",
              "best accuracy found (mean ± 95% CI) after t full trainings:"]
     points = [t for t in (20, 50, 100, 200) if t <= max_t]
     lines.append(f"{'strategy':<18}" + "".join(f"{'t=' + str(t):>20}" for t in points))
