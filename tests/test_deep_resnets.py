@@ -236,3 +236,17 @@ def test_a_repeated_row_is_kept_as_its_own_record(tmp_path):
     good = [1, 4, 3, 0.1, 35000] + [0.5] * (NUM_EPOCHS + 1)
     _write(tmp_path / "d.csv", HEADER, [good, good])
     assert [r.id for r in read_deep_resnets(tmp_path / "d.csv")] == ["deep-resnets-0", "deep-resnets-1"]
+
+
+def test_a_test_fraction_that_leaves_one_side_empty_gets_a_note(tmp_path, capsys):
+    rows = [[1 + i % 3, 4 * (1 + i % 4), 3, 0.1, 35000] + [round(0.3 + 0.01 * i, 3)] * (NUM_EPOCHS + 1)
+            for i in range(10)]
+    _write(tmp_path / "ten.csv", HEADER, rows)
+    assert main(["import", "deep-resnets", str(tmp_path / "ten.csv"), "-o", str(tmp_path / "a.jsonl"),
+                 "--test-fraction", "0.01"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "note: --test-fraction 0.01 of 10 records marks 0 test, every record train: none to test on; give a share "
+        "above 0.05 and below 0.95 to keep some on each side")
+    assert main(["import", "deep-resnets", str(tmp_path / "ten.csv"), "-o", str(tmp_path / "b.jsonl"),
+                 "--test-fraction", "0.3"]) == 0
+    assert "note:" not in capsys.readouterr().out

@@ -88,7 +88,17 @@ def run_deep_resnets(args: argparse.Namespace) -> int:
     diverged = sum(r.target < 0.05 for r in records)
     print(f"wrote {len(records)} records to {args.out} ({len(records) - n_test} train, {n_test} test; "
           f"{diverged} diverged, final accuracy < 0.05, kept)")
+    _one_sided_note(n_test, len(records), args.test_fraction)
     return 0
+
+
+def _one_sided_note(n_test: int, n: int, test_fraction: float) -> None:
+    """A note when ``--test-fraction`` left every record on one side of the split (``round(n * F)`` is 0 or n)."""
+    if 0 < n_test < n:
+        return
+    side = "train: none to test on" if n_test == 0 else "test: none to train on"
+    print(f"note: --test-fraction {test_fraction:g} of {n} records marks {n_test} test, every record {side}; give "
+          f"a share above {0.5 / n:.2g} and below {1 - 0.5 / n:.2g} to keep some on each side")
 
 
 def run_nb201(args: argparse.Namespace) -> int:
@@ -114,7 +124,9 @@ def run_logs(args: argparse.Namespace) -> int:
     n_test = sum(r.split == "test" for r in records)
     print(f"wrote {len(records)} records to {args.out} ({len(records) - n_test} train, {n_test} test; "
           f"{records[0].num_epochs} epochs each)")
-    if n_test == len(records):
+    if args.test_fraction is not None:
+        _one_sided_note(n_test, len(records), args.test_fraction)
+    elif n_test == len(records):
         print(f"note: every record is marked test (build-csv's split of {len(records)} logs: under 60 make bins of "
               "one), so naapgnn train finds none to train on; --test-fraction 0.2 draws a split instead")
     return 0
