@@ -581,3 +581,10 @@ def test_search_options_a_run_would_refuse_late_are_named(tmp_path, capsys, data
     assert main(["search", "--strategy", "random", "--predictor", "gnn", "--out", str(tmp_path / "r"), *common]) == 0
     assert "1 trials, predictor: none (random search and evolution read none)" in capsys.readouterr().out
     assert "--predictor" not in (tmp_path / "r" / "random.md").read_text()
+
+
+def test_few_trials_say_their_intervals_are_wide():
+    from naapgnn.search.tables import few_trials_note
+
+    assert few_trials_note(2).startswith("with 2 trials a 95% interval (Student's t) is wide")
+    assert few_trials_note(1) is None and few_trials_note(5) is None and few_trials_note(100) is None

@@ -52,6 +52,15 @@ def top_text(n: int) -> tuple[int, str]:
     return rank, label.replace("(", "(top ")
 
 
+def few_trials_note(trials: int) -> str | None:
+    """Why a 95% interval of few trials may pass what a search can find (an accuracy above the best, a negative
+    count of trainings); None from 5 trials on (and for one, which has no interval)."""
+    if not 2 <= trials < 5:
+        return None
+    return (f"with {trials} trials a 95% interval (Student's t) is wide and may reach past any "
+            "value a search can give (an accuracy above the best, fewer than 0 trainings); give --trials 5 or more")
+
+
 def share_words(words: str) -> str:
     """``top 1%`` of :func:`top_text`'s ``top 5 (top 1%)``; its words themselves (``the best``) where the space is
     too small for a share above the best (20 architectures or fewer)."""
@@ -156,6 +165,7 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
     parts += [
         "",
         "## Best accuracy found versus full trainings (mean ± 95% CI)",
+        *(["", few_trials_note(settings.trials)] if few_trials_note(settings.trials) else []),
         "",
         markdown_table(header, best_rows),
         "",
@@ -186,6 +196,7 @@ def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t:
     predictor = settings.predictor if result.n_train else "none (random search and evolution read none)"
     lines = [f"{settings.trials} trials, predictor: {predictor}; best overall {problem.best:.4f}",
              "best accuracy found (mean ± 95% CI) after t full trainings:"]
+    lines[1:1] = [f"note: {few_trials_note(settings.trials)}"] if few_trials_note(settings.trials) else []
     points = [t for t in (20, 50, 100, 200) if t <= max_t]
     lines.append(f"{'strategy':<18}" + "".join(f"{'t=' + str(t):>20}" for t in points))
     for name in result.orders:
