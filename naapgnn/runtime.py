@@ -83,8 +83,8 @@ def resolve_device(name: str | None) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
-    except (RuntimeError, TypeError) as exc:
-        raise NaapgnnError(f"--device: {exc}") from None
+    except (RuntimeError, TypeError):
+        raise NaapgnnError(f"--device {name}: not a device (expected auto, cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise NaapgnnError(f"--device {name}: CUDA is not available on this machine")
     if device.type not in ("cuda", "cpu"):

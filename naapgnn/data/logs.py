@@ -203,7 +203,7 @@ def parse_log(path: str | Path, cut_end: bool = False) -> TrainingLog:
                 raise NaapgnnError(f"{where}: test accuracy {values[0]} outside [0, 1] (the logs give fractions)")
             log.epochs.append(_record(pending))
             pending = None
-    end = f"{path}: line {len(lines)}"
+    end = f"{path}: line {len(lines)}" if lines else f"{path}: empty log"
     if pending is not None and not cut_end:
         before = f"; --epochs {pending['epoch'] - 1} reads the epochs before it" if pending["epoch"] > 1 else ""
         raise NaapgnnError(f"{end}: the log ends inside epoch {pending['epoch']} (no {_missing(pending)} line"

@@ -252,14 +252,14 @@ def _rivals_words(result, settings: SearchSettings, trainings: int) -> str:
 
 def predictor_stdout(summary, settings: SearchSettings, n_train: int, top: int = 5) -> str:
     """What ``naapgnn search`` prints for predictor-guided search (``top``: the headline rank target)."""
-    trainings = n_train + settings.top_k
+    trainings, width = n_train + settings.top_k, max(13, len(f"found top {top}") + 2)  # NB201: "found top 16"
     lines = [f"predictor-guided search (Wen et al.): train N={n_train} random, then the top K={settings.top_k} "
              f"predicted = {trainings} full trainings; {settings.trials} trials; predictor: {settings.predictor}",
              f"{'strategy':<12}{'best found (95% CI)':>24}{'mean rank':>11}{'median rank':>13}"
-             f"{'found best':>12}{'found top ' + str(top):>13}"]
+             f"{'found best':>12}{'found top ' + str(top):>{width}}"]
     for s in summary:
         lines.append(f"{s['strategy']:<12}{plus_minus(s['best'], s['ci']):>24}{s['rank_mean']:>11.1f}"
-                     f"{s['rank_median']:>13g}{s['p_best']:>12.0%}{s['p_top']:>13.0%}")
+                     f"{s['rank_median']:>13g}{s['p_best']:>12.0%}{s['p_top']:>{width}.0%}")
     return "\n".join(lines)
 
 
