@@ -125,8 +125,9 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     model.save(out)
     batch = step_size(model.batch_size, len(records))
+    members = f"{model.n_ensemble} member{'s' * (model.n_ensemble != 1)}"
     print(f"trained on {len(records)} architectures at budget {args.budget} in {seconds:.1f} s "
-          f"({model.n_ensemble} member{'s' * (model.n_ensemble != 1)}, {'full-batch' if batch is None else f'mini-batches of {batch}'}, "
+          f"({members}, {'full-batch' if batch is None else f'mini-batches of {batch}'}, "
           f"best epochs {model.best_epochs_}, blend_forest {model.blend_forest}, "
           f"share blended {model.blend_share_:g})")
     print(held_out_summary(model, records))

@@ -82,7 +82,7 @@ def stopped_before_note(budgets, run_epochs) -> str | None:
     if run_epochs is None:
         return None
     runs = np.asarray(run_epochs)
-    counts = [(k, int((runs < k).sum())) for k in sorted(budgets) if k > 0 and (runs < k).any()]
+    counts = [(k, n) for k in sorted(budgets) if k > 0 and (n := int((runs < k).sum()))]
     if not counts:
         return None
     listed = ", ".join(f"{n} at {'budget ' if i == 0 else ''}{k}" for i, (k, n) in enumerate(counts))

@@ -165,7 +165,7 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
     parts += [
         "",
         "## Best accuracy found versus full trainings (mean ± 95% CI)",
-        *(["", few_trials_note(settings.trials)] if few_trials_note(settings.trials) else []),
+        *(["", few] if (few := few_trials_note(settings.trials)) else []),
         "",
         markdown_table(header, best_rows),
         "",
@@ -196,7 +196,7 @@ def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t:
     predictor = settings.predictor if result.n_train else "none (random search and evolution read none)"
     lines = [f"{settings.trials} trials, predictor: {predictor}; best overall {problem.best:.4f}",
              "best accuracy found (mean ± 95% CI) after t full trainings:"]
-    lines[1:1] = [f"note: {few_trials_note(settings.trials)}"] if few_trials_note(settings.trials) else []
+    lines[1:1] = [f"note: {few}"] if (few := few_trials_note(settings.trials)) else []
     points = [t for t in (20, 50, 100, 200) if t <= max_t]
     lines.append(f"{'strategy':<18}" + "".join(f"{'t=' + str(t):>20}" for t in points))
     for name in result.orders:
