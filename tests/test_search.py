@@ -307,6 +307,38 @@ def test_enlarged_checkpoint_drops_the_blended_forest(problem, tmp_path):
         enlarged_model(problem, 5, checkpoint=str(tmp_path / "b3"))
 
 
+def test_enlarged_novelty_is_measured_against_what_the_checkpoint_saw(problem):
+    from types import SimpleNamespace
+
+    from naapgnn.data.configurations import configuration_keys
+    from naapgnn.search.runs import checkpoint_training_schemes
+    from naapgnn.search.tables import enlarged_markdown
+
+    keys = configuration_keys(problem.records)
+    part = SimpleNamespace(training_configurations_=keys[:30] + ["f" * 16, "e" * 16])
+    schemes, accuracy, note = checkpoint_training_schemes(part, problem)
+    assert schemes == problem.schemes[:30] and np.array_equal(accuracy, problem.accuracy[:30])
+    assert note == f"the checkpoint was trained on 30 of the 440 architectures of {problem.name} and 2 " \
+                   "configurations from elsewhere"
+    elsewhere = SimpleNamespace(training_configurations_=["f" * 16])
+    schemes, accuracy, note = checkpoint_training_schemes(elsewhere, problem)
+    assert schemes == [] and len(accuracy) == 0 and "trained on 0 of the 440" in note
+    old = SimpleNamespace()
+    schemes, _, note = checkpoint_training_schemes(old, problem)
+    assert schemes is problem.schemes and "keeps no list of its training records" in note
+
+    rules = SpaceRules(blocks=NAAP440_RULES.blocks, min_blocks=4, max_stages=3)
+    model = search_forest(n_estimators=4, random_state=0).fit(problem.records, problem.accuracy)
+    ranking = rank_space(model, rules, [], [], top=3, processes=1, progress=False)
+    assert ranking.novelty_counts == {"in the training schemes": 0, "outside the training data": ranking.n}
+    assert set(ranking.top["novelty"]) == {"no training scheme"}
+    settings = SearchSettings(strategy="enlarged", checkpoint="m0")
+    report = enlarged_markdown(ranking, settings, problem, 1.0, "gnn", note)
+    assert "loaded (the checkpoint keeps no list" in report
+    assert f"None of the {ranking.n:,} candidates is among the predictor's training architectures" in report
+    assert "novelty (vs the 0 training schemes)" in report and "best measured training accuracy" not in report
+
+
 def test_rank_space_in_worker_processes_ranks_as_in_one(problem):
     rules = SpaceRules(blocks=NAAP440_RULES.blocks, min_blocks=4, max_stages=3)
     model = search_forest(n_estimators=8, random_state=0).fit(problem.records, problem.accuracy)

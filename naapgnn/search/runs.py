@@ -166,12 +166,40 @@ def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) ->
     model, label = enlarged_model(problem, len(rules.blocks), predictor=settings.predictor, seed=settings.seed,
                                   checkpoint=settings.checkpoint)
     fit_seconds = time.perf_counter() - start
-    ranking = rank_space(model, rules, problem.schemes, problem.accuracy, top=settings.top,
+    schemes, accuracy, trained_on = (checkpoint_training_schemes(model, problem) if settings.checkpoint else
+                                     (problem.schemes, problem.accuracy, ""))
+    ranking = rank_space(model, rules, schemes, accuracy, top=settings.top,
                          processes=settings.processes, progress=settings.progress)
     paths = [out / "enlarged.md", out / "enlarged.csv"]
     write_text_atomic(paths[1], ranking.top.to_csv(index=False, float_format="%.6g"))
-    write_text_atomic(paths[0], tables.enlarged_markdown(ranking, settings, problem, fit_seconds, label))
-    return RunOutput(tables.enlarged_stdout(ranking, settings, fit_seconds, label), paths)
+    write_text_atomic(paths[0], tables.enlarged_markdown(ranking, settings, problem, fit_seconds, label, trained_on))
+    return RunOutput(tables.enlarged_stdout(ranking, settings, fit_seconds, label, trained_on), paths)
+
+
+def checkpoint_training_schemes(model, problem: SearchProblem):
+    """The schemes of ``problem`` a loaded checkpoint was trained on, their accuracies, and a sentence saying so.
+
+    Novelty is measured against what the checkpoint saw, which need not be NAAP-440's 440: a checkpoint trained on
+    another benchmark saw none of them. A checkpoint saved before it kept its training configurations' digests
+    cannot tell; the 440 stand in for its training data, and the sentence says so.
+    """
+    import numpy as np
+
+    from naapgnn.data.configurations import configuration_keys
+
+    trained = getattr(model, "training_configurations_", None)
+    if trained is None:
+        return problem.schemes, problem.accuracy, (
+            f"the checkpoint keeps no list of its training records (saved by an older naapgnn): novelty below is "
+            f"measured against the {problem.n} architectures of {problem.name}, which it may not have seen")
+    trained, keys = set(trained), configuration_keys(problem.records)
+    inside = np.array([key in trained for key in keys], dtype=bool)
+    schemes = [s for s, keep in zip(problem.schemes, inside) if keep]
+    others = len(trained - set(keys))
+    where = f"{int(inside.sum())} of the {problem.n} architectures of {problem.name}"
+    if others:
+        where += f" and {others} configuration{'s' * (others != 1)} from elsewhere"
+    return schemes, np.asarray(problem.accuracy)[inside], f"the checkpoint was trained on {where}"
 
 
 def enlarged_model(problem: SearchProblem, max_blocks: int, predictor: str = "gnn", seed: int = 0,

@@ -37,6 +37,12 @@ class SpaceRanking:
         Wall time of ``enumerate``, ``predict`` (parse, encode or featurise,
         and predict, in the worker processes) and ``total``.
     processes : int
+    n_training : int
+        Training schemes the novelty is measured against.
+    largest_training : int
+        The most parameters among them (0 without any).
+    best_training : float
+        The best known accuracy among them (NaN without any).
     tied : int
         Candidates predicted at least as high as the last one listed (more
         than ``len(top)`` means ties were broken by enumeration order).
@@ -49,6 +55,9 @@ class SpaceRanking:
     novelty_counts: dict
     seconds: dict
     processes: int
+    n_training: int = 0
+    largest_training: int = 0
+    best_training: float = float("nan")
     tied: int = 0
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
@@ -146,7 +155,10 @@ def rank_space(model, rules: SpaceRules, training_schemes: Sequence[Sequence[dic
                      "known_accuracy": known.get(scheme_key(s))})
     return SpaceRanking(top=pd.DataFrame(rows), n=len(schemes), novelty_counts=counts, tied=tied, mean=mean, std=std,
                         seconds={"enumerate": t_enum, "predict": t_total - t_enum, "total": t_total},
-                        processes=processes)
+                        processes=processes, n_training=len(training_schemes),
+                        largest_training=max((architecture_statistics(s)["NumParams"] for s in training_schemes),
+                                             default=0),
+                        best_training=max((a for a in known.values() if a is not None), default=float("nan")))
 
 
 def scheme_text(scheme: Sequence[dict]) -> str:
@@ -168,7 +180,7 @@ def _seen_values(schemes) -> dict:
 def _novelty(scheme, seen: dict, known: dict) -> list[tuple[str, str]]:
     """``(category, detail)`` for each way ``scheme`` leaves the training schemes."""
     if not seen["blocks"]:
-        return []
+        return [("outside the training data", "no training scheme")]
     reasons = []
     if len(scheme) not in seen["blocks"]:
         reasons.append(("deeper", f"{len(scheme)} blocks"))

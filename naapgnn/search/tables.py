@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from naapgnn.arch.profiling import architecture_statistics
 from naapgnn.search.problem import FOREST_FAST, GNN_FAST, headline_rank, rank_targets
 from naapgnn.search.settings import SearchSettings
 from naapgnn.search.summary import plus_minus
@@ -330,18 +329,18 @@ def warmup_only_note(summary, warmup: int) -> str:
             f"of the first {warmup}, not a choice of the rule at that budget.")
 
 
-def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: float, label: str) -> str:
-    """The enlarged-space report (``enlarged.md``)."""
+def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: float, label: str,
+                      trained_on: str = "") -> str:
+    """The enlarged-space report (``enlarged.md``); ``trained_on`` says what a loaded checkpoint was trained on."""
     seconds = ranking.seconds
-    trained_on = (f"the checkpoint {settings.checkpoint}, loaded (below, the training schemes are the {problem.n} "
-                  f"architectures of {problem.name})" if settings.checkpoint else
-                  f"a predictor trained on the {problem.n} architectures of {problem.name} (final accuracy as target)")
+    trained_on = trained_on or f"below, the training schemes are the {problem.n} architectures of {problem.name}"
+    source = (f"the checkpoint {settings.checkpoint}, loaded ({trained_on})" if settings.checkpoint else
+              f"a predictor trained on the {problem.n} architectures of {problem.name} (final accuracy as target)")
     members = "forest's trees" if settings.predictor == "forest" and not settings.checkpoint else "ensemble's members"
     counts = ranking.novelty_counts
     inside = counts.get("in the training schemes", 0)
     novelty_rows = [[k, f"{v:,}", f"{v / ranking.n:.1%}"] for k, v in counts.items()]
-    largest = max(architecture_statistics(s)["NumParams"] for s in problem.schemes)
-    above = int((ranking.mean > problem.best).sum())
+    above = int((ranking.mean > ranking.best_training).sum())
     top_params = int(ranking.top.params.max())
     rows = [[r.rank, f"`{r.scheme}`", f"{r.predicted:.4f}", f"{r.uncertainty:.4f}", f"{r.params:,}",
              f"{r.macs:,}", r.novelty, "" if r.known_accuracy is None or r.known_accuracy != r.known_accuracy
@@ -349,12 +348,20 @@ def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: f
     forest_note = (" A forest cannot predict beyond the accuracies it was trained on, and a fifth block "
                    "is seen by it only through the totals (parameters, MACs, receptive field)."
                    if settings.predictor == "forest" and not settings.checkpoint else "")
+    outside = (f"Only {inside} of the {ranking.n:,} candidates are training schemes; the rest are deeper, wider or "
+               f"use kernels and strides the predictor never saw at that position (table below)."
+               if ranking.n_training else f"None of the {ranking.n:,} candidates is among the predictor's training "
+               f"architectures: it was trained on no scheme of this space.")
+    scale = (f"{above:,} candidates are predicted above the best measured training accuracy "
+             f"({ranking.best_training:.4f}). The largest training architecture has {ranking.largest_training:,} "
+             f"parameters; the predicted top {len(ranking.top)} have up to {top_params:,}."
+             if ranking.n_training else f"The predicted top {len(ranking.top)} have up to {top_params:,} parameters.")
     return "\n".join([
         "# Searching beyond the 440: the enlarged space",
         "",
         f"`naapgnn.arch.space.enlarged_rules()`: {ranking.n:,} schemes of 3 to 5 blocks (widths 12–48, 1×1/3×3/5×5 "
         f"kernels, a stride choice in the second block, a fifth block). Every scheme was enumerated, encoded and "
-        f"predicted with zero training by {trained_on}.",
+        f"predicted with zero training by {source}.",
         "",
         f"Predictor: {label}; {'loaded' if settings.checkpoint else 'fitted'} in {fit_seconds:.1f} s "
         "(not part of the pass).",
@@ -363,18 +370,16 @@ def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: f
         f"**{seconds['total']:.1f} s** (enumerate {seconds['enumerate']:.1f} s, encode + predict "
         f"{seconds['predict']:.1f} s), {ranking.n / seconds['total']:,.0f} architectures/s.",
         "",
-        f"**Out of distribution.** Only {inside} of the {ranking.n:,} candidates are training schemes; the rest "
-        f"are deeper, wider or use kernels and strides the predictor never saw at that position (table below). "
+        f"**Out of distribution.** {outside} "
         f"Their predictions are extrapolations, not measurements: train the top candidates before trusting "
         f"them.{forest_note} The uncertainty is the spread of the {members}, which measures disagreement "
         f"between them, not the error of extrapolating: nothing here measured how it grows with the distance "
         f"from the training data.",
         "",
-        f"{above:,} candidates are predicted above the best measured training accuracy ({problem.best:.4f}). "
-        f"The largest training architecture has {largest:,} parameters; the predicted top {len(ranking.top)} "
-        f"have up to {top_params:,}.",
+        scale,
         "",
-        markdown_table(["novelty (vs the 440 training schemes)", "candidates", "share"], novelty_rows),
+        markdown_table([f"novelty (vs the {ranking.n_training} training schemes)", "candidates", "share"],
+                       novelty_rows),
         "",
         f"## Predicted top {len(rows)}",
         "",
@@ -394,14 +399,15 @@ def _processes(n: int) -> str:
     return "1 process" if n == 1 else f"{n} worker processes"
 
 
-def enlarged_stdout(ranking, settings: SearchSettings, fit_seconds: float, label: str) -> str:
-    """What ``naapgnn search`` prints for the enlarged space."""
+def enlarged_stdout(ranking, settings: SearchSettings, fit_seconds: float, label: str, trained_on: str = "") -> str:
+    """What ``naapgnn search`` prints for the enlarged space (``trained_on``: what a loaded checkpoint saw)."""
     seconds = ranking.seconds
     lines = [f"enlarged space: {ranking.n:,} schemes, predicted with zero training by: {label} "
              f"({'loaded' if settings.checkpoint else 'fit'} in {fit_seconds:.1f} s)",
              f"whole pass (enumerate + parse/encode + predict, {_processes(ranking.processes)}): "
              f"{seconds['total']:.1f} s (enumerate {seconds['enumerate']:.1f} s, encode + predict "
              f"{seconds['predict']:.1f} s; {ranking.n / seconds['total']:,.0f} architectures/s)",
+             *([f"note: {trained_on}"] if trained_on else []),
              f"OUT OF DISTRIBUTION: {ranking.n - ranking.novelty_counts.get('in the training schemes', 0):,} of "
              f"{ranking.n:,} candidates are not training schemes; treat these predictions as extrapolation."]
     if ranking.tied > len(ranking.top):
