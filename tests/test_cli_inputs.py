@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from naapgnn.cli import main
@@ -206,6 +207,20 @@ def test_a_default_n_train_too_large_for_the_benchmark_says_it_is_the_default(pl
             in capsys.readouterr().err)
     assert main(["search", "--strategy", "compare", "--n-train", "6", "--out", str(places / "b"), *common]) == 2
     assert "error: --n-train must be between 2 and 4, got 6" in capsys.readouterr().err
+
+
+def test_the_default_n_train_drops_only_what_the_benchmark_is_too_small_for(places, capsys):
+    path = places / "thirty.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "arch": [{"kernel_size": 3, "width": 8 + i, "stride": 1 + i % 2,
+                                                             "residual": False}], "target": 0.4 + (i * 7 % 30) / 100})
+                            + "\n" for i in range(30)))
+    assert main(["search", "--strategy", "compare", "--trials", "2", "--data", str(path), "--out",
+                 str(places / "c"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "note: --n-train's default 10 20 50 less 50: the benchmark holds only 30 architectures" in out
+    frame = pd.read_csv(places / "c" / "compare.csv")
+    assert {"predictor N=10", "predictor N=20"} <= set(frame["strategy"]) and \
+        not any("N=50" in s for s in frame["strategy"])
 
 
 def test_every_command_writing_outputs_takes_dash_o_for_out():

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="what to simulate (default compare)")
     p.add_argument("--n-train", type=int, nargs="+", metavar="N", default=None,
                    help="architectures trained to label the predictor (default 20 for predictor; "
-                   "10 20 50 for compare)")
+                   "10 20 50 for compare, less those not below the benchmark's size)")
     p.add_argument("--top-k", type=int, default=10, metavar="K",
                    help="predictor strategy: top predicted architectures trained (default 10)")
     p.add_argument("--trials", type=int, default=100, metavar="T",

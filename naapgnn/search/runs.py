@@ -50,7 +50,8 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     """Strategies "compare", "random" and "evolution": best found against trainings, over the trials."""
     strategies, note = _runnable(problem, {"compare": ("random", "evolution", "predictor"), "random": ("random",),
                                            "evolution": ("evolution",)}[settings.strategy], settings.strategy)
-    n_train = _n_train(settings, problem, "compare") if "predictor" in strategies else []
+    n_train, dropped = _n_train(settings, problem, "compare") if "predictor" in strategies else ([], "")
+    note += dropped
     result = _compare(settings, problem, out, n_train, strategies)
     max_t = min(settings.max_trainings, problem.n)
     frame = summary.compare_frame(result, max_t)
@@ -64,15 +65,20 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     return RunOutput(note + text, paths)
 
 
-def _n_train(settings: SearchSettings, problem: SearchProblem, strategy: str) -> list[int]:
-    """``--n-train``, or the default of ``strategy``; one line naming the default when the benchmark is too small
-    for it (the user gave no --n-train)."""
+def _n_train(settings: SearchSettings, problem: SearchProblem, strategy: str) -> tuple[list[int], str]:
+    """``--n-train``, or the default of ``strategy`` less the values the benchmark is too small for, and a note
+    naming those; an error naming the default when none is left (the user gave no --n-train)."""
     if settings.n_train:
-        return list(settings.n_train)
+        return list(settings.n_train), ""
     default = DEFAULT_N_TRAIN[strategy]
-    for v in default:
+    kept = [v for v in default if v < problem.n]
+    for v in kept or default:
         check_n_train(v, problem.n, default)
-    return list(default)
+    dropped = [v for v in default if v not in kept]
+    if not dropped:
+        return kept, ""
+    return kept, (f"note: --n-train's default {' '.join(map(str, default))} less {' '.join(map(str, dropped))}: "
+                  f"the benchmark holds only {problem.n} architectures\n")
 
 
 def _runnable(problem: SearchProblem, strategies: tuple, asked: str) -> tuple[tuple, str]:
@@ -87,7 +93,7 @@ def _runnable(problem: SearchProblem, strategies: tuple, asked: str) -> tuple[tu
 
 def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -> RunOutput:
     """Strategy "predictor" (Wen et al.): what N labels + the top K predicted find, against random and evolution."""
-    n_train = _n_train(settings, problem, "predictor")[0]
+    n_train = _n_train(settings, problem, "predictor")[0][0]
     if n_train + settings.top_k > problem.n:
         given = "" if settings.n_train else f" (default {n_train})"
         raise NaapgnnError(f"--n-train{given} + --top-k = {n_train + settings.top_k} exceeds the {problem.n} "
