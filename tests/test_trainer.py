@@ -335,6 +335,20 @@ def test_graphs_and_streams_are_on_by_default_on_a_gpu_only(cifar, tmp_path, mon
     assert [(o.cuda_graphs, o.streams) for o in seen] == [(None, None), (False, False), (True, True)]
 
 
+def test_no_progress_reaches_either_backend(cifar, tmp_path, monkeypatch):
+    import naapgnn.trainer.distributed as distributed
+    import naapgnn.trainer.training as training
+
+    seen = []
+    record = (lambda *a, progress=True, **k: seen.append(progress) or training.Summary())
+    monkeypatch.setattr(training, "regenerate", record)
+    monkeypatch.setattr(distributed, "regenerate_ray", record)
+    base = ["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out", str(tmp_path / "o")]
+    for backend in ("local", "ray"):
+        assert main([*base, "--backend", backend]) == 0 and main([*base, "--backend", backend, "--no-progress"]) == 0
+    assert seen == [True, False, True, False]
+
+
 def test_cli_trains(cifar, tmp_path, capsys):
     path = tmp_path / "one.json"
     path.write_text('[[{"kernel_size": 3, "width": 12, "stride": 2, "residual": false},'

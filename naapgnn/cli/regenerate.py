@@ -80,7 +80,7 @@ def run(args) -> int:
 
         summary = regenerate_ray(schemes, args.cifar_root, args.out, ids=ids, recipe=recipe, options=options,
                                  address=args.address, gpus_per_task=args.gpus_per_task,
-                                 download=args.download, source=args.schemes)
+                                 download=args.download, progress=not args.no_progress, source=args.schemes)
     else:
         summary = regenerate(schemes, args.cifar_root, args.out, ids=ids, recipe=recipe, options=options,
                              download=args.download, progress=not args.no_progress, source=args.schemes)
