@@ -148,6 +148,21 @@ def test_interrupted_run_resumes_without_lost_or_repeated_epochs(grouped, cifar,
     assert not list((out / "checkpoints").iterdir())
 
 
+def test_resuming_under_other_speed_up_options_warns_once(cifar, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        regenerate(SCHEMES, cifar, out, ids=[1, 300], recipe=RECIPE, options=CPU, progress=False,
+                   on_epoch_end=_stop_after(300, 1))
+    assert len(list((out / "checkpoints").glob("*.pt"))) == 2
+    capsys.readouterr()
+    other = TrainOptions(device="cpu", channels_last=True)
+    summary = regenerate(SCHEMES, cifar, out, ids=[1, 300], recipe=RECIPE, options=other, progress=False)
+    assert sorted(summary.resumed) == [1, 300]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "speed-up options" in line]
+    assert warnings == [f"naapgnn: warning: 2 schemes (the first, 1, started with speed-up options "
+                        f"{CPU.numerics()}) resume with {other.numerics()}"]
+
+
 # In the child: wait until the log of ``model_id`` holds ``epochs`` epochs (its files are written on a thread).
 ON_DISK = (
     "import time\n"

@@ -72,7 +72,7 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
         else:
             device = options.device
         check_options(recipe, options, "cuda" if device != "auto" and device.startswith("cuda") else device)
-        groups, done, starts = plan_groups(jobs, recipe, group_size=1)
+        groups, done, starts = plan_groups(jobs, recipe, group_size=1, options=options)
         if not groups:
             return Summary(skipped=sorted(j.model_id for j in done))
 

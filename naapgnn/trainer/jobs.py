@@ -283,10 +283,12 @@ def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
 
 class JobState(NamedTuple):
     """Where a job stands: ``status`` is ``"done"`` (complete log, nothing to do), ``"resume"`` (checkpoint) or
-    ``"new"``; ``epochs`` the epochs its log (done) or checkpoint (resume) holds, 0 when new."""
+    ``"new"``; ``epochs`` the epochs its log (done) or checkpoint (resume) holds, 0 when new; ``numerics`` the
+    speed-up options a resumed checkpoint was trained with (:meth:`TrainOptions.numerics`)."""
 
     status: str
     epochs: int
+    numerics: dict | None = None
 
 
 def job_status(job: Job, recipe: Recipe) -> JobState:
@@ -308,7 +310,7 @@ def job_status(job: Job, recipe: Recipe) -> JobState:
             raise NaapgnnError(f"{job.checkpoint_path}: checkpoint was trained on other CIFAR-10 files (digest "
                                f"{saved.data}, these {recipe.data}); give the --cifar-root it started with, or move "
                                f"the checkpoint away to start over")
-        return JobState("resume", int(state["epoch"]))
+        return JobState("resume", int(state["epoch"]), state.get("numerics"))
     if not job.log_path.exists():
         return JobState("new", 0)
     try:

@@ -54,8 +54,10 @@ from naapgnn.trainer.steps import step
 # --- scheduling ----------------------------------------------------------------------
 
 
-def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int) -> tuple[list[list[Job]], list[Job], dict]:
-    """Split unfinished jobs into groups of equal start epoch.
+def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int,
+                options: TrainOptions | None = None) -> tuple[list[list[Job]], list[Job], dict]:
+    """Split unfinished jobs into groups of equal start epoch; with ``options``, warn once when checkpoints
+    resume under other speed-up options than they started with.
 
     Returns
     -------
@@ -65,7 +67,7 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int) -> tuple[l
     starts : dict
         ModelId -> epoch its training resumes from.
     """
-    done, by_start, starts, logged = [], {}, {}, {}
+    done, by_start, starts, logged, started_with = [], {}, {}, {}, {}
     for job in jobs:
         state = job_status(job, recipe)
         if state.status == "done":
@@ -74,7 +76,11 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int) -> tuple[l
             continue
         starts[job.model_id] = state.epochs
         by_start.setdefault(state.epochs, []).append(job)
+        if state.status == "resume":
+            started_with[job.model_id] = state.numerics
     _warn_longer_logs(done, logged, recipe.epochs)
+    if options is not None:
+        _warn_other_numerics(started_with, options.numerics())
     groups = []
     for start in sorted(by_start, reverse=True):  # nearly finished networks first
         pending = by_start[start]
@@ -148,7 +154,7 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
         check_options(recipe, options, device)
         group_size = options.group_size or auto_group_size([j.arch for j in jobs], recipe.batch_size, device,
                                                            options.workers)
-        groups, done, starts = plan_groups(jobs, recipe, group_size)
+        groups, done, starts = plan_groups(jobs, recipe, group_size, options)
         _say_resuming(len(jobs), len(done), sum(1 for start in starts.values() if start > 0))
         total = sum(max(recipe.epochs - start, 0) for start in starts.values())
         t0 = time.perf_counter()
@@ -178,6 +184,17 @@ def _warn_longer_logs(done: Sequence[Job], logged: dict, epochs: int) -> None:
         job, n = longer[0]
         print(f"regenerate: warning: {len(longer)} finished log{'s' * (len(longer) > 1)} hold more than --epochs "
               f"{epochs} epochs (e.g. {job.log_path.name}: {n}); kept as they are, not cut", file=sys.stderr)
+
+
+def _warn_other_numerics(started_with: dict, now: dict) -> None:
+    """One line for the resumed schemes (``started_with``: ModelId -> their checkpoint's numerics) that started
+    under other speed-up options than ``now``'s."""
+    other = {model_id: numerics for model_id, numerics in started_with.items() if numerics != now}
+    if other:
+        first, numerics = next(iter(other.items()))
+        some = f"{len(other)} schemes (the first, {first}," if len(other) > 1 else f"scheme {first} ("
+        print(f"naapgnn: warning: {some} started with speed-up options {numerics}) resume with {now}",
+              file=sys.stderr)
 
 
 def _say_resuming(n_jobs: int, n_done: int, n_resumed: int) -> None:
