@@ -54,6 +54,16 @@ def test_targets_outside_zero_one_are_refused(train):
         BakerPredictor().fit(train[:10], [0.5, 0.6, 0.7, -0.1, 0.5, 0.6, 0.7, 0.5, 0.6, 0.7])
 
 
+def test_records_sharing_an_id_are_refused_at_fit_as_in_a_file(train):
+    from dataclasses import replace
+
+    twice = list(train[:10]) + [replace(train[3], target=0.5)]
+    for model in (GNNPredictor(budget=0, **TINY), BakerPredictor()):
+        with pytest.raises(NaapgnnError, match=f"{type(model).__name__}: records 3 and 10 share the id "
+                                               f"{train[3].id!r}; give each record its own id"):
+            model.fit(twice)
+
+
 def test_parameters_changed_after_fit_are_refused(fitted, test):
     from sklearn.base import clone
 

@@ -250,7 +250,9 @@ class EncodingMixin:
 
 
 def targets_of(records: list, y, who: str) -> np.ndarray:
-    """``y`` as a float array, or the records' own targets when ``y`` is None; one-line errors naming ``who``."""
+    """``y`` as a float array, or the records' own targets when ``y`` is None; one-line errors naming ``who``,
+    and for records sharing an id, as a file's reader refuses them (a checkpoint tells its training records by id)."""
+    _check_unique_ids(records, who)
     if y is None:
         missing = [r.id for r in records if r.target is None]
         if missing:
@@ -267,6 +269,14 @@ def targets_of(records: list, y, who: str) -> np.ndarray:
         hint = "; accuracies in percent? divide them by 100" if 1 < y[i] <= 100 else ""
         raise NaapgnnError(f"{who}: target {i} ({y[i]:g}) is outside [0, 1]{hint}")
     return y
+
+
+def _check_unique_ids(records: list, who: str) -> None:
+    first: dict = {}
+    for i, record in enumerate(records):
+        if first.setdefault(record.id, i) != i:
+            raise NaapgnnError(f"{who}: records {first[record.id]} and {i} share the id {record.id!r}; give each "
+                               "record its own id (repeated runs of one configuration too)")
 
 
 class RecordsScoreMixin:
