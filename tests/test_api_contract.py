@@ -64,6 +64,23 @@ def test_records_sharing_an_id_are_refused_at_fit_as_in_a_file(train):
             model.fit(twice)
 
 
+def test_a_record_lacking_a_channel_every_training_record_had_is_warned_of(fitted, test):
+    import warnings
+    from dataclasses import replace
+
+    from naapgnn.errors import NaapgnnWarning
+
+    lacking = [replace(r, curve={k: v for k, v in r.curve.items() if k != "loss_mean"}) for r in test[:2]]
+    with pytest.warns(NaapgnnWarning, match=r"GNNPredictor.predict: records lack what every training record gave, "
+                                            r"read as its training mean: curve channel 'loss_mean' \(2 of 5, e.g. "
+                                            f"'{lacking[0].id}'\\)$"):
+        fitted.predict(lacking + list(test[2:5]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NaapgnnWarning)
+        fitted.predict(test)
+    assert "curve channel 'loss_mean' missing" in fitted.domain_report(lacking)[1][0]
+
+
 def test_parameters_changed_after_fit_are_refused(fitted, test):
     from sklearn.base import clone
 

@@ -181,8 +181,8 @@ def test_bad_parameters_are_one_line_errors(train):
             GNNPredictor(**kwargs).fit(train[:20])
     with pytest.raises(NotFittedError, match="not fitted"):
         GNNPredictor().predict(train[:2])
-    no_target = [Record("t", train[0].arch)] * 5
-    with pytest.raises(NaapgnnError, match="record 't' has no target"):
+    no_target = [Record(f"t{i}", train[0].arch) for i in range(5)]
+    with pytest.raises(NaapgnnError, match="record 't0' has no target"):
         GNNPredictor().fit(no_target)
 
 

@@ -14,11 +14,15 @@ finds in domain.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
+from naapgnn.errors import NaapgnnWarning
+
 MARGIN = 0.05
 DISAGREEMENT_FACTOR = 3.0
+_MISSING = " missing (read as the training mean)"
 
 __all__ = ["MARGIN", "DISAGREEMENT_FACTOR", "MAX_STD", "record_domain", "domain_reasons", "range_reasons", "outside"]
 
@@ -166,7 +170,7 @@ def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | No
     null = [k for k in null if k not in nullable]
     unknown = sorted(k for k in given if k not in trained and given[k] == given[k]  # a null (NaN) gives nothing
                      and not (is_indicator(k) and given[k] == 0))
-    out = [f"hparam {', '.join(map(repr, missing))} missing (read as the training mean)"] if missing else []
+    out = [f"hparam {', '.join(map(repr, missing))}{_MISSING}"] if missing else []
     if SCHEDULE_PEAK in trained and peak_maybe_later(record, peak_epoch):
         ended = len(record.curve[SCHEDULE_CHANNEL])
         out.append(f"{SCHEDULE_CHANNEL} channel ends at epoch {ended} on its highest rate so far, before the "
@@ -263,6 +267,26 @@ class ApplicabilityMixin:
         forest = None if self.forest_ is None else self.forest_.oob_prediction_
         _, std = blend(self.oof_prediction_, parts["gnn_std"], forest, float(self.blend_share_))
         self.std_scale_ = calibration_scale(y, self.stack_oof_, std)
+
+    def warn_read_as_training_mean(self, records) -> None:
+        """A :class:`~naapgnn.errors.NaapgnnWarning` when records lack a curve channel every training record had,
+        or a hyperparameter the model reads: both are read at their training mean (:meth:`domain_report` flags
+        each record; a file's reader fills a channel some of its records lack with the channel's worst value)."""
+        part = self.domain_.get("curve_features", {})
+        required = [name[:-len("_present")] for name, low in zip(part.get("names", ()), part.get("min", ()))
+                    if name.endswith("_present") and low == 1]
+        lacking: dict = {}
+        for record in records:
+            for channel in required:
+                if not len(record.curve.get(channel, ())):
+                    lacking.setdefault(f"curve channel {channel!r}", []).append(record.id)
+            for reason in _hparam_key_reasons(self.hparam_names_, record, self.domain_.get("hparams_null", ())):
+                if reason.endswith(_MISSING):
+                    lacking.setdefault(reason[:-len(_MISSING)], []).append(record.id)
+        if lacking:
+            what = "; ".join(f"{name} ({len(ids)} of {len(records)}, e.g. {ids[0]!r})" for name, ids in lacking.items())
+            warnings.warn(f"{type(self).__name__}.predict: records lack what every training record gave, read as its "
+                          f"training mean: {what}", NaapgnnWarning, stacklevel=3)
 
     def domain_report(self, X, parts: dict | None = None, graphs=None) -> tuple[np.ndarray, list[str]]:
         """Whether each architecture (and curve) lies inside what the predictor was trained on, and why not.

@@ -334,10 +334,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
     def _new_model(self):
         from naapgnn.models.network import AccuracyModel
 
-        return AccuracyModel(self.node_dim_, self.attr_dim_, self.curve_dim_, self.hparam_dim_,
-                             hidden=int(self.hidden), layers=int(self.layers), conv=self.conv,
-                             direction=self.direction, dropout=float(self.dropout),
-                             curve_hidden=int(self.curve_hidden))
+        return AccuracyModel(self.node_dim_, self.attr_dim_, self.curve_dim_, self.hparam_dim_, hidden=int(self.hidden),
+                             layers=int(self.layers), conv=self.conv, direction=self.direction,
+                             dropout=float(self.dropout), curve_hidden=int(self.curve_hidden))
 
     # --- predict ---
 
@@ -365,10 +364,11 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         Returns
         -------
         numpy.ndarray of shape (n,), or a tuple (mean, std) of two
-            Accuracies clipped to [0, 1] (:meth:`domain_report` names the rows
-            clipped and those outside the training domain).
+            Accuracies clipped to [0, 1] (:meth:`domain_report` names those clipped or outside the training domain).
         """
-        return self.predict_from_parts(self.predict_parts(X), return_std)
+        parts = self.predict_parts(records := as_records(X))
+        self.warn_read_as_training_mean(records)
+        return self.predict_from_parts(parts, return_std)
 
     def predict_from_parts(self, parts: dict, return_std: bool = False):
         """:meth:`predict` from :meth:`predict_parts` already computed (the CLI reuses them for
