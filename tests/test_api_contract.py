@@ -78,6 +78,7 @@ def test_a_record_lacking_a_channel_every_training_record_had_is_warned_of(fitte
     with warnings.catch_warnings():
         warnings.simplefilter("error", NaapgnnWarning)
         fitted.predict(test)
+        fitted.predict([replace(lacking[0], line=7)])  # read from a file, whose reader warned
     assert "curve channel 'loss_mean' missing" in fitted.domain_report(lacking)[1][0]
 
 

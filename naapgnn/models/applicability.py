@@ -271,7 +271,8 @@ class ApplicabilityMixin:
     def warn_read_as_training_mean(self, records) -> None:
         """A :class:`~naapgnn.errors.NaapgnnWarning` when records lack a curve channel every training record had,
         or a hyperparameter the model reads: both are read at their training mean (:meth:`domain_report` flags
-        each record; a file's reader fills a channel some of its records lack with the channel's worst value)."""
+        each record). Records read from a file are left to its reader, which has warned of what they lack."""
+        records = [r for r in records if getattr(r, "line", None) is None]
         part = self.domain_.get("curve_features", {})
         required = [name[:-len("_present")] for name, low in zip(part.get("names", ()), part.get("min", ()))
                     if name.endswith("_present") and low == 1]
