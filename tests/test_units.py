@@ -102,3 +102,23 @@ def test_records_built_in_python_that_mix_units_are_refused_as_a_file_is(tmp_pat
                                "same unit")
     runs = load_jsonl(_write(tmp_path / "p.jsonl", _percent_runs()))
     assert as_records(runs) == runs  # all in percent: read so
+
+
+def test_a_file_declared_in_percent_whose_runs_mostly_died_near_chance_is_fitted_as_it_was_read(tmp_path):
+    """Most runs dead at 0.5 % of a 200-class task stay below 1.05 in percent: the file declared in percent reads
+    them so, and a fit of its records must not count them as fractions again (it once refused them)."""
+    from dataclasses import replace
+
+    from naapgnn.models.inputs import as_records
+
+    dead = [({"val_acc": [0.4 + 0.01 * i, 0.5]}, 0.5) for i in range(6)]
+    alive = [({"val_acc": [30.0 + i, 50.0 + i]}, 55.0 + i) for i in range(4)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NaapgnnWarning)  # the reader's notice of low targets
+        records = load_jsonl(_write(tmp_path / "dead.jsonl", dead + alive), target_scale="percent")
+    assert all(r.declared_percent for r in records) and records[0].target == 0.005
+    assert as_records(records) == records
+    with pytest.raises(NaapgnnError, match="mixed units"):  # the same records, undeclared, read as a mixture
+        as_records([replace(r, declared_percent=False) for r in records], "GNNPredictor")
+    with pytest.raises(NaapgnnError, match="mixed units"):  # one in fractions is still told by its target
+        as_records([*records, replace(records[-1], id="f", curve={"val_acc": [0.33, 0.53]}, target=0.58)])

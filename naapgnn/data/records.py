@@ -88,6 +88,8 @@ class Record:
         again as a log cut there reads them (:func:`naapgnn.data.gaps.as_seen_at`).
     line : int or None
         Its line in the JSON Lines file it was read from (1-based), for messages.
+    declared_percent : bool
+        Read from a file declared in percent: an accuracy channel below 1.05 is a run dead near chance there.
     """
 
     id: str
@@ -100,6 +102,7 @@ class Record:
     stopped_at: int | None = None
     non_finite: dict[str, np.ndarray] = field(default_factory=dict)
     line: int | None = None
+    declared_percent: bool = False
 
     def place(self, file: str) -> str:
         """Where a message finds it: ``FILE line N (record 'id')``, or ``record 'id' of FILE`` without a line."""
@@ -319,7 +322,7 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
     check_plausible(curve, hparams, str(record_id))
     return Record(id=str(record_id), arch=arch, curve=curve, hparams=hparams,
                   target=None if obj.get("target") is None else read_target(obj["target"], target_scale),
-                  split=_split(obj.get("split")))
+                  split=_split(obj.get("split")), declared_percent=target_scale == "percent")
 
 
 def parse_curve(curve: Any) -> dict[str, np.ndarray]:

@@ -117,11 +117,16 @@ def as_records(X, who: str = "GNNPredictor") -> list:
 def _check_units(records: list, who: str) -> None:
     """Refuse, as a file's reader does (:func:`naapgnn.data.units.mixed_units_notice`), records of one call whose
     accuracy channel mixes percentages and fractions: read by one unit, the call would read some of them 100 times
-    off, and move the others' predictions through the features they share."""
+    off, and move the others' predictions through the features they share.
+
+    Records all read from files declared in percent are counted as their readers counted them: most runs may stay
+    below 1 %, dead at chance; one in fractions among them is still told by its curve against its target.
+    """
     from naapgnn.data.units import mixed_units_notice
 
     if any(len(values) for record in records for values in record.curve.values()):
-        mixed_units_notice(records, who, [repr(r.id) for r in records], place="record")
+        declared = all(getattr(r, "declared_percent", False) for r in records)
+        mixed_units_notice(records, who, [repr(r.id) for r in records], declared=declared, place="record")
 
 
 def _checked_record(record, i: int):
