@@ -17,9 +17,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     The temporary file keeps the suffix of ``path`` (plotting libraries pick the
     format from it) and gets the usual permissions (``0666 & ~umask``). On any
-    exception it is removed and ``path`` is untouched.
+    exception it is removed and ``path`` is untouched. A symbolic link is kept and
+    the file it points to replaced; a path that is no regular file (``/dev/stdout``,
+    a named pipe, a device) is written through, never replaced.
     """
     path = Path(path)
+    if _special(path):
+        with _written_through(path) as tmp:
+            yield tmp
+        return
+    path = Path(os.path.realpath(path)) if path.is_symlink() else path
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -36,6 +43,36 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _special(path: Path) -> bool:
+    """Whether ``path`` (its links followed) exists as something other than a regular file or a folder."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+@contextlib.contextmanager
+def _written_through(path: Path) -> Iterator[Path]:
+    """A temporary file in the system's temporary folder, copied into ``path`` on success (a stream or a device
+    cannot take a rename, and renaming over it would delete it)."""
+    import shutil
+
+    fd, tmp = tempfile.mkstemp(prefix=".naapgnn.", suffix=path.suffix or ".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        try:
+            with open(tmp, "rb") as source, open(path, "wb") as target:
+                shutil.copyfileobj(source, target)
+        except OSError as exc:
+            raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        os.unlink(tmp)
 
 
 def _fsync(path: Path) -> None:

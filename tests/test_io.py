@@ -205,3 +205,37 @@ def test_a_killed_writes_temporaries_are_removed_and_nothing_else(tmp_path):
     assert sorted(f.name for f in remove_stale_temporaries(tmp_path)) == sorted(left)
     assert sorted(f.name for f in tmp_path.iterdir()) == sorted(kept)
     assert remove_stale_temporaries(tmp_path / "missing") == []
+
+
+def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
+    import threading
+
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_text_atomic(fifo, "id,acc\n1,0.5\n")
+    reader.join(timeout=10)
+    assert got == ["id,acc\n1,0.5\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_device_is_never_replaced_and_a_full_one_is_a_one_line_error():
+    with pytest.raises(NaapgnnError, match=r"^/dev/full: cannot write: No space left on device$"):
+        write_text_atomic("/dev/full", "x" * 10_000)
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    write_text_atomic(os.devnull, "nothing")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_a_symbolic_link_is_kept_and_its_file_replaced(tmp_path):
+    target = tmp_path / "real" / "results.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "results.csv"
+    link.symlink_to(target)
+    write_text_atomic(link, "new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["results.csv"]
