@@ -597,6 +597,26 @@ def test_trials_stay_saved_until_the_outputs_are_written(tmp_path, monkeypatch):
     assert (out / ".compare.partial.jsonl").stat().st_size > 0  # the finished trials, for the rerun
 
 
+def test_early_stop_trials_stay_saved_until_its_outputs_are_written(tmp_path, monkeypatch, capsys):
+    from naapgnn.cli import main
+    from naapgnn.search import figures
+
+    data = _small_benchmark(tmp_path / "small.jsonl", 24)
+    out = tmp_path / "out"
+    argv = ["search", "--strategy", "early-stop", "--trials", "2", "--budget", "2", "--warmup", "5", "--data",
+            str(data), "--out", str(out), "--quiet"]
+    plot = figures.plot_early_stop
+    monkeypatch.setattr(figures, "plot_early_stop", lambda *a, **k: (_ for _ in ()).throw(MemoryError("no room")))
+    with pytest.raises(MemoryError):
+        main(argv)
+    assert (out / ".early-stop.partial.jsonl").stat().st_size > 0
+    monkeypatch.setattr(figures, "plot_early_stop", plot)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "resuming 2 of 2 trials" in capsys.readouterr().err
+    assert not (out / ".early-stop.partial.jsonl").exists() or not (out / ".early-stop.partial.jsonl").read_text()
+
+
 def test_search_options_a_run_would_refuse_late_are_named(tmp_path, capsys, data_dir):
     from naapgnn.cli import main
 

@@ -173,7 +173,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
                      thresholds: Iterable[float] = (0.0, 1.0, 2.0), trials: int = 100,
                      predictor: str | Callable = "forest", warmup: int = 20, refit_growth: float = 1.5,
                      seed: int = 0, cache_dir: str | Path | None = None, fresh: bool = False,
-                     progress: bool = True, processes: int = 1) -> list[dict]:
+                     progress: bool = True, processes: int = 1, keep_trials: bool = False) -> list[dict]:
     """:func:`early_stop_run` for every budget and threshold (and the
     predictor-free curve rule), over ``trials`` random candidate orders shared
     by all settings.
@@ -183,6 +183,8 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     forgets them), as in :func:`naapgnn.search.compare.compare_strategies`.
     ``processes`` > 1 runs the trials in that many worker processes (one CPU
     thread each); every trial is seeded on its own, so the rows are the same.
+    ``keep_trials`` leaves the finished trials in the log for the caller to
+    discard (``rows.discard_trials()``) once its outputs are written.
 
     Returns
     -------
@@ -221,9 +223,17 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
         for t, done in _trials(pending, args, processes):
             log.put(keys[t], done)
             bar.update()
-    rows = [{c: row[c] for c in ROW_COLUMNS} for t in range(trials) for row in log.get(keys[t])]  # a resumed trial's
-    log.discard(keys)  # rows come back from the log with their keys sorted
+    rows = StudyRows({c: row[c] for c in ROW_COLUMNS} for t in range(trials) for row in log.get(keys[t]))  # a
+    rows.discard_trials = lambda: log.discard(keys)  # resumed trial's rows come back from the log, keys sorted
+    if not keep_trials:
+        rows.discard_trials()
     return rows
+
+
+class StudyRows(list):
+    """The rows of :func:`early_stop_study`, with ``discard_trials()``: forget its finished trials in the log."""
+
+    discard_trials: Callable[[], None]
 
 
 ROW_COLUMNS = ("trial", "rule", "budget", "z", "epochs", "kept", "stopped", "best_found", "best_rank", "regret")

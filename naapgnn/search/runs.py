@@ -119,13 +119,14 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     rows = early_stop_study(problem, budgets=budgets, thresholds=settings.thresholds,
                             trials=settings.trials, predictor=settings.predictor, warmup=settings.warmup,
                             seed=settings.seed, cache_dir=out, fresh=settings.fresh, progress=settings.progress,
-                            processes=settings.processes)
+                            processes=settings.processes, keep_trials=True)
     costs = summary.early_stop_summary(rows, problem)
     paths = [out / "early_stop.md", out / "early_stop.csv", out / "early_stop_summary.csv", out / "early_stop.png"]
     write_text_atomic(paths[1], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
     write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
     write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem, cyclic=naap_cycle_curves(problem)))
     figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
+    rows.discard_trials()
     return RunOutput(note + _cut_short_note(problem) + tables.early_stop_stdout(costs, settings, problem), paths)
 
 
