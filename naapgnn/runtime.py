@@ -53,9 +53,14 @@ def exit_with_parent(parent: int, every: float = 0.5) -> None:
 
     A parent killed by SIGTERM or SIGKILL runs no cleanup, and its workers, adopted by another process,
     would train on into the output folder, racing a rerun there. A daemon thread polls the parent's id.
+    Ctrl-C, which reaches the whole process group, ends the worker quietly (its parent says it was interrupted;
+    a traceback from each worker would bury that line): its files are written atomically, and a rerun resumes.
     """
+    import signal
     import threading
     import time
+
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -477,6 +477,14 @@ def test_a_worker_exits_when_the_process_that_started_it_is_killed():
             os.kill(child, signal.SIGKILL)
 
 
+def test_a_worker_ends_quietly_on_ctrl_c():
+    """Ctrl-C reaches regenerate's workers too: each would print a traceback under the parent's one line."""
+    worker = ("import os, signal, sys, time\nfrom naapgnn.runtime import exit_with_parent\n"
+              "exit_with_parent(os.getppid())\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(30)\n")
+    proc = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (130, "")
+
+
 def _running(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")
