@@ -75,6 +75,53 @@ def _written_through(path: Path) -> Iterator[Path]:
         os.unlink(tmp)
 
 
+LOCK_NAME = ".naapgnn.lock"
+
+
+@contextlib.contextmanager
+def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also: tuple = ()) -> Iterator[Path]:
+    """Hold ``folder`` (made if missing) for one run: a second run on it meanwhile is refused in one line,
+    ``busy`` saying what the first one does (two runs would race to write the same files). Once held, the
+    temporary files of a killed run are removed from it and from its subfolders ``also``. A folder that cannot
+    be written is a one-line error here, before any work; one made here and left with nothing in it is removed.
+    No lock where ``fcntl`` is missing (Windows)."""
+    folder = Path(folder)
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / lock_name, "a+")
+    except OSError as exc:
+        raise NaapgnnError(f"{folder}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with handle:
+            _lock(handle, folder, busy)
+            for part in (folder, *(folder / name for name in also)):
+                remove_stale_temporaries(part)
+            yield folder
+    finally:
+        if made and [p.name for p in folder.iterdir()] == [lock_name]:
+            (folder / lock_name).unlink()
+            folder.rmdir()
+
+
+def _lock(handle, folder: Path, busy: str) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        raise NaapgnnError(f"{folder}: another {busy}{f' (process {holder})' if holder.isdigit() else ''}; wait "
+                           "for it to end or give another --out") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()  # the lock goes with the handle when it is closed
+
+
 def _fsync(path: Path) -> None:
     if path.is_file():
         with open(path, "rb") as f:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,32 @@ def test_every_command_writing_outputs_takes_dash_o_for_out():
                  ["search"],
                  ["regenerate", "--schemes", "naap440", "--cifar-root", "c"]):
         assert parser.parse_args([*argv, "-o", "there"]).out == "there", argv
+
+
+def test_an_output_folder_is_held_by_one_run_and_cleared_of_a_killed_runs_temporaries(places, capsys):
+    from naapgnn.io import held_folder
+
+    path = places / "thirty.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "arch": [{"kernel_size": 3, "width": 8 + i, "stride": 1,
+                                                             "residual": False}], "target": 0.4 + i / 100}) + "\n"
+                            for i in range(30)))
+    out = places / "held"
+    out.mkdir()
+    argv = ["search", "--strategy", "random", "--trials", "2", "--data", str(path), "--out", str(out), "--quiet"]
+    with held_folder(out, "naapgnn search run is writing into this folder"):
+        assert main(argv) == 2
+        assert capsys.readouterr().err.strip() == (f"naapgnn search: error: {out}: another naapgnn search run is "
+                                                    f"writing into this folder (process {os.getpid()}); wait for it "
+                                                    "to end or give another --out")
+    (out / ".random.md.k2j4x9q1.md").write_text("half a report")  # what a SIGKILL during a write leaves
+    assert main(argv) == 0
+    assert sorted(p.name for p in out.iterdir()) == [".naapgnn.lock", "random.csv", "random.md", "random.png"]
+    blocked = places / "a-file"
+    blocked.write_text("x")
+    for command in (["search", "--strategy", "random", "--data", str(path)], ["evaluate", "--data", str(path)],
+                    ["baselines", "--data", str(path)]):
+        assert main([*command, "--out", str(blocked / "sub"), "--quiet"]) == 2
+        assert capsys.readouterr().err.strip().endswith(f"{blocked / 'sub'}: cannot write: Not a directory")
+    bad = places / "never-made"
+    assert main(["search", "--strategy", "random", "--trials", "0", "--data", str(path), "--out", str(bad)]) == 2
+    assert not bad.exists()  # made for the lock, removed with it when the run wrote nothing

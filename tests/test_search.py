@@ -263,7 +263,7 @@ def test_cli_writes_reports(tmp_path, data_dir):
     for name in ("compare.md", "compare.csv", "compare.png", "predictor.md", "predictor.csv", "predictor.png",
                  "early_stop.md", "early_stop.csv", "early_stop_summary.csv", "early_stop.png"):
         assert (out / name).stat().st_size > 0, name
-    assert not list(out.glob(".*"))  # resume files removed after a finished run
+    assert [p.name for p in out.glob(".*")] == [".naapgnn.lock"]  # resume files removed after a finished run
     text = (out / "compare.md").read_text()
     assert "3 trials" in text and "random" in text and "evolution" in text and "predictor N=10" in text
     import pandas as pd
@@ -578,7 +578,7 @@ def test_a_space_too_small_for_a_share_above_the_best_and_few_trainings_still_re
     assert main(["search", "--strategy", "random", "--trials", "2", "--data", str(data), "--out", str(out),
                  "--max-trainings", "5", "--quiet"]) == 0
     assert "(the best of 20)" in (out / "random.md").read_text() and (out / "random.png").stat().st_size > 0
-    assert not list(out.glob(".*"))
+    assert [p.name for p in out.glob(".*")] == [".naapgnn.lock"]
 
 
 def test_trials_stay_saved_until_the_outputs_are_written(tmp_path, monkeypatch):

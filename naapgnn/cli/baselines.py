@@ -76,6 +76,13 @@ def parse_budgets(text: str, records: list | None = None, name: str = "the bench
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
+
+    with contextlib.ExitStack() as hold:  # the output folder, held from where it is known to the end
+        return _run(args, hold)
+
+
+def _run(args: argparse.Namespace, hold) -> int:
     import sys
     import time
     from pathlib import Path
@@ -89,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
-    from naapgnn.io import write_text_atomic
+    from naapgnn.io import held_folder, write_text_atomic
 
     start = time.perf_counter()
     if args.jobs < 1:
@@ -119,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         for note in left_out_notes(df.records, channels_missing(df, chosen), args.models, args.data):
             print(note, file=sys.stderr)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
+    hold.enter_context(held_folder(out, "naapgnn baselines run is writing into this folder"))
     partial = out / f".baselines-{args.protocol}.partial.jsonl"
     if args.fresh and partial.exists():
         partial.unlink()

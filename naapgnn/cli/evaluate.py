@@ -99,6 +99,13 @@ def parse_budgets(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
+
+    with contextlib.ExitStack() as hold:  # the output folder, held from where it is known to the end
+        return _run(args, hold)
+
+
+def _run(args: argparse.Namespace, hold) -> int:
     import math
     import shutil
     import sys
@@ -110,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, reads_lacking,
                                              spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+    from naapgnn.io import held_folder
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
     from naapgnn.runtime import resolve_device
@@ -145,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records),
                                first_logged=first_logged_epoch(bench.records), records=bench.records)
     out = Path(args.out)
+    hold.enter_context(held_folder(out, "naapgnn evaluate run is writing into this folder", also=("cache",)))
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")
     result = run_evaluation(

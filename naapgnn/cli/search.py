@@ -81,6 +81,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
+
+    with contextlib.ExitStack() as hold:  # the output folder, held from where it is known to the end
+        return _run(args, hold)
+
+
+def _run(args: argparse.Namespace, hold) -> int:
     import math
     import time
 
@@ -90,11 +97,13 @@ def run(args: argparse.Namespace) -> int:
     from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.errors import NaapgnnError
     from naapgnn.search.problem import load_problem
+    from naapgnn.io import held_folder
     from naapgnn.search.runs import run_search
 
     start = time.perf_counter()
     check_seed(args.seed)
     writable_folder(args.out)
+    hold.enter_context(held_folder(args.out, "naapgnn search run is writing into this folder"))
     bad = [z for z in args.thresholds if not math.isfinite(z)]
     if bad:
         raise NaapgnnError(f"--thresholds: {bad[0]} is not a finite number")

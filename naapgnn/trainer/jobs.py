@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import atomic_path, read_text, remove_stale_temporaries, unique_keys
+from naapgnn.io import atomic_path, held_folder, read_text, unique_keys
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
@@ -237,31 +237,9 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
 @contextlib.contextmanager
 def exclusive_out_dir(out_dir: str | Path) -> Iterator[None]:
     """Hold ``out_dir`` for one run: a second run on it while this one trains is refused in one line (two runs
-    would train the same networks and race to write their logs). No-op where ``fcntl`` is missing."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
+    would train the same networks and race to write their logs); what a killed run's writes left is removed."""
+    with held_folder(out_dir, "regenerate run is training into this folder", LOCK_FILE, also=(CHECKPOINT_DIR,)):
         yield
-        return
-    with open(Path(out_dir) / LOCK_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip()
-            raise NaapgnnError(f"{out_dir}: another regenerate run is training into this folder"
-                               f"{f' (process {holder})' if holder.isdigit() else ''}; wait for it to end "
-                               "or give another --out") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        for folder in (Path(out_dir), Path(out_dir) / CHECKPOINT_DIR):  # what a killed run's writes left
-            remove_stale_temporaries(folder)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
