@@ -118,6 +118,15 @@ def test_predict_says_the_tau_of_equal_targets_is_undefined():
     assert line.endswith("MAE 0.0667, Kendall tau undefined (all 3 targets are 0.7)")
 
 
+def test_predict_scores_a_single_record_by_its_error():
+    from naapgnn.cli.predict import summary_line
+
+    records = [Record("r0", resnet_layers(1, 4, 3), target=0.7)]
+    assert summary_line(records, np.array([0.6543211]), 3) == ("predicted 1 architecture (budget 3); its target "
+                                                               "0.7000, absolute error 0.0457")
+    assert summary_line(records, np.array([0.6543211]), 3, percent=True).endswith("0.0457 (4.57 points)")
+
+
 def test_baselines_table_says_undefined_not_nan():
     from baselines.runner import summary_text
 

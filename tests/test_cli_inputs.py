@@ -232,6 +232,8 @@ def test_every_command_writing_outputs_takes_dash_o_for_out():
                  ["search"],
                  ["regenerate", "--schemes", "naap440", "--cifar-root", "c"]):
         assert parser.parse_args([*argv, "-o", "there"]).out == "there", argv
+    for flag in ("-o", "--out", "--output"):  # encode's long option was --output alone
+        assert parser.parse_args(["encode", "a.json", flag, "g.pt"]).output == "g.pt"
 
 
 def test_an_output_folder_is_held_by_one_run_and_cleared_of_a_killed_runs_temporaries(places, capsys):

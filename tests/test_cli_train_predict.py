@@ -176,6 +176,16 @@ def test_predict_curve_is_refused_beside_a_record_with_its_own(ckpt3, bench, tmp
     assert err.endswith("give the curve once, in the record or with --curve") and "\n" not in err
 
 
+def test_predict_hparams_are_refused_beside_a_record_with_its_own(ckpt3, tmp_path, capsys):
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({"id": "h", "arch": json.loads((REPO / "graphs" / "naap440_scheme.json").read_text()),
+                               "curve": {"accuracy": [0.3, 0.4, 0.5]}, "hparams": {"lr": 0.1, "batch": 64}}) + "\n")
+    assert main(["predict", "--checkpoint", str(ckpt3), str(one), "--hparams", "lr=0.01"]) == 2
+    assert capsys.readouterr().err.strip() == ("naapgnn predict: error: --hparams: the record 'h' has hyperparameters "
+                                               "of its own (batch, lr); give them once, in the record or with "
+                                               "--hparams")
+
+
 def test_predict_curve_needs_a_single_architecture(ckpt3, bench, capsys):
     assert main(["predict", "--checkpoint", str(ckpt3), str(bench[0]), "--curve", "0.1,0.2,0.3"]) == 2
     assert "--curve is for a single architecture; INPUT holds 70 records" in capsys.readouterr().err

@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "save the graph and draw the DAG.",
     )
     p.add_argument("arch", metavar="ARCH.json", help="architecture file (scheme list or layer graph)")
-    p.add_argument("-o", "--output", metavar="graph.pt", help="save the torch_geometric Data object here")
+    p.add_argument("-o", "--out", "--output", dest="output", metavar="graph.pt",
+                   help="save the torch_geometric Data object here")
     p.add_argument("--draw", metavar="graph.png", help="draw the DAG to this image file")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--fold", action="store_true",

@@ -220,7 +220,13 @@ def attach_hparams(records, hparams: dict, model) -> None:
     :func:`naapgnn.features.hparams.model_hparams`); a note when the checkpoint reads none."""
     import sys
 
+    from naapgnn.errors import NaapgnnError
+
     _single_record(records, "--hparams", "hyperparameters")
+    if records[0].hparams:
+        raise NaapgnnError(f"--hparams: the record {records[0].id!r} has hyperparameters of its own "
+                           f"({', '.join(sorted(records[0].hparams))}); give them once, in the record or with "
+                           "--hparams")
     _refuse_category_for_number(hparams, getattr(model, "hparam_names_", None) or [])
     records[0].hparams = dict(hparams)
     if not getattr(model, "hparam_names_", None):
@@ -349,6 +355,12 @@ def summary_line(records, mean, budget, training_ids=None, training_configuratio
 
     known = [(r.target, m) for r, m in zip(records, mean) if r.target is not None]
     summary = f"predicted {len(records)} architecture{'s' * (len(records) != 1)} (budget {budget})"
+    if len(known) == 1:  # no ranking to score, but an error
+        (target, prediction), = known
+        error = abs(round(float(prediction), PREDICTION_DECIMALS) - target)
+        unit = f" ({100 * error:.2f} points)" if percent else ""
+        return summary + f"; its target {target:.4f}, absolute error {error:.4f}{unit}" + _trained_on_note(
+            [r for r in records if r.target is not None], training_ids, training_configurations)
     if len(known) >= 2:
         from naapgnn.evaluation.metrics import describe_tau, mae, max_violations, violations
 
