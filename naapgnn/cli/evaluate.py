@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "runs are cached in OUT/cache: an interrupted or repeated invocation computes only what is missing.",
     )
     p.add_argument("--data", metavar="DIR|BENCH.jsonl", default=None,
-                   help="NAAP-440 folder or CSV, or a JSON Lines benchmark with targets "
+                   help="NAAP-440 folder (or a CSV inside it), or a JSON Lines benchmark with targets "
                    "(default: $NAAPGNN_DATA, then the user cache)")
     p.add_argument("--budgets", default=None, metavar="K,K,...",
                    help="epoch budgets, comma-separated, each between 0 and the benchmark's curve length "

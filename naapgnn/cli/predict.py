@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="predict final accuracy with a checkpoint from `naapgnn train`",
         description="Predict the final accuracy of architectures with a GNN checkpoint. INPUT is the "
-        "NAAP-440 folder or CSV (id = ModelId), one architecture JSON file, or a JSON Lines "
+        "NAAP-440 folder or a CSV inside it (id = ModelId), one architecture JSON file, or a JSON Lines "
         "benchmark. Writes CSV rows id,prediction,uncertainty,in_domain,reason (+ target when known): "
         "in_domain is false, with the reason, for an architecture or curve outside what the checkpoint "
         "was trained on. A checkpoint trained with budget K needs the first K epochs of each record's "

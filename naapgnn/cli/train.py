@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=int, required=True, metavar="K",
                    help="epochs of training curve the predictor reads (0: the graph alone)")
     p.add_argument("--data", metavar="DIR|BENCH.jsonl", default=None,
-                   help="NAAP-440 folder or CSV, or a JSON Lines benchmark (default: $NAAPGNN_DATA, "
+                   help="NAAP-440 folder (or a CSV inside it), or a JSON Lines benchmark (default: $NAAPGNN_DATA, "
                    "then the user cache)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("-o", "--out", metavar="CKPT", default=None,
