@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import tempfile
@@ -36,13 +37,42 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
+    staged = _STAGED.get()
     try:
         yield tmp
         _fsync(tmp)
-        os.replace(tmp, path)
+        if staged is None:
+            os.replace(tmp, path)
+        else:
+            staged.append((tmp, path))
     finally:
-        if tmp.exists():
+        if tmp.exists() and (staged is None or (tmp, path) not in staged):
             tmp.unlink()
+
+
+_STAGED: contextvars.ContextVar = contextvars.ContextVar("naapgnn_staged_writes", default=None)
+
+
+@contextlib.contextmanager
+def staged_writes() -> Iterator[None]:
+    """Let the atomic writes made inside land together when it ends: each is written to its temporary file
+    first, then all are renamed into place at once, so that a run killed (or a disk filled) while it writes a
+    set of outputs leaves the former set whole, never half of each. Nested, the outermost one renames."""
+    if _STAGED.get() is not None:
+        yield
+        return
+    staged: list = []
+    token = _STAGED.set(staged)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _STAGED.reset(token)
+    for tmp, path in staged:
+        os.replace(tmp, path)
 
 
 def _special(path: Path) -> bool:

@@ -239,3 +239,25 @@ def test_a_symbolic_link_is_kept_and_its_file_replaced(tmp_path):
     write_text_atomic(link, "new\n")
     assert link.is_symlink() and target.read_text() == "new\n"
     assert sorted(p.name for p in target.parent.iterdir()) == ["results.csv"]
+
+
+def test_staged_writes_land_together_or_not_at_all(tmp_path):
+    from naapgnn.io import staged_writes
+
+    a, b = tmp_path / "report.md", tmp_path / "results.csv"
+    a.write_text("old report")
+    b.write_text("old results")
+    with pytest.raises(OSError):
+        with staged_writes():
+            write_text_atomic(b, "new results")
+            assert b.read_text() == "old results"  # not yet in place
+            raise OSError(28, "No space left on device")
+    assert (a.read_text(), b.read_text()) == ("old report", "old results")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.csv"]
+    with staged_writes():
+        write_text_atomic(b, "new results")
+        with staged_writes():  # nested: the outer one renames
+            write_text_atomic(a, "new report")
+        assert a.read_text() == "old report"
+    assert (a.read_text(), b.read_text()) == ("new report", "new results")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.csv"]

@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace, hold) -> int:
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
-    from naapgnn.io import held_folder, write_text_atomic
+    from naapgnn.io import held_folder, staged_writes, write_text_atomic
 
     start = time.perf_counter()
     if args.jobs < 1:
@@ -143,22 +143,23 @@ def _run(args: argparse.Namespace, hold) -> int:
                              channels_missing(df, chosen) if records_file else {}, getattr(df, "records", []))
 
     frame = results_frame(rows, args.protocol)
-    write_text_atomic(out / "baselines.csv", frame.to_csv(index=False))
-    write_text_atomic(out / "baselines.md", markdown(markdown_frame(rows, args.protocol)))
-    write_text_atomic(out / "baselines_detail.csv", detail_frame(rows).to_csv(index=False))
+    comparison = None
+    if args.protocol == "official" and not records_file and (dataset_dir(args.data) / BASELINES_CSV).is_file():
+        comparison = paper_comparison(rows, load_paper_baselines(args.data))
+    with staged_writes():  # the tables land together
+        write_text_atomic(out / "baselines.csv", frame.to_csv(index=False))
+        write_text_atomic(out / "baselines.md", markdown(markdown_frame(rows, args.protocol)))
+        write_text_atomic(out / "baselines_detail.csv", detail_frame(rows).to_csv(index=False))
+        if comparison is not None and len(comparison):
+            write_text_atomic(out / "paper_comparison.csv", comparison.to_csv(index=False))
+            write_text_atomic(out / "paper_comparison.md", markdown(comparison))
     print(summary_text(rows, args.protocol))
     small = small_split_note(df, args.protocol, split_kw) if records_file else None
     if small:
         print(f"note: {small}")
-
-    if args.protocol == "official" and not records_file and (dataset_dir(args.data) / BASELINES_CSV).is_file():
-        comparison = paper_comparison(rows, load_paper_baselines(args.data))
-        if len(comparison):
-            write_text_atomic(out / "paper_comparison.csv", comparison.to_csv(index=False))
-            write_text_atomic(out / "paper_comparison.md", markdown(comparison))
-            if args.compare_paper:
-                print()
-                print(comparison_text(comparison))
+    if comparison is not None and len(comparison) and args.compare_paper:
+        print()
+        print(comparison_text(comparison))
     partial.unlink(missing_ok=True)
     print(f"\nwrote {out / 'baselines.csv'} and {out / 'baselines.md'}")
     print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} jobs)")

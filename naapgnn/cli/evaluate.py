@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace, hold) -> int:
     from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, reads_lacking,
                                              spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
-    from naapgnn.io import held_folder
+    from naapgnn.io import held_folder, staged_writes
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
     from naapgnn.runtime import resolve_device
@@ -164,7 +164,8 @@ def _run(args: argparse.Namespace, hold) -> int:
     )
     if result.zero_cost_skipped:
         minutes = max(result.zero_cost_skipped.values()) / 60
-        print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} architectures "
+        print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} "
+              f"architectures "
               f"x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first ones, "
               f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
     for key, why in result.unfit.items():
@@ -180,7 +181,8 @@ def _run(args: argparse.Namespace, hold) -> int:
         print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
-    paths = write_outputs(result, out, tolerance=args.tolerance)
+    with staged_writes():  # report, tables and figures land together
+        paths = write_outputs(result, out, tolerance=args.tolerance)
 
     headline = result.advice_protocol
     labels = {p.key: p.title() for p in predictors}

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import write_text_atomic
+from naapgnn.io import staged_writes, write_text_atomic
 from naapgnn.search import figures, summary, tables
 from naapgnn.search.compare import compare_strategies
 from naapgnn.search.early_stop import early_stop_study, naap_cycle_curves
@@ -57,9 +57,10 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     frame = summary.compare_frame(result, max_t)
     eff = summary.efficiency_rows(result)
     paths = [out / f"{settings.strategy}.{ext}" for ext in ("md", "csv", "png")]
-    write_text_atomic(paths[0], tables.compare_markdown(result, frame, eff, settings, problem, max_t))
-    write_text_atomic(paths[1], frame.to_csv(index=False, float_format="%.6g"))
-    figures.plot_compare(frame, result, paths[2], problem, settings.predictor)
+    with staged_writes():  # the outputs land together
+        write_text_atomic(paths[0], tables.compare_markdown(result, frame, eff, settings, problem, max_t))
+        write_text_atomic(paths[1], frame.to_csv(index=False, float_format="%.6g"))
+        figures.plot_compare(frame, result, paths[2], problem, settings.predictor)
     text = tables.compare_stdout(frame, eff, result, settings, problem, max_t)
     result.discard_trials()
     return RunOutput(note + text, paths)
@@ -104,9 +105,10 @@ def run_predictor(settings: SearchSettings, problem: SearchProblem, out: Path) -
     top = tables.top_text(problem.n)[0]
     found = summary.predictor_summary(frame, top)
     paths = [out / "predictor.md", out / "predictor.csv", out / "predictor.png"]
-    write_text_atomic(paths[1], frame.to_csv(index=False))
-    write_text_atomic(paths[0], tables.predictor_markdown(found, settings, problem, n_train, result))
-    figures.plot_predictor_ranks(frame, paths[2], n_train, settings.top_k, settings.predictor, problem.n)
+    with staged_writes():  # the outputs land together
+        write_text_atomic(paths[1], frame.to_csv(index=False))
+        write_text_atomic(paths[0], tables.predictor_markdown(found, settings, problem, n_train, result))
+        figures.plot_predictor_ranks(frame, paths[2], n_train, settings.top_k, settings.predictor, problem.n)
     result.discard_trials()
     return RunOutput(note + tables.predictor_stdout(found, settings, n_train, top), paths)
 
@@ -122,10 +124,12 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
                             processes=settings.processes, keep_trials=True)
     costs = summary.early_stop_summary(rows, problem)
     paths = [out / "early_stop.md", out / "early_stop.csv", out / "early_stop_summary.csv", out / "early_stop.png"]
-    write_text_atomic(paths[1], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
-    write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
-    write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem, cyclic=naap_cycle_curves(problem)))
-    figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
+    with staged_writes():  # the outputs land together
+        write_text_atomic(paths[1], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
+        write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
+        write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem,
+                                                               cyclic=naap_cycle_curves(problem)))
+        figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
     rows.discard_trials()
     return RunOutput(note + _cut_short_note(problem) + tables.early_stop_stdout(costs, settings, problem), paths)
 
@@ -178,8 +182,10 @@ def run_enlarged(settings: SearchSettings, problem: SearchProblem, out: Path) ->
     ranking = rank_space(model, rules, schemes, accuracy, top=settings.top,
                          processes=settings.processes, progress=settings.progress)
     paths = [out / "enlarged.md", out / "enlarged.csv"]
-    write_text_atomic(paths[1], ranking.top.to_csv(index=False, float_format="%.6g"))
-    write_text_atomic(paths[0], tables.enlarged_markdown(ranking, settings, problem, fit_seconds, label, trained_on))
+    with staged_writes():  # the outputs land together
+        write_text_atomic(paths[1], ranking.top.to_csv(index=False, float_format="%.6g"))
+        write_text_atomic(paths[0], tables.enlarged_markdown(ranking, settings, problem, fit_seconds, label,
+                                                             trained_on))
     return RunOutput(tables.enlarged_stdout(ranking, settings, fit_seconds, label, trained_on), paths)
 
 
