@@ -370,6 +370,10 @@ def test_an_interrupted_study_resumes_and_fresh_starts_over(problem, tmp_path, c
     fresh = run(problem, fresh=True, **kw)
     assert "resuming" not in capsys.readouterr().err
     assert np.array_equal(fresh.orders["random"], full.orders["random"])
+    trial_log(tmp_path, "compare").put(trial_keys(config, 2)[0], {"random": saved})  # a run of 2 trials killed
+    more = run(problem, **{**kw, "trials": 3})  # a rerun asking for 3 reuses its trial 0, seeded alike
+    assert "resuming 1 of 3 trials" in capsys.readouterr().err and more.orders["random"][0].tolist() == saved
+    assert np.array_equal(more.orders["random"][1], full.orders["random"][1]) and not list(tmp_path.glob(".*"))
 
 
 def test_a_study_resumes_only_on_the_same_data(problem, tmp_path, capsys):

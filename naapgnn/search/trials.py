@@ -23,8 +23,10 @@ def trial_log(folder: str | Path | None, study: str, fresh: bool = False) -> Res
 
 
 def trial_keys(config: dict, trials: int) -> list[str]:
-    """The resume key of each trial: a sha256 of the study's settings and the trial number."""
-    return [hashlib.sha256(json.dumps({**config, "trial": t}, sort_keys=True, default=str).encode()).hexdigest()
+    """The resume key of each trial: a sha256 of the study's settings and the trial number. Not of the number of
+    trials: trial ``t`` is seeded by the seed and ``t`` alone, so a rerun with fewer or more trials reuses it."""
+    settings = {k: v for k, v in config.items() if k != "trials"}
+    return [hashlib.sha256(json.dumps({**settings, "trial": t}, sort_keys=True, default=str).encode()).hexdigest()
             for t in range(trials)]
 
 
