@@ -45,6 +45,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.replace(tmp, path)
         else:
             staged.append((tmp, path))
+    except OSError as exc:  # a full disk, a quota: name the output, not the temporary file
+        raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
     finally:
         if tmp.exists() and (staged is None or (tmp, path) not in staged):
             tmp.unlink()

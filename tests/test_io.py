@@ -261,3 +261,12 @@ def test_staged_writes_land_together_or_not_at_all(tmp_path):
         assert a.read_text() == "old report"
     assert (a.read_text(), b.read_text()) == ("new report", "new results")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.csv"]
+
+
+def test_a_write_that_fails_names_the_output_not_its_temporary_file(tmp_path):
+    path = tmp_path / "results.csv"
+    with pytest.raises(NaapgnnError, match=rf"^{path}: cannot write: No space left on device$"):
+        with atomic_path(path) as tmp:
+            tmp.write_text("half")
+            raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []

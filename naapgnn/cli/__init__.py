@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     default_show = warnings.showwarning
+    # joblib's note on an interrupted or failed parallel run: the command's own line says what happened
+    warnings.filterwarnings("ignore", message=r".*tasks which were still being processed by the workers have been "
+                            "cancelled", category=UserWarning)
     warnings.showwarning = _one_line_warning(args.command, default_show, getattr(args, "data", None))
     default_term = _terminate_as_interrupt()
     try:
