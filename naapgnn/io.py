@@ -40,7 +40,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     staged = _STAGED.get()
     try:
         yield tmp
-        _fsync(tmp)
+        fsync_file(tmp)
         if staged is None:
             os.replace(tmp, path)
         else:
@@ -154,7 +154,8 @@ def _lock(handle, folder: Path, busy: str) -> None:
     handle.flush()  # the lock goes with the handle when it is closed
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a written file to disk (before a rename puts it in place); nothing for what is no regular file."""
     if path.is_file():
         with open(path, "rb") as f:
             os.fsync(f.fileno())

@@ -25,7 +25,7 @@ from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_feature_names, values_and_differences_names
 from naapgnn.models.curve_stack import CURVE_KINDS, KERNEL_INPUTS, STACK_KINDS
 from naapgnn.models.inputs import statistic_columns
-from naapgnn.io import current_umask
+from naapgnn.io import current_umask, fsync_file
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
 CHECKPOINT_VERSION = 25  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
@@ -98,6 +98,8 @@ def save(model, path) -> Path:
         if model.stack_budget0_model_ is not None:
             joblib.dump(model.stack_budget0_model_, tmp / STACK_BUDGET0_FILE)
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
+        for file in tmp.iterdir():  # on disk before the folder takes the old one's place
+            fsync_file(file)
         _swap_into_place(tmp, path)
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot write checkpoint: {exc.strerror or exc}") from None
