@@ -48,19 +48,21 @@ def cpu_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def exit_with_parent(parent: int, every: float = 0.5) -> None:
+def exit_with_parent(parent: int, every: float = 0.5, quiet_interrupt: bool = True) -> None:
     """In a worker process: exit as soon as ``parent`` (the process that started it) is gone.
 
     A parent killed by SIGTERM or SIGKILL runs no cleanup, and its workers, adopted by another process,
     would train on into the output folder, racing a rerun there. A daemon thread polls the parent's id.
-    Ctrl-C, which reaches the whole process group, ends the worker quietly (its parent says it was interrupted;
-    a traceback from each worker would bury that line): its files are written atomically, and a rerun resumes.
+    With ``quiet_interrupt``, Ctrl-C, which reaches the whole process group, ends the worker quietly (its parent
+    says it was interrupted; a traceback from each worker would bury that line): its files are written
+    atomically, and a rerun resumes.
     """
     import signal
     import threading
     import time
 
-    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    if quiet_interrupt:
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -68,6 +70,17 @@ def exit_with_parent(parent: int, every: float = 0.5) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+_WATCHED: set = set()
+
+
+def watch_parent_once(parent: int) -> None:
+    """:func:`exit_with_parent` (Ctrl-C left as it is) the first time a pool's worker is handed a job of
+    ``parent``'s: joblib's workers, whose initializer naapgnn does not set, outlived a killed command otherwise."""
+    if parent != os.getpid() and parent not in _WATCHED:
+        _WATCHED.add(parent)
+        exit_with_parent(parent, quiet_interrupt=False)
 
 
 def resolve_device(name: str | None) -> str:

@@ -485,6 +485,28 @@ def test_a_worker_ends_quietly_on_ctrl_c():
     assert (proc.returncode, proc.stderr) == (130, "")
 
 
+def test_a_joblib_worker_exits_when_the_command_that_started_it_is_killed():
+    """evaluate's, baselines' and early stopping's joblib workers outlived a SIGKILLed command by minutes."""
+    parent = ("import os, time\nfrom joblib import Parallel, delayed\nfrom naapgnn.runtime import watch_parent_once\n"
+              "def work(parent):\n    watch_parent_once(parent)\n    print(os.getpid(), flush=True)\n"
+              "    time.sleep(60)\n"
+              "Parallel(n_jobs=2)(delayed(work)(os.getpid()) for _ in range(2))\n")
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    workers = [int(proc.stdout.readline()) for _ in range(2)]
+    try:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        for _ in range(200):
+            if not any(_running(w) for w in workers):
+                break
+            time.sleep(0.05)
+        assert not any(_running(w) for w in workers)
+    finally:
+        for w in workers:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
+
+
 def _running(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")

@@ -258,6 +258,9 @@ def _execute_in_worker(job: dict) -> tuple[list[tuple[str, dict]], list[tuple[ty
 
     from naapgnn.errors import NaapgnnWarning
 
+    from naapgnn.runtime import watch_parent_once
+
+    watch_parent_once(job["parent"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NaapgnnWarning)
         results = _execute(job)
@@ -355,13 +358,15 @@ def _jobs(groups: dict, by_key: dict, y: np.ndarray, threads) -> list[dict]:
 
 def _map(todo: list[dict], jobs: int):
     if jobs > 1 and len(todo) > 1:
+        import os
+
         from joblib import Parallel, delayed
 
         from naapgnn.runtime import quiet_workers
 
         with quiet_workers():
             for results, caught in Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                    delayed(_execute_in_worker)(j) for j in todo):
+                    delayed(_execute_in_worker)({**j, "parent": os.getpid()}) for j in todo):
                 _warn_again(caught)
                 yield results
     else:

@@ -245,18 +245,21 @@ def _trials(pending: list[int], args: tuple, processes: int):
     if processes <= 1 or len(pending) <= 1:
         yield from ((t, _trial_rows(t, *args)) for t in pending)
         return
+    import os
+
     from joblib import Parallel, delayed
 
     from naapgnn.runtime import quiet_workers
 
     with quiet_workers():
-        calls = (delayed(_worker_trial_rows)(t, *args) for t in pending)
+        calls = (delayed(_worker_trial_rows)(t, os.getpid(), *args) for t in pending)
         yield from Parallel(n_jobs=int(processes), return_as="generator_unordered")(calls)
 
 
-def _worker_trial_rows(t: int, *args) -> tuple[int, list[dict]]:
-    from naapgnn.runtime import cpu_threads
+def _worker_trial_rows(t: int, parent: int, *args) -> tuple[int, list[dict]]:
+    from naapgnn.runtime import cpu_threads, watch_parent_once
 
+    watch_parent_once(parent)
     with cpu_threads(1):  # one thread per worker: the workers share the cores
         return t, _trial_rows(t, *args)
 
