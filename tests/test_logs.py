@@ -165,8 +165,8 @@ def test_build_csv_small_folder(tmp_path):
     logs.mkdir()
     for i in (2, 10):
         _log(logs, GOOD_HEAD + EPOCH1, f"scheme_{i}.txt")
-    assert build_csv(logs, tmp_path / "out.csv", version=2, line_terminator="\n") == 2
-    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert build_csv(logs, tmp_path / "new" / "out.csv", version=2, line_terminator="\n") == 2  # folder made
+    lines = (tmp_path / "new" / "out.csv").read_text().splitlines()
     assert lines[0].endswith("MaxAccuracy,e1LossMean,e1LossMedian,e1Accuracy")
     assert lines[1] == "2,1,478,98436,1,1,12,12,0,0,0.3625,1.8651,1.8116,0.3625"
     assert [line.split(",")[0] for line in lines[1:]] == ["2", "10"]  # fewer than 40 logs: bins of one
