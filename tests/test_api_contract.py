@@ -45,6 +45,20 @@ def test_saving_over_a_file_is_refused_and_the_file_kept(fitted, tmp_path):
     assert path.read_text() == "id,acc\n1,0.5\n"
 
 
+def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_a_fit(tmp_path, capsys):
+    from naapgnn.cli import main
+    from naapgnn.models.checkpoint import check_replaceable
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    with pytest.raises(NaapgnnError, match=r"a-file/sub/ckpt: cannot write checkpoint: Not a directory$"):
+        check_replaceable(blocked / "sub" / "ckpt")
+    assert main(["train", "--budget", "0", "--out", str(blocked / "ck")]) == 2  # refused before NAAP-440 is read
+    assert capsys.readouterr().err.strip().endswith("a-file/ck: cannot write checkpoint: Not a directory")
+    check_replaceable(tmp_path / "new" / "deeper" / "ckpt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # the check leaves nothing behind
+
+
 def test_targets_outside_zero_one_are_refused(train):
     y = np.array([r.target for r in train]) * 100
     with pytest.raises(NaapgnnError, match=r"GNNPredictor: target 0 \(\d+\.?\d*\) is outside \[0, 1\]; "

@@ -77,6 +77,19 @@ def check_replaceable(path) -> None:
     if path.is_dir() and any(path.iterdir()) and not (path / CONFIG_FILE).is_file():
         raise NaapgnnError(f"{path}: a folder that holds no checkpoint (no {CONFIG_FILE}); saving replaces the whole "
                            "folder, so give a new or empty folder, or an old checkpoint")
+    _check_writable(path)
+
+
+def _check_writable(path: Path) -> None:
+    """One line when no folder can be made beside ``path`` (a read-only disk, a file in its way): found before a
+    fit, not after it."""
+    ancestor = path.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{path.name}.", dir=ancestor))
+    except OSError as exc:
+        raise NaapgnnError(f"{path}: cannot write checkpoint: {exc.strerror or exc}") from None
 
 
 def save(model, path) -> Path:
