@@ -281,7 +281,8 @@ class ApplicabilityMixin:
             for channel in required:
                 if not len(record.curve.get(channel, ())):
                     lacking.setdefault(f"curve channel {channel!r}", []).append(record.id)
-            for reason in _hparam_key_reasons(self.hparam_names_, record, self.domain_.get("hparams_null", ())):
+            for reason in (_hparam_key_reasons(self.hparam_names_, record, self.domain_.get("hparams_null", ()))
+                           if self.hparam_names_ else ()):
                 if reason.endswith(_MISSING):
                     lacking.setdefault(reason[:-len(_MISSING)], []).append(record.id)
         if lacking:
