@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -107,7 +107,7 @@ def run_baselines(
         One row per (baseline, budget), in baseline then budget order.
     """
     from naapgnn.evaluation.benchmark import benchmark_from_table
-    from naapgnn.evaluation.engine import Predictor, plan_units, run_units
+    from naapgnn.evaluation.engine import Predictor, plan_units, run_units, unit_keys
     from naapgnn.evaluation.protocols import splits
     from naapgnn.io import ResumeLog
 
@@ -120,11 +120,22 @@ def run_baselines(
               if predictors[name].entry.applies(k) and not (k > 0 and name in missing)]
     plans = {(name, k): plan_units(predictors[name], k, protocol, len(split_list), seeds) for name, k in wanted}
     units = [u for plan in plans.values() for u in plan]
-    rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, ResumeLog(resume_file, dict),
+    store = ResumeLog(resume_file, dict)
+    rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, store,
                         jobs=n_jobs, progress=progress, desc=f"baselines ({protocol})")
     runs = dict(zip(units, rows))
-    return [_summary(name, k, [_metrics(runs[u], bench.y) for u in plans[(name, k)]], protocol, seeds)
-            for name, k in wanted]
+    out = BaselineRows(_summary(name, k, [_metrics(runs[u], bench.y) for u in plans[(name, k)]], protocol, seeds)
+                       for name, k in wanted)
+    keys = unit_keys(bench, list(predictors.values()), units, {protocol: split_list})
+    out.discard_fits = lambda: store.discard(keys)
+    return out
+
+
+class BaselineRows(list):
+    """The rows of :func:`run_baselines`, with ``discard_fits()``: forget their fits in the resume file once the
+    outputs are written (an interrupted run's fits at other budgets stay, to resume)."""
+
+    discard_fits: Callable[[], None]
 
 
 def channels_missing(bench, names: Sequence[str]) -> dict[str, list[str]]:

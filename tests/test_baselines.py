@@ -147,6 +147,21 @@ def test_resume_skips_finished_rows(naap440, tmp_path, monkeypatch):
     assert again == first
 
 
+def test_a_finished_run_forgets_only_its_own_fits(naap440, tmp_path, monkeypatch):
+    """A run at budgets 0 and 3 is killed with its fits saved; a run at budget 0 then finishes: the fits at 3 stay."""
+    from naapgnn.evaluation import engine
+
+    resume = tmp_path / "partial.jsonl"
+    model = select_baselines("1-NN")
+    both = run_baselines(naap440, model, budgets=[0, 3], n_jobs=1, progress=False, resume_file=resume)
+    run_baselines(naap440, model, budgets=[0], n_jobs=1, progress=False, resume_file=resume).discard_fits()
+    monkeypatch.setattr(engine, "fit_score", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    three = run_baselines(naap440, model, budgets=[3], n_jobs=1, progress=False, resume_file=resume)
+    assert three == both[1:]
+    three.discard_fits()
+    assert not resume.exists()
+
+
 def test_two_jobs_give_the_rows_of_one(naap440):
     """The engine's worker processes change nothing: randomised models, repeated splits."""
     chosen = select_baselines("Decision Tree,AdaBoost (N=25),Linear Regression")

@@ -160,7 +160,7 @@ def _run(args: argparse.Namespace, hold) -> int:
     if comparison is not None and len(comparison) and args.compare_paper:
         print()
         print(comparison_text(comparison))
-    partial.unlink(missing_ok=True)
+    rows.discard_fits()  # the file goes with the last of them
     print(f"\nwrote {out / 'baselines.csv'} and {out / 'baselines.md'}")
     print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} jobs)")
     return 0

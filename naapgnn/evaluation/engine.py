@@ -315,17 +315,14 @@ def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], spl
     from tqdm.auto import tqdm
 
     by_key = {p.key: p for p in predictors}
-    fingerprint = bench.fingerprint()
-    keys, groups = [], {}
-    for unit in units:
-        predictor = by_key[unit.predictor]
-        train, test = split_lists[unit.protocol][unit.split]
-        key = unit_key(fingerprint, predictor, unit, test, (extra or {}).get(unit.predictor, ""))
-        keys.append(key)
+    keys, groups = unit_keys(bench, predictors, units, split_lists, extra), {}
+    for unit, key in zip(units, keys):
         if key in store:
             continue
+        predictor = by_key[unit.predictor]
         X = _features(bench, predictor, unit.budget, unit.seed)
-        groups.setdefault((unit.predictor, unit.budget, unit.protocol), []).append((unit, key, X, (train, test)))
+        split = split_lists[unit.protocol][unit.split]
+        groups.setdefault((unit.predictor, unit.budget, unit.protocol), []).append((unit, key, X, split))
     todo = _jobs(groups, by_key, bench.y, threads)
     total = sum(len(j["units"]) for j in todo)
     done = sum(1 for key in keys if key in store)
@@ -338,6 +335,16 @@ def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], spl
                 store.put(key, row)
             bar.update(len(results))
     return [store.get(key) for key in keys], total
+
+
+def unit_keys(bench, predictors: Sequence[Predictor], units: Sequence[Unit], split_lists: dict[str, list[Split]],
+              extra: dict[str, str] | None = None) -> list[str]:
+    """Each unit's key in the resume store (:func:`unit_key`), as :func:`run_units` saves it: a caller discards
+    its own units' with them once its outputs are written, leaving other runs' to resume."""
+    by_key = {p.key: p for p in predictors}
+    fingerprint = bench.fingerprint()
+    return [unit_key(fingerprint, by_key[u.predictor], u, split_lists[u.protocol][u.split][1],
+                     (extra or {}).get(u.predictor, "")) for u in units]
 
 
 def _jobs(groups: dict, by_key: dict, y: np.ndarray, threads) -> list[dict]:
