@@ -73,8 +73,13 @@ def staged_writes() -> Iterator[None]:
         raise
     finally:
         _STAGED.reset(token)
-    for tmp, path in staged:
-        os.replace(tmp, path)
+    for i, (tmp, path) in enumerate(staged):
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # a folder in the way: the rest are not renamed, and none is left behind
+            for left, _ in staged[i:]:
+                left.unlink(missing_ok=True)
+            raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _special(path: Path) -> bool:
@@ -131,9 +136,10 @@ def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also:
                 remove_stale_temporaries(part)
             yield folder
     finally:
-        if made and [p.name for p in folder.iterdir()] == [lock_name]:
-            (folder / lock_name).unlink()
-            folder.rmdir()
+        with contextlib.suppress(OSError):  # a folder made for the lock alone goes with it
+            if made and [p.name for p in folder.iterdir()] == [lock_name]:
+                (folder / lock_name).unlink()
+                folder.rmdir()
 
 
 def _lock(handle, folder: Path, busy: str) -> None:

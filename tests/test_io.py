@@ -270,3 +270,14 @@ def test_a_write_that_fails_names_the_output_not_its_temporary_file(tmp_path):
             tmp.write_text("half")
             raise OSError(28, "No space left on device")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_staged_rename_that_fails_leaves_no_temporary_file(tmp_path):
+    from naapgnn.io import staged_writes
+
+    (tmp_path / "figure.png").mkdir()  # a folder where a file goes
+    with pytest.raises(NaapgnnError, match=r"figure.png: cannot write: Is a directory$"):
+        with staged_writes():
+            write_text_atomic(tmp_path / "figure.png", "x")
+            write_text_atomic(tmp_path / "report.md", "y")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]
