@@ -31,7 +31,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", suffix=path.suffix or ".tmp", dir=folder)
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
     os.close(fd)
@@ -55,11 +55,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 _STAGED: contextvars.ContextVar = contextvars.ContextVar("naapgnn_staged_writes", default=None)
 
 
+JOURNAL = ".naapgnn.staged.json"
+
+
 @contextlib.contextmanager
 def staged_writes() -> Iterator[None]:
     """Let the atomic writes made inside land together when it ends: each is written to its temporary file
-    first, then all are renamed into place at once, so that a run killed (or a disk filled) while it writes a
-    set of outputs leaves the former set whole, never half of each. Nested, the outermost one renames."""
+    first; then a journal listing them (:data:`JOURNAL`, in the folder they share) is written, all are renamed
+    into place, and the journal removed. A run killed before the journal leaves the former set whole; one killed
+    while renaming leaves the journal, and the next run that holds the folder (:func:`held_folder`) completes
+    the renames: never half of each set. Nested, the outermost one renames."""
     if _STAGED.get() is not None:
         yield
         return
@@ -73,13 +78,42 @@ def staged_writes() -> Iterator[None]:
         raise
     finally:
         _STAGED.reset(token)
+    if staged:
+        _commit(staged)
+
+
+def _commit(staged: list) -> None:
+    journal = Path(os.path.commonpath([str(p.parent) for _, p in staged])) / JOURNAL
+    with atomic_path(journal) as tmp:  # not staged: the journal lands first
+        tmp.write_text(json.dumps([[str(t), str(p)] for t, p in staged]))
     for i, (tmp, path) in enumerate(staged):
         try:
             os.replace(tmp, path)
         except OSError as exc:  # a folder in the way: the rest are not renamed, and none is left behind
             for left, _ in staged[i:]:
                 left.unlink(missing_ok=True)
+            journal.unlink(missing_ok=True)
             raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    journal.unlink()
+
+
+def finish_staged(folder: str | Path) -> int:
+    """Complete the renames of a set of outputs whose run was killed while renaming them (its journal is left in
+    ``folder``); for a run that holds the folder alone. Returns how many were renamed now."""
+    journal = Path(folder) / JOURNAL
+    if not journal.is_file():
+        return 0
+    try:
+        pairs = [(Path(t), Path(p)) for t, p in json.loads(journal.read_text())]
+    except (OSError, ValueError, TypeError):  # a torn journal: its renames had not begun
+        pairs = []
+    done = 0
+    for tmp, path in pairs:
+        if tmp.is_file():
+            os.replace(tmp, path)
+            done += 1
+    journal.unlink()
+    return done
 
 
 def _special(path: Path) -> bool:
@@ -132,6 +166,7 @@ def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also:
     try:
         with handle:
             _lock(handle, folder, busy)
+            finish_staged(folder)  # before the temporaries it renames could be taken for stale ones
             for part in (folder, *(folder / name for name in also)):
                 remove_stale_temporaries(part)
             yield folder
@@ -217,15 +252,30 @@ def json_lines(text: str) -> list[str]:
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
     """Remove from ``folder`` the temporary files :func:`atomic_path` leaves when its process is killed outright
-    (``.NAME.XXXXXXXX.SUFFIX`` beside ``NAME``); for a job that holds the folder alone, as it resumes. Returns them."""
+    (``.NAME.tmpPID.XXXXXXXX.SUFFIX`` beside ``NAME``) whose process is gone: a live writer's (another command
+    writing there) and any other hidden file are left alone. Returns those removed."""
     import re
 
-    pattern = re.compile(r"\.(.+)\.[a-z0-9_]{8}(\.[^.]+)")
-    stale = [f for f in Path(folder).iterdir() if f.is_file() and (match := pattern.fullmatch(f.name))
-             and (Path(match.group(1)).suffix or ".tmp") == match.group(2)] if Path(folder).is_dir() else []
+    pattern = re.compile(r"\.(.+)\.tmp(\d+)\.[a-z0-9_]{8}(\.[^.]+)")
+    folder = Path(folder)
+    stale = [f for f in folder.iterdir() if f.is_file() and (match := pattern.fullmatch(f.name))
+             and (Path(match.group(1)).suffix or ".tmp") == match.group(3)
+             and not _alive(int(match.group(2)))] if folder.is_dir() else []
     for file in stale:
         file.unlink(missing_ok=True)
     return stale
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes nothing there yet: a file of its id is an earlier run's
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
 
 
 def write_text_atomic(path: str | Path, text: str, newline: str = "\n") -> None:

@@ -251,7 +251,9 @@ def test_an_output_folder_is_held_by_one_run_and_cleared_of_a_killed_runs_tempor
         assert capsys.readouterr().err.strip() == (f"naapgnn search: error: {out}: another naapgnn search run is "
                                                     f"writing into this folder (process {os.getpid()}); wait for it "
                                                     "to end or give another --out")
-    (out / ".random.md.k2j4x9q1.md").write_text("half a report")  # what a SIGKILL during a write leaves
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    (out / f".random.md.tmp{dead.pid}.k2j4x9q1.md").write_text("half a report")  # what a SIGKILL mid-write leaves
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == [".naapgnn.lock", "random.csv", "random.md", "random.png"]
     blocked = places / "a-file"

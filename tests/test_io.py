@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,8 +199,17 @@ def test_sigterm_mid_write_removes_the_temporary_file_and_reads_as_an_interrupt(
 def test_a_killed_writes_temporaries_are_removed_and_nothing_else(tmp_path):
     from naapgnn.io import remove_stale_temporaries
 
-    left = [".scheme_5.pt.oxc_1wak.pt", ".nb201.jsonl.ab3mvx08.jsonl", ".notes.jjt97b7m.tmp"]
-    kept = ["scheme_5.pt", ".lock", ".scheme_5.pt.short.pt", ".compare.partial.jsonl", ".a.jsonl.ab3mvx08.csv"]
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()  # a killed run's process id, no longer running
+    live = os.getppid()  # another process writing there now
+    left = [f".scheme_5.pt.tmp{gone.pid}.oxc_1wak.pt", f".nb201.jsonl.tmp{gone.pid}.ab3mvx08.jsonl",
+            f".notes.tmp{gone.pid}.jjt97b7m.tmp", f".report.md.tmp{os.getpid()}.ab3mvx08.md"]
+    kept = ["scheme_5.pt", ".lock", ".scheme_5.pt.short.pt", ".compare.partial.jsonl", ".a.jsonl.ab3mvx08.csv",
+            f".nb201.jsonl.tmp{live}.ab3mvx08.jsonl", ".report.md.20251205.md", ".notes.txt.draft_v2.txt",
+            ".runs.jsonl.backup01.jsonl", f".a.jsonl.tmp{gone.pid}.ab3mvx08.csv"]
     for name in left + kept:
         (tmp_path / name).write_text("x")
     assert sorted(f.name for f in remove_stale_temporaries(tmp_path)) == sorted(left)
@@ -281,3 +291,39 @@ def test_a_staged_rename_that_fails_leaves_no_temporary_file(tmp_path):
             write_text_atomic(tmp_path / "figure.png", "x")
             write_text_atomic(tmp_path / "report.md", "y")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]
+
+
+def test_a_set_whose_renames_were_cut_short_is_completed_by_the_next_run(tmp_path):
+    import json
+
+    from naapgnn.io import JOURNAL, finish_staged, held_folder, staged_writes
+
+    (tmp_path / "report.md").write_text("old report")
+    (tmp_path / "results.csv").write_text("old results")
+    renamed = []
+
+    def killed(src, dst):  # the first rename lands, then the process dies
+        if renamed:
+            raise KeyboardInterrupt
+        renamed.append(dst)
+        os.rename(src, dst)
+
+    import naapgnn.io as io_module
+
+    original = io_module.os.replace
+    io_module.os.replace = lambda src, dst: original(src, dst) if Path(dst).name == JOURNAL else killed(src, dst)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with staged_writes():
+                write_text_atomic(tmp_path / "results.csv", "new results")
+                write_text_atomic(tmp_path / "report.md", "new report")
+    finally:
+        io_module.os.replace = original
+    assert (tmp_path / "results.csv").read_text() == "new results"  # half of the set, and the journal says so
+    assert (tmp_path / "report.md").read_text() == "old report" and (tmp_path / JOURNAL).is_file()
+    assert len(json.loads((tmp_path / JOURNAL).read_text())) == 2
+    with held_folder(tmp_path, "test run"):
+        pass
+    assert (tmp_path / "report.md").read_text() == "new report" and not (tmp_path / JOURNAL).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".naapgnn.lock", "report.md", "results.csv"]
+    assert finish_staged(tmp_path) == 0
