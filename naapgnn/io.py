@@ -178,6 +178,7 @@ def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also:
 
 
 def _lock(handle, folder: Path, busy: str) -> None:
+    """Take the lock, or refuse naming what the run holding it does (its line in the lock file: pid, tab, that)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -186,12 +187,13 @@ def _lock(handle, folder: Path, busy: str) -> None:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.seek(0)
-        holder = handle.read().strip()
-        raise NaapgnnError(f"{folder}: another {busy}{f' (process {holder})' if holder.isdigit() else ''}; wait "
-                           "for it to end or give another --out") from None
+        pid, _, doing = handle.read().strip().partition("\t")
+        process = f" (process {pid})" if pid.isdigit() else ""
+        raise NaapgnnError(f"{folder}: another {doing or busy}{process}; wait for it to end or give another "
+                           "--out") from None
     handle.seek(0)
     handle.truncate()
-    handle.write(str(os.getpid()))
+    handle.write(f"{os.getpid()}\t{busy}")
     handle.flush()  # the lock goes with the handle when it is closed
 
 

@@ -327,3 +327,14 @@ def test_a_set_whose_renames_were_cut_short_is_completed_by_the_next_run(tmp_pat
     assert (tmp_path / "report.md").read_text() == "new report" and not (tmp_path / JOURNAL).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".naapgnn.lock", "report.md", "results.csv"]
     assert finish_staged(tmp_path) == 0
+
+
+def test_a_held_folder_names_the_run_that_holds_it(tmp_path):
+    from naapgnn.io import held_folder
+
+    with held_folder(tmp_path, "naapgnn baselines run is writing into this folder"):
+        with pytest.raises(NaapgnnError, match=rf"^{tmp_path}: another naapgnn baselines run is writing into this "
+                                               rf"folder \(process {os.getpid()}\); wait for it to end or give "
+                                               "another --out$"):
+            with held_folder(tmp_path, "naapgnn evaluate run is writing into this folder"):
+                pass

@@ -3,6 +3,7 @@ Adam, early stopping on the member's held-out records."""
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -52,7 +53,8 @@ def train_members(make_model, seeds, vals, data, target, settings, bar, n_jobs: 
 
     from naapgnn.runtime import quiet_workers
 
-    calls = [delayed(_member_state)(make_model, s, v, data, target, settings) for s, v in zip(seeds, vals)]
+    parent = os.getpid()
+    calls = [delayed(_member_state)(make_model, s, v, data, target, settings, parent) for s, v in zip(seeds, vals)]
     out = []
     with quiet_workers():
         for state, epoch, held in Parallel(n_jobs=jobs, backend="loky", return_as="generator")(calls):
@@ -75,10 +77,12 @@ def _member(make_model, seed, val, data, target, settings, bar):
     return model.cpu(), epoch, held
 
 
-def _member_state(make_model, seed, val, data, target, settings):
-    """:func:`_member` in a worker process: the weights travel back as a state dict."""
-    from naapgnn.runtime import cpu_threads
+def _member_state(make_model, seed, val, data, target, settings, parent: int):
+    """:func:`_member` in a worker process (which exits when ``parent`` is killed): the weights travel back as a
+    state dict."""
+    from naapgnn.runtime import cpu_threads, watch_parent_once
 
+    watch_parent_once(parent)
     with cpu_threads(settings.n_threads):
         model, epoch, held = _member(make_model, seed, val, data, target, settings, _NoBar())
     return model.state_dict(), epoch, held

@@ -66,6 +66,15 @@ class SpaceRanking:
 _WORKER_MODEL = None
 
 
+def _init_pool_worker(model) -> None:
+    import os
+
+    from naapgnn.runtime import exit_with_parent
+
+    exit_with_parent(os.getppid())  # quiet on Ctrl-C, gone with a killed command
+    _init_worker(model)
+
+
 def _init_worker(model) -> None:
     global _WORKER_MODEL
     try:
@@ -118,7 +127,7 @@ def rank_space(model, rules: SpaceRules, training_schemes: Sequence[Sequence[dic
     if processes > 1:
         import multiprocessing as mp
 
-        with mp.get_context("fork").Pool(processes, initializer=_init_worker, initargs=(model,)) as pool:
+        with mp.get_context("fork").Pool(processes, initializer=_init_pool_worker, initargs=(model,)) as pool:
             for chunk, result in zip(chunks, pool.imap(_predict_chunk, chunks)):
                 results.append(result)
                 bar.update(len(chunk))
