@@ -75,6 +75,9 @@ def parse_budgets(text: str, records: list | None = None, name: str = "the bench
     return budgets
 
 
+BUSY = "naapgnn baselines run is writing into this folder"
+
+
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
@@ -106,6 +109,8 @@ def _run(args: argparse.Namespace, hold) -> int:
     if records_file and args.compare_paper:
         raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")
     writable_folder(args.out)
+    if args.out is not None:  # held before the benchmark is read: a busy or unwritable folder is refused at once
+        hold.enter_context(held_folder(args.out, BUSY))
     chosen = select_baselines(("baker,extra" if records_file else "all") if args.models is None else args.models)
     if records_file:
         from naapgnn.data.channels import first_logged_epoch
@@ -126,7 +131,8 @@ def _run(args: argparse.Namespace, hold) -> int:
         for note in left_out_notes(df.records, channels_missing(df, chosen), args.models, args.data):
             print(note, file=sys.stderr)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
-    hold.enter_context(held_folder(out, "naapgnn baselines run is writing into this folder"))
+    if args.out is None:  # the default folder, known once the protocol is
+        hold.enter_context(held_folder(out, BUSY))
     partial = out / f".baselines-{args.protocol}.partial.jsonl"
     if args.fresh and partial.exists():
         partial.unlink()

@@ -136,6 +136,8 @@ def _run(args: argparse.Namespace, hold) -> int:
 
     gnn_params = parse_params(args.gnn_params, "--gnn-params")
     writable_folder(args.out)
+    # held before the benchmark is read: a busy or unwritable folder is refused at once
+    hold.enter_context(held_folder(args.out, "naapgnn evaluate run is writing into this folder", also=("cache",)))
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     if not (math.isfinite(args.tolerance) and args.tolerance >= 0):
@@ -153,7 +155,6 @@ def _run(args: argparse.Namespace, hold) -> int:
         budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records),
                                first_logged=first_logged_epoch(bench.records), records=bench.records)
     out = Path(args.out)
-    hold.enter_context(held_folder(out, "naapgnn evaluate run is writing into this folder", also=("cache",)))
     if args.fresh and (out / "cache").exists():
         shutil.rmtree(out / "cache")
     result = run_evaluation(
