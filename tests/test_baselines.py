@@ -187,6 +187,10 @@ def test_cli_writes_the_table(data_dir, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "wall time:" in printed and "exact matches" in printed
     assert not list(out.glob(".*partial*"))
+    assert main(["baselines", "--data", str(data_dir), "--models", "1-NN", "--budgets", "0", "--protocol", "repeated",
+                 "--repeats", "2", "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [  # no official comparison left
+        "baselines.csv", "baselines.md", "baselines_detail.csv"]
 
 
 @pytest.mark.parametrize("budgets", ["0,x", "91", ","])

@@ -333,3 +333,13 @@ def test_the_report_notes_test_splits_whose_true_accuracies_tie(small_benchmark,
     assert ("- Note: 1 of 1 official test splits hold architectures of equal final accuracy (up to 3 tied pairs in "
             "one); violations, the paper's count, take a tied pair in the order of the records") in (
         tmp_path / "b" / "report.md").read_text()
+
+
+def test_a_former_runs_extra_outputs_are_removed(tmp_path):
+    from naapgnn.cli.evaluate import remove_former_outputs
+
+    for name in ("curves_official.png", "curves_repeated.png", "report.md", "advice.csv", "mine.csv"):
+        (tmp_path / name).write_text("x")
+    written = [tmp_path / "report.md", tmp_path / "curves_repeated.png"]
+    assert [p.name for p in remove_former_outputs(tmp_path, written)] == ["advice.csv", "curves_official.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves_repeated.png", "mine.csv", "report.md"]

@@ -152,18 +152,21 @@ def _run(args: argparse.Namespace, hold) -> int:
     comparison = None
     if args.protocol == "official" and not records_file and (dataset_dir(args.data) / BASELINES_CSV).is_file():
         comparison = paper_comparison(rows, load_paper_baselines(args.data))
+    compared = comparison is not None and len(comparison) > 0
     with staged_writes():  # the tables land together
         write_text_atomic(out / "baselines.csv", frame.to_csv(index=False))
         write_text_atomic(out / "baselines.md", markdown(markdown_frame(rows, args.protocol)))
         write_text_atomic(out / "baselines_detail.csv", detail_frame(rows).to_csv(index=False))
-        if comparison is not None and len(comparison):
+        if compared:
             write_text_atomic(out / "paper_comparison.csv", comparison.to_csv(index=False))
             write_text_atomic(out / "paper_comparison.md", markdown(comparison))
+    for former in ([] if compared else [out / "paper_comparison.csv", out / "paper_comparison.md"]):
+        former.unlink(missing_ok=True)  # an earlier official run's, which would read as this run's
     print(summary_text(rows, args.protocol))
     small = small_split_note(df, args.protocol, split_kw) if records_file else None
     if small:
         print(f"note: {small}")
-    if comparison is not None and len(comparison) and args.compare_paper:
+    if compared and args.compare_paper:
         print()
         print(comparison_text(comparison))
     rows.discard_fits()  # the file goes with the last of them

@@ -184,6 +184,7 @@ def _run(args: argparse.Namespace, hold) -> int:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
     with staged_writes():  # report, tables and figures land together
         paths = write_outputs(result, out, tolerance=args.tolerance)
+    remove_former_outputs(out, paths.values())
 
     headline = result.advice_protocol
     labels = {p.key: p.title() for p in predictors}
@@ -215,6 +216,23 @@ def _run(args: argparse.Namespace, hold) -> int:
     figures = sum(Path(path).suffix == ".png" for path in paths.values())
     print(f"wrote {paths['results']}, {paths['report']} and {figures} figure{'s' * (figures != 1)}", file=sys.stderr)
     return 0
+
+
+def remove_former_outputs(out, written) -> list:
+    """Remove from ``out`` the outputs of :func:`naapgnn.evaluation.report.write_outputs` that an earlier run wrote
+    and this one did not (``written``): an official run's curves beside a repeated run's report would read as this
+    run's. Returns them."""
+    from pathlib import Path
+
+    from naapgnn.evaluation.protocols import PROTOCOLS
+
+    names = {"results.csv", "runs.csv", "inner_runs.csv", "advice.csv", "pred_vs_true.png", "rank_matrix.png",
+             "report.md", *(f"curves_{p}.png" for p in PROTOCOLS)}
+    kept = {Path(p).name for p in written}
+    former = [Path(out) / name for name in sorted(names - kept) if (Path(out) / name).is_file()]
+    for path in former:
+        path.unlink()
+    return former
 
 
 def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:
