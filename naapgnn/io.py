@@ -157,7 +157,7 @@ def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also:
     be written is a one-line error here, before any work; one made here and left with nothing in it is removed.
     No lock where ``fcntl`` is missing (Windows)."""
     folder = Path(folder)
-    made = not folder.exists()
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # the folders made here, deepest first
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle = open(folder / lock_name, "a+")
@@ -171,10 +171,11 @@ def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also:
                 remove_stale_temporaries(part)
             yield folder
     finally:
-        with contextlib.suppress(OSError):  # a folder made for the lock alone goes with it
+        with contextlib.suppress(OSError):  # folders made for the lock alone go with it
             if made and [p.name for p in folder.iterdir()] == [lock_name]:
                 (folder / lock_name).unlink()
-                folder.rmdir()
+                for part in made:
+                    part.rmdir()
 
 
 def _lock(handle, folder: Path, busy: str) -> None:

@@ -263,5 +263,6 @@ def test_an_output_folder_is_held_by_one_run_and_cleared_of_a_killed_runs_tempor
         assert main([*command, "--out", str(blocked / "sub"), "--quiet"]) == 2
         assert capsys.readouterr().err.strip().endswith(f"{blocked / 'sub'}: cannot write: Not a directory")
     bad = places / "never-made"
-    assert main(["search", "--strategy", "random", "--trials", "0", "--data", str(path), "--out", str(bad)]) == 2
-    assert not bad.exists()  # made for the lock, removed with it when the run wrote nothing
+    assert main(["search", "--strategy", "random", "--trials", "0", "--data", str(path), "--out",
+                 str(bad / "p2" / "p3")]) == 2
+    assert not bad.exists()  # made for the lock, removed with it (parents too) when the run wrote nothing
