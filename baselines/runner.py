@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def run_baselines(
     from naapgnn.evaluation.benchmark import benchmark_from_table
     from naapgnn.evaluation.engine import Predictor, plan_units, run_units, unit_keys
     from naapgnn.evaluation.protocols import splits
-    from naapgnn.io import ResumeLog
+    from naapgnn.io import LoggedRows, ResumeLog
 
     names = list(baselines) if baselines is not None else select_baselines("all")
     bench = df if hasattr(df, "records") else benchmark_from_table(paper_order(df))
@@ -120,22 +120,13 @@ def run_baselines(
               if predictors[name].entry.applies(k) and not (k > 0 and name in missing)]
     plans = {(name, k): plan_units(predictors[name], k, protocol, len(split_list), seeds) for name, k in wanted}
     units = [u for plan in plans.values() for u in plan]
-    store = ResumeLog(resume_file, dict)
-    rows, _ = run_units(bench, list(predictors.values()), units, {protocol: split_list}, store,
-                        jobs=n_jobs, progress=progress, desc=f"baselines ({protocol})")
+    store, split_lists = ResumeLog(resume_file, dict), {protocol: split_list}
+    keys = unit_keys(bench, list(predictors.values()), units, split_lists)
+    rows, _ = run_units(bench, list(predictors.values()), units, split_lists, store, jobs=n_jobs, progress=progress,
+                        desc=f"baselines ({protocol})", keys=keys)
     runs = dict(zip(units, rows))
-    out = BaselineRows(_summary(name, k, [_metrics(runs[u], bench.y) for u in plans[(name, k)]], protocol, seeds)
-                       for name, k in wanted)
-    keys = unit_keys(bench, list(predictors.values()), units, {protocol: split_list})
-    out.discard_fits = lambda: store.discard(keys)
-    return out
-
-
-class BaselineRows(list):
-    """The rows of :func:`run_baselines`, with ``discard_fits()``: forget their fits in the resume file once the
-    outputs are written (an interrupted run's fits at other budgets stay, to resume)."""
-
-    discard_fits: Callable[[], None]
+    return LoggedRows((_summary(name, k, [_metrics(runs[u], bench.y) for u in plans[(name, k)]], protocol, seeds)
+                       for name, k in wanted), store, keys)
 
 
 def channels_missing(bench, names: Sequence[str]) -> dict[str, list[str]]:

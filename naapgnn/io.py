@@ -12,6 +12,11 @@ from typing import Any, Iterator
 from naapgnn.errors import NaapgnnError
 
 
+def cannot_write(path, exc: OSError) -> NaapgnnError:
+    """The one-line error for an output that could not be written: ``PATH: cannot write: REASON``."""
+    return NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; flush it to disk and rename it over ``path`` on success.
@@ -33,7 +38,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", suffix=path.suffix or ".tmp", dir=folder)
     except OSError as exc:
-        raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise cannot_write(path, exc) from None
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
@@ -46,7 +51,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         else:
             staged.append((tmp, path))
     except OSError as exc:  # a full disk, a quota: name the output, not the temporary file
-        raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise cannot_write(path, exc) from None
     finally:
         if tmp.exists() and (staged is None or (tmp, path) not in staged):
             tmp.unlink()
@@ -93,7 +98,7 @@ def _commit(staged: list) -> None:
             for left, _ in staged[i:]:
                 left.unlink(missing_ok=True)
             journal.unlink(missing_ok=True)
-            raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
+            raise cannot_write(path, exc) from None
     journal.unlink()
 
 
@@ -141,7 +146,7 @@ def _written_through(path: Path) -> Iterator[Path]:
             with open(tmp, "rb") as source, open(path, "wb") as target:
                 shutil.copyfileobj(source, target)
         except OSError as exc:
-            raise NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}") from None
+            raise cannot_write(path, exc) from None
     finally:
         os.unlink(tmp)
 
@@ -162,7 +167,7 @@ def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also:
         folder.mkdir(parents=True, exist_ok=True)
         handle = open(folder / lock_name, "a+")
     except OSError as exc:
-        raise NaapgnnError(f"{folder}: cannot write: {exc.strerror or exc}") from None
+        raise cannot_write(folder, exc) from None
     try:
         with handle:
             _lock(handle, folder, busy)
@@ -276,7 +281,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError, OSError):
+    except (OSError, OverflowError):  # another user's process (PermissionError), or no pid this system has
         return True
     return True
 
@@ -358,7 +363,7 @@ class ResumeLog:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:
-            raise NaapgnnError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
+            raise cannot_write(self.path, exc) from None
         self._torn = False
 
     def clear(self) -> None:
@@ -380,6 +385,19 @@ class ResumeLog:
         lines = [json.dumps({"key": k, "value": v}, default=_json_default) for k, v in self._done.items()]
         write_text_atomic(self.path, "\n".join(lines) + "\n")
         self._torn = False
+
+
+class LoggedRows(list):
+    """Rows a job computed through a :class:`ResumeLog` under ``keys``, with :meth:`discard`: its caller forgets
+    their units once its outputs are written, so that a failure writing them loses none (other jobs' units
+    stay, to resume)."""
+
+    def __init__(self, rows, log: ResumeLog, keys):
+        super().__init__(rows)
+        self._log, self._keys = log, list(keys)
+
+    def discard(self) -> None:
+        self._log.discard(self._keys)
 
 
 def _ends_inside_a_line(path: Path | None) -> bool:

@@ -154,11 +154,11 @@ def test_a_finished_run_forgets_only_its_own_fits(naap440, tmp_path, monkeypatch
     resume = tmp_path / "partial.jsonl"
     model = select_baselines("1-NN")
     both = run_baselines(naap440, model, budgets=[0, 3], n_jobs=1, progress=False, resume_file=resume)
-    run_baselines(naap440, model, budgets=[0], n_jobs=1, progress=False, resume_file=resume).discard_fits()
+    run_baselines(naap440, model, budgets=[0], n_jobs=1, progress=False, resume_file=resume).discard()
     monkeypatch.setattr(engine, "fit_score", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
     three = run_baselines(naap440, model, budgets=[3], n_jobs=1, progress=False, resume_file=resume)
     assert three == both[1:]
-    three.discard_fits()
+    three.discard()
     assert not resume.exists()
 
 

@@ -75,9 +75,6 @@ def parse_budgets(text: str, records: list | None = None, name: str = "the bench
     return budgets
 
 
-BUSY = "naapgnn baselines run is writing into this folder"
-
-
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
@@ -92,14 +89,14 @@ def _run(args: argparse.Namespace, hold) -> int:
 
     from baselines.runner import (channels_missing, markdown, markdown_frame, paper_comparison, results_frame,
                                   run_baselines, select_baselines, summary_text)
-    from naapgnn.cli.options import (budgets_held, check_seed, note_repeated_configurations, protocol_or_default,
-                                     scale_option, writable_folder)
+    from naapgnn.cli.options import (budgets_held, check_seed, hold_out_folder, note_repeated_configurations,
+                                     protocol_or_default, scale_option)
     from naapgnn.evaluation.analysis import nothing_to_run
     from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
-    from naapgnn.io import held_folder, staged_writes, write_text_atomic
+    from naapgnn.io import staged_writes, write_text_atomic
 
     start = time.perf_counter()
     if args.jobs < 1:
@@ -108,9 +105,8 @@ def _run(args: argparse.Namespace, hold) -> int:
     records_file = is_records_file(args.data)
     if records_file and args.compare_paper:
         raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")
-    writable_folder(args.out)
     if args.out is not None:  # held before the benchmark is read: a busy or unwritable folder is refused at once
-        hold.enter_context(held_folder(args.out, BUSY))
+        hold_out_folder(hold, args.out, "baselines")
     chosen = select_baselines(("baker,extra" if records_file else "all") if args.models is None else args.models)
     if records_file:
         from naapgnn.data.channels import first_logged_epoch
@@ -132,7 +128,7 @@ def _run(args: argparse.Namespace, hold) -> int:
             print(note, file=sys.stderr)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
     if args.out is None:  # the default folder, known once the protocol is
-        hold.enter_context(held_folder(out, BUSY))
+        hold_out_folder(hold, out, "baselines")
     partial = out / f".baselines-{args.protocol}.partial.jsonl"
     if args.fresh and partial.exists():
         partial.unlink()
@@ -160,8 +156,9 @@ def _run(args: argparse.Namespace, hold) -> int:
         if compared:
             write_text_atomic(out / "paper_comparison.csv", comparison.to_csv(index=False))
             write_text_atomic(out / "paper_comparison.md", markdown(comparison))
-    for former in ([] if compared else [out / "paper_comparison.csv", out / "paper_comparison.md"]):
-        former.unlink(missing_ok=True)  # an earlier official run's, which would read as this run's
+    if not compared:  # an earlier official run's comparison would read as this run's
+        for name in ("paper_comparison.csv", "paper_comparison.md"):
+            (out / name).unlink(missing_ok=True)
     print(summary_text(rows, args.protocol))
     small = small_split_note(df, args.protocol, split_kw) if records_file else None
     if small:
@@ -169,7 +166,7 @@ def _run(args: argparse.Namespace, hold) -> int:
     if compared and args.compare_paper:
         print()
         print(comparison_text(comparison))
-    rows.discard_fits()  # the file goes with the last of them
+    rows.discard()  # the resume file goes with the last of its fits
     print(f"\nwrote {out / 'baselines.csv'} and {out / 'baselines.md'}")
     print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} jobs)")
     return 0

@@ -117,9 +117,9 @@ def _run(args: argparse.Namespace, hold) -> int:
     from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, reads_lacking,
                                              spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
-    from naapgnn.io import held_folder, staged_writes
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
+    from naapgnn.io import staged_writes
     from naapgnn.runtime import resolve_device
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -128,16 +128,14 @@ def _run(args: argparse.Namespace, hold) -> int:
     from naapgnn.models.zero_cost import check_batch_size
 
     check_batch_size(args.zc_batch_size, "--zc-batch-size")  # before the data is read, not when scoring starts
-    from naapgnn.cli.options import (budgets_held, note_repeated_configurations, parse_params, protocol_or_default,
-                                     scale_option, writable_folder)
+    from naapgnn.cli.options import (budgets_held, hold_out_folder, note_repeated_configurations, parse_params,
+                                     protocol_or_default, scale_option)
     from naapgnn.data.channels import first_logged_epoch
 
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
 
     gnn_params = parse_params(args.gnn_params, "--gnn-params")
-    writable_folder(args.out)
-    # held before the benchmark is read: a busy or unwritable folder is refused at once
-    hold.enter_context(held_folder(args.out, "naapgnn evaluate run is writing into this folder", also=("cache",)))
+    hold_out_folder(hold, args.out, "evaluate", also=("cache",))  # before the benchmark is read: refused at once
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     if not (math.isfinite(args.tolerance) and args.tolerance >= 0):
@@ -166,9 +164,8 @@ def _run(args: argparse.Namespace, hold) -> int:
     if result.zero_cost_skipped:
         minutes = max(result.zero_cost_skipped.values()) / 60
         print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} "
-              f"architectures "
-              f"x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first ones, "
-              f"--zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
+              f"architectures x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first "
+              f"ones, --zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
     for key, why in result.unfit.items():
         print(f"note: {key} is left out: {why}", file=sys.stderr)
     for note in (cut_short_note(result), stopped_before_note(budgets, result.run_epochs)):
@@ -222,8 +219,6 @@ def remove_former_outputs(out, written) -> list:
     """Remove from ``out`` the outputs of :func:`naapgnn.evaluation.report.write_outputs` that an earlier run wrote
     and this one did not (``written``): an official run's curves beside a repeated run's report would read as this
     run's. Returns them."""
-    from pathlib import Path
-
     from naapgnn.evaluation.protocols import PROTOCOLS
 
     names = {"results.csv", "runs.csv", "inner_runs.csv", "advice.csv", "pred_vs_true.png", "rank_matrix.png",

@@ -123,6 +123,15 @@ def writable_folder(path, option: str = "--out") -> None:
         raise NaapgnnError(f"{option} {path}: is a file; give a folder")
 
 
+def hold_out_folder(hold, path, command: str, also: tuple = ()) -> None:
+    """Refuse an output folder path that is a file, then hold the folder (:func:`naapgnn.io.held_folder`) for
+    ``command``'s run until ``hold`` (a :class:`contextlib.ExitStack`) closes."""
+    from naapgnn.io import held_folder
+
+    writable_folder(path)
+    hold.enter_context(held_folder(path, f"naapgnn {command} run is writing into this folder", also=also))
+
+
 def check_curve_lengths(records, budget: int, source, channels=None) -> None:
     """One line when some of ``records`` (read from ``source``) hold fewer than ``budget`` epochs of curve: how
     many, and the first few ids with their lengths; or, given the measured ``channels`` a checkpoint

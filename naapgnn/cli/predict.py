@@ -354,13 +354,14 @@ def summary_line(records, mean, budget, training_ids=None, training_configuratio
     import numpy as np
 
     known = [(r.target, m) for r, m in zip(records, mean) if r.target is not None]
+    scored = [r for r in records if r.target is not None]
     summary = f"predicted {len(records)} architecture{'s' * (len(records) != 1)} (budget {budget})"
     if len(known) == 1:  # no ranking to score, but an error
         (target, prediction), = known
         error = abs(round(float(prediction), PREDICTION_DECIMALS) - target)
         unit = f" ({100 * error:.2f} points)" if percent else ""
-        return summary + f"; its target {target:.4f}, absolute error {error:.4f}{unit}" + _trained_on_note(
-            [r for r in records if r.target is not None], training_ids, training_configurations)
+        return (summary + f"; its target {target:.4f}, absolute error {error:.4f}{unit}"
+                + _trained_on_note(scored, training_ids, training_configurations))
     if len(known) >= 2:
         from naapgnn.evaluation.metrics import describe_tau, mae, max_violations, violations
 
@@ -373,8 +374,7 @@ def summary_line(records, mean, budget, training_ids=None, training_configuratio
         summary += f"; on the {len(known)} with a target: MAE {error:.4f}{unit}, Kendall tau {tau}"
         if not tau.startswith("undefined"):
             summary += f", violations {violations(t, p)}/{max_violations(len(t))}"
-        summary += _trained_on_note([r for r in records if r.target is not None], training_ids,
-                                    training_configurations)
+        summary += _trained_on_note(scored, training_ids, training_configurations)
     return summary
 
 

@@ -93,17 +93,15 @@ def _run(args: argparse.Namespace, hold) -> int:
 
     from pathlib import Path
 
-    from naapgnn.cli.options import check_seed, scale_option, writable_folder
+    from naapgnn.cli.options import check_seed, hold_out_folder, scale_option
     from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.errors import NaapgnnError
     from naapgnn.search.problem import load_problem
-    from naapgnn.io import held_folder
     from naapgnn.search.runs import run_search
 
     start = time.perf_counter()
     check_seed(args.seed)
-    writable_folder(args.out)
-    hold.enter_context(held_folder(args.out, "naapgnn search run is writing into this folder"))
+    hold_out_folder(hold, args.out, "search")
     bad = [z for z in args.thresholds if not math.isfinite(z)]
     if bad:
         raise NaapgnnError(f"--thresholds: {bad[0]} is not a finite number")

@@ -282,7 +282,7 @@ def _warn_again(caught: list[tuple[type, str]]) -> None:
 
 def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], split_lists: dict[str, list[Split]],
               store, jobs: int = 1, threads: int | None = None, progress: bool = True, desc: str = "fits",
-              extra: dict[str, str] | None = None) -> tuple[list[dict], int]:
+              extra: dict[str, str] | None = None, keys: Sequence[str] | None = None) -> tuple[list[dict], int]:
     """Compute (or take from ``store``) every unit; rows in the order of ``units``.
 
     Parameters
@@ -306,6 +306,8 @@ def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], spl
         The bar's label.
     extra : dict, optional
         Predictor key -> more text for its unit keys (settings outside the predictor, e.g. zero-cost images).
+    keys : list of str, optional
+        The units' :func:`unit_keys`, when the caller has them (to discard them once its outputs are written).
 
     Returns
     -------
@@ -315,7 +317,8 @@ def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], spl
     from tqdm.auto import tqdm
 
     by_key = {p.key: p for p in predictors}
-    keys, groups = unit_keys(bench, predictors, units, split_lists, extra), {}
+    keys = unit_keys(bench, predictors, units, split_lists, extra) if keys is None else list(keys)
+    groups = {}
     for unit, key in zip(units, keys):
         if key in store:
             continue

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.io import LoggedRows
 from naapgnn.models.inputs import take
 from naapgnn.search.problem import (
     SearchProblem, make_predictor, predict_with_std, predictor_inputs, predictor_name, ranks_of,
@@ -184,7 +185,7 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
     ``processes`` > 1 runs the trials in that many worker processes (one CPU
     thread each); every trial is seeded on its own, so the rows are the same.
     ``keep_trials`` leaves the finished trials in the log for the caller to
-    discard (``rows.discard_trials()``) once its outputs are written.
+    discard (``rows.discard()``, :class:`naapgnn.io.LoggedRows`) once its outputs are written.
 
     Returns
     -------
@@ -223,17 +224,11 @@ def early_stop_study(problem: SearchProblem, budgets: Iterable[int] = (3, 6, 9),
         for t, done in _trials(pending, args, processes):
             log.put(keys[t], done)
             bar.update()
-    rows = StudyRows({c: row[c] for c in ROW_COLUMNS} for t in range(trials) for row in log.get(keys[t]))  # a
-    rows.discard_trials = lambda: log.discard(keys)  # resumed trial's rows come back from the log, keys sorted
+    rows = [{c: row[c] for c in ROW_COLUMNS} for t in range(trials) for row in log.get(keys[t])]  # a resumed trial's
+    rows = LoggedRows(rows, log, keys)  # rows come back from the log with their keys sorted
     if not keep_trials:
-        rows.discard_trials()
+        rows.discard()
     return rows
-
-
-class StudyRows(list):
-    """The rows of :func:`early_stop_study`, with ``discard_trials()``: forget its finished trials in the log."""
-
-    discard_trials: Callable[[], None]
 
 
 ROW_COLUMNS = ("trial", "rule", "budget", "z", "epochs", "kept", "stopped", "best_found", "best_rank", "regret")

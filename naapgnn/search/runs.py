@@ -130,7 +130,7 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
         write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem,
                                                                cyclic=naap_cycle_curves(problem)))
         figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
-    rows.discard_trials()
+    rows.discard()
     return RunOutput(note + _cut_short_note(problem) + tables.early_stop_stdout(costs, settings, problem), paths)
 
 
