@@ -165,7 +165,8 @@ def _run(args: argparse.Namespace, hold) -> int:
         minutes = max(result.zero_cost_skipped.values()) / 60
         print(f"note: {', '.join(result.zero_cost_skipped)} left out: their scores of {len(bench.records)} "
               f"architectures x {args.seeds} seeds would take about {minutes:.0f} min here (projected from the first "
-              f"ones, --zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them", file=sys.stderr)
+              f"ones, --zc-max-minutes {args.zc_max_minutes:g}); name them in --predictors to run them",
+              file=sys.stderr)
     for key, why in result.unfit.items():
         print(f"note: {key} is left out: {why}", file=sys.stderr)
     for note in (cut_short_note(result), stopped_before_note(budgets, result.run_epochs)):
