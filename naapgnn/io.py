@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import json
 import os
 import tempfile
@@ -22,10 +23,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; flush it to disk and rename it over ``path`` on success.
 
     The temporary file keeps the suffix of ``path`` (plotting libraries pick the
-    format from it) and gets the usual permissions (``0666 & ~umask``). On any
-    exception it is removed and ``path`` is untouched. A symbolic link is kept and
-    the file it points to replaced; a path that is no regular file (``/dev/stdout``,
-    a named pipe, a device) is written through, never replaced.
+    format from it) and the permissions of the file it replaces, or the usual ones
+    (``0666 & ~umask``) for a new file. On any exception it is removed and ``path``
+    is untouched. A symbolic link is kept and the file it points to replaced; a path
+    that is no regular file (``/dev/stdout``, a named pipe, a device) is written
+    through, never replaced. A hard link to ``path`` keeps the former content, as
+    after any replacing write.
     """
     path = Path(path)
     if _special(path):
@@ -41,7 +44,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise cannot_write(path, exc) from None
     os.close(fd)
     tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
+    os.chmod(tmp, _mode_for(path))
     staged = _STAGED.get()
     try:
         yield tmp
@@ -55,6 +58,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists() and (staged is None or (tmp, path) not in staged):
             tmp.unlink()
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions of the file at ``path``, or ``0666 & ~umask`` where there is none (mkstemp makes 0600):
+    a private output stays private when rewritten."""
+    import stat
+
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
 
 
 _STAGED: contextvars.ContextVar = contextvars.ContextVar("naapgnn_staged_writes", default=None)
@@ -78,8 +92,7 @@ def staged_writes() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        _unlink_all(staged)
         raise
     finally:
         _STAGED.reset(token)
@@ -88,6 +101,10 @@ def staged_writes() -> Iterator[None]:
 
 
 def _commit(staged: list) -> None:
+    in_the_way = next((p for _, p in staged if p.is_dir()), None)
+    if in_the_way is not None:  # refused before any rename, so the set is not mixed with the former one
+        _unlink_all(staged)
+        raise cannot_write(in_the_way, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
     journal = Path(os.path.commonpath([str(p.parent) for _, p in staged])) / JOURNAL
     with atomic_path(journal) as tmp:  # not staged: the journal lands first
         tmp.write_text(json.dumps([[str(t), str(p)] for t, p in staged]))
@@ -95,11 +112,15 @@ def _commit(staged: list) -> None:
         try:
             os.replace(tmp, path)
         except OSError as exc:  # a folder in the way: the rest are not renamed, and none is left behind
-            for left, _ in staged[i:]:
-                left.unlink(missing_ok=True)
+            _unlink_all(staged[i:])
             journal.unlink(missing_ok=True)
             raise cannot_write(path, exc) from None
     journal.unlink()
+
+
+def _unlink_all(staged: list) -> None:
+    for tmp, _ in staged:
+        tmp.unlink(missing_ok=True)
 
 
 def finish_staged(folder: str | Path) -> int:

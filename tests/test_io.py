@@ -251,6 +251,14 @@ def test_a_symbolic_link_is_kept_and_its_file_replaced(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["results.csv"]
 
 
+def test_a_rewritten_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "private.csv"
+    path.write_text("old")
+    path.chmod(0o600)
+    write_text_atomic(path, "new")
+    assert (path.read_text(), stat.S_IMODE(path.stat().st_mode)) == ("new", 0o600)
+
+
 def test_staged_writes_land_together_or_not_at_all(tmp_path):
     from naapgnn.io import staged_writes
 
@@ -291,6 +299,19 @@ def test_a_staged_rename_that_fails_leaves_no_temporary_file(tmp_path):
             write_text_atomic(tmp_path / "figure.png", "x")
             write_text_atomic(tmp_path / "report.md", "y")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]
+
+
+def test_a_folder_in_the_way_of_one_output_is_refused_before_any_is_renamed(tmp_path):
+    from naapgnn.io import staged_writes
+
+    (tmp_path / "report.md").write_text("old report")
+    (tmp_path / "table.csv").mkdir()  # a folder where the set's last file goes
+    with pytest.raises(NaapgnnError, match=r"table.csv: cannot write: Is a directory$"):
+        with staged_writes():
+            write_text_atomic(tmp_path / "report.md", "new report")
+            write_text_atomic(tmp_path / "table.csv", "x")
+    assert (tmp_path / "report.md").read_text() == "old report"  # not half of each set
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "table.csv"]
 
 
 def test_a_set_whose_renames_were_cut_short_is_completed_by_the_next_run(tmp_path):
