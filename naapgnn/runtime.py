@@ -7,11 +7,17 @@ from typing import Iterator
 
 # torch_geometric's import warns of torch.jit.script in each new worker, before any code of ours runs there
 WORKER_WARNINGS = "ignore:`torch.jit.script` is deprecated:FutureWarning"
+# The resource trackers of multiprocessing and of joblib's loky list, after a command was interrupted or killed,
+# the semaphores and memory-mapping folders its workers left, then remove them: two to four lines of a process
+# that outlives the command, printed under its own last line and the shell's prompt, about nothing left behind
+TRACKER_WARNINGS = ("ignore::UserWarning:multiprocessing.resource_tracker,"
+                    "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker")
 
 
 @contextlib.contextmanager
 def quiet_workers(spec: str = WORKER_WARNINGS) -> Iterator[None]:
-    """Add ``spec`` to ``PYTHONWARNINGS`` for the worker processes started inside the block."""
+    """Add ``spec`` to ``PYTHONWARNINGS`` for the worker processes (and resource trackers) started inside the
+    block."""
     old = os.environ.get("PYTHONWARNINGS")
     os.environ["PYTHONWARNINGS"] = f"{old},{spec}" if old else spec
     try:
@@ -55,14 +61,18 @@ def exit_with_parent(parent: int, every: float = 0.5, quiet_interrupt: bool = Tr
     would train on into the output folder, racing a rerun there. A daemon thread polls the parent's id.
     With ``quiet_interrupt``, Ctrl-C, which reaches the whole process group, ends the worker quietly (its parent
     says it was interrupted; a traceback from each worker would bury that line): its files are written
-    atomically, and a rerun resumes.
+    atomically, and a rerun resumes. A worker whose result pipe is broken (the parent died between two polls) ends
+    at once and silently, as a shell command does, rather than printing two chained tracebacks under the shell's
+    prompt.
     """
     import signal
     import threading
     import time
 
-    if quiet_interrupt:
-        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    if threading.current_thread() is threading.main_thread():  # signal handlers are set there only
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        if quiet_interrupt:
+            signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
     def watch() -> None:
         while os.getppid() == parent:

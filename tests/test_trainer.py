@@ -485,6 +485,16 @@ def test_a_worker_ends_quietly_on_ctrl_c():
     assert (proc.returncode, proc.stderr) == (130, "")
 
 
+def test_a_worker_whose_result_pipe_is_broken_ends_silently():
+    """A worker that finished a chunk just after its parent was SIGKILLed printed two chained BrokenPipeError
+    tracebacks under the shell's prompt (search --strategy enlarged --processes 2)."""
+    worker = ("import os\nfrom naapgnn.runtime import exit_with_parent\n"
+              "exit_with_parent(os.getppid())\nread, write = os.pipe()\nos.close(read)\n"
+              "os.write(write, b'result')\nprint('wrote to a closed pipe')\n")
+    proc = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (-signal.SIGPIPE, "", "")
+
+
 def test_a_joblib_worker_exits_when_the_command_that_started_it_is_killed():
     """evaluate's, baselines' and early stopping's joblib workers outlived a SIGKILLed command by minutes."""
     parent = ("import os, time\nfrom joblib import Parallel, delayed\nfrom naapgnn.runtime import watch_parent_once\n"
@@ -599,3 +609,15 @@ def test_bench_trainer_prints_a_row_per_setting_and_refuses_the_gpu_check_on_cpu
     with pytest.raises(SystemExit):
         bench.main(["--device", "cpu", "--check"])
     assert "--check compares CUDA graphs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_the_resource_trackers_leak_report_after_a_kill_is_left_out(quiet):
+    """After an interrupted or killed command, multiprocessing's resource tracker listed the semaphores its
+    workers left (and removed them) under the command's last line; the CLI leaves that report out."""
+    block = "quiet_workers(TRACKER_WARNINGS)" if quiet else "contextlib.nullcontext()"
+    code = ("import contextlib, multiprocessing as mp, os\n"
+            "from naapgnn.runtime import TRACKER_WARNINGS, quiet_workers\n"
+            f"with {block}:\n    lock = mp.get_context('spawn').Lock()\nos._exit(0)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert ("leaked semaphore" in proc.stderr) is not quiet

@@ -17,6 +17,7 @@ import sys
 import warnings
 
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, TrainingRecordsWarning
+from naapgnn.runtime import TRACKER_WARNINGS, quiet_workers
 
 COMMAND_MODULES = (
     "encode",
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _one_line_warning(args.command, default_show, getattr(args, "data", None))
     default_term = _terminate_as_interrupt()
     try:
-        return int(args.func(args) or 0)
+        with quiet_workers(TRACKER_WARNINGS):
+            return int(args.func(args) or 0)
     except NaapgnnError as exc:
         print(f"naapgnn {args.command}: error: {exc}", file=sys.stderr)
         return 2
