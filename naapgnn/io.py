@@ -123,6 +123,17 @@ def _unlink_all(staged: list) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def remove_former(folder: str | Path, names, written) -> list[Path]:
+    """Remove from ``folder`` the files among ``names`` (a command's outputs) that an earlier run wrote and this
+    one did not (``written``, paths or names): an official run's figure beside a repeated run's report would read
+    as this run's. Returns them."""
+    kept = {Path(p).name for p in written}
+    former = [Path(folder) / name for name in sorted(set(names) - kept) if (Path(folder) / name).is_file()]
+    for path in former:
+        path.unlink()
+    return former
+
+
 def finish_staged(folder: str | Path) -> int:
     """Complete the renames of a set of outputs whose run was killed while renaming them (its journal is left in
     ``folder``); for a run that holds the folder alone. Returns how many were renamed now."""

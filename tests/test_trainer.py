@@ -587,7 +587,7 @@ def test_planning_reads_each_finished_log_once(grouped, monkeypatch):
     reads = []
     parse = logs.parse_log
     monkeypatch.setattr(logs, "parse_log", lambda path, *a, **k: reads.append(path) or parse(path, *a, **k))
-    groups, done, starts = plan_groups(make_jobs(SCHEMES, grouped, IDS), RECIPE, 2)
+    groups, done, starts = plan_groups(make_jobs(SCHEMES, grouped, IDS), RECIPE, 2, CPU)
     assert (groups, sorted(j.model_id for j in done), starts) == ([], IDS, {})
     assert sorted(Path(p).name for p in reads) == [f"scheme_{i}.txt" for i in sorted(IDS, key=str)]
 

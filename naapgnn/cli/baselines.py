@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from naapgnn.cli.options import add_target_scale
+from naapgnn.cli.options import add_target_scale, holding_a_folder
 
 PROTOCOLS = ("official", "repeated", "kfold", "extrapolate")
 DEFAULT_OUT = "results/baselines"
+# Every file a run writes into its folder; the comparison with the paper only on an official run of NAAP-440
+OUTPUTS = ("baselines.csv", "baselines.md", "baselines_detail.csv", "paper_comparison.csv", "paper_comparison.md")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,14 +77,8 @@ def parse_budgets(text: str, records: list | None = None, name: str = "the bench
     return budgets
 
 
-def run(args: argparse.Namespace) -> int:
-    import contextlib
-
-    with contextlib.ExitStack() as hold:  # the output folder, held from where it is known to the end
-        return _run(args, hold)
-
-
-def _run(args: argparse.Namespace, hold) -> int:
+@holding_a_folder
+def run(args: argparse.Namespace, hold) -> int:
     import sys
     import time
     from pathlib import Path
@@ -96,7 +92,7 @@ def _run(args: argparse.Namespace, hold) -> int:
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
-    from naapgnn.io import staged_writes, write_text_atomic
+    from naapgnn.io import remove_former, staged_writes, write_text_atomic
 
     start = time.perf_counter()
     if args.jobs < 1:
@@ -149,16 +145,16 @@ def _run(args: argparse.Namespace, hold) -> int:
     if args.protocol == "official" and not records_file and (dataset_dir(args.data) / BASELINES_CSV).is_file():
         comparison = paper_comparison(rows, load_paper_baselines(args.data))
     compared = comparison is not None and len(comparison) > 0
+    tables = {"baselines.csv": frame.to_csv(index=False),
+              "baselines.md": markdown(markdown_frame(rows, args.protocol)),
+              "baselines_detail.csv": detail_frame(rows).to_csv(index=False)}
+    if compared:
+        tables.update({"paper_comparison.csv": comparison.to_csv(index=False),
+                       "paper_comparison.md": markdown(comparison)})
     with staged_writes():  # the tables land together
-        write_text_atomic(out / "baselines.csv", frame.to_csv(index=False))
-        write_text_atomic(out / "baselines.md", markdown(markdown_frame(rows, args.protocol)))
-        write_text_atomic(out / "baselines_detail.csv", detail_frame(rows).to_csv(index=False))
-        if compared:
-            write_text_atomic(out / "paper_comparison.csv", comparison.to_csv(index=False))
-            write_text_atomic(out / "paper_comparison.md", markdown(comparison))
-    if not compared:  # an earlier official run's comparison would read as this run's
-        for name in ("paper_comparison.csv", "paper_comparison.md"):
-            (out / name).unlink(missing_ok=True)
+        for name, text in tables.items():
+            write_text_atomic(out / name, text)
+    remove_former(out, OUTPUTS, tables)  # an earlier official run's comparison would read as this run's
     print(summary_text(rows, args.protocol))
     small = small_split_note(df, args.protocol, split_kw) if records_file else None
     if small:

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from naapgnn.cli.options import add_target_scale
+from naapgnn.cli.options import add_target_scale, holding_a_folder
 
 DEFAULT_OUT = "results/evaluate"
 
@@ -98,14 +97,8 @@ def parse_budgets(text: str) -> list[int]:
     return sorted(set(budgets))
 
 
-def run(args: argparse.Namespace) -> int:
-    import contextlib
-
-    with contextlib.ExitStack() as hold:  # the output folder, held from where it is known to the end
-        return _run(args, hold)
-
-
-def _run(args: argparse.Namespace, hold) -> int:
+@holding_a_folder
+def run(args: argparse.Namespace, hold) -> int:
     import math
     import shutil
     import sys
@@ -218,17 +211,13 @@ def _run(args: argparse.Namespace, hold) -> int:
 
 def remove_former_outputs(out, written) -> list:
     """Remove from ``out`` the outputs of :func:`naapgnn.evaluation.report.write_outputs` that an earlier run wrote
-    and this one did not (``written``): an official run's curves beside a repeated run's report would read as this
-    run's. Returns them."""
+    and this one did not (``written``; :func:`naapgnn.io.remove_former`). Returns them."""
     from naapgnn.evaluation.protocols import PROTOCOLS
+    from naapgnn.io import remove_former
 
     names = {"results.csv", "runs.csv", "inner_runs.csv", "advice.csv", "pred_vs_true.png", "rank_matrix.png",
              "report.md", *(f"curves_{p}.png" for p in PROTOCOLS)}
-    kept = {Path(p).name for p in written}
-    former = [Path(out) / name for name in sorted(names - kept) if (Path(out) / name).is_file()]
-    for path in former:
-        path.unlink()
-    return former
+    return remove_former(out, names, written)
 
 
 def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:

@@ -123,6 +123,22 @@ def writable_folder(path, option: str = "--out") -> None:
         raise NaapgnnError(f"{option} {path}: is a file; give a folder")
 
 
+def holding_a_folder(run_held):
+    """The command ``run(args)`` that calls ``run_held(args, hold)``, ``hold`` a :class:`contextlib.ExitStack`
+    open until the command ends: :func:`hold_out_folder` enters the output folder's lock into it once the folder
+    is known, and the lock is released however the command ends."""
+    import functools
+
+    @functools.wraps(run_held)
+    def run(args):
+        import contextlib
+
+        with contextlib.ExitStack() as hold:
+            return run_held(args, hold)
+
+    return run
+
+
 def hold_out_folder(hold, path, command: str, also: tuple = ()) -> None:
     """Refuse an output folder path that is a file, then hold the folder (:func:`naapgnn.io.held_folder`) for
     ``command``'s run until ``hold`` (a :class:`contextlib.ExitStack`) closes."""

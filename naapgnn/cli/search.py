@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from naapgnn.cli.options import add_target_scale
+from naapgnn.cli.options import add_target_scale, holding_a_folder
 
 STRATEGY_CHOICES = ("predictor", "random", "evolution", "compare", "early-stop", "enlarged")
 """:data:`naapgnn.search.settings.STRATEGY_CHOICES` (not imported here: it pulls numpy into ``--help``)."""
@@ -80,14 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import contextlib
-
-    with contextlib.ExitStack() as hold:  # the output folder, held from where it is known to the end
-        return _run(args, hold)
-
-
-def _run(args: argparse.Namespace, hold) -> int:
+@holding_a_folder
+def run(args: argparse.Namespace, hold) -> int:
     import math
     import time
 

@@ -55,9 +55,9 @@ from naapgnn.trainer.steps import step
 
 
 def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int,
-                options: TrainOptions | None = None) -> tuple[list[list[Job]], list[Job], dict]:
-    """Split unfinished jobs into groups of equal start epoch; with ``options``, warn once when checkpoints
-    resume under other speed-up options than they started with.
+                options: TrainOptions) -> tuple[list[list[Job]], list[Job], dict]:
+    """Split unfinished jobs into groups of equal start epoch; warn once when checkpoints resume under other
+    speed-up ``options`` than they started with.
 
     Returns
     -------
@@ -79,8 +79,7 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int,
         if state.status == "resume":
             started_with[job.model_id] = state.numerics
     _warn_longer_logs(done, logged, recipe.epochs)
-    if options is not None:
-        _warn_other_numerics(started_with, options.numerics())
+    _warn_other_numerics(started_with, options.numerics())
     groups = []
     for start in sorted(by_start, reverse=True):  # nearly finished networks first
         pending = by_start[start]
