@@ -261,6 +261,20 @@ def read_text(path: str | Path, prefix: str = "", what: str = "cannot read") -> 
         raise NaapgnnError(f"{prefix}{path}: {what}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
 
 
+def loads_json(text: str, where: str = "", line: bool = True) -> Any:
+    """Decode ``text`` as JSON, refusing an object that repeats a key (:func:`unique_keys`); a failure is one
+    :class:`NaapgnnError` that starts with ``where`` (a file, an option) and gives the line (unless not ``line``,
+    for one-line text) and column."""
+    prefix = f"{where}: " if where else ""
+    try:
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except NaapgnnError as exc:
+        raise NaapgnnError(f"{prefix}{exc}") from None
+    except json.JSONDecodeError as exc:
+        at = f"line {exc.lineno} column {exc.colno}" if line else f"column {exc.colno}"
+        raise NaapgnnError(f"{prefix}invalid JSON at {at}: {exc.msg}") from None
+
+
 def unique_keys(pairs: list) -> dict:
     """``object_pairs_hook`` of :func:`json.loads` that refuses an object giving a key twice (plain ``json``
     keeps the last silently: ``{"width": 16, "width": 32}`` would read 32 with no word)."""

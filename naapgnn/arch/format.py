@@ -33,7 +33,6 @@ one-line :class:`~naapgnn.errors.NaapgnnError` naming the layer index.
 """
 from __future__ import annotations
 
-import json
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from typing import Any, Mapping, Sequence
 
 from naapgnn.arch.ops import ACTIVATIONS, JOIN_OPS, OP_FIELDS, OPS, check_attrs, infer_shape, is_default, positive_int
 from naapgnn.errors import NaapgnnError, unknown_fields
-from naapgnn.io import read_text, unique_keys
+from naapgnn.io import loads_json, read_text
 
 __all__ = ["ACTIVATIONS", "OPS", "NETWORK_INPUT", "Layer", "Architecture", "parse_architecture",
            "parse_layer", "load_architecture", "is_scheme", "flat_size"]
@@ -220,10 +219,7 @@ def _from_text(text: str) -> Any:
 
 
 def _loads(text: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=unique_keys)
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    return loads_json(text)
 
 
 # --- scheme form -------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Option parsers shared by the commands and scripts (one place for each)."""
 from __future__ import annotations
 
-import json
 import sys
 
 from naapgnn.errors import NaapgnnError
@@ -19,17 +18,12 @@ def parse_params(text: str | None, option: str = "--params") -> dict:
     Raises :class:`NaapgnnError` with one line naming the option and the problem
     (invalid JSON and its column, not an object, an unknown or a run-level key).
     """
-    from naapgnn.io import unique_keys
+    from naapgnn.io import loads_json
     from naapgnn.models.gnn import GNNPredictor
 
     if not text:
         return {}
-    try:
-        params = json.loads(text, object_pairs_hook=unique_keys)
-    except NaapgnnError as exc:
-        raise NaapgnnError(f"{option}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"{option}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    params = loads_json(text, option, line=False)
     if not isinstance(params, dict):
         raise NaapgnnError(f"{option}: expected a JSON object of GNNPredictor hyperparameters")
     for key in RUN_SETTINGS:

@@ -86,18 +86,9 @@ def read_curve(text: str) -> dict:
 
 def _json_file(path, flag: str):
     """The decoded JSON of the file ``path`` given to ``flag``; :class:`NaapgnnError` naming both otherwise."""
-    import json
+    from naapgnn.io import loads_json, read_text
 
-    from naapgnn.errors import NaapgnnError
-    from naapgnn.io import read_text, unique_keys
-
-    text = read_text(path, prefix=f"{flag} ")
-    try:
-        return json.loads(text, object_pairs_hook=unique_keys)
-    except NaapgnnError as exc:
-        raise NaapgnnError(f"{flag} {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"{flag} {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    return loads_json(read_text(path, prefix=f"{flag} "), f"{flag} {path}")
 
 
 def read_hparams(text: str) -> dict[str, float]:

@@ -7,7 +7,6 @@ Where the folder is found (and how it is downloaded when missing) is
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Iterable
@@ -17,7 +16,7 @@ from naapgnn.arch.profiling import architecture_statistics
 from naapgnn.data.download import BASELINES_CSV, SCHEMES_JSON, V1_CSV, V2_CSV, dataset_dir
 from naapgnn.data.hparams import MAX_MAGNITUDE
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import read_text, unique_keys
+from naapgnn.io import loads_json, read_text
 
 NUM_EPOCHS = 90
 CURVE_METRICS = ("LossMean", "LossMedian", "Accuracy")
@@ -117,13 +116,7 @@ def load_naap440(path: str | os.PathLike | None = None):
 def load_schemes(path: str | os.PathLike) -> list[list[dict]]:
     """Read and check ``generated_schemes.json`` (a list of schemes)."""
     path = Path(path)
-    text = read_text(path)
-    try:
-        obj = json.loads(text, object_pairs_hook=unique_keys)
-    except NaapgnnError as exc:
-        raise NaapgnnError(f"{path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    obj = loads_json(read_text(path), str(path))
     if not isinstance(obj, list) or not obj:
         raise NaapgnnError(f"{path}: expected a non-empty list of schemes")
     for i, scheme in enumerate(obj):

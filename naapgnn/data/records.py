@@ -26,7 +26,6 @@ silently dropped.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import warnings
@@ -45,7 +44,7 @@ from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, mixe
                                   percent_notice, read_target)
 from naapgnn.data.units import low_percent_notice, mixed_units_notice
 from naapgnn.errors import NaapgnnError, NaapgnnWarning, invalid_lines, unknown_fields
-from naapgnn.io import json_lines, read_text, unique_keys, write_text_atomic
+from naapgnn.io import json_lines, loads_json, read_text, unique_keys, write_text_atomic
 
 CURVE_CHANNELS = ("accuracy", "loss_mean", "loss_median")
 """The channels of NAAP-440 (a benchmark's curve may hold any other named channel too)."""
@@ -288,10 +287,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
 
 
 def _loads(text: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=unique_keys)
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+    return loads_json(text, line=False)
 
 
 def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool = False) -> Record:

@@ -5,7 +5,6 @@ of a job (its log and checkpoint).
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import atomic_path, held_folder, read_text, unique_keys
+from naapgnn.io import atomic_path, held_folder, loads_json, read_text
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
@@ -162,12 +161,7 @@ def load_schemes(spec: str | Path) -> list[Any]:
         return space.naap440_search_space(space.enlarged_rules())
     path = Path(spec)
     text = read_text(path, what="cannot read schemes")
-    try:
-        obj = json.loads(text, object_pairs_hook=unique_keys)
-    except NaapgnnError as exc:
-        raise NaapgnnError(f"{path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise NaapgnnError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    obj = loads_json(text, str(path))
     if isinstance(obj, dict) or (isinstance(obj, list) and obj and is_scheme(obj) and "kernel_size" in obj[0]):
         return [obj]
     if not isinstance(obj, list) or not obj:
