@@ -10,16 +10,15 @@ device between tasks.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.runtime import resolve_device
 from naapgnn.trainer.jobs import (
-    Job, Recipe, Summary, TrainOptions, check_options, exclusive_out_dir, job_status, make_jobs, prepare_out_dir,
+    Job, Recipe, Summary, TrainOptions, check_options, exclusive_out_dir, job_status,
 )
-from naapgnn.trainer.training import plan_groups, progress_bar, run_groups
+from naapgnn.trainer.training import plan_groups, prepared_jobs, progress_bar, run_groups
 
 DEFAULT_GPU_SHARE = 1 / 8
 
@@ -58,14 +57,7 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
         import ray
     except ImportError:
         raise NaapgnnError("--backend ray needs Ray: pip install 'naapgnn[cluster]'") from None
-    from naapgnn.data.cifar import batches_folder, check_cifar10, cifar10_digest, download_cifar10
-
-    jobs = make_jobs(schemes, Path(out_dir).resolve(), ids, source=source)
-    if download and not batches_folder(cifar_root).is_dir():
-        download_cifar10(cifar_root)
-    check_cifar10(cifar_root)
-    recipe = replace(recipe, data=cifar10_digest(cifar_root))  # a resumed run must read the same files
-    prepare_out_dir(out_dir)
+    jobs, recipe = prepared_jobs(schemes, cifar_root, out_dir, ids, recipe, download, source, absolute=True)
     with exclusive_out_dir(out_dir):
         if address is None:  # a local instance trains on this machine's devices
             device = resolve_device(options.device)

@@ -54,6 +54,22 @@ from naapgnn.trainer.steps import step
 # --- scheduling ----------------------------------------------------------------------
 
 
+def prepared_jobs(schemes: Sequence[Any], cifar_root, out_dir, ids, recipe: Recipe, download: bool, source: str,
+                  absolute: bool = False) -> tuple[list[Job], Recipe]:
+    """The jobs of ``schemes`` (their paths ``absolute`` for workers that may run in another folder), once the
+    checks every backend makes before training pass: the CIFAR-10 folder (fetched first when ``download``) and the
+    output folder; and ``recipe`` bound to the data's digest, so that a resumed run must read the same files."""
+    from naapgnn.data.cifar import batches_folder, check_cifar10, cifar10_digest, download_cifar10
+
+    jobs = make_jobs(schemes, Path(out_dir).resolve() if absolute else out_dir, ids, source=source)
+    if download and not batches_folder(cifar_root).is_dir():
+        download_cifar10(cifar_root)
+    check_cifar10(cifar_root)
+    recipe = replace(recipe, data=cifar10_digest(cifar_root))
+    prepare_out_dir(out_dir)
+    return jobs, recipe
+
+
 def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int,
                 options: TrainOptions) -> tuple[list[list[Job]], list[Job], dict]:
     """Split unfinished jobs into groups of equal start epoch; warn once when checkpoints resume under other
@@ -140,14 +156,7 @@ def regenerate(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str | Pa
     """
     import time
 
-    from naapgnn.data.cifar import batches_folder, check_cifar10, cifar10_digest, download_cifar10
-
-    jobs = make_jobs(schemes, out_dir, ids, source=source)
-    if download and not batches_folder(cifar_root).is_dir():
-        download_cifar10(cifar_root)
-    check_cifar10(cifar_root)
-    recipe = replace(recipe, data=cifar10_digest(cifar_root))  # a resumed run must read the same files
-    prepare_out_dir(out_dir)
+    jobs, recipe = prepared_jobs(schemes, cifar_root, out_dir, ids, recipe, download, source)
     with exclusive_out_dir(out_dir):
         device = resolve_device(options.device)
         check_options(recipe, options, device)
