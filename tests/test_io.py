@@ -197,7 +197,7 @@ def test_sigterm_mid_write_removes_the_temporary_file_and_reads_as_an_interrupt(
 
 
 def test_a_killed_writes_temporaries_are_removed_and_nothing_else(tmp_path):
-    from naapgnn.io import remove_stale_temporaries
+    from naapgnn.folders import remove_stale_temporaries
 
     import subprocess
     import sys
@@ -317,7 +317,8 @@ def test_a_folder_in_the_way_of_one_output_is_refused_before_any_is_renamed(tmp_
 def test_a_set_whose_renames_were_cut_short_is_completed_by_the_next_run(tmp_path):
     import json
 
-    from naapgnn.io import JOURNAL, finish_staged, held_folder, staged_writes
+    from naapgnn.folders import held_folder
+    from naapgnn.io import JOURNAL, finish_staged, staged_writes
 
     (tmp_path / "report.md").write_text("old report")
     (tmp_path / "results.csv").write_text("old results")
@@ -351,7 +352,7 @@ def test_a_set_whose_renames_were_cut_short_is_completed_by_the_next_run(tmp_pat
 
 
 def test_a_held_folder_names_the_run_that_holds_it(tmp_path):
-    from naapgnn.io import held_folder
+    from naapgnn.folders import held_folder
 
     with held_folder(tmp_path, "naapgnn baselines run is writing into this folder"):
         with pytest.raises(NaapgnnError, match=rf"^{tmp_path}: another naapgnn baselines run is writing into this "

@@ -92,7 +92,8 @@ def run(args: argparse.Namespace, hold) -> int:
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
     from naapgnn.data.naap440 import load_naap440, load_paper_baselines
     from naapgnn.errors import NaapgnnError
-    from naapgnn.io import remove_former, staged_writes, write_text_atomic
+    from naapgnn.folders import remove_former
+    from naapgnn.io import staged_writes, write_text_atomic
 
     start = time.perf_counter()
     if args.jobs < 1:

@@ -211,9 +211,9 @@ def run(args: argparse.Namespace, hold) -> int:
 
 def remove_former_outputs(out, written) -> list:
     """Remove from ``out`` the outputs of :func:`naapgnn.evaluation.report.write_outputs` that an earlier run wrote
-    and this one did not (``written``; :func:`naapgnn.io.remove_former`). Returns them."""
+    and this one did not (``written``; :func:`naapgnn.folders.remove_former`). Returns them."""
     from naapgnn.evaluation.protocols import PROTOCOLS
-    from naapgnn.io import remove_former
+    from naapgnn.folders import remove_former
 
     names = {"results.csv", "runs.csv", "inner_runs.csv", "advice.csv", "pred_vs_true.png", "rank_matrix.png",
              "report.md", *(f"curves_{p}.png" for p in PROTOCOLS)}

@@ -134,9 +134,9 @@ def holding_a_folder(run_held):
 
 
 def hold_out_folder(hold, path, command: str, also: tuple = ()) -> None:
-    """Refuse an output folder path that is a file, then hold the folder (:func:`naapgnn.io.held_folder`) for
+    """Refuse an output folder path that is a file, then hold the folder (:func:`naapgnn.folders.held_folder`) for
     ``command``'s run until ``hold`` (a :class:`contextlib.ExitStack`) closes."""
-    from naapgnn.io import held_folder
+    from naapgnn.folders import held_folder
 
     writable_folder(path)
     hold.enter_context(held_folder(path, f"naapgnn {command} run is writing into this folder", also=also))

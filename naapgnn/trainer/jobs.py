@@ -13,7 +13,8 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import atomic_path, held_folder, loads_json, read_text
+from naapgnn.folders import held_folder
+from naapgnn.io import atomic_path, loads_json, read_text
 
 SEED = 20220819
 CHECKPOINT_DIR = "checkpoints"
