@@ -3,6 +3,7 @@ and budgets checked against the benchmark's own curve length."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,30 @@ def test_advise_chooses_per_outer_split_and_scores_each_choice_on_its_own_test_s
     assert "(in those 2)\n  on the test architectures, each split at its own choice: Kendall tau 0.633" in line
     unanimous = advice_line({**answer, "agree": 3}, {})
     assert "in those" not in unanimous and "\n  on the test architectures: Kendall tau 0.633" in unanimous
+
+
+def test_splits_that_chose_the_budget_with_another_predictor_do_not_count_as_agreeing():
+    """Three outer splits all choose budget 0, two with predictor a and one with b: the advice (0, a) is the choice
+    of two, its inner figure pools those two splits' runs of a, and the report names both choices."""
+    inner = _runs("inner:repeated", [
+        ("a", 0, 0, 0.90, 0.01), ("a", 0, 1, 0.92, 0.01), ("b", 0, 0, 0.80, 0.02), ("b", 0, 1, 0.82, 0.02),
+        ("a", 0, 2, 0.80, 0.01), ("a", 0, 3, 0.82, 0.01), ("b", 0, 2, 0.90, 0.02), ("b", 0, 3, 0.92, 0.02),
+        ("a", 0, 4, 0.70, 0.01), ("a", 0, 5, 0.72, 0.01), ("b", 0, 4, 0.60, 0.02), ("b", 0, 5, 0.62, 0.02)])
+    test = _runs("repeated", [(p, 0, s, t, 0.01) for s in range(3) for p, t in (("a", 0.5 + s / 10), ("b", 0.4))])
+    answer = advise(inner, test, n_inner=2, full_epochs=140)
+    assert [(c["budget"], c["predictor"]) for c in answer["choices"]] == [(0, "a"), (0, "b"), (0, "a")]
+    assert (answer["budget"], answer["predictor"], answer["agree"], answer["n_outer"]) == (0, "a", 2, 3)
+    assert answer["inner_kendall_tau"] == pytest.approx(np.mean([0.90, 0.92, 0.70, 0.72]))  # split 1's a left out
+    assert answer["test_kendall_tau"] == pytest.approx(np.mean([0.5, 0.4, 0.7]))  # each split at its own choice
+    from naapgnn.cli.evaluate import advice_line
+    from naapgnn.evaluation.report import _advice_lines
+
+    assert "chosen in 2 of 3 training splits" in advice_line(answer, {})
+    result = SimpleNamespace(budgets=[0], bench=SimpleNamespace(max_epochs=140), advice_protocol="repeated",
+                             full_epochs=140, run_epochs=None)
+    text = "\n".join(_advice_lines(result, answer, 0.0, str.upper))
+    assert "chose its own budget and predictor: 0 epochs with A in 2, 0 epochs with B in 1; the advice is the " \
+           "most frequent (2 of 3)" in text
 
 
 def test_the_report_gives_the_range_of_split_sizes_and_pairs():
@@ -239,6 +264,12 @@ def test_the_advice_nests_in_the_repeated_protocol(small, tmp_path):
     assert len(result.inner_runs) == 2 * 2 * 3 * 2  # predictors x budgets x outer splits x inner folds
     advice = result.advice()
     assert advice["n_outer"] == 3 and len(advice["choices"]) == 3
+    from naapgnn.evaluation.report import write_outputs
+
+    report = (write_outputs(result, tmp_path / "out")["report"]).read_text()
+    outer_seconds, inner_seconds = result.runs["seconds"].sum(), result.inner_runs["seconds"].sum()
+    assert (f"add up to {outer_seconds:.0f} s over the {len(result.runs)} test runs (`runs.csv`), "
+            f"{inner_seconds:.0f} s over the 24 inner runs (`inner_runs.csv`).") in report
     outer = ev._split_lists(_bench(small), ["repeated"], 0, 3, 10, 2)
     for s, (train, test) in enumerate(outer["repeated"]):
         for inner_train, inner_test in outer["inner:repeated"][2 * s: 2 * s + 2]:

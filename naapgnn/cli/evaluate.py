@@ -111,7 +111,8 @@ def run(args: argparse.Namespace, hold) -> int:
                                              spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
-    from naapgnn.evaluation.report import cut_short_note, equal_targets_note, small_split_note, write_outputs
+    from naapgnn.evaluation.notes import cut_short_note, equal_targets_note, small_split_note
+    from naapgnn.evaluation.report import write_outputs
     from naapgnn.io import staged_writes
     from naapgnn.runtime import resolve_device
 

@@ -221,9 +221,9 @@ def advise(inner_runs, test_runs, n_inner: int, full_epochs: int | None, toleran
         choices.append(choice)
     budgets = [c["budget"] for c in choices]
     budget = min(set(budgets), key=lambda b: (-budgets.count(b), b))
-    agreeing = [c for c in choices if c["budget"] == budget]
-    names = [c["predictor"] for c in agreeing]
+    names = [c["predictor"] for c in choices if c["budget"] == budget]
     predictor = max(dict.fromkeys(names), key=names.count)
+    agreeing = [c for c in choices if (c["budget"], c["predictor"]) == (budget, predictor)]
     mine = inner_runs[(inner_runs["predictor"] == predictor) & (inner_runs["budget"] == budget)
                       & outer.isin([c["outer_split"] for c in agreeing])]
     answer = {"choices": choices, "budget": budget, "predictor": predictor, "agree": len(agreeing),

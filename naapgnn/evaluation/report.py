@@ -10,6 +10,8 @@ import numpy as np
 from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, headline_protocol,
                                          cost_definition, spent_fraction, stopped_before_note, times_faster,
                                          undefined_text)
+from naapgnn.evaluation.notes import (cut_short_note, equal_targets_note, full_source, small_split_note, test_sizes,
+                                      tie_note)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -153,6 +155,15 @@ def _speedup(budget: int, full_epochs: int | None, run_epochs=None) -> str:
     return times_faster(1 / spent_fraction(budget, full_epochs, run_epochs)) if full_epochs else "n/a"
 
 
+def _run_seconds(runs, inner_runs) -> str:
+    """What the runs' ``seconds`` columns add up to, test runs and inner runs apart."""
+    inner = "" if inner_runs is None or inner_runs.empty else (
+        f", {inner_runs['seconds'].sum():.0f} s over the {len(inner_runs)} inner runs (`inner_runs.csv`)")
+    return (f"The runs' seconds (fit and prediction, each as if fitted alone: a run at budget k that reused the "
+            f"graph part fitted at another budget counts that fit too) add up to {runs['seconds'].sum():.0f} s over "
+            f"the {len(runs)} test runs (`runs.csv`){inner}.")
+
+
 def _epochs(budget: int) -> str:
     return f"{budget} epoch{'s' * (budget != 1)}"
 
@@ -194,9 +205,10 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
     else:
         counts = {}
         for c in advice["choices"]:
-            counts[c["budget"]] = counts.get(c["budget"], 0) + 1
-        lines += [f"- Each of the {advice['n_outer']} `{protocol}` training splits chose its own budget: "
-                  + ", ".join(f"{k} epochs in {n}" for k, n in sorted(counts.items()))
+            counts[c["budget"], c["predictor"]] = counts.get((c["budget"], c["predictor"]), 0) + 1
+        lines += [f"- Each of the {advice['n_outer']} `{protocol}` training splits chose its own budget and "
+                  "predictor: " + ", ".join(f"{_epochs(k)} with {lab(p)} in {n}" for (k, p), n in sorted(
+                      counts.items(), key=lambda item: (item[0][0], -item[1])))
                   + f"; the advice is the most frequent ({advice['agree']} of {advice['n_outer']})."]
     edge = budget_edge_note(advice, result.budgets, result.bench.max_epochs)
     lines += [f"- {edge}"] if edge else []
@@ -208,34 +220,6 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
               f"tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'])}, MAE "
               f"{_pm(advice['test_mae'], advice['test_mae_std'], 4)}. " + _hindsight(advice, lab), ""]
     return lines
-
-
-def test_sizes(result, protocol: str) -> list[int]:
-    """The test split sizes of ``protocol``'s runs."""
-    return [len(run["test"]) for (_, _, p), runs in result.predictions.items() if p == protocol for run in runs]
-
-
-def small_split_note(result) -> str | None:
-    """:func:`naapgnn.evaluation.protocols.small_test_note` of the headline protocol's test splits."""
-    from naapgnn.evaluation.protocols import small_test_note
-
-    headline = result.advice_protocol or headline_protocol(result.protocols)
-    sizes = test_sizes(result, headline)
-    return small_test_note(sizes, len(result.bench.records), headline) if sizes else None
-
-
-def tie_note(result) -> str | None:
-    """A sentence when true accuracies tie within a test split of the headline protocol: the paper's violations
-    count such a pair by the order of the records (:mod:`naapgnn.evaluation.metrics`); else None."""
-    headline = result.advice_protocol or headline_protocol(result.protocols)
-    tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
-    tied = [int(sum(c * (c - 1) // 2 for c in np.unique(result.bench.y[list(t)], return_counts=True)[1]))
-            for t in tests]
-    if not tied or not max(tied):
-        return None
-    return (f"{sum(map(bool, tied))} of {len(tied)} {headline} test splits hold architectures of equal final "
-            f"accuracy (up to {max(tied)} tied pairs in one); violations, the paper's count, take a tied pair in "
-            "the order of the records, so they may move by that much with it, where Kendall tau counts no tied pair")
 
 
 def _split_sizes(result) -> str:
@@ -277,19 +261,6 @@ def _hindsight(advice: dict, lab) -> str:
             f"{_pm(advice['hindsight_kendall_tau'], advice['hindsight_kendall_tau_std'])}.")
 
 
-def equal_targets_note(result) -> str | None:
-    """A sentence when every target of some test split of the headline protocol is the same: Kendall tau is
-    undefined there (and the violations, counted in the records' order, say nothing); else None."""
-    headline = result.advice_protocol or headline_protocol(result.protocols)
-    tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
-    equal = [t for t in tests if np.ptp(result.bench.y[list(t)]) == 0]
-    if not equal:
-        return None
-    return (f"in {len(equal)} of {len(tests)} {headline} test splits every architecture has the same final "
-            f"accuracy ({result.bench.y[list(equal[0])[0]]:g}): nothing to rank, so Kendall tau is undefined there "
-            "and no best predictor is named where it is undefined on every split")
-
-
 def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: str,
                     labels: Mapping[str, str]) -> str:
     """The human-readable report (see :func:`write_outputs`)."""
@@ -309,7 +280,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               *[f"- Note: {note}." for note in [small_split_note(result), tie_note(result), equal_targets_note(result)]
                 if note],
               *[f"- Repeated runs: {text}." for text in [result.bench.repeated_configurations()] if text],
-              f"- Full training: {full} epochs ({_full_source(result)}); training spent = "
+              f"- Full training: {full} epochs ({full_source(result)}); training spent = "
               f"{'budget / ' + str(full) if result.run_epochs is None else 'as defined below (runs stopped early)'}."
               if full else "- The benchmark has no training curves: budget 0 only.",
               *[f"- Note: {note}." for note in [cut_short_note(result), stopped_before_note(result.budgets,
@@ -320,8 +291,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
               f"- Zero-cost images (NASWOT): {result.bench.zero_cost_source or 'not used'}.",
               *_left_out_lines(result),
               f"- This invocation: {result.computed} runs computed, {result.reused} reused from the cache, "
-              f"{result.wall_seconds:.0f} s wall time (compute recorded over all runs: "
-              f"{runs['seconds'].sum():.0f} s).", ""]
+              f"{result.wall_seconds:.0f} s wall time. {_run_seconds(runs, result.inner_runs)}", ""]
 
     lines += _inner_table(result, lab)
     lines += [f"## Best predictor at each budget on the test architectures (`{headline}` protocol, mean ± std over "
@@ -431,20 +401,3 @@ def _left_out_lines(result) -> list[str]:
         return lines
     return lines + [f"- Left out at budgets >= 1: `{key}`, which {reads_lacking(result.bench.records, missing)}."
                     for key, missing in channels_lacking(result.bench, result.predictors).items()]
-
-
-def cut_short_note(result) -> str | None:
-    """:func:`naapgnn.data.channels.cut_short_note` when the full training is the curves' length, not a longer
-    ``--full-epochs``: ``evaluate`` says it on screen and the report in its setup."""
-    from naapgnn.data.channels import cut_short_note as note
-
-    return note(result.bench.records, result.full_epochs) if result.full_epochs == _longest(result) else None
-
-
-def _longest(result) -> int:
-    return max(r.num_epochs for r in result.bench.records)
-
-
-def _full_source(result) -> str:
-    longest = _longest(result)
-    return "the benchmark's curve length" if result.full_epochs == longest else f"given; the curves hold {longest}"

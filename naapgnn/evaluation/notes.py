@@ -1,0 +1,70 @@
+"""The notes ``naapgnn evaluate`` adds on screen and in report.md about its splits and its data: test splits too
+small, tied or all equal targets, curves cut short."""
+from __future__ import annotations
+
+import numpy as np
+
+from naapgnn.evaluation.analysis import headline_protocol
+
+__all__ = ["test_sizes", "small_split_note", "tie_note", "equal_targets_note", "cut_short_note", "longest_curve",
+           "full_source"]
+
+
+def test_sizes(result, protocol: str) -> list[int]:
+    """The test split sizes of ``protocol``'s runs."""
+    return [len(run["test"]) for (_, _, p), runs in result.predictions.items() if p == protocol for run in runs]
+
+
+def small_split_note(result) -> str | None:
+    """:func:`naapgnn.evaluation.protocols.small_test_note` of the headline protocol's test splits."""
+    from naapgnn.evaluation.protocols import small_test_note
+
+    headline = result.advice_protocol or headline_protocol(result.protocols)
+    sizes = test_sizes(result, headline)
+    return small_test_note(sizes, len(result.bench.records), headline) if sizes else None
+
+
+def tie_note(result) -> str | None:
+    """A sentence when true accuracies tie within a test split of the headline protocol: the paper's violations
+    count such a pair by the order of the records (:mod:`naapgnn.evaluation.metrics`); else None."""
+    headline = result.advice_protocol or headline_protocol(result.protocols)
+    tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
+    tied = [int(sum(c * (c - 1) // 2 for c in np.unique(result.bench.y[list(t)], return_counts=True)[1]))
+            for t in tests]
+    if not tied or not max(tied):
+        return None
+    return (f"{sum(map(bool, tied))} of {len(tied)} {headline} test splits hold architectures of equal final "
+            f"accuracy (up to {max(tied)} tied pairs in one); violations, the paper's count, take a tied pair in "
+            "the order of the records, so they may move by that much with it, where Kendall tau counts no tied pair")
+
+
+def equal_targets_note(result) -> str | None:
+    """A sentence when every target of some test split of the headline protocol is the same: Kendall tau is
+    undefined there (and the violations, counted in the records' order, say nothing); else None."""
+    headline = result.advice_protocol or headline_protocol(result.protocols)
+    tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
+    equal = [t for t in tests if np.ptp(result.bench.y[list(t)]) == 0]
+    if not equal:
+        return None
+    return (f"in {len(equal)} of {len(tests)} {headline} test splits every architecture has the same final "
+            f"accuracy ({result.bench.y[list(equal[0])[0]]:g}): nothing to rank, so Kendall tau is undefined there "
+            "and no best predictor is named where it is undefined on every split")
+
+
+def cut_short_note(result) -> str | None:
+    """:func:`naapgnn.data.channels.cut_short_note` when the full training is the curves' length, not a longer
+    ``--full-epochs``: ``evaluate`` says it on screen and the report in its setup."""
+    from naapgnn.data.channels import cut_short_note as note
+
+    return note(result.bench.records, result.full_epochs) if result.full_epochs == longest_curve(result) else None
+
+
+def longest_curve(result) -> int:
+    """Epochs of the longest curve of the benchmark."""
+    return max(r.num_epochs for r in result.bench.records)
+
+
+def full_source(result) -> str:
+    """Where the full training's length comes from, for the report's setup."""
+    longest = longest_curve(result)
+    return "the benchmark's curve length" if result.full_epochs == longest else f"given; the curves hold {longest}"
