@@ -237,7 +237,7 @@ def test_every_command_writing_outputs_takes_dash_o_for_out():
 
 
 def test_an_output_folder_is_held_by_one_run_and_cleared_of_a_killed_runs_temporaries(places, capsys):
-    from naapgnn.io import held_folder
+    from naapgnn.folders import held_folder
 
     path = places / "thirty.jsonl"
     path.write_text("".join(json.dumps({"id": i, "arch": [{"kernel_size": 3, "width": 8 + i, "stride": 1,
