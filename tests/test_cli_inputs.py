@@ -255,7 +255,8 @@ def test_an_output_folder_is_held_by_one_run_and_cleared_of_a_killed_runs_tempor
     dead.wait()
     (out / f".random.md.tmp{dead.pid}.k2j4x9q1.md").write_text("half a report")  # what a SIGKILL mid-write leaves
     assert main(argv) == 0
-    assert sorted(p.name for p in out.iterdir()) == [".naapgnn.lock", "random.csv", "random.md", "random.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".naapgnn.lock", "random.csv", "random.md", "random.png",
+                                                     "random_efficiency.csv"]
     blocked = places / "a-file"
     blocked.write_text("x")
     for command in (["search", "--strategy", "random", "--data", str(path)], ["evaluate", "--data", str(path)],

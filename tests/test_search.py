@@ -260,8 +260,8 @@ def test_cli_writes_reports(tmp_path, data_dir):
                  "--predictor", "forest", *common]) == 0
     assert main(["search", "--strategy", "early-stop", "--trials", "1", "--budget", "3", "--thresholds", "0",
                  *common]) == 0
-    for name in ("compare.md", "compare.csv", "compare.png", "predictor.md", "predictor.csv", "predictor.png",
-                 "early_stop.md", "early_stop.csv", "early_stop_summary.csv", "early_stop.png"):
+    for name in ("compare.md", "compare.csv", "compare.png", "compare_efficiency.csv", "predictor.md", "predictor.csv",
+                 "predictor.png", "early_stop.md", "early_stop.csv", "early_stop_summary.csv", "early_stop.png"):
         assert (out / name).stat().st_size > 0, name
     assert [p.name for p in out.glob(".*")] == [".naapgnn.lock"]  # resume files removed after a finished run
     text = (out / "compare.md").read_text()
@@ -272,6 +272,17 @@ def test_cli_writes_reports(tmp_path, data_dir):
     assert frame.trainings.max() == 40 and set(frame.strategy) == {"random", "evolution", "predictor N=10"}
     per_trial = pd.read_csv(out / "predictor.csv")
     assert len(per_trial) == 3 and (per_trial.trainings == 15).all()
+    # The sample-efficiency table is computed from the trials' counts written beside it: 3 trials per strategy
+    # and rank target, their median the report's.
+    needed = pd.read_csv(out / "compare_efficiency.csv")
+    assert list(needed.columns) == ["strategy", "rank_target", "trial", "trainings"]
+    assert set(needed.strategy) == set(frame.strategy) and (needed.groupby(["strategy", "rank_target"]).size() == 3).all()
+    best = needed[(needed.strategy == "random") & (needed.rank_target == 1)].trainings
+    row = next(line.split("|") for line in text.splitlines() if line.replace(" ", "").startswith("|random|thebest|"))
+    assert row[4].strip() == f"{best.median():g}"
+    assert "each trial's trainings to reach each target" in text
+    for name in ("compare.md", "predictor.md"):  # the few-trials note, in every strategy's report
+        assert "with 3 trials a 95% interval (Student's t) is wide" in (out / name).read_text()
 
 
 def test_cli_errors(tmp_path, data_dir, capsys):

@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "early-stop: stop candidates after k epochs when the predictor says they cannot beat the best "
         "so far (Baker et al. 2018); enlarged (NAAP-440 only): predict every scheme of a 94,716-scheme space with zero "
         "training. Writes OUT/<strategy>.md and .csv, and a .png figure for every strategy but enlarged "
-        "(early-stop also writes early_stop_summary.csv).",
+        "(early-stop also writes early_stop_summary.csv; random, evolution and compare <strategy>_efficiency.csv, "
+        "each trial's trainings to reach each rank target).",
     )
     p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="compare",
                    help="what to simulate (default compare)")

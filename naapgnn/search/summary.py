@@ -78,6 +78,14 @@ def efficiency_rows(result) -> list[dict]:
     return rows
 
 
+def efficiency_frame(result):
+    """Each trial's full trainings to reach each rank target, per strategy: what :func:`efficiency_rows`
+    summarises."""
+    return pd.DataFrame([{"strategy": name, "rank_target": r, "trial": t, "trainings": int(n)}
+                         for name in result.orders for r, _ in result.rank_targets
+                         for t, n in enumerate(result.reached(name, r))])
+
+
 # --- predictor-guided (Wen et al.) -----------------------------------------------------
 
 

@@ -182,7 +182,9 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
         "",
         markdown_table(["strategy", "target", "mean ± 95% CI", "median", "90th pct"], eff_rows),
         "",
-        f"Plot: `{settings.strategy}.png`; every number: `{settings.strategy}.csv`. Simulation time {result.seconds:.1f} s.",
+        f"Plot: `{settings.strategy}.png`; every number: `{settings.strategy}.csv` (best found after t trainings) and "
+        f"`{settings.strategy}_efficiency.csv` (each trial's trainings to reach each target). Simulation time "
+        f"{result.seconds:.1f} s.",
         "",
         f"Command: `{settings.command()}`",
         "",
@@ -226,6 +228,7 @@ def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int,
         f"{problem.best:.4f}.",
         "",
         f"Predictor: {predictor_label(settings.predictor)}; fitted once per trial on its N labels.",
+        *(["", few] if (few := few_trials_note(settings.trials)) else []),
         "",
         markdown_table(["strategy", "best accuracy found", "mean rank", "median rank", "found the best",
                    f"found a {top_text(problem.n)[1]}"], rows),
@@ -256,6 +259,7 @@ def predictor_stdout(summary, settings: SearchSettings, n_train: int, top: int =
              f"predicted = {trainings} full trainings; {settings.trials} trials; predictor: {settings.predictor}",
              f"{'strategy':<12}{'best found (95% CI)':>24}{'mean rank':>11}{'median rank':>13}"
              f"{'found best':>12}{'found top ' + str(top):>{width}}"]
+    lines[1:1] = [f"note: {few}"] if (few := few_trials_note(settings.trials)) else []
     for s in summary:
         lines.append(f"{s['strategy']:<12}{plus_minus(s['best'], s['ci']):>24}{s['rank_mean']:>11.1f}"
                      f"{s['rank_median']:>13g}{s['p_best']:>12.0%}{s['p_top']:>{width}.0%}")
