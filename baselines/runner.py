@@ -9,8 +9,10 @@ the median number of violations (the paper's rule: sort the runs by
 violations, stably, and take index ``len // 2``).
 
 The other protocols (``repeated``, ``kfold``, ``extrapolate``; see
-:mod:`naapgnn.evaluation.protocols`) fit once per split with the first seed and report
-the mean and standard deviation of every metric over the splits.
+:mod:`naapgnn.evaluation.protocols`) report the mean and standard deviation of every
+metric over their runs: ``repeated`` and ``kfold`` fit once per split with the first
+seed; ``extrapolate``, one fixed split as ``official`` is, fits a seeded model once per
+seed, so its spread is over the seeds (0 for a model that reads none).
 
 Every fit goes through naapgnn's engine (:func:`naapgnn.evaluation.engine.run_units`)
 with the baselines' registry entries (:mod:`baselines.registry`).
@@ -147,7 +149,7 @@ def _metrics(row: dict, y: np.ndarray) -> dict:
 
 
 def _summary(name: str, budget: int, runs: list[dict], protocol: str, seeds: Sequence[int]) -> dict:
-    from naapgnn.evaluation.engine import median_run
+    from naapgnn.evaluation.engine import FIXED_SPLIT_PROTOCOLS, median_run
     from naapgnn.evaluation.protocols import aggregate
 
     if protocol == "official":
@@ -155,7 +157,8 @@ def _summary(name: str, budget: int, runs: list[dict], protocol: str, seeds: Seq
         return {"model": name, "budget": budget, **runs[chosen], "seed": int(seeds[chosen]),
                 "seed_violations": [v if np.isnan(v) else int(v) for v in (r["violations"] for r in runs)],
                 "seed_mae": [float(r["mae"]) for r in runs]}
-    return {"model": name, "budget": budget, **aggregate(runs), "n_splits": len(runs),
+    count = {"n_splits": 1, "n_seeds": len(runs)} if protocol in FIXED_SPLIT_PROTOCOLS else {"n_splits": len(runs)}
+    return {"model": name, "budget": budget, **aggregate(runs), **count,
             "undefined": next((r["undefined"] for r in runs if r["undefined"]), None)}
 
 
@@ -265,6 +268,8 @@ def summary_text(rows: Sequence[dict], protocol: str) -> str:
     same = [m for m in models if _same_at_every_budget([by[(m, b)] for b in budgets if (m, b) in by])]
     if same:
         lines.append(f"the same figures at every budget (no curve read, or none that changed them): {', '.join(same)}")
+    if protocol == "extrapolate":
+        lines.append("+- is the spread over the seeds on the one extrapolate split (0 for a model that reads no seed)")
     if protocol != "official" and any(np.isnan(r["kendall_tau"]) and not r.get("undefined") for r in rows):
         lines.append("tau undefined: on some split the test targets, or the model's predictions, are all equal "
                      "(a mean over the splits is undefined where one split's is)")

@@ -131,6 +131,19 @@ def test_other_protocols_report_mean_and_std(naap440):
     assert rows[0]["n_splits"] == 3 and rows[0]["max_violations"] == 780 and rows[0]["kendall_tau_std"] > 0
 
 
+def test_the_extrapolate_split_is_one_split_fitted_once_per_seed(naap440):
+    """Its five runs are the seeds on one split (the top fifth tested), not five splits: their spread is 0 for a
+    model that reads no seed, and the table says what its +- is."""
+    from baselines.runner import summary_text
+
+    rows = run_baselines(naap440, select_baselines("Random Forest (N=25),Linear Regression"), budgets=[0],
+                         protocol="extrapolate", n_jobs=1, progress=False)
+    forest, linear = rows
+    assert (forest["n_splits"], forest["n_seeds"], linear["n_splits"], linear["n_seeds"]) == (1, 5, 1, 5)
+    assert forest["kendall_tau_std"] > 0 and linear["kendall_tau_std"] == 0 and forest["max_violations"] == 88 * 87 // 2
+    assert "+- is the spread over the seeds on the one extrapolate split" in summary_text(rows, "extrapolate")
+
+
 def test_resume_skips_finished_rows(naap440, tmp_path, monkeypatch):
     from naapgnn.evaluation import engine
 
