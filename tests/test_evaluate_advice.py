@@ -323,7 +323,12 @@ def test_full_epochs_is_where_the_curve_fits_are_evaluated(tmp_path):
     from naapgnn.evaluation.report import write_outputs
 
     write_outputs(cut, tmp_path / "cut")
-    assert "extrapolated to epoch 280" in (tmp_path / "cut" / "report.md").read_text()
+    report = (tmp_path / "cut" / "report.md").read_text()
+    assert "extrapolated to epoch 280" in report
+    assert "No advice was chosen (--inner-folds 0); choosing a budget from this table" in report
+    from naapgnn.evaluation.report import _example_panels
+
+    assert {p["target"] for p in _example_panels(cut, "official", {})} == {"the records' target"}  # not MaxAccuracy
 
 
 def test_a_note_says_when_the_inner_folds_rank_best_at_the_largest_budget_tried():

@@ -44,6 +44,19 @@ def test_imported_raw_logs_equal_the_published_records(data_dir, naap440):
         np.testing.assert_allclose(mine.curve["lr"], published.curve["lr"], rtol=1e-12)
 
 
+def test_import_logs_says_when_the_datasets_split_marks_many_records_test(tmp_path, capsys):
+    """Its bins hold round(n / 40) logs: of 64 logs, bins of 2, so half are marked test, which a note says."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for i in range(1, 65):
+        _write_log(logs, i, SCHEME, [3000 + i, 3100 + i])
+    assert main(["import", "logs", str(logs), "-o", str(tmp_path / "mine.jsonl")]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "note: 32 of the 64 records are marked test (build-csv's split: bins of round(64 / 40) = 2 logs by final "
+        "accuracy, the middle of each to test, where NAAP-440's 440 make 40 test); --test-fraction 0.2 draws a split "
+        "instead")
+
+
 def test_import_logs_cli_writes_layer_graphs_that_load_back(tmp_path, capsys):
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -55,8 +55,9 @@ def register(subparsers) -> None:
                       help="epochs of every log to keep, cutting longer logs (default: the logs' common length; "
                       "logs of different lengths are refused)")
     logs.add_argument("--test-fraction", type=float, default=None, metavar="F",
-                      help="mark a seeded random share F of the logs test (default: build-csv's split, 40 bins by "
-                      "final accuracy, which marks every log test when there are fewer than 60)")
+                      help="mark a seeded random share F of the logs test (default: build-csv's split, bins of "
+                      "round(N/40) logs by final accuracy with the middle of each to test: 40 of 440, half of 60-99 "
+                      "logs, every log below 60)")
     logs.add_argument("--seed", type=int, default=0, help="seed of the --test-fraction draw (default 0)")
     logs.set_defaults(func=run_logs)
 
@@ -126,10 +127,19 @@ def run_logs(args: argparse.Namespace) -> int:
           f"{records[0].num_epochs} epochs each)")
     if args.test_fraction is not None:
         _one_sided_note(n_test, len(records), args.test_fraction)
-    elif n_test == len(records):
-        print(f"note: every record is marked test (build-csv's split of {len(records)} logs: under 60 make bins of "
-              "one), so naapgnn train finds none to train on; --test-fraction 0.2 draws a split instead")
+    elif n_test > len(records) / 4:
+        print(f"note: {_dataset_split_words(n_test, len(records))}; --test-fraction 0.2 draws a split instead")
     return 0
+
+
+def _dataset_split_words(n_test: int, n: int) -> str:
+    """What build-csv's split (the dataset's own) did to ``n`` logs when it marked many of them test."""
+    size = max(round(n / 40), 1)
+    bins = (f"bins of round({n} / 40) = {size} logs by final accuracy, the middle of each to test, where NAAP-440's "
+            "440 make 40 test")
+    if n_test == n:
+        return f"every record is marked test (build-csv's split: {bins}), so naapgnn train finds none to train on"
+    return f"{n_test} of the {n} records are marked test (build-csv's split: {bins})"
 
 
 def _check_logs_output(args: argparse.Namespace) -> None:

@@ -41,7 +41,8 @@ def records_from_logs(logs: Sequence[TrainingLog], epochs: int | None = None, te
         lengths refused (:func:`~naapgnn.data.logs.common_length`).
     test_fraction : float, optional
         Draw this share of the records as test, seeded by ``seed`` (in model-id order), instead of build-csv's
-        split, which marks every record test below 60 logs (its 40 bins then hold one log each).
+        split (bins of ``round(n / 40)`` logs, the middle of each to test), which marks half of 60-99 logs test and
+        every one below 60 (bins of one log).
     seed : int
         Seed of the ``test_fraction`` draw.
 

@@ -151,7 +151,7 @@ def plot_pred_vs_true(panels: Sequence[dict], path) -> Path:
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_ylim(lo - pad, hi + pad)
         ax.set_aspect("equal")
-        ax.set_xlabel("True final accuracy (MaxAccuracy)")
+        ax.set_xlabel(f"True final accuracy ({panel.get('target', 'target')})")
         ax.set_ylabel("Predicted final accuracy")
         ax.set_title(panel["title"], fontsize=11)
         ax.grid(True, alpha=0.3)

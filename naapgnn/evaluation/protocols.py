@@ -80,8 +80,9 @@ def splits(
     train_size : int, optional
         ``repeated``: training architectures per split, every other one tested (instead of ``test_size``).
     groups : array-like of int of shape (n,), optional
-        ``repeated`` and ``kfold``: records of one group stay on one side of every split; test and
-        training sizes are then met to within one group's size.
+        ``repeated`` and ``kfold``: records of one group stay on one side of every split. ``repeated`` then
+        meets its test and training sizes to within one group's size; ``kfold`` (scikit-learn's shuffled
+        ``GroupKFold``) puts the same number of groups in each fold, so its folds' record counts vary more.
 
     Returns
     -------

@@ -93,6 +93,7 @@ def _example_panels(result, protocol: str, labels) -> list[dict]:
     from naapgnn.evaluation.metrics import all_metrics, format_tau, kendall_tau, mae
 
     best = best_per_budget(result.results, protocol)
+    target = "MaxAccuracy" if hasattr(result.bench.table, "columns") else "the records' target"  # NAAP-440's frame
     panels = []
     for budget in _example_budgets(result.budgets):
         row = best[best["budget"] == budget]
@@ -111,8 +112,8 @@ def _example_panels(result, protocol: str, labels) -> list[dict]:
         if mae_pred is not None:
             note += "\n(score mapped to accuracy by\na line fitted on the training split)"
         when = "no training (0 epochs)" if budget == 0 else f"after {budget} epoch{'s' * (budget > 1)}"
-        panels.append({"title": f"{labels.get(key, key)}\n{when}, {protocol} test split",
-                       "y_true": y, "y_pred": shown, "note": note, "predictor": key, "budget": budget})
+        panels.append({"title": f"{labels.get(key, key)}\n{when}, {protocol} test split", "y_true": y,
+                       "y_pred": shown, "note": note, "predictor": key, "budget": budget, "target": target})
     return panels
 
 
@@ -296,7 +297,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     lines += _inner_table(result, lab)
     lines += [f"## Best predictor at each budget on the test architectures (`{headline}` protocol, mean ± std over "
               f"{_over(headline)})", "",
-              "Read after the advice was fixed; choosing a budget from this table would be choosing on the test "
+              ("Read after the advice was fixed; choosing" if result.inner_folds else "No advice was chosen "
+               "(--inner-folds 0); choosing") + " a budget from this table would be choosing on the test "
               "architectures.", ""]
     rows, runs_of = [], result.run_epochs
     for _, r in best_per_budget(res, headline).iterrows():
@@ -321,8 +323,9 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
             cells = [lab(key)]
             for budget in result.budgets:
                 r = psub[(psub["predictor"] == key) & (psub["budget"] == budget)]
-                cells.append("" if r.empty else
-                             f"{_tau(result, r.iloc[0], protocol)} / {_fmt(r.iloc[0]['violations'], 0)}")
+                count = r.iloc[0]["violations"] if len(r) else math.nan
+                digits = 0 if float(count).is_integer() else 1  # a mean over splits keeps its half: 472.5, not 472
+                cells.append("" if r.empty else f"{_tau(result, r.iloc[0], protocol)} / {_fmt(count, digits)}")
             rows.append(cells)
         lines.append(_table(header, rows))
         if f"curves_{protocol}" in paths:
