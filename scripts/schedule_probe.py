@@ -41,6 +41,7 @@ def probe_records(deep: list[dict], n: int, seed: int) -> list[dict]:
         rate = 0.02 + 0.3 * min(1.0, peak / 10 ** BEST_LOG_LR[optimizer])
         epochs = np.arange(1, EPOCHS + 1)
         accuracy = 0.005 + (final - 0.005) * (1 - np.exp(-rate * epochs)) + rng.normal(0, 0.004, EPOCHS)
+        accuracy = np.clip(accuracy, 0.0, 1.0)  # the noise took a near-chance run below 0, which no run logs
         accuracy[-1] = final
         schedule = peak * 0.5 * (1 + np.cos(np.pi * (epochs - 1) / EPOCHS))
         out.append({"id": f"probe-{j}", "arch": deep[i]["arch"],
