@@ -79,6 +79,17 @@ def test_cli_writes_a_benchmark_that_reads_back(tmp_path, capsys):
     assert back[5] == read_deep_resnets(CSV, seed=3)[5]
 
 
+@needs_csv
+def test_the_schedule_probe_built_on_them_is_a_benchmark_the_reader_takes(tmp_path, load_script):
+    """scripts/schedule_probe.py's noise took near-chance curves below 0, which the reader refuses: README's
+    command to measure it failed at once."""
+    deep, probe = tmp_path / "deep.jsonl", tmp_path / "probe.jsonl"
+    assert main(["import", "deep-resnets", str(CSV), "-o", str(deep)]) == 0
+    assert load_script("schedule_probe").main(["--deep", str(deep), "-o", str(probe)]) == 0
+    records = load_benchmark(probe)
+    assert len(records) == 400 and min(r.curve["val_acc"].min() for r in records) >= 0
+
+
 def _write(path, header, rows):
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
