@@ -605,7 +605,7 @@ def test_at_budget_1_a_dead_run_is_told_from_a_slow_start_by_the_worst_training_
     model = GNNPredictor(budget=1, **tiny).fit(records[:70])
     assert model.curve_worst_ == {"accuracy": 0.0}
     test = records[70:]
-    pred, y = model.predict(test), np.array([r.target for r in test])
+    pred = model.predict(test)
     dead = np.array([r.id.startswith("dead") for r in test])
     slow = np.array([r.id.startswith("slow") for r in test])
     assert model.stack_gate_["used"]

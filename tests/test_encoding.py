@@ -158,7 +158,6 @@ def test_new_ops_encode_as_their_own_nodes_with_labels_showing_groups_and_order(
 
 
 def test_absurd_sizes_are_refused_in_one_line():
-    from naapgnn.arch.format import parse_architecture
     from naapgnn.errors import NaapgnnError
     from naapgnn.graph.encoding import encode_many
 

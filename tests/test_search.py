@@ -276,7 +276,8 @@ def test_cli_writes_reports(tmp_path, data_dir):
     # and rank target, their median the report's.
     needed = pd.read_csv(out / "compare_efficiency.csv")
     assert list(needed.columns) == ["strategy", "rank_target", "trial", "trainings"]
-    assert set(needed.strategy) == set(frame.strategy) and (needed.groupby(["strategy", "rank_target"]).size() == 3).all()
+    assert set(needed.strategy) == set(frame.strategy)
+    assert (needed.groupby(["strategy", "rank_target"]).size() == 3).all()
     best = needed[(needed.strategy == "random") & (needed.rank_target == 1)].trainings
     row = next(line.split("|") for line in text.splitlines() if line.replace(" ", "").startswith("|random|thebest|"))
     assert row[4].strip() == f"{best.median():g}"
