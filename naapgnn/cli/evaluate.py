@@ -213,12 +213,10 @@ def run(args: argparse.Namespace, hold) -> int:
 def remove_former_outputs(out, written) -> list:
     """Remove from ``out`` the outputs of :func:`naapgnn.evaluation.report.write_outputs` that an earlier run wrote
     and this one did not (``written``; :func:`naapgnn.folders.remove_former`). Returns them."""
-    from naapgnn.evaluation.protocols import PROTOCOLS
+    from naapgnn.evaluation.report import output_names
     from naapgnn.folders import remove_former
 
-    names = {"results.csv", "runs.csv", "inner_runs.csv", "advice.csv", "pred_vs_true.png", "rank_matrix.png",
-             "report.md", *(f"curves_{p}.png" for p in PROTOCOLS)}
-    return remove_former(out, names, written)
+    return remove_former(out, output_names(), written)
 
 
 def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:

@@ -134,9 +134,10 @@ def run_logs(args: argparse.Namespace) -> int:
 
 def _dataset_split_words(n_test: int, n: int) -> str:
     """What build-csv's split (the dataset's own) did to ``n`` logs when it marked many of them test."""
-    size = max(round(n / 40), 1)
-    bins = (f"bins of round({n} / 40) = {size} logs by final accuracy, the middle of each to test, where NAAP-440's "
-            "440 make 40 test")
+    from naapgnn.data.logs import TEST_BINS, split_bin_size
+
+    bins = (f"bins of round({n} / {TEST_BINS}) = {split_bin_size(n)} logs by final accuracy, the middle of each to "
+            f"test, where NAAP-440's 440 make {TEST_BINS} test")
     if n_test == n:
         return f"every record is marked test (build-csv's split: {bins}), so naapgnn train finds none to train on"
     return f"{n_test} of the {n} records are marked test (build-csv's split: {bins})"

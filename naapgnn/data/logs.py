@@ -281,6 +281,11 @@ def csv_header(version: int, epochs: int) -> list[str]:
     return [*scheme_columns, "MaxAccuracy", *curve_columns(epochs)]
 
 
+def split_bin_size(n: int, bins: int = TEST_BINS) -> int:
+    """Records per bin of :func:`assign_test_split` for ``n`` records: ``round(n / bins)``, at least 1."""
+    return max(int(round(n / bins)), 1)
+
+
 def assign_test_split(max_accuracies: Sequence[float], bins: int = TEST_BINS) -> list[int]:
     """IsTest flags (0/1) in input order.
 
@@ -289,7 +294,7 @@ def assign_test_split(max_accuracies: Sequence[float], bins: int = TEST_BINS) ->
     """
     n = len(max_accuracies)
     order = sorted(range(n), key=lambda i: max_accuracies[i])
-    size = max(int(round(n / bins)), 1)
+    size = split_bin_size(n, bins)
     middle = size // 2
     flags = [0] * n
     for rank, i in enumerate(order):

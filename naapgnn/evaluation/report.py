@@ -24,6 +24,14 @@ def _representative(runs: list[dict]) -> tuple[list, np.ndarray, np.ndarray | No
     return run["test"], np.asarray(run["pred"]), (None if run["mae_pred"] is None else np.asarray(run["mae_pred"]))
 
 
+def output_names() -> set[str]:
+    """Every file :func:`write_outputs` may write (which of them depends on the run)."""
+    from naapgnn.evaluation.protocols import PROTOCOLS
+
+    return {"results.csv", "runs.csv", "inner_runs.csv", "advice.csv", "pred_vs_true.png", "rank_matrix.png",
+            "report.md", *(f"curves_{p}.png" for p in PROTOCOLS)}
+
+
 def write_outputs(result, out, tolerance: float = 0.0) -> dict[str, Path]:
     """Write results.csv, runs.csv, the PNG figures and report.md into ``out``.
 
@@ -323,9 +331,12 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
             cells = [lab(key)]
             for budget in result.budgets:
                 r = psub[(psub["predictor"] == key) & (psub["budget"] == budget)]
-                count = r.iloc[0]["violations"] if len(r) else math.nan
+                if r.empty:
+                    cells.append("")
+                    continue
+                count = r.iloc[0]["violations"]
                 digits = 0 if float(count).is_integer() else 1  # a mean over splits keeps its half: 472.5, not 472
-                cells.append("" if r.empty else f"{_tau(result, r.iloc[0], protocol)} / {_fmt(count, digits)}")
+                cells.append(f"{_tau(result, r.iloc[0], protocol)} / {_fmt(count, digits)}")
             rows.append(cells)
         lines.append(_table(header, rows))
         if f"curves_{protocol}" in paths:

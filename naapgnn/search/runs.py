@@ -55,14 +55,15 @@ def run_compare(settings: SearchSettings, problem: SearchProblem, out: Path) -> 
     result = _compare(settings, problem, out, n_train, strategies)
     max_t = min(settings.max_trainings, problem.n)
     frame = summary.compare_frame(result, max_t)
-    eff = summary.efficiency_rows(result)
+    needed = summary.efficiency_frame(result)
+    eff = summary.efficiency_rows(needed)
     paths = [out / f"{settings.strategy}.{ext}" for ext in ("md", "csv", "png")] + [
         out / f"{settings.strategy}_efficiency.csv"]
     with staged_writes():  # the outputs land together
         write_text_atomic(paths[0], tables.compare_markdown(result, frame, eff, settings, problem, max_t))
         write_text_atomic(paths[1], frame.to_csv(index=False, float_format="%.6g"))
         figures.plot_compare(frame, result, paths[2], problem, settings.predictor)
-        write_text_atomic(paths[3], summary.efficiency_frame(result).to_csv(index=False))
+        write_text_atomic(paths[3], needed.to_csv(index=False))
     text = tables.compare_stdout(frame, eff, result, settings, problem, max_t)
     result.discard_trials()
     return RunOutput(note + text, paths)

@@ -66,15 +66,15 @@ def compare_frame(result, max_trainings: int):
     return pd.DataFrame(rows)
 
 
-def efficiency_rows(result) -> list[dict]:
-    """Trainings each strategy needs to reach each rank target (over trials)."""
+def efficiency_rows(needed) -> list[dict]:
+    """Trainings each strategy needs to reach each rank target, over the trials of ``needed``
+    (:func:`efficiency_frame`), in its order."""
     rows = []
-    for name in result.orders:
-        for r, _ in result.rank_targets:
-            needed = result.reached(name, r)
-            mean, half = mean_ci(needed)
-            rows.append({"strategy": name, "rank": r, "mean": mean, "ci": half, "median": float(np.median(needed)),
-                         "p90": float(np.percentile(needed, 90))})
+    for (name, r), group in needed.groupby(["strategy", "rank_target"], sort=False):
+        counts = group["trainings"].to_numpy(dtype=float)
+        mean, half = mean_ci(counts)
+        rows.append({"strategy": name, "rank": r, "mean": mean, "ci": half, "median": float(np.median(counts)),
+                     "p90": float(np.percentile(counts, 90))})
     return rows
 
 
