@@ -83,7 +83,8 @@ def staged_writes() -> Iterator[None]:
     first; then a journal listing them (:data:`JOURNAL`, in the folder they share) is written, all are renamed
     into place, and the journal removed. A run killed before the journal leaves the former set whole; one killed
     while renaming leaves the journal, and the next run that holds the folder
-    (:func:`naapgnn.folders.held_folder`) completes the renames: never half of each set. Nested, the outermost
+    (:func:`naapgnn.folders.held_folder`) completes the renames: never half of each set. A rename that fails (a
+    permission, a folder in the way) puts back the files of the set renamed before it. Nested, the outermost
     one renames."""
     if _STAGED.get() is not None:
         yield
@@ -109,14 +110,48 @@ def _commit(staged: list) -> None:
     journal = Path(os.path.commonpath([str(p.parent) for _, p in staged])) / JOURNAL
     with atomic_path(journal) as tmp:  # not staged: the journal lands first
         tmp.write_text(json.dumps([[str(t), str(p)] for t, p in staged]))
-    for i, (tmp, path) in enumerate(staged):
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:  # a folder in the way: the rest are not renamed, and none is left behind
-            _unlink_all(staged[i:])
-            journal.unlink(missing_ok=True)
-            raise cannot_write(path, exc) from None
-    journal.unlink()
+    existed = [path.is_file() for _, path in staged]
+    former = [_second_name(path) if there else None for (_, path), there in zip(staged, existed)]
+    try:
+        for i, (tmp, path) in enumerate(staged):
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:  # a permission, a busy file: the set is put back as it was
+                journal.unlink(missing_ok=True)
+                _unlink_all(staged[i:])
+                _put_back(staged[:i], former, existed)
+                raise cannot_write(path, exc) from None
+        journal.unlink()
+    finally:
+        for name in former:
+            if name is not None:
+                name.unlink(missing_ok=True)
+
+
+def _second_name(path: Path) -> Path | None:
+    """A hard link to the file at ``path``, named as :func:`atomic_path`'s temporary files are (so a killed run's
+    is removed as they are), to put it back if a later rename of its set fails; None where the file system makes
+    no hard links."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", suffix=path.suffix or ".tmp",
+                                    dir=path.parent)
+        os.close(fd)
+        os.unlink(name)
+        os.link(path, name)
+    except OSError:
+        return None
+    return Path(name)
+
+
+def _put_back(renamed: list, former: list, existed: list) -> None:
+    """Undo the renames of a set that failed part-way: each file back to its former content, or removed where the
+    set made it (a file the file system kept no second name of stays new)."""
+    for (_, path), name, there in zip(renamed, former, existed):
+        with contextlib.suppress(OSError):
+            if name is not None:
+                os.replace(name, path)
+            elif not there:
+                path.unlink()
 
 
 def _unlink_all(staged: list) -> None:

@@ -314,6 +314,44 @@ def test_a_folder_in_the_way_of_one_output_is_refused_before_any_is_renamed(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "table.csv"]
 
 
+def test_a_rename_that_fails_part_way_puts_the_set_back(tmp_path, monkeypatch):
+    import errno
+
+    import naapgnn.io as io_module
+    from naapgnn.io import staged_writes
+
+    (tmp_path / "report.md").write_text("old report")
+    (tmp_path / "results.csv").write_text("old results")
+    original = io_module.os.replace
+
+    def refused(src, dst):  # the third file of the set cannot be renamed (a permission, an immutable file)
+        if Path(dst).name == "table.csv":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return original(src, dst)
+
+    monkeypatch.setattr(io_module.os, "replace", refused)
+    with pytest.raises(NaapgnnError, match=r"table.csv: cannot write: Permission denied$"):
+        with staged_writes():
+            write_text_atomic(tmp_path / "results.csv", "new results")
+            write_text_atomic(tmp_path / "figure.txt", "new figure")  # no former file: removed again
+            write_text_atomic(tmp_path / "table.csv", "new table")
+            write_text_atomic(tmp_path / "report.md", "new report")
+    assert (tmp_path / "results.csv").read_text() == "old results"
+    assert (tmp_path / "report.md").read_text() == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.csv"]
+
+
+def test_a_set_that_lands_leaves_no_second_name_of_the_former_files(tmp_path):
+    from naapgnn.io import staged_writes
+
+    (tmp_path / "report.md").write_text("old report")
+    with staged_writes():
+        write_text_atomic(tmp_path / "report.md", "new report")
+        write_text_atomic(tmp_path / "results.csv", "new results")
+    assert (tmp_path / "report.md").read_text() == "new report" and (tmp_path / "report.md").stat().st_nlink == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.csv"]
+
+
 def test_a_set_whose_renames_were_cut_short_is_completed_by_the_next_run(tmp_path):
     import json
 
