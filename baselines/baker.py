@@ -180,6 +180,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
 
         from naapgnn.features.hparams import hparam_reading
 
+        self.__dict__.pop("fitted_params_", None)  # until this fit succeeds, predict refuses
         self._check_params()
         records = as_records(X, "BakerPredictor")
         y = targets_of(records, y, "BakerPredictor")
@@ -188,7 +189,6 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
                                f"got {len(records)}")
         if np.ptp(y) == 0:  # as GNNPredictor refuses them: a constant fit ranks nothing
             raise NaapgnnError(f"BakerPredictor: all {len(y)} training targets are {y[0]:g}: nothing to learn or rank")
-        self.__dict__.pop("fitted_params_", None)  # until this fit succeeds, predict refuses
         budget = int(self.budget)
         self.channels_ = _channels(records) if budget else []
         if budget and not self.channels_:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 _SMALL_QUICKSORT = 16
 
@@ -200,6 +201,7 @@ class PaperKNeighborsRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Mean target of the ``k`` nearest neighbours."""
+        check_is_fitted(self, "X_", msg="PaperKNeighborsRegressor: not fitted yet (call fit)")
         return np.mean(self.y_[self.kneighbors(X)], axis=1)
 
 
@@ -245,4 +247,5 @@ class PaperLinearSVR(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predictions from the kernel between ``X`` and the training set."""
+        check_is_fitted(self, "svr_", msg="PaperLinearSVR: not fitted yet (call fit)")
         return self.svr_.predict(sequential_linear_kernel(X, self.X_))

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
+from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.tabular import feature_set_name, paper_feature_columns, paper_features  # noqa: F401 (re-exported)
@@ -46,6 +47,7 @@ class PowerOutputRegression(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predictions ``max(linear(X) + 1, 0) ** degree``."""
+        check_is_fitted(self, "linear_", msg="PowerOutputRegression: not fitted yet (call fit)")
         return np.maximum(self.linear_.predict(X) + 1.0, 0.0) ** self.degree
 
 
@@ -86,6 +88,7 @@ class PaperRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predicted final accuracy."""
+        check_is_fitted(self, "model_", msg=f"PaperRegressor {self.model!r}: not fitted yet (call fit)")
         return np.asarray(self.model_.predict(self.scaler_.transform(X)), dtype=float)
 
 

@@ -169,7 +169,22 @@ def parse_architecture(obj: Any, source: str | None = None) -> Architecture:
 
 
 def load_architecture(path: str | Path) -> Architecture:
-    """Read and parse one architecture from a JSON file."""
+    """Read and parse one architecture from a JSON file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.json`` file holding one scheme or layer graph.
+
+    Returns
+    -------
+    Architecture
+
+    Raises
+    ------
+    NaapgnnError
+        One line naming the file and, for an invalid architecture, the layer index and the problem.
+    """
     path = Path(path)
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         raise NaapgnnError(f"{path}: a JSON Lines benchmark; this reads one architecture (a .json scheme or layer "
@@ -228,6 +243,9 @@ def _loads(text: str) -> Any:
 def _from_scheme(blocks: Sequence[Any]) -> Architecture:
     if len(blocks) == 0:
         raise NaapgnnError("empty network: the scheme has no blocks")
+    if all(isinstance(block, Mapping) and "op" in block for block in blocks):
+        raise NaapgnnError("a list of layers (objects with 'op') is a layer graph's 'layers': give "
+                           '{"layers": [...]} (with input_shape and num_classes where they are not 3x32x32 and 10)')
     layers, normalised = [], []
     for i, block in enumerate(blocks):
         if not isinstance(block, Mapping):
@@ -267,7 +285,8 @@ def _from_scheme(blocks: Sequence[Any]) -> Architecture:
 def _from_graph(graph: Mapping[str, Any], unit: str = "layer") -> Architecture:
     unknown = sorted(set(graph) - {"input_shape", "num_classes", "layers", "name"})
     if unknown:
-        raise NaapgnnError(f"unknown top-level field {unknown[0]!r}")
+        raise NaapgnnError(f"{unknown_fields(unknown).replace('unknown field', 'unknown top-level field')} "
+                           "(a layer graph has input_shape, num_classes, layers and name)")
     input_shape = _shape(graph.get("input_shape", [3, 32, 32]))
     num_classes = positive_int(graph.get("num_classes", 10), "num_classes")
     raw_layers = graph.get("layers")

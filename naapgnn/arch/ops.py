@@ -125,6 +125,8 @@ def check_attrs(op: str, attrs: dict) -> None:
         attrs["stride"] = positive_int(attrs["stride"], "stride")
     if "padding" in attrs:
         pad = attrs["padding"]
+        if isinstance(pad, float) and pad.is_integer():  # as positive_int reads a table export's 1.0
+            pad = int(pad)
         if isinstance(pad, bool) or not isinstance(pad, numbers.Integral) or pad < 0:
             raise NaapgnnError(f"padding must be a non-negative integer, got {pad!r}")
         pad = attrs["padding"] = int(pad)

@@ -162,12 +162,9 @@ def _nonempty(curve: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def records_from_naap440(df) -> list[Record]:
-    """Records from :func:`naapgnn.data.naap440.load_naap440`'s frame, in row order.
-
-    ``id`` is ``str(ModelId)``, the curve holds all 90 epochs of the three
-    logged channels plus the declared learning-rate schedule (``lr``), ``target``
-    is MaxAccuracy and ``split`` follows IsTest.
-    """
+    """The list of Record of :func:`naapgnn.data.naap440.load_naap440`'s frame ``df``, in row order: ``id`` is
+    ``str(ModelId)``, the curve holds all 90 epochs of the three logged channels plus the declared learning-rate
+    schedule (``lr``), ``target`` is MaxAccuracy and ``split`` follows IsTest."""
     from naapgnn.arch.format import parse_architecture
     from naapgnn.data.naap440 import NUM_EPOCHS, curve_columns, learning_rates
 
@@ -359,7 +356,8 @@ def _split(split: Any) -> str | None:
 
 
 def write_jsonl(records: Iterable[Record], path: str | os.PathLike) -> None:
-    """Write records as JSON Lines, atomically (temporary file, then rename)."""
+    """Write ``records`` as JSON Lines to ``path``, atomically (temporary file, then rename); :func:`load_benchmark`
+    reads them back."""
     write_text_atomic(path, "".join(json.dumps(r.to_dict(), allow_nan=False) + "\n" for r in records))
 
 
@@ -438,7 +436,8 @@ def _load_json(path: Path, target_scale: str, need_target: bool | str = False, d
 
 
 def split_records(records: Iterable[Record], split: str) -> list[Record]:
-    """Records of one split: ``"train"`` (including records without a split), ``"test"`` or ``"all"``."""
+    """The list of ``records`` (in their order) of ``split``: ``"train"`` (including records without a split),
+    ``"test"`` or ``"all"``."""
     if split == "all":
         return list(records)
     if split not in SPLITS:

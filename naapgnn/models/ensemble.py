@@ -109,7 +109,8 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
     make_model : callable
         ``make_model()`` -> a fresh AccuracyModel (built after seeding, so the seed fixes its initial weights).
     seed : int
-        Seed of its initial batches and pairs (torch's global seed is set).
+        Seed of its initial weights, batches, pairs and dropout (torch's random state is set from it and put back
+        afterwards: a caller's own draws do not depend on the fit).
     val : numpy.ndarray
         Held-out record indices (empty: train every epoch of ``max_epochs``).
     data : tuple (torch_geometric.data.Batch, curve, hparams)
@@ -127,7 +128,16 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
     """
     import torch
 
-    torch.manual_seed(seed)
+    cuda = list(range(torch.cuda.device_count())) if target.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        return _train_member(make_model, seed, val, data, target, settings, bar)
+
+
+def _train_member(make_model, seed: int, val: np.ndarray, data, target, settings, bar):
+    """:func:`train_member` inside its own random state."""
+    import torch
+
     rng = np.random.default_rng(seed)
     n = len(target)
     n_val = len(val)

@@ -439,12 +439,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
 
     @classmethod
     def load(cls, path, device: str | None = None) -> "GNNPredictor":
-        """Read a checkpoint written by :meth:`save` (``device`` overrides the saved one).
-
-        Raises
-        ------
-        NaapgnnError
-            One line saying why the checkpoint does not fit this code.
-        """
+        """The fitted GNNPredictor of a checkpoint folder written by :meth:`save`, predicting as the saved one did;
+        ``device`` (``"cpu"``, ``"cuda"``) overrides the one it was saved with. A checkpoint that does not fit this
+        code is refused in one line (NaapgnnError) saying why."""
         return checkpoint.load(cls, path, device)
 

@@ -33,10 +33,12 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.data.gaps import carried_epochs
 from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
+from naapgnn.models.inputs import RecordsScoreMixin
 
 METHODS = ("last", "best", "power_law", "exponential")
 FAMILIES = ("power_law", "exponential")
@@ -182,7 +184,7 @@ def min_budget(method: str, cycle: int | None = None) -> int:
     return MIN_POINTS[method] * (int(cycle) if cycle else 1)
 
 
-class CurveHeuristic(RegressorMixin, BaseEstimator):
+class CurveHeuristic(RecordsScoreMixin, RegressorMixin, BaseEstimator):
     """Final accuracy from an architecture's own first epochs; nothing is learned.
 
     Parameters
@@ -218,7 +220,7 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         What a run that logged none of the channel reads (as a diverged run does, README "Read as the runs stood
         at k"): the fit records' worst value over their first ``budget`` epochs, where most of them log that many
         (else None: such a run is refused). Fitted without records (``fitted_on_records_`` False): the same of
-        the records predicted.
+        the records predicted, as is ``scale_`` (a channel in percent is read as fractions either way).
     """
 
     def __init__(self, method: str = "last", budget: int = 3, cycle: int | None = None,
@@ -280,7 +282,9 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         self.channel_, self.scale_ = found
 
     def predict(self, X) -> np.ndarray:
-        """Predicted final accuracy of each architecture of ``X``."""
+        """Predicted final accuracy of each architecture of ``X`` (records or a NAAP-440 table)."""
+        check_is_fitted(self, "channel_", msg="CurveHeuristic: not fitted yet (call fit; X may be left out, "
+                                             "as it learns nothing but which channel holds the accuracy)")
         epochs = self._check()
         curves = self._curves(X)[:, epochs - 1]
         if self.method == "last":
@@ -306,6 +310,8 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
         if hasattr(X, "columns"):  # the NAAP-440 table
             return curve_matrix(X, budget, "Accuracy")
         channel, scale = self._channel()
+        if not self.fitted_on_records_:
+            scale = _factor_of(X, channel)
         out = np.zeros((len(X), budget))
         diverged = self._diverged_value(X) if any(not len(r.curve.get(channel, ())) for r in X) else None
         for i, r in enumerate(X):
@@ -322,17 +328,13 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
     def _diverged_value(self, X) -> float | None:
         """What a record without the channel reads: the fit's :attr:`diverged_value_`; fitted on no records, the
         worst of ``X``'s first epochs. None (the budget refused) where most of the runs read lack the channel."""
-        if getattr(self, "fitted_on_records_", False):
+        if self.fitted_on_records_:
             return self.diverged_value_
         return _worst_if_most_log(X, self._channel()[0], int(self.budget))
 
     def _channel(self) -> tuple[str, float]:
-        """The channel read and its factor (before ``fit``: ``channel``, or ``accuracy``, as given)."""
-        from naapgnn.data.channels import ACCURACY_CHANNEL
-
-        if hasattr(self, "channel_"):
-            return self.channel_, self.scale_
-        return self.channel or ACCURACY_CHANNEL, 1.0
+        """The channel read and its factor."""
+        return self.channel_, self.scale_
 
     def _final_epochs(self, X):
         if self.final_epoch != "full":
@@ -341,6 +343,19 @@ class CurveHeuristic(RegressorMixin, BaseEstimator):
             return NUM_EPOCHS
         lengths = np.array([len(r.curve.get(self._channel()[0], ())) for r in X], dtype=float)
         return np.where(lengths > 0, lengths, np.median(lengths[lengths > 0]) if lengths.any() else np.nan)
+
+
+def _factor_of(records, channel: str) -> float:
+    """The factor ``channel`` of ``records`` is read with (:func:`naapgnn.data.channels.accuracy_factor`), for a
+    heuristic fitted on no records; a one-line error where it holds no accuracy."""
+    from naapgnn.data.channels import accuracy_factor
+
+    logged = [r for r in records if len(r.curve.get(channel, ()))]
+    factor = accuracy_factor(logged, channel) if logged else 1.0
+    if factor is None:
+        raise NaapgnnError(f"CurveHeuristic: channel {channel!r} holds values outside [0, 1] and [0, 100], so no "
+                           "accuracy (nor an error rate)")
+    return factor
 
 
 def _worst_if_most_log(records, channel: str, budget: int) -> float | None:

@@ -137,6 +137,11 @@ def _checked_record(record, i: int):
     from naapgnn.arch.format import Architecture, parse_architecture
 
     where = f"input {i} (record {record.id!r})"
+    for name, value in (("curve", record.curve), ("hparams", record.hparams)):
+        if not isinstance(value, dict):
+            raise NaapgnnError(f"{where}: {name} is {type(value).__name__}; a Record's {name} is a dict "
+                               + ("of channel name to per-epoch values ({} for none)" if name == "curve" else
+                                  "of name to number ({} for none)"))
     if not isinstance(record.arch, Architecture):
         record = replace(record, arch=parse_architecture(record.arch, source=where))
     for name, value in record.hparams.items():
@@ -263,7 +268,10 @@ def targets_of(records: list, y, who: str) -> np.ndarray:
         if missing:
             raise NaapgnnError(f"{who}: record {missing[0]!r} has no target (pass y or a target)")
         y = [r.target for r in records]
-    y = np.asarray(y, dtype=float).reshape(-1)
+    y = np.asarray(y, dtype=float)
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):  # as scikit-learn, a column vector is read as one target each
+        raise NaapgnnError(f"{who}: y must hold one target per architecture, got an array of shape {y.shape}")
+    y = y.reshape(-1)
     if len(y) != len(records):
         raise NaapgnnError(f"{who}: {len(records)} architectures but {len(y)} targets")
     if not np.all(np.isfinite(y)):

@@ -170,7 +170,9 @@ class GraphEncoder(nn.Module):
         Dropout on node states.
 
     The output (size :attr:`out_dim` = ``3 * hidden``) is the mean and max
-    of the final node states and the classifier node's state.
+    of the final node states and the classifier node's state. A whole-graph model, not a layer: ``forward``
+    takes a ``Batch`` of architecture graphs (:func:`batch_architectures`), as it reads each graph's classifier
+    node; its message-passing layers are PyG's (:func:`make_conv`).
     """
 
     def __init__(self, in_dim: int, hidden: int = 64, layers: int = 3, conv: str = "gin",
@@ -186,6 +188,11 @@ class GraphEncoder(nn.Module):
         self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
         self.out_dim = 3 * hidden
+
+    def reset_parameters(self) -> None:
+        """Draw new initial weights for every layer (from torch's random stream)."""
+        for module in (self.embed, *self.forward_convs, *self.backward_convs, *self.norms):
+            module.reset_parameters()
 
     def edges(self, g: Batch) -> tuple:
         """What the convolutions read for ``g``: the forward and backward edges (backward None with
@@ -252,6 +259,13 @@ class AccuracyModel(nn.Module):
         self.curve_linear = nn.Linear(curve_dim, 1, bias=False) if curve_dim else None
         fused = self.graph.out_dim + attr_dim + (curve_hidden if curve_dim else 0) + hparam_dim
         self.head = mlp([fused, hidden, hidden, 1], dropout)
+
+    def reset_parameters(self) -> None:
+        """Draw new initial weights for every layer (from torch's random stream)."""
+        self.graph.reset_parameters()
+        for module in (self.curve, self.curve_linear, self.head):
+            if module is not None:
+                module.reset_parameters()
 
     def forward(self, g: Batch, curve: torch.Tensor | None = None,
                 hparams: torch.Tensor | None = None, edges: tuple | None = None) -> torch.Tensor:

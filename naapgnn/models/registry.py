@@ -112,7 +112,23 @@ def register(entry: Entry, replace: bool = False) -> Entry:
 
 
 def get(key: str) -> Entry:
-    """The entry named ``key``; an unknown name fails with one line listing the known ones."""
+    """The registry entry of one predictor.
+
+    Parameters
+    ----------
+    key : str
+        Its name (:func:`available`).
+
+    Returns
+    -------
+    Entry
+        What it reads and the budgets it applies to, and its factory.
+
+    Raises
+    ------
+    NaapgnnError
+        For an unknown name, one line listing the known ones.
+    """
     if key not in _ENTRIES:
         _load_plugins()
     if key not in _ENTRIES:
@@ -121,13 +137,36 @@ def get(key: str) -> Entry:
 
 
 def available() -> list[str]:
-    """Every registered name, plugins included, in registration order."""
+    """Every registered predictor name, plugins included.
+
+    Returns
+    -------
+    list of str
+        In registration order.
+    """
     _load_plugins()
     return list(_ENTRIES)
 
 
 def create(key: str, budget: int = 0, random_state: int | None = 0, **params) -> Any:
-    """An unfitted estimator of the predictor named ``key``."""
+    """An unfitted estimator of one predictor.
+
+    Parameters
+    ----------
+    key : str
+        Its name (:func:`available`).
+    budget : int
+        Epochs of curve it reads (0: none); refused outside the budgets the predictor applies to.
+    random_state : int, optional
+        Its seed, where it draws.
+    **params
+        Its other hyperparameters.
+
+    Returns
+    -------
+    object
+        A scikit-learn estimator with ``fit`` and ``predict`` (a zero-cost score's also has ``predict_accuracy``).
+    """
     entry = get(key)
     if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 0:
         raise NaapgnnError(f"predictor {key!r}: budget must be a non-negative integer (epochs), got {budget!r}")
@@ -219,7 +258,7 @@ def _table(bench, budget):
 
 
 def _score_line(budget, random_state, **_):
-    from naapgnn.models.zero_cost import ScoreLine
+    from naapgnn.models.score_line import ScoreLine
 
     return ScoreLine()
 

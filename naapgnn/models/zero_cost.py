@@ -42,7 +42,7 @@ DEFAULT_SEED = 0
 
 __all__ = [
     "SCORES", "ImageBatch", "naswot", "naswot_kernel", "synflow", "score_architectures",
-    "load_images", "fallback_images", "with_scores", "finite_inputs", "ScoreLine",
+    "load_images", "fallback_images", "with_scores", "finite_inputs",
 ]
 
 
@@ -300,8 +300,10 @@ def _built(arch, seed: int, init: str, device: str):
 
     from naapgnn.arch.builder import build_model
 
-    torch.manual_seed(int(seed))
-    return build_model(arch, init=init).to(device)
+    with torch.random.fork_rng(devices=[]):  # a caller's own draws do not depend on the scores
+        torch.manual_seed(int(seed))
+        model = build_model(arch, init=init)
+    return model.to(device)
 
 
 def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None,
@@ -420,25 +422,3 @@ def finite_inputs(scores: dict[str, Sequence[float]]) -> dict[str, np.ndarray]:
             raise NaapgnnError(f"zero-cost score {name}: no finite value")
         out[name] = np.where(finite, v, v[finite].min() - 1.0)
     return out
-
-
-class ScoreLine:
-    """A zero-cost score used as a predictor: it ranks by the raw score.
-
-    ``fit(X, y)`` fits a least-squares line score -> accuracy on ``X``'s only
-    column; ``predict`` returns the raw score (what is ranked) and
-    ``predict_accuracy`` the line's accuracy (what the MAE reads).
-    """
-
-    def fit(self, X, y):
-        """Fit the line on the training scores. Returns self."""
-        self.slope_, self.intercept_ = np.polyfit(np.asarray(X, dtype=float).reshape(-1), np.asarray(y), 1)
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        """The raw scores."""
-        return np.asarray(X, dtype=float).reshape(-1)
-
-    def predict_accuracy(self, X) -> np.ndarray:
-        """Accuracy read off the fitted line."""
-        return self.slope_ * self.predict(X) + self.intercept_
