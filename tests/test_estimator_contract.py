@@ -140,3 +140,12 @@ def test_the_graph_models_reset_their_parameters_as_pyg_modules_do():
     model.reset_parameters()
     changed = [not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.dim() > 1]
     assert changed and all(changed)  # every weight matrix drawn anew
+
+
+def test_the_estimators_are_importable_from_the_models_package():
+    import naapgnn.models as models
+    from naapgnn.models.heuristics import CurveHeuristic
+
+    assert models.GNNPredictor is GNNPredictor and models.CurveHeuristic is CurveHeuristic
+    with pytest.raises(AttributeError, match="has no attribute 'Predictor'"):
+        models.Predictor

@@ -123,6 +123,7 @@ class Architecture:
         }
 
     def shape_of(self, index: int) -> tuple[int, ...]:
+        """The output shape of layer ``index`` (the network input's for ``-1``)."""
         return self.input_shape if index == NETWORK_INPUT else self.layers[index].out_shape
 
 
