@@ -129,6 +129,12 @@ class OneHotOpsRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X, return_std: bool = False):
         """Predicted final accuracy (and, with ``return_std`` and the forest, the trees' spread).
 
+        Parameters
+        ----------
+        X : list of Record or architectures, or an (n, 30) array
+            As :meth:`fit` reads them.
+        return_std : bool
+
         Returns
         -------
         numpy.ndarray of shape (n,), or a tuple (mean, std) of two

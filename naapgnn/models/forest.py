@@ -108,6 +108,10 @@ class PerLayerForest(RegressorMixin, BaseEstimator):
         """The feature table this model reads: per-layer features, then the
         cycle features when curve features are used. Already featurised input is returned as is.
 
+        Parameters
+        ----------
+        X : DataFrame, list of Record or architectures
+
         Returns
         -------
         pandas.DataFrame

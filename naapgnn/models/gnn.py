@@ -371,8 +371,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         return self.predict_from_parts(parts, return_std)
 
     def predict_from_parts(self, parts: dict, return_std: bool = False):
-        """:meth:`predict` from :meth:`predict_parts` already computed (the CLI reuses them for
-        :meth:`domain_report` instead of predicting twice)."""
+        """:meth:`predict` (same ``return_std`` and return value) from ``parts``, the :meth:`predict_parts` of the
+        records already computed (the CLI reuses them for :meth:`domain_report` instead of predicting twice)."""
         _, std = blend(parts["gnn"], parts["gnn_std"], parts["forest"], float(self.blend_share_))
         mean = np.clip(parts["mean"], 0.0, 1.0)
         return (mean, np.minimum(std * self.std_scale_, MAX_STD)) if return_std else mean
