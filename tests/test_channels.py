@@ -553,3 +553,10 @@ def test_a_channel_read_at_once_reads_as_value_by_value(values, diverged_ok):
         return
     got = curve_values(values, "acc", diverged_ok)
     assert got.dtype == float and np.array_equal(got, expected, equal_nan=True)
+
+
+def test_an_early_stopping_benchmark_whose_runs_reach_its_cap_is_not_asked_about_odd_ones_out(tmp_path):
+    curves = [{"val_acc": [0.2, 0.3]}] * 5 + [{"val_acc": [0.2, 0.3, 0.4, 0.5]}] * 3
+    with pytest.warns(NaapgnnWarning) as caught:
+        load_jsonl(_write(tmp_path / "capped.jsonl", curves))
+    assert [str(w.message).endswith("(an lr schedule as a full run's it follows)") for w in caught] == [True]

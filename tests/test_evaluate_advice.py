@@ -93,10 +93,26 @@ def test_splits_that_chose_the_budget_with_another_predictor_do_not_count_as_agr
 
     assert "chosen in 2 of 3 training splits" in advice_line(answer, {})
     result = SimpleNamespace(budgets=[0], bench=SimpleNamespace(max_epochs=140), advice_protocol="repeated",
-                             full_epochs=140, run_epochs=None)
+                             full_epochs=140, run_epochs=None, inner_runs=None)
     text = "\n".join(_advice_lines(result, answer, 0.0, str.upper))
     assert "chose its own budget and predictor: 0 epochs with A in 2, 0 epochs with B in 1; the advice is the " \
-           "most frequent (2 of 3)" in text
+           "budget chosen most often, 0 epochs in 3 of 3 (the smaller on a tie), with the predictor chosen most " \
+           "often at it, A in 2 of 3." in text and "majority" not in text
+
+
+def test_the_report_says_when_no_budget_had_a_majority_of_the_splits():
+    from naapgnn.evaluation.report import _advice_lines
+
+    inner = _runs("inner:repeated", [(p, k, s, 0.9 if (s // 2, k, p) in ((0, 9, "a"), (1, 9, "b"), (2, 12, "a"), (3, 20, "b"))
+                                else 0.1, 0.01) for s in range(8) for k in (9, 12, 20) for p in "ab"])
+    answer = advise(inner, inner.iloc[:0], n_inner=2, full_epochs=25)
+    assert [c["budget"] for c in answer["choices"]] == [9, 9, 12, 20] and answer["budget"] == 9
+    result = SimpleNamespace(budgets=[9, 12, 20], bench=SimpleNamespace(max_epochs=25), advice_protocol="repeated",
+                             full_epochs=25, run_epochs=None, inner_runs=None)
+    text = "\n".join(_advice_lines(result, answer, 0.0, str.upper))
+    assert "the advice is the budget chosen most often, 9 epochs in 2 of 4 (the smaller on a tie), with the " \
+           "predictor chosen most often at it, A in 1 of 2. No budget was chosen by a majority of the splits (they " \
+           "chose 9 to 20 epochs)" in text
 
 
 def test_the_report_gives_the_range_of_split_sizes_and_pairs():
@@ -386,3 +402,53 @@ def test_runs_of_full_length_are_counted_as_before(tmp_path):
                                ev.select_predictors("curve_last"), budgets=[3], protocols=("official",), n_seeds=1,
                                inner_folds=2, jobs=1)
     assert result.run_epochs is None and result.advice()["saved"] == pytest.approx(1 - 3 / 140)
+
+
+def test_the_edge_note_says_how_many_runs_end_between_the_last_budget_and_the_longest_curve():
+    from naapgnn.evaluation.analysis import budget_edge_note
+
+    advice = {"choices": [{"best_budget": 9}, {"best_budget": 6}]}
+    plain = budget_edge_note(advice, [0, 3, 6, 9], 25)
+    assert plain.startswith("In 1 of 2 training splits the inner folds rank best at the largest budget tried, 9 "
+                            "epochs, and the curves hold 25") and plain.endswith("to see).")
+    stopped = budget_edge_note(advice, [0, 3, 6, 9], 25, run_epochs=[8, 12, 20, 25, 25])
+    assert "; but 2 of the 5 runs stop early between those epochs, and a budget past a run's stop reads its final " \
+           "value" in stopped
+    assert budget_edge_note(advice, [0, 3, 6, 9], 25, run_epochs=[25, 25]) == plain
+
+
+def test_the_curves_figure_counts_the_share_spent_as_the_report_does():
+    from naapgnn.evaluation.analysis import spent_fraction
+    from naapgnn.evaluation.plots import _share_spent
+
+    runs = [8, 25, 25, 12]
+    forward, back = _share_spent(25, runs)
+    assert forward(9) == pytest.approx(100 * spent_fraction(9, 25, runs)) == pytest.approx(100 * 35 / 70)
+    assert back(forward(9)) == pytest.approx(9)
+    forward, _ = _share_spent(25)
+    assert forward(9) == pytest.approx(36.0)
+
+
+def test_the_setup_names_the_seeds_only_for_the_fixed_split_protocols_run():
+    from naapgnn.evaluation.report import _fits_per_split
+
+    def fits(*protocols):
+        return _fits_per_split(SimpleNamespace(protocols=list(protocols), seeds=[1, 2]))
+
+    assert fits("repeated") == "Repeated fits once per split."
+    assert fits("official", "kfold") == ("Official fits every seeded predictor with 2 seed(s) (1, 2) on its one "
+                                         "split; kfold fits once per split.")
+
+
+def test_the_advice_gets_a_note_when_its_inner_folds_test_few_architectures():
+    from naapgnn.evaluation.notes import small_inner_note
+
+    def result(sizes):
+        return SimpleNamespace(inner_runs=pd.DataFrame({"max_violations": [n * (n - 1) // 2 for n in sizes]}))
+
+    advice = {"inner_kendall_tau_std": 0.123}
+    assert small_inner_note(result([12, 13, 13]), advice) == (
+        "the advice's inner folds test 12-13 architectures each: over so few pairs a fold's Kendall tau spreads "
+        "widely (std 0.12 at the advice), and a budget is advised when it is within that spread of the best, so "
+        "budgets well below the best can pass: read the advice as rough")
+    assert small_inner_note(result([36, 37]), advice) is None and small_inner_note(result([12]), None) is None

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, hold) -> int:
                                              spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
-    from naapgnn.evaluation.notes import cut_short_note, equal_targets_note, small_split_note
+    from naapgnn.evaluation.notes import cut_short_note, equal_targets_note, small_inner_note, small_split_note
     from naapgnn.evaluation.report import write_outputs
     from naapgnn.io import staged_writes
     from naapgnn.runtime import resolve_device
@@ -200,9 +200,10 @@ def run(args: argparse.Namespace, hold) -> int:
     advice = result.advice(args.tolerance)
     if advice is not None:
         print(advice_line(advice, labels))
-        edge = budget_edge_note(advice, budgets, bench.max_epochs)
-        if edge:
-            print(f"note: {edge[0].lower()}{edge[1:]}")
+        edge = budget_edge_note(advice, budgets, bench.max_epochs, result.run_epochs)
+        for note in (edge[0].lower() + edge[1:] if edge else None, small_inner_note(result, advice)):
+            if note:
+                print(f"note: {note}")
     print(f"{result.computed} runs computed, {result.reused} reused; wall time {result.wall_seconds:.1f} s evaluating "
           f"(report.md's), {time.perf_counter() - start:.1f} s in all")
     figures = sum(Path(path).suffix == ".png" for path in paths.values())

@@ -247,16 +247,25 @@ def headline_protocol(protocols: Sequence[str]) -> str:
     return next(p for p in HEADLINE_ORDER if p in protocols)
 
 
-def budget_edge_note(advice: dict, budgets, shortest: int) -> str | None:
+def budget_edge_note(advice: dict, budgets, shortest: int, run_epochs=None) -> str | None:
     """A sentence when the inner folds of some training split rank best at the largest budget tried while the
-    curves hold more epochs (a longer budget may rank better still, and the advice cannot see it); else None."""
+    curves hold more epochs (a longer budget may rank better still, and the advice cannot see it); else None. Where
+    runs stopped early (``run_epochs``), it says how many more have ended by the longest curve: a budget past a
+    run's stop reads its final value, so part of a longer budget's gain is runs that have ended."""
     top = max(budgets)
     at_edge = sum(c["best_budget"] == top for c in advice["choices"])
     if not at_edge or top >= shortest:
         return None
-    return (f"In {at_edge} of {len(advice['choices'])} training splits the inner folds rank best at the largest "
+    note = (f"In {at_edge} of {len(advice['choices'])} training splits the inner folds rank best at the largest "
             f"budget tried, {top} epochs, and the curves hold {shortest}: a longer budget may rank better still "
-            "(give longer ones in --budgets to see).")
+            "(give longer ones in --budgets to see)")
+    runs = np.asarray(run_epochs) if run_epochs is not None else np.zeros(0)
+    ending = int(((runs > top) & (runs < shortest)).sum())
+    if ending:
+        note += (f"; but {ending} of the {len(runs)} runs stop early between those epochs, and a budget past a run's "
+                 "stop reads its final value: part of what a longer budget gains is those runs having ended, not "
+                 "a better reading of the others")
+    return note + "."
 
 
 def lacking_whom(records, missing) -> str:

@@ -6,7 +6,10 @@ import numpy as np
 
 from naapgnn.evaluation.analysis import headline_protocol
 
-__all__ = ["test_sizes", "small_split_note", "tie_note", "equal_targets_note", "cut_short_note", "longest_curve",
+# Fewest architectures in an inner test fold (190 pairs) below which the advice gets a note on its folds
+SMALL_INNER_FOLD = 20
+
+__all__ = ["test_sizes", "small_split_note", "small_inner_note", "tie_note", "equal_targets_note", "cut_short_note", "longest_curve",
            "full_source"]
 
 
@@ -22,6 +25,21 @@ def small_split_note(result) -> str | None:
     headline = result.advice_protocol or headline_protocol(result.protocols)
     sizes = test_sizes(result, headline)
     return small_test_note(sizes, len(result.bench.records), headline) if sizes else None
+
+
+def small_inner_note(result, advice: dict | None) -> str | None:
+    """A sentence when the advice's inner folds test fewer than :data:`SMALL_INNER_FOLD` architectures: a Kendall
+    tau over so few pairs spreads widely from fold to fold, and the advice's margin, that spread, with it."""
+    if advice is None or result.inner_runs is None or result.inner_runs.empty:
+        return None
+    pairs = result.inner_runs["max_violations"].to_numpy(dtype=float)  # n (n - 1) / 2 of each fold's n
+    sizes = np.rint((1 + np.sqrt(1 + 8 * pairs)) / 2).astype(int)
+    if max(sizes) >= SMALL_INNER_FOLD:
+        return None
+    span = f"{min(sizes)}-{max(sizes)}" if min(sizes) < max(sizes) else str(min(sizes))
+    return (f"the advice's inner folds test {span} architectures each: over so few pairs a fold's Kendall tau spreads "
+            f"widely (std {advice['inner_kendall_tau_std']:.2f} at the advice), and a budget is advised when it is "
+            "within that spread of the best, so budgets well below the best can pass: read the advice as rough")
 
 
 def tie_note(result) -> str | None:

@@ -71,7 +71,7 @@ def _looks(keys: Sequence[str], kinds: Mapping[str, str]) -> dict:
 
 def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds: Mapping[str, str], path,
                        max_violations: float | None = None, title: str | None = None,
-                       full_epochs: int | None = None) -> Path:
+                       full_epochs: int | None = None, run_epochs=None) -> Path:
     """Violations and Kendall tau versus epochs trained, for every predictor of ``protocol``.
 
     Parameters
@@ -85,6 +85,9 @@ def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds:
         Pairs among the test architectures, shown in the axis label.
     full_epochs : int, optional
         Epochs of a full training (the benchmark's curve length): the top axis shows the share spent.
+    run_epochs : array-like, optional
+        Each run's own epochs where runs stopped early: the share spent is then counted as the report counts it
+        (:func:`naapgnn.evaluation.analysis.spent_fraction`).
 
     A band of one std over runs is drawn around each mean when ``results`` has ``<metric>_std`` columns.
     """
@@ -122,8 +125,7 @@ def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds:
         ax.set_xticks(budgets)
         ax.grid(True, alpha=0.3)
         if full_epochs:
-            top = ax.secondary_xaxis("top", functions=(lambda e: 100 * e / full_epochs,
-                                                       lambda p: p * full_epochs / 100))
+            top = ax.secondary_xaxis("top", functions=_share_spent(full_epochs, run_epochs))
             top.set_xlabel("Share of the full training spent (%)")
     handles, names = axes[1].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=3, fontsize=10, frameon=False,
@@ -131,6 +133,23 @@ def plot_budget_curves(results, protocol: str, labels: Mapping[str, str], kinds:
     fig.suptitle(title or f"Prediction quality versus training spent ({protocol} protocol)", fontsize=13)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _share_spent(full_epochs: int, run_epochs=None) -> tuple:
+    """The top axis' functions epochs -> % of the full training spent and back; where runs stopped early, the
+    share the report gives (a piecewise line through :func:`spent_fraction` at every epoch)."""
+    if run_epochs is None:
+        return lambda e: 100 * np.asarray(e) / full_epochs, lambda p: np.asarray(p) * full_epochs / 100
+    from naapgnn.evaluation.analysis import spent_fraction
+
+    epochs = np.arange(0, full_epochs + 1, dtype=float)
+    shares = np.array([100 * spent_fraction(int(e), full_epochs, run_epochs) for e in epochs])
+    # continued as lines beyond both ends (the axis' margins), rising where every run has ended, so each is invertible
+    first, last = shares[1] - shares[0], max(shares[-1] - shares[-2], 100 / full_epochs)
+    epochs = np.r_[-full_epochs, epochs, 2 * full_epochs]
+    shares = np.r_[-full_epochs * first, np.maximum.accumulate(shares + 1e-9 * epochs[1:-1]),
+                   shares[-1] + full_epochs * last]
+    return lambda e: np.interp(e, epochs, shares), lambda p: np.interp(p, shares, epochs)
 
 
 def plot_pred_vs_true(panels: Sequence[dict], path) -> Path:

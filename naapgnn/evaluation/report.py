@@ -10,8 +10,8 @@ import numpy as np
 from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, headline_protocol,
                                          cost_definition, spent_fraction, stopped_before_note, times_faster,
                                          undefined_text)
-from naapgnn.evaluation.notes import (cut_short_note, equal_targets_note, full_source, small_split_note, test_sizes,
-                                      tie_note)
+from naapgnn.evaluation.notes import (cut_short_note, equal_targets_note, full_source, small_inner_note,
+                                      small_split_note, test_sizes, tie_note)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -64,7 +64,7 @@ def write_outputs(result, out, tolerance: float = 0.0) -> dict[str, Path]:
         paths[f"curves_{protocol}"] = plots.plot_budget_curves(
             result.results, protocol, labels, kinds, out / f"curves_{protocol}.png",
             max_violations=float(sub["max_violations"].max()) if len(sub) else None,
-            full_epochs=result.full_epochs)
+            full_epochs=result.full_epochs, run_epochs=result.run_epochs)
 
     figure_protocol = "official" if "official" in result.protocols else result.protocols[0]
     panels = _example_panels(result, figure_protocol, labels)
@@ -218,9 +218,11 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
         lines += [f"- Each of the {advice['n_outer']} `{protocol}` training splits chose its own budget and "
                   "predictor: " + ", ".join(f"{_epochs(k)} with {lab(p)} in {n}" for (k, p), n in sorted(
                       counts.items(), key=lambda item: (item[0][0], -item[1])))
-                  + f"; the advice is the most frequent ({advice['agree']} of {advice['n_outer']})."]
-    edge = budget_edge_note(advice, result.budgets, result.bench.max_epochs)
+                  + f"; {_majority(advice, lab)}"]
+    edge = budget_edge_note(advice, result.budgets, result.bench.max_epochs, result.run_epochs)
+    small = small_inner_note(result, advice)
     lines += [f"- {edge}"] if edge else []
+    lines += [f"- Note: {small}."] if small else []
     lines += [f"- Advice: {_epochs(b)} with {lab(advice['predictor'])}: inner Kendall tau "
               f"{_pm(advice['inner_kendall_tau'], advice['inner_kendall_tau_std'])}, MAE "
               f"{_pm(advice['inner_mae'], advice['inner_mae_std'], 4)} (mean ± std over the inner folds).", "",
@@ -229,6 +231,30 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
               f"tau {_pm(advice['test_kendall_tau'], advice['test_kendall_tau_std'])}, MAE "
               f"{_pm(advice['test_mae'], advice['test_mae_std'], 4)}. " + _hindsight(advice, lab), ""]
     return lines
+
+
+def _fits_per_split(result) -> str:
+    """How many fits each protocol run makes: seeds on a fixed split, one per split otherwise."""
+    fixed = [p for p in result.protocols if p in ("official", "extrapolate")]
+    per_split = [p for p in result.protocols if p not in fixed]
+    parts = [f"{' and '.join(fixed)} fit{'s' * (len(fixed) == 1)} every seeded predictor with {len(result.seeds)} "
+             f"seed(s) ({', '.join(map(str, result.seeds))}) on its one split"] if fixed else []
+    parts += [f"{' and '.join(per_split)} fit{'s' * (len(per_split) == 1)} once per split"] if per_split else []
+    return "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + "."
+
+
+def _majority(advice: dict, lab) -> str:
+    """How the advice follows from the splits' choices: the budget chosen most often, the predictor chosen most
+    often at it, and whether that budget had a majority of the splits."""
+    b, n = advice["budget"], advice["n_outer"]
+    budgets = [c["budget"] for c in advice["choices"]]
+    at_b = budgets.count(b)
+    text = (f"the advice is the budget chosen most often, {_epochs(b)} in {at_b} of {n} (the smaller on a tie), "
+            f"with the predictor chosen most often at it, {lab(advice['predictor'])} in {advice['agree']} of {at_b}.")
+    if 2 * at_b <= n:
+        text += (f" No budget was chosen by a majority of the splits (they chose {min(budgets)} to {max(budgets)} "
+                 "epochs): on this benchmark the advice is no stable answer, but one of several close ones.")
+    return text
 
 
 def _split_sizes(result) -> str:
@@ -281,10 +307,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
     lines = ["# How many epochs must an architecture train before its final accuracy can be predicted?", ""]
     lines += _advice_lines(result, result.advice(tolerance), tolerance, lab)
     lines += ["## Setup", "", f"- Data: {result.bench.name}.",
-              f"- Protocols: {', '.join(result.protocols)}. Fixed-split protocols (official, extrapolate) fit "
-              f"every seeded predictor with {len(result.seeds)} seed(s) ({', '.join(map(str, result.seeds))}); "
-              "repeated and kfold fit once per split. Every number is a mean over those runs, ± its std "
-              "(no ± : a single run, a deterministic predictor on a fixed split).",
+              f"- Protocols: {', '.join(result.protocols)}. {_fits_per_split(result)} Every number is a mean over "
+              "those runs, ± its std (no ± : a single run, a deterministic predictor on a fixed split).",
               f"- Architectures per split, training / test: {_split_sizes(result)}.",
               *[f"- Note: {note}." for note in [small_split_note(result), tie_note(result), equal_targets_note(result)]
                 if note],
