@@ -335,3 +335,14 @@ def test_out_of_range_params_are_refused_before_any_data_is_read(command, tmp_pa
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"{command[-1]}: dropout must be in [0, 1) (a probability), got 2") and "\n" not in err
+
+
+def test_a_missing_category_is_named_once_not_by_its_indicators(train, test):
+    from naapgnn.data.hparams import parse_hparams
+
+    augment = ("none", "flip", "autoaugment")
+    with_aug = [dataclasses.replace(r, hparams=parse_hparams({"augment": augment[i % 3], "bs": 32 * (i % 2 + 1)}))
+                for i, r in enumerate(train)]
+    model = GNNPredictor(**TINY).fit(with_aug)
+    inside, reasons = model.domain_report([dataclasses.replace(test[0], hparams={})])
+    assert not inside[0] and "hparam 'augment', 'bs' missing (read as the training mean)" in reasons[0]
