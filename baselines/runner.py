@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from baselines.paper import DETERMINISTIC, PAPER_BUDGETS, PAPER_MODELS, SEEDS, paper_order
-from baselines.registry import BAKER_RF, BAKER_SVR, PER_LAYER, PER_LAYER_CYCLE, paper_key
+from baselines.registry import BAKER_RF, BAKER_SVR, PER_LAYER, PER_LAYER_CYCLE, SHORT_KEYS, paper_key
 from naapgnn.errors import NaapgnnError
 from naapgnn.evaluation.metrics import format_tau, undefined_tau_reason
 from naapgnn.io import comma_items
@@ -46,16 +46,21 @@ def select_baselines(spec: str = "all") -> list[str]:
     (the 24), ``extra`` (per-layer forests), ``baker`` (Baker et al. 2018's
     nu-SVR and random forest, which choose their settings by cross-validation
     and so take seconds per fit: asked for by name, e.g. ``all,baker``),
-    ``deterministic`` (the paper's k-NN, linear and SVR models).
+    ``deterministic`` (the paper's k-NN, linear and SVR models). A model is named by its name (``5-NN``) or by its
+    key in the predictor registry (``paper:5-NN``, ``paper_gb100``, ``per_layer_forest``, ``baker_rf``), as
+    ``naapgnn evaluate --predictors`` names it; ``baker`` is the group of both of Baker's models.
     """
     groups = {"all": [*PAPER_MODELS, *EXTRA], "paper": list(PAPER_MODELS), "extra": list(EXTRA),
               "baker": list(BAKER), "deterministic": list(DETERMINISTIC)}
+    names = groups["all"] + groups["baker"]
+    by_key = {paper_key(name): name for name in names} | {key: name for key, name in SHORT_KEYS.items()}
     chosen: list[str] = []
     for item in comma_items(spec, "--models"):
-        found = groups.get(item) or ([item] if item in groups["all"] + groups["baker"] else None)
+        found = groups.get(item) or ([item] if item in names else [by_key[item]] if item in by_key else None)
         if found is None:
             raise NaapgnnError(
-                f"unknown baseline {item!r} (groups: {', '.join(groups)}; or a model name such as '5-NN')"
+                f"unknown baseline {item!r} (groups: {', '.join(groups)}; or a model name such as '5-NN', or its "
+                "registry key, 'paper:5-NN')"
             )
         chosen += [b for b in found if b not in chosen]
     if not chosen:

@@ -149,3 +149,25 @@ def test_the_estimators_are_importable_from_the_models_package():
     assert models.GNNPredictor is GNNPredictor and models.CurveHeuristic is CurveHeuristic
     with pytest.raises(AttributeError, match="has no attribute 'Predictor'"):
         models.Predictor
+
+
+def test_the_import_paths_earlier_issues_named_still_import_the_same_functions():
+    import naapgnn.evaluation.metrics as metrics
+    import naapgnn.metrics
+    import naapgnn.models.zero_cost as zero_cost
+    import naapgnn.zero_cost
+
+    assert naapgnn.metrics.kendall_tau is metrics.kendall_tau and naapgnn.metrics.violations is metrics.violations
+    assert naapgnn.zero_cost.naswot is zero_cost.naswot and naapgnn.zero_cost.synflow is zero_cost.synflow
+    assert set(naapgnn.metrics.__all__) == set(metrics.__all__)
+
+
+def test_baselines_take_a_model_by_its_registry_key_too():
+    from baselines.registry import BAKER_RF, PER_LAYER
+    from baselines.runner import select_baselines
+
+    assert select_baselines("baker_rf,paper:5-NN,paper_gb100,per_layer_forest") == [
+        BAKER_RF, "5-NN", "Gradient Boosting (N=100)", PER_LAYER]
+    assert len(select_baselines("baker")) == 2  # the group: both of Baker's models
+    with pytest.raises(NaapgnnError, match=r"^unknown baseline 'bogus' \(groups: all, paper, extra, baker, "):
+        select_baselines("bogus")

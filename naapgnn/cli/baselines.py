@@ -37,8 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"output folder (default {DEFAULT_OUT}, or {DEFAULT_OUT}-PROTOCOL for other protocols)")
     p.add_argument("--models", default=None, metavar="SPEC",
                    help="comma-separated model names or groups: all, paper, extra, baker (Baker et al.'s nu-SVR and "
-                   "random forest; one alone by its name), deterministic (default "
-                   "all for NAAP-440, baker,extra for a JSON Lines benchmark)")
+                   "random forest; one alone by its name or registry key, baker_rf), deterministic (default "
+                   "all for NAAP-440, baker,extra for a JSON Lines benchmark); a model by its name (5-NN) or its "
+                   "key in the predictor registry (paper:5-NN, paper_gb100, per_layer_forest)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--seed", type=int, default=0, help="split seed of the repeated and kfold protocols (default 0)")
     p.add_argument("--repeats", type=int, default=20, help="splits of the repeated protocol (default 20)")

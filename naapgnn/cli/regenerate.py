@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         "training; finished schemes are skipped and interrupted ones resume from their last epoch. "
         "Turn the logs into the dataset CSV with 'naapgnn build-csv'.",
     )
-    p.add_argument("--schemes", required=True, metavar="FILE|naap440",
+    p.add_argument("--schemes", required=True, metavar="FILE|naap440|enlarged",
                    help="JSON list of architectures (schemes or layer graphs), 'naap440' for the 440 "
                    "schemes or 'enlarged' for the larger space; ModelId i is item i")
     p.add_argument("--cifar-root", required=True, metavar="DIR",
