@@ -211,7 +211,8 @@ def test_the_cli_prints_the_warning_in_one_line(small_benchmark, tmp_path, capsy
            "curve.loss_mean[2])" in err
     # and at budget 3, where that null is still open, it reads as a run stopped there shows it: said in one line too
     assert ("naapgnn evaluate: warning: budget 3: 1 record(s) (first: " in err
-            and "read as a run stopped after epoch 3 shows them (naapgnn.data.gaps)" in err)
+            and "read as a run that diverged (the worst value of the first 3 epochs), as a file cut after epoch 3 "
+                "shows them (naapgnn.data.gaps)" in err)
     assert len([e for e in err.splitlines() if "warning" in e]) == 2
 
 

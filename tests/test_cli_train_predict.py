@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,8 @@ def test_train_reports_what_it_did(bench, tmp_path, capsys):
     out_dir = _train(tmp_path, bench[0], 0, "--blend-forest", "0.5")
     assert (out_dir / "forest.joblib").is_file()  # a blended forest is saved with the members
     out = capsys.readouterr().out
-    assert "blend_forest 0.5, share blended " in out
+    assert re.search(r"forest share (0.5 \(blend_forest\)|[0-9.]+, chosen on held-out predictions \(blend_forest "
+                     r"0.5\))\)", out)
     assert "trained on 60 architectures at budget 0" in out and "checkpoint saved to" in out
     assert " members, full-batch, best epochs " in out
     assert "held-out check" in out and "Kendall tau" in out

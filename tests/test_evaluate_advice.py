@@ -452,3 +452,12 @@ def test_the_advice_gets_a_note_when_its_inner_folds_test_few_architectures():
         "widely (std 0.12 at the advice), and a budget is advised when it is within that spread of the best, so "
         "budgets well below the best can pass: read the advice as rough")
     assert small_inner_note(result([36, 37]), advice) is None and small_inner_note(result([12]), None) is None
+
+
+def test_evaluate_says_how_many_fits_it_plans_and_how_many_only_choose_the_advice(tmp_path, capsys):
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(_deep_records(n=20), path)
+    assert main(["evaluate", "--data", str(path), "--protocol", "repeated", "--repeats", "2", "--budgets", "1",
+                 "--predictors", "curve_last", "--inner-folds", "2", "--jobs", "1", "--out", str(tmp_path / "o")]) == 0
+    assert ("evaluate: 6 fits to run, 4 of them on the inner folds that choose the budget advice (--inner-folds 0 "
+            "leaves those out)") in capsys.readouterr().err

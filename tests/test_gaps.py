@@ -118,8 +118,11 @@ def test_evaluate_reads_each_budget_as_the_runs_had_logged_it(tmp_path):
         # the run that logs again later is read otherwise at budget 7, and said so once
         assert said == ([] if name == "b" else ["budget 7: 1 record(s) (first: 'n3') read otherwise than their whole "
                                                 "file reads them: non-finite values still open at epoch 7, or a "
-                                                "channel not logged by then, read as a run stopped after epoch 7 "
-                                                "shows them (naapgnn.data.gaps)"])
+                                                "channel not logged by then while most runs log it, read as a run "
+                                                "that diverged (the worst value of the first 7 epochs), as a file "
+                                                "cut after epoch 7 shows them (naapgnn.data.gaps); a run logged "
+                                                "every few epochs reads its own values at budgets on its logged "
+                                                "epochs"])
         predictions.append({i: p for row in rows for i, p in zip(row["test"], row["pred"])})
     assert predictions[0] == predictions[1]
 

@@ -187,3 +187,25 @@ def test_a_checkpoint_reading_a_learning_rate_as_a_measurement_is_refused(tmp_pa
     with pytest.raises(NaapgnnError, match=r"old: it reads curve channel 'learning_rate' as a measurement, which "
                                            r"this naapgnn .* reads as the learning rate 'lr'; retrain$"):
         GNNPredictor.load(tmp_path / "old")
+
+
+def test_a_seed_among_the_hparams_is_no_input_and_no_part_of_the_configuration(tmp_path):
+    from naapgnn.data.configurations import configuration_groups
+
+    rows = [dict(_record(i, 0.1, 1e-4 * (1 + i // 2), target=0.5 + 0.01 * i), id=f"n{i}") for i in range(12)]
+    for i, row in enumerate(rows):
+        row["arch"] = [dict(SCHEME[0], width=8 + 8 * (i // 2)), SCHEME[1]]
+        row["hparams"]["seed"] = i % 2  # each configuration trained twice
+    path = tmp_path / "seeds.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.warns(Warning, match=r"seeds.jsonl: hparams seed: read as the run's seed, not a hyperparameter: no "
+                                     r"predictor reads it, and records that differ only in it are runs of one "
+                                     r"configuration \(kept on one side of every split\)$"):
+        records = load_jsonl(path)
+    groups = configuration_groups(records).tolist()
+    assert groups[0::2] == groups[1::2] and len(set(groups)) == 6  # each configuration's two seeds together
+    assert "seed" not in hparam_input_names(records) and "weight_decay" in hparam_input_names(records)
+    model = GNNPredictor(budget=0, **TINY).fit(records)
+    inside, reasons = model.domain_report([dict(rows[0], hparams={"weight_decay": 1e-4, "seed": 7})])
+    assert inside[0] and "seed" not in reasons[0]  # a new seed is no new recipe
+    assert "seed" not in BakerPredictor(budget=0, cv=3).fit(records).hparam_names_

@@ -42,6 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _forest_share(model) -> str:
+    """The forest's share of the prediction, and where it came from: ``blend_forest``, or the held-out choice."""
+    if model.blend_share_ == float(model.blend_forest):
+        return f"forest share {model.blend_share_:g} (blend_forest)"
+    return f"forest share {model.blend_share_:g}, chosen on held-out predictions (blend_forest {model.blend_forest:g})"
+
+
 def held_out_summary(model, records) -> str:
     """Quality of the held-out predictions on the training data (no test data involved): the whole model's (the
     blend and curve stack, cross-validated inside the training data) and the graph network's alone."""
@@ -128,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
     members = f"{model.n_ensemble} member{'s' * (model.n_ensemble != 1)}"
     print(f"trained on {len(records)} architectures at budget {args.budget} in {seconds:.1f} s "
           f"({members}, {'full-batch' if batch is None else f'mini-batches of {batch}'}, "
-          f"best epochs {model.best_epochs_}, blend_forest {model.blend_forest}, "
-          f"share blended {model.blend_share_:g})")
+          f"best epochs {model.best_epochs_}, {_forest_share(model)})")
     print(held_out_summary(model, records))
     repeated = repeated_runs_note(records)
     if repeated:

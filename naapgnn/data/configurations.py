@@ -1,4 +1,5 @@
-"""Records that are runs of one configuration: the same architecture and the same hyperparameters.
+"""Records that are runs of one configuration: the same architecture and the same hyperparameters (a seed among
+them aside: :func:`naapgnn.data.hparams.is_seed`).
 
 A benchmark may list every seed of a run, or a run twice (the deep ResNets'
 CSV holds 51 configurations more than once). A record whose twin lies on the
@@ -15,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from naapgnn.data.channels import SCHEDULE_CHANNEL
-from naapgnn.data.hparams import hparams_to_json
+from naapgnn.data.hparams import hparams_to_json, is_seed
 
 __all__ = ["configuration_groups", "configuration_keys"]
 
@@ -36,8 +37,9 @@ def configuration_keys(records: Sequence) -> list[str]:
 
 
 def _configurations(records: Sequence) -> list[str]:
-    return [json.dumps([r.arch.to_dict(), hparams_to_json(r.hparams), _schedule_peak(r)], sort_keys=True)
-            for r in records]
+    recipes = [{k: v for k, v in r.hparams.items() if not is_seed(k)} for r in records]  # runs of one recipe
+    return [json.dumps([r.arch.to_dict(), hparams_to_json(recipe), _schedule_peak(r)], sort_keys=True)
+            for r, recipe in zip(records, recipes)]
 
 
 def _schedule_peak(record) -> float | None:

@@ -21,6 +21,9 @@ is kept as NaN, which the models read as the training mean (the record's
 other hyperparameters, its optimizer say, tell the runs apart); a category
 given as ``null`` has every indicator 0.
 
+A name with a word ``seed`` is the run's seed (:func:`is_seed`): kept in the record, read by no predictor, and no
+part of its configuration, with a warning (:func:`seed_notice`).
+
 :func:`finite_number` is the rule every number of a record follows (curve values and targets too), and
 :func:`json_kind` names a wrong JSON value in messages.
 """
@@ -33,8 +36,8 @@ from typing import Any, Iterable, Mapping
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
-           "name_problem", "name_problems", "mixed_kinds", "is_indicator", "numbers_in_strings", "number_strings_notice",
-           "read_as", "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
+           "is_seed", "seed_notice", "name_problem", "name_problems", "mixed_kinds", "is_indicator",
+           "numbers_in_strings", "number_strings_notice", "read_as", "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -193,6 +196,26 @@ def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, st
             del hp[key]
             hp[name] = _number_or_none(value)
     return numeric
+
+
+def is_seed(name: str) -> bool:
+    """Whether the hyperparameter ``name`` (or the category of an indicator) is a run's seed: a word ``seed`` or
+    ``seeds`` in it (``seed``, ``random_seed``, ``torchSeed``, ``SEED``). A seed is no part of the recipe: no
+    predictor reads it, and records that differ only in it are runs of one configuration
+    (:mod:`naapgnn.data.configurations`)."""
+    import re
+
+    words = re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name.split(SEPARATOR, 1)[0])
+    return any(word.lower() in ("seed", "seeds") for word in words)
+
+
+def seed_notice(hparams_list: Iterable[Mapping[str, float]], source: str) -> str:
+    """A one-line warning naming the hyperparameters read as a run's seed (:func:`is_seed`); empty when none is."""
+    names = sorted({key.split(SEPARATOR, 1)[0] for hp in hparams_list for key in hp if is_seed(key)})
+    if not names:
+        return ""
+    return (f"{source}: hparams {', '.join(names)}: read as the run's seed, not a hyperparameter: no predictor reads "
+            "it, and records that differ only in it are runs of one configuration (kept on one side of every split)")
 
 
 def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,

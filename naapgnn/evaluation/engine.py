@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from naapgnn.errors import NaapgnnError
+from naapgnn.evaluation.analysis import INNER_PREFIX
 from naapgnn.evaluation.protocols import Split
 
 FIXED_SPLIT_PROTOCOLS = ("official", "extrapolate")
@@ -164,7 +165,9 @@ def _note_reread(records, seen, budget: int) -> None:
     if changed:
         warnings.warn(f"budget {budget}: {len(changed)} record(s) (first: {changed[0]!r}) read otherwise than their "
                       f"whole file reads them: non-finite values still open at epoch {budget}, or a channel not logged "
-                      f"by then, read as a run stopped after epoch {budget} shows them (naapgnn.data.gaps)",
+                      f"by then while most runs log it, read as a run that diverged (the worst value of the first "
+                      f"{budget} epochs), as a file cut after epoch {budget} shows them (naapgnn.data.gaps); a run "
+                      "logged every few epochs reads its own values at budgets on its logged epochs",
                       NaapgnnWarning, stacklevel=2)
 
 
@@ -332,6 +335,10 @@ def run_units(bench, predictors: Sequence[Predictor], units: Sequence[Unit], spl
     if done:
         print(f"{desc}: resuming {done} of {len(units)} fits (saved in {store.path}; --fresh starts over)",
               file=sys.stderr)
+    inner = sum(u.protocol.startswith(INNER_PREFIX) for u, key in zip(units, keys) if key not in store)
+    if progress and inner:  # on a few hundred records, most of evaluate's time
+        print(f"{desc}: {total} fits to run, {inner} of them on the inner folds that choose the budget advice "
+              "(--inner-folds 0 leaves those out)", file=sys.stderr)
     with tqdm(total=total, desc=desc, unit="fit", disable=not progress or total == 0) as bar:
         for results in _map(todo, jobs):
             for key, row in results:

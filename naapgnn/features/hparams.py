@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from naapgnn.data.channels import SCHEDULE_CHANNEL
-from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value, read_as
+from naapgnn.data.hparams import MAX_MAGNITUDE, hparam_value, is_seed, read_as
 from naapgnn.errors import TrainingRecordsWarning
 
 __all__ = ["SCHEDULE_PEAK", "LOG_RATIO", "hparam_input_names", "record_hparam", "model_hparams", "hparam_inputs",
@@ -71,7 +71,7 @@ def hparam_input_names(records: Sequence) -> list[str]:
     """The hyperparameters a model trained on ``records`` reads: every name of their ``hparams`` (sorted) that
     some record gives (one null in every record has no value to learn from or fill in with: left out, with a
     warning), then :data:`SCHEDULE_PEAK` when it varies between them and no record gives an ``lr``."""
-    names = sorted({k for r in records for k in r.hparams})
+    names = sorted({k for r in records for k in r.hparams if not is_seed(k)})  # a seed is no part of the recipe
     never = [k for k in names if all(math.isnan(r.hparams.get(k, math.nan)) for r in records)]
     if never:
         warnings.warn(f"hparams {', '.join(never)}: null in every training record, not read (a prediction "

@@ -161,7 +161,7 @@ def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | No
     training record did (``nullable``: those some did), one it gives that the model never saw (not read); an
     ``lr`` channel that ends in a warmup, before ``peak_epoch`` (:func:`naapgnn.features.hparams.peak_maybe_later`)."""
     from naapgnn.data.channels import SCHEDULE_CHANNEL
-    from naapgnn.data.hparams import SEPARATOR, is_indicator, not_applicable
+    from naapgnn.data.hparams import SEPARATOR, is_indicator, is_seed, not_applicable
     from naapgnn.features.hparams import SCHEDULE_PEAK, model_hparams, peak_maybe_later, record_hparam
 
     given = model_hparams(record, trained)  # its file may read number-like strings another way
@@ -169,7 +169,7 @@ def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | No
     missing = [k for k in trained if np.isnan(record_hparam(record, k, given)) and k not in null]
     null = [k for k in null if k not in nullable]
     unknown = sorted(k for k in given if k not in trained and given[k] == given[k]  # a null (NaN) gives nothing
-                     and not (is_indicator(k) and given[k] == 0))
+                     and not (is_indicator(k) and given[k] == 0) and not is_seed(k))
     missing = list(dict.fromkeys(k.split(SEPARATOR, 1)[0] if is_indicator(k) else k for k in missing))  # a category once
     out = [f"hparam {', '.join(map(repr, missing))}{_MISSING}"] if missing else []
     if SCHEDULE_PEAK in trained and peak_maybe_later(record, peak_epoch):

@@ -416,7 +416,8 @@ def finite_inputs(scores: dict[str, Sequence[float]]) -> dict[str, np.ndarray]:
     singular NASWOT kernel (-inf) ranks just below the lowest finite score."""
     out = {}
     for name, values in scores.items():
-        v = np.log(values) if name == "synflow" else np.asarray(values, dtype=float)
+        with np.errstate(divide="ignore"):  # a synflow of 0 (a network that passes nothing) ranks below the rest
+            v = np.log(values) if name == "synflow" else np.asarray(values, dtype=float)
         finite = np.isfinite(v)
         if not finite.any():
             raise NaapgnnError(f"zero-cost score {name}: no finite value")
