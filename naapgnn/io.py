@@ -84,8 +84,9 @@ def staged_writes() -> Iterator[None]:
     into place, and the journal removed. A run killed before the journal leaves the former set whole; one killed
     while renaming leaves the journal, and the next run that holds the folder
     (:func:`naapgnn.folders.held_folder`) completes the renames: never half of each set. A rename that fails (a
-    permission, a folder in the way) puts back the files of the set renamed before it. Nested, the outermost
-    one renames."""
+    permission, a folder in the way) puts back the files of the set renamed before it, from hard links made while
+    the set lands; on a file system without hard links those stay new, and the error says so. Nested, the
+    outermost one renames."""
     if _STAGED.get() is not None:
         yield
         return
@@ -119,8 +120,12 @@ def _commit(staged: list) -> None:
             except OSError as exc:  # a permission, a busy file: the set is put back as it was
                 journal.unlink(missing_ok=True)
                 _unlink_all(staged[i:])
-                _put_back(staged[:i], former, existed)
-                raise cannot_write(path, exc) from None
+                kept_new = _put_back(staged[:i], former, existed)
+                error = cannot_write(path, exc)
+                if kept_new:  # a file system without hard links: said, not hidden
+                    error = NaapgnnError(f"{error}; {len(kept_new)} file(s) of the set written before it could not "
+                                         f"be put back and hold the new content (first: {kept_new[0]})")
+                raise error from None
         journal.unlink()
     finally:
         for name in former:
@@ -143,15 +148,21 @@ def _second_name(path: Path) -> Path | None:
     return Path(name)
 
 
-def _put_back(renamed: list, former: list, existed: list) -> None:
+def _put_back(renamed: list, former: list, existed: list) -> list:
     """Undo the renames of a set that failed part-way: each file back to its former content, or removed where the
-    set made it (a file the file system kept no second name of stays new)."""
+    set made it. Returns the files that stay new (the file system kept no second name of their former content)."""
+    kept_new = []
     for (_, path), name, there in zip(renamed, former, existed):
-        with contextlib.suppress(OSError):
+        try:
             if name is not None:
                 os.replace(name, path)
-            elif not there:
+            elif there:
+                kept_new.append(path)
+            else:
                 path.unlink()
+        except OSError:
+            kept_new.append(path)
+    return kept_new
 
 
 def _unlink_all(staged: list) -> None:

@@ -118,3 +118,19 @@ def resolve_device(name: str | None) -> str:
     if device.type not in ("cuda", "cpu"):
         raise NaapgnnError(f"--device {name}: only cuda and cpu are supported")
     return name
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int, device="cpu") -> Iterator[None]:
+    """Run the block with torch's random streams seeded by ``seed`` (the CPU one, and every CUDA device's when
+    ``device`` is a CUDA device), then put them back as the caller had them: what the block draws is fixed by
+    ``seed``, and the caller's own draws after it do not depend on the block. A CPU block leaves CUDA untouched (and
+    uninitialised)."""
+    import torch
+
+    cuda = torch.device(device).type == "cuda"
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if cuda else []):
+        torch.random.default_generator.manual_seed(int(seed))
+        if cuda:
+            torch.cuda.manual_seed_all(int(seed))
+        yield

@@ -171,3 +171,27 @@ def test_baselines_take_a_model_by_its_registry_key_too():
     assert len(select_baselines("baker")) == 2  # the group: both of Baker's models
     with pytest.raises(NaapgnnError, match=r"^unknown baseline 'bogus' \(groups: all, paper, extra, baker, "):
         select_baselines("bogus")
+
+
+def test_a_zero_cost_score_is_fixed_by_its_seed_and_leaves_the_callers_draws_alone():
+    """NASWOT runs the network in train mode, so a dropout between activations draws: from the score's seed."""
+    from naapgnn.models.zero_cost import score_architectures
+
+    arch = {"input_shape": [3, 16, 16], "num_classes": 10, "layers": [
+        {"op": "conv", "out_channels": 8, "kernel_size": 3}, {"op": "dropout", "p": 0.5},
+        {"op": "conv", "out_channels": 8, "kernel_size": 3}, {"op": "gap"}, {"op": "linear", "out_features": 10}]}
+    scores = []
+    for caller in (1, 2):
+        torch.manual_seed(caller)
+        expected = torch.rand(1).item()
+        torch.manual_seed(caller)
+        scores.append(float(score_architectures([arch], "naswot", batch_size=16)[0]))
+        assert torch.rand(1).item() == expected
+    assert scores[0] == scores[1]
+
+
+def test_a_seed_is_told_by_its_last_word():
+    from naapgnn.data.hparams import is_seed
+
+    assert all(map(is_seed, ("seed", "random_seed", "torchSeed", "PRNGSeed", "SEED", "seed2", "seed_id", "seed=7")))
+    assert not any(map(is_seed, ("speed", "seedling", "num_seeds", "use_seed", "seed_lr", "seeds", "n_seed")))

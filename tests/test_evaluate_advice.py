@@ -96,7 +96,7 @@ def test_splits_that_chose_the_budget_with_another_predictor_do_not_count_as_agr
                              full_epochs=140, run_epochs=None, inner_runs=None)
     text = "\n".join(_advice_lines(result, answer, 0.0, str.upper))
     assert "chose its own budget and predictor: 0 epochs with A in 2, 0 epochs with B in 1; the advice is the " \
-           "budget chosen most often, 0 epochs in 3 of 3 (the smaller on a tie), with the predictor chosen most " \
+           "budget chosen most often, 0 epochs in 3 of 3, with the predictor chosen most " \
            "often at it, A in 2 of 3." in text and "majority" not in text
 
 
@@ -110,7 +110,7 @@ def test_the_report_says_when_no_budget_had_a_majority_of_the_splits():
     result = SimpleNamespace(budgets=[9, 12, 20], bench=SimpleNamespace(max_epochs=25), advice_protocol="repeated",
                              full_epochs=25, run_epochs=None, inner_runs=None)
     text = "\n".join(_advice_lines(result, answer, 0.0, str.upper))
-    assert "the advice is the budget chosen most often, 9 epochs in 2 of 4 (the smaller on a tie), with the " \
+    assert "the advice is the budget chosen most often, 9 epochs in 2 of 4, with the " \
            "predictor chosen most often at it, A in 1 of 2. No budget was chosen by a majority of the splits (they " \
            "chose 9 to 20 epochs)" in text
 
@@ -436,7 +436,7 @@ def test_the_setup_names_the_seeds_only_for_the_fixed_split_protocols_run():
         return _fits_per_split(SimpleNamespace(protocols=list(protocols), seeds=[1, 2]))
 
     assert fits("repeated") == "Repeated fits once per split."
-    assert fits("official", "kfold") == ("Official fits every seeded predictor with 2 seed(s) (1, 2) on its one "
+    assert fits("official", "kfold") == ("Official fits every seeded predictor with 2 seed(s) (1, 2) on a fixed "
                                          "split; kfold fits once per split.")
 
 
@@ -446,11 +446,12 @@ def test_the_advice_gets_a_note_when_its_inner_folds_test_few_architectures():
     def result(sizes):
         return SimpleNamespace(inner_runs=pd.DataFrame({"max_violations": [n * (n - 1) // 2 for n in sizes]}))
 
-    advice = {"inner_kendall_tau_std": 0.123}
+    advice = {"choices": [{"best_kendall_tau_std": 0.123}, {"best_kendall_tau_std": 0.05}]}
     assert small_inner_note(result([12, 13, 13]), advice) == (
         "the advice's inner folds test 12-13 architectures each: over so few pairs a fold's Kendall tau spreads "
-        "widely (std 0.12 at the advice), and a budget is advised when it is within that spread of the best, so "
-        "budgets well below the best can pass: read the advice as rough")
+        "widely (std up to 0.12 at a split's best budget), and a budget is advised when it is within that spread "
+        "of the best, so budgets well below the best can pass: read the advice as rough")
+    assert "widely, and" in small_inner_note(result([12]), {"choices": [{"best_kendall_tau_std": float("nan")}]})
     assert small_inner_note(result([36, 37]), advice) is None and small_inner_note(result([12]), None) is None
 
 

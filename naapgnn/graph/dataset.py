@@ -26,10 +26,10 @@ class NAAP440Graphs(InMemoryDataset):
     ``y`` (MaxAccuracy, ``[1]``), ``curve`` (``[1, 90, 3]``: test accuracy, loss
     mean, loss median per epoch), ``model_id`` and ``is_test``.
 
-    The processed file name carries a digest of the source files, of the
-    encoding version and of ``pre_transform`` and ``pre_filter``, so editing the
-    data (or the encoder, or the pre-processing) builds another cache instead of
-    serving stale graphs.
+    The processed file name carries a digest of the source files and of the
+    encoding version, so editing the data (or the encoder) rebuilds the cache
+    instead of serving stale graphs. A changed ``pre_transform`` or ``pre_filter``
+    gets PyG's warning; ``force_reload=True`` then builds the cache anew with it.
 
     Parameters
     ----------
@@ -52,18 +52,12 @@ class NAAP440Graphs(InMemoryDataset):
 
     def __init__(self, root=None, data=None, transform=None, pre_transform=None, pre_filter=None, log: bool = True,
                  force_reload: bool = False):
-        import warnings
-
         from naapgnn.data.download import dataset_dir
 
         self.data_dir = dataset_dir(data)
-        self._digest = _digest(self.data_dir, repr(pre_transform), repr(pre_filter))
-        with warnings.catch_warnings():
-            # PyG compares the pre-processing with the last cache built in processed/; the digest above already
-            # names one cache per pre-processing, so that one read is always the right one
-            warnings.filterwarnings("ignore", message="The `pre_(transform|filter)` argument differs")
-            super().__init__(str(root or default_root()), transform, pre_transform, pre_filter, log=log,
-                             force_reload=force_reload)
+        self._digest = _digest(self.data_dir)
+        super().__init__(str(root or default_root()), transform, pre_transform, pre_filter, log=log,
+                         force_reload=force_reload)
         self.load(self.processed_paths[0])
 
     @property
@@ -98,10 +92,8 @@ class NAAP440Graphs(InMemoryDataset):
         self.save(items, self.processed_paths[0])
 
 
-def _digest(folder: Path, *settings: str) -> str:
+def _digest(folder: Path) -> str:
     h = hashlib.sha256(f"encoding-v{ENCODING_VERSION}".encode())
-    for setting in settings:
-        h.update(setting.encode())
     for name in ("naap440.csv", "naap440v2.csv", "generated_schemes.json"):
         path = folder / name
         if path.exists():

@@ -156,12 +156,19 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
     return reasons
 
 
+def _named_once(names: list) -> list:
+    """Hyperparameter names with a category's indicators (``augment=flip``) named once, by the category."""
+    from naapgnn.data.hparams import SEPARATOR, is_indicator
+
+    return list(dict.fromkeys(k.split(SEPARATOR, 1)[0] if is_indicator(k) else k for k in names))
+
+
 def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | None = None) -> list[str]:
     """A trained-on hyperparameter the record lacks (read as the training mean), one it gives as null where no
     training record did (``nullable``: those some did), one it gives that the model never saw (not read); an
     ``lr`` channel that ends in a warmup, before ``peak_epoch`` (:func:`naapgnn.features.hparams.peak_maybe_later`)."""
     from naapgnn.data.channels import SCHEDULE_CHANNEL
-    from naapgnn.data.hparams import SEPARATOR, is_indicator, is_seed, not_applicable
+    from naapgnn.data.hparams import is_indicator, is_seed, not_applicable
     from naapgnn.features.hparams import SCHEDULE_PEAK, model_hparams, peak_maybe_later, record_hparam
 
     given = model_hparams(record, trained)  # its file may read number-like strings another way
@@ -170,7 +177,7 @@ def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | No
     null = [k for k in null if k not in nullable]
     unknown = sorted(k for k in given if k not in trained and given[k] == given[k]  # a null (NaN) gives nothing
                      and not (is_indicator(k) and given[k] == 0) and not is_seed(k))
-    missing = list(dict.fromkeys(k.split(SEPARATOR, 1)[0] if is_indicator(k) else k for k in missing))  # a category once
+    missing, null = _named_once(missing), _named_once(null)
     out = [f"hparam {', '.join(map(repr, missing))}{_MISSING}"] if missing else []
     if SCHEDULE_PEAK in trained and peak_maybe_later(record, peak_epoch):
         ended = len(record.curve[SCHEDULE_CHANNEL])

@@ -126,11 +126,9 @@ def train_member(make_model, seed: int, val: np.ndarray, data, target, settings,
     (model, best_epoch)
         The model with the weights of its best held-out epoch.
     """
-    import torch
+    from naapgnn.runtime import seeded_torch
 
-    cuda = list(range(torch.cuda.device_count())) if target.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
+    with seeded_torch(seed, target.device):
         return _train_member(make_model, seed, val, data, target, settings, bar)
 
 

@@ -35,6 +35,8 @@ import numpy as np
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.models.zero_cost_memory import check_fits, within_memory
+from naapgnn.models.score_line import ScoreLine  # also here, its former place: earlier pickles name it so
+from naapgnn.runtime import seeded_torch
 
 SCORES = ("naswot", "synflow")
 DEFAULT_BATCH_SIZE = 64
@@ -42,7 +44,7 @@ DEFAULT_SEED = 0
 
 __all__ = [
     "SCORES", "ImageBatch", "naswot", "naswot_kernel", "synflow", "score_architectures",
-    "load_images", "fallback_images", "with_scores", "finite_inputs",
+    "load_images", "fallback_images", "with_scores", "finite_inputs", "ScoreLine",
 ]
 
 
@@ -294,16 +296,11 @@ def _where(item, i: int) -> str:
     return f"record {item.id!r}" + (f" (line {line})" if line else "")
 
 
-def _built(arch, seed: int, init: str, device: str):
-    """The network of ``arch`` initialised right after ``torch.manual_seed(seed)``, on ``device``."""
-    import torch
-
+def _built(arch, init: str, device: str):
+    """The network of ``arch``, initialised from torch's random stream (seeded by the caller), on ``device``."""
     from naapgnn.arch.builder import build_model
 
-    with torch.random.fork_rng(devices=[]):  # a caller's own draws do not depend on the scores
-        torch.manual_seed(int(seed))
-        model = build_model(arch, init=init)
-    return model.to(device)
+    return build_model(arch, init=init).to(device)
 
 
 def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None,
@@ -313,8 +310,10 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
     """Score many untrained architectures.
 
     Each network is built by :func:`naapgnn.arch.builder.build_model` (NAAP-440
-    initialisation) right after ``torch.manual_seed(seed)``, so a score
-    depends only on the architecture, the seed and the images.
+    initialisation) and scored with torch's random streams seeded by ``seed``
+    (:func:`naapgnn.runtime.seeded_torch`), so a score depends only on the
+    architecture, the seed and the images, and the caller's own random state is
+    left as it was.
 
     Parameters
     ----------
@@ -375,12 +374,13 @@ def score_architectures(archs: Sequence[Any], score: str = "naswot", images=None
                 raise NaapgnnError(f"{where}: input shape {list(arch.input_shape)} does not match "
                                    f"the images' {list(batch.shape[1:])}")
         check_fits(arch, score, 1 if batch is None else batch.shape[0], device, where)
-        model = within_memory(score, where, "building it", _built, arch, seed, init, device)
-        if batch is None:
-            scores[i] = within_memory(score, where, "scoring it", synflow, model, arch.input_shape, device=device,
-                                      batchnorm=batchnorm)
-        else:
-            scores[i] = within_memory(score, where, "scoring it", naswot, model, batch.to(device))
+        with seeded_torch(seed, device):  # the scoring draws too (dropout in train mode): fixed, and the caller's kept
+            model = within_memory(score, where, "building it", _built, arch, init, device)
+            if batch is None:
+                scores[i] = within_memory(score, where, "scoring it", synflow, model, arch.input_shape, device=device,
+                                          batchnorm=batchnorm)
+            else:
+                scores[i] = within_memory(score, where, "scoring it", naswot, model, batch.to(device))
         if device != "cpu" and torch.cuda.is_available():
             torch.cuda.synchronize()
         times[i] = time.perf_counter() - start

@@ -120,10 +120,10 @@ def _anchor(records, budget: int) -> np.ndarray:
 
 
 def _hparams(records) -> np.ndarray:
-    from naapgnn.data.hparams import not_applicable
+    from naapgnn.data.hparams import is_seed, not_applicable
     from naapgnn.features.hparams import hparam_inputs, training_mean
 
-    names = sorted({k for r in records for k in r.hparams})
+    names = sorted({k for r in records for k in r.hparams if not is_seed(k)})  # a seed is no part of the recipe
     out = hparam_inputs(records, names)
     null = np.array([[not_applicable(r.hparams, k) for k in names] for r in records], dtype=bool).reshape(out.shape)
     rows, columns = np.nonzero(np.isnan(out) & ~null)
