@@ -462,3 +462,33 @@ def test_evaluate_says_how_many_fits_it_plans_and_how_many_only_choose_the_advic
                  "--predictors", "curve_last", "--inner-folds", "2", "--jobs", "1", "--out", str(tmp_path / "o")]) == 0
     assert ("evaluate: 6 fits to run, 4 of them on the inner folds that choose the budget advice (--inner-folds 0 "
             "leaves those out)") in capsys.readouterr().err
+
+
+def test_the_default_budgets_are_said_to_stop_short_of_long_curves(tmp_path, capsys):
+    from naapgnn.cli.evaluate import default_budgets_note
+
+    long, short = SimpleNamespace(records=_deep_records(n=3)), SimpleNamespace(records=_deep_records(n=3, short=0))
+    assert default_budgets_note(range(10), long) == (
+        "the default budgets stop at 9 epochs, and every curve holds 140: the advice and the tables answer for those "
+        "budgets only (give longer ones in --budgets, e.g. --budgets 0,1,3,9,70,140)")
+    assert short.records[0].num_epochs == 120 and "holds 120" in default_budgets_note(range(10), short)
+    assert default_budgets_note([0, 1, 3], SimpleNamespace(records=[SimpleNamespace(num_epochs=5)])) is None
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(_deep_records(n=20), path)
+    assert main(["evaluate", "--data", str(path), "--protocol", "repeated", "--repeats", "2", "--budgets", "1",
+                 "--predictors", "curve_last", "--inner-folds", "0", "--jobs", "1", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert "default budgets stop" not in capsys.readouterr().err  # budgets given: nothing to say
+
+
+def test_a_model_left_out_for_a_channel_gets_no_second_note_on_its_budgets(tmp_path, capsys):
+    records = _deep_records(n=20)
+    for r in records:  # losses only: no accuracy channel for the curve fits
+        r.curve = {"val_loss": 3.0 - r.curve["accuracy"]}
+    path = tmp_path / "losses.jsonl"
+    write_jsonl(records, path)
+    assert main(["evaluate", "--data", str(path), "--protocol", "repeated", "--repeats", "2", "--budgets", "0,1,3",
+                 "--predictors", "curve_power_law,forest", "--inner-folds", "0", "--jobs", "1", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "note: curve_power_law is left out at budgets >= 1" in err and "curve_power_law runs at budget" not in err

@@ -166,11 +166,14 @@ def run(args: argparse.Namespace, hold) -> int:
     for note in (cut_short_note(result), stopped_before_note(budgets, result.run_epochs)):
         if note:
             print(f"note: {note}", file=sys.stderr)
-    for key, missing in channels_lacking(bench, predictors).items():
+    lacking = channels_lacking(bench, predictors)
+    for key, missing in lacking.items():
         if any(b > 0 for b in budgets):
             print(f"note: {key} is left out at budgets >= 1: it "
                   f"{reads_lacking(bench.records, missing, args.data or 'the data')}", file=sys.stderr)
-    for note in out_of_range_notes([p for p in predictors if p.key not in result.unfit], budgets):
+    running = [p for p in predictors if p.key not in result.unfit and p.key not in lacking]  # the others: said above
+    shorter = None if args.budgets is not None else default_budgets_note(budgets, bench)
+    for note in [*out_of_range_notes(running, budgets), *([shorter] if shorter else [])]:
         print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
         print(f"writing {out / 'report.md'} and the figures ...", file=sys.stderr, flush=True)
@@ -230,6 +233,17 @@ def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:
     named = set(parse_list(args.predictors, "--predictors"))
     explicit = named & ({p.key for p in predictors if p.entry.zero_cost} | {"zero_cost"})
     return None if explicit else 60.0 * args.zc_max_minutes
+
+
+def default_budgets_note(budgets, bench) -> str | None:
+    """A sentence when the default budgets stop well short of what every curve holds: the advice and the tables
+    then answer for those budgets only."""
+    held = min(r.num_epochs for r in bench.records)
+    if not budgets or held < 2 * max(budgets):
+        return None
+    return (f"the default budgets stop at {max(budgets)} epochs, and every curve holds {held}: the advice and the "
+            f"tables answer for those budgets only (give longer ones in --budgets, e.g. --budgets "
+            f"0,1,3,{max(budgets)},{held // 2},{held})")
 
 
 def out_of_range_notes(predictors, budgets) -> list[str]:
