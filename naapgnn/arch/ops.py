@@ -97,11 +97,16 @@ def _digits(value: int) -> str:
     return text if len(text.lstrip("-")) <= 20 else f"{text[:3]}... ({len(text.lstrip('-'))} digits)"
 
 
+def _whole(value: Any) -> Any:
+    """A float of no fraction as that int (``8.0``, as a table export writes an integer column); anything else as
+    it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def positive_int(value: Any, name: str) -> int:
     """``value`` as an int (a numpy integer too, or a float of no fraction: ``8.0`` as a table export writes an
     integer column); one-line NaapgnnError unless it is in [1, MAX_SIZE]."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
     value = int(value)
@@ -124,9 +129,7 @@ def check_attrs(op: str, attrs: dict) -> None:
     if "stride" in attrs:
         attrs["stride"] = positive_int(attrs["stride"], "stride")
     if "padding" in attrs:
-        pad = attrs["padding"]
-        if isinstance(pad, float) and pad.is_integer():  # as positive_int reads a table export's 1.0
-            pad = int(pad)
+        pad = _whole(attrs["padding"])
         if isinstance(pad, bool) or not isinstance(pad, numbers.Integral) or pad < 0:
             raise NaapgnnError(f"padding must be a non-negative integer, got {pad!r}")
         pad = attrs["padding"] = int(pad)

@@ -143,8 +143,9 @@ def run(args: argparse.Namespace, hold) -> int:
     note_repeated_configurations(bench)
     protocols = protocols or ["repeated" if args.train_size is not None else
                               protocol_or_default(None, bench.is_test, args.data)]
+    shortest = min(r.num_epochs for r in bench.records)
     if budgets is None:
-        budgets = budgets_held(range(10), min(r.num_epochs for r in bench.records),
+        budgets = budgets_held(range(10), shortest,
                                first_logged=first_logged_epoch(bench.records), records=bench.records)
     out = Path(args.out)
     if args.fresh and (out / "cache").exists():
@@ -172,7 +173,7 @@ def run(args: argparse.Namespace, hold) -> int:
             print(f"note: {key} is left out at budgets >= 1: it "
                   f"{reads_lacking(bench.records, missing, args.data or 'the data')}", file=sys.stderr)
     running = [p for p in predictors if p.key not in result.unfit and p.key not in lacking]  # the others: said above
-    shorter = None if args.budgets is not None else default_budgets_note(budgets, bench)
+    shorter = None if args.budgets is not None else default_budgets_note(budgets, shortest)
     for note in [*out_of_range_notes(running, budgets), *([shorter] if shorter else [])]:
         print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
@@ -235,10 +236,9 @@ def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:
     return None if explicit else 60.0 * args.zc_max_minutes
 
 
-def default_budgets_note(budgets, bench) -> str | None:
-    """A sentence when the default budgets stop well short of what every curve holds: the advice and the tables
-    then answer for those budgets only."""
-    held = min(r.num_epochs for r in bench.records)
+def default_budgets_note(budgets, held: int) -> str | None:
+    """A sentence when the default budgets stop well short of ``held``, the epochs every curve holds: the advice
+    and the tables then answer for those budgets only."""
     if not budgets or held < 2 * max(budgets):
         return None
     return (f"the default budgets stop at {max(budgets)} epochs, and every curve holds {held}: the advice and the "

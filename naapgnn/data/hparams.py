@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_names",
+__all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_name", "given_names",
            "is_seed", "seed_notice", "name_problem", "name_problems", "mixed_kinds", "is_indicator",
            "numbers_in_strings", "number_strings_notice", "read_as", "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
 
@@ -125,9 +125,14 @@ def name_problems(records) -> list[tuple[int, str]]:
             for r, n in zip(records, names) if n != common]
 
 
+def given_name(key: str) -> str:
+    """The name as the file gave it: ``optimizer`` for an ``optimizer=...`` indicator, any other name as it is."""
+    return key.split(SEPARATOR, 1)[0]
+
+
 def given_names(hparams: Mapping[str, float]) -> set[str]:
-    """The names as the file gave them: ``optimizer`` for any ``optimizer=...`` indicator."""
-    return {k.split(SEPARATOR, 1)[0] for k in hparams}
+    """The names as the file gave them (:func:`given_name`)."""
+    return {given_name(k) for k in hparams}
 
 
 def complete_categories(hparams_list: Iterable[dict[str, float]]) -> None:
@@ -206,8 +211,8 @@ def is_seed(name: str) -> bool:
     configuration (:mod:`naapgnn.data.configurations`)."""
     import re
 
-    base = name.split(SEPARATOR, 1)[0]
-    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", base) if w]
+    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", given_name(name))
+             if w]
     if len(words) > 1 and words[-1] in ("id", "idx", "index"):
         words = words[:-1]
     if not words or words[-1].rstrip("0123456789") != "seed":
@@ -217,7 +222,7 @@ def is_seed(name: str) -> bool:
 
 def seed_notice(hparams_list: Iterable[Mapping[str, float]], source: str) -> str:
     """A one-line warning naming the hyperparameters read as a run's seed (:func:`is_seed`); empty when none is."""
-    names = sorted({key.split(SEPARATOR, 1)[0] for hp in hparams_list for key in hp if is_seed(key)})
+    names = sorted({given_name(key) for hp in hparams_list for key in hp if is_seed(key)})
     if not names:
         return ""
     return (f"{source}: hparams {', '.join(names)}: read as the run's seed, not a hyperparameter: no predictor reads "
@@ -246,7 +251,7 @@ def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,
         empty when there is none to warn of.
     """
     numeric = numbers_in_strings(hparams_list)
-    categories = {k.split(SEPARATOR, 1)[0] for k in model_names or () if is_indicator(k)}
+    categories = {given_name(k) for k in model_names or () if is_indicator(k)}
     numeric = {name: value for name, value in numeric.items() if name not in categories}
     if not numeric:
         return ""
@@ -328,6 +333,6 @@ def not_applicable(hparams: Mapping[str, float], name: str) -> bool:
     """Whether the record gives ``name`` as null (a category: the name given, with no indicator 1)."""
     if not is_indicator(name):
         return name in hparams and math.isnan(hparams[name])
-    base = name.split(SEPARATOR, 1)[0]
+    base = given_name(name)
     return base in given_names(hparams) and not any(v == 1.0 for k, v in hparams.items()
                                                      if k.startswith(base + SEPARATOR))

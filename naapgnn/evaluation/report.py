@@ -235,7 +235,9 @@ def _advice_lines(result, advice, tolerance, lab) -> list[str]:
 
 def _fits_per_split(result) -> str:
     """How many fits each protocol run makes: seeds on a fixed split, one per split otherwise."""
-    fixed = [p for p in result.protocols if p in ("official", "extrapolate")]
+    from naapgnn.evaluation.engine import FIXED_SPLIT_PROTOCOLS
+
+    fixed = [p for p in result.protocols if p in FIXED_SPLIT_PROTOCOLS]
     per_split = [p for p in result.protocols if p not in fixed]
     parts = [f"{' and '.join(fixed)} fit{'s' * (len(fixed) == 1)} every seeded predictor with {len(result.seeds)} "
              f"seed(s) ({', '.join(map(str, result.seeds))}) on a fixed split"] if fixed else []

@@ -158,9 +158,9 @@ def domain_reasons(domain: dict, records, graphs, curve: np.ndarray, hparams: np
 
 def _named_once(names: list) -> list:
     """Hyperparameter names with a category's indicators (``augment=flip``) named once, by the category."""
-    from naapgnn.data.hparams import SEPARATOR, is_indicator
+    from naapgnn.data.hparams import given_name
 
-    return list(dict.fromkeys(k.split(SEPARATOR, 1)[0] if is_indicator(k) else k for k in names))
+    return list(dict.fromkeys(map(given_name, names)))
 
 
 def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | None = None) -> list[str]:

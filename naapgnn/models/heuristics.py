@@ -260,16 +260,13 @@ class CurveHeuristic(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         return self
 
     def _fit_channel(self, records: list, y) -> None:
-        from naapgnn.data.channels import accuracy_candidates, accuracy_channels, accuracy_factor, target_channel
+        from naapgnn.data.channels import accuracy_candidates, accuracy_channels, target_channel
 
         if self.channel is not None:
             lacking = [r.id for r in records if self.channel not in r.curve]
             if lacking:
                 raise NaapgnnError(f"heuristic {self.method!r}: record {lacking[0]!r} has no {self.channel!r} channel")
-            self.scale_ = accuracy_factor(records, self.channel)
-            if self.scale_ is None:
-                raise NaapgnnError(f"heuristic {self.method!r}: channel {self.channel!r} holds values outside "
-                                   "[0, 1] and [0, 100], so no accuracy (nor an error rate)")
+            self.scale_ = _factor_of(records, self.channel, f"heuristic {self.method!r}")
             return
         found = target_channel(records, None if y is None else np.asarray(y, dtype=float))
         if found is None and len(accuracy_candidates(records)) > 1:
@@ -311,7 +308,7 @@ class CurveHeuristic(RecordsScoreMixin, RegressorMixin, BaseEstimator):
             return curve_matrix(X, budget, "Accuracy")
         channel, scale = self._channel()
         if not self.fitted_on_records_:
-            scale = _factor_of(X, channel)
+            scale = _factor_of(X, channel, f"heuristic {self.method!r}")
         out = np.zeros((len(X), budget))
         diverged = self._diverged_value(X) if any(not len(r.curve.get(channel, ())) for r in X) else None
         for i, r in enumerate(X):
@@ -345,16 +342,16 @@ class CurveHeuristic(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         return np.where(lengths > 0, lengths, np.median(lengths[lengths > 0]) if lengths.any() else np.nan)
 
 
-def _factor_of(records, channel: str) -> float:
-    """The factor ``channel`` of ``records`` is read with (:func:`naapgnn.data.channels.accuracy_factor`), for a
-    heuristic fitted on no records; a one-line error where it holds no accuracy."""
+def _factor_of(records, channel: str, who: str) -> float:
+    """The factor ``channel`` of ``records`` is read with (:func:`naapgnn.data.channels.accuracy_factor`; 1 where
+    none logs it); a one-line error naming ``who`` where it holds no accuracy."""
     from naapgnn.data.channels import accuracy_factor
 
     logged = [r for r in records if len(r.curve.get(channel, ()))]
     factor = accuracy_factor(logged, channel) if logged else 1.0
     if factor is None:
-        raise NaapgnnError(f"CurveHeuristic: channel {channel!r} holds values outside [0, 1] and [0, 100], so no "
-                           "accuracy (nor an error rate)")
+        raise NaapgnnError(f"{who}: channel {channel!r} holds values outside [0, 1] and [0, 100], so no accuracy "
+                           "(nor an error rate)")
     return factor
 
 

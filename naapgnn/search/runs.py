@@ -267,9 +267,9 @@ def check_reads_no_hparams(model, checkpoint: str) -> None:
     """Refuse a checkpoint that reads hyperparameters (its ``hparam_names_``: ``lr``, a category's indicators
     ``optimizer=adam``, ...): the enlarged space's schemes give none, so each would be read as its training mean
     and every scheme ranked as if trained with that mean recipe, silently (``predict`` flags it per record)."""
-    from naapgnn.data.hparams import SEPARATOR
+    from naapgnn.data.hparams import given_name
 
-    read = list(dict.fromkeys(name.split(SEPARATOR, 1)[0] for name in getattr(model, "hparam_names_", None) or ()))
+    read = list(dict.fromkeys(map(given_name, getattr(model, "hparam_names_", None) or ())))
     if read:
         several = len(read) > 1
         raise NaapgnnError(f"--checkpoint {checkpoint}: trained on hyperparameter{'s' * several} {', '.join(read)}, "
