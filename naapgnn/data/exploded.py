@@ -1,17 +1,16 @@
-"""Losses that exploded: finite values a diverging run logged before (or instead of) NaN.
+"""Losses that exploded: huge finite values a diverging run logged before (or instead of) NaN, named in a warning.
 
-A run that diverges often logs its loss growing by orders of magnitude (``2.3e12``) before it overflows, and some
-loggers never write NaN at all. Such a value is finite, so it passes every check, but read as it is it wrecks every
-model that standardises the channel: the other runs' losses then differ in the tenth decimal of their column, and
-a diverged run filled with "the channel's worst finite value" is filled with ``2.3e12`` too.
+A run that diverges often logs its loss growing by orders of magnitude (``2.3e12`` after ``2.19``) before it
+overflows, and some loggers never write NaN at all. Such a value is finite and passes every check. It is read as
+logged: a model that standardises the channel then sees the other runs' values of it nearly equal, and a run
+diverged to NaN elsewhere in the file is filled with it (the channel's worst finite value). A loss channel's value
+over :data:`EXPLODED_FACTOR` times the run's first positive logged value of that channel is named in a one-line
+warning, which says how to have such a run read as diverged instead: log NaN from there. No healthy run's loss
+grows a hundredfold over its first value (the first epochs hold a loss near chance; a warm restart or an
+overfitting network raise it again by a few times at most). Error rates (bounded) and accuracies are never named.
 
-No healthy run's loss grows a hundredfold over its first logged value: the first epochs hold a loss near chance, a
-warm restart or an overfitting network raise it again by a few times at most. So a loss channel's value over
-:data:`EXPLODED_FACTOR` times the run's first positive logged value of that channel reads as an exploded run:
-each such value becomes NaN, and :func:`naapgnn.data.gaps.fill_non_finite` reads it as it reads a NaN (a run
-diverged to the end of its curve, or an epoch not logged where the loss comes back below the bar). The rule reads
-each run by itself, so a prediction reads a run as its training records were read, whatever file it comes in.
-Error rates (bounded) and accuracies are never touched.
+Reading them as NaN was measured and not adopted (README, "Losses that explode"): on the files whose runs explode,
+it raised Baker's nu-SVR's tau and lowered the GNN's, which reads the raw values well.
 """
 from __future__ import annotations
 
@@ -21,13 +20,13 @@ import numpy as np
 
 from naapgnn.data.channels import is_error_channel, is_loss_channel
 
-__all__ = ["mark_exploded", "EXPLODED_FACTOR"]
+__all__ = ["exploded_notice", "exploded_epochs", "EXPLODED_FACTOR"]
 
 EXPLODED_FACTOR = 100.0
 
 
-def mark_exploded(records: Sequence, name: str, lines: Sequence[int], read_epochs: int | None = None) -> str | None:
-    """Set, in place, each exploded loss value of the records' curves to NaN (see the module docstring).
+def exploded_notice(records: Sequence, name: str, lines: Sequence[int], read_epochs: int | None = None) -> str | None:
+    """A one-line notice of the records whose loss exploded (see the module docstring); the records are unchanged.
 
     Parameters
     ----------
@@ -37,34 +36,32 @@ def mark_exploded(records: Sequence, name: str, lines: Sequence[int], read_epoch
     lines : sequence of int
         Each record's line in the file.
     read_epochs : int, optional
-        The epochs a reader reads (a checkpoint's budget): an explosion after them is replaced without a word.
+        The epochs a reader reads (a checkpoint's budget): an explosion after them is no news.
 
     Returns
     -------
     str or None
-        A one-line notice of the runs read as exploded (None when none was, or none within ``read_epochs``).
+        None when no loss exploded within ``read_epochs``.
     """
     hits = []
     for i, record in enumerate(records):
         for channel, values in record.curve.items():
             if not is_loss_channel(channel) or is_error_channel(channel):
                 continue
-            over = _exploded(values)
+            over = exploded_epochs(values[:read_epochs])
             if over.any():
-                hits.append((i, channel, int(np.flatnonzero(over)[0]), float(values[over].max())))
-                values[over] = np.nan
-    said = [h for h in hits if read_epochs is None or h[2] < read_epochs]
-    if not said:
+                hits.append((i, channel, int(np.flatnonzero(over)[0]), float(values[:read_epochs][over].max())))
+    if not hits:
         return None
-    i, channel, epoch, _ = said[0]
-    runs = len({h[0] for h in said})
-    return (f"{name}: {runs} record(s) logged a loss over {EXPLODED_FACTOR:g} times their first value (first: line "
-            f"{lines[i]}, curve.{channel}[{epoch}]; up to {max(h[3] for h in said):.3g}), read as exploded: from that "
-            "epoch on as a non-finite value, a diverged run if it never comes back")
+    i, channel, epoch, _ = hits[0]
+    return (f"{name}: {len({h[0] for h in hits})} record(s) logged a loss over {EXPLODED_FACTOR:g} times their first "
+            f"value (first: line {lines[i]}, curve.{channel}[{epoch}]; up to {max(h[3] for h in hits):.3g}), read as "
+            "logged; to read such a run as diverged, log NaN (or null) from the epoch it diverged on")
 
 
-def _exploded(values: np.ndarray) -> np.ndarray:
+def exploded_epochs(values: np.ndarray) -> np.ndarray:
     """Which epochs' values exceed :data:`EXPLODED_FACTOR` times the first positive finite value (a boolean mask)."""
+    values = np.asarray(values, dtype=float)
     positive = np.flatnonzero(np.isfinite(values) & (values > 0))
     if not len(positive):
         return np.zeros(len(values), dtype=bool)

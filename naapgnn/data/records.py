@@ -36,7 +36,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from naapgnn.data.channels import carry_stopped_runs, curve_values, missing_schedule_notice, read_schedule_alias
-from naapgnn.data.exploded import mark_exploded
+from naapgnn.data.exploded import exploded_notice
 from naapgnn.data.gaps import fill_non_finite, never_logged_notice
 from naapgnn.data.hparams import (complete_categories, hparams_to_json, json_kind, mixed_kinds, name_problems,
                                   number_strings_notice, parse_hparams, same_hparams, seed_notice)
@@ -275,7 +275,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     for notice in (read_schedule_alias(records, name), missing_schedule_notice(records, name, lines_of), numbers,
                    seed_notice([r.hparams for r in records], name),
                    lr_mismatch_notice(records, name, lines_of),  # as logged, before a stopped run's is carried on
-                   mark_exploded(records, name, lines_of, read_epochs),  # before the NaN it becomes is read
+                   exploded_notice(records, name, lines_of, read_epochs),  # before NaNs are filled
                    fill_non_finite(records, name, lines_of, diverged_values, read_epochs),
                    carry_stopped_runs(records, name, lines_of), never_logged_notice(records, name, lines_of),
                    low_percent_notice(records, name) if target_scale == "percent" and not fractions_already else None,
