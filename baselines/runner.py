@@ -58,6 +58,10 @@ def select_baselines(spec: str = "all") -> list[str]:
     for item in comma_items(spec, "--models"):
         found = groups.get(item) or ([item] if item in names else [by_key[item]] if item in by_key else None)
         if found is None:
+            if _registered(item):
+                raise NaapgnnError(f"{item!r} is a registered predictor but not one of the baselines' models (the "
+                                   f"paper's table, the per-layer forests, Baker's): run it with naapgnn evaluate "
+                                   f"--predictors {item}")
             raise NaapgnnError(
                 f"unknown baseline {item!r} (groups: {', '.join(groups)}; or a model name such as '5-NN', or its "
                 "registry key, 'paper:5-NN')"
@@ -66,6 +70,17 @@ def select_baselines(spec: str = "all") -> list[str]:
     if not chosen:
         raise NaapgnnError("no baseline selected")
     return chosen
+
+
+def _registered(key: str) -> bool:
+    """Whether ``key`` names an entry of naapgnn's predictor registry."""
+    from naapgnn.models import registry
+
+    try:
+        registry.get(key)
+    except NaapgnnError:
+        return False
+    return True
 
 
 def run_baselines(

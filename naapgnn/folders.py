@@ -35,7 +35,12 @@ def held_folder(folder: str | Path, busy: str, lock_name: str = LOCK_NAME, also:
             finish_staged(folder)  # before the temporaries it renames could be taken for stale ones
             for part in (folder, *(folder / name for name in also)):
                 remove_stale_temporaries(part)
-            yield folder
+            try:
+                yield folder
+            finally:  # still held: the file stays (unlinking a locked file races), saying no run writes there
+                with contextlib.suppress(OSError):
+                    handle.seek(0)
+                    handle.truncate()
     finally:
         with contextlib.suppress(OSError):  # folders made for the lock alone go with it
             if made and [p.name for p in folder.iterdir()] == [lock_name]:

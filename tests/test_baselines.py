@@ -122,6 +122,11 @@ def test_select_baselines():
     assert select_baselines("1-NN, SVR (RBF kernel),1-NN") == ["1-NN", "SVR (RBF kernel)"]
     with pytest.raises(NaapgnnError, match="unknown baseline 'Foo'"):
         select_baselines("Foo")
+    # a registry key that evaluate runs but the baselines' table does not hold says where it runs
+    with pytest.raises(NaapgnnError, match=r"^'onehot_ops' is a registered predictor but not one of the baselines' "
+                                           r"models \(the paper's table, the per-layer forests, Baker's\): run it "
+                                           r"with naapgnn evaluate --predictors onehot_ops$"):
+        select_baselines("5-NN,onehot_ops")
 
 
 def test_other_protocols_report_mean_and_std(naap440):

@@ -398,6 +398,12 @@ def test_a_held_folder_names_the_run_that_holds_it(tmp_path):
                                                "another --out$"):
             with held_folder(tmp_path, "naapgnn evaluate run is writing into this folder"):
                 pass
+        held = f"{os.getpid()}\tnaapgnn baselines run is writing into this folder"
+        assert (tmp_path / ".naapgnn.lock").read_text() == held
+    # once the run ends, the lock file stays (unlinking a locked file races) but no longer says a run writes there
+    assert (tmp_path / ".naapgnn.lock").read_text() == ""
+    with held_folder(tmp_path, "naapgnn evaluate run is writing into this folder"):
+        assert (tmp_path / ".naapgnn.lock").read_text().endswith("\tnaapgnn evaluate run is writing into this folder")
 
 
 def test_a_set_put_back_without_hard_links_says_which_files_stay_new(tmp_path, monkeypatch):

@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budgets", default=None, metavar="K,K,...",
                    help="epoch budgets, comma-separated, each between 0 and the benchmark's curve length "
                    "(NAAP-440: 90; deep ResNets: 140) (default 0-9, or 0 to the shortest curve's length "
-                   "when shorter)")
+                   "when shorter; a finished run that stopped early counts at the longest length, its last "
+                   "values carried there)")
     p.add_argument("--seeds", type=int, default=3, metavar="N",
                    help="seeds per predictor on the fixed-split protocols (default 3)")
     p.add_argument("--protocol", default=None, metavar="P,P,...",
