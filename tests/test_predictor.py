@@ -10,7 +10,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from naapgnn.data.records import Record, records_from_naap440
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.evaluation.metrics import kendall_tau
 from naapgnn.features.curves import curve_feature_names, curve_features
 from naapgnn.graph.encoding import NODE_FEATURES
@@ -363,3 +363,19 @@ def test_a_record_without_lr_is_read_with_the_training_recipe_schedule(fitted, t
     assert np.array_equal(fitted.predict(without), fitted.predict(test[:5]))
     other = [replace(r, curve={**r.curve, "lr": np.full(90, 0.05)}) for r in test[:5]]  # its own schedule wins
     assert not np.array_equal(fitted._curve(other), fitted._curve(test[:5]))
+
+
+def test_a_channel_no_record_logs_is_refused_where_one_record_lacking_it_is_read_at_the_training_mean(fitted, test):
+    """The same runs logged as an error rate where the model read an accuracy: read at the training mean in every
+    record, the predictions were 0 (clipped) with no more than a flag per row."""
+    from dataclasses import replace
+
+    renamed = [replace(r, curve={**{k: v for k, v in r.curve.items() if k != "accuracy"},
+                                 "val_error": 1 - np.asarray(r.curve["accuracy"])}) for r in test[:5]]
+    logged = ", ".join(repr(c) for c in sorted(renamed[0].curve))
+    with pytest.raises(NaapgnnError, match=rf"^GNNPredictor.predict: no record logs curve channel 'accuracy', which "
+                                           rf"every training record logged and the model reads at budget 3 \(the "
+                                           rf"records log {logged}\): give it under that name, or predict at budget 0$"):
+        fitted.predict(renamed)
+    with pytest.warns(NaapgnnWarning, match="curve channel 'accuracy' \\(1 of 5, e.g. "):
+        assert np.all(np.isfinite(fitted.predict([renamed[0], *test[1:5]])))

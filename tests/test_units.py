@@ -102,6 +102,13 @@ def test_records_built_in_python_that_mix_units_are_refused_as_a_file_is(tmp_pat
                                "same unit")
     runs = load_jsonl(_write(tmp_path / "p.jsonl", _percent_runs()))
     assert as_records(runs) == runs  # all in percent: read so
+    # one of each, a prediction's records without targets: no majority tells the unit, so the reader's warning,
+    # which a Python call once dropped without a word (it read the fraction run 100 times too small)
+    bare = [replace(percent, target=None), replace(records[1], target=None)]
+    with pytest.warns(NaapgnnWarning, match=r"^GNNPredictor: curve.val_acc: 1 of 2 records never exceed 1.05 while "
+                                            r"others reach 50: read as percentages, all of them; fractions mixed in "
+                                            r"would read 100 times too small$"):
+        as_records(bare, "GNNPredictor")
 
 
 def test_a_file_declared_in_percent_whose_runs_mostly_died_near_chance_is_fitted_as_it_was_read(tmp_path):

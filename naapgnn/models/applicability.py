@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from naapgnn.errors import NaapgnnWarning
+from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
 MARGIN = 0.05
 DISAGREEMENT_FACTOR = 3.0
@@ -281,9 +281,7 @@ class ApplicabilityMixin:
         or a hyperparameter the model reads: both are read at their training mean (:meth:`domain_report` flags
         each record). Records read from a file are left to its reader, which has warned of what they lack."""
         records = [r for r in records if getattr(r, "line", None) is None]
-        part = self.domain_.get("curve_features", {})
-        required = [name[:-len("_present")] for name, low in zip(part.get("names", ()), part.get("min", ()))
-                    if name.endswith("_present") and low == 1]
+        required = self._required_channels()
         lacking: dict = {}
         for record in records:
             for channel in required:
@@ -297,6 +295,30 @@ class ApplicabilityMixin:
             what = "; ".join(f"{name} ({len(ids)} of {len(records)}, e.g. {ids[0]!r})" for name, ids in lacking.items())
             warnings.warn(f"{type(self).__name__}.predict: records lack what every training record gave, read as its "
                           f"training mean: {what}", NaapgnnWarning, stacklevel=3)
+
+    def _required_channels(self) -> list[str]:
+        """The curve channels every training record logged and the model reads."""
+        part = self.domain_.get("curve_features", {})
+        return [name[:-len("_present")] for name, low in zip(part.get("names", ()), part.get("min", ()))
+                if name.endswith("_present") and low == 1]
+
+    def refuse_unlogged_channels(self, records) -> None:
+        """A one-line NaapgnnError when no record of the call logs an accuracy channel the model reads that every
+        training record logged: read at its training mean in every record, the curve would say nothing of how the
+        runs fare (a channel named otherwise, ``val_error`` for ``accuracy``, is the usual cause). A loss, a cost or
+        a learning rate lacking is read at its training mean with a warning (:meth:`warn_read_as_training_mean`)."""
+        from naapgnn.data.channels import is_cost_channel, is_loss_channel, measured_channels
+
+        if not any(measured_channels(r.curve) for r in records):
+            return  # no curve at all: the budget's own check names the records
+        missing = [c for c in self._required_channels() if not is_loss_channel(c) and not is_cost_channel(c)
+                   and not any(len(r.curve.get(c, ())) for r in records)]
+        if missing:
+            logged = sorted({c for r in records for c in r.curve})
+            raise NaapgnnError(f"{type(self).__name__}.predict: no record logs curve channel {missing[0]!r}, which "
+                               f"every training record logged and the model reads at budget {self.budget} (the "
+                               f"records log {', '.join(map(repr, logged)) or 'no curve'}): give it under that "
+                               "name, or predict at budget 0")
 
     def domain_report(self, X, parts: dict | None = None, graphs=None) -> tuple[np.ndarray, list[str]]:
         """Whether each architecture (and curve) lies inside what the predictor was trained on, and why not.

@@ -405,7 +405,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         from naapgnn.models.network import predict_members
 
         self._check_fitted()
-        records = as_records(X)
+        self.refuse_unlogged_channels(records := as_records(X))
         with torch.no_grad():
             device = self._device()
             raw = self._graphs(X, records) if graphs is None else graphs

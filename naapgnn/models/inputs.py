@@ -122,11 +122,16 @@ def _check_units(records: list, who: str) -> None:
     Records all read from files declared in percent are counted as their readers counted them: most runs may stay
     below 1 %, dead at chance; one in fractions among them is still told by its curve against its target.
     """
+    import warnings
+
     from naapgnn.data.units import mixed_units_notice
+    from naapgnn.errors import NaapgnnWarning
 
     if any(len(values) for record in records for values in record.curve.values()):
         declared = all(getattr(r, "declared_percent", False) for r in records)
-        mixed_units_notice(records, who, [repr(r.id) for r in records], declared=declared, place="record")
+        notice = mixed_units_notice(records, who, [repr(r.id) for r in records], declared=declared, place="record")
+        if notice:  # a quarter to a half of them never above 1.05: dead runs, or fractions among percentages
+            warnings.warn(notice, NaapgnnWarning, stacklevel=3)
 
 
 def _checked_record(record, i: int):
