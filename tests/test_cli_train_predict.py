@@ -482,3 +482,20 @@ def test_non_finite_values_through_the_budget_are_said_to_read_as_diverged_even_
                     in err) and "epoch not logged" not in err
     predictions = [(tmp_path / f"{n}.csv").read_text().splitlines()[1].split(",")[1] for n in ("full", "cut")]
     assert predictions[0] == predictions[1]
+
+
+def test_train_says_in_words_what_the_gate_kept():
+    from types import SimpleNamespace
+
+    from naapgnn.cli.train import gate_summary
+
+    kept = SimpleNamespace(budget=10, stack_gate_={"budget0_kind": "hparams", "hparams_setting": {"weight": 1.0},
+                                                    "kind": "svr_values", "weight": 0.25, "used": True})
+    assert gate_summary(kept) == (
+        "gate (chosen on the training split's cross-validation): without the curve, a nu-SVR on the hyperparameters "
+        "(hparams, at share 1 beside the graph prediction); with 10 epochs, a nu-SVR on the graph prediction, curve "
+        "features, Baker's per-epoch values, hyperparameters and statistics (svr_values) at share 0.25 beside that")
+    dropped = SimpleNamespace(budget=3, stack_gate_={"budget0_kind": "graph", "kind": "graph", "used": False})
+    assert gate_summary(dropped).endswith(": without the curve, the graph prediction alone (graph); with 3 epochs "
+                                          "the same: no curve model beat it")
+    assert gate_summary(SimpleNamespace(budget=0, stack_gate_={})) is None  # no gate (curve_mode="network")

@@ -49,6 +49,38 @@ def _forest_share(model) -> str:
     return f"forest share {model.blend_share_:g}, chosen on held-out predictions (blend_forest {model.blend_forest:g})"
 
 
+GATE_KINDS = {  # what each model the gate may keep reads (naapgnn.models.curve_stack)
+    "graph": "the graph prediction alone",
+    "architecture": "the graph prediction plus a kernel ridge of its residual on the hyperparameters and statistics",
+    "hparams": "a nu-SVR on the hyperparameters",
+    "robust": "a nu-SVR on the graph prediction, hyperparameters and statistics",
+    "linear": "a ridge on the graph prediction and the curve features",
+    "nonlinear": "a kernel ridge of the residual on the curve features, hyperparameters and statistics",
+    "svr": "a nu-SVR on the graph prediction, curve features and hyperparameters",
+    "svr_statistics": "a nu-SVR on the graph prediction, curve features, hyperparameters and statistics",
+    "svr_values": "a nu-SVR on the graph prediction, curve features, Baker's per-epoch values, hyperparameters and "
+                  "statistics",
+}
+
+
+def gate_summary(model) -> str | None:
+    """What the gate kept on the training split's cross-validation, in words: the model without the curve (and its
+    share beside the graph prediction), and at a budget the curve model and its share beside that one."""
+    gate = getattr(model, "stack_gate_", None)
+    if not gate or "budget0_kind" not in gate:
+        return None
+    base = gate["budget0_kind"]
+    share = gate.get(f"{base}_setting", {}).get("weight")
+    text = f"without the curve, {GATE_KINDS.get(base, base)} ({base}"
+    text += f", at share {share:g} beside the graph prediction)" if share is not None else ")"
+    if not model.budget:
+        return f"gate (chosen on the training split's cross-validation): {text}"
+    kind, weight = gate["kind"], float(gate.get("weight", 1.0))
+    curve = (f"with {model.budget} epochs, {GATE_KINDS.get(kind, kind)} ({kind}) at share {weight:g} beside that"
+             if gate.get("used") else f"with {model.budget} epochs the same: no curve model beat it")
+    return f"gate (chosen on the training split's cross-validation): {text}; {curve}"
+
+
 def held_out_summary(model, records) -> str:
     """Quality of the held-out predictions on the training data (no test data involved): the whole model's (the
     blend and curve stack, cross-validated inside the training data) and the graph network's alone."""
@@ -137,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
           f"({members}, {'full-batch' if batch is None else f'mini-batches of {batch}'}, "
           f"best epochs {model.best_epochs_}, {_forest_share(model)})")
     print(held_out_summary(model, records))
+    gate = gate_summary(model)
+    if gate:
+        print(gate)
     repeated = repeated_runs_note(records)
     if repeated:
         print(f"note: {repeated}")
