@@ -37,3 +37,14 @@ def unknown_fields(names) -> str:
     mended in one pass, not one rerun per field."""
     names = sorted(names)
     return f"unknown field{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
+
+
+def as_written(value) -> str:
+    """A decoded JSON value as a file writes it, for messages: ``null``, ``true``, ``false``, ``NaN``, ``Infinity``,
+    a string quoted; anything else as its ``repr``."""
+    import json
+    import math
+
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        return json.dumps(value)
+    return repr(value)

@@ -178,7 +178,7 @@ def test_a_target_in_percent_among_fractions_is_refused_as_mixed_units_in_either
     assert str(info.value) == (f"{path}: target: mixed units: line 4 (73.5) above 1 (percentages?) while 4 of 5 "
                                "records give fractions; give every target in the same unit")
     with pytest.warns(NaapgnnWarning, match=r"b.jsonl: target: 4 of 5 records give at most 1, read as at most 1 % "
-                                            r"under --target-scale percent, while line 4 \(73.5\) give more"):
+                                            r"under --target-scale percent, while line 4 \(73.5\) gives more"):
         assert load_benchmark(path, target_scale="percent")[3].target == pytest.approx(0.735)
 
 
@@ -194,7 +194,7 @@ def test_a_target_in_percent_among_fractions_is_refused_as_mixed_units_in_either
         ({"id": "a", "arch": []}, "arch: empty network"),
         ({"id": "a", "arch": [dict(SCHEME[0], width=-4)]}, "arch: block 0: "),
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": [0.1, "0.2"]}},
-         "curve.accuracy[1]: expected a finite number, got '0.2'"),
+         "curve.accuracy[1] (epoch 2): expected a finite number, got '0.2'"),
         ({"id": "a", "arch": SCHEME, "curve": {"accuracy": 0.1}}, "curve.accuracy: expected a list"),
         ({"id": "a", "arch": SCHEME, "curve": {"train acc": [1.0]}},
          "curve: channel name 'train acc': expected a letter or _ followed by letters, digits or _ . / : -"),
@@ -213,7 +213,7 @@ def test_a_target_in_percent_among_fractions_is_refused_as_mixed_units_in_either
         ({"id": "a", "arch": SCHEME, "hparams": {"lr": 1e39}},
          "hparams.lr: 1e+39 is beyond what the models read (|value| <= 1e+30)"),
         ({"id": "a", "arch": SCHEME, "curve": {"loss": [2.0, -1e300]}},
-         "curve.loss[1]: -1e+300 is beyond what the models read"),
+         "curve.loss[1] (epoch 2): -1e+300 is beyond what the models read"),
         ({"id": "a", "arch": SCHEME, "hparams": [0.1]}, "hparams: expected an object of numbers"),
         ({"id": "a", "arch": SCHEME, "target": "0.5"}, "target: expected a finite number, got '0.5'"),
         ({"id": "a", "arch": SCHEME, "split": "val"}, "split: expected \"train\" or \"test\", got 'val'"),
@@ -286,7 +286,7 @@ def test_target_scale_percent_on_fractions_is_warned_of(tmp_path, capsys):
 def test_nan_and_empty_file(tmp_path):
     path = tmp_path / "nan.jsonl"
     path.write_text('{"id": "a", "arch": %s, "target": NaN}\n' % json.dumps(SCHEME))
-    with pytest.raises(NaapgnnError, match=r"line 1: target: expected a finite number, got nan"):
+    with pytest.raises(NaapgnnError, match=r"line 1: target: expected a finite number, got NaN"):
         load_jsonl(path)
     (tmp_path / "empty.jsonl").write_text("\n\n")
     with pytest.raises(NaapgnnError, match="no records"):

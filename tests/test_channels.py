@@ -99,7 +99,8 @@ def test_a_file_of_finite_curves_gives_no_warning(tmp_path):
 def test_a_non_finite_learning_rate_is_an_error(tmp_path):
     path = _write(tmp_path / "b.jsonl", [{"accuracy": [0.3, 0.4], "lr": [0.1, 0.1]},
                                          {"accuracy": [0.3, 0.4], "lr": [0.1, float("nan")]}])
-    with pytest.raises(NaapgnnError, match=r"b.jsonl line 2: curve.lr\[1\]: expected a finite number, got nan"):
+    with pytest.raises(NaapgnnError, match=r"b.jsonl line 2: curve.lr\[1\] \(epoch 2\): expected a finite "
+                                           r"number, got NaN"):
         load_jsonl(path)
 
 
@@ -192,7 +193,7 @@ def test_a_channel_without_any_finite_value_is_an_error(tmp_path):
 
 
 def test_a_single_record_outside_a_file_stays_strict():
-    with pytest.raises(NaapgnnError, match=r"curve.loss\[0\]: expected a finite number, got nan"):
+    with pytest.raises(NaapgnnError, match=r"curve.loss\[0\] \(epoch 1\): expected a finite number, got NaN"):
         record_from_dict({"id": "a", "arch": SCHEME, "curve": {"loss": [float("nan")]}})
 
 
@@ -261,7 +262,8 @@ def test_lcbench_channel_names_load_and_its_held_out_accuracy_is_the_target_chan
 def test_a_non_finite_learning_rate_under_another_name_is_refused_as_in_lr(tmp_path):
     curves = [{"accuracy": [0.3, 0.4], "learning_rate": [0.1, 0.05]},
               {"accuracy": [0.3, 0.4], "learning_rate": [0.1, float("nan")]}]
-    with pytest.raises(NaapgnnError, match=r"line 2: curve.learning_rate\[1\]: expected a finite number, got nan"):
+    with pytest.raises(NaapgnnError, match=r"line 2: curve.learning_rate\[1\] \(epoch 2\): expected a "
+                                           r"finite number, got NaN"):
         load_jsonl(_write(tmp_path / "lrnan.jsonl", curves))
 
 
@@ -474,7 +476,8 @@ def test_a_learning_rate_logged_under_another_name_is_the_schedule_never_the_acc
     assert ranking_channel(records) == ("val_acc", 1.0)
     assert record_hparam(records[0], SCHEDULE_PEAK) == 0.4
     gaps = _write(tmp_path / "gaps.jsonl", [{"val_acc": [0.1, 0.2, 0.3], "learning_rate": [0.4, None, 0.37]}] * 2)
-    with pytest.raises(NaapgnnError, match=r"line 1: curve.learning_rate\[1\]: expected a finite number, got None"):
+    with pytest.raises(NaapgnnError, match=r"line 1: curve.learning_rate\[1\] \(epoch 2\): expected a "
+                                           r"finite number, got null"):
         load_jsonl(gaps)  # a gap in the schedule is refused, as in lr
 
 
@@ -544,7 +547,8 @@ def test_a_channel_read_at_once_reads_as_value_by_value(values, diverged_ok):
     from naapgnn.data.channels import curve_value, curve_values
 
     def one_by_one():
-        return np.array([curve_value(v, "acc", f"curve.acc[{i}]", diverged_ok) for i, v in enumerate(values)])
+        return np.array([curve_value(v, "acc", f"curve.acc[{i}] (epoch {i + 1})", diverged_ok)
+                         for i, v in enumerate(values)])
 
     try:
         expected = one_by_one()

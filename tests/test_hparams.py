@@ -41,7 +41,7 @@ def test_numbers_booleans_and_categories_parse():
     ({"optimizer": ""}, "hparams.optimizer: expected a number or a non-empty category"),
     ({"lr": [0.1]}, "hparams.lr: expected a number, string, boolean or null, got [0.1]"),
     ({"sched": {"type": "cos"}}, "hparams.sched: expected a number, string, boolean or null, got {'type': 'cos'}"),
-    ({"lr": float("nan")}, "hparams.lr: expected a finite number, got nan"),
+    ({"lr": float("nan")}, "hparams.lr: expected a finite number, got NaN"),
     ([0.1], "hparams: expected an object"),
 ])
 def test_invalid_hyperparameters_are_named(hparams, message):
@@ -175,3 +175,17 @@ def test_predictors_read_a_null_hyperparameter_beside_the_runs_it_applies_to(tmp
         in_domain, reasons = sgd_trained.domain_report(adam[:1])
         assert not in_domain[0] and "hparam 'momentum', 'schedule' null, never in training " \
             "(read as the training mean)" in reasons[0]
+
+
+def test_messages_show_values_as_the_file_wrote_them():
+    """``null`` and ``true`` as in the file, not Python's ``None`` and ``True`` (an audit of this stop)."""
+    from naapgnn.arch.ops import positive_int
+    from naapgnn.data.hparams import finite_number
+    from naapgnn.errors import as_written
+
+    assert [as_written(v) for v in (None, True, False, float("nan"), float("-inf"), "0.3", 2)] == [
+        "null", "true", "false", "NaN", "-Infinity", "'0.3'", "2"]
+    with pytest.raises(NaapgnnError, match=r"^layer 0: stride must be a positive integer, got null$"):
+        positive_int(None, "layer 0: stride")
+    with pytest.raises(NaapgnnError, match=r"^curve.acc\[0\] \(epoch 1\): expected a finite number, got true$"):
+        finite_number(True, "curve.acc[0] (epoch 1)")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, as_written
 
 OPS = ("conv", "maxpool", "avgpool", "dropout", "gap", "linear", "add", "concat", "batchnorm", "zero",
        "mul")
@@ -108,7 +108,7 @@ def positive_int(value: Any, name: str) -> int:
     integer column); one-line NaapgnnError unless it is in [1, MAX_SIZE]."""
     value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise NaapgnnError(f"{name} must be a positive integer, got {value!r}")
+        raise NaapgnnError(f"{name} must be a positive integer, got {as_written(value)}")
     value = int(value)
     if value <= 0:
         raise NaapgnnError(f"{name} must be a positive integer, got {_digits(value)}")

@@ -320,7 +320,8 @@ def curve_values(values: list, channel: str, diverged_ok: bool) -> np.ndarray:
             array = None
         if array is not None and (not array.size or (np.isfinite(array).all() and np.abs(array).max() < 2.0 ** 53)):
             return array
-    return np.array([curve_value(v, channel, f"curve.{channel}[{i}]", diverged_ok) for i, v in enumerate(values)],
+    return np.array([curve_value(v, channel, f"curve.{channel}[{i}] (epoch {i + 1})", diverged_ok)
+                     for i, v in enumerate(values)],
                     dtype=float)
 
 

@@ -33,7 +33,7 @@ import json
 import math
 from typing import Any, Iterable, Mapping
 
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, as_written
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_name", "given_names",
            "is_seed", "seed_notice", "name_problem", "name_problems", "mixed_kinds", "is_indicator",
@@ -87,11 +87,11 @@ def finite_number(value: Any, where: str) -> float:
     """``value`` as a float; :class:`NaapgnnError` naming ``where`` unless it is a finite JSON number within
     :data:`MAX_MAGNITUDE` (a boolean is no number here)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
+        raise NaapgnnError(f"{where}: expected a finite number, got {as_written(value)}")
     if isinstance(value, int) and (abs(value) > 2 ** 53):
         raise NaapgnnError(f"{where}: integer of {len(str(abs(value)))} digits is too large to read exactly")
     if not math.isfinite(value):
-        raise NaapgnnError(f"{where}: expected a finite number, got {value!r}")
+        raise NaapgnnError(f"{where}: expected a finite number, got {as_written(value)}")
     if abs(value) > MAX_MAGNITUDE:
         raise NaapgnnError(f"{where}: {value!r} is beyond what the models read (|value| <= {MAX_MAGNITUDE:g})")
     return float(value)

@@ -71,7 +71,8 @@ def mixed_target_units(raw: Sequence[tuple[int, Any]], name: str, target_scale: 
     more = f" and {len(above) - listed} more" if len(above) > listed else ""
     if target_scale == "percent":
         return (f"{name}: target: {fractions} of {len(numbers)} records give at most 1, read as at most 1 % under "
-                f"--target-scale percent, while {shown}{more} give more: fractions mixed in? give every target in "
+                f"--target-scale percent, while {shown}{more} {'give' if len(above) > 1 else 'gives'} more: fractions "
+                "mixed in? give every target in "
                 "the same unit")
     return (f"{name}: target: mixed units: {shown}{more} above 1 (percentages?) while {fractions} of {len(numbers)} "
             "records give fractions; give every target in the same unit")
