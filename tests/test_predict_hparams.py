@@ -88,8 +88,8 @@ def test_hparams_change_the_prediction_and_their_absence_is_flagged(ckpt, tmp_pa
 
 
 @pytest.mark.parametrize("given, message", [
-    ("lr=nan,bs=64", "--hparams: lr: expected a finite number, got nan"),
-    ("lr=-inf", "--hparams: lr: expected a finite number, got -inf"),
+    ("lr=nan,bs=64", "--hparams: lr: expected a finite number, got NaN"),
+    ("lr=-inf", "--hparams: lr: expected a finite number, got -Infinity"),
     ("lr=1e31", "--hparams: lr: 1e+31 is beyond what the models read"),
     ("lr=[0.1]", "--hparams: lr: expected a number, string, boolean or null, got [0.1]"),
     ("bs=,lr=0.1", "--hparams: bs: expected a number or a non-empty category, got ''"),
