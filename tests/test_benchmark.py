@@ -180,6 +180,14 @@ def test_a_target_in_percent_among_fractions_is_refused_as_mixed_units_in_either
     with pytest.warns(NaapgnnWarning, match=r"b.jsonl: target: 4 of 5 records give at most 1, read as at most 1 % "
                                             r"under --target-scale percent, while line 4 \(73.5\) gives more"):
         assert load_benchmark(path, target_scale="percent")[3].target == pytest.approx(0.735)
+    # with curves in fractions, the targets' warning alone: the curves only look off against targets misread
+    curves = [{**r, "curve": {"val_acc": [0.3, 0.5 + i / 100]}} for i, r in enumerate(rows)]
+    path = _write(tmp_path / "c.jsonl", curves[:3] + [{**curves[3], "target": 73.5}] + curves[4:])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_benchmark(path, target_scale="percent")
+    said = [str(w.message) for w in caught if issubclass(w.category, NaapgnnWarning)]
+    assert len(said) == 1 and "target: 4 of 5 records give at most 1" in said[0]
 
 
 @pytest.mark.parametrize(

@@ -278,7 +278,8 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
                    exploded_notice(records, name, lines_of, read_epochs),  # before NaNs are filled
                    fill_non_finite(records, name, lines_of, diverged_values, read_epochs),
                    carry_stopped_runs(records, name, lines_of), never_logged_notice(records, name, lines_of),
-                   low_percent_notice(records, name) if target_scale == "percent" and not fractions_already else None,
+                   None if target_scale != "percent" or fractions_already or mixed  # the targets' notice says it
+                   else low_percent_notice(records, name),
                    mixed_units_notice(records, name, lines_of, target_scale == "percent"),
                    fractions_already, mixed):
         if notice:
