@@ -32,11 +32,11 @@ def invalid_lines(name: str, problems: list, listed: int = 10) -> str:
     return out
 
 
-def unknown_fields(names) -> str:
-    """``unknown field 'a'``, or ``unknown fields 'a', 'b'``: every one at once, so that a file of several is
-    mended in one pass, not one rerun per field."""
+def unknown_fields(names, what: str = "field") -> str:
+    """``unknown field 'a'``, or ``unknown fields 'a', 'b'`` (``what``: another noun, ``top-level field``): every one
+    at once, so that a file of several is mended in one pass, not one rerun per field."""
     names = sorted(names)
-    return f"unknown field{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
+    return f"unknown {what}{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
 
 
 def as_written(value) -> str:

@@ -85,28 +85,22 @@ def evaluate_rows(name: str, csv: Path) -> list[dict]:
     """Mean tau and MAE per budget of the GNN and Baker in an evaluate results.csv."""
     import pandas as pd
 
-    frame = pd.read_csv(csv)
-    rows = []
-    for k, at in frame.groupby("budget"):
-        by = at.set_index("predictor")
-        rows.append({"benchmark": name, "budget": int(k), "gnn_tau": by.at["gnn", "kendall_tau"],
-                     "baker_tau": by.at["baker", "kendall_tau"], "gnn_mae": by.at["gnn", "mae"],
-                     "baker_mae": by.at["baker", "mae"]})
-    return rows
+    return [_pair_row(name, k, at) for k, at in pd.read_csv(csv).groupby("budget")]
 
 
 def baker_report_rows(csv: Path) -> list[dict]:
     """The same from a baker_report.csv (one row per benchmark, budget and predictor)."""
     import pandas as pd
 
-    frame = pd.read_csv(csv)
-    rows = []
-    for (bench, k), at in frame.groupby(["benchmark", "budget"], sort=False):
-        by = at.set_index("predictor")
-        rows.append({"benchmark": bench, "budget": int(k), "gnn_tau": by.at["gnn", "kendall_tau"],
-                     "baker_tau": by.at["baker", "kendall_tau"], "gnn_mae": by.at["gnn", "mae"],
-                     "baker_mae": by.at["baker", "mae"]})
-    return rows
+    return [_pair_row(bench, k, at) for (bench, k), at in pd.read_csv(csv).groupby(["benchmark", "budget"], sort=False)]
+
+
+def _pair_row(benchmark: str, budget, at) -> dict:
+    """One scoreboard row from the rows ``at`` one benchmark and budget hold, one per predictor."""
+    by = at.set_index("predictor")
+    return {"benchmark": benchmark, "budget": int(budget), "gnn_tau": by.at["gnn", "kendall_tau"],
+            "baker_tau": by.at["baker", "kendall_tau"], "gnn_mae": by.at["gnn", "mae"],
+            "baker_mae": by.at["baker", "mae"]}
 
 
 def summary(rows: list[dict]) -> str:

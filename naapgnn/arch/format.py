@@ -286,7 +286,7 @@ def _from_scheme(blocks: Sequence[Any]) -> Architecture:
 def _from_graph(graph: Mapping[str, Any], unit: str = "layer") -> Architecture:
     unknown = sorted(set(graph) - {"input_shape", "num_classes", "layers", "name"})
     if unknown:
-        raise NaapgnnError(f"unknown top-level field{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} "
+        raise NaapgnnError(f"{unknown_fields(unknown, 'top-level field')} "
                            "(a layer graph has input_shape, num_classes, layers and name)")
     input_shape = _shape(graph.get("input_shape", [3, 32, 32]))
     num_classes = positive_int(graph.get("num_classes", 10), "num_classes")

@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "last values carried there)")
     p.add_argument("--protocol", choices=PROTOCOLS, default=None,
                    help="official (the default; repeated for a benchmark with no record marked test): IsTest "
-                   "split, 5 seeds; repeated: random splits, a test part of about 1/11 (400/40 on NAAP-440); kfold: 10 folds over all; extrapolate: train "
+                   "split, 5 seeds; repeated: random splits, a test part of about 1/11 (400/40 on NAAP-440); "
+                   "kfold: 10 folds over all; extrapolate: train "
                    "on the lowest 80%% by accuracy, test on the top 20%%")
     p.add_argument("-o", "--out", metavar="DIR", default=None,
                    help=f"output folder (default {DEFAULT_OUT}, or {DEFAULT_OUT}-PROTOCOL for other protocols)")

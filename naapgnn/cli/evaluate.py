@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "when no record is marked test)")
     p.add_argument("--predictors", default="default", metavar="SPEC",
                    help="comma-separated predictor keys or groups (default, all: every key below but those "
-                   "registered by baselines/, learned, baselines, heuristics, zero_cost) or paper:<model name>; keys: gnn, gnn+zero_cost, paper_gb100, "
+                   "registered by baselines/, learned, baselines, heuristics, zero_cost) or paper:<model name>; "
+                   "keys: gnn, gnn+zero_cost, paper_gb100, "
                    "paper_rf200, forest, forest+cycle, forest+zero_cost, curve_last, curve_best, "
                    "curve_power_law, curve_exponential, curve_power_law_cycle, curve_exponential_cycle, "
                    "naswot, synflow; registered by baselines/: baker, baker_rf, onehot_ops, onehot_ops_gbm "

@@ -48,9 +48,10 @@ def exploded_notice(records: Sequence, name: str, lines: Sequence[int], read_epo
         for channel, values in record.curve.items():
             if not is_loss_channel(channel) or is_error_channel(channel):
                 continue
-            over = exploded_epochs(values[:read_epochs])
+            read = values[:read_epochs]
+            over = exploded_epochs(read)
             if over.any():
-                hits.append((i, channel, int(np.flatnonzero(over)[0]), float(values[:read_epochs][over].max())))
+                hits.append((i, channel, int(np.flatnonzero(over)[0]), float(read[over].max())))
     if not hits:
         return None
     i, channel, epoch, _ = hits[0]

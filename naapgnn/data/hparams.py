@@ -35,9 +35,10 @@ from typing import Any, Iterable, Mapping
 
 from naapgnn.errors import NaapgnnError, as_written
 
-__all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_name", "given_names",
-           "is_seed", "seed_notice", "name_problem", "name_problems", "mixed_kinds", "is_indicator",
-           "numbers_in_strings", "number_strings_notice", "read_as", "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
+__all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_name",
+           "given_names", "is_seed", "seed_notice", "name_problem", "name_problems", "mixed_kinds", "is_indicator",
+           "numbers_in_strings", "number_strings_notice", "read_as", "hparam_value", "hparams_to_json", "same_hparams",
+           "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -211,8 +212,8 @@ def is_seed(name: str) -> bool:
     configuration (:mod:`naapgnn.data.configurations`)."""
     import re
 
-    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", given_name(name))
-             if w]
+    word_breaks = r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"  # snake, camel and ALLCaps words
+    words = [w.lower() for w in re.split(word_breaks, given_name(name)) if w]
     if len(words) > 1 and words[-1] in ("id", "idx", "index"):
         words = words[:-1]
     if not words or words[-1].rstrip("0123456789") != "seed":

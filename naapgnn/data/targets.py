@@ -72,7 +72,6 @@ def mixed_target_units(raw: Sequence[tuple[int, Any]], name: str, target_scale: 
     if target_scale == "percent":
         return (f"{name}: target: {fractions} of {len(numbers)} records give at most 1, read as at most 1 % under "
                 f"--target-scale percent, while {shown}{more} {'give' if len(above) > 1 else 'gives'} more: fractions "
-                "mixed in? give every target in "
-                "the same unit")
+                "mixed in? give every target in the same unit")
     return (f"{name}: target: mixed units: {shown}{more} above 1 (percentages?) while {fractions} of {len(numbers)} "
             "records give fractions; give every target in the same unit")

@@ -9,8 +9,8 @@ from naapgnn.evaluation.analysis import headline_protocol
 # Fewest architectures in an inner test fold (190 pairs) below which the advice gets a note on its folds
 SMALL_INNER_FOLD = 20
 
-__all__ = ["test_sizes", "small_split_note", "small_inner_note", "tie_note", "equal_targets_note", "cut_short_note", "longest_curve",
-           "full_source"]
+__all__ = ["test_sizes", "small_split_note", "small_inner_note", "tie_note", "equal_targets_note", "cut_short_note",
+           "longest_curve", "full_source"]
 
 
 def test_sizes(result, protocol: str) -> list[int]:
