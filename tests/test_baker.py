@@ -264,9 +264,9 @@ def test_the_gate_scores_each_candidate_by_its_mean_over_draws_of_folds(monkeypa
     assert len({d["stack_mae"] for d in draws}) == 3  # the draws do differ
     three = fit_gated_stack(oof, curve, target, random_state=5, curve_kinds=LINEAR)
     assert three.gate == gate  # three draws by default
-    import naapgnn.models.curve_stack as curve_stack
+    import naapgnn.models.budget0_gate as budget0_gate
 
-    monkeypatch.setattr(curve_stack, "REPEATED_ROWS", 149)  # above it, one draw
+    monkeypatch.setattr(budget0_gate, "REPEATED_ROWS", 149)  # above it, one draw
     assert fit_gated_stack(oof, curve, target, random_state=5, curve_kinds=LINEAR).gate == draws[0]
 
 

@@ -122,167 +122,18 @@ kernel ridge's cost grows with the cube of its rows, while the graph part it cor
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from naapgnn.errors import NaapgnnError
-from naapgnn.models.gate_rules import (better_candidate, better_mixture, folds, mean_scores, minimum_records,
-                                      rescaled_bar, rescaled_predictions, ridge_regression, selection_holds,
+from naapgnn.models.budget0_gate import (GATE_REPEATS, MAX_STACK_ROWS, REPEATED_ROWS, Budget0Gate, fit_budget0_gate)
+from naapgnn.models.gate_rules import (better_mixture, mean_scores, ridge_regression, selection_holds,
                                       target_mixtures, varies_in_every_fold)
-from naapgnn.models.kernels import best_kernel, best_svr, kernel_ridge, nu_svr
+from naapgnn.models.kernels import best_kernel, best_svr
+from naapgnn.models.stack_kinds import (CURVE_KINDS, KERNEL_INPUTS, MIXTURE_WEIGHTS, STACK_KINDS, SVR_KINDS,
+                                        CurveStack, TargetMixture, apply_stack, fit_kind, gate_key, kernel_columns)
 
 __all__ = ["CurveStack", "TargetMixture", "Budget0Gate", "fit_gated_stack", "fit_budget0_gate", "apply_stack",
-           "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
+           "kernel_columns", "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
            "GATE_REPEATS", "REPEATED_ROWS"]
-
-STACK_KINDS = ("graph", "architecture", "hparams", "robust", "linear", "nonlinear", "svr", "svr_statistics",
-               "svr_values")
-CURVE_KINDS = ("linear", "nonlinear", "svr", "svr_statistics", "svr_values")  # the candidates reading the curve
-SVR_KINDS = ("svr", "svr_statistics", "svr_values")
-# The kinds with a fitted kernel model, and the inputs it reads after the prediction, in order
-KERNEL_INPUTS = {"architecture": ("hparams", "statistics"), "hparams": ("hparams",),
-                 "robust": ("hparams", "statistics"), "nonlinear": ("curve", "hparams", "statistics"),
-                 "svr": ("curve", "hparams"), "svr_statistics": ("curve", "hparams", "statistics"),
-                 "svr_values": ("curve", "values", "hparams", "statistics")}
-# Weights of a model mixed with the graph prediction or the budget-0 choice (1: the model alone)
-MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
-# Most records a stack reads (see the module docstring)
-MAX_STACK_ROWS = 2000
-# Draws of folds the gate's scores are averaged over, on at most REPEATED_ROWS records (see the module docstring)
-GATE_REPEATS = 3
-REPEATED_ROWS = 1000
-
-
-@dataclass
-class CurveStack:
-    """A fitted gate: ``kind`` (one of :data:`STACK_KINDS`), the ridge's ``coef`` (length ``1 + d``;
-    ``[1, 0, ...]`` unless linear) and ``intercept``, the kernel ``model`` (or None), ``oof``:
-    the cross-validated predictions of the kind kept (what calibration reads), ``gate``: the
-    cross-validated ``mae`` and ``tau`` of each candidate (``graph_*``, ``architecture_*``, ``hparams_*``,
-    ``stack_*`` for the ridge, ``nonlinear_*``, ``svr_*``), the settings chosen (``*_setting``), ``budget0_kind`` (the
-    choice without the curve), ``kind``, ``weight``, ``used`` (a curve stack was kept) and the choice's own
-    ``mae`` and ``tau`` (standardised units); and
-    ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1); ``shared``:
-    the budget-0 part of the gate, which a fit at another budget of the same model reuses."""
-
-    kind: str
-    coef: np.ndarray
-    intercept: float
-    model: object = None
-    oof: np.ndarray | None = None
-    gate: dict = field(default_factory=dict)
-    weight: float = 1.0
-    budget0: "CurveStack | None" = None
-    shared: "Budget0Gate | None" = None
-
-
-class Budget0Gate:
-    """The part of a gate that reads no curve, and so is the same at every budget of one model: the rows read, the
-    draws of folds, the budget-0 candidates' held-out predictions, scores and settings, and their choice.
-    Computing it once spares a model's refit at another budget (:meth:`GNNPredictor.with_budget`) the
-    nu-SVR's search and every budget-0 cross-validation."""
-
-    def __init__(self, key: bytes, rows, draws, held_out, scores, settings, gate, choice, inputs):
-        self.key, self.rows, self.draws, self.choice = key, rows, draws, choice
-        self.held_out, self.scores, self.settings, self.gate, self._inputs = held_out, scores, settings, gate, inputs
-        self._rescaled = self._bar = self._fitted = None
-
-    def reads(self, *args) -> bool:
-        """Whether this part was fitted on these arguments of :func:`fit_budget0_gate`."""
-        return self.key == _fingerprint(*args)
-
-    def rescaled(self) -> list:
-        """:func:`naapgnn.models.gate_rules.rescaled_predictions` of the choice (computed once)."""
-        if self._rescaled is None:
-            self._rescaled = rescaled_predictions(self.held_out[self.choice], self._inputs["target"], self.draws)
-        return self._rescaled
-
-    def rescaled_bar(self) -> tuple[float, float]:
-        """:func:`naapgnn.models.gate_rules.rescaled_bar` of the choice (computed once)."""
-        if self._bar is None:
-            self._bar = rescaled_bar(self.held_out[self.choice], self.rescaled(), self._inputs["target"])
-        return self._bar
-
-    def fitted(self) -> CurveStack:
-        """The choice refitted on all rows (computed once)."""
-        if self._fitted is None:
-            base, y = self._inputs["base"], self._inputs["target"]
-            self._fitted = _fit_kind(self.choice, base, np.zeros((len(y), 0)), y, self._inputs, self.settings)
-        return self._fitted
-
-
-def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,
-                     cv: int = 5, random_state: int = 0, max_rows: int = MAX_STACK_ROWS,
-                     repeats: int | None = None) -> Budget0Gate:
-    """The budget-0 candidates of :func:`fit_gated_stack` (``"graph"``, ``"architecture"``, ``"hparams"``) scored on
-    cross-validation, and their choice; arguments as there (``hparams`` and ``statistics`` arrays, perhaps of no
-    column)."""
-    key = _fingerprint(oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
-    rows = np.isfinite(oof)
-    if rows.sum() < minimum_records(cv):
-        raise NaapgnnError(f"GNNPredictor: the stack needs held-out predictions of at least "
-                           f"{minimum_records(cv)} records, got {int(rows.sum())} (more data or val_fraction)")
-    rows = _at_most(rows, max_rows, random_state)
-    base, y = oof[rows], target[rows]
-    inputs = {kind: kernel_columns(kind, base, np.zeros((len(y), 0)), hparams[rows], statistics[rows])
-              for kind in ("architecture", "hparams", "robust")}
-    inputs.update(base=base, target=y)
-    if repeats is None:
-        repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
-    draws = [folds(cv, random_state + r) for r in range(repeats)]
-    held_out, gate, settings = {"graph": [base] * repeats}, {}, {}
-    kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
-    if kinds:
-        settings["architecture"], held_out["architecture"] = best_kernel(inputs["architecture"], base, y, draws)
-        gate["architecture_setting"] = dict(zip(("alpha", "gamma"), settings["architecture"]))
-    scores = {k: mean_scores(held_out[k], y) for k in ["graph", *kinds]}
-    if varies_in_every_fold(hparams[rows], draws) and _target_candidate("hparams", hparams[rows], y, draws, held_out,
-                                                                         scores, settings):
-        kinds.insert(0, "hparams")
-    if _target_candidate("robust", inputs["robust"], y, draws, held_out, scores, settings):
-        kinds.append("robust")
-    for k in kinds:
-        if k in ("hparams", "robust"):
-            gate[f"{k}_setting"] = dict(zip(("C", "nu", "gamma", "weight"), settings[k]))
-    for k in ["graph", *kinds]:
-        gate[f"{_gate_key(k)}_mae"], gate[f"{_gate_key(k)}_tau"] = scores[k]
-    choice = better_candidate("graph", kinds, scores)
-    return Budget0Gate(key, rows, draws, held_out, scores, settings, gate, choice, inputs)
-
-
-def _fingerprint(*args) -> bytes:
-    """A digest of arrays and plain values, to tell whether a :class:`Budget0Gate` read the same."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for arg in args:
-        if isinstance(arg, np.ndarray):
-            digest.update(repr((arg.shape, arg.dtype.str)).encode() + np.ascontiguousarray(arg).tobytes())
-        else:
-            digest.update(repr(arg).encode())
-        digest.update(b"|")
-    return digest.digest()
-
-
-def kernel_columns(kind: str, pred, curve, hparams, statistics, values=None) -> np.ndarray:
-    """The columns a kernel stack of ``kind`` reads, in order: the prediction, then :data:`KERNEL_INPUTS`."""
-    values = np.zeros((len(pred), 0)) if values is None else values
-    inputs = {"curve": curve, "values": values, "hparams": hparams, "statistics": statistics}
-    return np.c_[(pred, *(inputs[name] for name in KERNEL_INPUTS[kind]))]
-
-
-class TargetMixture:
-    """A model of the target itself (the ``"hparams"``, ``"robust"`` and svr stacks) as a residual of the prediction
-    ``p`` (the first column of its input): ``weight * (kernel(columns) - p)``, so that ``p`` plus it is the
-    mixture; the kernel reads every column with ``reads_prediction``, else all but ``p``."""
-
-    def __init__(self, kernel, weight: float, reads_prediction: bool = False):
-        self.kernel, self.weight, self.reads_prediction = kernel, float(weight), bool(reads_prediction)
-        self.n_features_in_ = int(kernel.n_features_in_) + (0 if reads_prediction else 1)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.weight * (self.kernel.predict(X if self.reads_prediction else X[:, 1:]) - X[:, 0])
 
 
 def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hparams: np.ndarray | None = None,
@@ -355,7 +206,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
             settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("alpha", "gamma"), settings[kind]))
         scores[kind] = mean_scores(held_out[kind], y)
-        gate[f"{_gate_key(kind)}_mae"], gate[f"{_gate_key(kind)}_tau"] = scores[kind]
+        gate[f"{gate_key(kind)}_mae"], gate[f"{gate_key(kind)}_tau"] = scores[kind]
     mixtures = {(kind, w): [w * a + (1 - w) * b for a, b in zip(held_out[kind], held_out[budget0])]
                 for kind in kinds if kind in ("linear", "nonlinear") for w in MIXTURE_WEIGHTS}
     for svr in (k for k in kinds if k in SVR_KINDS):
@@ -373,77 +224,9 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
     gate["mae"], gate["tau"] = scores[choice]
     stacked_oof = np.full(n, np.nan)
     stacked_oof[rows] = (mixtures[choice] if isinstance(choice, tuple) else held_out[choice])[0]
-    stack = _fit_kind(kind, base, curve[rows], y, inputs, settings)
+    stack = fit_kind(kind, base, curve[rows], y, inputs, settings)
     stack.oof, stack.gate = stacked_oof, gate
     if weight < 1:
         stack.weight, stack.budget0 = weight, shared.fitted()
     stack.shared = shared
     return stack
-
-
-def _target_candidate(kind: str, columns: np.ndarray, y: np.ndarray, draws, held_out: dict, scores: dict,
-                      settings: dict) -> bool:
-    """Score the mixtures of a nu-SVR of the target on ``columns`` with the graph prediction (``"hparams"``,
-    ``"robust"``), and keep the best of those that beat the graph prediction (the rule of :func:`better_candidate`)
-    as the candidate ``kind`` in ``held_out``, ``scores`` and ``settings`` (``(C, nu, gamma, weight)``); False
-    when none does."""
-    setting, alone = best_svr(columns, y, draws)
-    mixed = target_mixtures(alone, held_out["graph"], y, draws, MIXTURE_WEIGHTS)
-    weights = {w: mean_scores(preds, y) for w, preds in mixed.items()}
-    best = better_candidate(0.0, list(mixed), {0.0: scores["graph"], **weights})
-    if best == 0.0:
-        return False
-    held_out[kind], scores[kind], settings[kind] = mixed[best], weights[best], (*setting, best)
-    return True
-
-
-def _at_most(rows: np.ndarray, limit: int, random_state: int) -> np.ndarray:
-    """``rows`` (a boolean mask) thinned to a seeded random ``limit`` of its true entries."""
-    kept = np.flatnonzero(rows)
-    if len(kept) <= limit:
-        return rows
-    out = np.zeros_like(rows)
-    out[np.random.default_rng(random_state).choice(kept, limit, replace=False)] = True
-    return out
-
-
-def _fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inputs: dict, settings: dict) -> CurveStack:
-    """The stack of ``kind`` refitted on all rows (``inputs``: the kernel stacks' columns by kind)."""
-    if kind == "linear":
-        ridge = ridge_regression().fit(np.c_[base, curve], y)
-        return CurveStack(kind, ridge.coef_.astype(float), float(ridge.intercept_))
-    model = None
-    if kind in ("hparams", "robust", *SVR_KINDS):
-        setting, weight = (settings[kind][:3], settings[kind][3]) if kind not in SVR_KINDS else (settings[kind], 1.0)
-        columns = inputs[kind][:, 1:] if kind == "hparams" else inputs[kind]
-        model = TargetMixture(nu_svr(setting, columns).fit(columns, y), weight, reads_prediction=kind != "hparams")
-    elif kind != "graph":
-        model = kernel_ridge(settings[kind], inputs[kind]).fit(inputs[kind], y - base)
-    return CurveStack(kind, np.r_[1.0, np.zeros(curve.shape[1])], 0.0, model)
-
-
-def _gate_key(kind: str) -> str:
-    """The prefix of a kind's scores in the gate dict (the ridge's are ``stack_*``)."""
-    return "stack" if kind == "linear" else kind
-
-
-def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,
-                stack: CurveStack, values: np.ndarray | None = None) -> np.ndarray:
-    """The stacked predictions of each member (rows of ``preds``, standardised), member by member.
-
-    ``curve``, ``hparams`` and ``values``: the standardised inputs of the columns,
-    ``statistics`` the networks' statistics. The linear part is exactly the ridge's arithmetic; a kernel
-    stack adds its residual, read from each member's own prediction; a
-    mixture weighs that with the budget-0 stack's output.
-    """
-    if stack.budget0 is not None and stack.weight < 1:
-        alone = CurveStack(stack.kind, stack.coef, stack.intercept, stack.model)
-        return (stack.weight * apply_stack(preds, curve, hparams, statistics, alone, values)
-                + (1 - stack.weight) * apply_stack(preds, curve, hparams, statistics, stack.budget0, values))
-    preds = preds * stack.coef[0] + stack.intercept
-    if len(stack.coef) > 1:
-        preds = preds + curve @ stack.coef[1:]
-    if stack.model is not None:
-        preds = np.stack([p + stack.model.predict(kernel_columns(stack.kind, p, curve, hparams, statistics,
-                                                                 values)) for p in preds])
-    return preds
