@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from naapgnn.models.gate_rules import ridge_regression
 from naapgnn.models.kernels import kernel_ridge, nu_svr
-
-if TYPE_CHECKING:
-    from naapgnn.models.budget0_gate import Budget0Gate
 
 __all__ = ["CurveStack", "TargetMixture", "kernel_columns", "fit_kind", "gate_key", "apply_stack", "STACK_KINDS",
            "CURVE_KINDS", "SVR_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS"]
@@ -51,7 +46,7 @@ class CurveStack:
     gate: dict = field(default_factory=dict)
     weight: float = 1.0
     budget0: "CurveStack | None" = None
-    shared: "Budget0Gate | None" = None
+    shared: object = None  # a naapgnn.models.budget0_gate.Budget0Gate
 
 
 def kernel_columns(kind: str, pred, curve, hparams, statistics, values=None) -> np.ndarray:
