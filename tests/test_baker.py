@@ -336,15 +336,17 @@ def test_kernel_stacks_survive_a_checkpoint_round_trip(tmp_path):
     records = make_records(80, u_shaped=True)
     tiny = dict(hidden=8, layers=1, max_epochs=5, patience=5, n_ensemble=2, blend_forest=0.0, random_state=0)
     base, models = GNNPredictor(budget=3, **tiny).fit(records[:64]), {}
-    for kind in ("svr", "svr_statistics", "svr_values", "nonlinear"):
+    for kind in ("svr", "svr_statistics", "svr_values", "svr_no_graph", "nonlinear"):
         model = copy.deepcopy(base)
         # (prediction, curve features[, per-epoch values and differences], hparams[, the statistics but the count
-        # of mul nodes])
-        values = len(model.curve_value_names_) if kind == "svr_values" else 0
+        # of mul nodes]); svr_no_graph's kernel reads all but the prediction
+        values = len(model.curve_value_names_) if kind in ("svr_values", "svr_no_graph") else 0
         columns = 1 + len(model.curve_feature_names_) + values + 2 + (0 if kind == "svr" else len(GRAPH_STATISTICS) - 1)
         X = np.random.default_rng(0).normal(size=(30, columns))
+        blind = kind == "svr_no_graph"
         model.stack_model_ = (kernel_ridge((0.1, 1.0), X).fit(X, X[:, 1]) if kind == "nonlinear" else
-                              TargetMixture(nu_svr((10.0, 0.6, 0.3), X).fit(X, X[:, 1]), 0.5, reads_prediction=True))
+                              TargetMixture(nu_svr((10.0, 0.6, 0.3), X).fit(X[:, blind:], X[:, 1]), 0.5,
+                                            reads_prediction=not blind))
         model.stack_gate_.update(kind=kind, weight=1.0, used=True)
         models[kind] = model
     for kind, fitted in models.items():
@@ -376,7 +378,7 @@ def test_svr_values_reads_the_values_and_differences_the_curve_features_do_not_h
     acc = np.array([r.curve["accuracy"][:2] for r in records])
     raw = np.c_[acc, acc[:, 1] - acc[:, 0]]
     assert np.allclose(model._curve_values(records), (raw - raw.mean(0)) / raw.std(0))
-    assert [kind for kind, inputs in KERNEL_INPUTS.items() if "values" in inputs] == ["svr_values"]
+    assert [kind for kind, inputs in KERNEL_INPUTS.items() if "values" in inputs] == ["svr_values", "svr_no_graph"]
 
 
 def test_svr_values_is_a_candidate_only_where_there_are_values_and_is_picked_where_they_decide():
@@ -394,6 +396,22 @@ def test_svr_values_is_a_candidate_only_where_there_are_values_and_is_picked_whe
     none = np.zeros((n, 0))
     moved = apply_stack(oof[None], curve, none, none, stack, -value)[0]
     assert np.abs(moved - apply_stack(oof[None], curve, none, none, stack, value)[0]).max() > 0.1
+
+
+def test_svr_no_graph_is_kept_where_the_graph_prediction_is_noise_and_does_not_read_it():
+    """Where the held-out graph prediction says nothing and the curve decides the target, the nu-SVR that does not
+    read the prediction errs less on cross-validation than the one that does (an RBF input of noise), is kept at
+    full share, and its prediction does not move with the graph prediction."""
+    rng = np.random.default_rng(5)
+    n = 200
+    oof, curve = rng.normal(size=n), rng.normal(size=(n, 3))
+    target = np.sin(2 * curve[:, 0]) + 0.5 * curve[:, 1] ** 2 + 0.05 * rng.normal(size=n)
+    stack = fit_gated_stack(oof, curve, target)
+    assert stack.gate["svr_no_graph_mae"] < min(stack.gate["svr_mae"], stack.gate["svr_statistics_mae"])
+    assert (stack.gate["kind"], stack.gate["weight"]) == ("svr_no_graph", 1.0)
+    none = np.zeros((n, 0))
+    assert np.allclose(apply_stack(oof[None], curve, none, none, stack)[0],
+                       apply_stack(rng.normal(size=(1, n)), curve, none, none, stack)[0])
 
 
 def test_columns_beyond_drops_constant_columns_and_affine_copies_of_a_feature():

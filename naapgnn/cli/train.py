@@ -60,6 +60,8 @@ GATE_KINDS = {  # what each model the gate may keep reads (naapgnn.models.curve_
     "svr_statistics": "a nu-SVR on the graph prediction, curve features, hyperparameters and statistics",
     "svr_values": "a nu-SVR on the graph prediction, curve features, Baker's per-epoch values, hyperparameters and "
                   "statistics",
+    "svr_no_graph": "a nu-SVR on the curve features, Baker's per-epoch values, hyperparameters and statistics "
+                    "(not the graph prediction)",
 }
 
 

@@ -3,7 +3,8 @@
 A checkpoint is a folder: ``config.json`` (hyperparameters, normalisation
 statistics, training domain, uncertainty calibration, versions), ``weights.pt`` (the ensemble members' state
 dicts), when a forest is blended ``forest.joblib``, when the gate chose a kernel stack ("architecture",
-"hparams", "robust", "nonlinear", "svr", "svr_statistics" or "svr_values") ``stack.joblib``, and when that is mixed with the
+"hparams", "robust", "nonlinear", "svr", "svr_statistics", "svr_values" or "svr_no_graph") ``stack.joblib``, and when
+that is mixed with the
 budget-0 kernel stack ``stack_budget0.joblib``. :func:`save` writes the folder beside its destination and renames it into place, so
 an interrupted save
 leaves any previous checkpoint intact; :func:`load` refuses, in one line, a

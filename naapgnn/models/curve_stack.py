@@ -59,7 +59,11 @@ With a curve (budget ``k >= 1``), against the model at budget 0 so chosen:
   curve features do not already hold (none at one epoch, where it is not offered). Where the recipe and the curve
   decide the accuracy and some runs diverged, the residual kernel ridges above fit the diverged runs' squared
   errors at the others' expense (README, "A nu-SVR on the curve"; "The curve's nu-SVR with the statistics"; "Baker's
-  values as one more candidate").
+  values as one more candidate");
+* ``"svr_no_graph"``: ``"svr_values"`` without the graph prediction, Baker et al.'s model on this package's columns.
+  Where the graph network ranks a space poorly, an RBF kernel that reads its prediction as one input reads noise
+  beside the curve, and every other candidate either reads it or adds to it (README, "A curve nu-SVR blind to the
+  graph").
 
 A model of the target itself (``"hparams"``, ``"robust"``, the two ``"svr"``) enters at weight ``w`` only
 if its share errs less than the same share of the training mean: a share of any
@@ -129,7 +133,8 @@ from naapgnn.models.gate_rules import (better_mixture, mean_scores, ridge_regres
                                       target_mixtures, varies_in_every_fold)
 from naapgnn.models.kernels import best_kernel, best_svr
 from naapgnn.models.stack_kinds import (CURVE_KINDS, KERNEL_INPUTS, MIXTURE_WEIGHTS, STACK_KINDS, SVR_KINDS,
-                                        CurveStack, TargetMixture, apply_stack, fit_kind, gate_key, kernel_columns)
+                                        PREDICTION_BLIND, CurveStack, TargetMixture, apply_stack, fit_kind, gate_key,
+                                        kernel_columns)
 
 __all__ = ["CurveStack", "TargetMixture", "Budget0Gate", "fit_gated_stack", "fit_budget0_gate", "apply_stack",
            "kernel_columns", "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
@@ -200,7 +205,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         if kind == "linear":
             held_out[kind] = [cross_val_predict(ridge_regression(), np.c_[base, curve[rows]], y, cv=f) for f in draws]
         elif kind in SVR_KINDS:
-            settings[kind], held_out[kind] = best_svr(inputs[kind], y, draws)
+            columns = inputs[kind][:, 1:] if kind in PREDICTION_BLIND else inputs[kind]
+            settings[kind], held_out[kind] = best_svr(columns, y, draws)
             gate[f"{kind}_setting"] = dict(zip(("C", "nu", "gamma"), settings[kind]))
         else:
             settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)

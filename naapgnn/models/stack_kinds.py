@@ -11,17 +11,21 @@ from naapgnn.models.gate_rules import ridge_regression
 from naapgnn.models.kernels import kernel_ridge, nu_svr
 
 __all__ = ["CurveStack", "TargetMixture", "kernel_columns", "fit_kind", "gate_key", "apply_stack", "STACK_KINDS",
-           "CURVE_KINDS", "SVR_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS"]
+           "CURVE_KINDS", "SVR_KINDS", "PREDICTION_BLIND", "KERNEL_INPUTS", "MIXTURE_WEIGHTS"]
 
 STACK_KINDS = ("graph", "architecture", "hparams", "robust", "linear", "nonlinear", "svr", "svr_statistics",
-               "svr_values")
-CURVE_KINDS = ("linear", "nonlinear", "svr", "svr_statistics", "svr_values")  # the candidates reading the curve
-SVR_KINDS = ("svr", "svr_statistics", "svr_values")
+               "svr_values", "svr_no_graph")
+# the candidates reading the curve
+CURVE_KINDS = ("linear", "nonlinear", "svr", "svr_statistics", "svr_values", "svr_no_graph")
+SVR_KINDS = ("svr", "svr_statistics", "svr_values", "svr_no_graph")
+# The kernel models that do not read the prediction (the first column of kernel_columns)
+PREDICTION_BLIND = ("hparams", "svr_no_graph")
 # The kinds with a fitted kernel model, and the inputs it reads after the prediction, in order
 KERNEL_INPUTS = {"architecture": ("hparams", "statistics"), "hparams": ("hparams",),
                  "robust": ("hparams", "statistics"), "nonlinear": ("curve", "hparams", "statistics"),
                  "svr": ("curve", "hparams"), "svr_statistics": ("curve", "hparams", "statistics"),
-                 "svr_values": ("curve", "values", "hparams", "statistics")}
+                 "svr_values": ("curve", "values", "hparams", "statistics"),
+                 "svr_no_graph": ("curve", "values", "hparams", "statistics")}
 # Weights of a model mixed with the graph prediction or the budget-0 choice (1: the model alone)
 MIXTURE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 
@@ -77,8 +81,9 @@ def fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inpu
     model = None
     if kind in ("hparams", "robust", *SVR_KINDS):
         setting, weight = (settings[kind][:3], settings[kind][3]) if kind not in SVR_KINDS else (settings[kind], 1.0)
-        columns = inputs[kind][:, 1:] if kind == "hparams" else inputs[kind]
-        model = TargetMixture(nu_svr(setting, columns).fit(columns, y), weight, reads_prediction=kind != "hparams")
+        columns = inputs[kind][:, 1:] if kind in PREDICTION_BLIND else inputs[kind]
+        model = TargetMixture(nu_svr(setting, columns).fit(columns, y), weight,
+                              reads_prediction=kind not in PREDICTION_BLIND)
     elif kind != "graph":
         model = kernel_ridge(settings[kind], inputs[kind]).fit(inputs[kind], y - base)
     return CurveStack(kind, np.r_[1.0, np.zeros(curve.shape[1])], 0.0, model)
