@@ -29,7 +29,7 @@ from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask, fsync_file
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 25  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 26  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -54,6 +54,7 @@ CHECKPOINT_VERSION = 25  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 24: the gate's "svr_statistics" kind (the curve's nu-SVR reading the networks' statistics too)
 # 25: the gate's "svr_values" kind (svr_statistics reading also Baker's per-epoch values and differences beyond the
 # curve features: curve_value_names, value_mean, value_std)
+# 26: the gate's "svr_no_graph" kind (svr_values without the graph prediction); cached evaluate fits refitted
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
