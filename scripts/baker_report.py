@@ -145,6 +145,17 @@ def _budgets(text: str, option: str) -> list[int]:
 
 
 def main(argv=None) -> None:
+    """The report; bad input (a missing or malformed file, a bad option) ends it with a one-line error."""
+    from naapgnn.errors import NaapgnnError
+
+    try:
+        _report(argv)
+    except NaapgnnError as exc:
+        raise SystemExit(f"baker_report.py: error: {exc}") from None
+
+
+def _report(argv) -> None:
+    from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.engine import Predictor
     from naapgnn.io import ResumeLog, write_text_atomic
 
@@ -172,7 +183,12 @@ def main(argv=None) -> None:
             raise SystemExit(f"--variants: {variant!r} is not one of {', '.join(VARIANTS)}, or --deep is missing")
 
     _register_baselines()
-    gnn_params = json.loads(args.gnn_params)
+    try:
+        gnn_params = json.loads(args.gnn_params)
+    except ValueError as exc:
+        raise NaapgnnError(f"--gnn-params: not JSON ({exc})") from None
+    if not isinstance(gnn_params, dict):
+        raise NaapgnnError(f"--gnn-params: expected a JSON object, got {args.gnn_params!r}")
     predictors = [Predictor(key, params=gnn_params if key == "gnn" else {})
                   for key in _items(args.predictors, "--predictors")]
     out = Path(args.out)

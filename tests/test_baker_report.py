@@ -31,6 +31,21 @@ def test_an_unknown_variant_or_one_without_the_deep_file_is_refused(tmp_path, lo
                      "--out", str(tmp_path)])
 
 
+def test_bad_input_ends_the_report_with_one_line(tmp_path, load_script):
+    """A NAAP-440 path that holds no dataset and --gnn-params that are not a JSON object end in one line naming
+    them, not a traceback."""
+    script = load_script("baker_report")
+    base = ["--deep-budgets", "", "--out", str(tmp_path / "out")]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit,
+                       match=r"^baker_report\.py: error: .*empty \(path\): missing naap440\.csv") as raised:
+        script.main(["--naap", str(tmp_path / "empty"), *base])
+    assert "\n" not in str(raised.value)
+    for params, said in (("{bad", "not JSON"), ("[1]", "expected a JSON object, got '\\[1\\]'")):
+        with pytest.raises(SystemExit, match=f"^baker_report\\.py: error: --gnn-params: {said}"):
+            script.main(["--gnn-params", params, *base])
+
+
 def test_gate_ground_truth_script_prints_both_gates_per_generator(capsys, monkeypatch, load_script):
     """A tiny run of scripts/gate_ground_truth.py: a row per generator and gate, and a one-line error for an
     unknown generator."""
