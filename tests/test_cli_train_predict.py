@@ -499,3 +499,7 @@ def test_train_says_in_words_what_the_gate_kept():
     assert gate_summary(dropped).endswith(": without the curve, the graph prediction alone (graph); with 3 epochs "
                                           "the same: no curve model beat it")
     assert gate_summary(SimpleNamespace(budget=0, stack_gate_={})) is None  # no gate (curve_mode="network")
+    from naapgnn.cli.train import GATE_KINDS
+    from naapgnn.models.curve_stack import STACK_KINDS
+
+    assert list(GATE_KINDS) == list(STACK_KINDS)  # every kind the gate may keep is said in words
