@@ -9,7 +9,7 @@ from naapgnn.errors import NaapgnnError
 from naapgnn.models.gate_rules import (better_candidate, folds, mean_scores, minimum_records, rescaled_bar,
                                       rescaled_predictions, target_mixtures, varies_in_every_fold)
 from naapgnn.models.kernels import best_kernel, best_svr
-from naapgnn.models.stack_kinds import MIXTURE_WEIGHTS, CurveStack, fit_kind, gate_key, kernel_columns
+from naapgnn.models.stack_kinds import MIXTURE_WEIGHTS, CurveStack, fit_kind, gate_key, kernel_columns, model_columns
 
 __all__ = ["Budget0Gate", "fit_budget0_gate", "fingerprint", "at_most", "MAX_STACK_ROWS", "GATE_REPEATS",
            "REPEATED_ROWS"]
@@ -60,9 +60,9 @@ class Budget0Gate:
 def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,
                      cv: int = 5, random_state: int = 0, max_rows: int = MAX_STACK_ROWS,
                      repeats: int | None = None) -> Budget0Gate:
-    """The budget-0 candidates of :func:`fit_gated_stack` (``"graph"``, ``"architecture"``, ``"hparams"``) scored on
-    cross-validation, and their choice; arguments as there (``hparams`` and ``statistics`` arrays, perhaps of no
-    column)."""
+    """The budget-0 candidates of :func:`fit_gated_stack` (``"graph"``, ``"architecture"``, ``"hparams"``,
+    ``"robust"``) scored on cross-validation, and their choice; arguments as there (``hparams`` and ``statistics``
+    arrays, perhaps of no column)."""
     key = fingerprint(oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
     rows = np.isfinite(oof)
     if rows.sum() < minimum_records(cv):
@@ -82,10 +82,10 @@ def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, s
         settings["architecture"], held_out["architecture"] = best_kernel(inputs["architecture"], base, y, draws)
         gate["architecture_setting"] = dict(zip(("alpha", "gamma"), settings["architecture"]))
     scores = {k: mean_scores(held_out[k], y) for k in ["graph", *kinds]}
-    if varies_in_every_fold(hparams[rows], draws) and _target_candidate("hparams", hparams[rows], y, draws, held_out,
-                                                                         scores, settings):
+    if varies_in_every_fold(hparams[rows], draws) and _target_candidate(
+            "hparams", model_columns("hparams", inputs["hparams"]), y, draws, held_out, scores, settings):
         kinds.insert(0, "hparams")
-    if _target_candidate("robust", inputs["robust"], y, draws, held_out, scores, settings):
+    if _target_candidate("robust", model_columns("robust", inputs["robust"]), y, draws, held_out, scores, settings):
         kinds.append("robust")
     for k in kinds:
         if k in ("hparams", "robust"):

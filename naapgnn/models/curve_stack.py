@@ -133,8 +133,8 @@ from naapgnn.models.gate_rules import (better_mixture, mean_scores, ridge_regres
                                       target_mixtures, varies_in_every_fold)
 from naapgnn.models.kernels import best_kernel, best_svr
 from naapgnn.models.stack_kinds import (CURVE_KINDS, KERNEL_INPUTS, MIXTURE_WEIGHTS, STACK_KINDS, SVR_KINDS,
-                                        PREDICTION_BLIND, CurveStack, TargetMixture, apply_stack, fit_kind, gate_key,
-                                        kernel_columns)
+                                        CurveStack, TargetMixture, apply_stack, fit_kind, gate_key, kernel_columns,
+                                        model_columns)
 
 __all__ = ["CurveStack", "TargetMixture", "Budget0Gate", "fit_gated_stack", "fit_budget0_gate", "apply_stack",
            "kernel_columns", "STACK_KINDS", "CURVE_KINDS", "KERNEL_INPUTS", "MIXTURE_WEIGHTS", "MAX_STACK_ROWS",
@@ -205,8 +205,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         if kind == "linear":
             held_out[kind] = [cross_val_predict(ridge_regression(), np.c_[base, curve[rows]], y, cv=f) for f in draws]
         elif kind in SVR_KINDS:
-            columns = inputs[kind][:, 1:] if kind in PREDICTION_BLIND else inputs[kind]
-            settings[kind], held_out[kind] = best_svr(columns, y, draws)
+            settings[kind], held_out[kind] = best_svr(model_columns(kind, inputs[kind]), y, draws)
             gate[f"{kind}_setting"] = dict(zip(("C", "nu", "gamma"), settings[kind]))
         else:
             settings[kind], held_out[kind] = best_kernel(inputs[kind], base, y, draws)

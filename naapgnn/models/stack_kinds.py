@@ -10,8 +10,8 @@ import numpy as np
 from naapgnn.models.gate_rules import ridge_regression
 from naapgnn.models.kernels import kernel_ridge, nu_svr
 
-__all__ = ["CurveStack", "TargetMixture", "kernel_columns", "fit_kind", "gate_key", "apply_stack", "STACK_KINDS",
-           "CURVE_KINDS", "SVR_KINDS", "PREDICTION_BLIND", "KERNEL_INPUTS", "MIXTURE_WEIGHTS"]
+__all__ = ["CurveStack", "TargetMixture", "kernel_columns", "model_columns", "fit_kind", "gate_key", "apply_stack",
+           "STACK_KINDS", "CURVE_KINDS", "SVR_KINDS", "PREDICTION_BLIND", "KERNEL_INPUTS", "MIXTURE_WEIGHTS"]
 
 STACK_KINDS = ("graph", "architecture", "hparams", "robust", "linear", "nonlinear", "svr", "svr_statistics",
                "svr_values", "svr_no_graph")
@@ -60,6 +60,12 @@ def kernel_columns(kind: str, pred, curve, hparams, statistics, values=None) -> 
     return np.c_[(pred, *(inputs[name] for name in KERNEL_INPUTS[kind]))]
 
 
+def model_columns(kind: str, columns: np.ndarray) -> np.ndarray:
+    """What the kernel model of ``kind`` reads of its :func:`kernel_columns`: all of them, or all but the prediction
+    for the kinds of :data:`PREDICTION_BLIND`."""
+    return columns[:, 1:] if kind in PREDICTION_BLIND else columns
+
+
 class TargetMixture:
     """A model of the target itself (the ``"hparams"``, ``"robust"`` and svr stacks) as a residual of the prediction
     ``p`` (the first column of its input): ``weight * (kernel(columns) - p)``, so that ``p`` plus it is the
@@ -81,7 +87,7 @@ def fit_kind(kind: str, base: np.ndarray, curve: np.ndarray, y: np.ndarray, inpu
     model = None
     if kind in ("hparams", "robust", *SVR_KINDS):
         setting, weight = (settings[kind][:3], settings[kind][3]) if kind not in SVR_KINDS else (settings[kind], 1.0)
-        columns = inputs[kind][:, 1:] if kind in PREDICTION_BLIND else inputs[kind]
+        columns = model_columns(kind, inputs[kind])
         model = TargetMixture(nu_svr(setting, columns).fit(columns, y), weight,
                               reads_prediction=kind not in PREDICTION_BLIND)
     elif kind != "graph":
