@@ -193,5 +193,6 @@ def test_a_zero_cost_score_is_fixed_by_its_seed_and_leaves_the_callers_draws_alo
 def test_a_seed_is_told_by_its_last_word():
     from naapgnn.data.hparams import is_seed
 
-    assert all(map(is_seed, ("seed", "random_seed", "torchSeed", "PRNGSeed", "SEED", "seed2", "seed_id", "seed=7")))
+    assert all(map(is_seed, ("seed", "random_seed", "torchSeed", "PRNGSeed", "SEED", "seed2", "seed_2", "seed_id",
+                             "seed=7")))
     assert not any(map(is_seed, ("speed", "seedling", "num_seeds", "use_seed", "seed_lr", "seeds", "n_seed")))

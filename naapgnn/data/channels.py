@@ -15,12 +15,12 @@ stays an error.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Sequence
 
 import numpy as np
 
 from naapgnn.data.hparams import finite_number
+from naapgnn.data.names import name_words
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
@@ -62,12 +62,7 @@ def is_loss_channel(name: str) -> bool:
     """
     if is_error_channel(name) or any(part in name.lower() for part in LOWER_IS_BETTER_PARTS):
         return True
-    return any(w in LOWER_IS_BETTER_WORDS for w in _words(name))
-
-
-def _words(name: str) -> list[str]:
-    """The lower-case words of a channel name, split at non-letters and camelCase (``valErr``: val, err)."""
-    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+", name)]
+    return any(w in LOWER_IS_BETTER_WORDS for w in name_words(name))
 
 
 def measured_channels(curve) -> list[str]:
@@ -84,7 +79,7 @@ def is_cost_channel(name: str) -> bool:
     """Whether a channel logs a cost or a count (``epoch_time``, ``train_seconds``, ``grad_norm``, ``step``) or a
     learning rate (:func:`is_schedule_name`): never an accuracy, even when its values lie in [0, 100]; a name with
     a word starting ``acc`` is none."""
-    words = _words(name)
+    words = name_words(name)
     return (any(w in COST_WORDS for w in words) or is_schedule_name(name)) and not any(w.startswith("acc")
                                                                                        for w in words)
 
@@ -93,7 +88,7 @@ def is_schedule_name(name: str) -> bool:
     """Whether a channel's name says it logs a learning rate: a word ``lr`` (``lr``, ``LR``, ``head_lr``) or the
     words ``learning`` and ``rate`` (``learning_rate``, ``learningRate``), and no word starting ``acc`` and no
     loss (``lr_acc``, ``accuracy_at_lr`` log an accuracy)."""
-    words = _words(name)
+    words = name_words(name)
     if any(w.startswith("acc") for w in words) or is_loss_channel(name):
         return False
     return "lr" in words or ("learning" in words and "rate" in words)
@@ -141,7 +136,7 @@ def missing_schedule_notice(records: Sequence, name: str, lines: Sequence[int]) 
 def is_error_channel(name: str) -> bool:
     """Whether a channel is an error rate, one minus an accuracy: its name holds ``error`` or one of its words
     ends in ``err`` (``valid_error``, ``top1_err``)."""
-    return "error" in name.lower() or any(w.endswith("err") for w in _words(name))
+    return "error" in name.lower() or any(w.endswith("err") for w in name_words(name))
 
 
 def accuracy_channels(records: Sequence) -> list[str]:
@@ -236,7 +231,7 @@ def is_training_channel(name: str, channels: Sequence[str] = ()) -> bool:
     """Whether ``name`` logs the training data: a word ``train`` or ``training`` and none of held-out data
     (``train_acc``; LCBench's ``Train/val_accuracy`` is held out, its ``Train/train_accuracy`` not), or another of
     ``channels`` is the same name with a held-out prefix (``accuracy`` beside ``val_accuracy``)."""
-    words = _words(name)
+    words = name_words(name)
     if any(w in ("train", "training") for w in words):
         return not any(w in HELD_OUT_WORDS for w in words)
     return any(f"{prefix}{name}" in channels for prefix in HELD_OUT_PREFIXES)

@@ -33,6 +33,7 @@ import json
 import math
 from typing import Any, Iterable, Mapping
 
+from naapgnn.data.names import name_words
 from naapgnn.errors import NaapgnnError, as_written
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_name",
@@ -205,18 +206,15 @@ def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, st
 
 
 def is_seed(name: str) -> bool:
-    """Whether the hyperparameter ``name`` (or the category of an indicator) is a run's seed: its last word is
-    ``seed`` (``seed``, ``random_seed``, ``torchSeed``, ``PRNGSeed``, ``SEED``, ``seed2``) or it ends in ``seed`` and an
-    id (``seed_id``), unless it counts or switches seeds (``num_seed``, ``use_seed``; ``num_seeds`` is no seed either).
+    """Whether the hyperparameter ``name`` (or the category of an indicator) is a run's seed: its last word
+    (:func:`naapgnn.data.names.name_words`) is ``seed`` (``seed``, ``random_seed``, ``torchSeed``, ``PRNGSeed``,
+    ``SEED``, a numbered ``seed2`` or ``seed_2``) or it ends in ``seed`` and an id (``seed_id``), unless it counts or switches seeds (``num_seed``, ``use_seed``; ``num_seeds`` is no seed either).
     A seed is no part of the recipe: no predictor reads it, and records that differ only in it are runs of one
     configuration (:mod:`naapgnn.data.configurations`)."""
-    import re
-
-    word_breaks = r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"  # snake, camel and ALLCaps words
-    words = [w.lower() for w in re.split(word_breaks, given_name(name)) if w]
-    if len(words) > 1 and words[-1] in ("id", "idx", "index"):
+    words = name_words(given_name(name))
+    while len(words) > 1 and (words[-1].isdigit() or words[-1] in ("id", "idx", "index")):
         words = words[:-1]
-    if not words or words[-1].rstrip("0123456789") != "seed":
+    if not words or words[-1] != "seed":
         return False
     return not (len(words) > 1 and words[0] in ("num", "n", "nb", "count", "use", "fix", "fixed", "same"))
 

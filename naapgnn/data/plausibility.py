@@ -19,7 +19,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import ACCURACY_SLACK, _words as words_of, is_cost_channel, is_loss_channel
+from naapgnn.data.channels import ACCURACY_SLACK, is_cost_channel, is_loss_channel
+from naapgnn.data.names import name_words
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["is_accuracy_name", "is_learning_rate_name", "negative_learning_rate", "check_plausible",
@@ -37,7 +38,7 @@ def is_accuracy_name(name: str) -> bool:
     """Whether a channel's name says it holds an accuracy (``accuracy``, ``val_acc``, ``top1_acc``,
     ``Train/val_accuracy``, ``valid_top1``, ``top5``): a word starting ``acc`` or a top-k (``top`` and a number),
     no word of a difference or a transform, no loss (``top1_err``), no cost."""
-    words = words_of(name)
+    words = name_words(name)
     top_k = any(w == "top" and nxt.isdigit() for w, nxt in zip(words, words[1:]))
     return ((top_k or any(w.startswith("acc") for w in words)) and not any(w in _NOT_AN_ACCURACY for w in words)
             and not is_loss_channel(name) and not is_cost_channel(name))
@@ -45,7 +46,7 @@ def is_accuracy_name(name: str) -> bool:
 
 def is_learning_rate_name(name: str) -> bool:
     """Whether ``name`` is a learning rate itself: ``lr``, ``LR``, ``learning_rate``, ``learningRate``."""
-    return words_of(name) in (["lr"], ["learning", "rate"])
+    return name_words(name) in (["lr"], ["learning", "rate"])
 
 
 def check_plausible(curve: Mapping[str, np.ndarray], hparams: Mapping[str, float], record_id: str) -> None:
