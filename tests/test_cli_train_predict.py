@@ -405,6 +405,53 @@ def test_a_diverged_run_reads_the_checkpoints_worst_whatever_else_the_file_holds
     assert float(predictions[0]) == pytest.approx(float(model.predict([diverged])[0]), abs=1e-6)
 
 
+def test_an_input_refused_gets_its_error_alone(ckpt3, bench, tmp_path, capsys):
+    """No notice of how a record would have been read (a run that diverged before logging) before the error
+    that refuses it."""
+    rows = [r.to_dict() for r in bench[1] if r.split == "test"][:6]
+    del rows[3]["curve"]
+    data = tmp_path / "no_curve.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["predict", "--checkpoint", str(ckpt3), str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"naapgnn predict: error: {data} line 4 (record {rows[3]['id']!r}) has none of the curve "
+                          "channels the checkpoint reads") and err.count("\n") == 1
+    rows[3]["curve"] = {c: v[:1] + [None] * (len(v) - 1) if c != "lr" else v for c, v in rows[0]["curve"].items()}
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["predict", "--checkpoint", str(ckpt3), str(data)]) == 0
+    assert "naapgnn predict: warning: " in capsys.readouterr().err  # the notices of an input read: still printed
+
+
+def _in_percent(rows: list[dict]) -> list[dict]:
+    return [dict(r, curve=dict(r["curve"], accuracy=[None if v is None else 100 * v for v in r["curve"]["accuracy"]]))
+            for r in rows]
+
+
+@pytest.mark.parametrize("trained_in", ["fraction", "percent"])
+def test_a_diverged_run_reads_the_checkpoints_worst_in_the_unit_of_the_file(trained_in, ckpt3, bench, tmp_path,
+                                                                              capsys):
+    """A checkpoint reads a file whose run diverged before the budget the same whether the file logs its accuracy
+    in fractions or in percent, whichever unit it was trained on: its training worst in the file's unit (a file in
+    fractions once read a percent checkpoint's worst as a percentage: mixed units, or every value read 100 times
+    too small)."""
+    checkpoint = ckpt3
+    if trained_in == "percent":
+        training = tmp_path / "percent_training.jsonl"
+        training.write_text("".join(json.dumps(r) + "\n" for r in _in_percent([r.to_dict() for r in bench[1]])))
+        checkpoint = _train(tmp_path, training, 3)
+    rows = [r.to_dict() for r in bench[1] if r.split == "test"][:6]
+    for row in rows[:3]:  # most of a file's runs diverged
+        row["curve"]["accuracy"] = row["curve"]["accuracy"][:1] + [None] * (len(row["curve"]["accuracy"]) - 1)
+    predictions = []
+    for unit, written in (("fraction", rows), ("percent", _in_percent(rows))):
+        bench_file, out = tmp_path / f"{unit}.jsonl", tmp_path / f"{unit}.csv"
+        bench_file.write_text("".join(json.dumps(r) + "\n" for r in written))
+        assert main(["predict", "--checkpoint", str(checkpoint), str(bench_file), "--out", str(out)]) == 0
+        assert "units" not in capsys.readouterr().err
+        predictions.append([float(r["prediction"]) for r in _rows(out)])
+    assert predictions[1] == pytest.approx(predictions[0], abs=1e-6)
+
+
 def test_predict_reads_a_run_as_it_stood_at_the_budget(ckpt3, bench, tmp_path):
     from naapgnn.models.gnn import GNNPredictor
 

@@ -293,6 +293,22 @@ def test_a_benchmark_with_no_test_record_is_evaluated_under_the_repeated_protoco
     assert "none of the 52 is marked test" in capsys.readouterr().err
 
 
+def test_repeats_given_where_the_official_protocol_runs_gets_a_note(small_benchmark, tmp_path, capsys):
+    path = small_benchmark(3, channels=["accuracy"])  # it marks test records: official by default
+    argv = ["--data", str(path), "--budgets", "0", "--jobs", "1", "--quiet", "--repeats", "2"]
+    note = ("note: --repeats 2 sets the repeated protocol's splits, and it does not run here (protocol official; "
+            "--protocol repeated to run it)")
+    assert main(["evaluate", *argv, "--seeds", "1", "--inner-folds", "0", "--predictors", "paper_gb100",
+                 "--out", str(tmp_path / "ev")]) == 0
+    assert note in capsys.readouterr().err
+    assert set(pd.read_csv(tmp_path / "ev" / "results.csv").protocol) == {"official"}
+    assert main(["baselines", *argv, "--models", "baker", "--out", str(tmp_path / "bl")]) == 0
+    assert note in capsys.readouterr().err
+    assert main(["baselines", *argv, "--models", "baker", "--protocol", "repeated", "--out", str(tmp_path / "r")]) == 0
+    assert "--repeats" not in capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "r" / "baselines_detail.csv")) > 0
+
+
 def test_zero_cost_scores_a_group_brings_in_are_left_out_beyond_the_time_limit(small_benchmark, tmp_path, capsys):
     import json
 

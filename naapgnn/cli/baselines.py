@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "key in the predictor registry (paper:5-NN, paper_gb100, per_layer_forest)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--seed", type=int, default=0, help="split seed of the repeated and kfold protocols (default 0)")
-    p.add_argument("--repeats", type=int, default=20, help="splits of the repeated protocol (default 20)")
-    p.add_argument("--folds", type=int, default=10, help="folds of the kfold protocol (default 10)")
+    p.add_argument("--repeats", type=int, default=None, help="splits of the repeated protocol (default 20)")
+    p.add_argument("--folds", type=int, default=None, help="folds of the kfold protocol (default 10)")
     p.add_argument("--compare-paper", action="store_true",
                    help="official protocol: print ours beside the paper's table (always written to "
                    "OUT/paper_comparison.csv and .md)")
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, hold) -> int:
     from baselines.runner import (channels_missing, markdown, markdown_frame, paper_comparison, results_frame,
                                   run_baselines, select_baselines, summary_text)
     from naapgnn.cli.options import (budgets_held, check_seed, hold_out_folder, note_repeated_configurations,
-                                     protocol_or_default, scale_option)
+                                     protocol_or_default, scale_option, split_options)
     from naapgnn.evaluation.analysis import nothing_to_run
     from naapgnn.evaluation.evaluate import check_targets_vary
     from naapgnn.data.download import BASELINES_CSV, dataset_dir
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace, hold) -> int:
     if records_file and any(b > 0 for b in budgets):
         for note in left_out_notes(df.records, channels_missing(df, chosen), args.models, args.data):
             print(note, file=sys.stderr)
+    split_options(args, [args.protocol], repeats=20)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
     if args.out is None:  # the default folder, known once the protocol is
         hold_out_folder(hold, out, "baselines")

@@ -46,12 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="CIFAR-10 folder (cifar-10-batches-py) for the NASWOT minibatch; without it a "
                    "labelled Gaussian-noise batch is used")
     p.add_argument("-o", "--out", metavar="DIR", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    p.add_argument("--repeats", type=int, default=10, help="splits of the repeated protocol (default 10)")
+    p.add_argument("--repeats", type=int, default=None, help="splits of the repeated protocol (default 10)")
     p.add_argument("--train-size", type=int, default=None, metavar="N",
                    help="repeated protocol: N training architectures per split, drawn at random, and every other one "
                    "tested (train N, predict many; default: test as many as the records mark test, else an 11th, "
                    "and train on the rest)")
-    p.add_argument("--folds", type=int, default=10, help="folds of the kfold protocol (default 10)")
+    p.add_argument("--folds", type=int, default=None, help="folds of the kfold protocol (default 10)")
     p.add_argument("--gnn-params", default="{}", metavar="JSON",
                    help='GNNPredictor settings as a JSON object, e.g. \'{"n_ensemble": 3}\' (default: its defaults)')
     p.add_argument("--zc-batch-size", type=int, default=64, help="NASWOT minibatch size (default 64)")
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, hold) -> int:
 
     check_batch_size(args.zc_batch_size, "--zc-batch-size")  # before the data is read, not when scoring starts
     from naapgnn.cli.options import (budgets_held, hold_out_folder, note_repeated_configurations, parse_params,
-                                     protocol_or_default, scale_option)
+                                     protocol_or_default, scale_option, split_options)
     from naapgnn.data.channels import first_logged_epoch
 
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
@@ -145,6 +145,7 @@ def run(args: argparse.Namespace, hold) -> int:
     note_repeated_configurations(bench)
     protocols = protocols or ["repeated" if args.train_size is not None else
                               protocol_or_default(None, bench.is_test, args.data)]
+    split_options(args, protocols, repeats=10)
     shortest = min(r.num_epochs for r in bench.records)
     if budgets is None:
         budgets = budgets_held(range(10), shortest,

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from contextlib import contextmanager
 
 from naapgnn.errors import NaapgnnError
 
@@ -142,6 +144,17 @@ def hold_out_folder(hold, path, command: str, also: tuple = ()) -> None:
     hold.enter_context(held_folder(path, f"naapgnn {command} run is writing into this folder", also=also))
 
 
+@contextmanager
+def warnings_after_checks():
+    """Hold the warnings of the block (reading an input) until it ends without an error: an input the block's
+    checks refuse gets its one-line error alone, not notices of how its records would have been read."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:  # the command's own filters and printer
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def check_curve_lengths(records, budget: int, source, channels=None) -> None:
     """One line when some of ``records`` (read from ``source``) hold fewer than ``budget`` epochs of curve: how
     many, and the first few ids with their lengths; or, given the measured ``channels`` a checkpoint
@@ -215,6 +228,18 @@ def protocol_or_default(given: str | None, is_test, source) -> str:
     print(f"note: no record of {source or 'the data'} is marked test (\"split\": \"test\"), so the official protocol "
           "has no test split: using the repeated protocol (--protocol to choose)", file=sys.stderr)
     return "repeated"
+
+
+def split_options(args, protocols, repeats: int, folds: int = 10) -> None:
+    """Give ``--repeats`` and ``--folds`` their defaults where left out, and say on stderr of one given that no
+    protocol of ``protocols`` reads (a file that marks test records runs the official protocol by default)."""
+    for name, default, protocol in (("repeats", repeats, "repeated"), ("folds", folds, "kfold")):
+        value = getattr(args, name)
+        if value is None:
+            setattr(args, name, default)
+        elif protocol not in protocols:
+            print(f"note: --{name} {value} sets the {protocol} protocol's splits, and it does not run here "
+                  f"(protocol {', '.join(protocols)}; --protocol {protocol} to run it)", file=sys.stderr)
 
 
 def note_repeated_configurations(bench) -> None:

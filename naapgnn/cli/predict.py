@@ -278,25 +278,16 @@ def predict_and_check(model, records):
     return mean, std, np.ones(len(records), dtype=bool), reasons
 
 
-def run(args: argparse.Namespace) -> int:
-    import math
+def _records(args: argparse.Namespace, model, curve, hparams) -> list:
+    """The records to predict, read and checked as the checkpoint reads them."""
     import sys
 
-    from naapgnn.cli.options import check_curve_lengths, check_threads, distinct_output, writable_file
+    from naapgnn.cli.options import check_curve_lengths
     from naapgnn.data.records import load_benchmark, split_records
     from naapgnn.errors import NaapgnnError
-    from naapgnn.io import write_text_atomic
-    from naapgnn.models.gnn import GNNPredictor
 
-    check_threads(args.threads)
-    writable_file(args.out)
-    distinct_output(args.out, "--out", inputs=(args.input, args.curve, args.hparams),
-                    folders=(args.checkpoint, args.input))
-    curve = read_curve(args.curve) if args.curve is not None else None
-    hparams = read_hparams(args.hparams) if args.hparams is not None else None
-    model = GNNPredictor.load(args.checkpoint, device=args.device)
     records = split_records(load_benchmark(args.input, target_scale=args.target_scale,
-                                           diverged_values=model.diverged_values_,
+                                           diverged_values=model.curve_worst_,
                                            hparam_names=getattr(model, "hparam_names_", None),
                                            read_epochs=int(model.budget or 0)), args.split)
     if not records:
@@ -314,6 +305,27 @@ def run(args: argparse.Namespace) -> int:
     if curve is not None or hparams is not None:  # a file's records are checked as it is read
         warn_lr_contradiction(records[0])
     check_curve_lengths(records, model.budget, args.input, getattr(model, "curve_channels_", None))
+    return records
+
+
+def run(args: argparse.Namespace) -> int:
+    import math
+    import sys
+
+    from naapgnn.cli.options import check_threads, distinct_output, warnings_after_checks, writable_file
+    from naapgnn.errors import NaapgnnError
+    from naapgnn.io import write_text_atomic
+    from naapgnn.models.gnn import GNNPredictor
+
+    check_threads(args.threads)
+    writable_file(args.out)
+    distinct_output(args.out, "--out", inputs=(args.input, args.curve, args.hparams),
+                    folders=(args.checkpoint, args.input))
+    curve = read_curve(args.curve) if args.curve is not None else None
+    hparams = read_hparams(args.hparams) if args.hparams is not None else None
+    model = GNNPredictor.load(args.checkpoint, device=args.device)
+    with warnings_after_checks():
+        records = _records(args, model, curve, hparams)
     model.set_params(n_threads=args.threads)
     mean, std, in_domain, reasons = predict_and_check(model, records)
     broken = [i for i, value in enumerate(mean) if not math.isfinite(value)]

@@ -15,7 +15,7 @@ stays an error.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
-           "as_accuracy", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
+           "as_accuracy", "in_logged_unit", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
            "first_logged_epoch", "curve_value", "curve_values", "carry_stopped_runs",
            "curves_cut_short", "cut_short_note", "check_full_epochs", "run_lengths", "is_schedule_name",
            "schedule_alias", "read_schedule_alias", "missing_schedule_notice"]
@@ -247,8 +247,12 @@ def accuracy_candidates(records: Sequence) -> dict[str, float]:
 def accuracy_factor(records: Sequence, channel: str) -> float | None:
     """The factor :func:`as_accuracy` reads ``channel`` with: 0.01 when a value exceeds 1 + :data:`ACCURACY_SLACK`
     (percent), else 1, negated for an error rate (:func:`is_error_channel`); None when its values, so scaled,
-    leave [0, 1] by more than that slack (no accuracy)."""
+    leave [0, 1] by more than that slack (no accuracy). It reads the finite values only (a file not yet filled,
+    :mod:`naapgnn.data.gaps`); None when there are none."""
     values = np.concatenate([r.curve[channel] for r in records])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
     low, high = float(values.min()), float(values.max())
     factor = 0.01 if high > 1.0 + ACCURACY_SLACK else 1.0
     if not (-ACCURACY_SLACK <= low * factor and high * factor <= 1.0 + ACCURACY_SLACK):
@@ -266,6 +270,13 @@ def fraction_scale(records: Sequence, channel: str) -> float:
     having = [r for r in records if len(r.curve.get(channel, ()))]
     factor = accuracy_factor(having, channel) if having else None
     return 0.01 if factor is not None and abs(factor) == 0.01 else 1.0
+
+
+def in_logged_unit(fractions: Mapping[str, float], records: Sequence) -> dict:
+    """Per-channel values given in fractions (a checkpoint's ``curve_worst_``) in the unit ``records`` log each
+    channel in (:func:`fraction_scale`): a model trained on a file in percent reads a file in fractions at its
+    training values, and the other way round."""
+    return {c: v / fraction_scale(records, c) for c, v in fractions.items()}
 
 
 def _reads_as_accuracy(channel: str) -> bool:

@@ -38,7 +38,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import SCHEDULE_CHANNEL, logged_by_most, measured_channels, worst_values
+from naapgnn.data.channels import SCHEDULE_CHANNEL, in_logged_unit, logged_by_most, measured_channels, worst_values
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "carried_epochs", "worst_logged",
@@ -60,9 +60,9 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
     lines : sequence of int
         Each record's line in the file.
     worst : dict of str to float, optional
-        A diverged run's value per channel, in place of the file's worst (a checkpoint's
-        ``diverged_values_``: its training records' worst, so that a prediction does not depend on the other
-        records of the file it is read from).
+        A diverged run's value per channel, in place of the file's worst, accuracies and error rates in fractions
+        and read in the unit the file logs the channel in (a checkpoint's ``curve_worst_``: its training records'
+        worst, so that a prediction does not depend on the other records of the file it is read from).
     read_epochs : int, optional
         The epochs a reader reads (a checkpoint's budget): a value first non-finite after them is replaced without
         a word, as nothing reads it.
@@ -127,7 +127,7 @@ def _fill_diverged(records: Sequence, diverged: list, name: str, worst: dict | N
     """Each diverged run's values from its first non-finite epoch on, as its channel's ``worst`` or else its worst
     finite value in ``records``; the values read per channel, and those of them ``worst`` gave."""
     channels = dict.fromkeys(c for _, c, _ in diverged)
-    given = {c: float(worst[c]) for c in channels if worst and c in worst}
+    given = in_logged_unit({c: float(worst[c]) for c in channels if worst and c in worst}, records)
     found = worst_values(records, [c for c in channels if c not in given])
     lacking = [c for c in channels if c not in given and c not in found]
     if lacking:

@@ -208,7 +208,8 @@ def load_jsonl(path: str | os.PathLike, target_scale: str = "fraction", need_tar
         Refuse, by line, a record that training reads (split not ``"test"``) without a target; a string: every
         record without a target, the string saying why (``"search needs every final accuracy"``).
     diverged_values : dict of str to float, optional
-        What a diverged run reads per channel (a checkpoint's ``diverged_values_``), not the file's worst value
+        What a diverged run reads per channel, accuracies and error rates in fractions (a checkpoint's
+        ``curve_worst_``), each read in the unit the file logs its channel in, not the file's worst value
         (:func:`naapgnn.data.gaps.fill_non_finite`): a prediction then does not depend on the other records.
     hparam_names : sequence of str, optional
         The hyperparameters a checkpoint reads (its ``hparam_names_``): no number-string warning for a name it

@@ -75,9 +75,19 @@ class CurveMixin:
     def _seen(self, records) -> list:
         """Each run as it stood at the budget, whatever its file logged later (:mod:`naapgnn.data.gaps`), a record
         without ``lr`` given the training recipe's."""
-        records = as_seen_at(records, int(self.budget), worst=self.diverged_values_,
+        records = as_seen_at(records, int(self.budget), worst=self._worst_for(records),
                              unlogged=getattr(self, "unlogged_epochs_", {}))
         return with_schedule(records, self.schedule_)
+
+    def _worst_for(self, records) -> dict:
+        """``diverged_values_`` in the unit ``records`` log each channel in: a model trained on a file in percent
+        reads a diverged run of a file in fractions at its training worst in fractions, and the other way round."""
+        out = {}
+        for channel, value in self.diverged_values_.items():
+            scale, fraction = fraction_scale(records, channel), self.curve_worst_[channel]
+            # in the training unit, the training value itself, bit for bit
+            out[channel] = value if value * scale == fraction else fraction / scale
+        return out
 
     def _curve(self, records, seen=None) -> np.ndarray:
         seen = self._seen(records) if seen is None else seen
