@@ -63,6 +63,18 @@ def test_an_integer_written_as_a_float_reads_as_that_integer():
     assert parse_architecture(as_floats) == parse_architecture(graph({"op": "conv", "out_channels": 8, "kernel_size": 3}))
 
 
+def test_numpy_numbers_read_as_python_ones_whatever_their_width():
+    import numpy as np
+
+    written = graph({"op": "conv", "out_channels": 8, "kernel_size": 3}, {"op": "dropout", "p": 0.5})
+    for number in (np.float32, np.float16, np.float64):
+        given = graph({"op": "conv", "out_channels": number(8.0), "kernel_size": np.int32(3)},
+                      {"op": "dropout", "p": number(0.5)})
+        assert parse_architecture(given) == parse_architecture(written)
+    with pytest.raises(NaapgnnError, match=r"^layer 0: out_channels must be a positive integer, got np.float32\(8.5\)$"):
+        parse_architecture(graph({"op": "conv", "out_channels": np.float32(8.5), "kernel_size": 3}))
+
+
 def test_json_string_input():
     assert parse_architecture(json.dumps(SCHEME)) == parse_architecture(SCHEME)
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from naapgnn.arch.format import load_architecture
+from naapgnn.arch.format import load_architecture, parse_architecture
 from naapgnn.arch.builder import build_model
 from naapgnn.arch.profiling import layer_costs, profile
 
@@ -34,6 +34,21 @@ def test_macs_follow_the_thop_convention(path):
     # thop counts modules only: it does not see a mul's product, which profile counts (one multiply per element)
     products = sum(c.macs for layer, c in zip(arch.layers, layer_costs(arch)) if layer.op == "mul")
     assert profile(arch) == (int(params), int(macs) + products)
+
+
+@pytest.mark.parametrize("layer, beyond_thop", [
+    # the bias: one add per output element, 8 channels of 8 x 8
+    ({"op": "conv", "out_channels": 8, "kernel_size": 3, "bias": True, "batchnorm": False}, 8 * 8 * 8),
+    # padded positions: per channel 16 windows of 9 positions, 121 of them inside the 8 x 8 input
+    # (2 + 3 + 3 + 3 rows by as many columns), 3 channels
+    ({"op": "avgpool", "kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}, 3 * (16 * 9 - 121)),
+    ({"op": "avgpool", "kernel_size": 3, "stride": 2, "padding": 1}, 0),  # the padding counted: as thop
+])
+def test_macs_differ_from_ultralytics_thop_where_the_docstring_says(layer, beyond_thop):
+    thop = pytest.importorskip("thop")
+    arch = parse_architecture({"input_shape": [3, 8, 8], "num_classes": 10, "layers": [layer]})
+    macs, params = thop.profile(build_model(arch).eval(), inputs=(torch.randn(1, 3, 8, 8),), verbose=False)
+    assert profile(arch) == (int(params), int(macs) + beyond_thop)
 
 
 def test_statistics_of_all_440_match_the_dataset_columns(data_dir):

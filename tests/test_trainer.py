@@ -110,7 +110,7 @@ def test_one_at_a_time_and_repeat_runs_give_identical_logs(grouped, cifar, tmp_p
 def test_rerun_skips_finished_and_build_csv_reads_the_logs(grouped, cifar, tmp_path, capsys):
     stamps = (grouped / "scheme_1.txt").read_text()
     summary = regenerate(SCHEMES, cifar, grouped, ids=IDS, recipe=RECIPE, options=CPU, progress=False)
-    assert f"resuming {len(IDS)} of {len(IDS)} schemes ({len(IDS)} finished and skipped, 0 continue" in \
+    assert f"regenerate: all {len(IDS)} schemes finished in an earlier run; nothing to train (skipped)\n" == \
         capsys.readouterr().err
     assert summary.skipped == IDS and not summary.trained and summary.arch_epochs == 0
     assert (grouped / "scheme_1.txt").read_text() == stamps

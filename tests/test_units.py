@@ -111,6 +111,27 @@ def test_records_built_in_python_that_mix_units_are_refused_as_a_file_is(tmp_pat
         as_records(bare, "GNNPredictor")
 
 
+def test_one_prediction_of_records_in_mixed_units_warns_once(tmp_path):
+    """The estimator's steps of one call read its records again (the curve, the graphs): one warning, not one per
+    step."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from naapgnn.models.gnn import GNNPredictor
+
+    runs = load_jsonl(_write(tmp_path / "f.jsonl", [({"val_acc": [0.2 + 0.01 * i, 0.5 + 0.02 * i]}, 0.55 + 0.02 * i)
+                                                     for i in range(12)]))
+    model = GNNPredictor(budget=2, n_ensemble=1, hidden=8, layers=2, curve_hidden=8, max_epochs=4, patience=2,
+                         forest_trees=5, n_threads=1, n_jobs=1).fit(runs)
+    percent = replace(runs[0], id="pct", target=None, curve={"val_acc": 100 * np.asarray(runs[0].curve["val_acc"])})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        model.predict([percent, replace(runs[1], target=None)])
+    said = [str(w.message) for w in caught if w.category is NaapgnnWarning]
+    assert len(said) == 1 and said[0].startswith("GNNPredictor: curve.val_acc: 1 of 2 records never exceed 1.05")
+
+
 def test_a_file_declared_in_percent_whose_runs_mostly_died_near_chance_is_fitted_as_it_was_read(tmp_path):
     """Most runs dead at 0.5 % of a 200-class task stay below 1.05 in percent: the file declared in percent reads
     them so, and a fit of its records must not count them as fractions again (it once refused them)."""

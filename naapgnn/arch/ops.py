@@ -98,9 +98,11 @@ def _digits(value: int) -> str:
 
 
 def _whole(value: Any) -> Any:
-    """A float of no fraction as that int (``8.0``, as a table export writes an integer column); anything else as
-    it is."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    """A float of no fraction as that int (``8.0``, as a table export writes an integer column; a numpy float of
+    any width too); anything else as it is."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        return int(value) if float(value).is_integer() else value
+    return value
 
 
 def positive_int(value: Any, name: str) -> int:
@@ -148,7 +150,7 @@ def check_attrs(op: str, attrs: dict) -> None:
         _check_conv(attrs)
     elif op == "dropout":
         p = attrs["p"]
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:  # a numpy float too
             raise NaapgnnError(f"dropout p must be a number in [0, 1), got {p!r}")
         attrs["p"] = float(p)
     elif op == "zero":

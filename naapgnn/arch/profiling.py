@@ -4,14 +4,17 @@ The counting convention is that of the ``thop`` profiler used to build the
 NAAP-440 dataset, so :func:`profile` reproduces its NumParams and NumMACs
 columns exactly:
 
-* conv: ``out_elements * (in_channels / groups * k * k + has_bias)``
+* conv: ``out_elements * (in_channels / groups * k * k + has_bias)`` (one add per output for a bias, as the
+  thop of the dataset's time counted it; ``ultralytics-thop`` 2.x leaves the bias out)
 * batch norm (affine), standalone or in a conv block: ``4 * elements`` of the
   tensor it normalises (a ``bn-act-conv`` block normalises its input)
 * linear: ``in_features * out_features`` (bias not counted)
-* average pooling, global or not: one add per input in each window plus one
+* average pooling, global or not: one add per position of each window plus one
   divide per output, i.e. ``(H * W + 1) * C`` for global pooling and
-  ``(k * k + 1) * out_elements`` for a ``k x k`` pool (the maintained
-  ``ultralytics-thop`` convention; NAAP-440 has only global pooling)
+  ``(k * k + 1) * out_elements`` for a ``k x k`` pool, padded positions
+  included (``ultralytics-thop``'s convention where a window holds no padding,
+  or the padding is counted; with ``count_include_pad`` false it counts only
+  the inputs a border window holds, fewer; NAAP-440 has only global pooling)
 * mul (elementwise product, e.g. squeeze-and-excitation gating): one
   multiply per output element, ``out_elements`` (whatever the number of
   inputs; like an add's, its cost depends on its shapes alone; thop, which

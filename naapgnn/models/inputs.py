@@ -70,6 +70,11 @@ class EncodedRecords:
         return EncodedRecords([self.records[i] for i in idx], select_graphs(self.graphs, idx), self.fold)
 
 
+class _ReadRecords(list):
+    """A list :func:`as_records` built: an estimator's later steps of one call read it again without checking it
+    again (one call, one warning)."""
+
+
 def as_records(X, who: str = "GNNPredictor") -> list:
     """Turn estimator input into a list of :class:`naapgnn.data.records.Record`.
 
@@ -81,14 +86,16 @@ def as_records(X, who: str = "GNNPredictor") -> list:
     from naapgnn.arch.format import parse_architecture
     from naapgnn.data.records import Record, record_from_dict, records_from_naap440
 
+    if isinstance(X, _ReadRecords):
+        return _ReadRecords(X)
     if hasattr(X, "columns") and hasattr(X, "iloc"):
         if "scheme" not in X.columns:
             raise NaapgnnError(f"{who}: the table has no 'scheme' column (use naapgnn.data.naap440.load_naap440)")
-        return records_from_naap440(X)
+        return _ReadRecords(records_from_naap440(X))
     if _one_network(X):
         X = [X]
     if isinstance(X, EncodedRecords):
-        out = list(X.records)
+        out = _ReadRecords(X.records)
         _check_finite_curves(out, who)
         return out
     if X is None or isinstance(X, (bytes, int, float)) or not hasattr(X, "__iter__"):
@@ -111,7 +118,7 @@ def as_records(X, who: str = "GNNPredictor") -> list:
         raise NaapgnnError(f"{who}: no architectures given")
     _check_finite_curves(out, who)
     _check_units(out, who)
-    return out
+    return _ReadRecords(out)
 
 
 def _check_units(records: list, who: str) -> None:

@@ -206,7 +206,10 @@ def _warn_other_numerics(started_with: dict, now: dict) -> None:
 
 
 def _say_resuming(n_jobs: int, n_done: int, n_resumed: int) -> None:
-    if n_done or n_resumed:
+    if n_done == n_jobs:
+        print(f"regenerate: all {n_jobs} schemes finished in an earlier run; nothing to train (skipped)",
+              file=sys.stderr)
+    elif n_done or n_resumed:
         print(f"regenerate: resuming {n_done + n_resumed} of {n_jobs} schemes ({n_done} finished and skipped, "
               f"{n_resumed} continue from their last epoch)", file=sys.stderr)
 
