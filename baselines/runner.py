@@ -134,7 +134,9 @@ def run_baselines(
     from naapgnn.io import LoggedRows, ResumeLog
 
     names = list(baselines) if baselines is not None else select_baselines("all")
-    bench = df if hasattr(df, "records") else benchmark_from_table(paper_order(df))
+    # the paper's row order decides exact figures on its split (k-NN ties); any other protocol draws its splits
+    # from the table in ModelId order, as `naapgnn evaluate` does, so that one seed tests the same architectures
+    bench = df if hasattr(df, "records") else benchmark_from_table(paper_order(df) if protocol == "official" else df)
     split_list = splits(protocol, bench.y, bench.is_test, groups=bench.groups, **split_kw)
     predictors = {name: Predictor(paper_key(name), label=name) for name in names}
     missing = channels_missing(bench, names)

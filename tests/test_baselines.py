@@ -228,3 +228,18 @@ def test_paper_linear_svr_matches_libsvm_linear_kernel():
     ref = SVR(kernel="linear", epsilon=0.001, C=0.1).fit(X, y).predict(Xt)
     np.testing.assert_allclose(ours, ref, atol=2e-4)
     np.testing.assert_allclose(legacy.sequential_linear_kernel(X, Xt), X @ Xt.T, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("protocol, option", [("repeated", "--repeats"), ("kfold", "--folds")])
+def test_baselines_and_evaluate_draw_the_same_splits_of_naap440(data_dir, tmp_path, protocol, option):
+    """One protocol and seed test the same architectures in both commands (baselines keeps the paper's row order,
+    which decides its exact figures, for the official split only), so a model's figures agree."""
+    common = ["--data", str(data_dir), "--budgets", "0", "--protocol", protocol, option, "2", "--jobs", "1",
+              "--quiet"]
+    assert main(["baselines", *common, "--models", "5-NN", "--out", str(tmp_path / "bl")]) == 0
+    assert main(["evaluate", *common, "--predictors", "paper:5-NN", "--inner-folds", "0", "--seeds", "1",
+                 "--out", str(tmp_path / "ev")]) == 0
+    ours = pd.read_csv(tmp_path / "bl" / "baselines.csv").iloc[0]
+    theirs = pd.read_csv(tmp_path / "ev" / "results.csv").iloc[0]
+    for metric in ("mae", "violations", "kendall_tau", "kendall_tau_std"):
+        assert ours[metric] == pytest.approx(theirs[metric], rel=1e-5), metric
