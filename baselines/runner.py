@@ -100,7 +100,7 @@ def run_baselines(
     ----------
     df : DataFrame or Benchmark
         :func:`naapgnn.data.naap440.load_naap440`'s table (ModelId order; put
-        in the paper's row order here), or any benchmark
+        in the paper's row order here for the official protocol), or any benchmark
         (:func:`naapgnn.evaluation.benchmark.load_benchmark_for_evaluation`
         of a JSON Lines file). A baseline reading a curve channel that not
         every record has (:func:`channels_missing`) is left out at budgets >= 1.

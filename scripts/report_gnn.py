@@ -209,7 +209,8 @@ def main(argv=None) -> int:
         partial = out / f".baselines-{protocol}.jsonl"
         if args.fresh:
             partial.unlink(missing_ok=True)
-        baseline_rows[protocol] = run_baselines(df, select_baselines("all"), budgets,
+        # the GNN's benchmark, in the paper's row order under every protocol: the same splits in one run
+        baseline_rows[protocol] = run_baselines(bench, select_baselines("all"), budgets,
                                                 protocol=protocol, n_jobs=args.jobs, progress=not args.quiet,
                                                 resume_file=partial, **PROTOCOL_SPLITS[protocol])
 
