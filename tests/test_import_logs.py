@@ -151,3 +151,24 @@ def test_import_logs_refuses_a_wrong_count_or_a_negative_lr(tmp_path, capsys, ed
     assert main(["import", "logs", str(logs), "-o", str(out)]) == 2
     assert capsys.readouterr().err == f"naapgnn import: error: {path}: {message}\n"
     assert not out.exists()
+
+
+def test_a_log_whose_loss_diverged_is_imported_and_reads_as_a_diverged_run(tmp_path, capsys):
+    """A trainer logs a diverged loss as nan or inf: the record is written with null there (the import once
+    stopped with a traceback), and its reader reads a diverged run, the channel's worst value from then on."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for i in range(1, 4):
+        _write_log(logs, i, SCHEME, [3000 + 100 * i, 3100 + 100 * i, 3200 + 100 * i, 3300 + 100 * i])
+    path = logs / "scheme_2.txt"
+    text = path.read_text().splitlines()
+    epochs = [j for j, line in enumerate(text) if "Loss mean, median" in line][2:]
+    for j, word in zip(epochs, ("nan", "inf")):
+        text[j] = text[j].split("Loss")[0] + f"Loss mean, median: {word}, {word}"
+    path.write_text("\n".join(text) + "\n")
+    out = tmp_path / "div.jsonl"
+    assert main(["import", "logs", str(logs), "-o", str(out)]) == 0
+    assert '"loss_mean": [2.0, 1.0, null, null]' in out.read_text().splitlines()[1]
+    with pytest.warns(Warning, match="read as diverged runs"):
+        diverged = load_benchmark(out)[1]
+    assert diverged.curve["loss_mean"].tolist() == [2.0, 1.0, 2.0, 2.0]  # the file's worst, the first epoch's 2.0

@@ -149,10 +149,11 @@ class Record:
         return out
 
     def _written(self, channel: str, values: np.ndarray) -> list:
-        """A channel's logged epochs as JSON values: null where :meth:`to_dict` says."""
+        """A channel's logged epochs as JSON values: null where :meth:`to_dict` says, or still non-finite."""
         unlogged = set(self.non_finite.get(channel, np.zeros(0, dtype=int)).tolist())
         first = self.logged_from.get(channel, 1)
-        return [None if e < first or e - 1 in unlogged else float(x) for e, x in enumerate(values[:self.stopped_at], 1)]
+        return [None if e < first or e - 1 in unlogged or not np.isfinite(x) else float(x)
+                for e, x in enumerate(values[:self.stopped_at], 1)]
 
 
 def _nonempty(curve: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -412,10 +413,8 @@ def load_benchmark(source: str | os.PathLike | None = None, target_scale: str = 
         return load_jsonl(path, target_scale, need_target, diverged_values, hparam_names, read_epochs)
     if suffix == ".json":
         return _load_json(path, target_scale, need_target, diverged_values, hparam_names, read_epochs)
-    raise NaapgnnError(
-        f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
-        f"a .jsonl benchmark or a .json architecture)"
-    )
+    raise NaapgnnError(f"{path}: unknown benchmark format (expected a NAAP-440 folder or .csv, "
+                       f"a .jsonl benchmark or a .json architecture)")
 
 
 def _load_json(path: Path, target_scale: str, need_target: bool | str = False, diverged_values=None,
