@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Iterator
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import cannot_write, finish_staged
+from naapgnn.io import cannot_write, finish_staged, write_text_atomic
 
 
 LOCK_NAME = ".naapgnn.lock"
+# The outputs the runs in a folder wrote, one name a line: what a later run may remove as no longer its own
+OUTPUTS_NAME = ".naapgnn-outputs"
 
 
 @contextlib.contextmanager
@@ -100,9 +102,14 @@ def _alive(pid: int) -> bool:
 def remove_former(folder: str | Path, names, written) -> list[Path]:
     """Remove from ``folder`` the files among ``names`` (a command's outputs) that an earlier run wrote and this
     one did not (``written``, paths or names): an official run's figure beside a repeated run's report would read
-    as this run's. Returns them."""
-    kept = {Path(p).name for p in written}
-    former = [Path(folder) / name for name in sorted(set(names) - kept) if (Path(folder) / name).is_file()]
+    as this run's. Only a file the folder's list of outputs (:data:`OUTPUTS_NAME`) names is an earlier run's: a
+    user's file of the same name stays. The list then names what this run wrote beside other commands' outputs.
+    Returns the files removed."""
+    folder, kept, names = Path(folder), {Path(p).name for p in written}, set(names)
+    listed = folder / OUTPUTS_NAME
+    earlier = set(listed.read_text().split()) if listed.is_file() else set()
+    former = [folder / name for name in sorted((names & earlier) - kept) if (folder / name).is_file()]
     for path in former:
         path.unlink()
+    write_text_atomic(listed, "".join(f"{name}\n" for name in sorted((earlier - names) | kept)))
     return former

@@ -15,6 +15,8 @@ from naapgnn.errors import NaapgnnError
 
 def cannot_write(path, exc: OSError) -> NaapgnnError:
     """The one-line error for an output that could not be written: ``PATH: cannot write: REASON``."""
+    if isinstance(exc, FileExistsError) and exc.filename:  # a folder to make where a file (or a device) stands
+        return NaapgnnError(f"{path}: cannot write: {exc.filename} is not a folder")
     return NaapgnnError(f"{path}: cannot write: {exc.strerror or exc}")
 
 

@@ -351,11 +351,18 @@ def test_the_report_notes_test_splits_whose_true_accuracies_tie(small_benchmark,
         tmp_path / "b" / "report.md").read_text()
 
 
-def test_a_former_runs_extra_outputs_are_removed(tmp_path):
+def test_a_former_runs_extra_outputs_are_removed_and_nothing_else(tmp_path):
     from naapgnn.cli.evaluate import remove_former_outputs
+    from naapgnn.folders import OUTPUTS_NAME
 
     for name in ("curves_official.png", "curves_repeated.png", "report.md", "advice.csv", "mine.csv"):
         (tmp_path / name).write_text("x")
     written = [tmp_path / "report.md", tmp_path / "curves_repeated.png"]
+    # no run wrote into the folder before: files of an output's name are the user's and stay
+    assert remove_former_outputs(tmp_path, written) == []
+    assert (tmp_path / OUTPUTS_NAME).read_text() == "curves_repeated.png\nreport.md\n"
+    (tmp_path / OUTPUTS_NAME).write_text("curves_official.png\nreport.md\nadvice.csv\nbaselines.csv\n")
     assert [p.name for p in remove_former_outputs(tmp_path, written)] == ["advice.csv", "curves_official.png"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves_repeated.png", "mine.csv", "report.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [OUTPUTS_NAME, "curves_repeated.png", "mine.csv", "report.md"]
+    # another command's outputs stay listed
+    assert (tmp_path / OUTPUTS_NAME).read_text() == "baselines.csv\ncurves_repeated.png\nreport.md\n"

@@ -432,3 +432,20 @@ def test_a_set_put_back_without_hard_links_says_which_files_stay_new(tmp_path, m
             write_text_atomic(tmp_path / "results.csv", "new results")
             write_text_atomic(tmp_path / "table.csv", "new table")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]
+
+
+def test_an_output_under_a_file_names_the_file_that_is_no_folder(tmp_path):
+    from naapgnn.io import write_text_atomic
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NaapgnnError, match=rf"^{tmp_path}/afile/out.csv: cannot write: {tmp_path}/afile is not a "
+                                           "folder$"):
+        write_text_atomic(tmp_path / "afile" / "out.csv", "a\n")
+
+
+@pytest.mark.parametrize("command", [["evaluate", "--budgets", "0"], ["baselines"], ["search", "--strategy", "random"]])
+def test_an_empty_out_is_refused_before_any_work(command, capsys):
+    from naapgnn.cli import main
+
+    assert main([*command, "--out", ""]) == 2
+    assert capsys.readouterr().err == f"naapgnn {command[0]}: error: --out: an empty path; give a folder\n"

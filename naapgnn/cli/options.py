@@ -112,9 +112,11 @@ def scale_option(args) -> dict:
 
 
 def writable_folder(path, option: str = "--out") -> None:
-    """Refuse an output folder path that is an existing file (checked before any work starts)."""
+    """Refuse an output folder path that is empty or an existing file (checked before any work starts)."""
     from pathlib import Path
 
+    if path == "":
+        raise NaapgnnError(f"{option}: an empty path; give a folder")
     if path is not None and Path(path).is_file():
         raise NaapgnnError(f"{option} {path}: is a file; give a folder")
 
