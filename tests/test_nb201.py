@@ -92,8 +92,8 @@ def write_csv(path, rows):
 
 ROWS = [[93.5, 70.25, 44.0, "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
          "skip_connect~2|", "x"], [10.0, 1.0, 0.83, ALL_NONE, "y"]] + \
-       [[80 + i, 50, 30, "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|", "z"]
-        for i in range(4)]
+       [[80 + i, 50, 30, f"|skip_connect~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|{op}~2|", "z"]
+        for i, op in enumerate(("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3", "skip_connect"))]
 
 
 def test_read_nb201_ids_targets_split_and_round_trip(tmp_path):
@@ -119,6 +119,13 @@ def test_read_nb201_ids_targets_split_and_round_trip(tmp_path):
 def test_read_nb201_errors_name_file_line_and_column(tmp_path, row, message):
     write_csv(tmp_path / "nb.csv", [row])
     with pytest.raises(NaapgnnError, match=message):
+        read_nb201(tmp_path / "nb.csv", "cifar10")
+
+
+def test_a_cell_given_twice_is_refused_naming_both_lines(tmp_path):
+    write_csv(tmp_path / "nb.csv", [ROWS[0], ROWS[1], ROWS[0]])
+    with pytest.raises(NaapgnnError, match=r"nb\.csv line 4: column ArchitectureString: the cell of line 2 again "
+                                           r"\(each cell is one row\)$"):
         read_nb201(tmp_path / "nb.csv", "cifar10")
 
 

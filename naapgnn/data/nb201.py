@@ -312,9 +312,13 @@ def _gc_paused():
 def _records(path, rows: list, dataset: str, column: str, is_train: np.ndarray | None) -> list:
     from naapgnn.data.records import Record
 
-    records = []
+    records, first_line = [], {}
     for i, (line, row) in enumerate(rows):
         where = f"{path} line {line}"
+        cell = row[ARCH_COLUMN]
+        if first_line.setdefault(cell, line) != line:  # NAS-Bench-201 holds each of its cells once
+            raise NaapgnnError(f"{where}: column {ARCH_COLUMN}: the cell of line {first_line[cell]} again (each cell "
+                               "is one row)")
         try:
             arch = nb201_architecture(parse_cell(row[ARCH_COLUMN]), dataset)
         except NaapgnnError as exc:
