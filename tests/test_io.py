@@ -449,3 +449,18 @@ def test_an_empty_out_is_refused_before_any_work(command, capsys):
 
     assert main([*command, "--out", ""]) == 2
     assert capsys.readouterr().err == f"naapgnn {command[0]}: error: --out: an empty path; give a folder\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"a,b\n1,2\n3,\xe9\n", r"line 3: not UTF-8 text \(invalid continuation byte\); save it as UTF-8$"),
+    (b'a,b\n1,2\n3,"4\n' + b"5,6\n" * 40000, r"line 3: not a readable CSV: field larger than field limit \(131072\) "
+                                             r"\(a quote opened there and never closed\?\)$"),
+    (b'a,b\n1,2\n"x\ny",4,5\n', r"line 3: 3 cells, the header has 2$"),  # a quoted line break: its first line
+])
+def test_a_csv_that_cannot_be_read_names_the_line(tmp_path, body, message):
+    from naapgnn.data.csv_rows import read_csv_rows
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(body)
+    with pytest.raises(NaapgnnError, match=rf"^{path} {message}"):
+        read_csv_rows(path, ["a", "b"], "a test file")

@@ -16,6 +16,7 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
     names a column twice, lacks one of the ``needed`` columns (``what`` names the
     expected file) or has a row with more or fewer cells than the header.
     """
+    start = 1  # the line the row being read starts on (a quoted cell may hold line breaks)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # past a byte-order mark, as Excel writes
             reader = csv.DictReader(f)
@@ -26,14 +27,31 @@ def read_csv_rows(path: Path, needed: Sequence[str], what: str) -> list[tuple[in
             missing = [c for c in needed if c not in header]
             if missing:
                 raise NaapgnnError(f"{path}: missing column {missing[0]!r} (not {what}?)")
-            rows = [(reader.line_num, _whole(row, len(header), path, reader.line_num)) for row in reader]
+            rows, start = [], reader.line_num + 1
+            for row in reader:
+                rows.append((start, _whole(row, len(header), path, start)))
+                start = reader.line_num + 1
     except OSError as exc:
         raise NaapgnnError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise NaapgnnError(f"{path}: not a readable CSV: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise NaapgnnError(f"{path} line {_undecodable_line(path)}: not UTF-8 text ({exc.reason}); save it as UTF-8"
+                           ) from None
+    except csv.Error as exc:
+        unclosed = " (a quote opened there and never closed?)" if "field larger" in str(exc) else ""
+        raise NaapgnnError(f"{path} line {start}: not a readable CSV: {exc}{unclosed}") from None
     if not rows:
         raise NaapgnnError(f"{path}: no rows")
     return rows
+
+
+def _undecodable_line(path: Path) -> int:
+    """The first line of ``path`` that is not UTF-8."""
+    for number, raw in enumerate(Path(path).read_bytes().split(b"\n"), start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return 1
 
 
 def check_unique_columns(path: Path | str, header: Sequence[str]) -> None:
