@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from naapgnn.errors import NaapgnnError
-from naapgnn.io import cannot_write, finish_staged, write_text_atomic
+from naapgnn.io import cannot_write, finish_staged, stale_temporaries, write_text_atomic
 
 
 LOCK_NAME = ".naapgnn.lock"
@@ -72,31 +72,13 @@ def _lock(handle, folder: Path, busy: str) -> None:
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Remove from ``folder`` the temporary files :func:`atomic_path` leaves when its process is killed outright
-    (``.NAME.tmpPID.XXXXXXXX.SUFFIX`` beside ``NAME``) whose process is gone: a live writer's (another command
-    writing there) and any other hidden file are left alone. Returns those removed."""
-    import re
-
-    pattern = re.compile(r"\.(.+)\.tmp(\d+)\.[a-z0-9_]{8}(\.[^.]+)")
-    folder = Path(folder)
-    stale = [f for f in folder.iterdir() if f.is_file() and (match := pattern.fullmatch(f.name))
-             and (Path(match.group(1)).suffix or ".tmp") == match.group(3)
-             and not _alive(int(match.group(2)))] if folder.is_dir() else []
+    """Remove from ``folder`` the temporary files :func:`naapgnn.io.atomic_path` leaves when its process is killed
+    outright whose process is gone (:func:`naapgnn.io.stale_temporaries`): a live writer's (another command writing
+    there) and any other hidden file are left alone. Returns those removed."""
+    stale = stale_temporaries(folder)
     for file in stale:
         file.unlink(missing_ok=True)
     return stale
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # this process writes nothing there yet: a file of its id is an earlier run's
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):  # another user's process (PermissionError), or no pid this system has
-        return True
-    return True
 
 
 def remove_former(folder: str | Path, names, written) -> list[Path]:

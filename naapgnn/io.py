@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
+import glob
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,6 +43,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in stale_temporaries(folder, path.name):  # a killed writer's of this output (a 96 MB import)
+            stale.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", suffix=path.suffix or ".tmp", dir=folder)
     except OSError as exc:
         raise cannot_write(path, exc) from None
@@ -133,6 +137,33 @@ def _commit(staged: list) -> None:
         for name in former:
             if name is not None:
                 name.unlink(missing_ok=True)
+
+
+_TEMPORARY = re.compile(r"\.(.+)\.tmp(\d+)\.[a-z0-9_]{8}(\.[^.]+)")
+
+
+def stale_temporaries(folder: str | Path, name: str | None = None) -> list[Path]:
+    """The temporary files :func:`atomic_path` leaves in ``folder`` when its process is killed outright
+    (``.NAME.tmpPID.XXXXXXXX.SUFFIX`` beside ``NAME``; of output ``name`` only, when given) whose process is gone:
+    a live writer's and any other hidden file are left out."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = folder.glob(f".{glob.escape(name)}.tmp*") if name is not None else folder.iterdir()
+    return [f for f in found if (match := _TEMPORARY.fullmatch(f.name)) and f.is_file()
+            and (Path(match.group(1)).suffix or ".tmp") == match.group(3)
+            and (name is None or match.group(1) == name) and not process_alive(int(match.group(2)))]
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still write (this process's own id: no, a file of it is an earlier run's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # another user's process (PermissionError), or no pid this system has
+        return True
+    return pid != os.getpid()
 
 
 def _second_name(path: Path) -> Path | None:

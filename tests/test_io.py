@@ -464,3 +464,21 @@ def test_a_csv_that_cannot_be_read_names_the_line(tmp_path, body, message):
     path.write_bytes(body)
     with pytest.raises(NaapgnnError, match=rf"^{path} {message}"):
         read_csv_rows(path, ["a", "b"], "a test file")
+
+
+def test_an_atomic_write_removes_what_a_killed_writer_of_that_output_left(tmp_path):
+    """A SIGKILL leaves the temporary file (an import's could weigh 96 MB); the next write of the same output
+    removes it, and leaves a live writer's, another output's and a user's hidden file alone."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    left = tmp_path / f".out.jsonl.tmp{dead}.abcdefgh.jsonl"
+    others = [tmp_path / f".other.jsonl.tmp{dead}.abcdefgh.jsonl", tmp_path / ".out.jsonl.mine",
+              tmp_path / f".out.jsonl.tmp{os.getppid()}.abcdefgh.jsonl"]  # another output's, a user's, a live one
+    for path in (left, *others):
+        path.write_text("x")
+    write_text_atomic(tmp_path / "out.jsonl", "{}\n")
+    assert not left.exists() and all(path.exists() for path in others)
+    assert (tmp_path / "out.jsonl").read_text() == "{}\n"
