@@ -85,6 +85,17 @@ def places(tmp_path):
     (["search", "--data", "{percent}", "--out", "{folder}"], "use --target-scale percent"),
     (["search", "--strategy", "early-stop", "--thresholds", "1", "nan", "--out", "{folder}"],
      "--thresholds: nan is not a finite number"),
+    (["search", "--strategy", "early-stop", "--budget", "3", "3", "--out", "{folder}"],
+     "--budget: 3 is given twice; give each value once"),
+    (["search", "--strategy", "early-stop", "--thresholds", "1", "2", "1", "--out", "{folder}"],
+     "--thresholds: 1 is given twice; give each value once"),
+    (["search", "--strategy", "compare", "--n-train", "10", "10", "--out", "{folder}"],
+     "--n-train: 10 is given twice; give each value once"),
+    (["search", "--strategy", "enlarged", "--checkpoint", "m0", "--predictor", "forest", "--out", "{folder}"],
+     "--predictor forest: with --checkpoint the enlarged space is ranked by the checkpoint's GNNPredictor; leave it "
+     "out"),
+    (["encode", "{binary}", "-o", "same.png", "--draw", "same.png"],
+     "-o same.png and --draw same.png: one file; the drawing would replace the graph"),
 ])
 def test_bad_arguments_are_one_line_errors(argv, message, places, capsys, monkeypatch):
     monkeypatch.chdir(places)
@@ -267,3 +278,11 @@ def test_an_output_folder_is_held_by_one_run_and_cleared_of_a_killed_runs_tempor
     assert main(["search", "--strategy", "random", "--trials", "0", "--data", str(path), "--out",
                  str(bad / "p2" / "p3")]) == 2
     assert not bad.exists()  # made for the lock, removed with it (parents too) when the run wrote nothing
+
+
+def test_a_warmup_too_small_for_the_predictor_names_the_option(data_dir, tmp_path, capsys):
+    assert main(["search", "--strategy", "early-stop", "--warmup", "2", "--budget", "3", "--thresholds", "1",
+                 "--trials", "1", "--predictor", "baker", "--processes", "1", "--data", str(data_dir),
+                 "--out", str(tmp_path / "es")]) == 2
+    assert capsys.readouterr().err.endswith(
+        "naapgnn search: error: --warmup 2: BakerPredictor: need at least 6 training architectures, got 2\n")

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         if path and Path(path).is_dir():
             raise NaapgnnError(f"{option} {path}: is a folder; give a file name")
         distinct_output(path, option, inputs=(args.arch,))
+    if args.output and args.draw and Path(args.output).resolve() == Path(args.draw).resolve():
+        raise NaapgnnError(f"-o {args.output} and --draw {args.draw}: one file; the drawing would replace the graph")
     arch = load_architecture(args.arch)
     summary = graph_summary(arch)  # torch is imported only to save the Data object (start-up time)
     if args.fold:

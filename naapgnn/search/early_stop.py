@@ -271,9 +271,12 @@ def _trial_rows(t: int, problem, inputs, kind, budgets, thresholds, warmup, refi
             return make_predictor(kind, b, (seed * 100_003 + t * 1_009 + fit_number) % 2**32)  # a numpy seed
 
         for rule, z in [("curve", math.nan)] + [("predictor", z) for z in thresholds]:
-            run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
-                                 curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs,
-                                 run_epochs=problem.run_epochs)
+            try:
+                run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
+                                     curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs,
+                                     run_epochs=problem.run_epochs)
+            except NaapgnnError as exc:  # "need at least 6 training architectures": the option at fault
+                raise NaapgnnError(f"--warmup {warmup}: {exc}" if "need at least" in str(exc) else str(exc)) from None
             done.append(dict(zip(ROW_COLUMNS, (t, rule, b, z, run.epochs, run.kept, run.stopped, run.best_found,
                                                run.best_rank, problem.best - run.best_found))))
     return done

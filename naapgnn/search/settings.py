@@ -111,6 +111,14 @@ class SearchSettings:
                 raise NaapgnnError(f"{flag} must be >= 1, got {value}")
         check_full_epochs(self.full_epochs)
         self._check_read()
+        for name in ("n_train", "budget", "thresholds"):  # a value given twice would run, and count, twice
+            values = list(getattr(self, name) or ())
+            twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+            if twice is not None:
+                raise NaapgnnError(f"--{name.replace('_', '-')}: {twice:g} is given twice; give each value once")
+        if self.strategy == "enlarged" and self.checkpoint is not None and self.predictor not in ("auto", "gnn"):
+            raise NaapgnnError(f"--predictor {self.predictor}: with --checkpoint the enlarged space is ranked by the "
+                               "checkpoint's GNNPredictor; leave it out")
         if self.budget is not None:
             if any(b < 0 for b in self.budget):
                 raise NaapgnnError(f"--budget: {min(self.budget)} is not a number of epochs")
