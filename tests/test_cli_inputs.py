@@ -286,3 +286,14 @@ def test_a_warmup_too_small_for_the_predictor_names_the_option(data_dir, tmp_pat
                  "--out", str(tmp_path / "es")]) == 2
     assert capsys.readouterr().err.endswith(
         "naapgnn search: error: --warmup 2: BakerPredictor: need at least 6 training architectures, got 2\n")
+
+
+@pytest.mark.parametrize("command, output", [(["baselines", "--models", "5-NN"], "baselines.csv"),
+                                             (["evaluate", "--predictors", "baker"], "report.md")])
+def test_a_folder_where_an_output_goes_is_refused_before_any_work(data_dir, tmp_path, capsys, command, output):
+    out = tmp_path / "out"
+    (out / output).mkdir(parents=True)
+    assert main([*command, "--data", str(data_dir), "--budgets", "0", "--jobs", "1", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"naapgnn {command[0]}: error: {out / output}: a folder stands "
+                                       f"where naapgnn {command[0]} writes a file; move it away\n")
+    assert not list(out.glob(".baselines-*")) and not (out / "cache" / "runs.jsonl").exists()  # no fit ran

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace, hold) -> int:
     if records_file and args.compare_paper:
         raise NaapgnnError("--compare-paper: the paper's table is of NAAP-440, not of a JSON Lines benchmark")
     if args.out is not None:  # held before the benchmark is read: a busy or unwritable folder is refused at once
-        hold_out_folder(hold, args.out, "baselines")
+        hold_out_folder(hold, args.out, "baselines", outputs=OUTPUTS)
     chosen = select_baselines(("baker,extra" if records_file else "all") if args.models is None else args.models)
     if records_file:
         from naapgnn.data.channels import first_logged_epoch
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace, hold) -> int:
     split_options(args, [args.protocol], repeats=20)
     out = Path(args.out or (DEFAULT_OUT if args.protocol == "official" else f"{DEFAULT_OUT}-{args.protocol}"))
     if args.out is None:  # the default folder, known once the protocol is
-        hold_out_folder(hold, out, "baselines")
+        hold_out_folder(hold, out, "baselines", outputs=OUTPUTS)
     partial = out / f".baselines-{args.protocol}.partial.jsonl"
     if args.fresh and partial.exists():
         partial.unlink()

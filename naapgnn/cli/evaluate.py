@@ -131,7 +131,9 @@ def run(args: argparse.Namespace, hold) -> int:
     protocols = None if args.protocol is None else parse_list(args.protocol, "--protocol")
 
     gnn_params = parse_params(args.gnn_params, "--gnn-params")
-    hold_out_folder(hold, args.out, "evaluate", also=("cache",))  # before the benchmark is read: refused at once
+    from naapgnn.evaluation.report import output_names
+
+    hold_out_folder(hold, args.out, "evaluate", also=("cache",), outputs=output_names())  # refused before any work
     if args.jobs < 1:
         raise NaapgnnError(f"--jobs must be >= 1, got {args.jobs}")
     if not (math.isfinite(args.tolerance) and args.tolerance >= 0):

@@ -137,13 +137,19 @@ def holding_a_folder(run_held):
     return run
 
 
-def hold_out_folder(hold, path, command: str, also: tuple = ()) -> None:
+def hold_out_folder(hold, path, command: str, also: tuple = (), outputs=()) -> None:
     """Refuse an output folder path that is a file, then hold the folder (:func:`naapgnn.folders.held_folder`) for
-    ``command``'s run until ``hold`` (a :class:`contextlib.ExitStack`) closes."""
+    ``command``'s run until ``hold`` (a :class:`contextlib.ExitStack`) closes; refuse, before any work, a folder
+    standing where one of its ``outputs`` (file names) goes."""
+    from pathlib import Path
+
     from naapgnn.folders import held_folder
 
     writable_folder(path)
     hold.enter_context(held_folder(path, f"naapgnn {command} run is writing into this folder", also=also))
+    blocked = next((Path(path) / name for name in outputs if (Path(path) / name).is_dir()), None)
+    if blocked is not None:
+        raise NaapgnnError(f"{blocked}: a folder stands where naapgnn {command} writes a file; move it away")
 
 
 @contextmanager
