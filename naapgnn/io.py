@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
-import glob
 import json
 import os
 import re
@@ -43,8 +42,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for stale in stale_temporaries(folder, path.name):  # a killed writer's of this output (a 96 MB import)
-            stale.unlink(missing_ok=True)
+        if path not in _CLEARED:  # once a process: later leftovers of this output could only be its own
+            for stale in stale_temporaries(folder, path.name):  # a killed writer's (a 96 MB import)
+                stale.unlink(missing_ok=True)
+            _CLEARED.add(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", suffix=path.suffix or ".tmp", dir=folder)
     except OSError as exc:
         raise cannot_write(path, exc) from None
@@ -140,6 +141,7 @@ def _commit(staged: list) -> None:
 
 
 _TEMPORARY = re.compile(r"\.(.+)\.tmp(\d+)\.[a-z0-9_]{8}(\.[^.]+)")
+_CLEARED: set = set()  # the outputs whose killed writers' temporary files this process has removed
 
 
 def stale_temporaries(folder: str | Path, name: str | None = None) -> list[Path]:
@@ -149,8 +151,7 @@ def stale_temporaries(folder: str | Path, name: str | None = None) -> list[Path]
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    found = folder.glob(f".{glob.escape(name)}.tmp*") if name is not None else folder.iterdir()
-    return [f for f in found if (match := _TEMPORARY.fullmatch(f.name)) and f.is_file()
+    return [f for f in folder.iterdir() if (match := _TEMPORARY.fullmatch(f.name)) and f.is_file()
             and (Path(match.group(1)).suffix or ".tmp") == match.group(3)
             and (name is None or match.group(1) == name) and not process_alive(int(match.group(2)))]
 

@@ -25,8 +25,8 @@ from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
            "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
-           "as_accuracy", "in_logged_unit", "target_channel", "is_training_channel", "worst_values", "logged_by_most", "late_logs",
-           "first_logged_epoch", "curve_value", "curve_values", "carry_stopped_runs",
+           "as_accuracy", "in_logged_unit", "target_channel", "is_training_channel", "worst_values", "logged_by_most",
+           "late_logs", "first_logged_epoch", "curve_value", "curve_values", "carry_stopped_runs",
            "curves_cut_short", "cut_short_note", "check_full_epochs", "run_lengths", "is_schedule_name",
            "schedule_alias", "read_schedule_alias", "missing_schedule_notice"]
 

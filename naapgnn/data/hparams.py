@@ -208,7 +208,8 @@ def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, st
 def is_seed(name: str) -> bool:
     """Whether the hyperparameter ``name`` (or the category of an indicator) is a run's seed: its last word
     (:func:`naapgnn.data.names.name_words`) is ``seed`` (``seed``, ``random_seed``, ``torchSeed``, ``PRNGSeed``,
-    ``SEED``, a numbered ``seed2`` or ``seed_2``) or it ends in ``seed`` and an id (``seed_id``), unless it counts or switches seeds (``num_seed``, ``use_seed``; ``num_seeds`` is no seed either).
+    ``SEED``, a numbered ``seed2`` or ``seed_2``) or it ends in ``seed`` and an id (``seed_id``), unless it counts or
+    switches seeds (``num_seed``, ``use_seed``; ``num_seeds`` is no seed either).
     A seed is no part of the recipe: no predictor reads it, and records that differ only in it are runs of one
     configuration (:mod:`naapgnn.data.configurations`)."""
     words = name_words(given_name(name))

@@ -320,7 +320,7 @@ def _records(path, rows: list, dataset: str, column: str, is_train: np.ndarray |
             raise NaapgnnError(f"{where}: column {ARCH_COLUMN}: the cell of line {first_line[cell]} again (each cell "
                                "is one row)")
         try:
-            arch = nb201_architecture(parse_cell(row[ARCH_COLUMN]), dataset)
+            arch = nb201_architecture(parse_cell(cell), dataset)
         except NaapgnnError as exc:
             raise NaapgnnError(f"{where}: column {ARCH_COLUMN}: {exc}") from None
         records.append(Record(

@@ -275,8 +275,10 @@ def _trial_rows(t: int, problem, inputs, kind, budgets, thresholds, warmup, refi
                 run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
                                      curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs,
                                      run_epochs=problem.run_epochs)
-            except NaapgnnError as exc:  # "need at least 6 training architectures": the option at fault
-                raise NaapgnnError(f"--warmup {warmup}: {exc}" if "need at least" in str(exc) else str(exc)) from None
+            except NaapgnnError as exc:
+                if "need at least" not in str(exc):
+                    raise
+                raise NaapgnnError(f"--warmup {warmup}: {exc}") from None  # too few training architectures
             done.append(dict(zip(ROW_COLUMNS, (t, rule, b, z, run.epochs, run.kept, run.stopped, run.best_found,
                                                run.best_rank, problem.best - run.best_found))))
     return done
