@@ -245,6 +245,10 @@ def test_rank_space_on_a_small_space(problem):
     assert f"a predictor trained on the 440 architectures of {problem.name} (final accuracy" in report
     assert "1 process)" in report and "spread of the forest's trees" in report
     assert "1 process)" in enlarged_stdout(ranking, settings, 1.0, "forest")
+    assert "all are listed" not in enlarged_stdout(ranking, settings, 1.0, "forest")
+    asked_more = SearchSettings(strategy="enlarged", predictor="forest", top=ranking.n + 1)
+    assert (f"note: --top {ranking.n + 1:,} is more than the {ranking.n:,} schemes: all are listed"
+            in enlarged_stdout(ranking, asked_more, 1.0, "forest"))
     loaded = enlarged_markdown(ranking, SearchSettings(strategy="enlarged", checkpoint="m0"), problem, 1.0, "gnn")
     assert "by the checkpoint m0, loaded" in loaded and "spread of the ensemble's members" in loaded
 

@@ -414,6 +414,8 @@ def enlarged_stdout(ranking, settings: SearchSettings, fit_seconds: float, label
              *([f"note: {trained_on}"] if trained_on else []),
              f"OUT OF DISTRIBUTION: {ranking.n - ranking.novelty_counts.get('in the training schemes', 0):,} of "
              f"{ranking.n:,} candidates are not training schemes; treat these predictions as extrapolation."]
+    if settings.top > ranking.n:
+        lines.append(f"note: --top {settings.top:,} is more than the {ranking.n:,} schemes: all are listed")
     if ranking.tied > len(ranking.top):
         lines.append(f"note: {ranking.tied:,} candidates tie with or beat #{len(ranking.top)}; listed in "
                      "enumeration order")
