@@ -249,6 +249,28 @@ def test_a_repeated_row_is_kept_as_its_own_record(tmp_path):
     assert [r.id for r in read_deep_resnets(tmp_path / "d.csv")] == ["deep-resnets-0", "deep-resnets-1"]
 
 
+def test_the_import_notes_repeated_configurations_and_rows_copied_in_full(tmp_path, capsys):
+    rows = [[1 + i, 4, 3, 0.1, 35000] + [round(0.3 + 0.01 * i, 3)] * (NUM_EPOCHS + 1) for i in range(6)]
+    rerun = rows[1][:5] + [0.6] * (NUM_EPOCHS + 1)  # configuration of row 1, another curve: a repeated run
+    _write(tmp_path / "d.csv", HEADER, [*rows, list(rows[4]), rerun, list(rows[4])])
+    assert main(["import", "deep-resnets", str(tmp_path / "d.csv"), "-o", str(tmp_path / "d.jsonl"),
+                 "--test-fraction", "0.5"]) == 0
+    note = capsys.readouterr().out.splitlines()[-1]
+    assert note.startswith("note: 2 configurations (architecture and hyperparameters) appear in more than one row, "
+                           "5 rows in all, 2 of them copies of an earlier row in full (first: deep-resnets-6 repeats "
+                           "deep-resnets-4), kept as repeated runs: evaluate's repeated and kfold splits keep each "
+                           "configuration on one side; ")
+    records = load_benchmark(tmp_path / "d.jsonl")
+    twins = {1: [1, 7], 4: [4, 6, 8]}
+    straddle = sum(records[i].split == "test" and any(records[j].split == "train" for j in group)
+                   for group in twins.values() for i in group)
+    assert note.endswith(f"; {straddle} records marked test here share theirs with a training record, which the "
+                         "official split scores as new")
+    _write(tmp_path / "d.csv", HEADER, rows)
+    assert main(["import", "deep-resnets", str(tmp_path / "d.csv"), "-o", str(tmp_path / "e.jsonl")]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
 def test_a_test_fraction_that_leaves_one_side_empty_gets_a_note(tmp_path, capsys):
     rows = [[1 + i % 3, 4 * (1 + i % 4), 3, 0.1, 35000] + [round(0.3 + 0.01 * i, 3)] * (NUM_EPOCHS + 1)
             for i in range(10)]

@@ -90,7 +90,30 @@ def run_deep_resnets(args: argparse.Namespace) -> int:
     print(f"wrote {len(records)} records to {args.out} ({len(records) - n_test} train, {n_test} test; "
           f"{diverged} diverged, final accuracy < 0.05, kept)")
     _one_sided_note(n_test, len(records), args.test_fraction)
+    _repeated_rows_note(records)
     return 0
+
+
+def _repeated_rows_note(records: list) -> None:
+    """A note on rows that repeat a configuration (the published CSV holds 51 such configurations, 33 of its rows
+    copies of another in full): kept as runs, and how the splits treat them."""
+    import numpy as np
+
+    from naapgnn.data.configurations import configuration_groups, identical_records
+
+    groups = configuration_groups(records)
+    if groups is None:
+        return
+    _, counts = np.unique(groups, return_counts=True)
+    identical = identical_records(records)
+    copies = (f"{len(identical)} of them copies of an earlier row in full (first: {records[identical[0][1]].id} "
+              f"repeats {records[identical[0][0]].id}), " if identical else "")
+    is_test = np.array([r.split == "test" for r in records])
+    straddle = int(np.isin(groups[is_test], groups[~is_test]).sum())
+    print(f"note: {int((counts > 1).sum())} configurations (architecture and hyperparameters) appear in more than one "
+          f"row, {int(counts[counts > 1].sum())} rows in all, {copies}kept as repeated runs: evaluate's repeated and "
+          f"kfold splits keep each configuration on one side; {straddle} records marked test here share theirs with "
+          "a training record, which the official split scores as new")
 
 
 def _one_sided_note(n_test: int, n: int, test_fraction: float) -> None:

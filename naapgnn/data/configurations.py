@@ -18,7 +18,7 @@ import numpy as np
 from naapgnn.data.channels import SCHEDULE_CHANNEL
 from naapgnn.data.hparams import hparams_to_json, is_seed
 
-__all__ = ["configuration_groups", "configuration_keys"]
+__all__ = ["configuration_groups", "configuration_keys", "identical_records"]
 
 
 def configuration_groups(records: Sequence) -> np.ndarray | None:
@@ -34,6 +34,21 @@ def configuration_keys(records: Sequence) -> list[str]:
     """Per record, a digest of its configuration (as :func:`configuration_groups` compares them): a checkpoint
     keeps its training records' so that ``predict`` can tell a new run of a configuration it trained on."""
     return [hashlib.sha1(text.encode()).hexdigest()[:16] for text in _configurations(records)]
+
+
+def identical_records(records: Sequence) -> list[tuple[int, int]]:
+    """``(first, later)`` index pairs of records that repeat an earlier one in full: configuration, curves and
+    target (a row given twice, where a repeated run would log another curve), in the order of ``later``."""
+    first_of: dict[str, int] = {}
+    pairs = []
+    for i, (configuration, r) in enumerate(zip(_configurations(records), records)):
+        curves = {name: np.asarray(values, dtype=float).tolist() for name, values in r.curve.items()}
+        key = json.dumps([configuration, curves, r.target], sort_keys=True)
+        if key in first_of:
+            pairs.append((first_of[key], i))
+        else:
+            first_of[key] = i
+    return pairs
 
 
 def _configurations(records: Sequence) -> list[str]:
