@@ -180,8 +180,12 @@ def _summary(name: str, budget: int, runs: list[dict], protocol: str, seeds: Seq
                 "seed_violations": [v if np.isnan(v) else int(v) for v in (r["violations"] for r in runs)],
                 "seed_mae": [float(r["mae"]) for r in runs]}
     count = {"n_splits": 1, "n_seeds": len(runs)} if protocol in FIXED_SPLIT_PROTOCOLS else {"n_splits": len(runs)}
+    per_run = "seed" if protocol in FIXED_SPLIT_PROTOCOLS else "split"  # in the order of the protocol's splits
     return {"model": name, "budget": budget, **aggregate(runs), **count,
-            "undefined": next((r["undefined"] for r in runs if r["undefined"]), None)}
+            "undefined": next((r["undefined"] for r in runs if r["undefined"]), None),
+            f"{per_run}_violations": [v if np.isnan(v) else int(v) for v in (r["violations"] for r in runs)],
+            f"{per_run}_mae": [float(r["mae"]) for r in runs],
+            f"{per_run}_kendall_tau": [float(r["kendall_tau"]) for r in runs]}
 
 
 # --- output ------------------------------------------------------------------------------

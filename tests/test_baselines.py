@@ -243,3 +243,9 @@ def test_baselines_and_evaluate_draw_the_same_splits_of_naap440(data_dir, tmp_pa
     theirs = pd.read_csv(tmp_path / "ev" / "results.csv").iloc[0]
     for metric in ("mae", "violations", "kendall_tau", "kendall_tau_std"):
         assert ours[metric] == pytest.approx(theirs[metric], rel=1e-5), metric
+    per_split = pd.read_csv(tmp_path / "bl" / "baselines_detail.csv").iloc[0]  # split by split, in split order
+    runs = pd.read_csv(tmp_path / "ev" / "runs.csv").sort_values("split")
+    for metric in ("mae", "violations", "kendall_tau"):
+        values = [float(v) for v in per_split[f"split_{metric}"].split(";")]
+        assert values == pytest.approx(runs[metric].tolist(), rel=1e-5), metric
+    assert per_split["split_violations"] == ";".join(str(int(v)) for v in runs["violations"])
