@@ -62,6 +62,32 @@ def test_node_features_carry_sizes_costs_and_receptive_field():
     assert feature(data, "macs_share").sum().item() == pytest.approx(1.0)
 
 
+def _strided_net(height: int, width: int) -> dict:
+    return {"input_shape": [3, height, width], "num_classes": 10,
+            "layers": [{"op": "conv", "out_channels": 8, "kernel_size": 3, "stride": 2},
+                       {"op": "maxpool", "kernel_size": 2, "stride": 2},
+                       {"op": "conv", "out_channels": 16, "kernel_size": 5, "residual": False}]}
+
+
+def test_a_non_square_map_reads_as_its_geometric_mean_side_and_a_transpose_encodes_the_same():
+    """Sizes were the height alone: 48x80 encoded as 48x48 (40% fewer MACs), and its transpose 80x48 otherwise."""
+    from naapgnn.arch.profiling import architecture_statistics
+    from naapgnn.features.tabular import per_layer_features
+
+    wide, tall, square = encode(_strided_net(48, 80)), encode(_strided_net(80, 48)), encode(_strided_net(48, 48))
+    assert torch.equal(wide.x, tall.x) and torch.equal(wide.graph_attr, tall.graph_attr)
+    assert feature(wide, "log2_size_in")[1].item() == pytest.approx(math.log2(1 + math.sqrt(48 * 80)))
+    assert feature(wide, "log2_size_out")[3].item() == pytest.approx(math.log2(1 + math.sqrt(12 * 20)))
+    assert feature(square, "log2_size_in")[1].item() == pytest.approx(math.log2(1 + 48))  # a square map: its side
+    rf = 2 ** feature(wide, "log2_receptive_field")[3].item()
+    assert feature(wide, "receptive_field_fraction")[3].item() == pytest.approx(rf / math.sqrt(48 * 80), rel=1e-6)
+    assert architecture_statistics(_strided_net(48, 80))["FinalSize"] == pytest.approx(math.sqrt(12 * 20))
+    assert architecture_statistics(_strided_net(48, 80)) == architecture_statistics(_strided_net(80, 48))
+    assert per_layer_features([_strided_net(48, 80)]).equals(per_layer_features([_strided_net(80, 48)]))
+    labels = [g["label"] for _, g in to_networkx(_strided_net(48, 80)).nodes(data=True)]
+    assert labels[0].endswith("3x48x80") and labels[1].endswith("3->8, 24x40") and labels[2].endswith("8, 12x20")
+
+
 def test_graph_attributes(naap440):
     row = naap440.iloc[123]
     data = encode(row.scheme)
@@ -147,7 +173,7 @@ def test_cli_encode_json_save_and_draw(tmp_path):
 def test_version_2_3_and_5_columns_are_zero_for_version_1_architectures():
     from naapgnn.graph.encoding import ENCODING_VERSION
 
-    assert ENCODING_VERSION == 5
+    assert ENCODING_VERSION == 6
     data = encode(load_architecture(REPO / "graphs/resnet_like.json"))
     for name in ("is_concat", "is_batchnorm", "is_zero", "is_mul", "log2_groups", "act_before_conv", "bn_before_conv",
                  "log2_repeats"):

@@ -245,7 +245,7 @@ def _tamper(path: Path, **changes):
     ({"node_features": ["x"]}, "other graph features"),
     # a checkpoint of encoding version 4, before the mul node type (no is_mul column)
     ({"encoding_version": 4, "node_features": [f for f in NODE_FEATURES if f != "is_mul"]},
-     r"trained on other graph features \(naapgnn .*, encoding v4\) than this naapgnn .* computes \(encoding v5\); "
+     r"trained on other graph features \(naapgnn .*, encoding v4\) than this naapgnn .* computes \(encoding v6\); "
      "retrain with naapgnn train"),
     ({"format": "other"}, "not a GNNPredictor checkpoint"),
     ({"hidden": 24}, "weights of member 0 do not fit"),
@@ -257,6 +257,19 @@ def test_checkpoint_that_does_not_fit_fails_in_one_line(fitted, tmp_path, change
     with pytest.raises(NaapgnnError, match=match) as info:
         GNNPredictor.load(path)
     assert "\n" not in str(info.value)
+
+
+def test_a_checkpoint_of_encoding_5_loads_where_it_trained_on_square_inputs_alone(fitted, test, tmp_path):
+    """Encoding 6 changed only a non-square map's size: a version-5 checkpoint of square inputs computes the same
+    features, one that trained on a non-square input does not."""
+    path = fitted.save(tmp_path / "ckpt")
+    _tamper(path, encoding_version=5)
+    assert np.array_equal(GNNPredictor.load(path).predict(test), fitted.predict(test))
+    config = json.loads((path / "config.json").read_text())
+    config["state"]["domain"]["input_shapes"].append([3, 32, 48])
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(NaapgnnError, match=r"encoding v5\) than this naapgnn .* computes \(encoding v6\); retrain"):
+        GNNPredictor.load(path)
 
 
 @pytest.mark.parametrize("key, edit, match", [

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from naapgnn.arch.format import NETWORK_INPUT, Architecture, Layer
-from naapgnn.arch.profiling import _SPATIAL_OPS, _downsamples, _window, cached_layer_cost, layer_keys
+from naapgnn.arch.profiling import _SPATIAL_OPS, _downsamples, _window, cached_layer_cost, layer_keys, spatial_size
 
 
 class LayerGrid(NamedTuple):
@@ -174,7 +174,7 @@ def _cell_facts(grid: LayerGrid) -> dict[str, np.ndarray]:
     }
     numbers = {
         "width": [layer.attrs["out_channels"] if layer.op == "conv" else 0 for layer in layers],
-        "size": [layer.out_shape[1] if len(layer.out_shape) == 3 else 0 for layer in layers],
+        "size": [spatial_size(layer.out_shape) for layer in layers],
         "params": [cost.params for cost in costs],
         "macs": [cost.macs for cost in costs],
     }

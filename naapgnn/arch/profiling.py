@@ -204,7 +204,7 @@ def _statistics(arch: Architecture) -> dict[str, int | float]:
         "Depth": weighted_depth(arch),
         "NumBlocks": len(blocks),
         "MaxLayerWidth": max(widths),
-        "FinalSize": spatial[-1].out_shape[1] if spatial else 0,
+        "FinalSize": spatial_size(spatial[-1].out_shape) if spatial else 0,
         "FinalReceptiveField": _fields(arch)[spatial[-1].index] if spatial else 1.0,
         "ClassifierParams": sum(c.params for c in costs[spatial[-1].index + 1 if spatial else 0:]),
     }
@@ -285,6 +285,16 @@ def _compute_layer_depths(arch: Architecture) -> tuple[int, ...]:
         else:  # a join takes the deepest; a zero layer starts afresh
             depth[layer.index] = max((depth[i] for i in inputs), default=0) + here
     return tuple(depth[:-1])
+
+
+def spatial_size(shape: Sequence[int]) -> float:
+    """The side of a ``(channels, height, width)`` map as one number, the geometric mean of height and width (the
+    side itself for a square map, an integer then; 0 for a flat shape): a network and its transpose, with the same
+    parameters and MACs, read the same."""
+    if len(shape) != 3:
+        return 0
+    height, width = shape[1], shape[2]
+    return height if height == width else math.sqrt(height * width)
 
 
 def _downsamples(layer: Layer) -> bool:

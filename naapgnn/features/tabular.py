@@ -173,9 +173,11 @@ def count_blocks(arch) -> int:
 
 def _block_values(layer, cost) -> tuple[float, ...]:
     """The :data:`BLOCK_FEATURES` of a conv / pool layer but its receptive field (which depends on where it sits)."""
+    from naapgnn.arch.profiling import spatial_size
+
     return (1.0, float(layer.op != "conv"), float(layer.out_shape[0]), float(layer.attrs["kernel_size"]),
             float(layer.attrs["stride"]), float(bool(layer.attrs.get("residual", False))),
-            float(layer.out_shape[1]), math.log1p(cost.params), math.log1p(cost.macs))
+            float(spatial_size(layer.out_shape)), math.log1p(cost.params), math.log1p(cost.macs))
 
 
 def _fill_blocks(grid, out: np.ndarray) -> None:

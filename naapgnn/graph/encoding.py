@@ -18,7 +18,9 @@ whether the activation / batch norm come before the conv (pre-activation),
 and log2 of the node's repeat count (0 unless folded).
 Version 2 (:data:`ENCODING_VERSION`) added three types and the three columns
 before the last; version 3 the repeat count; version 4 the path statistics; version 5 the ``mul`` type (``is_mul``, after
-``is_zero``: the numeric columns move one place right). Other columns keep their values.
+``is_zero``: the numeric columns move one place right); version 6 reads a non-square map's size as the geometric mean
+of its height and width (:func:`naapgnn.arch.profiling.spatial_size`; the height before, so a network and its
+transpose read differently), a square map's as before. Other columns keep their values.
 
 ``fold=True`` folds each run of identical consecutive blocks (a stage of
 NAS-Bench-201 cells, of ResNet blocks) into its first copy, whose nodes carry
@@ -42,7 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 import numpy as np
 
 from naapgnn.arch.format import Architecture, parse_architecture
-from naapgnn.arch.profiling import layer_costs, layer_depths, receptive_fields
+from naapgnn.arch.profiling import layer_costs, layer_depths, receptive_fields, spatial_size
 from naapgnn.errors import NaapgnnError
 from naapgnn.graph.folding import cut_nodes, fold_repeats
 from naapgnn.graph.paths import PATH_STATISTICS, path_statistics
@@ -77,7 +79,8 @@ NUMERIC_FEATURES = (
 )
 NODE_FEATURES = tuple(f"is_{t}" for t in NODE_TYPES) + NUMERIC_FEATURES
 GRAPH_ATTRS = ("log_params", "log_macs", "depth", "stages")
-ENCODING_VERSION = 5
+ENCODING_VERSION = 6
+SQUARE_COMPATIBLE = 5  # the encoding computing this one's features on networks of square inputs
 # Node types added after encoding version 4: a model reads their columns only when a training graph has the type
 # (:func:`naapgnn.models.inputs.node_columns`), so a model of networks without them is the one it was before.
 EXTENSION_TYPES = ("mul",)
@@ -185,7 +188,7 @@ def encode_arrays(archs: Sequence[Any], fold: bool = False) -> EncodedGraphs:
     placed[starts] = False
     rows[placed, RF_COLUMN] = list(chain.from_iterable(n[2] for n in nodes))
     rows[placed, DEPTH_COLUMN] = list(chain.from_iterable(n[3] for n in nodes))
-    per_graph, graph_attr, totals = _graph_values(rows, starts, [a.input_shape[1] for a in archs])
+    per_graph, graph_attr, totals = _graph_values(rows, starts, [spatial_size(a.input_shape) for a in archs])
     edges = [n[1] for n in nodes]
     cuts = [cut_nodes(len(i), e) for i, e in zip(ids, edges)]
     paths = _path_statistics(rows, starts, edges, cuts)
@@ -221,7 +224,7 @@ def _graph_nodes(arch: Architecture) -> tuple:
     order); all of it but the receptive field and the depth depends on the layer alone, so it is made once
     per distinct layer and gathered for all the graphs at once.
     """
-    c, h, _ = arch.input_shape
+    c, side = arch.input_shape[0], spatial_size(arch.input_shape)
     last = arch.layers[-1]
     layer_rows = _ROWS.layer_rows
     found = [layer_rows(layer, layer is last) for layer in arch.layers]
@@ -232,7 +235,7 @@ def _graph_nodes(arch: Architecture) -> tuple:
     else:  # node k + 1 is layer k, and a layer's edges depend on it alone
         ids = [row for row, _, _ in found]
         edges = list(chain.from_iterable(in_edges))
-    return [_ROWS.input_row(c, h), *ids], edges, fields, depths
+    return [_ROWS.input_row(c, side), *ids], edges, fields, depths
 
 
 def _graph_values(rows: np.ndarray, starts: np.ndarray, heights: list) -> tuple:
@@ -296,8 +299,9 @@ _ROWS = RowTable()
 
 
 def _build_nodes(arch: Architecture, labels: bool = False) -> tuple[list[Node], list[tuple[int, int]]]:
-    c, h, _ = arch.input_shape
-    nodes = [Node("input", f"input\n{c}x{h}x{arch.input_shape[2]}", c, c, 0, 0, h, h, 0, 0, 1.0)]
+    c, h, w = arch.input_shape
+    side = spatial_size(arch.input_shape)
+    nodes = [Node("input", f"input\n{c}x{h}x{w}", c, c, 0, 0, side, side, 0, 0, 1.0)]
     node_of = [0] * (len(arch.layers) + 1)  # layer index -> node producing its output; [-1]: the input
     edges: list[tuple[int, int]] = []
     last = len(arch.layers) - 1
@@ -327,12 +331,13 @@ def _build_nodes(arch: Architecture, labels: bool = False) -> tuple[list[Node], 
 
 def _label(node: Node, layer) -> str:
     """The drawing label of a layer's node: a conv shows its order and groups (``dw`` for depthwise)."""
-    a, op, cout, size_out = layer.attrs, layer.op, node.channels_out, node.size_out
+    a, op, cout = layer.attrs, layer.op, node.channels_out
+    size_out = "x".join(map(str, layer.out_shape[1:])) if len(layer.out_shape) == 3 else ""
     act = "" if a.get("activation", "none") == "none" else f"+{a['activation']}"
     if op == "conv":
-        return _conv_label(node, a)
+        return _conv_label(node, a, size_out)
     if op in ("maxpool", "avgpool"):
-        return f"{op} {node.kernel}x{node.kernel}/{node.stride}\n{cout}, {size_out}x{size_out}"
+        return f"{op} {node.kernel}x{node.kernel}/{node.stride}\n{cout}, {size_out}"
     if op == "dropout":
         return f"dropout p={a['p']:g}"
     if op == "linear":
@@ -341,10 +346,10 @@ def _label(node: Node, layer) -> str:
         return f"global avg pool\n{node.channels_in}"
     if op == "zero":
         return "zero (cut off)\n" + "x".join(map(str, layer.out_shape))
-    return f"{op}{act}\n{cout}, {size_out}x{size_out}" if size_out else f"{op}{act}\n{cout}"
+    return f"{op}{act}\n{cout}, {size_out}" if size_out else f"{op}{act}\n{cout}"
 
 
-def _conv_label(node: Node, a: dict) -> str:
+def _conv_label(node: Node, a: dict, size_out: str) -> str:
     k = node.kernel
     if a["groups"] > 1 and a["groups"] == node.channels_in:
         name = f"dw {k}x{k}/{node.stride}"
@@ -355,7 +360,7 @@ def _conv_label(node: Node, a: dict) -> str:
     act = [] if a["activation"] == "none" else [a["activation"]]
     bn = ["bn"] if a["batchnorm"] else []
     steps = {"conv-bn-act": [name, *bn, *act], "act-conv-bn": [*act, name, *bn], "bn-act-conv": [*bn, *act, name]}
-    where = f"{node.channels_in}->{node.channels_out}, {node.size_out}x{node.size_out}"
+    where = f"{node.channels_in}->{node.channels_out}, {size_out}"
     return "+".join(steps[a["order"]]) + "\n" + where
 
 

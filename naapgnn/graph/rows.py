@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from naapgnn.arch.profiling import layer_cost
+from naapgnn.arch.profiling import layer_cost, spatial_size
 
 __all__ = ["NODE_TYPES", "TYPE_INDEX", "RAW_COLUMNS", "RF_COLUMN", "DEPTH_COLUMN", "Node", "node_row", "RowTable",
            "layer_node"]
@@ -135,7 +135,7 @@ def layer_node(layer, is_last: bool, cost, rf: float) -> Node:
     kind = "classifier" if is_last and op == "linear" else op
     in_shape, out_shape = layer.in_shape, layer.out_shape
     node = Node(kind, "", in_shape[0], out_shape[0], a.get("kernel_size", 0), a.get("stride", 0),
-                in_shape[1] if len(in_shape) == 3 else 0, out_shape[1] if len(out_shape) == 3 else 0,
+                spatial_size(in_shape), spatial_size(out_shape),
                 cost.params, cost.macs, rf)
     if op == "conv":
         node.batchnorm = a["batchnorm"]

@@ -231,10 +231,20 @@ def _check_versions(config: dict, where: str) -> None:
     # a checkpoint of another encoding is refused: before version 5 (the mul type) its config lists other node
     # features and its state has no extension_types
     if config.get("node_features") != list(NODE_FEATURES) or config.get("graph_attrs") != list(GRAPH_ATTRS) \
-            or config.get("encoding_version") != ENCODING_VERSION:
+            or config.get("encoding_version") != ENCODING_VERSION and not _square_only(config):
         raise NaapgnnError(f"{where}: trained on other graph features (naapgnn {saved}, encoding "
                            f"v{config.get('encoding_version')}) than this naapgnn {__version__} computes "
                            f"(encoding v{ENCODING_VERSION}); retrain with naapgnn train")
+
+
+def _square_only(config: dict) -> bool:
+    """Whether a checkpoint of encoding 5 trained on square inputs alone, where encoding 6 computes the same
+    features (it reads a non-square map's size otherwise)."""
+    from naapgnn.graph.encoding import SQUARE_COMPATIBLE
+
+    shapes = config.get("state", {}).get("domain", {}).get("input_shapes")
+    return (config.get("encoding_version") == SQUARE_COMPATIBLE and bool(shapes)
+            and all(len(s) == 3 and s[1] == s[2] for s in shapes))
 
 
 def _set_state(model, state: dict) -> None:
