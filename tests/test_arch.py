@@ -86,8 +86,11 @@ BAD = [
     (graph(conv(4, k=-3)), "layer 0: kernel_size must be a positive integer, got -3"),
     (graph(conv(4.5)), "layer 0: out_channels must be a positive integer, got 4.5"),
     (graph(conv(4), conv(4, inputs=[2]), conv(4)),
-     "layer 1: input index 2 points forward (layer 1 may read layers 0-0 or -1, the network input)"),
-    (graph(conv(4), conv(4, inputs=[99])), "layer 1: input index 99 points forward (layer 1 may read layers 0-0"),
+     "layer 1: input index 2 points forward (layer 1 may read layer 0 or -1, the network input: a layer reads earlier "
+     "layers only, so the graph has no cycle)"),
+    (graph(conv(4), conv(4, inputs=[99])), "layer 1: input index 99 points forward (layer 1 may read layer 0 or -1"),
+    (graph(conv(4), conv(4), conv(4, inputs=[5])), "layer 2: input index 5 points forward (layer 2 may read layers "
+                                                   "0-1 or -1"),
     (graph(conv(4, inputs=[3]), conv(4)), "layer 0: input index 3 points forward (layer 0 may read -1, the network"),
     (graph(conv(4), conv(4, inputs=[1])), "layer 1: cycle"),
     (graph(conv(4, stride=2), conv(4, stride=2), conv(4, stride=2), conv(4, stride=2), conv(4, stride=2),
@@ -99,6 +102,7 @@ BAD = [
     ("[{\"kernel_size\": 3,", "invalid JSON at line 1"),
     ("resnet", "expected a scheme list or a layer-graph object, got a string"),
     ("", "expected a scheme list or a layer-graph object, got a string"),
+    ("archs/tiny.json", "got a string (a file's path? read it with naapgnn.load_architecture)"),
     (graph(conv(4), {"op": "add"}), "layer 1: add needs 'inputs'"),
     (graph(conv(4), {"op": "dropout", "p": 1.5}), "layer 1: dropout p must be a number in [0, 1)"),
     (graph(conv(4, activation="swish")), "layer 0: unknown activation 'swish'"),

@@ -231,7 +231,9 @@ def _from_text(text: str) -> Any:
     except NaapgnnError:
         if text.lstrip()[:1] in ("[", "{"):
             raise
-        raise NaapgnnError("expected a scheme list or a layer-graph object, got a string") from None
+        hint = (" (a file's path? read it with naapgnn.load_architecture)"
+                if text.strip().lower().endswith((".json", ".jsonl", ".txt")) else "")
+        raise NaapgnnError(f"expected a scheme list or a layer-graph object, got a string{hint}") from None
 
 
 def _loads(text: str) -> Any:
@@ -416,8 +418,9 @@ def _resolve_inputs(index: int, inputs: Any, op: str) -> tuple[int, ...]:
         if i == index:
             raise NaapgnnError(f"cycle: the layer names itself ({i}) as an input")
         if i > index:
-            earlier = f"layers 0-{index - 1} or -1" if index else "-1"
-            raise NaapgnnError(f"input index {i} points forward (layer {index} may read {earlier}, the network input)")
+            earlier = {0: "-1", 1: "layer 0 or -1"}.get(index, f"layers 0-{index - 1} or -1")
+            raise NaapgnnError(f"input index {i} points forward (layer {index} may read {earlier}, the network input: "
+                               "a layer reads earlier layers only, so the graph has no cycle)")
         if i < NETWORK_INPUT:
             raise NaapgnnError(f"input index {i} is invalid (-1 is the network input)")
     if op in JOIN_OPS and len(inputs) < 2:
