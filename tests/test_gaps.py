@@ -247,6 +247,48 @@ def test_default_budgets_are_counted_in_logging_steps_when_no_default_reads_a_lo
     assert budgets_within(range(10), 4, 1) == [0, 1, 2, 3, 4]
 
 
+def _sparse(epochs, length=12, value=None):
+    """A curve logged at ``epochs`` (1-based) only, null elsewhere."""
+    return [RISING[e - 1] if e in epochs else value for e in range(1, length + 1)]
+
+
+def test_logged_epochs_are_those_some_record_logs_a_finite_measured_value_at(tmp_path):
+    from naapgnn.data.gaps import logged_epochs
+
+    lr = [0.1 * (1 + e % 3) for e in range(12)]  # a schedule: logged every epoch, read at none
+    records = _load_channels(tmp_path / "s.jsonl", [{"acc": _sparse({4, 8, 12}), "lr": lr},
+                                                    {"acc": _sparse({4, 8, 12}), "loss": _sparse({2, 4, 12})},
+                                                    {"acc": _sparse({4, 8, 12}), "lr": lr}])
+    assert logged_epochs(records) == [2, 4, 8, 12]
+    dense = _load_channels(tmp_path / "d.jsonl", [{"acc": RISING}] * 3)
+    assert logged_epochs(dense) == list(range(1, 13))
+    diverged = _load_channels(tmp_path / "n.jsonl", [{"acc": RISING[:5] + [None] * 7}, {"acc": RISING}])
+    assert logged_epochs(diverged[:1]) == [1, 2, 3, 4, 5]  # its diverged tail logs nothing
+
+
+def test_default_budgets_move_to_the_last_logged_epoch_before_them():
+    """A log at NAS-Bench-101's epochs 4, 12, 36 and 108: budgets 5-9 read what 4 read, for more training."""
+    from naapgnn.data.gaps import budgets_within
+
+    nb101 = [4, 12, 36, 108]
+    assert budgets_within(range(10), 108, 4, nb101) == [0, 4]
+    assert budgets_within((3, 6, 9), 107, 4, nb101) == [4]
+    assert budgets_within(range(10), 300, 2, list(range(2, 301, 2))) == [0, 2, 4, 6, 8]
+    assert budgets_within(range(10), 300, 10, list(range(10, 301, 10))) == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]
+    assert budgets_within(range(10), 140, 1, list(range(1, 141))) == list(range(10))
+
+
+def test_the_budget_note_says_when_defaults_move_to_logged_epochs(tmp_path, capsys):
+    from naapgnn.cli.options import budgets_held
+
+    records = _load_channels(tmp_path / "s.jsonl", [{"acc": _sparse({4, 8, 12})}] * 3)
+    assert budgets_held((0, 3, 6, 9), 12, first_logged=4, records=records) == [0, 4, 8]
+    assert capsys.readouterr().out == (
+        "note: budgets 0, 4, 8 instead of 0, 3, 6, 9: some record logs its first value at epoch 4 and the records log "
+        "values at epochs 4, 8, 12 only, and a budget between two of them reads what the earlier one read, for more "
+        "training (--budgets to choose)\n")
+
+
 def test_the_budget_note_says_when_defaults_are_counted_in_logging_steps(capsys):
     from naapgnn.cli.options import budgets_held
 

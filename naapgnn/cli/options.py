@@ -205,12 +205,15 @@ def _line(record) -> str:
 
 def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logged: int = 1,
                  records=None) -> list[int]:
-    """:func:`naapgnn.data.gaps.budgets_within` of ``defaults``, with a note when that leaves some out or scales
-    them to a benchmark that logs every ``first_logged`` epochs (naming, of ``records``, those without a curve)."""
-    from naapgnn.data.gaps import budgets_within
+    """:func:`naapgnn.data.gaps.budgets_within` of ``defaults``, with a note when that leaves some out, scales
+    them to a benchmark that logs every ``first_logged`` epochs (naming, of ``records``, those without a curve), or
+    moves them to the epochs the ``records`` log values at."""
+    from naapgnn.data.gaps import budgets_within, logged_epochs
 
     defaults = list(defaults)
-    held = budgets_within(defaults, shortest, first_logged)
+    within = budgets_within(defaults, shortest, first_logged)
+    logged = logged_epochs(records) if records and any(within) else None
+    held = budgets_within(defaults, shortest, first_logged, logged)
     if held != defaults:
         why = [f"the shortest curve of the benchmark has {shortest} epochs"] if max(defaults) > shortest else []
         bare = [r for r in records or () if not r.num_epochs]
@@ -218,11 +221,16 @@ def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logge
             why = [f"{len(bare)} of the {len(records)} records have no curve (first: {_line(bare[0])}record "
                    f"{bare[0].id!r}): every budget >= 1 would need one"]
         why += [f"some record logs its first value at epoch {first_logged}"] if first_logged > 1 else []
+        if held != within:
+            shown = ", ".join(map(str, logged[:8])) + (", ..." if len(logged) > 8 else "")
+            why += [f"the records log values at epochs {shown} only, and a budget between two of them reads what the "
+                    "earlier one read, for more training"]
         left = [b for b in defaults if b not in held]
-        scaled = [b for b in held if b not in defaults]
-        kept = f"budgets {', '.join(map(str, held))} kept, {', '.join(map(str, left))} left out" if not scaled else (
-            f"budgets {', '.join(map(str, held))} instead of {', '.join(map(str, defaults))}, counted in steps of "
-            f"{first_logged} epoch{'s' * (first_logged != 1)}")
+        scaled = [b for b in within if b not in defaults]
+        steps = f", counted in steps of {first_logged} epoch{'s' * (first_logged != 1)}" if scaled else ""
+        kept = (f"budgets {', '.join(map(str, held))} kept, {', '.join(map(str, left))} left out"
+                if set(held) <= set(defaults) else
+                f"budgets {', '.join(map(str, held))} instead of {', '.join(map(str, defaults))}{steps}")
         print(f"note: {kept}: {' and '.join(why)} ({option} to choose)")
     return held
 
