@@ -116,15 +116,46 @@ def test_evaluate_reads_each_budget_as_the_runs_had_logged_it(tmp_path):
             rows, _ = run_units(bench, [predictor], units, split_list, ResumeLog(None), progress=False)
         said = [str(w.message) for w in caught if "read otherwise" in str(w.message)]
         # the run that logs again later is read otherwise at budget 7, and said so once
-        assert said == ([] if name == "b" else ["budget 7: 1 record(s) (first: 'n3') read otherwise than their whole "
-                                                "file reads them: non-finite values still open at epoch 7, or a "
+        assert said == ([] if name == "b" else ["budget 7: 1 record(s) read otherwise than their whole file reads "
+                                                "them, as a file cut after epoch 7 shows them (naapgnn.data.gaps): 1 "
+                                                "(first: 'n3') with non-finite values still open at epoch 7, or a "
                                                 "channel not logged by then while most runs log it, read as a run "
-                                                "that diverged (the worst value of the first 7 epochs), as a file "
-                                                "cut after epoch 7 shows them (naapgnn.data.gaps); a run logged "
+                                                "that diverged (the worst value of the first 7 epochs); a run logged "
                                                 "every few epochs reads its own values at budgets on its logged "
                                                 "epochs"])
         predictions.append({i: p for row in rows for i, p in zip(row["test"], row["pred"])})
     assert predictions[0] == predictions[1]
+
+
+def test_a_run_that_diverged_after_the_budget_is_said_to_read_what_it_had_logged(tmp_path):
+    """On a log at fixed epochs (4, 8, 12) a run that logs 4 and is NaN from 8 to the end reads its epoch-4 value at
+    budget 6, as the others do; the warning said it was read as a run that diverged there."""
+    from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
+    from naapgnn.evaluation.engine import Predictor, plan_units, run_units
+    from naapgnn.evaluation.protocols import splits
+    from naapgnn.io import ResumeLog
+
+    curves = [[None] * 3 + [0.3 + 0.01 * i] + [None] * 3 + [0.4 + 0.01 * i] + [None] * 3 + [0.5 + 0.01 * i]
+              for i in range(12)]
+    curves[2][7:] = [float("nan")] * 5
+    _load(tmp_path / "f.jsonl", curves)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bench = load_benchmark_for_evaluation(tmp_path / "f.jsonl")
+    assert bench.records[2].curve["acc"][:6].tolist() == [0.32] * 3 + [0.32] + [0.3] * 2  # the whole file: diverged
+    predictor = Predictor("curve_last")
+    units = plan_units(predictor, 6, "kfold", 3, (0,))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows, _ = run_units(bench, [predictor], units, {"kfold": splits("kfold", bench.y, n_folds=3, seed=0)},
+                            ResumeLog(None), progress=False)
+    said = [str(w.message) for w in caught if "read otherwise" in str(w.message)]
+    assert said == ["budget 6: 1 record(s) read otherwise than their whole file reads them, as a file cut after epoch 6 "
+                    "shows them (naapgnn.data.gaps): 1 (first: 'n2') that diverged after epoch 6 (non-finite to the end "
+                    "of the file), read as they stood then, their last logged value carried over the epochs most runs "
+                    "leave unlogged; a run logged every few epochs reads its own values at budgets on its logged epochs"]
+    predicted = {i: p for row in rows for i, p in zip(row["test"], row["pred"])}
+    assert predicted[2] == pytest.approx(0.32)
 
 
 def test_search_replays_stop_each_run_at_the_budget(tmp_path):

@@ -160,15 +160,33 @@ def _note_reread(records, seen, budget: int) -> None:
 
     from naapgnn.errors import NaapgnnWarning
 
-    changed = [r.id for r, s in zip(records, seen)
+    changed = [(r, s) for r, s in zip(records, seen)
                if r is not s and any(not np.array_equal(v[:budget], s.curve[c][:budget]) for c, v in r.curve.items())]
-    if changed:
-        warnings.warn(f"budget {budget}: {len(changed)} record(s) (first: {changed[0]!r}) read otherwise than their "
-                      f"whole file reads them: non-finite values still open at epoch {budget}, or a channel not logged "
-                      f"by then while most runs log it, read as a run that diverged (the worst value of the first "
-                      f"{budget} epochs), as a file cut after epoch {budget} shows them (naapgnn.data.gaps); a run "
-                      "logged every few epochs reads its own values at budgets on its logged epochs",
-                      NaapgnnWarning, stacklevel=2)
+    if not changed:
+        return
+    later = [r.id for r, s in changed if _diverged_later(r, s, budget)]
+    cut = [r.id for r, _ in changed if r.id not in set(later)]
+    parts = [f"{len(cut)} (first: {cut[0]!r}) with non-finite values still open at epoch {budget}, or a channel not "
+             f"logged by then while most runs log it, read as a run that diverged (the worst value of the first "
+             f"{budget} epochs)"] if cut else []
+    parts += [f"{len(later)} (first: {later[0]!r}) that diverged after epoch {budget} (non-finite to the end of "
+              f"the file), read as they stood then, their last logged value carried over the epochs most runs leave "
+              "unlogged"] if later else []
+    warnings.warn(f"budget {budget}: {len(changed)} record(s) read otherwise than their whole file reads them, as a "
+                  f"file cut after epoch {budget} shows them (naapgnn.data.gaps): {'; '.join(parts)}; a run logged "
+                  "every few epochs reads its own values at budgets on its logged epochs", NaapgnnWarning, stacklevel=2)
+
+
+def _diverged_later(record, seen, budget: int) -> bool:
+    """Whether every channel that reads otherwise at ``budget`` does so on epochs the whole file reads as a divergence
+    (non-finite from there to the end of its curve) and the cut file as not yet diverged."""
+    for channel, values in record.curve.items():
+        differ = np.flatnonzero(values[:budget] != seen.curve[channel][:budget])
+        if differ.size:
+            unlogged = {int(e) for e in record.non_finite.get(channel, ())}
+            if not set(range(int(differ[0]), len(values))) <= unlogged:
+                return False
+    return True
 
 
 def _features(bench, predictor: Predictor, budget: int, seed: int):
