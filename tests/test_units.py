@@ -74,6 +74,19 @@ def test_a_channel_a_record_never_logs_is_named_in_one_warning(odd, tmp_path):
                     "values, or null for each epoch not logged)"]
 
 
+def test_a_misspelt_channel_of_one_record_is_named_beside_the_channel_it_lacks(tmp_path):
+    rows = [({"val_acc": [0.3, 0.5], "loss": [2.0, 1.4]}, 0.55)] * 4
+    rows.insert(1, ({"val_accc": [0.3, 0.5], "loss": [2.0, 1.4]}, 0.55))
+    rows.insert(3, ({"val_loss": [0.3, 0.5], "loss": [2.0, 1.4]}, 0.55))  # a rare channel of no close name
+    with pytest.warns(NaapgnnWarning) as caught:
+        load_jsonl(_write(tmp_path / "b.jsonl", rows))
+    said = [str(w.message) for w in caught if "log no value" in str(w.message)]
+    assert said == [f"{tmp_path / 'b.jsonl'}: curve.val_acc: 2 record(s) log no value (line 2, 4) while 4 do (line 2 "
+                    "logs 'val_accc', which 1 record(s) log: a misspelling of 'val_acc'?): read as runs that diverged "
+                    "before logging it, the channel's worst value at every budget (give its values, or null for each "
+                    "epoch not logged)"]
+
+
 def test_a_channel_most_records_leave_out_is_no_news(tmp_path):
     rows = [({"val_acc": [0.3, 0.5]}, 0.55)] * 3 + [({"val_acc": [0.3, 0.5], "test_acc": [0.3, 0.5]}, 0.55)]
     with warnings.catch_warnings():

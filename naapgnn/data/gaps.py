@@ -303,17 +303,33 @@ def never_logged_notice(records: Sequence, name: str, lines: Sequence[int]) -> s
     which most records log: every budget reads them as runs that diverged before logging it (:func:`as_seen_at`),
     as a log cut short reads, which a file should not leave unsaid. None when there are none."""
     logged = [set(measured_channels(r.curve)) - {SCHEDULE_CHANNEL} for r in records]
+    counts = {c: sum(c in have for have in logged) for c in set().union(*logged)}
     parts = []
-    for channel in sorted(set().union(*logged)):
-        lacking = [line for have, line in zip(logged, lines) if channel not in have]
+    for channel in sorted(counts):
+        lacking = [i for i, have in enumerate(logged) if channel not in have]
         if lacking and len(lacking) * 2 < len(records):
-            shown = ", ".join(map(str, lacking[:3])) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
+            shown = ", ".join(str(lines[i]) for i in lacking[:3]) + (
+                f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
             parts.append(f"curve.{channel}: {len(lacking)} record(s) log no value (line {shown}) while "
-                         f"{len(records) - len(lacking)} do")
+                         f"{len(records) - len(lacking)} do{_misspelt(channel, lacking, logged, lines, counts)}")
     if not parts:
         return None
     return (f"{name}: " + "; ".join(parts) + ": read as runs that diverged before logging it, the channel's worst "
             "value at every budget (give its values, or null for each epoch not logged)")
+
+
+def _misspelt(channel: str, lacking: list, logged: list, lines: Sequence[int], counts: dict) -> str:
+    """`` (line L logs 'valid_acuracy', a channel few records log: a misspelling of it?)`` when a record lacking
+    ``channel`` logs a channel of a close name that fewer than half the records log; else empty."""
+    import difflib
+
+    for i in lacking:
+        rare = [c for c in logged[i] if 2 * counts[c] < len(logged)]
+        close = difflib.get_close_matches(channel, rare, n=1, cutoff=0.8)
+        if close:
+            return (f" (line {lines[i]} logs {close[0]!r}, which {counts[close[0]]} record(s) log: a misspelling of "
+                    f"{channel!r}?)")
+    return ""
 
 
 def _non_finite_through(non_finite, first: int, end: int) -> bool:
