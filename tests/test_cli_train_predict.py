@@ -151,11 +151,14 @@ def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys)
 @pytest.mark.parametrize("curve, message", [
     ("0.41,0.52", "--curve: 2 epochs given, the checkpoint (budget 3) needs the first 3"),
     ("0.41,x,0.5", "--curve: epoch 2: 'x' is not a finite number"),
-    ("0.41,nan,0.5", "--curve: epoch 2: 'nan' is not a finite number"),
+    ("0.41,inf,0.5", "--curve: epoch 2: 'inf' is not a finite number (null for an epoch not logged)"),
     ("41,52,55", "--curve: epoch 1: accuracy 41 is outside [0, 1] (give fractions)"),
     ('{"accuracy": [0.4, 1.5, 0.6]}', "c.json: epoch 2: accuracy 1.5 is outside [0, 1] (give fractions)"),
     ('{"accuracy": [0.4, 0.5, "a"]}', "curve.accuracy[2] (epoch 3): expected a finite number, got 'a'"),
-    ('{"lr": [0.1, 0.1, 0.1]}', "--curve: the checkpoint reads the channels accuracy, loss_mean, loss_median; the curve has lr"),
+    ('{"lr": [0.1, 0.1, 0.1]}', "--curve: the checkpoint reads the channels accuracy, loss_mean, loss_median; the curve "
+                                "lacks accuracy, loss_mean, loss_median (it has lr)"),
+    ('{"acuracy": [0.4, 0.5, 0.6], "loss_mean": [1, 1, 1], "loss_median": [1, 1, 1]}',
+     "the curve lacks accuracy (it has acuracy, loss_mean, loss_median; 'acuracy' a misspelt 'accuracy'?)"),
     ('{"accuracy": [0.4, 0.5, 0.6], "loss_mean": [1.0]}', "curve: channels differ in length"),
     ("[0.4, 0.5", "invalid JSON at line 1"),
 ])
@@ -550,3 +553,44 @@ def test_train_says_in_words_what_the_gate_kept():
     from naapgnn.models.curve_stack import STACK_KINDS
 
     assert list(GATE_KINDS) == list(STACK_KINDS)  # every kind the gate may keep is said in words
+
+
+def test_a_curve_with_epochs_not_logged_reads_as_the_same_record_of_a_file(ckpt3, bench, tmp_path, capsys):
+    """--curve refused null, the epoch-not-logged mark a benchmark file takes (a sparse log could not be given)."""
+    record = bench[1][0]
+    curve = {k: [float(x) for x in v[:5]] for k, v in record.curve.items()}
+    for channel, values in curve.items():
+        if channel != "lr":  # a schedule is set before training: every epoch of it is known
+            values[1] = None  # epoch 2 not logged
+    (tmp_path / "c.json").write_text(json.dumps(curve))
+    (tmp_path / "net.json").write_text(json.dumps(record.arch.scheme))
+    (tmp_path / "one.jsonl").write_text(json.dumps({"id": "net", "arch": record.arch.scheme, "curve": curve}) + "\n")
+    assert main(["predict", "--checkpoint", str(ckpt3), str(tmp_path / "net.json"), "--curve",
+                 str(tmp_path / "c.json")]) == 0
+    by_curve = capsys.readouterr().out.splitlines()[1]
+    assert main(["predict", "--checkpoint", str(ckpt3), str(tmp_path / "one.jsonl")]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == by_curve
+    accuracy = ",".join("null" if v is None else repr(v) for v in curve["accuracy"])
+    assert main(["predict", "--checkpoint", str(ckpt3), str(tmp_path / "net.json"), "--curve", accuracy]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("net,")
+
+
+def test_a_budget_0_checkpoint_says_it_reads_the_peak_of_a_curves_lr(bench, tmp_path, capsys):
+    records = [dataclasses.replace(r, curve={**r.curve, "lr": np.full(90, 0.01 * (1 + i % 5))})
+               for i, r in enumerate(bench[1])]
+    write_jsonl(records, tmp_path / "lr.jsonl")
+    ckpt = _train(tmp_path, tmp_path / "lr.jsonl", 0, "--blend-forest", "0")
+    (tmp_path / "net.json").write_text(json.dumps(records[0].arch.scheme))
+    (tmp_path / "lr.json").write_text(json.dumps({"lr": [0.03] * 4}))
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(ckpt), str(tmp_path / "net.json"), "--curve",
+                 str(tmp_path / "lr.json")]) == 0
+    assert ("note: the checkpoint reads no curve (budget 0); of --curve it reads the lr channel's peak alone "
+            "(lr_schedule_peak)") in capsys.readouterr().err
+    (tmp_path / "acc.json").write_text(json.dumps({"accuracy": [0.3] * 4}))
+    assert main(["predict", "--checkpoint", str(ckpt), str(tmp_path / "net.json"), "--curve",
+                 str(tmp_path / "acc.json")]) == 0
+    assert "note: the checkpoint reads no curve (budget 0); --curve changes nothing" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(ckpt), str(tmp_path / "net.json"), "--hparams", "lr=0.03"]) == 0
+    assert ("hparam 'lr' not read (not in the training data; the model reads the peak of an lr channel as "
+            "lr_schedule_peak: give the schedule in the curve, or lr_schedule_peak)") in capsys.readouterr().out

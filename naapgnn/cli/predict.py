@@ -72,12 +72,12 @@ def read_curve(text: str) -> dict:
     else:
         obj, source = {"accuracy": [_float(item, i) for i, item in enumerate(text.split(","))]}, "--curve"
     try:
-        curve = parse_curve(obj)
+        curve = parse_curve(obj, diverged_ok=True)  # null: an epoch not logged, read as in a benchmark file
     except NaapgnnError as exc:
         raise NaapgnnError(f"{source}: {exc}") from None
     if not any(len(v) for v in curve.values()):
         raise NaapgnnError(f"{source}: the curve is empty")
-    outside = [(i, v) for i, v in enumerate(curve.get("accuracy", ())) if not 0 <= v <= 1]
+    outside = [(i, v) for i, v in enumerate(curve.get("accuracy", ())) if v == v and not 0 <= v <= 1]
     if outside:
         i, v = outside[0]
         raise NaapgnnError(f"{source}: epoch {i + 1}: accuracy {v:g} is outside [0, 1] (give fractions)")
@@ -176,18 +176,26 @@ def _float(item: str, index: int) -> float:
 
     from naapgnn.errors import NaapgnnError
 
+    if item.strip().lower() in ("null", "nan"):  # an epoch not logged, as null in a benchmark file
+        return math.nan
     try:
         value = float(item)
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise NaapgnnError(f"--curve: epoch {index + 1}: {item.strip()!r} is not a finite number")
+        raise NaapgnnError(f"--curve: epoch {index + 1}: {item.strip()!r} is not a finite number (null for an epoch "
+                           "not logged)")
     return value
 
 
 def attach_curve(records, curve: dict, model) -> None:
-    """Give the single record of ``records`` the ``--curve``, checked against the checkpoint."""
-    from naapgnn.errors import NaapgnnError
+    """Give the single record of ``records`` the ``--curve``, checked against the checkpoint; its non-finite values
+    read as a benchmark file's are (an epoch not logged, or a run that diverged)."""
+    import warnings
+
+    import numpy as np
+
+    from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
     _single_record(records, "--curve", "curves")
     own = [c for c, values in records[0].curve.items() if len(values)]
@@ -196,15 +204,35 @@ def attach_curve(records, curve: dict, model) -> None:
                            "give the curve once, in the record or with --curve")
     budget = int(model.budget)
     channels = [c for c in getattr(model, "curve_channels_", []) or [] if c != "lr"]  # lr: a schedule, not a measurement
-    if budget and channels and not any(c in curve for c in channels):
-        raise NaapgnnError(f"--curve: the checkpoint reads the channels {', '.join(channels)}; "
-                           f"the curve has {', '.join(curve)}" + (f" (give those channels as a JSON file, "
-                           f"{{\"{channels[0]}\": [...], ...}})" if set(curve) == {"accuracy"} else ""))
+    lacking = [c for c in channels if c not in curve]
+    # as the model reads a record: a loss or a cost lacking is read at its training mean, an accuracy is refused
+    if budget and lacking and (len(lacking) == len(channels) or any(_measures_accuracy(c) for c in lacking)):
+        import difflib
+
+        close = next(((got[0], want) for want in lacking
+                      if (got := difflib.get_close_matches(want, list(curve), 1, 0.8))), None)
+        hint = f"; {close[0]!r} a misspelt {close[1]!r}?" if close else ""
+        raise NaapgnnError(f"--curve: the checkpoint reads the channels {', '.join(channels)}; the curve lacks "
+                           f"{', '.join(lacking)} (it has {', '.join(curve)}{hint})" + (
+                               f" (give those channels as a JSON file, {{\"{channels[0]}\": [...], ...}})"
+                               if set(curve) == {"accuracy"} else ""))
     epochs = max(len(curve[c]) for c in (channels or curve) if c in curve)
     if epochs < budget:
         raise NaapgnnError(f"--curve: {epochs} epoch{'s' if epochs != 1 else ''} given, the checkpoint "
                            f"(budget {budget}) needs the first {budget}")
     records[0].curve = curve
+    if any(np.isnan(v).any() for v in curve.values()):
+        from naapgnn.data.gaps import fill_non_finite
+
+        notice = fill_non_finite(records, "--curve", [1], model.curve_worst_, budget)
+        if notice:
+            warnings.warn(notice, NaapgnnWarning, stacklevel=2)
+
+
+def _measures_accuracy(channel: str) -> bool:
+    from naapgnn.data.channels import is_cost_channel, is_loss_channel
+
+    return not is_loss_channel(channel) and not is_cost_channel(channel)
 
 
 def attach_hparams(records, hparams: dict, model) -> None:
@@ -297,8 +325,12 @@ def _records(args: argparse.Namespace, model, curve, hparams) -> list:
     if curve is not None:
         attach_curve(records, curve, model)
         if not model.budget:
-            print("naapgnn predict: note: the checkpoint reads no curve (budget 0); --curve changes nothing",
-                  file=sys.stderr)
+            from naapgnn.features.hparams import SCHEDULE_PEAK
+
+            peak = "lr" in curve and SCHEDULE_PEAK in (getattr(model, "hparam_names_", None) or [])
+            print("naapgnn predict: note: the checkpoint reads no curve (budget 0); " + (
+                  f"of --curve it reads the lr channel's peak alone ({SCHEDULE_PEAK})" if peak
+                  else "--curve changes nothing"), file=sys.stderr)
     elif model.budget and len(records) == 1 and records[0].num_epochs < model.budget:
         raise NaapgnnError(f"record {records[0].id!r}: budget {model.budget} needs the first {model.budget} epochs "
                            f"of its curve, it has {records[0].num_epochs}; give them with --curve")

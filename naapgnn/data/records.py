@@ -324,13 +324,14 @@ def record_from_dict(obj: Any, target_scale: str = "fraction", diverged_ok: bool
                   split=_split(obj.get("split")), declared_percent=target_scale == "percent")
 
 
-def parse_curve(curve: Any) -> dict[str, np.ndarray]:
+def parse_curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
     """Validate a decoded ``curve`` object (channel name -> list of finite numbers, equal lengths), a learning rate
-    named otherwise read as ``lr`` as in a file (:func:`naapgnn.data.channels.read_schedule_alias`).
+    named otherwise read as ``lr`` as in a file (:func:`naapgnn.data.channels.read_schedule_alias`); with
+    ``diverged_ok``, null, NaN and Infinity as NaN (but a learning rate's), as a file's records hold them.
 
     Raises :class:`NaapgnnError` naming the channel and epoch of the first problem.
     """
-    record = Record("curve", None, _curve(curve))
+    record = Record("curve", None, _curve(curve, diverged_ok))
     read_schedule_alias([record], "--curve")
     return record.curve
 

@@ -184,7 +184,10 @@ def _hparam_key_reasons(trained: list, record, nullable=(), peak_epoch: int | No
         out.append(f"{SCHEDULE_CHANNEL} channel ends at epoch {ended} on its highest rate so far, before the "
                    f"training schedules peak (by epoch {peak_epoch}): its {SCHEDULE_PEAK} may lie later")
     out += [f"hparam {', '.join(map(repr, null))} null, never in training (read as the training mean)"] if null else []
-    return out + ([f"hparam {', '.join(map(repr, unknown))} not read (not in the training data)"] if unknown else [])
+    peak = (f"; the model reads the peak of an {SCHEDULE_CHANNEL} channel as {SCHEDULE_PEAK}: give the schedule in "
+            f"the curve, or {SCHEDULE_PEAK}" if SCHEDULE_CHANNEL in unknown and SCHEDULE_PEAK in trained else "")
+    return out + ([f"hparam {', '.join(map(repr, unknown))} not read (not in the training data{peak})"]
+                  if unknown else [])
 
 
 def _shape_reasons(domain: dict, arch) -> list[str]:
