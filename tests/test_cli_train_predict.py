@@ -155,8 +155,8 @@ def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys)
     ("41,52,55", "--curve: epoch 1: accuracy 41 is outside [0, 1] (give fractions)"),
     ('{"accuracy": [0.4, 1.5, 0.6]}', "c.json: epoch 2: accuracy 1.5 is outside [0, 1] (give fractions)"),
     ('{"accuracy": [0.4, 0.5, "a"]}', "curve.accuracy[2] (epoch 3): expected a finite number, got 'a'"),
-    ('{"lr": [0.1, 0.1, 0.1]}', "--curve: the checkpoint reads the channels accuracy, loss_mean, loss_median; the curve "
-                                "lacks accuracy, loss_mean, loss_median (it has lr)"),
+    ('{"lr": [0.1, 0.1, 0.1]}', "--curve: the checkpoint reads the channels accuracy, loss_mean, loss_median; the "
+                                "curve lacks accuracy, loss_mean, loss_median (it has lr)"),
     ('{"acuracy": [0.4, 0.5, 0.6], "loss_mean": [1, 1, 1], "loss_median": [1, 1, 1]}',
      "the curve lacks accuracy (it has acuracy, loss_mean, loss_median; 'acuracy' a misspelt 'accuracy'?)"),
     ('{"accuracy": [0.4, 0.5, 0.6], "loss_mean": [1.0]}', "curve: channels differ in length"),

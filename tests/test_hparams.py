@@ -189,3 +189,20 @@ def test_messages_show_values_as_the_file_wrote_them():
         positive_int(None, "layer 0: stride")
     with pytest.raises(NaapgnnError, match=r"^curve.acc\[0\] \(epoch 1\): expected a finite number, got true$"):
         finite_number(True, "curve.acc[0] (epoch 1)")
+
+
+def test_categories_that_differ_only_in_case_are_named_in_one_warning(tmp_path):
+    lines = [_line(i, 8 + i, "sgd") for i in range(4)]
+    lines += [_line(4, 20, "SGD"), _line(5, 24, " sgd"), _line(6, 9, "adam")]
+    with pytest.warns(NaapgnnWarning) as caught:
+        records = load_jsonl(_write(tmp_path / "b.jsonl", lines))
+    said = [str(w.message) for w in caught if "differ only in case" in str(w.message)]
+    assert said == [f"{tmp_path / 'b.jsonl'}: hparams optimizer: 'sgd' (4 record(s), first line 1), 'SGD' (1 "
+                    "record(s), first line 5), ' sgd' (1 record(s), first line 6): values that differ only in case or "
+                    "spaces, read as different categories (write each one way)"]
+    assert records[4].hparams["optimizer=SGD"] == 1 and records[4].hparams["optimizer=sgd"] == 0  # read as written
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_jsonl(_write(tmp_path / "c.jsonl", [_line(i, 8 + i, "sgd" if i % 2 else "adam") for i in range(4)]))

@@ -37,9 +37,9 @@ from naapgnn.data.names import name_words
 from naapgnn.errors import NaapgnnError, as_written
 
 __all__ = ["json_kind", "finite_number", "MAX_MAGNITUDE", "parse_hparams", "complete_categories", "given_name",
-           "given_names", "is_seed", "seed_notice", "name_problem", "name_problems", "mixed_kinds", "is_indicator",
-           "numbers_in_strings", "number_strings_notice", "read_as", "hparam_value", "hparams_to_json", "same_hparams",
-           "not_applicable"]
+           "case_variants_notice", "hparams_notices", "given_names", "is_seed", "seed_notice", "name_problem",
+           "name_problems", "mixed_kinds", "is_indicator", "numbers_in_strings", "number_strings_notice", "read_as",
+           "hparam_value", "hparams_to_json", "same_hparams", "not_applicable"]
 
 SEPARATOR = "="
 MAX_MAGNITUDE = 1e30
@@ -227,6 +227,31 @@ def seed_notice(hparams_list: Iterable[Mapping[str, float]], source: str) -> str
         return ""
     return (f"{source}: hparams {', '.join(names)}: read as the run's seed, not a hyperparameter: no predictor reads "
             "it, and records that differ only in it are runs of one configuration (kept on one side of every split)")
+
+
+def hparams_notices(hparams_list: list, source: str, lines: list) -> tuple[str, str]:
+    """The file's notices on its hyperparameters: :func:`seed_notice`, :func:`case_variants_notice`."""
+    return seed_notice(hparams_list, source), case_variants_notice(hparams_list, source, lines)
+
+
+def case_variants_notice(hparams_list: Iterable[Mapping[str, float]], source: str, lines: Iterable[int]) -> str:
+    """A one-line warning naming the categories of a hyperparameter written two ways that differ only in case or
+    spaces (``"SGD"`` in one record, ``"sgd"`` in the rest): read as different categories, which a file seldom
+    means; empty when there are none."""
+    spellings: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for hp, line in zip(hparams_list, lines):
+        for key, value in hp.items():
+            if is_indicator(key) and value == 1:
+                name, _, category = key.partition(SEPARATOR)
+                spellings.setdefault((name, category.strip().casefold()), {}).setdefault(category, []).append(line)
+    clashes = [(name, sorted(ways.items(), key=lambda way: -len(way[1])))
+               for (name, _), ways in spellings.items() if len(ways) > 1]
+    if not clashes:
+        return ""
+    said = "; ".join(f"{name}: " + ", ".join(f"{category!r} ({len(at)} record(s), first line {at[0]})"
+                                              for category, at in ways) for name, ways in clashes)
+    return (f"{source}: hparams {said}: values that differ only in case or spaces, read as different categories "
+            "(write each one way)")
 
 
 def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,

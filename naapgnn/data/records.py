@@ -38,8 +38,8 @@ import numpy as np
 from naapgnn.data.channels import carry_stopped_runs, curve_values, missing_schedule_notice, read_schedule_alias
 from naapgnn.data.exploded import exploded_notice
 from naapgnn.data.gaps import fill_non_finite, never_logged_notice
-from naapgnn.data.hparams import (complete_categories, hparams_to_json, json_kind, mixed_kinds, name_problems,
-                                  number_strings_notice, parse_hparams, same_hparams, seed_notice)
+from naapgnn.data.hparams import (complete_categories, hparams_notices, hparams_to_json, json_kind, mixed_kinds,
+                                  name_problems, number_strings_notice, parse_hparams, same_hparams)
 from naapgnn.data.plausibility import check_plausible, lr_mismatch_notice
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, mixed_target_units,  # noqa: F401
                                   percent_notice, read_target)
@@ -275,7 +275,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
     # targets that --target-scale percent made tiny are the cause; the curves then merely look off against them
     fractions_already = percent_notice([r.target for r in records], target_scale, name)
     for notice in (read_schedule_alias(records, name), missing_schedule_notice(records, name, lines_of), numbers,
-                   seed_notice([r.hparams for r in records], name),
+                   *hparams_notices([r.hparams for r in records], name, lines_of),
                    lr_mismatch_notice(records, name, lines_of),  # as logged, before a stopped run's is carried on
                    exploded_notice(records, name, lines_of, read_epochs),  # before NaNs are filled
                    fill_non_finite(records, name, lines_of, diverged_values, read_epochs),
