@@ -151,10 +151,10 @@ def test_a_run_that_diverged_after_the_budget_is_said_to_read_what_it_had_logged
                             ResumeLog(None), progress=False)
     said = [str(w.message) for w in caught if "read otherwise" in str(w.message)]
     assert said == ["budget 6: 1 record(s) read otherwise than their whole file reads them, as a file cut after epoch "
-                    "6 shows them (naapgnn.data.gaps): 1 (first: 'n2') that diverged after epoch 6 (non-finite to the "
-                    "end of the file), read as they stood then, their last logged value carried over the epochs most "
-                    "runs leave unlogged; a run logged every few epochs reads its own values at budgets on its logged "
-                    "epochs"]
+                    "6 shows them (naapgnn.data.gaps): 1 (first: 'n2') non-finite from an epoch on to the end of the "
+                    "file (a divergence the whole file reads from their last logged value on), read as they stood at "
+                    "epoch 6: that value carried over the epochs most runs leave unlogged; a run logged every few "
+                    "epochs reads its own values at budgets on its logged epochs"]
     predicted = {i: p for row in rows for i, p in zip(row["test"], row["pred"])}
     assert predicted[2] == pytest.approx(0.32)
 

@@ -169,9 +169,9 @@ def _note_reread(records, seen, budget: int) -> None:
     parts = [f"{len(cut)} (first: {cut[0]!r}) with non-finite values still open at epoch {budget}, or a channel not "
              f"logged by then while most runs log it, read as a run that diverged (the worst value of the first "
              f"{budget} epochs)"] if cut else []
-    parts += [f"{len(later)} (first: {later[0]!r}) that diverged after epoch {budget} (non-finite to the end of "
-              f"the file), read as they stood then, their last logged value carried over the epochs most runs leave "
-              "unlogged"] if later else []
+    parts += [f"{len(later)} (first: {later[0]!r}) non-finite from an epoch on to the end of the file (a divergence "
+              f"the whole file reads from their last logged value on), read as they stood at epoch {budget}: that "
+              "value carried over the epochs most runs leave unlogged"] if later else []
     warnings.warn(f"budget {budget}: {len(changed)} record(s) read otherwise than their whole file reads them, as a "
                   f"file cut after epoch {budget} shows them (naapgnn.data.gaps): {'; '.join(parts)}; a run logged "
                   "every few epochs reads its own values at budgets on its logged epochs", NaapgnnWarning, stacklevel=2)
