@@ -138,18 +138,27 @@ def test_a_run_that_diverged_after_the_budget_is_said_to_read_what_it_had_logged
     curves = [[None] * 3 + [0.3 + 0.01 * i] + [None] * 3 + [0.4 + 0.01 * i] + [None] * 3 + [0.5 + 0.01 * i]
               for i in range(12)]
     curves[2][7:] = [float("nan")] * 5
+    curves[5][11] = 0.1  # the file's worst value comes at the last epoch
     _load(tmp_path / "f.jsonl", curves)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bench = load_benchmark_for_evaluation(tmp_path / "f.jsonl")
-    assert bench.records[2].curve["acc"][:6].tolist() == [0.32] * 3 + [0.32] + [0.3] * 2  # the whole file: diverged
+    assert bench.records[2].curve["acc"][:6].tolist() == [0.32] * 4 + [0.1] * 2  # the whole file: diverged
     predictor = Predictor("curve_last")
-    units = plan_units(predictor, 6, "kfold", 3, (0,))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rows, _ = run_units(bench, [predictor], units, {"kfold": splits("kfold", bench.y, n_folds=3, seed=0)},
-                            ResumeLog(None), progress=False)
-    said = [str(w.message) for w in caught if "read otherwise" in str(w.message)]
+    split_list = {"kfold": splits("kfold", bench.y, n_folds=3, seed=0)}
+
+    def run(budget):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows, _ = run_units(bench, [predictor], plan_units(predictor, budget, "kfold", 3, (0,)), split_list,
+                                ResumeLog(None), progress=False)
+        return rows, [str(w.message) for w in caught if "read otherwise" in str(w.message)]
+
+    # at 8 its NaN is open at the cut: read as diverged there, with the worst of the first 8 epochs, not the file's
+    said = run(8)[1]
+    assert len(said) == 1 and "1 (first: 'n2') with non-finite values still open at epoch 8" in said[0]
+    assert "non-finite from an epoch on" not in said[0]
+    rows, said = run(6)
     assert said == ["budget 6: 1 record(s) read otherwise than their whole file reads them, as a file cut after epoch "
                     "6 shows them (naapgnn.data.gaps): 1 (first: 'n2') non-finite from an epoch on to the end of the "
                     "file (a divergence the whole file reads from their last logged value on), read as they stood at "

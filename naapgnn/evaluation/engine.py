@@ -179,12 +179,15 @@ def _note_reread(records, seen, budget: int) -> None:
 
 def _diverged_later(record, seen, budget: int) -> bool:
     """Whether every channel that reads otherwise at ``budget`` does so on epochs the whole file reads as a divergence
-    (non-finite from there to the end of its curve) and the cut file as not yet diverged."""
+    (non-finite from there to the end of its curve) and the cut file as not yet diverged (its last logged value
+    carried over them)."""
     for channel, values in record.curve.items():
-        differ = np.flatnonzero(values[:budget] != seen.curve[channel][:budget])
+        cut = seen.curve[channel][:budget]
+        differ = np.flatnonzero(values[:budget] != cut)
         if differ.size:
             unlogged = {int(e) for e in record.non_finite.get(channel, ())}
-            if not set(range(int(differ[0]), len(values))) <= unlogged:
+            carried = differ[0] > 0 and np.all(cut[differ] == cut[differ[0] - 1])
+            if not carried or not set(range(int(differ[0]), len(values))) <= unlogged:
                 return False
     return True
 
