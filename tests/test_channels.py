@@ -211,9 +211,9 @@ def test_the_cli_prints_the_warning_in_one_line(small_benchmark, tmp_path, capsy
     assert f"naapgnn evaluate: warning: {bench}: 1 record(s) with non-finite curve values (first: line 4, " \
            "curve.loss_mean[2])" in err
     # and at budget 3, where that null is still open, it reads as a run stopped there shows it: said in one line too
-    assert ("naapgnn evaluate: warning: budget 3: 1 record(s) (first: " in err
-            and "read as a run that diverged (the worst value of the first 3 epochs), as a file cut after epoch 3 "
-                "shows them (naapgnn.data.gaps)" in err)
+    assert ("naapgnn evaluate: warning: budget 3: 1 record(s) read otherwise than their whole file reads them, as a "
+            "file cut after epoch 3 shows them (naapgnn.data.gaps): 1 (first: " in err
+            and "read as a run that diverged (the worst value of the first 3 epochs)" in err)
     assert len([e for e in err.splitlines() if "warning" in e]) == 2
 
 
