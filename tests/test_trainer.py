@@ -621,3 +621,28 @@ def test_the_resource_trackers_leak_report_after_a_kill_is_left_out(quiet):
             f"with {block}:\n    lock = mp.get_context('spawn').Lock()\nos._exit(0)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert ("leaked semaphore" in proc.stderr) is not quiet
+
+
+def test_a_stopped_pool_ends_its_running_and_queued_groups_at_once():
+    """regenerate --workers 2 stopped by SIGTERM (kill, a cluster's pre-emption) trained every group to the end
+    before exiting: leaving the pool waited for its work, and shutdown forgot the processes it was to stop."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from naapgnn.trainer.training import _stop_workers
+
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(4):
+        pool.submit(time.sleep, 120)
+    for _ in range(600):
+        if len(pool._processes or {}) == 2 and all(p.is_alive() for p in pool._processes.values()):
+            break
+        time.sleep(0.05)
+    pids = [p.pid for p in pool._processes.values()]
+    assert len(pids) == 2
+    _stop_workers(pool)
+    for _ in range(600):  # SIGTERM ends a worker at once; the pool's own thread may be the one that reaps it
+        if not any(_running(pid) for pid in pids):
+            break
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in pids)

@@ -231,14 +231,29 @@ def _run_in_processes(groups, starts, cifar_root, recipe, options, device, bar) 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=options.workers, mp_context=context, initializer=exit_with_parent,
                              initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(_worker_main, [g], cifar_root, recipe, options, device): g for g in groups}
-        for future in as_completed(futures):
-            part = future.result()
-            summary.trained += part.trained
-            summary.resumed += part.resumed
-            if bar is not None:
-                bar.update(sum(max(recipe.epochs - starts[j.model_id], 0) for j in futures[future]))
+        try:
+            futures = {pool.submit(_worker_main, [g], cifar_root, recipe, options, device): g for g in groups}
+            for future in as_completed(futures):
+                part = future.result()
+                summary.trained += part.trained
+                summary.resumed += part.resumed
+                if bar is not None:
+                    bar.update(sum(max(recipe.epochs - starts[j.model_id], 0) for j in futures[future]))
+        except BaseException:
+            _stop_workers(pool)
+            raise
     return summary
+
+
+def _stop_workers(pool) -> None:
+    """End a pool's queued and running work now: a parent stopped by SIGTERM (``kill``, a cluster's pre-emption) or
+    an error otherwise waited, leaving the pool, for every group to finish. Each log and checkpoint is written
+    atomically, so a rerun resumes where the workers stood."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
 
 
 # --- the plain pipeline (reference and benchmark baseline) ------------------------------------
