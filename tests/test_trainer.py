@@ -110,7 +110,7 @@ def test_one_at_a_time_and_repeat_runs_give_identical_logs(grouped, cifar, tmp_p
 def test_rerun_skips_finished_and_build_csv_reads_the_logs(grouped, cifar, tmp_path, capsys):
     stamps = (grouped / "scheme_1.txt").read_text()
     summary = regenerate(SCHEMES, cifar, grouped, ids=IDS, recipe=RECIPE, options=CPU, progress=False)
-    assert f"regenerate: all {len(IDS)} schemes finished in an earlier run; nothing to train (skipped)\n" == \
+    assert f"regenerate: all {len(IDS)} schemes trained this far in an earlier run; nothing to train (skipped)\n" == \
         capsys.readouterr().err
     assert summary.skipped == IDS and not summary.trained and summary.arch_epochs == 0
     assert (grouped / "scheme_1.txt").read_text() == stamps
@@ -442,6 +442,24 @@ def test_a_second_run_on_a_folder_in_use_is_refused(cifar, tmp_path):
             regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False)
     _no_training_happened(out)
     assert regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False).trained == [1]
+
+
+def test_a_shorter_rerun_keeps_a_longer_runs_checkpoints_to_finish_later(grouped, cifar, tmp_path, capsys):
+    """A rerun asking fewer epochs than an interrupted run had reached deleted its checkpoints without a word: the
+    longer run could not be finished ("has 2 of 3 epochs and no checkpoint to continue from")."""
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False,
+                   on_epoch_end=_stop_after(1, 2))
+    shorter = Recipe(epochs=2, batch_size=16, test_batch_size=16)
+    capsys.readouterr()
+    summary = regenerate(SCHEMES, cifar, out, ids=[1], recipe=shorter, options=CPU, progress=False)
+    assert summary.skipped == [1] and not summary.trained and not summary.resumed
+    assert ("regenerate: warning: 1 unfinished run of a longer --epochs already past --epochs 2 (e.g. scheme_1.txt: "
+            "2 epochs): skipped, their logs and checkpoints kept as they are") in capsys.readouterr().err
+    assert (out / "checkpoints" / "scheme_1.pt").exists()
+    assert regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False).resumed == [1]
+    assert values(out, 1) == values(grouped, 1)
 
 
 def test_logs_longer_than_asked_are_kept_and_said_so(grouped, tmp_path, cifar, capsys):

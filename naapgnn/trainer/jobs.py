@@ -254,8 +254,8 @@ def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
 
 
 class JobState(NamedTuple):
-    """Where a job stands: ``status`` is ``"done"`` (complete log, nothing to do), ``"resume"`` (checkpoint) or
-    ``"new"``; ``epochs`` the epochs its log (done) or checkpoint (resume) holds, 0 when new; ``numerics`` the
+    """Where a job stands: ``status`` is ``"done"`` (complete log, nothing to do), ``"resume"`` (checkpoint),
+    ``"ahead"`` (the checkpoint of a longer run, already past this run's epochs: left to finish later) or ``"new"``; ``epochs`` the epochs its log (done) or checkpoint (resume) holds, 0 when new; ``numerics`` the
     speed-up options a resumed checkpoint was trained with (:meth:`TrainOptions.numerics`)."""
 
     status: str
@@ -282,6 +282,8 @@ def job_status(job: Job, recipe: Recipe) -> JobState:
             raise NaapgnnError(f"{job.checkpoint_path}: checkpoint was trained on other CIFAR-10 files (digest "
                                f"{saved.data}, these {recipe.data}); give the --cifar-root it started with, or move "
                                f"the checkpoint away to start over")
+        if int(state["epoch"]) >= recipe.epochs:  # a longer run's: finishing it is that run's to do
+            return JobState("ahead", int(state["epoch"]))
         return JobState("resume", int(state["epoch"]), state.get("numerics"))
     if not job.log_path.exists():
         return JobState("new", 0)

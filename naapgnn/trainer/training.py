@@ -83,18 +83,24 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int,
     starts : dict
         ModelId -> epoch its training resumes from.
     """
-    done, by_start, starts, logged, started_with = [], {}, {}, {}, {}
+    done, by_start, starts, logged, started_with, ahead = [], {}, {}, {}, {}, []
     for job in jobs:
         state = job_status(job, recipe)
-        if state.status == "done":
+        if state.status in ("done", "ahead"):
             done.append(job)
             logged[job.model_id] = state.epochs
+            ahead += [job] if state.status == "ahead" else []
             continue
         starts[job.model_id] = state.epochs
         by_start.setdefault(state.epochs, []).append(job)
         if state.status == "resume":
             started_with[job.model_id] = state.numerics
-    _warn_longer_logs(done, logged, recipe.epochs)
+    _warn_longer_logs([job for job in done if job not in ahead], logged, recipe.epochs)
+    if ahead:
+        print(f"regenerate: warning: {len(ahead)} unfinished run{'s' * (len(ahead) > 1)} of a longer --epochs "
+              f"already past --epochs {recipe.epochs} (e.g. {ahead[0].log_path.name}: {logged[ahead[0].model_id]} "
+              "epochs): skipped, their logs and checkpoints kept as they are (rerun with the --epochs they started "
+              "with to finish them)", file=sys.stderr)
     _warn_other_numerics(started_with, options.numerics())
     groups = []
     for start in sorted(by_start, reverse=True):  # nearly finished networks first
@@ -207,11 +213,11 @@ def _warn_other_numerics(started_with: dict, now: dict) -> None:
 
 def _say_resuming(n_jobs: int, n_done: int, n_resumed: int) -> None:
     if n_done == n_jobs:
-        print(f"regenerate: all {n_jobs} schemes finished in an earlier run; nothing to train (skipped)",
+        print(f"regenerate: all {n_jobs} schemes trained this far in an earlier run; nothing to train (skipped)",
               file=sys.stderr)
     elif n_done or n_resumed:
-        print(f"regenerate: resuming {n_done + n_resumed} of {n_jobs} schemes ({n_done} finished and skipped, "
-              f"{n_resumed} continue from their last epoch)", file=sys.stderr)
+        print(f"regenerate: of {n_jobs} schemes, {n_done} trained this far in an earlier run (skipped), {n_resumed} "
+              f"continue from their last epoch, {n_jobs - n_done - n_resumed} start", file=sys.stderr)
 
 
 def progress_bar(total: int, enabled: bool, desc: str = "regenerate"):
