@@ -462,6 +462,25 @@ def test_a_shorter_rerun_keeps_a_longer_runs_checkpoints_to_finish_later(grouped
     assert values(out, 1) == values(grouped, 1)
 
 
+def test_logs_of_runs_still_training_are_not_imported_as_finished(cifar, tmp_path, capsys):
+    """Every log of an interrupted group stops at the same epoch, so import logs read them as finished runs: the
+    targets were an unfinished run's maxima."""
+    out = tmp_path / "out"
+    with pytest.raises(Stop):
+        regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False,
+                   on_epoch_end=_stop_after(1, 2))
+    assert main(["import", "logs", str(out), "-o", str(tmp_path / "a.jsonl")]) == 2
+    assert capsys.readouterr().err == (
+        f"naapgnn import: error: {out}: 1 of the 1 logs are of runs still training (first: scheme_1.txt, its "
+        "checkpoint in checkpoints/): their targets would be an unfinished run's; finish them with naapgnn "
+        "regenerate (the --epochs they started with), or give --epochs N to read N epochs of every log\n")
+    assert not (tmp_path / "a.jsonl").exists()
+    assert main(["import", "logs", str(out), "-o", str(tmp_path / "b.jsonl"), "--epochs", "2"]) == 0
+    assert "1 of the 1 logs are of runs still training" in capsys.readouterr().err
+    regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False)
+    assert main(["import", "logs", str(out), "-o", str(tmp_path / "c.jsonl")]) == 0  # finished: read as it stands
+
+
 def test_logs_longer_than_asked_are_kept_and_said_so(grouped, tmp_path, cifar, capsys):
     out = tmp_path / "out"
     shutil.copytree(grouped, out)

@@ -32,6 +32,7 @@ from typing import Any, Sequence
 from naapgnn.arch.format import parse_architecture
 from naapgnn.arch.profiling import architecture_statistics, profile
 from naapgnn.data.naap440 import SCHEME_COLUMNS_V1, SCHEME_COLUMNS_V2, curve_columns
+from naapgnn.data.unfinished import check_finished
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
 from naapgnn.io import read_text, unique_keys, write_text_atomic
 
@@ -422,6 +423,7 @@ def read_log_folder(folder: str | Path, cut_end: bool = False) -> list[TrainingL
                       NaapgnnWarning, stacklevel=2)
     if not names:
         raise NaapgnnError(f"{folder}: no training logs (scheme_<id>.txt)")
+    check_finished(folder, names, cut_end)
     return [parse_log(folder / name, cut_end) for name in names]
 
 

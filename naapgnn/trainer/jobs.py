@@ -12,12 +12,12 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from naapgnn.data import logs as logfmt
 from naapgnn.data.naap440 import NUM_EPOCHS
+from naapgnn.data.unfinished import CHECKPOINT_DIR
 from naapgnn.errors import NaapgnnError
 from naapgnn.folders import held_folder
 from naapgnn.io import atomic_path, loads_json, read_text
 
 SEED = 20220819
-CHECKPOINT_DIR = "checkpoints"
 LOCK_FILE = ".regenerate.lock"  # held by the run training into the folder (exclusive_out_dir)
 CHECKPOINT_FORMAT = 1
 SCHEME_SETS = ("naap440", "enlarged")
