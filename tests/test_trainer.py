@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import os
 import shutil
 import signal
@@ -251,12 +252,27 @@ def test_a_run_resumed_on_other_cifar_files_is_refused(cifar, tmp_path):
         regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False,
                    on_epoch_end=_stop_after(1, 1))
     other = write_synthetic_cifar10(tmp_path / "other", n_train=64, n_test=32, seed=4)
+    (out / ".cifar10-digest").unlink()  # a folder of an earlier version: its checkpoints still say
     with pytest.raises(NaapgnnError, match=r"scheme_1.pt: checkpoint was trained on other CIFAR-10 files \(digest "
                                            r"[0-9a-f]{16}, these [0-9a-f]{16}\); give the --cifar-root it started"):
         regenerate(SCHEMES, other, out, ids=[1], recipe=RECIPE, options=CPU, progress=False)
     assert len(parse_log(out / "scheme_1.txt").epochs) == 1  # nothing written
     summary = regenerate(SCHEMES, cifar, out, ids=[1], recipe=RECIPE, options=CPU, progress=False)
     assert summary.resumed == [1]
+
+
+def test_a_folder_of_logs_finished_on_other_cifar_files_is_refused(grouped, cifar, tmp_path):
+    """Finished logs carry no digest: a rerun on another CIFAR-10 folder skipped them without a word and trained the
+    rest on the other files, one benchmark of two datasets."""
+    out = tmp_path / "out"
+    shutil.copytree(grouped, out)
+    other = write_synthetic_cifar10(tmp_path / "other", n_train=64, n_test=32, seed=4)
+    with pytest.raises(NaapgnnError, match=rf"^{re.escape(str(out))}: its logs were trained on other CIFAR-10 files "
+                                           r"\(digest [0-9a-f]{16}, these [0-9a-f]{16}\); give the --cifar-root they "
+                                           r"used, or another --out$"):
+        regenerate(SCHEMES, other, out, ids=[*IDS, 2], recipe=RECIPE, options=CPU, progress=False)
+    assert not (out / "scheme_2.txt").exists()
+    assert regenerate(SCHEMES, cifar, out, ids=IDS, recipe=RECIPE, options=CPU, progress=False).skipped == IDS
 
 
 def test_errors_before_training(cifar, tmp_path):

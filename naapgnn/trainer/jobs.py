@@ -15,10 +15,11 @@ from naapgnn.data.naap440 import NUM_EPOCHS
 from naapgnn.data.unfinished import CHECKPOINT_DIR
 from naapgnn.errors import NaapgnnError
 from naapgnn.folders import held_folder
-from naapgnn.io import atomic_path, loads_json, read_text
+from naapgnn.io import atomic_path, loads_json, read_text, write_text_atomic
 
 SEED = 20220819
 LOCK_FILE = ".regenerate.lock"  # held by the run training into the folder (exclusive_out_dir)
+DATA_FILE = ".cifar10-digest"  # the digest of the CIFAR-10 files the folder's logs were trained on (Recipe.data)
 CHECKPOINT_FORMAT = 1
 SCHEME_SETS = ("naap440", "enlarged")
 
@@ -234,6 +235,19 @@ def exclusive_out_dir(out_dir: str | Path) -> Iterator[None]:
     would train the same networks and race to write their logs); what a killed run's writes left is removed."""
     with held_folder(out_dir, "regenerate run is training into this folder", LOCK_FILE, also=(CHECKPOINT_DIR,)):
         yield
+
+
+def check_folder_data(out_dir: str | Path, digest: str, record: bool = False) -> None:
+    """Refuse, in one line, a folder whose logs were trained on other CIFAR-10 files than ``digest`` names (its
+    finished logs would be skipped and mixed with this run's); with ``record`` (once every other check passed),
+    record ``digest`` where the folder has none."""
+    path = Path(out_dir) / DATA_FILE
+    saved = read_text(path).strip() if path.is_file() else ""
+    if digest and saved and saved != digest:
+        raise NaapgnnError(f"{out_dir}: its logs were trained on other CIFAR-10 files (digest {saved}, these "
+                           f"{digest}); give the --cifar-root they used, or another --out")
+    if record and digest and not saved:
+        write_text_atomic(path, digest + "\n")
 
 
 def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:

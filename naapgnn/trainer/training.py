@@ -45,7 +45,8 @@ from typing import Any, Callable, Iterable, Sequence
 from naapgnn.runtime import exit_with_parent, resolve_device
 from naapgnn.trainer.group import configure_backends, device_data, loss_stats, train_group
 from naapgnn.trainer.jobs import (
-    Job, Recipe, Summary, TrainOptions, check_options, exclusive_out_dir, job_status, make_jobs, prepare_out_dir,
+    Job, Recipe, Summary, TrainOptions, check_folder_data, check_options, exclusive_out_dir, job_status, make_jobs,
+    prepare_out_dir,
 )
 from naapgnn.trainer.memory import auto_group_size
 from naapgnn.trainer.steps import step
@@ -84,6 +85,8 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int,
         ModelId -> epoch its training resumes from.
     """
     done, by_start, starts, logged, started_with, ahead = [], {}, {}, {}, {}, []
+    for out_dir in {job.out_dir for job in jobs}:
+        check_folder_data(out_dir, recipe.data)
     for job in jobs:
         state = job_status(job, recipe)
         if state.status in ("done", "ahead"):
@@ -95,6 +98,8 @@ def plan_groups(jobs: Sequence[Job], recipe: Recipe, group_size: int,
         by_start.setdefault(state.epochs, []).append(job)
         if state.status == "resume":
             started_with[job.model_id] = state.numerics
+    for out_dir in {job.out_dir for job in jobs}:  # the checks passed: this run's files are the folder's
+        check_folder_data(out_dir, recipe.data, record=True)
     _warn_longer_logs([job for job in done if job not in ahead], logged, recipe.epochs)
     if ahead:
         print(f"regenerate: warning: {len(ahead)} unfinished run{'s' * (len(ahead) > 1)} of a longer --epochs "
