@@ -94,6 +94,8 @@ def test_missing_batch_file(broken):
     (lambda p: _rewrite(p, labels=[10] * 13), "labels must lie in 0..9"),
     (lambda p: _rewrite(p, data=np.zeros((0, 3072), dtype=np.uint8), labels=[]), "the batch holds no images"),
     (lambda p: p.write_bytes(pickle.dumps({"labels": [1]})), "expected a dict with keys 'data' and 'labels'"),
+    (lambda p: p.write_bytes(pickle.dumps({b"data": np.zeros((13, 3072), dtype=np.uint8), b"labels": [0] * 13})),
+     "this one has bytes keys b'data' and b'labels': write it with text keys"),
 ])
 def test_malformed_batch_file(broken, damage, words):
     path = broken / FOLDER / "data_batch_2"

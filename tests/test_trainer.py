@@ -286,8 +286,17 @@ def test_errors_before_training(cifar, tmp_path):
         regenerate(SCHEMES, bad, out, ids=[1], recipe=RECIPE, options=CPU)
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(NaapgnnError, match="output path exists and is not a folder"):
+    with pytest.raises(NaapgnnError, match=r"/file: exists and is not a folder \(the output folder\); move it away"):
         regenerate(SCHEMES, cifar, blocker, ids=[1], recipe=RECIPE, options=CPU)
+    (tmp_path / "o2").mkdir()
+    (tmp_path / "o2" / "checkpoints").write_text("x")
+    with pytest.raises(NaapgnnError, match=r"o2/checkpoints: exists and is not a folder \(where the trainer keeps its "
+                                           r"checkpoints\); move it away"):
+        regenerate(SCHEMES, cifar, tmp_path / "o2", ids=[1], recipe=RECIPE, options=CPU)
+    (bad / FOLDER / "test_batch").unlink()
+    (bad / FOLDER / "test_batch").mkdir()
+    with pytest.raises(NaapgnnError, match=r"CIFAR-10 file test_batch is a folder, not a file$"):
+        regenerate(SCHEMES, bad, out, ids=[1], recipe=RECIPE, options=CPU)
     with pytest.raises(NaapgnnError, match="output folder is not writable"):
         regenerate(SCHEMES, cifar, blocker / "sub", ids=[1], recipe=RECIPE, options=CPU)
     schemes = [SCHEMES[0], [{"kernel_size": 3, "width": 8, "stride": 2}]]
@@ -343,7 +352,9 @@ def test_cli_reports_one_line_errors(cifar, tmp_path, capsys):
     for flags, message in ((["--tf32"], "--tf32 needs a CUDA device (it changes nothing on cpu)"),
                            (["--cudnn-benchmark"], "--cudnn-benchmark needs a CUDA device"),
                            (["--cuda-graphs"], "--cuda-graphs needs a CUDA device"),
-                           (["--group-size", "0"], "--group-size and --workers must be at least 1"),
+                           (["--group-size", "0"], "--group-size must be at least 1, got 0"),
+                           (["--workers", "-1"], "--workers must be at least 1, got -1"),
+                           (["--out", ""], "--out is empty; name the folder the logs go to"),
                            (["--gpus-per-task", "0.5"], "--gpus-per-task is read by --backend ray only")):
         code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out",
                      str(tmp_path / "out"), "--ids", "1", "--device", "cpu", *flags])

@@ -69,6 +69,8 @@ def run(args) -> int:
     if args.backend != "ray" and (args.address is not None or args.gpus_per_task is not None):
         raise NaapgnnError(f"{'--address' if args.address is not None else '--gpus-per-task'} is read by "
                            f"--backend ray only; leave it out or add --backend ray")
+    if not str(args.out).strip():  # an unset shell variable: the current folder would fill with logs
+        raise NaapgnnError("--out is empty; name the folder the logs go to")
     schemes = load_schemes(args.schemes)
     ids = parse_ids(args.ids, len(schemes))
     recipe = Recipe(epochs=args.epochs)

@@ -106,7 +106,8 @@ def check_cifar10(root: str | Path) -> Path:
                            f"and test_batch; --download fetches it)")
     missing = [name for name in (*TRAIN_FILES, *TEST_FILES, META_FILE) if not (folder / name).is_file()]
     if missing:
-        raise NaapgnnError(f"{folder}: CIFAR-10 file {missing[0]} is missing")
+        state = "is a folder, not a file" if (folder / missing[0]).is_dir() else "is missing"
+        raise NaapgnnError(f"{folder}: CIFAR-10 file {missing[0]} {state}")
     for name in (*TRAIN_FILES, *TEST_FILES):
         _check_batch(folder / name)
     meta = _safe_unpickle(folder / META_FILE)
@@ -121,7 +122,10 @@ def _check_batch(path: Path) -> None:
 
     entry = _safe_unpickle(path)
     if not isinstance(entry, dict) or "data" not in entry or "labels" not in entry:
-        raise NaapgnnError(f"{path}: expected a dict with keys 'data' and 'labels'")
+        as_bytes = isinstance(entry, dict) and b"data" in entry and b"labels" in entry
+        raise NaapgnnError(f"{path}: expected a dict with keys 'data' and 'labels'" + (
+            " (text keys, as the published files read with encoding='latin1'; this one has bytes keys b'data' and "
+            "b'labels': write it with text keys)" if as_bytes else ""))
     data, labels = entry["data"], entry["labels"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != IMAGE_BYTES:
         shape = getattr(data, "shape", None)

@@ -217,8 +217,10 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
     import tempfile
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NaapgnnError(f"{out_dir}: output path exists and is not a folder")
+    for folder, role in ((out_dir, "the output folder"), (out_dir / CHECKPOINT_DIR, "where the trainer keeps its "
+                                                                                    "checkpoints")):
+        if folder.exists() and not folder.is_dir():
+            raise NaapgnnError(f"{folder}: exists and is not a folder ({role}); move it away")
     try:
         (out_dir / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
         for folder in (out_dir, out_dir / CHECKPOINT_DIR):
@@ -253,8 +255,9 @@ def check_folder_data(out_dir: str | Path, digest: str, record: bool = False) ->
 def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
     if recipe.epochs < 1:
         raise NaapgnnError(f"--epochs must be at least 1, got {recipe.epochs}")
-    if (options.group_size is not None and options.group_size < 1) or options.workers < 1:
-        raise NaapgnnError("--group-size and --workers must be at least 1")
+    for value, flag in ((options.group_size, "--group-size"), (options.workers, "--workers")):
+        if value is not None and value < 1:
+            raise NaapgnnError(f"{flag} must be at least 1, got {value}")
     if options.amp not in (None, "bf16"):
         raise NaapgnnError(f"--amp: only bf16 is supported, got {options.amp!r}")
     for given, flag in ((options.streams, "--streams"), (options.cuda_graphs, "--cuda-graphs"),
@@ -269,7 +272,8 @@ def check_options(recipe: Recipe, options: TrainOptions, device: str) -> None:
 
 class JobState(NamedTuple):
     """Where a job stands: ``status`` is ``"done"`` (complete log, nothing to do), ``"resume"`` (checkpoint),
-    ``"ahead"`` (the checkpoint of a longer run, already past this run's epochs: left to finish later) or ``"new"``; ``epochs`` the epochs its log (done) or checkpoint (resume) holds, 0 when new; ``numerics`` the
+    ``"ahead"`` (the checkpoint of a longer run, already past this run's epochs: left to finish later) or
+    ``"new"``; ``epochs`` the epochs its log (done) or checkpoint (resume) holds, 0 when new; ``numerics`` the
     speed-up options a resumed checkpoint was trained with (:meth:`TrainOptions.numerics`)."""
 
     status: str
