@@ -117,6 +117,11 @@ def resolve_device(name: str | None) -> str:
         raise NaapgnnError(f"--device {name}: CUDA is not available on this machine")
     if device.type not in ("cuda", "cpu"):
         raise NaapgnnError(f"--device {name}: only cuda and cpu are supported")
+    if device.type == "cpu" and device.index not in (None, 0):  # torch runs any cpu:N on the one CPU device
+        raise NaapgnnError(f"--device {name}: the CPU is one device (give cpu)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise NaapgnnError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                           f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
     return name
 
 
