@@ -119,9 +119,9 @@ def resolve_device(name: str | None) -> str:
         raise NaapgnnError(f"--device {name}: only cuda and cpu are supported")
     if device.type == "cpu" and device.index not in (None, 0):  # torch runs any cpu:N on the one CPU device
         raise NaapgnnError(f"--device {name}: the CPU is one device (give cpu)")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise NaapgnnError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s) "
-                           f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if count and device.index is not None and device.index >= count:
+        raise NaapgnnError(f"--device {name}: this machine has {count} CUDA device(s) (cuda:0 to cuda:{count - 1})")
     return name
 
 
