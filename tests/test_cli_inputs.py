@@ -85,6 +85,11 @@ def places(tmp_path):
     (["search", "--data", "{percent}", "--out", "{folder}"], "use --target-scale percent"),
     (["search", "--strategy", "early-stop", "--thresholds", "1", "nan", "--out", "{folder}"],
      "--thresholds: nan is not a finite number"),
+    (["search", "--strategy", "early-stop", "--thresholds", "0", "-1", "--out", "{folder}"],
+     "--thresholds: -1: each Z must be a finite number >= 0 (a candidate stops when its predicted mean + Z x std is "
+     "below the best so far; below 0 it would stop those predicted to beat it)"),
+    (["search", "--strategy", "early-stop", "--budget", "-3", "--out", "{folder}"],
+     "--budget: -3 is negative; give a number of epochs"),
     (["search", "--strategy", "early-stop", "--budget", "3", "3", "--out", "{folder}"],
      "--budget: 3 is given twice; give each value once"),
     (["search", "--strategy", "early-stop", "--thresholds", "1", "2", "1", "--out", "{folder}"],

@@ -119,9 +119,14 @@ class SearchSettings:
         if self.strategy == "enlarged" and self.checkpoint is not None and self.predictor not in ("auto", "gnn"):
             raise NaapgnnError(f"--predictor {self.predictor}: with --checkpoint the enlarged space is ranked by the "
                                "checkpoint's GNNPredictor; leave it out")
+        bad_z = next((z for z in self.thresholds if not z >= 0 or z == float("inf")), None)
+        if bad_z is not None:
+            raise NaapgnnError(f"--thresholds: {bad_z:g}: each Z must be a finite number >= 0 (a candidate stops when "
+                               "its predicted mean + Z x std is below the best so far; below 0 it would stop those "
+                               "predicted to beat it)")
         if self.budget is not None:
             if any(b < 0 for b in self.budget):
-                raise NaapgnnError(f"--budget: {min(self.budget)} is not a number of epochs")
+                raise NaapgnnError(f"--budget: {min(self.budget)} is negative; give a number of epochs")
             if self.strategy == "enlarged" and list(self.budget) != [0]:
                 raise NaapgnnError("--budget: the enlarged space has no training curves; only budget 0 "
                                    "(zero training) applies")
