@@ -469,8 +469,13 @@ def test_the_default_budgets_are_said_to_stop_short_of_long_curves(tmp_path, cap
 
     assert default_budgets_note(range(10), 140) == (
         "the default budgets stop at 9 epochs, and every curve holds 140: the advice and the tables answer for those "
-        "budgets only (give longer ones in --budgets, e.g. --budgets 0,1,3,9,70,140)")
+        "budgets only (give longer ones in --budgets, e.g. --budgets 0,1,3,9,35,70)")
     assert "holds 120" in default_budgets_note(range(10), 120)
+    # early-stopped runs: said so, and no budget at the full length (it reads the target and saves nothing)
+    assert default_budgets_note(range(10), 25, [25] * 30 + [8, 12] * 25) == (
+        "the default budgets stop at 9 epochs, and the curves run to 25 epochs (50 of 80 runs stopped earlier, the "
+        "shortest after 8): the advice and the tables answer for those budgets only (give longer ones in --budgets, "
+        "e.g. --budgets 0,1,3,9,12)")
     assert default_budgets_note([0, 1, 3], 5) is None
     path = tmp_path / "deep.jsonl"
     write_jsonl(_deep_records(n=20), path)

@@ -633,7 +633,11 @@ def test_early_stop_trials_stay_saved_until_its_outputs_are_written(tmp_path, mo
     monkeypatch.setattr(figures, "plot_early_stop", plot)
     capsys.readouterr()
     assert main(argv) == 0
-    assert "resuming 2 of 2 trials" in capsys.readouterr().err
+    said = capsys.readouterr()
+    assert "resuming 2 of 2 trials" in said.err
+    few = "with 2 trials a 95% interval (Student's t) is wide and may reach past any value a search can give"
+    assert f"note: {few}" in said.out and few in (out / "early_stop.md").read_text()
+    assert said.out.startswith("early stopping, 2 random orders, predictor: ")
     assert not (out / ".early-stop.partial.jsonl").exists() or not (out / ".early-stop.partial.jsonl").read_text()
 
 

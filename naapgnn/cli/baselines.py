@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "forests, and a model reading a curve channel the records lack is left out at budgets >= 1)")
     p.add_argument("--budgets", default=None, metavar="K,K,...",
                    help="epoch budgets, comma-separated, each 0 .. the curves' length (default 0,3,6,9, those "
-                   "the shortest curve holds; a finished run that stopped early counts at the longest length, its "
-                   "last values carried there)")
+                   "the shortest curve holds, each moved down to an epoch some run logs a value at; a finished run "
+                   "that stopped early holds every budget, its last values carried to the longest length)")
     p.add_argument("--protocol", choices=PROTOCOLS, default=None,
                    help="official (the default; repeated for a benchmark with no record marked test): IsTest "
                    "split, 5 seeds; repeated: random splits, a test part of about 1/11 (400/40 on NAAP-440); "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Sequence
 
 from naapgnn.cli.options import add_target_scale, holding_a_folder
 
@@ -26,8 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budgets", default=None, metavar="K,K,...",
                    help="epoch budgets, comma-separated, each between 0 and the benchmark's curve length "
                    "(NAAP-440: 90; deep ResNets: 140) (default 0-9, or 0 to the shortest curve's length "
-                   "when shorter; a finished run that stopped early counts at the longest length, its last "
-                   "values carried there)")
+                   "when shorter, each moved down to an epoch some run logs a value at; a finished run that "
+                   "stopped early holds every budget, its last values carried to the longest length, and is "
+                   "charged its own length in the training spent)")
     p.add_argument("--seeds", type=int, default=3, metavar="N",
                    help="seeds per predictor on the fixed-split protocols (default 3)")
     p.add_argument("--protocol", default=None, metavar="P,P,...",
@@ -178,7 +180,8 @@ def run(args: argparse.Namespace, hold) -> int:
             print(f"note: {key} is left out at budgets >= 1: it "
                   f"{reads_lacking(bench.records, missing, args.data or 'the data')}", file=sys.stderr)
     running = [p for p in predictors if p.key not in result.unfit and p.key not in lacking]  # the others: said above
-    shorter = None if args.budgets is not None else default_budgets_note(budgets, shortest)
+    shorter = None if args.budgets is not None else default_budgets_note(
+        budgets, shortest, [r.stopped_at or r.num_epochs for r in bench.records])
     for note in [*out_of_range_notes(running, budgets), *([shorter] if shorter else [])]:
         print(f"note: {note}", file=sys.stderr)
     if not args.quiet:
@@ -241,14 +244,19 @@ def zero_cost_limit(args: argparse.Namespace, predictors) -> float | None:
     return None if explicit else 60.0 * args.zc_max_minutes
 
 
-def default_budgets_note(budgets, held: int) -> str | None:
-    """A sentence when the default budgets stop well short of ``held``, the epochs every curve holds: the advice
-    and the tables then answer for those budgets only."""
+def default_budgets_note(budgets, held: int, logged: Sequence[int] = ()) -> str | None:
+    """A sentence when the default budgets stop well short of ``held``, the epochs the curves run to (``logged``:
+    each run's own length, shorter for a run that stopped early): the advice and the tables then answer for those
+    budgets only. The longer budgets it suggests save training (a budget at the full length reads the target)."""
     if not budgets or held < 2 * max(budgets):
         return None
-    return (f"the default budgets stop at {max(budgets)} epochs, and every curve holds {held}: the advice and the "
-            f"tables answer for those budgets only (give longer ones in --budgets, e.g. --budgets "
-            f"0,1,3,{max(budgets)},{held // 2},{held})")
+    top = max(budgets)
+    stopped = [n for n in logged if n < held]
+    runs = (f"the curves run to {held} epochs ({len(stopped)} of {len(logged)} runs stopped earlier, the shortest "
+            f"after {min(stopped)})" if stopped else f"every curve holds {held}")
+    longer = ",".join(str(b) for b in sorted({held // 4, held // 2}) if b > top)
+    return (f"the default budgets stop at {top} epochs, and {runs}: the advice and the tables answer for those "
+            f"budgets only (give longer ones in --budgets, e.g. --budgets 0,1,3,{top}{',' * bool(longer)}{longer})")
 
 
 def out_of_range_notes(predictors, budgets) -> list[str]:

@@ -251,7 +251,7 @@ def budget_edge_note(advice: dict, budgets, shortest: int, run_epochs=None) -> s
     """A sentence when the inner folds of some training split rank best at the largest budget tried while the
     curves hold more epochs (a longer budget may rank better still, and the advice cannot see it); else None. Where
     runs stopped early (``run_epochs``), it says how many more have ended by the longest curve: a budget past a
-    run's stop reads its final value, so part of a longer budget's gain is runs that have ended."""
+    run's stop reads its last logged value, so part of a longer budget's gain is runs that have ended."""
     top = max(budgets)
     at_edge = sum(c["best_budget"] == top for c in advice["choices"])
     if not at_edge or top >= shortest:
@@ -263,8 +263,8 @@ def budget_edge_note(advice: dict, budgets, shortest: int, run_epochs=None) -> s
     ending = int(((runs > top) & (runs < shortest)).sum())
     if ending:
         note += (f"; but {ending} of the {len(runs)} runs stop early between those epochs, and a budget past a run's "
-                 "stop reads its final value: part of what a longer budget gains is those runs having ended, not "
-                 "a better reading of the others")
+                 "stop reads its last logged value, what the run ended on: part of what a longer budget gains is those "
+                 "runs having ended, not a better reading of the others")
     return note + "."
 
 

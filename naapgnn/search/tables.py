@@ -296,6 +296,7 @@ def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool
         f"({problem.best:.4f}) − best accuracy found, in percentage points. The curve rule needs no "
         f"predictor: stop when the accuracy at epoch k is below that of the best kept candidate at epoch k. "
         f"± is the 95% confidence interval of the mean over orders.",
+        *(["", few] if (few := few_trials_note(settings.trials)) else []),
         "",
         f"Predictor: {predictor_label(settings.predictor, budget_text, cyclic=cyclic)}.",
         "",
@@ -312,7 +313,8 @@ def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool
 
 def early_stop_stdout(summary, settings: SearchSettings, problem) -> str:
     """What ``naapgnn search`` prints for early stopping."""
-    lines = [f"early stopping, {settings.trials} random orders, predictor: {settings.predictor}, "
+    lines = [f"early stopping, {settings.trials} random order{'s' * (settings.trials != 1)}, predictor: "
+             f"{settings.predictor}, "
              f"train-all cost {problem.all_epochs:,} epochs"
              + ("" if problem.equal_runs else f" (runs of {problem.run_epochs.min()} to {problem.full_epochs} epochs)"),
              f"{'setting':<28}{'k':>3}{'epochs':>10}{'speed-up':>10}{'regret pp (95% CI)':>22}{'found best':>12}"]
@@ -320,6 +322,7 @@ def early_stop_stdout(summary, settings: SearchSettings, problem) -> str:
         lines.append(f"{_setting(r):<28}{r.budget:>3}{r.epochs:>10,.0f}{r.speedup:>9.2f}×"
                      f"{plus_minus(100 * r.regret, 100 * r.regret_ci, 2):>22}{r.p_found_best:>12.0%}")
     note = warmup_only_note(summary, settings.warmup)
+    lines[1:1] = [f"note: {few}"] if (few := few_trials_note(settings.trials)) else []
     return "\n".join(lines + ([f"note: {note}"] if note else []))
 
 
