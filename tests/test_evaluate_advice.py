@@ -91,7 +91,7 @@ def test_splits_that_chose_the_budget_with_another_predictor_do_not_count_as_agr
     from naapgnn.cli.evaluate import advice_line
     from naapgnn.evaluation.report import _advice_lines
 
-    assert "chosen in 2 of 3 training splits" in advice_line(answer, {})
+    assert "the budget chosen in 3 of 3 training splits, a at it in 2): no training" in advice_line(answer, {})
     result = SimpleNamespace(budgets=[0], bench=SimpleNamespace(max_epochs=140), advice_protocol="repeated",
                              full_epochs=140, run_epochs=None, inner_runs=None)
     text = "\n".join(_advice_lines(result, answer, 0.0, str.upper))
@@ -111,7 +111,8 @@ def test_the_report_says_when_no_budget_had_a_majority_of_the_splits():
                              full_epochs=25, run_epochs=None, inner_runs=None)
     text = "\n".join(_advice_lines(result, answer, 0.0, str.upper))
     assert "the advice is the budget chosen most often, 9 epochs in 2 of 4, with the " \
-           "predictor chosen most often at it, A in 1 of 2. No budget was chosen by a majority of the splits (they " \
+           "predictor chosen most often at it, A in 1 of 2 (tied with B; the first chosen on a tie). No budget was " \
+           "chosen by a majority of the splits (they " \
            "chose 9 to 20 epochs)" in text
 
 
@@ -412,8 +413,8 @@ def test_the_edge_note_says_how_many_runs_end_between_the_last_budget_and_the_lo
     assert plain.startswith("In 1 of 2 training splits the inner folds rank best at the largest budget tried, 9 "
                             "epochs, and the curves hold 25") and plain.endswith("to see).")
     stopped = budget_edge_note(advice, [0, 3, 6, 9], 25, run_epochs=[8, 12, 20, 25, 25])
-    assert "; but 2 of the 5 runs stop early between those epochs, and a budget past a run's stop reads its final " \
-           "value" in stopped
+    assert "; but 2 of the 5 runs stop early between those epochs, and a budget past a run's stop reads its last " \
+           "logged value, what the run ended on" in stopped
     assert budget_edge_note(advice, [0, 3, 6, 9], 25, run_epochs=[25, 25]) == plain
 
 

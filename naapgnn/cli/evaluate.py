@@ -314,7 +314,9 @@ def advice_line(advice: dict, labels: dict) -> str:
         spent = f"{b} of {full} epochs (saves {100 * advice['saved']:.1f}% of training, {faster} faster)"
     else:
         spent = f"{b} epochs"
-    agree = f", chosen in {advice['agree']} of {advice['n_outer']} training splits" if advice["n_outer"] > 1 else ""
+    at_budget = sum(c["budget"] == b for c in advice["choices"])
+    agree = (f", the budget chosen in {at_budget} of {advice['n_outer']} training splits" + (
+        f", {name} at it in {advice['agree']}" if advice["agree"] < at_budget else "")) if advice["n_outer"] > 1 else ""
     split = advice["n_outer"] > 1 and advice["agree"] < advice["n_outer"]  # the other splits chose otherwise
     return (f"good enough (smallest budget within the spread of the best, chosen on {advice['n_inner']} folds inside "
             f"the training split{agree}): {spent} with {name}: inner Kendall tau "

@@ -252,8 +252,12 @@ def _majority(advice: dict, lab) -> str:
     budgets = [c["budget"] for c in advice["choices"]]
     at_b = budgets.count(b)
     tie = " (the smaller on a tie)" if sum(budgets.count(k) == at_b for k in set(budgets)) > 1 else ""
+    names = [c["predictor"] for c in advice["choices"] if c["budget"] == b]
+    tied = [lab(p) for p in dict.fromkeys(names) if p != advice["predictor"] and names.count(p) == advice["agree"]]
+    tied_words = f" (tied with {', '.join(tied)}; the first chosen on a tie)" if tied else ""
     text = (f"the advice is the budget chosen most often, {_epochs(b)} in {at_b} of {n}{tie}, "
-            f"with the predictor chosen most often at it, {lab(advice['predictor'])} in {advice['agree']} of {at_b}.")
+            f"with the predictor chosen most often at it, {lab(advice['predictor'])} in {advice['agree']} of "
+            f"{at_b}{tied_words}.")
     if 2 * at_b <= n:
         text += (f" No budget was chosen by a majority of the splits (they chose {min(budgets)} to {max(budgets)} "
                  "epochs): on this benchmark the advice is no stable answer, but one of several close ones.")
