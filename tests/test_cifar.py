@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pickle
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +137,25 @@ def test_batches_python_3_pickled_read_as_the_original_ones(tiny, tmp_path, prot
     check_cifar10(tmp_path)
     ours, original = load_cifar10(tmp_path), load_cifar10(tiny)
     assert torch.equal(ours.train_x, original.train_x) and torch.equal(ours.test_y, original.test_y)
+
+
+def test_a_failed_download_leaves_no_folder_it_created(tmp_path, monkeypatch):
+    """A failed --download left an empty folder behind, which the next run read as CIFAR-10 without its files."""
+    import torchvision
+
+    from naapgnn.data.cifar import download_cifar10
+
+    def unreachable(root, train, download):
+        (Path(root) / "cifar-10-python.tar.gz.part").parent.mkdir(parents=True, exist_ok=True)
+        (Path(root) / "cifar-10-python.tar.gz.part").write_bytes(b"half")
+        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", unreachable)
+    with pytest.raises(NaapgnnError, match=r"new: CIFAR-10 download failed: <urlopen error \[Errno -3\] Temporary"):
+        download_cifar10(tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("a user's file")
+    with pytest.raises(NaapgnnError, match="CIFAR-10 download failed"):
+        download_cifar10(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "a user's file"  # a folder it did not create is kept

@@ -161,12 +161,18 @@ def _safe_unpickle(path: Path) -> Any:
 
 
 def download_cifar10(root: str | Path) -> Path:
-    """Fetch CIFAR-10 into ``root`` with torchvision's checksummed downloader."""
+    """Fetch CIFAR-10 into ``root`` with torchvision's checksummed downloader; a failed fetch leaves no ``root`` it
+    created (an empty folder would read as a CIFAR-10 folder without its files next time)."""
+    import shutil
+
     import torchvision
 
+    created = not Path(root).exists()
     try:
         torchvision.datasets.CIFAR10(str(root), train=True, download=True)
     except Exception as exc:  # noqa: BLE001 - network and archive errors vary
+        if created:
+            shutil.rmtree(root, ignore_errors=True)
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise NaapgnnError(f"{root}: CIFAR-10 download failed: {reason}") from None
     return Path(root) / FOLDER
