@@ -354,7 +354,7 @@ def test_cli_reports_one_line_errors(cifar, tmp_path, capsys):
                            (["--cuda-graphs"], "--cuda-graphs needs a CUDA device"),
                            (["--group-size", "0"], "--group-size must be at least 1, got 0"),
                            (["--workers", "-1"], "--workers must be at least 1, got -1"),
-                           (["--out", ""], "--out is empty; name the folder the logs go to"),
+                           (["--out", ""], "--out: an empty path; give a folder"),
                            (["--gpus-per-task", "0.5"], "--gpus-per-task is read by --backend ray only")):
         code = main(["regenerate", "--schemes", "naap440", "--cifar-root", str(cifar), "--out",
                      str(tmp_path / "out"), "--ids", "1", "--device", "cpu", *flags])

@@ -208,7 +208,7 @@ def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logge
     """:func:`naapgnn.data.gaps.budgets_within` of ``defaults``, with a note when that leaves some out, scales
     them to a benchmark that logs every ``first_logged`` epochs (naming, of ``records``, those without a curve), or
     moves them to the epochs the ``records`` log values at."""
-    from naapgnn.data.gaps import budgets_within, logged_epochs
+    from naapgnn.data.gaps import budgets_within, logged_epochs, moved_budgets_words
 
     defaults = list(defaults)
     within = budgets_within(defaults, shortest, first_logged)
@@ -221,10 +221,7 @@ def budgets_held(defaults, shortest: int, option: str = "--budgets", first_logge
             why = [f"{len(bare)} of the {len(records)} records have no curve (first: {_line(bare[0])}record "
                    f"{bare[0].id!r}): every budget >= 1 would need one"]
         why += [f"some record logs its first value at epoch {first_logged}"] if first_logged > 1 else []
-        if held != within:
-            shown = ", ".join(map(str, logged[:8])) + (", ..." if len(logged) > 8 else "")
-            why += [f"the records log values at epochs {shown} only, and a budget between two of them reads what the "
-                    "earlier one read, for more training"]
+        why += [moved_budgets_words(logged)] if held != within else []
         left = [b for b in defaults if b not in held]
         scaled = [b for b in within if b not in defaults]
         steps = f", counted in steps of {first_logged} epoch{'s' * (first_logged != 1)}" if scaled else ""

@@ -195,6 +195,7 @@ def attach_curve(records, curve: dict, model) -> None:
 
     import numpy as np
 
+    from naapgnn.data.channels import read_at_mean_when_lacking
     from naapgnn.errors import NaapgnnError, NaapgnnWarning
 
     _single_record(records, "--curve", "curves")
@@ -205,12 +206,12 @@ def attach_curve(records, curve: dict, model) -> None:
     budget = int(model.budget)
     channels = [c for c in getattr(model, "curve_channels_", []) or [] if c != "lr"]  # lr: a schedule, not a measurement
     lacking = [c for c in channels if c not in curve]
-    # as the model reads a record: a loss or a cost lacking is read at its training mean, an accuracy is refused
-    if budget and lacking and (len(lacking) == len(channels) or any(_measures_accuracy(c) for c in lacking)):
-        import difflib
+    # as the model reads a record (GNNPredictor.refuse_unlogged_channels)
+    if budget and lacking and (len(lacking) == len(channels)
+                               or not all(read_at_mean_when_lacking(c) for c in lacking)):
+        from naapgnn.data.names import close_name
 
-        close = next(((got[0], want) for want in lacking
-                      if (got := difflib.get_close_matches(want, list(curve), 1, 0.8))), None)
+        close = next(((got, want) for want in lacking if (got := close_name(want, curve))), None)
         hint = f"; {close[0]!r} a misspelt {close[1]!r}?" if close else ""
         raise NaapgnnError(f"--curve: the checkpoint reads the channels {', '.join(channels)}; the curve lacks "
                            f"{', '.join(lacking)} (it has {', '.join(curve)}{hint})" + (
@@ -227,12 +228,6 @@ def attach_curve(records, curve: dict, model) -> None:
         notice = fill_non_finite(records, "--curve", [1], model.curve_worst_, budget)
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
-
-
-def _measures_accuracy(channel: str) -> bool:
-    from naapgnn.data.channels import is_cost_channel, is_loss_channel
-
-    return not is_loss_channel(channel) and not is_cost_channel(channel)
 
 
 def attach_hparams(records, hparams: dict, model) -> None:

@@ -61,6 +61,7 @@ def _group_size(text: str) -> int | None:
 
 
 def run(args) -> int:
+    from naapgnn.cli.options import writable_folder
     from naapgnn.trainer.jobs import Recipe, TrainOptions, load_schemes, parse_ids
     from naapgnn.trainer.training import regenerate
 
@@ -69,8 +70,7 @@ def run(args) -> int:
     if args.backend != "ray" and (args.address is not None or args.gpus_per_task is not None):
         raise NaapgnnError(f"{'--address' if args.address is not None else '--gpus-per-task'} is read by "
                            f"--backend ray only; leave it out or add --backend ray")
-    if not str(args.out).strip():  # an unset shell variable: the current folder would fill with logs
-        raise NaapgnnError("--out is empty; name the folder the logs go to")
+    writable_folder(args.out)  # an empty --out (an unset shell variable) would fill the current folder with logs
     schemes = load_schemes(args.schemes)
     ids = parse_ids(args.ids, len(schemes))
     recipe = Recipe(epochs=args.epochs)

@@ -24,7 +24,8 @@ from naapgnn.data.names import name_words
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["SCHEDULE_CHANNEL", "ACCURACY_CHANNEL", "is_loss_channel", "is_error_channel", "is_cost_channel",
-           "measured_channels", "accuracy_channels", "accuracy_candidates", "accuracy_factor", "fraction_scale",
+           "read_at_mean_when_lacking", "measured_channels", "accuracy_channels", "accuracy_candidates",
+           "accuracy_factor", "fraction_scale",
            "as_accuracy", "in_logged_unit", "target_channel", "is_training_channel", "worst_values", "logged_by_most",
            "late_logs", "first_logged_epoch", "curve_value", "curve_values", "carry_stopped_runs",
            "curves_cut_short", "cut_short_note", "check_full_epochs", "run_lengths", "is_schedule_name",
@@ -73,6 +74,12 @@ def measured_channels(curve) -> list[str]:
 # Words of a channel name that mark a cost or a count, never an accuracy (though its values may lie in [0, 100])
 COST_WORDS = frozenset({"time", "times", "seconds", "secs", "sec", "duration", "runtime", "flops", "macs", "params",
                         "memory", "mem", "epoch", "epochs", "step", "steps", "norm"})
+
+
+def read_at_mean_when_lacking(name: str) -> bool:
+    """Whether a channel a model reads may be missing from a record it predicts, read at its training mean: a loss
+    or a cost; an accuracy lacking is refused (the curve would then say nothing of how the run fares)."""
+    return is_loss_channel(name) or is_cost_channel(name)
 
 
 def is_cost_channel(name: str) -> bool:

@@ -43,7 +43,7 @@ from naapgnn.data.channels import SCHEDULE_CHANNEL, in_logged_unit, logged_by_mo
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["fill_non_finite", "as_seen_at", "training_reading", "unlogged_epochs", "carried_epochs", "worst_logged",
-           "never_logged_notice", "budgets_within", "logged_epochs"]
+           "never_logged_notice", "budgets_within", "logged_epochs", "moved_budgets_words"]
 
 
 def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: dict | None = None,
@@ -321,13 +321,12 @@ def never_logged_notice(records: Sequence, name: str, lines: Sequence[int]) -> s
 def _misspelt(channel: str, lacking: list, logged: list, lines: Sequence[int], counts: dict) -> str:
     """`` (line L logs 'valid_acuracy', a channel few records log: a misspelling of it?)`` when a record lacking
     ``channel`` logs a channel of a close name that fewer than half the records log; else empty."""
-    import difflib
+    from naapgnn.data.names import close_name
 
     for i in lacking:
-        rare = [c for c in logged[i] if 2 * counts[c] < len(logged)]
-        close = difflib.get_close_matches(channel, rare, n=1, cutoff=0.8)
+        close = close_name(channel, (c for c in logged[i] if 2 * counts[c] < len(logged)))
         if close:
-            return (f" (line {lines[i]} logs {close[0]!r}, which {counts[close[0]]} record(s) log: a misspelling of "
+            return (f" (line {lines[i]} logs {close!r}, which {counts[close]} record(s) log: a misspelling of "
                     f"{channel!r}?)")
     return ""
 
@@ -364,6 +363,13 @@ def budgets_within(defaults, last: int, first_logged: int = 1, logged: Sequence[
         if moved is not None and moved not in at_logged:
             at_logged.append(moved)
     return at_logged
+
+
+def moved_budgets_words(logged: Sequence[int]) -> str:
+    """Why :func:`budgets_within` moved budgets to ``logged`` (:func:`logged_epochs`), the first eight named."""
+    shown = ", ".join(map(str, logged[:8])) + (", ..." if len(logged) > 8 else "")
+    return (f"the records log values at epochs {shown} only, and a budget between two of them reads what the earlier "
+            "one read, for more training")
 
 
 def logged_epochs(records: Sequence) -> list[int]:

@@ -164,8 +164,9 @@ def _note_reread(records, seen, budget: int) -> None:
                if r is not s and any(not np.array_equal(v[:budget], s.curve[c][:budget]) for c, v in r.curve.items())]
     if not changed:
         return
-    later = [r.id for r, s in changed if _diverged_later(r, s, budget)]
-    cut = [r.id for r, _ in changed if r.id not in set(later)]
+    is_later = [_diverged_later(r, s, budget) for r, s in changed]
+    later = [r.id for (r, _), yes in zip(changed, is_later) if yes]
+    cut = [r.id for (r, _), yes in zip(changed, is_later) if not yes]
     parts = [f"{len(cut)} (first: {cut[0]!r}) with non-finite values still open at epoch {budget}, or a channel not "
              f"logged by then while most runs log it, read as a run that diverged (the worst value of the first "
              f"{budget} epochs)"] if cut else []

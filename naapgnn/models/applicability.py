@@ -310,11 +310,11 @@ class ApplicabilityMixin:
         training record logged: read at its training mean in every record, the curve would say nothing of how the
         runs fare (a channel named otherwise, ``val_error`` for ``accuracy``, is the usual cause). A loss, a cost or
         a learning rate lacking is read at its training mean with a warning (:meth:`warn_read_as_training_mean`)."""
-        from naapgnn.data.channels import is_cost_channel, is_loss_channel, measured_channels
+        from naapgnn.data.channels import measured_channels, read_at_mean_when_lacking
 
         if not any(measured_channels(r.curve) for r in records):
             return  # no curve at all: the budget's own check names the records
-        missing = [c for c in self._required_channels() if not is_loss_channel(c) and not is_cost_channel(c)
+        missing = [c for c in self._required_channels() if not read_at_mean_when_lacking(c)
                    and not any(len(r.curve.get(c, ())) for r in records)]
         if missing:
             logged = sorted({c for r in records for c in r.curve})

@@ -150,7 +150,7 @@ def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     """:data:`DEFAULT_BUDGETS` that leave epochs to save and that every curve holds, else the longest budget that
     does (an error follows from the study's own check when there is none); and a note when not all three."""
     from naapgnn.data.channels import first_logged_epoch
-    from naapgnn.data.gaps import budgets_within, logged_epochs
+    from naapgnn.data.gaps import budgets_within, logged_epochs, moved_budgets_words
 
     shortest = min(r.num_epochs for r in problem.records)
     top, first = min(problem.full_epochs - 1, shortest), first_logged_epoch(problem.records)
@@ -161,9 +161,7 @@ def _default_budgets(problem: SearchProblem) -> tuple[tuple[int, ...], str]:
     if held == DEFAULT_BUDGETS:
         return held, ""
     late = f"; some record logs its first value at epoch {first}" if first > 1 else ""
-    if held != within:
-        late += (f"; the records log values at epochs {', '.join(map(str, logged[:8]))}{', ...' * (len(logged) > 8)} "
-                 "only, and a budget between two of them reads what the earlier one read, for more training")
+    late += f"; {moved_budgets_words(logged)}" if held != within else ""
     left = ", ".join(str(b) for b in DEFAULT_BUDGETS if b not in held)
     steps = f" (counted in steps of {first} epoch{'s' * (first != 1)})" if set(within) - set(DEFAULT_BUDGETS) else ""
     kept = (f"{steps} kept{f', {left} left out' if left else ''}" if set(held) <= set(DEFAULT_BUDGETS)
