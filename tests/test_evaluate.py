@@ -366,3 +366,21 @@ def test_a_former_runs_extra_outputs_are_removed_and_nothing_else(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [OUTPUTS_NAME, "curves_repeated.png", "mine.csv", "report.md"]
     # another command's outputs stay listed
     assert (tmp_path / OUTPUTS_NAME).read_text() == "baselines.csv\ncurves_repeated.png\nreport.md\n"
+
+
+def test_the_screen_gives_every_figure_its_spread_over_splits(small_benchmark, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["evaluate", "--data", str(small_benchmark(5)), "--budgets", "0,3", "--protocol", "repeated",
+               "--repeats", "3", "--inner-folds", "0", "--jobs", "1", "--predictors", "curve_last,paper_gb100",
+               "--out", str(out), "--quiet"])
+    assert rc == 0
+    screen = capsys.readouterr().out.splitlines()
+    results = pd.read_csv(out / "results.csv").set_index(["predictor", "budget"])
+    for budget in (0, 3):
+        line = next(s for s in screen if s.split()[:1] == [str(budget)])
+        rows = results.xs(budget, level="budget").itertuples()
+        assert any(f"{r.violations:.1f}+-{r.violations_std:.1f}" in line
+                   and f"{r.precision_at_5:.2f}+-{r.precision_at_5_std:.2f}" in line for r in rows), line
+    report = (out / "report.md").read_text()
+    r = results.loc[("curve_last", 3)]
+    assert f"/ {r.violations:.1f} ± {r.violations_std:.1f}" in report

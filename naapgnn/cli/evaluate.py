@@ -194,15 +194,16 @@ def run(args: argparse.Namespace, hold) -> int:
     labels = {p.key: p.title() for p in predictors}
     full = result.full_epochs
     print(f"best predictor per budget on the test architectures ({headline} protocol; mean +- std over runs):")
-    print(f"{'epochs':>6}  {'spent':>6}  {'Kendall tau':>13}  {'viol.':>6}  {'MAE':>15}  {'P@5':>4}  predictor")
+    print(f"{'epochs':>6}  {'spent':>6}  {'Kendall tau':>13}  {'viol.':>13}  {'MAE':>15}  {'P@5':>10}  predictor")
     for _, r in best_per_budget(result.results, headline).iterrows():
         share = spent_fraction(int(r["budget"]), full, result.run_epochs)
         spent = f"{100 * share:>5.1f}%" if full else "   n/a"
         undefined = math.isnan(r["kendall_tau"])
         tau = f"{'undefined':>13}" if undefined else f"{r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}"
         print(f"{int(r['budget']):>6}  {spent}  {tau}  "
-              f"{'undef.' if math.isnan(r['violations']) else _std(r['violations'], 1).strip():>6}  "
-              f"{r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  {_precision(r['precision_at_5'])}  "
+              f"{_spread(r['violations'], r['violations_std'], 1, 'undef.'):>13}  "
+              f"{r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  "
+              f"{_spread(r['precision_at_5'], r['precision_at_5_std'], 2, 'n/a'):>10}  "
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
     percent = "targets read in percent and divided by 100: MAEs are fractions (0.01 = 1 point)"
     for note in (small_split_note(result), equal_targets_note(result),
@@ -279,11 +280,14 @@ def out_of_range_notes(predictors, budgets) -> list[str]:
     return notes
 
 
-def _precision(value: float) -> str:
-    """precision@5 in the screen table: ``n/a`` where a test split holds fewer than 5 architectures."""
+def _spread(value: float, std: float, digits: int, undefined: str) -> str:
+    """A screen cell ``mean+-std`` (the mean alone for one run; ``undefined`` where the mean is: no pair to count,
+    or a test split of fewer than 5 architectures for precision@5)."""
     import math
 
-    return " n/a" if math.isnan(value) else f"{value:>4.2f}"
+    if math.isnan(value):
+        return undefined
+    return f"{value:.{digits}f}" + ("" if math.isnan(std) else f"+-{std:.{digits}f}")
 
 
 def _std(value: float, digits: int) -> str:

@@ -353,7 +353,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
                          "violations", "MAE", "precision@5", "precision@10", "top-5 regret"], rows))
 
     for protocol in result.protocols:
-        lines += [f"## Kendall tau (mean ± std over {_over(protocol)}) / violations by predictor "
+        lines += [f"## Kendall tau / violations by predictor (mean ± std over {_over(protocol)}) "
                   f"(`{protocol}` protocol)", ""]
         psub = res[res["protocol"] == protocol]
         header = ["predictor"] + [f"{b} ep" for b in result.budgets]
@@ -365,9 +365,9 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
                 if r.empty:
                     cells.append("")
                     continue
-                count = r.iloc[0]["violations"]
-                digits = 0 if float(count).is_integer() else 1  # a mean over splits keeps its half: 472.5, not 472
-                cells.append(f"{_tau(result, r.iloc[0], protocol)} / {_fmt(count, digits)}")
+                count, spread = r.iloc[0]["violations"], r.iloc[0]["violations_std"]
+                digits = 0 if float(count).is_integer() and not spread > 0 else 1  # a mean keeps its half: 472.5
+                cells.append(f"{_tau(result, r.iloc[0], protocol)} / {_pm(count, spread, digits)}")
             rows.append(cells)
         lines.append(_table(header, rows))
         if f"curves_{protocol}" in paths:
