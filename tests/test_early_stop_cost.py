@@ -8,6 +8,7 @@ lengths; a file whose runs all went the full length costs what it always did (``
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from naapgnn.search.early_stop import early_stop_run, early_stop_study
@@ -236,3 +237,31 @@ def test_evaluate_says_the_same_note_on_screen_and_in_its_report(tmp_path, capsy
     assert main(common + ["--out", str(tmp_path / "b"), "--full-epochs", "140"]) == 0
     assert "the costs assume" not in capsys.readouterr().err
     assert "the costs assume" not in (tmp_path / "b" / "report.md").read_text()
+
+
+def test_every_early_stopping_figure_has_its_interval_over_orders(mixed, tmp_path, capsys):
+    from scipy.stats import binomtest
+
+    from naapgnn.search.settings import SearchSettings
+    from naapgnn.search.summary import mean_ci
+    from naapgnn.search.early_stop_tables import early_stop_markdown, early_stop_stdout
+
+    rows, summary = _study(mixed)
+    frame = pd.DataFrame(rows)
+    for r in summary.itertuples():
+        same_z = frame.z.isna() if pd.isna(r.z) else frame.z == r.z
+        part = frame[(frame.rule == r.rule) & same_z & (frame.budget == r.budget)]
+        assert len(part) == 3
+        found = int((part.best_rank == 1).sum())
+        wilson = binomtest(found, len(part)).proportion_ci(method="wilson")
+        assert (r.p_found_best_low, r.p_found_best_high) == pytest.approx((wilson.low, wilson.high))
+        assert (r.rank_mean, r.rank_mean_ci) == pytest.approx(mean_ci(part.best_rank), nan_ok=True)
+        assert (r.kept, r.kept_ci) == pytest.approx(mean_ci(part.kept), nan_ok=True)
+        if r.epochs_ci > 0:
+            assert r.speedup_low == pytest.approx(68 / (r.epochs + r.epochs_ci)) and r.speedup_high > r.speedup
+    settings = SearchSettings(strategy="early-stop", trials=3, warmup=2, thresholds=(0.0, 1e9), budget=(BUDGET,))
+    row = summary.iloc[0]
+    share = f"{row.p_found_best:.0%} ({row.p_found_best_low:.0%}–{row.p_found_best_high:.0%})"
+    screen = early_stop_stdout(summary, settings, mixed)
+    assert share in screen and f"{row.epochs:,.0f} ± {row.epochs_ci:,.0f}" in screen
+    assert share in early_stop_markdown(summary, settings, mixed)

@@ -288,6 +288,15 @@ def test_cli_writes_reports(tmp_path, data_dir):
     assert "each trial's trainings to reach each target" in text
     for name in ("compare.md", "predictor.md"):  # the few-trials note, in every strategy's report
         assert "with 3 trials a 95% interval (Student's t) is wide" in (out / name).read_text()
+    # every figure with its interval over trials: the mean rank after 40 trainings, the share that found a top 5
+    from naapgnn.search.summary import wilson
+
+    last = frame[(frame.strategy == "random") & (frame.trainings == 40)].iloc[0]
+    cells = [next(line.split("|") for line in text.split(heading, 1)[1].splitlines() if "| random" in line)[-2].strip()
+             for heading in ("## Mean rank", "## Share of trials")]
+    assert cells[0] == f"{last.best_rank_mean:.1f} ± {last.best_rank_ci:.1f}" and not np.isnan(last.best_rank_ci)
+    low, high = wilson(round(3 * last.p_rank_le_5), 3)
+    assert cells[1] == f"{last.p_rank_le_5:.0%} ({low:.0%}–{high:.0%})"
 
 
 def test_cli_errors(tmp_path, data_dir, capsys):
@@ -558,17 +567,18 @@ def test_intervals_of_few_trials_are_student_t_and_median_ranks_keep_their_half(
                                                         rel=1e-3)
     assert np.isnan(mean_ci([3.0])[1])
     assert wilson(3, 10) == pytest.approx((0.1078, 0.6032), abs=1e-4) and wilson(10, 10)[1] == pytest.approx(1.0)
-    row = {"strategy": "gnn", "best": 0.9, "ci": 0.01, "rank_mean": 4.0, "rank_median": 1.5, "p_best": 0.5,
-           "p_top": 1.0}
+    row = {"strategy": "gnn", "best": 0.9, "ci": 0.01, "rank_mean": 4.0, "rank_ci": 0.8, "rank_median": 1.5,
+           "p_best": 0.5, "p_best_ci": (0.25, 0.75), "p_top": 1.0, "p_top_ci": (0.9, 1.0)}
     printed = predictor_stdout([row], SearchSettings(), n_train=20).splitlines()[-1]
-    assert printed.split()[5] == "1.5"  # gnn, 0.9000, ±, 0.0100, 4.0, 1.5
+    assert printed.split() == ["gnn", "0.9000", "±", "0.0100", "4.0", "±", "0.8", "1.5", "50%", "(25%–75%)", "100%",
+                               "(90%–100%)"]
 
 
 def test_settings_that_kept_only_the_warmup_are_named():
     """A rule that stops every candidate after the warm-up in every order reports the warm-up's best: say so."""
     import pandas as pd
 
-    from naapgnn.search.tables import warmup_only_note
+    from naapgnn.search.early_stop_tables import warmup_only_note
 
     summary = pd.DataFrame({"rule": ["predictor", "predictor", "curve"], "z": [0.0, 3.0, 0.0],
                             "budget": [3, 3, 6], "kept": [20.0, 37.5, 20.0]})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from naapgnn.errors import NaapgnnError
 from naapgnn.io import staged_writes, write_text_atomic
-from naapgnn.search import figures, summary, tables
+from naapgnn.search import early_stop_tables, figures, summary, tables
 from naapgnn.search.compare import compare_strategies
 from naapgnn.search.early_stop import early_stop_study, naap_cycle_curves
 from naapgnn.search.neighbours import NO_NEIGHBOURS, has_neighbours
@@ -130,11 +130,12 @@ def run_early_stop(settings: SearchSettings, problem: SearchProblem, out: Path) 
     with staged_writes():  # the outputs land together
         write_text_atomic(paths[1], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
         write_text_atomic(paths[2], costs.to_csv(index=False, float_format="%.6g"))
-        write_text_atomic(paths[0], tables.early_stop_markdown(costs, settings, problem,
+        write_text_atomic(paths[0], early_stop_tables.early_stop_markdown(costs, settings, problem,
                                                                cyclic=naap_cycle_curves(problem)))
         figures.plot_early_stop(costs, paths[3], problem, settings.trials, settings.predictor)
     rows.discard()
-    return RunOutput(note + _cut_short_note(problem) + tables.early_stop_stdout(costs, settings, problem), paths)
+    text = early_stop_tables.early_stop_stdout(costs, settings, problem)
+    return RunOutput(note + _cut_short_note(problem) + text, paths)
 
 
 def _cut_short_note(problem: SearchProblem) -> str:

@@ -56,14 +56,21 @@ def compare_frame(result, max_trainings: int):
         curves = result.curves(name)[:, :max_trainings]
         order_ranks = np.minimum.accumulate(result.ranks[result.orders[name]], axis=1)[:, :max_trainings]
         mean = curves.mean(axis=0)
-        half = t95(trials) * curves.std(axis=0, ddof=1) / math.sqrt(trials) if trials > 1 else np.full_like(mean, np.nan)
+        half, rank_half = (_half_widths(values, trials) for values in (curves, order_ranks))
         for t in range(curves.shape[1]):
             row = {"strategy": name, "trainings": t + 1, "best_mean": mean[t], "best_ci": half[t],
-                   "best_rank_mean": order_ranks[:, t].mean()}
+                   "best_rank_mean": order_ranks[:, t].mean(), "best_rank_ci": rank_half[t]}
             for r, _ in result.rank_targets:
                 row[f"p_rank_le_{r}"] = float((order_ranks[:, t] <= r).mean())
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _half_widths(values: np.ndarray, trials: int) -> np.ndarray:
+    """Per column of ``values`` (one row per trial), the half-width of the mean's Student-t 95% interval."""
+    if trials < 2:
+        return np.full(values.shape[1], np.nan)
+    return t95(trials) * values.std(axis=0, ddof=1) / math.sqrt(trials)
 
 
 def efficiency_rows(needed) -> list[dict]:
@@ -111,7 +118,7 @@ def predictor_frame(result, problem, n_train: int, top_k: int):
 
 
 def predictor_summary(frame, top: int = 5) -> list[dict]:
-    """Per strategy: best accuracy found (95% CI), mean and median rank, and the
+    """Per strategy: best accuracy found and mean rank (95% CIs; ``ci``, ``rank_ci``), median rank, and the
     shares of trials that found the best and a top ``top`` (Wilson 95% intervals;
     ``p_top``, ``p_top_ci``; ``top`` is :func:`headline_rank` of the space, 5 for NAAP-440)."""
     out = []
@@ -119,7 +126,8 @@ def predictor_summary(frame, top: int = 5) -> list[dict]:
         best, ci = mean_ci(frame[f"{name}_best"])
         ranks = frame[f"{name}_rank"].to_numpy()
         n = len(ranks)
-        out.append({"strategy": name, "best": best, "ci": ci, "rank_mean": float(ranks.mean()),
+        rank_mean, rank_ci = mean_ci(ranks)
+        out.append({"strategy": name, "best": best, "ci": ci, "rank_mean": rank_mean, "rank_ci": rank_ci,
                     "rank_median": float(np.median(ranks)), "p_best": float((ranks == 1).mean()),
                     "p_best_ci": wilson(int((ranks == 1).sum()), n), "p_top": float((ranks <= top).mean()),
                     "p_top_ci": wilson(int((ranks <= top).sum()), n)})
@@ -143,10 +151,22 @@ def early_stop_summary(rows, problem):
         epochs, epochs_ci = mean_ci(part.epochs)
         regret, regret_ci = mean_ci(part.regret)
         n = len(part)
-        out.append({"rule": rule, "budget": int(budget), "z": z, "orders": n, "epochs": epochs,
-                    "epochs_ci": epochs_ci, "speedup": all_epochs / epochs, "regret": regret,
-                    "regret_ci": regret_ci, "p_found_best": float((part.best_rank == 1).mean()),
-                    f"p_found_top{top}": float((part.best_rank <= top).mean()),
-                    "rank_mean": float(part.best_rank.mean()),
-                    "kept": float(part.kept.mean()), "stopped": float(part.stopped.mean())})
+        row = {"rule": rule, "budget": int(budget), "z": z, "orders": n, "epochs": epochs,
+               "epochs_ci": epochs_ci, "speedup": all_epochs / epochs,
+               **_speedup_interval(all_epochs, epochs, epochs_ci), "regret": regret, "regret_ci": regret_ci}
+        for name, found in (("p_found_best", part.best_rank == 1), (f"p_found_top{top}", part.best_rank <= top)):
+            row[name] = float(found.mean())
+            row[f"{name}_low"], row[f"{name}_high"] = wilson(int(found.sum()), n)
+        row["rank_mean"], row["rank_mean_ci"] = mean_ci(part.best_rank)
+        row["kept"], row["kept_ci"] = mean_ci(part.kept)
+        row["stopped"] = float(part.stopped.mean())
+        out.append(row)
     return pd.DataFrame(out)
+
+
+def _speedup_interval(all_epochs: float, epochs: float, epochs_ci: float) -> dict:
+    """The speed-up's 95% interval, read off the mean epochs' (``all_epochs`` over its ends; NaN for one order)."""
+    if math.isnan(epochs_ci):
+        return {"speedup_low": math.nan, "speedup_high": math.nan}
+    high = all_epochs / (epochs - epochs_ci) if epochs > epochs_ci else math.inf
+    return {"speedup_low": all_epochs / (epochs + epochs_ci), "speedup_high": high}

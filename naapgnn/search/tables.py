@@ -5,7 +5,7 @@ import pandas as pd
 
 from naapgnn.search.problem import FOREST_FAST, GNN_FAST, headline_rank, rank_targets
 from naapgnn.search.settings import SearchSettings
-from naapgnn.search.summary import plus_minus
+from naapgnn.search.summary import plus_minus, wilson
 
 TABLE_TRAININGS = (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000)
 
@@ -77,18 +77,6 @@ def epochs_words(problem, each: str) -> str:
     return f" ({up_to}{problem.full_epochs} epochs{each})" if problem.full_epochs else ""
 
 
-def _kept_cost_words(problem) -> str:
-    """What a stopped and a kept candidate cost: ``k`` and ``full_epochs`` epochs when every run went the full
-    length; else ``k`` and its run's length (a run over by epoch ``k`` is kept), with the spread of the lengths."""
-    if problem.equal_runs:
-        return f"A stopped candidate costs k epochs, a kept one {problem.full_epochs}"
-    short = int((problem.run_epochs < problem.full_epochs).sum())
-    return (f"A stopped candidate costs k epochs, a kept one its run's length (a run over by epoch k is "
-            f"kept): {short} of the {problem.n} runs stopped early on their own, so a run lasts "
-            f"{problem.run_epochs.min()} to {problem.full_epochs} epochs and training all costs "
-            f"{problem.all_epochs:,}")
-
-
 def _mutation_words(problem) -> str:
     if all(s is not None for s in problem.schemes):
         return ("A mutation changes one block's kernel, width, stride or residual, or adds or removes the last "
@@ -121,6 +109,11 @@ def _cell(frame, name: str, t: int, column: str, fmt: str, result) -> str:
     row = frame[(frame.strategy == name) & (frame.trainings == t)].iloc[0]
     if column == "best":
         return plus_minus(row.best_mean, row.best_ci)
+    if column == "best_rank_mean":
+        return plus_minus(row.best_rank_mean, row.best_rank_ci, 1)
+    if column.startswith("p_rank_le_"):
+        trials = len(next(iter(result.orders.values())))
+        return share_interval(row[column], wilson(round(row[column] * trials), trials))
     return fmt.format(row[column])
 
 
@@ -168,11 +161,12 @@ def compare_markdown(result, frame, eff, settings: SearchSettings, problem, max_
         "",
         markdown_table(header, best_rows),
         "",
-        "## Mean rank (among all) of the best architecture found",
+        "## Mean rank (among all) of the best architecture found (mean ± 95% CI)",
         "",
         markdown_table(header, rank_rows),
         "",
-        f"## Share of trials that have trained a top-{top} architecture ({share_words(words)} of {problem.n})",
+        f"## Share of trials that have trained a top-{top} architecture ({share_words(words)} of {problem.n}), "
+        "with its Wilson 95% interval",
         "",
         markdown_table(header, top5_rows),
         "",
@@ -214,9 +208,10 @@ def compare_stdout(frame, eff, result, settings: SearchSettings, problem, max_t:
 def predictor_markdown(summary, settings: SearchSettings, problem, n_train: int, result) -> str:
     """The predictor-guided search report (``predictor.md``)."""
     trainings = n_train + settings.top_k
-    rows = [[s["strategy"], plus_minus(s["best"], s["ci"]), f"{s['rank_mean']:.1f}", f"{s['rank_median']:g}",
-             f"{s['p_best']:.0%} ({s['p_best_ci'][0]:.0%}–{s['p_best_ci'][1]:.0%})",
-             f"{s['p_top']:.0%} ({s['p_top_ci'][0]:.0%}–{s['p_top_ci'][1]:.0%})"] for s in summary]
+    rows = [[s["strategy"], plus_minus(s["best"], s["ci"]), plus_minus(s["rank_mean"], s["rank_ci"], 1),
+             f"{s['rank_median']:g}", share_interval(s["p_best"], s["p_best_ci"]),
+             share_interval(s["p_top"], s["p_top_ci"])]
+            for s in summary]
     return "\n".join([
         f"# Predictor-guided search on {problem.name} (Wen et al. 2020)",
         "",
@@ -254,86 +249,23 @@ def _rivals_words(result, settings: SearchSettings, trainings: int) -> str:
 
 def predictor_stdout(summary, settings: SearchSettings, n_train: int, top: int = 5) -> str:
     """What ``naapgnn search`` prints for predictor-guided search (``top``: the headline rank target)."""
-    trainings, width = n_train + settings.top_k, max(13, len(f"found top {top}") + 2)  # NB201: "found top 16"
+    trainings, width = n_train + settings.top_k, max(17, len(f"found top {top}") + 2)  # NB201: "found top 16"
     lines = [f"predictor-guided search (Wen et al.): train N={n_train} random, then the top K={settings.top_k} "
              f"predicted = {trainings} full trainings; {settings.trials} trials; predictor: {settings.predictor}",
-             f"{'strategy':<12}{'best found (95% CI)':>24}{'mean rank':>11}{'median rank':>13}"
-             f"{'found best':>12}{'found top ' + str(top):>{width}}"]
+             f"{'strategy':<12}{'best found (95% CI)':>24}{'mean rank':>14}{'median rank':>13}"
+             f"{'found best':>16}{'found top ' + str(top):>{width}}"]
     lines[1:1] = [f"note: {few}"] if (few := few_trials_note(settings.trials)) else []
     for s in summary:
-        lines.append(f"{s['strategy']:<12}{plus_minus(s['best'], s['ci']):>24}{s['rank_mean']:>11.1f}"
-                     f"{s['rank_median']:>13g}{s['p_best']:>12.0%}{s['p_top']:>{width}.0%}")
+        lines.append(f"{s['strategy']:<12}{plus_minus(s['best'], s['ci']):>24}"
+                     f"{plus_minus(s['rank_mean'], s['rank_ci'], 1):>14}{s['rank_median']:>13g}"
+                     f"{share_interval(s['p_best'], s['p_best_ci']):>16}"
+                     f"{share_interval(s['p_top'], s['p_top_ci']):>{width}}")
     return "\n".join(lines)
 
 
-def _setting(row) -> str:
-    if row.rule == "curve":
-        return "curve rule (no predictor)"
-    return f"predictor, z = {row.z:g}"
-
-
-def early_stop_markdown(summary, settings: SearchSettings, problem, cyclic: bool = True) -> str:
-    """The early-stopping report (``early_stop.md``; ``cyclic``: see :func:`predictor_label`)."""
-    all_epochs = problem.all_epochs
-    top, words = top_text(problem.n)
-    rows = [["train all", "–", f"{all_epochs:,}", "1.00×", "0.00", "100%", "100%", "1.0", f"{problem.n}"]]
-    for r in summary.itertuples():
-        epochs = f"{r.epochs:,.0f} ± {r.epochs_ci:,.0f}" if r.orders > 1 else f"{r.epochs:,.0f}"
-        rows.append([_setting(r), r.budget, epochs,
-                     f"{r.speedup:.2f}×", plus_minus(100 * r.regret, 100 * r.regret_ci, 2), f"{r.p_found_best:.0%}",
-                     f"{getattr(r, f'p_found_top{top}'):.0%}", f"{r.rank_mean:.1f}", f"{r.kept:.1f}"])
-    budget_text = "budget k: architecture + first k epochs"
-    note = warmup_only_note(summary, settings.warmup)
-    return "\n".join([
-        f"# Early stopping from partial curves on {problem.name} (Baker et al. 2018)",
-        "",
-        f"All {problem.n} architectures arrive one at a time in a random order ({settings.trials} orders, shared by "
-        f"every setting). The first {settings.warmup} are trained to the end and label the predictor. Each later "
-        f"candidate is trained for k epochs; the predictor (architecture + first k epochs) gives a mean and a "
-        f"standard deviation, and the candidate is stopped when mean + z × std < the best final accuracy so "
-        f"far. {_kept_cost_words(problem)}; kept candidates join the "
-        f"predictor's training set, refitted whenever it has grown by half. Regret = best accuracy of all "
-        f"({problem.best:.4f}) − best accuracy found, in percentage points. The curve rule needs no "
-        f"predictor: stop when the accuracy at epoch k is below that of the best kept candidate at epoch k. "
-        f"± is the 95% confidence interval of the mean over orders.",
-        *(["", few] if (few := few_trials_note(settings.trials)) else []),
-        "",
-        f"Predictor: {predictor_label(settings.predictor, budget_text, cyclic=cyclic)}.",
-        "",
-        markdown_table(["setting", "k", "total epochs", "speed-up", "regret (pp)", "found the best",
-                   f"found a top {top}", "mean rank found", "kept"], rows),
-        "",
-        *([note, ""] if note else []),
-        "Plot: `early_stop.png`; per order: `early_stop.csv`; this table: `early_stop_summary.csv`.",
-        "",
-        f"Command: `{settings.command()}`",
-        "",
-    ])
-
-
-def early_stop_stdout(summary, settings: SearchSettings, problem) -> str:
-    """What ``naapgnn search`` prints for early stopping."""
-    lines = [f"early stopping, {settings.trials} random order{'s' * (settings.trials != 1)}, predictor: "
-             f"{settings.predictor}, "
-             f"train-all cost {problem.all_epochs:,} epochs"
-             + ("" if problem.equal_runs else f" (runs of {problem.run_epochs.min()} to {problem.full_epochs} epochs)"),
-             f"{'setting':<28}{'k':>3}{'epochs':>10}{'speed-up':>10}{'regret pp (95% CI)':>22}{'found best':>12}"]
-    for r in summary.itertuples():
-        lines.append(f"{_setting(r):<28}{r.budget:>3}{r.epochs:>10,.0f}{r.speedup:>9.2f}×"
-                     f"{plus_minus(100 * r.regret, 100 * r.regret_ci, 2):>22}{r.p_found_best:>12.0%}")
-    note = warmup_only_note(summary, settings.warmup)
-    lines[1:1] = [f"note: {few}"] if (few := few_trials_note(settings.trials)) else []
-    return "\n".join(lines + ([f"note: {note}"] if note else []))
-
-
-def warmup_only_note(summary, warmup: int) -> str:
-    """A sentence naming the settings that kept no candidate after the warm-up in any order ("" if none): their
-    rows give the best of the first ``warmup`` candidates, not a choice of the rule at that budget."""
-    rows = [f"{_setting(r)} at k = {r.budget}" for r in summary.itertuples() if r.kept <= warmup]
-    if not rows:
-        return ""
-    return (f"kept no candidate after the first {warmup} in any order: {'; '.join(rows)}; those rows give the best "
-            f"of the first {warmup}, not a choice of the rule at that budget.")
+def share_interval(share: float, bounds) -> str:
+    """A share with its 95% interval in brackets, as the reports write it."""
+    return f"{share:.0%} ({bounds[0]:.0%}–{bounds[1]:.0%})"
 
 
 def enlarged_markdown(ranking, settings: SearchSettings, problem, fit_seconds: float, label: str,
