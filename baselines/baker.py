@@ -36,7 +36,7 @@ from sklearn.feature_selection import VarianceThreshold
 from sklearn.utils.validation import check_is_fitted
 
 from naapgnn.data.gaps import as_seen_at, training_reading
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, TooFewRecordsError
 from naapgnn.models.inputs import MAX_SEED, RecordsScoreMixin, as_records, check_unchanged, targets_of
 from naapgnn.models.kernels import varying_columns
 
@@ -185,7 +185,7 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         records = as_records(X, "BakerPredictor")
         y = targets_of(records, y, "BakerPredictor")
         if len(records) < 2 * int(self.cv):
-            raise NaapgnnError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
+            raise TooFewRecordsError(f"BakerPredictor: need at least {2 * int(self.cv)} training architectures, "
                                f"got {len(records)}")
         if np.ptp(y) == 0:  # as GNNPredictor refuses them: a constant fit ranks nothing
             raise NaapgnnError(f"BakerPredictor: all {len(y)} training targets are {y[0]:g}: nothing to learn or rank")

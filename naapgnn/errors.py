@@ -9,6 +9,11 @@ class NaapgnnError(ValueError):
     """
 
 
+class TooFewRecordsError(NaapgnnError):
+    """Too few training records for a model to fit: where a command sets their number (a search's ``--warmup`` or
+    ``--n-train``), that option is at fault, and the command names it."""
+
+
 class NaapgnnWarning(UserWarning):
     """Input read in a way the user should know of (a diverged run's non-finite curve values, say), in one
     line; the command-line interface prints it as ``naapgnn COMMAND: warning: ...``."""

@@ -674,3 +674,26 @@ def test_few_trials_say_their_intervals_are_wide():
 
     assert few_trials_note(2).startswith("with 2 trials a 95% interval (Student's t) is wide")
     assert few_trials_note(1) is None and few_trials_note(5) is None and few_trials_note(100) is None
+
+
+@pytest.mark.parametrize("strategy, where", [("early-stop", "early_stop.early_stop_run"),
+                                             ("predictor", "compare.predictor_guided")])
+def test_only_too_few_records_are_blamed_on_the_option_that_sets_their_number(tmp_path, capsys, monkeypatch,
+                                                                               strategy, where):
+    """--warmup / --n-train are named for a model refusing too few training records, not for any other error."""
+    import importlib
+
+    from naapgnn.cli import main
+    from naapgnn.errors import NaapgnnError, TooFewRecordsError
+
+    module, name = where.split(".")
+    data = _small_benchmark(tmp_path / "small.jsonl", 24)
+    option = {"early-stop": "--warmup 5", "predictor": "--n-train 6"}[strategy]
+    argv = ["search", "--strategy", strategy, "--data", str(data), "--trials", "1", "--quiet", "--predictor", "forest",
+            *option.split(), *(["--budget", "2"] if strategy == "early-stop" else ["--top-k", "2"])]
+    for error, said in [(NaapgnnError("hparams: 'lr' is not a number"), "error: hparams: 'lr' is not a number"),
+                        (TooFewRecordsError("need at least 9"), f"error: {option}: need at least 9")]:
+        monkeypatch.setattr(importlib.import_module(f"naapgnn.search.{module}"), name,
+                            lambda *a, error=error, **k: (_ for _ in ()).throw(error))
+        assert main([*argv, "--out", str(tmp_path / f"{strategy}{len(said)}")]) == 2
+        assert capsys.readouterr().err.strip().endswith(said)

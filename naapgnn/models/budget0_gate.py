@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import TooFewRecordsError
 from naapgnn.models.gate_rules import (better_candidate, folds, mean_scores, minimum_records, rescaled_bar,
                                       rescaled_predictions, target_mixtures, varies_in_every_fold)
 from naapgnn.models.kernels import best_kernel, best_svr
@@ -66,8 +66,8 @@ def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, s
     key = fingerprint(oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
     rows = np.isfinite(oof)
     if rows.sum() < minimum_records(cv):
-        raise NaapgnnError(f"GNNPredictor: the stack needs held-out predictions of at least "
-                           f"{minimum_records(cv)} records, got {int(rows.sum())} (more data or val_fraction)")
+        raise TooFewRecordsError(f"GNNPredictor: the stack needs held-out predictions of at least "
+                                 f"{minimum_records(cv)} records, got {int(rows.sum())} (more data or val_fraction)")
     rows = at_most(rows, max_rows, random_state)
     base, y = oof[rows], target[rows]
     inputs = {kind: kernel_columns(kind, base, np.zeros((len(y), 0)), hparams[rows], statistics[rows])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, TooFewRecordsError
 
 CURVE_MODES = ("network", "stack", "both")
 FOREST_KINDS = ("statistics", "per_layer")  # the blended forest (naapgnn.models.blended_forest)
@@ -416,7 +416,7 @@ def check_unchanged(est, ignore: tuple = ()) -> None:
 def check_training_targets(y: np.ndarray) -> None:
     """One-line NaapgnnError for training data a GNNPredictor cannot learn from: fewer than 4 targets, or all equal."""
     if len(y) < 4:
-        raise NaapgnnError(f"GNNPredictor: need at least 4 training architectures, got {len(y)}")
+        raise TooFewRecordsError(f"GNNPredictor: need at least 4 training architectures, got {len(y)}")
     if np.ptp(y) == 0:
         raise NaapgnnError(f"GNNPredictor: all {len(y)} training targets are {y[0]:g}: nothing to learn or rank")
 

@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from naapgnn.arch.space import NAAP440_RULES, SpaceRules
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, TooFewRecordsError
 from naapgnn.search.problem import (
     SearchProblem, make_predictor, predictor_inputs, predictor_name, rank_targets, trainings_to_rank,
 )
@@ -139,7 +139,7 @@ def compare_strategies(problem: SearchProblem, trials: int = 100, n_train: Itera
                 model = make_predictor(predictor, 0, (seed * 100_003 + t) % 2**32)  # a numpy seed
                 try:
                     done[f"predictor N={v}"] = predictor_guided(problem.accuracy, features, v, model, rng)
-                except NaapgnnError as exc:  # "need at least 4 training architectures": the option at fault
+                except TooFewRecordsError as exc:
                     raise NaapgnnError(f"--n-train {v}: {exc}") from None
             done = {k: [int(i) for i in o] for k, o in done.items()}
             log.put(keys[t], done)

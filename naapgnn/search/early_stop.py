@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from naapgnn.errors import NaapgnnError
+from naapgnn.errors import NaapgnnError, TooFewRecordsError
 from naapgnn.io import LoggedRows
 from naapgnn.models.inputs import take
 from naapgnn.search.problem import (
@@ -275,10 +275,8 @@ def _trial_rows(t: int, problem, inputs, kind, budgets, thresholds, warmup, refi
                 run = early_stop_run(problem.accuracy, order, b, rule, z, features, make_model, warmup, refit_growth,
                                      curve, problem.ranks, fit_cache, full_epochs=problem.full_epochs,
                                      run_epochs=problem.run_epochs)
-            except NaapgnnError as exc:
-                if "need at least" not in str(exc):
-                    raise
-                raise NaapgnnError(f"--warmup {warmup}: {exc}") from None  # too few training architectures
+            except TooFewRecordsError as exc:
+                raise NaapgnnError(f"--warmup {warmup}: {exc}") from None
             done.append(dict(zip(ROW_COLUMNS, (t, rule, b, z, run.epochs, run.kept, run.stopped, run.best_found,
                                                run.best_rank, problem.best - run.best_found))))
     return done
