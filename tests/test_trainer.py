@@ -710,3 +710,28 @@ def test_a_stopped_pool_ends_its_running_and_queued_groups_at_once():
             break
         time.sleep(0.05)
     assert not any(_running(pid) for pid in pids)
+
+
+def test_an_unreachable_ray_address_is_one_line_at_once(cifar, tmp_path, capsys):
+    """Ray retries an address nobody answers at for minutes; the command says so at once."""
+    import socket
+
+    pytest.importorskip("ray")
+    from naapgnn.cli import main
+    from naapgnn.trainer.distributed import check_reachable
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main(["regenerate", "--backend", "ray", "--address", f"127.0.0.1:{port}", "--schemes", "naap440",
+                 "--cifar-root", str(cifar), "--out", str(tmp_path / "out"), "--ids", "1", "--epochs", "1",
+                 "--device", "cpu", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"--address 127.0.0.1:{port}: nothing answers at 127.0.0.1:{port}" in err, err
+    with socket.socket() as sock:  # a listening port passes, a port that is no number does not
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        check_reachable(f"ray://127.0.0.1:{sock.getsockname()[1]}")
+    check_reachable("auto")
+    with pytest.raises(NaapgnnError, match="expected host:port"):
+        check_reachable("head:http")

@@ -70,6 +70,7 @@ def regenerate_ray(schemes: Sequence[Any], cifar_root: str | Path, out_dir: str 
 
         started_here = not ray.is_initialized()
         if started_here:
+            check_reachable(address)
             init = {"address": address, "include_dashboard": False, "log_to_driver": False}
             if address is None and num_cpus is not None:
                 init["num_cpus"] = num_cpus
@@ -114,3 +115,20 @@ def _first_line(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None) or exc
     text = str(cause).strip().splitlines()
     return text[-1] if text else type(cause).__name__
+
+
+def check_reachable(address: str | None, timeout: float = 10.0) -> None:
+    """One line where nothing answers at a ``host:port`` (or ``ray://host:port``) ``address``: Ray itself retries an
+    unreachable head for minutes without a word. Other addresses (None, ``auto``, ``local``) are Ray's to resolve."""
+    import socket
+
+    if address is None or ":" not in address:
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not port.isdigit():
+        raise NaapgnnError(f"--address {address}: expected host:port (or ray://host:port), got port {port!r}")
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise NaapgnnError(f"--address {address}: nothing answers at {host}:{port} ({exc.strerror or exc}); is the "
+                           f"Ray head running there (ray start --head)?") from None
