@@ -564,4 +564,6 @@ def test_an_early_stopping_benchmark_whose_runs_reach_its_cap_is_not_asked_about
     curves = [{"val_acc": [0.2, 0.3]}] * 5 + [{"val_acc": [0.2, 0.3, 0.4, 0.5]}] * 3
     with pytest.warns(NaapgnnWarning) as caught:
         load_jsonl(_write(tmp_path / "capped.jsonl", curves))
-    assert [str(w.message).endswith("(an lr schedule as a full run's it follows)") for w in caught] == [True]
+    ending = "(an lr channel instead goes on as the schedule of a full-length run whose rates it matched up to its " \
+             "stop, where there is one)"
+    assert [str(w.message).endswith(ending) for w in caught] == [True]

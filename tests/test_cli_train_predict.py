@@ -159,7 +159,9 @@ def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys)
                                 "curve lacks accuracy, loss_mean, loss_median (it has lr)"),
     ('{"acuracy": [0.4, 0.5, 0.6], "loss_mean": [1, 1, 1], "loss_median": [1, 1, 1]}',
      "the curve lacks accuracy (it has acuracy, loss_mean, loss_median; 'acuracy' a misspelt 'accuracy'?)"),
-    ('{"accuracy": [0.4, 0.5, 0.6], "loss_mean": [1.0]}', "curve: channels differ in length"),
+    ('{"accuracy": [0.4, 0.5, 0.6], "loss_mean": [1.0]}', "curve: channels differ in length (accuracy 3, loss_mean 1 "
+                                                          "epochs); give each the same epochs, null where one was "
+                                                          "not logged"),
     ("[0.4, 0.5", "invalid JSON at line 1"),
 ])
 def test_predict_curve_errors(curve, message, ckpt3, tmp_path, capsys):
@@ -543,8 +545,12 @@ def test_train_says_in_words_what_the_gate_kept():
                                                     "kind": "svr_values", "weight": 0.25, "used": True})
     assert gate_summary(kept) == (
         "gate (chosen on the training split's cross-validation): without the curve, a nu-SVR on the hyperparameters "
-        "(hparams, at share 1 beside the graph prediction); with 10 epochs, a nu-SVR on the graph prediction, curve "
-        "features, Baker's per-epoch values, hyperparameters and statistics (svr_values) at share 0.25 beside that")
+        "(hparams, alone); with 10 epochs, a nu-SVR on the graph prediction, curve features, Baker's per-epoch values, "
+        "hyperparameters and statistics (svr_values), at share 0.25 mixed with the model without the curve")
+    kept.stack_gate_.update(hparams_setting={"weight": 0.5}, weight=1.0)
+    assert gate_summary(kept).endswith("(hparams, at share 0.5 mixed with the graph prediction); with 10 epochs, a "
+                                       "nu-SVR on the graph prediction, curve features, Baker's per-epoch values, "
+                                       "hyperparameters and statistics (svr_values), alone")
     dropped = SimpleNamespace(budget=3, stack_gate_={"budget0_kind": "graph", "kind": "graph", "used": False})
     assert gate_summary(dropped).endswith(": without the curve, the graph prediction alone (graph); with 3 epochs "
                                           "the same: no curve model beat it")
@@ -594,3 +600,16 @@ def test_a_budget_0_checkpoint_says_it_reads_the_peak_of_a_curves_lr(bench, tmp_
     assert main(["predict", "--checkpoint", str(ckpt), str(tmp_path / "net.json"), "--hparams", "lr=0.03"]) == 0
     assert ("hparam 'lr' not read (not in the training data; the model reads the peak of an lr channel as "
             "lr_schedule_peak: give the schedule in the curve, or lr_schedule_peak)") in capsys.readouterr().out
+
+
+def test_train_names_the_hyperparameters_it_reads_in_log10():
+    from types import SimpleNamespace
+
+    from naapgnn.cli.train import hparams_summary
+    from naapgnn.features.hparams import log_columns
+
+    values = np.array([[0.001, 0.1, 1.0], [0.2, 0.5, 0.0], [0.01, 0.3, 1.0]])  # 200x, 5x, a one-hot column
+    model = SimpleNamespace(hparam_names_=["label_smoothing", "momentum", "optimizer=adamw"],
+                            hparam_log_=log_columns(values))
+    assert hparams_summary(model) == "hyperparameters read: label_smoothing (log10), momentum, optimizer=adamw"
+    assert hparams_summary(SimpleNamespace(hparam_names_=[], hparam_log_=[])) is None

@@ -74,13 +74,25 @@ def gate_summary(model) -> str | None:
     base = gate["budget0_kind"]
     share = gate.get(f"{base}_setting", {}).get("weight")
     text = f"without the curve, {GATE_KINDS.get(base, base)} ({base}"
-    text += f", at share {share:g} beside the graph prediction)" if share is not None else ")"
+    if share is not None:
+        text += ", alone" if share == 1 else f", at share {share:g} mixed with the graph prediction"
+    text += ")"
     if not model.budget:
         return f"gate (chosen on the training split's cross-validation): {text}"
     kind, weight = gate["kind"], float(gate.get("weight", 1.0))
-    curve = (f"with {model.budget} epochs, {GATE_KINDS.get(kind, kind)} ({kind}) at share {weight:g} beside that"
+    curve = (f"with {model.budget} epochs, {GATE_KINDS.get(kind, kind)} ({kind}), "
+             + ("alone" if weight == 1 else f"at share {weight:g} mixed with the model without the curve")
              if gate.get("used") else f"with {model.budget} epochs the same: no curve model beat it")
     return f"gate (chosen on the training split's cross-validation): {text}; {curve}"
+
+
+def hparams_summary(model) -> str | None:
+    """The hyperparameters the model reads, those read in log10 named (positive values spread over two decades or
+    more in training); None when it reads none."""
+    names, log = getattr(model, "hparam_names_", []), getattr(model, "hparam_log_", [])
+    if not names:
+        return None
+    return "hyperparameters read: " + ", ".join(f"{n} (log10)" if flag else n for n, flag in zip(names, log))
 
 
 def held_out_summary(model, records) -> str:
@@ -174,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
     gate = gate_summary(model)
     if gate:
         print(gate)
+    reading = hparams_summary(model)
+    if reading:
+        print(reading)
     repeated = repeated_runs_note(records)
     if repeated:
         print(f"note: {repeated}")

@@ -380,7 +380,8 @@ def carry_stopped_runs(records: Sequence, name: str, lines: Sequence[int]) -> st
            "the odd ones out?" if _few_longer(len(full_length), len(stopped)) else "")
     return (f"{name}: {len(stopped)} record(s) with a target end their curve before epoch {longest}, the longest "
             f"(shortest: line {lines[first]}, {records[first].stopped_at} epochs): read as runs stopped early, "
-            f"each channel's last value carried to the end (an lr schedule as a full run's it follows){few}")
+            f"each channel's last value carried to the end (an lr channel instead goes on as the schedule of a "
+            f"full-length run whose rates it matched up to its stop, where there is one){few}")
 
 
 def _few_longer(longer: int, stopped: int) -> bool:

@@ -93,8 +93,9 @@ def hparam_reading(records: Sequence) -> tuple[list[str], list[bool]]:
     zeros = [name for name, flag, column in zip(names, log, values.T) if not flag and _log_spread_but_zero(column)]
     if zeros:
         warnings.warn(f"hparams {', '.join(zeros)}: positive values spread over {LOG_RATIO:g}x or more, but some "
-                      "training records give 0, so read on a linear scale, not in log10 (give a small positive "
-                      "value for 'none', e.g. 1e-8, to read it in log10)", TrainingRecordsWarning, stacklevel=2)
+                      "training records give 0, so read on a linear scale, not in log10 (to read it in log10, give "
+                      "'none' a positive value below the others, e.g. a tenth of the smallest)",
+                      TrainingRecordsWarning, stacklevel=2)
     return names, log
 
 
