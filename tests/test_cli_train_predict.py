@@ -160,8 +160,8 @@ def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys)
     ('{"acuracy": [0.4, 0.5, 0.6], "loss_mean": [1, 1, 1], "loss_median": [1, 1, 1]}',
      "the curve lacks accuracy (it has acuracy, loss_mean, loss_median; 'acuracy' a misspelt 'accuracy'?)"),
     ('{"accuracy": [0.4, 0.5, 0.6], "loss_mean": [1.0]}', "curve: channels differ in length (accuracy 3, loss_mean 1 "
-                                                          "epochs); give each the same epochs, null where one was "
-                                                          "not logged"),
+                                                          "epochs); give each the same epochs, null where not "
+                                                          "logged (a longer lr: pad the others)"),
     ("[0.4, 0.5", "invalid JSON at line 1"),
 ])
 def test_predict_curve_errors(curve, message, ckpt3, tmp_path, capsys):

@@ -497,3 +497,22 @@ def test_a_model_left_out_for_a_channel_gets_no_second_note_on_its_budgets(tmp_p
                  "--out", str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err
     assert "note: curve_power_law is left out at budgets >= 1" in err and "curve_power_law runs at budget" not in err
+
+
+def test_a_best_predictor_whose_lead_is_within_its_paired_spread_is_called_a_tie():
+    """A mean lead of 0.003 on one split of five is no lead: said, with the paired difference; a lead on every
+    split is not."""
+    from naapgnn.evaluation.analysis import close_lead_words, close_leads
+
+    taus = {("gnn", 3): [0.60, 0.45, 0.50, 0.52, 0.55], ("baker", 3): [0.62, 0.30, 0.52, 0.59, 0.565],
+            ("gnn", 5): [0.70, 0.71, 0.72, 0.73, 0.74], ("baker", 5): [0.60, 0.61, 0.62, 0.63, 0.64]}
+    runs = pd.DataFrame([{"predictor": p, "budget": b, "protocol": "repeated", "split": s, "seed": 0, "kendall_tau": t,
+                          "violations": 0.0} for (p, b), ts in taus.items() for s, t in enumerate(ts)])
+    results = runs.groupby(["predictor", "budget", "protocol"], as_index=False)[["kendall_tau", "violations"]].mean()
+    (lead,) = close_leads(results, runs, "repeated")
+    d = np.subtract(taus[("gnn", 3)], taus[("baker", 3)])
+    assert (lead["budget"], lead["best"], lead["next"], lead["at_least"], lead["n"]) == (3, "gnn", "baker", 1, 5)
+    assert lead["mean"] == pytest.approx(d.mean()) and lead["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(5))
+    assert close_lead_words(lead, str.upper) == (
+        f"at 3 epochs GNN leads BAKER by +{d.mean():.3f} +- {lead['se']:.3f} in Kendall tau paired over 5 runs, "
+        "level or ahead on 1 of them: within one standard error, a tie")

@@ -111,8 +111,8 @@ def run(args: argparse.Namespace, hold) -> int:
     from pathlib import Path
 
     from naapgnn.errors import NaapgnnError
-    from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, reads_lacking,
-                                             spent_fraction, stopped_before_note)
+    from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, close_lead_words,
+                                             close_leads, reads_lacking, spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
     from naapgnn.evaluation.notes import cut_short_note, equal_targets_note, small_inner_note, small_split_note
@@ -205,6 +205,8 @@ def run(args: argparse.Namespace, hold) -> int:
               f"{r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  "
               f"{_spread(r['precision_at_5'], r['precision_at_5_std'], 2, 'n/a'):>10}  "
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
+    for lead in close_leads(result.results, result.runs, headline):
+        print(f"note: {close_lead_words(lead, lambda key: labels.get(key, key))}")
     percent = "targets read in percent and divided by 100: MAEs are fractions (0.01 = 1 point)"
     for note in (small_split_note(result), equal_targets_note(result),
                  percent if args.target_scale == "percent" else None):

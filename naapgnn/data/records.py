@@ -351,9 +351,8 @@ def _curve(curve: Any, diverged_ok: bool = False) -> dict[str, np.ndarray]:
         out[channel] = curve_values(values, channel, diverged_ok)
     lengths = {k: len(v) for k, v in out.items() if len(v)}
     if len(set(lengths.values())) > 1:
-        desc = ", ".join(f"{k} {n}" for k, n in lengths.items())
-        raise NaapgnnError(f"curve: channels differ in length ({desc} epochs); give each the same epochs, null where "
-                           "one was not logged (a known lr schedule beside a shorter curve: the curve padded with null)")
+        raise NaapgnnError(f"curve: channels differ in length ({', '.join(f'{k} {n}' for k, n in lengths.items())} "
+                           "epochs); give each the same epochs, null where not logged (a longer lr: pad the others)")
     return out
 
 

@@ -23,7 +23,8 @@ HEADLINE_ORDER = ("repeated", "kfold", "official", "extrapolate")
 INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
-__all__ = ["best_per_budget", "best_label", "good_enough_budget", "headline_protocol", "summarize_runs", "advise",
+__all__ = ["best_per_budget", "close_leads", "close_lead_words", "best_label", "good_enough_budget",
+           "headline_protocol", "summarize_runs", "advise",
            "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "cost_definition",
            "stopped_before_note", "HEADLINE_ORDER", "INNER_PREFIX"]
 
@@ -41,6 +42,40 @@ def best_per_budget(results, protocol: str | None = None):
     sub = results if protocol is None else results[results["protocol"] == protocol]
     sub = sub.sort_values(["budget", "kendall_tau", "violations"], ascending=[True, False, True], na_position="last")
     return sub.groupby("budget", sort=True).head(1).reset_index(drop=True)
+
+
+def close_leads(results, runs, protocol: str) -> list[dict]:
+    """The budgets where :func:`best_per_budget`'s pick leads the next predictor by no more than the standard error
+    of their Kendall taus' difference paired over the same runs (split and seed): a lead a mean alone overstates.
+    Each: ``budget``, ``best``, ``next`` and :func:`naapgnn.evaluation.protocols.paired_difference`'s ``mean``,
+    ``se``, ``at_least``, ``n`` (budgets of fewer than 2 paired runs are left out)."""
+    from naapgnn.evaluation.protocols import paired_difference
+
+    sub = results[results["protocol"] == protocol]
+    mine = runs[runs["protocol"] == protocol]
+    out = []
+    for _, best in best_per_budget(results, protocol).iterrows():
+        budget = best["budget"]
+        others = sub[(sub["budget"] == budget) & (sub["predictor"] != best["predictor"])].sort_values(
+            ["kendall_tau", "violations"], ascending=[False, True], na_position="last")
+        if others.empty or math.isnan(float(others.iloc[0]["kendall_tau"])):
+            continue
+        taus = [mine[(mine["budget"] == budget) & (mine["predictor"] == key)].set_index(["split", "seed"])[
+            "kendall_tau"].dropna() for key in (best["predictor"], others.iloc[0]["predictor"])]
+        pairs = taus[0].index.intersection(taus[1].index)
+        if len(pairs) < 2:
+            continue
+        lead = paired_difference(taus[0][pairs].to_numpy(), taus[1][pairs].to_numpy())
+        if lead["mean"] <= lead["se"]:
+            out.append({"budget": int(budget), "best": best["predictor"], "next": others.iloc[0]["predictor"], **lead})
+    return out
+
+
+def close_lead_words(lead: dict, name) -> str:
+    """One sentence for a :func:`close_leads` entry (``name``: predictor key -> its name)."""
+    return (f"at {lead['budget']} epochs {name(lead['best'])} leads {name(lead['next'])} by {lead['mean']:+.3f} "
+            f"+- {lead['se']:.3f} in Kendall tau paired over {lead['n']} runs, level or ahead on {lead['at_least']} "
+            f"of them: within one standard error, a tie")
 
 
 def undefined_text(result, key: str, budget: int, protocol: str) -> str:
