@@ -363,7 +363,7 @@ def test_a_cost_never_holds_the_accuracy():
 def test_a_lone_longer_run_is_named_as_maybe_the_odd_one_out(tmp_path):
     curves = [{"val_acc": [0.2, 0.3]}] * 3 + [{"val_acc": [0.2, 0.3, 0.4, 0.5]}]
     with pytest.warns(NaapgnnWarning, match=r"3 record\(s\) with a target end their curve before epoch 4, the "
-                                            r"longest .* it follows\); only 1 reach it \(line 4\): the odd ones "
+                                            r"longest .* where there is one\); only 1 reach it \(line 4\): the odd ones "
                                             r"out\?$"):
         load_jsonl(_write(tmp_path / "long.jsonl", curves))
 
@@ -380,8 +380,9 @@ def test_a_finished_run_whose_curve_ends_early_stands_still_to_the_longest(tmp_p
         records = load_jsonl(path)
     assert [str(w.message) for w in caught] == [
         f"{path}: 1 record(s) with a target end their curve before epoch 4, the longest (shortest: line 2, "
-        "2 epochs): read as runs stopped early, each channel's last value carried to the end (an lr schedule as a "
-        "full run's it follows)"]
+        "2 epochs): read as runs stopped early, each channel's last value carried to the end (an lr channel "
+        "instead goes on as the schedule of a full-length run whose rates it matched up to its stop, where there is "
+        "one)"]
     assert records[1].curve["val_acc"].tolist() == [0.1, 0.15, 0.15, 0.15]
     assert records[1].curve["lr"].tolist() == cyclic  # the schedule it followed goes on
     assert records[1].stopped_at == 2 and records[0].stopped_at is None
@@ -567,3 +568,22 @@ def test_an_early_stopping_benchmark_whose_runs_reach_its_cap_is_not_asked_about
     ending = "(an lr channel instead goes on as the schedule of a full-length run whose rates it matched up to its " \
              "stop, where there is one)"
     assert [str(w.message).endswith(ending) for w in caught] == [True]
+
+
+@pytest.mark.parametrize("channel, as_logged", [("val_acc", lambda a: a), ("valid_error", lambda a: 100 * (1 - a))])
+def test_targets_that_fall_as_the_final_accuracy_rises_read_as_error_rates(tmp_path, channel, as_logged):
+    """Targets of 1 - the final accuracy (error rates) get one warning, whatever the accuracy channel's name and
+    unit; the same records with the final accuracy as target get none."""
+    finals = np.linspace(0.4, 0.9, 12)
+    path = tmp_path / "b.jsonl"
+    for targets, warned in [(1 - finals, True), (finals, False)]:
+        path.write_text("".join(json.dumps({"id": f"n{i}", "arch": SCHEME, "target": round(float(t), 6), "curve": {
+            channel: [round(float(as_logged(a)), 6) for a in (0.2, f)]}}) + "\n" for i, (f, t) in enumerate(zip(
+                finals, targets))))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load_jsonl(path)
+        said = [str(w.message) for w in caught if "targets fall" in str(w.message)]
+        assert said == ([f"{path}: the targets fall as the curves' final {channel} rises (Spearman -1.00 over 12 "
+                         "records): error rates? naapgnn's target is the final accuracy, higher is better (give 1 - "
+                         "the error), or its top-k figures name the worst architectures"] if warned else [])

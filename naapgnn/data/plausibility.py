@@ -19,12 +19,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from naapgnn.data.channels import ACCURACY_SLACK, is_cost_channel, is_loss_channel
+from naapgnn.data.channels import ACCURACY_SLACK, accuracy_candidates, as_accuracy, is_cost_channel, is_loss_channel
 from naapgnn.data.names import name_words
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["is_accuracy_name", "is_learning_rate_name", "negative_learning_rate", "check_plausible",
-           "lr_mismatch_notice", "lr_contradiction", "describe_lr_contradiction", "LR_RATIO"]
+           "lr_mismatch_notice", "lr_contradiction", "describe_lr_contradiction", "reversed_target_notice", "LR_RATIO",
+           "REVERSED_RHO"]
 
 # Words of a name that make an accuracy channel a difference, a ratio or a transform, which may be negative
 _NOT_AN_ACCURACY = frozenset({"delta", "diff", "difference", "gain", "change", "improvement", "drop", "log", "logit",
@@ -32,6 +33,9 @@ _NOT_AN_ACCURACY = frozenset({"delta", "diff", "difference", "gain", "change", "
 LR_RATIO = 1.25
 """How far (a factor) an ``hparams`` learning rate may lie outside its ``lr`` channel's range before it is said to
 contradict it: a schedule sampled once an epoch may miss its peak by some percent."""
+REVERSED_RHO = -0.8
+"""A rank correlation of the targets with every accuracy-like channel's last value at or below which the targets
+read as error rates (:func:`reversed_target_notice`): an error rate against its own run's accuracy gives near -1."""
 
 
 def is_accuracy_name(name: str) -> bool:
@@ -114,3 +118,29 @@ def lr_contradiction(record) -> tuple | None:
     if rate * LR_RATIO < low or (rate > high * LR_RATIO and not rising):
         return key, rate, channel, low, high
     return None
+
+
+def reversed_target_notice(records: Sequence, name: str, least: int = 10) -> str | None:
+    """A warning when the targets fall as the curves' final accuracy rises: the Spearman correlation of the targets
+    with the last value of every channel read as an accuracy (an error rate as one minus it) is at most
+    :data:`REVERSED_RHO`, as when the targets are final error rates where naapgnn reads the final accuracy (higher is
+    better; its top-k figures would then name the worst). None with fewer than ``least`` targets or no such channel."""
+    from scipy.stats import spearmanr
+
+    scored = [r for r in records if r.target is not None]
+    if len(scored) < least:
+        return None
+    targets = np.array([r.target for r in scored], dtype=float)
+    rhos = {}
+    for channel, factor in accuracy_candidates(scored).items():
+        last = np.array([as_accuracy(r.curve[channel], factor)[-1] if len(r.curve.get(channel, ())) else np.nan
+                         for r in scored])
+        given = np.isfinite(last)
+        if given.sum() >= least and np.ptp(last[given]) > 0 and np.ptp(targets[given]) > 0:
+            rhos[channel] = float(spearmanr(last[given], targets[given])[0])
+    if not rhos or max(rhos.values()) > REVERSED_RHO:
+        return None
+    channel = min(rhos, key=rhos.get)
+    return (f"{name}: the targets fall as the curves' final {channel} rises (Spearman {rhos[channel]:.2f} over "
+            f"{len(scored)} records): error rates? naapgnn's target is the final accuracy, higher is better (give 1 - "
+            "the error), or its top-k figures name the worst architectures")
