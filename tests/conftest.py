@@ -24,6 +24,26 @@ def load_script():
     return load
 
 
+@pytest.fixture
+def blind_file(load_script, tmp_path):
+    """A function writing a blind tester's benchmark with ``scripts/NAME.py`` (its defaults), checking that it is
+    the file README measured (its SHA-256 starts with ``digest``), and returning its records as naapgnn reads them
+    (``load_benchmark``'s keyword arguments; its warnings on the file's diverged and stopped runs not shown)."""
+    import hashlib
+    import warnings
+
+    from naapgnn.data.records import load_benchmark
+
+    def write(name: str, digest: str, **load):
+        path = tmp_path / f"{name}.jsonl"
+        assert load_script(name).main([str(path)]) == 0
+        assert hashlib.sha256(path.read_bytes()).hexdigest().startswith(digest)  # README's figures are of this file
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load_benchmark(path, **load)
+    return write
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not (DATA_DIR / "naap440.csv").is_file():

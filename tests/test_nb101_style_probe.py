@@ -1,22 +1,13 @@
 """scripts/nb101_style_probe.py: the NAS-Bench-101-style sparse-log benchmark README's blind probe reads."""
 from __future__ import annotations
 
-import hashlib
-import warnings
-
 import pytest
 
 from naapgnn.data.gaps import logged_epochs
-from naapgnn.data.records import load_benchmark
 
 
-def test_the_nb101_style_probe_is_the_file_readme_measured_and_logs_at_four_epochs(tmp_path, load_script):
-    path = tmp_path / "nb101.jsonl"
-    assert load_script("nb101_style_probe").main([str(path)]) == 0
-    assert hashlib.sha256(path.read_bytes()).hexdigest().startswith("a5a6a463")  # README's figures are of this file
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        records = load_benchmark(path, target_scale="percent")
+def test_the_nb101_style_probe_is_the_file_readme_measured_and_logs_at_four_epochs(blind_file):
+    records = blind_file("nb101_style_probe", "a5a6a463", target_scale="percent")
     assert len(records) == 300 and sum(r.split == "test" for r in records) == 60
     assert logged_epochs(records) == [4, 12, 36, 108]
     assert all(r.num_epochs == 108 and set(r.curve) == {"validation_accuracy", "train_loss", "lr"} for r in records)
