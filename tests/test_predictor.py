@@ -394,3 +394,28 @@ def test_a_channel_no_record_logs_is_refused_where_one_record_lacking_it_is_read
         fitted.predict(renamed)
     with pytest.warns(NaapgnnWarning, match="curve channel 'accuracy' \\(1 of 5, e.g. "):
         assert np.all(np.isfinite(fitted.predict([renamed[0], *test[1:5]])))
+
+
+def test_a_loss_every_training_record_logged_is_read_at_its_training_mean_when_lacking(train, test, monkeypatch):
+    """README and the model's warning say so; the model read the lacking channel as zeros with presence 0, a value
+    no training record had (a blind tester's prediction fell from 0.604 to 0.493 without its val_loss)."""
+    import naapgnn.models.network as network
+    from naapgnn.features.curves import channel_columns
+
+    model = GNNPredictor(budget=3, blend_forest=0.0, **{**TINY, "max_epochs": 5}).fit(train[:40])
+    seen = []
+    real = network.predict_members
+    monkeypatch.setattr(network, "predict_members", lambda members, g, curve, hp: seen.append(curve.clone())
+                        or real(members, g, curve, hp))
+    full = test[1]
+    lacking = Record("n", full.arch, curve={c: v for c, v in full.curve.items() if c != "loss_median"})
+    with pytest.warns(NaapgnnWarning, match="read as its training mean: curve channel 'loss_median'"):
+        model.predict([full, lacking])
+    columns = channel_columns(3, model.curve_channels_)
+    assert model.curve_channels_ == ["accuracy", "loss_mean", "loss_median", "lr"]  # NAAP-440's cyclic rate
+    assert [len(columns[c]) for c in model.curve_channels_] == [13, 13, 13, 10] and columns["loss_median"][0] == 26
+    names = curve_feature_names(3, model.curve_channels_)
+    assert all(names[j].startswith(f"{c}_") for c, js in columns.items() for j in js) and len(names) == 49
+    assert (seen[0][1, columns["loss_median"]] == 0).all()  # standardised: the training mean
+    others = columns["accuracy"] + columns["loss_mean"]
+    assert seen[0][1, others].equal(seen[0][0, others]) and not (seen[0][0, columns["loss_median"]] == 0).all()

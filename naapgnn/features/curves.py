@@ -35,7 +35,7 @@ from naapgnn.data.channels import (SCHEDULE_CHANNEL, accuracy_candidates, fracti
                                    is_loss_channel, is_training_channel, measured_channels, target_channel)
 from naapgnn.errors import NaapgnnError
 
-__all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "lr_period",
+__all__ = ["cycle_summary", "geometric_tail", "curve_features", "curve_feature_names", "channel_columns", "lr_period",
            "curve_channels", "check_logged", "declares_cycle", "is_loss_channel", "ranking_channel",
            "values_and_differences", "require_curve", "values_and_differences_names", "columns_beyond",
            "SCHEDULE_CHANNEL"]
@@ -185,6 +185,16 @@ def curve_feature_names(budget: int, channels: Sequence[str], raw: bool = False)
         if cyclic and c != SCHEDULE_CHANNEL:
             names += [f"{c}_{f}" for f in _CYCLE]
     return names
+
+
+def channel_columns(budget: int, channels: Sequence[str], raw: bool = False) -> dict[str, list[int]]:
+    """Each channel's columns among :func:`curve_feature_names` (the same arguments)."""
+    cyclic, out, start = SCHEDULE_CHANNEL in channels, {}, 0
+    for c in channels:
+        width = 0 if budget == 0 else (len(_FREE) + (budget if raw else 0)
+                                       + (len(_CYCLE) if cyclic and c != SCHEDULE_CHANNEL else 0))
+        out[c], start = list(range(start, start + width)), start + width
+    return out
 
 
 def curve_features(records: Sequence, budget: int, channels: Sequence[str], raw: bool = False,

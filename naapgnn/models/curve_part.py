@@ -29,8 +29,8 @@ from sklearn.preprocessing import StandardScaler
 from naapgnn.data.channels import fraction_scale
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError, NaapgnnWarning
-from naapgnn.features.curves import (SCHEDULE_CHANNEL, columns_beyond, curve_channels, curve_feature_names,
-                                     curve_features, shared_schedule, values_and_differences,
+from naapgnn.features.curves import (SCHEDULE_CHANNEL, channel_columns, columns_beyond, curve_channels,
+                                     curve_feature_names, curve_features, shared_schedule, values_and_differences,
                                      values_and_differences_names, with_schedule)
 
 __all__ = ["CurveMixin", "mean_and_scale"]
@@ -96,6 +96,17 @@ class CurveMixin:
 
     def _measured_channels(self) -> list[str]:
         return [c for c in self.curve_channels_ if c != SCHEDULE_CHANNEL]
+
+    def _lacking_at_mean(self, curve, seen):
+        """``curve`` (standardised inputs of the records ``seen``) with the columns of each channel every training
+        record logged that a record lacks set to their training mean, 0: what the model's warning and README say
+        (zeros and presence 0, as a training record lacking a channel reads, lay off every training record)."""
+        columns = channel_columns(int(self.budget), self.curve_channels_, bool(self.curve_raw))
+        for channel in self._required_channels():
+            lacking = [i for i, r in enumerate(seen) if not len(r.curve.get(channel, ()))]
+            if lacking and columns.get(channel):
+                curve[np.ix_(lacking, columns[channel])] = 0.0
+        return curve
 
     def _curve_values(self, records, seen=None) -> np.ndarray:
         """The kept per-epoch values and differences (``curve_value_names_``) standardised, a channel a record

@@ -413,6 +413,7 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
             statistics = self._statistics(raw) if self._stack_reads("statistics") or forest_reads else None
             seen = self._seen(records)
             g, curve, hp = self._inputs(records, raw, seen)
+            curve = self._lacking_at_mean(curve, seen)
             g, curve, hp = g.to(device), curve.to(device), hp.to(device)
             preds = predict_members([m.to(device) for m in self.members_], g, curve, hp).cpu().numpy()
             for m in self.members_:
