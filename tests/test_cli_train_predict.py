@@ -163,6 +163,8 @@ def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys)
                                                           "epochs); give each the same epochs, null where not "
                                                           "logged (a longer lr: pad the others)"),
     ("[0.4, 0.5", "invalid JSON at line 1"),
+    ('{"loss_mean": [1, 1, 1]}', "the curve lacks accuracy (it has loss_mean; lacking loss_median alone is read at "
+                                 "the training mean)"),  # loss_mean: read, not a misspelt loss_median
 ])
 def test_predict_curve_errors(curve, message, ckpt3, tmp_path, capsys):
     if curve.startswith(("{", "[")):

@@ -211,10 +211,14 @@ def attach_curve(records, curve: dict, model) -> None:
                                or not all(read_at_mean_when_lacking(c) for c in lacking)):
         from naapgnn.data.names import close_name
 
-        close = next(((got, want) for want in lacking if (got := close_name(want, curve))), None)
+        unread = [c for c in curve if c not in channels]  # a channel the checkpoint reads is no misspelt other
+        close = next(((got, want) for want in lacking if (got := close_name(want, unread))), None)
         hint = f"; {close[0]!r} a misspelt {close[1]!r}?" if close else ""
+        at_mean = [c for c in lacking if read_at_mean_when_lacking(c)] if len(lacking) < len(channels) else []
+        alone = f"; lacking {', '.join(at_mean)} alone is read at the training mean" if at_mean else ""
         raise NaapgnnError(f"--curve: the checkpoint reads the channels {', '.join(channels)}; the curve lacks "
-                           f"{', '.join(lacking)} (it has {', '.join(curve)}{hint})" + (
+                           f"{', '.join(c for c in lacking if c not in at_mean)} (it has {', '.join(curve)}{hint}"
+                           f"{alone})" + (
                                f" (give those channels as a JSON file, {{\"{channels[0]}\": [...], ...}})"
                                if set(curve) == {"accuracy"} else ""))
     epochs = max(len(curve[c]) for c in (channels or curve) if c in curve)
