@@ -257,8 +257,17 @@ def test_every_early_stopping_figure_has_its_interval_over_orders(mixed, tmp_pat
         assert (r.p_found_best_low, r.p_found_best_high) == pytest.approx((wilson.low, wilson.high))
         assert (r.rank_mean, r.rank_mean_ci) == pytest.approx(mean_ci(part.best_rank), nan_ok=True)
         assert (r.kept, r.kept_ci) == pytest.approx(mean_ci(part.kept), nan_ok=True)
+        least = np.minimum(r.budget, mixed.run_epochs).sum()  # every run stopped at the budget: no order spends less
         if r.epochs_ci > 0:
-            assert r.speedup_low == pytest.approx(68 / (r.epochs + r.epochs_ci)) and r.speedup_high > r.speedup
+            assert r.speedup_low == pytest.approx(68 / (r.epochs + r.epochs_ci))
+            assert r.speedup_high == pytest.approx(68 / max(r.epochs - r.epochs_ci, least))
+            assert r.speedup_high > r.speedup
+        assert r.epochs >= least
+    from naapgnn.search.summary import _speedup_interval
+
+    # a few orders' interval reaching below what stopping every run at the budget costs ends there, not at infinity
+    assert _speedup_interval(100, 20, 30, 10) == {"speedup_low": 2.0, "speedup_high": 10.0}
+    assert _speedup_interval(100, 50, 10, 10) == {"speedup_low": 100 / 60, "speedup_high": 2.5}
     settings = SearchSettings(strategy="early-stop", trials=3, warmup=2, thresholds=(0.0, 1e9), budget=(BUDGET,))
     row = summary.iloc[0]
     share = f"{row.p_found_best:.0%} ({row.p_found_best_low:.0%}–{row.p_found_best_high:.0%})"

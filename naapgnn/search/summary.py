@@ -153,7 +153,8 @@ def early_stop_summary(rows, problem):
         n = len(part)
         row = {"rule": rule, "budget": int(budget), "z": z, "orders": n, "epochs": epochs,
                "epochs_ci": epochs_ci, "speedup": all_epochs / epochs,
-               **_speedup_interval(all_epochs, epochs, epochs_ci), "regret": regret, "regret_ci": regret_ci}
+               **_speedup_interval(all_epochs, epochs, epochs_ci, np.minimum(budget, problem.run_epochs).sum()),
+               "regret": regret, "regret_ci": regret_ci}
         for name, found in (("p_found_best", part.best_rank == 1), (f"p_found_top{top}", part.best_rank <= top)):
             row[name] = float(found.mean())
             row[f"{name}_low"], row[f"{name}_high"] = wilson(int(found.sum()), n)
@@ -164,9 +165,11 @@ def early_stop_summary(rows, problem):
     return pd.DataFrame(out)
 
 
-def _speedup_interval(all_epochs: float, epochs: float, epochs_ci: float) -> dict:
-    """The speed-up's 95% interval, read off the mean epochs' (``all_epochs`` over its ends; NaN for one order)."""
+def _speedup_interval(all_epochs: float, epochs: float, epochs_ci: float, least: float) -> dict:
+    """The speed-up's 95% interval, read off the mean epochs' (``all_epochs`` over its ends; NaN for one order),
+    its lower end no lower than ``least``, the epochs of stopping every run at the budget (or its own end), which no
+    order can spend less than (a few orders' t interval reached below 0 epochs, a speed-up of infinity)."""
     if math.isnan(epochs_ci):
         return {"speedup_low": math.nan, "speedup_high": math.nan}
-    high = all_epochs / (epochs - epochs_ci) if epochs > epochs_ci else math.inf
-    return {"speedup_low": all_epochs / (epochs + epochs_ci), "speedup_high": high}
+    return {"speedup_low": all_epochs / (epochs + epochs_ci),
+            "speedup_high": all_epochs / max(epochs - epochs_ci, least, 1)}
