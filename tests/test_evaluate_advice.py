@@ -516,3 +516,29 @@ def test_a_best_predictor_whose_lead_is_within_its_paired_spread_is_called_a_tie
     assert close_lead_words(lead, str.upper) == (
         f"at 3 epochs GNN leads BAKER by +{d.mean():.3f} +- {lead['se']:.3f} in Kendall tau paired over 5 runs, "
         "level or ahead on 1 of them: within one standard error, a tie")
+
+
+def test_seeds_of_one_configuration_are_also_scored_as_one_configuration():
+    """Two runs of one configuration are a pair ordered by seed noise: the note counts such pairs per test split and
+    gives each predictor's Kendall tau over configuration means."""
+    from naapgnn.evaluation.analysis import configuration_taus
+    from naapgnn.evaluation.metrics import kendall_tau
+    from naapgnn.evaluation.notes import configuration_note
+
+    groups = np.array([0, 0, 1, 1, 2, 3, 3, 3])
+    y = np.array([0.50, 0.52, 0.60, 0.61, 0.70, 0.40, 0.41, 0.39])
+    pred = np.array([0.55, 0.50, 0.58, 0.62, 0.66, 0.45, 0.42, 0.44])
+    runs = [{"test": np.arange(8), "pred": pred}, {"test": np.arange(4), "pred": pred[:4]}]
+    result = SimpleNamespace(bench=SimpleNamespace(groups=groups, y=y), advice_protocol="repeated",
+                             protocols=["repeated"], predictions={("gnn", 3, "repeated"): runs})
+    frame = configuration_taus(result, "repeated")
+    means = [kendall_tau([0.51, 0.605, 0.70, 0.40], [0.525, 0.60, 0.66, 0.4366667]), kendall_tau([0.51, 0.605],
+                                                                                                  [0.525, 0.60])]
+    assert frame.kendall_tau.iloc[0] == pytest.approx(np.mean(means))
+    assert frame.twin_pairs.iloc[0] == pytest.approx((1 + 1 + 3 + 1 + 1) / 2)  # 5 pairs in the first, 2 in the second
+    assert configuration_note(result, str.upper).startswith("a test split holds 3.5 pairs of two runs of one "
+                                                            "configuration on average")
+    assert configuration_note(result, str.upper).endswith(f"3 epochs GNN {np.mean(means):.3f} +- "
+                                                          f"{np.std(means, ddof=1):.3f}")
+    result.bench.groups = None
+    assert configuration_taus(result, "repeated") is None and configuration_note(result, str) is None

@@ -115,7 +115,8 @@ def run(args: argparse.Namespace, hold) -> int:
                                              close_leads, reads_lacking, spent_fraction, stopped_before_note)
     from naapgnn.evaluation.benchmark import load_benchmark_for_evaluation
     from naapgnn.evaluation.evaluate import channels_lacking, check_options, run_evaluation, select_predictors
-    from naapgnn.evaluation.notes import cut_short_note, equal_targets_note, small_inner_note, small_split_note
+    from naapgnn.evaluation.notes import (configuration_note, cut_short_note, equal_targets_note, small_inner_note,
+                                          small_split_note)
     from naapgnn.evaluation.report import write_outputs
     from naapgnn.io import staged_writes
     from naapgnn.runtime import resolve_device
@@ -207,6 +208,9 @@ def run(args: argparse.Namespace, hold) -> int:
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
     for lead in close_leads(result.results, result.runs, headline):
         print(f"note: {close_lead_words(lead, lambda key: labels.get(key, key))}")
+    twins = configuration_note(result, str)  # by key: the labels above are long
+    if twins:
+        print(f"note: {twins}")
     percent = "targets read in percent and divided by 100: MAEs are fractions (0.01 = 1 point)"
     for note in (small_split_note(result), equal_targets_note(result),
                  percent if args.target_scale == "percent" else None):

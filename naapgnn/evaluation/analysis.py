@@ -23,7 +23,8 @@ HEADLINE_ORDER = ("repeated", "kfold", "official", "extrapolate")
 INNER_PREFIX = "inner:"
 SUMMARY_METRICS = ("kendall_tau", "violations", "mae")
 
-__all__ = ["best_per_budget", "close_leads", "close_lead_words", "best_label", "good_enough_budget",
+__all__ = ["best_per_budget", "close_leads", "close_lead_words", "configuration_taus", "best_label",
+           "good_enough_budget",
            "headline_protocol", "summarize_runs", "advise",
            "budget_edge_note", "inner_protocol", "times_faster", "spent_fraction", "cost_definition",
            "stopped_before_note", "HEADLINE_ORDER", "INNER_PREFIX"]
@@ -76,6 +77,37 @@ def close_lead_words(lead: dict, name) -> str:
     return (f"at {lead['budget']} epochs {name(lead['best'])} leads {name(lead['next'])} by {lead['mean']:+.3f} "
             f"+- {lead['se']:.3f} in Kendall tau paired over {lead['n']} runs, level or ahead on {lead['at_least']} "
             f"of them: within one standard error, a tie")
+
+
+def configuration_taus(result, protocol: str):
+    """Where the ``protocol``'s test splits hold runs of one configuration more than once (seeds): per predictor and
+    budget, the mean and std over runs of the Kendall tau over configuration means (each configuration's runs'
+    targets and predictions averaged), as a frame with ``predictor, budget, kendall_tau, kendall_tau_std`` and
+    ``twin_pairs``, the pairs per test split that are two runs of one configuration (ordered by seed noise alone,
+    which the ordinary figures count as any pair); None where no test split repeats a configuration."""
+    import pandas as pd
+
+    from naapgnn.evaluation.metrics import kendall_tau
+
+    groups = result.bench.groups
+    if groups is None:
+        return None
+    rows, twins = [], []
+    for (key, budget, run_protocol), runs in result.predictions.items():
+        if run_protocol != protocol:
+            continue
+        taus = []
+        for run in runs:
+            test = np.asarray(run["test"])
+            _, inverse, counts = np.unique(groups[test], return_inverse=True, return_counts=True)
+            twins.append(int((counts * (counts - 1) // 2).sum()))
+            mean = lambda values: np.bincount(inverse, weights=values) / counts  # noqa: E731
+            taus.append(kendall_tau(mean(result.bench.y[test]), mean(np.asarray(run["pred"], dtype=float))))
+        rows.append({"predictor": key, "budget": budget, "kendall_tau": float(np.mean(taus)),
+                     "kendall_tau_std": float(np.std(taus, ddof=1)) if len(taus) > 1 else math.nan})
+    if not rows or not max(twins):
+        return None
+    return pd.DataFrame(rows).assign(twin_pairs=float(np.mean(twins))).sort_values(["budget", "predictor"])
 
 
 def undefined_text(result, key: str, budget: int, protocol: str) -> str:

@@ -10,7 +10,7 @@ from naapgnn.evaluation.analysis import headline_protocol
 SMALL_INNER_FOLD = 20
 
 __all__ = ["test_sizes", "small_split_note", "small_inner_note", "tie_note", "equal_targets_note", "cut_short_note",
-           "longest_curve", "full_source"]
+           "longest_curve", "full_source", "configuration_note"]
 
 
 def test_sizes(result, protocol: str) -> list[int]:
@@ -88,3 +88,23 @@ def full_source(result) -> str:
     """Where the full training's length comes from, for the report's setup."""
     longest = longest_curve(result)
     return "the benchmark's curve length" if result.full_epochs == longest else f"given; the curves hold {longest}"
+
+
+def configuration_note(result, name, plus_minus: str = "+-") -> str | None:
+    """One sentence where the headline protocol's test splits hold runs of one configuration more than once: how many
+    pairs of a split are such twins, and each predictor's Kendall tau over configuration means at each budget
+    (:func:`naapgnn.evaluation.analysis.configuration_taus`; ``name``: predictor key -> its name)."""
+    from naapgnn.evaluation.analysis import configuration_taus
+
+    protocol = result.advice_protocol or headline_protocol(result.protocols)
+    frame = configuration_taus(result, protocol)
+    if frame is None:
+        return None
+    per_budget = "; ".join(f"{budget} epochs " + ", ".join(
+        f"{name(r.predictor)} {r.kendall_tau:.3f}" + ("" if np.isnan(r.kendall_tau_std) else
+                                                      f" {plus_minus} {r.kendall_tau_std:.3f}")
+        for r in part.sort_values("kendall_tau", ascending=False).itertuples())
+        for budget, part in frame.groupby("budget"))
+    return (f"a test split holds {frame.twin_pairs.iloc[0]:.1f} pairs of two runs of one configuration on average "
+            "(seeds: their order is noise, which every figure above counts as any pair's); Kendall tau over "
+            f"configuration means, each configuration's runs' targets and predictions averaged: {per_budget}")

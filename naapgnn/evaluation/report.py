@@ -10,8 +10,8 @@ import numpy as np
 from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, close_lead_words, close_leads,
                                          headline_protocol, cost_definition, spent_fraction, stopped_before_note,
                                          times_faster, undefined_text)
-from naapgnn.evaluation.notes import (cut_short_note, equal_targets_note, full_source, small_inner_note,
-                                      small_split_note, test_sizes, tie_note)
+from naapgnn.evaluation.notes import (configuration_note, cut_short_note, equal_targets_note, full_source,
+                                      small_inner_note, small_split_note, test_sizes, tie_note)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -351,8 +351,8 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
                      _pm(r["top5_regret"], r["top5_regret_std"], 4)])
     lines.append(_table(["epochs", "training spent", "speed-up per architecture", "best predictor", "Kendall tau",
                          "violations", "MAE", "precision@5", "precision@10", "top-5 regret"], rows))
-    lines += [f"Note: {close_lead_words(lead, lab).replace('+-', '±')}.\n"
-              for lead in close_leads(res, runs, headline)]
+    leads = [close_lead_words(lead, lab).replace("+-", "±") for lead in close_leads(res, runs, headline)]
+    lines += [f"Note: {text}.\n" for text in [*leads, configuration_note(result, str, "±")] if text]
 
     for protocol in result.protocols:
         lines += [f"## Kendall tau / violations by predictor (mean ± std over {_over(protocol)}) "
