@@ -288,7 +288,9 @@ def summary_text(rows: Sequence[dict], protocol: str) -> str:
     texts = {key: _cell(r, protocol) for key, r in by.items()}
     cell = max([24 if protocol == "official" else 30] + [len(t) + 2 for t in texts.values()])
     head = "model".ljust(width) + "".join(f"budget {b}".rjust(cell) for b in budgets)
-    lines = [head, "-" * len(head)]
+    what = ("violations/pairs  MAE of the median-violations seed" if protocol == "official" else
+            "Kendall tau mean+-std over the runs, v: mean violations")
+    lines = [f"{protocol} protocol; each cell: {what}", head, "-" * len(head)]
     for m in models:
         lines.append(m.ljust(width) + "".join(texts.get((m, b), "-").rjust(cell) for b in budgets))
     same = [m for m in models if _same_at_every_budget([by[(m, b)] for b in budgets if (m, b) in by])]

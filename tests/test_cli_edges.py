@@ -409,3 +409,14 @@ def test_train_names_the_file_whose_targets_are_all_equal(tmp_path, capsys):
     assert main(["train", "--budget", "0", "--data", str(path), "--out", str(tmp_path / "ck"), "--quiet"]) == 2
     assert capsys.readouterr().err.strip() == (f"naapgnn train: error: {path} (training split): all 12 targets are "
                                                "0.9: nothing to rank")
+
+
+def test_the_baselines_table_says_its_protocol_and_what_its_cells_hold():
+    from baselines.runner import summary_text
+
+    row = {"model": "m", "budget": 0, "kendall_tau": 0.5, "kendall_tau_std": 0.1, "violations": 20.0, "mae": 0.03,
+           "max_violations": 190}
+    assert summary_text([row], "repeated").splitlines()[0] == (
+        "repeated protocol; each cell: Kendall tau mean+-std over the runs, v: mean violations")
+    assert summary_text([row], "official").splitlines()[0] == (
+        "official protocol; each cell: violations/pairs  MAE of the median-violations seed")
