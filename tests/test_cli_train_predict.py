@@ -152,7 +152,8 @@ def test_predict_one_architecture_with_its_curve(ckpt3, bench, tmp_path, capsys)
     ("0.41,0.52", "--curve: 2 epochs given, the checkpoint (budget 3) needs the first 3"),
     ("0.41,x,0.5", "--curve: epoch 2: 'x' is not a finite number"),
     ("0.41,inf,0.5", "--curve: epoch 2: 'inf' is not a finite number (null for an epoch not logged)"),
-    ("41,52,55", "--curve: epoch 1: accuracy 41 is outside [0, 1] (give fractions)"),
+    ("41,52,55", "--curve: epoch 1: accuracy 41 is outside [0, 1] (give fractions; a comma list is the accuracy "
+                 "channel: a checkpoint reading others takes them as a JSON file)"),
     ('{"accuracy": [0.4, 1.5, 0.6]}', "c.json: epoch 2: accuracy 1.5 is outside [0, 1] (give fractions)"),
     ('{"accuracy": [0.4, 0.5, "a"]}', "curve.accuracy[2] (epoch 3): expected a finite number, got 'a'"),
     ('{"lr": [0.1, 0.1, 0.1]}', "--curve: the checkpoint reads the channels accuracy, loss_mean, loss_median; the "

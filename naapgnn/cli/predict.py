@@ -80,7 +80,9 @@ def read_curve(text: str) -> dict:
     outside = [(i, v) for i, v in enumerate(curve.get("accuracy", ())) if v == v and not 0 <= v <= 1]
     if outside:
         i, v = outside[0]
-        raise NaapgnnError(f"{source}: epoch {i + 1}: accuracy {v:g} is outside [0, 1] (give fractions)")
+        listed = "; a comma list is the accuracy channel: a checkpoint reading others takes them as a JSON file" \
+            if source == "--curve" else ""
+        raise NaapgnnError(f"{source}: epoch {i + 1}: accuracy {v:g} is outside [0, 1] (give fractions{listed})")
     return curve
 
 
