@@ -697,3 +697,18 @@ def test_only_too_few_records_are_blamed_on_the_option_that_sets_their_number(tm
                             lambda *a, error=error, **k: (_ for _ in ()).throw(error))
         assert main([*argv, "--out", str(tmp_path / f"{strategy}{len(said)}")]) == 2
         assert capsys.readouterr().err.strip().endswith(said)
+
+
+def test_a_search_over_seeds_of_one_configuration_says_each_record_is_a_candidate(tmp_path, capsys, load_script):
+    """A tester's search over 3 seeds per configuration reported 'found the best 0%' while it found the best
+    configuration every trial: the best record was a lucky seed. Said once, on screen."""
+    from naapgnn.cli import main
+
+    data = tmp_path / "seeds.jsonl"
+    assert load_script("seed_repeated_probe").main([str(data), "--configurations", "30"]) == 0
+    capsys.readouterr()
+    assert main(["search", "--strategy", "random", "--data", str(data), "--trials", "2", "--quiet",
+                 "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("note: 30 configurations (architecture and hyperparameters) have more than one record (90 "
+                     "records, seeds most likely): each record is a candidate of its own") == 1

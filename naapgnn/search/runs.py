@@ -36,7 +36,25 @@ def run_search(settings: SearchSettings, problem: SearchProblem, out: str | Path
                            f"({problem.full_epochs})")
     run = {"predictor": run_predictor, "random": run_compare, "evolution": run_compare, "compare": run_compare,
            "early-stop": run_early_stop, "enlarged": run_enlarged}[settings.strategy]
-    return run(settings, problem, Path(out))
+    done = run(settings, problem, Path(out))
+    repeated = _repeated_note(problem) if settings.strategy != "enlarged" else ""
+    return RunOutput(repeated + done.text, done.written)
+
+
+def _repeated_note(problem: SearchProblem) -> str:
+    """A note where some configuration has more than one record (seeds): each record is a candidate of its own."""
+    import numpy as np
+
+    from naapgnn.data.configurations import configuration_groups
+
+    groups = configuration_groups(problem.records)
+    if groups is None:
+        return ""
+    counts = np.bincount(groups)
+    return (f"note: {int((counts > 1).sum())} configurations (architecture and hyperparameters) have more than one "
+            f"record ({int(counts[counts > 1].sum())} records, seeds most likely): each record is a candidate of its "
+            "own, so a search may train one configuration more than once, and 'the best' is the best record, perhaps "
+            "a lucky seed\n")
 
 
 def _compare(settings: SearchSettings, problem: SearchProblem, out: Path, n_train, strategies):
