@@ -202,9 +202,9 @@ def run(args: argparse.Namespace, hold) -> int:
         undefined = math.isnan(r["kendall_tau"])
         tau = f"{'undefined':>13}" if undefined else f"{r['kendall_tau']:>6.3f}+-{_std(r['kendall_tau_std'], 3)}"
         print(f"{int(r['budget']):>6}  {spent}  {tau}  "
-              f"{_spread(r['violations'], r['violations_std'], 1, 'undef.'):>13}  "
+              f"{_pm(r['violations'], r['violations_std'], 1, 'undef.', '+-'):>13}  "
               f"{r['mae']:>7.4f}+-{_std(r['mae_std'], 4)}  "
-              f"{_spread(r['precision_at_5'], r['precision_at_5_std'], 2, 'n/a'):>10}  "
+              f"{_pm(r['precision_at_5'], r['precision_at_5_std'], 2, 'n/a', '+-'):>10}  "
               f"{best_label(r, labels.get(r['predictor'], r['predictor']))}")
     for lead in close_leads(result.results, result.runs, headline):
         print(f"note: {close_lead_words(lead, lambda key: labels.get(key, key))}")
@@ -286,29 +286,20 @@ def out_of_range_notes(predictors, budgets) -> list[str]:
     return notes
 
 
-def _spread(value: float, std: float, digits: int, undefined: str) -> str:
-    """A screen cell ``mean+-std`` (the mean alone for one run; ``undefined`` where the mean is: no pair to count,
-    or a test split of fewer than 5 architectures for precision@5)."""
-    import math
-
-    if math.isnan(value):
-        return undefined
-    return f"{value:.{digits}f}" + ("" if math.isnan(std) else f"+-{std:.{digits}f}")
-
-
 def _std(value: float, digits: int) -> str:
     import math
 
     return "n/a".ljust(digits + 2) if math.isnan(value) else f"{value:.{digits}f}"
 
 
-def _pm(mean: float, std: float, digits: int) -> str:
-    """``mean +- std``, or the mean alone for a single run (no spread)."""
+def _pm(mean: float, std: float, digits: int, undefined: str = "undefined", sep: str = " +- ") -> str:
+    """``mean +- std``, or the mean alone for a single run (no spread); ``undefined`` where the mean is (no pair to
+    count, a test split of fewer than 5 architectures for precision@5); ``sep``: ``"+-"`` in the screen's table."""
     import math
 
     if math.isnan(mean):
-        return "undefined"
-    return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" +- {std:.{digits}f}")
+        return undefined
+    return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f"{sep}{std:.{digits}f}")
 
 
 def advice_line(advice: dict, labels: dict) -> str:

@@ -40,9 +40,14 @@ def best_per_budget(results, protocol: str | None = None):
 
     ``results`` holds means (results.csv, or :func:`summarize_runs`); with ``protocol`` only its rows are read.
     """
+    return _ranked(results, protocol).groupby("budget", sort=True).head(1).reset_index(drop=True)
+
+
+def _ranked(results, protocol: str | None):
+    """``results`` (of ``protocol``) by budget, best first within each: the highest mean Kendall tau, then the
+    fewest violations."""
     sub = results if protocol is None else results[results["protocol"] == protocol]
-    sub = sub.sort_values(["budget", "kendall_tau", "violations"], ascending=[True, False, True], na_position="last")
-    return sub.groupby("budget", sort=True).head(1).reset_index(drop=True)
+    return sub.sort_values(["budget", "kendall_tau", "violations"], ascending=[True, False, True], na_position="last")
 
 
 def close_leads(results, runs, protocol: str) -> list[dict]:
@@ -52,23 +57,20 @@ def close_leads(results, runs, protocol: str) -> list[dict]:
     ``se``, ``at_least``, ``n`` (budgets of fewer than 2 paired runs are left out)."""
     from naapgnn.evaluation.protocols import paired_difference
 
-    sub = results[results["protocol"] == protocol]
     mine = runs[runs["protocol"] == protocol]
     out = []
-    for _, best in best_per_budget(results, protocol).iterrows():
-        budget = best["budget"]
-        others = sub[(sub["budget"] == budget) & (sub["predictor"] != best["predictor"])].sort_values(
-            ["kendall_tau", "violations"], ascending=[False, True], na_position="last")
-        if others.empty or math.isnan(float(others.iloc[0]["kendall_tau"])):
+    for budget, ranked in _ranked(results, protocol).groupby("budget", sort=True):
+        if len(ranked) < 2 or math.isnan(float(ranked.iloc[1]["kendall_tau"])):
             continue
+        best, second = ranked.iloc[0]["predictor"], ranked.iloc[1]["predictor"]
         taus = [mine[(mine["budget"] == budget) & (mine["predictor"] == key)].set_index(["split", "seed"])[
-            "kendall_tau"].dropna() for key in (best["predictor"], others.iloc[0]["predictor"])]
+            "kendall_tau"].dropna() for key in (best, second)]
         pairs = taus[0].index.intersection(taus[1].index)
         if len(pairs) < 2:
             continue
         lead = paired_difference(taus[0][pairs].to_numpy(), taus[1][pairs].to_numpy())
         if lead["mean"] <= lead["se"]:
-            out.append({"budget": int(budget), "best": best["predictor"], "next": others.iloc[0]["predictor"], **lead})
+            out.append({"budget": int(budget), "best": best, "next": second, **lead})
     return out
 
 

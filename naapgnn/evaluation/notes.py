@@ -10,7 +10,13 @@ from naapgnn.evaluation.analysis import headline_protocol
 SMALL_INNER_FOLD = 20
 
 __all__ = ["test_sizes", "small_split_note", "small_inner_note", "tie_note", "equal_targets_note", "cut_short_note",
-           "longest_curve", "full_source", "configuration_note"]
+           "longest_curve", "full_source", "configuration_note", "result_headline"]
+
+
+def result_headline(result) -> str:
+    """The protocol an evaluation's answer is read under: the one its advice was nested in, else the headline of
+    those it ran (:func:`naapgnn.evaluation.analysis.headline_protocol`)."""
+    return result.advice_protocol or headline_protocol(result.protocols)
 
 
 def test_sizes(result, protocol: str) -> list[int]:
@@ -22,7 +28,7 @@ def small_split_note(result) -> str | None:
     """:func:`naapgnn.evaluation.protocols.small_test_note` of the headline protocol's test splits."""
     from naapgnn.evaluation.protocols import small_test_note
 
-    headline = result.advice_protocol or headline_protocol(result.protocols)
+    headline = result_headline(result)
     sizes = test_sizes(result, headline)
     return small_test_note(sizes, len(result.bench.records), headline) if sizes else None
 
@@ -47,7 +53,7 @@ def small_inner_note(result, advice: dict | None) -> str | None:
 def tie_note(result) -> str | None:
     """A sentence when true accuracies tie within a test split of the headline protocol: the paper's violations
     count such a pair by the order of the records (:mod:`naapgnn.evaluation.metrics`); else None."""
-    headline = result.advice_protocol or headline_protocol(result.protocols)
+    headline = result_headline(result)
     tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
     tied = [int(sum(c * (c - 1) // 2 for c in np.unique(result.bench.y[list(t)], return_counts=True)[1]))
             for t in tests]
@@ -61,7 +67,7 @@ def tie_note(result) -> str | None:
 def equal_targets_note(result) -> str | None:
     """A sentence when every target of some test split of the headline protocol is the same: Kendall tau is
     undefined there (and the violations, counted in the records' order, say nothing); else None."""
-    headline = result.advice_protocol or headline_protocol(result.protocols)
+    headline = result_headline(result)
     tests = {tuple(run["test"]) for (_, _, p), runs in result.predictions.items() if p == headline for run in runs}
     equal = [t for t in tests if np.ptp(result.bench.y[list(t)]) == 0]
     if not equal:
@@ -96,7 +102,7 @@ def configuration_note(result, name, plus_minus: str = "+-") -> str | None:
     (:func:`naapgnn.evaluation.analysis.configuration_taus`; ``name``: predictor key -> its name)."""
     from naapgnn.evaluation.analysis import configuration_taus
 
-    protocol = result.advice_protocol or headline_protocol(result.protocols)
+    protocol = result_headline(result)
     frame = configuration_taus(result, protocol)
     if frame is None:
         return None

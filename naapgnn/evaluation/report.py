@@ -8,10 +8,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from naapgnn.evaluation.analysis import (best_label, best_per_budget, budget_edge_note, close_lead_words, close_leads,
-                                         headline_protocol, cost_definition, spent_fraction, stopped_before_note,
-                                         times_faster, undefined_text)
+                                         cost_definition, spent_fraction, stopped_before_note, times_faster,
+                                         undefined_text)
 from naapgnn.evaluation.notes import (configuration_note, cut_short_note, equal_targets_note, full_source,
-                                      small_inner_note, small_split_note, test_sizes, tie_note)
+                                      result_headline, small_inner_note, small_split_note, test_sizes, tie_note)
 
 __all__ = ["write_outputs", "report_markdown"]
 
@@ -307,7 +307,7 @@ def report_markdown(result, paths: Mapping, tolerance: float, figure_protocol: s
                     labels: Mapping[str, str]) -> str:
     """The human-readable report (see :func:`write_outputs`)."""
     res, runs = result.results, result.runs
-    headline = result.advice_protocol or headline_protocol(result.protocols)
+    headline = result_headline(result)
     full = result.full_epochs
     n_pairs = _span(runs[runs["protocol"] == headline]["max_violations"])  # pairs per test split
     lab = lambda k: labels.get(k, k)  # noqa: E731

@@ -174,26 +174,28 @@ def curve_feature_names(budget: int, channels: Sequence[str], raw: bool = False)
 
     The cycle columns appear when ``channels`` holds ``"lr"``, with each record's own period.
     """
-    if budget == 0:
-        return []
-    names = []
-    cyclic = SCHEDULE_CHANNEL in channels
-    for c in channels:
-        names += [f"{c}_{f}" for f in _FREE]
-        if raw:
-            names += [f"{c}_e{e}" for e in range(1, budget + 1)]
-        if cyclic and c != SCHEDULE_CHANNEL:
-            names += [f"{c}_{f}" for f in _CYCLE]
-    return names
+    return [name for _, names in _names_by_channel(budget, channels, raw) for name in names]
 
 
 def channel_columns(budget: int, channels: Sequence[str], raw: bool = False) -> dict[str, list[int]]:
     """Each channel's columns among :func:`curve_feature_names` (the same arguments)."""
-    cyclic, out, start = SCHEDULE_CHANNEL in channels, {}, 0
+    out, start = {}, 0
+    for c, names in _names_by_channel(budget, channels, raw):
+        out[c], start = list(range(start, start + len(names))), start + len(names)
+    return out
+
+
+def _names_by_channel(budget: int, channels: Sequence[str], raw: bool) -> list[tuple[str, list[str]]]:
+    """Each channel with its curve feature names, in the order :func:`curve_features` writes them."""
+    cyclic = SCHEDULE_CHANNEL in channels
+    out = []
     for c in channels:
-        width = 0 if budget == 0 else (len(_FREE) + (budget if raw else 0)
-                                       + (len(_CYCLE) if cyclic and c != SCHEDULE_CHANNEL else 0))
-        out[c], start = list(range(start, start + width)), start + width
+        names = [] if budget == 0 else [f"{c}_{f}" for f in _FREE]
+        if raw and budget:
+            names += [f"{c}_e{e}" for e in range(1, budget + 1)]
+        if cyclic and budget and c != SCHEDULE_CHANNEL:
+            names += [f"{c}_{f}" for f in _CYCLE]
+        out.append((c, names))
     return out
 
 
