@@ -390,14 +390,19 @@ def test_the_summary_line_names_new_runs_of_configurations_the_checkpoint_traine
     assert "under another id" not in summary_line(records, mean, 0, ["x"], unrelated)
 
 
-def test_train_notes_that_repeated_runs_of_a_configuration_raise_its_held_out_check():
+def test_train_notes_that_repeated_runs_of_a_configuration_are_held_out_together():
     from naapgnn.arch.format import parse_architecture
     from naapgnn.cli.train import repeated_runs_note
 
     archs = [parse_architecture(resnet_layers(1, 4 + i, 3)) for i in range(3)]
     seeds = [Record(f"a{i}-s{s}", archs[i], hparams={"lr": 0.1}, target=0.5) for i in range(3) for s in range(2)]
     assert repeated_runs_note(seeds).startswith("3 configurations (architecture and hyperparameters) appear in more "
-                                                "than one training record (6 records): the held-out check")
+                                                "than one training record (6 records): with fewer than 10 "
+                                                "configurations the fit holds records out one by one")
+    ten = [Record(f"b{i}-s{s}", parse_architecture(resnet_layers(1, 4 + i, 3)), hparams={"lr": 0.1}, target=0.5)
+           for i in range(10) for s in range(2)]
+    assert repeated_runs_note(ten).startswith("10 configurations (architecture and hyperparameters) appear in more "
+                                              "than one training record (20 records): every held-out prediction")
     other_rate = [Record("a0-s9", archs[0], hparams={"lr": 0.01}, target=0.5)]
     assert repeated_runs_note(other_rate + [seeds[0], seeds[2]]) is None  # another lr is another configuration
 

@@ -118,20 +118,25 @@ def held_out_summary(model, records) -> str:
 
 
 def repeated_runs_note(records) -> str | None:
-    """Why the held-out check reads high where a configuration was run more than once (its seeds); None when
-    every record is its own configuration."""
+    """How the held-out check reads where a configuration was run more than once (its seeds); None when every
+    record is its own configuration."""
     import numpy as np
 
-    from naapgnn.data.configurations import configuration_groups
+    from naapgnn.data.configurations import MIN_HELD_OUT_GROUPS, configuration_groups, held_out_groups
 
     groups = configuration_groups(records)
     if groups is None:
         return None
     counts = np.bincount(groups)
-    return (f"{int((counts > 1).sum())} configurations (architecture and hyperparameters) appear in more than one "
-            f"training record ({int(counts[counts > 1].sum())} records): the held-out check predicts a record with "
-            "members that may have trained on its twins, so it reads higher than on new architectures (naapgnn "
-            "evaluate keeps a configuration's records on one side of its splits)")
+    repeated = (f"{int((counts > 1).sum())} configurations (architecture and hyperparameters) appear in more than one "
+                f"training record ({int(counts[counts > 1].sum())} records)")
+    if held_out_groups(records) is None:
+        return (f"{repeated}: with fewer than {MIN_HELD_OUT_GROUPS} configurations the fit holds records out one by "
+                "one, so the held-out check predicts a record with models that may have trained on its twins and reads "
+                "higher than on new architectures")
+    return (f"{repeated}: every held-out prediction of the fit (the ensemble members', the forest's, the curve gate's "
+            "folds) holds a configuration's records out together, so the held-out check predicts each from models "
+            "that trained on none of its runs")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,9 @@ import numpy as np
 from naapgnn.data.channels import SCHEDULE_CHANNEL
 from naapgnn.data.hparams import hparams_to_json, is_seed
 
-__all__ = ["configuration_groups", "configuration_keys", "identical_records"]
+__all__ = ["configuration_groups", "held_out_groups", "configuration_keys", "identical_records", "MIN_HELD_OUT_GROUPS"]
+
+MIN_HELD_OUT_GROUPS = 10  # configurations a fit needs to hold its records out by configuration
 
 
 def configuration_groups(records: Sequence) -> np.ndarray | None:
@@ -28,6 +30,15 @@ def configuration_groups(records: Sequence) -> np.ndarray | None:
     keys = _configurations(records)  # numbered in the order of these texts: the evaluation's splits depend on it
     _, first, index = np.unique(keys, return_index=True, return_inverse=True)
     return index.astype(np.int64) if len(first) < len(keys) else None
+
+
+def held_out_groups(records: Sequence) -> np.ndarray | None:
+    """:func:`configuration_groups` where a fit holds records out by configuration (a configuration's runs together,
+    so that no held-out prediction comes from a model fitted on a twin): where some configuration repeats and there
+    are at least :data:`MIN_HELD_OUT_GROUPS` of them; None otherwise (records held out one by one: with fewer
+    configurations a grouped hold-out leaves too few to fit on or to score)."""
+    groups = configuration_groups(records)
+    return groups if groups is not None and len(np.unique(groups)) >= MIN_HELD_OUT_GROUPS else None
 
 
 def configuration_keys(records: Sequence) -> list[str]:

@@ -12,7 +12,9 @@ With ``blend_forest = b > 0`` the graph prediction is ``(1 - b) * GNN + b * fore
   (with ``forest_curve``, also the cycle curve features), NaN for a network deeper than it reads.
 
 The forest's out-of-bag predictions stand for its held-out ones in the curve stack and the calibration
-(NaN for a record every tree trained on, which then reads the GNN alone there).
+(NaN for a record every tree trained on, which then reads the GNN alone there). Where a configuration has several
+records (seeds), a record's are the trees' whose bag holds none of them: a tree that trained on a twin predicts it
+almost exactly, and the blend and the gate would lean on the forest for it.
 
 The share ``b`` is ``blend_forest`` unless, with ``choose_blend``, another of :data:`BLEND_SHARES` blends the
 members' held-out predictions and the forest's out-of-bag ones with a lower squared error and a Kendall
@@ -53,11 +55,18 @@ class ForestMixin:
 
         from sklearn.ensemble import RandomForestRegressor
 
+        from naapgnn.data.configurations import held_out_groups
+
         forest = RandomForestRegressor(n_estimators=int(self.forest_trees), oob_score=True, random_state=seed, n_jobs=1)
+        inputs = self._forest_inputs(graphs, hparams, statistics)
         with warnings.catch_warnings():  # a few trees leave some records in every bag: handled below
             warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores", category=UserWarning)
-            forest.fit(self._forest_inputs(graphs, hparams, statistics), y)
-        forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
+            forest.fit(inputs, y)
+        groups = held_out_groups(records)
+        if groups is None:
+            forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
+        else:
+            forest.oob_prediction_ = _out_of_group_bag(forest, inputs, groups)
         return forest
 
     def _forest_inputs(self, graphs, hparams: np.ndarray, statistics: np.ndarray | None = None) -> np.ndarray:
@@ -87,6 +96,19 @@ class ForestMixin:
         if self.forest == "per_layer":
             return self.forest_.predict_readable(records)
         return self.forest_.predict(self._forest_inputs(graphs, hparams, statistics))
+
+
+def _out_of_group_bag(forest, X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each record's mean prediction by the trees whose bag holds no record of its configuration (NaN where every
+    tree's does): scikit-learn's out-of-bag prediction of a record is made by trees that trained on its twins."""
+    total, count = np.zeros(len(groups)), np.zeros(len(groups))
+    for tree, in_bag in zip(forest.estimators_, forest.estimators_samples_):
+        out = ~np.isin(groups, np.unique(groups[in_bag]))
+        if out.any():
+            total[out] += tree.predict(X[out].astype(np.float32))
+            count[out] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _out_of_bag(forest, n: int) -> np.ndarray:

@@ -59,11 +59,11 @@ class Budget0Gate:
 
 def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, statistics: np.ndarray,
                      cv: int = 5, random_state: int = 0, max_rows: int = MAX_STACK_ROWS,
-                     repeats: int | None = None) -> Budget0Gate:
+                     repeats: int | None = None, groups: np.ndarray | None = None) -> Budget0Gate:
     """The budget-0 candidates of :func:`fit_gated_stack` (``"graph"``, ``"architecture"``, ``"hparams"``,
     ``"robust"``) scored on cross-validation, and their choice; arguments as there (``hparams`` and ``statistics``
     arrays, perhaps of no column)."""
-    key = fingerprint(oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
+    key = fingerprint(oof, target, hparams, statistics, cv, random_state, max_rows, repeats, groups)
     rows = np.isfinite(oof)
     if rows.sum() < minimum_records(cv):
         raise TooFewRecordsError(f"GNNPredictor: the stack needs held-out predictions of at least "
@@ -75,7 +75,7 @@ def fit_budget0_gate(oof: np.ndarray, target: np.ndarray, hparams: np.ndarray, s
     inputs.update(base=base, target=y)
     if repeats is None:
         repeats = GATE_REPEATS if rows.sum() <= REPEATED_ROWS else 1
-    draws = [folds(cv, random_state + r) for r in range(repeats)]
+    draws = [folds(cv, random_state + r, None if groups is None else groups[rows]) for r in range(repeats)]
     held_out, gate, settings = {"graph": [base] * repeats}, {}, {}
     kinds = ["architecture"] if inputs["architecture"].shape[1] > 1 else []
     if kinds:

@@ -191,8 +191,10 @@ class CurveMixin:
             return
 
         # the gate's budget-0 part is the same at every budget of one fit: with_budget's copy reuses it
+        from naapgnn.data.configurations import held_out_groups
+
         stack = fit_gated_stack(oof, curve, target, hp, statistics, shared=getattr(self, "stack_shared_", None),
-                                values=values)
+                                values=values, groups=held_out_groups(records))
         self.stack_shared_ = stack.shared
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)

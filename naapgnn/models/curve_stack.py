@@ -145,7 +145,8 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
                     statistics: np.ndarray | None = None, cv: int = 5, random_state: int = 0,
                     max_rows: int = MAX_STACK_ROWS, repeats: int | None = None,
                     curve_kinds: tuple = CURVE_KINDS, shared: "Budget0Gate | None" = None,
-                    check_picks: bool = False, values: np.ndarray | None = None) -> CurveStack:
+                    check_picks: bool = False, values: np.ndarray | None = None,
+                    groups: np.ndarray | None = None) -> CurveStack:
     """The best of the candidates on cross-validation (see the module docstring).
 
     Parameters
@@ -180,6 +181,9 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         The ablation of the module docstring: a curve only where its pick wins on records it did not read.
     values : numpy.ndarray of shape (n, v), optional
         Standardised per-epoch values and differences beyond the curve features (read by ``"svr_values"``).
+    groups : numpy.ndarray of shape (n,), optional
+        Each record's configuration (:func:`naapgnn.data.configurations.held_out_groups`): the folds hold a
+        configuration's records out together (:class:`naapgnn.models.gate_rules.GroupedFolds`).
 
     Returns
     -------
@@ -189,7 +193,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
 
     n = len(oof)
     hparams, statistics, values = (np.zeros((n, 0)) if a is None else a for a in (hparams, statistics, values))
-    budget0_args = (oof, target, hparams, statistics, cv, random_state, max_rows, repeats)
+    budget0_args = (oof, target, hparams, statistics, cv, random_state, max_rows, repeats, groups)
     if shared is None or not shared.reads(*budget0_args):
         shared = fit_budget0_gate(*budget0_args)
     rows, draws = shared.rows, shared.draws

@@ -18,12 +18,19 @@ __all__ = ["validation_sets", "progress_bar", "train_members", "train_member", "
            "edge_offsets", "training_pairs", "rank_pairs", "rank_loss", "AUTO_FULL_BATCH_RECORDS", "AUTO_BATCH_SIZE"]
 
 
-def validation_sets(n: int, members: int, val_fraction: float | None, seed: int) -> list[np.ndarray]:
+def validation_sets(n: int, members: int, val_fraction: float | None, seed: int,
+                    groups: np.ndarray | None = None) -> list[np.ndarray]:
     """Each member's held-out record indices: disjoint folds (``val_fraction=None``; 20% for a
-    single member), or an independent random ``val_fraction`` per member; none for tiny data (n < 10)."""
+    single member), or an independent random ``val_fraction`` per member; none for tiny data (n < 10).
+    With ``groups`` (each record's configuration), the same drawn over the configurations, whose records are held
+    out together."""
     rng = np.random.default_rng(seed)
     if n < 10:
         return [np.zeros(0, dtype=int)] * members
+    if groups is not None:
+        ids = np.unique(groups)
+        return [np.sort(np.flatnonzero(np.isin(groups, ids[p])))
+                for p in validation_sets(len(ids), members, val_fraction, seed)]
     if val_fraction is None:
         if members == 1:
             return [np.sort(rng.permutation(n)[:round(0.2 * n)])]

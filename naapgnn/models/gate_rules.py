@@ -18,7 +18,7 @@ from naapgnn.models.kernels import varying_columns
 
 __all__ = ["minimum_records", "better_candidate", "better_mixture", "mse_and_tau", "mae_and_tau", "mean_scores",
            "target_mixtures", "rescaled_predictions", "rescaled_bar", "selection_holds", "varies_in_every_fold",
-           "ridge_regression", "folds"]
+           "ridge_regression", "folds", "GroupedFolds"]
 
 
 def minimum_records(cv: int = 5) -> int:
@@ -160,8 +160,32 @@ def ridge_regression():
     return RidgeCV(alphas=np.logspace(-3, 3, 13))
 
 
-def folds(cv: int, random_state: int):
-    """Shuffled ``cv``-fold splits, seeded."""
+def folds(cv: int, random_state: int, groups: np.ndarray | None = None):
+    """Shuffled ``cv``-fold splits, seeded; with ``groups`` where some group has two rows, :class:`GroupedFolds`."""
     from sklearn.model_selection import KFold
 
-    return KFold(cv, shuffle=True, random_state=random_state)
+    if groups is None or len(np.unique(groups)) == len(groups):
+        return KFold(cv, shuffle=True, random_state=random_state)
+    return GroupedFolds(cv, random_state, groups)
+
+
+class GroupedFolds:
+    """``cv`` folds of whole groups (a configuration's runs), the groups shuffled by ``random_state``: held out
+    together, so that no held-out prediction was fitted on a twin of its own record (a cross-validation splitter,
+    its ``groups`` fixed, as scikit-learn's ``cv`` arguments take one)."""
+
+    def __init__(self, cv: int, random_state: int, groups: np.ndarray):
+        self.cv, self.random_state, self.groups = cv, random_state, np.asarray(groups)
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.cv
+
+    def split(self, X=None, y=None, groups=None):
+        ids = np.unique(self.groups)
+        for part in np.array_split(np.random.default_rng(self.random_state).permutation(ids), self.cv):
+            test = np.isin(self.groups, part)
+            yield np.flatnonzero(~test), np.flatnonzero(test)
+
+    def subset(self, rows: np.ndarray) -> "GroupedFolds":
+        """The same splitter over ``rows`` of the data only."""
+        return GroupedFolds(self.cv, self.random_state, self.groups[rows])

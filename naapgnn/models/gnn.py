@@ -107,7 +107,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         Share of the training data each member holds out for early stopping.
         None: the members' held-out sets are disjoint folds (``1 / n_ensemble``
         each; 20% for a single member), so every record gets a held-out
-        prediction, which ``curve_mode="stack"`` needs.
+        prediction, which ``curve_mode="stack"`` needs. Where a configuration has several records (seeds), they are
+        held out together, as are the forest's out-of-bag and the curve gate's folds, so that no held-out prediction
+        comes from a model that trained on a twin of its record.
     batch_size : int, None or "auto"
         Graphs per step; None trains full-batch; "auto" (default) full-batch up to 600 training
         records, else 64 (:func:`naapgnn.models.ensemble.step_size`).
@@ -313,7 +315,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         oof = np.full(len(records), np.nan)  # by the member that held each record out
         bar = progress_bar(self.progress, int(self.n_ensemble) * int(self.max_epochs))
         try:
-            vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed)
+            vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed,
+                                   configurations.held_out_groups(records))
             seeds = [seed * 1009 + m for m in range(len(vals))]
             for val, (model, epoch, held) in zip(vals, train_members(self._new_model, seeds, vals, data, target,
                                                                      self, bar, self.n_jobs)):

@@ -92,7 +92,8 @@ def best_svr(X: np.ndarray, y: np.ndarray, draws, search_rows: int = SVR_SEARCH_
     rows = np.arange(len(y))
     if len(rows) > search_rows:
         rows = np.sort(np.random.default_rng(0).choice(len(y), search_rows, replace=False))
-    best, _ = _best(SVR_GRID, [svr_grid_held_out(X[rows], y[rows], draws[0])], y[rows])
+    search = draws[0].subset(rows) if len(rows) < len(y) and hasattr(draws[0], "subset") else draws[0]
+    best, _ = _best(SVR_GRID, [svr_grid_held_out(X[rows], y[rows], search)], y[rows])
     return best, [cross_val_predict(nu_svr(best, X), X, y, cv=folds) for folds in draws]
 
 
