@@ -23,7 +23,10 @@ learning-rate schedule all runs follow) are dropped before scaling, so they neit
 The hyperparameters of the regressor (nu-SVR: ``C``, ``nu``, ``gamma``; forest:
 ``max_features``, ``min_samples_leaf``) are chosen by a grid search over ``cv``
 shuffled folds of the training data only, with a fixed seed (:func:`grid_search`:
-``GridSearchCV``'s choice, with the preprocessing fitted once per fold). The
+``GridSearchCV``'s choice, with the preprocessing fitted once per fold); where a configuration has several
+records (seeds), a configuration's records lie in one fold, as in :class:`naapgnn.models.gnn.GNNPredictor`'s own
+held-out predictions: a fold scored on twins of its training records picked settings that fit seeds, not
+architectures (README, "Held out by configuration"). The
 uncertainty (``predict(X, return_std=True)``) is the spread of the ``cv``
 models refitted with the chosen setting on each fold's training part (nu-SVR)
 or of the trees (forest).
@@ -201,9 +204,10 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         z = (y - self.y_mean_) / self.y_std_
         pipeline, grid = self._pipeline_and_grid(max(varying_columns(features), 1))
-        folds = KFold(n_splits=int(self.cv), shuffle=True, random_state=self.random_state)
+        folds = _folds(records, int(self.cv), self.random_state)
         search = _search_rows(len(z), self.max_search_rows, self.random_state)
-        best_params, best_mse = grid_search(pipeline, grid, folds, features[search], z[search])
+        search_folds = folds if len(search) == len(z) or isinstance(folds, KFold) else folds.subset(search)
+        best_params, best_mse = grid_search(pipeline, grid, search_folds, features[search], z[search])
         self.best_params_ = {k.removeprefix("reg__"): v for k, v in best_params.items()}
         self.cv_mse_ = best_mse * self.y_std_ ** 2
         best = clone(pipeline).set_params(**best_params)
@@ -261,6 +265,20 @@ class _DropConstant(VarianceThreshold):
 
     def _get_support_mask(self):
         return np.ones(len(self.variances_), dtype=bool) if self.keep_all_ else super()._get_support_mask()
+
+
+def _folds(records, cv: int, random_state):
+    """The grid search's shuffled folds: of records, or of configurations where some repeat
+    (:func:`naapgnn.data.configurations.held_out_groups`), so that no held-out record is scored by a fit on its twin."""
+    from sklearn.model_selection import KFold
+
+    from naapgnn.data.configurations import held_out_groups
+    from naapgnn.models.gate_rules import GroupedFolds
+
+    groups = held_out_groups(records)
+    if groups is None:
+        return KFold(n_splits=cv, shuffle=True, random_state=random_state)
+    return GroupedFolds(cv, random_state, groups)
 
 
 def _search_rows(n: int, limit: int | None, random_state) -> np.ndarray:

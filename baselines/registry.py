@@ -86,9 +86,10 @@ def register_all(register) -> None:
                    featurize=per_layer_cycle_table, min_budget=1, has_std=True, config={"baseline": PER_LAYER_CYCLE},
                    channels=CYCLE_CHANNELS, cycle=CYCLE_LENGTH))
     for name, model in ((BAKER_SVR, "svr"), (BAKER_RF, "rf")):
-        # version 2: columns constant in the training data dropped (and so out of gamma's unit)
+        # version 2: columns constant in the training data dropped (and so out of gamma's unit); 3: the grid search's
+        # folds keep a configuration's records together where configurations repeat
         register(Entry(BAKER_KEYS[name], name, "baseline", _baker(model), has_std=True,
-                       config={"baseline": name, "version": 2}))
+                       config={"baseline": name, "version": 3}))
     for key, label, model in (("onehot_ops", ONEHOT_RF, "rf"), ("onehot_ops_gbm", ONEHOT_GBM, "gbm")):
         register(Entry(key, label, "baseline", _onehot(model), featurize=onehot_table, max_budget=0,
                        has_std=model == "rf", config={"baseline": label, "version": 1}, nb201_cells=True))

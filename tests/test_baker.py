@@ -1,4 +1,6 @@
 """Baker et al. 2018's predictor, and the gate that lets the GNN ignore an unhelpful curve."""
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -784,3 +786,28 @@ def test_budget_zero_keeps_a_nu_svr_on_the_statistics_where_diverged_runs_pull_t
     members = np.stack([oof, oof + 0.1])
     expected = [(1 - weight) * m + weight * stack.model.kernel.predict(np.c_[m, hparams, statistics]) for m in members]
     assert np.allclose(apply_stack(members, none, hparams, statistics, stack), expected)
+
+
+def test_the_grid_search_holds_a_configurations_runs_out_together(monkeypatch):
+    import baselines.baker as baker
+
+    seen = []
+
+    def spy(pipeline, grid, folds, X, y):
+        seen.append([test for _, test in folds.split(X)])
+        return real(pipeline, grid, folds, X, y)
+
+    real = baker.grid_search
+    monkeypatch.setattr(baker, "grid_search", spy)
+    records = make_records(12)
+    runs = [dataclasses.replace(r, id=f"{r.id}-s{s}", hparams={**r.hparams, "wd": 1e-4 * (i + 1)},
+                                target=r.target + 0.001 * s) for i, r in enumerate(records) for s in range(3)]
+    BakerPredictor(budget=3).fit(runs)
+    configuration = np.repeat(np.arange(12), 3)  # the wd makes each of the 12 its own configuration
+    assert all(len({k for k, test in enumerate(seen[0]) if np.isin(np.flatnonzero(configuration == c), test).any()}) == 1
+               for c in range(12))
+    from sklearn.model_selection import KFold
+
+    plain = BakerPredictor(budget=3).fit(records)  # nothing repeats: shuffled folds of records, as before
+    folds = KFold(plain.cv, shuffle=True, random_state=plain.random_state).split(np.zeros(12))
+    assert [t.tolist() for t in seen[1]] == [t.tolist() for _, t in folds]
