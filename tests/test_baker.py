@@ -804,8 +804,9 @@ def test_the_grid_search_holds_a_configurations_runs_out_together(monkeypatch):
                                 target=r.target + 0.001 * s) for i, r in enumerate(records) for s in range(3)]
     BakerPredictor(budget=3).fit(runs)
     configuration = np.repeat(np.arange(12), 3)  # the wd makes each of the 12 its own configuration
-    assert all(len({k for k, test in enumerate(seen[0]) if np.isin(np.flatnonzero(configuration == c), test).any()}) == 1
-               for c in range(12))
+    folds_of = [{k for k, test in enumerate(seen[0]) if np.isin(np.flatnonzero(configuration == c), test).any()}
+                for c in range(12)]
+    assert all(len(folds) == 1 for folds in folds_of)
     from sklearn.model_selection import KFold
 
     plain = BakerPredictor(budget=3).fit(records)  # nothing repeats: shuffled folds of records, as before
