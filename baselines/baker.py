@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from naapgnn.data.gaps import as_seen_at, training_reading
 from naapgnn.errors import NaapgnnError, TooFewRecordsError
 from naapgnn.models.inputs import MAX_SEED, RecordsScoreMixin, as_records, check_unchanged, targets_of
-from naapgnn.models.kernels import varying_columns
+from naapgnn.models.kernels import folds_over, varying_columns
 
 __all__ = ["BakerPredictor", "baker_features", "grid_search", "BAKER_MODELS"]
 
@@ -179,9 +179,9 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from sklearn.model_selection import KFold
-
+        from naapgnn.data.configurations import held_out_groups
         from naapgnn.features.hparams import hparam_reading
+        from naapgnn.models.gate_rules import folds as gate_folds
 
         self.__dict__.pop("fitted_params_", None)  # until this fit succeeds, predict refuses
         self._check_params()
@@ -204,10 +204,12 @@ class BakerPredictor(RecordsScoreMixin, RegressorMixin, BaseEstimator):
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         z = (y - self.y_mean_) / self.y_std_
         pipeline, grid = self._pipeline_and_grid(max(varying_columns(features), 1))
-        folds = _folds(records, int(self.cv), self.random_state)
+        # where configurations repeat, a configuration's records in one fold: scored on twins of its training
+        # records, the search picked settings that fit seeds, not architectures
+        folds = gate_folds(int(self.cv), self.random_state, held_out_groups(records))
         search = _search_rows(len(z), self.max_search_rows, self.random_state)
-        search_folds = folds if len(search) == len(z) or isinstance(folds, KFold) else folds.subset(search)
-        best_params, best_mse = grid_search(pipeline, grid, search_folds, features[search], z[search])
+        best_params, best_mse = grid_search(pipeline, grid, folds_over(folds, search, len(z)), features[search],
+                                            z[search])
         self.best_params_ = {k.removeprefix("reg__"): v for k, v in best_params.items()}
         self.cv_mse_ = best_mse * self.y_std_ ** 2
         best = clone(pipeline).set_params(**best_params)
@@ -265,20 +267,6 @@ class _DropConstant(VarianceThreshold):
 
     def _get_support_mask(self):
         return np.ones(len(self.variances_), dtype=bool) if self.keep_all_ else super()._get_support_mask()
-
-
-def _folds(records, cv: int, random_state):
-    """The grid search's shuffled folds: of records, or of configurations where some repeat
-    (:func:`naapgnn.data.configurations.held_out_groups`), so that no held-out record is scored by a fit on its twin."""
-    from sklearn.model_selection import KFold
-
-    from naapgnn.data.configurations import held_out_groups
-    from naapgnn.models.gate_rules import GroupedFolds
-
-    groups = held_out_groups(records)
-    if groups is None:
-        return KFold(n_splits=cv, shuffle=True, random_state=random_state)
-    return GroupedFolds(cv, random_state, groups)
 
 
 def _search_rows(n: int, limit: int | None, random_state) -> np.ndarray:

@@ -84,6 +84,7 @@ def main(argv=None) -> int:
 def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
     """Fit on one draw (or the train split), print the table and the share ``choose_blend`` would keep;
     returns each share's tau on other records."""
+    from naapgnn.data.configurations import held_out_groups
     from naapgnn.errors import NaapgnnError
     from naapgnn.evaluation.metrics import kendall_tau
     from naapgnn.models.inputs import take
@@ -98,7 +99,7 @@ def _one_draw(model, X, y: np.ndarray, bench, args, seed: int) -> list[float]:
     default = float(inspect.signature(type(model)).parameters["blend_forest"].default)
     model.blend_forest = 1.0  # fitted without a forest; now fit the one to weigh against it
     model.forest_ = model._fit_forest(X_train.records, y[train], X_train.graphs, model._hparams(X_train.records),
-                                      int(model.random_state or 0))
+                                      int(model.random_state or 0), groups=held_out_groups(X_train.records))
     # the held-out scores and the share exactly as GNNPredictor(choose_blend=True) computes them at fit
     model.blend_forest, model.choose_blend = default, True
     model.remember_params()  # the forest is fitted now: the model predicts with its new share

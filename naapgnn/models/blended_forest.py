@@ -40,10 +40,11 @@ class ForestMixin:
     ``forest_curve``, ``forest_trees``, ``budget`` and, fitted, ``forest_``."""
 
     def _fit_forest(self, records, y: np.ndarray, graphs, hparams: np.ndarray, seed: int,
-                    statistics: np.ndarray | None = None):
+                    statistics: np.ndarray | None = None, *, groups: np.ndarray | None):
         """The fitted forest (None when ``blend_forest`` is 0); ``graphs``: the records' unstandardised batch,
         ``hparams``: their hyperparameters (missing values filled), ``statistics``: the graphs'
-        :func:`~naapgnn.graph.statistics.graph_statistics`, when already computed."""
+        :func:`~naapgnn.graph.statistics.graph_statistics`, when already computed; ``groups``: the records'
+        :func:`~naapgnn.data.configurations.held_out_groups` (the out-of-bag predictions keep a configuration out)."""
         if float(self.blend_forest) <= 0:
             return None
         if self.forest == "per_layer":
@@ -55,14 +56,11 @@ class ForestMixin:
 
         from sklearn.ensemble import RandomForestRegressor
 
-        from naapgnn.data.configurations import held_out_groups
-
         forest = RandomForestRegressor(n_estimators=int(self.forest_trees), oob_score=True, random_state=seed, n_jobs=1)
         inputs = self._forest_inputs(graphs, hparams, statistics)
         with warnings.catch_warnings():  # a few trees leave some records in every bag: handled below
             warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores", category=UserWarning)
             forest.fit(inputs, y)
-        groups = held_out_groups(records)
         if groups is None:
             forest.oob_prediction_ = np.where(_out_of_bag(forest, len(y)), forest.oob_prediction_, np.nan)
         else:
@@ -107,8 +105,7 @@ def _out_of_group_bag(forest, X: np.ndarray, groups: np.ndarray) -> np.ndarray:
         if out.any():
             total[out] += tree.predict(X[out].astype(np.float32))
             count[out] += 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _out_of_bag(forest, n: int) -> np.ndarray:

@@ -146,24 +146,24 @@ class CurveMixin:
         return blend(gnn, np.zeros(np.shape(gnn)), forest, float(self.blend_share_))[0]
 
     def _fit_curve_stack(self, records, y: np.ndarray, graphs, curve: np.ndarray, hp: np.ndarray,
-                         statistics: np.ndarray | None = None, seen=None) -> None:
+                         statistics: np.ndarray | None = None, seen=None, *, groups: np.ndarray | None) -> None:
         """The gated stack on the held-out graph predictions, then the training domain and calibration.
 
         ``graphs``: the records' unstandardised batch (for the domain and the statistics); ``curve`` and ``hp`` their
         unstandardised curve features and hyperparameters (missing values filled); ``statistics``: the graphs'
         :func:`~naapgnn.graph.statistics.graph_statistics`, and ``seen`` the records' :meth:`_seen`, when already
-        computed.
+        computed; ``groups``: their :func:`~naapgnn.data.configurations.held_out_groups`.
         """
         statistics = self._statistics(graphs) if statistics is None else statistics
         forest_oob = None if self.forest_ is None else self.forest_.oob_prediction_
         graph_oof = self._blend(self.oof_prediction_, forest_oob)
         z = (y - self.y_mean_) / self.y_std_
-        self._fit_stack(records, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
+        self._fit_stack(groups, (graph_oof - self.y_mean_) / self.y_std_, (curve - self.curve_mean_) / self.curve_std_,
                         z, (hp - self.hparam_mean_) / self.hparam_std_, statistics, self._curve_values(records, seen))
         self._fit_domain(records, graphs, curve, hp, y)
 
-    def _fit_stack(self, records, oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hp: np.ndarray,
-                   statistics: np.ndarray, values: np.ndarray | None = None) -> None:
+    def _fit_stack(self, groups: np.ndarray | None, oof: np.ndarray, curve: np.ndarray, target: np.ndarray,
+                   hp: np.ndarray, statistics: np.ndarray, values: np.ndarray | None = None) -> None:
         """Graph only, or a stack on the held-out graph prediction and the networks' statistics,
         hyperparameters and curve, chosen on cross-validation
         (:func:`naapgnn.models.curve_stack.fit_gated_stack`).
@@ -171,8 +171,8 @@ class CurveMixin:
         Only with ``curve_mode`` "stack" or "both"; otherwise the prediction is
         the graph prediction unchanged (coefficient 1 on it). Without a curve
         and with too few held-out predictions to cross-validate a stack, graph
-        only too (with a curve that is an error). All arguments but ``records``
-        and ``statistics`` are standardised.
+        only too (with a curve that is an error). All arguments but ``groups`` (the records' configurations, held out
+        together by the gate's folds where given) and ``statistics`` are standardised.
         """
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
         self.stack_budget0_model_ = None
@@ -191,10 +191,8 @@ class CurveMixin:
             return
 
         # the gate's budget-0 part is the same at every budget of one fit: with_budget's copy reuses it
-        from naapgnn.data.configurations import held_out_groups
-
         stack = fit_gated_stack(oof, curve, target, hp, statistics, shared=getattr(self, "stack_shared_", None),
-                                values=values, groups=held_out_groups(records))
+                                values=values, groups=groups)
         self.stack_shared_ = stack.shared
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
@@ -225,6 +223,7 @@ class CurveMixin:
         GNNPredictor
             A new estimator; this one is unchanged.
         """
+        from naapgnn.data.configurations import held_out_groups
         from naapgnn.data.digest import training_digest
         from naapgnn.models.inputs import as_records, targets_of
         self._check_fitted(ignore=("budget",))  # the budget is what this call changes
@@ -248,5 +247,6 @@ class CurveMixin:
             other.forest_ = copy.copy(self.forest_)
             other.forest_.budget = budget
         curve, seen = other._fit_curve_state(records)
-        other._fit_curve_stack(records, y, other._graphs(X, records), curve, other._hparams(records), seen=seen)
+        other._fit_curve_stack(records, y, other._graphs(X, records), curve, other._hparams(records), seen=seen,
+                               groups=held_out_groups(records))
         return other

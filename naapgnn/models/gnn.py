@@ -315,8 +315,8 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         oof = np.full(len(records), np.nan)  # by the member that held each record out
         bar = progress_bar(self.progress, int(self.n_ensemble) * int(self.max_epochs))
         try:
-            vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed,
-                                   configurations.held_out_groups(records))
+            groups = configurations.held_out_groups(records)  # also the forest's and the gate's hold-outs
+            vals = validation_sets(len(records), int(self.n_ensemble), self.val_fraction, seed, groups)
             seeds = [seed * 1009 + m for m in range(len(vals))]
             for val, (model, epoch, held) in zip(vals, train_members(self._new_model, seeds, vals, data, target,
                                                                      self, bar, self.n_jobs)):
@@ -329,9 +329,9 @@ class GNNPredictor(EncodingMixin, CurveMixin, ApplicabilityMixin, ForestMixin, R
         self.training_digest_, self.training_ids_ = digest.training_digest(records, y), [r.id for r in records]
         self.training_configurations_ = configurations.configuration_keys(records)
         statistics = self._statistics(raw)
-        self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics)
+        self.forest_ = self._fit_forest(records, y, raw, hp, seed, statistics, groups=groups)
         self.blend_share_, self.blend_scores_ = self._choose_share(y)
-        self._fit_curve_stack(records, y, raw, curve, hp, statistics, seen)
+        self._fit_curve_stack(records, y, raw, curve, hp, statistics, seen, groups=groups)
         return self
 
     def _new_model(self):

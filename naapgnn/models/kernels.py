@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["KERNEL_GRID", "SVR_GRID", "varying_columns", "kernel_ridge", "nu_svr", "best_kernel", "best_svr",
-           "kernel_grid_held_out", "svr_grid_held_out"]
+__all__ = ["KERNEL_GRID", "SVR_GRID", "varying_columns", "folds_over", "kernel_ridge", "nu_svr", "best_kernel",
+           "best_svr", "kernel_grid_held_out", "svr_grid_held_out"]
 
 # Kernel ridge settings (alpha, gamma as a multiple of 1 / number of varying columns)
 KERNEL_GRID = tuple((alpha, g) for alpha in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0) for g in (0.1, 0.3, 1.0, 3.0))
@@ -92,9 +92,14 @@ def best_svr(X: np.ndarray, y: np.ndarray, draws, search_rows: int = SVR_SEARCH_
     rows = np.arange(len(y))
     if len(rows) > search_rows:
         rows = np.sort(np.random.default_rng(0).choice(len(y), search_rows, replace=False))
-    search = draws[0].subset(rows) if len(rows) < len(y) and hasattr(draws[0], "subset") else draws[0]
-    best, _ = _best(SVR_GRID, [svr_grid_held_out(X[rows], y[rows], search)], y[rows])
+    best, _ = _best(SVR_GRID, [svr_grid_held_out(X[rows], y[rows], folds_over(draws[0], rows, len(y)))], y[rows])
     return best, [cross_val_predict(nu_svr(best, X), X, y, cv=folds) for folds in draws]
+
+
+def folds_over(folds, rows: np.ndarray, n: int):
+    """The splitter ``folds`` of ``n`` rows, for the ``rows`` of them alone: a grouped one
+    (:class:`naapgnn.models.gate_rules.GroupedFolds`) over those rows' groups; a plain one splits what it is given."""
+    return folds.subset(rows) if len(rows) < n and hasattr(folds, "subset") else folds
 
 
 def _best(grid: tuple, held_out: list, y: np.ndarray) -> tuple[tuple, list]:
