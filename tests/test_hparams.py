@@ -71,7 +71,7 @@ def test_numbers_written_as_strings_read_as_numbers_with_a_warning(tmp_path):
         {"lr": "0.01", "wd": "1e-4", "batch": 64, "optimizer": "sgd", "warmup": "auto"},
         {"lr": "0.1", "wd": 5e-4, "batch": "128", "optimizer": "adam", "warmup": "5"}])]
     with pytest.warns(NaapgnnWarning, match=r'b.jsonl: hparams batch, lr, wd: numbers written as strings '
-                                            r'\("128", "0.01", "1e-4"\), read as numbers$'):
+                                            r'\("128" on line 2, "0.01" on line 1, "1e-4" on line 1\), read as numbers$'):
         records = load_jsonl(_write(tmp_path / "b.jsonl", lines))
     assert records[0].hparams == {"lr": 0.01, "wd": 1e-4, "batch": 64.0, "optimizer=sgd": 1.0, "optimizer=adam": 0.0,
                                   "warmup=auto": 1.0, "warmup=5": 0.0}  # "auto" is no number: warmup stays a category

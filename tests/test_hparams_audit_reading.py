@@ -72,7 +72,7 @@ def batch_benchmark(tmp_path_factory):
         warnings.simplefilter("error", NaapgnnWarning)  # "auto" keeps bs a category: no warning
         train = load_jsonl(_write(folder / "train.jsonl", full))
     only64 = [line for line in full if '"bs": "64"' in line][:6]
-    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("64"\)'):
+    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("64" on line 1\)'):
         subset = load_jsonl(_write(folder / "only64.jsonl", only64))
     assert subset[0].hparams["bs"] == 64.0  # the file's own rule reads a number
     same = [r for r in train if r.id in {s.id for s in subset}]
@@ -92,7 +92,7 @@ def test_a_subset_whose_categories_look_like_numbers_predicts_as_within_its_trai
 
 
 def test_a_model_trained_on_numbers_reads_a_category_file_as_numbers(tmp_path):
-    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("64"\)'):
+    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("64" on line 1\)'):
         train = load_jsonl(_write(tmp_path / "train.jsonl", _batch_lines(("64", "128"))))
     model = GNNPredictor(budget=0, **TINY).fit(train)
     assert "bs" in model.hparam_names_
@@ -108,7 +108,7 @@ def test_a_model_trained_on_numbers_reads_a_category_file_as_numbers(tmp_path):
 def test_the_number_string_warning_shows_each_names_first_value(tmp_path):
     lines = [_line(i, 8, hp) for i, hp in enumerate([{"lr": "0.03", "bs": "128"}, {"lr": "1e-4", "bs": "64"}])]
     with pytest.warns(NaapgnnWarning, match=r'b.jsonl: hparams bs, lr: numbers written as strings '
-                                            r'\("128", "0.03"\), read as numbers'):
+                                            r'\("128" on line 1, "0.03" on line 1\), read as numbers'):
         load_jsonl(_write(tmp_path / "b.jsonl", lines))
 
 
@@ -190,7 +190,8 @@ def test_a_file_mixing_numbers_and_categories_is_refused_by_line(values, message
 def test_numbers_beside_number_strings_or_nulls_are_no_mix(tmp_path):
     path = _write(tmp_path / "b.jsonl", [_line(i, 8, {"bs": v, "opt": o})
                                          for i, (v, o) in enumerate([(64, "sgd"), ("128", None), (None, "adam")])])
-    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("128"\), read as numbers$'):
+    with pytest.warns(NaapgnnWarning, match=r'hparams bs: numbers written as strings \("128" on line 2\), read as '
+                                            r'numbers$'):
         records = load_jsonl(path)
     assert [r.hparams["bs"] for r in records][:2] == [64.0, 128.0]
     assert records[1].hparams == {"bs": 128.0, "opt=sgd": 0.0, "opt=adam": 0.0}  # a null category: indicators 0

@@ -137,13 +137,14 @@ def test_no_number_string_warning_for_a_name_the_checkpoint_reads_as_categories(
 @pytest.mark.parametrize("names", [None, ["bs", "lr"], ["lr"], ["opt=sgd", "lr"]])
 def test_the_number_string_warning_stays_otherwise(names, tmp_path):
     path = _write(tmp_path / "b.jsonl", [_line(i, 8, {"lr": "0.1", "bs": "64"}) for i in range(3)])
-    with pytest.warns(NaapgnnWarning, match=rf'b.jsonl: hparams bs, lr: {NUMBER_STRINGS} \("64", "0.1"\), read as'):
+    with pytest.warns(NaapgnnWarning,
+                      match=rf'b.jsonl: hparams bs, lr: {NUMBER_STRINGS} \("64" on line 1, "0.1" on line 1\), read as'):
         load_jsonl(path, hparam_names=names)
 
 
 def test_a_checkpoint_reading_one_name_as_categories_keeps_the_warning_for_the_other(tmp_path):
     path = _write(tmp_path / "b.jsonl", [_line(i, 8, {"lr": "0.1", "bs": "64"}) for i in range(3)])
-    with pytest.warns(NaapgnnWarning, match=rf'b.jsonl: hparams lr: {NUMBER_STRINGS} \("0.1"\), read as numbers$'):
+    with pytest.warns(NaapgnnWarning, match=rf'b.jsonl: hparams lr: {NUMBER_STRINGS} \("0.1" on line 1\), read as numbers$'):
         load_benchmark(path, hparam_names=["bs=64", "bs=auto", "lr"])
 
 

@@ -255,7 +255,7 @@ def case_variants_notice(hparams_list: Iterable[Mapping[str, float]], source: st
 
 
 def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,
-                          model_names: Iterable[str] | None = None) -> str:
+                          model_names: Iterable[str] | None = None, lines: list[int] | None = None) -> str:
     """Read as numbers, in place, the names whose every string value is a number (:func:`numbers_in_strings`),
     and say so.
 
@@ -268,19 +268,28 @@ def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,
     model_names : iterable of str, optional
         The hyperparameters a checkpoint reads (its ``hparam_names_``): a name it reads as categories
         (``bs=64``) is not warned of, as the checkpoint reads ``"64"`` as that category (:func:`read_as`).
+    lines : list of int, optional
+        Each record's line in the file: the warning then names the line of each name's first value.
 
     Returns
     -------
     str
-        A one-line warning naming the names read as numbers, each with its first value as the file writes it;
-        empty when there is none to warn of.
+        A one-line warning naming the names read as numbers, each with its first value as the file writes it
+        (and its line); empty when there is none to warn of.
     """
+    hparams_list = list(hparams_list)
+    first_row: dict[str, int] = {}
+    for row, hp in enumerate(hparams_list):
+        for key in hp:
+            if is_indicator(key):
+                first_row.setdefault(key.split(SEPARATOR, 1)[0], row)
     numeric = numbers_in_strings(hparams_list)
     categories = {given_name(k) for k in model_names or () if is_indicator(k)}
     numeric = {name: value for name, value in numeric.items() if name not in categories}
     if not numeric:
         return ""
-    examples = ", ".join(map(json.dumps, numeric.values()))
+    examples = ", ".join(json.dumps(value) + ("" if lines is None else f" on line {lines[first_row[name]]}")
+                         for name, value in numeric.items())
     return f"{source}: hparams {', '.join(numeric)}: numbers written as strings ({examples}), read as numbers"
 
 

@@ -270,7 +270,7 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
         raise NaapgnnError(refused or invalid_lines(name, problems, _MAX_LISTED_LINES))
     if not records:
         raise NaapgnnError(f"{name}: no records (the file is empty)")
-    numbers = number_strings_notice([r.hparams for r in records], name, hparam_names)  # before the categories
+    numbers = number_strings_notice([r.hparams for r in records], name, hparam_names, lines_of)  # before categories
     complete_categories(r.hparams for r in records)
     # targets that --target-scale percent made tiny are the cause; the curves then merely look off against them
     fractions_already = percent_notice([r.target for r in records], target_scale, name)
