@@ -587,3 +587,30 @@ def test_targets_that_fall_as_the_final_accuracy_rises_read_as_error_rates(tmp_p
         assert said == ([f"{path}: the targets fall as the curves' final {channel} rises (Spearman -1.00 over 12 "
                          "records): error rates? naapgnn's target is the final accuracy, higher is better (give 1 - "
                          "the error), or its top-k figures name the worst architectures"] if warned else [])
+
+
+def _graph_line(i, classes, head=None):
+    layers = [{"op": "conv", "out_channels": 8, "kernel_size": 3}, {"op": "gap"}]
+    if head is not None:
+        layers.append({"op": "linear", "out_features": head})
+    return json.dumps({"id": f"g{i}", "arch": {"input_shape": [3, 32, 32], "num_classes": classes, "layers": layers},
+                       "target": 0.5})
+
+
+def test_records_ending_in_another_number_of_classes_than_most_are_named(tmp_path):
+    """A record whose num_classes is 1000 where the others give 100, its own last layer a linear to 100: the format
+    appends a classifier, so only the loader's warning can tell the typo."""
+    path = tmp_path / "b.jsonl"
+    path.write_text("\n".join([_graph_line(i, 100, head=100) for i in range(5)] + [_graph_line(5, 1000, head=100)]
+                              + [_graph_line(6, 100)]) + "\n")
+    with pytest.warns(NaapgnnWarning) as caught:
+        records = load_jsonl(path)
+    said = [str(w.message) for w in caught if "num_classes" in str(w.message)]
+    assert said == [f"{path}: num_classes differ: 100 in 6 of 7 records, another on line 6 (1000): one benchmark is "
+                    "one task (a typo? a classifier to num_classes is appended where a record's last layer gives "
+                    "another width)"]
+    assert records[5].arch.layers[-1].out_shape == (1000,)  # read as written
+    path.write_text("\n".join(_graph_line(i, 100) for i in range(4)) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NaapgnnWarning)
+        load_jsonl(path)  # one number of classes: nothing said

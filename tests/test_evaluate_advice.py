@@ -472,6 +472,7 @@ def test_the_default_budgets_are_said_to_stop_short_of_long_curves(tmp_path, cap
         "the default budgets stop at 9 epochs, and every curve holds 140: the advice and the tables answer for those "
         "budgets only (give longer ones in --budgets, e.g. --budgets 0,1,3,9,35,70)")
     assert "holds 120" in default_budgets_note(range(10), 120)
+    assert default_budgets_note(range(10), 40).endswith("e.g. --budgets 0,1,3,9,20)")  # not 10 beside 9
     # early-stopped runs: said so, and no budget at the full length (it reads the target and saves nothing)
     assert default_budgets_note(range(10), 25, [25] * 30 + [8, 12] * 25) == (
         "the default budgets stop at 9 epochs, and the curves run to 25 epochs (50 of 80 runs stopped earlier, the "

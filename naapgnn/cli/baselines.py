@@ -169,7 +169,7 @@ def run(args: argparse.Namespace, hold) -> int:
         print(comparison_text(comparison))
     rows.discard()  # the resume file goes with the last of its fits
     print(f"\nwrote {out / 'baselines.csv'} and {out / 'baselines.md'}")
-    print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} jobs)")
+    print(f"wall time: {time.perf_counter() - start:.1f} s ({args.jobs} job{'s' * (args.jobs != 1)})")
     return 0
 
 

@@ -261,7 +261,7 @@ def default_budgets_note(budgets, held: int, logged: Sequence[int] = ()) -> str 
     stopped = [n for n in logged if n < held]
     runs = (f"the curves run to {held} epochs ({len(stopped)} of {len(logged)} runs stopped earlier, the shortest "
             f"after {min(stopped)})" if stopped else f"every curve holds {held}")
-    longer = ",".join(str(b) for b in sorted({held // 4, held // 2}) if b > top)
+    longer = ",".join(str(b) for b in sorted({held // 4, held // 2}) if b > top + 1)  # not 10 beside 9
     return (f"the default budgets stop at {top} epochs, and {runs}: the advice and the tables answer for those "
             f"budgets only (give longer ones in --budgets, e.g. --budgets 0,1,3,{top}{',' * bool(longer)}{longer})")
 

@@ -104,8 +104,9 @@ def fill_non_finite(records: Sequence, name: str, lines: Sequence[int], worst: d
         gaps = [h for h in gaps if h not in cut]
     parts = []
     if cut:  # the checkpoint reads its first epochs as they stood then (as_seen_at): a run diverged by then
-        parts.append(f"{_first_and_count(cut, lines)} logged finite values only after the {read_epochs} epochs "
-                     f"the checkpoint reads, which read as a run diverged by epoch {read_epochs}, as they stood then")
+        parts.append(f"{_first_and_count(cut, lines)} logged finite values only after the {read_epochs} "
+                     f"epoch{'s' * (read_epochs != 1)} the checkpoint reads, which read as a run diverged by epoch "
+                     f"{read_epochs}, as they stood then")
     if gaps:
         parts.append(f"{_first_and_count(gaps, lines)} logged finite values later, so each non-finite value "
                      "before the last finite one was read as an epoch not logged (the last logged value; after it, "

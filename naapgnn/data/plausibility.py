@@ -1,4 +1,5 @@
-"""Values a record cannot mean: a negative accuracy, a negative learning rate.
+"""Values a record cannot mean: a negative accuracy, a negative learning rate; and a file's records that look
+unlike one another (:func:`mixed_classes_notice`).
 
 Only channels whose name says what they hold are checked: an accuracy (a word ``acc``, ``accuracy``, ..., or a
 top-k such as ``valid_top1``; not a difference of accuracies such as ``acc_gain``, nor a loss) lies in [0, 1] or
@@ -24,8 +25,8 @@ from naapgnn.data.names import name_words
 from naapgnn.errors import NaapgnnError
 
 __all__ = ["is_accuracy_name", "is_learning_rate_name", "negative_learning_rate", "check_plausible",
-           "lr_mismatch_notice", "lr_contradiction", "describe_lr_contradiction", "reversed_target_notice", "LR_RATIO",
-           "REVERSED_RHO"]
+           "lr_mismatch_notice", "lr_contradiction", "describe_lr_contradiction", "reversed_target_notice",
+           "mixed_classes_notice", "LR_RATIO", "REVERSED_RHO"]
 
 # Words of a name that make an accuracy channel a difference, a ratio or a transform, which may be negative
 _NOT_AN_ACCURACY = frozenset({"delta", "diff", "difference", "gain", "change", "improvement", "drop", "log", "logit",
@@ -144,3 +145,22 @@ def reversed_target_notice(records: Sequence, name: str, least: int = 10) -> str
     return (f"{name}: the targets fall as the curves' final {channel} rises (Spearman {rhos[channel]:.2f} over "
             f"{len(scored)} records): error rates? naapgnn's target is the final accuracy, higher is better (give 1 - "
             "the error), or its top-k figures name the worst architectures")
+
+
+def mixed_classes_notice(records: Sequence, name: str, lines: Sequence[int], listed: int = 3) -> str | None:
+    """A warning when the records' architectures end in different numbers of classes, naming the lines of those
+    that differ from most: a benchmark is one task, and the format refuses no such record (a classifier to
+    ``num_classes`` is appended where a layer graph's last layer gives another width), so a typo would pass unseen.
+    None where every record gives the same number."""
+    from collections import Counter
+
+    counts = Counter(int(r.arch.num_classes) for r in records)
+    if len(counts) < 2:
+        return None
+    common = counts.most_common(1)[0][0]
+    odd = [(line, int(r.arch.num_classes)) for r, line in zip(records, lines) if int(r.arch.num_classes) != common]
+    shown = ", ".join(f"line {line} ({classes})" for line, classes in odd[:listed])
+    more = f" and {len(odd) - listed} more" if len(odd) > listed else ""
+    return (f"{name}: num_classes differ: {common} in {counts[common]} of {len(records)} records, another on "
+            f"{shown}{more}: one benchmark is one task (a typo? a classifier to num_classes is appended where a "
+            "record's last layer gives another width)")

@@ -40,7 +40,7 @@ from naapgnn.data.exploded import exploded_notice
 from naapgnn.data.gaps import fill_non_finite, never_logged_notice
 from naapgnn.data.hparams import (complete_categories, hparams_notices, hparams_to_json, json_kind, mixed_kinds,
                                   name_problems, number_strings_notice, parse_hparams, same_hparams)
-from naapgnn.data.plausibility import check_plausible, lr_mismatch_notice, reversed_target_notice
+from naapgnn.data.plausibility import check_plausible, lr_mismatch_notice, mixed_classes_notice, reversed_target_notice
 from naapgnn.data.targets import (TARGET_SCALES, check_scale, check_target, mixed_target_units,  # noqa: F401
                                   percent_notice, read_target)
 from naapgnn.data.units import low_percent_notice, mixed_units_notice
@@ -282,8 +282,8 @@ def _parse_lines(lines: Iterable[str], name: str, target_scale: str = "fraction"
                    carry_stopped_runs(records, name, lines_of), never_logged_notice(records, name, lines_of),
                    None if target_scale != "percent" or fractions_already or mixed  # the targets' notice says it
                    else low_percent_notice(records, name),
-                   mixed_units_notice(records, name, lines_of, target_scale == "percent"),
-                   fractions_already, mixed, reversed_target_notice(records, name)):
+                   mixed_units_notice(records, name, lines_of, target_scale == "percent"), fractions_already, mixed,
+                   reversed_target_notice(records, name), mixed_classes_notice(records, name, lines_of)):
         if notice:
             warnings.warn(notice, NaapgnnWarning, stacklevel=2)
     return records

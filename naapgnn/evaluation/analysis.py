@@ -76,7 +76,8 @@ def close_leads(results, runs, protocol: str) -> list[dict]:
 
 def close_lead_words(lead: dict, name) -> str:
     """One sentence for a :func:`close_leads` entry (``name``: predictor key -> its name)."""
-    return (f"at {lead['budget']} epochs {name(lead['best'])} leads {name(lead['next'])} by {lead['mean']:+.3f} "
+    epochs = f"{lead['budget']} epoch{'s' * (lead['budget'] != 1)}"
+    return (f"at {epochs} {name(lead['best'])} leads {name(lead['next'])} by {lead['mean']:+.3f} "
             f"+- {lead['se']:.3f} in Kendall tau paired over {lead['n']} runs, level or ahead on {lead['at_least']} "
             f"of them: within one standard error, a tie")
 

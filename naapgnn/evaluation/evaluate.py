@@ -82,16 +82,23 @@ GROUPS = {
 
 
 def _gnn_label(gnn_params: dict) -> str:
-    """"GNN", naming the forest blend when the settings include one."""
+    """"GNN", naming the forest blended in and the curve gate where the settings include them."""
     import inspect
 
     from naapgnn.models.gnn import GNNPredictor
 
     defaults = inspect.signature(GNNPredictor).parameters
-    blend = float(gnn_params.get("blend_forest", defaults["blend_forest"].default))
-    forest = str(gnn_params.get("forest", defaults["forest"].default)).replace("_", "-")
-    chosen = " or a share chosen on held-out" if gnn_params.get("choose_blend", defaults["choose_blend"].default) else ""
-    return f"GNN ({100 * (1 - blend):.0f}/{100 * blend:.0f} blend with {forest} forest{chosen})" if blend > 0 else "GNN"
+
+    def setting(name):
+        return gnn_params.get(name, defaults[name].default)
+
+    blend = float(setting("blend_forest"))
+    forest = str(setting("forest")).replace("_", "-")
+    share = ", share chosen on held-out" if setting("choose_blend") else f" at {100 * blend:.0f}%"
+    parts = [f"{forest} forest blended{share}"] if blend > 0 else []
+    if setting("curve_mode") != "network":
+        parts.append("curve gate")
+    return f"GNN ({'; '.join(parts)})" if parts else "GNN"
 
 
 def make_predictors(gnn_params: dict | None = None) -> dict[str, Predictor]:
