@@ -4,8 +4,8 @@ this repository can rebuild, budget by budget, and how many budgets k >= 1 the G
 The files: NAAP-440 (10 repeated 400/40 splits) and the deep ResNets (10 grouped 80/20 splits, and their three curve
 variants on 5) through ``scripts/baker_report.py``; the four files of ``scripts/synthetic_benchmarks.py``, the eight
 of ``scripts/probe_benchmark.py`` (B2 also over 20 splits), ``scripts/early_stop_probe.py``'s and the two blind
-testers' files of ``scripts/nb101_style_probe.py``, ``scripts/mobilenet_style_probe.py`` and
-``scripts/seed_repeated_probe.py`` through
+testers' files of ``scripts/nb101_style_probe.py``, ``scripts/mobilenet_style_probe.py``,
+``scripts/seed_repeated_probe.py`` and ``scripts/inception_style_probe.py`` through
 ``naapgnn evaluate`` with the commands the README gives for each (``--inner-folds 0``: the advice is not scored
 here). Every run writes to its own folder under ``--out`` and resumes there, so a killed scoreboard continues where
 it stopped (a fit is reused only under the same package and checkpoint versions: after changing the code, use a
@@ -41,6 +41,7 @@ EVALUATE_RUNS = {
     "nb101_style": ("nb101.jsonl", "--target-scale percent --budgets 0,4,12,36 --repeats 5"),
     "mobilenet_style": ("mbv2.jsonl", "--budgets 0,3,5,10,20 --repeats 5"),
     "seed_repeated": ("seeds.jsonl", "--budgets 0,1,5,10,30 --repeats 5"),
+    "inception_style": ("inception.jsonl", "--target-scale percent --budgets 0,1,3,5,10,20 --repeats 5"),
 }
 BAKER_REPORTS = {"naap440": "--splits 10 --deep-budgets ''", "deep": "--splits 10 --naap-budgets ''",
                  "deep_variants": "--splits 5 --naap-budgets '' --deep-budgets '' --variants every4,loss,noisy"}
@@ -58,7 +59,7 @@ def build_files(data: Path) -> None:
     if not (data / "early_stop_probe.jsonl").exists():
         _run([python, str(SCRIPTS / "early_stop_probe.py"), "-o", str(data / "early_stop_probe.jsonl")])
     for script, name in (("nb101_style_probe.py", "nb101.jsonl"), ("mobilenet_style_probe.py", "mbv2.jsonl"),
-                         ("seed_repeated_probe.py", "seeds.jsonl")):
+                         ("seed_repeated_probe.py", "seeds.jsonl"), ("inception_style_probe.py", "inception.jsonl")):
         if not (data / name).exists():
             _run([python, str(SCRIPTS / script), str(data / name)])
 
