@@ -87,17 +87,10 @@ def _gnn_label(gnn_params: dict) -> str:
 
     from naapgnn.models.gnn import GNNPredictor
 
-    defaults = inspect.signature(GNNPredictor).parameters
-
-    def setting(name):
-        return gnn_params.get(name, defaults[name].default)
-
-    blend = float(setting("blend_forest"))
-    forest = str(setting("forest")).replace("_", "-")
-    share = ", share chosen on held-out" if setting("choose_blend") else f" at {100 * blend:.0f}%"
-    parts = [f"{forest} forest blended{share}"] if blend > 0 else []
-    if setting("curve_mode") != "network":
-        parts.append("curve gate")
+    setting = {k: gnn_params.get(k, p.default) for k, p in inspect.signature(GNNPredictor).parameters.items()}
+    blend, forest = float(setting["blend_forest"]), str(setting["forest"]).replace("_", "-")
+    share = ", share chosen on held-out" if setting["choose_blend"] else f" at {100 * blend:.0f}%"
+    parts = [f"{forest} forest blended{share}"] * (blend > 0) + ["curve gate"] * (setting["curve_mode"] != "network")
     return f"GNN ({'; '.join(parts)})" if parts else "GNN"
 
 
