@@ -524,6 +524,7 @@ def test_a_mixed_stack_survives_a_checkpoint_round_trip(tmp_path):
     columns = np.random.default_rng(0).normal(size=(30, 1 + 2 + len(GRAPH_STATISTICS) - 1))  # no num_mul
     model.stack_budget0_model_ = _kernel_ridge((0.1, 1.0), columns).fit(columns, columns[:, 0])
     model.stack_gate_.update(weight=0.5, budget0_kind="architecture")
+    model.stack_others_ = []  # one curve stack mixed, not a mean of several (tests/test_gate_mean.py)
     mixed = model.predict(records[64:])
     assert not np.allclose(mixed, before)
     model.save(tmp_path / "ckpt")
@@ -759,9 +760,14 @@ def test_the_gate_keeps_a_nu_svr_on_curve_and_hyperparameters_that_diverged_runs
     assert tuple(gate["svr_setting"].values()) in SVR_GRID and gate["mae"] < gate["stack_mae"]
     none = np.zeros((200, 0))
     out = apply_stack(oof[None], curve, hparams, none, stack)[0]
-    svr = stack.model.kernel.predict(np.c_[oof, curve, hparams])  # the target itself, not a residual
+    # the target itself, not a residual; with no statistics svr_statistics reads what svr reads, and where the gate
+    # keeps the mean of the two, each at its share (tests/test_gate_mean.py)
+    parts = [(stack.model, stack.weight), *((part.model, share) for part, share in stack.others)]
+    assert all(isinstance(model, TargetMixture) for model, _ in parts)
+    svr = sum(share * model.kernel.predict(np.c_[oof, curve, hparams]) for model, share in parts)
+    rest = 1 - sum(share for _, share in parts)
     budget0 = oof if stack.budget0 is None else apply_stack(oof[None], curve, hparams, none, stack.budget0)[0]
-    np.testing.assert_allclose(out, stack.weight * svr + (1 - stack.weight) * budget0, atol=1e-12)
+    np.testing.assert_allclose(out, svr + rest * budget0, atol=1e-12)
 
 
 def test_budget_zero_keeps_a_nu_svr_on_the_statistics_where_diverged_runs_pull_the_kernel_ridge():

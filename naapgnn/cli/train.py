@@ -83,6 +83,9 @@ def gate_summary(model) -> str | None:
     curve = (f"with {model.budget} epochs, {GATE_KINDS.get(kind, kind)} ({kind}), "
              + ("alone" if weight == 1 else f"at share {weight:g} mixed with the model without the curve")
              if gate.get("used") else f"with {model.budget} epochs the same: no curve model beat it")
+    if gate.get("mean_of"):
+        curve = (f"with {model.budget} epochs, the mean of the {len(gate['mean_of'])} curve models (kind:share) "
+                 f"within one standard error of the lowest error: {', '.join(gate['mean_of'])}")
     return f"gate (chosen on the training split's cross-validation): {text}; {curve}"
 
 

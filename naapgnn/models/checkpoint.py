@@ -34,6 +34,7 @@ WEIGHTS_FILE = "weights.pt"
 FOREST_FILE = "forest.joblib"
 STACK_FILE = "stack.joblib"
 STACK_BUDGET0_FILE = "stack_budget0.joblib"
+STACK_OTHER_FILE = "stack_other_{}.joblib"  # the further kinds of a mean of curve stacks, in the config's order
 KERNEL_KINDS = tuple(KERNEL_INPUTS)  # the gate's kinds with a fitted model
 
 _TENSOR_STATE = ("node_mean", "node_std", "attr_mean", "attr_std")
@@ -86,6 +87,9 @@ def save(model, path) -> Path:
             joblib.dump(model.stack_model_, tmp / STACK_FILE)
         if model.stack_budget0_model_ is not None:
             joblib.dump(model.stack_budget0_model_, tmp / STACK_BUDGET0_FILE)
+        for i, (_, _, _, _, other) in enumerate(model.stack_others_):
+            if other is not None:
+                joblib.dump(other, tmp / STACK_OTHER_FILE.format(i))
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
         for file in tmp.iterdir():  # on disk before the folder takes the old one's place
             fsync_file(file)
@@ -134,6 +138,8 @@ def _config(model) -> dict:
         "stack_kind": model.stack_gate_.get("kind", "graph"),
         "stack_weight": float(model.stack_gate_.get("weight", 1.0)),
         "stack_budget0_kind": model.stack_gate_.get("budget0_kind", model.stack_gate_.get("kind", "graph")),
+        "stack_others": [{"kind": kind, "share": float(share), "coef": np.asarray(coef, dtype=float).tolist(),
+                          "intercept": float(intercept)} for kind, share, coef, intercept, _ in model.stack_others_],
         "domain": model.domain_, "std_scale": model.std_scale_, "blend_share": float(model.blend_share_),
         "oof_prediction": [None if np.isnan(v) else float(v) for v in model.oof_prediction_],
         "training_digest": getattr(model, "training_digest_", None),
@@ -186,6 +192,8 @@ def load(cls, path, device: str | None = None):
     mixed_kernel = model.stack_gate_["weight"] < 1 and budget0 in KERNEL_KINDS
     model.stack_budget0_model_ = _load_joblib(path / STACK_BUDGET0_FILE, where,
                                               f"the stack is mixed with kind {budget0}") if mixed_kernel else None
+    model.stack_others_ = [(kind, share, coef, intercept, _load_other(path, where, i, kind))
+                           for i, (kind, share, coef, intercept) in enumerate(model.stack_others_)]
     _check_stack_model(model, where)
     _check_forest(model, where)
     return model
@@ -218,6 +226,8 @@ def _set_state(model, state: dict) -> None:
     model.stack_intercept_ = float(state["stack_intercept"])
     model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] in CURVE_KINDS,
                          "weight": float(state["stack_weight"]), "budget0_kind": state["stack_budget0_kind"]}
+    model.stack_others_ = [(str(o["kind"]), float(o["share"]), np.asarray(o["coef"], dtype=float),
+                            float(o["intercept"])) for o in state["stack_others"]]  # their models loaded after
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
     model.blend_share_, model.blend_scores_ = float(state["blend_share"]), {}
@@ -266,17 +276,22 @@ def _check_state_lengths(model, where: str) -> None:
 
 
 def _check_stack_model(model, where: str) -> None:
-    gate = model.stack_gate_
-    for kind in (gate["kind"], gate["budget0_kind"]):
+    gate, others = model.stack_gate_, model.stack_others_
+    for kind in (gate["kind"], gate["budget0_kind"], *(o[0] for o in others)):
         if kind not in STACK_KINDS:
             raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
-    if not 0 < gate["weight"] <= 1:
-        raise NaapgnnError(f"{where}: the curve stack's weight {gate['weight']!r} is not in (0, 1]")
+    for weight in (gate["weight"], *(o[1] for o in others)):
+        if not 0 < weight <= 1:
+            raise NaapgnnError(f"{where}: the curve stack's weight {weight!r} is not in (0, 1]")
+    for kind, _, coef, _, _ in others:
+        if len(coef) not in (1, 1 + len(model.curve_feature_names_)):
+            raise NaapgnnError(f"{where}: the {kind} stack of the mean has {len(coef)} coefficients for "
+                               f"{len(model.curve_feature_names_)} curve features; retrain")
     budget0 = (gate["budget0_kind"], model.stack_budget0_model_)
     widths = {"curve": len(model.curve_feature_names_), "values": len(model.curve_value_names_),
               "hparams": len(model.hparam_names_),
               "statistics": len(statistic_columns(model.extension_types_))}
-    for kind, stack_model in ((gate["kind"], model.stack_model_), budget0):
+    for kind, stack_model in ((gate["kind"], model.stack_model_), budget0, *((o[0], o[4]) for o in others)):
         expected = 1 + sum(widths[name] for name in KERNEL_INPUTS.get(kind, ()))
         if stack_model is not None and not hasattr(stack_model, "predict"):
             raise NaapgnnError(f"{where}: the {kind} stack file holds a {type(stack_model).__name__}, not a "
@@ -391,6 +406,13 @@ def _load_forest(path: Path, where: str):
 
 def _load_stack(path: Path, where: str, kind: str):
     return _load_joblib(path / STACK_FILE, where, f"the stack is {kind}")
+
+
+def _load_other(path: Path, where: str, i: int, kind: str):
+    """The fitted model of the ``i``-th further kind of a mean of curve stacks (None for a ridge's)."""
+    if kind not in KERNEL_KINDS:
+        return None
+    return _load_joblib(path / STACK_OTHER_FILE.format(i), where, f"the stack's mean holds kind {kind}")
 
 
 def _load_joblib(file: Path, where: str, because: str):

@@ -7,7 +7,7 @@ from naapgnn.errors import NaapgnnError
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "check_versions"]
 
 CHECKPOINT_FORMAT = "naapgnn-gnn-predictor"
-CHECKPOINT_VERSION = 27  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
+CHECKPOINT_VERSION = 28  # 2: the MLPs are torch_geometric.nn.MLP; 3: training domain and std calibration;
 # 4: the training recipe's learning-rate schedule; 5: the curve gate's choice (stack_kind) and its nonlinear stack;
 # 6: the stack reads the forest-blended graph prediction and raw curve values; no `cycle` parameter;
 # 7: the stack reads the networks' statistics, and at budget 0 too (kind "architecture");
@@ -35,6 +35,8 @@ CHECKPOINT_VERSION = 27  # 2: the MLPs are torch_geometric.nn.MLP; 3: training d
 # 26: the gate's "svr_no_graph" kind (svr_values without the graph prediction); cached evaluate fits refitted
 # 27: where configurations repeat, every held-out prediction of a fit (members, forest, gate folds) holds a
 # configuration's records out together; cached evaluate fits refitted
+# 28: at a budget the gate may keep the mean of the curve mixtures within one standard error (stack_others,
+# stack_other_N.joblib); cached evaluate fits refitted
 
 
 def check_versions(config: dict, where: str) -> None:

@@ -125,8 +125,10 @@ class CurveMixin:
         weight, budget0 = float(self.stack_gate_.get("weight", 1.0)), None
         if weight < 1:
             budget0 = CurveStack(self.stack_gate_["budget0_kind"], np.array([1.0]), 0.0, self.stack_budget0_model_)
+        others = [(CurveStack(kind, np.asarray(coef, dtype=float), float(intercept), model), float(share))
+                  for kind, share, coef, intercept, model in getattr(self, "stack_others_", [])]
         return CurveStack(self.stack_gate_.get("kind", "graph"), self.stack_coef_, self.stack_intercept_,
-                          self.stack_model_, weight=weight, budget0=budget0)
+                          self.stack_model_, weight=weight, budget0=budget0, others=others)
 
     def _stack_reads(self, name: str) -> bool:
         """Whether a kernel stack (the stack's own or its budget-0 part) reads input ``name`` of
@@ -136,7 +138,10 @@ class CurveMixin:
 
         readers = [kind for kind, inputs in KERNEL_INPUTS.items() if name in inputs]
         own = self.stack_model_ is not None and self.stack_gate_.get("kind") in readers
-        return own or (self.stack_budget0_model_ is not None and self.stack_gate_.get("budget0_kind") in readers)
+        others = any(model is not None and kind in readers
+                     for kind, _, _, _, model in getattr(self, "stack_others_", []))
+        return own or others or (self.stack_budget0_model_ is not None
+                                 and self.stack_gate_.get("budget0_kind") in readers)
 
     def _blend(self, gnn: np.ndarray, forest: np.ndarray | None) -> np.ndarray:
         """``(1 - b) * gnn + b * forest``, ``b`` the share blended (the GNN alone where ``forest`` is NaN); any shape
@@ -175,7 +180,7 @@ class CurveMixin:
         together by the gate's folds where given) and ``statistics`` are standardised.
         """
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = np.array([1.0]), 0.0, None, {}
-        self.stack_budget0_model_ = None
+        self.stack_budget0_model_, self.stack_others_ = None, []
         self.stack_oof_ = oof * self.y_std_ + self.y_mean_
         from naapgnn.models.curve_stack import fit_gated_stack
         from naapgnn.models.gate_rules import minimum_records
@@ -197,6 +202,7 @@ class CurveMixin:
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
         self.stack_budget0_model_ = None if stack.budget0 is None else stack.budget0.model
+        self.stack_others_ = [(part.kind, share, part.coef, part.intercept, part.model) for part, share in stack.others]
         self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_
 
     def reads_curve_in_graph_part(self) -> bool:

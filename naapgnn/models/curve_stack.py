@@ -86,7 +86,12 @@ weight shrinks it toward the budget-0 model.
 A candidate is kept only if its cross-validated mean absolute error is lower than the one it would replace
 (graph only at budget 0, the budget-0 choice at ``k``) and its Kendall tau not lower; of those kept, the lower
 error wins at budget 0, and at ``k`` the highest tau within one standard error of the lowest error
-(:func:`naapgnn.models.gate_rules.better_mixture`).
+(:func:`naapgnn.models.gate_rules.better_mixture`). Where two or more of the kept mixtures are within that standard
+error, the model at ``k`` is their equal-weight mean instead, each curve kind at the sum of its mixtures' shares
+divided by their number and the budget-0 choice at what is left, if that mean passes the same bar as any
+challenger (:func:`naapgnn.models.gate_rules.mean_of_near`; README, "The mean of the candidates within one standard
+error"): of candidates the records cannot tell apart the pick varies with the draw of folds and of the ensemble's
+members, and the mean of them less.
 The budget-0 choice is among the candidates at every ``k`` with the same folds, so the model at budget
 ``k >= 1`` is never worse than at budget 0 on that cross-validation. A curve that no fold's training part
 varies in (every run logged the same values) offers no candidate: the model is the budget-0 one.
@@ -129,8 +134,8 @@ from __future__ import annotations
 import numpy as np
 
 from naapgnn.models.budget0_gate import (GATE_REPEATS, MAX_STACK_ROWS, REPEATED_ROWS, Budget0Gate, fit_budget0_gate)
-from naapgnn.models.gate_rules import (better_mixture, mean_scores, ridge_regression, selection_holds,
-                                      target_mixtures, varies_in_every_fold)
+from naapgnn.models.gate_rules import (better_mixture, mean_of_near, mean_scores, ridge_regression, selection_holds,
+                                      target_mixtures, varies_in_every_fold, within_one_standard_error)
 from naapgnn.models.kernels import best_kernel, best_svr
 from naapgnn.models.stack_kinds import (CURVE_KINDS, KERNEL_INPUTS, MIXTURE_WEIGHTS, STACK_KINDS, SVR_KINDS,
                                         CurveStack, TargetMixture, apply_stack, fit_kind, gate_key, kernel_columns,
@@ -222,20 +227,39 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         shares = target_mixtures(held_out[svr], held_out[budget0], y, draws, MIXTURE_WEIGHTS)
         mixtures.update({(svr, w): preds for w, preds in shares.items()})
     scores.update({mix: mean_scores(preds, y) for mix, preds in mixtures.items()})
-    choice = budget0
+    choice, mean, near = budget0, None, []
     if mixtures:  # a curve: the bar is the budget-0 choice or its linear rescaling, whichever errs less (a ridge
         # that reads the graph prediction gains that rescaling too, and it is no reason to read the curve)
-        choice = better_mixture(budget0, mixtures, {**scores, budget0: shared.rescaled_bar()}, y)
+        bar = {**scores, budget0: shared.rescaled_bar()}
+        near = within_one_standard_error(budget0, mixtures, bar, y)
+        choice = better_mixture(budget0, mixtures, bar, y)
         if check_picks and choice != budget0:
             choice = choice if selection_holds(mixtures, held_out[budget0], shared.rescaled(), y, draws) else budget0
+        mean = mean_of_near(near, mixtures, bar[budget0], y) if choice != budget0 else None
+    shares = _shares(near if mean else [choice], choice)
     kind, weight = choice if isinstance(choice, tuple) else (choice, 1.0)
+    weight = shares.pop(kind, weight)
     gate.update(kind=kind, weight=weight, budget0_kind=budget0, used=kind in CURVE_KINDS)
-    gate["mae"], gate["tau"] = scores[choice]
+    gate["mae"], gate["tau"] = mean[1] if mean else scores[choice]
+    if mean:
+        gate["mean_of"] = [f"{k}:{w:g}" for k, w in near]
     stacked_oof = np.full(n, np.nan)
-    stacked_oof[rows] = (mixtures[choice] if isinstance(choice, tuple) else held_out[choice])[0]
+    stacked_oof[rows] = (mean[0] if mean else mixtures[choice] if isinstance(choice, tuple) else held_out[choice])[0]
     stack = fit_kind(kind, base, curve[rows], y, inputs, settings)
     stack.oof, stack.gate = stacked_oof, gate
+    stack.others = [(fit_kind(other, base, curve[rows], y, inputs, settings), share) for other, share in shares.items()]
     if weight < 1:
         stack.weight, stack.budget0 = weight, shared.fitted()
     stack.shared = shared
     return stack
+
+
+def _shares(mixtures: list, choice) -> dict:
+    """Each curve kind's share in the equal-weight mean of ``mixtures`` (``(kind, weight)`` pairs), the kind of
+    ``choice`` first; empty where the choice is the budget-0 model."""
+    if not isinstance(choice, tuple):
+        return {}
+    shares = {choice[0]: 0.0}
+    for kind, weight in mixtures:
+        shares[kind] = shares.get(kind, 0.0) + weight / len(mixtures)
+    return shares

@@ -16,9 +16,9 @@ import numpy as np
 
 from naapgnn.models.kernels import varying_columns
 
-__all__ = ["minimum_records", "better_candidate", "better_mixture", "mse_and_tau", "mae_and_tau", "mean_scores",
-           "target_mixtures", "rescaled_predictions", "rescaled_bar", "selection_holds", "varies_in_every_fold",
-           "ridge_regression", "folds", "GroupedFolds"]
+__all__ = ["minimum_records", "better_candidate", "better_mixture", "within_one_standard_error", "mean_of_near",
+           "mse_and_tau", "mae_and_tau", "mean_scores", "target_mixtures", "rescaled_predictions", "rescaled_bar",
+           "selection_holds", "varies_in_every_fold", "ridge_regression", "folds", "GroupedFolds"]
 
 
 def minimum_records(cv: int = 5) -> int:
@@ -49,9 +49,17 @@ def better_mixture(incumbent, challengers: dict, scores: dict, y: np.ndarray):
     from it, while the order is the figure a search reads. Fresh records of ``scripts/gate_ground_truth.py``'s
     generators: tau +0.0027 where the curve tells the diverged runs, with a lower MAE; +0.0003 on a weak curve; none
     on noise (README, "The highest tau within one standard error")."""
+    near = within_one_standard_error(incumbent, challengers, scores, y)
+    return max(near, key=lambda k: (scores[k][1], -scores[k][0])) if near else incumbent
+
+
+def within_one_standard_error(incumbent, challengers: dict, scores: dict, y: np.ndarray) -> list:
+    """The challengers :func:`better_candidate` would keep whose error is within one standard error of the lowest
+    (of each record's absolute error, averaged over the draws, less that of the lowest's), in their order; empty
+    where none is kept. :func:`better_mixture` picks one of them, :func:`mean_of_near` averages them."""
     kept = _kept(incumbent, challengers, scores)
     if not kept:
-        return incumbent
+        return []
     errors = {k: np.mean([np.abs(p - y) for p in challengers[k]], axis=0) for k in kept}
     lowest = errors[min(kept, key=lambda k: scores[k][0])]
 
@@ -59,7 +67,23 @@ def better_mixture(incumbent, challengers: dict, scores: dict, y: np.ndarray):
         gap = errors[k] - lowest
         return gap.mean() <= gap.std(ddof=1) / np.sqrt(len(gap))
 
-    return max((k for k in kept if within(k)), key=lambda k: (scores[k][1], -scores[k][0]))
+    return [k for k in kept if within(k)]
+
+
+def mean_of_near(near: list, challengers: dict, bar: tuple, y: np.ndarray) -> "tuple[list, tuple] | None":
+    """The held-out predictions of the equal-weight mean of the ``near`` challengers (a list per draw) and its
+    score, where there are two or more of them and that mean passes the ``bar`` (error, tau) any challenger must
+    pass (a lower error, a Kendall tau not lower); None otherwise.
+
+    Of candidates these records cannot tell apart, the one picked partly won by luck, and another draw of folds or
+    of the ensemble's members picks another: their mean moves less between draws and errs less on records no fit
+    read (README, "The mean of the candidates within one standard error")."""
+    if len(near) < 2:
+        return None
+    draws = len(challengers[near[0]])
+    mean = [np.mean([challengers[k][d] for k in near], axis=0) for d in range(draws)]
+    score = mean_scores(mean, y)
+    return (mean, score) if score[0] < bar[0] and score[1] >= bar[1] else None
 
 
 def mse_and_tau(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:

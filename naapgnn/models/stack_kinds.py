@@ -39,8 +39,10 @@ class CurveStack:
     ``stack_*`` for the ridge, ``nonlinear_*``, ``svr_*``), the settings chosen (``*_setting``), ``budget0_kind`` (the
     choice without the curve), ``kind``, ``weight``, ``used`` (a curve stack was kept) and the choice's own
     ``mae`` and ``tau`` (standardised units); and
-    ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1); ``shared``:
-    the budget-0 part of the gate, which a fit at another budget of the same model reuses."""
+    ``weight`` with ``budget0``: a curve stack's share and the budget-0 stack mixed in (None at 1); ``others``:
+    further curve stacks of other kinds and their shares, where the gate kept the mean of several (the budget-0
+    stack then gets what the shares leave); ``shared``: the budget-0 part of the gate, which a fit at another
+    budget of the same model reuses."""
 
     kind: str
     coef: np.ndarray
@@ -51,6 +53,7 @@ class CurveStack:
     weight: float = 1.0
     budget0: "CurveStack | None" = None
     shared: object = None  # a naapgnn.models.budget0_gate.Budget0Gate
+    others: list = field(default_factory=list)  # (CurveStack, share) pairs
 
 
 def kernel_columns(kind: str, pred, curve, hparams, statistics, values=None) -> np.ndarray:
@@ -107,12 +110,16 @@ def apply_stack(preds: np.ndarray, curve: np.ndarray, hparams: np.ndarray, stati
     ``curve``, ``hparams`` and ``values``: the standardised inputs of the columns,
     ``statistics`` the networks' statistics. The linear part is exactly the ridge's arithmetic; a kernel
     stack adds its residual, read from each member's own prediction; a
-    mixture weighs that with the budget-0 stack's output.
+    mixture weighs that with the budget-0 stack's output, and a mean of several kinds each by its share, the
+    budget-0 stack by what their shares leave.
     """
-    if stack.budget0 is not None and stack.weight < 1:
-        alone = CurveStack(stack.kind, stack.coef, stack.intercept, stack.model)
-        return (stack.weight * apply_stack(preds, curve, hparams, statistics, alone, values)
-                + (1 - stack.weight) * apply_stack(preds, curve, hparams, statistics, stack.budget0, values))
+    if stack.others or (stack.budget0 is not None and stack.weight < 1):
+        parts = [(CurveStack(stack.kind, stack.coef, stack.intercept, stack.model), stack.weight), *stack.others]
+        mixed = sum(share * apply_stack(preds, curve, hparams, statistics, part, values) for part, share in parts)
+        rest = 1 - sum(share for _, share in parts)
+        if stack.budget0 is None:
+            return mixed
+        return mixed + rest * apply_stack(preds, curve, hparams, statistics, stack.budget0, values)
     preds = preds * stack.coef[0] + stack.intercept
     if len(stack.coef) > 1:
         preds = preds + curve @ stack.coef[1:]
