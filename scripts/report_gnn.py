@@ -274,7 +274,7 @@ def main(argv=None) -> int:
 
     fits = list(done.values())
     say(f"{len(fits)} GNN fits, mean {np.mean([r['seconds'] for r in fits]):.1f} s wall each (1 thread); "
-        f"report wall time {time.perf_counter() - started:.0f} s ({args.jobs} jobs)")
+        f"report wall time {time.perf_counter() - started:.0f} s ({args.jobs} job{'s' * (args.jobs != 1)})")
     write_text_atomic(out / "gnn_report.csv", pd.DataFrame(csv_rows).to_csv(index=False))
     write_text_atomic(out / "gnn_report.txt", "\n".join(text) + "\n")
     print(f"wrote {out / 'gnn_report.csv'} and {out / 'gnn_report.txt'}")
