@@ -558,6 +558,10 @@ def test_train_says_in_words_what_the_gate_kept():
     assert gate_summary(dropped).endswith(": without the curve, the graph prediction alone (graph); with 3 epochs "
                                           "the same: no curve model beat it")
     assert gate_summary(SimpleNamespace(budget=0, stack_gate_={})) is None  # no gate (curve_mode="network")
+    kept.stack_gate_.update(mean_of=["linear:0.75", "svr:1"])
+    assert gate_summary(kept).endswith("with 10 epochs, the mean of the 2 curve models within one standard error of "
+                                       "the lowest error, each a kind at a share mixed with the model without the "
+                                       "curve: linear at 0.75, svr at 1")
     from naapgnn.cli.train import GATE_KINDS
     from naapgnn.models.curve_stack import STACK_KINDS
 

@@ -84,8 +84,10 @@ def gate_summary(model) -> str | None:
              + ("alone" if weight == 1 else f"at share {weight:g} mixed with the model without the curve")
              if gate.get("used") else f"with {model.budget} epochs the same: no curve model beat it")
     if gate.get("mean_of"):
-        curve = (f"with {model.budget} epochs, the mean of the {len(gate['mean_of'])} curve models (kind:share) "
-                 f"within one standard error of the lowest error: {', '.join(gate['mean_of'])}")
+        mixtures = ", ".join(m.replace(":", " at ") for m in gate["mean_of"])
+        curve = (f"with {model.budget} epochs, the mean of the {len(gate['mean_of'])} curve models within one "
+                 f"standard error of the lowest error, each a kind at a share mixed with the model without the curve: "
+                 f"{mixtures}")
     return f"gate (chosen on the training split's cross-validation): {text}; {curve}"
 
 
