@@ -110,7 +110,8 @@ def test_a_mean_of_curve_stacks_survives_a_checkpoint_round_trip(tmp_path):
     kernel = kernel_ridge((0.1, 1.0), columns).fit(columns, columns[:, 1])
     model.stack_coef_, model.stack_intercept_, model.stack_model_ = np.r_[1.0, np.zeros(width - 1)], 0.0, None
     model.stack_gate_.update(kind="linear", weight=0.25, used=True, budget0_kind="graph")
-    model.stack_others_ = [("linear", 0.25, ridge, 0.05, None), ("nonlinear", 0.25, np.ones(width), 0.0, kernel)]
+    model.stack_others_ = [(CurveStack("linear", ridge, 0.05), 0.25),
+                           (CurveStack("nonlinear", np.ones(width), 0.0, kernel), 0.25)]
     model.stack_budget0_model_ = None
     mean = model.predict(records[64:])
     assert not np.allclose(mean, before)
@@ -118,7 +119,8 @@ def test_a_mean_of_curve_stacks_survives_a_checkpoint_round_trip(tmp_path):
     assert (tmp_path / "ckpt" / "stack_other_1.joblib").is_file()
     assert not (tmp_path / "ckpt" / "stack_other_0.joblib").exists()  # a ridge's coefficients are in the config
     loaded = GNNPredictor.load(tmp_path / "ckpt")
-    assert [(k, s) for k, s, *_ in loaded.stack_others_] == [("linear", 0.25), ("nonlinear", 0.25)]
+    assert [(part.kind, share) for part, share in loaded.stack_others_] == [("linear", 0.25), ("nonlinear", 0.25)]
+    assert np.array_equal(loaded.stack_others_[0][0].coef, ridge) and loaded.stack_others_[0][0].intercept == 0.05
     assert np.array_equal(loaded.predict(records[64:]), mean)
     (tmp_path / "ckpt" / "stack_other_1.joblib").unlink()
     with pytest.raises(NaapgnnError, match="the stack's mean holds kind nonlinear but stack_other_1.joblib is missing"):

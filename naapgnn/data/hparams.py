@@ -180,22 +180,25 @@ def mixed_kinds(raw: Iterable[tuple[int, Any]]) -> list[tuple[int, str]]:
     return sorted(problems)
 
 
-def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, str]:
+def numbers_in_strings(hparams_list: Iterable[dict[str, float]]) -> dict[str, tuple[str, int]]:
     """Read as numbers, in place, the categories whose every string value is a number
     (``"lr": "0.01"``, as a table exported with text columns writes it); returns their names (sorted), each with
-    the first value the list gives it as written (for a warning that shows the file's own values).
+    the first value the list gives it as written and that record's index (for a warning that shows the file's own
+    values and where).
 
     Read as categories they would lose their order (and the log reading of a rate spread over decades);
     a name that also takes a value that is no number (``"auto"``) stays a category.
     """
     hparams_list = list(hparams_list)
     values: dict[str, list[str]] = {}
-    for hp in hparams_list:
+    first_row: dict[str, int] = {}
+    for row, hp in enumerate(hparams_list):
         for key in hp:
             if is_indicator(key):
                 name, value = key.split(SEPARATOR, 1)
                 values.setdefault(name, []).append(value)
-    numeric = {name: values[name][0] for name in sorted(values)
+                first_row.setdefault(name, row)
+    numeric = {name: (values[name][0], first_row[name]) for name in sorted(values)
                if all(_number_or_none(v) is not None for v in values[name])}
     for hp in hparams_list:
         for key in [k for k in hp if is_indicator(k) and k.split(SEPARATOR, 1)[0] in numeric]:
@@ -277,19 +280,13 @@ def number_strings_notice(hparams_list: Iterable[dict[str, float]], source: str,
         A one-line warning naming the names read as numbers, each with its first value as the file writes it
         (and its line); empty when there is none to warn of.
     """
-    hparams_list = list(hparams_list)
-    first_row: dict[str, int] = {}
-    for row, hp in enumerate(hparams_list):
-        for key in hp:
-            if is_indicator(key):
-                first_row.setdefault(key.split(SEPARATOR, 1)[0], row)
     numeric = numbers_in_strings(hparams_list)
     categories = {given_name(k) for k in model_names or () if is_indicator(k)}
     numeric = {name: value for name, value in numeric.items() if name not in categories}
     if not numeric:
         return ""
-    examples = ", ".join(json.dumps(value) + ("" if lines is None else f" on line {lines[first_row[name]]}")
-                         for name, value in numeric.items())
+    examples = ", ".join(json.dumps(value) + ("" if lines is None else f" on line {lines[row]}")
+                         for value, row in numeric.values())
     return f"{source}: hparams {', '.join(numeric)}: numbers written as strings ({examples}), read as numbers"
 
 

@@ -25,7 +25,7 @@ from naapgnn.data.channels import schedule_alias
 from naapgnn.errors import NaapgnnError
 from naapgnn.features.curves import curve_feature_names, values_and_differences_names
 from naapgnn.models.checkpoint_versions import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, check_versions
-from naapgnn.models.curve_stack import CURVE_KINDS, KERNEL_INPUTS, STACK_KINDS
+from naapgnn.models.curve_stack import CURVE_KINDS, KERNEL_INPUTS, STACK_KINDS, CurveStack
 from naapgnn.models.inputs import statistic_columns
 from naapgnn.io import current_umask, fsync_file
 
@@ -87,9 +87,9 @@ def save(model, path) -> Path:
             joblib.dump(model.stack_model_, tmp / STACK_FILE)
         if model.stack_budget0_model_ is not None:
             joblib.dump(model.stack_budget0_model_, tmp / STACK_BUDGET0_FILE)
-        for i, (_, _, _, _, other) in enumerate(model.stack_others_):
-            if other is not None:
-                joblib.dump(other, tmp / STACK_OTHER_FILE.format(i))
+        for i, (other, _) in enumerate(model.stack_others_):
+            if other.model is not None:
+                joblib.dump(other.model, tmp / STACK_OTHER_FILE.format(i))
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
         for file in tmp.iterdir():  # on disk before the folder takes the old one's place
             fsync_file(file)
@@ -138,8 +138,8 @@ def _config(model) -> dict:
         "stack_kind": model.stack_gate_.get("kind", "graph"),
         "stack_weight": float(model.stack_gate_.get("weight", 1.0)),
         "stack_budget0_kind": model.stack_gate_.get("budget0_kind", model.stack_gate_.get("kind", "graph")),
-        "stack_others": [{"kind": kind, "share": float(share), "coef": np.asarray(coef, dtype=float).tolist(),
-                          "intercept": float(intercept)} for kind, share, coef, intercept, _ in model.stack_others_],
+        "stack_others": [{"kind": other.kind, "share": float(share), "coef": np.asarray(other.coef, float).tolist(),
+                          "intercept": float(other.intercept)} for other, share in model.stack_others_],
         "domain": model.domain_, "std_scale": model.std_scale_, "blend_share": float(model.blend_share_),
         "oof_prediction": [None if np.isnan(v) else float(v) for v in model.oof_prediction_],
         "training_digest": getattr(model, "training_digest_", None),
@@ -192,8 +192,8 @@ def load(cls, path, device: str | None = None):
     mixed_kernel = model.stack_gate_["weight"] < 1 and budget0 in KERNEL_KINDS
     model.stack_budget0_model_ = _load_joblib(path / STACK_BUDGET0_FILE, where,
                                               f"the stack is mixed with kind {budget0}") if mixed_kernel else None
-    model.stack_others_ = [(kind, share, coef, intercept, _load_other(path, where, i, kind))
-                           for i, (kind, share, coef, intercept) in enumerate(model.stack_others_)]
+    for i, (other, _) in enumerate(model.stack_others_):
+        other.model = _load_other(path, where, i, other.kind)
     _check_stack_model(model, where)
     _check_forest(model, where)
     return model
@@ -226,8 +226,8 @@ def _set_state(model, state: dict) -> None:
     model.stack_intercept_ = float(state["stack_intercept"])
     model.stack_gate_ = {"kind": state["stack_kind"], "used": state["stack_kind"] in CURVE_KINDS,
                          "weight": float(state["stack_weight"]), "budget0_kind": state["stack_budget0_kind"]}
-    model.stack_others_ = [(str(o["kind"]), float(o["share"]), np.asarray(o["coef"], dtype=float),
-                            float(o["intercept"])) for o in state["stack_others"]]  # their models loaded after
+    model.stack_others_ = [(CurveStack(str(o["kind"]), np.asarray(o["coef"], dtype=float), float(o["intercept"])),
+                            float(o["share"])) for o in state["stack_others"]]  # their models loaded after
     model.domain_ = dict(state["domain"])
     model.std_scale_ = float(state["std_scale"])
     model.blend_share_, model.blend_scores_ = float(state["blend_share"]), {}
@@ -253,9 +253,11 @@ def _check_curve_state(model, where: str) -> None:
     if unknown:
         raise NaapgnnError(f"{where}: curve_value_names holds {sorted(unknown)[0]!r}, not a value or difference of "
                            f"its channels' first {int(model.budget)} epochs; retrain (or restore {CONFIG_FILE})")
-    if len(model.stack_coef_) not in (1, 1 + len(names)):
-        raise NaapgnnError(f"{where}: the curve stack has {len(model.stack_coef_)} coefficients for "
-                           f"{len(names)} curve features; retrain")
+    for what, coef in (("curve stack", model.stack_coef_),
+                       *((f"{other.kind} stack of the mean", other.coef) for other, _ in model.stack_others_)):
+        if len(coef) not in (1, 1 + len(names)):
+            raise NaapgnnError(f"{where}: the {what} has {len(coef)} coefficients for {len(names)} curve features; "
+                               f"retrain")
 
 
 def _check_state_lengths(model, where: str) -> None:
@@ -277,21 +279,17 @@ def _check_state_lengths(model, where: str) -> None:
 
 def _check_stack_model(model, where: str) -> None:
     gate, others = model.stack_gate_, model.stack_others_
-    for kind in (gate["kind"], gate["budget0_kind"], *(o[0] for o in others)):
+    for kind in (gate["kind"], gate["budget0_kind"], *(other.kind for other, _ in others)):
         if kind not in STACK_KINDS:
             raise NaapgnnError(f"{where}: unknown curve stack kind {kind!r} (expected one of {', '.join(STACK_KINDS)})")
-    for weight in (gate["weight"], *(o[1] for o in others)):
+    for weight in (gate["weight"], *(share for _, share in others)):
         if not 0 < weight <= 1:
             raise NaapgnnError(f"{where}: the curve stack's weight {weight!r} is not in (0, 1]")
-    for kind, _, coef, _, _ in others:
-        if len(coef) not in (1, 1 + len(model.curve_feature_names_)):
-            raise NaapgnnError(f"{where}: the {kind} stack of the mean has {len(coef)} coefficients for "
-                               f"{len(model.curve_feature_names_)} curve features; retrain")
     budget0 = (gate["budget0_kind"], model.stack_budget0_model_)
     widths = {"curve": len(model.curve_feature_names_), "values": len(model.curve_value_names_),
               "hparams": len(model.hparam_names_),
               "statistics": len(statistic_columns(model.extension_types_))}
-    for kind, stack_model in ((gate["kind"], model.stack_model_), budget0, *((o[0], o[4]) for o in others)):
+    for kind, stack_model in ((gate["kind"], model.stack_model_), budget0, *((o.kind, o.model) for o, _ in others)):
         expected = 1 + sum(widths[name] for name in KERNEL_INPUTS.get(kind, ()))
         if stack_model is not None and not hasattr(stack_model, "predict"):
             raise NaapgnnError(f"{where}: the {kind} stack file holds a {type(stack_model).__name__}, not a "

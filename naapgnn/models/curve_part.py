@@ -125,10 +125,8 @@ class CurveMixin:
         weight, budget0 = float(self.stack_gate_.get("weight", 1.0)), None
         if weight < 1:
             budget0 = CurveStack(self.stack_gate_["budget0_kind"], np.array([1.0]), 0.0, self.stack_budget0_model_)
-        others = [(CurveStack(kind, np.asarray(coef, dtype=float), float(intercept), model), float(share))
-                  for kind, share, coef, intercept, model in getattr(self, "stack_others_", [])]
         return CurveStack(self.stack_gate_.get("kind", "graph"), self.stack_coef_, self.stack_intercept_,
-                          self.stack_model_, weight=weight, budget0=budget0, others=others)
+                          self.stack_model_, weight=weight, budget0=budget0, others=getattr(self, "stack_others_", []))
 
     def _stack_reads(self, name: str) -> bool:
         """Whether a kernel stack (the stack's own or its budget-0 part) reads input ``name`` of
@@ -138,8 +136,7 @@ class CurveMixin:
 
         readers = [kind for kind, inputs in KERNEL_INPUTS.items() if name in inputs]
         own = self.stack_model_ is not None and self.stack_gate_.get("kind") in readers
-        others = any(model is not None and kind in readers
-                     for kind, _, _, _, model in getattr(self, "stack_others_", []))
+        others = any(part.model is not None and part.kind in readers for part, _ in getattr(self, "stack_others_", []))
         return own or others or (self.stack_budget0_model_ is not None
                                  and self.stack_gate_.get("budget0_kind") in readers)
 
@@ -202,7 +199,7 @@ class CurveMixin:
         self.stack_coef_, self.stack_intercept_, self.stack_model_, self.stack_gate_ = (
             stack.coef, stack.intercept, stack.model, stack.gate)
         self.stack_budget0_model_ = None if stack.budget0 is None else stack.budget0.model
-        self.stack_others_ = [(part.kind, share, part.coef, part.intercept, part.model) for part, share in stack.others]
+        self.stack_others_ = stack.others
         self.stack_oof_ = stack.oof * self.y_std_ + self.y_mean_
 
     def reads_curve_in_graph_part(self) -> bool:

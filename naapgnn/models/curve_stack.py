@@ -134,7 +134,7 @@ from __future__ import annotations
 import numpy as np
 
 from naapgnn.models.budget0_gate import (GATE_REPEATS, MAX_STACK_ROWS, REPEATED_ROWS, Budget0Gate, fit_budget0_gate)
-from naapgnn.models.gate_rules import (better_mixture, mean_of_near, mean_scores, ridge_regression, selection_holds,
+from naapgnn.models.gate_rules import (highest_tau, mean_of_near, mean_scores, ridge_regression, selection_holds,
                                       target_mixtures, varies_in_every_fold, within_one_standard_error)
 from naapgnn.models.kernels import best_kernel, best_svr
 from naapgnn.models.stack_kinds import (CURVE_KINDS, KERNEL_INPUTS, MIXTURE_WEIGHTS, STACK_KINDS, SVR_KINDS,
@@ -232,7 +232,7 @@ def fit_gated_stack(oof: np.ndarray, curve: np.ndarray, target: np.ndarray, hpar
         # that reads the graph prediction gains that rescaling too, and it is no reason to read the curve)
         bar = {**scores, budget0: shared.rescaled_bar()}
         near = within_one_standard_error(budget0, mixtures, bar, y)
-        choice = better_mixture(budget0, mixtures, bar, y)
+        choice = highest_tau(near, budget0, bar)  # better_mixture's pick
         if check_picks and choice != budget0:
             choice = choice if selection_holds(mixtures, held_out[budget0], shared.rescaled(), y, draws) else budget0
         mean = mean_of_near(near, mixtures, bar[budget0], y) if choice != budget0 else None

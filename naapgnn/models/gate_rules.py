@@ -16,9 +16,9 @@ import numpy as np
 
 from naapgnn.models.kernels import varying_columns
 
-__all__ = ["minimum_records", "better_candidate", "better_mixture", "within_one_standard_error", "mean_of_near",
-           "mse_and_tau", "mae_and_tau", "mean_scores", "target_mixtures", "rescaled_predictions", "rescaled_bar",
-           "selection_holds", "varies_in_every_fold", "ridge_regression", "folds", "GroupedFolds"]
+__all__ = ["minimum_records", "better_candidate", "better_mixture", "within_one_standard_error", "highest_tau",
+           "mean_of_near", "mse_and_tau", "mae_and_tau", "mean_scores", "target_mixtures", "rescaled_predictions",
+           "rescaled_bar", "selection_holds", "varies_in_every_fold", "ridge_regression", "folds", "GroupedFolds"]
 
 
 def minimum_records(cv: int = 5) -> int:
@@ -49,7 +49,12 @@ def better_mixture(incumbent, challengers: dict, scores: dict, y: np.ndarray):
     from it, while the order is the figure a search reads. Fresh records of ``scripts/gate_ground_truth.py``'s
     generators: tau +0.0027 where the curve tells the diverged runs, with a lower MAE; +0.0003 on a weak curve; none
     on noise (README, "The highest tau within one standard error")."""
-    near = within_one_standard_error(incumbent, challengers, scores, y)
+    return highest_tau(within_one_standard_error(incumbent, challengers, scores, y), incumbent, scores)
+
+
+def highest_tau(near: list, incumbent, scores: dict):
+    """Of ``near`` (:func:`within_one_standard_error`), the one of highest Kendall tau, the lower error breaking a
+    tie; ``incumbent`` where ``near`` is empty."""
     return max(near, key=lambda k: (scores[k][1], -scores[k][0])) if near else incumbent
 
 
